@@ -1,0 +1,95 @@
+/**
+ * Named errors with stable codes. Every error that crosses a process boundary (HTTP response, CLI
+ * exit, MQTT event) is an EdgeloopError, so callers branch on `code`, never on message text.
+ */
+export const ErrorCodes = {
+  VALIDATION_FAILED: 400,
+  CONFIG_INVALID: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA: 415,
+  MANIFEST_UNSIGNED: 422,
+  MANIFEST_SIGNATURE_INVALID: 422,
+  MANIFEST_UNTRUSTED_KEY: 422,
+  MANIFEST_EXPIRED: 422,
+  MANIFEST_DOWNGRADE: 422,
+  CHECKSUM_MISMATCH: 422,
+  DATASET_INVALID: 422,
+  MODEL_INVALID: 422,
+  UPSTREAM_FAILED: 502,
+  INTERNAL: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class EdgeloopError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details?: unknown;
+
+  constructor(code: ErrorCode, message: string, options?: { details?: unknown; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.status = ErrorCodes[code];
+    this.details = options?.details;
+  }
+
+  toJSON(): { error: { code: ErrorCode; message: string; details?: unknown } } {
+    return { error: { code: this.code, message: this.message, details: this.details } };
+  }
+}
+
+export class ValidationError extends EdgeloopError {
+  constructor(message: string, details?: unknown) {
+    super('VALIDATION_FAILED', message, { details });
+  }
+}
+
+export class ConfigError extends EdgeloopError {
+  constructor(message: string, details?: unknown) {
+    super('CONFIG_INVALID', message, { details });
+  }
+}
+
+export class UnauthorizedError extends EdgeloopError {
+  constructor(message = 'missing or invalid credentials') {
+    super('UNAUTHORIZED', message);
+  }
+}
+
+export class ForbiddenError extends EdgeloopError {
+  constructor(message = 'not allowed') {
+    super('FORBIDDEN', message);
+  }
+}
+
+export class NotFoundError extends EdgeloopError {
+  constructor(message: string) {
+    super('NOT_FOUND', message);
+  }
+}
+
+export class ConflictError extends EdgeloopError {
+  constructor(message: string) {
+    super('CONFLICT', message);
+  }
+}
+
+export class ManifestError extends EdgeloopError {}
+
+export class ChecksumError extends EdgeloopError {
+  constructor(message: string) {
+    super('CHECKSUM_MISMATCH', message);
+  }
+}
+
+/** Turns anything thrown into an EdgeloopError without losing the original as `cause`. */
+export function toEdgeloopError(err: unknown): EdgeloopError {
+  if (err instanceof EdgeloopError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new EdgeloopError('INTERNAL', message, { cause: err });
+}

@@ -1,0 +1,139 @@
+/** HTTP request and response bodies of the control plane's API (see docs/protocol.md). */
+import { z } from 'zod';
+import { PROTOCOL_VERSION } from '../protocol.ts';
+import { DEVICE_ID_PATTERN } from '../topics.ts';
+import { ClassScoreSchema } from './messages.ts';
+
+const Protocol = z.literal(PROTOCOL_VERSION);
+
+export const DeviceIdSchema = z.string().regex(DEVICE_ID_PATTERN, 'expected 3-63 characters a-z, 0-9 and -');
+
+export const CreateEnrollmentTokenSchema = z.object({
+  protocol: Protocol,
+  /** How many devices may enroll with this token. */
+  uses: z.number().int().min(1).max(100_000).default(1),
+  ttlSeconds: z.number().int().min(60).max(30 * 24 * 3600).default(24 * 3600),
+  group: z.string().min(1).max(64).default('default'),
+});
+export type CreateEnrollmentToken = z.infer<typeof CreateEnrollmentTokenSchema>;
+
+export const EnrollmentTokenResponseSchema = z.object({
+  protocol: Protocol,
+  token: z.string(),
+  expiresAt: z.iso.datetime(),
+  uses: z.number().int(),
+});
+
+export const EnrollRequestSchema = z.object({
+  protocol: Protocol,
+  token: z.string().min(16).max(200),
+  /** Requested id; the control plane picks one when absent. */
+  deviceId: DeviceIdSchema.optional(),
+  name: z.string().min(1).max(128).optional(),
+  hardware: z.string().max(128).optional(),
+});
+export type EnrollRequest = z.infer<typeof EnrollRequestSchema>;
+
+export const EnrollResponseSchema = z.object({
+  protocol: Protocol,
+  deviceId: DeviceIdSchema,
+  /** Shown once; the control plane keeps only a hash. */
+  secret: z.string(),
+  mqttUrl: z.string(),
+});
+export type EnrollResponse = z.infer<typeof EnrollResponseSchema>;
+
+export const DeviceSummarySchema = z.object({
+  deviceId: DeviceIdSchema,
+  name: z.string().nullable(),
+  group: z.string(),
+  online: z.boolean(),
+  lastSeenAt: z.string().nullable(),
+  desiredVersion: z.number().int().nullable(),
+  reportedVersion: z.number().int().nullable(),
+  status: z.string().nullable(),
+  enrolledAt: z.string(),
+});
+export type DeviceSummary = z.infer<typeof DeviceSummarySchema>;
+
+export const AssignModelSchema = z.object({
+  protocol: Protocol,
+  modelVersion: z.number().int().positive(),
+  /** Explicit device ids, or every device of a group, or every device. */
+  target: z.union([
+    z.object({ deviceIds: z.array(DeviceIdSchema).min(1) }),
+    z.object({ group: z.string().min(1) }),
+    z.object({ all: z.literal(true) }),
+  ]),
+});
+export type AssignModel = z.infer<typeof AssignModelSchema>;
+
+export const ModelVersionSummarySchema = z.object({
+  modelVersion: z.number().int().positive(),
+  name: z.string(),
+  labels: z.array(z.string()),
+  createdAt: z.string(),
+  publishedAt: z.string(),
+  metrics: z.record(z.string(), z.unknown()).nullable(),
+  files: z.array(z.object({ name: z.string(), bytes: z.number(), sha256: z.string() })),
+});
+export type ModelVersionSummary = z.infer<typeof ModelVersionSummarySchema>;
+
+export const CaptureReasonSchema = z.enum(['low-confidence', 'audit', 'manual']);
+
+/** Metadata sent with a sample image (multipart field `metadata`). */
+export const SampleMetadataSchema = z.object({
+  protocol: Protocol,
+  /** Client-chosen; a retried upload with the same key is stored once. */
+  idempotencyKey: z.string().min(8).max(128),
+  modelVersion: z.number().int().positive().nullable(),
+  frameId: z.string().max(200),
+  capturedAt: z.iso.datetime(),
+  reason: CaptureReasonSchema,
+  topK: z.array(ClassScoreSchema).max(20),
+});
+export type SampleMetadata = z.infer<typeof SampleMetadataSchema>;
+
+export const SampleSchema = z.object({
+  sampleId: z.string(),
+  deviceId: DeviceIdSchema,
+  modelVersion: z.number().int().nullable(),
+  frameId: z.string(),
+  capturedAt: z.string(),
+  receivedAt: z.string(),
+  reason: CaptureReasonSchema,
+  topK: z.array(ClassScoreSchema),
+  confidence: z.number(),
+  sha256: z.string(),
+  bytes: z.number().int(),
+  width: z.number().int(),
+  height: z.number().int(),
+  label: z.string().nullable(),
+  labelledBy: z.string().nullable(),
+  labelledAt: z.string().nullable(),
+  usedInModelVersion: z.number().int().nullable(),
+});
+export type Sample = z.infer<typeof SampleSchema>;
+
+export const SampleUploadResponseSchema = z.object({
+  protocol: Protocol,
+  sampleId: z.string(),
+  duplicate: z.boolean(),
+});
+
+export const LabelSampleSchema = z.object({
+  protocol: Protocol,
+  label: z.string().min(1).max(128),
+  labelledBy: z.string().min(1).max(128).default('admin'),
+});
+export type LabelSample = z.infer<typeof LabelSampleSchema>;
+
+export const MarkSamplesUsedSchema = z.object({
+  protocol: Protocol,
+  sampleIds: z.array(z.string()).min(1),
+  modelVersion: z.number().int().positive(),
+});
+
+export const ErrorBodySchema = z.object({
+  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+});

@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { PROTOCOL_VERSION } from '../protocol.ts';
+
+const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lowercase hex sha256');
+/** File names inside a model version: plain names, never paths. */
+export const ArtifactNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'expected a plain file name (no slashes)');
+
+export const ManifestFileSchema = z.object({
+  name: ArtifactNameSchema,
+  role: z.enum(['model', 'reference-model', 'labels', 'metrics', 'other']),
+  sha256: Sha256Hex,
+  bytes: z.number().int().nonnegative(),
+});
+export type ManifestFile = z.infer<typeof ManifestFileSchema>;
+
+/**
+ * How a device turns camera pixels into the model's input. Our own models take raw RGB bytes
+ * (uint8, NHWC) and scale inside the graph; imported models may want float NCHW with mean/std.
+ */
+export const InputSpecSchema = z.object({
+  name: z.string().min(1),
+  dtype: z.enum(['uint8', 'float32']),
+  layout: z.enum(['NHWC', 'NCHW']),
+  width: z.number().int().min(8).max(4096),
+  height: z.number().int().min(8).max(4096),
+  channels: z.literal(3),
+  colorOrder: z.enum(['RGB', 'BGR']).default('RGB'),
+  /** For float32 inputs: value = (pixel / 255 - mean[c]) / std[c], or pixel * scale + offset. */
+  normalization: z
+    .union([
+      z.object({ kind: z.literal('none') }),
+      z.object({ kind: z.literal('scale'), scale: z.number(), offset: z.number() }),
+      z.object({
+        kind: z.literal('mean-std'),
+        mean: z.tuple([z.number(), z.number(), z.number()]),
+        std: z.tuple([z.number(), z.number(), z.number()]),
+      }),
+    ])
+    .default({ kind: 'none' }),
+});
+export type InputSpec = z.infer<typeof InputSpecSchema>;
+
+export const OutputSpecSchema = z.object({
+  name: z.string().min(1),
+  kind: z.enum(['probabilities', 'logits']),
+});
+export type OutputSpec = z.infer<typeof OutputSpecSchema>;
+
+export const ArchitectureSchema = z.object({
+  family: z.string().min(1),
+  alpha: z.number().positive().optional(),
+  inputSize: z.number().int().positive().optional(),
+  quantization: z.enum(['fp32', 'int8']).default('fp32'),
+});
+
+export const SignatureSchema = z.object({
+  alg: z.literal('ed25519'),
+  keyId: z.string().min(1),
+  value: z.string().min(1),
+});
+export type Signature = z.infer<typeof SignatureSchema>;
+
+export const UnsignedManifestSchema = z.object({
+  protocol: z.literal(PROTOCOL_VERSION),
+  name: z.string().min(1).max(128),
+  modelVersion: z.number().int().positive(),
+  createdAt: z.iso.datetime(),
+  expiresAt: z.iso.datetime(),
+  /** True only on a manifest that deliberately re-publishes an older model as a rollback. */
+  rollback: z.boolean().default(false),
+  architecture: ArchitectureSchema,
+  labels: z.array(z.string().min(1)).min(2),
+  input: InputSpecSchema,
+  output: OutputSpecSchema,
+  files: z.array(ManifestFileSchema).min(1),
+});
+export type UnsignedManifest = z.infer<typeof UnsignedManifestSchema>;
+
+export const ManifestSchema = UnsignedManifestSchema.extend({ signature: SignatureSchema.optional() });
+export type Manifest = z.infer<typeof ManifestSchema>;

@@ -1,0 +1,61 @@
+/** MQTT payloads. Every one carries `protocol`; topics are in ../topics.ts. */
+import { z } from 'zod';
+import { PROTOCOL_VERSION } from '../protocol.ts';
+
+const Protocol = z.literal(PROTOCOL_VERSION);
+const Timestamp = z.iso.datetime();
+
+/** Retained on `desired`: the model version the control plane wants this device to run. */
+export const DesiredStateSchema = z.object({
+  protocol: Protocol,
+  modelVersion: z.number().int().positive().nullable(),
+  /** HTTP path (relative to the control plane's URL) of the signed manifest. */
+  manifestPath: z.string().startsWith('/').nullable(),
+  updatedAt: Timestamp,
+});
+export type DesiredState = z.infer<typeof DesiredStateSchema>;
+
+export const DeviceRunStatusSchema = z.enum(['starting', 'idle', 'downloading', 'verifying', 'running', 'error']);
+
+/** Retained on `state`: what the device runs now. */
+export const ReportedStateSchema = z.object({
+  protocol: Protocol,
+  modelVersion: z.number().int().positive().nullable(),
+  status: DeviceRunStatusSchema,
+  detail: z.string().max(500).optional(),
+  agentVersion: z.string().max(64),
+  framesProcessed: z.number().int().nonnegative(),
+  samplesQueued: z.number().int().nonnegative(),
+  reportedAt: Timestamp,
+});
+export type ReportedState = z.infer<typeof ReportedStateSchema>;
+
+/** Retained on `status` and set as the MQTT will, so the broker marks a vanished device offline. */
+export const DeviceStatusSchema = z.object({
+  protocol: Protocol,
+  online: z.boolean(),
+  at: Timestamp,
+});
+export type DeviceStatus = z.infer<typeof DeviceStatusSchema>;
+
+export const ClassScoreSchema = z.object({ label: z.string(), confidence: z.number().min(0).max(1) });
+export type ClassScore = z.infer<typeof ClassScoreSchema>;
+
+export const PredictionSchema = z.object({
+  protocol: Protocol,
+  modelVersion: z.number().int().positive(),
+  frameId: z.string().max(200),
+  capturedAt: Timestamp,
+  topK: z.array(ClassScoreSchema).min(1).max(20),
+  latencyMs: z.number().nonnegative(),
+});
+export type Prediction = z.infer<typeof PredictionSchema>;
+
+export const DeviceEventSchema = z.object({
+  protocol: Protocol,
+  type: z.enum(['model-installed', 'model-install-failed', 'camera-error', 'agent-error', 'sample-dropped']),
+  message: z.string().max(2000),
+  modelVersion: z.number().int().positive().optional(),
+  at: Timestamp,
+});
+export type DeviceEvent = z.infer<typeof DeviceEventSchema>;

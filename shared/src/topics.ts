@@ -1,0 +1,83 @@
+/**
+ * The MQTT topic tree, built only by these functions (docs/protocol.md lists every topic).
+ *
+ *   edgeloop/v1/devices/{deviceId}/desired      control plane → device, retained: DesiredState
+ *   edgeloop/v1/devices/{deviceId}/state        device → control plane, retained: ReportedState
+ *   edgeloop/v1/devices/{deviceId}/status       device → control plane, retained + will: DeviceStatus
+ *   edgeloop/v1/devices/{deviceId}/predictions  device → control plane: Prediction
+ *   edgeloop/v1/devices/{deviceId}/events       device → control plane: DeviceEvent
+ */
+import { ValidationError } from './errors.ts';
+
+export const TOPIC_ROOT = 'edgeloop/v1';
+
+export const DEVICE_PUBLISH_KINDS = ['state', 'status', 'predictions', 'events'] as const;
+export const DEVICE_SUBSCRIBE_KINDS = ['desired'] as const;
+export type DeviceTopicKind = (typeof DEVICE_PUBLISH_KINDS)[number] | (typeof DEVICE_SUBSCRIBE_KINDS)[number];
+
+/**
+ * Device ids are lowercase slugs. They never contain MQTT wildcards (`+`, `#`) or level separators
+ * (`/`), so a device id can be embedded in a topic without escaping (MQTT 3.1.1 §4.7.1).
+ */
+export const DEVICE_ID_PATTERN = /^[a-z0-9][a-z0-9-]{2,62}$/;
+
+export function assertDeviceId(deviceId: string): string {
+  if (!DEVICE_ID_PATTERN.test(deviceId)) {
+    throw new ValidationError(`invalid device id '${deviceId}': use 3-63 characters a-z, 0-9 and '-'`);
+  }
+  return deviceId;
+}
+
+export function deviceTopic(deviceId: string, kind: DeviceTopicKind): string {
+  return `${TOPIC_ROOT}/devices/${assertDeviceId(deviceId)}/${kind}`;
+}
+
+export const topics = {
+  desired: (deviceId: string) => deviceTopic(deviceId, 'desired'),
+  state: (deviceId: string) => deviceTopic(deviceId, 'state'),
+  status: (deviceId: string) => deviceTopic(deviceId, 'status'),
+  predictions: (deviceId: string) => deviceTopic(deviceId, 'predictions'),
+  events: (deviceId: string) => deviceTopic(deviceId, 'events'),
+  /** Subscription filters the control plane uses to follow every device. */
+  allDevices: (kind: (typeof DEVICE_PUBLISH_KINDS)[number]) => `${TOPIC_ROOT}/devices/+/${kind}`,
+};
+
+export interface ParsedDeviceTopic {
+  deviceId: string;
+  kind: DeviceTopicKind;
+}
+
+const KINDS = new Set<string>([...DEVICE_PUBLISH_KINDS, ...DEVICE_SUBSCRIBE_KINDS]);
+
+/** Parses a concrete topic (no wildcards); returns null for anything outside the device tree. */
+export function parseDeviceTopic(topic: string): ParsedDeviceTopic | null {
+  const parts = topic.split('/');
+  if (parts.length !== 5 || `${parts[0]}/${parts[1]}` !== TOPIC_ROOT || parts[2] !== 'devices') return null;
+  const [, , , deviceId, kind] = parts;
+  if (!DEVICE_ID_PATTERN.test(deviceId) || !KINDS.has(kind)) return null;
+  return { deviceId, kind: kind as DeviceTopicKind };
+}
+
+/**
+ * Topic ACL for a device client. A device may publish only on its own state/status/predictions/
+ * events topics and subscribe only to its own desired-state topic. Filters with wildcards are
+ * refused outright: a device never needs one, and `+`/`#` could reach other devices' topics.
+ */
+export function deviceMayPublish(deviceId: string, topic: string): boolean {
+  const parsed = parseDeviceTopic(topic);
+  return (
+    parsed !== null &&
+    parsed.deviceId === deviceId &&
+    (DEVICE_PUBLISH_KINDS as readonly string[]).includes(parsed.kind)
+  );
+}
+
+export function deviceMaySubscribe(deviceId: string, filter: string): boolean {
+  if (filter.includes('+') || filter.includes('#')) return false;
+  const parsed = parseDeviceTopic(filter);
+  return (
+    parsed !== null &&
+    parsed.deviceId === deviceId &&
+    (DEVICE_SUBSCRIBE_KINDS as readonly string[]).includes(parsed.kind)
+  );
+}

@@ -28,6 +28,14 @@ export function assertDeviceId(deviceId: string): string {
   return deviceId;
 }
 
+/**
+ * The MQTT client identifier a device connects with. One fixed form per device, so no device can
+ * pick an identifier that takes over another device's session (MQTT 3.1.1 §3.1.4-2).
+ */
+export function deviceClientId(deviceId: string): string {
+  return `edgeloop-${assertDeviceId(deviceId)}`;
+}
+
 export function deviceTopic(deviceId: string, kind: DeviceTopicKind): string {
   return `${TOPIC_ROOT}/devices/${assertDeviceId(deviceId)}/${kind}`;
 }

@@ -1,0 +1,38 @@
+/**
+ * Checks device credentials (id + secret) for both the broker and the HTTP API. scrypt is slow on
+ * purpose, so a successful check is cached briefly, keyed by a sha256 of the secret; failures are
+ * never cached and every check of an unknown device still costs one scrypt (no timing oracle).
+ */
+import { createHash } from 'node:crypto';
+import type { Store } from '../store/store.ts';
+import { verifySecret } from './secrets.ts';
+
+export interface DeviceAuthenticator {
+  verify(deviceId: string, secret: string): Promise<boolean>;
+}
+
+const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+
+export function createDeviceAuthenticator(
+  store: Store,
+  options: { cacheMs?: number; now?: () => number } = {},
+): DeviceAuthenticator {
+  const cacheMs = options.cacheMs ?? 60_000;
+  const now = options.now ?? Date.now;
+  const cache = new Map<string, number>();
+
+  return {
+    async verify(deviceId, secret) {
+      const key = `${deviceId}\n${createHash('sha256').update(secret).digest('hex')}`;
+      const until = cache.get(key);
+      if (until !== undefined && until > now()) return true;
+      cache.delete(key);
+      const stored = store.getDeviceSecretHash(deviceId);
+      const ok = await verifySecret(secret, stored ?? DUMMY_HASH);
+      if (!ok || stored === null) return false;
+      if (cache.size > 10_000) cache.clear();
+      cache.set(key, now() + cacheMs);
+      return true;
+    },
+  };
+}

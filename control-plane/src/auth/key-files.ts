@@ -1,0 +1,65 @@
+/**
+ * Long-lived secrets kept in dataDir, created on first start with mode 0600 and reused after:
+ * the manifest signing key (signing-key.json) and the admin token (admin-token).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, generateSigningKey, keyIdOf, type SigningKey } from '@edgeloop/shared';
+
+function readIfExists(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** `wx`: if two processes race on a fresh dataDir, one fails loudly instead of both writing. */
+function writeSecretFile(file: string, text: string): void {
+  writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
+}
+
+export function signingKeyPath(dataDir: string): string {
+  return join(dataDir, 'signing-key.json');
+}
+
+export function adminTokenPath(dataDir: string): string {
+  return join(dataDir, 'admin-token');
+}
+
+export function loadOrCreateSigningKey(dataDir: string): SigningKey {
+  const file = signingKeyPath(dataDir);
+  const text = readIfExists(file);
+  if (text === null) {
+    mkdirSync(dataDir, { recursive: true });
+    const key = generateSigningKey();
+    writeSecretFile(file, `${JSON.stringify(key, null, 2)}\n`);
+    return key;
+  }
+  let key: SigningKey;
+  try {
+    key = JSON.parse(text) as SigningKey;
+    if (keyIdOf(key.publicKeyPem) !== key.keyId || typeof key.privateKeyPem !== 'string')
+      throw new Error('mismatch');
+  } catch {
+    throw new ConfigError(`signing key file ${file} is damaged; restore it from a backup`);
+  }
+  return key;
+}
+
+/** The configured token wins; otherwise one is generated once into dataDir/admin-token. */
+export function loadOrCreateAdminToken(
+  dataDir: string,
+  configured?: string,
+): { token: string; file: string | null } {
+  if (configured) return { token: configured, file: null };
+  const file = adminTokenPath(dataDir);
+  const text = readIfExists(file)?.trim();
+  if (text) return { token: text, file };
+  mkdirSync(dataDir, { recursive: true });
+  const token = randomBytes(32).toString('base64url');
+  writeSecretFile(file, `${token}\n`);
+  return { token, file };
+}

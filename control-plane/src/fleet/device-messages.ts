@@ -1,0 +1,73 @@
+/**
+ * Follows every device's state, status, predictions and events over MQTT and records them. Each
+ * payload is validated with its shared schema; a malformed one is logged with the device id and
+ * dropped, so a misbehaving device can neither crash the control plane nor change what it stores.
+ */
+import {
+  DEVICE_PUBLISH_KINDS,
+  DeviceEventSchema,
+  DeviceStatusSchema,
+  EdgeloopError,
+  type Logger,
+  PredictionSchema,
+  parseDeviceTopic,
+  parseJsonWith,
+  ReportedStateSchema,
+  topics,
+} from '@edgeloop/shared';
+import type { MqttConnection } from '../mqtt/mqtt-client.ts';
+import type { Store } from '../store/store.ts';
+
+type Kind = (typeof DEVICE_PUBLISH_KINDS)[number];
+type Recorder = (store: Store, deviceId: string, payload: Buffer, receivedAt: string) => void;
+
+const RECORDERS: Record<Kind, Recorder> = {
+  state: (store, id, payload, at) =>
+    store.recordReportedState(id, parseJsonWith(ReportedStateSchema, payload, 'reported state'), at),
+  status: (store, id, payload, at) =>
+    store.recordStatus(id, parseJsonWith(DeviceStatusSchema, payload, 'device status'), at),
+  predictions: (store, id, payload, at) =>
+    store.recordPrediction(id, parseJsonWith(PredictionSchema, payload, 'prediction'), at),
+  events: (store, id, payload, at) =>
+    store.recordEvent(id, parseJsonWith(DeviceEventSchema, payload, 'device event'), at),
+};
+
+export async function followDeviceMessages(deps: {
+  connection: MqttConnection;
+  store: Store;
+  logger: Logger;
+}): Promise<void> {
+  const { connection, store } = deps;
+  const log = deps.logger;
+
+  // The message loop boundary: errors are logged here with context and never rethrown.
+  connection.onMessage((topic, payload) => {
+    const parsed = parseDeviceTopic(topic);
+    if (!parsed || !(parsed.kind in RECORDERS)) {
+      log.debug({ topic }, 'ignored message outside the device tree');
+      return;
+    }
+    const { deviceId } = parsed;
+    const kind = parsed.kind as Kind;
+    // A zero-length retained message only clears the retained copy (MQTT 3.1.1 §3.3.1.3).
+    if (payload.length === 0) return;
+    if (!store.deviceExists(deviceId)) {
+      log.warn({ deviceId, kind }, 'dropped message from unknown device');
+      return;
+    }
+    try {
+      RECORDERS[kind](store, deviceId, payload, new Date().toISOString());
+    } catch (err) {
+      if (err instanceof EdgeloopError && err.code === 'VALIDATION_FAILED') {
+        log.warn({ deviceId, kind, reason: err.message }, 'dropped malformed payload');
+      } else {
+        log.error({ deviceId, kind, err }, 'failed to record device message');
+      }
+    }
+  });
+
+  await connection.subscribe(
+    DEVICE_PUBLISH_KINDS.map((kind) => topics.allDevices(kind)),
+    1,
+  );
+}

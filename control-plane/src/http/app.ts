@@ -1,0 +1,34 @@
+/**
+ * The HTTP API under /api/v1. Routes are chained so `AppType` carries every route for typed
+ * clients (`hc<AppType>`); one onError turns errors into `{error:{code,message,details}}`.
+ */
+import { Hono } from 'hono';
+import { limitJsonBodies } from './body.ts';
+import type { AppDeps, AppEnv } from './env.ts';
+import { errorHandler, notFoundHandler } from './errors.ts';
+import { assignmentRoutes } from './routes/assignments.ts';
+import { deviceRoutes } from './routes/devices.ts';
+import { enrollmentRoutes } from './routes/enrollment.ts';
+import { healthRoutes } from './routes/health.ts';
+import { modelRoutes } from './routes/models.ts';
+import { sampleRoutes } from './routes/samples.ts';
+
+const JSON_BODY_MAX_BYTES = 1024 * 1024;
+
+export function createApp(rootDeps: AppDeps) {
+  const deps: AppDeps = { ...rootDeps, logger: rootDeps.logger.child({ component: 'http' }) };
+  const api = new Hono<AppEnv>()
+    .use(limitJsonBodies(JSON_BODY_MAX_BYTES))
+    .route('/', healthRoutes(deps))
+    .route('/', enrollmentRoutes(deps))
+    .route('/', deviceRoutes(deps))
+    .route('/', modelRoutes(deps))
+    .route('/', assignmentRoutes(deps))
+    .route('/', sampleRoutes(deps));
+  const app = new Hono<AppEnv>().route('/api/v1', api);
+  app.onError(errorHandler(deps.logger));
+  app.notFound(notFoundHandler);
+  return app;
+}
+
+export type AppType = ReturnType<typeof createApp>;

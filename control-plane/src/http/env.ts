@@ -1,0 +1,26 @@
+/** Types shared by the HTTP layer: who is calling, and what every route is built from. */
+import type { ControlPlaneConfig, Logger, SigningKey } from '@edgeloop/shared';
+import type { DeviceAuthenticator } from '../auth/device-authenticator.ts';
+import type { DesiredStatePublisher } from '../fleet/desired-state.ts';
+import type { ObjectStore } from '../object-store/object-store.ts';
+import type { Store } from '../store/store.ts';
+
+export type Principal = { kind: 'admin' } | { kind: 'device'; deviceId: string };
+
+export interface AppEnv {
+  Variables: { principal: Principal };
+}
+
+export interface AppDeps {
+  config: ControlPlaneConfig;
+  store: Store;
+  objects: ObjectStore;
+  devices: DeviceAuthenticator;
+  desired: DesiredStatePublisher;
+  signingKey: SigningKey;
+  adminToken: string;
+  /** Handed to devices at enrollment. */
+  mqttPublicUrl: string;
+  version: string;
+  logger: Logger;
+}

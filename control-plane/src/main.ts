@@ -1,0 +1,129 @@
+/**
+ * Wiring of the control plane, in start order: keys and token, database, object store, broker,
+ * the control plane's own MQTT client, fleet sync, HTTP. close() stops them in reverse.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type ControlPlaneConfig, createLogger, type Logger, type TrustedKey } from '@edgeloop/shared';
+import packageJson from '../package.json' with { type: 'json' };
+import { createDeviceAuthenticator } from './auth/device-authenticator.ts';
+import { loadOrCreateAdminToken, loadOrCreateSigningKey } from './auth/key-files.ts';
+import { createDesiredStatePublisher } from './fleet/desired-state.ts';
+import { followDeviceMessages } from './fleet/device-messages.ts';
+import { createApp } from './http/app.ts';
+import { startHttpServer } from './http/server.ts';
+import { startBroker } from './mqtt/broker.ts';
+import { connectMqtt } from './mqtt/mqtt-client.ts';
+import { createLocalObjectStore } from './object-store/local-object-store.ts';
+import { openSqliteStore } from './store/sqlite-store.ts';
+import type { Store } from './store/store.ts';
+
+export interface ControlPlane {
+  /** Where the HTTP server actually listens (the real port when config.http.port is 0). */
+  httpUrl: string;
+  /** The broker in use: the embedded one (real port) or config.mqtt.externalUrl. */
+  mqttUrl: string;
+  adminToken: string;
+  /** Devices trust manifests signed by this key. */
+  signingPublicKey: TrustedKey;
+  store: Store;
+  close(): Promise<void>;
+}
+
+export interface ControlPlaneDeps {
+  logger?: Logger;
+}
+
+export async function startControlPlane(
+  config: ControlPlaneConfig,
+  deps: ControlPlaneDeps = {},
+): Promise<ControlPlane> {
+  const root = deps.logger ?? createLogger({ level: config.logLevel, name: 'edgeloop' });
+  const logger = root.child({ component: 'control-plane' });
+  const stops: (() => Promise<void> | void)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) {
+      try {
+        await stop();
+      } catch (err) {
+        logger.error({ err }, 'error while stopping');
+      }
+    }
+  };
+
+  try {
+    mkdirSync(config.dataDir, { recursive: true });
+    const signingKey = loadOrCreateSigningKey(config.dataDir);
+    const admin = loadOrCreateAdminToken(config.dataDir, config.adminToken);
+
+    const store = openSqliteStore(
+      join(config.dataDir, 'control-plane.db'),
+      root.child({ component: 'store' }),
+    );
+    stops.push(() => store.close());
+    // Nobody is connected yet; retained status messages and new connections tell us who is.
+    store.markAllOffline();
+    const objects = createLocalObjectStore(join(config.dataDir, 'objects'));
+    const devices = createDeviceAuthenticator(store);
+
+    let brokerUrl = config.mqtt.externalUrl;
+    let service: { username?: string; password?: string } = {};
+    if (brokerUrl === undefined) {
+      const broker = await startBroker({
+        host: config.mqtt.host,
+        port: config.mqtt.port,
+        devices,
+        logger: root.child({ component: 'broker' }),
+      });
+      stops.push(() => broker.close());
+      brokerUrl = broker.url;
+      service = broker.service;
+    }
+
+    const mqttLog = root.child({ component: 'fleet' });
+    const connection = await connectMqtt({ url: brokerUrl, ...service, logger: mqttLog });
+    stops.push(() => connection.close());
+    await followDeviceMessages({ connection, store, logger: mqttLog });
+    const desired = createDesiredStatePublisher({ connection, store, logger: mqttLog });
+    // Retained messages do not survive a broker restart: the database is the source of truth.
+    await desired.republishAll();
+    connection.onReconnect(() => {
+      desired.republishAll().catch((err) => mqttLog.error({ err }, 'republishing desired state failed'));
+    });
+
+    const mqttPublicUrl = config.mqtt.publicUrl ?? brokerUrl;
+    const app = createApp({
+      config,
+      store,
+      objects,
+      devices,
+      desired,
+      signingKey,
+      adminToken: admin.token,
+      mqttPublicUrl,
+      version: packageJson.version,
+      logger: root,
+    });
+    const http = await startHttpServer(app, config.http.host, config.http.port);
+    stops.push(() => http.close());
+    logger.info(
+      { httpUrl: http.url, mqttUrl: brokerUrl, adminTokenFile: admin.file },
+      'control plane started',
+    );
+
+    return {
+      httpUrl: http.url,
+      mqttUrl: brokerUrl,
+      adminToken: admin.token,
+      signingPublicKey: { keyId: signingKey.keyId, publicKeyPem: signingKey.publicKeyPem },
+      store,
+      async close() {
+        await stopAll();
+        logger.info('control plane stopped');
+      },
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

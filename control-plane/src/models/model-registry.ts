@@ -1,0 +1,132 @@
+/**
+ * Publishing a model version: check every uploaded file against the uploader's manifest, refuse
+ * anything but a newer version, sign the manifest with the control plane's key, store the files,
+ * then record the version. Nothing is stored unless every check passed.
+ */
+import {
+  ChecksumError,
+  ConflictError,
+  EdgeloopError,
+  type Manifest,
+  type ModelVersionSummary,
+  ModelVersionSummarySchema,
+  parseJsonWith,
+  type SigningKey,
+  sha256Hex,
+  signManifest,
+  UnsignedManifestSchema,
+  ValidationError,
+} from '@edgeloop/shared';
+import type { ObjectStore } from '../object-store/object-store.ts';
+import type { ModelVersionRecord, Store } from '../store/store.ts';
+
+export interface ModelUpload {
+  manifestJson: string;
+  metricsJson?: string;
+  files: ReadonlyMap<string, Uint8Array>;
+}
+
+export interface ModelRegistryDeps {
+  store: Store;
+  objects: ObjectStore;
+  signingKey: SigningKey;
+  manifestTtlDays: number;
+  modelMaxBytes: number;
+}
+
+export function modelFileKey(modelVersion: number, name: string): string {
+  return `models/${modelVersion}/${name}`;
+}
+
+export function summaryOf(record: ModelVersionRecord): ModelVersionSummary {
+  return {
+    modelVersion: record.modelVersion,
+    name: record.name,
+    labels: record.manifest.labels,
+    createdAt: record.createdAt,
+    publishedAt: record.publishedAt,
+    metrics: record.metrics,
+    files: record.manifest.files.map(({ name, bytes, sha256 }) => ({ name, bytes, sha256 })),
+  };
+}
+
+function assertNewer(store: Store, modelVersion: number): void {
+  const latest = store.latestModelVersion();
+  if (latest !== null && modelVersion <= latest) {
+    throw new ConflictError(
+      `model version ${modelVersion} must be greater than the latest version ${latest}`,
+    );
+  }
+}
+
+function checkFiles(manifest: Manifest, files: ReadonlyMap<string, Uint8Array>, maxBytes: number): void {
+  const names = new Set(manifest.files.map((f) => f.name));
+  if (names.size !== manifest.files.length) throw new ValidationError('manifest lists a file name twice');
+  const extra = [...files.keys()].filter((name) => !names.has(name));
+  if (extra.length > 0) throw new ValidationError(`uploaded files not in the manifest: ${extra.join(', ')}`);
+  const missing = manifest.files.filter((f) => !files.has(f.name)).map((f) => f.name);
+  if (missing.length > 0) throw new ValidationError(`manifest files not uploaded: ${missing.join(', ')}`);
+  const total = [...files.values()].reduce((sum, bytes) => sum + bytes.byteLength, 0);
+  if (total > maxBytes) throw new EdgeloopError('PAYLOAD_TOO_LARGE', `model files exceed ${maxBytes} bytes`);
+  for (const file of manifest.files) {
+    const bytes = files.get(file.name)!;
+    if (bytes.byteLength !== file.bytes) {
+      throw new ChecksumError(
+        `${file.name}: ${bytes.byteLength} bytes uploaded, manifest says ${file.bytes}`,
+      );
+    }
+    if (sha256Hex(bytes) !== file.sha256) {
+      throw new ChecksumError(`${file.name}: sha256 does not match the manifest`);
+    }
+  }
+}
+
+export interface ModelRegistry {
+  publish(upload: ModelUpload, now?: Date): Promise<ModelVersionSummary>;
+}
+
+export function createModelRegistry(deps: ModelRegistryDeps): ModelRegistry {
+  // Publishes run one at a time, so "newer than the latest" is decided and acted on atomically
+  // and two uploads of the same version can never write over each other's files.
+  let tail: Promise<unknown> = Promise.resolve();
+
+  async function publishNow(upload: ModelUpload, now: Date): Promise<ModelVersionSummary> {
+    const unsigned = parseJsonWith(UnsignedManifestSchema, upload.manifestJson, 'manifest');
+    const metrics =
+      upload.metricsJson === undefined
+        ? null
+        : parseJsonWith(ModelVersionSummarySchema.shape.metrics, upload.metricsJson, 'metrics');
+    checkFiles(unsigned, upload.files, deps.modelMaxBytes);
+    assertNewer(deps.store, unsigned.modelVersion);
+
+    const expiresAt = new Date(now.getTime() + deps.manifestTtlDays * 86_400_000).toISOString();
+    const manifest = signManifest({ ...unsigned, expiresAt }, deps.signingKey);
+    const version = manifest.modelVersion;
+    try {
+      for (const file of manifest.files) {
+        await deps.objects.put(modelFileKey(version, file.name), upload.files.get(file.name)!);
+      }
+      const record: ModelVersionRecord = {
+        modelVersion: version,
+        name: manifest.name,
+        manifest,
+        metrics,
+        createdAt: manifest.createdAt,
+        publishedAt: now.toISOString(),
+      };
+      deps.store.insertModelVersion(record);
+      return summaryOf(record);
+    } catch (err) {
+      await Promise.allSettled(manifest.files.map((f) => deps.objects.delete(modelFileKey(version, f.name))));
+      throw err;
+    }
+  }
+
+  return {
+    publish(upload, now = new Date()) {
+      const result = tail.then(() => publishNow(upload, now));
+      tail = result.catch(() => undefined);
+      return result;
+    },
+  };
+}

@@ -1,0 +1,161 @@
+/**
+ * The embedded MQTT broker: the only importer of aedes. Policy lives in aedes' hooks:
+ *
+ * - authenticate: a device connects with username = its id and password = its secret; the client
+ *   id must be shared deviceClientId(id), so one device cannot take over another's session (a
+ *   new connection with an existing client id disconnects the old one, MQTT 3.1.1 §3.1.4-2). The
+ *   control plane itself connects as the service identity `control-plane` with a password made up
+ *   at start and never stored.
+ * - authorizePublish / authorizeSubscribe: the device topic ACL from shared (deviceMayPublish,
+ *   deviceMaySubscribe); the service may use any topic outside `$SYS/`.
+ * - a device's will is checked at connect against the same ACL, so a device cannot leave a will
+ *   that lands on another device's topics.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:net';
+import {
+  DEVICE_ID_PATTERN,
+  deviceClientId,
+  deviceMayPublish,
+  deviceMaySubscribe,
+  type Logger,
+} from '@edgeloop/shared';
+import { Aedes, type AuthenticateError, type Client, type ConnectPacket } from 'aedes';
+import type { DeviceAuthenticator } from '../auth/device-authenticator.ts';
+import { safeEqual } from '../auth/secrets.ts';
+import { SERVICE_USERNAME } from './service-identity.ts';
+
+const SYS_PREFIX = '$SYS/';
+
+/** CONNACK return codes, MQTT 3.1.1 §3.2.2.3 (aedes declares them as an ambient const enum). */
+const CONNACK = { IDENTIFIER_REJECTED: 2, BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const;
+
+type Identity = { kind: 'service' } | { kind: 'device'; deviceId: string };
+
+export interface BrokerOptions {
+  host: string;
+  port: number;
+  devices: DeviceAuthenticator;
+  logger: Logger;
+}
+
+export interface Broker {
+  /** mqtt://host:port with the port actually bound. */
+  url: string;
+  port: number;
+  /** Credentials of the control plane's own client. */
+  service: { username: string; password: string };
+  close(): Promise<void>;
+}
+
+function refuse(returnCode: number, message: string): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+export async function startBroker(options: BrokerOptions): Promise<Broker> {
+  const log = options.logger;
+  const servicePassword = randomBytes(24).toString('base64url');
+  const identities = new WeakMap<Client, Identity>();
+  const wills = new WeakMap<Client, ConnectPacket['will']>();
+
+  async function identify(client: Client, username?: string, password?: Buffer): Promise<Identity> {
+    if (username === undefined || password === undefined) {
+      throw refuse(CONNACK.BAD_USERNAME_OR_PASSWORD, 'username and password required');
+    }
+    const secret = password.toString('utf8');
+    if (username === SERVICE_USERNAME) {
+      if (!safeEqual(secret, servicePassword))
+        throw refuse(CONNACK.BAD_USERNAME_OR_PASSWORD, 'bad credentials');
+      return { kind: 'service' };
+    }
+    if (!DEVICE_ID_PATTERN.test(username) || !(await options.devices.verify(username, secret))) {
+      throw refuse(CONNACK.BAD_USERNAME_OR_PASSWORD, 'bad credentials');
+    }
+    if (client.id !== deviceClientId(username)) {
+      throw refuse(CONNACK.IDENTIFIER_REJECTED, `client id must be '${deviceClientId(username)}'`);
+    }
+    const will = wills.get(client);
+    if (will && !deviceMayPublish(username, will.topic)) {
+      throw refuse(CONNACK.NOT_AUTHORIZED, `will topic '${will.topic}' is not allowed`);
+    }
+    return { kind: 'device', deviceId: username };
+  }
+
+  const broker = await Aedes.createBroker({
+    // Runs before authenticate with the raw CONNECT packet: remember the will (MQTT 3.1.1 §3.1.2.5)
+    // so authenticate can check its topic and refuse with a CONNACK instead of a silent close.
+    preConnect(client, packet, done) {
+      if (packet.will) wills.set(client, packet.will);
+      done(null, true);
+    },
+
+    authenticate(client, username, password, done) {
+      identify(client, username, password).then(
+        (identity) => {
+          identities.set(client, identity);
+          log.debug({ clientId: client.id, identity }, 'mqtt client authenticated');
+          done(null, true);
+        },
+        (err: AuthenticateError) => {
+          log.info({ clientId: client.id, username, reason: err.message }, 'mqtt connection refused');
+          done(err, false);
+        },
+      );
+    },
+
+    authorizePublish(client, packet, done) {
+      // Replacing the hook drops aedes' default guard: clients never publish to $SYS/ (§4.7.2).
+      if (packet.topic.startsWith(SYS_PREFIX)) return done(new Error('$SYS/ topics are reserved'));
+      // client is null for wills the broker publishes after their client has gone; those were
+      // checked at connect.
+      const identity = client ? identities.get(client) : { kind: 'service' as const };
+      if (identity?.kind === 'service') return done(null);
+      if (identity?.kind === 'device' && deviceMayPublish(identity.deviceId, packet.topic)) return done(null);
+      log.warn({ clientId: client?.id, topic: packet.topic }, 'mqtt publish refused');
+      // MQTT 3.1.1 has no negative PUBACK; aedes closes the connection (§4.8 allows it).
+      done(new Error(`publish to '${packet.topic}' not allowed`));
+    },
+
+    authorizeSubscribe(client, subscription, done) {
+      const identity = identities.get(client);
+      if (identity?.kind === 'service') return done(null, subscription);
+      if (identity?.kind === 'device' && deviceMaySubscribe(identity.deviceId, subscription.topic)) {
+        return done(null, subscription);
+      }
+      log.warn({ clientId: client.id, topic: subscription.topic }, 'mqtt subscribe refused');
+      // null → SUBACK return code 0x80 (failure) for this filter, MQTT 3.1.1 §3.9.3.
+      done(null, null);
+    },
+  });
+
+  broker.on('clientError', (client, err) => log.debug({ clientId: client.id, err }, 'mqtt client error'));
+  broker.on('connectionError', (client, err) =>
+    log.debug({ clientId: client.id, err }, 'mqtt connection error'),
+  );
+
+  const server: Server = createServer(broker.handle);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const url = `mqtt://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+  log.info({ url }, 'mqtt broker listening');
+
+  return {
+    url,
+    port,
+    service: { username: SERVICE_USERNAME, password: servicePassword },
+    async close() {
+      // Stop accepting first, then let aedes close every client; server.close resolves once the
+      // last socket is gone.
+      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+      await serverClosed;
+    },
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * Receiving a sample from a device: validate the metadata and the image, store the bytes (content
+ * addressed, so a retry rewrites the same object) and only then the row, so a 201 means both are
+ * durable. Retries with the same idempotency key return the first sample.
+ */
+import { EdgeloopError, parseJsonWith, SampleMetadataSchema, sha256Hex } from '@edgeloop/shared';
+import type { ObjectStore } from '../object-store/object-store.ts';
+import type { SampleRecord, Store } from '../store/store.ts';
+import { probeImage } from './image-probe.ts';
+
+export interface SampleUpload {
+  deviceId: string;
+  metadataJson: string;
+  image: Uint8Array;
+}
+
+export interface SampleIntakeDeps {
+  store: Store;
+  objects: ObjectStore;
+  sampleMaxBytes: number;
+  sampleMaxPixels: number;
+}
+
+export async function acceptSample(
+  deps: SampleIntakeDeps,
+  upload: SampleUpload,
+  now = new Date(),
+): Promise<{ sample: SampleRecord; duplicate: boolean }> {
+  const metadata = parseJsonWith(SampleMetadataSchema, upload.metadataJson, 'sample metadata');
+  const existing = deps.store.findSampleByKey(upload.deviceId, metadata.idempotencyKey);
+  if (existing) return { sample: existing, duplicate: true };
+
+  if (upload.image.byteLength > deps.sampleMaxBytes) {
+    throw new EdgeloopError('PAYLOAD_TOO_LARGE', `image exceeds ${deps.sampleMaxBytes} bytes`);
+  }
+  const info = await probeImage(upload.image, deps.sampleMaxPixels);
+  const sha256 = sha256Hex(upload.image);
+  const objectKey = `samples/${sha256}.${info.extension}`;
+  if (!(await deps.objects.has(objectKey))) await deps.objects.put(objectKey, upload.image);
+
+  return deps.store.insertSample(
+    {
+      deviceId: upload.deviceId,
+      metadata,
+      sha256,
+      objectKey,
+      contentType: info.contentType,
+      bytes: upload.image.byteLength,
+      width: info.width,
+      height: info.height,
+    },
+    now.toISOString(),
+  );
+}

@@ -1,0 +1,112 @@
+/**
+ * Schema migrations, applied in order. Each runs once, inside a transaction, and bumps
+ * schema_version; never edit a migration that has shipped — append a new one.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial',
+    sql: `
+      CREATE TABLE enrollment_tokens (
+        token_hash TEXT PRIMARY KEY,
+        grp TEXT NOT NULL,
+        uses_left INTEGER NOT NULL,
+        expires_at TEXT NOT NULL
+      );
+
+      CREATE TABLE devices (
+        id TEXT PRIMARY KEY,
+        name TEXT,
+        grp TEXT NOT NULL,
+        hardware TEXT,
+        secret_hash TEXT NOT NULL,
+        enrolled_at TEXT NOT NULL,
+        desired_version INTEGER,
+        desired_updated_at TEXT,
+        reported_version INTEGER,
+        status TEXT,
+        detail TEXT,
+        agent_version TEXT,
+        online INTEGER NOT NULL DEFAULT 0,
+        last_seen_at TEXT,
+        frames_processed INTEGER NOT NULL DEFAULT 0,
+        samples_queued INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX devices_grp ON devices (grp);
+
+      CREATE TABLE model_versions (
+        version INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        manifest TEXT NOT NULL,
+        metrics TEXT,
+        created_at TEXT NOT NULL,
+        published_at TEXT NOT NULL
+      );
+
+      CREATE TABLE samples (
+        id TEXT PRIMARY KEY,
+        device_id TEXT NOT NULL REFERENCES devices (id),
+        idempotency_key TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        object_key TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        model_version INTEGER,
+        frame_id TEXT NOT NULL,
+        captured_at TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        top_k TEXT NOT NULL,
+        confidence REAL NOT NULL,
+        label TEXT,
+        labelled_by TEXT,
+        labelled_at TEXT,
+        used_in_model_version INTEGER,
+        UNIQUE (device_id, idempotency_key)
+      );
+      CREATE INDEX samples_received ON samples (received_at, id);
+      CREATE INDEX samples_label ON samples (label);
+
+      CREATE TABLE device_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        device_id TEXT NOT NULL REFERENCES devices (id),
+        type TEXT NOT NULL,
+        message TEXT NOT NULL,
+        model_version INTEGER,
+        at TEXT NOT NULL,
+        received_at TEXT NOT NULL
+      );
+      CREATE INDEX device_events_device ON device_events (device_id, id);
+
+      -- Per-device counters and the last prediction; individual predictions are not kept.
+      CREATE TABLE prediction_stats (
+        device_id TEXT PRIMARY KEY REFERENCES devices (id),
+        total INTEGER NOT NULL,
+        last_prediction TEXT NOT NULL,
+        last_received_at TEXT NOT NULL
+      );
+
+      -- A bounded window of recent predictions per device (see RECENT_PREDICTIONS_PER_DEVICE).
+      CREATE TABLE recent_predictions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        device_id TEXT NOT NULL REFERENCES devices (id),
+        model_version INTEGER NOT NULL,
+        frame_id TEXT NOT NULL,
+        top_label TEXT NOT NULL,
+        confidence REAL NOT NULL,
+        latency_ms REAL NOT NULL,
+        captured_at TEXT NOT NULL,
+        received_at TEXT NOT NULL
+      );
+      CREATE INDEX recent_predictions_device ON recent_predictions (device_id, id);
+    `,
+  },
+];

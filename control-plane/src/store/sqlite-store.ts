@@ -1,0 +1,345 @@
+/** The SQLite Store: the only importer of better-sqlite3. WAL mode, ordered migrations. */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import {
+  ConflictError,
+  type DeviceEvent,
+  type DeviceStatus,
+  type Logger,
+  type Prediction,
+  type ReportedState,
+  UnauthorizedError,
+} from '@edgeloop/shared';
+import Database from 'better-sqlite3';
+import { MIGRATIONS } from './migrations.ts';
+import {
+  type DeviceEventRow,
+  type DeviceRow,
+  deviceEventFromRow,
+  deviceFromRow,
+  type ModelVersionRow,
+  modelVersionFromRow,
+  type SampleRow,
+  sampleFromRow,
+} from './rows.ts';
+import type {
+  DeviceRecord,
+  DeviceTarget,
+  EnrollmentTokenRecord,
+  ModelVersionRecord,
+  NewDevice,
+  NewSample,
+  SampleRecord,
+  Store,
+} from './store.ts';
+
+/** How many recent predictions are kept per device; older ones only count in prediction_stats. */
+export const RECENT_PREDICTIONS_PER_DEVICE = 100;
+
+const DEVICE_SELECT = `
+  SELECT d.*, p.total AS predictions_total, p.last_prediction AS last_prediction
+  FROM devices d LEFT JOIN prediction_stats p ON p.device_id = d.id`;
+
+export function openSqliteStore(file: string, logger: Logger): Store {
+  mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  // FULL: a committed row survives power loss too, so a 201 really means durable.
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db, logger);
+  return new SqliteStore(db);
+}
+
+function migrate(db: Database.Database, logger: Logger): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TEXT NOT NULL)');
+  const row = db.prepare('SELECT MAX(version) AS v FROM schema_version').get() as { v: number | null };
+  const current = row.v ?? 0;
+  for (const migration of MIGRATIONS) {
+    if (migration.version <= current) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)').run(
+        migration.version,
+        new Date().toISOString(),
+      );
+    })();
+    logger.info({ version: migration.version, name: migration.name }, 'applied migration');
+  }
+}
+
+class SqliteStore implements Store {
+  constructor(private readonly db: Database.Database) {}
+
+  createEnrollmentToken(token: EnrollmentTokenRecord): void {
+    this.db
+      .prepare('INSERT INTO enrollment_tokens (token_hash, grp, uses_left, expires_at) VALUES (?, ?, ?, ?)')
+      .run(token.tokenHash, token.group, token.usesLeft, token.expiresAt);
+  }
+
+  enrollDevice(tokenHash: string, device: NewDevice, now: Date): DeviceRecord {
+    return this.db.transaction(() => {
+      const token = this.db
+        .prepare('SELECT grp, uses_left, expires_at FROM enrollment_tokens WHERE token_hash = ?')
+        .get(tokenHash) as { grp: string; uses_left: number; expires_at: string } | undefined;
+      if (!token || token.uses_left <= 0 || Date.parse(token.expires_at) <= now.getTime()) {
+        throw new UnauthorizedError('enrollment token is unknown, expired or used up');
+      }
+      if (this.deviceExists(device.deviceId)) {
+        throw new ConflictError(`device '${device.deviceId}' already exists`);
+      }
+      this.db
+        .prepare('UPDATE enrollment_tokens SET uses_left = uses_left - 1 WHERE token_hash = ?')
+        .run(tokenHash);
+      this.db
+        .prepare(
+          `INSERT INTO devices (id, name, grp, hardware, secret_hash, enrolled_at)
+           VALUES (?, ?, ?, ?, ?, ?)`,
+        )
+        .run(device.deviceId, device.name, token.grp, device.hardware, device.secretHash, now.toISOString());
+      return this.getDevice(device.deviceId)!;
+    })();
+  }
+
+  deviceExists(deviceId: string): boolean {
+    return this.db.prepare('SELECT 1 FROM devices WHERE id = ?').get(deviceId) !== undefined;
+  }
+
+  getDevice(deviceId: string): DeviceRecord | null {
+    const row = this.db.prepare(`${DEVICE_SELECT} WHERE d.id = ?`).get(deviceId) as DeviceRow | undefined;
+    return row ? deviceFromRow(row) : null;
+  }
+
+  getDeviceSecretHash(deviceId: string): string | null {
+    const row = this.db.prepare('SELECT secret_hash FROM devices WHERE id = ?').get(deviceId) as
+      | { secret_hash: string }
+      | undefined;
+    return row?.secret_hash ?? null;
+  }
+
+  listDevices(): DeviceRecord[] {
+    const rows = this.db.prepare(`${DEVICE_SELECT} ORDER BY d.id`).all() as DeviceRow[];
+    return rows.map(deviceFromRow);
+  }
+
+  resolveTarget(target: DeviceTarget): string[] {
+    let rows: { id: string }[];
+    if ('deviceIds' in target) {
+      const ids = [...new Set(target.deviceIds)];
+      rows = this.db
+        .prepare(`SELECT id FROM devices WHERE id IN (${ids.map(() => '?').join(',')}) ORDER BY id`)
+        .all(...ids) as { id: string }[];
+    } else if ('group' in target) {
+      rows = this.db.prepare('SELECT id FROM devices WHERE grp = ? ORDER BY id').all(target.group) as {
+        id: string;
+      }[];
+    } else {
+      rows = this.db.prepare('SELECT id FROM devices ORDER BY id').all() as { id: string }[];
+    }
+    return rows.map((r) => r.id);
+  }
+
+  setDesiredVersion(deviceIds: readonly string[], modelVersion: number | null, at: string): void {
+    const update = this.db.prepare(
+      'UPDATE devices SET desired_version = ?, desired_updated_at = ? WHERE id = ?',
+    );
+    this.db.transaction(() => {
+      for (const id of deviceIds) update.run(modelVersion, at, id);
+    })();
+  }
+
+  recordReportedState(deviceId: string, state: ReportedState, receivedAt: string): void {
+    this.db
+      .prepare(
+        `UPDATE devices SET reported_version = ?, status = ?, detail = ?, agent_version = ?,
+           frames_processed = ?, samples_queued = ?, last_seen_at = ? WHERE id = ?`,
+      )
+      .run(
+        state.modelVersion,
+        state.status,
+        state.detail ?? null,
+        state.agentVersion,
+        state.framesProcessed,
+        state.samplesQueued,
+        receivedAt,
+        deviceId,
+      );
+  }
+
+  recordStatus(deviceId: string, status: DeviceStatus, receivedAt: string): void {
+    this.db
+      .prepare('UPDATE devices SET online = ?, last_seen_at = ? WHERE id = ?')
+      .run(status.online ? 1 : 0, receivedAt, deviceId);
+  }
+
+  recordPrediction(deviceId: string, prediction: Prediction, receivedAt: string): void {
+    const top = prediction.topK.reduce((a, b) => (b.confidence > a.confidence ? b : a));
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO prediction_stats (device_id, total, last_prediction, last_received_at) VALUES (?, 1, ?, ?)
+           ON CONFLICT (device_id) DO UPDATE SET total = total + 1,
+             last_prediction = excluded.last_prediction, last_received_at = excluded.last_received_at`,
+        )
+        .run(deviceId, JSON.stringify(prediction), receivedAt);
+      const { lastInsertRowid } = this.db
+        .prepare(
+          `INSERT INTO recent_predictions
+             (device_id, model_version, frame_id, top_label, confidence, latency_ms, captured_at, received_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          deviceId,
+          prediction.modelVersion,
+          prediction.frameId,
+          top.label,
+          top.confidence,
+          prediction.latencyMs,
+          prediction.capturedAt,
+          receivedAt,
+        );
+      this.db
+        .prepare('DELETE FROM recent_predictions WHERE device_id = ? AND id <= ?')
+        .run(deviceId, Number(lastInsertRowid) - RECENT_PREDICTIONS_PER_DEVICE);
+      this.db.prepare('UPDATE devices SET last_seen_at = ? WHERE id = ?').run(receivedAt, deviceId);
+    })();
+  }
+
+  recordEvent(deviceId: string, event: DeviceEvent, receivedAt: string): void {
+    this.db
+      .prepare(
+        `INSERT INTO device_events (device_id, type, message, model_version, at, received_at)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      )
+      .run(deviceId, event.type, event.message, event.modelVersion ?? null, event.at, receivedAt);
+  }
+
+  listEvents(deviceId: string, limit = 100) {
+    const rows = this.db
+      .prepare('SELECT * FROM device_events WHERE device_id = ? ORDER BY id DESC LIMIT ?')
+      .all(deviceId, limit) as DeviceEventRow[];
+    return rows.map(deviceEventFromRow);
+  }
+
+  markAllOffline(): void {
+    this.db.prepare('UPDATE devices SET online = 0').run();
+  }
+
+  latestModelVersion(): number | null {
+    const row = this.db.prepare('SELECT MAX(version) AS v FROM model_versions').get() as { v: number | null };
+    return row.v;
+  }
+
+  insertModelVersion(record: ModelVersionRecord): void {
+    this.db.transaction(() => {
+      const latest = this.latestModelVersion();
+      if (latest !== null && record.modelVersion <= latest) {
+        throw new ConflictError(
+          `model version ${record.modelVersion} must be greater than the latest version ${latest}`,
+        );
+      }
+      this.db
+        .prepare(
+          `INSERT INTO model_versions (version, name, manifest, metrics, created_at, published_at)
+           VALUES (?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          record.modelVersion,
+          record.name,
+          JSON.stringify(record.manifest),
+          record.metrics === null ? null : JSON.stringify(record.metrics),
+          record.createdAt,
+          record.publishedAt,
+        );
+    })();
+  }
+
+  getModelVersion(modelVersion: number): ModelVersionRecord | null {
+    const row = this.db.prepare('SELECT * FROM model_versions WHERE version = ?').get(modelVersion) as
+      | ModelVersionRow
+      | undefined;
+    return row ? modelVersionFromRow(row) : null;
+  }
+
+  listModelVersions(): ModelVersionRecord[] {
+    const rows = this.db.prepare('SELECT * FROM model_versions ORDER BY version').all() as ModelVersionRow[];
+    return rows.map(modelVersionFromRow);
+  }
+
+  insertSample(sample: NewSample, receivedAt: string): { sample: SampleRecord; duplicate: boolean } {
+    const { metadata } = sample;
+    const confidence = metadata.topK.reduce((max, s) => Math.max(max, s.confidence), 0);
+    const id = `smp-${randomUUID()}`;
+    const result = this.db
+      .prepare(
+        `INSERT INTO samples (id, device_id, idempotency_key, sha256, object_key, content_type, bytes, width,
+           height, model_version, frame_id, captured_at, received_at, reason, top_k, confidence)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (device_id, idempotency_key) DO NOTHING`,
+      )
+      .run(
+        id,
+        sample.deviceId,
+        metadata.idempotencyKey,
+        sample.sha256,
+        sample.objectKey,
+        sample.contentType,
+        sample.bytes,
+        sample.width,
+        sample.height,
+        metadata.modelVersion,
+        metadata.frameId,
+        metadata.capturedAt,
+        receivedAt,
+        metadata.reason,
+        JSON.stringify(metadata.topK),
+        confidence,
+      );
+    const stored = this.findSampleByKey(sample.deviceId, metadata.idempotencyKey)!;
+    return { sample: stored, duplicate: result.changes === 0 };
+  }
+
+  findSampleByKey(deviceId: string, idempotencyKey: string): SampleRecord | null {
+    const row = this.db
+      .prepare('SELECT * FROM samples WHERE device_id = ? AND idempotency_key = ?')
+      .get(deviceId, idempotencyKey) as SampleRow | undefined;
+    return row ? sampleFromRow(row) : null;
+  }
+
+  getSample(sampleId: string): SampleRecord | null {
+    const row = this.db.prepare('SELECT * FROM samples WHERE id = ?').get(sampleId) as SampleRow | undefined;
+    return row ? sampleFromRow(row) : null;
+  }
+
+  listSamples(query: { labelled?: boolean; limit: number; offset: number }) {
+    const where =
+      query.labelled === undefined ? '' : query.labelled ? 'WHERE label IS NOT NULL' : 'WHERE label IS NULL';
+    const rows = this.db
+      .prepare(`SELECT * FROM samples ${where} ORDER BY received_at, id LIMIT ? OFFSET ?`)
+      .all(query.limit, query.offset) as SampleRow[];
+    const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM samples ${where}`).get() as { n: number };
+    return { samples: rows.map(sampleFromRow), total: n };
+  }
+
+  labelSample(sampleId: string, label: string, labelledBy: string, at: string): SampleRecord | null {
+    this.db
+      .prepare('UPDATE samples SET label = ?, labelled_by = ?, labelled_at = ? WHERE id = ?')
+      .run(label, labelledBy, at, sampleId);
+    return this.getSample(sampleId);
+  }
+
+  markSamplesUsed(sampleIds: readonly string[], modelVersion: number): number {
+    const update = this.db.prepare('UPDATE samples SET used_in_model_version = ? WHERE id = ?');
+    return this.db.transaction(() => {
+      let updated = 0;
+      for (const id of new Set(sampleIds)) updated += update.run(modelVersion, id).changes;
+      return updated;
+    })();
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

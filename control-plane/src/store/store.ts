@@ -1,0 +1,120 @@
+/**
+ * The control plane's database, by role. One implementation today (SQLite, sqlite-store.ts);
+ * methods are synchronous because every write the control plane makes is one short transaction.
+ */
+import type {
+  DeviceEvent,
+  DeviceStatus,
+  DeviceSummary,
+  Manifest,
+  Prediction,
+  ReportedState,
+  Sample,
+  SampleMetadata,
+} from '@edgeloop/shared';
+
+export interface EnrollmentTokenRecord {
+  tokenHash: string;
+  group: string;
+  usesLeft: number;
+  expiresAt: string;
+}
+
+export interface NewDevice {
+  deviceId: string;
+  name: string | null;
+  hardware: string | null;
+  secretHash: string;
+}
+
+export interface DeviceRecord extends DeviceSummary {
+  hardware: string | null;
+  detail: string | null;
+  agentVersion: string | null;
+  framesProcessed: number;
+  samplesQueued: number;
+  desiredUpdatedAt: string | null;
+  predictionsTotal: number;
+  lastPrediction: Prediction | null;
+}
+
+export interface ModelVersionRecord {
+  modelVersion: number;
+  name: string;
+  manifest: Manifest;
+  metrics: Record<string, unknown> | null;
+  createdAt: string;
+  publishedAt: string;
+}
+
+export interface NewSample {
+  deviceId: string;
+  metadata: SampleMetadata;
+  sha256: string;
+  objectKey: string;
+  contentType: string;
+  bytes: number;
+  width: number;
+  height: number;
+}
+
+export interface SampleRecord extends Sample {
+  objectKey: string;
+  contentType: string;
+}
+
+export interface DeviceEventRecord extends DeviceEvent {
+  deviceId: string;
+  receivedAt: string;
+}
+
+export type DeviceTarget = { deviceIds: string[] } | { group: string } | { all: true };
+
+export interface Store {
+  createEnrollmentToken(token: EnrollmentTokenRecord): void;
+  /**
+   * In one transaction: spends one use of the token and creates the device. Throws
+   * UnauthorizedError (unknown, expired or used-up token; nothing changes) or ConflictError
+   * (device id taken; the token keeps its use).
+   */
+  enrollDevice(tokenHash: string, device: NewDevice, now: Date): DeviceRecord;
+  deviceExists(deviceId: string): boolean;
+  getDevice(deviceId: string): DeviceRecord | null;
+  getDeviceSecretHash(deviceId: string): string | null;
+  listDevices(): DeviceRecord[];
+  /** Ids matching a target, in id order; explicit ids that do not exist are left out. */
+  resolveTarget(target: DeviceTarget): string[];
+  setDesiredVersion(deviceIds: readonly string[], modelVersion: number | null, at: string): void;
+  recordReportedState(deviceId: string, state: ReportedState, receivedAt: string): void;
+  recordStatus(deviceId: string, status: DeviceStatus, receivedAt: string): void;
+  recordPrediction(deviceId: string, prediction: Prediction, receivedAt: string): void;
+  recordEvent(deviceId: string, event: DeviceEvent, receivedAt: string): void;
+  listEvents(deviceId: string, limit?: number): DeviceEventRecord[];
+  /** At start: nobody is connected until the broker says so again. */
+  markAllOffline(): void;
+
+  latestModelVersion(): number | null;
+  /** Throws ConflictError unless the version is greater than every stored one. */
+  insertModelVersion(record: ModelVersionRecord): void;
+  getModelVersion(modelVersion: number): ModelVersionRecord | null;
+  listModelVersions(): ModelVersionRecord[];
+
+  /** Inserts once per (device, idempotency key); a repeat returns the first sample. */
+  insertSample(sample: NewSample, receivedAt: string): { sample: SampleRecord; duplicate: boolean };
+  findSampleByKey(deviceId: string, idempotencyKey: string): SampleRecord | null;
+  getSample(sampleId: string): SampleRecord | null;
+  listSamples(query: { labelled?: boolean; limit: number; offset: number }): {
+    samples: SampleRecord[];
+    total: number;
+  };
+  labelSample(sampleId: string, label: string, labelledBy: string, at: string): SampleRecord | null;
+  markSamplesUsed(sampleIds: readonly string[], modelVersion: number): number;
+
+  close(): void;
+}
+
+/** The public view of a sample: internal storage fields dropped. */
+export function publicSample(record: SampleRecord): Sample {
+  const { objectKey: _key, contentType: _type, ...sample } = record;
+  return sample;
+}

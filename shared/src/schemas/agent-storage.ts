@@ -1,0 +1,34 @@
+/**
+ * Files the agent keeps in its data dir. Not wire messages, but they cross a boundary all the same
+ * (disk, across restarts and agent versions), so they are validated on every read.
+ */
+import { z } from 'zod';
+import { PROTOCOL_VERSION } from '../protocol.ts';
+import { EnrollResponseSchema, SampleMetadataSchema } from './http.ts';
+
+const Protocol = z.literal(PROTOCOL_VERSION);
+
+/** dataDir/credentials.json (mode 0600): what enrollment returned, kept for every later start. */
+export const StoredCredentialsSchema = EnrollResponseSchema.extend({
+  controlPlaneUrl: z.string(),
+  enrolledAt: z.iso.datetime(),
+});
+export type StoredCredentials = z.infer<typeof StoredCredentialsSchema>;
+
+/** dataDir/active.json: the installed model version the agent loads at start, without the network. */
+export const ActiveModelRecordSchema = z.object({
+  protocol: Protocol,
+  modelVersion: z.number().int().positive(),
+  activatedAt: z.iso.datetime(),
+});
+export type ActiveModelRecord = z.infer<typeof ActiveModelRecordSchema>;
+
+/** dataDir/queue/<key>.json beside <key>.jpg: one sample waiting for upload. */
+export const QueuedSampleSchema = z.object({
+  protocol: Protocol,
+  /** Top-1 confidence; the queue uploads the lowest first and evicts the highest when full. */
+  confidence: z.number().min(0).max(1),
+  enqueuedAt: z.iso.datetime(),
+  metadata: SampleMetadataSchema,
+});
+export type QueuedSample = z.infer<typeof QueuedSampleSchema>;

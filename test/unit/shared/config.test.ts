@@ -1,0 +1,61 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AgentConfigSchema, ConfigError, ControlPlaneConfigSchema, loadConfig } from '@edgeloop/shared';
+import { describe, expect, it } from 'vitest';
+
+const key = { keyId: 'k1', publicKeyPem: 'pem' };
+
+describe('config loading', () => {
+  it('merges defaults, file and environment', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const file = join(dir, 'agent.json');
+    writeFileSync(file, JSON.stringify({ controlPlaneUrl: 'http://127.0.0.1:8080', dataDir: dir, trustedKeys: [key] }));
+    const config = loadConfig(AgentConfigSchema, {
+      file,
+      envPrefix: 'EDGELOOP_AGENT_',
+      env: { EDGELOOP_AGENT_SAMPLES__LOW_CONFIDENCE_THRESHOLD: '0.4', EDGELOOP_AGENT_NAME: 'door' },
+    });
+    expect(config.samples.lowConfidenceThreshold).toBe(0.4);
+    expect(config.samples.maxQueued).toBe(1000);
+    expect(config.name).toBe('door');
+    expect(config.camera.type).toBe('synthetic');
+  });
+
+  it('names the bad key and the source', () => {
+    let error: unknown;
+    try {
+      loadConfig(ControlPlaneConfigSchema, {
+        envPrefix: 'EDGELOOP_CP_',
+        env: { EDGELOOP_CP_DATA_DIR: '/tmp/x', EDGELOOP_CP_HTTP__PORT: '99999' },
+      });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).code).toBe('CONFIG_INVALID');
+    expect((error as Error).message).toMatch(/http\.port/);
+    expect((error as Error).message).toMatch(/EDGELOOP_CP_/);
+  });
+
+  it('reports a missing or broken file clearly', () => {
+    expect(() => loadConfig(ControlPlaneConfigSchema, { file: '/nonexistent.json', envPrefix: 'X_', env: {} })).toThrow(
+      /cannot read config file \/nonexistent\.json/,
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    writeFileSync(join(dir, 'bad.json'), '{ not json');
+    expect(() => loadConfig(ControlPlaneConfigSchema, { file: join(dir, 'bad.json'), envPrefix: 'X_', env: {} })).toThrow(
+      /not valid JSON/,
+    );
+  });
+
+  it('rejects an unknown camera type naming the field', () => {
+    expect(() =>
+      loadConfig(AgentConfigSchema, {
+        envPrefix: 'X_',
+        env: {},
+        overrides: { controlPlaneUrl: 'http://h:1', dataDir: '/d', trustedKeys: [key], camera: { type: 'webcam9000' } },
+      }),
+    ).toThrow(/camera\.type/);
+  });
+});

@@ -1,0 +1,143 @@
+/**
+ * tfjs LayersModel -> ONNX (opset 13, IR version 8), written in TypeScript with no Python at runtime.
+ *
+ * INPUT CONTRACT of every exported model (decided; agents rely on it):
+ *  - one graph input named `input`, dtype uint8, shape [N, H, W, 3] with N the symbolic dim 'N';
+ *  - the bytes are raw RGB, interleaved HWC, exactly as sharp's `.resize(W, H).removeAlpha().raw()`
+ *    yields them — no normalisation on the device;
+ *  - inside the graph: Cast(float) -> Transpose(NHWC -> NCHW) -> network. The training-time pixel
+ *    scaling (`pixel * scale + offset`, e.g. 1/127.5 and -1 for MobileNet's [-1, 1]) is folded into
+ *    the first convolution's weights and bias. Zero padding of the scaled image equals padding the raw
+ *    image with pixel value -offset/scale (127.5), so that padding becomes an explicit ONNX Pad with
+ *    that constant on the raw pixels and the first Conv has no pads — exact at the borders too. If the
+ *    first layer is not a convolution, an explicit Mul/Add is emitted instead.
+ * OUTPUT: one float32 output named `probabilities`, shape [N, numClasses] (whatever the last layer
+ * produces; a 4-D output is transposed back to NHWC).
+ *
+ * Translation: BatchNorm folded into the preceding conv, ZeroPadding2D folded into the next conv's
+ * pads, 'same' padding made explicit as tfjs computes it, DepthwiseConv2D as Conv with group = C,
+ * ReLU6 as Clip(0, 6), GlobalAveragePool + Flatten, Dense as Gemm, Dropout dropped, Add for residuals.
+ * Anything else throws UnsupportedLayerError.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { OnnxExportError, UnsupportedLayerError } from './errors.ts';
+import { GraphBuilder } from './graph-builder.ts';
+import { convertLayer, isIdentityLayer } from './layer-converters.ts';
+import { DataType, encodeModel } from './onnx-proto.ts';
+import { materialize, rankOf, type Slot } from './values.ts';
+
+export const ONNX_OPSET = 13;
+export const ONNX_IR_VERSION = 8;
+export const ONNX_INPUT_NAME = 'input';
+export const ONNX_OUTPUT_NAME = 'probabilities';
+
+export type OnnxExportOptions = {
+  /** Training-time pixel normalisation `pixel * scale + offset`, e.g. { scale: 1 / 127.5, offset: -1 }. */
+  inputScaling: { scale: number; offset: number };
+  /** Written to ModelProto.metadata_props verbatim. */
+  metadata: Record<string, string>;
+};
+
+function staticShape(shape: (number | null)[], what: string): number[] {
+  if (shape.slice(1).some((d) => d == null)) {
+    throw new OnnxExportError(`${what} must have a static shape apart from the batch dim, got [${shape}]`);
+  }
+  return shape.map((d) => d ?? -1);
+}
+
+/** How many layers (and model outputs) read each symbolic tensor, by tensor id. */
+function countUses(model: tf.LayersModel): Map<number, number> {
+  const uses = new Map<number, number>();
+  const bump = (id: number) => uses.set(id, (uses.get(id) ?? 0) + 1);
+  for (const layer of model.layers) {
+    // An InputLayer's node lists its own output as input; that is not a reader.
+    if (layer.getClassName() === 'InputLayer') continue;
+    for (const node of layer.inboundNodes) for (const t of node.inputTensors) bump(t.id);
+  }
+  for (const t of model.outputs) bump(t.id);
+  return uses;
+}
+
+export function exportToOnnx(model: tf.LayersModel, opts: OnnxExportOptions): Uint8Array {
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) {
+    throw new OnnxExportError(
+      `expected one input and one output, got ${model.inputs.length}/${model.outputs.length}`,
+    );
+  }
+  const [, height, width, channels] = staticShape(model.inputs[0].shape, 'model input');
+  if (model.inputs[0].shape.length !== 4 || channels !== 3) {
+    throw new OnnxExportError(`model input must be [N, H, W, 3], got [${model.inputs[0].shape}]`);
+  }
+  const { scale, offset } = opts.inputScaling;
+  if (!Number.isFinite(scale) || !Number.isFinite(offset)) {
+    throw new OnnxExportError(`inputScaling must be finite, got scale ${scale} offset ${offset}`);
+  }
+
+  const g = new GraphBuilder([ONNX_INPUT_NAME, ONNX_OUTPUT_NAME]);
+  const asFloat = g.node('Cast', [ONNX_INPUT_NAME], 'input_float', [
+    { name: 'to', type: 'int', value: DataType.FLOAT },
+  ]);
+  const nchw = g.node('Transpose', [asFloat], 'input_nchw', [
+    { name: 'perm', type: 'ints', value: [0, 3, 1, 2] },
+  ]);
+
+  const uses = countUses(model);
+  const slots = new Map<number, Slot>();
+  const inputId = model.inputs[0].id;
+  slots.set(inputId, {
+    value: { kind: 'scaledInput', raw: nchw, scale, offset },
+    uses: uses.get(inputId) ?? 0,
+  });
+
+  for (const layer of model.layers) {
+    if (layer.getClassName() === 'InputLayer') continue;
+    if (layer.inboundNodes.length !== 1) {
+      throw new UnsupportedLayerError(layer.name, layer.getClassName(), 'layers called more than once');
+    }
+    const node = layer.inboundNodes[0];
+    if (node.outputTensors.length !== 1) {
+      throw new UnsupportedLayerError(layer.name, layer.getClassName(), 'multiple outputs');
+    }
+    const inputs = node.inputTensors.map((t) => {
+      const slot = slots.get(t.id);
+      if (!slot) throw new OnnxExportError(`layer ${layer.name} reads a tensor that was not translated`);
+      return slot;
+    });
+    const out = node.outputTensors[0];
+    const outUses = uses.get(out.id) ?? 0;
+    if (isIdentityLayer(layer)) {
+      // The input value now also stands for this output: its reader count changes accordingly.
+      const input = inputs[0];
+      input.uses += outUses - 1;
+      slots.set(out.id, input);
+      continue;
+    }
+    const shapes = node.inputTensors.map((t) => staticShape(t.shape, `input of ${layer.name}`));
+    slots.set(out.id, { value: convertLayer(g, { layer, inputs, shapes }), uses: outUses });
+  }
+
+  const result = slots.get(model.outputs[0].id);
+  if (!result) throw new OnnxExportError('model output was not translated');
+  let outName = materialize(g, result.value);
+  if (rankOf(result.value) === 4) {
+    outName = g.node('Transpose', [outName], 'output_nhwc', [
+      { name: 'perm', type: 'ints', value: [0, 2, 3, 1] },
+    ]);
+  }
+  if (g.nodes.some((n) => n.outputs.includes(outName))) g.rename(outName, ONNX_OUTPUT_NAME);
+  else g.node('Identity', [outName], ONNX_OUTPUT_NAME);
+
+  const outShape = model.outputs[0].shape.map((d, i) => (i === 0 ? 'N' : (d as number)));
+  return encodeModel({
+    irVersion: ONNX_IR_VERSION,
+    opsetVersion: ONNX_OPSET,
+    producerName: 'edgeloop-trainer',
+    producerVersion: '0.1.0',
+    graphName: model.name,
+    nodes: g.nodes,
+    initializers: g.initializers,
+    inputs: [{ name: ONNX_INPUT_NAME, elemType: DataType.UINT8, shape: ['N', height, width, channels] }],
+    outputs: [{ name: ONNX_OUTPUT_NAME, elemType: DataType.FLOAT, shape: outShape }],
+    metadata: opts.metadata,
+  });
+}

@@ -1,0 +1,126 @@
+/**
+ * A trained model's output folder — what `edgeloop train` writes and `edgeloop publish` uploads:
+ *   model.onnx     the network devices run (uint8 NHWC RGB in, probabilities out)
+ *   labels.json    class names in output order
+ *   metrics.json   what training measured (TrainMetrics)
+ *   manifest.json  an unsigned manifest; the control plane signs it when the version is published
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  EdgeloopError,
+  PROTOCOL_VERSION,
+  parseWith,
+  sha256Hex,
+  type UnsignedManifest,
+  UnsignedManifestSchema,
+} from '@edgeloop/shared';
+
+export interface TrainMetrics {
+  name: string;
+  labels: string[];
+  architecture: { family: string; alpha: number; inputSize: number };
+  backend: string;
+  trainImages: number;
+  valImages: number;
+  fieldSamplesUsed: number;
+  sampleIds: string[];
+  epochsRun: number;
+  bestEpoch: number;
+  history: { epoch: number; loss: number; accuracy: number; valLoss: number; valAccuracy: number }[];
+  valAccuracy: number;
+  onnxValAccuracy: number;
+  onnxAgreement: number;
+  onnxMaxAbsDiff: number;
+  perClass: { label: string; support: number; precision: number; recall: number }[];
+  confusion: number[][];
+  classWeights: Record<string, number>;
+  skipped: { path: string; reason: string }[];
+  duplicates: number;
+  trainSeconds: number;
+  imagesPerSec: number;
+  totalSeconds: number;
+}
+
+async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  await writeFile(`${path}.tmp`, data);
+  await rename(`${path}.tmp`, path);
+}
+
+export function buildManifest(
+  onnx: Uint8Array,
+  metrics: TrainMetrics,
+  size: number,
+  modelVersion = 1,
+  ttlDays = 365,
+): UnsignedManifest {
+  const now = new Date();
+  return parseWith(
+    UnsignedManifestSchema,
+    {
+      protocol: PROTOCOL_VERSION,
+      name: metrics.name,
+      modelVersion,
+      createdAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + ttlDays * 86_400_000).toISOString(),
+      rollback: false,
+      architecture: { ...metrics.architecture, quantization: 'fp32' },
+      labels: metrics.labels,
+      input: {
+        name: 'input',
+        dtype: 'uint8',
+        layout: 'NHWC',
+        width: size,
+        height: size,
+        channels: 3,
+        colorOrder: 'RGB',
+        normalization: { kind: 'none' },
+      },
+      output: { name: 'probabilities', kind: 'probabilities' },
+      files: [{ name: 'model.onnx', role: 'model', sha256: sha256Hex(onnx), bytes: onnx.byteLength }],
+    },
+    'manifest',
+  );
+}
+
+export async function writeModelDir(
+  dir: string,
+  content: { onnx: Uint8Array; metrics: TrainMetrics; size: number },
+): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeAtomic(join(dir, 'model.onnx'), content.onnx);
+  await writeAtomic(join(dir, 'labels.json'), `${JSON.stringify(content.metrics.labels, null, 2)}\n`);
+  await writeAtomic(join(dir, 'metrics.json'), `${JSON.stringify(content.metrics, null, 2)}\n`);
+  const manifest = buildManifest(content.onnx, content.metrics, content.size);
+  await writeAtomic(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+}
+
+export interface ModelDir {
+  dir: string;
+  manifest: UnsignedManifest;
+  metrics: TrainMetrics | null;
+  files: Map<string, Uint8Array>;
+}
+
+/** Reads and checks a model folder: the manifest validates and every file matches its hash. */
+export async function readModelDir(dir: string): Promise<ModelDir> {
+  let manifestJson: unknown;
+  try {
+    manifestJson = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
+  } catch (err) {
+    throw new EdgeloopError('MODEL_INVALID', `cannot read ${join(dir, 'manifest.json')}: ${(err as Error).message}`);
+  }
+  const manifest = parseWith(UnsignedManifestSchema, manifestJson, `manifest in ${dir}`);
+  const files = new Map<string, Uint8Array>();
+  for (const f of manifest.files) {
+    const bytes = new Uint8Array(await readFile(join(dir, f.name)));
+    if (bytes.byteLength !== f.bytes || sha256Hex(bytes) !== f.sha256) {
+      throw new EdgeloopError('CHECKSUM_MISMATCH', `${f.name} in ${dir} does not match its manifest entry`);
+    }
+    files.set(f.name, bytes);
+  }
+  const metrics = await readFile(join(dir, 'metrics.json'), 'utf8')
+    .then((t) => JSON.parse(t) as TrainMetrics)
+    .catch(() => null);
+  return { dir, manifest, metrics, files };
+}

@@ -1,0 +1,79 @@
+/**
+ * Installs the fast kernels over the stock tfjs 'cpu' kernels, and puts the stock ones back.
+ *
+ * State lives only in the tfjs kernel registry: each config we register carries the stock config it
+ * replaced, so registering twice neither wraps our own kernel nor loses the original.
+ */
+import { batchNormKernels } from './batchnorm-kernels.ts';
+import { conv2dKernels } from './conv2d-kernels.ts';
+import { depthwiseKernels } from './depthwise-kernels.ts';
+import { elementwiseKernels } from './elementwise-kernels.ts';
+import type { FastKernelSpec, KernelConfig, TfLike } from './kernel-util.ts';
+import { reduceKernels } from './reduce-kernels.ts';
+import { unaryKernels } from './unary-kernels.ts';
+
+const BACKEND = 'cpu';
+
+interface FastKernelConfig extends KernelConfig {
+  edgeloopStock: KernelConfig;
+}
+
+function isFast(config: KernelConfig): config is FastKernelConfig {
+  return 'edgeloopStock' in config;
+}
+
+function allSpecs(): FastKernelSpec[] {
+  return [
+    ...conv2dKernels(),
+    ...depthwiseKernels(),
+    ...elementwiseKernels(),
+    ...reduceKernels(),
+    ...unaryKernels(),
+    ...batchNormKernels(),
+  ];
+}
+
+/** Names of the kernels this module can replace. */
+export function fastCpuKernelNames(): string[] {
+  return allSpecs().map((s) => s.kernelName);
+}
+
+/** Registers the fast kernels for the 'cpu' backend. Idempotent. Skips kernels the backend lacks. */
+export function registerFastCpuKernels(tf: TfLike): { registered: string[] } {
+  const registered: string[] = [];
+  for (const spec of allSpecs()) {
+    const current = tf.getKernel(spec.kernelName, BACKEND);
+    if (current == null) continue;
+    if (!isFast(current)) {
+      const config: FastKernelConfig = {
+        ...current,
+        kernelFunc: spec.create(tf, current.kernelFunc),
+        edgeloopStock: current,
+      };
+      tf.unregisterKernel(spec.kernelName, BACKEND);
+      tf.registerKernel(config);
+    }
+    registered.push(spec.kernelName);
+  }
+  return { registered };
+}
+
+/** Puts the stock kernels back where the fast ones were registered. Idempotent. */
+export function restoreStockCpuKernels(tf: TfLike): { restored: string[] } {
+  const restored: string[] = [];
+  for (const spec of allSpecs()) {
+    const current = tf.getKernel(spec.kernelName, BACKEND);
+    if (current == null || !isFast(current)) continue;
+    tf.unregisterKernel(spec.kernelName, BACKEND);
+    tf.registerKernel(current.edgeloopStock);
+    restored.push(spec.kernelName);
+  }
+  return { restored };
+}
+
+/** The stock kernel behind a name (whether or not the fast one is installed); for tests. */
+export function stockCpuKernel(tf: TfLike, kernelName: string): KernelConfig | undefined {
+  const current = tf.getKernel(kernelName, BACKEND);
+  if (current == null) return undefined;
+  return isFast(current) ? current.edgeloopStock : current;
+}

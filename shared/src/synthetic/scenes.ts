@@ -1,14 +1,18 @@
 /**
- * Procedurally drawn scenes: one shape (the class) on a varied background. The demo's dataset and
- * the synthetic camera both draw from here, so a frame's true class can always be recomputed from
- * its (seed, index) — which is how the demo stands in for a person labelling.
+ * Procedurally drawn scenes: a patterned object (the class) on a varied background. The demo's
+ * dataset and the synthetic camera both draw from here, so a frame's true class can always be
+ * recomputed from its (seed, index) — which is how the demo stands in for a person labelling.
  *
- * `difficulty` moves scenes from clean studio shots (0) towards hard field conditions (1): smaller
- * shapes, lower contrast, darker or brighter light, more sensor noise and distracting clutter.
- * Pure TypeScript on RGB bytes, no image library, so every package may use it.
+ * Classes are patterns (horizontal stripes, vertical bars, checks, dots) rather than outlines:
+ * a pooled CNN learns texture within a demo's training budget, and it still has to ignore colour,
+ * lighting and clutter to get them right.
+ *
+ * `difficulty` moves scenes from clean studio shots (0) towards hard field conditions (1): the
+ * object covers less of the frame, contrast drops, light and rotation vary more, sensor noise and
+ * distracting blobs appear. Pure TypeScript on RGB bytes, no image library, so every package may use it.
  */
 
-export const SYNTHETIC_CLASSES = ['circle', 'square', 'triangle', 'cross'] as const;
+export const SYNTHETIC_CLASSES = ['stripes', 'bars', 'checks', 'dots'] as const;
 
 export interface SceneOptions {
   width: number;
@@ -44,21 +48,22 @@ function mixSeed(seed: number, index: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-type Inside = (u: number, v: number) => boolean;
+/** Pattern value (0 or 1) at (u, v) in pattern space, in units of one period. */
+type Pattern = (u: number, v: number) => number;
 
-function shapeTest(label: string): Inside {
+function patternOf(label: string): Pattern {
+  const frac = (x: number) => x - Math.floor(x);
   switch (label) {
-    case 'circle':
-      return (u, v) => u * u + v * v < 1;
-    case 'square':
-      return (u, v) => Math.abs(u) < 0.8 && Math.abs(v) < 0.8;
-    case 'triangle':
-      // Equilateral, pointing up in shape space: three half-planes.
-      return (u, v) => v < 0.7 && v > -1 + 1.7 * Math.abs(u);
-    case 'cross':
-      return (u, v) => (Math.abs(u) < 0.28 && Math.abs(v) < 1) || (Math.abs(v) < 0.28 && Math.abs(u) < 1);
+    case 'stripes':
+      return (_u, v) => (frac(v) < 0.5 ? 1 : 0);
+    case 'bars':
+      return (u) => (frac(u) < 0.5 ? 1 : 0);
+    case 'checks':
+      return (u, v) => ((Math.floor(u) + Math.floor(v)) & 1 ? 1 : 0);
+    case 'dots':
+      return (u, v) => ((frac(u) - 0.5) ** 2 + (frac(v) - 0.5) ** 2 < 0.09 ? 1 : 0);
     default:
-      throw new Error(`no synthetic shape for class '${label}'`);
+      throw new Error(`no synthetic pattern for class '${label}'`);
   }
 }
 
@@ -85,23 +90,30 @@ function noise(rng: () => number): number {
 export function renderScene(label: string, rng: () => number, options: SceneOptions): Scene {
   const { width, height } = options;
   const d = Math.min(1, Math.max(0, options.difficulty));
-  const inside = shapeTest(label);
+  const pattern = patternOf(label);
   const bgA = randomColor(rng);
   const bgB = randomColor(rng);
-  const fg = contrastingColor(rng, bgA, 160 - 110 * d);
+  const fgA = randomColor(rng);
+  const fgB = contrastingColor(rng, fgA, 190 - 130 * d);
   const minSide = Math.min(width, height);
-  const radius = minSide * (0.42 - 0.22 * d * rng() - 0.08 * rng());
-  const cx = width / 2 + (rng() - 0.5) * (width - 2 * radius) * 0.8;
-  const cy = height / 2 + (rng() - 0.5) * (height - 2 * radius) * 0.8;
-  const angle = (rng() - 0.5) * Math.PI * 0.5 * (0.3 + d);
+  // The patterned object: an axis-aligned box covering most of a studio frame, less in the field.
+  const cover = 0.95 - 0.5 * d * rng();
+  const boxW = width * cover;
+  const boxH = height * cover;
+  const x0 = (width - boxW) * rng();
+  const y0 = (height - boxH) * rng();
+  const period = minSide * (0.2 + 0.12 * rng());
+  const angle = (rng() - 0.5) * (Math.PI / 9) * (0.3 + d);
   const cos = Math.cos(angle);
   const sin = Math.sin(angle);
+  const phaseU = rng();
+  const phaseV = rng();
   const light = 1 + (rng() - 0.5) * 0.9 * d;
-  const sigma = 6 + 55 * d;
-  const clutter = Array.from({ length: Math.floor(d * 4 * rng()) }, () => ({
+  const sigma = 5 + 45 * d;
+  const clutter = Array.from({ length: Math.floor(d * 5 * rng()) }, () => ({
     x: rng() * width,
     y: rng() * height,
-    r: minSide * (0.04 + 0.06 * rng()),
+    r: minSide * (0.05 + 0.08 * rng()),
     color: randomColor(rng),
   }));
   const data = new Uint8Array(width * height * 3);
@@ -113,16 +125,18 @@ export function renderScene(label: string, rng: () => number, options: SceneOpti
         bgA[1] * (1 - t) + bgB[1] * t,
         bgA[2] * (1 - t) + bgB[2] * t,
       ];
-      const dx = (x - cx) / radius;
-      const dy = (y - cy) / radius;
-      if (inside(dx * cos + dy * sin, -dx * sin + dy * cos)) color = fg;
+      if (x >= x0 && x < x0 + boxW && y >= y0 && y < y0 + boxH) {
+        const u = (x * cos + y * sin) / period + phaseU;
+        const v = (-x * sin + y * cos) / period + phaseV;
+        color = pattern(u, v) ? fgB : fgA;
+      }
       for (const c of clutter) {
         if ((x - c.x) ** 2 + (y - c.y) ** 2 < c.r * c.r) color = c.color;
       }
       const o = (y * width + x) * 3;
       for (let ch = 0; ch < 3; ch++) {
-        const v = color[ch] * light + noise(rng) * sigma;
-        data[o + ch] = v < 0 ? 0 : v > 255 ? 255 : v;
+        const value = color[ch] * light + noise(rng) * sigma;
+        data[o + ch] = value < 0 ? 0 : value > 255 ? 255 : value;
       }
     }
   }
@@ -145,4 +159,9 @@ export function syntheticFrameId(seed: number, index: number): string {
 export function parseSyntheticFrameId(frameId: string): { seed: number; index: number } | null {
   const m = /^synthetic:(-?\d+):(\d+)$/.exec(frameId);
   return m ? { seed: Number(m[1]), index: Number(m[2]) } : null;
+}
+
+/** The class of scene (seed, index) without drawing it: the first draw of its generator. */
+export function syntheticLabel(seed: number, index: number, classes: readonly string[] = SYNTHETIC_CLASSES): string {
+  return classes[Math.floor(createRng(mixSeed(seed, index))() * classes.length)];
 }

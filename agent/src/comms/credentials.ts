@@ -1,0 +1,77 @@
+/**
+ * Device credentials: enrolled once with the configured token, then kept in dataDir/credentials.json
+ * (mode 0600, written atomically) and reused on every start.
+ */
+import { readFile } from 'node:fs/promises';
+import { arch, platform } from 'node:os';
+import { join } from 'node:path';
+import {
+  type AgentConfig,
+  ConfigError,
+  type Logger,
+  PROTOCOL_VERSION,
+  parseJsonWith,
+  type StoredCredentials,
+  StoredCredentialsSchema,
+} from '@edgeloop/shared';
+import { writeFileAtomic } from '../util/atomic-write.ts';
+import type { ControlPlaneClient } from './control-plane-client.ts';
+
+export function credentialsPath(dataDir: string): string {
+  return join(dataDir, 'credentials.json');
+}
+
+async function readStored(path: string): Promise<StoredCredentials | null> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  try {
+    return parseJsonWith(StoredCredentialsSchema, text, `credentials file ${path}`);
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message}; delete it and enroll again with an enrollment token`);
+  }
+}
+
+export async function loadOrEnroll(
+  config: AgentConfig,
+  client: ControlPlaneClient,
+  logger: Logger,
+): Promise<StoredCredentials> {
+  const path = credentialsPath(config.dataDir);
+  const stored = await readStored(path);
+  if (stored) {
+    if (config.deviceId && config.deviceId !== stored.deviceId) {
+      logger.warn(
+        { configured: config.deviceId, stored: stored.deviceId },
+        'configured deviceId ignored: already enrolled',
+      );
+    }
+    logger.debug({ deviceId: stored.deviceId }, 'using stored credentials');
+    return stored;
+  }
+  if (!config.enrollmentToken) {
+    throw new ConfigError(
+      `not enrolled: ${path} does not exist and no enrollmentToken is configured ` +
+        '(pass --enrollment-token or set EDGELOOP_AGENT_ENROLLMENT_TOKEN)',
+    );
+  }
+  const response = await client.enroll({
+    protocol: PROTOCOL_VERSION,
+    token: config.enrollmentToken,
+    deviceId: config.deviceId,
+    name: config.name,
+    hardware: `${platform()}-${arch()}`,
+  });
+  const credentials: StoredCredentials = {
+    ...response,
+    controlPlaneUrl: config.controlPlaneUrl,
+    enrolledAt: new Date().toISOString(),
+  };
+  await writeFileAtomic(path, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+  logger.info({ deviceId: credentials.deviceId }, 'enrolled');
+  return credentials;
+}

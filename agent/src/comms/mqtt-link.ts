@@ -1,0 +1,165 @@
+/**
+ * The agent's MQTT adapter and the one importer of `mqtt` in the agent. It owns the connection
+ * (credentials, will, automatic reconnects) and validates every payload in both directions.
+ *
+ *   - will: DeviceStatus{online:false}, retained (MQTT 3.1.1 §3.1.2.5), so the broker marks a device
+ *     that vanished without a DISCONNECT offline;
+ *   - on every (re)connect: DeviceStatus{online:true} retained, then subscribe to `desired`, whose
+ *     retained message the broker delivers right away (§3.3.1.3);
+ *   - predictions go out at QoS 0 and are not queued while offline: a stale prediction is worthless.
+ */
+import {
+  type DesiredState,
+  DesiredStateSchema,
+  type DeviceEvent,
+  DeviceEventSchema,
+  type DeviceStatus,
+  DeviceStatusSchema,
+  deviceClientId,
+  type Logger,
+  PROTOCOL_VERSION,
+  type Prediction,
+  PredictionSchema,
+  parseJsonWith,
+  parseWith,
+  type ReportedState,
+  ReportedStateSchema,
+  topics,
+} from '@edgeloop/shared';
+import { connect, type MqttClient } from 'mqtt';
+
+export interface MqttLinkOptions {
+  url: string;
+  deviceId: string;
+  secret: string;
+  logger: Logger;
+  reconnectPeriodMs?: number;
+}
+
+type DesiredListener = (desired: DesiredState) => void;
+type ConnectListener = () => void;
+
+function status(online: boolean): string {
+  const payload: DeviceStatus = { protocol: PROTOCOL_VERSION, online, at: new Date().toISOString() };
+  return JSON.stringify(parseWith(DeviceStatusSchema, payload, 'device status'));
+}
+
+export class MqttLink {
+  private readonly client: MqttClient;
+  private readonly desiredListeners = new Set<DesiredListener>();
+  private readonly connectListeners = new Set<ConnectListener>();
+  private readonly deviceId: string;
+  private readonly logger: Logger;
+  private lastError = '';
+  private desiredWanted = false;
+
+  constructor(options: MqttLinkOptions) {
+    this.deviceId = options.deviceId;
+    this.logger = options.logger;
+    const desiredTopic = topics.desired(this.deviceId);
+    this.client = connect(options.url, {
+      clientId: deviceClientId(this.deviceId),
+      username: this.deviceId,
+      password: options.secret,
+      clean: true,
+      reconnectPeriod: options.reconnectPeriodMs ?? 2_000,
+      connectTimeout: 10_000,
+      // We subscribe ourselves on every connect; mqtt.js's own resubscribe would double it.
+      resubscribe: false,
+      queueQoSZero: false,
+      will: {
+        topic: topics.status(this.deviceId),
+        payload: Buffer.from(status(false)),
+        qos: 1,
+        retain: true,
+      },
+    });
+
+    this.client.on('connect', () => {
+      this.lastError = '';
+      this.logger.info({ url: options.url }, 'mqtt connected');
+      this.client.publish(topics.status(this.deviceId), status(true), { qos: 1, retain: true });
+      if (this.desiredWanted) this.subscribeDesiredTopic();
+      for (const listener of this.connectListeners) listener();
+    });
+    this.client.on('message', (topic, payload) => {
+      if (topic !== desiredTopic) return;
+      if (payload.length === 0) return; // a cleared retained message
+      let desired: DesiredState;
+      try {
+        desired = parseJsonWith(DesiredStateSchema, payload, 'desired state');
+      } catch (err) {
+        this.logger.warn({ err, topic }, 'ignoring a malformed desired state');
+        return;
+      }
+      for (const listener of this.desiredListeners) listener(desired);
+    });
+    this.client.on('error', (err) => {
+      // Reconnects repeat the same error; log each distinct one once.
+      if (err.message !== this.lastError) this.logger.warn({ err: err.message }, 'mqtt error');
+      this.lastError = err.message;
+    });
+    this.client.on('offline', () => this.logger.debug('mqtt offline; reconnecting'));
+  }
+
+  connected(): boolean {
+    return this.client.connected;
+  }
+
+  /**
+   * Delivers every valid desired state to `listener`, starting with the retained one. Subscribes
+   * now (when connected) and again after every reconnect, as the session is clean.
+   */
+  subscribeDesired(listener: DesiredListener): () => void {
+    this.desiredListeners.add(listener);
+    if (!this.desiredWanted) {
+      this.desiredWanted = true;
+      if (this.client.connected) this.subscribeDesiredTopic();
+    }
+    return () => this.desiredListeners.delete(listener);
+  }
+
+  private subscribeDesiredTopic(): void {
+    const topic = topics.desired(this.deviceId);
+    this.client.subscribe(topic, { qos: 1 }, (err, granted) => {
+      // A refused subscription comes back as granted QoS 0x80 (MQTT 3.1.1 §3.9.3).
+      if (err || granted?.some((g) => g.qos === 128)) {
+        this.logger.error({ err, topic }, 'subscribing to the desired state was refused');
+      }
+    });
+  }
+
+  onConnect(listener: ConnectListener): () => void {
+    this.connectListeners.add(listener);
+    return () => this.connectListeners.delete(listener);
+  }
+
+  publishState(state: ReportedState): void {
+    const payload = JSON.stringify(parseWith(ReportedStateSchema, state, 'reported state'));
+    this.client.publish(topics.state(this.deviceId), payload, { qos: 1, retain: true });
+  }
+
+  publishPrediction(prediction: Prediction): void {
+    if (!this.client.connected) return;
+    const payload = JSON.stringify(parseWith(PredictionSchema, prediction, 'prediction'));
+    this.client.publish(topics.predictions(this.deviceId), payload, { qos: 0 });
+  }
+
+  publishEvent(event: DeviceEvent): void {
+    const payload = JSON.stringify(parseWith(DeviceEventSchema, event, 'device event'));
+    this.client.publish(topics.events(this.deviceId), payload, { qos: 1 });
+  }
+
+  /** Publishes online:false (retained) when connected, then disconnects cleanly. */
+  async close(timeoutMs = 3_000): Promise<void> {
+    if (this.client.connected) {
+      const published = this.client
+        .publishAsync(topics.status(this.deviceId), status(false), { qos: 1, retain: true })
+        .catch((err) => this.logger.warn({ err }, 'publishing offline status failed'));
+      await Promise.race([published, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+      await this.client.endAsync();
+    } else {
+      await this.client.endAsync(true);
+    }
+  }
+}

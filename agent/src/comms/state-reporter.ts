@@ -1,0 +1,79 @@
+/**
+ * Publishes ReportedState (retained) whenever the run status or model changes, on every reconnect,
+ * and every reportIntervalMs as a heartbeat with fresh counters.
+ */
+import { type Logger, PROTOCOL_VERSION, type ReportedState } from '@edgeloop/shared';
+import { AGENT_VERSION } from '../version.ts';
+import type { MqttLink } from './mqtt-link.ts';
+
+export type RunStatus = ReportedState['status'];
+
+export interface StateSnapshot {
+  modelVersion: number | null;
+  framesProcessed: number;
+  samplesQueued: number;
+}
+
+export class StateReporter {
+  private status: RunStatus = 'starting';
+  private detail: string | undefined;
+  private lastModel: number | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private last: ReportedState | null = null;
+
+  constructor(
+    private readonly link: MqttLink,
+    private readonly snapshot: () => StateSnapshot,
+    private readonly intervalMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  current(): ReportedState | null {
+    return this.last;
+  }
+
+  setStatus(status: RunStatus, detail?: string): void {
+    if (status === this.status && detail === this.detail) return;
+    this.status = status;
+    this.detail = detail?.slice(0, 500);
+    this.report();
+  }
+
+  /** Reports when the model version changed since the last report. */
+  modelMaybeChanged(): void {
+    if (this.snapshot().modelVersion !== this.lastModel) this.report();
+  }
+
+  start(): void {
+    this.link.onConnect(() => this.report());
+    this.timer = setInterval(() => this.report(), this.intervalMs);
+    this.timer.unref();
+    this.report();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  report(): void {
+    const snap = this.snapshot();
+    this.lastModel = snap.modelVersion;
+    const state: ReportedState = {
+      protocol: PROTOCOL_VERSION,
+      modelVersion: snap.modelVersion,
+      status: this.status,
+      detail: this.detail,
+      agentVersion: AGENT_VERSION,
+      framesProcessed: snap.framesProcessed,
+      samplesQueued: snap.samplesQueued,
+      reportedAt: new Date().toISOString(),
+    };
+    this.last = state;
+    try {
+      this.link.publishState(state);
+    } catch (err) {
+      this.logger.error({ err }, 'reporting state failed');
+    }
+  }
+}

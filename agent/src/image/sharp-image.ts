@@ -1,0 +1,37 @@
+/** The one importer of sharp in the agent. */
+import sharp from 'sharp';
+import type { ImageCodec, ImageMime, RgbImage } from './image-codec.ts';
+
+function rawInput(rgb: RgbImage) {
+  return sharp(rgb.data, { raw: { width: rgb.width, height: rgb.height, channels: 3 } });
+}
+
+export function createSharpImageCodec(): ImageCodec {
+  return {
+    async decodeResized(image, size) {
+      const { data, info } = await sharp(image)
+        .rotate() // honour EXIF orientation as a camera means it
+        .resize(size.width, size.height, { fit: 'fill' })
+        .removeAlpha()
+        .toColourspace('srgb')
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      if (info.channels !== 3) throw new Error(`expected 3 channels after decoding, got ${info.channels}`);
+      return {
+        width: info.width,
+        height: info.height,
+        data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+      };
+    },
+    encodeJpeg(rgb, quality = 90) {
+      return rawInput(rgb).jpeg({ quality }).toBuffer();
+    },
+    encodePng(rgb) {
+      return rawInput(rgb).png().toBuffer();
+    },
+    async toJpeg(image: Buffer, mime: ImageMime, quality = 90) {
+      if (mime === 'image/jpeg') return image;
+      return sharp(image).flatten({ background: '#000000' }).jpeg({ quality }).toBuffer();
+    },
+  };
+}

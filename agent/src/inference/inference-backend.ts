@@ -1,0 +1,29 @@
+/** The role the inference runtime plays; `onnx-backend.ts` is the one implementation. */
+
+export type TensorDtype = 'uint8' | 'float32';
+
+export interface TensorInput {
+  dtype: TensorDtype;
+  data: Uint8Array | Float32Array;
+  dims: readonly number[];
+}
+
+export interface ModelSession {
+  readonly inputName: string;
+  readonly outputName: string;
+  /** Runs the model on one input tensor and returns the output tensor's values. */
+  run(input: TensorInput): Promise<Float32Array>;
+  /** Frees native memory; the session must not be used afterwards. */
+  release(): Promise<void>;
+}
+
+export interface SessionOptions {
+  threads: number;
+  /** When given, the model must have an input / output of exactly this name. */
+  inputName?: string;
+  outputName?: string;
+}
+
+export interface InferenceBackend {
+  createSession(modelPath: string, options: SessionOptions): Promise<ModelSession>;
+}

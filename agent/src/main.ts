@@ -1,0 +1,250 @@
+/**
+ * Wiring of the device agent, and its start-up order in one function:
+ *
+ *   credentials (stored, or enroll once) → MQTT link → active model from disk (no network needed)
+ *   → desired state over HTTP → desired state over MQTT → camera loop → sample uploader → reports
+ *
+ * Everything the agent uses is built here and passed down; tests build the same graph with small
+ * real parts through `deps`.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type AgentConfig,
+  createLogger,
+  type DeviceEvent,
+  type Logger,
+  PROTOCOL_VERSION,
+  type Prediction,
+} from '@edgeloop/shared';
+import { AgentBus, type AgentEvent, type AgentEventListener } from './agent-bus.ts';
+import type { Camera } from './camera/camera.ts';
+import { createCamera } from './camera/create-camera.ts';
+import { ControlPlaneClient } from './comms/control-plane-client.ts';
+import { loadOrEnroll } from './comms/credentials.ts';
+import { MqttLink } from './comms/mqtt-link.ts';
+import { PredictionThrottle } from './comms/prediction-throttle.ts';
+import { StateReporter } from './comms/state-reporter.ts';
+import type { ImageCodec } from './image/image-codec.ts';
+import { createSharpImageCodec } from './image/sharp-image.ts';
+import { FrameLoop, type FrameResult } from './inference/frame-loop.ts';
+import type { InferenceBackend } from './inference/inference-backend.ts';
+import { createOnnxBackend } from './inference/onnx-backend.ts';
+import { ActiveModel } from './model/active-model.ts';
+import { ModelInstaller } from './model/model-installer.ts';
+import { ModelStore } from './model/model-store.ts';
+import { SampleCollector } from './samples/sample-collector.ts';
+import { SampleQueue } from './samples/sample-queue.ts';
+import { SampleUploader } from './samples/sample-uploader.ts';
+import { type BackoffOptions, DEFAULT_BACKOFF } from './util/backoff.ts';
+
+export interface AgentDeps {
+  logger?: Logger;
+  camera?: Camera;
+  backend?: InferenceBackend;
+  codec?: ImageCodec;
+  /** Retry timing of installs, uploads and camera restarts (tests shorten it). */
+  retry?: BackoffOptions;
+  /** Timeout of the agent's JSON HTTP requests, including the start-up desired-state fetch. */
+  httpTimeoutMs?: number;
+}
+
+export interface AgentStats {
+  framesProcessed: number;
+  samplesQueued: number;
+  samplesUploaded: number;
+  lastPrediction: Prediction | null;
+}
+
+export interface Agent {
+  readonly deviceId: string;
+  currentModelVersion(): number | null;
+  stats(): AgentStats;
+  /** Internal bus events (model-installed, model-install-failed, prediction, sample-…); returns an unsubscribe. */
+  onEvent(listener: AgentEventListener): () => void;
+  /** Stops camera, uploads and installs, publishes offline status, releases the model. */
+  close(): Promise<void>;
+}
+
+export type { AgentEvent, AgentEventListener };
+
+export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Promise<Agent> {
+  const logger = deps.logger ?? createLogger({ level: config.logLevel, name: 'edgeloop-agent' });
+  const log = (component: string) => logger.child({ component });
+  const retry = deps.retry ?? DEFAULT_BACKOFF;
+  const codec = deps.codec ?? createSharpImageCodec();
+  const backend = deps.backend ?? createOnnxBackend();
+  const bus = new AgentBus(log('bus'));
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+
+  // 1. Credentials: stored ones, or enroll once with the token.
+  const anonymous = new ControlPlaneClient(config.controlPlaneUrl, null, { timeoutMs: deps.httpTimeoutMs });
+  const credentials = await loadOrEnroll(config, anonymous, log('enroll'));
+  const client = anonymous.withCredentials(credentials);
+  const deviceId = credentials.deviceId;
+
+  // Local state, all on disk under dataDir.
+  const store = new ModelStore(config.dataDir);
+  const active = new ActiveModel(log('model'));
+  const queue = await SampleQueue.open(join(config.dataDir, 'queue'), {
+    maxQueued: config.samples.maxQueued,
+    logger: log('sample-queue'),
+  });
+
+  // 2. MQTT: connects (and reconnects) in the background; publishing is queued meanwhile.
+  const link = new MqttLink({
+    url: config.mqttUrl ?? credentials.mqttUrl,
+    deviceId,
+    secret: credentials.secret,
+    logger: log('mqtt'),
+  });
+  const publishEvent = (type: DeviceEvent['type'], message: string, modelVersion?: number) => {
+    try {
+      link.publishEvent({
+        protocol: PROTOCOL_VERSION,
+        type,
+        message: message.slice(0, 2000),
+        modelVersion,
+        at: now(),
+      });
+    } catch (err) {
+      logger.error({ err, type }, 'publishing a device event failed');
+    }
+  };
+
+  let lastPrediction: Prediction | null = null;
+  const frameLoopRef: { current: FrameLoop | null } = { current: null };
+  const reporter = new StateReporter(
+    link,
+    () => ({
+      modelVersion: active.version(),
+      framesProcessed: frameLoopRef.current?.stats().framesProcessed ?? 0,
+      samplesQueued: queue.size(),
+    }),
+    config.reportIntervalMs,
+    log('state'),
+  );
+
+  const installer = new ModelInstaller({
+    store,
+    backend,
+    client,
+    active,
+    trustedKeys: config.trustedKeys,
+    threads: config.inference.threads,
+    logger: log('installer'),
+    retry,
+    hooks: {
+      status: (status, detail) => reporter.setStatus(status, detail),
+      installed: (modelVersion, previousVersion) => {
+        reporter.modelMaybeChanged();
+        publishEvent('model-installed', `installed version ${modelVersion}`, modelVersion);
+        bus.emit({ type: 'model-installed', modelVersion, previousVersion });
+      },
+      failed: (modelVersion, error) => {
+        publishEvent('model-install-failed', `${error.code}: ${error.message}`, modelVersion ?? undefined);
+        bus.emit({ type: 'model-install-failed', modelVersion, code: error.code, message: error.message });
+      },
+    },
+  });
+
+  // 3. The model installed last time, from disk: the agent classifies even without a network.
+  const restored = await installer.restoreFromDisk();
+  if (restored === null && reporter.current()?.status !== 'error') reporter.setStatus('idle');
+
+  // 4. Desired state over HTTP (fails soft: MQTT's retained copy arrives as soon as it connects).
+  try {
+    installer.setDesired(await client.getDesired());
+  } catch (err) {
+    log('installer').warn({ err }, 'desired state not available over HTTP; waiting for MQTT');
+  }
+
+  // 5. Desired state over MQTT: the retained message first, then every change.
+  link.subscribeDesired((desired) => installer.setDesired(desired));
+
+  // 6. Camera → classifier → predictions and samples.
+  const collector = new SampleCollector(config.samples, queue, codec, log('samples'));
+  const throttle = new PredictionThrottle(config.camera.fps);
+  const onResult = async (result: FrameResult) => {
+    const prediction: Prediction = {
+      protocol: PROTOCOL_VERSION,
+      modelVersion: result.modelVersion,
+      frameId: result.frame.frameId.slice(0, 200),
+      capturedAt: result.frame.capturedAt,
+      topK: result.topK,
+      latencyMs: Math.round(result.latencyMs * 100) / 100,
+    };
+    lastPrediction = prediction;
+    if (throttle.allow()) link.publishPrediction(prediction);
+    bus.emit({ type: 'prediction', prediction });
+    const sample = await collector.consider(result.frame, result.topK, result.modelVersion);
+    if (sample?.queued)
+      bus.emit({ type: 'sample-queued', idempotencyKey: sample.metadata.idempotencyKey, topK: result.topK });
+    if (sample?.dropped)
+      publishEvent(
+        'sample-dropped',
+        `sample queue full (${queue.size()}): dropped the most confident sample`,
+      );
+  };
+  const frameLoop = new FrameLoop({
+    camera: deps.camera ?? createCamera(config.camera, codec),
+    active,
+    codec,
+    topK: config.inference.topK,
+    logger: log('camera'),
+    retry,
+    onResult,
+    onCameraError: (err) => publishEvent('camera-error', err.message),
+  });
+  frameLoopRef.current = frameLoop;
+  frameLoop.start();
+
+  // 7. Sample uploads, most uncertain first.
+  const uploader = new SampleUploader({
+    queue,
+    client,
+    logger: log('uploader'),
+    retry,
+    onUploaded: (entry, response) =>
+      bus.emit({
+        type: 'sample-uploaded',
+        idempotencyKey: entry.key,
+        sampleId: response.sampleId,
+        duplicate: response.duplicate,
+      }),
+  });
+  uploader.start();
+
+  // 8. State reports: now, on every change and reconnect, and every reportIntervalMs.
+  reporter.start();
+  logger.info({ deviceId, modelVersion: active.version(), queued: queue.size() }, 'agent started');
+
+  let closing: Promise<void> | null = null;
+  return {
+    deviceId,
+    currentModelVersion: () => active.version(),
+    stats: () => ({
+      framesProcessed: frameLoop.stats().framesProcessed,
+      samplesQueued: queue.size(),
+      samplesUploaded: uploader.uploaded(),
+      lastPrediction,
+    }),
+    onEvent: (listener) => bus.on(listener),
+    close() {
+      closing ??= (async () => {
+        await frameLoop.stop();
+        await uploader.stop();
+        await installer.close();
+        reporter.stop();
+        await link.close();
+        await active.close();
+        logger.info({ deviceId }, 'agent stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+function now(): string {
+  return new Date().toISOString();
+}

@@ -1,0 +1,107 @@
+/**
+ * Downloads a manifest's files into a partial folder, trusting nothing the server says beyond the
+ * signed manifest: each file is capped at its declared length and must match its sha256. An
+ * interrupted download resumes with an HTTP Range request (RFC 9110 §14.2) on the next attempt.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ChecksumError, type Logger, type Manifest, type ManifestFile } from '@edgeloop/shared';
+import type { ControlPlaneClient } from '../comms/control-plane-client.ts';
+import { NetworkError } from '../comms/http-error.ts';
+import { fileSha256 } from './model-store.ts';
+
+async function sizeOf(path: string): Promise<number> {
+  return stat(path).then(
+    (s) => s.size,
+    () => 0,
+  );
+}
+
+async function hashPrefix(path: string): Promise<Hash> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash;
+}
+
+export async function downloadFile(
+  client: ControlPlaneClient,
+  modelVersion: number,
+  file: ManifestFile,
+  dir: string,
+  options: { signal?: AbortSignal; logger: Logger },
+): Promise<void> {
+  const path = join(dir, file.name);
+  let have = await sizeOf(path);
+  if (have > file.bytes) {
+    await rm(path, { force: true });
+    have = 0;
+  }
+  if (have === file.bytes) {
+    if ((await fileSha256(path)) === file.sha256) return;
+    await rm(path, { force: true });
+    have = 0;
+  }
+
+  const res = await client.downloadModelFile(modelVersion, file.name, {
+    offset: have,
+    signal: options.signal,
+  });
+  // 206 = the server honoured the Range; anything else (200) sends the whole file again.
+  const resume = have > 0 && res.status === 206;
+  if (have > 0) options.logger.debug({ file: file.name, have, resumed: resume }, 'resuming download');
+  const hash = resume ? await hashPrefix(path) : createHash('sha256');
+  let written = resume ? have : 0;
+  const handle = await open(path, resume ? 'a' : 'w');
+  try {
+    if (res.body) {
+      for await (const chunk of res.body) {
+        if (written + chunk.length > file.bytes) {
+          // Never store more than the manifest declares: a server cannot fill the disk.
+          await res.body.cancel().catch(() => {});
+          throw new ChecksumError(
+            `${file.name} is longer than the ${file.bytes} bytes the manifest declares`,
+          );
+        }
+        hash.update(chunk);
+        await handle.write(chunk);
+        written += chunk.length;
+      }
+    }
+    await handle.sync();
+  } catch (err) {
+    await handle.close();
+    if (err instanceof ChecksumError) {
+      await rm(path, { force: true });
+      throw err;
+    }
+    if (options.signal?.aborted) throw err;
+    // The connection broke mid-body: keep what arrived, the next attempt resumes from there.
+    throw new NetworkError(`download of ${file.name} interrupted after ${written} bytes`, err);
+  }
+  await handle.close();
+
+  if (written !== file.bytes) {
+    await rm(path, { force: true });
+    throw new ChecksumError(`${file.name}: received ${written} bytes, manifest declares ${file.bytes}`);
+  }
+  const digest = hash.digest('hex');
+  if (digest !== file.sha256) {
+    await rm(path, { force: true });
+    throw new ChecksumError(`${file.name} has sha256 ${digest}, the signed manifest says ${file.sha256}`);
+  }
+}
+
+export async function downloadModelFiles(
+  client: ControlPlaneClient,
+  manifest: Manifest,
+  dir: string,
+  options: { signal?: AbortSignal; logger: Logger },
+): Promise<void> {
+  for (const file of manifest.files) {
+    options.signal?.throwIfAborted();
+    await downloadFile(client, manifest.modelVersion, file, dir, options);
+    options.logger.debug({ file: file.name, bytes: file.bytes }, 'file downloaded and verified');
+  }
+}

@@ -1,0 +1,87 @@
+/** `edgeloop demo`: runs the whole loop and prints what happened. */
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { EdgeloopError } from '@edgeloop/shared';
+import { DEFAULT_DEMO_OPTIONS, type DemoSummary } from './demo-options.ts';
+import { runDemo } from './run-demo.ts';
+
+const HELP = `Usage: edgeloop demo [options]
+
+Runs edgeloop's whole loop on this machine with real parts: a control plane (HTTP API, embedded
+MQTT broker, SQLite), simulated devices whose agents run onnxruntime on synthetic camera frames,
+and the trainer. It trains and rolls out v1, collects the frames the devices were unsure about,
+labels them automatically (standing in for a person), trains v2 with them and rolls it out.
+
+  --work-dir DIR     where data, models and logs go (default .edgeloop/demo; wiped first)
+  --devices N        simulated devices (default ${DEFAULT_DEMO_OPTIONS.devices})
+  --summary FILE     also write the summary as JSON
+  --keep-running     leave the control plane and agents running and print their URLs
+  -h, --help         show this help
+`;
+
+function pct(v: number | null): string {
+  return v === null ? 'n/a' : `${(v * 100).toFixed(1)}%`;
+}
+
+export function formatSummary(s: DemoSummary): string {
+  const lines = [
+    '',
+    '── edgeloop demo summary ──────────────────────────────────────────',
+    'version  devices  val acc  field acc (frames)   train images (field)',
+    ...s.versions.map(
+      (v) =>
+        `v${String(v.version).padEnd(7)} ${String(v.devicesActive).padEnd(8)} ${pct(v.valAccuracy).padEnd(8)} ${`${pct(v.fieldAccuracy)} (${v.fieldPredictions})`.padEnd(20)} ${v.trainImages} (${v.fieldSamplesUsed})`,
+    ),
+    `samples reported by devices: ${s.samplesReported}, labelled: ${s.samplesLabelled}, used in retraining: ${s.samplesUsedInRetraining}`,
+    `took ${s.seconds.toFixed(0)}s`,
+    '',
+  ];
+  return lines.join('\n');
+}
+
+export async function demoCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'work-dir': { type: 'string', default: '.edgeloop/demo' },
+      devices: { type: 'string' },
+      summary: { type: 'string' },
+      'keep-running': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const devices = values.devices === undefined ? DEFAULT_DEMO_OPTIONS.devices : Number(values.devices);
+  if (!Number.isInteger(devices) || devices < 1 || devices > 20) {
+    throw new EdgeloopError('VALIDATION_FAILED', `--devices must be a whole number from 1 to 20, got '${values.devices}'`);
+  }
+  const started = Date.now();
+  const report = (line: string) => {
+    const t = ((Date.now() - started) / 1000).toFixed(0).padStart(4);
+    process.stdout.write(`[${t}s] ${line}\n`);
+  };
+  const handle = await runDemo(
+    { ...DEFAULT_DEMO_OPTIONS, devices, workDir: resolve(values['work-dir']), keepRunning: values['keep-running'] },
+    report,
+  );
+  process.stdout.write(formatSummary(handle.summary));
+  if (values.summary) {
+    await writeFile(values.summary, `${JSON.stringify(handle.summary, null, 2)}\n`);
+    process.stdout.write(`summary written to ${values.summary}\n`);
+  }
+  if (values['keep-running']) {
+    process.stdout.write(
+      `\nstill running (Ctrl-C to stop):\n  control plane  ${handle.controlPlane.httpUrl}\n  MQTT broker    ${handle.controlPlane.mqttUrl}\n  admin token    ${handle.controlPlane.adminToken}\n`,
+    );
+    await new Promise<void>((resolveStop) => {
+      process.once('SIGINT', resolveStop);
+      process.once('SIGTERM', resolveStop);
+    });
+  }
+  await handle.close();
+  return 0;
+}

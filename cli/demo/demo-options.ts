@@ -1,0 +1,63 @@
+/** The demo's knobs. Defaults are sized so the whole loop ends within 5 minutes on 2 cores. */
+export interface DemoOptions {
+  workDir: string;
+  devices: number;
+  /** Studio images per class in the starting dataset. */
+  imagesPerClass: number;
+  /** Camera conditions are harder than the studio dataset: that gap is what the loop closes. */
+  datasetDifficulty: number;
+  cameraDifficulty: number;
+  cameraFps: number;
+  inputSize: number;
+  epochs: number;
+  learningRate: number;
+  lowConfidenceThreshold: number;
+  /** Collect at least this many samples before labelling (or until collectTimeoutSec). */
+  minSamples: number;
+  collectTimeoutSec: number;
+  /** Seconds of predictions per version used to measure field accuracy. */
+  measureSec: number;
+  seed: number;
+  keepRunning: boolean;
+}
+
+export const DEFAULT_DEMO_OPTIONS: Omit<DemoOptions, 'workDir'> = {
+  devices: 3,
+  imagesPerClass: 100,
+  datasetDifficulty: 0.15,
+  cameraDifficulty: 0.6,
+  cameraFps: 4,
+  inputSize: 32,
+  epochs: 8,
+  learningRate: 0.01,
+  lowConfidenceThreshold: 0.75,
+  minSamples: 40,
+  collectTimeoutSec: 40,
+  measureSec: 8,
+  seed: 11,
+  keepRunning: false,
+};
+
+export interface DemoVersionSummary {
+  version: number;
+  devicesActive: number;
+  valAccuracy: number;
+  onnxValAccuracy: number;
+  /** Top-1 accuracy of the devices' live predictions on camera frames, while this version ran. */
+  fieldAccuracy: number | null;
+  fieldPredictions: number;
+  trainImages: number;
+  fieldSamplesUsed: number;
+  trainSeconds: number;
+}
+
+export interface DemoSummary {
+  versions: DemoVersionSummary[];
+  samplesReported: number;
+  samplesLabelled: number;
+  samplesUsedInRetraining: number;
+  devices: string[];
+  controlPlaneUrl: string;
+  mqttUrl: string;
+  seconds: number;
+}

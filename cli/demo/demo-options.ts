@@ -10,6 +10,8 @@ export interface DemoOptions {
   cameraFps: number;
   inputSize: number;
   epochs: number;
+  /** Epochs of v2, which continues from v1's weights. */
+  retrainEpochs: number;
   learningRate: number;
   lowConfidenceThreshold: number;
   /** Collect at least this many samples before labelling (or until collectTimeoutSec). */
@@ -29,6 +31,7 @@ export const DEFAULT_DEMO_OPTIONS: Omit<DemoOptions, 'workDir'> = {
   cameraFps: 4,
   inputSize: 32,
   epochs: 8,
+  retrainEpochs: 5,
   learningRate: 0.01,
   lowConfidenceThreshold: 0.75,
   minSamples: 40,

@@ -129,7 +129,7 @@ export async function runDemo(options: DemoOptions, report: Report): Promise<Dem
     report(`  enrolled ${agents.map((a) => a.deviceId).join(', ')}`);
 
     const versions: DemoVersionSummary[] = [];
-    const trainPublishRollOut = async (version: number, extraTrain: string[], sampleIds: string[]) => {
+    const trainPublishRollOut = async (version: number, extraTrain: string[], sampleIds: string[], initFrom?: string) => {
       const outDir = join(options.workDir, 'models', `v${version}`);
       const metrics: TrainMetrics = await train({
         dataDir: datasetDir,
@@ -138,9 +138,11 @@ export async function runDemo(options: DemoOptions, report: Report): Promise<Dem
         architecture: 'mobilenet_v1',
         alpha: 0.25,
         inputSize: options.inputSize,
-        epochs: options.epochs,
+        // Retraining continues from the parent version: fewer epochs, gentler steps.
+        epochs: initFrom ? options.retrainEpochs : options.epochs,
         batchSize: 16,
-        learningRate: options.learningRate,
+        learningRate: initFrom ? options.learningRate / 3 : options.learningRate,
+        initFrom,
         dropout: 0.1,
         patience: 4,
         seed: options.seed + version,
@@ -187,10 +189,10 @@ export async function runDemo(options: DemoOptions, report: Report): Promise<Dem
     const labelled = await autoLabel(api);
     report(`  labelled ${labelled.labelled} samples; the device's own guess was right for ${labelled.agreedWithDevice}`);
 
-    report('7/8 training v2 on the studio dataset + the labelled field samples');
+    report('7/8 training v2 from v1 on the studio dataset + the labelled field samples');
     const samplesDir = await mkdtemp(join(options.workDir, 'field-samples-'));
     const fetched = await downloadLabelledSamples(api, samplesDir);
-    const v2 = await trainPublishRollOut(2, [samplesDir], fetched.sampleIds);
+    const v2 = await trainPublishRollOut(2, [samplesDir], fetched.sampleIds, join(options.workDir, 'models', 'v1'));
 
     report(`8/8 measuring v2 in the field for ${options.measureSec}s`);
     field.start();

@@ -25,6 +25,7 @@ Trains a MobileNet classifier on a folder-per-class dataset and exports it to ON
   --dropout X           dropout before the classifier (default 0.2)
   --patience N          early stopping patience in epochs (default 3)
   --seed N              shuffling and split seed (default 1)
+  --init-from DIR       continue from a previous model folder's weights (same classes)
   --control-plane URL   control plane for --with-samples and --publish (env EDGELOOP_URL)
   --admin-token T       its admin token (env EDGELOOP_ADMIN_TOKEN)
   --with-samples        add the control plane's labelled field samples to the training split
@@ -92,6 +93,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       dropout: { type: 'string', default: '0.2' },
       patience: { type: 'string', default: '3' },
       seed: { type: 'string', default: '1' },
+      'init-from': { type: 'string' },
       'control-plane': { type: 'string' },
       'admin-token': { type: 'string' },
       'with-samples': { type: 'boolean', default: false },
@@ -135,6 +137,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       dropout: num('dropout'),
       patience: num('patience'),
       seed: num('seed'),
+      initFrom: values['init-from'],
       extraTrain: samplesDir ? [samplesDir] : [],
       sampleIds,
       logger: createLogger({ level: 'warn', name: 'edgeloop-train' }),

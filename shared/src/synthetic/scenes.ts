@@ -41,11 +41,20 @@ export function createRng(seed: number): () => number {
   };
 }
 
+/** A 32-bit avalanche mix (lowbias32): every input bit affects every output bit. */
+function mix32(x: number): number {
+  let h = x >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x7feb352d);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x846ca68b);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** Stream seed and frame index mixed so that neighbouring (seed, index) pairs never collide. */
 function mixSeed(seed: number, index: number): number {
-  let h = (seed ^ 0x9e3779b9) >>> 0;
-  h = Math.imul(h ^ (index + 0x7f4a7c15), 0x85ebca6b) >>> 0;
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
-  return (h ^ (h >>> 16)) >>> 0;
+  return mix32(mix32(seed) + Math.imul(index + 1, 0x9e3779b9));
 }
 
 /** Pattern value (0 or 1) at (u, v) in pattern space, in units of one period. */

@@ -1,4 +1,4 @@
-export { buildMobileNet } from './build-mobilenet.ts';
+export { buildMobileNet, setBatchNormMomentum } from './build-mobilenet.ts';
 export { applyLayer, classifierHead, imageInput } from './classifier-head.ts';
 export {
   InvalidModelSpecError,

@@ -18,6 +18,8 @@ import {
 
 export interface TrainMetrics {
   name: string;
+  /** The model folder this one continued from, if any. */
+  parent: string | null;
   labels: string[];
   architecture: { family: string; alpha: number; inputSize: number };
   backend: string;

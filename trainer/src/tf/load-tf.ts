@@ -30,8 +30,9 @@ async function tryNative(): Promise<boolean> {
 }
 
 async function init(preferNative: boolean): Promise<TfRuntime> {
-  // tfjs prints a banner recommending tfjs-node when it starts in Node; we already decided.
-  tf.env().set('IS_NODE', true);
+  // PROD skips tfjs's debug-only checks and its console banner recommending tfjs-node: we have
+  // already chosen the backend and say which one in our own output.
+  tf.env().set('PROD', true);
   if (preferNative && (await tryNative())) {
     return { tf, backend: 'tensorflow', description: 'native TensorFlow (@tensorflow/tfjs-node)' };
   }

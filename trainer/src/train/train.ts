@@ -7,7 +7,10 @@ import type { Logger } from '@edgeloop/shared';
 import { EdgeloopError } from '@edgeloop/shared';
 import { decodeResized } from '../data/image-decoder.ts';
 import { type DatasetItem, readDataset } from '../data/dataset.ts';
-import { buildMobileNet } from '../model/index.ts';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildMobileNet, setBatchNormMomentum } from '../model/index.ts';
+import { loadLayersModelFromDisk, saveCheckpoint } from '../output/checkpoint.ts';
 import type { ModelSpec } from '../model/mobilenet-spec.ts';
 import { exportToOnnx } from '../onnx/export-onnx.ts';
 import { createOnnxRunner } from '../inference/onnx-runner.ts';
@@ -31,6 +34,8 @@ export interface TrainOptions {
   name: string;
   /** Folders of extra labelled images (class folders) that join the training split only. */
   extraTrain?: string[];
+  /** A previous model folder to continue from (same labels): retraining starts from its weights. */
+  initFrom?: string;
   /** Control-plane sample ids behind extraTrain, recorded in metrics.json. */
   sampleIds?: string[];
   logger: Logger;
@@ -96,7 +101,21 @@ export async function train(options: TrainOptions): Promise<TrainMetrics> {
     // Moving statistics must settle within the planned steps (see ModelSpec.batchNormMomentum).
     batchNormMomentum: Math.min(0.99, Math.max(0.8, 1 - 20 / (options.epochs * Math.ceil(trainSet.images.length / options.batchSize)))),
   };
-  const model = buildMobileNet(spec);
+  let model: import('@tensorflow/tfjs').LayersModel;
+  if (options.initFrom) {
+    const parentLabels = JSON.parse(await readFile(join(options.initFrom, 'labels.json'), 'utf8')) as string[];
+    if (parentLabels.join('\n') !== labels.join('\n')) {
+      throw new EdgeloopError(
+        'DATASET_INVALID',
+        `--init-from ${options.initFrom} was trained on [${parentLabels.join(', ')}] but this dataset has [${labels.join(', ')}]`,
+      );
+    }
+    model = await loadLayersModelFromDisk(tf, options.initFrom);
+    setBatchNormMomentum(model, spec.batchNormMomentum!);
+    log.info({ initFrom: options.initFrom }, 'continuing from parent model weights');
+  } else {
+    model = buildMobileNet(spec);
+  }
   const weights = classWeights(trainSet.labels, labels.length);
   const weightTensor = tf.tensor1d(weights);
   // Class-weighted cross-entropy: rare classes count as much as common ones (imbalance handling).
@@ -199,6 +218,7 @@ export async function train(options: TrainOptions): Promise<TrainMetrics> {
 
   const metrics: TrainMetrics = {
     name: options.name,
+    parent: options.initFrom ?? null,
     labels,
     architecture: { family: options.architecture, alpha: options.alpha, inputSize: size },
     backend: description,
@@ -223,8 +243,9 @@ export async function train(options: TrainOptions): Promise<TrainMetrics> {
     totalSeconds: (Date.now() - started) / 1000,
   };
   tf.dispose([...best.weights, weightTensor]);
-  model.dispose();
   await writeModelDir(options.outDir, { onnx, metrics, size });
+  await saveCheckpoint(tf, model, options.outDir);
+  model.dispose();
   log.info({ outDir: options.outDir, valAccuracy: metrics.valAccuracy, onnxMaxAbsDiff: maxAbsDiff }, 'model written');
   return metrics;
 }

@@ -1,0 +1,65 @@
+/**
+ * tfjs layers checkpoints on disk (model.json + weights.bin, the format tf.io writes), so a model
+ * version can be retrained from where its parent stopped. Read and written by hand: `file://`
+ * handlers need tfjs-node, which is optional.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type * as tfjs from '@tensorflow/tfjs';
+import { EdgeloopError } from '@edgeloop/shared';
+
+type Tf = typeof tfjs;
+
+export const CHECKPOINT_DIR = 'checkpoint';
+
+export async function saveCheckpoint(tf: Tf, model: tfjs.LayersModel, modelDir: string): Promise<void> {
+  const dir = join(modelDir, CHECKPOINT_DIR);
+  await mkdir(dir, { recursive: true });
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const weightData = artifacts.weightData as ArrayBuffer;
+      await writeFile(join(dir, 'weights.bin'), new Uint8Array(weightData));
+      const json = {
+        format: 'layers-model',
+        generatedBy: 'edgeloop',
+        modelTopology: artifacts.modelTopology,
+        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
+      };
+      await writeFile(join(dir, 'model.json'), JSON.stringify(json));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+}
+
+interface LayersModelJson {
+  modelTopology: object;
+  weightsManifest: { paths: string[]; weights: tfjs.io.WeightsManifestEntry[] }[];
+}
+
+/** Loads a tfjs layers model from a model.json path (its weight files beside it), or a model folder. */
+export async function loadLayersModelFromDisk(tf: Tf, path: string): Promise<tfjs.LayersModel> {
+  const jsonPath = path.endsWith('.json') ? path : join(path, CHECKPOINT_DIR, 'model.json');
+  let json: LayersModelJson;
+  try {
+    json = JSON.parse(await readFile(jsonPath, 'utf8')) as LayersModelJson;
+  } catch (err) {
+    throw new EdgeloopError('MODEL_INVALID', `cannot read tfjs model ${jsonPath}: ${(err as Error).message}`);
+  }
+  if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
+    throw new EdgeloopError('MODEL_INVALID', `${jsonPath} is not a tfjs layers model (no modelTopology/weightsManifest)`);
+  }
+  const buffers: Uint8Array[] = [];
+  const weightSpecs: tfjs.io.WeightsManifestEntry[] = [];
+  for (const group of json.weightsManifest) {
+    for (const p of group.paths) buffers.push(new Uint8Array(await readFile(join(dirname(jsonPath), p))));
+    weightSpecs.push(...group.weights);
+  }
+  const total = buffers.reduce((n, b) => n + b.byteLength, 0);
+  const weightData = new Uint8Array(total);
+  let offset = 0;
+  for (const b of buffers) {
+    weightData.set(b, offset);
+    offset += b.byteLength;
+  }
+  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData: weightData.buffer }));
+}

@@ -41,7 +41,7 @@ function help(): string {
     'Commands:',
     ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
     '',
-    'Run `edgeloop <command> --help` for a command\'s options.',
+    "Run `edgeloop <command> --help` for a command's options.",
     '',
   ].join('\n');
 }

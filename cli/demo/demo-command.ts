@@ -57,7 +57,10 @@ export async function demoCommand(argv: string[]): Promise<number> {
   }
   const devices = values.devices === undefined ? DEFAULT_DEMO_OPTIONS.devices : Number(values.devices);
   if (!Number.isInteger(devices) || devices < 1 || devices > 20) {
-    throw new EdgeloopError('VALIDATION_FAILED', `--devices must be a whole number from 1 to 20, got '${values.devices}'`);
+    throw new EdgeloopError(
+      'VALIDATION_FAILED',
+      `--devices must be a whole number from 1 to 20, got '${values.devices}'`,
+    );
   }
   const started = Date.now();
   const report = (line: string) => {
@@ -65,7 +68,12 @@ export async function demoCommand(argv: string[]): Promise<number> {
     process.stdout.write(`[${t}s] ${line}\n`);
   };
   const handle = await runDemo(
-    { ...DEFAULT_DEMO_OPTIONS, devices, workDir: resolve(values['work-dir']), keepRunning: values['keep-running'] },
+    {
+      ...DEFAULT_DEMO_OPTIONS,
+      devices,
+      workDir: resolve(values['work-dir']),
+      keepRunning: values['keep-running'],
+    },
     report,
   );
   process.stdout.write(formatSummary(handle.summary));

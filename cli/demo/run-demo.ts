@@ -41,10 +41,15 @@ export interface DemoHandle {
   close(): Promise<void>;
 }
 
-async function waitFor(what: string, timeoutSec: number, check: () => Promise<boolean> | boolean): Promise<void> {
+async function waitFor(
+  what: string,
+  timeoutSec: number,
+  check: () => Promise<boolean> | boolean,
+): Promise<void> {
   const deadline = Date.now() + timeoutSec * 1000;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new EdgeloopError('INTERNAL', `demo: timed out after ${timeoutSec}s waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new EdgeloopError('INTERNAL', `demo: timed out after ${timeoutSec}s waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -56,7 +61,9 @@ function trainProgressReporter(report: Report, version: number): (p: TrainProgre
   return (p) => {
     if (p.phase === 'evaluate' && p.epoch && p.epoch !== lastEpoch) {
       lastEpoch = p.epoch;
-      report(`  v${version} epoch ${p.epoch}/${p.epochs}: loss ${p.loss?.toFixed(3)} val_acc ${((p.valAccuracy ?? 0) * 100).toFixed(0)}%`);
+      report(
+        `  v${version} epoch ${p.epoch}/${p.epochs}: loss ${p.loss?.toFixed(3)} val_acc ${((p.valAccuracy ?? 0) * 100).toFixed(0)}%`,
+      );
     } else if (p.phase === 'export') report(`  v${version}: exporting to ONNX, checking it in onnxruntime`);
   };
 }
@@ -70,7 +77,9 @@ export async function runDemo(options: DemoOptions, report: Report): Promise<Dem
   report(`work folder ${options.workDir} (logs: ${logFile})`);
 
   const datasetDir = join(options.workDir, 'dataset');
-  report(`1/8 drawing a studio dataset: ${options.imagesPerClass} images per class of ${SYNTHETIC_CLASSES.join(', ')}`);
+  report(
+    `1/8 drawing a studio dataset: ${options.imagesPerClass} images per class of ${SYNTHETIC_CLASSES.join(', ')}`,
+  );
   await generateSyntheticDataset(datasetDir, {
     perClass: options.imagesPerClass,
     width: 160,
@@ -98,7 +107,9 @@ export async function runDemo(options: DemoOptions, report: Report): Promise<Dem
   };
   try {
     report(`  control plane ${controlPlane.httpUrl}, broker ${controlPlane.mqttUrl}`);
-    report(`3/8 enrolling ${options.devices} agents with synthetic cameras (field conditions: harder than the studio)`);
+    report(
+      `3/8 enrolling ${options.devices} agents with synthetic cameras (field conditions: harder than the studio)`,
+    );
     const { token } = await api.createEnrollmentToken({ uses: options.devices, group: 'demo' });
     for (let i = 1; i <= options.devices; i++) {
       const config = AgentConfigSchema.parse({
@@ -120,7 +131,9 @@ export async function runDemo(options: DemoOptions, report: Report): Promise<Dem
         reportIntervalMs: 2000,
         logLevel: 'info',
       });
-      const agent = await startAgent(config, { logger: logger.child({ program: 'agent', device: `cam-${i}` }) });
+      const agent = await startAgent(config, {
+        logger: logger.child({ program: 'agent', device: `cam-${i}` }),
+      });
       agent.onEvent((e) => {
         if (e.type === 'prediction') field.record(e.prediction);
       });
@@ -129,7 +142,12 @@ export async function runDemo(options: DemoOptions, report: Report): Promise<Dem
     report(`  enrolled ${agents.map((a) => a.deviceId).join(', ')}`);
 
     const versions: DemoVersionSummary[] = [];
-    const trainPublishRollOut = async (version: number, extraTrain: string[], sampleIds: string[], initFrom?: string) => {
+    const trainPublishRollOut = async (
+      version: number,
+      extraTrain: string[],
+      sampleIds: string[],
+      initFrom?: string,
+    ) => {
       const outDir = join(options.workDir, 'models', `v${version}`);
       const metrics: TrainMetrics = await train({
         dataDir: datasetDir,
@@ -158,7 +176,9 @@ export async function runDemo(options: DemoOptions, report: Report): Promise<Dem
       report(`  published v${published.modelVersion}; the control plane signed its manifest`);
       const targets = await api.assign(version, { all: true });
       report(`  rolling v${version} out to ${targets.length} devices over MQTT`);
-      await waitFor(`every device to run v${version}`, 60, () => agents.every((a) => a.currentModelVersion() === version));
+      await waitFor(`every device to run v${version}`, 60, () =>
+        agents.every((a) => a.currentModelVersion() === version),
+      );
       await waitFor(`every device to report v${version}`, 30, async () =>
         (await api.listDevices()).every((d) => d.reportedVersion === version),
       );
@@ -169,14 +189,17 @@ export async function runDemo(options: DemoOptions, report: Report): Promise<Dem
     report('4/8 training v1 on the studio dataset');
     const v1 = await trainPublishRollOut(1, [], []);
 
-    report(`5/8 agents classify camera frames; frames under ${options.lowConfidenceThreshold} confidence come back`);
+    report(
+      `5/8 agents classify camera frames; frames under ${options.lowConfidenceThreshold} confidence come back`,
+    );
     field.start();
     const collectStart = Date.now();
     await waitFor('low-confidence samples', options.collectTimeoutSec + 5, async () => {
       const { total } = await api.listSamples({ limit: 1 });
       return total >= options.minSamples || Date.now() - collectStart > options.collectTimeoutSec * 1000;
     });
-    if (Date.now() - collectStart < options.measureSec * 1000) await delay(options.measureSec * 1000 - (Date.now() - collectStart));
+    if (Date.now() - collectStart < options.measureSec * 1000)
+      await delay(options.measureSec * 1000 - (Date.now() - collectStart));
     field.stop();
     const fieldV1 = field.of(1);
     const samplesReported = (await api.listSamples({ limit: 1 })).total;
@@ -185,14 +208,23 @@ export async function runDemo(options: DemoOptions, report: Report): Promise<Dem
     );
     versions.push(summarise(1, v1, agents, fieldV1));
 
-    report('6/8 labelling: the demo labels samples from the generator\'s ground truth (stand-in for a person)');
+    report(
+      "6/8 labelling: the demo labels samples from the generator's ground truth (stand-in for a person)",
+    );
     const labelled = await autoLabel(api);
-    report(`  labelled ${labelled.labelled} samples; the device's own guess was right for ${labelled.agreedWithDevice}`);
+    report(
+      `  labelled ${labelled.labelled} samples; the device's own guess was right for ${labelled.agreedWithDevice}`,
+    );
 
     report('7/8 training v2 from v1 on the studio dataset + the labelled field samples');
     const samplesDir = await mkdtemp(join(options.workDir, 'field-samples-'));
     const fetched = await downloadLabelledSamples(api, samplesDir);
-    const v2 = await trainPublishRollOut(2, [samplesDir], fetched.sampleIds, join(options.workDir, 'models', 'v1'));
+    const v2 = await trainPublishRollOut(
+      2,
+      [samplesDir],
+      fetched.sampleIds,
+      join(options.workDir, 'models', 'v1'),
+    );
 
     report(`8/8 measuring v2 in the field for ${options.measureSec}s`);
     field.start();

@@ -1,3 +1,4 @@
+export * from './client/api-client.ts';
 export * from './config/agent-config.ts';
 export * from './config/control-plane-config.ts';
 export * from './config/load-config.ts';
@@ -12,4 +13,3 @@ export * from './schemas/messages.ts';
 export * from './synthetic/scenes.ts';
 export * from './topics.ts';
 export * from './validate.ts';
-export * from './client/api-client.ts';

@@ -4,7 +4,9 @@ import { pino } from 'pino';
 export type Logger = pino.Logger;
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
-export function createLogger(options: { level?: LogLevel; name?: string; destination?: NodeJS.WritableStream } = {}): Logger {
+export function createLogger(
+  options: { level?: LogLevel; name?: string; destination?: NodeJS.WritableStream } = {},
+): Logger {
   const base = pino({ level: options.level ?? 'info', name: options.name }, options.destination as never);
   return base;
 }

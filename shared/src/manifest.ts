@@ -2,7 +2,14 @@
  * The signed model manifest: what a device checks before it runs a model. The signature is ed25519
  * (node:crypto) over the canonical encoding of every field except `signature` itself.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify,
+} from 'node:crypto';
 import { ManifestError } from './errors.ts';
 import { type Manifest, ManifestSchema, type UnsignedManifest } from './schemas/manifest.ts';
 import { parseWith } from './validate.ts';
@@ -85,7 +92,8 @@ export function verifyManifest(data: unknown, options: VerifyOptions): Manifest 
     createPublicKey(key.publicKeyPem),
     Buffer.from(signature.value, 'base64'),
   );
-  if (!ok) throw new ManifestError('MANIFEST_SIGNATURE_INVALID', 'manifest signature does not match its content');
+  if (!ok)
+    throw new ManifestError('MANIFEST_SIGNATURE_INVALID', 'manifest signature does not match its content');
   const now = options.now ?? new Date();
   if (Date.parse(manifest.expiresAt) <= now.getTime()) {
     throw new ManifestError('MANIFEST_EXPIRED', `manifest expired at ${manifest.expiresAt}`);

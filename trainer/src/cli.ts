@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ApiClient, createLogger, EdgeloopError } from '@edgeloop/shared';
+import { readDataset } from './data/dataset.ts';
 import { predictImages } from './predict.ts';
 import { downloadLabelledSamples, publishModelDir } from './publish/publish.ts';
 import { type TrainProgress, train } from './train/train.ts';
-import { readDataset } from './data/dataset.ts';
 
 const TRAIN_HELP = `Usage: edgeloop train --data DIR [options]
 
@@ -53,7 +53,10 @@ function client(values: { 'control-plane'?: string; 'admin-token'?: string }): A
   const url = values['control-plane'] ?? process.env.EDGELOOP_URL;
   const token = values['admin-token'] ?? process.env.EDGELOOP_ADMIN_TOKEN;
   if (!url || !token) {
-    throw new EdgeloopError('CONFIG_INVALID', 'this needs --control-plane URL and --admin-token T (or EDGELOOP_URL and EDGELOOP_ADMIN_TOKEN)');
+    throw new EdgeloopError(
+      'CONFIG_INVALID',
+      'this needs --control-plane URL and --admin-token T (or EDGELOOP_URL and EDGELOOP_ADMIN_TOKEN)',
+    );
   }
   return new ApiClient(url, token);
 }
@@ -70,7 +73,9 @@ export function progressPrinter(stream: NodeJS.WriteStream = process.stdout): (p
         stream.write(`${line}\n`);
       }
     } else if (p.phase === 'evaluate') {
-      stream.write(`${tty ? '\r\x1b[K' : ''}epoch ${p.epoch}/${p.epochs} loss ${p.loss?.toFixed(4)} acc ${p.accuracy?.toFixed(3)} val_loss ${p.valLoss?.toFixed(4)} val_acc ${p.valAccuracy?.toFixed(3)}\n`);
+      stream.write(
+        `${tty ? '\r\x1b[K' : ''}epoch ${p.epoch}/${p.epochs} loss ${p.loss?.toFixed(4)} acc ${p.accuracy?.toFixed(3)} val_loss ${p.valLoss?.toFixed(4)} val_acc ${p.valAccuracy?.toFixed(3)}\n`,
+      );
     } else if (p.message) {
       stream.write(`${p.message}\n`);
     }
@@ -108,7 +113,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (!values.data) throw new EdgeloopError('VALIDATION_FAILED', `--data is required\n\n${TRAIN_HELP}`);
   const num = (name: keyof typeof values): number => {
     const v = Number(values[name]);
-    if (!Number.isFinite(v)) throw new EdgeloopError('VALIDATION_FAILED', `--${name} must be a number, got '${values[name]}'`);
+    if (!Number.isFinite(v))
+      throw new EdgeloopError('VALIDATION_FAILED', `--${name} must be a number, got '${values[name]}'`);
     return v;
   };
   const name = values.name ?? (values.data.replace(/\/+$/, '').split('/').pop() || 'model');
@@ -122,7 +128,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
       const { labels } = await readDataset(values.data, { seed: num('seed') });
       const fetched = await downloadLabelledSamples(api, samplesDir, labels);
       sampleIds = fetched.sampleIds;
-      process.stdout.write(`field samples: ${sampleIds.length} labelled samples added to training (${fetched.skipped} skipped)\n`);
+      process.stdout.write(
+        `field samples: ${sampleIds.length} labelled samples added to training (${fetched.skipped} skipped)\n`,
+      );
     }
     const metrics = await train({
       dataDir: values.data,
@@ -146,7 +154,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     process.stdout.write(
       `\nwrote ${outDir}: val accuracy ${(metrics.valAccuracy * 100).toFixed(1)}% (onnx ${(metrics.onnxValAccuracy * 100).toFixed(1)}%, max |onnx - tfjs| ${metrics.onnxMaxAbsDiff.toExponential(1)}), ${metrics.trainImages} train / ${metrics.valImages} val images, ${metrics.imagesPerSec.toFixed(1)} img/s on ${metrics.backend}\n`,
     );
-    if (metrics.skipped.length) process.stdout.write(`skipped ${metrics.skipped.length} files (see metrics.json)\n`);
+    if (metrics.skipped.length)
+      process.stdout.write(`skipped ${metrics.skipped.length} files (see metrics.json)\n`);
     if (values.publish) {
       const summary = await publishModelDir(client(values), outDir);
       process.stdout.write(`published version ${summary.modelVersion}\n`);
@@ -173,13 +182,18 @@ export async function predictCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (!values.model || positionals.length === 0) {
-    throw new EdgeloopError('VALIDATION_FAILED', `--model and at least one image are required\n\n${PREDICT_HELP}`);
+    throw new EdgeloopError(
+      'VALIDATION_FAILED',
+      `--model and at least one image are required\n\n${PREDICT_HELP}`,
+    );
   }
   const results = await predictImages(values.model, positionals, Number(values['top-k']));
   if (values.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
   else {
     for (const r of results) {
-      process.stdout.write(`${r.image}: ${r.topK.map((t) => `${t.label} ${(t.confidence * 100).toFixed(1)}%`).join(', ')}\n`);
+      process.stdout.write(
+        `${r.image}: ${r.topK.map((t) => `${t.label} ${(t.confidence * 100).toFixed(1)}%`).join(', ')}\n`,
+      );
     }
   }
   return 0;
@@ -204,6 +218,8 @@ export async function publishCommand(argv: string[]): Promise<number> {
   const summary = await publishModelDir(client(values), values.model, {
     modelVersion: values['model-version'] ? Number(values['model-version']) : undefined,
   });
-  process.stdout.write(`published version ${summary.modelVersion} (${summary.files.map((f) => f.name).join(', ')})\n`);
+  process.stdout.write(
+    `published version ${summary.modelVersion} (${summary.files.map((f) => f.name).join(', ')})\n`,
+  );
   return 0;
 }

@@ -9,14 +9,22 @@ export interface ImagePrediction {
   topK: { label: string; confidence: number }[];
 }
 
-export async function predictImages(modelDir: string, images: string[], topK = 3): Promise<ImagePrediction[]> {
+export async function predictImages(
+  modelDir: string,
+  images: string[],
+  topK = 3,
+): Promise<ImagePrediction[]> {
   const model = await readModelDir(modelDir);
   const { input, labels } = model.manifest;
   if (input.dtype !== 'uint8' || input.layout !== 'NHWC' || input.width !== input.height) {
-    throw new EdgeloopError('MODEL_INVALID', `predict supports edgeloop models (uint8 NHWC square input); got ${input.dtype} ${input.layout}`);
+    throw new EdgeloopError(
+      'MODEL_INVALID',
+      `predict supports edgeloop models (uint8 NHWC square input); got ${input.dtype} ${input.layout}`,
+    );
   }
   const modelFile = model.manifest.files.find((f) => f.role === 'model');
-  if (!modelFile) throw new EdgeloopError('MODEL_INVALID', `no file with role 'model' in ${modelDir}/manifest.json`);
+  if (!modelFile)
+    throw new EdgeloopError('MODEL_INVALID', `no file with role 'model' in ${modelDir}/manifest.json`);
   const runner = await createOnnxRunner(model.files.get(modelFile.name)!);
   try {
     const results: ImagePrediction[] = [];

@@ -4,8 +4,8 @@
  * server's code, so a CLI prints exactly what the server said.
  */
 import type { z } from 'zod';
+import { z as zod } from 'zod';
 import { EdgeloopError, type ErrorCode, ErrorCodes } from '../errors.ts';
-import { type Manifest, ManifestSchema, type UnsignedManifest } from '../schemas/manifest.ts';
 import { PROTOCOL_VERSION } from '../protocol.ts';
 import {
   type AssignModel,
@@ -18,8 +18,8 @@ import {
   type Sample,
   SampleSchema,
 } from '../schemas/http.ts';
+import { type Manifest, ManifestSchema, type UnsignedManifest } from '../schemas/manifest.ts';
 import { parseWith } from '../validate.ts';
-import { z as zod } from 'zod';
 
 export class ApiClient {
   constructor(
@@ -39,9 +39,13 @@ export class ApiClient {
     try {
       res = await fetch(new URL(path, this.baseUrl), { method, headers, body: payload });
     } catch (err) {
-      throw new EdgeloopError('UPSTREAM_FAILED', `cannot reach the control plane at ${this.baseUrl}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw new EdgeloopError(
+        'UPSTREAM_FAILED',
+        `cannot reach the control plane at ${this.baseUrl}: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
     }
     if (!res.ok) {
       const text = await res.text();
@@ -51,15 +55,26 @@ export class ApiClient {
       } catch {
         parsed = null;
       }
-      const code = (parsed && parsed.error.code in ErrorCodes ? parsed.error.code : 'UPSTREAM_FAILED') as ErrorCode;
-      throw new EdgeloopError(code, `${method} ${path} failed (${res.status}): ${parsed?.error.message ?? text.slice(0, 200)}`, {
-        details: parsed?.error.details,
-      });
+      const code = (
+        parsed && parsed.error.code in ErrorCodes ? parsed.error.code : 'UPSTREAM_FAILED'
+      ) as ErrorCode;
+      throw new EdgeloopError(
+        code,
+        `${method} ${path} failed (${res.status}): ${parsed?.error.message ?? text.slice(0, 200)}`,
+        {
+          details: parsed?.error.details,
+        },
+      );
     }
     return res;
   }
 
-  private async json<S extends z.ZodType>(schema: S, method: string, path: string, body?: unknown): Promise<z.infer<S>> {
+  private async json<S extends z.ZodType>(
+    schema: S,
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<z.infer<S>> {
     const res = await this.request(method, path, body);
     return parseWith(schema, await res.json(), `response of ${method} ${path}`);
   }
@@ -72,12 +87,15 @@ export class ApiClient {
   }
 
   async listDevices(): Promise<DeviceSummary[]> {
-    return (await this.json(zod.object({ devices: zod.array(DeviceSummarySchema) }), 'GET', '/api/v1/devices')).devices;
+    return (
+      await this.json(zod.object({ devices: zod.array(DeviceSummarySchema) }), 'GET', '/api/v1/devices')
+    ).devices;
   }
 
   async listModels(): Promise<ModelVersionSummary[]> {
-    return (await this.json(zod.object({ models: zod.array(ModelVersionSummarySchema) }), 'GET', '/api/v1/models'))
-      .models;
+    return (
+      await this.json(zod.object({ models: zod.array(ModelVersionSummarySchema) }), 'GET', '/api/v1/models')
+    ).models;
   }
 
   getManifest(version: number): Promise<Manifest> {
@@ -99,8 +117,9 @@ export class ApiClient {
 
   async assign(modelVersion: number, target: AssignModel['target']): Promise<string[]> {
     const body: AssignModel = { protocol: PROTOCOL_VERSION, modelVersion, target };
-    return (await this.json(zod.object({ devices: zod.array(zod.string()) }), 'POST', '/api/v1/assignments', body))
-      .devices;
+    return (
+      await this.json(zod.object({ devices: zod.array(zod.string()) }), 'POST', '/api/v1/assignments', body)
+    ).devices;
   }
 
   listSamples(options: { labelled?: boolean; limit?: number; offset?: number } = {}) {
@@ -108,7 +127,11 @@ export class ApiClient {
     if (options.labelled !== undefined) q.set('labelled', String(options.labelled));
     if (options.limit !== undefined) q.set('limit', String(options.limit));
     if (options.offset !== undefined) q.set('offset', String(options.offset));
-    return this.json(zod.object({ samples: zod.array(SampleSchema), total: zod.number() }), 'GET', `/api/v1/samples?${q}`);
+    return this.json(
+      zod.object({ samples: zod.array(SampleSchema), total: zod.number() }),
+      'GET',
+      `/api/v1/samples?${q}`,
+    );
   }
 
   /** Every sample matching the filter, following pages. */
@@ -123,7 +146,10 @@ export class ApiClient {
 
   async sampleImage(sampleId: string): Promise<{ bytes: Uint8Array; contentType: string }> {
     const res = await this.request('GET', `/api/v1/samples/${encodeURIComponent(sampleId)}/image`);
-    return { bytes: new Uint8Array(await res.arrayBuffer()), contentType: res.headers.get('content-type') ?? '' };
+    return {
+      bytes: new Uint8Array(await res.arrayBuffer()),
+      contentType: res.headers.get('content-type') ?? '',
+    };
   }
 
   labelSample(sampleId: string, label: string, labelledBy = 'admin'): Promise<Sample> {

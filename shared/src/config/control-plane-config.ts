@@ -25,11 +25,23 @@ export const ControlPlaneConfigSchema = z.object({
   manifestTtlDays: z.number().positive().default(365),
   limits: z
     .object({
-      sampleMaxBytes: z.number().int().positive().default(5 * 1024 * 1024),
+      sampleMaxBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(5 * 1024 * 1024),
       sampleMaxPixels: z.number().int().positive().default(40_000_000),
-      modelMaxBytes: z.number().int().positive().default(200 * 1024 * 1024),
+      modelMaxBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(200 * 1024 * 1024),
     })
-    .default({ sampleMaxBytes: 5 * 1024 * 1024, sampleMaxPixels: 40_000_000, modelMaxBytes: 200 * 1024 * 1024 }),
+    .default({
+      sampleMaxBytes: 5 * 1024 * 1024,
+      sampleMaxPixels: 40_000_000,
+      modelMaxBytes: 200 * 1024 * 1024,
+    }),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 export type ControlPlaneConfig = z.infer<typeof ControlPlaneConfigSchema>;

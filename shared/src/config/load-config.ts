@@ -95,7 +95,9 @@ export function loadConfig<S extends z.ZodType>(schema: S, options: LoadConfigOp
       const key = issue.path.join('.') || '(root)';
       return `${key}: ${issue.message}`;
     });
-    const source = options.file ? ` (file ${options.file}, env ${options.envPrefix}*)` : ` (env ${options.envPrefix}*)`;
+    const source = options.file
+      ? ` (file ${options.file}, env ${options.envPrefix}*)`
+      : ` (env ${options.envPrefix}*)`;
     throw new ConfigError(`invalid configuration${source}: ${problems.join('; ')}`, result.error.issues);
   }
   return result.data;

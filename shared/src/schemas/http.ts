@@ -12,7 +12,12 @@ export const CreateEnrollmentTokenSchema = z.object({
   protocol: Protocol,
   /** How many devices may enroll with this token. */
   uses: z.number().int().min(1).max(100_000).default(1),
-  ttlSeconds: z.number().int().min(60).max(30 * 24 * 3600).default(24 * 3600),
+  ttlSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(30 * 24 * 3600)
+    .default(24 * 3600),
   group: z.string().min(1).max(64).default('default'),
 });
 export type CreateEnrollmentToken = z.infer<typeof CreateEnrollmentTokenSchema>;

@@ -15,7 +15,14 @@ export const DesiredStateSchema = z.object({
 });
 export type DesiredState = z.infer<typeof DesiredStateSchema>;
 
-export const DeviceRunStatusSchema = z.enum(['starting', 'idle', 'downloading', 'verifying', 'running', 'error']);
+export const DeviceRunStatusSchema = z.enum([
+  'starting',
+  'idle',
+  'downloading',
+  'verifying',
+  'running',
+  'error',
+]);
 
 /** Retained on `state`: what the device runs now. */
 export const ReportedStateSchema = z.object({

@@ -145,7 +145,7 @@ export function renderScene(label: string, rng: () => number, options: SceneOpti
       const o = (y * width + x) * 3;
       for (let ch = 0; ch < 3; ch++) {
         const value = color[ch] * light + noise(rng) * sigma;
-        data[o + ch] = value < 0 ? 0 : value > 255 ? 255 : value;
+        data[o + ch] = value < 0 ? 0 : Math.min(value, 255);
       }
     }
   }
@@ -171,6 +171,10 @@ export function parseSyntheticFrameId(frameId: string): { seed: number; index: n
 }
 
 /** The class of scene (seed, index) without drawing it: the first draw of its generator. */
-export function syntheticLabel(seed: number, index: number, classes: readonly string[] = SYNTHETIC_CLASSES): string {
+export function syntheticLabel(
+  seed: number,
+  index: number,
+  classes: readonly string[] = SYNTHETIC_CLASSES,
+): string {
   return classes[Math.floor(createRng(mixSeed(seed, index))() * classes.length)];
 }

@@ -7,16 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOnnxBackend } from '../../../agent/src/inference/onnx-backend.ts';
 import { classify } from '../../../agent/src/inference/postprocess.ts';
 import { tensorFromRgb } from '../../../agent/src/inference/preprocess.ts';
+import { pythonWithOnnx } from '../../helpers/python-onnx.ts';
 import { redBlueClassifier } from '../../helpers/tiny-onnx.ts';
-
-function pythonHasOnnx(): boolean {
-  try {
-    execFileSync('python3', ['-c', 'import onnx'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function solid(r: number, g: number, b: number, size = 32) {
   const data = new Uint8Array(size * size * 3);
@@ -33,10 +25,14 @@ afterAll(async () => {
 });
 
 describe('tiny ONNX test model', () => {
-  it.skipIf(!pythonHasOnnx())('passes the official ONNX checker', async () => {
+  it.skipIf(!pythonWithOnnx)('passes the official ONNX checker', async () => {
     const path = join(dir, 'checked.onnx');
     await writeFile(path, redBlueClassifier());
-    execFileSync('python3', ['-c', 'import onnx,sys;onnx.checker.check_model(onnx.load(sys.argv[1]))', path]);
+    execFileSync(pythonWithOnnx!, [
+      '-c',
+      'import onnx,sys;onnx.checker.check_model(onnx.load(sys.argv[1]))',
+      path,
+    ]);
   });
 });
 

@@ -10,7 +10,10 @@ describe('config loading', () => {
   it('merges defaults, file and environment', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     const file = join(dir, 'agent.json');
-    writeFileSync(file, JSON.stringify({ controlPlaneUrl: 'http://127.0.0.1:8080', dataDir: dir, trustedKeys: [key] }));
+    writeFileSync(
+      file,
+      JSON.stringify({ controlPlaneUrl: 'http://127.0.0.1:8080', dataDir: dir, trustedKeys: [key] }),
+    );
     const config = loadConfig(AgentConfigSchema, {
       file,
       envPrefix: 'EDGELOOP_AGENT_',
@@ -39,14 +42,14 @@ describe('config loading', () => {
   });
 
   it('reports a missing or broken file clearly', () => {
-    expect(() => loadConfig(ControlPlaneConfigSchema, { file: '/nonexistent.json', envPrefix: 'X_', env: {} })).toThrow(
-      /cannot read config file \/nonexistent\.json/,
-    );
+    expect(() =>
+      loadConfig(ControlPlaneConfigSchema, { file: '/nonexistent.json', envPrefix: 'X_', env: {} }),
+    ).toThrow(/cannot read config file \/nonexistent\.json/);
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     writeFileSync(join(dir, 'bad.json'), '{ not json');
-    expect(() => loadConfig(ControlPlaneConfigSchema, { file: join(dir, 'bad.json'), envPrefix: 'X_', env: {} })).toThrow(
-      /not valid JSON/,
-    );
+    expect(() =>
+      loadConfig(ControlPlaneConfigSchema, { file: join(dir, 'bad.json'), envPrefix: 'X_', env: {} }),
+    ).toThrow(/not valid JSON/);
   });
 
   it('rejects an unknown camera type naming the field', () => {
@@ -54,7 +57,12 @@ describe('config loading', () => {
       loadConfig(AgentConfigSchema, {
         envPrefix: 'X_',
         env: {},
-        overrides: { controlPlaneUrl: 'http://h:1', dataDir: '/d', trustedKeys: [key], camera: { type: 'webcam9000' } },
+        overrides: {
+          controlPlaneUrl: 'http://h:1',
+          dataDir: '/d',
+          trustedKeys: [key],
+          camera: { type: 'webcam9000' },
+        },
       }),
     ).toThrow(/camera\.type/);
   });

@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { parseSyntheticFrameId, SYNTHETIC_CLASSES, syntheticFrameId, syntheticLabel, syntheticScene } from '@edgeloop/shared';
+import {
+  parseSyntheticFrameId,
+  SYNTHETIC_CLASSES,
+  syntheticFrameId,
+  syntheticLabel,
+  syntheticScene,
+} from '@edgeloop/shared';
 import { describe, expect, it } from 'vitest';
 
 const opts = { width: 40, height: 30, difficulty: 0.5 };
@@ -16,7 +22,8 @@ describe('synthetic scenes', () => {
   it('never repeat across neighbouring camera seeds (three cameras, 200 frames each)', () => {
     const seen = new Set<string>();
     for (const seed of [1101, 1102, 1103]) {
-      for (let i = 0; i < 200; i++) seen.add(hash(syntheticScene(seed, i, { ...opts, width: 16, height: 12 }).data));
+      for (let i = 0; i < 200; i++)
+        seen.add(hash(syntheticScene(seed, i, { ...opts, width: 16, height: 12 }).data));
     }
     expect(seen.size).toBe(600);
   });

@@ -10,13 +10,17 @@ import { describe, expect, it } from 'vitest';
 describe('topic tree and device ACL', () => {
   it('builds and parses device topics', () => {
     expect(topics.desired('cam-01')).toBe('edgeloop/v1/devices/cam-01/desired');
-    expect(parseDeviceTopic(topics.predictions('cam-01'))).toEqual({ deviceId: 'cam-01', kind: 'predictions' });
+    expect(parseDeviceTopic(topics.predictions('cam-01'))).toEqual({
+      deviceId: 'cam-01',
+      kind: 'predictions',
+    });
     expect(parseDeviceTopic('edgeloop/v1/devices/cam-01/other')).toBeNull();
     expect(parseDeviceTopic('$SYS/broker/uptime')).toBeNull();
   });
 
   it('refuses device ids that could smuggle wildcards or levels', () => {
-    for (const id of ['a/b', 'cam+', 'cam#', 'CAM', 'x', '']) expect(() => assertDeviceId(id)).toThrow(/device id/);
+    for (const id of ['a/b', 'cam+', 'cam#', 'CAM', 'x', ''])
+      expect(() => assertDeviceId(id)).toThrow(/device id/);
   });
 
   it('lets a device publish only on its own outgoing topics', () => {

@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildMobileNet, type ModelSpec } from '../../../trainer/src/model/index.ts';
 import { exportToOnnx, UnsupportedLayerError } from '../../../trainer/src/onnx/index.ts';
+import { pythonWithOnnx } from '../../helpers/python-onnx.ts';
 
 const SCALING = { scale: 1 / 127.5, offset: -1 };
 const TOLERANCE = 1e-4;
@@ -80,8 +81,6 @@ const maxAbs = (a: ArrayLike<number>) => Array.from(a).reduce((m, v) => Math.max
 
 const workDir = mkdtempSync(join(tmpdir(), 'edgeloop-onnx-'));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
-const hasPythonOnnx = spawnSync('python3', ['-c', 'import onnx']).status === 0;
-if (!hasPythonOnnx) console.warn('python3 with the onnx package not found: skipping onnx.checker validation');
 
 const CHECK_SCRIPT = `
 import json, sys, onnx
@@ -99,10 +98,10 @@ print(json.dumps({
 
 /** Runs onnx.checker (full_check) and returns a summary, or null when python3-onnx is absent. */
 function checkWithPython(bytes: Uint8Array, name: string): Record<string, unknown> | null {
-  if (!hasPythonOnnx) return null;
+  if (!pythonWithOnnx) return null;
   const file = join(workDir, `${name}.onnx`);
   writeFileSync(file, bytes);
-  return JSON.parse(execFileSync('python3', ['-c', CHECK_SCRIPT, file], { encoding: 'utf8' }));
+  return JSON.parse(execFileSync(pythonWithOnnx, ['-c', CHECK_SCRIPT, file], { encoding: 'utf8' }));
 }
 
 /** The backbone up to global pooling: pre-head features are far more sensitive than probabilities. */

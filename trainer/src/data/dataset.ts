@@ -69,7 +69,11 @@ async function scanClassFolders(root: string, state: ScanState, source = 'datase
 }
 
 /** Stratified split: each class contributes `fraction` of its items (at least one when it has 2+). */
-export function stratifiedSplit<T extends { label: string }>(items: T[], fraction: number, seed: number): [T[], T[]] {
+export function stratifiedSplit<T extends { label: string }>(
+  items: T[],
+  fraction: number,
+  seed: number,
+): [T[], T[]] {
   const rng = createRng(seed);
   const byClass = new Map<string, T[]>();
   for (const item of items) byClass.set(item.label, [...(byClass.get(item.label) ?? []), item]);
@@ -98,9 +102,12 @@ export async function readDataset(
   let validation: DatasetItem[];
   if (await isDir(join(root, 'train'))) {
     // Validation first, so an image present in both folders stays out of training.
-    validation = (await isDir(join(root, 'validation'))) ? await scanClassFolders(join(root, 'validation'), state) : [];
+    validation = (await isDir(join(root, 'validation')))
+      ? await scanClassFolders(join(root, 'validation'), state)
+      : [];
     train = await scanClassFolders(join(root, 'train'), state);
-    if (validation.length === 0) [train, validation] = stratifiedSplit(train, options.validationFraction ?? 0.2, options.seed ?? 1);
+    if (validation.length === 0)
+      [train, validation] = stratifiedSplit(train, options.validationFraction ?? 0.2, options.seed ?? 1);
   } else {
     [train, validation] = stratifiedSplit(
       await scanClassFolders(root, state),

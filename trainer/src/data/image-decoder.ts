@@ -1,6 +1,7 @@
 /** The trainer's one importer of sharp: decode any supported image to RGB bytes of a fixed size. */
-import sharp from 'sharp';
+
 import { EdgeloopError } from '@edgeloop/shared';
+import sharp from 'sharp';
 
 /** Decompression-bomb guard: refuse images above this many pixels before decoding them. */
 export const DEFAULT_MAX_PIXELS = 40_000_000;
@@ -25,17 +26,21 @@ export async function decodeResized(
       .resize(size.width, size.height, { fit: 'fill' })
       .raw()
       .toBuffer({ resolveWithObject: true });
-    return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+    return {
+      width: info.width,
+      height: info.height,
+      data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+    };
   } catch (err) {
-    throw new EdgeloopError('DATASET_INVALID', `cannot decode image: ${(err as Error).message}`, { cause: err });
+    throw new EdgeloopError('DATASET_INVALID', `cannot decode image: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 
-export async function encodeRaw(
-  image: DecodedImage,
-  format: 'jpeg' | 'png',
-  quality = 92,
-): Promise<Buffer> {
-  const s = sharp(Buffer.from(image.data), { raw: { width: image.width, height: image.height, channels: 3 } });
+export async function encodeRaw(image: DecodedImage, format: 'jpeg' | 'png', quality = 92): Promise<Buffer> {
+  const s = sharp(Buffer.from(image.data), {
+    raw: { width: image.width, height: image.height, channels: 3 },
+  });
   return format === 'png' ? s.png().toBuffer() : s.jpeg({ quality }).toBuffer();
 }

@@ -17,7 +17,10 @@ export interface SyntheticDatasetOptions {
   classes?: readonly string[];
 }
 
-export async function generateSyntheticDataset(dir: string, options: SyntheticDatasetOptions): Promise<{ images: number }> {
+export async function generateSyntheticDataset(
+  dir: string,
+  options: SyntheticDatasetOptions,
+): Promise<{ images: number }> {
   const classes = options.classes ?? SYNTHETIC_CLASSES;
   const want = { train: options.perClass, validation: Math.max(2, Math.round(options.perClass / 4)) };
   let images = 0;

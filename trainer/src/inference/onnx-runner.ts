@@ -19,8 +19,10 @@ export async function createOnnxRunner(model: Uint8Array, threads = 1): Promise<
     async run(images, size) {
       const pixels = size * size * 3;
       const data = new Uint8Array(images.length * pixels);
-      images.forEach((img, i) => data.set(img, i * pixels));
-      const result = await session.run({ [inputName]: new ort.Tensor('uint8', data, [images.length, size, size, 3]) });
+      for (const [i, img] of images.entries()) data.set(img, i * pixels);
+      const result = await session.run({
+        [inputName]: new ort.Tensor('uint8', data, [images.length, size, size, 3]),
+      });
       return result[outputName].data as Float32Array;
     },
     release: () => session.release(),

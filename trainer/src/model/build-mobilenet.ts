@@ -15,6 +15,7 @@ export function buildMobileNet(spec: ModelSpec): tf.LayersModel {
 export function setBatchNormMomentum(model: tf.LayersModel, momentum: number): void {
   // tfjs reads `momentum` on every training call; it has no public setter.
   for (const layer of model.layers) {
-    if (layer.getClassName() === 'BatchNormalization') (layer as unknown as { momentum: number }).momentum = momentum;
+    if (layer.getClassName() === 'BatchNormalization')
+      (layer as unknown as { momentum: number }).momentum = momentum;
   }
 }

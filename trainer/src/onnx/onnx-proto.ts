@@ -139,6 +139,6 @@ export function floatTensor(name: string, dims: readonly number[], data: Float32
 export function int64Tensor(name: string, dims: readonly number[], data: readonly number[]): TensorInit {
   const rawData = new Uint8Array(data.length * 8);
   const view = new DataView(rawData.buffer);
-  data.forEach((v, i) => view.setBigInt64(i * 8, BigInt(v), true));
+  for (const [i, v] of data.entries()) view.setBigInt64(i * 8, BigInt(v), true);
   return { name, dataType: DataType.INT64, dims, rawData };
 }

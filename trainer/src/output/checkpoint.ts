@@ -5,8 +5,8 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type * as tfjs from '@tensorflow/tfjs';
 import { EdgeloopError } from '@edgeloop/shared';
+import type * as tfjs from '@tensorflow/tfjs';
 
 type Tf = typeof tfjs;
 
@@ -46,7 +46,10 @@ export async function loadLayersModelFromDisk(tf: Tf, path: string): Promise<tfj
     throw new EdgeloopError('MODEL_INVALID', `cannot read tfjs model ${jsonPath}: ${(err as Error).message}`);
   }
   if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
-    throw new EdgeloopError('MODEL_INVALID', `${jsonPath} is not a tfjs layers model (no modelTopology/weightsManifest)`);
+    throw new EdgeloopError(
+      'MODEL_INVALID',
+      `${jsonPath} is not a tfjs layers model (no modelTopology/weightsManifest)`,
+    );
   }
   const buffers: Uint8Array[] = [];
   const weightSpecs: tfjs.io.WeightsManifestEntry[] = [];
@@ -61,5 +64,7 @@ export async function loadLayersModelFromDisk(tf: Tf, path: string): Promise<tfj
     weightData.set(b, offset);
     offset += b.byteLength;
   }
-  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData: weightData.buffer }));
+  return tf.loadLayersModel(
+    tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData: weightData.buffer }),
+  );
 }

@@ -110,7 +110,10 @@ export async function readModelDir(dir: string): Promise<ModelDir> {
   try {
     manifestJson = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
   } catch (err) {
-    throw new EdgeloopError('MODEL_INVALID', `cannot read ${join(dir, 'manifest.json')}: ${(err as Error).message}`);
+    throw new EdgeloopError(
+      'MODEL_INVALID',
+      `cannot read ${join(dir, 'manifest.json')}: ${(err as Error).message}`,
+    );
   }
   const manifest = parseWith(UnsignedManifestSchema, manifestJson, `manifest in ${dir}`);
   const files = new Map<string, Uint8Array>();

@@ -18,7 +18,11 @@ export async function publishModelDir(
   const model = await readModelDir(dir);
   const latest = Math.max(0, ...(await client.listModels()).map((m) => m.modelVersion));
   const modelVersion = options.modelVersion ?? latest + 1;
-  const summary = await client.publishModel({ ...model.manifest, modelVersion }, model.files, model.metrics ?? undefined);
+  const summary = await client.publishModel(
+    { ...model.manifest, modelVersion },
+    model.files,
+    model.metrics ?? undefined,
+  );
   if (model.metrics?.sampleIds.length) await client.markSamplesUsed(model.metrics.sampleIds, modelVersion);
   return summary;
 }

@@ -42,7 +42,7 @@ export function fillBatch(
         const di = base + (y * s + x) * 3;
         for (let c = 0; c < 3; c++) {
           let v = src[si + c] * gain + shift;
-          v = v < 0 ? 0 : v > 255 ? 255 : v;
+          v = v < 0 ? 0 : Math.min(v, 255);
           out[di + c] = v / 127.5 - 1;
         }
       }

@@ -33,9 +33,19 @@ export function evaluatePredictions(predicted: number[], truth: number[], labels
     const tp = confusion[c][c];
     const support = confusion[c].reduce((a, b) => a + b, 0);
     const predictedC = confusion.reduce((a, row) => a + row[c], 0);
-    return { label, support, precision: predictedC ? tp / predictedC : 0, recall: support ? tp / support : 0 };
+    return {
+      label,
+      support,
+      precision: predictedC ? tp / predictedC : 0,
+      recall: support ? tp / support : 0,
+    };
   });
-  return { accuracy: predicted.length ? correct / predicted.length : 0, count: predicted.length, confusion, perClass };
+  return {
+    accuracy: predicted.length ? correct / predicted.length : 0,
+    count: predicted.length,
+    confusion,
+    perClass,
+  };
 }
 
 /** Fraction of items where two models pick the same top-1 class. */

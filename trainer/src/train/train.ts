@@ -3,21 +3,22 @@
  * the exported model is run in onnxruntime on the validation set (it is what devices run) → an
  * output folder with model.onnx, labels.json, metrics.json and an unsigned manifest.json.
  */
-import type { Logger } from '@edgeloop/shared';
-import { EdgeloopError } from '@edgeloop/shared';
-import { decodeResized } from '../data/image-decoder.ts';
-import { type DatasetItem, readDataset } from '../data/dataset.ts';
+
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Logger } from '@edgeloop/shared';
+import { EdgeloopError } from '@edgeloop/shared';
+import { type DatasetItem, readDataset } from '../data/dataset.ts';
+import { decodeResized } from '../data/image-decoder.ts';
+import { createOnnxRunner } from '../inference/onnx-runner.ts';
 import { buildMobileNet, setBatchNormMomentum } from '../model/index.ts';
-import { loadLayersModelFromDisk, saveCheckpoint } from '../output/checkpoint.ts';
 import type { ModelSpec } from '../model/mobilenet-spec.ts';
 import { exportToOnnx } from '../onnx/export-onnx.ts';
-import { createOnnxRunner } from '../inference/onnx-runner.ts';
+import { loadLayersModelFromDisk, saveCheckpoint } from '../output/checkpoint.ts';
+import { type TrainMetrics, writeModelDir } from '../output/model-dir.ts';
 import { loadTf } from '../tf/load-tf.ts';
 import { classWeights, type EncodedSet, fillBatch, seededRng, shuffled } from './batches.ts';
 import { agreement, argmax, type Evaluation, evaluatePredictions } from './evaluate.ts';
-import { writeModelDir, type TrainMetrics } from '../output/model-dir.ts';
 
 export interface TrainOptions {
   dataDir: string;
@@ -87,10 +88,14 @@ export async function train(options: TrainOptions): Promise<TrainMetrics> {
   const dataset = await readDataset(options.dataDir, { seed: options.seed, extraTrain: options.extraTrain });
   const { labels } = dataset;
   const size = options.inputSize;
-  progress({ phase: 'decode', message: `decoding ${dataset.train.length + dataset.validation.length} images` });
+  progress({
+    phase: 'decode',
+    message: `decoding ${dataset.train.length + dataset.validation.length} images`,
+  });
   const trainSet = await decodeAll(dataset.train, labels, size, dataset.skipped);
   const valSet = await decodeAll(dataset.validation, labels, size, dataset.skipped);
-  if (trainSet.images.length === 0) throw new EdgeloopError('DATASET_INVALID', 'no decodable training images');
+  if (trainSet.images.length === 0)
+    throw new EdgeloopError('DATASET_INVALID', 'no decodable training images');
 
   const spec: ModelSpec = {
     architecture: options.architecture,
@@ -99,11 +104,16 @@ export async function train(options: TrainOptions): Promise<TrainMetrics> {
     numClasses: labels.length,
     dropout: options.dropout,
     // Moving statistics must settle within the planned steps (see ModelSpec.batchNormMomentum).
-    batchNormMomentum: Math.min(0.99, Math.max(0.8, 1 - 20 / (options.epochs * Math.ceil(trainSet.images.length / options.batchSize)))),
+    batchNormMomentum: Math.min(
+      0.99,
+      Math.max(0.8, 1 - 20 / (options.epochs * Math.ceil(trainSet.images.length / options.batchSize))),
+    ),
   };
   let model: import('@tensorflow/tfjs').LayersModel;
   if (options.initFrom) {
-    const parentLabels = JSON.parse(await readFile(join(options.initFrom, 'labels.json'), 'utf8')) as string[];
+    const parentLabels = JSON.parse(
+      await readFile(join(options.initFrom, 'labels.json'), 'utf8'),
+    ) as string[];
     if (parentLabels.join('\n') !== labels.join('\n')) {
       throw new EdgeloopError(
         'DATASET_INVALID',
@@ -138,7 +148,11 @@ export async function train(options: TrainOptions): Promise<TrainMetrics> {
       const idx = Array.from({ length: Math.min(32, set.images.length - start) }, (_, i) => start + i);
       const buf = new Float32Array(idx.length * pixels);
       fillBatch(set, idx, buf, null);
-      const probs = tf.tidy(() => (model.predict(tf.tensor4d(buf, [idx.length, size, size, 3])) as import('@tensorflow/tfjs').Tensor).dataSync());
+      const probs = tf.tidy(() =>
+        (
+          model.predict(tf.tensor4d(buf, [idx.length, size, size, 3])) as import('@tensorflow/tfjs').Tensor
+        ).dataSync(),
+      );
       out.set(probs as Float32Array, start * labels.length);
     }
     return out;
@@ -151,9 +165,14 @@ export async function train(options: TrainOptions): Promise<TrainMetrics> {
     return set.labels.length ? total / set.labels.length : 0;
   };
 
-  let best = { valLoss: Number.POSITIVE_INFINITY, epoch: 0, weights: [] as import('@tensorflow/tfjs').Tensor[] };
+  let best = {
+    valLoss: Number.POSITIVE_INFINITY,
+    epoch: 0,
+    weights: [] as import('@tensorflow/tfjs').Tensor[],
+  };
   let epochsRun = 0;
-  const history: { epoch: number; loss: number; accuracy: number; valLoss: number; valAccuracy: number }[] = [];
+  const history: { epoch: number; loss: number; accuracy: number; valLoss: number; valAccuracy: number }[] =
+    [];
   const trainStart = Date.now();
   let imagesSeen = 0;
   for (let epoch = 1; epoch <= options.epochs; epoch++) {
@@ -178,15 +197,35 @@ export async function train(options: TrainOptions): Promise<TrainMetrics> {
       const elapsed = (Date.now() - trainStart) / 1000;
       const ips = imagesSeen / Math.max(elapsed, 1e-3);
       const remaining = (options.epochs - epoch) * trainSet.images.length + (batches - b - 1) * batchSize;
-      progress({ phase: 'train', epoch, epochs: options.epochs, batch: b + 1, batches, loss: lossSum / (b + 1), accuracy: accSum / (b + 1), imagesPerSec: ips, etaSec: remaining / ips });
+      progress({
+        phase: 'train',
+        epoch,
+        epochs: options.epochs,
+        batch: b + 1,
+        batches,
+        loss: lossSum / (b + 1),
+        accuracy: accSum / (b + 1),
+        imagesPerSec: ips,
+        etaSec: remaining / ips,
+      });
     }
     epochsRun = epoch;
     const valProbs = valSet.images.length ? predictAll(valSet) : new Float32Array();
     const valLoss = valSet.images.length ? validationLoss(valProbs, valSet) : lossSum / batches;
     const valPred = valSet.labels.map((_, i) => argmax(valProbs, i * labels.length, labels.length));
-    const valAccuracy = valSet.labels.length ? evaluatePredictions(valPred, valSet.labels, labels).accuracy : accSum / batches;
+    const valAccuracy = valSet.labels.length
+      ? evaluatePredictions(valPred, valSet.labels, labels).accuracy
+      : accSum / batches;
     history.push({ epoch, loss: lossSum / batches, accuracy: accSum / batches, valLoss, valAccuracy });
-    progress({ phase: 'evaluate', epoch, epochs: options.epochs, loss: lossSum / batches, accuracy: accSum / batches, valLoss, valAccuracy });
+    progress({
+      phase: 'evaluate',
+      epoch,
+      epochs: options.epochs,
+      loss: lossSum / batches,
+      accuracy: accSum / batches,
+      valLoss,
+      valAccuracy,
+    });
     if (valLoss < best.valLoss) {
       tf.dispose(best.weights);
       best = { valLoss, epoch, weights: model.getWeights().map((w) => w.clone()) };
@@ -212,7 +251,8 @@ export async function train(options: TrainOptions): Promise<TrainMetrics> {
   const onnxProbs = await runner.run(evalSet.images, size);
   await runner.release();
   let maxAbsDiff = 0;
-  for (let i = 0; i < onnxProbs.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(onnxProbs[i] - tfProbs[i]));
+  for (let i = 0; i < onnxProbs.length; i++)
+    maxAbsDiff = Math.max(maxAbsDiff, Math.abs(onnxProbs[i] - tfProbs[i]));
   const onnxPred = evalSet.labels.map((_, i) => argmax(onnxProbs, i * labels.length, labels.length));
   const onnxEval = evaluatePredictions(onnxPred, evalSet.labels, labels);
 
@@ -246,6 +286,9 @@ export async function train(options: TrainOptions): Promise<TrainMetrics> {
   await writeModelDir(options.outDir, { onnx, metrics, size });
   await saveCheckpoint(tf, model, options.outDir);
   model.dispose();
-  log.info({ outDir: options.outDir, valAccuracy: metrics.valAccuracy, onnxMaxAbsDiff: maxAbsDiff }, 'model written');
+  log.info(
+    { outDir: options.outDir, valAccuracy: metrics.valAccuracy, onnxMaxAbsDiff: maxAbsDiff },
+    'model written',
+  );
   return metrics;
 }

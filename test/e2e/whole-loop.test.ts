@@ -1,0 +1,105 @@
+/**
+ * The whole loop in one process with the real parts — control plane (Hono, aedes, SQLite), three
+ * agents running onnxruntime on synthetic camera frames, and the trainer — asserted through the
+ * same API a user would look at.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApiClient, type Prediction, SampleSchema } from '@edgeloop/shared';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_DEMO_OPTIONS } from '../../cli/demo/demo-options.ts';
+import { type DemoHandle, runDemo } from '../../cli/demo/run-demo.ts';
+
+describe('the whole loop on one machine', () => {
+  let workDir: string;
+  let demo: DemoHandle;
+  let api: ApiClient;
+  const lines: string[] = [];
+  const predictions: Prediction[] = [];
+
+  beforeAll(async () => {
+    workDir = await mkdtemp(join(tmpdir(), 'edgeloop-e2e-'));
+    demo = await runDemo(
+      {
+        ...DEFAULT_DEMO_OPTIONS,
+        workDir,
+        imagesPerClass: 30,
+        epochs: 3,
+        retrainEpochs: 2,
+        // Every frame of a barely trained model is "unsure": plenty of samples, quickly.
+        lowConfidenceThreshold: 0.99,
+        minSamples: 12,
+        collectTimeoutSec: 60,
+        measureSec: 2,
+        cameraFps: 8,
+      },
+      (line) => lines.push(line),
+    );
+    api = new ApiClient(demo.controlPlane.httpUrl, demo.controlPlane.adminToken);
+    for (const agent of demo.agents)
+      agent.onEvent((e) => e.type === 'prediction' && predictions.push(e.prediction));
+  }, 600_000);
+
+  afterAll(async () => {
+    await demo?.close();
+    await rm(workDir, { recursive: true, force: true });
+  });
+
+  it('ends with both versions rolled out to every agent, in order', async () => {
+    const { summary } = demo;
+    expect(summary.versions.map((v) => [v.version, v.devicesActive])).toEqual([
+      [1, 3],
+      [2, 3],
+    ]);
+    const devices = await api.listDevices();
+    expect(devices).toHaveLength(3);
+    for (const d of devices) {
+      expect(d).toMatchObject({ desiredVersion: 2, reportedVersion: 2, online: true });
+    }
+    expect((await api.listModels()).map((m) => m.modelVersion)).toEqual([1, 2]);
+    expect(demo.agents.map((a) => a.currentModelVersion())).toEqual([2, 2, 2]);
+  });
+
+  it('keeps classifying camera frames with the new version', async () => {
+    const before = predictions.length;
+    await new Promise((r) => setTimeout(r, 1500));
+    const fresh = predictions.slice(before);
+    expect(fresh.length).toBeGreaterThan(0);
+    expect(new Set(fresh.map((p) => p.modelVersion))).toEqual(new Set([2]));
+    for (const p of fresh) expect(p.topK[0].confidence).toBeGreaterThan(0);
+  });
+
+  it('stores the low-confidence samples with their metadata and uses them in the second training', async () => {
+    const samples = await api.allSamples();
+    expect(samples.length).toBeGreaterThanOrEqual(12);
+    const deviceIds = new Set(demo.summary.devices);
+    for (const s of samples) {
+      SampleSchema.parse(s);
+      expect(deviceIds.has(s.deviceId)).toBe(true);
+      expect(s.frameId).toMatch(/^synthetic:\d+:\d+$/);
+      expect(s.reason).toBe('low-confidence');
+      expect(s.topK.length).toBeGreaterThan(0);
+      expect(s.confidence).toBeLessThan(0.99);
+      expect(s.width).toBe(160);
+    }
+    const labelled = samples.filter((s) => s.label !== null);
+    expect(labelled.length).toBe(demo.summary.samplesLabelled);
+    expect(labelled.every((s) => s.usedInModelVersion === 2)).toBe(true);
+    expect(demo.summary.samplesUsedInRetraining).toBe(labelled.length);
+
+    const v2 = JSON.parse(await readFile(join(workDir, 'models', 'v2', 'metrics.json'), 'utf8'));
+    expect(v2.fieldSamplesUsed).toBe(labelled.length);
+    expect([...v2.sampleIds].sort()).toEqual(labelled.map((s) => s.sampleId).sort());
+    expect(v2.parent).toBe(join(workDir, 'models', 'v1'));
+    const { bytes } = await api.sampleImage(labelled[0].sampleId);
+    expect(bytes.subarray(0, 3)).toEqual(new Uint8Array([0xff, 0xd8, 0xff]));
+  });
+
+  it('serves manifests signed by the control plane that the agents verified', async () => {
+    const manifest = await api.getManifest(2);
+    expect(manifest.signature?.keyId).toBe(demo.controlPlane.signingPublicKey.keyId);
+    expect(manifest.files[0].name).toBe('model.onnx');
+    expect(lines.some((l) => l.includes('all 3 devices verified, loaded and are running v2'))).toBe(true);
+  });
+});

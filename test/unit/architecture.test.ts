@@ -1,0 +1,72 @@
+/**
+ * Keeps the layering the README promises: shared depends on nothing of ours; agent, control-plane
+ * and trainer depend on shared and never on each other; each heavy library has one importer per
+ * program (its adapter).
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const PROGRAMS = ['shared', 'agent', 'control-plane', 'trainer'] as const;
+
+async function imports(pkg: string): Promise<{ file: string; spec: string; target: string | null }[]> {
+  const src = join(ROOT, pkg, 'src');
+  const out: { file: string; spec: string; target: string | null }[] = [];
+  for (const entry of await readdir(src, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
+    const path = join(entry.parentPath, entry.name);
+    const text = await readFile(path, 'utf8');
+    for (const m of text.matchAll(
+      /(?:^|\s)(?:import|export)\b[^'"]*?from\s+'([^']+)'|import\(\s*'([^']+)'\s*\)/gm,
+    )) {
+      const spec = m[1] ?? m[2];
+      const target = spec.startsWith('.')
+        ? relative(ROOT, resolve(entry.parentPath, spec)).split(sep)[0]
+        : null;
+      out.push({ file: relative(ROOT, path), spec, target });
+    }
+  }
+  return out;
+}
+
+describe('package dependency direction', () => {
+  it.each(PROGRAMS)('%s imports only itself and shared among our packages', async (pkg) => {
+    const bad = (await imports(pkg)).filter(({ spec, target }) => {
+      const ours = spec.match(/^@edgeloop\/([^/]+)/)?.[1] ?? target;
+      if (ours === null || ours === pkg) return false;
+      return pkg === 'shared' || ours !== 'shared';
+    });
+    expect(bad).toEqual([]);
+  });
+
+  const adapters: Record<string, Record<string, string[]>> = {
+    agent: {
+      mqtt: ['agent/src/comms/mqtt-link.ts'],
+      'onnxruntime-node': ['agent/src/inference/onnx-backend.ts'],
+      sharp: ['agent/src/image/sharp-image.ts'],
+    },
+    'control-plane': {
+      aedes: ['control-plane/src/mqtt/broker.ts'],
+      mqtt: ['control-plane/src/mqtt/mqtt-client.ts'],
+      'better-sqlite3': ['control-plane/src/store/sqlite-store.ts'],
+      '@hono/node-server': ['control-plane/src/http/server.ts'],
+      sharp: ['control-plane/src/samples/image-probe.ts'],
+    },
+    trainer: {
+      'onnxruntime-node': ['trainer/src/inference/onnx-runner.ts'],
+      sharp: ['trainer/src/data/image-decoder.ts'],
+    },
+    shared: { pino: ['shared/src/logger.ts'] },
+  };
+
+  it.each(Object.keys(adapters))('%s imports each heavy library from one adapter', async (pkg) => {
+    const found = await imports(pkg);
+    for (const [lib, expected] of Object.entries(adapters[pkg])) {
+      const importers = [
+        ...new Set(found.filter((i) => i.spec === lib || i.spec.startsWith(`${lib}/`)).map((i) => i.file)),
+      ];
+      expect(importers.sort(), lib).toEqual(expected);
+    }
+  });
+});

@@ -42,7 +42,8 @@ describe('SyntheticCamera', () => {
     expect([...frames[0].image.subarray(0, 2)]).toEqual([0xff, 0xd8]);
     // The decoded frame is the scene (up to JPEG loss).
     const decoded = await codec.decodeResized(frames[1].image, { width: 48, height: 32 });
-    const meanAbsDiff = (a: Uint8Array, b: Uint8Array) => a.reduce((sum, v, i) => sum + Math.abs(v - b[i]), 0) / a.length;
+    const meanAbsDiff = (a: Uint8Array, b: Uint8Array) =>
+      a.reduce((sum, v, i) => sum + Math.abs(v - b[i]), 0) / a.length;
     const own = meanAbsDiff(syntheticScene(7, 1, options).data, decoded.data);
     const other = meanAbsDiff(syntheticScene(7, 2, options).data, decoded.data);
     // Small noisy frames lose detail to JPEG, but the frame is far closer to its own scene.

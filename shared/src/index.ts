@@ -3,6 +3,7 @@ export * from './config/agent-config.ts';
 export * from './config/control-plane-config.ts';
 export * from './config/load-config.ts';
 export * from './errors.ts';
+export * from './fs/atomic-write.ts';
 export * from './logger.ts';
 export * from './manifest.ts';
 export * from './protocol.ts';

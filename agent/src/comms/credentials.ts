@@ -13,8 +13,8 @@ import {
   parseJsonWith,
   type StoredCredentials,
   StoredCredentialsSchema,
+  writeFileAtomic,
 } from '@edgeloop/shared';
-import { writeFileAtomic } from '../util/atomic-write.ts';
 import type { ControlPlaneClient } from './control-plane-client.ts';
 
 export function credentialsPath(dataDir: string): string {

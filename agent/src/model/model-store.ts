@@ -13,14 +13,15 @@ import { join } from 'node:path';
 import {
   ActiveModelRecordSchema,
   ChecksumError,
+  fsyncDir,
   type Manifest,
   type ManifestFile,
   PROTOCOL_VERSION,
   parseJsonWith,
   type TrustedKey,
   verifyManifest,
+  writeFileAtomic,
 } from '@edgeloop/shared';
-import { fsyncDir, writeFileAtomic } from '../util/atomic-write.ts';
 
 /** Artifact names start with a letter or digit, so this name never collides with a model file. */
 const MANIFEST_FILE = '.manifest.json';

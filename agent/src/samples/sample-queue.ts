@@ -14,8 +14,9 @@ import {
   parseJsonWith,
   type QueuedSample,
   QueuedSampleSchema,
+  TEMP_SUFFIX,
+  writeFileAtomic,
 } from '@edgeloop/shared';
-import { TEMP_SUFFIX, writeFileAtomic } from '../util/atomic-write.ts';
 
 export interface QueueEntry extends QueuedSample {
   key: string;

@@ -3,10 +3,9 @@
  * written, fsynced and renamed over the key, then the directory is fsynced so the rename survives
  * a crash. Readers therefore see either the old bytes or the new ones, never a torn file.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
-import { NotFoundError, ValidationError } from '@edgeloop/shared';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { dirname, relative, resolve, sep } from 'node:path';
+import { NotFoundError, ValidationError, writeFileAtomic } from '@edgeloop/shared';
 import { isValidObjectKey, type ObjectStore } from './object-store.ts';
 
 export function createLocalObjectStore(root: string): ObjectStore {
@@ -22,38 +21,11 @@ export function createLocalObjectStore(root: string): ObjectStore {
     return full;
   }
 
-  async function fsyncDir(dir: string): Promise<void> {
-    const handle = await open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  }
-
   return {
     async put(key, bytes) {
       const target = pathOf(key);
-      const dir = dirname(target);
-      await mkdir(dir, { recursive: true });
-      const temp = join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
-      const handle = await open(temp, 'wx', 0o600);
-      try {
-        await handle.writeFile(bytes);
-        await handle.sync();
-      } catch (err) {
-        await handle.close();
-        await rm(temp, { force: true });
-        throw err;
-      }
-      await handle.close();
-      try {
-        await rename(temp, target);
-      } catch (err) {
-        await rm(temp, { force: true });
-        throw err;
-      }
-      await fsyncDir(dir);
+      await mkdir(dirname(target), { recursive: true });
+      await writeFileAtomic(target, bytes, { mode: 0o600 });
     },
 
     async get(key) {

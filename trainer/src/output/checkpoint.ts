@@ -3,9 +3,9 @@
  * version can be retrained from where its parent stopped. Read and written by hand: `file://`
  * handlers need tfjs-node, which is optional.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { EdgeloopError } from '@edgeloop/shared';
+import { EdgeloopError, writeFileAtomic } from '@edgeloop/shared';
 import type * as tfjs from '@tensorflow/tfjs';
 
 type Tf = typeof tfjs;
@@ -18,14 +18,14 @@ export async function saveCheckpoint(tf: Tf, model: tfjs.LayersModel, modelDir: 
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
       const weightData = artifacts.weightData as ArrayBuffer;
-      await writeFile(join(dir, 'weights.bin'), new Uint8Array(weightData));
+      await writeFileAtomic(join(dir, 'weights.bin'), new Uint8Array(weightData));
       const json = {
         format: 'layers-model',
         generatedBy: 'edgeloop',
         modelTopology: artifacts.modelTopology,
         weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
       };
-      await writeFile(join(dir, 'model.json'), JSON.stringify(json));
+      await writeFileAtomic(join(dir, 'model.json'), JSON.stringify(json));
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
     }),
   );

@@ -5,7 +5,7 @@
  *   metrics.json   what training measured (TrainMetrics)
  *   manifest.json  an unsigned manifest; the control plane signs it when the version is published
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   EdgeloopError,
@@ -14,6 +14,7 @@ import {
   sha256Hex,
   type UnsignedManifest,
   UnsignedManifestSchema,
+  writeFileAtomic,
 } from '@edgeloop/shared';
 
 export interface TrainMetrics {
@@ -42,11 +43,6 @@ export interface TrainMetrics {
   trainSeconds: number;
   imagesPerSec: number;
   totalSeconds: number;
-}
-
-async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await writeFile(`${path}.tmp`, data);
-  await rename(`${path}.tmp`, path);
 }
 
 export function buildManifest(
@@ -90,11 +86,11 @@ export async function writeModelDir(
   content: { onnx: Uint8Array; metrics: TrainMetrics; size: number },
 ): Promise<void> {
   await mkdir(dir, { recursive: true });
-  await writeAtomic(join(dir, 'model.onnx'), content.onnx);
-  await writeAtomic(join(dir, 'labels.json'), `${JSON.stringify(content.metrics.labels, null, 2)}\n`);
-  await writeAtomic(join(dir, 'metrics.json'), `${JSON.stringify(content.metrics, null, 2)}\n`);
+  await writeFileAtomic(join(dir, 'model.onnx'), content.onnx);
+  await writeFileAtomic(join(dir, 'labels.json'), `${JSON.stringify(content.metrics.labels, null, 2)}\n`);
+  await writeFileAtomic(join(dir, 'metrics.json'), `${JSON.stringify(content.metrics, null, 2)}\n`);
   const manifest = buildManifest(content.onnx, content.metrics, content.size);
-  await writeAtomic(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  await writeFileAtomic(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 }
 
 export interface ModelDir {

@@ -1,6 +1,4 @@
 /** Pure helpers that turn decoded images into training batches (no tfjs here). */
-import { createRng } from '@edgeloop/shared';
-
 export interface EncodedSet {
   size: number;
   /** One RGB byte array of size*size*3 per image. */
@@ -56,8 +54,4 @@ export function classWeights(labels: number[], numClasses: number): number[] {
   for (const l of labels) counts[l]++;
   const n = labels.length;
   return counts.map((c) => (c === 0 ? 0 : n / (numClasses * c)));
-}
-
-export function seededRng(seed: number): () => number {
-  return createRng(seed);
 }

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@edgeloop/shared';
-import { EdgeloopError } from '@edgeloop/shared';
+import { createRng, EdgeloopError } from '@edgeloop/shared';
 import { type DatasetItem, readDataset } from '../data/dataset.ts';
 import { decodeResized } from '../data/image-decoder.ts';
 import { createOnnxRunner } from '../inference/onnx-runner.ts';
@@ -17,7 +17,7 @@ import { exportToOnnx } from '../onnx/export-onnx.ts';
 import { loadLayersModelFromDisk, saveCheckpoint } from '../output/checkpoint.ts';
 import { type TrainMetrics, writeModelDir } from '../output/model-dir.ts';
 import { loadTf } from '../tf/load-tf.ts';
-import { classWeights, type EncodedSet, fillBatch, seededRng, shuffled } from './batches.ts';
+import { classWeights, type EncodedSet, fillBatch, shuffled } from './batches.ts';
 import { agreement, argmax, type Evaluation, evaluatePredictions } from './evaluate.ts';
 
 export interface TrainOptions {
@@ -137,7 +137,7 @@ export async function train(options: TrainOptions): Promise<TrainMetrics> {
     });
   model.compile({ optimizer: tf.train.adam(options.learningRate), loss, metrics: ['accuracy'] });
 
-  const rng = seededRng(options.seed);
+  const rng = createRng(options.seed);
   const batchSize = Math.min(options.batchSize, trainSet.images.length);
   const batches = Math.ceil(trainSet.images.length / batchSize);
   const pixels = size * size * 3;

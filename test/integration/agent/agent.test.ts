@@ -44,6 +44,7 @@ import type { AgentEvent } from '../../../agent/src/agent-bus.ts';
 import { FolderCamera } from '../../../agent/src/camera/folder-camera.ts';
 import { createSharpImageCodec } from '../../../agent/src/image/sharp-image.ts';
 import { type Agent, startAgent } from '../../../agent/src/main.ts';
+import { testManifest } from '../../helpers/manifest-fixture.ts';
 import { redBlueClassifier } from '../../helpers/tiny-onnx.ts';
 
 const TOKEN = 'enroll-token-0123456789abcdef';
@@ -305,29 +306,7 @@ function unsignedManifest(
   bytes: Uint8Array,
   overrides: Partial<UnsignedManifest> = {},
 ): UnsignedManifest {
-  return {
-    protocol: PROTOCOL_VERSION,
-    name: 'red-vs-blue',
-    modelVersion: version,
-    createdAt: iso(),
-    expiresAt: iso(24 * 3600_000),
-    rollback: false,
-    architecture: { family: 'tiny-test', quantization: 'fp32' },
-    labels: ['red', 'blue'],
-    input: {
-      name: 'input',
-      dtype: 'uint8',
-      layout: 'NHWC',
-      width: 32,
-      height: 32,
-      channels: 3,
-      colorOrder: 'RGB',
-      normalization: { kind: 'none' },
-    },
-    output: { name: 'probabilities', kind: 'probabilities' },
-    files: [{ name: 'model.onnx', role: 'model', sha256: sha256Hex(bytes), bytes: bytes.length }],
-    ...overrides,
-  };
+  return testManifest(bytes, { name: 'red-vs-blue', modelVersion: version, ...overrides });
 }
 
 function publishModel(

@@ -16,6 +16,7 @@ import {
 import type { MqttClient } from 'mqtt';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { testManifest } from '../../helpers/manifest-fixture.ts';
 import {
   connectDevice,
   type Device,
@@ -43,28 +44,17 @@ afterEach(async () => {
 /** A stand-in model: random bytes and a manifest that describes them (nothing runs it here). */
 function fakeModel(modelVersion: number, size = 4096) {
   const bytes = new Uint8Array(randomBytes(size));
-  const manifest: UnsignedManifest = {
-    protocol: 1,
-    name: 'shapes',
-    modelVersion,
-    createdAt: new Date().toISOString(),
-    expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
-    rollback: false,
-    architecture: { family: 'mobilenet-v2', alpha: 0.35, inputSize: 96, quantization: 'int8' },
-    labels: ['circle', 'square'],
-    input: {
-      name: 'input',
-      dtype: 'uint8',
-      layout: 'NHWC',
-      width: 96,
-      height: 96,
-      channels: 3,
-      colorOrder: 'RGB',
-      normalization: { kind: 'none' },
+  const manifest = testManifest(
+    bytes,
+    {
+      name: 'shapes',
+      modelVersion,
+      architecture: { family: 'mobilenet-v2', alpha: 0.35, inputSize: 96, quantization: 'int8' },
+      labels: ['circle', 'square'],
+      output: { name: 'probs', kind: 'probabilities' },
     },
-    output: { name: 'probs', kind: 'probabilities' },
-    files: [{ name: 'model.onnx', role: 'model', sha256: sha256Hex(bytes), bytes: bytes.byteLength }],
-  };
+    96,
+  );
   return { bytes, manifest };
 }
 

@@ -9,31 +9,23 @@ import {
   verifyManifest,
 } from '@edgeloop/shared';
 import { describe, expect, it } from 'vitest';
+import { testManifest } from '../../helpers/manifest-fixture.ts';
 
 function unsigned(overrides: Partial<UnsignedManifest> = {}): UnsignedManifest {
-  return {
-    protocol: 1,
-    name: 'shapes',
-    modelVersion: 3,
-    createdAt: '2026-11-01T00:00:00.000Z',
-    expiresAt: '2027-11-01T00:00:00.000Z',
-    rollback: false,
-    architecture: { family: 'mobilenet_v1', alpha: 0.25, inputSize: 64, quantization: 'fp32' },
-    labels: ['circle', 'square'],
-    input: {
-      name: 'input',
-      dtype: 'uint8',
-      layout: 'NHWC',
-      width: 64,
-      height: 64,
-      channels: 3,
-      colorOrder: 'RGB',
-      normalization: { kind: 'none' },
+  return testManifest(
+    new Uint8Array(),
+    {
+      name: 'shapes',
+      modelVersion: 3,
+      createdAt: '2026-11-01T00:00:00.000Z',
+      expiresAt: '2027-11-01T00:00:00.000Z',
+      architecture: { family: 'mobilenet_v1', alpha: 0.25, inputSize: 64, quantization: 'fp32' },
+      labels: ['circle', 'square'],
+      files: [{ name: 'model.onnx', role: 'model', sha256: 'a'.repeat(64), bytes: 1234 }],
+      ...overrides,
     },
-    output: { name: 'probabilities', kind: 'probabilities' },
-    files: [{ name: 'model.onnx', role: 'model', sha256: 'a'.repeat(64), bytes: 1234 }],
-    ...overrides,
-  };
+    64,
+  );
 }
 
 function codeOf(fn: () => unknown): string {

@@ -1,7 +1,8 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createRng } from '@edgeloop/shared';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,21 +13,9 @@ import { pythonWithOnnx } from '../../helpers/python-onnx.ts';
 const SCALING = { scale: 1 / 127.5, offset: -1 };
 const TOLERANCE = 1e-4;
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Non-trivial BN statistics so that folding into the convs is really exercised. */
 function randomizeBatchNorm(model: tf.LayersModel, seed: number): void {
-  const next = rng(seed);
+  const next = createRng(seed);
   const uniform = (shape: number[], lo: number, hi: number) =>
     tf.tensor(
       Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => lo + (hi - lo) * next()),
@@ -46,7 +35,7 @@ function randomizeBatchNorm(model: tf.LayersModel, seed: number): void {
 }
 
 function randomPixels(n: number, size: number, seed: number): Uint8Array {
-  const next = rng(seed);
+  const next = createRng(seed);
   return Uint8Array.from({ length: n * size * size * 3 }, () => Math.floor(next() * 256));
 }
 

@@ -142,12 +142,7 @@ export async function runDemo(options: DemoOptions, report: Report): Promise<Dem
     report(`  enrolled ${agents.map((a) => a.deviceId).join(', ')}`);
 
     const versions: DemoVersionSummary[] = [];
-    const trainPublishRollOut = async (
-      version: number,
-      extraTrain: string[],
-      sampleIds: string[],
-      initFrom?: string,
-    ) => {
+    const trainPublishRollOut = async (version: number, extraTrain: string[], initFrom?: string) => {
       const outDir = join(options.workDir, 'models', `v${version}`);
       const metrics: TrainMetrics = await train({
         dataDir: datasetDir,
@@ -165,7 +160,6 @@ export async function runDemo(options: DemoOptions, report: Report): Promise<Dem
         patience: 4,
         seed: options.seed + version,
         extraTrain,
-        sampleIds,
         logger: logger.child({ program: 'trainer' }),
         onProgress: trainProgressReporter(report, version),
       });
@@ -187,7 +181,7 @@ export async function runDemo(options: DemoOptions, report: Report): Promise<Dem
     };
 
     report('4/8 training v1 on the studio dataset');
-    const v1 = await trainPublishRollOut(1, [], []);
+    const v1 = await trainPublishRollOut(1, []);
 
     report(
       `5/8 agents classify camera frames; frames under ${options.lowConfidenceThreshold} confidence come back`,
@@ -218,13 +212,8 @@ export async function runDemo(options: DemoOptions, report: Report): Promise<Dem
 
     report('7/8 training v2 from v1 on the studio dataset + the labelled field samples');
     const samplesDir = await mkdtemp(join(options.workDir, 'field-samples-'));
-    const fetched = await downloadLabelledSamples(api, samplesDir);
-    const v2 = await trainPublishRollOut(
-      2,
-      [samplesDir],
-      fetched.sampleIds,
-      join(options.workDir, 'models', 'v1'),
-    );
+    await downloadLabelledSamples(api, samplesDir);
+    const v2 = await trainPublishRollOut(2, [samplesDir], join(options.workDir, 'models', 'v1'));
 
     report(`8/8 measuring v2 in the field for ${options.measureSec}s`);
     field.start();

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ApiClient, createLogger, EdgeloopError } from '@edgeloop/shared';
-import { readDataset } from './data/dataset.ts';
 import { predictImages } from './predict.ts';
 import { downloadLabelledSamples, publishModelDir } from './publish/publish.ts';
 import { type TrainProgress, train } from './train/train.ts';
@@ -120,16 +119,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const name = values.name ?? (values.data.replace(/\/+$/, '').split('/').pop() || 'model');
   const outDir = values.out ?? join('models', `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   let samplesDir: string | undefined;
-  let sampleIds: string[] = [];
   try {
     if (values['with-samples']) {
       const api = client(values);
       samplesDir = await mkdtemp(join(tmpdir(), 'edgeloop-samples-'));
-      const { labels } = await readDataset(values.data, { seed: num('seed') });
-      const fetched = await downloadLabelledSamples(api, samplesDir, labels);
-      sampleIds = fetched.sampleIds;
+      const fetched = await downloadLabelledSamples(api, samplesDir);
       process.stdout.write(
-        `field samples: ${sampleIds.length} labelled samples added to training (${fetched.skipped} skipped)\n`,
+        `field samples: downloaded ${fetched.sampleIds.length} labelled samples for training\n`,
       );
     }
     const metrics = await train({
@@ -147,7 +143,6 @@ export async function trainCommand(argv: string[]): Promise<number> {
       seed: num('seed'),
       initFrom: values['init-from'],
       extraTrain: samplesDir ? [samplesDir] : [],
-      sampleIds,
       logger: createLogger({ level: 'warn', name: 'edgeloop-train' }),
       onProgress: progressPrinter(),
     });

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import { createRng, EdgeloopError } from '@edgeloop/shared';
 
 export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp']);
@@ -15,8 +15,10 @@ export interface DatasetItem {
   path: string;
   label: string;
   sha256: string;
-  /** Where the item came from: 'dataset' or a sample id from the control plane. */
-  source: string;
+  /** 'dataset', or 'field-sample' for images from the `extraTrain` folders. */
+  source: 'dataset' | 'field-sample';
+  /** For field samples: the control plane's sample id, which is the file's base name. */
+  sampleId: string | null;
 }
 
 export interface DatasetSplits {
@@ -45,7 +47,11 @@ interface ScanState {
   duplicates: number;
 }
 
-async function scanClassFolders(root: string, state: ScanState, source = 'dataset'): Promise<DatasetItem[]> {
+async function scanClassFolders(
+  root: string,
+  state: ScanState,
+  source: DatasetItem['source'] = 'dataset',
+): Promise<DatasetItem[]> {
   const items: DatasetItem[] = [];
   for (const label of await classFolders(root)) {
     const files = (await readdir(join(root, label), { withFileTypes: true })).filter((f) => f.isFile());
@@ -62,7 +68,13 @@ async function scanClassFolders(root: string, state: ScanState, source = 'datase
         continue;
       }
       state.seen.add(sha256);
-      items.push({ path, label, sha256, source });
+      items.push({
+        path,
+        label,
+        sha256,
+        source,
+        sampleId: source === 'field-sample' ? basename(file, extname(file)) : null,
+      });
     }
   }
   return items;
@@ -115,10 +127,16 @@ export async function readDataset(
       options.seed ?? 1,
     );
   }
-  for (const extra of options.extraTrain ?? []) {
-    if (await isDir(extra)) train.push(...(await scanClassFolders(extra, state, 'field-sample')));
-  }
   const labels = [...new Set([...train, ...validation].map((i) => i.label))].sort();
+  // Extra images join only classes the dataset has: a class seen only in field samples would have
+  // no validation images and no studio examples.
+  for (const extra of options.extraTrain ?? []) {
+    if (!(await isDir(extra))) continue;
+    for (const item of await scanClassFolders(extra, state, 'field-sample')) {
+      if (labels.includes(item.label)) train.push(item);
+      else state.skipped.push({ path: item.path, reason: `class '${item.label}' is not in the dataset` });
+    }
+  }
   if (labels.length < 2) {
     throw new EdgeloopError(
       'DATASET_INVALID',

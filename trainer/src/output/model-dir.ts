@@ -27,6 +27,7 @@ export interface TrainMetrics {
   trainImages: number;
   valImages: number;
   fieldSamplesUsed: number;
+  /** Control-plane ids of the field samples this training used. */
   sampleIds: string[];
   epochsRun: number;
   bestEpoch: number;

@@ -16,8 +16,8 @@ export async function publishModelDir(
   options: { modelVersion?: number } = {},
 ): Promise<ModelVersionSummary> {
   const model = await readModelDir(dir);
-  const latest = Math.max(0, ...(await client.listModels()).map((m) => m.modelVersion));
-  const modelVersion = options.modelVersion ?? latest + 1;
+  const modelVersion =
+    options.modelVersion ?? Math.max(0, ...(await client.listModels()).map((m) => m.modelVersion)) + 1;
   const summary = await client.publishModel(
     { ...model.manifest, modelVersion },
     model.files,
@@ -30,28 +30,22 @@ export async function publishModelDir(
 const EXTENSIONS: Record<string, string> = { 'image/jpeg': 'jpg', 'image/png': 'png', 'image/webp': 'webp' };
 
 /**
- * Downloads every labelled sample into class folders under `outDir` (a dataset the trainer can add
- * to its training split). Samples labelled with a class outside `knownLabels` are left out unless
- * `knownLabels` is omitted.
+ * Downloads every labelled sample into class folders under `outDir`, each file named by its sample
+ * id: extra training data for `train` (which keeps only classes its dataset has).
  */
 export async function downloadLabelledSamples(
   client: ApiClient,
   outDir: string,
-  knownLabels?: string[],
-): Promise<{ sampleIds: string[]; skipped: number }> {
+): Promise<{ sampleIds: string[] }> {
   const samples = await client.allSamples({ labelled: true });
   const sampleIds: string[] = [];
-  let skipped = 0;
   for (const sample of samples) {
-    if (!sample.label || (knownLabels && !knownLabels.includes(sample.label))) {
-      skipped++;
-      continue;
-    }
+    if (!sample.label) continue;
     const { bytes, contentType } = await client.sampleImage(sample.sampleId);
     const dir = join(outDir, sample.label);
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, `${sample.sampleId}.${EXTENSIONS[contentType] ?? 'jpg'}`), bytes);
     sampleIds.push(sample.sampleId);
   }
-  return { sampleIds, skipped };
+  return { sampleIds };
 }

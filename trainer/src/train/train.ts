@@ -33,12 +33,13 @@ export interface TrainOptions {
   patience: number;
   seed: number;
   name: string;
-  /** Folders of extra labelled images (class folders) that join the training split only. */
+  /**
+   * Folders of extra labelled images (class folders) that join the training split only; files
+   * named by their control-plane sample id, as downloadLabelledSamples writes them.
+   */
   extraTrain?: string[];
   /** A previous model folder to continue from (same labels): retraining starts from its weights. */
   initFrom?: string;
-  /** Control-plane sample ids behind extraTrain, recorded in metrics.json. */
-  sampleIds?: string[];
   logger: Logger;
   onProgress?: (p: TrainProgress) => void;
 }
@@ -256,6 +257,8 @@ export async function train(options: TrainOptions): Promise<TrainMetrics> {
   const onnxPred = evalSet.labels.map((_, i) => argmax(onnxProbs, i * labels.length, labels.length));
   const onnxEval = evaluatePredictions(onnxPred, evalSet.labels, labels);
 
+  // Only samples that were decoded and trained on count as used (not duplicates, not skipped ones).
+  const fieldSampleIds = trainSet.items.flatMap((i) => (i.sampleId ? [i.sampleId] : []));
   const metrics: TrainMetrics = {
     name: options.name,
     parent: options.initFrom ?? null,
@@ -264,8 +267,8 @@ export async function train(options: TrainOptions): Promise<TrainMetrics> {
     backend: description,
     trainImages: trainSet.images.length,
     valImages: valSet.images.length,
-    fieldSamplesUsed: trainSet.items.filter((i) => i.source === 'field-sample').length,
-    sampleIds: options.sampleIds ?? [],
+    fieldSamplesUsed: fieldSampleIds.length,
+    sampleIds: fieldSampleIds,
     epochsRun,
     bestEpoch: best.epoch,
     history,

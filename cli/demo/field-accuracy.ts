@@ -2,7 +2,7 @@
  * Scores the devices' live predictions against the synthetic camera's ground truth, per model
  * version. Only the demo can do this: its camera frames carry their scene's (seed, index).
  */
-import { type Prediction, parseSyntheticFrameId, syntheticLabel } from '@edgeloop/shared';
+import { type Prediction, syntheticFrameLabel } from '@edgeloop/shared';
 
 export class FieldAccuracy {
   private readonly counts = new Map<number, { correct: number; total: number }>();
@@ -18,9 +18,8 @@ export class FieldAccuracy {
 
   record(prediction: Prediction): void {
     if (!this.recording) return;
-    const origin = parseSyntheticFrameId(prediction.frameId);
-    if (!origin) return;
-    const truth = syntheticLabel(origin.seed, origin.index);
+    const truth = syntheticFrameLabel(prediction.frameId);
+    if (truth === null) return;
     const c = this.counts.get(prediction.modelVersion) ?? { correct: 0, total: 0 };
     c.total++;
     if (prediction.topK[0]?.label === truth) c.correct++;

@@ -7,8 +7,7 @@ export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
 export function createLogger(
   options: { level?: LogLevel; name?: string; destination?: NodeJS.WritableStream } = {},
 ): Logger {
-  const base = pino({ level: options.level ?? 'info', name: options.name }, options.destination as never);
-  return base;
+  return pino({ level: options.level ?? 'info', name: options.name }, options.destination as never);
 }
 
 export function silentLogger(): Logger {

@@ -3,8 +3,7 @@
  * validated with the same schemas the server uses; error bodies become EdgeloopErrors with the
  * server's code, so a CLI prints exactly what the server said.
  */
-import type { z } from 'zod';
-import { z as zod } from 'zod';
+import { z } from 'zod';
 import { EdgeloopError, type ErrorCode, ErrorCodes } from '../errors.ts';
 import { PROTOCOL_VERSION } from '../protocol.ts';
 import {
@@ -87,14 +86,13 @@ export class ApiClient {
   }
 
   async listDevices(): Promise<DeviceSummary[]> {
-    return (
-      await this.json(zod.object({ devices: zod.array(DeviceSummarySchema) }), 'GET', '/api/v1/devices')
-    ).devices;
+    return (await this.json(z.object({ devices: z.array(DeviceSummarySchema) }), 'GET', '/api/v1/devices'))
+      .devices;
   }
 
   async listModels(): Promise<ModelVersionSummary[]> {
     return (
-      await this.json(zod.object({ models: zod.array(ModelVersionSummarySchema) }), 'GET', '/api/v1/models')
+      await this.json(z.object({ models: z.array(ModelVersionSummarySchema) }), 'GET', '/api/v1/models')
     ).models;
   }
 
@@ -117,9 +115,8 @@ export class ApiClient {
 
   async assign(modelVersion: number, target: AssignModel['target']): Promise<string[]> {
     const body: AssignModel = { protocol: PROTOCOL_VERSION, modelVersion, target };
-    return (
-      await this.json(zod.object({ devices: zod.array(zod.string()) }), 'POST', '/api/v1/assignments', body)
-    ).devices;
+    return (await this.json(z.object({ devices: z.array(z.string()) }), 'POST', '/api/v1/assignments', body))
+      .devices;
   }
 
   listSamples(options: { labelled?: boolean; limit?: number; offset?: number } = {}) {
@@ -128,7 +125,7 @@ export class ApiClient {
     if (options.limit !== undefined) q.set('limit', String(options.limit));
     if (options.offset !== undefined) q.set('offset', String(options.offset));
     return this.json(
-      zod.object({ samples: zod.array(SampleSchema), total: zod.number() }),
+      z.object({ samples: z.array(SampleSchema), total: z.number() }),
       'GET',
       `/api/v1/samples?${q}`,
     );
@@ -162,7 +159,7 @@ export class ApiClient {
 
   async markSamplesUsed(sampleIds: string[], modelVersion: number): Promise<number> {
     if (sampleIds.length === 0) return 0;
-    const res = await this.json(zod.object({ updated: zod.number() }), 'POST', '/api/v1/samples/used', {
+    const res = await this.json(z.object({ updated: z.number() }), 'POST', '/api/v1/samples/used', {
       protocol: PROTOCOL_VERSION,
       sampleIds,
       modelVersion,

@@ -170,6 +170,15 @@ export function parseSyntheticFrameId(frameId: string): { seed: number; index: n
   return m ? { seed: Number(m[1]), index: Number(m[2]) } : null;
 }
 
+/** The true class of a synthetic frame, from its id; null for frames of any other camera. */
+export function syntheticFrameLabel(
+  frameId: string,
+  classes: readonly string[] = SYNTHETIC_CLASSES,
+): string | null {
+  const origin = parseSyntheticFrameId(frameId);
+  return origin ? syntheticLabel(origin.seed, origin.index, classes) : null;
+}
+
 /** The class of scene (seed, index) without drawing it: the first draw of its generator. */
 export function syntheticLabel(
   seed: number,

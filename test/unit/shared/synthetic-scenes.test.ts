@@ -3,6 +3,7 @@ import {
   parseSyntheticFrameId,
   SYNTHETIC_CLASSES,
   syntheticFrameId,
+  syntheticFrameLabel,
   syntheticLabel,
   syntheticScene,
 } from '@edgeloop/shared';
@@ -17,6 +18,8 @@ describe('synthetic scenes', () => {
     expect(hash(syntheticScene(7, 3, opts).data)).toBe(hash(a.data));
     const origin = parseSyntheticFrameId(syntheticFrameId(7, 3))!;
     expect(syntheticLabel(origin.seed, origin.index)).toBe(a.label);
+    expect(syntheticFrameLabel(syntheticFrameId(7, 3))).toBe(a.label);
+    expect(syntheticFrameLabel('door-cam-0001.jpg')).toBeNull();
   });
 
   it('never repeat across neighbouring camera seeds (three cameras, 200 frames each)', () => {

@@ -13,7 +13,8 @@ MQTT broker, SQLite), simulated devices whose agents run onnxruntime on syntheti
 and the trainer. It trains and rolls out v1, collects the frames the devices were unsure about,
 labels them automatically (standing in for a person), trains v2 with them and rolls it out.
 
-  --work-dir DIR     where data, models and logs go (default .edgeloop/demo; wiped first)
+  --work-dir DIR     where data, models and logs go (default .edgeloop/demo; a folder the
+                     demo made is wiped first, any other must be empty)
   --devices N        simulated devices (default ${DEFAULT_DEMO_OPTIONS.devices})
   --summary FILE     also write the summary as JSON
   --keep-running     leave the control plane and agents running and print their URLs

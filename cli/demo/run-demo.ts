@@ -6,7 +6,7 @@
  *   low-confidence frames come back → label → train v2 with them → roll out → measure
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Agent, startAgent } from '@edgeloop/agent';
 import { type ControlPlane, startControlPlane } from '@edgeloop/control-plane';
@@ -68,10 +68,26 @@ function trainProgressReporter(report: Report, version: number): (p: TrainProgre
   };
 }
 
+/** Marks a folder as the demo's own, so a later run may wipe it. */
+const WORK_DIR_MARKER = '.edgeloop-demo';
+
+/** Empties the work folder — only if it is empty, missing, or one a previous demo run made. */
+async function resetWorkDir(dir: string): Promise<void> {
+  const entries = await readdir(dir).catch(() => [] as string[]);
+  if (entries.length > 0 && !entries.includes(WORK_DIR_MARKER)) {
+    throw new EdgeloopError(
+      'VALIDATION_FAILED',
+      `--work-dir ${dir} is not empty and was not made by the demo; choose an empty or new folder`,
+    );
+  }
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, WORK_DIR_MARKER), 'made by edgeloop demo; the next demo run wipes this folder\n');
+}
+
 export async function runDemo(options: DemoOptions, report: Report): Promise<DemoHandle> {
   const started = Date.now();
-  await rm(options.workDir, { recursive: true, force: true });
-  await mkdir(options.workDir, { recursive: true });
+  await resetWorkDir(options.workDir);
   const logFile = join(options.workDir, 'demo.log');
   const logger: Logger = createLogger({ level: 'info', destination: createWriteStream(logFile) });
   report(`work folder ${options.workDir} (logs: ${logFile})`);

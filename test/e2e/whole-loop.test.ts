@@ -3,7 +3,7 @@
  * agents running onnxruntime on synthetic camera frames, and the trainer — asserted through the
  * same API a user would look at.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiClient, type Prediction, SampleSchema } from '@edgeloop/shared';
@@ -101,5 +101,20 @@ describe('the whole loop on one machine', () => {
     expect(manifest.signature?.keyId).toBe(demo.controlPlane.signingPublicKey.keyId);
     expect(manifest.files[0].name).toBe('model.onnx');
     expect(lines.some((l) => l.includes('all 3 devices verified, loaded and are running v2'))).toBe(true);
+  });
+});
+
+describe('the demo work folder', () => {
+  it('refuses to wipe a folder it did not make, and leaves it as it was', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'edgeloop-precious-'));
+    try {
+      await writeFile(join(dir, 'thesis.txt'), 'keep me');
+      await expect(runDemo({ ...DEFAULT_DEMO_OPTIONS, workDir: dir }, () => {})).rejects.toThrow(
+        /not empty and was not made by the demo/,
+      );
+      expect(await readFile(join(dir, 'thesis.txt'), 'utf8')).toBe('keep me');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -27,6 +27,10 @@ const commands: Record<string, Command> = {
     summary: 'upload a trained model folder to the control plane as a new version',
     run: async (argv) => (await import('@edgeloop/trainer')).publishCommand(argv),
   },
+  bench: {
+    summary: 'run a benchmark from bench/ and print its figures (bench <name> --json)',
+    run: async (argv) => (await import('./bench-command.ts')).benchCommand(argv),
+  },
   demo: {
     summary: 'run the whole loop on this machine: train → roll out → collect → label → retrain',
     run: async (argv) => (await import('./demo/demo-command.ts')).demoCommand(argv),

@@ -5,6 +5,7 @@ export interface ClassMetrics {
   support: number;
   precision: number;
   recall: number;
+  f1: number;
 }
 
 export interface Evaluation {
@@ -13,6 +14,8 @@ export interface Evaluation {
   /** confusion[true][predicted] */
   confusion: number[][];
   perClass: ClassMetrics[];
+  /** Unweighted mean of the per-class F1 scores. */
+  macroF1: number;
 }
 
 export function argmax(values: ArrayLike<number>, offset = 0, length = values.length): number {
@@ -33,18 +36,17 @@ export function evaluatePredictions(predicted: number[], truth: number[], labels
     const tp = confusion[c][c];
     const support = confusion[c].reduce((a, b) => a + b, 0);
     const predictedC = confusion.reduce((a, row) => a + row[c], 0);
-    return {
-      label,
-      support,
-      precision: predictedC ? tp / predictedC : 0,
-      recall: support ? tp / support : 0,
-    };
+    const precision = predictedC ? tp / predictedC : 0;
+    const recall = support ? tp / support : 0;
+    const f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
+    return { label, support, precision, recall, f1 };
   });
   return {
     accuracy: predicted.length ? correct / predicted.length : 0,
     count: predicted.length,
     confusion,
     perClass,
+    macroF1: k ? perClass.reduce((a, c) => a + c.f1, 0) / k : 0,
   };
 }
 

@@ -14,7 +14,8 @@ import { createApp } from './http/app.ts';
 import { startHttpServer } from './http/server.ts';
 import { startBroker } from './mqtt/broker.ts';
 import { connectMqtt } from './mqtt/mqtt-client.ts';
-import { createLocalObjectStore } from './object-store/local-object-store.ts';
+import type { ObjectStore } from './object-store/object-store.ts';
+import { openObjectStore } from './object-store/open-object-store.ts';
 import { openSqliteStore } from './store/sqlite-store.ts';
 import type { Store } from './store/store.ts';
 
@@ -27,6 +28,8 @@ export interface ControlPlane {
   /** Devices trust manifests signed by this key. */
   signingPublicKey: TrustedKey;
   store: Store;
+  /** Where model files, samples and dataset images live (config.objectStore). */
+  objects: ObjectStore;
   close(): Promise<void>;
 }
 
@@ -63,7 +66,9 @@ export async function startControlPlane(
     stops.push(() => store.close());
     // Nobody is connected yet; retained status messages and new connections tell us who is.
     store.markAllOffline();
-    const objects = createLocalObjectStore(join(config.dataDir, 'objects'));
+    const objectStore = openObjectStore(config.objectStore, config.dataDir);
+    stops.push(() => objectStore.close());
+    const { objects } = objectStore;
     const devices = createDeviceAuthenticator(store);
 
     let brokerUrl = config.mqtt.externalUrl;
@@ -107,7 +112,7 @@ export async function startControlPlane(
     const http = await startHttpServer(app, config.http.host, config.http.port);
     stops.push(() => http.close());
     logger.info(
-      { httpUrl: http.url, mqttUrl: brokerUrl, adminTokenFile: admin.file },
+      { httpUrl: http.url, mqttUrl: brokerUrl, adminTokenFile: admin.file, objects: objectStore.describe },
       'control plane started',
     );
 
@@ -117,6 +122,7 @@ export async function startControlPlane(
       adminToken: admin.token,
       signingPublicKey: { keyId: signingKey.keyId, publicKeyPem: signingKey.publicKeyPem },
       store,
+      objects,
       async close() {
         await stopAll();
         logger.info('control plane stopped');

@@ -1,5 +1,32 @@
 import { z } from 'zod';
 
+/**
+ * Where model files, sample images and dataset images are kept: a folder (default
+ * `dataDir/objects`) or an S3 bucket. Env overrides use EDGELOOP_CP_OBJECT_STORE__TYPE=s3,
+ * EDGELOOP_CP_OBJECT_STORE__BUCKET=…, EDGELOOP_CP_OBJECT_STORE__ENDPOINT=… and so on.
+ */
+export const ObjectStoreConfigSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('local'), dir: z.string().min(1).optional() }),
+  z.object({
+    type: z.literal('s3'),
+    bucket: z.string().min(3).max(63),
+    region: z.string().min(1).default('us-east-1'),
+    /** For S3-compatible servers, e.g. http://127.0.0.1:9000; AWS when absent. */
+    endpoint: z.url().optional(),
+    /** Path-style addressing (`endpoint/bucket/key`), needed by most S3-compatible servers. */
+    forcePathStyle: z.boolean().default(false),
+    /** Without these the AWS SDK's default credential chain is used. */
+    accessKeyId: z.string().min(1).optional(),
+    secretAccessKey: z.string().min(1).optional(),
+    /** Prepended to every key, so one bucket can hold several control planes. */
+    prefix: z
+      .string()
+      .regex(/^([A-Za-z0-9_][A-Za-z0-9._-]*\/)*$/, 'empty, or segments each followed by /')
+      .default(''),
+  }),
+]);
+export type ObjectStoreConfig = z.infer<typeof ObjectStoreConfigSchema>;
+
 export const ControlPlaneConfigSchema = z.object({
   /** SQLite database, artifacts and keys live here unless configured otherwise. */
   dataDir: z.string().min(1),
@@ -42,6 +69,7 @@ export const ControlPlaneConfigSchema = z.object({
       sampleMaxPixels: 40_000_000,
       modelMaxBytes: 200 * 1024 * 1024,
     }),
+  objectStore: ObjectStoreConfigSchema.default({ type: 'local' }),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 export type ControlPlaneConfig = z.infer<typeof ControlPlaneConfigSchema>;

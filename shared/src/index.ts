@@ -9,6 +9,7 @@ export * from './manifest.ts';
 export * from './protocol.ts';
 export * from './schemas/agent-storage.ts';
 export * from './schemas/http.ts';
+export * from './schemas/loop.ts';
 export * from './schemas/manifest.ts';
 export * from './schemas/messages.ts';
 export * from './synthetic/scenes.ts';

@@ -70,6 +70,13 @@ export const ControlPlaneConfigSchema = z.object({
       modelMaxBytes: 200 * 1024 * 1024,
     }),
   objectStore: ObjectStoreConfigSchema.default({ type: 'local' }),
+  /** The promotion rule: beat production on the fixed set by `promotionMargin`, no class's recall down by more than `classTolerance`. */
+  registry: z
+    .object({
+      promotionMargin: z.number().min(0).max(1).default(0.01),
+      classTolerance: z.number().min(0).max(1).default(0.05),
+    })
+    .default({ promotionMargin: 0.01, classTolerance: 0.05 }),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 export type ControlPlaneConfig = z.infer<typeof ControlPlaneConfigSchema>;

@@ -1,7 +1,8 @@
 /** Model versions: upload (admin), list (admin), manifest and files (admin or device). */
-import { NotFoundError } from '@edgeloop/shared';
+import { ModelLineageSchema, NotFoundError, parseJsonWith } from '@edgeloop/shared';
 import { Hono } from 'hono';
 import { createModelRegistry, modelFileKey, summaryOf } from '../../models/model-registry.ts';
+import { actorOf } from '../actor.ts';
 import { requireRole } from '../auth.ts';
 import { formText, limitBody, readForm } from '../body.ts';
 import type { AppDeps, AppEnv } from '../env.ts';
@@ -49,6 +50,20 @@ export function modelRoutes(deps: AppDeps) {
           manifestJson: formText(form, 'manifest'),
           metricsJson: typeof metrics === 'string' ? metrics : undefined,
           files,
+        });
+        // Who made it and from what: the uploader's lineage, or at least its architecture and actor.
+        const lineageText = form.get('lineage');
+        const lineage =
+          typeof lineageText === 'string'
+            ? parseJsonWith(ModelLineageSchema, lineageText, 'lineage')
+            : ModelLineageSchema.parse({});
+        store.registry.setLineage(summary.modelVersion, {
+          ...lineage,
+          parameters: {
+            architecture: store.getModelVersion(summary.modelVersion)?.manifest.architecture,
+            ...lineage.parameters,
+          },
+          createdBy: lineage.createdBy ?? actorOf(c),
         });
         deps.logger.info(
           { modelVersion: summary.modelVersion, name: summary.name },

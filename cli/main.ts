@@ -27,6 +27,14 @@ const commands: Record<string, Command> = {
     summary: 'upload a trained model folder to the control plane as a new version',
     run: async (argv) => (await import('@edgeloop/trainer')).publishCommand(argv),
   },
+  dataset: {
+    summary: 'import images into datasets, snapshot dataset versions, export one for training',
+    run: async (argv) => (await import('./loop/dataset-command.ts')).datasetCommand(argv),
+  },
+  model: {
+    summary: 'model registry: aliases, compare two versions, promote a candidate',
+    run: async (argv) => (await import('./loop/model-command.ts')).modelCommand(argv),
+  },
   bench: {
     summary: 'run a benchmark from bench/ and print its figures (bench <name> --json)',
     run: async (argv) => (await import('./bench-command.ts')).benchCommand(argv),

@@ -1,4 +1,5 @@
 export * from './client/api-client.ts';
+export * from './client/loop-client.ts';
 export * from './config/agent-config.ts';
 export * from './config/control-plane-config.ts';
 export * from './config/load-config.ts';

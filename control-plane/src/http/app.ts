@@ -13,6 +13,7 @@ import { enrollmentRoutes } from './routes/enrollment.ts';
 import { healthRoutes } from './routes/health.ts';
 import { labellingRoutes } from './routes/labelling.ts';
 import { modelRoutes } from './routes/models.ts';
+import { pipelineRoutes } from './routes/pipeline.ts';
 import { registryRoutes } from './routes/registry.ts';
 import { sampleRoutes } from './routes/samples.ts';
 
@@ -30,7 +31,8 @@ export function createApp(rootDeps: AppDeps) {
     .route('/', sampleRoutes(deps))
     .route('/', labellingRoutes(deps))
     .route('/', datasetRoutes(deps))
-    .route('/', registryRoutes(deps));
+    .route('/', registryRoutes(deps))
+    .route('/', pipelineRoutes(deps));
   const app = new Hono<AppEnv>().route('/api/v1', api);
   app.onError(errorHandler(deps.logger));
   app.notFound(notFoundHandler);

@@ -15,6 +15,7 @@ import Database from 'better-sqlite3';
 import { SqliteDatasetStore } from './dataset-store.ts';
 import { SqliteLabellingStore } from './labelling-store.ts';
 import { MIGRATIONS } from './migrations.ts';
+import { SqlitePipelineStore } from './pipeline-store.ts';
 import { SqliteRegistryStore } from './registry-store.ts';
 import {
   type DeviceEventRow,
@@ -78,6 +79,7 @@ class SqliteStore implements Store {
   readonly labelling: SqliteLabellingStore;
   readonly datasets: SqliteDatasetStore;
   readonly registry: SqliteRegistryStore;
+  readonly pipeline: SqlitePipelineStore;
 
   constructor(private readonly db: Database.Database) {
     const sql: SqlDatabase = {
@@ -87,6 +89,7 @@ class SqliteStore implements Store {
     this.labelling = new SqliteLabellingStore(sql);
     this.datasets = new SqliteDatasetStore(sql);
     this.registry = new SqliteRegistryStore(sql);
+    this.pipeline = new SqlitePipelineStore(sql);
   }
 
   createEnrollmentToken(token: EnrollmentTokenRecord): void {

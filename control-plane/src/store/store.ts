@@ -14,6 +14,7 @@ import type {
 } from '@edgeloop/shared';
 import type { DatasetStore } from './dataset-store.ts';
 import type { LabellingStore } from './labelling-store.ts';
+import type { PipelineStore } from './pipeline-store.ts';
 import type { RegistryStore } from './registry-store.ts';
 
 export interface EnrollmentTokenRecord {
@@ -121,6 +122,7 @@ export interface Store {
   readonly labelling: LabellingStore;
   readonly datasets: DatasetStore;
   readonly registry: RegistryStore;
+  readonly pipeline: PipelineStore;
 
   close(): void;
 }

@@ -27,6 +27,47 @@ export const ObjectStoreConfigSchema = z.discriminatedUnion('type', [
 ]);
 export type ObjectStoreConfig = z.infer<typeof ObjectStoreConfigSchema>;
 
+/**
+ * The retraining pipeline. Training runs as a child process (`trainCommand` + `--data DIR --out
+ * DIR` + a candidate's `args`), so the control plane never loads the trainer.
+ */
+export const PipelineConfigSchema = z.object({
+  trainCommand: z.array(z.string().min(1)).min(1).default(['npx', 'edgeloop', 'train']),
+  /** Used to evaluate candidates on the field-hard set (`--model DIR --json IMAGE…`). */
+  predictCommand: z.array(z.string().min(1)).min(1).default(['npx', 'edgeloop', 'predict']),
+  candidates: z
+    .array(
+      z.object({
+        name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/),
+        args: z.array(z.string()).default([]),
+      }),
+    )
+    .min(1)
+    .default([
+      { name: 'mnv1-a025', args: ['--architecture', 'mobilenet_v1', '--alpha', '0.25'] },
+      { name: 'mnv1-a050', args: ['--architecture', 'mobilenet_v1', '--alpha', '0.5'] },
+    ]),
+  /** Candidates trained at the same time (each training uses the cores it gets). */
+  parallel: z.number().int().min(1).max(16).default(1),
+  baseDataset: z.string().default('base'),
+  /** Exported datasets and trained models; default dataDir/pipeline. */
+  workDir: z.string().optional(),
+  /** Extra attempts per step before the run fails. */
+  retries: z.number().int().min(0).max(10).default(1),
+  stepTimeoutSec: z
+    .number()
+    .positive()
+    .default(6 * 3600),
+  /** node-cron expression, e.g. "0 3 * * *" (03:00 daily). */
+  schedule: z.string().optional(),
+  /** Start a run once this many labels were given since the last run started. */
+  newLabelsThreshold: z.number().int().positive().optional(),
+  labelCheckSeconds: z.number().positive().default(60),
+  /** Assign a candidate that passed the promotion rule to this device group. */
+  canaryGroup: z.string().min(1).optional(),
+});
+export type PipelineConfig = z.infer<typeof PipelineConfigSchema>;
+
 export const ControlPlaneConfigSchema = z.object({
   /** SQLite database, artifacts and keys live here unless configured otherwise. */
   dataDir: z.string().min(1),
@@ -77,6 +118,7 @@ export const ControlPlaneConfigSchema = z.object({
       classTolerance: z.number().min(0).max(1).default(0.05),
     })
     .default({ promotionMargin: 0.01, classTolerance: 0.05 }),
+  pipeline: PipelineConfigSchema.prefault({}),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 export type ControlPlaneConfig = z.infer<typeof ControlPlaneConfigSchema>;

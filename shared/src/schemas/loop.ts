@@ -235,3 +235,39 @@ export const ModelDetailsSchema = z.object({
   aliases: z.array(z.string()),
   promotions: z.array(PromotionDecisionSchema),
 });
+
+// ---- Retraining pipeline ----
+
+export const PipelineStatusSchema = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
+export const PipelineStepSchema = z.object({
+  name: z.string(),
+  status: z.enum(['pending', 'running', 'succeeded', 'failed', 'skipped', 'cancelled']),
+  attempts: z.number().int(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  durationMs: z.number().nullable(),
+  log: z.string(),
+  artifacts: z.record(z.string(), z.unknown()),
+  error: z.string().nullable(),
+});
+export type PipelineStep = z.infer<typeof PipelineStepSchema>;
+
+export const PipelineRunSchema = z.object({
+  id: z.string(),
+  trigger: z.enum(['manual', 'schedule', 'labels']),
+  status: PipelineStatusSchema,
+  requestedBy: z.string(),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  error: z.string().nullable(),
+  steps: z.array(PipelineStepSchema),
+});
+export type PipelineRun = z.infer<typeof PipelineRunSchema>;
+
+export const TriggerPipelineSchema = z.object({ protocol: Protocol });
+
+/** What `edgeloop predict --json` prints. */
+export const PredictOutputSchema = z.array(
+  z.object({ image: z.string(), topK: z.array(z.object({ label: z.string(), confidence: z.number() })) }),
+);

@@ -20,13 +20,15 @@ function versionParam(raw: string): number {
 
 export function modelRoutes(deps: AppDeps) {
   const { store, objects, config } = deps;
-  const registry = createModelRegistry({
-    store,
-    objects,
-    signingKey: deps.signingKey,
-    manifestTtlDays: config.manifestTtlDays,
-    modelMaxBytes: config.limits.modelMaxBytes,
-  });
+  const registry =
+    deps.models ??
+    createModelRegistry({
+      store,
+      objects,
+      signingKey: deps.signingKey,
+      manifestTtlDays: config.manifestTtlDays,
+      modelMaxBytes: config.limits.modelMaxBytes,
+    });
 
   function findVersion(raw: string) {
     const record = store.getModelVersion(versionParam(raw));

@@ -35,6 +35,10 @@ const commands: Record<string, Command> = {
     summary: 'model registry: aliases, compare two versions, promote a candidate',
     run: async (argv) => (await import('./loop/model-command.ts')).modelCommand(argv),
   },
+  pipeline: {
+    summary: 'retraining pipeline: run (by hand), runs (history), show, cancel',
+    run: async (argv) => (await import('./loop/pipeline-command.ts')).pipelineCommand(argv),
+  },
   bench: {
     summary: 'run a benchmark from bench/ and print its figures (bench <name> --json)',
     run: async (argv) => (await import('./bench-command.ts')).benchCommand(argv),

@@ -160,7 +160,7 @@ export function createPipelineRunner(deps: {
       if (!run) throw new NotFoundError(`pipeline run '${runId}' not found`);
       if (run.status === 'queued') {
         runs.setRun(runId, { status: 'cancelled', finishedAt: now(), error: `cancelled by ${actor}` });
-        run.steps.forEach((_, i) => runs.setStep(runId, i, { status: 'cancelled' }));
+        for (let i = 0; i < run.steps.length; i++) runs.setStep(runId, i, { status: 'cancelled' });
       } else if (run.status === 'running' && active?.runId === runId) {
         runs.setRun(runId, { status: 'running', error: `cancelled by ${actor}` });
         active.abort.abort();

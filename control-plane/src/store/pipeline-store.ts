@@ -91,7 +91,7 @@ export class SqlitePipelineStore implements PipelineStore {
       const step = this.db.prepare(
         "INSERT INTO pipeline_steps (run_id, idx, name, status) VALUES (?, ?, ?, 'pending')",
       );
-      run.steps.forEach((name, i) => step.run(run.id, i, name));
+      for (const [i, name] of run.steps.entries()) step.run(run.id, i, name);
     })();
   }
 

@@ -37,6 +37,20 @@ export class LoopApiClient extends ApiClient {
     return { [ACTOR_HEADER]: this.actor };
   }
 
+  /** Any admin GET validated with `schema` (for commands whose calls need no helper of their own). */
+  getJson<S extends z.ZodType>(schema: S, path: string): Promise<z.infer<S>> {
+    return this.json(schema, 'GET', path);
+  }
+
+  sendJson<S extends z.ZodType>(
+    schema: S,
+    method: 'POST' | 'PUT',
+    path: string,
+    body?: unknown,
+  ): Promise<z.infer<S>> {
+    return this.json(schema, method, path, body);
+  }
+
   labelQueue(limit = 50) {
     return this.json(LabelQueueSchema, 'GET', `/api/v1/labelling/queue?limit=${limit}`);
   }

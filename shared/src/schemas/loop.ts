@@ -271,3 +271,5 @@ export const TriggerPipelineSchema = z.object({ protocol: Protocol });
 export const PredictOutputSchema = z.array(
   z.object({ image: z.string(), topK: z.array(z.object({ label: z.string(), confidence: z.number() })) }),
 );
+
+export const PipelineRunListSchema = z.object({ runs: z.array(PipelineRunSchema) });

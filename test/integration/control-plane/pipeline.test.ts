@@ -175,4 +175,46 @@ describe('retraining pipeline', () => {
     };
     expect(manifest.labels).toEqual(['blue', 'red']);
   });
+
+  it('starts runs from its cron schedule and after N new labels', async () => {
+    t = await startTestControlPlane({
+      pipeline: {
+        trainCommand: edgeloop('train'),
+        candidates: [{ name: 'bad-size', args: ['--input-size', '33'] }],
+        retries: 0,
+        newLabelsThreshold: 2,
+        labelCheckSeconds: 0.2,
+      },
+    });
+    await addImages('base', 1, 0);
+    const cam = await enroll(t, 'cam-1');
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const meta = sampleMetadata(`trig-${i}`, [{ label: 'red', confidence: 0.3 }]);
+      ids.push((await uploadSample(t, cam, meta, await colourImage('red', 300 + i))).body.sampleId);
+    }
+    await t.api('/labelling/samples/' + ids[0], {
+      ...jsonBody({ protocol: 1, action: 'confirm' }),
+      admin: true,
+    });
+    await t.api('/labelling/samples/' + ids[1], {
+      ...jsonBody({ protocol: 1, action: 'confirm' }),
+      admin: true,
+    });
+    const queued = await t.logs.waitFor((e) => e.msg === 'pipeline run queued' && e.trigger === 'labels');
+    expect(queued.actor).toBe('pipeline');
+    await t.cp.pipeline.idle();
+
+    // Every second, for the schedule's part (node-cron accepts a seconds field).
+    await t.stop();
+    t = await startTestControlPlane({
+      pipeline: {
+        trainCommand: edgeloop('train'),
+        candidates: [{ name: 'x', args: ['--input-size', '33'] }],
+        retries: 0,
+        schedule: '* * * * * *',
+      },
+    });
+    await t.logs.waitFor((e) => e.msg === 'pipeline run queued' && e.trigger === 'schedule');
+  });
 });

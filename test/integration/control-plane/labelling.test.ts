@@ -50,6 +50,19 @@ describe('sample intake', () => {
     expect(again.body).toMatchObject({ sampleId: first.body.sampleId, duplicate: true });
     expect((await queue()).total).toBe(1);
   });
+
+  it('refuses an image over the configured pixel limit with 413 and stores nothing', async () => {
+    await t.stop();
+    t = await startTestControlPlane({
+      limits: { sampleMaxBytes: 1 << 20, sampleMaxPixels: 500, modelMaxBytes: 1 << 20 },
+    });
+    cam1 = await enroll(t, 'cam-1');
+    const big = await uploadSample(t, cam1, sampleMetadata('big', []), await testImage(1, 'png', 24)); // 576 px
+    expect(big.status).toBe(413);
+    const small = await uploadSample(t, cam1, sampleMetadata('small', []), await testImage(1, 'png', 20)); // 400 px
+    expect(small.status).toBe(201);
+    expect(await t.cp.objects.list('samples/')).toHaveLength(1);
+  });
 });
 
 describe('labelling queue', () => {

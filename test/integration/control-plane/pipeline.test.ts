@@ -7,7 +7,14 @@ import { type PipelineRun, PipelineRunSchema } from '@edgeloop/shared';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { pipelineCommand } from '../../../cli/loop/pipeline-command.ts';
-import { type Device, enroll, jsonBody, startTestControlPlane, type TestControlPlane } from './helpers.ts';
+import {
+  createToken,
+  type Device,
+  enroll,
+  jsonBody,
+  startTestControlPlane,
+  type TestControlPlane,
+} from './helpers.ts';
 import { sampleMetadata, uploadSample } from './sample-helpers.ts';
 
 const CLI = resolve(import.meta.dirname, '../../../cli/edgeloop.mjs');
@@ -125,8 +132,12 @@ describe('retraining pipeline', () => {
         predictCommand: edgeloop('predict'),
         candidates: [{ name: 'tiny', args: ['--input-size', '32', '--epochs', '1', '--batch-size', '4'] }],
         retries: 0,
+        canaryGroup: 'canary',
       },
     });
+    const token = await createToken(t, { group: 'canary' });
+    const enrolled = await t.api('/devices/enroll', jsonBody({ protocol: 1, token, deviceId: 'cam-canary' }));
+    expect(enrolled.status).toBe(201);
     await addImages('base', 4, 0);
     await addImages('eval', 2, 100);
     // Labelled field samples; the hash rule sends some of them to field-hard.
@@ -161,7 +172,10 @@ describe('retraining pipeline', () => {
     const registered = step(r, 'register').artifacts as { modelVersion: number };
     expect(registered.modelVersion).toBe(1);
     expect(step(r, 'promote').artifacts).toMatchObject({ promoted: true, production: null });
-    expect(step(r, 'canary').log).toMatch(/no canaryGroup configured/);
+    // Promoted, so it goes to the canary group only.
+    expect(step(r, 'canary').artifacts).toEqual({ group: 'canary', devices: ['cam-canary'] });
+    expect(t.cp.store.getDevice('cam-canary')?.desiredVersion).toBe(1);
+    expect(t.cp.store.getDevice('cam-1')?.desiredVersion).toBeNull();
 
     const details = (await (await t.api('/models/1/details', { admin: true })).json()) as {
       lineage: { datasetVersion: string; createdBy: string };

@@ -31,6 +31,10 @@ const commands: Record<string, Command> = {
     summary: 'import images into datasets, snapshot dataset versions, export one for training',
     run: async (argv) => (await import('./loop/dataset-command.ts')).datasetCommand(argv),
   },
+  label: {
+    summary: 'labelling queue: list, confirm (bulk), correct, none of the classes, skip',
+    run: async (argv) => (await import('./loop/label-command.ts')).labelCommand(argv),
+  },
   model: {
     summary: 'model registry: aliases, compare two versions, promote a candidate',
     run: async (argv) => (await import('./loop/model-command.ts')).modelCommand(argv),

@@ -1,5 +1,6 @@
 import { LabelledSampleSchema, LabelQueueSchema } from '@edgeloop/shared';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { labelCommand } from '../../../cli/loop/label-command.ts';
 import { type Device, enroll, jsonBody, startTestControlPlane, type TestControlPlane } from './helpers.ts';
 import { sampleFrom, sampleMetadata, testImage, uploadSample } from './sample-helpers.ts';
 
@@ -186,5 +187,39 @@ describe('label actions', () => {
       classes: { name: string }[];
     };
     expect(classes.classes.map((x) => x.name)).toContain('hexagon');
+  });
+});
+
+describe('edgeloop label', () => {
+  it('lists the queue, bulk-confirms and corrects from the command line, as the named actor', async () => {
+    const a = await sampleFrom(t, cam1, 1, 'circle', 0.3, 'square');
+    const b = await sampleFrom(t, cam2, 2, 'square', 0.4, 'circle');
+    const out: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((text) => {
+      out.push(String(text));
+      return true;
+    });
+    const cli = (...args: string[]) =>
+      labelCommand([
+        ...args,
+        '--control-plane',
+        t.cp.httpUrl,
+        '--admin-token',
+        t.cp.adminToken,
+        '--actor',
+        'ivan',
+      ]);
+    try {
+      expect(await cli('queue')).toBe(0);
+      expect(await cli('confirm', a)).toBe(0);
+      expect(await cli('correct', b, 'circle', '--new-class')).toBe(0);
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect(out[0]).toMatch(new RegExp(`2 unlabelled[\\s\\S]*${a}\\s+cam-1\\s+circle`));
+    const labelled = (await (await t.api(`/labelling/samples/${b}`, { admin: true })).json()) as {
+      sample: { label: string; labelStatus: string; labelledBy: string };
+    };
+    expect(labelled.sample).toMatchObject({ label: 'circle', labelStatus: 'corrected', labelledBy: 'ivan' });
   });
 });

@@ -261,7 +261,7 @@ export async function benchMain(argv: string[]): Promise<number> {
       budget: { type: 'string', default: '20' },
       rounds: { type: 'string', default: '8' },
       stream: { type: 'string', default: '1200' },
-      'random-seeds': { type: 'string', default: '3' },
+      'random-seeds': { type: 'string', default: '10' },
       seed: { type: 'string', default: '1' },
       cache: { type: 'string' },
       json: { type: 'boolean', default: false },

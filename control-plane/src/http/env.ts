@@ -2,7 +2,9 @@
 import type { ControlPlaneConfig, Logger, SigningKey } from '@edgeloop/shared';
 import type { DeviceAuthenticator } from '../auth/device-authenticator.ts';
 import type { DesiredStatePublisher } from '../fleet/desired-state.ts';
+import type { ModelRegistry } from '../models/model-registry.ts';
 import type { ObjectStore } from '../object-store/object-store.ts';
+import type { PipelineRunner } from '../pipeline/pipeline-runner.ts';
 import type { Store } from '../store/store.ts';
 
 export type Principal = { kind: 'admin' } | { kind: 'device'; deviceId: string };
@@ -23,4 +25,7 @@ export interface AppDeps {
   mqttPublicUrl: string;
   version: string;
   logger: Logger;
+  /** Shared with the pipeline so every publish goes through one queue; built per app if absent. */
+  models?: ModelRegistry;
+  pipeline?: PipelineRunner;
 }

@@ -150,6 +150,11 @@ export class MqttLink {
     this.client.publish(topics.events(this.deviceId), payload, { qos: 1 });
   }
 
+  /** Retained Home Assistant discovery config (the topic is built and checked by shared). */
+  publishDiscovery(topic: string, payload: Record<string, unknown>): void {
+    this.client.publish(topic, JSON.stringify(payload), { qos: 1, retain: true });
+  }
+
   /** Publishes online:false (retained) when connected, then disconnects cleanly. */
   async close(timeoutMs = 3_000): Promise<void> {
     if (this.client.connected) {

@@ -1,5 +1,12 @@
-/** The one importer of onnxruntime-node. Everything else talks to the InferenceBackend role. */
-import { EdgeloopError } from '@edgeloop/shared';
+/**
+ * The one importer of onnxruntime-node. Everything else talks to the InferenceBackend role.
+ *
+ * Execution providers are tried in the configured order (tensorrt, cuda, cpu). A provider this
+ * onnxruntime build does not ship, or one that fails to initialise (no GPU, no CUDA libraries), is
+ * dropped with one log line and the session is created again on the CPU, so a config written for
+ * a Jetson still runs on a Pi.
+ */
+import { EdgeloopError, type Logger } from '@edgeloop/shared';
 import * as ort from 'onnxruntime-node';
 import type { InferenceBackend, ModelSession, SessionOptions, TensorInput } from './inference-backend.ts';
 
@@ -17,16 +24,49 @@ function pickName(kind: 'input' | 'output', available: readonly string[], wanted
   return wanted;
 }
 
-export function createOnnxBackend(): InferenceBackend {
+export type ExecutionProvider = 'tensorrt' | 'cuda' | 'cpu';
+
+export interface OnnxBackendOptions {
+  executionProviders?: readonly ExecutionProvider[];
+  logger?: Logger;
+}
+
+/** The providers of `wanted` this onnxruntime build lists for this platform, cpu always last. */
+export function usableProviders(wanted: readonly ExecutionProvider[]): ExecutionProvider[] {
+  const listed = new Set(ort.listSupportedBackends().map((b) => b.name));
+  const out = wanted.filter((p) => p !== 'cpu' && listed.has(p));
+  return [...out, 'cpu'];
+}
+
+export function createOnnxBackend(backendOptions: OnnxBackendOptions = {}): InferenceBackend {
+  const wanted = backendOptions.executionProviders ?? ['cpu'];
+  const logger = backendOptions.logger;
+  const providers = usableProviders(wanted);
+  const missing = wanted.filter((p) => !providers.includes(p));
+  if (missing.length > 0) {
+    logger?.warn({ missing, using: providers }, 'execution providers not in this onnxruntime build; skipped');
+  }
+  const create = (modelPath: string, options: SessionOptions, eps: ExecutionProvider[]) =>
+    ort.InferenceSession.create(modelPath, {
+      executionProviders: eps,
+      intraOpNumThreads: options.threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+    });
   return {
     async createSession(modelPath: string, options: SessionOptions): Promise<ModelSession> {
       let session: ort.InferenceSession;
       try {
-        session = await ort.InferenceSession.create(modelPath, {
-          intraOpNumThreads: options.threads,
-          interOpNumThreads: 1,
-          graphOptimizationLevel: 'all',
-        });
+        try {
+          session = await create(modelPath, options, providers);
+        } catch (err) {
+          if (providers.length === 1) throw err;
+          logger?.warn(
+            { err: (err as Error).message, tried: providers },
+            'accelerated execution provider failed to initialise; falling back to cpu',
+          );
+          session = await create(modelPath, options, ['cpu']);
+        }
       } catch (err) {
         throw new EdgeloopError(
           'MODEL_INVALID',

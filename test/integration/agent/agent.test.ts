@@ -357,7 +357,7 @@ describe('agent against a stand-in control plane', () => {
       deviceId: 'cam-test-1',
       trustedKeys: [{ keyId: signingKey.keyId, publicKeyPem: signingKey.publicKeyPem }],
       // The tiny model is ~0.89 sure of these images: every frame counts as low-confidence.
-      samples: { lowConfidenceThreshold: 0.99, maxPerMinute: 600, maxQueued: 500 },
+      samples: { lowConfidenceThreshold: 0.99, maxPerMinute: 600, maxQueued: 500, duplicateDistance: -1 },
       reportIntervalMs: 500,
       logLevel: 'silent',
     });

@@ -63,6 +63,11 @@ export interface FrameLoopStats {
   fps: number;
   latencyP50Ms: number | null;
   latencyP95Ms: number | null;
+  /** Running averages of the two stages (decode + tensor; run + publish). */
+  prepareMs: number;
+  inferMs: number;
+  /** Running average of how long a prepared tensor waited for the model (ideally ~0). */
+  waitMs: number;
 }
 
 interface Slot {
@@ -76,6 +81,7 @@ interface Prepared {
   rgb: RgbImage;
   tensor: TensorInput;
   takenAt: number;
+  preparedAt: number;
   ageMs: number;
 }
 
@@ -99,6 +105,7 @@ export class FrameLoop {
   private lastInferStart = Number.NEGATIVE_INFINITY;
   private prepareMs = 0;
   private inferMs = 0;
+  private waitMs = 0;
   private readonly timing = new PipelineStats();
 
   constructor(private readonly o: FrameLoopOptions) {}
@@ -113,6 +120,9 @@ export class FrameLoop {
       fps: this.timing.fps(),
       latencyP50Ms: this.timing.percentile(50),
       latencyP95Ms: this.timing.percentile(95),
+      prepareMs: this.prepareMs,
+      inferMs: this.inferMs,
+      waitMs: this.waitMs,
     };
   }
 
@@ -221,9 +231,11 @@ export class FrameLoop {
         this.static++;
         return null;
       }
-      const tensor = tensorFromRgb(rgb, spec);
+      // Used once, by this frame's run: the backend may take the buffer over instead of copying it.
+      const tensor = { ...tensorFromRgb(rgb, spec), transfer: true };
       this.prepareMs = ewma(this.prepareMs, performance.now() - takenAt);
-      return { frame: slot.frame, spec, rgb, tensor, takenAt, ageMs: takenAt - slot.at };
+      const preparedAt = performance.now();
+      return { frame: slot.frame, spec, rgb, tensor, takenAt, preparedAt, ageMs: takenAt - slot.at };
     } catch (err) {
       this.o.logger.warn({ err, frameId: slot.frame.frameId }, 'frame skipped: cannot decode it');
       return null;
@@ -245,6 +257,7 @@ export class FrameLoop {
   private async infer(p: Prepared): Promise<void> {
     const started = performance.now();
     this.lastInferStart = started;
+    this.waitMs = ewma(this.waitMs, started - p.preparedAt);
     try {
       const result = await this.o.active.use(async (model) => {
         // A model swapped in since preparing may want another input: convert again if so.

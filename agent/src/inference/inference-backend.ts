@@ -6,6 +6,8 @@ export interface TensorInput {
   dtype: TensorDtype;
   data: Uint8Array | Float32Array;
   dims: readonly number[];
+  /** The caller hands the buffer over (it is detached after `run`), saving a copy per frame. */
+  transfer?: boolean;
 }
 
 export interface ModelSession {

@@ -22,6 +22,7 @@ import {
   AgentConfigSchema,
   createLogger,
   type DesiredState,
+  DeviceHealthSchema,
   deviceClientId,
   deviceMayPublish,
   deviceMaySubscribe,
@@ -417,6 +418,21 @@ describe('agent against a stand-in control plane', () => {
         (m) => m.topic === topics.events('cam-test-1') && m.payload.type === 'model-installed',
       ),
     ).toBe(true);
+  });
+
+  it('sends a heartbeat with fps, latency, queue and uptime', async () => {
+    const beat = await server.waitForMessage(
+      (m) =>
+        m.topic === topics.state('cam-test-1') &&
+        ((m.payload.health as { latencyP50Ms?: number } | undefined)?.latencyP50Ms ?? 0) > 0,
+      'a heartbeat with latency figures',
+    );
+    const health = DeviceHealthSchema.parse(beat.payload.health);
+    expect(health.fps).toBeGreaterThan(0);
+    expect(health.latencyP95Ms).toBeGreaterThanOrEqual(health.latencyP50Ms!);
+    expect(health.queueDepth).toBeGreaterThanOrEqual(0);
+    expect(health.cameraRestarts).toBe(0);
+    expect(agent!.stats().health.uptimeS).toBeGreaterThanOrEqual(0);
   });
 
   it('uploads low-confidence frames with their metadata', async () => {

@@ -6,7 +6,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  type FramePolicy,
   FramePolicySchema,
   ManifestSchema,
   PROTOCOL_VERSION,
@@ -54,7 +53,7 @@ class ScriptedCamera implements Camera {
   }
 }
 
-async function run(camera: Camera, policy: Partial<FramePolicy>, ms: number) {
+async function run(camera: Camera, policy: Record<string, unknown>, ms: number) {
   const results: FrameResult[] = [];
   const loop = new FrameLoop({
     camera,

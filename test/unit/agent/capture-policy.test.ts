@@ -1,3 +1,4 @@
+import { createRng } from '@edgeloop/shared';
 import { describe, expect, it } from 'vitest';
 import { PredictionGate } from '../../../agent/src/comms/prediction-gate.ts';
 import { dHash, hammingDistance } from '../../../agent/src/inference/frame-features.ts';
@@ -56,8 +57,7 @@ describe('captureReason', () => {
     expect(captureReason(confident, policy, () => 0.05)).toBe('audit');
     expect(captureReason(confident, policy, () => 0.5)).toBeNull();
     let audited = 0;
-    let seed = 1;
-    const lcg = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    const lcg = createRng(1);
     for (let i = 0; i < 10_000; i++) if (captureReason(confident, policy, lcg) === 'audit') audited++;
     expect(audited).toBeGreaterThan(800);
     expect(audited).toBeLessThan(1200);

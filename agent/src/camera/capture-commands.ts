@@ -14,7 +14,11 @@ export interface CaptureCommand {
 
 /** ffmpeg output: MJPEG on stdout, quiet except for errors, no audio. */
 function ffmpegOutput(encode: boolean, fps?: number): string[] {
-  const video = encode ? ['-c:v', 'mjpeg', '-q:v', '5', '-pix_fmt', 'yuvj420p'] : ['-c:v', 'copy'];
+  // Many USB cameras send MJPEG without Huffman tables (the AVI1 variant), which libjpeg cannot
+  // decode on its own; mjpeg2jpeg adds the standard tables (ITU T.81 Annex K.3) when copying.
+  const video = encode
+    ? ['-c:v', 'mjpeg', '-q:v', '5', '-pix_fmt', 'yuvj420p']
+    : ['-c:v', 'copy', '-bsf:v', 'mjpeg2jpeg'];
   const rate = encode && fps !== undefined ? ['-vf', `fps=${fps}`] : [];
   return ['-an', ...rate, ...video, '-f', 'mjpeg', 'pipe:1'];
 }

@@ -14,9 +14,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import os from 'node:os';
 import { existsSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {

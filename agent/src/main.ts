@@ -3,6 +3,7 @@
  *
  *   credentials (stored, or enroll once) → MQTT link → active model from disk (no network needed)
  *   → desired state over HTTP → desired state over MQTT → camera loop → sample uploader → reports
+ *   → Home Assistant discovery (optional) → local HTTP endpoint (optional)
  *
  * Everything the agent uses is built here and passed down; tests build the same graph with small
  * real parts through `deps`.

@@ -253,6 +253,10 @@ export async function benchMain(argv: string[]): Promise<number> {
     rssStartMb: round(rssStart / 1048576),
     rssEndMb: round(rssEnd / 1048576),
     rssGrowthPct: round(((rssEnd - rssStart) / rssStart) * 100),
+    // RSS at the end of each quarter of the run: a plateau, not a slope, is what "no leak" looks like.
+    rssMbByQuarter: [1, 2, 3, 4].map((q) =>
+      round(rssSamples[Math.max(0, Math.ceil((q / 4) * rssSamples.length) - 1)] / 1048576),
+    ),
     framesPublished: received,
     framesDropped,
     rounds,

@@ -204,7 +204,6 @@ export async function benchMain(argv: string[]): Promise<number> {
   loop.start();
   await sleep(Math.min(10, Math.max(3, seconds * 0.1)) * 1000);
   await loop.stop();
-  const rssStart = process.memoryUsage().rss;
   const rssSamples: number[] = [];
 
   // Rounds of floor → pipeline, so both see the same (shared, changing) machine load.
@@ -234,7 +233,11 @@ export async function benchMain(argv: string[]): Promise<number> {
   const elapsedS = measuredMs / 1000;
   const floorP50Ms = percentile(decodeMs, 50) + percentile(runMs, 50);
   const sequentialFps = 1000 / (mean(decodeMs) + mean(runMs));
-  const rssEnd = Math.max(...rssSamples.slice(-3));
+  // RSS swings by tens of MB between GCs: compare the median of the first quarter of the samples
+  // (one a second, after warm-up) with the median of the last quarter.
+  const quarter = Math.max(1, Math.floor(rssSamples.length / 4));
+  const rssStart = percentile(rssSamples.slice(0, quarter), 50);
+  const rssEnd = percentile(rssSamples.slice(-quarter), 50);
 
   const result = {
     fps: round(received / elapsedS),

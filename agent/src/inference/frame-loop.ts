@@ -107,6 +107,11 @@ export class FrameLoop {
   private inferMs = 0;
   private waitMs = 0;
   private readonly timing = new PipelineStats();
+  /** Float tensors back from the inference worker, reused: no 600 kB allocation per frame. */
+  private readonly tensorPool: Float32Array[] = [];
+  private readonly recycle = (data: Float32Array) => {
+    if (this.tensorPool.length < 3) this.tensorPool.push(data);
+  };
 
   constructor(private readonly o: FrameLoopOptions) {}
 
@@ -232,7 +237,11 @@ export class FrameLoop {
         return null;
       }
       // Used once, by this frame's run: the backend may take the buffer over instead of copying it.
-      const tensor = { ...tensorFromRgb(rgb, spec), transfer: true };
+      const tensor = {
+        ...tensorFromRgb(rgb, spec, this.tensorPool.pop()),
+        transfer: true,
+        recycle: this.recycle,
+      };
       this.prepareMs = ewma(this.prepareMs, performance.now() - takenAt);
       const preparedAt = performance.now();
       return { frame: slot.frame, spec, rgb, tensor, takenAt, preparedAt, ageMs: takenAt - slot.at };

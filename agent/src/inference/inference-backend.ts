@@ -8,6 +8,8 @@ export interface TensorInput {
   dims: readonly number[];
   /** The caller hands the buffer over (it is detached after `run`), saving a copy per frame. */
   transfer?: boolean;
+  /** With `transfer`: receives the buffer back once the run is done, for the next frame's tensor. */
+  recycle?: (data: Float32Array) => void;
 }
 
 export interface ModelSession {

@@ -33,7 +33,7 @@ interface WorkerInit {
 /** Replies of onnx-worker.mjs; every error there is about the model (MODEL_INVALID). */
 type WorkerReply =
   | { type: 'ready'; inputName: string; outputName: string; fallback: string | null }
-  | { type: 'result'; id: number; output: Float32Array }
+  | { type: 'result'; id: number; output: Float32Array; input?: Float32Array }
   | { type: 'error'; id: number | null; message: string };
 
 /** The providers of `wanted` this onnxruntime build lists for this platform, cpu always last. */
@@ -65,7 +65,10 @@ export function createOnnxBackend(backendOptions: OnnxBackendOptions = {}): Infe
     async createSession(modelPath: string, options: SessionOptions): Promise<ModelSession> {
       const init: WorkerInit = { modelPath, options, providers };
       const worker = new Worker(new URL('./onnx-worker.mjs', import.meta.url), { workerData: init });
-      const pending = new Map<number, { resolve(out: Float32Array): void; reject(err: Error): void }>();
+      const pending = new Map<
+        number,
+        { resolve(out: Float32Array): void; reject(err: Error): void; recycle?: (data: Float32Array) => void }
+      >();
       let nextId = 0;
       let dead: Error | null = null;
       const ready = new Promise<{ inputName: string; outputName: string }>((resolve, reject) => {
@@ -78,8 +81,10 @@ export function createOnnxBackend(backendOptions: OnnxBackendOptions = {}): Infe
           } else if (reply.id !== null) {
             const call = pending.get(reply.id);
             pending.delete(reply.id);
-            if (reply.type === 'result') call?.resolve(reply.output);
-            else call?.reject(new EdgeloopError('MODEL_INVALID', reply.message));
+            if (reply.type === 'result') {
+              if (reply.input) call?.recycle?.(reply.input);
+              call?.resolve(reply.output);
+            } else call?.reject(new EdgeloopError('MODEL_INVALID', reply.message));
           }
         });
         const fail = (err: Error) => {
@@ -106,13 +111,15 @@ export function createOnnxBackend(backendOptions: OnnxBackendOptions = {}): Infe
           if (dead) return Promise.reject(dead);
           const id = nextId++;
           return new Promise((resolve, reject) => {
-            pending.set(id, { resolve, reject });
+            const transfer = transferable(input);
+            pending.set(id, { resolve, reject, recycle: transfer ? input.recycle : undefined });
             const message = {
               type: 'run',
               id,
               input: { dtype: input.dtype, data: input.data, dims: input.dims },
+              returnInput: transfer && input.recycle !== undefined,
             };
-            worker.postMessage(message, transferable(input) ? [input.data.buffer as ArrayBuffer] : []);
+            worker.postMessage(message, transfer ? [input.data.buffer as ArrayBuffer] : []);
           });
         },
         async release() {

@@ -64,7 +64,10 @@ async function main() {
       const result = await session.run({ [inputName]: new ort.Tensor(dtype, data, dims) }, [outputName]);
       const out = result[outputName];
       if (out.type !== 'float32') throw new Error(`output '${outputName}' is ${out.type}, expected float32`);
-      parentPort.postMessage({ type: 'result', id: msg.id, output: out.data }, [out.data.buffer]);
+      // A transferred input goes back with the result, so the main thread can reuse it.
+      const back = msg.returnInput ? data : undefined;
+      const transfer = back ? [out.data.buffer, back.buffer] : [out.data.buffer];
+      parentPort.postMessage({ type: 'result', id: msg.id, output: out.data, input: back }, transfer);
     } catch (err) {
       parentPort.postMessage(errorReply(msg.id, err));
     }

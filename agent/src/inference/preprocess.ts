@@ -33,7 +33,7 @@ function normalizationTable(spec: InputSpec): Float32Array {
  * `normalization`; float32 inputs are normalized per channel after the colour order is applied,
  * so mean[0]/std[0] belong to the model's first channel.
  */
-export function tensorFromRgb(rgb: RgbImage, spec: InputSpec): TensorInput {
+export function tensorFromRgb(rgb: RgbImage, spec: InputSpec, reuse?: Float32Array): TensorInput {
   const { width, height } = spec;
   if (rgb.width !== width || rgb.height !== height || rgb.data.length !== width * height * 3) {
     throw new ValidationError(
@@ -59,7 +59,8 @@ export function tensorFromRgb(rgb: RgbImage, spec: InputSpec): TensorInput {
     return { dtype: 'uint8', data: out, dims };
   }
   const table = normalizationTable(spec);
-  const out = new Float32Array(pixels * 3);
+  // Every element is written below, so a recycled buffer of the right size needs no clearing.
+  const out = reuse?.length === pixels * 3 ? reuse : new Float32Array(pixels * 3);
   for (let c = 0; c < 3; c++) {
     const s = from[c];
     const base = c * 256;

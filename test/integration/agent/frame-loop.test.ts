@@ -93,8 +93,8 @@ describe('frame loop policy', () => {
   it('classifies only the region of interest', async () => {
     const frame = await split([230, 20, 20], [20, 20, 230]);
     const camera = new ScriptedCamera(() => frame, 50);
-    const left = await run(camera, { roi: { x: 0, y: 0, width: 0.5, height: 1 } }, 300);
-    const right = await run(camera, { roi: { x: 0.5, y: 0, width: 0.5, height: 1 } }, 300);
+    const left = await run(camera, { roi: { x: 0, y: 0, width: 0.5, height: 1 } }, 600);
+    const right = await run(camera, { roi: { x: 0.5, y: 0, width: 0.5, height: 1 } }, 600);
     expect(left.results.length).toBeGreaterThan(0);
     expect(left.results.every((r) => r.topK[0].label === 'red')).toBe(true);
     expect(right.results.every((r) => r.topK[0].label === 'blue' && r.topK[0].confidence > 0.9)).toBe(true);
@@ -103,18 +103,18 @@ describe('frame loop policy', () => {
   it('skips inference while the scene is static and resumes when it changes', async () => {
     const red = await split([230, 20, 20], [230, 20, 20]);
     const blue = await split([20, 20, 230], [20, 20, 230]);
-    // 40 fps: red for the first 15 frames, then blue.
-    const camera = new ScriptedCamera((i) => (i < 15 ? red : blue), 40);
-    const { results, stats } = await run(camera, { motion: { enabled: true, threshold: 4 } }, 800);
+    // 40 fps: red for the first 30 frames (~0.75 s), then blue.
+    const camera = new ScriptedCamera((i) => (i < 30 ? red : blue), 40);
+    const { results, stats } = await run(camera, { motion: { enabled: true, threshold: 4 } }, 1_500);
     expect(results.map((r) => r.topK[0].label)).toEqual(['red', 'blue']);
     expect(stats.framesStatic).toBeGreaterThan(3);
   });
 
   it('caps the classification rate and keeps only the newest frame', async () => {
     const frame = await split([230, 20, 20], [20, 20, 230]);
-    const { stats } = await run(new ScriptedCamera(() => frame, 100), { maxFps: 5 }, 1_000);
-    expect(stats.framesProcessed).toBeGreaterThanOrEqual(3);
-    expect(stats.framesProcessed).toBeLessThanOrEqual(7);
+    const { stats } = await run(new ScriptedCamera(() => frame, 100), { maxFps: 5 }, 1_200);
+    expect(stats.framesProcessed).toBeGreaterThanOrEqual(2);
+    expect(stats.framesProcessed).toBeLessThanOrEqual(8);
     expect(stats.framesDropped).toBeGreaterThan(20);
   });
 });
@@ -167,7 +167,7 @@ describe('local endpoint', () => {
     try {
       expect((await fetch(`${endpoint.url}/prediction`)).status).toBe(404);
       loop.start();
-      await sleep(400);
+      for (let i = 0; i < 200 && !last; i++) await sleep(50);
       const health = (await (await fetch(`${endpoint.url}/health`)).json()) as Record<string, unknown>;
       expect(health).toMatchObject({
         ok: true,

@@ -69,6 +69,9 @@ export function createOnnxBackend(backendOptions: OnnxBackendOptions = {}): Infe
         number,
         { resolve(out: Float32Array): void; reject(err: Error): void; recycle?: (data: Float32Array) => void }
       >();
+      // Referenced only while it has work: an idle session nobody released must not keep a finished
+      // program alive, and a pending run must keep it alive until it answers.
+      const busy = () => (pending.size > 0 ? worker.ref() : worker.unref());
       let nextId = 0;
       let dead: Error | null = null;
       const ready = new Promise<{ inputName: string; outputName: string }>((resolve, reject) => {
@@ -81,6 +84,7 @@ export function createOnnxBackend(backendOptions: OnnxBackendOptions = {}): Infe
           } else if (reply.id !== null) {
             const call = pending.get(reply.id);
             pending.delete(reply.id);
+            busy();
             if (reply.type === 'result') {
               if (reply.input) call?.recycle?.(reply.input);
               call?.resolve(reply.output);
@@ -101,6 +105,7 @@ export function createOnnxBackend(backendOptions: OnnxBackendOptions = {}): Infe
       let names: { inputName: string; outputName: string };
       try {
         names = await ready;
+        busy();
       } catch (err) {
         await worker.terminate();
         throw err;
@@ -113,6 +118,7 @@ export function createOnnxBackend(backendOptions: OnnxBackendOptions = {}): Infe
           return new Promise((resolve, reject) => {
             const transfer = transferable(input);
             pending.set(id, { resolve, reject, recycle: transfer ? input.recycle : undefined });
+            busy();
             const message = {
               type: 'run',
               id,

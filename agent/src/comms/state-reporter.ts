@@ -2,7 +2,7 @@
  * Publishes ReportedState (retained) whenever the run status or model changes, on every reconnect,
  * and every reportIntervalMs as a heartbeat with fresh counters.
  */
-import { type Logger, PROTOCOL_VERSION, type ReportedState } from '@edgeloop/shared';
+import { type DeviceHealth, type Logger, PROTOCOL_VERSION, type ReportedState } from '@edgeloop/shared';
 import { AGENT_VERSION } from '../version.ts';
 import type { MqttLink } from './mqtt-link.ts';
 
@@ -12,6 +12,7 @@ export interface StateSnapshot {
   modelVersion: number | null;
   framesProcessed: number;
   samplesQueued: number;
+  health?: DeviceHealth;
 }
 
 export class StateReporter {
@@ -67,6 +68,7 @@ export class StateReporter {
       agentVersion: AGENT_VERSION,
       framesProcessed: snap.framesProcessed,
       samplesQueued: snap.samplesQueued,
+      health: snap.health,
       reportedAt: new Date().toISOString(),
     };
     this.last = state;

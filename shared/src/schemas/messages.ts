@@ -1,6 +1,7 @@
 /** MQTT payloads. Every one carries `protocol`; topics are in ../topics.ts. */
 import { z } from 'zod';
 import { PROTOCOL_VERSION } from '../protocol.ts';
+import { DeviceHealthSchema } from './health.ts';
 
 const Protocol = z.literal(PROTOCOL_VERSION);
 const Timestamp = z.iso.datetime();
@@ -33,6 +34,8 @@ export const ReportedStateSchema = z.object({
   agentVersion: z.string().max(64),
   framesProcessed: z.number().int().nonnegative(),
   samplesQueued: z.number().int().nonnegative(),
+  /** Heartbeat figures (fps, latency, queue, temperature); absent from older agents. */
+  health: DeviceHealthSchema.optional(),
   reportedAt: Timestamp,
 });
 export type ReportedState = z.infer<typeof ReportedStateSchema>;

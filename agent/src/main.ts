@@ -31,8 +31,10 @@ import { FrameLoop, type FrameResult } from './inference/frame-loop.ts';
 import type { InferenceBackend } from './inference/inference-backend.ts';
 import { createOnnxBackend } from './inference/onnx-backend.ts';
 import { ActiveModel } from './model/active-model.ts';
+import { ConfidenceStats } from './model/confidence-stats.ts';
 import { ModelInstaller } from './model/model-installer.ts';
 import { ModelStore } from './model/model-store.ts';
+import { RecentFrames } from './model/recent-frames.ts';
 import { SampleCollector } from './samples/sample-collector.ts';
 import { SampleQueue } from './samples/sample-queue.ts';
 import { SampleUploader } from './samples/sample-uploader.ts';
@@ -86,6 +88,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   // Local state, all on disk under dataDir.
   const store = new ModelStore(config.dataDir);
   const active = new ActiveModel(log('model'));
+  // Field behaviour per model version (for rollout gates) and frames to smoke-test candidates on.
+  const confidence = new ConfidenceStats(config.samples.lowConfidenceThreshold);
+  const recentFrames = new RecentFrames();
   const queue = await SampleQueue.open(join(config.dataDir, 'queue'), {
     maxQueued: config.samples.maxQueued,
     logger: log('sample-queue'),
@@ -120,6 +125,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       modelVersion: active.version(),
       framesProcessed: frameLoopRef.current?.stats().framesProcessed ?? 0,
       samplesQueued: queue.size(),
+      modelStats: confidence.summary(),
     }),
     config.reportIntervalMs,
     log('state'),
@@ -134,8 +140,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     threads: config.inference.threads,
     logger: log('installer'),
     retry,
+    smokeInput: () => ({ frames: recentFrames.list(), codec }),
     hooks: {
       status: (status, detail) => reporter.setStatus(status, detail),
+      progress: (update) => reporter.setUpdate(update),
       installed: (modelVersion, previousVersion) => {
         reporter.modelMaybeChanged();
         publishEvent('model-installed', `installed version ${modelVersion}`, modelVersion);
@@ -175,6 +183,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       latencyMs: Math.round(result.latencyMs * 100) / 100,
     };
     lastPrediction = prediction;
+    recentFrames.add(result.frame);
+    confidence.record(result.modelVersion, result.topK[0]?.confidence ?? 0, prediction.capturedAt);
     if (throttle.allow()) link.publishPrediction(prediction);
     bus.emit({ type: 'prediction', prediction });
     const sample = await collector.consider(result.frame, result.topK, result.modelVersion);

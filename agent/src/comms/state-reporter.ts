@@ -2,7 +2,13 @@
  * Publishes ReportedState (retained) whenever the run status or model changes, on every reconnect,
  * and every reportIntervalMs as a heartbeat with fresh counters.
  */
-import { type Logger, PROTOCOL_VERSION, type ReportedState } from '@edgeloop/shared';
+import {
+  type Logger,
+  type ModelConfidence,
+  PROTOCOL_VERSION,
+  type ReportedState,
+  type UpdateProgress,
+} from '@edgeloop/shared';
 import { AGENT_VERSION } from '../version.ts';
 import type { MqttLink } from './mqtt-link.ts';
 
@@ -12,6 +18,7 @@ export interface StateSnapshot {
   modelVersion: number | null;
   framesProcessed: number;
   samplesQueued: number;
+  modelStats?: ModelConfidence[];
 }
 
 export class StateReporter {
@@ -20,6 +27,7 @@ export class StateReporter {
   private lastModel: number | null = null;
   private timer: NodeJS.Timeout | null = null;
   private last: ReportedState | null = null;
+  private update: UpdateProgress | undefined;
 
   constructor(
     private readonly link: MqttLink,
@@ -36,6 +44,15 @@ export class StateReporter {
     if (status === this.status && detail === this.detail) return;
     this.status = status;
     this.detail = detail?.slice(0, 500);
+    this.report();
+  }
+
+  /**
+   * Records an update phase and reports it at once (QoS 1). The latest one rides along in every
+   * later report, so it is re-reported after each reconnect.
+   */
+  setUpdate(update: Omit<UpdateProgress, 'at'>): void {
+    this.update = { ...update, detail: update.detail?.slice(0, 500), at: new Date().toISOString() };
     this.report();
   }
 
@@ -68,6 +85,8 @@ export class StateReporter {
       framesProcessed: snap.framesProcessed,
       samplesQueued: snap.samplesQueued,
       reportedAt: new Date().toISOString(),
+      update: this.update,
+      modelStats: snap.modelStats,
     };
     this.last = state;
     try {

@@ -12,9 +12,11 @@ import { createDesiredStatePublisher } from './fleet/desired-state.ts';
 import { followDeviceMessages } from './fleet/device-messages.ts';
 import { createApp } from './http/app.ts';
 import { startHttpServer } from './http/server.ts';
+import { createManifestSigner } from './models/manifest-signer.ts';
 import { startBroker } from './mqtt/broker.ts';
 import { connectMqtt } from './mqtt/mqtt-client.ts';
 import { createLocalObjectStore } from './object-store/local-object-store.ts';
+import { createRolloutEngine } from './rollouts/rollout-engine.ts';
 import { openSqliteStore } from './store/sqlite-store.ts';
 import type { Store } from './store/store.ts';
 
@@ -83,13 +85,30 @@ export async function startControlPlane(
     const mqttLog = root.child({ component: 'fleet' });
     const connection = await connectMqtt({ url: brokerUrl, ...service, logger: mqttLog });
     stops.push(() => connection.close());
-    await followDeviceMessages({ connection, store, logger: mqttLog });
     const desired = createDesiredStatePublisher({ connection, store, logger: mqttLog });
+    const signer = createManifestSigner({ store, signingKey, ttlDays: config.manifestTtlDays });
+    const rollouts = createRolloutEngine({
+      store,
+      desired,
+      signer,
+      logger: root.child({ component: 'rollouts' }),
+      tickMs: config.rollouts.tickMs,
+    });
+    await followDeviceMessages({
+      connection,
+      store,
+      logger: mqttLog,
+      onReportedState: (id, state, at) => rollouts.onReportedState(id, state, at),
+    });
     // Retained messages do not survive a broker restart: the database is the source of truth.
     await desired.republishAll();
     connection.onReconnect(() => {
       desired.republishAll().catch((err) => mqttLog.error({ err }, 'republishing desired state failed'));
     });
+
+    // Rollouts live in the database; the engine picks running ones up again after a restart.
+    rollouts.start();
+    stops.push(() => rollouts.stop());
 
     const mqttPublicUrl = config.mqtt.publicUrl ?? brokerUrl;
     const app = createApp({
@@ -99,6 +118,8 @@ export async function startControlPlane(
       devices,
       desired,
       signingKey,
+      signer,
+      rollouts,
       adminToken: admin.token,
       mqttPublicUrl,
       version: packageJson.version,

@@ -194,9 +194,10 @@ export class ModelInstaller {
       const detail = `install of version ${desired.modelVersion} failed: ${error.code}: ${error.message}`;
       logger.error({ err: error, modelVersion: desired.modelVersion, current }, 'model install failed');
       hooks.status('error', detail.slice(0, 500));
+      // A transient failure is retried: for the control plane the download is still under way.
       hooks.progress({
         targetVersion: desired.modelVersion,
-        phase: 'failed',
+        phase: isTransient(err) ? 'downloading' : 'failed',
         rollback: this.rollbackInFlight,
         code: error.code,
         detail: `${error.code}: ${error.message}`.slice(0, 500),

@@ -11,6 +11,7 @@ import { deviceRoutes } from './routes/devices.ts';
 import { enrollmentRoutes } from './routes/enrollment.ts';
 import { healthRoutes } from './routes/health.ts';
 import { modelRoutes } from './routes/models.ts';
+import { rolloutRoutes } from './routes/rollouts.ts';
 import { sampleRoutes } from './routes/samples.ts';
 
 const JSON_BODY_MAX_BYTES = 1024 * 1024;
@@ -24,7 +25,8 @@ export function createApp(rootDeps: AppDeps) {
     .route('/', deviceRoutes(deps))
     .route('/', modelRoutes(deps))
     .route('/', assignmentRoutes(deps))
-    .route('/', sampleRoutes(deps));
+    .route('/', sampleRoutes(deps))
+    .route('/', rolloutRoutes(deps));
   const app = new Hono<AppEnv>().route('/api/v1', api);
   app.onError(errorHandler(deps.logger));
   app.notFound(notFoundHandler);

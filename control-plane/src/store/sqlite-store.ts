@@ -7,12 +7,14 @@ import {
   type DeviceEvent,
   type DeviceStatus,
   type Logger,
+  type Manifest,
   type Prediction,
   type ReportedState,
   UnauthorizedError,
 } from '@edgeloop/shared';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations.ts';
+import { createSqlRolloutStore, type RolloutStore, type SqlDatabase } from './rollout-store.ts';
 import {
   type DeviceEventRow,
   type DeviceRow,
@@ -71,7 +73,11 @@ function migrate(db: Database.Database, logger: Logger): void {
 }
 
 class SqliteStore implements Store {
-  constructor(private readonly db: Database.Database) {}
+  readonly rollouts: RolloutStore;
+
+  constructor(private readonly db: Database.Database) {
+    this.rollouts = createSqlRolloutStore(db as unknown as SqlDatabase);
+  }
 
   createEnrollmentToken(token: EnrollmentTokenRecord): void {
     this.db
@@ -141,12 +147,17 @@ class SqliteStore implements Store {
     return rows.map((r) => r.id);
   }
 
-  setDesiredVersion(deviceIds: readonly string[], modelVersion: number | null, at: string): void {
+  setDesiredVersion(
+    deviceIds: readonly string[],
+    modelVersion: number | null,
+    at: string,
+    manifestPath: string | null = null,
+  ): void {
     const update = this.db.prepare(
-      'UPDATE devices SET desired_version = ?, desired_updated_at = ? WHERE id = ?',
+      'UPDATE devices SET desired_version = ?, desired_updated_at = ?, desired_manifest_path = ? WHERE id = ?',
     );
     this.db.transaction(() => {
-      for (const id of deviceIds) update.run(modelVersion, at, id);
+      for (const id of deviceIds) update.run(modelVersion, at, manifestPath, id);
     })();
   }
 
@@ -266,6 +277,12 @@ class SqliteStore implements Store {
   listModelVersions(): ModelVersionRecord[] {
     const rows = this.db.prepare('SELECT * FROM model_versions ORDER BY version').all() as ModelVersionRow[];
     return rows.map(modelVersionFromRow);
+  }
+
+  updateModelManifest(modelVersion: number, manifest: Manifest): void {
+    this.db
+      .prepare('UPDATE model_versions SET manifest = ? WHERE version = ?')
+      .run(JSON.stringify(manifest), modelVersion);
   }
 
   insertSample(sample: NewSample, receivedAt: string): { sample: SampleRecord; duplicate: boolean } {

@@ -43,6 +43,8 @@ export const ControlPlaneConfigSchema = z.object({
       modelMaxBytes: 200 * 1024 * 1024,
     }),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** How often the rollout engine re-evaluates running rollouts (ms). */
+  rollouts: z.object({ tickMs: z.number().int().min(20).default(1_000) }).prefault({}),
 });
 export type ControlPlaneConfig = z.infer<typeof ControlPlaneConfigSchema>;
 export type ControlPlaneConfigInput = z.input<typeof ControlPlaneConfigSchema>;

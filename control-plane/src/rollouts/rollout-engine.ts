@@ -361,9 +361,10 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
       // One tick at a time; a caller arriving mid-tick waits for it and then runs its own.
       const previous = running ?? Promise.resolve();
       const next = previous.then(() => tickOnce(now));
-      running = next.finally(() => {
-        if (running === next) running = null;
+      const settled: Promise<void> = next.finally(() => {
+        if (running === settled) running = null;
       });
+      running = settled;
       return next;
     },
     start() {

@@ -145,7 +145,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       status: (status, detail) => reporter.setStatus(status, detail),
       progress: (update) => reporter.setUpdate(update),
       installed: (modelVersion, previousVersion) => {
-        reporter.modelMaybeChanged();
+        // No report here: the 'active' progress that follows carries the new version.
         publishEvent('model-installed', `installed version ${modelVersion}`, modelVersion);
         bus.emit({ type: 'model-installed', modelVersion, previousVersion });
       },

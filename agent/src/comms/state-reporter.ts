@@ -14,6 +14,20 @@ import type { MqttLink } from './mqtt-link.ts';
 
 export type RunStatus = ReportedState['status'];
 
+const RUN_STATUS: Record<
+  UpdateProgress['phase'],
+  (u: Omit<UpdateProgress, 'at'>) => [RunStatus, string | undefined]
+> = {
+  downloading: (u) => ['downloading', u.detail],
+  verifying: (u) => ['verifying', u.detail],
+  installed: (u) => ['verifying', u.detail],
+  active: () => ['running', undefined],
+  failed: (u) => [
+    'error',
+    `install of version ${u.targetVersion} failed: ${u.detail ?? u.code ?? 'unknown'}`,
+  ],
+};
+
 export interface StateSnapshot {
   modelVersion: number | null;
   framesProcessed: number;
@@ -53,6 +67,10 @@ export class StateReporter {
    */
   setUpdate(update: Omit<UpdateProgress, 'at'>): void {
     this.update = { ...update, detail: update.detail?.slice(0, 500), at: new Date().toISOString() };
+    // The run status follows from the phase, in the same message: one report per transition.
+    const [status, detail] = RUN_STATUS[update.phase](update);
+    this.status = status;
+    this.detail = detail?.slice(0, 500);
     this.report();
   }
 

@@ -44,6 +44,7 @@ export interface UpdateReport {
 
 export interface InstallerHooks {
   status(status: InstallStatus, detail?: string): void;
+  /** One report per update phase; the run status follows from it (StateReporter.setUpdate). */
   progress(report: UpdateReport): void;
   installed(modelVersion: number, previousVersion: number | null): void;
   failed(modelVersion: number | null, error: EdgeloopError): void;
@@ -179,7 +180,6 @@ export class ModelInstaller {
     }
     if (desired.modelVersion === current) {
       // E.g. an assignment put back after a failed install: nothing to do, and no error left.
-      hooks.status('running');
       hooks.progress({ targetVersion: current, phase: 'active', rollback: false });
       return;
     }
@@ -193,7 +193,6 @@ export class ModelInstaller {
       const error = toEdgeloopError(err);
       const detail = `install of version ${desired.modelVersion} failed: ${error.code}: ${error.message}`;
       logger.error({ err: error, modelVersion: desired.modelVersion, current }, 'model install failed');
-      hooks.status('error', detail.slice(0, 500));
       // A transient failure is retried: for the control plane the download is still under way.
       hooks.progress({
         targetVersion: desired.modelVersion,
@@ -256,19 +255,17 @@ export class ModelInstaller {
     const slot = active.get() ? otherSlot(active.get()!.slot) : 'a';
     if (await store.slotHolds(slot, manifest, trustedKeys)) {
       logger.info({ modelVersion: version, slot }, 'version already complete in the inactive slot');
+      progress('verifying', `loading and smoke-testing version ${version}`);
     } else {
-      hooks.status('downloading', `downloading version ${version}`);
-      progress('downloading');
+      progress('downloading', `downloading version ${version}`);
       const dir = await store.beginDownload(slot, manifest);
       logger.info({ modelVersion: version, slot }, 'download started');
       await downloadModelFiles(client, manifest, dir, { signal, logger });
-      progress('verifying', 'files downloaded; verifying');
+      progress('verifying', `verifying, loading and smoke-testing version ${version}`);
       await store.commitSlot(slot, manifest);
       logger.info({ modelVersion: version, slot }, 'slot committed');
     }
 
-    hooks.status('verifying', `loading version ${version}`);
-    progress('verifying', 'loading and smoke-testing');
     let model: LoadedModel;
     try {
       model = await this.loadChecked(slot, manifest);
@@ -288,11 +285,10 @@ export class ModelInstaller {
       throw err;
     }
     this.highest = Math.max(this.highest, version);
-    progress('installed');
+    progress('installed', `version ${version} verified; switching`);
     const previous = await active.swap(model);
     logger.info({ modelVersion: version, slot, previous: previous?.version ?? null }, 'model installed');
     hooks.installed(version, previous?.version ?? null);
-    hooks.status('running');
     progress('active');
   }
 

@@ -66,7 +66,7 @@ export async function startControlPlane(
     // Nobody is connected yet; retained status messages and new connections tell us who is.
     store.markAllOffline();
     const objects = createLocalObjectStore(join(config.dataDir, 'objects'));
-    const devices = createDeviceAuthenticator(store);
+    const devices = createDeviceAuthenticator(store, { cacheMs: config.auth.credentialCacheSeconds * 1000 });
 
     let brokerUrl = config.mqtt.externalUrl;
     let service: { username?: string; password?: string } = {};

@@ -7,9 +7,10 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { rolloutCommand } from '@edgeloop/control-plane';
 import type { Rollout } from '@edgeloop/shared';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Fleet, fastStrategy, fleetModel, startFleet, waitUntil } from './fleet.ts';
 
 let fleet: Fleet;
@@ -210,5 +211,50 @@ describe('rollouts over MQTT with real agents', () => {
       expect.arrayContaining(['timed_out', 'active']),
     );
     expect(fleet.reported(away).version).toBe(8);
+  });
+
+  it('is operated from the CLI: create, status, pause, resume, abort rolls the canary back', async () => {
+    const cli = async (...args: string[]) => {
+      const out: string[] = [];
+      const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+        out.push(String(chunk));
+        return true;
+      });
+      try {
+        const code = await rolloutCommand([
+          ...args,
+          '--control-plane',
+          fleet.t.cp.httpUrl,
+          '--admin-token',
+          fleet.t.cp.adminToken,
+        ]);
+        expect(code).toBe(0);
+      } finally {
+        spy.mockRestore();
+      }
+      return out.join('');
+    };
+    await fleet.publish(9, fleetModel('confident', 9));
+    const created = JSON.parse(
+      await cli('create', '--model-version', '9', '--all', '--waves', '1,100%', '--soak', '30', '--json'),
+    ) as Rollout;
+    const id = created.rolloutId;
+    const canary = created.devices[0].deviceId;
+    await fleet.rolloutUntil(id, (r) => device(r, canary).state === 'active', 'canary active');
+    expect(JSON.parse(await cli('pause', id, '--reason', 'lunch', '--json'))).toMatchObject({
+      state: 'paused',
+      reason: 'lunch',
+    });
+    expect(await cli('status')).toContain(`${id}  version 9  paused`);
+    expect(JSON.parse(await cli('resume', id, '--json')).state).toBe('running');
+    const text = await cli('abort', id, '--reason', 'operator says no');
+    expect(text).toContain('aborted');
+    expect(text).toContain('operator says no');
+    await fleet.rolloutUntil(
+      id,
+      (r) => device(r, canary).state === 'rolled_back',
+      'canary rolled back by the CLI',
+    );
+    await waitUntil(() => fleet.ids.every((x) => fleet.reported(x).version === 8), 'fleet back on version 8');
   });
 });

@@ -191,7 +191,6 @@ export class ModelInstaller {
     } catch (err) {
       if (this.abort.signal.aborted) return;
       const error = toEdgeloopError(err);
-      const detail = `install of version ${desired.modelVersion} failed: ${error.code}: ${error.message}`;
       logger.error({ err: error, modelVersion: desired.modelVersion, current }, 'model install failed');
       // A transient failure is retried: for the control plane the download is still under way.
       hooks.progress({

@@ -43,7 +43,11 @@ class AgentProcess {
         return;
       }
       this.lines.push(line);
-      this.waiters = this.waiters.filter((w) => (w.match(line) ? (w.resolve(line), false) : true));
+      this.waiters = this.waiters.filter((w) => {
+        if (!w.match(line)) return true;
+        w.resolve(line);
+        return false;
+      });
     });
   }
 
@@ -130,16 +134,16 @@ describe('an agent killed at any point of an install', () => {
     await api.assign(1, { deviceIds: [DEVICE] });
     await onVersion(1);
 
-    const after = (msg: string, delayMs = 0) => ({ msg, delayMs });
+    const killAfter = (msg: string, delayMs = 0) => ({ msg, delayMs });
     const killPoints = [
-      after('manifest verified'),
-      after('download started'),
-      after('download started', 150),
-      after('download started', 350),
-      after('slot committed'),
-      after('smoke test passed'),
-      after('pointer written'),
-      after('model installed'),
+      killAfter('manifest verified'),
+      killAfter('download started'),
+      killAfter('download started', 150),
+      killAfter('download started', 350),
+      killAfter('slot committed'),
+      killAfter('smoke test passed'),
+      killAfter('pointer written'),
+      killAfter('model installed'),
     ];
     const store = new ModelStore(dataDir);
     const keys = [t.cp.signingPublicKey];

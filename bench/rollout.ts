@@ -13,9 +13,9 @@
  * Prints {agents, secondsToAllActive, secondsToRolloutCompleted, failed, ...}.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -67,6 +67,17 @@ async function startControlPlaneProcess(dataDir: string): Promise<{
     createInterface({ input: child.stdout! }).once('line', resolveLine);
   });
   return { child, info: JSON.parse(line) };
+}
+
+/** CPU seconds (user + system) a process used so far, from /proc (Linux); null elsewhere. */
+function cpuSecondsOf(pid: number | undefined): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ (100)
+  } catch {
+    return null;
+  }
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -181,6 +192,7 @@ export async function benchMain(argv: string[]): Promise<number> {
 
     log('rolling out…');
     const t0 = Date.now();
+    const cpuBefore = { bench: process.cpuUsage(), cp: cpuSecondsOf(cp.pid) };
     const rollout = await api.createRollout({
       modelVersion: 1,
       target: { all: true },
@@ -197,6 +209,8 @@ export async function benchMain(argv: string[]): Promise<number> {
       'every device active',
     );
     const secondsToAllActive = (Date.now() - t0) / 1000;
+    const benchCpu = process.cpuUsage(cpuBefore.bench);
+    const cpCpuNow = cpuSecondsOf(cp.pid);
     let final = await api.getRollout(rollout.rolloutId);
     await until(
       async () => {
@@ -218,6 +232,11 @@ export async function benchMain(argv: string[]): Promise<number> {
       modelBytes: model.byteLength,
       stateOn: useTmpfs ? 'tmpfs' : 'disk',
       setupSeconds: Math.round(setupSeconds * 10) / 10,
+      // CPU used from rollout start to all active, per process: what the run costs on a quiet machine.
+      cpuSecondsDevices: Math.round((benchCpu.user + benchCpu.system) / 1e4) / 100,
+      cpuSecondsControlPlane:
+        cpCpuNow === null || cpuBefore.cp === null ? null : Math.round((cpCpuNow - cpuBefore.cp) * 100) / 100,
+      loadAverage1m: Math.round(loadavg()[0] * 10) / 10,
       benchProcessRssMb: Math.round(process.memoryUsage().rss / 1e6),
     };
     process.stdout.write(

@@ -261,7 +261,8 @@ export class ModelInstaller {
       logger.info({ modelVersion: version, slot }, 'download started');
       await downloadModelFiles(client, manifest, dir, { signal, logger });
       progress('verifying', `verifying, loading and smoke-testing version ${version}`);
-      await store.commitSlot(slot, manifest);
+      // downloadModelFiles hashed every byte it wrote (and resumed files from disk).
+      await store.commitSlot(slot, manifest, { hashed: true });
       logger.info({ modelVersion: version, slot }, 'slot committed');
     }
 

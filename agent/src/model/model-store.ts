@@ -172,10 +172,22 @@ export class ModelStore {
     return dir;
   }
 
-  /** Marks a fully downloaded, verified slot complete: its manifest is the last thing written. */
-  async commitSlot(slot: ModelSlot, manifest: Manifest): Promise<void> {
+  /**
+   * Marks a downloaded slot complete: its manifest is the last thing written. Every file's length
+   * is checked, and its hash too unless the caller hashed exactly these bytes as it wrote them
+   * (the downloader does, and fsyncs before returning).
+   */
+  async commitSlot(slot: ModelSlot, manifest: Manifest, options: { hashed?: boolean } = {}): Promise<void> {
     const dir = this.slotDir(slot);
-    await verifyFiles(dir, manifest.files);
+    if (options.hashed) {
+      for (const file of manifest.files) {
+        const size = (await stat(join(dir, file.name))).size;
+        if (size !== file.bytes)
+          throw new ChecksumError(`${file.name} is ${size} bytes, manifest says ${file.bytes}`);
+      }
+    } else {
+      await verifyFiles(dir, manifest.files);
+    }
     await writeFileAtomic(join(dir, MANIFEST_FILE), JSON.stringify(manifest));
     await rm(join(dir, TARGET_FILE), { force: true });
   }

@@ -1,12 +1,12 @@
 /**
  * Rollout benchmark: one real control plane (own process: HTTP, embedded broker, SQLite, rollout
- * engine) and N simulated devices in this process, each with its own MQTT connection and the
- * agent's real update path (download into a slot, length + sha256 check, onnxruntime load, smoke
- * test, atomic pointer, swap). Measures the time from creating the rollout until every device
+ * engine) and N simulated devices (split over --shards processes, so every core works), each with
+ * its own MQTT connection and the agent's real update path (download into a slot, length + sha256
+ * check, onnxruntime load, smoke test, atomic pointer, swap). Measures the time from creating the rollout until every device
  * runs the new model.
  *
  *   npx edgeloop bench rollout [--agents 1000] [--model-bytes 1000000] [--waves 1,10%,50%,100%]
- *                              [--rate 1000000] [--disk] [--json]
+ *                              [--rate 1000000] [--shards 2] [--disk] [--json]
  *
  * State goes to /dev/shm (tmpfs) unless --disk: a thousand devices would each have a disk of
  * their own, and one shared disk's fsyncs (~4 ms each here) would measure that disk instead.
@@ -21,18 +21,14 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import {
   ApiClient,
-  createLogger,
   EnrollResponseSchema,
   PROTOCOL_VERSION,
   type RolloutWave,
   type TrustedKey,
 } from '@edgeloop/shared';
-import { createOnnxBackend } from '../agent/src/inference/onnx-backend.ts';
 import { testManifest } from '../test/helpers/manifest-fixture.ts';
 import { buildTinyClassifier } from '../test/helpers/tiny-onnx.ts';
-import { type SimulatedAgent, startSimulatedAgent } from './rollout/simulated-agent.ts';
-
-const CONNECT_BATCH = 50;
+import type { ShardSpec } from './rollout/device-shard.ts';
 
 function parseWaves(text: string): RolloutWave[] {
   return text
@@ -80,6 +76,38 @@ function cpuSecondsOf(pid: number | undefined): number | null {
   }
 }
 
+/** A process running a share of the simulated devices (rollout/device-shard.ts). */
+class Shard {
+  readonly child: ChildProcess;
+  connected = false;
+  active = 0;
+  failed = 0;
+  private readonly exited: Promise<unknown>;
+
+  constructor(specPath: string) {
+    const script = resolve(import.meta.dirname, 'rollout/device-shard.ts');
+    this.child = spawn(process.execPath, ['--import', 'tsx', script, specPath], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    this.exited = new Promise((r) => this.child.once('exit', r));
+    createInterface({ input: this.child.stdout! }).on('line', (text) => {
+      const line = JSON.parse(text) as { connected?: number; active?: number; failed?: number };
+      if (line.connected !== undefined) this.connected = true;
+      if (line.active !== undefined) this.active = line.active;
+      if (line.failed !== undefined) this.failed = line.failed;
+    });
+  }
+
+  alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async stop(): Promise<void> {
+    if (this.alive()) this.child.kill('SIGTERM');
+    await this.exited;
+  }
+}
+
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
@@ -114,6 +142,7 @@ export async function benchMain(argv: string[]): Promise<number> {
       'model-bytes': { type: 'string', default: '1000000' },
       waves: { type: 'string', default: '1,10%,50%,100%' },
       rate: { type: 'string', default: '1000000' },
+      shards: { type: 'string', default: '2' },
       disk: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
@@ -121,11 +150,11 @@ export async function benchMain(argv: string[]): Promise<number> {
   });
   const agentsWanted = Number(values.agents);
   const modelBytes = Number(values['model-bytes']);
+  const shardCount = Math.max(1, Number(values.shards));
   const useTmpfs = !values.disk && existsSync('/dev/shm');
   const root = await mkdtemp(join(useTmpfs ? '/dev/shm' : tmpdir(), 'edgeloop-bench-rollout-'));
   const log = (msg: string) => values.json || process.stderr.write(`${msg}\n`);
-  const logger = createLogger({ level: 'silent' });
-  const agents: SimulatedAgent[] = [];
+  const shards: Shard[] = [];
   let cp: ChildProcess | null = null;
   const setupStart = Date.now();
   try {
@@ -163,28 +192,35 @@ export async function benchMain(argv: string[]): Promise<number> {
       return EnrollResponseSchema.parse(await res.json());
     });
 
-    log('connecting devices…');
-    const backend = createOnnxBackend();
-    for (let i = 0; i < enrolled.length; i += CONNECT_BATCH) {
-      const batch = await Promise.all(
-        enrolled.slice(i, i + CONNECT_BATCH).map((e) =>
-          startSimulatedAgent({
-            deviceId: e.deviceId,
-            secret: e.secret,
-            httpUrl: info.httpUrl,
-            mqttUrl: info.mqttUrl,
-            dataDir: join(root, 'agents', e.deviceId),
-            trustedKeys: [info.signingPublicKey],
-            backend,
-            logger,
-          }),
-        ),
-      );
-      agents.push(...batch);
-      await until(() => batch.every((a) => a.connected()), 120_000, 'devices to connect');
+    log(`connecting devices in ${shardCount} processes…`);
+    for (let s = 0; s < shardCount; s++) {
+      const spec: ShardSpec = {
+        httpUrl: info.httpUrl,
+        mqttUrl: info.mqttUrl,
+        trustedKeys: [info.signingPublicKey],
+        root: join(root, 'agents'),
+        targetVersion: 1,
+        devices: enrolled
+          .filter((_, i) => i % shardCount === s)
+          .map((e) => ({ deviceId: e.deviceId, secret: e.secret })),
+      };
+      const specPath = join(root, `shard-${s}.json`);
+      await writeFile(specPath, JSON.stringify(spec));
+      shards.push(new Shard(specPath));
     }
+    const check = () => {
+      if (!shards.every((sh) => sh.alive())) throw new Error('a device shard exited');
+    };
     await until(
-      async () => (await api.listDevices()).filter((d) => d.online).length === agents.length,
+      () => {
+        check();
+        return shards.every((sh) => sh.connected);
+      },
+      900_000,
+      'devices to connect',
+    );
+    await until(
+      async () => (await api.listDevices()).filter((d) => d.online).length === agentsWanted,
       60_000,
       'the control plane to see every device online',
     );
@@ -192,7 +228,7 @@ export async function benchMain(argv: string[]): Promise<number> {
 
     log('rolling out…');
     const t0 = Date.now();
-    const cpuBefore = { bench: process.cpuUsage(), cp: cpuSecondsOf(cp.pid) };
+    const cpuBefore = { devices: shards.map((sh) => cpuSecondsOf(sh.child.pid)), cp: cpuSecondsOf(cp.pid) };
     const rollout = await api.createRollout({
       modelVersion: 1,
       target: { all: true },
@@ -203,13 +239,20 @@ export async function benchMain(argv: string[]): Promise<number> {
         deviceTimeoutSeconds: 300,
       },
     });
+    const sum = (f: (sh: Shard) => number) => shards.reduce((n, sh) => n + f(sh), 0);
     await until(
-      () => agents.every((a) => a.version() === 1 || a.failures() > 0),
+      () => {
+        check();
+        return sum((sh) => sh.active + sh.failed) === agentsWanted;
+      },
       600_000,
       'every device active',
     );
     const secondsToAllActive = (Date.now() - t0) / 1000;
-    const benchCpu = process.cpuUsage(cpuBefore.bench);
+    const cpuDevices = shards.reduce(
+      (n, sh, i) => n + ((cpuSecondsOf(sh.child.pid) ?? 0) - (cpuBefore.devices[i] ?? 0)),
+      0,
+    );
     const cpCpuNow = cpuSecondsOf(cp.pid);
     let final = await api.getRollout(rollout.rolloutId);
     await until(
@@ -222,29 +265,29 @@ export async function benchMain(argv: string[]): Promise<number> {
     );
     const secondsToRolloutCompleted = (Date.now() - t0) / 1000;
     const result = {
-      agents: agents.length,
+      agents: agentsWanted,
       secondsToAllActive: Math.round(secondsToAllActive * 100) / 100,
       secondsToRolloutCompleted: Math.round(secondsToRolloutCompleted * 100) / 100,
-      failed: agents.filter((a) => a.version() !== 1).length,
+      failed: agentsWanted - sum((sh) => sh.active),
       rolloutState: final.state,
       rolloutCounts: final.counts,
       waves: final.waves.map((w) => w.devices),
       modelBytes: model.byteLength,
+      deviceProcesses: shardCount,
       stateOn: useTmpfs ? 'tmpfs' : 'disk',
       setupSeconds: Math.round(setupSeconds * 10) / 10,
-      // CPU used from rollout start to all active, per process: what the run costs on a quiet machine.
-      cpuSecondsDevices: Math.round((benchCpu.user + benchCpu.system) / 1e4) / 100,
+      // CPU used from rollout start to all active: what the run costs on a quiet machine.
+      cpuSecondsDevices: Math.round(cpuDevices * 100) / 100,
       cpuSecondsControlPlane:
         cpCpuNow === null || cpuBefore.cp === null ? null : Math.round((cpCpuNow - cpuBefore.cp) * 100) / 100,
       loadAverage1m: Math.round(loadavg()[0] * 10) / 10,
-      benchProcessRssMb: Math.round(process.memoryUsage().rss / 1e6),
     };
     process.stdout.write(
       values.json ? `${JSON.stringify(result)}\n` : `${JSON.stringify(result, null, 2)}\n`,
     );
     return result.failed === 0 && final.state === 'completed' ? 0 : 1;
   } finally {
-    await Promise.allSettled(agents.map((a) => a.close()));
+    await Promise.allSettled(shards.map((sh) => sh.stop()));
     if (cp && cp.exitCode === null) {
       const exited = new Promise((r) => cp!.once('exit', r));
       cp.kill('SIGTERM');

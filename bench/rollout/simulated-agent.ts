@@ -17,7 +17,8 @@ export interface SimulatedAgent {
   deviceId: string;
   connected(): boolean;
   version(): number | null;
-  failures(): number;
+  /** True when the latest install attempt failed for good (a transient failure is retried). */
+  gaveUp(): boolean;
   close(): Promise<void>;
 }
 
@@ -43,7 +44,7 @@ export async function startSimulatedAgent(o: {
     3_600_000,
     o.logger,
   );
-  let failures = 0;
+  let lastPhase: string | null = null;
   const installer = new ModelInstaller({
     store,
     backend: o.backend,
@@ -55,11 +56,12 @@ export async function startSimulatedAgent(o: {
     retry: { baseMs: 500, maxMs: 5_000 },
     hooks: {
       status: (status, detail) => reporter.setStatus(status, detail),
-      progress: (update) => reporter.setUpdate(update),
-      installed: () => {},
-      failed: () => {
-        failures++;
+      progress: (update) => {
+        lastPhase = update.phase;
+        reporter.setUpdate(update);
       },
+      installed: () => {},
+      failed: () => {},
     },
   });
   if ((await installer.restoreFromDisk()) === null) reporter.setStatus('idle');
@@ -69,7 +71,7 @@ export async function startSimulatedAgent(o: {
     deviceId: o.deviceId,
     connected: () => link.connected(),
     version: () => active.version(),
-    failures: () => failures,
+    gaveUp: () => lastPhase === 'failed',
     async close() {
       await installer.close();
       reporter.stop();

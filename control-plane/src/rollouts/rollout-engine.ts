@@ -27,6 +27,7 @@ import { trackReportedState } from './rollout-tracker.ts';
 import { rolloutView } from './rollout-view.ts';
 import { assignWaves, waveSizes } from './waves.ts';
 
+const IDLE_DRIVE_MS = 1_000;
 const IN_FLIGHT = new Set<RolloutDeviceState>(['notified', 'downloading', 'verifying', 'installed']);
 const FINISHED = new Set<RolloutDeviceState>(['active', 'failed', 'timed_out']);
 /** States of a device whose desired version the rollout changed: an abort sends these back. */
@@ -61,6 +62,10 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
   const log = deps.logger;
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
+  // A rollout is driven when a device of it changed state, or else once a second (timeouts and
+  // soak ends are the only time-driven events): a big fleet's rollout is not re-read every tick.
+  const dirty = new Set<string>();
+  const lastDriven = new Map<string, number>();
 
   function find(rolloutId: string): RolloutRecord {
     const record = rollouts.get(rolloutId);
@@ -181,6 +186,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
       const soakMs = waveDevices.length === 0 ? 0 : strategy.soakSeconds * 1000;
       wave.soakUntil = new Date(now.getTime() + soakMs).toISOString();
       rollouts.update(r.rolloutId, { waves }, at);
+      dirty.add(r.rolloutId);
     }
     if (wave.state !== 'soaking' || now.getTime() < Date.parse(wave.soakUntil!)) return;
 
@@ -213,6 +219,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
       next.state = 'rolling';
       next.startedAt = at;
       rollouts.update(r.rolloutId, { waves, currentWave: r.currentWave + 1 }, at);
+      dirty.add(r.rolloutId); // notify the next wave on the next tick
       log.info({ rolloutId: r.rolloutId, wave: r.currentWave + 1 }, 'wave passed; next wave');
       return;
     }
@@ -230,6 +237,12 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
   async function tickOnce(now: Date): Promise<void> {
     for (const r of rollouts.listLive()) {
       if (r.state !== 'running') continue;
+      const wave = r.waves[r.currentWave];
+      const soakOver = wave?.state === 'soaking' && now.getTime() >= Date.parse(wave.soakUntil!);
+      const due = soakOver || now.getTime() - (lastDriven.get(r.rolloutId) ?? 0) >= IDLE_DRIVE_MS;
+      if (!dirty.has(r.rolloutId) && !due) continue;
+      dirty.delete(r.rolloutId);
+      lastDriven.set(r.rolloutId, now.getTime());
       try {
         await drive(r, now);
       } catch (err) {
@@ -306,6 +319,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
         { rolloutId, modelVersion: request.modelVersion, devices: devices.length, waves: sizes },
         'rollout created',
       );
+      dirty.add(rolloutId);
       await engine.tick(now);
       return view(rolloutId);
     },
@@ -338,6 +352,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
         }
       }
       rollouts.update(rolloutId, patch, new Date().toISOString());
+      dirty.add(rolloutId);
       await engine.tick();
       return view(rolloutId);
     },
@@ -355,7 +370,8 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
       return view(rolloutId);
     },
     onReportedState(deviceId, state, receivedAt) {
-      trackReportedState({ rollouts, logger: log }, deviceId, state, receivedAt);
+      for (const id of trackReportedState({ rollouts, logger: log }, deviceId, state, receivedAt))
+        dirty.add(id);
     },
     tick(now = new Date()) {
       // One tick at a time; a caller arriving mid-tick waits for it and then runs its own.

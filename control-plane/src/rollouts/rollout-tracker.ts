@@ -36,8 +36,9 @@ export function trackReportedState(
   deviceId: string,
   state: ReportedState,
   at: string,
-): void {
+): Set<string> {
   const { rollouts } = deps;
+  const changed = new Set<string>();
   for (const entry of rollouts.entriesOf(deviceId)) {
     if (entry.state === 'queued' || entry.state === 'rolled_back') continue;
     const rollout = rollouts.get(entry.rolloutId);
@@ -60,6 +61,7 @@ export function trackReportedState(
           `running version ${state.modelVersion} again`,
           at,
         );
+        changed.add(entry.rolloutId);
       }
       continue;
     }
@@ -74,9 +76,11 @@ export function trackReportedState(
       (RANK[derived.next] ?? 0) > (RANK[from] ?? 0);
     if (!forward) continue;
     rollouts.transition(entry.rolloutId, deviceId, derived.next, derived.reason, at);
+    changed.add(entry.rolloutId);
     deps.logger.debug(
       { rolloutId: entry.rolloutId, deviceId, from, to: derived.next },
       'rollout device state',
     );
   }
+  return changed;
 }

@@ -141,6 +141,12 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     logger: log('installer'),
     retry,
     smokeInput: () => ({ frames: recentFrames.list(), codec }),
+    shadow: {
+      frames: config.updates.shadowFrames,
+      timeoutMs: config.updates.shadowTimeoutMs,
+      next: (n, timeoutMs, signal) => recentFrames.next(n, timeoutMs, signal),
+      codec,
+    },
     hooks: {
       status: (status, detail) => reporter.setStatus(status, detail),
       progress: (update) => reporter.setUpdate(update),

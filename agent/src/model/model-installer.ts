@@ -23,13 +23,16 @@ import {
   type UpdatePhase,
   verifyManifest,
 } from '@edgeloop/shared';
+import type { Frame } from '../camera/camera.ts';
 import type { ControlPlaneClient } from '../comms/control-plane-client.ts';
 import { isTransient } from '../comms/http-error.ts';
+import type { ImageCodec } from '../image/image-codec.ts';
 import type { InferenceBackend } from '../inference/inference-backend.ts';
 import { type BackoffOptions, backoffDelay } from '../util/backoff.ts';
 import { type ActiveModel, type LoadedModel, loadModel } from './active-model.ts';
 import { downloadModelFiles } from './model-downloader.ts';
 import { type ModelStore, otherSlot, SLOTS } from './model-store.ts';
+import { type ShadowAgreement, shadowAgreement } from './shadow-run.ts';
 import { type SmokeTestInput, smokeTest } from './smoke-test.ts';
 
 export type InstallStatus = 'idle' | 'downloading' | 'verifying' | 'running' | 'error';
@@ -40,6 +43,7 @@ export interface UpdateReport {
   rollback: boolean;
   code?: string;
   detail?: string;
+  agreement?: ShadowAgreement;
 }
 
 export interface InstallerHooks {
@@ -62,6 +66,13 @@ export interface ModelInstallerOptions {
   retry: BackoffOptions;
   /** Recent camera frames for the smoke test; without them only a blank frame is checked. */
   smokeInput?: () => SmokeTestInput | null;
+  /** Shadow mode (config `updates.shadowFrames` > 0): where new frames come from. */
+  shadow?: {
+    frames: number;
+    timeoutMs: number;
+    next(n: number, timeoutMs: number, signal: AbortSignal): Promise<Frame[]>;
+    codec: ImageCodec;
+  };
 }
 
 function desiredKey(d: DesiredState): string {
@@ -277,6 +288,8 @@ export class ModelInstaller {
     try {
       signal.throwIfAborted();
       logger.info({ modelVersion: version, slot }, 'smoke test passed');
+      await this.shadowRun(model, signal);
+      signal.throwIfAborted();
       // The commit point: a crash before it restarts on the old slot, after it on the new one.
       await store.writePointer(slot, version, this.highest);
       logger.info({ modelVersion: version, slot }, 'pointer written');
@@ -290,6 +303,31 @@ export class ModelInstaller {
     logger.info({ modelVersion: version, slot, previous: previous?.version ?? null }, 'model installed');
     hooks.installed(version, previous?.version ?? null);
     progress('active');
+  }
+
+  /** Shadow mode: compare the candidate with the active model on new frames and report it. */
+  private async shadowRun(candidate: LoadedModel, signal: AbortSignal): Promise<void> {
+    const { shadow, active, hooks, logger } = this.o;
+    if (!shadow || shadow.frames <= 0 || !active.get()) return;
+    const version = candidate.version;
+    hooks.progress({
+      targetVersion: version,
+      phase: 'verifying',
+      rollback: this.rollbackInFlight,
+      detail: `shadow mode: comparing with version ${active.version()} on ${shadow.frames} frames`,
+    });
+    const frames = await shadow.next(shadow.frames, shadow.timeoutMs, signal);
+    const agreement = await shadowAgreement(candidate, active, frames, shadow.codec);
+    logger.info({ modelVersion: version, agreement }, 'shadow run finished');
+    hooks.progress({
+      targetVersion: version,
+      phase: 'verifying',
+      rollback: this.rollbackInFlight,
+      agreement: agreement ?? undefined,
+      detail: agreement
+        ? `shadow agreement with version ${active.version()}: ${(agreement.rate * 100).toFixed(1)}% of ${agreement.frames} frames`
+        : 'shadow mode: no frames to compare on',
+    });
   }
 
   /** Creates the session (with its warm-up) and runs the smoke test; releases it on failure. */

@@ -67,7 +67,14 @@ export function trackReportedState(
     }
     if (entry.state === 'active') continue;
     const derived = derive(state, entry, version);
-    if (!derived || derived.next === entry.state) continue;
+    if (!derived) continue;
+    if (derived.next === entry.state) {
+      // Same phase, new finding (a shadow-mode agreement): recorded, the state stays.
+      if (state.update?.agreement && derived.reason !== entry.reason) {
+        rollouts.transition(entry.rolloutId, deviceId, entry.state, derived.reason, at);
+      }
+      continue;
+    }
     const from = entry.state;
     const forward =
       derived.next === 'failed' ||

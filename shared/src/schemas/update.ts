@@ -21,6 +21,8 @@ export const UpdateProgressSchema = z.object({
   /** True when the target came from a manifest signed as a rollback. */
   rollback: z.boolean().default(false),
   code: z.string().max(64).optional(),
+  /** Shadow mode: share of frames on which the candidate's top-1 label matched the active model's. */
+  agreement: z.object({ frames: z.number().int().nonnegative(), rate: z.number().min(0).max(1) }).optional(),
   detail: z.string().max(500).optional(),
   at: z.iso.datetime(),
 });

@@ -114,6 +114,8 @@ export async function startFleet(size: number): Promise<Fleet> {
         trustedKeys: [t.cp.signingPublicKey],
         camera: { type: 'synthetic', width: 48, height: 48, fps: 8, seed: ids.indexOf(id) + 1 },
         reportIntervalMs: 300,
+        // Shadow mode on: every candidate is compared with the active model on 4 new frames.
+        updates: { shadowFrames: 4, shadowTimeoutMs: 3_000 },
         logLevel: 'silent',
       }),
     );

@@ -78,6 +78,9 @@ describe('rollouts over MQTT with real agents', () => {
       expect(states.at(-1)).toBe('active');
       expect(d.history.every((h) => !Number.isNaN(Date.parse(h.at)))).toBe(true);
     }
+    // Shadow mode ran the candidate beside version 1 and the agreement reached the control plane.
+    const shadow = device(done, canary).history.find((h) => h.reason?.startsWith('shadow agreement'));
+    expect(shadow?.reason).toMatch(/shadow agreement with version 1: 100\.0% of [1-9]\d* frames/);
     // Nobody outside the canary heard of version 2 before the canary's wave passed its soak.
     const canaryActive = Date.parse(device(done, canary).history.at(-1)!.at);
     for (const d of done.devices.filter((x) => x.deviceId !== canary)) {

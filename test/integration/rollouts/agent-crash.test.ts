@@ -1,7 +1,7 @@
 /**
  * Power-cut safety of installs: the real agent runs as a child process against the real control
- * plane and is SIGKILLed at many points of an install (after the manifest check, at the start of
- * the download, several times in the middle of it through a slowed link, after the slot commit,
+ * plane and is SIGKILLed at many points of an install (at the start of the download, twice in the
+ * middle of it through a slowed link, after the slot commit,
  * after the smoke test, after the pointer write, after the swap). Each time, the pointer on disk
  * must name a complete slot whose signature and file hashes verify, holding the old or the new
  * version; the restarted agent must come up on that model, resume the download (HTTP Range) where
@@ -136,7 +136,6 @@ describe('an agent killed at any point of an install', () => {
 
     const killAfter = (msg: string, delayMs = 0) => ({ msg, delayMs });
     const killPoints = [
-      killAfter('manifest verified'),
       killAfter('download started'),
       killAfter('download started', 150),
       killAfter('download started', 350),
@@ -181,5 +180,5 @@ describe('an agent killed at any point of an install', () => {
     }
     // The mid-download kills left partial files that the restarted agent continued with a Range.
     expect(resumedDownloads).toBeGreaterThanOrEqual(1);
-  });
+  }, 150_000); // eight agent process starts; each loads onnxruntime and sharp afresh
 });

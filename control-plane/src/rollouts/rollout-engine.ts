@@ -6,7 +6,6 @@
  * wave, fail → pause or abort. Abort (and manual rollback) orders every touched device back to
  * its previous version through a rollback manifest signed for the purpose.
  */
-import { randomUUID } from 'node:crypto';
 import {
   ConflictError,
   type CreateRollout,
@@ -16,16 +15,15 @@ import {
   type Rollout,
   type RolloutDeviceState,
   type RolloutWaveStatus,
-  ValidationError,
 } from '@edgeloop/shared';
 import type { DesiredStatePublisher } from '../fleet/desired-state.ts';
 import type { ManifestSigner } from '../models/manifest-signer.ts';
 import type { RolloutDeviceRecord, RolloutRecord } from '../store/rollout-store.ts';
 import type { Store } from '../store/store.ts';
 import { evaluateGates } from './health-gates.ts';
+import { planRollout } from './rollout-plan.ts';
 import { trackReportedState } from './rollout-tracker.ts';
 import { rolloutView } from './rollout-view.ts';
-import { assignWaves, waveSizes } from './waves.ts';
 
 const IDLE_DRIVE_MS = 1_000;
 const IN_FLIGHT = new Set<RolloutDeviceState>(['notified', 'downloading', 'verifying', 'installed']);
@@ -254,67 +252,10 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
 
   const engine: RolloutEngine = {
     async create(request, now = new Date()) {
-      if (!store.getModelVersion(request.modelVersion)) {
-        throw new NotFoundError(`model version ${request.modelVersion} does not exist`);
-      }
-      const ids = store.resolveTarget(request.target);
-      if ('deviceIds' in request.target) {
-        const unknown = request.target.deviceIds.filter((id) => !ids.includes(id));
-        if (unknown.length > 0) throw new NotFoundError(`unknown devices: ${unknown.join(', ')}`);
-      }
-      if (ids.length === 0) throw new ValidationError('the rollout target matches no devices');
-      const busy = new Set(
-        rollouts.listLive().flatMap((r) => rollouts.devices(r.rolloutId).map((d) => d.deviceId)),
-      );
-      const clash = ids.filter((id) => busy.has(id));
-      if (clash.length > 0) {
-        throw new ConflictError(
-          `devices already in a running or paused rollout: ${clash.slice(0, 10).join(', ')}`,
-        );
-      }
-      // Online devices first: the canary and early waves give feedback within the soak time.
-      const devices = ids.map((id) => store.getDevice(id)!);
-      devices.sort((a, b) => Number(b.online) - Number(a.online) || a.deviceId.localeCompare(b.deviceId));
-      const waveOf = assignWaves(
-        devices.map((d) => d.deviceId),
-        request.strategy.waves,
-      );
-      const at = now.toISOString();
-      const rolloutId = `rol-${randomUUID()}`;
-      const sizes = waveSizes(request.strategy.waves, devices.length);
-      rollouts.create(
-        {
-          rolloutId,
-          modelVersion: request.modelVersion,
-          target: request.target,
-          strategy: request.strategy,
-          state: 'running',
-          currentWave: 0,
-          waves: sizes.map((size, index) => ({
-            index,
-            devices: size,
-            state: index === 0 ? 'rolling' : 'pending',
-            startedAt: index === 0 ? at : null,
-            soakUntil: null,
-            checks: null,
-          })),
-          reason: null,
-          createdAt: at,
-          updatedAt: at,
-        },
-        devices.map((d, i) => ({
-          rolloutId,
-          deviceId: d.deviceId,
-          wave: waveOf[i],
-          state: 'queued',
-          previousVersion: d.reportedVersion ?? d.desiredVersion,
-          reason: 'waiting for its wave',
-          notifiedAt: null,
-          updatedAt: at,
-          baseline: null,
-          latest: null,
-        })),
-      );
+      const { record, devices } = planRollout(store, request, now);
+      rollouts.create(record, devices);
+      const { rolloutId } = record;
+      const sizes = record.waves.map((w) => w.devices);
       log.info(
         { rolloutId, modelVersion: request.modelVersion, devices: devices.length, waves: sizes },
         'rollout created',

@@ -31,6 +31,22 @@ const commands: Record<string, Command> = {
     summary: 'staged, health-gated model rollouts: create | status | pause | resume | abort | rollback',
     run: async (argv) => (await import('@edgeloop/control-plane')).rolloutCommand(argv),
   },
+  dataset: {
+    summary: 'import images into datasets, snapshot dataset versions, export one for training',
+    run: async (argv) => (await import('./loop/dataset-command.ts')).datasetCommand(argv),
+  },
+  label: {
+    summary: 'labelling queue: list, confirm (bulk), correct, none of the classes, skip',
+    run: async (argv) => (await import('./loop/label-command.ts')).labelCommand(argv),
+  },
+  model: {
+    summary: 'model registry: aliases, compare two versions, promote a candidate',
+    run: async (argv) => (await import('./loop/model-command.ts')).modelCommand(argv),
+  },
+  pipeline: {
+    summary: 'retraining pipeline: run (by hand), runs (history), show, cancel',
+    run: async (argv) => (await import('./loop/pipeline-command.ts')).pipelineCommand(argv),
+  },
   bench: {
     summary: 'run a benchmark from bench/ and print its figures (bench <name> --json)',
     run: async (argv) => (await import('./bench-command.ts')).benchCommand(argv),

@@ -13,9 +13,14 @@ import { followDeviceMessages } from './fleet/device-messages.ts';
 import { createApp } from './http/app.ts';
 import { startHttpServer } from './http/server.ts';
 import { createManifestSigner } from './models/manifest-signer.ts';
+import { createModelRegistry } from './models/model-registry.ts';
 import { startBroker } from './mqtt/broker.ts';
 import { connectMqtt } from './mqtt/mqtt-client.ts';
-import { createLocalObjectStore } from './object-store/local-object-store.ts';
+import type { ObjectStore } from './object-store/object-store.ts';
+import { openObjectStore } from './object-store/open-object-store.ts';
+import { createPipelineRunner, type PipelineRunner } from './pipeline/pipeline-runner.ts';
+import { pipelineSteps } from './pipeline/pipeline-steps.ts';
+import { startPipelineTriggers } from './pipeline/pipeline-triggers.ts';
 import { createRolloutEngine } from './rollouts/rollout-engine.ts';
 import { openSqliteStore } from './store/sqlite-store.ts';
 import type { Store } from './store/store.ts';
@@ -29,6 +34,10 @@ export interface ControlPlane {
   /** Devices trust manifests signed by this key. */
   signingPublicKey: TrustedKey;
   store: Store;
+  /** Where model files, samples and dataset images live (config.objectStore). */
+  objects: ObjectStore;
+  /** The retraining pipeline (runs one at a time). */
+  pipeline: PipelineRunner;
   close(): Promise<void>;
 }
 
@@ -65,7 +74,9 @@ export async function startControlPlane(
     stops.push(() => store.close());
     // Nobody is connected yet; retained status messages and new connections tell us who is.
     store.markAllOffline();
-    const objects = createLocalObjectStore(join(config.dataDir, 'objects'));
+    const objectStore = openObjectStore(config.objectStore, config.dataDir);
+    stops.push(() => objectStore.close());
+    const { objects } = objectStore;
     const devices = createDeviceAuthenticator(store, { cacheMs: config.auth.credentialCacheSeconds * 1000 });
 
     let brokerUrl = config.mqtt.externalUrl;
@@ -106,12 +117,46 @@ export async function startControlPlane(
       desired.republishAll().catch((err) => mqttLog.error({ err }, 'republishing desired state failed'));
     });
 
+    const models = createModelRegistry({
+      store,
+      objects,
+      signingKey,
+      manifestTtlDays: config.manifestTtlDays,
+      modelMaxBytes: config.limits.modelMaxBytes,
+    });
+    const pipelineLog = root.child({ component: 'pipeline' });
+    const pipeline = createPipelineRunner({
+      store,
+      steps: pipelineSteps({
+        store,
+        objects,
+        models,
+        desired,
+        config: config.pipeline,
+        workDir: config.pipeline.workDir ?? join(config.dataDir, 'pipeline'),
+        rule: () => ({ margin: config.registry.promotionMargin, tolerance: config.registry.classTolerance }),
+        logger: pipelineLog,
+      }),
+      retries: config.pipeline.retries,
+      retryDelayMs: 1000,
+      logger: pipelineLog,
+    });
+    stops.push(() => pipeline.close());
+    const triggers = startPipelineTriggers({
+      config: config.pipeline,
+      store,
+      runner: pipeline,
+      logger: pipelineLog,
+    });
+    stops.push(() => triggers.stop());
     // Rollouts live in the database; the engine picks running ones up again after a restart.
     rollouts.start();
     stops.push(() => rollouts.stop());
 
     const mqttPublicUrl = config.mqtt.publicUrl ?? brokerUrl;
     const app = createApp({
+      models,
+      pipeline,
       config,
       store,
       objects,
@@ -128,7 +173,7 @@ export async function startControlPlane(
     const http = await startHttpServer(app, config.http.host, config.http.port);
     stops.push(() => http.close());
     logger.info(
-      { httpUrl: http.url, mqttUrl: brokerUrl, adminTokenFile: admin.file },
+      { httpUrl: http.url, mqttUrl: brokerUrl, adminTokenFile: admin.file, objects: objectStore.describe },
       'control plane started',
     );
 
@@ -138,6 +183,8 @@ export async function startControlPlane(
       adminToken: admin.token,
       signingPublicKey: { keyId: signingKey.keyId, publicKeyPem: signingKey.publicKeyPem },
       store,
+      objects,
+      pipeline,
       async close() {
         await stopAll();
         logger.info('control plane stopped');

@@ -1,4 +1,5 @@
 export * from './client/api-client.ts';
+export * from './client/loop-client.ts';
 export * from './config/agent-config.ts';
 export * from './config/control-plane-config.ts';
 export * from './config/load-config.ts';
@@ -9,6 +10,7 @@ export * from './manifest.ts';
 export * from './protocol.ts';
 export * from './schemas/agent-storage.ts';
 export * from './schemas/http.ts';
+export * from './schemas/loop.ts';
 export * from './schemas/manifest.ts';
 export * from './schemas/messages.ts';
 export * from './schemas/rollout.ts';

@@ -52,6 +52,8 @@ describe('package dependency direction', () => {
       'better-sqlite3': ['control-plane/src/store/sqlite-store.ts'],
       '@hono/node-server': ['control-plane/src/http/server.ts'],
       sharp: ['control-plane/src/samples/image-probe.ts'],
+      '@aws-sdk/client-s3': ['control-plane/src/object-store/s3-object-store.ts'],
+      'node-cron': ['control-plane/src/pipeline/pipeline-triggers.ts'],
     },
     trainer: {
       'onnxruntime-node': ['trainer/src/inference/onnx-runner.ts'],

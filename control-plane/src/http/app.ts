@@ -7,10 +7,14 @@ import { limitJsonBodies } from './body.ts';
 import type { AppDeps, AppEnv } from './env.ts';
 import { errorHandler, notFoundHandler } from './errors.ts';
 import { assignmentRoutes } from './routes/assignments.ts';
+import { datasetRoutes } from './routes/datasets.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { enrollmentRoutes } from './routes/enrollment.ts';
 import { healthRoutes } from './routes/health.ts';
+import { labellingRoutes } from './routes/labelling.ts';
 import { modelRoutes } from './routes/models.ts';
+import { pipelineRoutes } from './routes/pipeline.ts';
+import { registryRoutes } from './routes/registry.ts';
 import { rolloutRoutes } from './routes/rollouts.ts';
 import { sampleRoutes } from './routes/samples.ts';
 
@@ -26,7 +30,11 @@ export function createApp(rootDeps: AppDeps) {
     .route('/', modelRoutes(deps))
     .route('/', assignmentRoutes(deps))
     .route('/', sampleRoutes(deps))
-    .route('/', rolloutRoutes(deps));
+    .route('/', rolloutRoutes(deps))
+    .route('/', labellingRoutes(deps))
+    .route('/', datasetRoutes(deps))
+    .route('/', registryRoutes(deps))
+    .route('/', pipelineRoutes(deps));
   const app = new Hono<AppEnv>().route('/api/v1', api);
   app.onError(errorHandler(deps.logger));
   app.notFound(notFoundHandler);

@@ -3,7 +3,9 @@ import type { ControlPlaneConfig, Logger, SigningKey } from '@edgeloop/shared';
 import type { DeviceAuthenticator } from '../auth/device-authenticator.ts';
 import type { DesiredStatePublisher } from '../fleet/desired-state.ts';
 import type { ManifestSigner } from '../models/manifest-signer.ts';
+import type { ModelRegistry } from '../models/model-registry.ts';
 import type { ObjectStore } from '../object-store/object-store.ts';
+import type { PipelineRunner } from '../pipeline/pipeline-runner.ts';
 import type { RolloutEngine } from '../rollouts/rollout-engine.ts';
 import type { Store } from '../store/store.ts';
 
@@ -27,4 +29,7 @@ export interface AppDeps {
   mqttPublicUrl: string;
   version: string;
   logger: Logger;
+  /** Shared with the pipeline so every publish goes through one queue; built per app if absent. */
+  models?: ModelRegistry;
+  pipeline?: PipelineRunner;
 }

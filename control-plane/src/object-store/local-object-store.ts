@@ -3,10 +3,10 @@
  * written, fsynced and renamed over the key, then the directory is fsynced so the rename survives
  * a crash. Readers therefore see either the old bytes or the new ones, never a torn file.
  */
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
-import { dirname, relative, resolve, sep } from 'node:path';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { NotFoundError, ValidationError, writeFileAtomic } from '@edgeloop/shared';
-import { isValidObjectKey, type ObjectStore } from './object-store.ts';
+import { isValidListPrefix, isValidObjectKey, type ObjectStore } from './object-store.ts';
 
 export function createLocalObjectStore(root: string): ObjectStore {
   const base = resolve(root);
@@ -49,6 +49,25 @@ export function createLocalObjectStore(root: string): ObjectStore {
 
     async delete(key) {
       await rm(pathOf(key), { force: true });
+    },
+
+    async list(prefix) {
+      if (!isValidListPrefix(prefix)) throw new ValidationError(`invalid list prefix '${prefix}'`);
+      let entries: { name: string; parentPath: string; isFile(): boolean }[];
+      try {
+        entries = await readdir(base, { recursive: true, withFileTypes: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        throw err;
+      }
+      return (
+        entries
+          .filter((e) => e.isFile())
+          .map((e) => relative(base, join(e.parentPath, e.name)).split(sep).join('/'))
+          // Temp files of an unfinished atomic write are not objects.
+          .filter((key) => key.startsWith(prefix) && isValidObjectKey(key))
+          .sort()
+      );
     },
   };
 }

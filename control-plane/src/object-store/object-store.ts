@@ -1,4 +1,4 @@
-/** Blob storage by role: model files and sample images. Local disk today, S3 later. */
+/** Blob storage by role: model files, sample images and dataset images. Local disk or S3. */
 export interface ObjectStore {
   /** Durable once the promise resolves; overwrites an existing key. */
   put(key: string, bytes: Uint8Array): Promise<void>;
@@ -7,6 +7,8 @@ export interface ObjectStore {
   has(key: string): Promise<boolean>;
   /** Deleting a missing key is not an error. */
   delete(key: string): Promise<void>;
+  /** Every key that starts with `prefix`, sorted; used to import a whole "folder" of images. */
+  list(prefix: string): Promise<string[]>;
 }
 
 /**
@@ -18,4 +20,10 @@ const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,199}$/;
 export function isValidObjectKey(key: string): boolean {
   if (key.length === 0 || key.length > 1024) return false;
   return key.split('/').every((segment) => SEGMENT.test(segment) && segment !== '..' && segment !== '.');
+}
+
+/** A list prefix is a key, or a key followed by `/`, or empty (everything). */
+export function isValidListPrefix(prefix: string): boolean {
+  if (prefix === '') return true;
+  return isValidObjectKey(prefix.endsWith('/') ? prefix.slice(0, -1) : prefix);
 }

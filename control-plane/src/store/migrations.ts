@@ -111,6 +111,122 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 2,
+    name: 'learning-loop',
+    sql: `
+      -- Content-hash dedup of samples looks rows up by image hash.
+      CREATE INDEX samples_sha256 ON samples (sha256);
+      -- confirmed | corrected | none (no class fits); NULL while unlabelled. Skips are not labels.
+      ALTER TABLE samples ADD COLUMN label_status TEXT;
+      ALTER TABLE samples ADD COLUMN skipped_at TEXT;
+      UPDATE samples SET label_status = 'corrected' WHERE label IS NOT NULL;
+
+      -- Every labelling action, so each label keeps who gave it and when, and what it replaced.
+      CREATE TABLE label_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        sample_id TEXT NOT NULL REFERENCES samples (id),
+        action TEXT NOT NULL,
+        label TEXT,
+        actor TEXT NOT NULL,
+        at TEXT NOT NULL
+      );
+      CREATE INDEX label_events_sample ON label_events (sample_id, id);
+
+      CREATE TABLE classes (
+        name TEXT PRIMARY KEY,
+        added_by TEXT NOT NULL,
+        added_at TEXT NOT NULL
+      );
+
+      -- Images imported into named datasets; 'eval' is the project's fixed evaluation set.
+      CREATE TABLE dataset_images (
+        dataset TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        label TEXT NOT NULL,
+        object_key TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        added_by TEXT NOT NULL,
+        added_at TEXT NOT NULL,
+        PRIMARY KEY (dataset, sha256)
+      );
+      CREATE INDEX dataset_images_added ON dataset_images (dataset, added_at);
+
+      -- Immutable snapshots; id = sha256 over the sorted entries (content addressed).
+      CREATE TABLE dataset_versions (
+        id TEXT PRIMARY KEY,
+        base TEXT NOT NULL,
+        cutoff TEXT NOT NULL,
+        counts TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE dataset_version_entries (
+        version_id TEXT NOT NULL REFERENCES dataset_versions (id),
+        split TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        label TEXT NOT NULL,
+        object_key TEXT NOT NULL,
+        sample_id TEXT,
+        PRIMARY KEY (version_id, split, sha256)
+      );
+
+      -- Registry: where a model version came from, names pointing at versions, promotion decisions.
+      CREATE TABLE model_lineage (
+        version INTEGER PRIMARY KEY REFERENCES model_versions (version),
+        parameters TEXT NOT NULL,
+        dataset_version TEXT,
+        parent_version INTEGER,
+        created_by TEXT NOT NULL
+      );
+      CREATE TABLE model_aliases (
+        alias TEXT PRIMARY KEY,
+        version INTEGER NOT NULL REFERENCES model_versions (version),
+        set_by TEXT NOT NULL,
+        set_at TEXT NOT NULL
+      );
+      CREATE TABLE promotions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        candidate INTEGER NOT NULL,
+        production INTEGER,
+        promoted INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        details TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        at TEXT NOT NULL
+      );
+
+      -- Retraining pipeline runs and their steps.
+      CREATE TABLE pipeline_runs (
+        id TEXT PRIMARY KEY,
+        trigger TEXT NOT NULL,
+        status TEXT NOT NULL,
+        requested_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        error TEXT,
+        result TEXT
+      );
+      CREATE TABLE pipeline_steps (
+        run_id TEXT NOT NULL REFERENCES pipeline_runs (id),
+        idx INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        started_at TEXT,
+        finished_at TEXT,
+        log TEXT NOT NULL DEFAULT '',
+        artifacts TEXT NOT NULL DEFAULT '{}',
+        error TEXT,
+        PRIMARY KEY (run_id, idx)
+      );
+    `,
+  },
+  {
+    version: 3,
     name: 'rollouts',
     sql: `
       -- A desired state may point at a manifest other than the version's own (a rollback manifest).

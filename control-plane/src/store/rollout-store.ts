@@ -12,17 +12,7 @@ import type {
   RolloutTransition,
   RolloutWaveStatus,
 } from '@edgeloop/shared';
-
-export interface SqlStatement {
-  run(...params: unknown[]): { changes: number };
-  get(...params: unknown[]): unknown;
-  all(...params: unknown[]): unknown[];
-}
-
-export interface SqlDatabase {
-  prepare(sql: string): SqlStatement;
-  transaction<T>(fn: () => T): () => T;
-}
+import type { SqlDatabase } from './sql.ts';
 
 export interface RolloutRecord {
   rolloutId: string;

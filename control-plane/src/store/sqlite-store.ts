@@ -13,8 +13,12 @@ import {
   UnauthorizedError,
 } from '@edgeloop/shared';
 import Database from 'better-sqlite3';
+import { SqliteDatasetStore } from './dataset-store.ts';
+import { SqliteLabellingStore } from './labelling-store.ts';
 import { MIGRATIONS } from './migrations.ts';
-import { createSqlRolloutStore, type RolloutStore, type SqlDatabase } from './rollout-store.ts';
+import { SqlitePipelineStore } from './pipeline-store.ts';
+import { SqliteRegistryStore } from './registry-store.ts';
+import { createSqlRolloutStore, type RolloutStore } from './rollout-store.ts';
 import {
   type DeviceEventRow,
   type DeviceRow,
@@ -25,6 +29,7 @@ import {
   type SampleRow,
   sampleFromRow,
 } from './rows.ts';
+import type { SqlDatabase } from './sql.ts';
 import type {
   DeviceRecord,
   DeviceTarget,
@@ -74,9 +79,21 @@ function migrate(db: Database.Database, logger: Logger): void {
 
 class SqliteStore implements Store {
   readonly rollouts: RolloutStore;
+  readonly labelling: SqliteLabellingStore;
+  readonly datasets: SqliteDatasetStore;
+  readonly registry: SqliteRegistryStore;
+  readonly pipeline: SqlitePipelineStore;
 
   constructor(private readonly db: Database.Database) {
-    this.rollouts = createSqlRolloutStore(db as unknown as SqlDatabase);
+    const sql: SqlDatabase = {
+      prepare: (text) => db.prepare(text),
+      transaction: (fn) => db.transaction(fn),
+    };
+    this.labelling = new SqliteLabellingStore(sql);
+    this.datasets = new SqliteDatasetStore(sql);
+    this.registry = new SqliteRegistryStore(sql);
+    this.pipeline = new SqlitePipelineStore(sql);
+    this.rollouts = createSqlRolloutStore(sql);
   }
 
   createEnrollmentToken(token: EnrollmentTokenRecord): void {
@@ -289,33 +306,45 @@ class SqliteStore implements Store {
     const { metadata } = sample;
     const confidence = metadata.topK.reduce((max, s) => Math.max(max, s.confidence), 0);
     const id = `smp-${randomUUID()}`;
-    const result = this.db
-      .prepare(
-        `INSERT INTO samples (id, device_id, idempotency_key, sha256, object_key, content_type, bytes, width,
-           height, model_version, frame_id, captured_at, received_at, reason, top_k, confidence)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (device_id, idempotency_key) DO NOTHING`,
-      )
-      .run(
-        id,
-        sample.deviceId,
-        metadata.idempotencyKey,
-        sample.sha256,
-        sample.objectKey,
-        sample.contentType,
-        sample.bytes,
-        sample.width,
-        sample.height,
-        metadata.modelVersion,
-        metadata.frameId,
-        metadata.capturedAt,
-        receivedAt,
-        metadata.reason,
-        JSON.stringify(metadata.topK),
-        confidence,
-      );
-    const stored = this.findSampleByKey(sample.deviceId, metadata.idempotencyKey)!;
-    return { sample: stored, duplicate: result.changes === 0 };
+    // One transaction: two uploads of the same image racing each other still store one row.
+    return this.db.transaction(() => {
+      const seen =
+        this.findSampleByKey(sample.deviceId, metadata.idempotencyKey) ??
+        this.findSampleBySha256(sample.sha256);
+      if (seen) return { sample: seen, duplicate: true };
+      this.db
+        .prepare(
+          `INSERT INTO samples (id, device_id, idempotency_key, sha256, object_key, content_type, bytes, width,
+             height, model_version, frame_id, captured_at, received_at, reason, top_k, confidence)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          id,
+          sample.deviceId,
+          metadata.idempotencyKey,
+          sample.sha256,
+          sample.objectKey,
+          sample.contentType,
+          sample.bytes,
+          sample.width,
+          sample.height,
+          metadata.modelVersion,
+          metadata.frameId,
+          metadata.capturedAt,
+          receivedAt,
+          metadata.reason,
+          JSON.stringify(metadata.topK),
+          confidence,
+        );
+      return { sample: this.getSample(id)!, duplicate: false };
+    })();
+  }
+
+  findSampleBySha256(sha256: string): SampleRecord | null {
+    const row = this.db
+      .prepare('SELECT * FROM samples WHERE sha256 = ? ORDER BY received_at, id LIMIT 1')
+      .get(sha256) as SampleRow | undefined;
+    return row ? sampleFromRow(row) : null;
   }
 
   findSampleByKey(deviceId: string, idempotencyKey: string): SampleRecord | null {

@@ -12,6 +12,10 @@ import type {
   Sample,
   SampleMetadata,
 } from '@edgeloop/shared';
+import type { DatasetStore } from './dataset-store.ts';
+import type { LabellingStore } from './labelling-store.ts';
+import type { PipelineStore } from './pipeline-store.ts';
+import type { RegistryStore } from './registry-store.ts';
 import type { RolloutStore } from './rollout-store.ts';
 
 export interface EnrollmentTokenRecord {
@@ -111,9 +115,13 @@ export interface Store {
   updateModelManifest(modelVersion: number, manifest: Manifest): void;
   readonly rollouts: RolloutStore;
 
-  /** Inserts once per (device, idempotency key); a repeat returns the first sample. */
+  /**
+   * Inserts once per (device, idempotency key) and once per image content (sha256): a repeat of
+   * either returns the first sample as a duplicate.
+   */
   insertSample(sample: NewSample, receivedAt: string): { sample: SampleRecord; duplicate: boolean };
   findSampleByKey(deviceId: string, idempotencyKey: string): SampleRecord | null;
+  findSampleBySha256(sha256: string): SampleRecord | null;
   getSample(sampleId: string): SampleRecord | null;
   listSamples(query: { labelled?: boolean; limit: number; offset: number }): {
     samples: SampleRecord[];
@@ -121,6 +129,12 @@ export interface Store {
   };
   labelSample(sampleId: string, label: string, labelledBy: string, at: string): SampleRecord | null;
   markSamplesUsed(sampleIds: readonly string[], modelVersion: number): number;
+
+  /** The learning loop's records, one object per concept on the same database. */
+  readonly labelling: LabellingStore;
+  readonly datasets: DatasetStore;
+  readonly registry: RegistryStore;
+  readonly pipeline: PipelineStore;
 
   close(): void;
 }

@@ -27,8 +27,16 @@ export class ApiClient {
     private readonly adminToken: string,
   ) {}
 
-  private async request(method: string, path: string, body?: unknown): Promise<Response> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.adminToken}` };
+  /** Extra headers on every call; LoopApiClient adds the actor. */
+  protected extraHeaders(): Record<string, string> {
+    return {};
+  }
+
+  protected async request(method: string, path: string, body?: unknown): Promise<Response> {
+    const headers: Record<string, string> = {
+      ...this.extraHeaders(),
+      authorization: `Bearer ${this.adminToken}`,
+    };
     let payload: FormData | string | undefined;
     if (body instanceof FormData) payload = body;
     else if (body !== undefined) {
@@ -69,7 +77,7 @@ export class ApiClient {
     return res;
   }
 
-  private async json<S extends z.ZodType>(
+  protected async json<S extends z.ZodType>(
     schema: S,
     method: string,
     path: string,

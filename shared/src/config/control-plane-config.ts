@@ -1,5 +1,73 @@
 import { z } from 'zod';
 
+/**
+ * Where model files, sample images and dataset images are kept: a folder (default
+ * `dataDir/objects`) or an S3 bucket. Env overrides use EDGELOOP_CP_OBJECT_STORE__TYPE=s3,
+ * EDGELOOP_CP_OBJECT_STORE__BUCKET=…, EDGELOOP_CP_OBJECT_STORE__ENDPOINT=… and so on.
+ */
+export const ObjectStoreConfigSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('local'), dir: z.string().min(1).optional() }),
+  z.object({
+    type: z.literal('s3'),
+    bucket: z.string().min(3).max(63),
+    region: z.string().min(1).default('us-east-1'),
+    /** For S3-compatible servers, e.g. http://127.0.0.1:9000; AWS when absent. */
+    endpoint: z.url().optional(),
+    /** Path-style addressing (`endpoint/bucket/key`), needed by most S3-compatible servers. */
+    forcePathStyle: z.boolean().default(false),
+    /** Without these the AWS SDK's default credential chain is used. */
+    accessKeyId: z.string().min(1).optional(),
+    secretAccessKey: z.string().min(1).optional(),
+    /** Prepended to every key, so one bucket can hold several control planes. */
+    prefix: z
+      .string()
+      .regex(/^([A-Za-z0-9_][A-Za-z0-9._-]*\/)*$/, 'empty, or segments each followed by /')
+      .default(''),
+  }),
+]);
+export type ObjectStoreConfig = z.infer<typeof ObjectStoreConfigSchema>;
+
+/**
+ * The retraining pipeline. Training runs as a child process (`trainCommand` + `--data DIR --out
+ * DIR` + a candidate's `args`), so the control plane never loads the trainer.
+ */
+export const PipelineConfigSchema = z.object({
+  trainCommand: z.array(z.string().min(1)).min(1).default(['npx', 'edgeloop', 'train']),
+  /** Used to evaluate candidates on the field-hard set (`--model DIR --json IMAGE…`). */
+  predictCommand: z.array(z.string().min(1)).min(1).default(['npx', 'edgeloop', 'predict']),
+  candidates: z
+    .array(
+      z.object({
+        name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/),
+        args: z.array(z.string()).default([]),
+      }),
+    )
+    .min(1)
+    .default([
+      { name: 'mnv1-a025', args: ['--architecture', 'mobilenet_v1', '--alpha', '0.25'] },
+      { name: 'mnv1-a050', args: ['--architecture', 'mobilenet_v1', '--alpha', '0.5'] },
+    ]),
+  /** Candidates trained at the same time (each training uses the cores it gets). */
+  parallel: z.number().int().min(1).max(16).default(1),
+  baseDataset: z.string().default('base'),
+  /** Exported datasets and trained models; default dataDir/pipeline. */
+  workDir: z.string().optional(),
+  /** Extra attempts per step before the run fails. */
+  retries: z.number().int().min(0).max(10).default(1),
+  stepTimeoutSec: z
+    .number()
+    .positive()
+    .default(6 * 3600),
+  /** node-cron expression, e.g. "0 3 * * *" (03:00 daily). */
+  schedule: z.string().optional(),
+  /** Start a run once this many labels were given since the last run started. */
+  newLabelsThreshold: z.number().int().positive().optional(),
+  labelCheckSeconds: z.number().positive().default(60),
+  /** Assign a candidate that passed the promotion rule to this device group. */
+  canaryGroup: z.string().min(1).optional(),
+});
+export type PipelineConfig = z.infer<typeof PipelineConfigSchema>;
+
 export const ControlPlaneConfigSchema = z.object({
   /** SQLite database, artifacts and keys live here unless configured otherwise. */
   dataDir: z.string().min(1),
@@ -42,6 +110,15 @@ export const ControlPlaneConfigSchema = z.object({
       sampleMaxPixels: 40_000_000,
       modelMaxBytes: 200 * 1024 * 1024,
     }),
+  objectStore: ObjectStoreConfigSchema.default({ type: 'local' }),
+  /** The promotion rule: beat production on the fixed set by `promotionMargin`, no class's recall down by more than `classTolerance`. */
+  registry: z
+    .object({
+      promotionMargin: z.number().min(0).max(1).default(0.01),
+      classTolerance: z.number().min(0).max(1).default(0.05),
+    })
+    .default({ promotionMargin: 0.01, classTolerance: 0.05 }),
+  pipeline: PipelineConfigSchema.prefault({}),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /**
    * How long a verified device secret stays cached (s). Each check is a deliberately slow scrypt;

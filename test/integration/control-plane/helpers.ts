@@ -68,8 +68,10 @@ export interface Device {
   mqttUrl: string;
 }
 
+export type TestControlPlaneOverrides = Partial<ControlPlaneConfigInput>;
+
 export async function startTestControlPlane(
-  overrides: Partial<ControlPlaneConfigInput> = {},
+  overrides: TestControlPlaneOverrides = {},
 ): Promise<TestControlPlane> {
   const dir = tempDir();
   const logs = new LogCapture();

@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   DesiredStateSchema,
   ErrorBodySchema,
@@ -15,8 +13,9 @@ import {
 } from '@edgeloop/shared';
 import type { MqttClient } from 'mqtt';
 import sharp from 'sharp';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { testManifest } from '../../helpers/manifest-fixture.ts';
+import { startS3, type TestS3 } from '../../helpers/s3-server.ts';
 import {
   connectDevice,
   type Device,
@@ -25,14 +24,31 @@ import {
   nextMessage,
   startTestControlPlane,
   type TestControlPlane,
+  type TestControlPlaneOverrides,
 } from './helpers.ts';
 
 let t: TestControlPlane;
 let cam: Device;
 const clients: MqttClient[] = [];
 
+// models-samples-s3.test.ts runs this file again with the objects in S3 (a real s3rver), so model
+// files, Range downloads and samples are known to work from either store.
+const backend = process.env.EDGELOOP_TEST_OBJECT_STORE === 's3' ? 's3' : 'local';
+let s3: TestS3 | undefined;
+let runs = 0;
+beforeAll(async () => {
+  if (backend === 's3') s3 = await startS3();
+});
+afterAll(async () => {
+  await s3?.stop();
+});
+
+function start(overrides: TestControlPlaneOverrides = {}) {
+  return startTestControlPlane(s3 ? { ...overrides, objectStore: s3.config(`run-${++runs}/`) } : overrides);
+}
+
 beforeEach(async () => {
-  t = await startTestControlPlane();
+  t = await start();
   cam = await enroll(t, 'cam-1');
 });
 
@@ -108,7 +124,7 @@ describe('model versions', () => {
     expect(await errorCode(res)).toBe('CHECKSUM_MISMATCH');
     expect((await t.api('/models/1/manifest', { admin: true })).status).toBe(404);
     expect(t.cp.store.listModelVersions()).toEqual([]);
-    expect(existsSync(join(t.dataDir, 'objects', 'models'))).toBe(false);
+    expect(await t.cp.objects.list('models/')).toEqual([]);
   });
 
   it('refuses a version that is not newer than the latest with 409 naming the latest', async () => {
@@ -302,13 +318,12 @@ describe('samples', () => {
     );
     expect(truncated.status).toBe(415);
     expect((await listSamples()).total).toBe(0);
-    const samplesDir = join(t.dataDir, 'objects', 'samples');
-    expect(existsSync(samplesDir) ? readdirSync(samplesDir) : []).toEqual([]);
+    expect(await t.cp.objects.list('samples/')).toEqual([]);
   });
 
   it('refuses an image over the byte limit with 413', async () => {
     await t.stop();
-    t = await startTestControlPlane({
+    t = await start({
       limits: { sampleMaxBytes: 200, sampleMaxPixels: 40_000_000, modelMaxBytes: 1 << 20 },
     });
     cam = await enroll(t, 'cam-1');

@@ -1,7 +1,8 @@
 /** Model versions: upload (admin), list (admin), manifest and files (admin or device). */
-import { NotFoundError } from '@edgeloop/shared';
+import { ModelLineageSchema, NotFoundError, parseJsonWith } from '@edgeloop/shared';
 import { Hono } from 'hono';
 import { createModelRegistry, modelFileKey, summaryOf } from '../../models/model-registry.ts';
+import { actorOf } from '../actor.ts';
 import { requireRole } from '../auth.ts';
 import { formText, limitBody, readForm } from '../body.ts';
 import type { AppDeps, AppEnv } from '../env.ts';
@@ -19,13 +20,15 @@ function versionParam(raw: string): number {
 
 export function modelRoutes(deps: AppDeps) {
   const { store, objects, config } = deps;
-  const registry = createModelRegistry({
-    store,
-    objects,
-    signingKey: deps.signingKey,
-    manifestTtlDays: config.manifestTtlDays,
-    modelMaxBytes: config.limits.modelMaxBytes,
-  });
+  const registry =
+    deps.models ??
+    createModelRegistry({
+      store,
+      objects,
+      signingKey: deps.signingKey,
+      manifestTtlDays: config.manifestTtlDays,
+      modelMaxBytes: config.limits.modelMaxBytes,
+    });
 
   function findVersion(raw: string) {
     const record = store.getModelVersion(versionParam(raw));
@@ -49,6 +52,20 @@ export function modelRoutes(deps: AppDeps) {
           manifestJson: formText(form, 'manifest'),
           metricsJson: typeof metrics === 'string' ? metrics : undefined,
           files,
+        });
+        // Who made it and from what: the uploader's lineage, or at least its architecture and actor.
+        const lineageText = form.get('lineage');
+        const lineage =
+          typeof lineageText === 'string'
+            ? parseJsonWith(ModelLineageSchema, lineageText, 'lineage')
+            : ModelLineageSchema.parse({});
+        store.registry.setLineage(summary.modelVersion, {
+          ...lineage,
+          parameters: {
+            architecture: store.getModelVersion(summary.modelVersion)?.manifest.architecture,
+            ...lineage.parameters,
+          },
+          createdBy: lineage.createdBy ?? actorOf(c),
         });
         deps.logger.info(
           { modelVersion: summary.modelVersion, name: summary.name },

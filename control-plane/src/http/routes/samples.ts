@@ -1,5 +1,6 @@
 /** Samples: devices upload them; admins list, view, label and mark them used in training. */
 import {
+  ACTOR_HEADER,
   LabelSampleSchema,
   MarkSamplesUsedSchema,
   NotFoundError,
@@ -9,9 +10,11 @@ import {
 import { Hono } from 'hono';
 import { acceptSample } from '../../samples/sample-intake.ts';
 import { publicSample } from '../../store/store.ts';
+import { actorOf } from '../actor.ts';
 import { deviceIdOf, requireRole } from '../auth.ts';
 import { formText, limitBody, readForm, readJson } from '../body.ts';
 import type { AppDeps, AppEnv } from '../env.ts';
+import { createLabelling, publicLabelled } from './labelling.ts';
 
 const FORM_OVERHEAD_BYTES = 64 * 1024;
 
@@ -32,6 +35,7 @@ function labelledParam(raw: string | undefined): boolean | undefined {
 
 export function sampleRoutes(deps: AppDeps) {
   const { store, objects, config } = deps;
+  const labelling = createLabelling(store);
 
   function findSample(id: string) {
     const sample = store.getSample(id);
@@ -95,13 +99,10 @@ export function sampleRoutes(deps: AppDeps) {
     })
     .post('/samples/:id/label', requireRole(deps, 'admin'), async (c) => {
       const request = await readJson(c, LabelSampleSchema, 'label');
-      findSample(c.req.param('id'));
-      const sample = store.labelSample(
-        c.req.param('id'),
-        request.label,
-        request.labelledBy,
-        new Date().toISOString(),
-      );
-      return c.json(publicSample(sample!));
+      // labelledBy in the body predates X-Edgeloop-Actor; the header wins over the default.
+      const actor =
+        c.req.header(ACTOR_HEADER) && request.labelledBy === 'admin' ? actorOf(c) : request.labelledBy;
+      const sample = labelling.setLabel(c.req.param('id'), request.label, actor);
+      return c.json(publicLabelled(sample));
     });
 }

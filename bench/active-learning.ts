@@ -1,0 +1,343 @@
+/**
+ * Active-learning benchmark on real photos: does the labelling queue's uncertainty order save
+ * labels compared with labelling random frames?
+ *
+ *   npx edgeloop bench active-learning --data ../shared/data/clothing-small --json [--cache emb.json]
+ *
+ * Simulation. Frames are embedded once by the pretrained MobileNet V1 0.25 (frozen; the classifier
+ * on top is what each round retrains, as a fine-tuned head would be). Start from a small labelled
+ * subset (`--initial-per-class`), let the rest of the training photos stream past the current
+ * model, and spend the same labelling budget per round two ways: the control plane's labelling
+ * queue (least confident first, interleaved across predicted classes — orderLabelQueue itself)
+ * versus random frames (averaged over `--random-seeds` runs). After each round the head is
+ * retrained on everything labelled so far and measured on the held-out validation photos.
+ *
+ * Prints {"rounds":[{"labels","accUncertainty","accRandom"}…],"labelSavings",…}: labelSavings is
+ * the share of labels uncertainty sampling saves to reach random sampling's final accuracy
+ * (1 − labels needed by uncertainty / labels random used), linearly interpolated between rounds.
+ */
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { LabelledSample } from '@edgeloop/shared';
+import { orderLabelQueue } from '../control-plane/src/labelling/label-queue.ts';
+import { decodeResized } from '../trainer/src/data/image-decoder.ts';
+import { loadLayersModelFromDisk } from '../trainer/src/output/checkpoint.ts';
+import { loadTf } from '../trainer/src/tf/load-tf.ts';
+
+interface Item {
+  path: string;
+  label: number;
+}
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function shuffle<T>(items: T[], random: () => number): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+async function listSplit(dir: string, classes: string[]): Promise<Item[]> {
+  const items: Item[] = [];
+  for (const [label, name] of classes.entries()) {
+    for (const f of (await readdir(join(dir, name))).sort()) {
+      if (/\.(jpe?g|png|webp)$/i.test(f)) items.push({ path: join(dir, name, f), label });
+    }
+  }
+  return items;
+}
+
+/** `--cache FILE` keeps embeddings between runs (the slow part on a CPU without native TensorFlow). */
+async function embedCached(
+  items: Item[],
+  weights: string,
+  cache: string | undefined,
+  log: (s: string) => void,
+): Promise<Float32Array[]> {
+  let stored: Record<string, number[]> = {};
+  if (cache) stored = JSON.parse(await readFile(cache, 'utf8').catch(() => '{}')) as Record<string, number[]>;
+  const missing = items.filter((it) => !stored[it.path]);
+  if (missing.length > 0) {
+    const fresh = await embed(missing, weights, log);
+    missing.forEach((it, i) => {
+      stored[it.path] = Array.from(fresh[i]);
+    });
+    if (cache) await writeFile(cache, JSON.stringify(stored));
+  }
+  return items.map((it) => Float32Array.from(stored[it.path]));
+}
+
+/** Global-average-pooled MobileNet features, L2-normalised, one Float32Array per image. */
+async function embed(items: Item[], weights: string, log: (s: string) => void): Promise<Float32Array[]> {
+  const { tf } = await loadTf();
+  const full = await loadLayersModelFromDisk(tf, weights);
+  const pool = full.layers.find((l) => l.name.startsWith('global_average_pooling'));
+  if (!pool) throw new Error(`${weights}: no global_average_pooling layer`);
+  const extractor = tf.model({ inputs: full.inputs, outputs: pool.output as never });
+  const size = (full.inputs[0].shape[1] as number | null) ?? 224;
+  const out: Float32Array[] = [];
+  const batch = 16;
+  const started = Date.now();
+  for (let i = 0; i < items.length; i += batch) {
+    const chunk = items.slice(i, i + batch);
+    const pixels = await Promise.all(
+      chunk.map((it) => decodeResized(it.path, { width: size, height: size })),
+    );
+    const features = tf.tidy(() => {
+      const x = tf.stack(pixels.map((p) => tf.tensor3d(p.data, [size, size, 3], 'int32')));
+      // Keras MobileNet preprocessing: [0, 255] → [-1, 1].
+      return extractor.predict(x.toFloat().div(127.5).sub(1)) as ReturnType<typeof tf.zeros>;
+    });
+    const data = (await features.data()) as Float32Array;
+    features.dispose();
+    const dim = data.length / chunk.length;
+    for (let k = 0; k < chunk.length; k++) {
+      const v = data.slice(k * dim, (k + 1) * dim);
+      const norm = Math.hypot(...v) || 1;
+      for (let d = 0; d < dim; d++) v[d] /= norm;
+      out.push(v);
+    }
+    if ((i / batch) % 20 === 0)
+      log(
+        `embedded ${Math.min(i + batch, items.length)}/${items.length} (${((Date.now() - started) / 1000).toFixed(0)} s)`,
+      );
+  }
+  return out;
+}
+
+/** Softmax regression trained by full-batch gradient descent (deterministic: zero init). */
+function trainHead(x: Float32Array[], y: number[], classes: number, epochs = 300, lr = 2, l2 = 1e-3) {
+  const dim = x[0].length;
+  const w = new Float64Array(classes * dim);
+  const b = new Float64Array(classes);
+  const probs = new Float64Array(classes);
+  for (let e = 0; e < epochs; e++) {
+    const gw = new Float64Array(classes * dim);
+    const gb = new Float64Array(classes);
+    for (let n = 0; n < x.length; n++) {
+      predictInto(w, b, x[n], probs);
+      probs[y[n]] -= 1;
+      for (let c = 0; c < classes; c++) {
+        gb[c] += probs[c];
+        const g = probs[c];
+        const row = c * dim;
+        for (let d = 0; d < dim; d++) gw[row + d] += g * x[n][d];
+      }
+    }
+    for (let i = 0; i < w.length; i++) w[i] -= lr * (gw[i] / x.length + l2 * w[i]);
+    for (let c = 0; c < classes; c++) b[c] -= (lr * gb[c]) / x.length;
+  }
+  return { w, b, classes };
+}
+
+function predictInto(w: Float64Array, b: Float64Array, v: Float32Array, out: Float64Array): void {
+  const classes = b.length;
+  const dim = v.length;
+  let max = -Infinity;
+  for (let c = 0; c < classes; c++) {
+    let s = b[c];
+    const row = c * dim;
+    for (let d = 0; d < dim; d++) s += w[row + d] * v[d];
+    out[c] = s;
+    if (s > max) max = s;
+  }
+  let sum = 0;
+  for (let c = 0; c < classes; c++) {
+    out[c] = Math.exp(out[c] - max);
+    sum += out[c];
+  }
+  for (let c = 0; c < classes; c++) out[c] /= sum;
+}
+
+type Head = ReturnType<typeof trainHead>;
+
+function top1(head: Head, v: Float32Array): { label: number; confidence: number } {
+  const p = new Float64Array(head.classes);
+  predictInto(head.w, head.b, v, p);
+  let best = 0;
+  for (let c = 1; c < p.length; c++) if (p[c] > p[best]) best = c;
+  return { label: best, confidence: p[best] };
+}
+
+function accuracy(head: Head, x: Float32Array[], y: number[]): number {
+  let right = 0;
+  for (let i = 0; i < x.length; i++) if (top1(head, x[i]).label === y[i]) right++;
+  return right / x.length;
+}
+
+/** The labelling queue's pick from the unlabelled stream: its own ordering function. */
+function uncertaintyPick(
+  head: Head,
+  stream: number[],
+  features: Float32Array[],
+  classes: string[],
+  budget: number,
+): number[] {
+  const pool = stream.map((idx) => {
+    const p = top1(head, features[idx]);
+    return {
+      sampleId: String(idx),
+      deviceId: 'cam-1',
+      preLabel: classes[p.label],
+      confidence: p.confidence,
+      skippedAt: null,
+    };
+  }) as unknown as LabelledSample[];
+  return orderLabelQueue(pool, budget).map((s) => Number(s.sampleId));
+}
+
+function simulate(
+  policy: 'uncertainty' | 'random',
+  seed: number,
+  data: {
+    features: Float32Array[];
+    labels: number[];
+    initial: number[];
+    stream: number[];
+    valX: Float32Array[];
+    valY: number[];
+  },
+  classes: string[],
+  budget: number,
+  rounds: number,
+): { labels: number; acc: number }[] {
+  const random = rng(seed);
+  const labelled = [...data.initial];
+  let stream = shuffle(data.stream, random);
+  const fit = () =>
+    trainHead(
+      labelled.map((i) => data.features[i]),
+      labelled.map((i) => data.labels[i]),
+      classes.length,
+    );
+  let head = fit();
+  const out = [{ labels: labelled.length, acc: accuracy(head, data.valX, data.valY) }];
+  for (let r = 0; r < rounds; r++) {
+    const picked =
+      policy === 'random'
+        ? stream.slice(0, budget)
+        : uncertaintyPick(head, stream, data.features, classes, budget);
+    const chosen = new Set(picked);
+    labelled.push(...picked);
+    stream = stream.filter((i) => !chosen.has(i));
+    head = fit();
+    out.push({ labels: labelled.length, acc: accuracy(head, data.valX, data.valY) });
+  }
+  return out;
+}
+
+/** Labels uncertainty needed to reach `target` accuracy, interpolated between rounds (null: never). */
+function labelsToReach(curve: { labels: number; acc: number }[], target: number): number | null {
+  if (curve[0].acc >= target) return curve[0].labels;
+  for (let i = 1; i < curve.length; i++) {
+    if (curve[i].acc >= target) {
+      const [a, b] = [curve[i - 1], curve[i]];
+      return a.labels + ((target - a.acc) / (b.acc - a.acc)) * (b.labels - a.labels);
+    }
+  }
+  return null;
+}
+
+export async function benchMain(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      data: { type: 'string' },
+      weights: { type: 'string' },
+      'initial-per-class': { type: 'string', default: '2' },
+      budget: { type: 'string', default: '20' },
+      rounds: { type: 'string', default: '8' },
+      stream: { type: 'string', default: '1200' },
+      'random-seeds': { type: 'string', default: '10' },
+      seed: { type: 'string', default: '1' },
+      cache: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  if (!values.data) {
+    process.stderr.write(
+      'usage: edgeloop bench active-learning --data DIR [--weights model.json] [--json]\n',
+    );
+    return 2;
+  }
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  const dataDir = resolve(values.data);
+  const weights = values.weights ?? join(dataDir, '..', 'mobilenet_v1_0.25_224', 'model.json');
+  const classes = (await readdir(join(dataDir, 'train'), { withFileTypes: true }))
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+  const seed = Number(values.seed);
+  const random = rng(seed);
+  const train = shuffle(await listSplit(join(dataDir, 'train'), classes), random).slice(
+    0,
+    Number(values.stream) + classes.length * Number(values['initial-per-class']),
+  );
+  const validation = await listSplit(join(dataDir, 'validation'), classes);
+  const started = Date.now();
+  const features = await embedCached(train, weights, values.cache, log);
+  const valX = await embedCached(validation, weights, values.cache, log);
+  const embedSeconds = (Date.now() - started) / 1000;
+
+  const labels = train.map((t) => t.label);
+  const initial: number[] = [];
+  for (let c = 0; c < classes.length; c++) {
+    initial.push(
+      ...train.flatMap((t, i) => (t.label === c ? [i] : [])).slice(0, Number(values['initial-per-class'])),
+    );
+  }
+  const initialSet = new Set(initial);
+  const data = {
+    features,
+    labels,
+    initial,
+    stream: train.map((_, i) => i).filter((i) => !initialSet.has(i)),
+    valX,
+    valY: validation.map((v) => v.label),
+  };
+  const budget = Number(values.budget);
+  const rounds = Number(values.rounds);
+  const unc = simulate('uncertainty', seed, data, classes, budget, rounds);
+  const randomRuns = Array.from({ length: Number(values['random-seeds']) }, (_, s) =>
+    simulate('random', seed + 100 + s, data, classes, budget, rounds),
+  );
+  const rnd = unc.map((_, r) => ({
+    labels: unc[r].labels,
+    acc: randomRuns.reduce((sum, run) => sum + run[r].acc, 0) / randomRuns.length,
+  }));
+  const finalRandom = rnd[rnd.length - 1];
+  const needed = labelsToReach(unc, finalRandom.acc);
+  const result = {
+    rounds: unc.map((u, r) => ({
+      labels: u.labels,
+      accUncertainty: Number(u.acc.toFixed(4)),
+      accRandom: Number(rnd[r].acc.toFixed(4)),
+    })),
+    labelSavings: needed === null ? 0 : Number((1 - needed / finalRandom.labels).toFixed(4)),
+    labelsUncertaintyNeeded: needed === null ? null : Math.round(needed),
+    labelsRandomUsed: finalRandom.labels,
+    target: 0.4,
+    classes: classes.length,
+    streamImages: data.stream.length,
+    validationImages: validation.length,
+    budgetPerRound: budget,
+    randomSeeds: randomRuns.length,
+    embedSeconds: Number(embedSeconds.toFixed(1)),
+  };
+  if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  return 0;
+}

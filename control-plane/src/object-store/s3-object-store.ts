@@ -1,0 +1,117 @@
+/**
+ * ObjectStore on S3 or an S3-compatible server (MinIO, s3rver, …): the only importer of
+ * @aws-sdk/client-s3. A PutObject that returned 200 is durable on the server's side, which is the
+ * same promise the local store makes after its fsyncs. Keys live under an optional `prefix` so
+ * one bucket can hold several control planes.
+ */
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { NotFoundError, ValidationError } from '@edgeloop/shared';
+import { isValidListPrefix, isValidObjectKey, type ObjectStore } from './object-store.ts';
+
+export interface S3ObjectStoreOptions {
+  bucket: string;
+  region: string;
+  /** e.g. http://127.0.0.1:9000 for an S3-compatible server; AWS when absent. */
+  endpoint?: string;
+  /** Path-style URLs (`endpoint/bucket/key`), which most S3-compatible servers need. */
+  forcePathStyle: boolean;
+  /** Without these the SDK's default chain (env, profile, instance role) is used. */
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  /** Prepended to every key, e.g. `edgeloop/`. */
+  prefix: string;
+}
+
+export interface S3ObjectStore extends ObjectStore {
+  close(): void;
+}
+
+function isMissing(err: unknown): boolean {
+  if (err instanceof S3ServiceException) {
+    return err.name === 'NoSuchKey' || err.name === 'NotFound' || err.$metadata.httpStatusCode === 404;
+  }
+  return false;
+}
+
+export function createS3ObjectStore(options: S3ObjectStoreOptions): S3ObjectStore {
+  const client = new S3Client({
+    region: options.region,
+    endpoint: options.endpoint,
+    forcePathStyle: options.forcePathStyle,
+    credentials:
+      options.accessKeyId && options.secretAccessKey
+        ? { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey }
+        : undefined,
+  });
+  const Bucket = options.bucket;
+
+  function keyOf(key: string): string {
+    if (!isValidObjectKey(key)) throw new ValidationError(`invalid object key '${key}'`);
+    return `${options.prefix}${key}`;
+  }
+
+  return {
+    async put(key, bytes) {
+      await client.send(new PutObjectCommand({ Bucket, Key: keyOf(key), Body: bytes }));
+    },
+
+    async get(key) {
+      try {
+        const out = await client.send(new GetObjectCommand({ Bucket, Key: keyOf(key) }));
+        if (!out.Body) throw new NotFoundError(`object '${key}' has no body`);
+        return await out.Body.transformToByteArray();
+      } catch (err) {
+        if (isMissing(err)) throw new NotFoundError(`object '${key}' not found`);
+        throw err;
+      }
+    },
+
+    async has(key) {
+      try {
+        await client.send(new HeadObjectCommand({ Bucket, Key: keyOf(key) }));
+        return true;
+      } catch (err) {
+        if (isMissing(err)) return false;
+        throw err;
+      }
+    },
+
+    async delete(key) {
+      // S3 answers 204 for a missing key too, which matches the interface.
+      await client.send(new DeleteObjectCommand({ Bucket, Key: keyOf(key) }));
+    },
+
+    async list(prefix) {
+      if (!isValidListPrefix(prefix)) throw new ValidationError(`invalid list prefix '${prefix}'`);
+      const keys: string[] = [];
+      let token: string | undefined;
+      do {
+        const page = await client.send(
+          new ListObjectsV2Command({
+            Bucket,
+            Prefix: `${options.prefix}${prefix}`,
+            ContinuationToken: token,
+          }),
+        );
+        for (const item of page.Contents ?? []) {
+          const key = item.Key?.slice(options.prefix.length);
+          if (key && isValidObjectKey(key)) keys.push(key);
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+      return keys.sort();
+    },
+
+    close() {
+      client.destroy();
+    },
+  };
+}

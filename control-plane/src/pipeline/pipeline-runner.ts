@@ -1,0 +1,187 @@
+/**
+ * Runs retraining pipelines one at a time. A trigger while a run is active queues a new run, which
+ * starts when the active one ends. Each step gets `1 + retries` attempts; a step that still fails
+ * fails the run with the step named. Cancel stops a queued run at once and a running one at its
+ * next await (child processes are killed). History — status, attempts, duration, log, artifacts
+ * per step — lives in the store, so it survives restarts; a run interrupted by a restart is
+ * marked failed rather than resumed halfway.
+ */
+import { randomUUID } from 'node:crypto';
+import { EdgeloopError, type Logger, NotFoundError, type PipelineRun } from '@edgeloop/shared';
+import type { Store } from '../store/store.ts';
+
+export interface StepContext {
+  runId: string;
+  signal: AbortSignal;
+  log(text: string): void;
+  /** Values earlier steps handed on (dataset version, folders, model version, …). */
+  state: Record<string, unknown>;
+}
+
+export interface PipelineStepDef {
+  name: string;
+  /** Returns the step's artifacts; throwing fails this attempt. */
+  run(ctx: StepContext): Promise<Record<string, unknown>>;
+}
+
+export interface PipelineRunner {
+  trigger(trigger: PipelineRun['trigger'], actor: string): PipelineRun;
+  cancel(runId: string, actor: string): PipelineRun;
+  /** Resolves once no run is active or queued (tests and shutdown). */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createPipelineRunner(deps: {
+  store: Store;
+  steps: readonly PipelineStepDef[];
+  retries: number;
+  retryDelayMs: number;
+  logger: Logger;
+}): PipelineRunner {
+  const runs = deps.store.pipeline;
+  let active: { runId: string; abort: AbortController; done: Promise<void> } | null = null;
+  let closed = false;
+  const idleWaiters: (() => void)[] = [];
+
+  for (const run of runs.runsIn(['running'])) {
+    runs.setRun(run.id, {
+      status: 'failed',
+      finishedAt: new Date().toISOString(),
+      error: 'interrupted by a control-plane restart',
+    });
+  }
+
+  const now = () => new Date().toISOString();
+
+  async function attempt(
+    run: PipelineRun,
+    index: number,
+    step: PipelineStepDef,
+    ctx: StepContext,
+  ): Promise<boolean> {
+    const log = (text: string) => runs.appendStepLog(run.id, index, text);
+    runs.setStep(run.id, index, { status: 'running', startedAt: now() });
+    for (let n = 1; n <= deps.retries + 1; n++) {
+      runs.setStep(run.id, index, { attempts: n });
+      try {
+        const artifacts = await step.run({ ...ctx, log });
+        runs.setStepArtifacts(run.id, index, artifacts);
+        runs.setStep(run.id, index, { status: 'succeeded', finishedAt: now(), error: null });
+        return true;
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        log(`\nattempt ${n} failed: ${message}\n`);
+        if (ctx.signal.aborted) {
+          runs.setStep(run.id, index, { status: 'cancelled', finishedAt: now(), error: 'cancelled' });
+          return false;
+        }
+        if (n > deps.retries) {
+          runs.setStep(run.id, index, { status: 'failed', finishedAt: now(), error: message });
+          runs.setRun(run.id, {
+            status: 'failed',
+            finishedAt: now(),
+            error: `step '${step.name}' failed after ${n} attempts: ${message}`,
+          });
+          return false;
+        }
+        log(`retrying in ${deps.retryDelayMs} ms\n`);
+        await new Promise((r) => setTimeout(r, deps.retryDelayMs));
+      }
+    }
+    return false;
+  }
+
+  async function execute(run: PipelineRun, abort: AbortController): Promise<void> {
+    runs.setRun(run.id, { status: 'running', startedAt: now() });
+    deps.logger.info({ runId: run.id, trigger: run.trigger }, 'pipeline run started');
+    const ctx: StepContext = { runId: run.id, signal: abort.signal, log: () => {}, state: {} };
+    for (const [index, step] of deps.steps.entries()) {
+      if (abort.signal.aborted || !(await attempt(run, index, step, ctx))) {
+        for (let rest = index; rest < deps.steps.length; rest++) {
+          const s = runs.getRun(run.id)!.steps[rest];
+          if (s.status === 'pending') runs.setStep(run.id, rest, { status: 'cancelled' });
+        }
+        if (abort.signal.aborted) runs.setRun(run.id, { status: 'cancelled', finishedAt: now() });
+        deps.logger.warn({ runId: run.id, status: runs.getRun(run.id)?.status }, 'pipeline run ended early');
+        return;
+      }
+    }
+    runs.setRun(run.id, { status: 'succeeded', finishedAt: now() });
+    deps.logger.info({ runId: run.id }, 'pipeline run succeeded');
+  }
+
+  function kick(): void {
+    if (active || closed) return;
+    const next = runs.runsIn(['queued'])[0];
+    if (!next) {
+      for (const resolve of idleWaiters.splice(0)) resolve();
+      return;
+    }
+    const abort = new AbortController();
+    const done = execute(next, abort)
+      .catch((err) => {
+        deps.logger.error({ err, runId: next.id }, 'pipeline run crashed');
+        runs.setRun(next.id, { status: 'failed', finishedAt: now(), error: (err as Error).message });
+      })
+      .finally(() => {
+        active = null;
+        kick();
+      });
+    active = { runId: next.id, abort, done };
+  }
+
+  kick();
+
+  return {
+    trigger(trigger, actor) {
+      if (closed) throw new EdgeloopError('CONFLICT', 'the pipeline is shutting down');
+      const id = `run-${new Date()
+        .toISOString()
+        .replace(/[-:.TZ]/g, '')
+        .slice(0, 14)}-${randomUUID().slice(0, 8)}`;
+      runs.createRun({
+        id,
+        trigger,
+        requestedBy: actor,
+        createdAt: now(),
+        steps: deps.steps.map((s) => s.name),
+      });
+      deps.logger.info(
+        { runId: id, trigger, actor, queuedBehind: active?.runId ?? null },
+        'pipeline run queued',
+      );
+      kick();
+      return runs.getRun(id)!;
+    },
+
+    cancel(runId, actor) {
+      const run = runs.getRun(runId);
+      if (!run) throw new NotFoundError(`pipeline run '${runId}' not found`);
+      if (run.status === 'queued') {
+        runs.setRun(runId, { status: 'cancelled', finishedAt: now(), error: `cancelled by ${actor}` });
+        for (let i = 0; i < run.steps.length; i++) runs.setStep(runId, i, { status: 'cancelled' });
+      } else if (run.status === 'running' && active?.runId === runId) {
+        runs.setRun(runId, { status: 'running', error: `cancelled by ${actor}` });
+        active.abort.abort();
+      } else {
+        throw new EdgeloopError('CONFLICT', `run '${runId}' is already ${run.status}`);
+      }
+      return runs.getRun(runId)!;
+    },
+
+    idle() {
+      if (!active && runs.runsIn(['queued']).length === 0) return Promise.resolve();
+      return new Promise((resolve) => idleWaiters.push(resolve));
+    },
+
+    async close() {
+      closed = true;
+      if (active) {
+        active.abort.abort();
+        await active.done;
+      }
+      for (const resolve of idleWaiters.splice(0)) resolve();
+    },
+  };
+}

@@ -1,0 +1,262 @@
+/**
+ * The retraining pipeline's steps: snapshot → export → train candidates → evaluate (fixed set and
+ * field-hard) → register the best → promote by the rule → optional canary. Training and
+ * prediction run as child processes (run-command.ts) on folders this file writes and reads.
+ */
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  EdgeloopError,
+  type Evaluation,
+  type Logger,
+  type PipelineConfig,
+  PredictOutputSchema,
+  parseJsonWith,
+  UnsignedManifestSchema,
+} from '@edgeloop/shared';
+import { snapshotDataset } from '../datasets/dataset-versions.ts';
+import { assignModel } from '../fleet/assignments.ts';
+import type { DesiredStatePublisher } from '../fleet/desired-state.ts';
+import { evaluationOf, type PromotionRule } from '../models/model-comparison.ts';
+import type { ModelRegistry } from '../models/model-registry.ts';
+import { CANDIDATE_ALIAS, PRODUCTION_ALIAS, promote } from '../models/promotion.ts';
+import type { ObjectStore } from '../object-store/object-store.ts';
+import type { Store } from '../store/store.ts';
+import type { PipelineStepDef, StepContext } from './pipeline-runner.ts';
+import { runCommand } from './run-command.ts';
+
+export const PIPELINE_ACTOR = 'pipeline';
+const EXTENSION: Record<string, string> = { 'image/png': 'png', 'image/webp': 'webp', 'image/jpeg': 'jpg' };
+
+export interface PipelineStepDeps {
+  store: Store;
+  objects: ObjectStore;
+  models: ModelRegistry;
+  desired: DesiredStatePublisher;
+  config: PipelineConfig;
+  workDir: string;
+  rule: () => PromotionRule;
+  logger: Logger;
+}
+
+interface Candidate {
+  name: string;
+  args: string[];
+  dir: string;
+  metrics?: Record<string, unknown>;
+  fixed?: Evaluation;
+  fieldHard?: { accuracy: number; images: number } | null;
+}
+
+async function pool<T>(items: readonly T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const errors: unknown[] = [];
+  await Promise.all(
+    Array.from({ length: Math.min(size, items.length) }, async () => {
+      while (next < items.length) {
+        try {
+          await work(items[next++]);
+        } catch (err) {
+          errors.push(err);
+        }
+      }
+    }),
+  );
+  if (errors.length > 0) throw errors[0];
+}
+
+export function pipelineSteps(deps: PipelineStepDeps): PipelineStepDef[] {
+  const { store, config } = deps;
+  const runDir = (ctx: StepContext) => join(deps.workDir, ctx.runId);
+  const timeoutMs = config.stepTimeoutSec * 1000;
+
+  return [
+    {
+      name: 'snapshot',
+      async run(ctx) {
+        const { version, created } = snapshotDataset(store, {
+          base: config.baseDataset,
+          actor: PIPELINE_ACTOR,
+        });
+        ctx.state.datasetVersion = version.id;
+        ctx.log(
+          `dataset version ${version.id} (${created ? 'new' : 'unchanged'}): ${JSON.stringify(version.counts)}\n`,
+        );
+        return { datasetVersion: version.id, counts: version.counts, classes: version.classes };
+      },
+    },
+    {
+      name: 'export',
+      async run(ctx) {
+        const dir = join(runDir(ctx), 'data');
+        await rm(dir, { recursive: true, force: true });
+        const entries = store.datasets.versionEntries(ctx.state.datasetVersion as string);
+        const fieldHard: { path: string; label: string }[] = [];
+        for (const e of entries) {
+          const folder = join(dir, e.split, e.label);
+          await mkdir(folder, { recursive: true });
+          const path = join(folder, `${e.sha256}.${EXTENSION[e.contentType] ?? 'jpg'}`);
+          await writeFile(path, await deps.objects.get(e.objectKey));
+          if (e.split === 'field-hard') fieldHard.push({ path, label: e.label });
+        }
+        ctx.state.dataDir = dir;
+        ctx.state.fieldHard = fieldHard;
+        ctx.log(`exported ${entries.length} images to ${dir}\n`);
+        return { dir, images: entries.length };
+      },
+    },
+    {
+      name: 'train',
+      async run(ctx) {
+        const previous = (ctx.state.candidates as Candidate[] | undefined) ?? [];
+        const candidates: Candidate[] = config.candidates.map((c) => ({
+          name: c.name,
+          args: c.args,
+          dir: join(runDir(ctx), 'models', c.name),
+          metrics: previous.find((p) => p.name === c.name)?.metrics,
+        }));
+        ctx.state.candidates = candidates;
+        // A retry trains only the candidates that did not finish.
+        await pool(
+          candidates.filter((c) => c.metrics === undefined),
+          config.parallel,
+          async (c) => {
+            await rm(c.dir, { recursive: true, force: true });
+            await runCommand(
+              [
+                ...config.trainCommand,
+                '--data',
+                ctx.state.dataDir as string,
+                '--out',
+                c.dir,
+                '--name',
+                `edgeloop-${c.name}`,
+                ...c.args,
+              ],
+              { signal: ctx.signal, timeoutMs, onOutput: (text) => ctx.log(`[${c.name}] ${text}`) },
+            );
+            c.metrics = JSON.parse(await readFile(join(c.dir, 'metrics.json'), 'utf8')) as Record<
+              string,
+              unknown
+            >;
+          },
+        );
+        return { candidates: candidates.map((c) => ({ name: c.name, dir: c.dir })) };
+      },
+    },
+    {
+      name: 'evaluate',
+      async run(ctx) {
+        const candidates = ctx.state.candidates as Candidate[];
+        const fieldHard = ctx.state.fieldHard as { path: string; label: string }[];
+        for (const c of candidates) {
+          const fixed = evaluationOf(c.metrics ?? null);
+          if (!fixed)
+            throw new EdgeloopError('MODEL_INVALID', `${c.name}: metrics.json has no validation figures`);
+          c.fixed = fixed;
+          c.fieldHard = null;
+          if (fieldHard.length > 0) {
+            const { stdout } = await runCommand(
+              [
+                ...config.predictCommand,
+                '--model',
+                c.dir,
+                '--json',
+                '--top-k',
+                '1',
+                ...fieldHard.map((f) => f.path),
+              ],
+              {
+                signal: ctx.signal,
+                timeoutMs,
+                onOutput: (text) => ctx.log(`[${c.name}] ${text}`),
+                captureStdout: true,
+              },
+            );
+            const predictions = parseJsonWith(PredictOutputSchema, stdout, `predictions of ${c.name}`);
+            const right = predictions.filter((p, i) => p.topK[0]?.label === fieldHard[i].label).length;
+            c.fieldHard = { accuracy: right / fieldHard.length, images: fieldHard.length };
+          }
+          ctx.log(
+            `${c.name}: fixed set ${(fixed.accuracy * 100).toFixed(1)}%, field-hard ${c.fieldHard ? `${(c.fieldHard.accuracy * 100).toFixed(1)}% of ${c.fieldHard.images}` : 'n/a'}\n`,
+          );
+        }
+        return {
+          candidates: candidates.map((c) => ({
+            name: c.name,
+            fixedAccuracy: c.fixed!.accuracy,
+            fieldHard: c.fieldHard,
+          })),
+        };
+      },
+    },
+    {
+      name: 'register',
+      async run(ctx) {
+        const candidates = ctx.state.candidates as Candidate[];
+        const score = (c: Candidate) => c.fixed!.accuracy + (c.fieldHard?.accuracy ?? 0) * 1e-3;
+        const best = [...candidates].sort((a, b) => score(b) - score(a))[0];
+        const manifestJson = JSON.parse(await readFile(join(best.dir, 'manifest.json'), 'utf8')) as object;
+        const modelVersion = (store.latestModelVersion() ?? 0) + 1;
+        const manifest = UnsignedManifestSchema.parse({ ...manifestJson, modelVersion });
+        const files = new Map<string, Uint8Array>();
+        for (const f of manifest.files)
+          files.set(f.name, new Uint8Array(await readFile(join(best.dir, f.name))));
+        const metrics = { ...best.metrics, fixedSet: best.fixed, fieldHard: best.fieldHard };
+        const summary = await deps.models.publish({
+          manifestJson: JSON.stringify(manifest),
+          metricsJson: JSON.stringify(metrics),
+          files,
+        });
+        const production = store.registry.getAlias(PRODUCTION_ALIAS)?.modelVersion ?? null;
+        store.registry.setLineage(summary.modelVersion, {
+          parameters: { candidate: best.name, args: best.args, architecture: manifest.architecture },
+          datasetVersion: ctx.state.datasetVersion as string,
+          parentVersion: production,
+          createdBy: PIPELINE_ACTOR,
+        });
+        store.registry.setAlias(
+          CANDIDATE_ALIAS,
+          summary.modelVersion,
+          PIPELINE_ACTOR,
+          new Date().toISOString(),
+        );
+        ctx.state.modelVersion = summary.modelVersion;
+        ctx.log(`registered ${best.name} as version ${summary.modelVersion} (alias candidate)\n`);
+        return { modelVersion: summary.modelVersion, candidate: best.name };
+      },
+    },
+    {
+      name: 'promote',
+      async run(ctx) {
+        const decision = promote(store, String(ctx.state.modelVersion), deps.rule(), PIPELINE_ACTOR);
+        ctx.state.promoted = decision.promoted;
+        ctx.log(`${decision.promoted ? 'promoted' : 'not promoted'}: ${decision.reason}\n`);
+        return { promoted: decision.promoted, reason: decision.reason, production: decision.production };
+      },
+    },
+    {
+      name: 'canary',
+      async run(ctx) {
+        if (!config.canaryGroup || !ctx.state.promoted) {
+          ctx.log(
+            config.canaryGroup ? 'candidate was not promoted: no canary\n' : 'no canaryGroup configured\n',
+          );
+          return { devices: [] };
+        }
+        const devices = await assignModel(
+          { store, desired: deps.desired },
+          {
+            protocol: 1,
+            modelVersion: ctx.state.modelVersion as number,
+            target: { group: config.canaryGroup },
+          },
+        );
+        ctx.log(
+          `assigned version ${ctx.state.modelVersion} to ${devices.length} devices of group ${config.canaryGroup}\n`,
+        );
+        return { group: config.canaryGroup, devices };
+      },
+    },
+  ];
+}

@@ -1,0 +1,269 @@
+/**
+ * Datasets and their immutable versions: imported images per named dataset, the labelled field
+ * samples a snapshot draws on, and the snapshots themselves (entries stored once, never updated).
+ */
+import type { DatasetImage, DatasetSplit, DatasetVersion } from '@edgeloop/shared';
+import type { SqlDatabase } from './sql.ts';
+
+export interface DatasetImageRecord extends DatasetImage {
+  objectKey: string;
+  contentType: string;
+}
+
+export interface VersionEntryRecord {
+  split: DatasetSplit;
+  sha256: string;
+  label: string;
+  objectKey: string;
+  contentType: string;
+  sampleId: string | null;
+}
+
+export interface LabelledSampleRef {
+  sampleId: string;
+  sha256: string;
+  label: string;
+  objectKey: string;
+  contentType: string;
+  labelledAt: string;
+}
+
+export interface DatasetStore {
+  /** False when the dataset already holds an image with this hash (nothing changes). */
+  insertImage(image: DatasetImageRecord): boolean;
+  listDatasets(): { name: string; images: number; classes: Record<string, number> }[];
+  listImages(
+    dataset: string,
+    query: { until?: string; limit: number; offset: number },
+  ): {
+    images: DatasetImageRecord[];
+    total: number;
+  };
+  /** Samples with a class label (confirmed or corrected) given at or before `until`. */
+  labelledSamples(until: string): LabelledSampleRef[];
+  /** Stores a version with its entries unless one with the same id exists; returns the stored one. */
+  insertVersion(
+    version: DatasetVersion,
+    entries: readonly VersionEntryRecord[],
+  ): { version: DatasetVersion; created: boolean };
+  getVersion(id: string): DatasetVersion | null;
+  listVersions(): DatasetVersion[];
+  versionEntries(id: string): VersionEntryRecord[];
+  versionEntry(id: string, sha256: string): VersionEntryRecord | null;
+}
+
+interface ImageRow {
+  dataset: string;
+  sha256: string;
+  label: string;
+  object_key: string;
+  content_type: string;
+  bytes: number;
+  width: number;
+  height: number;
+  source: string;
+  added_by: string;
+  added_at: string;
+}
+
+function imageFromRow(r: ImageRow): DatasetImageRecord {
+  return {
+    dataset: r.dataset,
+    sha256: r.sha256,
+    label: r.label,
+    bytes: r.bytes,
+    width: r.width,
+    height: r.height,
+    source: r.source,
+    addedBy: r.added_by,
+    addedAt: r.added_at,
+    objectKey: r.object_key,
+    contentType: r.content_type,
+  };
+}
+
+interface VersionRow {
+  id: string;
+  base: string;
+  cutoff: string;
+  counts: string;
+  created_by: string;
+  created_at: string;
+}
+
+function versionFromRow(r: VersionRow): DatasetVersion {
+  const stored = JSON.parse(r.counts) as { counts: DatasetVersion['counts']; classes: string[] };
+  return {
+    id: r.id,
+    base: r.base,
+    cutoff: r.cutoff,
+    counts: stored.counts,
+    classes: stored.classes,
+    createdBy: r.created_by,
+    createdAt: r.created_at,
+  };
+}
+
+export class SqliteDatasetStore implements DatasetStore {
+  constructor(private readonly db: SqlDatabase) {}
+
+  insertImage(image: DatasetImageRecord): boolean {
+    const result = this.db
+      .prepare(
+        `INSERT INTO dataset_images (dataset, sha256, label, object_key, content_type, bytes, width, height,
+           source, added_by, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (dataset, sha256) DO NOTHING`,
+      )
+      .run(
+        image.dataset,
+        image.sha256,
+        image.label,
+        image.objectKey,
+        image.contentType,
+        image.bytes,
+        image.width,
+        image.height,
+        image.source,
+        image.addedBy,
+        image.addedAt,
+      );
+    return result.changes > 0;
+  }
+
+  listDatasets() {
+    const rows = this.db
+      .prepare(
+        'SELECT dataset, label, COUNT(*) AS n FROM dataset_images GROUP BY dataset, label ORDER BY dataset, label',
+      )
+      .all() as { dataset: string; label: string; n: number }[];
+    const out = new Map<string, { name: string; images: number; classes: Record<string, number> }>();
+    for (const r of rows) {
+      const d = out.get(r.dataset) ?? { name: r.dataset, images: 0, classes: {} };
+      d.images += r.n;
+      d.classes[r.label] = r.n;
+      out.set(r.dataset, d);
+    }
+    return [...out.values()];
+  }
+
+  listImages(dataset: string, query: { until?: string; limit: number; offset: number }) {
+    const until = query.until ?? '9999';
+    const rows = this.db
+      .prepare(
+        'SELECT * FROM dataset_images WHERE dataset = ? AND added_at <= ? ORDER BY added_at, sha256 LIMIT ? OFFSET ?',
+      )
+      .all(dataset, until, query.limit, query.offset) as ImageRow[];
+    const { n } = this.db
+      .prepare('SELECT COUNT(*) AS n FROM dataset_images WHERE dataset = ? AND added_at <= ?')
+      .get(dataset, until) as { n: number };
+    return { images: rows.map(imageFromRow), total: n };
+  }
+
+  labelledSamples(until: string): LabelledSampleRef[] {
+    const rows = this.db
+      .prepare(
+        `SELECT id, sha256, label, object_key, content_type, labelled_at FROM samples
+         WHERE label_status IN ('confirmed', 'corrected') AND label IS NOT NULL AND labelled_at <= ?
+         ORDER BY labelled_at, id`,
+      )
+      .all(until) as {
+      id: string;
+      sha256: string;
+      label: string;
+      object_key: string;
+      content_type: string;
+      labelled_at: string;
+    }[];
+    return rows.map((r) => ({
+      sampleId: r.id,
+      sha256: r.sha256,
+      label: r.label,
+      objectKey: r.object_key,
+      contentType: r.content_type,
+      labelledAt: r.labelled_at,
+    }));
+  }
+
+  insertVersion(version: DatasetVersion, entries: readonly VersionEntryRecord[]) {
+    return this.db.transaction(() => {
+      const existing = this.getVersion(version.id);
+      if (existing) return { version: existing, created: false };
+      this.db
+        .prepare(
+          'INSERT INTO dataset_versions (id, base, cutoff, counts, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        )
+        .run(
+          version.id,
+          version.base,
+          version.cutoff,
+          JSON.stringify({ counts: version.counts, classes: version.classes }),
+          version.createdBy,
+          version.createdAt,
+        );
+      const insert = this.db.prepare(
+        `INSERT INTO dataset_version_entries (version_id, split, sha256, label, object_key, sample_id)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      );
+      for (const e of entries) insert.run(version.id, e.split, e.sha256, e.label, e.objectKey, e.sampleId);
+      return { version, created: true };
+    })();
+  }
+
+  getVersion(id: string): DatasetVersion | null {
+    const row = this.db.prepare('SELECT * FROM dataset_versions WHERE id = ?').get(id) as
+      | VersionRow
+      | undefined;
+    return row ? versionFromRow(row) : null;
+  }
+
+  listVersions(): DatasetVersion[] {
+    const rows = this.db
+      .prepare('SELECT * FROM dataset_versions ORDER BY created_at, id')
+      .all() as VersionRow[];
+    return rows.map(versionFromRow);
+  }
+
+  versionEntries(id: string): VersionEntryRecord[] {
+    const rows = this.db
+      .prepare(
+        'SELECT split, sha256, label, object_key, sample_id FROM dataset_version_entries WHERE version_id = ? ORDER BY split, label, sha256',
+      )
+      .all(id) as EntryRow[];
+    return rows.map(entryFromRow);
+  }
+
+  versionEntry(id: string, sha256: string): VersionEntryRecord | null {
+    const row = this.db
+      .prepare(
+        'SELECT split, sha256, label, object_key, sample_id FROM dataset_version_entries WHERE version_id = ? AND sha256 = ?',
+      )
+      .get(id, sha256) as EntryRow | undefined;
+    return row ? entryFromRow(row) : null;
+  }
+}
+
+type EntryRow = {
+  split: DatasetSplit;
+  sha256: string;
+  label: string;
+  object_key: string;
+  sample_id: string | null;
+};
+
+function entryFromRow(r: EntryRow): VersionEntryRecord {
+  return {
+    split: r.split,
+    sha256: r.sha256,
+    label: r.label,
+    objectKey: r.object_key,
+    contentType: contentTypeOfKey(r.object_key),
+    sampleId: r.sample_id,
+  };
+}
+
+/** Object keys end in the image's extension (content addressed: `<sha256>.<ext>`). */
+export function contentTypeOfKey(key: string): string {
+  if (key.endsWith('.png')) return 'image/png';
+  if (key.endsWith('.webp')) return 'image/webp';
+  return 'image/jpeg';
+}

@@ -1,0 +1,165 @@
+/**
+ * Labels on samples: the queue's candidate pool, label actions with their history (who, when,
+ * what), and the project's classes. Runs on the database sqlite-store.ts opened.
+ */
+import type { LabelEvent, LabelledSample, LabelStatus } from '@edgeloop/shared';
+import { type SampleRow, sampleFromRow } from './rows.ts';
+import type { SqlDatabase } from './sql.ts';
+import { publicSample, type SampleRecord } from './store.ts';
+
+export interface LabelledSampleRecord extends LabelledSample {
+  objectKey: string;
+  contentType: string;
+}
+
+export interface LabelWrite {
+  sampleId: string;
+  action: LabelEvent['action'];
+  /** null for `none`; ignored for `skip`. */
+  label: string | null;
+  status: LabelStatus | null;
+  actor: string;
+  at: string;
+}
+
+export interface LabellingStore {
+  getLabelled(sampleId: string): LabelledSampleRecord | null;
+  /** Unlabelled samples, never-skipped first, least confident first; at most `limit`. */
+  queuePool(limit: number): LabelledSampleRecord[];
+  countUnlabelled(): number;
+  /** Applies one action and records it in the history, in one transaction. */
+  apply(write: LabelWrite): LabelledSampleRecord | null;
+  history(sampleId: string): LabelEvent[];
+  /** Label actions (not skips) recorded after `since`; the pipeline's "N new labels" trigger. */
+  countLabelsSince(since: string): number;
+  addClass(name: string, actor: string, at: string): boolean;
+  /** Classes added by hand, then labels of published models, then labels of dataset images. */
+  listClasses(): { name: string; source: 'classes' | 'model' | 'dataset' }[];
+}
+
+type LabelledRow = SampleRow & { label_status: LabelStatus | null; skipped_at: string | null };
+
+export function labelledFromRow(row: LabelledRow): LabelledSampleRecord {
+  const record: SampleRecord = sampleFromRow(row);
+  const top = record.topK.reduce<{ label: string; confidence: number } | null>(
+    (best, s) => (best === null || s.confidence > best.confidence ? s : best),
+    null,
+  );
+  return {
+    ...publicSample(record),
+    labelStatus: row.label_status,
+    preLabel: top?.label ?? null,
+    skippedAt: row.skipped_at,
+    objectKey: record.objectKey,
+    contentType: record.contentType,
+  };
+}
+
+export class SqliteLabellingStore implements LabellingStore {
+  constructor(private readonly db: SqlDatabase) {}
+
+  getLabelled(sampleId: string): LabelledSampleRecord | null {
+    const row = this.db.prepare('SELECT * FROM samples WHERE id = ?').get(sampleId) as
+      | LabelledRow
+      | undefined;
+    return row ? labelledFromRow(row) : null;
+  }
+
+  queuePool(limit: number): LabelledSampleRecord[] {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM samples WHERE label_status IS NULL
+         ORDER BY skipped_at IS NOT NULL, skipped_at, confidence, received_at, id LIMIT ?`,
+      )
+      .all(limit) as LabelledRow[];
+    return rows.map(labelledFromRow);
+  }
+
+  countUnlabelled(): number {
+    return (
+      this.db.prepare('SELECT COUNT(*) AS n FROM samples WHERE label_status IS NULL').get() as { n: number }
+    ).n;
+  }
+
+  apply(write: LabelWrite): LabelledSampleRecord | null {
+    return this.db.transaction(() => {
+      if (!this.getLabelled(write.sampleId)) return null;
+      if (write.action === 'skip') {
+        this.db.prepare('UPDATE samples SET skipped_at = ? WHERE id = ?').run(write.at, write.sampleId);
+      } else {
+        this.db
+          .prepare(
+            'UPDATE samples SET label = ?, label_status = ?, labelled_by = ?, labelled_at = ? WHERE id = ?',
+          )
+          .run(write.label, write.status, write.actor, write.at, write.sampleId);
+      }
+      this.db
+        .prepare('INSERT INTO label_events (sample_id, action, label, actor, at) VALUES (?, ?, ?, ?, ?)')
+        .run(
+          write.sampleId,
+          write.action,
+          write.action === 'skip' ? null : write.label,
+          write.actor,
+          write.at,
+        );
+      return this.getLabelled(write.sampleId);
+    })();
+  }
+
+  history(sampleId: string): LabelEvent[] {
+    const rows = this.db
+      .prepare('SELECT sample_id, action, label, actor, at FROM label_events WHERE sample_id = ? ORDER BY id')
+      .all(sampleId) as {
+      sample_id: string;
+      action: LabelEvent['action'];
+      label: string | null;
+      actor: string;
+      at: string;
+    }[];
+    return rows.map((r) => ({
+      sampleId: r.sample_id,
+      action: r.action,
+      label: r.label,
+      actor: r.actor,
+      at: r.at,
+    }));
+  }
+
+  countLabelsSince(since: string): number {
+    const row = this.db
+      .prepare("SELECT COUNT(*) AS n FROM label_events WHERE action != 'skip' AND at > ?")
+      .get(since) as { n: number };
+    return row.n;
+  }
+
+  addClass(name: string, actor: string, at: string): boolean {
+    const result = this.db
+      .prepare(
+        'INSERT INTO classes (name, added_by, added_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING',
+      )
+      .run(name, actor, at);
+    return result.changes > 0;
+  }
+
+  listClasses() {
+    const out = new Map<string, 'classes' | 'model' | 'dataset'>();
+    for (const r of this.db.prepare('SELECT name FROM classes ORDER BY name').all() as { name: string }[]) {
+      out.set(r.name, 'classes');
+    }
+    const manifests = this.db.prepare('SELECT manifest FROM model_versions ORDER BY version').all() as {
+      manifest: string;
+    }[];
+    for (const m of manifests) {
+      for (const label of (JSON.parse(m.manifest) as { labels: string[] }).labels) {
+        if (!out.has(label)) out.set(label, 'model');
+      }
+    }
+    const datasetLabels = this.db
+      .prepare('SELECT DISTINCT label FROM dataset_images ORDER BY label')
+      .all() as {
+      label: string;
+    }[];
+    for (const r of datasetLabels) if (!out.has(r.label)) out.set(r.label, 'dataset');
+    return [...out].map(([name, source]) => ({ name, source }));
+  }
+}

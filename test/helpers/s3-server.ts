@@ -1,0 +1,46 @@
+/** A real S3-protocol server (s3rver) on a loopback port with one bucket, for the S3 path in tests. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ObjectStoreConfig } from '@edgeloop/shared';
+import S3rver from 's3rver';
+
+export interface TestS3 {
+  endpoint: string;
+  bucket: string;
+  /** The control-plane config that points at this server (keys under `prefix`). */
+  config(prefix?: string): Extract<ObjectStoreConfig, { type: 's3' }>;
+  stop(): Promise<void>;
+}
+
+export async function startS3(bucket = 'edgeloop-test'): Promise<TestS3> {
+  const directory = mkdtempSync(join(tmpdir(), 'edgeloop-s3-'));
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory,
+    configureBuckets: [{ name: bucket }],
+  });
+  const { port } = await server.run();
+  const endpoint = `http://127.0.0.1:${port}`;
+  return {
+    endpoint,
+    bucket,
+    config: (prefix = '') => ({
+      type: 's3',
+      bucket,
+      region: 'us-east-1',
+      endpoint,
+      forcePathStyle: true,
+      // s3rver's fixed development credentials.
+      accessKeyId: 'S3RVER',
+      secretAccessKey: 'S3RVER',
+      prefix,
+    }),
+    async stop() {
+      await server.close();
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}

@@ -123,7 +123,7 @@ export async function benchMain(argv: string[]): Promise<number> {
   const codec = createSharpImageCodec();
   const backend = createOnnxBackend();
   const spec = manifest();
-  const model = await loadModel(backend, MODEL, spec, threads);
+  const model = await loadModel(backend, MODEL, spec, threads, 'a');
 
   // Floor: each stage alone, same frames, same model, same thread count. Measured between rounds of
   // the pipeline and pooled, so a change in the machine's load during the run biases neither.

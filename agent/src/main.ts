@@ -37,8 +37,10 @@ import { FrameLoop, type FrameResult } from './inference/frame-loop.ts';
 import type { InferenceBackend } from './inference/inference-backend.ts';
 import { createOnnxBackend } from './inference/onnx-backend.ts';
 import { ActiveModel } from './model/active-model.ts';
+import { ConfidenceStats } from './model/confidence-stats.ts';
 import { ModelInstaller } from './model/model-installer.ts';
 import { ModelStore } from './model/model-store.ts';
+import { RecentFrames } from './model/recent-frames.ts';
 import { SampleCollector } from './samples/sample-collector.ts';
 import { SampleQueue } from './samples/sample-queue.ts';
 import { SampleUploader } from './samples/sample-uploader.ts';
@@ -99,6 +101,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   // Local state, all on disk under dataDir.
   const store = new ModelStore(config.dataDir);
   const active = new ActiveModel(log('model'));
+  // Field behaviour per model version (for rollout gates) and frames to smoke-test candidates on.
+  const confidence = new ConfidenceStats(config.samples.lowConfidenceThreshold);
+  const recentFrames = new RecentFrames();
   const queue = await SampleQueue.open(join(config.dataDir, 'queue'), {
     maxQueued: config.samples.maxQueued,
     logger: log('sample-queue'),
@@ -149,6 +154,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       framesProcessed: frameLoopRef.current?.stats().framesProcessed ?? 0,
       samplesQueued: queue.size(),
       health: health(),
+      modelStats: confidence.summary(),
     }),
     config.reportIntervalMs,
     log('state'),
@@ -163,10 +169,18 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     threads: config.inference.threads,
     logger: log('installer'),
     retry,
+    smokeInput: () => ({ frames: recentFrames.list(), codec }),
+    shadow: {
+      frames: config.updates.shadowFrames,
+      timeoutMs: config.updates.shadowTimeoutMs,
+      next: (n, timeoutMs, signal) => recentFrames.next(n, timeoutMs, signal),
+      codec,
+    },
     hooks: {
       status: (status, detail) => reporter.setStatus(status, detail),
+      progress: (update) => reporter.setUpdate(update),
       installed: (modelVersion, previousVersion) => {
-        reporter.modelMaybeChanged();
+        // No report here: the 'active' progress that follows carries the new version.
         publishEvent('model-installed', `installed version ${modelVersion}`, modelVersion);
         bus.emit({ type: 'model-installed', modelVersion, previousVersion });
       },
@@ -204,6 +218,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       latencyMs: Math.round(result.latencyMs * 100) / 100,
     };
     lastPrediction = prediction;
+    recentFrames.add(result.frame);
+    confidence.record(result.modelVersion, result.topK[0]?.confidence ?? 0, prediction.capturedAt);
     if (gate.allow(result.topK)) link.publishPrediction(prediction);
     bus.emit({ type: 'prediction', prediction });
     const sample = await collector.consider(result.frame, result.topK, result.modelVersion, result.rgb);

@@ -14,6 +14,8 @@ export * from './schemas/http.ts';
 export * from './schemas/loop.ts';
 export * from './schemas/manifest.ts';
 export * from './schemas/messages.ts';
+export * from './schemas/rollout.ts';
+export * from './schemas/update.ts';
 export * from './synthetic/scenes.ts';
 export * from './topics.ts';
 export * from './validate.ts';

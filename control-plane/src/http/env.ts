@@ -2,9 +2,11 @@
 import type { ControlPlaneConfig, Logger, SigningKey } from '@edgeloop/shared';
 import type { DeviceAuthenticator } from '../auth/device-authenticator.ts';
 import type { DesiredStatePublisher } from '../fleet/desired-state.ts';
+import type { ManifestSigner } from '../models/manifest-signer.ts';
 import type { ModelRegistry } from '../models/model-registry.ts';
 import type { ObjectStore } from '../object-store/object-store.ts';
 import type { PipelineRunner } from '../pipeline/pipeline-runner.ts';
+import type { RolloutEngine } from '../rollouts/rollout-engine.ts';
 import type { Store } from '../store/store.ts';
 
 export type Principal = { kind: 'admin' } | { kind: 'device'; deviceId: string };
@@ -20,6 +22,8 @@ export interface AppDeps {
   devices: DeviceAuthenticator;
   desired: DesiredStatePublisher;
   signingKey: SigningKey;
+  signer: ManifestSigner;
+  rollouts: RolloutEngine;
   adminToken: string;
   /** Handed to devices at enrollment. */
   mqttPublicUrl: string;

@@ -87,6 +87,17 @@ export const AgentConfigSchema = z.object({
     .prefault({}),
   /** Public keys whose manifest signatures this device accepts. */
   trustedKeys: z.array(TrustedKeySchema).min(1),
+  /**
+   * Shadow mode: before switching, run a verified candidate beside the active model on this many
+   * new camera frames and report how often their top-1 labels agree (0 = switch right away).
+   */
+  updates: z
+    .object({
+      shadowFrames: z.number().int().min(0).max(10_000).default(0),
+      /** Give up waiting for shadow frames after this long and switch anyway (ms). */
+      shadowTimeoutMs: z.number().int().min(100).default(30_000),
+    })
+    .prefault({}),
   /** State report interval (ms). */
   reportIntervalMs: z.number().int().min(100).default(10_000),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),

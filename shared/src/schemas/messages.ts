@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { PROTOCOL_VERSION } from '../protocol.ts';
 import { DeviceHealthSchema } from './health.ts';
+import { ModelConfidenceSchema, UpdateProgressSchema } from './update.ts';
 
 const Protocol = z.literal(PROTOCOL_VERSION);
 const Timestamp = z.iso.datetime();
@@ -37,6 +38,10 @@ export const ReportedStateSchema = z.object({
   /** Heartbeat figures (fps, latency, queue, temperature); absent from older agents. */
   health: DeviceHealthSchema.optional(),
   reportedAt: Timestamp,
+  /** The latest update attempt (see update.ts); absent until the agent has tried one. */
+  update: UpdateProgressSchema.optional(),
+  /** Field confidence per recent model version, for the rollout health gates. */
+  modelStats: z.array(ModelConfidenceSchema).max(4).optional(),
 });
 export type ReportedState = z.infer<typeof ReportedStateSchema>;
 

@@ -514,8 +514,9 @@ describe('agent against a stand-in control plane', () => {
       const prediction = await waitForEvent(a, 'prediction');
       expect(prediction.prediction.modelVersion).toBe(1);
     }
-    // No bytes of the corrupt file were kept.
-    expect(await readdir(join(config.dataDir, 'models'))).not.toContain('3');
+    // No bytes of the corrupt file were kept, and version 1's slot was never touched.
+    expect(await readdir(join(config.dataDir, 'models', 'b'))).not.toContain('model.onnx');
+    expect(await readdir(join(config.dataDir, 'models', 'a'))).toContain('model.onnx');
     const from = server.messages.length;
     await server.assign('cam-test-1', 1); // the operator puts the assignment back
     await server.waitForMessage(

@@ -82,7 +82,7 @@ beforeAll(async () => {
   await writeFile(join(dir, 'model.onnx'), model);
   active = new ActiveModel(logger);
   const manifest = ManifestSchema.parse(testManifest(model));
-  await active.swap(await loadModel(createOnnxBackend(), join(dir, 'model.onnx'), manifest, 1));
+  await active.swap(await loadModel(createOnnxBackend(), join(dir, 'model.onnx'), manifest, 1, 'a'));
 });
 afterAll(async () => {
   await active.close();

@@ -258,6 +258,8 @@ export async function benchMain(argv: string[]): Promise<number> {
     trainImages: train.images.length,
     valImages: val.images.length,
     method,
+    quantizer:
+      'int8 per-channel weights (7-bit range, the default: no VPMADDUBSW saturation on AVX2 without VNNI), uint8 per-tensor activations, range equalization, bias correction',
     calibrationImages: calibration.length,
     fp32Accuracy,
     int8Accuracy: chosen.int8Accuracy,

@@ -69,6 +69,7 @@ def dq_source(name):
     axis = [a.i for a in n.attribute if a.name == "axis"]
     return {"type": t.data_type if t else None, "dims": list(t.dims) if t else None,
             "scales": len(numpy_helper.to_array(scale).reshape(-1)) if scale else None,
+            "maxAbs": int(abs(numpy_helper.to_array(t).astype("int64")).max()) if t else None,
             "axis": axis[0] if axis else None}
 layers = []
 for n in m.graph.node:
@@ -86,8 +87,8 @@ export type QdqSummary = {
   layers: {
     name: string;
     op: string;
-    weight: { type: number; dims: number[]; scales: number; axis: number } | null;
-    bias: { type: number; dims: number[]; scales: number; axis: number } | null;
+    weight: { type: number; dims: number[]; scales: number; axis: number; maxAbs: number } | null;
+    bias: { type: number; dims: number[]; scales: number; axis: number; maxAbs: number } | null;
   }[];
   metadata: Record<string, string>;
 };

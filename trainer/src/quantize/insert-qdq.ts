@@ -66,6 +66,7 @@ export function insertQdq(
   model: OnnxModel,
   ranges: Map<string, Range>,
   keepFloat: ReadonlySet<string>,
+  weightBits: 7 | 8 = 7,
 ): QdqReport & { layers: BiasedLayer[] } {
   const fresh = nameAllocator(model);
   const inits = new Map(model.initializers.map((t) => [t.name, t]));
@@ -178,7 +179,16 @@ export function insertQdq(
       const inputScale = quant.get(n.inputs[0])!.scaleValue;
       const axis = n.opType === 'Conv' || (n.opType === 'Gemm' && intAttr(n, 'transB', 0) === 1) ? 0 : 1;
       const bias = n.inputs[2] ? tensorFloats(inits.get(n.inputs[2])!) : undefined;
-      const w = quantizeWeights(inits.get(n.inputs[1])!, axis, inputScale, bias, fresh, newInits, out);
+      const w = quantizeWeights(
+        inits.get(n.inputs[1])!,
+        axis,
+        weightBits,
+        inputScale,
+        bias,
+        fresh,
+        newInits,
+        out,
+      );
       n.inputs[1] = w.dq;
       if (n.inputs[2]) {
         const b = quantizeBias(inits.get(n.inputs[2])!, inputScale, w.scales, fresh, newInits, out, report);
@@ -284,7 +294,8 @@ function rewriteUint8Input(
 }
 
 /**
- * Symmetric int8 per channel along `axis` (0: first dim; 1: columns of a 2-D matrix). A channel's
+ * Symmetric int8 per channel along `axis` (0: first dim; 1: columns of a 2-D matrix), in [-63, 63]
+ * for 7 bits (see QuantizeOptions.weightBits) or [-127, 127]. A channel's
  * scale is also kept large enough for its bias to fit int32 at input scale × weight scale: "dead"
  * channels (weights ~0, output = bias, common after BatchNorm folding) would otherwise get a tiny
  * scale and lose their bias to clamping.
@@ -292,6 +303,7 @@ function rewriteUint8Input(
 function quantizeWeights(
   w: TensorInit,
   axis: number,
+  bits: 7 | 8,
   inputScale: number,
   bias: Float32Array | undefined,
   fresh: (base: string) => string,
@@ -307,7 +319,7 @@ function quantizeWeights(
     const c = channelOf(i);
     maxAbs[c] = Math.max(maxAbs[c], Math.abs(data[i]));
   }
-  const qmax = 127;
+  const qmax = bits === 7 ? 63 : 127;
   const biasFloor = (c: number) => (bias ? Math.abs(bias[c]) / (inputScale * 2 ** 30) : 0);
   const scales = Float32Array.from(maxAbs, (m, c) => Math.max(m > 0 ? m / qmax : 1, biasFloor(c)));
   const q = new Int8Array(data.length);

@@ -19,6 +19,8 @@ calibrated on real images, int32 biases) that onnxruntime runs as integer kernel
   --percentile P        for --method percentile (default 99.999)
   --keep-float NODES    comma-separated node names to leave in float
   --max-images N        calibration images to use (default 128)
+  --weight-bits 7|8     int8 weight range: 7 (default, [-63, 63]) avoids the int16 saturation of
+                        onnxruntime's x86 AVX2 kernels on CPUs without VNNI; 8 for ARM or VNNI
   --labels FILE         JSON array of class names (when the model carries none)
   --input-spec JSON     input spec as JSON text or file (float models without one in their metadata)
   -h, --help            show this help
@@ -35,6 +37,7 @@ export async function quantizeCommand(argv: string[]): Promise<number> {
       percentile: { type: 'string', default: '99.999' },
       'keep-float': { type: 'string' },
       'max-images': { type: 'string', default: '128' },
+      'weight-bits': { type: 'string', default: '7' },
       labels: { type: 'string' },
       'input-spec': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -62,6 +65,13 @@ export async function quantizeCommand(argv: string[]): Promise<number> {
       '--percentile must be in (50, 100] and --max-images a positive integer',
     );
   }
+  const weightBits = Number(values['weight-bits']);
+  if (weightBits !== 7 && weightBits !== 8) {
+    throw new EdgeloopError(
+      'VALIDATION_FAILED',
+      `--weight-bits must be 7 or 8, got '${values['weight-bits']}'`,
+    );
+  }
   const classifier = await loadClassifier(values.model, {
     labelsFile: values.labels,
     inputSpec: values['input-spec'],
@@ -70,6 +80,7 @@ export async function quantizeCommand(argv: string[]): Promise<number> {
   const { bytes, report } = await quantizeModel(classifier.bytes, images, classifier.spec, {
     method,
     percentile,
+    weightBits,
     keepFloat: values['keep-float']
       ?.split(',')
       .map((s) => s.trim())

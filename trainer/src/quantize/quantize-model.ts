@@ -11,6 +11,7 @@ import { decodeModel } from '../onnx/onnx-reader.ts';
 import { correctBiases } from './bias-correction.ts';
 import { calibrate } from './calibrate.ts';
 import type { CalibrationMethod } from './calibration-stats.ts';
+import { equalizeActivationRanges } from './equalize-ranges.ts';
 import { toInputTensor } from './input-tensor.ts';
 import { insertQdq, type QdqReport } from './insert-qdq.ts';
 import { classifierShape, prepareGraph } from './prepare-graph.ts';
@@ -22,6 +23,15 @@ export type QuantizeOptions = {
   /** Node names to leave in float. */
   keepFloat?: readonly string[];
   threads?: number;
+  /**
+   * 7 (default) keeps int8 weights within [-63, 63]. onnxruntime's x86 AVX2 kernels without VNNI
+   * multiply uint8 x int8 with VPMADDUBSW, which adds two products into int16 and saturates when
+   * both are large (255 * 127 * 2 > 32767); measured here that cost MobileNet V1 a quarter of its
+   * feature accuracy. 7-bit weights cannot saturate. 8 is fine on ARM and on x86 with VNNI.
+   */
+  weightBits?: 7 | 8;
+  /** Activation range equalization before calibration (default on; see equalize-ranges.ts). */
+  equalize?: boolean;
   /** Empirical bias correction on the calibration images (default on; see bias-correction.ts). */
   biasCorrection?: boolean;
   /** Written to metadata_props['labels'] when the model carries none. */
@@ -33,6 +43,9 @@ export type QuantizeReport = QdqReport & {
   calibrationImages: number;
   keepFloat: string[];
   biasCorrection: boolean;
+  /** Conv → activation → layer chains whose channel ranges were equalized. */
+  equalizedPairs: number;
+  weightBits: 7 | 8;
 };
 
 /** `images`: RGB bytes at the spec's width x height. */
@@ -72,13 +85,21 @@ export async function quantizeModel(
   }
   prepareGraph(model);
   const inputs = images.map((img) => toInputTensor([img], spec));
+  const equalized =
+    options.equalize === false
+      ? 0
+      : await equalizeActivationRanges(model, inputs, {
+          keepFloat: new Set(keepFloat),
+          threads: options.threads,
+        });
   const ranges = await calibrate(model, inputs, {
     method: options.method,
     percentile: options.percentile,
     threads: options.threads,
   });
   const fp32Prepared = structuredClone(model);
-  const { layers, ...qdq } = insertQdq(model, ranges, new Set(keepFloat));
+  const weightBits = options.weightBits ?? 7;
+  const { layers, ...qdq } = insertQdq(model, ranges, new Set(keepFloat), weightBits);
   if (options.biasCorrection !== false) {
     // A spread-out subset keeps the one-pass-per-layer correction affordable on big models.
     const step = Math.max(1, Math.floor(inputs.length / 32));
@@ -91,6 +112,8 @@ export async function quantizeModel(
     calibrationImages: images.length,
     keepFloat,
     biasCorrection: options.biasCorrection !== false,
+    equalizedPairs: equalized,
+    weightBits,
   };
   model.producerName = 'edgeloop-quantizer';
   model.metadata = {
@@ -101,11 +124,12 @@ export async function quantizeModel(
       : {}),
     [METADATA_KEYS.quantization]: JSON.stringify({
       activations: 'uint8 asymmetric per-tensor',
-      weights: 'int8 symmetric per-channel',
+      weights: `int8 symmetric per-channel, ${weightBits}-bit range`,
       biases: 'int32',
       method: options.method,
       calibrationImages: images.length,
       biasCorrection: report.biasCorrection,
+      equalizedPairs: equalized,
       keepFloat,
     }),
   };

@@ -155,20 +155,22 @@ export function insertQdq(
   const emitQ = (v: string) => {
     const { scale, zeroPoint } = paramsOf(v);
     const p: QuantParams = {
-      q: fresh(`${v}_quantized`),
-      scale: fresh(`${v}_scale`),
-      zeroPoint: fresh(`${v}_zero_point`),
+      q: fresh(`${v}_q`),
+      scale: fresh(`${v}_s`),
+      zeroPoint: fresh(`${v}_zp`),
       scaleValue: scale,
       zeroPointValue: zeroPoint,
     };
     newInits.push(floatInit(p.scale, [], [scale]), byteInit(p.zeroPoint, [], [zeroPoint], false));
-    out.push({ name: p.q, opType: 'QuantizeLinear', inputs: [v, p.scale, p.zeroPoint], outputs: [p.q] });
+    // Q/DQ nodes stay unnamed: names are optional (onnx.proto NodeProto.name) and would add ~5% to
+    // the file of a small model.
+    out.push({ name: '', opType: 'QuantizeLinear', inputs: [v, p.scale, p.zeroPoint], outputs: [p.q] });
     quant.set(v, p);
   };
   const emitDq = (v: string): string => {
     const p = quant.get(v)!;
-    const name = fresh(`${v}_dequantized`);
-    out.push({ name, opType: 'DequantizeLinear', inputs: [p.q, p.scale, p.zeroPoint], outputs: [name] });
+    const name = fresh(`${v}_dq`);
+    out.push({ name: '', opType: 'DequantizeLinear', inputs: [p.q, p.scale, p.zeroPoint], outputs: [name] });
     return name;
   };
 
@@ -182,6 +184,7 @@ export function insertQdq(
       const w = quantizeWeights(
         inits.get(n.inputs[1])!,
         axis,
+        n.opType !== 'Conv',
         weightBits,
         inputScale,
         bias,
@@ -303,6 +306,7 @@ function rewriteUint8Input(
 function quantizeWeights(
   w: TensorInit,
   axis: number,
+  withZeroPoint: boolean,
   bits: 7 | 8,
   inputScale: number,
   bias: Float32Array | undefined,
@@ -326,22 +330,15 @@ function quantizeWeights(
   for (let i = 0; i < data.length; i++) {
     q[i] = Math.max(-qmax, Math.min(qmax, Math.round(data[i] / scales[channelOf(i)])));
   }
-  const base = w.name;
-  const [qName, sName, zName, dq] = [
-    `${base}_quantized`,
-    `${base}_scale`,
-    `${base}_zero_point`,
-    `${base}_dequantized`,
-  ].map(fresh);
-  inits.push(
-    byteInit(qName, w.dims, q, true),
-    floatInit(sName, [channels], scales),
-    byteInit(zName, [channels], new Int8Array(channels), true),
-  );
+  const [qName, sName, zName, dq] = [`${w.name}_q`, `${w.name}_s`, `${w.name}_zp`, `${w.name}_dq`].map(fresh);
+  inits.push(byteInit(qName, w.dims, q, true), floatInit(sName, [channels], scales));
+  // Symmetric weights have zero point 0, DequantizeLinear's default, so Conv weights omit it;
+  // onnxruntime fuses Gemm into QGemm only when B's zero point is given explicitly.
+  if (withZeroPoint) inits.push(byteInit(zName, [channels], new Int8Array(channels), true));
   out.push({
-    name: dq,
+    name: '',
     opType: 'DequantizeLinear',
-    inputs: [qName, sName, zName],
+    inputs: withZeroPoint ? [qName, sName, zName] : [qName, sName],
     outputs: [dq],
     attributes: [{ name: 'axis', type: 'int', value: axis }],
   });
@@ -364,10 +361,10 @@ function quantizeBias(
     if (Math.abs(r) > 2 ** 31 - 1) report.clampedBiases++;
     return Math.max(-(2 ** 31 - 1), Math.min(2 ** 31 - 1, r));
   });
-  const [qName, sName, dq] = [`${b.name}_quantized`, `${b.name}_scale`, `${b.name}_dequantized`].map(fresh);
+  const [qName, sName, dq] = [`${b.name}_q`, `${b.name}_s`, `${b.name}_dq`].map(fresh);
   inits.push(int32Init(qName, b.dims, q), floatInit(sName, [data.length], scales));
   out.push({
-    name: dq,
+    name: '',
     opType: 'DequantizeLinear',
     inputs: [qName, sName],
     outputs: [dq],

@@ -136,7 +136,7 @@ describe('edgeloop quantize and evaluate on an imported float NCHW model', () =>
       '--method',
       'percentile',
       '--max-images',
-      '16',
+      '8',
     );
     expect(q.stderr).toBe('');
     expect(q.code).toBe(0);

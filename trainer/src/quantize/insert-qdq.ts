@@ -23,13 +23,13 @@ import {
   floatAttr,
   floatInit,
   floatValues,
-  int32Init,
   intAttr,
   nameAllocator,
   producersOf,
   tensorFloats,
 } from './graph-tools.ts';
 import { PASS_THROUGH_OPS } from './prepare-graph.ts';
+import { quantizeBias, quantizeWeights } from './quantize-weights.ts';
 
 export type QdqReport = {
   /** Nodes now running as integer kernels, by op type. */
@@ -194,7 +194,8 @@ export function insertQdq(
       );
       n.inputs[1] = w.dq;
       if (n.inputs[2]) {
-        const b = quantizeBias(inits.get(n.inputs[2])!, inputScale, w.scales, fresh, newInits, out, report);
+        const b = quantizeBias(inits.get(n.inputs[2])!, inputScale, w.scales, fresh, newInits, out);
+        report.clampedBiases += b.clamped;
         n.inputs[2] = b.dq;
         layers.push({
           node: nodeName(n),
@@ -294,81 +295,4 @@ function rewriteUint8Input(
   const zeroPoint = fresh('pixel_zero_point');
   model.initializers.push(floatInit(scale, [], [1]), byteInit(zeroPoint, [], [0], false));
   quant.set(value, { q: bytes, scale, zeroPoint, scaleValue: 1, zeroPointValue: 0 });
-}
-
-/**
- * Symmetric int8 per channel along `axis` (0: first dim; 1: columns of a 2-D matrix), in [-63, 63]
- * for 7 bits (see QuantizeOptions.weightBits) or [-127, 127]. A channel's
- * scale is also kept large enough for its bias to fit int32 at input scale × weight scale: "dead"
- * channels (weights ~0, output = bias, common after BatchNorm folding) would otherwise get a tiny
- * scale and lose their bias to clamping.
- */
-function quantizeWeights(
-  w: TensorInit,
-  axis: number,
-  withZeroPoint: boolean,
-  bits: 7 | 8,
-  inputScale: number,
-  bias: Float32Array | undefined,
-  fresh: (base: string) => string,
-  inits: TensorInit[],
-  out: OnnxNode[],
-): { dq: string; scales: Float32Array } {
-  const data = tensorFloats(w);
-  const channels = w.dims[axis];
-  const inner = axis === 0 ? data.length / channels : 1;
-  const channelOf = (i: number) => (axis === 0 ? Math.floor(i / inner) : i % channels);
-  const maxAbs = new Float32Array(channels);
-  for (let i = 0; i < data.length; i++) {
-    const c = channelOf(i);
-    maxAbs[c] = Math.max(maxAbs[c], Math.abs(data[i]));
-  }
-  const qmax = bits === 7 ? 63 : 127;
-  const biasFloor = (c: number) => (bias ? Math.abs(bias[c]) / (inputScale * 2 ** 30) : 0);
-  const scales = Float32Array.from(maxAbs, (m, c) => Math.max(m > 0 ? m / qmax : 1, biasFloor(c)));
-  const q = new Int8Array(data.length);
-  for (let i = 0; i < data.length; i++) {
-    q[i] = Math.max(-qmax, Math.min(qmax, Math.round(data[i] / scales[channelOf(i)])));
-  }
-  const [qName, sName, zName, dq] = [`${w.name}_q`, `${w.name}_s`, `${w.name}_zp`, `${w.name}_dq`].map(fresh);
-  inits.push(byteInit(qName, w.dims, q, true), floatInit(sName, [channels], scales));
-  // Symmetric weights have zero point 0, DequantizeLinear's default, so Conv weights omit it;
-  // onnxruntime fuses Gemm into QGemm only when B's zero point is given explicitly.
-  if (withZeroPoint) inits.push(byteInit(zName, [channels], new Int8Array(channels), true));
-  out.push({
-    name: '',
-    opType: 'DequantizeLinear',
-    inputs: withZeroPoint ? [qName, sName, zName] : [qName, sName],
-    outputs: [dq],
-    attributes: [{ name: 'axis', type: 'int', value: axis }],
-  });
-  return { dq, scales };
-}
-
-function quantizeBias(
-  b: TensorInit,
-  inputScale: number,
-  weightScales: Float32Array,
-  fresh: (base: string) => string,
-  inits: TensorInit[],
-  out: OnnxNode[],
-  report: QdqReport,
-): { dq: string; q: string; scales: Float32Array } {
-  const data = tensorFloats(b);
-  const scales = Float32Array.from(data, (_, c) => inputScale * weightScales[c]);
-  const q = Int32Array.from(data, (v, c) => {
-    const r = Math.round(v / scales[c]);
-    if (Math.abs(r) > 2 ** 31 - 1) report.clampedBiases++;
-    return Math.max(-(2 ** 31 - 1), Math.min(2 ** 31 - 1, r));
-  });
-  const [qName, sName, dq] = [`${b.name}_q`, `${b.name}_s`, `${b.name}_dq`].map(fresh);
-  inits.push(int32Init(qName, b.dims, q), floatInit(sName, [data.length], scales));
-  out.push({
-    name: '',
-    opType: 'DequantizeLinear',
-    inputs: [qName, sName],
-    outputs: [dq],
-    attributes: [{ name: 'axis', type: 'int', value: 0 }],
-  });
-  return { dq, q: qName, scales };
 }

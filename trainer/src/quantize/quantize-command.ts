@@ -1,18 +1,20 @@
 /** `edgeloop quantize`: fp32 ONNX classifier + calibration images → int8 QDQ ONNX. */
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EdgeloopError } from '@edgeloop/shared';
 import { loadClassifier } from '../evaluate/load-classifier.ts';
 import { loadCalibrationImages } from './calibration-images.ts';
 import { CALIBRATION_METHODS, type CalibrationMethod } from './calibration-stats.ts';
 import { quantizeModel } from './quantize-model.ts';
+import { FP32_MODEL_FILE } from './quantize-model-dir.ts';
 
 const HELP = `Usage: edgeloop quantize --model FP32.onnx --calibration DIR --out INT8.onnx [options]
 
 Static post-training int8 quantization in QDQ form (int8 per-channel weights, uint8 activations
 calibrated on real images, int32 biases) that onnxruntime runs as integer kernels.
 
-  --model PATH          fp32 model: an .onnx file or a model folder
+  --model PATH          fp32 model: an .onnx file, or a model folder (its model.fp32.onnx if any)
   --calibration DIR     images (any folder layout) representative of what the model will see
   --out FILE            where to write the int8 model
   --method M            minmax | percentile | entropy (default minmax)
@@ -72,7 +74,10 @@ export async function quantizeCommand(argv: string[]): Promise<number> {
       `--weight-bits must be 7 or 8, got '${values['weight-bits']}'`,
     );
   }
-  const classifier = await loadClassifier(values.model, {
+  // A trained model folder already holds the int8 model.onnx; its float original is the input.
+  const fp32InDir = join(values.model, FP32_MODEL_FILE);
+  const source = (await stat(fp32InDir).catch(() => null))?.isFile() ? fp32InDir : values.model;
+  const classifier = await loadClassifier(source, {
     labelsFile: values.labels,
     inputSpec: values['input-spec'],
   });

@@ -8,7 +8,16 @@ import type { ConvGeometry } from './im2col.ts';
 /** The parts of the tfjs module the fast kernels use (tfjs and tfjs-node both satisfy it). */
 export type TfLike = Pick<
   typeof tfjs,
-  'getKernel' | 'registerKernel' | 'unregisterKernel' | 'backend_util' | 'util'
+  | 'getKernel'
+  | 'registerKernel'
+  | 'unregisterKernel'
+  | 'getGradient'
+  | 'registerGradient'
+  | 'engine'
+  | 'getBackend'
+  | 'backend_util'
+  | 'util'
+  | 'slice_util'
 >;
 export type KernelFunc = tfjs.KernelFunc;
 export type KernelConfig = tfjs.KernelConfig;

@@ -8,8 +8,10 @@ import { batchNormKernels } from './batchnorm-kernels.ts';
 import { conv2dKernels } from './conv2d-kernels.ts';
 import { depthwiseKernels } from './depthwise-kernels.ts';
 import { elementwiseKernels } from './elementwise-kernels.ts';
+import { registerFastGradients, restoreStockGradients } from './fast-gradients.ts';
 import type { FastKernelSpec, KernelConfig, TfLike } from './kernel-util.ts';
 import { reduceKernels } from './reduce-kernels.ts';
+import { slicePadKernels } from './slice-pad-kernels.ts';
 import { unaryKernels } from './unary-kernels.ts';
 
 const BACKEND = 'cpu';
@@ -30,6 +32,7 @@ function allSpecs(): FastKernelSpec[] {
     ...reduceKernels(),
     ...unaryKernels(),
     ...batchNormKernels(),
+    ...slicePadKernels(),
   ];
 }
 
@@ -38,8 +41,11 @@ export function fastCpuKernelNames(): string[] {
   return allSpecs().map((s) => s.kernelName);
 }
 
-/** Registers the fast kernels for the 'cpu' backend. Idempotent. Skips kernels the backend lacks. */
-export function registerFastCpuKernels(tf: TfLike): { registered: string[] } {
+/**
+ * Registers the fast kernels for the 'cpu' backend and the fused gradients (fast-gradients.ts).
+ * Idempotent. Skips kernels the backend lacks.
+ */
+export function registerFastCpuKernels(tf: TfLike): { registered: string[]; gradients: string[] } {
   const registered: string[] = [];
   for (const spec of allSpecs()) {
     const current = tf.getKernel(spec.kernelName, BACKEND);
@@ -55,11 +61,11 @@ export function registerFastCpuKernels(tf: TfLike): { registered: string[] } {
     }
     registered.push(spec.kernelName);
   }
-  return { registered };
+  return { registered, gradients: registerFastGradients(tf) };
 }
 
-/** Puts the stock kernels back where the fast ones were registered. Idempotent. */
-export function restoreStockCpuKernels(tf: TfLike): { restored: string[] } {
+/** Puts the stock kernels and gradients back where the fast ones were registered. Idempotent. */
+export function restoreStockCpuKernels(tf: TfLike): { restored: string[]; gradients: string[] } {
   const restored: string[] = [];
   for (const spec of allSpecs()) {
     const current = tf.getKernel(spec.kernelName, BACKEND);
@@ -68,7 +74,7 @@ export function restoreStockCpuKernels(tf: TfLike): { restored: string[] } {
     tf.registerKernel(current.edgeloopStock);
     restored.push(spec.kernelName);
   }
-  return { restored };
+  return { restored, gradients: restoreStockGradients(tf) };
 }
 
 /** The stock kernel behind a name (whether or not the fast one is installed); for tests. */

@@ -26,7 +26,7 @@ function colRange(g: ConvGeometry, c: number): [number, number] {
  * exists: xRow/oRow are the offsets of that input row and output row, wOff the tap's filter offset,
  * and output columns lo..hi-1 read input column ox*sw + shift.
  */
-function forEachTapRow(
+export function forEachTapRow(
   g: ConvGeometry,
   visit: (xRow: number, oRow: number, wOff: number, lo: number, hi: number, shift: number) => void,
 ): void {

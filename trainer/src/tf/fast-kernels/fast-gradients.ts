@@ -58,7 +58,9 @@ const meanGrad: GradSpec = {
     const expandedShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
     const reduceSize = axes.reduce((p, a) => p * x.shape[a], 1);
     if (dy.size !== tf.util.sizeFromShape(expandedShape) || reduceSize === 0) return null;
-    return { x: () => run(tf, GRADIENT_KERNEL.mean, { dy }, { shape: x.shape, expandedShape, reduceSize })[0] };
+    return {
+      x: () => run(tf, GRADIENT_KERNEL.mean, { dy }, { shape: x.shape, expandedShape, reduceSize })[0],
+    };
   },
 };
 

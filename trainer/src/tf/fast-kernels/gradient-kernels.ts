@@ -7,7 +7,14 @@
  * doubles. Kernel names are ours (prefixed Edgeloop) and exist only on the 'cpu' backend.
  */
 import { rowWalk } from './broadcast.ts';
-import { attrsOf, f32Input, type KernelArgs, type KernelConfig, makeF32, type TensorInfo } from './kernel-util.ts';
+import {
+  attrsOf,
+  f32Input,
+  type KernelArgs,
+  type KernelConfig,
+  makeF32,
+  type TensorInfo,
+} from './kernel-util.ts';
 
 function need<T>(v: T | null): T {
   // The gradient overrides check dtypes and shapes before calling these kernels.
@@ -23,7 +30,7 @@ function reluGrad(args: KernelArgs): TensorInfo {
   const out = new Float32Array(d.length);
   for (let i = 0; i < d.length; i++) {
     const e = x[i];
-    out[i] = d[i] * (e > 0 ? 1 : e !== e ? Number.NaN : 0);
+    out[i] = d[i] * (e > 0 ? 1 : Number.isNaN(e) ? Number.NaN : 0);
   }
   return makeF32(args.backend, dy.shape, out);
 }

@@ -9,16 +9,13 @@ import { conv2dKernels } from './conv2d-kernels.ts';
 import { depthwiseKernels } from './depthwise-kernels.ts';
 import { elementwiseKernels } from './elementwise-kernels.ts';
 import { registerFastGradients, restoreStockGradients } from './fast-gradients.ts';
-import type { FastKernelSpec, KernelConfig, TfLike } from './kernel-util.ts';
+import type { FastKernelSpec, KernelConfig, KernelContext, TfLike } from './kernel-util.ts';
 import { reduceKernels } from './reduce-kernels.ts';
 import { slicePadKernels } from './slice-pad-kernels.ts';
 import { unaryKernels } from './unary-kernels.ts';
+import { createGemm } from './wasm/gemm-runtime.ts';
 
 const BACKEND = 'cpu';
-
-interface FastKernelConfig extends KernelConfig {
-  edgeloopStock: KernelConfig;
-}
 
 function isFast(config: KernelConfig): config is FastKernelConfig {
   return 'edgeloopStock' in config;
@@ -36,6 +33,22 @@ function allSpecs(): FastKernelSpec[] {
   ];
 }
 
+export interface RegisterOptions {
+  /** false keeps the plain-JS matrix products even where WebAssembly SIMD is available. */
+  wasm?: boolean;
+}
+
+interface FastKernelConfig extends KernelConfig {
+  edgeloopStock: KernelConfig;
+  edgeloopSimd?: boolean;
+}
+
+/** True when the registered Conv2D kernel runs on the WebAssembly SIMD matrix product. */
+export function usesSimd(tf: TfLike): boolean {
+  const current = tf.getKernel('Conv2D', BACKEND);
+  return current != null && isFast(current) && current.edgeloopSimd === true;
+}
+
 /** Names of the kernels this module can replace. */
 export function fastCpuKernelNames(): string[] {
   return allSpecs().map((s) => s.kernelName);
@@ -45,23 +58,29 @@ export function fastCpuKernelNames(): string[] {
  * Registers the fast kernels for the 'cpu' backend and the fused gradients (fast-gradients.ts).
  * Idempotent. Skips kernels the backend lacks.
  */
-export function registerFastCpuKernels(tf: TfLike): { registered: string[]; gradients: string[] } {
+export function registerFastCpuKernels(
+  tf: TfLike,
+  options: RegisterOptions = {},
+): { registered: string[]; gradients: string[]; simd: boolean } {
   const registered: string[] = [];
+  // One SIMD module and arena for all kernels of this registration (compiling it takes ~1 ms).
+  const ctx: KernelContext = { gemm: options.wasm === false ? null : createGemm() };
   for (const spec of allSpecs()) {
     const current = tf.getKernel(spec.kernelName, BACKEND);
     if (current == null) continue;
     if (!isFast(current)) {
       const config: FastKernelConfig = {
         ...current,
-        kernelFunc: spec.create(tf, current.kernelFunc),
+        kernelFunc: spec.create(tf, current.kernelFunc, ctx),
         edgeloopStock: current,
+        edgeloopSimd: ctx.gemm != null,
       };
       tf.unregisterKernel(spec.kernelName, BACKEND);
       tf.registerKernel(config);
     }
     registered.push(spec.kernelName);
   }
-  return { registered, gradients: registerFastGradients(tf) };
+  return { registered, gradients: registerFastGradients(tf), simd: usesSimd(tf) };
 }
 
 /** Puts the stock kernels and gradients back where the fast ones were registered. Idempotent. */

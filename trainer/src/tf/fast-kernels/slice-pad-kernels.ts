@@ -5,12 +5,7 @@
  * MobileNetV2 training step. Here both copy whole rows. Contiguous slices keep the stock kernel, which
  * returns a view without copying.
  */
-import {
-  attrsOf,
-  type FastKernelSpec,
-  f32Input,
-  makeF32,
-} from './kernel-util.ts';
+import { attrsOf, type FastKernelSpec, f32Input, makeF32 } from './kernel-util.ts';
 
 function stridesOf(shape: readonly number[]): number[] {
   const s = new Array<number>(shape.length).fill(1);

@@ -55,15 +55,20 @@ function buildModel(tf: Tf, size: number, alpha: number): tfjs.LayersModel {
   return model;
 }
 
-/** Milliseconds of each of `steps` trainOnBatch calls. */
+/**
+ * Wall milliseconds of each of `steps` trainOnBatch calls, and the CPU milliseconds this process
+ * used meanwhile (user + system, all threads): on a shared machine CPU time shows how much of the
+ * wall time the process actually ran.
+ */
 async function timeSteps(
   model: tfjs.LayersModel,
   xs: tfjs.Tensor,
   ys: tfjs.Tensor,
   steps: number,
   label: string,
-): Promise<number[]> {
-  const times: number[] = [];
+): Promise<number[] & { cpuMs?: number }> {
+  const times: number[] & { cpuMs?: number } = [];
+  const cpuStart = process.cpuUsage();
   for (let i = 0; i < steps; i++) {
     const start = performance.now();
     const loss = await model.trainOnBatch(xs, ys);
@@ -74,6 +79,8 @@ async function timeSteps(
       `${label} step ${i + 1}/${steps}: ${ms.toFixed(0)} ms, ${ips.toFixed(1)} images/s, loss ${Number(loss).toFixed(4)}`,
     );
   }
+  const cpu = process.cpuUsage(cpuStart);
+  times.cpuMs = (cpu.user + cpu.system) / 1000;
   return times;
 }
 
@@ -159,6 +166,8 @@ export async function benchMain(argv: string[]): Promise<number> {
 
   const round = (v: number, d = 2) => Math.round(v * 10 ** d) / 10 ** d;
   const trainImagesPerSec = (batch * 1000) / median(fastTimes);
+  const wallMs = fastTimes.reduce((a, b) => a + b, 0);
+  const cpuMs = fastTimes.cpuMs ?? Number.NaN;
   const result = {
     benchmark: 'train',
     model: `mobilenet_v2 alpha ${alpha} @${size}`,
@@ -168,6 +177,11 @@ export async function benchMain(argv: string[]): Promise<number> {
     trainImagesPerSec: round(trainImagesPerSec),
     bestImagesPerSec: round((batch * 1000) / Math.min(...fastTimes)),
     stepMs: fastTimes.map((t) => Math.round(t)),
+    // CPU time per wall time over the timed steps (1 = one core busy the whole time) and the
+    // throughput per CPU-second: when other processes share the cores, the second is closer to
+    // what a quiet machine gives than trainImagesPerSec.
+    cpuPerWall: round(cpuMs / wallMs),
+    imagesPerCpuSecond: round((batch * fastTimes.length * 1000) / cpuMs),
     stockCpuImagesPerSec: round(stockImagesPerSec, 3),
     stockBatch,
     ratio: round(trainImagesPerSec / stockImagesPerSec, 1),

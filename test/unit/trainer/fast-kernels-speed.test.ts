@@ -168,6 +168,71 @@ describe('fused gradients', () => {
   });
 });
 
+describe('fused BatchNormalization and ReLU6 layers', () => {
+  it('match the stock layers: outputs, input gradient, one training step, moving statistics', async () => {
+    const x = rand([4, 5, 6, 8], -2, 3);
+    const y = rand([4, 5, 6, 8], 0, 3);
+    const gamma = rand([8], 0.5, 1.5);
+    const beta = rand([8]);
+    const runWith = async (fast: boolean) => {
+      restoreStockCpuKernels(tf);
+      if (fast) registerFastCpuKernels(tf);
+      const model = tf.sequential({
+        layers: [
+          tf.layers.batchNormalization({ inputShape: [5, 6, 8], momentum: 0.9 }),
+          tf.layers.reLU({ maxValue: 6 }),
+        ],
+      });
+      const axis1 = tf.layers.batchNormalization({ axis: 1 });
+      try {
+        const [, , movingMean, movingVariance] = model.getWeights();
+        model.setWeights([gamma, beta, movingMean, movingVariance]);
+        model.compile({ optimizer: tf.train.sgd(0.1), loss: 'meanSquaredError' });
+        const [bn, relu6] = model.layers;
+        const forward = collect(() => [
+          relu6.apply(bn.apply(x.mul(3), { training: true }) as tf.Tensor) as tf.Tensor,
+          axis1.apply(x, { training: true }) as tf.Tensor,
+          tf.grad((a: tf.Tensor) =>
+            (relu6.apply(bn.apply(a.mul(3), { training: true }) as tf.Tensor) as tf.Tensor).mul(y).sum(),
+          )(x),
+        ]);
+        const loss = (await model.trainOnBatch(x.mul(3), y)) as number;
+        // gamma and beta after one step, the moving statistics after two training calls, and the
+        // inference-mode output that uses them.
+        const after = collect(() => [...model.getWeights(), bn.apply(x, { training: false }) as tf.Tensor]);
+        return [...forward, Float32Array.of(loss), ...after];
+      } finally {
+        restoreStockCpuKernels(tf);
+        model.dispose();
+      }
+    };
+    const stock = await runWith(false);
+    const fast = await runWith(true);
+    expectClose(fast, stock, 2e-5);
+  });
+
+  it('run as one kernel each way when training on the CPU backend', async () => {
+    const x = rand([3, 4, 4, 8]);
+    const bn = tf.layers.batchNormalization({});
+    const relu6 = tf.layers.reLU({ maxValue: 6 });
+    const fast = await withFast(() =>
+      tf.grads((a: tf.Tensor) =>
+        (relu6.apply(bn.apply(a, { training: true }) as tf.Tensor) as tf.Tensor).square().sum(),
+      )([x]),
+    );
+    for (const k of [
+      'EdgeloopBatchNormTrain',
+      'EdgeloopBatchNormTrainGrad',
+      'EdgeloopRelu6',
+      'EdgeloopRelu6Grad',
+    ]) {
+      expect(fast.kernels).toContain(k);
+    }
+    expect(fast.kernels).not.toContain('FusedBatchNorm');
+    expect(fast.kernels).not.toContain('ClipByValue');
+  });
+});
+
 describe('WebAssembly SIMD matrix product', () => {
   it('matches a plain product, including transposed A and 4-column tails', () => {
     const gm = createGemm();

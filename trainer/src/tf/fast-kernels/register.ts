@@ -10,6 +10,7 @@ import { depthwiseKernels } from './depthwise-kernels.ts';
 import { elementwiseKernels } from './elementwise-kernels.ts';
 import { registerFastGradients, restoreStockGradients } from './fast-gradients.ts';
 import type { FastKernelSpec, KernelConfig, KernelContext, TfLike } from './kernel-util.ts';
+import { patchLayers, type TfLayersLike, unpatchLayers } from './layer-patches.ts';
 import { reduceKernels } from './reduce-kernels.ts';
 import { slicePadKernels } from './slice-pad-kernels.ts';
 import { unaryKernels } from './unary-kernels.ts';
@@ -36,6 +37,12 @@ function allSpecs(): FastKernelSpec[] {
 export interface RegisterOptions {
   /** false keeps the plain-JS matrix products even where WebAssembly SIMD is available. */
   wasm?: boolean;
+  /** false leaves tfjs-layers' BatchNormalization and ReLU layers on their stock op chains. */
+  layers?: boolean;
+}
+
+function hasLayers(tf: TfLike): tf is TfLayersLike {
+  return 'layers' in tf && 'customGrad' in tf;
 }
 
 interface FastKernelConfig extends KernelConfig {
@@ -80,7 +87,9 @@ export function registerFastCpuKernels(
     }
     registered.push(spec.kernelName);
   }
-  return { registered, gradients: registerFastGradients(tf), simd: usesSimd(tf) };
+  const gradients = registerFastGradients(tf);
+  if (options.layers !== false && hasLayers(tf)) patchLayers(tf);
+  return { registered, gradients, simd: usesSimd(tf) };
 }
 
 /** Puts the stock kernels and gradients back where the fast ones were registered. Idempotent. */
@@ -93,6 +102,7 @@ export function restoreStockCpuKernels(tf: TfLike): { restored: string[]; gradie
     tf.registerKernel(current.edgeloopStock);
     restored.push(spec.kernelName);
   }
+  if (hasLayers(tf)) unpatchLayers(tf);
   return { restored, gradients: restoreStockGradients(tf) };
 }
 

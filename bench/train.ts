@@ -145,6 +145,7 @@ export async function benchMain(argv: string[]): Promise<number> {
   tf.dispose([big.xs, big.ys]);
 
   let stockImagesPerSec = Number.NaN;
+  let stockImagesPerCpuSecond = Number.NaN;
   if (stockSteps > 0) {
     // Same architecture and initial weights, tfjs's own kernels and gradients.
     restoreStockCpuKernels(tf);
@@ -156,6 +157,7 @@ export async function benchMain(argv: string[]): Promise<number> {
       const small = batchOf(tf, stockBatch, size);
       const stockTimes = await timeSteps(stock, small.xs, small.ys, stockSteps, 'stock cpu');
       stockImagesPerSec = (stockBatch * 1000) / median(stockTimes);
+      stockImagesPerCpuSecond = (stockBatch * stockTimes.length * 1000) / (stockTimes.cpuMs ?? Number.NaN);
       stock.dispose();
       tf.dispose([one.xs, one.ys, small.xs, small.ys]);
     } finally {
@@ -185,6 +187,10 @@ export async function benchMain(argv: string[]): Promise<number> {
     stockCpuImagesPerSec: round(stockImagesPerSec, 3),
     stockBatch,
     ratio: round(trainImagesPerSec / stockImagesPerSec, 1),
+    // The same comparison per CPU-second: steadier when the machine's load changes between the
+    // fast and the stock phase.
+    stockImagesPerCpuSecond: round(stockImagesPerCpuSecond, 3),
+    cpuRatio: round((batch * fastTimes.length * 1000) / cpuMs / stockImagesPerCpuSecond, 1),
     ...(profile ?? {}),
   };
   if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -70,8 +70,16 @@ async function readLocal(path: string): Promise<Uint8Array> {
 /** Reads model.json and its shards from a folder, a model.json path, or an http(s) URL to model.json. */
 export async function readBaseWeights(tf: Tf, source: string): Promise<BaseWeights> {
   let jsonLocation = source;
-  if (!isUrl(source) && (await stat(source).catch(() => null))?.isDirectory())
-    jsonLocation = join(source, 'model.json');
+  if (!isUrl(source) && (await stat(source).catch(() => null))?.isDirectory()) {
+    // A plain tfjs model folder, or a model folder edgeloop wrote (weights in checkpoint/).
+    const nested = join(source, 'checkpoint', 'model.json');
+    const plain = join(source, 'model.json');
+    jsonLocation = (await stat(plain).catch(() => null))
+      ? plain
+      : (await stat(nested).catch(() => null))
+        ? nested
+        : plain;
+  }
   const read = isUrl(source) ? fetchBytes : readLocal;
   const jsonBytes = await read(jsonLocation);
   let json: ManifestJson;

@@ -109,7 +109,27 @@ function printSummary(outDir: string, metrics: TrainMetrics): void {
   if (metrics.duplicates) process.stdout.write(`${metrics.duplicates} duplicate images kept once\n`);
 }
 
+/** Errors that mean "your data, base or flags are wrong": exit 2 like a usage error. */
+const TRAIN_INPUT_ERRORS = new Set([
+  'DATASET_INVALID',
+  'MODEL_INVALID',
+  'UPSTREAM_FAILED',
+  'VALIDATION_FAILED',
+]);
+
 export async function trainCommand(argv: string[]): Promise<number> {
+  try {
+    return await runTrain(argv);
+  } catch (err) {
+    if (err instanceof EdgeloopError && TRAIN_INPUT_ERRORS.has(err.code)) {
+      process.stderr.write(`edgeloop train: ${err.message} [${err.code}]\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+async function runTrain(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {

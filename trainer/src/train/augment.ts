@@ -46,7 +46,8 @@ export function augmentImage(
   const ty = sym() * cfg.shift * size;
   const gain = 1 + sym() * cfg.brightness;
   const contrast = 1 + sym() * cfg.brightness * 0.5;
-  // Inverse map from output (u, v) around the centre to source (x, y).
+  // Inverse map from output (u, v) around the centre to source (x, y); affine, so x and y step
+  // by a constant along a row.
   const cos = Math.cos(angle) / zoom;
   const sin = Math.sin(angle) / zoom;
   const c = (size - 1) / 2;
@@ -54,30 +55,40 @@ export function augmentImage(
   let mean = 0;
   for (let i = 0; i < src.length; i++) mean += src[i];
   mean /= src.length || 1;
+  // Brightness and contrast as a lookup table over the interpolated value.
+  const lut = new Uint8Array(256);
+  for (let val = 0; val < 256; val++)
+    lut[val] = clampByte(Math.round(((val - mean) * contrast + mean) * gain));
   const max = size - 1;
+  const dxdu = cos * flip;
+  const dydu = sin * flip;
+  let o = 0;
   for (let v = 0; v < size; v++) {
     const dv = v - c - ty;
-    for (let u = 0; u < size; u++) {
-      const du = (u - c - tx) * flip + shear * dv;
-      let x = cos * du - sin * dv + c;
-      let y = sin * du + cos * dv + c;
-      x = Math.min(max, Math.max(0, x));
-      y = Math.min(max, Math.max(0, y));
-      const x0 = Math.floor(x);
-      const y0 = Math.floor(y);
-      const x1 = Math.min(x0 + 1, max);
-      const y1 = Math.min(y0 + 1, max);
-      const fx = x - x0;
-      const fy = y - y0;
-      const o = (v * size + u) * 3;
-      for (let ch = 0; ch < 3; ch++) {
-        const a = src[(y0 * size + x0) * 3 + ch];
-        const b = src[(y0 * size + x1) * 3 + ch];
-        const d = src[(y1 * size + x0) * 3 + ch];
-        const e = src[(y1 * size + x1) * 3 + ch];
-        const val = (a * (1 - fx) + b * fx) * (1 - fy) + (d * (1 - fx) + e * fx) * fy;
-        out[o + ch] = clampByte(Math.round(((val - mean) * contrast + mean) * gain));
-      }
+    const du0 = (0 - c - tx) * flip + shear * dv;
+    let x = cos * du0 - sin * dv + c;
+    let y = sin * du0 + cos * dv + c;
+    for (let u = 0; u < size; u++, x += dxdu, y += dydu) {
+      const cx = Math.min(max, Math.max(0, x));
+      const cy = Math.min(max, Math.max(0, y));
+      const x0 = cx | 0;
+      const y0 = cy | 0;
+      const fx = cx - x0;
+      const fy = cy - y0;
+      const r0 = y0 * size;
+      const r1 = (y0 < max ? y0 + 1 : max) * size;
+      const x1 = x0 < max ? x0 + 1 : max;
+      const a = (r0 + x0) * 3;
+      const b = (r0 + x1) * 3;
+      const d = (r1 + x0) * 3;
+      const e = (r1 + x1) * 3;
+      const wa = (1 - fx) * (1 - fy);
+      const wb = fx * (1 - fy);
+      const wd = (1 - fx) * fy;
+      const we = fx * fy;
+      out[o++] = lut[(src[a] * wa + src[b] * wb + src[d] * wd + src[e] * we + 0.5) | 0];
+      out[o++] = lut[(src[a + 1] * wa + src[b + 1] * wb + src[d + 1] * wd + src[e + 1] * we + 0.5) | 0];
+      out[o++] = lut[(src[a + 2] * wa + src[b + 2] * wb + src[d + 2] * wd + src[e + 2] * we + 0.5) | 0];
     }
   }
   return out;

@@ -132,6 +132,8 @@ export async function train(options: TrainOptions, resume?: FitState): Promise<T
   const { tf, description } = await loadTf();
   log.info({ backend: description }, 'tensorflow backend');
 
+  // The base first: a wrong path or a dead URL should fail before minutes of decoding.
+  const base = options.base !== undefined ? await readBaseWeights(tf, options.base) : null;
   const dataset = await readDataset(options.dataDir, { seed: options.seed, extraTrain: options.extraTrain });
   const { labels } = dataset;
   const size = options.inputSize;
@@ -166,8 +168,7 @@ export async function train(options: TrainOptions, resume?: FitState): Promise<T
   const model = buildMobileNet(spec);
   seedKernels(tf, model, options.seed);
   let baseReport: LoadBaseReport | null = null;
-  if (options.base !== undefined) {
-    const base = await readBaseWeights(tf, options.base);
+  if (base) {
     try {
       baseReport = applyBaseWeights(tf, model, base);
     } finally {

@@ -18,13 +18,13 @@ const ROOT = resolve(import.meta.dirname, '..');
 export const CLOTHING_RECIPE = {
   architecture: 'mobilenet_v1',
   alpha: 0.25,
-  inputSize: 160,
+  inputSize: 224,
   freeze: { lastBlocks: 1 },
   augmentVariants: 3,
   epochs: 8,
   batchSize: 32,
-  learningRate: 0.001,
-  dropout: 0.2,
+  learningRate: 0.002,
+  dropout: 0.1,
   patience: 3,
   seed: 1,
 } as const satisfies Partial<TrainOptions>;

@@ -12,19 +12,11 @@ import { EdgeloopError } from '@edgeloop/shared';
 import type * as tfjs from '@tensorflow/tfjs';
 import { readDataset } from '../data/dataset.ts';
 import { DEFAULT_MAX_PIXELS } from '../data/image-decoder.ts';
-import { createOnnxRunner } from '../inference/onnx-runner.ts';
 import { buildMobileNet, setBatchNormMomentum } from '../model/index.ts';
 import { applyBaseWeights, disposeBase, type LoadBaseReport, readBaseWeights } from '../model/load-base.ts';
 import type { ModelSpec } from '../model/mobilenet-spec.ts';
 import { seedKernels } from '../model/seeded-init.ts';
-import {
-  copyWeightsByLayerName,
-  cutLayerName,
-  type FreezeSpec,
-  formatFreeze,
-  splitModel,
-} from '../model/split-model.ts';
-import { exportToOnnx } from '../onnx/export-onnx.ts';
+import { copyWeightsByLayerName, cutLayerName, type FreezeSpec, formatFreeze } from '../model/split-model.ts';
 import { loadLayersModelFromDisk, saveCheckpoint } from '../output/checkpoint.ts';
 import type { TrainMetrics } from '../output/model-dir.ts';
 import { loadTf } from '../tf/load-tf.ts';
@@ -34,13 +26,11 @@ import {
   MOBILENET_NORMALIZATION,
   measureNormalization,
   type Normalization,
-  onnxScaling,
 } from './batches.ts';
-import { bottleneckFeatures, type FrozenForward, tfjsForward } from './bottleneck-cache.ts';
 import { decodeSplit } from './decode-splits.ts';
 import { finishTraining } from './finish.ts';
-import { type FitData, type FitState, fit } from './fit.ts';
-import { cachedData, frozenData, imageData } from './fit-data.ts';
+import { type FitState, fit } from './fit.ts';
+import { prepareFitInputs } from './fit-inputs.ts';
 import { readRunState, writeRunState } from './run-state.ts';
 
 export interface TrainOptions {
@@ -194,89 +184,38 @@ export async function train(options: TrainOptions, resume?: FitState): Promise<T
   const augment: AugmentConfig | null = options.augment === false ? null : DEFAULT_AUGMENT;
   const cut = cutLayerName(spec, model, freeze);
   const weights = classWeights(trainSet.labels, labels.length);
-  let trainable = model;
-  let trainData: FitData;
-  let valData: FitData;
-  let testData: FitData;
-  let trainEval: FitData;
-  let cacheReport: TrainMetrics['bottleneckCache'] = null;
-  let variants: number | null = null;
-  if (cut === null) {
-    trainData = imageData(trainSet, norm, options.seed, augment);
-    trainEval = imageData(trainSet, norm, options.seed, null);
-    valData = imageData(valSet, norm, options.seed, null);
-    testData = imageData(testSet, norm, options.seed, null);
-  } else {
-    const split = splitModel(tf, model, cut);
-    trainable = split.tail;
-    const featureBytes = split.cutShape.reduce((a, b) => a * b, 4);
-    variants = augment ? Math.max(1, options.augmentVariants ?? 4) : 1;
-    const cacheBytes =
-      featureBytes * (trainSet.images.length * variants + valSet.images.length + testSet.images.length);
-    if (cacheBytes <= (options.cacheBudgetBytes ?? 3e9)) {
-      const key = {
-        base: baseReport?.sha256 ?? null,
-        initFrom: options.initFrom ?? null,
-        architecture: spec.architecture,
-        alpha: spec.alpha,
-        size,
-        cut,
-        norm,
-      };
-      // Resumed or continued weights differ from any base: keep their features in memory only.
-      const dir =
-        options.cacheDir === undefined
-          ? options.base && !resume && !options.initFrom
-            ? join(options.outDir, '..', '.bottleneck-cache')
-            : null
-          : options.cacheDir;
-      const stats = { hits: 0, misses: 0, seconds: 0 };
-      const frozenRun = await frozenForward(tf, split.frozen, size, norm, log);
-      const features = async (set: typeof trainSet, n: number, what: string) => {
-        const r = await bottleneckFeatures(
-          frozenRun.forward,
-          split.cutShape,
-          set.images.map((pixels, i) => ({ pixels, sha256: set.hashes[i] })),
-          size,
-          n,
-          { dir, key, augment, seed: options.seed },
-          (done, all) => {
-            // About ten lines per split, whatever its size.
-            if (done === all || Math.floor((done * 10) / all) !== Math.floor(((done - 32) * 10) / all))
-              progress({ phase: 'cache', message: `  ${what} features ${done}/${all}` });
-          },
-        );
-        stats.hits += r.stats.hits;
-        stats.misses += r.stats.misses;
-        stats.seconds += r.stats.computeSeconds;
-        return r;
-      };
-      progress({
-        phase: 'cache',
-        message: `computing frozen features at ${cut} (${variants} variants per training image)`,
-      });
-      const tr = await features(trainSet, variants, 'train');
-      const va = await features(valSet, 1, 'validation');
-      const te = await features(testSet, 1, 'test');
-      await frozenRun.release();
-      trainData = cachedData(trainSet, tr.features, tr.featureLength, split.cutShape, variants, options.seed);
-      trainEval = cachedData(trainSet, tr.features, tr.featureLength, split.cutShape, variants, options.seed);
-      valData = cachedData(valSet, va.features, va.featureLength, split.cutShape, 1, options.seed);
-      testData = cachedData(testSet, te.features, te.featureLength, split.cutShape, 1, options.seed);
-      cacheReport = { cutLayer: cut, cached: true, runtime: frozenRun.runtime, ...stats };
-      progress({
-        phase: 'cache',
-        message: `bottleneck cache: ${stats.hits} hits, ${stats.misses} misses, ${stats.seconds.toFixed(0)}s`,
-      });
-    } else {
-      variants = null;
-      trainData = frozenData(tf, split.frozen, trainSet, norm, options.seed, augment);
-      trainEval = frozenData(tf, split.frozen, trainSet, norm, options.seed, null);
-      valData = frozenData(tf, split.frozen, valSet, norm, options.seed, null);
-      testData = frozenData(tf, split.frozen, testSet, norm, options.seed, null);
-      cacheReport = { cutLayer: cut, cached: false, runtime: 'tfjs', hits: 0, misses: 0, seconds: 0 };
-    }
-  }
+  // Resumed or continued weights differ from any base: keep their features in memory only.
+  const cacheDir =
+    options.cacheDir === undefined
+      ? options.base && !resume && !options.initFrom
+        ? join(options.outDir, '..', '.bottleneck-cache')
+        : null
+      : options.cacheDir;
+  const inputs = await prepareFitInputs(tf, {
+    model,
+    cut,
+    sets: { train: trainSet, validation: valSet, test: testSet },
+    norm,
+    size,
+    augment,
+    seed: options.seed,
+    variants: augment ? Math.max(1, options.augmentVariants ?? 4) : 1,
+    cacheBudgetBytes: options.cacheBudgetBytes ?? 3e9,
+    cacheDir,
+    cacheKey: {
+      base: baseReport?.sha256 ?? null,
+      initFrom: options.initFrom ?? null,
+      architecture: spec.architecture,
+      alpha: spec.alpha,
+      size,
+      cut,
+      norm,
+    },
+    log,
+    progress,
+  });
+  const trainable = inputs.trainable;
+  const { trainData, trainEval, valData, testData, cacheReport, variants } = inputs;
 
   let bestWeights: tfjs.Tensor[] | undefined;
   if (resume && resume.bestEpoch > 0) {
@@ -346,35 +285,6 @@ export async function train(options: TrainOptions, resume?: FitState): Promise<T
     cacheReport,
     progress,
   });
-}
-
-/**
- * The frozen part for the bottleneck cache, run by onnxruntime when it exports (several times
- * faster than tfjs on the CPU: it is the same export devices run, so its features are what the
- * deployed model computes), else by tfjs.
- */
-async function frozenForward(
-  tf: typeof tfjs,
-  frozen: tfjs.LayersModel,
-  size: number,
-  norm: Normalization,
-  log: Logger,
-): Promise<{ forward: FrozenForward; release: () => Promise<void>; runtime: string }> {
-  try {
-    const onnx = exportToOnnx(frozen, { inputScaling: onnxScaling(norm), metadata: {} });
-    const runner = await createOnnxRunner(onnx, 2);
-    return {
-      forward: (images) => runner.run(images, size),
-      release: () => runner.release(),
-      runtime: 'onnxruntime',
-    };
-  } catch (err) {
-    log.warn(
-      { err: (err as Error).message },
-      'frozen part does not export to ONNX; computing features with tfjs',
-    );
-    return { forward: tfjsForward(tf, frozen, size, norm), release: async () => {}, runtime: 'tfjs' };
-  }
 }
 
 /** Copies a tfjs checkpoint's weights into `model` by layer name (architecture must match). */

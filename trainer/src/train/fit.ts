@@ -71,7 +71,9 @@ export interface FitOptions {
   onBatch?: (p: FitProgress) => void;
   onEpoch?: (record: EpochRecord) => void;
   /** Called after each epoch with the state and whether these weights are the best so far. */
-  onCheckpoint?: (state: FitState, isBest: boolean) => Promise<void>;
+  onCheckpoint?: (state: FitState, isBest: boolean, optimizer: tfjs.Optimizer) => Promise<void>;
+  /** When resuming: Adam's saved state (iterations and moment estimates), restored before step 1. */
+  optimizerState?: { name: string; tensor: tfjs.Tensor }[];
 }
 
 /** Predicted probabilities for every item of `data` (inference mode). */
@@ -133,6 +135,7 @@ export async function fit(tf: Tf, o: FitOptions): Promise<FitState> {
     });
   const optimizer = tf.train.adam(o.learningRate);
   o.model.compile({ optimizer, loss, metrics: ['accuracy'] });
+  if (o.optimizerState) await optimizer.setWeights(o.optimizerState);
   const batchSize = Math.min(o.batchSize, o.train.count);
   const batches = Math.ceil(o.train.count / batchSize);
   const schedule: LrSchedule = {
@@ -208,7 +211,7 @@ export async function fit(tf: Tf, o: FitOptions): Promise<FitState> {
       state.bestEpoch = epoch;
       state.bestValLoss = valLoss;
     }
-    await o.onCheckpoint?.(state, isBest);
+    await o.onCheckpoint?.(state, isBest, optimizer);
   }
   if (best.length) o.model.setWeights(best);
   tf.dispose([...best, weights]);

@@ -31,7 +31,7 @@ import { decodeSplit } from './decode-splits.ts';
 import { finishTraining } from './finish.ts';
 import { type FitState, fit } from './fit.ts';
 import { prepareFitInputs } from './fit-inputs.ts';
-import { readRunState, writeRunState } from './run-state.ts';
+import { readOptimizerState, readRunState, writeRunState } from './run-state.ts';
 
 export interface TrainOptions {
   dataDir: string;
@@ -106,16 +106,22 @@ export async function resumeTraining(
   overrides: Pick<TrainOptions, 'logger' | 'onProgress'> & { epochs?: number },
 ): Promise<TrainMetrics> {
   const saved = await readRunState(dir);
+  const { tf } = await loadTf();
+  const optimizerState = await readOptimizerState(tf, dir, saved);
   const options = {
     ...saved.options,
     outDir: dir,
     ...overrides,
     epochs: overrides.epochs ?? saved.options.epochs,
   };
-  return train(options as TrainOptions, saved.state);
+  return train(options as TrainOptions, { state: saved.state, optimizerState });
 }
 
-export async function train(options: TrainOptions, resume?: FitState): Promise<TrainMetrics> {
+export async function train(
+  options: TrainOptions,
+  resumeFrom?: { state: FitState; optimizerState?: { name: string; tensor: tfjs.Tensor }[] },
+): Promise<TrainMetrics> {
+  const resume = resumeFrom?.state;
   const started = Date.now();
   const log = options.logger.child({ component: 'trainer' });
   const progress = options.onProgress ?? (() => {});
@@ -253,11 +259,12 @@ export async function train(options: TrainOptions, resume?: FitState): Promise<T
     bestWeights,
     onBatch: (p) => progress({ phase: 'train', ...p }),
     onEpoch: (r) => progress({ phase: 'evaluate', epochs: options.epochs, ...r }),
-    onCheckpoint: async (s, isBest) => {
+    optimizerState: resumeFrom?.optimizerState,
+    onCheckpoint: async (s, isBest, optimizer) => {
       if (isBest) await saveFull(options.outDir);
       await saveFull(join(options.outDir, 'resume'));
       const { logger: _l, onProgress: _p, ...plain } = options;
-      await writeRunState(options.outDir, { options: plain, state: s });
+      await writeRunState(tf, options.outDir, { options: plain, state: s }, optimizer);
     },
   });
   if (trainable !== model) copyWeightsByLayerName(trainable, model);

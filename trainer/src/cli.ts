@@ -4,10 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ApiClient, createLogger, EdgeloopError } from '@edgeloop/shared';
+import { parseFreeze } from './model/split-model.ts';
+import type { TrainMetrics } from './output/model-dir.ts';
 import { predictImages } from './predict.ts';
 import { downloadLabelledSamples, publishModelDir } from './publish/publish.ts';
 import { formatQuantization, quantizeModelDir } from './quantize/quantize-model-dir.ts';
-import { type TrainProgress, train } from './train/train.ts';
+import { readRunState } from './train/run-state.ts';
+import { resumeTraining, type TrainProgress, train } from './train/train.ts';
 
 const TRAIN_HELP = `Usage: edgeloop train --data DIR [options]
 
@@ -24,8 +27,24 @@ Trains a MobileNet classifier on a folder-per-class dataset and exports it to ON
   --learning-rate X     Adam learning rate (default 0.002)
   --dropout X           dropout before the classifier (default 0.2)
   --patience N          early stopping patience in epochs (default 3)
-  --seed N              shuffling and split seed (default 1)
+  --seed N              seed for splits, initial weights, shuffling, augmentation and dropout:
+                        the same seed and data give the same metrics (default 1)
+  --hidden-units N      extra Dense(N, relu) layer before the classifier (default: none)
+  --base PATH|URL       pretrained tfjs layers model (folder, model.json or http(s) URL to
+                        model.json); weights are matched by layer name and shape
+  --freeze F            what trains: head | last:N (the last N blocks + head) | none
+                        (default: head with --base, none without)
+  --augment on|off      augment the training split: flip, rotation, zoom, shear, shift,
+                        brightness (default on)
+  --augment-variants N  with a frozen part: augmented variants per image in the bottleneck
+                        cache, one picked per epoch (default 4)
+  --balance B           class imbalance: weights (loss weights) | sampling | none (default weights)
+  --warmup-epochs X     linear learning-rate warmup before cosine decay (default 1 with --base, else 0)
+  --cache-dir DIR|none  bottleneck cache folder (default <out>/../.bottleneck-cache with --base)
+  --max-pixels N        skip images with more pixels than this (default 40000000)
   --init-from DIR       continue from a previous model folder's weights (same classes)
+  --resume DIR          continue an interrupted run in its output folder DIR (same options;
+                        --epochs may extend it)
   --control-plane URL   control plane for --with-samples and --publish (env EDGELOOP_URL)
   --admin-token T       its admin token (env EDGELOOP_ADMIN_TOKEN)
   --with-samples        add the control plane's labelled field samples to the training split
@@ -82,7 +101,37 @@ export function progressPrinter(stream: NodeJS.WriteStream = process.stdout): (p
   };
 }
 
+function printSummary(outDir: string, metrics: TrainMetrics): void {
+  const pct = (v: number | null | undefined) => (v == null ? 'n/a' : `${(v * 100).toFixed(1)}%`);
+  process.stdout.write(
+    `\nwrote ${outDir}: val accuracy ${pct(metrics.valAccuracy)} (onnx ${pct(metrics.onnxValAccuracy)}, max |onnx - tfjs| ${metrics.onnxMaxAbsDiff.toExponential(1)}), test ${pct(metrics.testAccuracy)}, ${metrics.trainImages} train / ${metrics.valImages} val / ${metrics.testImages ?? 0} test images, ${metrics.imagesPerSec.toFixed(1)} img/s on ${metrics.backend}, ${metrics.totalSeconds.toFixed(0)}s\n`,
+  );
+  if (metrics.skipped.length)
+    process.stdout.write(`skipped ${metrics.skipped.length} files (see metrics.json)\n`);
+  if (metrics.duplicates) process.stdout.write(`${metrics.duplicates} duplicate images kept once\n`);
+}
+
+/** Errors that mean "your data, base or flags are wrong": exit 2 like a usage error. */
+const TRAIN_INPUT_ERRORS = new Set([
+  'DATASET_INVALID',
+  'MODEL_INVALID',
+  'UPSTREAM_FAILED',
+  'VALIDATION_FAILED',
+]);
+
 export async function trainCommand(argv: string[]): Promise<number> {
+  try {
+    return await runTrain(argv);
+  } catch (err) {
+    if (err instanceof EdgeloopError && TRAIN_INPUT_ERRORS.has(err.code)) {
+      process.stderr.write(`edgeloop train: ${err.message} [${err.code}]\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+async function runTrain(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -99,6 +148,16 @@ export async function trainCommand(argv: string[]): Promise<number> {
       patience: { type: 'string', default: '3' },
       seed: { type: 'string', default: '1' },
       'init-from': { type: 'string' },
+      'hidden-units': { type: 'string' },
+      base: { type: 'string' },
+      freeze: { type: 'string' },
+      augment: { type: 'string', default: 'on' },
+      'augment-variants': { type: 'string', default: '4' },
+      balance: { type: 'string', default: 'weights' },
+      'warmup-epochs': { type: 'string' },
+      'cache-dir': { type: 'string' },
+      'max-pixels': { type: 'string' },
+      resume: { type: 'string' },
       'control-plane': { type: 'string' },
       'admin-token': { type: 'string' },
       'with-samples': { type: 'boolean', default: false },
@@ -110,12 +169,35 @@ export async function trainCommand(argv: string[]): Promise<number> {
     process.stdout.write(TRAIN_HELP);
     return 0;
   }
-  if (!values.data) throw new EdgeloopError('VALIDATION_FAILED', `--data is required\n\n${TRAIN_HELP}`);
   const num = (name: keyof typeof values): number => {
     const v = Number(values[name]);
     if (!Number.isFinite(v))
       throw new EdgeloopError('VALIDATION_FAILED', `--${name} must be a number, got '${values[name]}'`);
     return v;
+  };
+  if (values.resume) {
+    const metrics = await resumeTraining(values.resume, {
+      epochs: argv.some((a) => a.startsWith('--epochs')) ? num('epochs') : undefined,
+      logger: createLogger({ level: 'warn', name: 'edgeloop-train' }),
+      onProgress: progressPrinter(),
+    });
+    printSummary(values.resume, metrics);
+    const { options } = await readRunState(values.resume);
+    const q = await quantizeModelDir(values.resume, String(options.dataDir), {
+      seed: typeof options.seed === 'number' ? options.seed : undefined,
+    });
+    process.stdout.write(`${formatQuantization(q)}\n`);
+    return 0;
+  }
+  if (!values.data) throw new EdgeloopError('VALIDATION_FAILED', `--data is required\n\n${TRAIN_HELP}`);
+  const oneOf = <T extends string>(name: keyof typeof values, allowed: readonly T[]): T => {
+    const v = String(values[name]);
+    if (!allowed.includes(v as T))
+      throw new EdgeloopError(
+        'VALIDATION_FAILED',
+        `--${name} must be one of ${allowed.join(', ')}, got '${v}'`,
+      );
+    return v as T;
   };
   const name = values.name ?? (values.data.replace(/\/+$/, '').split('/').pop() || 'model');
   const outDir = values.out ?? join('models', `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
@@ -133,7 +215,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       dataDir: values.data,
       outDir,
       name,
-      architecture: values.architecture as 'mobilenet_v1',
+      architecture: oneOf('architecture', ['mobilenet_v1', 'mobilenet_v2'] as const),
       alpha: num('alpha') as 0.25,
       inputSize: num('input-size'),
       epochs: num('epochs'),
@@ -143,15 +225,20 @@ export async function trainCommand(argv: string[]): Promise<number> {
       patience: num('patience'),
       seed: num('seed'),
       initFrom: values['init-from'],
+      hiddenUnits: values['hidden-units'] ? num('hidden-units') : undefined,
+      base: values.base,
+      freeze: values.freeze ? parseFreeze(values.freeze) : undefined,
+      augment: oneOf('augment', ['on', 'off'] as const) === 'on',
+      augmentVariants: num('augment-variants'),
+      balance: oneOf('balance', ['weights', 'sampling', 'none'] as const),
+      warmupEpochs: values['warmup-epochs'] ? num('warmup-epochs') : undefined,
+      cacheDir: values['cache-dir'] === 'none' ? null : values['cache-dir'],
+      maxPixels: values['max-pixels'] ? num('max-pixels') : undefined,
       extraTrain: samplesDir ? [samplesDir] : [],
       logger: createLogger({ level: 'warn', name: 'edgeloop-train' }),
       onProgress: progressPrinter(),
     });
-    process.stdout.write(
-      `\nwrote ${outDir}: val accuracy ${(metrics.valAccuracy * 100).toFixed(1)}% (onnx ${(metrics.onnxValAccuracy * 100).toFixed(1)}%, max |onnx - tfjs| ${metrics.onnxMaxAbsDiff.toExponential(1)}), ${metrics.trainImages} train / ${metrics.valImages} val images, ${metrics.imagesPerSec.toFixed(1)} img/s on ${metrics.backend}\n`,
-    );
-    if (metrics.skipped.length)
-      process.stdout.write(`skipped ${metrics.skipped.length} files (see metrics.json)\n`);
+    printSummary(outDir, metrics);
     // int8 step (issue 4): model.onnx becomes the int8 model, the float one stays as model.fp32.onnx.
     const q = await quantizeModelDir(outDir, values.data, { seed: num('seed') });
     process.stdout.write(`${formatQuantization(q)}\n`);

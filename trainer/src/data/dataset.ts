@@ -25,8 +25,11 @@ export interface DatasetSplits {
   labels: string[];
   train: DatasetItem[];
   validation: DatasetItem[];
+  test: DatasetItem[];
   skipped: { path: string; reason: string }[];
   duplicates: number;
+  /** Each dropped duplicate and the kept file with the same content. */
+  duplicateFiles: { path: string; sameAs: string }[];
 }
 
 async function isDir(path: string): Promise<boolean> {
@@ -42,7 +45,9 @@ async function classFolders(root: string): Promise<string[]> {
 }
 
 interface ScanState {
-  seen: Set<string>;
+  /** sha256 -> first path with that content. */
+  seen: Map<string, string>;
+  duplicateFiles: { path: string; sameAs: string }[];
   skipped: { path: string; reason: string }[];
   duplicates: number;
 }
@@ -54,7 +59,9 @@ async function scanClassFolders(
 ): Promise<DatasetItem[]> {
   const items: DatasetItem[] = [];
   for (const label of await classFolders(root)) {
-    const files = (await readdir(join(root, label), { withFileTypes: true })).filter((f) => f.isFile());
+    const files = (await readdir(join(root, label), { withFileTypes: true })).filter(
+      (f) => f.isFile() || f.isSymbolicLink(),
+    );
     for (const file of files.map((f) => f.name).sort()) {
       const path = join(root, label, file);
       if (!IMAGE_EXTENSIONS.has(extname(file).toLowerCase())) {
@@ -63,11 +70,13 @@ async function scanClassFolders(
       }
       const bytes = await readFile(path);
       const sha256 = createHash('sha256').update(bytes).digest('hex');
-      if (state.seen.has(sha256)) {
+      const first = state.seen.get(sha256);
+      if (first !== undefined) {
         state.duplicates++;
+        state.duplicateFiles.push({ path, sameAs: first });
         continue;
       }
-      state.seen.add(sha256);
+      state.seen.set(sha256, path);
       items.push({
         path,
         label,
@@ -104,30 +113,71 @@ export function stratifiedSplit<T extends { label: string }>(
   return [kept, held];
 }
 
-export async function readDataset(
-  root: string,
-  options: { validationFraction?: number; seed?: number; extraTrain?: string[] } = {},
-): Promise<DatasetSplits> {
-  if (!(await isDir(root))) throw new EdgeloopError('DATASET_INVALID', `dataset folder not found: ${root}`);
-  const state: ScanState = { seen: new Set(), skipped: [], duplicates: 0 };
-  let train: DatasetItem[];
-  let validation: DatasetItem[];
-  if (await isDir(join(root, 'train'))) {
-    // Validation first, so an image present in both folders stays out of training.
-    validation = (await isDir(join(root, 'validation')))
-      ? await scanClassFolders(join(root, 'validation'), state)
-      : [];
-    train = await scanClassFolders(join(root, 'train'), state);
-    if (validation.length === 0)
-      [train, validation] = stratifiedSplit(train, options.validationFraction ?? 0.2, options.seed ?? 1);
-  } else {
-    [train, validation] = stratifiedSplit(
-      await scanClassFolders(root, state),
-      options.validationFraction ?? 0.2,
-      options.seed ?? 1,
+/** Fewer training images than this in a class is an error: nothing useful can be learned from them. */
+export const MIN_TRAIN_PER_CLASS = 2;
+/** A class that is split 80/10/10 needs this many images so each split gets at least one. */
+export const MIN_PER_CLASS_TO_SPLIT = 5;
+
+export interface ReadDatasetOptions {
+  /** Fraction held out for validation (and again for test) when splitting one folder; default 0.1. */
+  holdoutFraction?: number;
+  seed?: number;
+  extraTrain?: string[];
+}
+
+function countByLabel(items: DatasetItem[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const i of items) m.set(i.label, (m.get(i.label) ?? 0) + 1);
+  return m;
+}
+
+function requireEnough(items: DatasetItem[], labels: string[], min: number, where: string): void {
+  const counts = countByLabel(items);
+  const short = labels.filter((l) => (counts.get(l) ?? 0) < min);
+  if (short.length) {
+    throw new EdgeloopError(
+      'DATASET_INVALID',
+      `${where}: class${short.length > 1 ? 'es' : ''} ${short.map((l) => `'${l}' (${counts.get(l) ?? 0})`).join(', ')} ha${short.length > 1 ? 've' : 's'} too few images; each class needs at least ${min}`,
     );
   }
-  const labels = [...new Set([...train, ...validation].map((i) => i.label))].sort();
+}
+
+/**
+ * Reads DIR/train (+ validation/, test/) or DIR/<class> folders. Without validation/, the images are
+ * split stratified 80/10/10 (train/validation/test) with the seed. Explicit folders are scanned
+ * test, validation, train, so an image present in several keeps its held-out place.
+ */
+export async function readDataset(root: string, options: ReadDatasetOptions = {}): Promise<DatasetSplits> {
+  if (!(await isDir(root))) throw new EdgeloopError('DATASET_INVALID', `dataset folder not found: ${root}`);
+  const state: ScanState = { seen: new Map(), skipped: [], duplicates: 0, duplicateFiles: [] };
+  const fraction = options.holdoutFraction ?? 0.1;
+  const seed = options.seed ?? 1;
+  const hasTrain = await isDir(join(root, 'train'));
+  let test =
+    hasTrain && (await isDir(join(root, 'test'))) ? await scanClassFolders(join(root, 'test'), state) : [];
+  let validation =
+    hasTrain && (await isDir(join(root, 'validation')))
+      ? await scanClassFolders(join(root, 'validation'), state)
+      : [];
+  let train = await scanClassFolders(hasTrain ? join(root, 'train') : root, state);
+  const labels = [...new Set([...train, ...validation, ...test].map((i) => i.label))].sort();
+  if (labels.length < 2) {
+    throw new EdgeloopError(
+      'DATASET_INVALID',
+      `dataset ${root} needs at least 2 class folders with images; found ${labels.length} (${labels.join(', ') || 'none'})`,
+    );
+  }
+  if (validation.length === 0) {
+    requireEnough(
+      train,
+      labels,
+      MIN_PER_CLASS_TO_SPLIT,
+      `dataset ${root} (split ${100 - 200 * fraction}/${100 * fraction}/${100 * fraction})`,
+    );
+    [train, validation] = stratifiedSplit(train, fraction, seed);
+    if (test.length === 0) [train, test] = stratifiedSplit(train, fraction / (1 - fraction), seed + 1);
+  }
+  requireEnough(train, labels, MIN_TRAIN_PER_CLASS, `dataset ${root} (training split)`);
   // Extra images join only classes the dataset has: a class seen only in field samples would have
   // no validation images and no studio examples.
   for (const extra of options.extraTrain ?? []) {
@@ -137,11 +187,13 @@ export async function readDataset(
       else state.skipped.push({ path: item.path, reason: `class '${item.label}' is not in the dataset` });
     }
   }
-  if (labels.length < 2) {
-    throw new EdgeloopError(
-      'DATASET_INVALID',
-      `dataset ${root} needs at least 2 class folders with images; found ${labels.length} (${labels.join(', ') || 'none'})`,
-    );
-  }
-  return { labels, train, validation, skipped: state.skipped, duplicates: state.duplicates };
+  return {
+    labels,
+    train,
+    validation,
+    test,
+    skipped: state.skipped,
+    duplicates: state.duplicates,
+    duplicateFiles: state.duplicateFiles,
+  };
 }

@@ -37,8 +37,13 @@ export const ONNX_OUTPUT_NAME = 'probabilities';
 export const MODEL_FORMAT_VERSION = '1';
 
 export type OnnxExportOptions = {
-  /** Training-time pixel normalisation `pixel * scale + offset`, e.g. { scale: 1 / 127.5, offset: -1 }. */
-  inputScaling: { scale: number; offset: number };
+  /**
+   * Training-time pixel normalisation `pixel * scale + offset`, e.g. { scale: 1 / 127.5, offset: -1 }.
+   * Per-channel (RGB) arrays are allowed (from-scratch training normalises by the training split's
+   * mean/std); unequal channels become an explicit Mul/Add instead of being folded into the first
+   * conv, because Pad's constant cannot differ per channel.
+   */
+  inputScaling: { scale: number | readonly number[]; offset: number | readonly number[] };
   /** Written to ModelProto.metadata_props, next to `input_spec` and `format_version`. */
   metadata: Record<string, string>;
   /**
@@ -69,6 +74,13 @@ function countUses(model: tf.LayersModel): Map<number, number> {
   return uses;
 }
 
+/** x * scale[c] + offset[c] on the NCHW float input, broadcast over [1, 3, 1, 1]. */
+function perChannelScaling(g: GraphBuilder, x: string, scales: number[], offsets: number[]): string {
+  const rgb = (v: number[]) => Float32Array.from({ length: 3 }, (_, c) => v[v.length === 1 ? 0 : c]);
+  const mul = g.node('Mul', [x, g.floats('input_scale', [1, 3, 1, 1], rgb(scales))], 'input_scaled');
+  return g.node('Add', [mul, g.floats('input_offset', [1, 3, 1, 1], rgb(offsets))], 'input_normalized');
+}
+
 export function exportToOnnx(model: tf.LayersModel, opts: OnnxExportOptions): Uint8Array {
   if (model.inputs.length !== 1 || model.outputs.length !== 1) {
     throw new OnnxExportError(
@@ -79,10 +91,20 @@ export function exportToOnnx(model: tf.LayersModel, opts: OnnxExportOptions): Ui
   if (model.inputs[0].shape.length !== 4 || channels !== 3) {
     throw new OnnxExportError(`model input must be [N, H, W, 3], got [${model.inputs[0].shape}]`);
   }
-  const { scale, offset } = opts.inputScaling;
-  if (!Number.isFinite(scale) || !Number.isFinite(offset)) {
-    throw new OnnxExportError(`inputScaling must be finite, got scale ${scale} offset ${offset}`);
+  const scales =
+    typeof opts.inputScaling.scale === 'number' ? [opts.inputScaling.scale] : [...opts.inputScaling.scale];
+  const offsets =
+    typeof opts.inputScaling.offset === 'number' ? [opts.inputScaling.offset] : [...opts.inputScaling.offset];
+  if (
+    ![...scales, ...offsets].every(Number.isFinite) ||
+    ![1, 3].includes(scales.length) ||
+    ![1, 3].includes(offsets.length)
+  ) {
+    throw new OnnxExportError(
+      `inputScaling must be finite numbers or RGB triples, got scale ${scales} offset ${offsets}`,
+    );
   }
+  const uniform = new Set(scales).size === 1 && new Set(offsets).size === 1;
 
   const g = new GraphBuilder([ONNX_INPUT_NAME, ONNX_OUTPUT_NAME]);
   const uses = countUses(model);
@@ -91,11 +113,13 @@ export function exportToOnnx(model: tf.LayersModel, opts: OnnxExportOptions): Ui
   const inputSpec = opts.floatInput
     ? floatInputSpec(width, height, opts.floatInput)
     : uint8InputSpec(width, height);
+  const channelScale = (c: number) => scales[scales.length === 1 ? 0 : c];
+  const channelOffset = (c: number) => offsets[offsets.length === 1 ? 0 : c];
   if (opts.floatInput) {
     // x = (p / 255 - mean) / std, the network wants p * scale + offset = x * a + b per channel.
     const { mean, std } = opts.floatInput;
-    const a = Float32Array.from(std, (s) => s * 255 * scale);
-    const b = Float32Array.from(mean, (m) => m * 255 * scale + offset);
+    const a = Float32Array.from(std, (s, c) => s * 255 * channelScale(c));
+    const b = Float32Array.from(mean, (m, c) => m * 255 * channelScale(c) + channelOffset(c));
     const mul = g.node('Mul', [ONNX_INPUT_NAME, g.floats('input_std', [3, 1, 1], a)], 'input_unstd');
     const add = g.node('Add', [mul, g.floats('input_mean', [3, 1, 1], b)], 'input_normalized');
     slots.set(inputId, { value: tensor(add, 4), uses: uses.get(inputId) ?? 0 });
@@ -107,7 +131,9 @@ export function exportToOnnx(model: tf.LayersModel, opts: OnnxExportOptions): Ui
       { name: 'perm', type: 'ints', value: [0, 3, 1, 2] },
     ]);
     slots.set(inputId, {
-      value: { kind: 'scaledInput', raw: nchw, scale, offset },
+      value: uniform
+        ? { kind: 'scaledInput', raw: nchw, scale: scales[0], offset: offsets[0] }
+        : tensor(perChannelScaling(g, nchw, scales, offsets), 4),
       uses: uses.get(inputId) ?? 0,
     });
   }

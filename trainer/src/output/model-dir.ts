@@ -17,30 +17,84 @@ import {
   writeFileAtomic,
 } from '@edgeloop/shared';
 
+export interface EpochMetrics {
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  valLoss: number;
+  valAccuracy: number;
+  learningRate?: number;
+  imagesPerSec?: number;
+  seconds?: number;
+}
+
+export interface ClassReport {
+  label: string;
+  support: number;
+  precision: number;
+  recall: number;
+  f1?: number;
+}
+
 export interface TrainMetrics {
   name: string;
   /** The model folder this one continued from, if any. */
   parent: string | null;
   labels: string[];
-  architecture: { family: string; alpha: number; inputSize: number };
+  architecture: { family: string; alpha: number; inputSize: number; hiddenUnits?: number | null };
   backend: string;
   trainImages: number;
   valImages: number;
+  testImages?: number;
   fieldSamplesUsed: number;
   /** Control-plane ids of the field samples this training used. */
   sampleIds: string[];
   epochsRun: number;
   bestEpoch: number;
-  history: { epoch: number; loss: number; accuracy: number; valLoss: number; valAccuracy: number }[];
+  history: EpochMetrics[];
+  /** Accuracy of the best checkpoint (tfjs) on the unaugmented training split. */
+  trainAccuracy?: number;
   valAccuracy: number;
+  /** Held-out test split accuracy of the exported ONNX model; null without a test split. */
+  testAccuracy?: number | null;
   onnxValAccuracy: number;
   onnxAgreement: number;
   onnxMaxAbsDiff: number;
-  perClass: { label: string; support: number; precision: number; recall: number }[];
+  /** Validation per-class metrics and confusion[true][predicted] of the exported model. */
+  perClass: ClassReport[];
   confusion: number[][];
+  macroF1?: number;
+  test?: { accuracy: number; perClass: ClassReport[]; confusion: number[][]; macroF1: number } | null;
+  classCounts?: {
+    train: Record<string, number>;
+    validation: Record<string, number>;
+    test: Record<string, number>;
+  };
+  /** How class imbalance was handled: 'weights' (loss weights below), 'sampling' or 'none'. */
+  balance?: string;
   classWeights: Record<string, number>;
+  /** Pixel normalisation (pixel - mean) / std per RGB channel, folded into model.onnx. */
+  normalization?: { mean: number[]; std: number[] };
+  base?: {
+    source: string;
+    sha256: string;
+    loaded: number;
+    headInitialised: string[];
+    unused: string[];
+  } | null;
+  freeze?: string;
+  augmentation?: { enabled: boolean; variants: number | null };
+  bottleneckCache?: {
+    cutLayer: string;
+    cached: boolean;
+    runtime: string;
+    hits: number;
+    misses: number;
+    seconds: number;
+  } | null;
   skipped: { path: string; reason: string }[];
   duplicates: number;
+  duplicateFiles?: { path: string; sameAs: string }[];
   trainSeconds: number;
   imagesPerSec: number;
   totalSeconds: number;

@@ -1,24 +1,37 @@
 /**
- * `edgeloop train`: dataset → MobileNet in tfjs → best checkpoint by validation loss → ONNX export →
- * the exported model is run in onnxruntime on the validation set (it is what devices run) → an
- * output folder with model.onnx, labels.json, metrics.json and an unsigned manifest.json.
+ * `edgeloop train`: dataset → MobileNet in tfjs (optionally from pretrained `--base` weights, with a
+ * frozen part whose outputs are cached) → best checkpoint by validation loss → ONNX export → the
+ * exported model is run in onnxruntime on the validation and test splits (it is what devices run) →
+ * an output folder with model.onnx, labels.json, metrics.json, manifest.json and two SVG charts.
  */
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@edgeloop/shared';
-import { createRng, EdgeloopError } from '@edgeloop/shared';
-import { type DatasetItem, readDataset } from '../data/dataset.ts';
-import { decodeResized } from '../data/image-decoder.ts';
-import { createOnnxRunner } from '../inference/onnx-runner.ts';
+import { EdgeloopError } from '@edgeloop/shared';
+import type * as tfjs from '@tensorflow/tfjs';
+import { readDataset } from '../data/dataset.ts';
+import { DEFAULT_MAX_PIXELS } from '../data/image-decoder.ts';
 import { buildMobileNet, setBatchNormMomentum } from '../model/index.ts';
+import { applyBaseWeights, disposeBase, type LoadBaseReport, readBaseWeights } from '../model/load-base.ts';
 import type { ModelSpec } from '../model/mobilenet-spec.ts';
-import { exportToOnnx } from '../onnx/export-onnx.ts';
+import { seedKernels } from '../model/seeded-init.ts';
+import { copyWeightsByLayerName, cutLayerName, type FreezeSpec, formatFreeze } from '../model/split-model.ts';
 import { loadLayersModelFromDisk, saveCheckpoint } from '../output/checkpoint.ts';
-import { type TrainMetrics, writeModelDir } from '../output/model-dir.ts';
+import type { TrainMetrics } from '../output/model-dir.ts';
 import { loadTf } from '../tf/load-tf.ts';
-import { classWeights, type EncodedSet, fillBatch, shuffled } from './batches.ts';
-import { agreement, argmax, type Evaluation, evaluatePredictions } from './evaluate.ts';
+import { type AugmentConfig, DEFAULT_AUGMENT } from './augment.ts';
+import {
+  classWeights,
+  MOBILENET_NORMALIZATION,
+  measureNormalization,
+  type Normalization,
+} from './batches.ts';
+import { decodeSplit } from './decode-splits.ts';
+import { finishTraining } from './finish.ts';
+import { type FitState, fit } from './fit.ts';
+import { prepareFitInputs } from './fit-inputs.ts';
+import { readOptimizerState, readRunState, writeRunState } from './run-state.ts';
 
 export interface TrainOptions {
   dataDir: string;
@@ -33,6 +46,26 @@ export interface TrainOptions {
   patience: number;
   seed: number;
   name: string;
+  /** Extra Dense(relu) units between pooling and the classifier. */
+  hiddenUnits?: number;
+  /** tfjs layers model (folder, model.json path or http(s) URL) to take pretrained weights from. */
+  base?: string;
+  /** What trains; default 'head' with a base, 'none' without. */
+  freeze?: FreezeSpec;
+  /** Augment the training split (default true). */
+  augment?: boolean;
+  /** Augmented variants per image kept in the bottleneck cache (default 4; variant 0 is the plain image). */
+  augmentVariants?: number;
+  /** Class imbalance handling (default 'weights'). */
+  balance?: 'weights' | 'sampling' | 'none';
+  /** Linear warmup length in epochs (default 1 with a base, else 0). */
+  warmupEpochs?: number;
+  /** Bottleneck cache folder; null keeps features in memory only. Default: <outDir>/../.bottleneck-cache. */
+  cacheDir?: string | null;
+  /** Largest bottleneck cache kept in memory, bytes (default 3 GB); above it features are recomputed. */
+  cacheBudgetBytes?: number;
+  /** Decompression-bomb guard: images above this many pixels are skipped. */
+  maxPixels?: number;
   /**
    * Folders of extra labelled images (class folders) that join the training split only; files
    * named by their control-plane sample id, as downloadLabelledSamples writes them.
@@ -45,7 +78,7 @@ export interface TrainOptions {
 }
 
 export interface TrainProgress {
-  phase: 'decode' | 'train' | 'evaluate' | 'export';
+  phase: 'decode' | 'cache' | 'train' | 'evaluate' | 'export';
   epoch?: number;
   epochs?: number;
   batch?: number;
@@ -59,58 +92,86 @@ export interface TrainProgress {
   message?: string;
 }
 
-async function decodeAll(
-  items: DatasetItem[],
-  labels: string[],
-  size: number,
-  skipped: { path: string; reason: string }[],
-): Promise<EncodedSet & { items: DatasetItem[] }> {
-  const out: EncodedSet & { items: DatasetItem[] } = { size, images: [], labels: [], items: [] };
-  for (const item of items) {
-    try {
-      const img = await decodeResized(item.path, { width: size, height: size });
-      out.images.push(img.data);
-      out.labels.push(labels.indexOf(item.label));
-      out.items.push(item);
-    } catch (err) {
-      skipped.push({ path: item.path, reason: (err as Error).message });
-    }
-  }
-  return out;
+async function parentNormalization(dir: string): Promise<Normalization | null> {
+  const metrics = await readFile(join(dir, 'metrics.json'), 'utf8')
+    .then((t) => JSON.parse(t) as TrainMetrics)
+    .catch(() => null);
+  const n = metrics?.normalization;
+  return n ? { mean: n.mean as Normalization['mean'], std: n.std as Normalization['std'] } : null;
 }
 
-export async function train(options: TrainOptions): Promise<TrainMetrics> {
+/** Continues the run whose output folder is `dir` from its last finished epoch. */
+export async function resumeTraining(
+  dir: string,
+  overrides: Pick<TrainOptions, 'logger' | 'onProgress'> & { epochs?: number },
+): Promise<TrainMetrics> {
+  const saved = await readRunState(dir);
+  const { tf } = await loadTf();
+  const optimizerState = await readOptimizerState(tf, dir, saved);
+  const options = {
+    ...saved.options,
+    outDir: dir,
+    ...overrides,
+    epochs: overrides.epochs ?? saved.options.epochs,
+  };
+  return train(options as TrainOptions, { state: saved.state, optimizerState });
+}
+
+export async function train(
+  options: TrainOptions,
+  resumeFrom?: { state: FitState; optimizerState?: { name: string; tensor: tfjs.Tensor }[] },
+): Promise<TrainMetrics> {
+  const resume = resumeFrom?.state;
   const started = Date.now();
   const log = options.logger.child({ component: 'trainer' });
   const progress = options.onProgress ?? (() => {});
   const { tf, description } = await loadTf();
   log.info({ backend: description }, 'tensorflow backend');
 
+  // The base first: a wrong path or a dead URL should fail before minutes of decoding.
+  const base = options.base !== undefined ? await readBaseWeights(tf, options.base) : null;
   const dataset = await readDataset(options.dataDir, { seed: options.seed, extraTrain: options.extraTrain });
   const { labels } = dataset;
   const size = options.inputSize;
-  progress({
-    phase: 'decode',
-    message: `decoding ${dataset.train.length + dataset.validation.length} images`,
-  });
-  const trainSet = await decodeAll(dataset.train, labels, size, dataset.skipped);
-  const valSet = await decodeAll(dataset.validation, labels, size, dataset.skipped);
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const total = dataset.train.length + dataset.validation.length + dataset.test.length;
+  progress({ phase: 'decode', message: `decoding ${total} images at ${size}x${size}` });
+  const onDecoded = (n: number) => progress({ phase: 'decode', message: `  decoded ${n}` });
+  const trainSet = await decodeSplit(dataset.train, labels, size, dataset.skipped, maxPixels, onDecoded);
+  const valSet = await decodeSplit(dataset.validation, labels, size, dataset.skipped, maxPixels);
+  const testSet = await decodeSplit(dataset.test, labels, size, dataset.skipped, maxPixels);
   if (trainSet.images.length === 0)
     throw new EdgeloopError('DATASET_INVALID', 'no decodable training images');
 
+  const norm: Normalization =
+    options.base !== undefined
+      ? MOBILENET_NORMALIZATION
+      : options.initFrom
+        ? ((await parentNormalization(options.initFrom)) ?? MOBILENET_NORMALIZATION)
+        : measureNormalization(trainSet.images);
+  const freeze: FreezeSpec = options.freeze ?? (options.base ? 'head' : 'none');
+  const steps = options.epochs * Math.ceil(trainSet.images.length / options.batchSize);
   const spec: ModelSpec = {
     architecture: options.architecture,
     alpha: options.alpha,
     inputSize: size,
     numClasses: labels.length,
     dropout: options.dropout,
+    hiddenUnits: options.hiddenUnits,
     // Moving statistics must settle within the planned steps (see ModelSpec.batchNormMomentum).
-    batchNormMomentum: Math.min(
-      0.99,
-      Math.max(0.8, 1 - 20 / (options.epochs * Math.ceil(trainSet.images.length / options.batchSize))),
-    ),
+    batchNormMomentum: Math.min(0.99, Math.max(0.8, 1 - 20 / steps)),
   };
-  let model: import('@tensorflow/tfjs').LayersModel;
+  const model = buildMobileNet(spec);
+  seedKernels(tf, model, options.seed);
+  let baseReport: LoadBaseReport | null = null;
+  if (base) {
+    try {
+      baseReport = applyBaseWeights(tf, model, base);
+    } finally {
+      disposeBase(base);
+    }
+    log.info({ base: options.base, loaded: baseReport.loaded }, 'pretrained weights loaded');
+  }
   if (options.initFrom) {
     const parentLabels = JSON.parse(
       await readFile(join(options.initFrom, 'labels.json'), 'utf8'),
@@ -121,177 +182,129 @@ export async function train(options: TrainOptions): Promise<TrainMetrics> {
         `--init-from ${options.initFrom} was trained on [${parentLabels.join(', ')}] but this dataset has [${labels.join(', ')}]`,
       );
     }
-    model = await loadLayersModelFromDisk(tf, options.initFrom);
-    setBatchNormMomentum(model, spec.batchNormMomentum!);
-    log.info({ initFrom: options.initFrom }, 'continuing from parent model weights');
-  } else {
-    model = buildMobileNet(spec);
+    await copyFromCheckpoint(tf, join(options.initFrom, 'checkpoint', 'model.json'), model);
   }
+  if (resume) await copyFromCheckpoint(tf, join(options.outDir, 'resume', 'checkpoint', 'model.json'), model);
+  setBatchNormMomentum(model, spec.batchNormMomentum!);
+
+  const augment: AugmentConfig | null = options.augment === false ? null : DEFAULT_AUGMENT;
+  const cut = cutLayerName(spec, model, freeze);
   const weights = classWeights(trainSet.labels, labels.length);
-  const weightTensor = tf.tensor1d(weights);
-  // Class-weighted cross-entropy: rare classes count as much as common ones (imbalance handling).
-  const loss = (yTrue: import('@tensorflow/tfjs').Tensor, yPred: import('@tensorflow/tfjs').Tensor) =>
-    tf.tidy(() => {
-      const clipped = tf.clipByValue(yPred, 1e-7, 1 - 1e-7);
-      const perItem = tf.neg(tf.sum(tf.mul(tf.mul(yTrue, tf.log(clipped)), weightTensor), -1));
-      return tf.mean(perItem);
-    });
-  model.compile({ optimizer: tf.train.adam(options.learningRate), loss, metrics: ['accuracy'] });
-
-  const rng = createRng(options.seed);
-  const batchSize = Math.min(options.batchSize, trainSet.images.length);
-  const batches = Math.ceil(trainSet.images.length / batchSize);
-  const pixels = size * size * 3;
-
-  const predictAll = (set: EncodedSet): Float32Array => {
-    const out = new Float32Array(set.images.length * labels.length);
-    for (let start = 0; start < set.images.length; start += 32) {
-      const idx = Array.from({ length: Math.min(32, set.images.length - start) }, (_, i) => start + i);
-      const buf = new Float32Array(idx.length * pixels);
-      fillBatch(set, idx, buf, null);
-      const probs = tf.tidy(() =>
-        (
-          model.predict(tf.tensor4d(buf, [idx.length, size, size, 3])) as import('@tensorflow/tfjs').Tensor
-        ).dataSync(),
-      );
-      out.set(probs as Float32Array, start * labels.length);
-    }
-    return out;
-  };
-  const validationLoss = (probs: Float32Array, set: EncodedSet): number => {
-    let total = 0;
-    set.labels.forEach((l, i) => {
-      total += -Math.log(Math.max(1e-7, probs[i * labels.length + l]));
-    });
-    return set.labels.length ? total / set.labels.length : 0;
-  };
-
-  let best = {
-    valLoss: Number.POSITIVE_INFINITY,
-    epoch: 0,
-    weights: [] as import('@tensorflow/tfjs').Tensor[],
-  };
-  let epochsRun = 0;
-  const history: { epoch: number; loss: number; accuracy: number; valLoss: number; valAccuracy: number }[] =
-    [];
-  const trainStart = Date.now();
-  let imagesSeen = 0;
-  for (let epoch = 1; epoch <= options.epochs; epoch++) {
-    const order = shuffled(trainSet.images.length, rng);
-    let lossSum = 0;
-    let accSum = 0;
-    for (let b = 0; b < batches; b++) {
-      const idx = order.slice(b * batchSize, (b + 1) * batchSize);
-      const xBuf = new Float32Array(idx.length * pixels);
-      fillBatch(trainSet, idx, xBuf, rng);
-      const yBuf = new Float32Array(idx.length * labels.length);
-      idx.forEach((i, k) => {
-        yBuf[k * labels.length + trainSet.labels[i]] = 1;
-      });
-      const x = tf.tensor4d(xBuf, [idx.length, size, size, 3]);
-      const y = tf.tensor2d(yBuf, [idx.length, labels.length]);
-      const [l, a] = (await model.trainOnBatch(x, y)) as number[];
-      tf.dispose([x, y]);
-      lossSum += l;
-      accSum += a;
-      imagesSeen += idx.length;
-      const elapsed = (Date.now() - trainStart) / 1000;
-      const ips = imagesSeen / Math.max(elapsed, 1e-3);
-      const remaining = (options.epochs - epoch) * trainSet.images.length + (batches - b - 1) * batchSize;
-      progress({
-        phase: 'train',
-        epoch,
-        epochs: options.epochs,
-        batch: b + 1,
-        batches,
-        loss: lossSum / (b + 1),
-        accuracy: accSum / (b + 1),
-        imagesPerSec: ips,
-        etaSec: remaining / ips,
-      });
-    }
-    epochsRun = epoch;
-    const valProbs = valSet.images.length ? predictAll(valSet) : new Float32Array();
-    const valLoss = valSet.images.length ? validationLoss(valProbs, valSet) : lossSum / batches;
-    const valPred = valSet.labels.map((_, i) => argmax(valProbs, i * labels.length, labels.length));
-    const valAccuracy = valSet.labels.length
-      ? evaluatePredictions(valPred, valSet.labels, labels).accuracy
-      : accSum / batches;
-    history.push({ epoch, loss: lossSum / batches, accuracy: accSum / batches, valLoss, valAccuracy });
-    progress({
-      phase: 'evaluate',
-      epoch,
-      epochs: options.epochs,
-      loss: lossSum / batches,
-      accuracy: accSum / batches,
-      valLoss,
-      valAccuracy,
-    });
-    if (valLoss < best.valLoss) {
-      tf.dispose(best.weights);
-      best = { valLoss, epoch, weights: model.getWeights().map((w) => w.clone()) };
-    } else if (epoch - best.epoch >= options.patience) {
-      log.info({ epoch, bestEpoch: best.epoch }, 'early stopping: validation loss stopped improving');
-      break;
-    }
-  }
-  model.setWeights(best.weights);
-  const trainSeconds = (Date.now() - trainStart) / 1000;
-
-  const evalSet = valSet.images.length ? valSet : trainSet;
-  const tfProbs = predictAll(evalSet);
-  const tfPred = evalSet.labels.map((_, i) => argmax(tfProbs, i * labels.length, labels.length));
-  const tfEval: Evaluation = evaluatePredictions(tfPred, evalSet.labels, labels);
-
-  progress({ phase: 'export', message: 'exporting to ONNX and checking it in onnxruntime' });
-  const onnx = exportToOnnx(model, {
-    inputScaling: { scale: 1 / 127.5, offset: -1 },
-    metadata: { labels: JSON.stringify(labels), inputSize: String(size), name: options.name },
+  // Resumed or continued weights differ from any base: keep their features in memory only.
+  const cacheDir =
+    options.cacheDir === undefined
+      ? options.base && !resume && !options.initFrom
+        ? join(options.outDir, '..', '.bottleneck-cache')
+        : null
+      : options.cacheDir;
+  const inputs = await prepareFitInputs(tf, {
+    model,
+    cut,
+    sets: { train: trainSet, validation: valSet, test: testSet },
+    norm,
+    size,
+    augment,
+    seed: options.seed,
+    variants: augment ? Math.max(1, options.augmentVariants ?? 4) : 1,
+    cacheBudgetBytes: options.cacheBudgetBytes ?? 3e9,
+    cacheDir,
+    cacheKey: {
+      base: baseReport?.sha256 ?? null,
+      initFrom: options.initFrom ?? null,
+      architecture: spec.architecture,
+      alpha: spec.alpha,
+      size,
+      cut,
+      norm,
+    },
+    log,
+    progress,
   });
-  const runner = await createOnnxRunner(onnx);
-  const onnxProbs = await runner.run(evalSet.images, size);
-  await runner.release();
-  let maxAbsDiff = 0;
-  for (let i = 0; i < onnxProbs.length; i++)
-    maxAbsDiff = Math.max(maxAbsDiff, Math.abs(onnxProbs[i] - tfProbs[i]));
-  const onnxPred = evalSet.labels.map((_, i) => argmax(onnxProbs, i * labels.length, labels.length));
-  const onnxEval = evaluatePredictions(onnxPred, evalSet.labels, labels);
+  const trainable = inputs.trainable;
+  const { trainData, trainEval, valData, testData, cacheReport, variants } = inputs;
 
-  // Only samples that were decoded and trained on count as used (not duplicates, not skipped ones).
-  const fieldSampleIds = trainSet.items.flatMap((i) => (i.sampleId ? [i.sampleId] : []));
-  const metrics: TrainMetrics = {
-    name: options.name,
-    parent: options.initFrom ?? null,
-    labels,
-    architecture: { family: options.architecture, alpha: options.alpha, inputSize: size },
-    backend: description,
-    trainImages: trainSet.images.length,
-    valImages: valSet.images.length,
-    fieldSamplesUsed: fieldSampleIds.length,
-    sampleIds: fieldSampleIds,
-    epochsRun,
-    bestEpoch: best.epoch,
-    history,
-    valAccuracy: tfEval.accuracy,
-    onnxValAccuracy: onnxEval.accuracy,
-    onnxAgreement: agreement(tfPred, onnxPred),
-    onnxMaxAbsDiff: maxAbsDiff,
-    perClass: onnxEval.perClass,
-    confusion: onnxEval.confusion,
-    classWeights: Object.fromEntries(labels.map((l, i) => [l, weights[i]])),
-    skipped: dataset.skipped,
-    duplicates: dataset.duplicates,
-    trainSeconds,
-    imagesPerSec: imagesSeen / Math.max(trainSeconds, 1e-3),
-    totalSeconds: (Date.now() - started) / 1000,
+  let bestWeights: tfjs.Tensor[] | undefined;
+  if (resume && resume.bestEpoch > 0) {
+    // fit() needs the best weights so far in the trainable model's own weight order.
+    const current = trainable.getWeights().map((w) => w.clone());
+    const best = buildMobileNet(spec);
+    await copyFromCheckpoint(tf, join(options.outDir, 'checkpoint', 'model.json'), best);
+    for (const layer of trainable.layers) {
+      if (layer.weights.length) layer.setWeights(best.getLayer(layer.name).getWeights());
+    }
+    best.dispose();
+    bestWeights = trainable.getWeights().map((w) => w.clone());
+    trainable.setWeights(current);
+    tf.dispose(current);
+  }
+  const saveFull = async (dir: string) => {
+    if (trainable !== model) copyWeightsByLayerName(trainable, model);
+    await saveCheckpoint(tf, model, dir);
   };
-  tf.dispose([...best.weights, weightTensor]);
-  await writeModelDir(options.outDir, { onnx, metrics, size });
-  await saveCheckpoint(tf, model, options.outDir);
-  model.dispose();
-  log.info(
-    { outDir: options.outDir, valAccuracy: metrics.valAccuracy, onnxMaxAbsDiff: maxAbsDiff },
-    'model written',
-  );
-  return metrics;
+  const trainStart = Date.now();
+  const state = await fit(tf, {
+    model: trainable,
+    train: trainData,
+    validation: valData,
+    numClasses: labels.length,
+    epochs: options.epochs,
+    batchSize: options.batchSize,
+    learningRate: options.learningRate,
+    warmupEpochs: options.warmupEpochs ?? (options.base ? 1 : 0),
+    patience: options.patience,
+    seed: options.seed,
+    balance: options.balance ?? 'weights',
+    classWeights: weights,
+    state: resume ?? { epoch: 0, history: [], bestEpoch: 0, bestValLoss: Number.POSITIVE_INFINITY },
+    bestWeights,
+    onBatch: (p) => progress({ phase: 'train', ...p }),
+    onEpoch: (r) => progress({ phase: 'evaluate', epochs: options.epochs, ...r }),
+    optimizerState: resumeFrom?.optimizerState,
+    onCheckpoint: async (s, isBest, optimizer) => {
+      if (isBest) await saveFull(options.outDir);
+      await saveFull(join(options.outDir, 'resume'));
+      const { logger: _l, onProgress: _p, ...plain } = options;
+      await writeRunState(tf, options.outDir, { options: plain, state: s }, optimizer);
+    },
+  });
+  if (trainable !== model) copyWeightsByLayerName(trainable, model);
+  const trainSeconds =
+    (Date.now() - trainStart) / 1000 + (resume ? resume.history.reduce((a, h) => a + h.seconds, 0) : 0);
+  log.info({ epochs: state.epoch, bestEpoch: state.bestEpoch }, 'training finished');
+
+  return finishTraining(tf, {
+    options,
+    description,
+    started,
+    trainSeconds,
+    model,
+    trainable,
+    labels,
+    dataset,
+    sets: { train: trainSet, validation: valSet, test: testSet },
+    data: { train: trainEval, validation: valData, test: testData },
+    state,
+    norm,
+    weights,
+    baseReport,
+    freeze: formatFreeze(freeze),
+    augment: { enabled: augment !== null, variants },
+    cacheReport,
+    progress,
+  });
+}
+
+/** Copies a tfjs checkpoint's weights into `model` by layer name (architecture must match). */
+async function copyFromCheckpoint(tf: typeof tfjs, jsonPath: string, model: tfjs.LayersModel): Promise<void> {
+  const saved = await loadLayersModelFromDisk(tf, jsonPath);
+  try {
+    copyWeightsByLayerName(saved, model);
+  } catch (err) {
+    throw new EdgeloopError(
+      'MODEL_INVALID',
+      `${jsonPath} does not fit this architecture: ${(err as Error).message}`,
+    );
+  } finally {
+    saved.dispose();
+  }
 }

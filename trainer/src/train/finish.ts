@@ -1,0 +1,158 @@
+/**
+ * After training: evaluate the best weights (tfjs) on train/validation/test, export to ONNX, run the
+ * exported model in onnxruntime on validation and test (what devices run, so its figures are the
+ * reported ones), and write the output folder with metrics.json and the two charts.
+ */
+import { join } from 'node:path';
+import { writeFileAtomic } from '@edgeloop/shared';
+import type * as tfjs from '@tensorflow/tfjs';
+import type { DatasetSplits } from '../data/dataset.ts';
+import { createOnnxRunner } from '../inference/onnx-runner.ts';
+import type { LoadBaseReport } from '../model/load-base.ts';
+import { exportToOnnx } from '../onnx/export-onnx.ts';
+import { confusionSvg, curvesSvg } from '../output/charts.ts';
+import { saveCheckpoint } from '../output/checkpoint.ts';
+import { type TrainMetrics, writeModelDir } from '../output/model-dir.ts';
+import { classCounts, type Normalization, onnxScaling } from './batches.ts';
+import type { DecodedSplit } from './decode-splits.ts';
+import { agreement, argmax, evaluatePredictions } from './evaluate.ts';
+import { type FitData, type FitState, predictAll } from './fit.ts';
+import type { TrainOptions, TrainProgress } from './train.ts';
+
+type Tf = typeof tfjs;
+
+export interface FinishInput {
+  options: TrainOptions;
+  description: string;
+  started: number;
+  trainSeconds: number;
+  model: tfjs.LayersModel;
+  /** The model that consumes `data` (the full model, or the tail after the frozen cut). */
+  trainable: tfjs.LayersModel;
+  labels: string[];
+  dataset: DatasetSplits;
+  sets: { train: DecodedSplit; validation: DecodedSplit; test: DecodedSplit };
+  data: { train: FitData; validation: FitData; test: FitData };
+  state: FitState;
+  norm: Normalization;
+  weights: number[];
+  baseReport: LoadBaseReport | null;
+  freeze: string;
+  augment: { enabled: boolean; variants: number | null };
+  cacheReport: TrainMetrics['bottleneckCache'];
+  progress: (p: TrainProgress) => void;
+}
+
+const byLabel = (labels: string[], values: number[]) =>
+  Object.fromEntries(labels.map((l, i) => [l, values[i]]));
+
+export async function finishTraining(tf: Tf, f: FinishInput): Promise<TrainMetrics> {
+  const { labels, options, sets } = f;
+  const k = labels.length;
+  const predictions = (data: FitData) => {
+    const probs = predictAll(tf, f.trainable, data, k);
+    return { probs, pred: data.labels.map((_, i) => argmax(probs, i * k, k)) };
+  };
+  const trainEval = evaluatePredictions(predictions(f.data.train).pred, f.data.train.labels, labels);
+  // With no validation images, the training split stands in (as in earlier versions).
+  const valSet = sets.validation.images.length ? sets.validation : sets.train;
+  const valData = sets.validation.images.length ? f.data.validation : f.data.train;
+  const tfVal = predictions(valData);
+  const tfValEval = evaluatePredictions(tfVal.pred, valData.labels, labels);
+
+  f.progress({ phase: 'export', message: 'exporting to ONNX and checking it in onnxruntime' });
+  const onnx = exportToOnnx(f.model, {
+    inputScaling: onnxScaling(f.norm),
+    metadata: { labels: JSON.stringify(labels), inputSize: String(options.inputSize), name: options.name },
+  });
+  const runner = await createOnnxRunner(onnx);
+  const onnxVal = await runner.run(valSet.images, options.inputSize);
+  const onnxTest = sets.test.images.length ? await runner.run(sets.test.images, options.inputSize) : null;
+  await runner.release();
+  let maxAbsDiff = 0;
+  for (let i = 0; i < onnxVal.length; i++)
+    maxAbsDiff = Math.max(maxAbsDiff, Math.abs(onnxVal[i] - tfVal.probs[i]));
+  const onnxValPred = valSet.labels.map((_, i) => argmax(onnxVal, i * k, k));
+  const onnxValEval = evaluatePredictions(onnxValPred, valSet.labels, labels);
+  const testEval = onnxTest
+    ? evaluatePredictions(
+        sets.test.labels.map((_, i) => argmax(onnxTest, i * k, k)),
+        sets.test.labels,
+        labels,
+      )
+    : null;
+
+  // Only samples that were decoded and trained on count as used (not duplicates, not skipped ones).
+  const fieldSampleIds = sets.train.items.flatMap((i) => (i.sampleId ? [i.sampleId] : []));
+  const history = f.state.history;
+  const trainSeconds = f.trainSeconds;
+  const imagesTrained = history.reduce((a) => a + sets.train.images.length, 0);
+  const metrics: TrainMetrics = {
+    name: options.name,
+    parent: options.initFrom ?? null,
+    labels,
+    architecture: {
+      family: options.architecture,
+      alpha: options.alpha,
+      inputSize: options.inputSize,
+      hiddenUnits: options.hiddenUnits ?? null,
+    },
+    backend: f.description,
+    trainImages: sets.train.images.length,
+    valImages: sets.validation.images.length,
+    testImages: sets.test.images.length,
+    fieldSamplesUsed: fieldSampleIds.length,
+    sampleIds: fieldSampleIds,
+    epochsRun: f.state.epoch,
+    bestEpoch: f.state.bestEpoch,
+    history,
+    trainAccuracy: trainEval.accuracy,
+    valAccuracy: tfValEval.accuracy,
+    testAccuracy: testEval?.accuracy ?? null,
+    onnxValAccuracy: onnxValEval.accuracy,
+    onnxAgreement: agreement(tfVal.pred, onnxValPred),
+    onnxMaxAbsDiff: maxAbsDiff,
+    perClass: onnxValEval.perClass,
+    confusion: onnxValEval.confusion,
+    macroF1: onnxValEval.macroF1,
+    test: testEval
+      ? {
+          accuracy: testEval.accuracy,
+          perClass: testEval.perClass,
+          confusion: testEval.confusion,
+          macroF1: testEval.macroF1,
+        }
+      : null,
+    classCounts: {
+      train: byLabel(labels, classCounts(sets.train.labels, k)),
+      validation: byLabel(labels, classCounts(sets.validation.labels, k)),
+      test: byLabel(labels, classCounts(sets.test.labels, k)),
+    },
+    balance: options.balance ?? 'weights',
+    classWeights: byLabel(labels, f.weights),
+    normalization: { mean: [...f.norm.mean], std: [...f.norm.std] },
+    base: f.baseReport,
+    freeze: f.freeze,
+    augmentation: f.augment,
+    bottleneckCache: f.cacheReport,
+    skipped: f.dataset.skipped,
+    duplicates: f.dataset.duplicates,
+    duplicateFiles: f.dataset.duplicateFiles,
+    trainSeconds,
+    imagesPerSec: imagesTrained / Math.max(trainSeconds, 1e-3),
+    totalSeconds: (Date.now() - f.started) / 1000,
+  };
+  await writeModelDir(options.outDir, { onnx, metrics, size: options.inputSize });
+  await writeFileAtomic(join(options.outDir, 'curves.svg'), curvesSvg(history));
+  await writeFileAtomic(join(options.outDir, 'confusion.svg'), confusionSvg(labels, onnxValEval.confusion));
+  await saveCheckpoint(tf, f.model, options.outDir);
+  f.model.dispose();
+  if (f.trainable !== f.model) f.trainable.dispose();
+  options.logger
+    .child({ component: 'trainer' })
+    .info(
+      { outDir: options.outDir, valAccuracy: metrics.valAccuracy, onnxMaxAbsDiff: maxAbsDiff },
+      'model written',
+    );
+  return metrics;
+}

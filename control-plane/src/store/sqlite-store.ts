@@ -12,6 +12,7 @@ import {
   UnauthorizedError,
 } from '@edgeloop/shared';
 import Database from 'better-sqlite3';
+import { SqliteDashboardStore } from './dashboard-store.ts';
 import { SqliteDatasetStore } from './dataset-store.ts';
 import { SqliteLabellingStore } from './labelling-store.ts';
 import { MIGRATIONS } from './migrations.ts';
@@ -80,6 +81,7 @@ class SqliteStore implements Store {
   readonly datasets: SqliteDatasetStore;
   readonly registry: SqliteRegistryStore;
   readonly pipeline: SqlitePipelineStore;
+  readonly dashboard: SqliteDashboardStore;
 
   constructor(private readonly db: Database.Database) {
     const sql: SqlDatabase = {
@@ -90,6 +92,7 @@ class SqliteStore implements Store {
     this.datasets = new SqliteDatasetStore(sql);
     this.registry = new SqliteRegistryStore(sql);
     this.pipeline = new SqlitePipelineStore(sql);
+    this.dashboard = new SqliteDashboardStore(sql);
   }
 
   createEnrollmentToken(token: EnrollmentTokenRecord): void {

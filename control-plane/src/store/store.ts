@@ -12,6 +12,7 @@ import type {
   Sample,
   SampleMetadata,
 } from '@edgeloop/shared';
+import type { DashboardStore } from './dashboard-store.ts';
 import type { DatasetStore } from './dataset-store.ts';
 import type { LabellingStore } from './labelling-store.ts';
 import type { PipelineStore } from './pipeline-store.ts';
@@ -123,6 +124,8 @@ export interface Store {
   readonly datasets: DatasetStore;
   readonly registry: RegistryStore;
   readonly pipeline: PipelineStore;
+  /** Read-only views for the dashboard. */
+  readonly dashboard: DashboardStore;
 
   close(): void;
 }

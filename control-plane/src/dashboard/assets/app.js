@@ -1,6 +1,6 @@
 // The dashboard shell: sign-in, hash routing (#/page/arg), and live updates — one EventSource on
 // /api/v1/events/stream tells the open page which topics changed so it refetches only then.
-import { api, h, session } from './lib.js';
+import { api, fill, h, session } from './lib.js';
 import { devicePage } from './page-device.js';
 import { fleetPage } from './page-fleet.js';
 import { labellingPage } from './page-labelling.js';
@@ -39,7 +39,7 @@ async function show() {
     );
   }
   const root = h('div', { class: `page page-${name}` });
-  view.replaceChildren(root);
+  fill(view, root);
   current = PAGES[name](root, args) ?? {};
   document.title = `edgeloop · ${name}`;
 }
@@ -61,7 +61,7 @@ async function start() {
     Object.assign(session, await api('session'));
   } catch {
     signInForm.hidden = false;
-    view.replaceChildren();
+    fill(view);
     document.getElementById('nav').hidden = true;
     document.getElementById('who').hidden = true;
     return;

@@ -1,6 +1,6 @@
 // Device: the newest frame the device sent (its low-confidence samples) with the last
 // prediction, telemetry charts from the recent-predictions window, version history and events.
-import { ago, api, badge, h, lineChart, num, pct } from './lib.js';
+import { ago, api, badge, fill, h, lineChart, num, pct } from './lib.js';
 
 export function devicePage(root, [deviceId]) {
   async function load() {
@@ -11,7 +11,8 @@ export function devicePage(root, [deviceId]) {
   function render({ device, figures, telemetry, events, latestSampleId }) {
     const last = device.lastPrediction;
     const installs = events.filter((e) => e.type === 'model-installed' || e.type === 'model-install-failed');
-    root.replaceChildren(
+    fill(
+      root,
       h(
         'h1',
         {},

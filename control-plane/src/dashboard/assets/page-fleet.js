@@ -1,6 +1,6 @@
 // Fleet: every device, one server-side page at a time (search, filter, sort on the server so
 // 10,000 devices cost one page of rows in the browser), counts by status and version.
-import { ago, api, h, num, pct, sparkline } from './lib.js';
+import { ago, api, fill, h, num, pct, sparkline } from './lib.js';
 
 const state = {
   q: '',
@@ -97,7 +97,8 @@ export function fleetPage(root) {
   }
 
   function render(data) {
-    counts.replaceChildren(
+    fill(
+      counts,
       chip('all', data.matching, state.status === 'all' && state.version === '', {
         status: 'all',
         version: '',
@@ -111,11 +112,13 @@ export function fleetPage(root) {
           }),
         ),
     );
-    groupSelect.replaceChildren(
+    fill(
+      groupSelect,
       h('option', { value: '' }, 'all groups'),
       data.groups.map((g) => h('option', { value: g, selected: state.group === g }, g)),
     );
-    table.replaceChildren(
+    fill(
+      table,
       ...data.devices.map((d) =>
         h(
           'tr',
@@ -150,7 +153,8 @@ export function fleetPage(root) {
     );
     const first = data.page * data.pageSize;
     const last = Math.min(first + data.devices.length, data.matching);
-    pager.replaceChildren(
+    fill(
+      pager,
       h(
         'span',
         { class: 'muted', id: 'fleet-range' },

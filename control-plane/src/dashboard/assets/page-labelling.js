@@ -1,6 +1,6 @@
 // Labelling: the queue, one frame at a time, keyboard first. 1–9 pick a class, Enter confirms
 // the pre-label (the device's top-1), 0 says none of the classes fits, S skips for later.
-import { api, attempt, canChange, h, pct } from './lib.js';
+import { api, attempt, canChange, fill, h, pct } from './lib.js';
 
 export function labellingPage(root) {
   let queue = [];
@@ -26,12 +26,13 @@ export function labellingPage(root) {
       h('span', { class: 'muted', id: 'queue-count' }, `${total} waiting · ${done} labelled here`),
     );
     if (!sample) {
-      root.replaceChildren(header, h('div', { class: 'card', id: 'queue-empty' }, 'The queue is empty.'));
+      fill(root, header, h('div', { class: 'card', id: 'queue-empty' }, 'The queue is empty.'));
       return;
     }
     const scores = new Map(sample.topK.map((c) => [c.label, c.confidence]));
     const allowed = canChange();
-    root.replaceChildren(
+    fill(
+      root,
       header,
       h(
         'div',

@@ -1,6 +1,6 @@
 // Models: the registry with each version's figures and aliases; compare two versions (per-class
 // recall bars and both confusion matrices); promote a version under the configured rule.
-import { actionButton, ago, api, attempt, bars, h, pct } from './lib.js';
+import { actionButton, ago, api, attempt, bars, fill, h, pct } from './lib.js';
 
 const accuracyOf = (m) => m?.fixedSet?.accuracy ?? m?.valAccuracy ?? m?.accuracy ?? null;
 
@@ -14,7 +14,8 @@ export function modelsPage(root) {
     const [{ models }, { aliases }] = await Promise.all([api('models'), api('aliases')]);
     const aliasesOf = (v) => aliases.filter((a) => a.modelVersion === v).map((a) => a.alias);
     const sorted = [...models].sort((a, b) => b.modelVersion - a.modelVersion);
-    list.replaceChildren(
+    fill(
+      list,
       h('h2', {}, `Registry (${models.length} versions)`),
       h(
         'div',
@@ -93,7 +94,8 @@ export function modelsPage(root) {
         ),
       );
     if (!pair) {
-      compare.replaceChildren(
+      fill(
+        compare,
         h('h2', {}, 'Compare'),
         h('p', { class: 'muted' }, 'Two versions are needed to compare.'),
       );
@@ -104,10 +106,11 @@ export function modelsPage(root) {
     try {
       c = await api(`models/compare?a=${pair[0]}&b=${pair[1]}`);
     } catch (err) {
-      compare.replaceChildren(...head, h('p', { class: 'error' }, err.message));
+      fill(compare, ...head, h('p', { class: 'error' }, err.message));
       return;
     }
-    compare.replaceChildren(
+    fill(
+      compare,
       ...head,
       h(
         'p',

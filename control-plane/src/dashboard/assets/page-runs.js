@@ -1,12 +1,13 @@
 // Training runs: the pipeline's history; one run's steps with status, attempts, durations, logs,
 // and loss/accuracy curves from the registered model's metrics.json history when it has one.
-import { actionButton, ago, api, attempt, badge, duration, h, lineChart } from './lib.js';
+import { actionButton, ago, api, attempt, badge, duration, fill, h, lineChart } from './lib.js';
 
 export function runsPage(root, [runId]) {
   async function load() {
     if (runId) return renderRun(await api(`pipeline/runs/${encodeURIComponent(runId)}`));
     const { runs } = await api('pipeline/runs');
-    root.replaceChildren(
+    fill(
+      root,
       h(
         'div',
         { class: 'toolbar' },
@@ -75,7 +76,8 @@ export function runsPage(root, [runId]) {
       history = models.find((m) => m.modelVersion === registered)?.metrics?.history ?? null;
     }
     const active = run.status === 'running' || run.status === 'queued';
-    root.replaceChildren(
+    fill(
+      root,
       h('p', {}, h('a', { href: '#/runs' }, '← all runs')),
       h(
         'div',

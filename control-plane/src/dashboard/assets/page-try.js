@@ -1,5 +1,5 @@
 // Try a model: upload an image, pick any registered version, see its top-k with confidence.
-import { api, attempt, bars, canChange, h } from './lib.js';
+import { api, attempt, bars, canChange, fill, h } from './lib.js';
 
 export function tryPage(root) {
   const result = h('div', { id: 'try-result' });
@@ -42,14 +42,15 @@ export function tryPage(root) {
     body.set('modelVersion', version.value);
     body.set('topK', '5');
     submit.disabled = true;
-    result.replaceChildren(h('p', { class: 'muted' }, 'Classifying…'));
+    fill(result, h('p', { class: 'muted' }, 'Classifying…'));
     const out = await attempt(() => api('try', { body }));
     submit.disabled = !canChange();
     if (!out) {
-      result.replaceChildren();
+      fill(result);
       return;
     }
-    result.replaceChildren(
+    fill(
+      result,
       h('h2', {}, `v${out.modelVersion} · ${out.elapsedMs} ms`),
       bars(out.topK.map((c) => ({ label: c.label, value: c.confidence }))),
     );
@@ -63,7 +64,8 @@ export function tryPage(root) {
         .map((a) => a.alias)
         .join(', ');
     const chosen = version.value;
-    version.replaceChildren(
+    fill(
+      version,
       ...[...models]
         .sort((a, b) => b.modelVersion - a.modelVersion)
         .map((m) =>

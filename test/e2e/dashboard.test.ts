@@ -157,7 +157,8 @@ async function signedIn(name: string, password: string, viewport = { width: 1280
   await page.fill('input[name=password]', password);
   await page.click('button[type=submit]');
   await page.waitForSelector('#who-role');
-  await page.waitForFunction(() => document.getElementById('who-role')?.textContent !== '');
+  await page.locator('#who-role', { hasText: /\w/ }).waitFor();
+  expect(await page.isVisible('#sign-in')).toBe(false);
   return page;
 }
 
@@ -267,17 +268,13 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
     await shot(page, 'fleet', true);
 
     await page.click('button:has-text("Next")');
-    await page.waitForFunction(() => document.getElementById('fleet-range')?.textContent === '51–55 of 55');
+    await page.locator('#fleet-range', { hasText: '51–55 of 55' }).waitFor();
     await page.fill('input[type=search]', 'aisle 1');
-    await page.waitForFunction(() => document.getElementById('fleet-range')?.textContent?.endsWith('of 11'));
+    await page.locator('#fleet-range', { hasText: /of 11$/ }).waitFor();
     await page.fill('input[type=search]', '');
     await page.click('th[data-sort=lastSeenAt] a');
     await page.click('th[data-sort=lastSeenAt] a'); // descending: the devices seen recently first
-    await page.waitForFunction(() =>
-      ['cam-00', 'cam-01'].includes(
-        document.querySelector('#fleet-table tbody tr')?.getAttribute('data-device') ?? '',
-      ),
-    );
+    await page.locator('#fleet-table tbody tr:first-child[data-device^="cam-0"] .dot.online').waitFor();
 
     // Live: cam-01 goes offline over MQTT and the page follows without a reload.
     const cam1 = cams[1];
@@ -286,9 +283,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
       JSON.stringify({ protocol: 1, online: false, at: new Date().toISOString() }),
       { qos: 1, retain: true },
     );
-    await page.waitForFunction(() =>
-      document.getElementById('fleet-counts')?.textContent?.includes('online 1'),
-    );
+    await page.locator('#fleet-counts', { hasText: 'online 1' }).waitFor();
     await page.setViewportSize({ width: 390, height: 800 });
     await shot(page, 'fleet-phone');
     await page.context().close();
@@ -299,8 +294,10 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
     const page = await signedIn('olga', 'operator-pass');
     await page.goto(`${t.cp.httpUrl}/ui/#/device/cam-00`);
     await page.waitForSelector('#device-frame');
-    await page.waitForFunction(
-      () => (document.getElementById('device-frame') as HTMLImageElement).naturalWidth > 0,
+    await until(
+      async () =>
+        (await page.$eval('#device-frame', (img) => (img as { naturalWidth: number }).naturalWidth)) > 0,
+      'frame image loaded',
     );
     expect(await page.textContent('#device-prediction')).toContain('red — 96.0%');
     expect(await page.textContent('.kv')).toContain('3 samples');
@@ -339,16 +336,12 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
     await page.waitForSelector('#models-table tr[data-version="2"]');
     await page.selectOption('select[aria-label="version A"]', '1');
     await page.selectOption('select[aria-label="version B"]', '2');
-    await page.waitForFunction(() =>
-      document.getElementById('compare')?.textContent?.includes('+12.0 points'),
-    );
+    await page.locator('#compare', { hasText: '+12.0 points' }).waitFor();
     expect(await page.locator('#per-class .row').count()).toBe(4);
     expect(await page.locator('#compare table.matrix').count()).toBe(2);
     await page.click('#models-table tr[data-version="2"] .promote');
     await page.waitForSelector('#promotion-result');
-    await page.waitForFunction(() =>
-      document.querySelector('#models-table tr[data-version="2"]')?.textContent?.includes('production'),
-    );
+    await page.locator('#models-table tr[data-version="2"]', { hasText: 'production' }).waitFor();
     await shot(page, 'models', true);
     await page.context().close();
     expect(pageErrors).toEqual([]);

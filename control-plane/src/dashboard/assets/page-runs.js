@@ -47,7 +47,7 @@ export function runsPage(root, [runId]) {
                   h(
                     'tr',
                     {},
-                    h('td', {}, h('a', { href: `#/runs/${encodeURIComponent(r.id)}` }, r.id.slice(0, 8))),
+                    h('td', {}, h('a', { href: `#/runs/${encodeURIComponent(r.id)}` }, r.id)),
                     h('td', {}, badge(r.status)),
                     h('td', {}, r.trigger),
                     h('td', {}, r.requestedBy),
@@ -82,7 +82,7 @@ export function runsPage(root, [runId]) {
       h(
         'div',
         { class: 'toolbar' },
-        h('h1', {}, `Run ${run.id.slice(0, 8)} `, badge(run.status)),
+        h('h1', {}, `Run ${run.id} `, badge(run.status)),
         active
           ? actionButton(
               'Cancel',

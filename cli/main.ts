@@ -31,6 +31,10 @@ const commands: Record<string, Command> = {
     summary: 'upload a trained model folder to the control plane as a new version',
     run: async (argv) => (await import('@edgeloop/trainer')).publishCommand(argv),
   },
+  rollout: {
+    summary: 'staged, health-gated model rollouts: create | status | pause | resume | abort | rollback',
+    run: async (argv) => (await import('@edgeloop/control-plane')).rolloutCommand(argv),
+  },
   dataset: {
     summary: 'import images into datasets, snapshot dataset versions, export one for training',
     run: async (argv) => (await import('./loop/dataset-command.ts')).datasetCommand(argv),

@@ -12,6 +12,7 @@ Options:
   --data-dir DIR            persistent state: credentials, models, sample queue
   --enrollment-token T      enroll with this token when no credentials are stored yet
   --control-plane URL       base URL of the control plane's HTTP API
+  --check                   validate the config (naming any bad key), print the camera, and exit
   -h, --help                show this help
 
 Environment: EDGELOOP_AGENT_<KEY> overrides config keys, '__' between levels
@@ -26,6 +27,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
       'data-dir': { type: 'string' },
       'enrollment-token': { type: 'string' },
       'control-plane': { type: 'string' },
+      check: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -45,6 +47,11 @@ export async function agentCommand(argv: string[]): Promise<number> {
     envPrefix: 'EDGELOOP_AGENT_',
     overrides,
   });
+
+  if (values.check) {
+    console.log(`edgeloop agent: config OK (camera ${config.camera.type}, data in ${config.dataDir})`);
+    return 0;
+  }
 
   const agent = await startAgent(config);
   console.log(`edgeloop agent: device ${agent.deviceId} running (data in ${config.dataDir}); Ctrl-C to stop`);

@@ -3,6 +3,7 @@
  *
  *   credentials (stored, or enroll once) → MQTT link → active model from disk (no network needed)
  *   → desired state over HTTP → desired state over MQTT → camera loop → sample uploader → reports
+ *   → Home Assistant discovery (optional) → local HTTP endpoint (optional)
  *
  * Everything the agent uses is built here and passed down; tests build the same graph with small
  * real parts through `deps`.
@@ -13,6 +14,8 @@ import {
   type AgentConfig,
   createLogger,
   type DeviceEvent,
+  type DeviceHealth,
+  HA_DISCOVERY_PREFIX,
   type Logger,
   PROTOCOL_VERSION,
   type Prediction,
@@ -22,8 +25,11 @@ import type { Camera } from './camera/camera.ts';
 import { createCamera } from './camera/create-camera.ts';
 import { ControlPlaneClient } from './comms/control-plane-client.ts';
 import { loadOrEnroll } from './comms/credentials.ts';
+import { cpuTemperatureC } from './comms/device-health.ts';
+import { homeAssistantDiscovery } from './comms/home-assistant.ts';
+import { LocalEndpoint } from './comms/local-endpoint.ts';
 import { MqttLink } from './comms/mqtt-link.ts';
-import { PredictionThrottle } from './comms/prediction-throttle.ts';
+import { PredictionGate } from './comms/prediction-gate.ts';
 import { StateReporter } from './comms/state-reporter.ts';
 import type { ImageCodec } from './image/image-codec.ts';
 import { createSharpImageCodec } from './image/sharp-image.ts';
@@ -31,8 +37,10 @@ import { FrameLoop, type FrameResult } from './inference/frame-loop.ts';
 import type { InferenceBackend } from './inference/inference-backend.ts';
 import { createOnnxBackend } from './inference/onnx-backend.ts';
 import { ActiveModel } from './model/active-model.ts';
+import { ConfidenceStats } from './model/confidence-stats.ts';
 import { ModelInstaller } from './model/model-installer.ts';
 import { ModelStore } from './model/model-store.ts';
+import { RecentFrames } from './model/recent-frames.ts';
 import { SampleCollector } from './samples/sample-collector.ts';
 import { SampleQueue } from './samples/sample-queue.ts';
 import { SampleUploader } from './samples/sample-uploader.ts';
@@ -54,10 +62,14 @@ export interface AgentStats {
   samplesQueued: number;
   samplesUploaded: number;
   lastPrediction: Prediction | null;
+  /** Heartbeat figures: fps, latency, queue depth, evictions, uptime, temperature. */
+  health: DeviceHealth;
 }
 
 export interface Agent {
   readonly deviceId: string;
+  /** Base URL of the local HTTP endpoint when config.http is set. */
+  readonly localUrl: string | null;
   currentModelVersion(): number | null;
   stats(): AgentStats;
   /** Internal bus events (model-installed, model-install-failed, prediction, sample-…); returns an unsubscribe. */
@@ -73,7 +85,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const log = (component: string) => logger.child({ component });
   const retry = deps.retry ?? DEFAULT_BACKOFF;
   const codec = deps.codec ?? createSharpImageCodec();
-  const backend = deps.backend ?? createOnnxBackend();
+  const backend =
+    deps.backend ??
+    createOnnxBackend({ executionProviders: config.inference.executionProviders, logger: log('onnx') });
+  const startedAt = performance.now();
   const bus = new AgentBus(log('bus'));
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
 
@@ -86,6 +101,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   // Local state, all on disk under dataDir.
   const store = new ModelStore(config.dataDir);
   const active = new ActiveModel(log('model'));
+  // Field behaviour per model version (for rollout gates) and frames to smoke-test candidates on.
+  const confidence = new ConfidenceStats(config.samples.lowConfidenceThreshold);
+  const recentFrames = new RecentFrames();
   const queue = await SampleQueue.open(join(config.dataDir, 'queue'), {
     maxQueued: config.samples.maxQueued,
     logger: log('sample-queue'),
@@ -114,12 +132,29 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
 
   let lastPrediction: Prediction | null = null;
   const frameLoopRef: { current: FrameLoop | null } = { current: null };
+  const health = (): DeviceHealth => {
+    const s = frameLoopRef.current?.stats();
+    const round = (v: number | null | undefined) => (v == null ? null : Math.round(v * 100) / 100);
+    return {
+      fps: round(s?.fps) ?? 0,
+      latencyP50Ms: round(s?.latencyP50Ms),
+      latencyP95Ms: round(s?.latencyP95Ms),
+      framesDropped: s?.framesDropped ?? 0,
+      cameraRestarts: s?.cameraRestarts ?? 0,
+      queueDepth: queue.size(),
+      evictions: queue.dropped(),
+      uptimeS: Math.round((performance.now() - startedAt) / 1000),
+      cpuTemperatureC: cpuTemperatureC(),
+    };
+  };
   const reporter = new StateReporter(
     link,
     () => ({
       modelVersion: active.version(),
       framesProcessed: frameLoopRef.current?.stats().framesProcessed ?? 0,
       samplesQueued: queue.size(),
+      health: health(),
+      modelStats: confidence.summary(),
     }),
     config.reportIntervalMs,
     log('state'),
@@ -134,10 +169,18 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     threads: config.inference.threads,
     logger: log('installer'),
     retry,
+    smokeInput: () => ({ frames: recentFrames.list(), codec }),
+    shadow: {
+      frames: config.updates.shadowFrames,
+      timeoutMs: config.updates.shadowTimeoutMs,
+      next: (n, timeoutMs, signal) => recentFrames.next(n, timeoutMs, signal),
+      codec,
+    },
     hooks: {
       status: (status, detail) => reporter.setStatus(status, detail),
+      progress: (update) => reporter.setUpdate(update),
       installed: (modelVersion, previousVersion) => {
-        reporter.modelMaybeChanged();
+        // No report here: the 'active' progress that follows carries the new version.
         publishEvent('model-installed', `installed version ${modelVersion}`, modelVersion);
         bus.emit({ type: 'model-installed', modelVersion, previousVersion });
       },
@@ -164,7 +207,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
 
   // 6. Camera → classifier → predictions and samples.
   const collector = new SampleCollector(config.samples, queue, codec, log('samples'));
-  const throttle = new PredictionThrottle(config.camera.fps);
+  const gate = new PredictionGate(config.predictions);
   const onResult = async (result: FrameResult) => {
     const prediction: Prediction = {
       protocol: PROTOCOL_VERSION,
@@ -175,15 +218,17 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       latencyMs: Math.round(result.latencyMs * 100) / 100,
     };
     lastPrediction = prediction;
-    if (throttle.allow()) link.publishPrediction(prediction);
+    recentFrames.add(result.frame);
+    confidence.record(result.modelVersion, result.topK[0]?.confidence ?? 0, prediction.capturedAt);
+    if (gate.allow(result.topK)) link.publishPrediction(prediction);
     bus.emit({ type: 'prediction', prediction });
-    const sample = await collector.consider(result.frame, result.topK, result.modelVersion);
+    const sample = await collector.consider(result.frame, result.topK, result.modelVersion, result.rgb);
     if (sample?.queued)
       bus.emit({ type: 'sample-queued', idempotencyKey: sample.metadata.idempotencyKey, topK: result.topK });
     if (sample?.dropped)
       publishEvent(
         'sample-dropped',
-        `sample queue full (${queue.size()}): dropped the most confident sample`,
+        `sample queue full (${queue.size()}): evicted the most confident sample (${queue.dropped()} so far)`,
       );
   };
   const frameLoop = new FrameLoop({
@@ -193,8 +238,13 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     topK: config.inference.topK,
     logger: log('camera'),
     retry,
+    policy: config.frames,
     onResult,
-    onCameraError: (err) => publishEvent('camera-error', err.message),
+    onCameraError: (err, restart) => {
+      const message = `${err.message} (restart ${restart.attempt + 1} in ${restart.delayMs} ms)`;
+      publishEvent('camera-error', message);
+      bus.emit({ type: 'camera-restart', ...restart, message: err.message });
+    },
   });
   frameLoopRef.current = frameLoop;
   frameLoop.start();
@@ -215,23 +265,61 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   });
   uploader.start();
 
-  // 8. State reports: now, on every change and reconnect, and every reportIntervalMs.
+  // 8. State reports (the heartbeat): now, on every change and reconnect, and every reportIntervalMs.
   reporter.start();
+
+  // 9. Home Assistant discovery, retained, on every connect. The embedded broker's ACL allows only
+  // the default prefix; a custom one is published only to a site broker (config.mqttUrl).
+  if (config.homeAssistant.enabled) {
+    const { discoveryPrefix } = config.homeAssistant;
+    if (discoveryPrefix !== HA_DISCOVERY_PREFIX && !config.mqttUrl) {
+      logger.error(
+        { discoveryPrefix },
+        'homeAssistant.discoveryPrefix other than "homeassistant" needs a site broker (mqttUrl); discovery not published',
+      );
+    } else {
+      const discovery = homeAssistantDiscovery(deviceId, { name: config.name, prefix: discoveryPrefix });
+      const publish = () => {
+        for (const m of discovery) link.publishDiscovery(m.topic, m.payload);
+      };
+      link.onConnect(publish);
+      if (link.connected()) publish();
+    }
+  }
+
+  // 10. Local HTTP endpoint: health, model, last prediction, last frame.
+  const endpoint = config.http
+    ? await LocalEndpoint.start(
+        {
+          deviceId,
+          manifest: () => active.get()?.manifest ?? null,
+          lastPrediction: () => lastPrediction,
+          latestFrame: () => frameLoop.latestFrame(),
+          toJpeg: (frame) => codec.toJpeg(frame.image, frame.mime),
+          health,
+          mqttConnected: () => link.connected(),
+        },
+        { ...config.http, logger: log('local-endpoint') },
+      )
+    : null;
   logger.info({ deviceId, modelVersion: active.version(), queued: queue.size() }, 'agent started');
 
   let closing: Promise<void> | null = null;
   return {
     deviceId,
+    localUrl: endpoint?.url ?? null,
     currentModelVersion: () => active.version(),
     stats: () => ({
       framesProcessed: frameLoop.stats().framesProcessed,
       samplesQueued: queue.size(),
       samplesUploaded: uploader.uploaded(),
       lastPrediction,
+      health: health(),
     }),
     onEvent: (listener) => bus.on(listener),
     close() {
       closing ??= (async () => {
+        await endpoint?.close();
         await frameLoop.stop();
         await uploader.stop();
         await installer.close();

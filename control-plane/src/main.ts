@@ -13,6 +13,7 @@ import { createDesiredStatePublisher } from './fleet/desired-state.ts';
 import { followDeviceMessages } from './fleet/device-messages.ts';
 import { createApp } from './http/app.ts';
 import { startHttpServer } from './http/server.ts';
+import { createManifestSigner } from './models/manifest-signer.ts';
 import { createModelRegistry } from './models/model-registry.ts';
 import { startBroker } from './mqtt/broker.ts';
 import { connectMqtt } from './mqtt/mqtt-client.ts';
@@ -21,6 +22,7 @@ import { openObjectStore } from './object-store/open-object-store.ts';
 import { createPipelineRunner, type PipelineRunner } from './pipeline/pipeline-runner.ts';
 import { pipelineSteps } from './pipeline/pipeline-steps.ts';
 import { startPipelineTriggers } from './pipeline/pipeline-triggers.ts';
+import { createRolloutEngine } from './rollouts/rollout-engine.ts';
 import { openSqliteStore } from './store/sqlite-store.ts';
 import type { Store } from './store/store.ts';
 
@@ -76,7 +78,7 @@ export async function startControlPlane(
     const objectStore = openObjectStore(config.objectStore, config.dataDir);
     stops.push(() => objectStore.close());
     const { objects } = objectStore;
-    const devices = createDeviceAuthenticator(store);
+    const devices = createDeviceAuthenticator(store, { cacheMs: config.auth.credentialCacheSeconds * 1000 });
 
     let brokerUrl = config.mqtt.externalUrl;
     let service: { username?: string; password?: string } = {};
@@ -95,8 +97,21 @@ export async function startControlPlane(
     const mqttLog = root.child({ component: 'fleet' });
     const connection = await connectMqtt({ url: brokerUrl, ...service, logger: mqttLog });
     stops.push(() => connection.close());
-    await followDeviceMessages({ connection, store, logger: mqttLog });
     const desired = createDesiredStatePublisher({ connection, store, logger: mqttLog });
+    const signer = createManifestSigner({ store, signingKey, ttlDays: config.manifestTtlDays });
+    const rollouts = createRolloutEngine({
+      store,
+      desired,
+      signer,
+      logger: root.child({ component: 'rollouts' }),
+      tickMs: config.rollouts.tickMs,
+    });
+    await followDeviceMessages({
+      connection,
+      store,
+      logger: mqttLog,
+      onReportedState: (id, state, at) => rollouts.onReportedState(id, state, at),
+    });
     // Retained messages do not survive a broker restart: the database is the source of truth.
     await desired.republishAll();
     connection.onReconnect(() => {
@@ -135,6 +150,9 @@ export async function startControlPlane(
       logger: pipelineLog,
     });
     stops.push(() => triggers.stop());
+    // Rollouts live in the database; the engine picks running ones up again after a restart.
+    rollouts.start();
+    stops.push(() => rollouts.stop());
 
     const mqttPublicUrl = config.mqtt.publicUrl ?? brokerUrl;
     const changes = createChangeFeed({
@@ -152,6 +170,8 @@ export async function startControlPlane(
       devices,
       desired,
       signingKey,
+      signer,
+      rollouts,
       adminToken: admin.token,
       mqttPublicUrl,
       version: packageJson.version,

@@ -20,6 +20,8 @@ export const ErrorCodes = {
   DATASET_INVALID: 422,
   MODEL_INVALID: 422,
   UPSTREAM_FAILED: 502,
+  /** A camera or its capture process is missing, failing or stalled (the agent keeps retrying). */
+  CAMERA_UNAVAILABLE: 503,
   INTERNAL: 500,
 } as const;
 

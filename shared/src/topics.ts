@@ -73,10 +73,37 @@ export function parseDeviceTopic(topic: string): ParsedDeviceTopic | null {
  */
 export function deviceMayPublish(deviceId: string, topic: string): boolean {
   const parsed = parseDeviceTopic(topic);
+  if (parsed === null) return isOwnHomeAssistantConfig(deviceId, topic);
+  return parsed.deviceId === deviceId && (DEVICE_PUBLISH_KINDS as readonly string[]).includes(parsed.kind);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Home Assistant MQTT discovery (https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery):
+// <prefix>/sensor/<node_id>/<object_id>/config, retained. On the embedded broker a device may
+// publish only its own config topics under the default prefix; a custom prefix needs a site broker.
+
+export const HA_DISCOVERY_PREFIX = 'homeassistant';
+const HA_OBJECT_PATTERN = /^[a-z0-9_]{1,64}$/;
+
+export function homeAssistantConfigTopic(
+  deviceId: string,
+  objectId: string,
+  prefix: string = HA_DISCOVERY_PREFIX,
+): string {
+  if (!HA_OBJECT_PATTERN.test(objectId))
+    throw new ValidationError(`invalid discovery object id '${objectId}'`);
+  return `${prefix}/sensor/edgeloop_${assertDeviceId(deviceId)}/${objectId}/config`;
+}
+
+function isOwnHomeAssistantConfig(deviceId: string, topic: string): boolean {
+  const parts = topic.split('/');
   return (
-    parsed !== null &&
-    parsed.deviceId === deviceId &&
-    (DEVICE_PUBLISH_KINDS as readonly string[]).includes(parsed.kind)
+    parts.length === 5 &&
+    parts[0] === HA_DISCOVERY_PREFIX &&
+    parts[1] === 'sensor' &&
+    parts[2] === `edgeloop_${deviceId}` &&
+    HA_OBJECT_PATTERN.test(parts[3]) &&
+    parts[4] === 'config'
   );
 }
 

@@ -80,7 +80,7 @@ function node(opType: string, inputs: string[], outputs: string[], attrs: Attr[]
   return msg(
     ...inputs.map((i) => strField(1, i)),
     ...outputs.map((o) => strField(2, o)),
-    strField(3, `${opType.toLowerCase()}_0`),
+    strField(3, `${opType.toLowerCase()}_${outputs[0]}`),
     strField(4, opType),
     ...attrs.map((a) => bytesField(5, attribute(a))),
   );
@@ -97,6 +97,24 @@ export interface TinyClassifierOptions {
   /** Default `probabilities` (Softmax in the graph); `logits` leaves it out. */
   output?: 'probabilities' | 'logits';
   inputName?: string;
+  /**
+   * Grows the file by about this many bytes with a float initializer whose mean is added to every
+   * logit: softmax ignores a shared constant, so predictions are unchanged, but the model is as big
+   * as a real one for download tests. `padSeed` varies the bytes (and so the sha256).
+   */
+  padBytes?: number;
+  padSeed?: number;
+}
+
+/** Deterministic values in [-1, 1) (a small LCG), so each seed gives different bytes. */
+function padValues(n: number, seed: number): number[] {
+  const out = new Array<number>(n);
+  let x = (seed * 2654435761) >>> 0;
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    out[i] = x / 2 ** 31 - 1;
+  }
+  return out;
 }
 
 export function buildTinyClassifier(options: TinyClassifierOptions): Uint8Array {
@@ -123,8 +141,26 @@ export function buildTinyClassifier(options: TinyClassifierOptions): Uint8Array 
       ],
     ),
     node('MatMul', ['mean_rgb', 'W'], ['scores']),
-    node('Add', ['scores', 'b'], [options.output === 'logits' ? outputName : 'logits']),
   );
+  const logitsName = options.output === 'logits' ? outputName : 'logits';
+  const padFloats = Math.floor((options.padBytes ?? 0) / 4);
+  if (padFloats > 0) {
+    nodes.push(
+      node('Add', ['scores', 'b'], ['unpadded']),
+      node(
+        'ReduceMean',
+        ['pad'],
+        ['pad_mean'],
+        [
+          { name: 'axes', ints: [0] },
+          { name: 'keepdims', int: 0 },
+        ],
+      ),
+      node('Add', ['unpadded', 'pad_mean'], [logitsName]),
+    );
+  } else {
+    nodes.push(node('Add', ['scores', 'b'], [logitsName]));
+  }
   if (options.output !== 'logits')
     nodes.push(node('Softmax', ['logits'], [outputName], [{ name: 'axis', int: -1 }]));
 
@@ -134,6 +170,9 @@ export function buildTinyClassifier(options: TinyClassifierOptions): Uint8Array 
     strField(2, 'tiny_classifier'),
     bytesField(5, floatTensor('W', [3, numClasses], options.weights.flat())),
     bytesField(5, floatTensor('b', [numClasses], bias)),
+    ...(padFloats > 0
+      ? [bytesField(5, floatTensor('pad', [padFloats], padValues(padFloats, options.padSeed ?? 1)))]
+      : []),
     bytesField(11, valueInfo(inputName, nchw ? ELEM_FLOAT : ELEM_UINT8, inputDims)),
     bytesField(12, valueInfo(outputName, ELEM_FLOAT, ['N', numClasses])),
   );

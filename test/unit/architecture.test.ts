@@ -14,7 +14,7 @@ async function imports(pkg: string): Promise<{ file: string; spec: string; targe
   const src = join(ROOT, pkg, 'src');
   const out: { file: string; spec: string; target: string | null }[] = [];
   for (const entry of await readdir(src, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
+    if (!entry.isFile() || !/\.(ts|mjs)$/.test(entry.name)) continue;
     const path = join(entry.parentPath, entry.name);
     const text = await readFile(path, 'utf8');
     for (const m of text.matchAll(
@@ -43,7 +43,8 @@ describe('package dependency direction', () => {
   const adapters: Record<string, Record<string, string[]>> = {
     agent: {
       mqtt: ['agent/src/comms/mqtt-link.ts'],
-      'onnxruntime-node': ['agent/src/inference/onnx-backend.ts'],
+      // The adapter is two files: the main-thread proxy and its worker thread.
+      'onnxruntime-node': ['agent/src/inference/onnx-backend.ts', 'agent/src/inference/onnx-worker.mjs'],
       sharp: ['agent/src/image/sharp-image.ts'],
     },
     'control-plane': {

@@ -1,6 +1,10 @@
-/** Frames from the image files of a folder, in name order, optionally looping. The frame id is the file name. */
+/**
+ * Frames from the image files of a folder (or a glob on the file name: /data/cam1-*.jpg), in name
+ * order, optionally looping. Replays recorded footage through the same pipeline as a live camera.
+ * The frame id is the file name.
+ */
 import { readdir, readFile } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { ConfigError } from '@edgeloop/shared';
 import type { ImageMime } from '../image/image-codec.ts';
 import type { Camera, Frame } from './camera.ts';
@@ -19,14 +23,27 @@ export interface FolderCameraOptions {
   loop: boolean;
 }
 
-export async function listImages(folder: string): Promise<string[]> {
+/** `*` and `?` in the last path segment make it a pattern; directories have none. */
+export function splitGlob(path: string): { folder: string; match: (name: string) => boolean } {
+  const last = basename(path);
+  if (!/[*?]/.test(last)) return { folder: path, match: () => true };
+  const escaped = last
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  const pattern = new RegExp(`^${escaped}$`);
+  return { folder: dirname(path), match: (name) => pattern.test(name) };
+}
+
+export async function listImages(path: string): Promise<string[]> {
+  const { folder, match } = splitGlob(path);
   let names: string[];
   try {
     names = await readdir(folder);
   } catch (err) {
     throw new ConfigError(`camera folder ${folder} cannot be read: ${(err as Error).message}`);
   }
-  return names.filter((n) => MIME_BY_EXT[extname(n).toLowerCase()] !== undefined).sort();
+  return names.filter((n) => match(n) && MIME_BY_EXT[extname(n).toLowerCase()] !== undefined).sort();
 }
 
 export class FolderCamera implements Camera {
@@ -39,9 +56,10 @@ export class FolderCamera implements Camera {
       const names = await listImages(this.options.path);
       if (names.length === 0)
         throw new ConfigError(`camera folder ${this.options.path} has no jpg/png/webp images`);
+      const { folder } = splitGlob(this.options.path);
       for (const name of names) {
         if (!(await pacer.wait(signal))) return;
-        const image = await readFile(join(this.options.path, name));
+        const image = await readFile(join(folder, name));
         const mime = MIME_BY_EXT[extname(name).toLowerCase()];
         yield { frameId: name, capturedAt: new Date().toISOString(), image, mime };
       }

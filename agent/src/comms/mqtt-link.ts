@@ -77,6 +77,9 @@ export class MqttLink {
 
     this.client.on('connect', () => {
       this.lastError = '';
+      // Predictions are small writes: without TCP_NODELAY, Nagle's algorithm holds each one back
+      // until the previous is acknowledged (up to the peer's delayed-ACK timer, ~40 ms on Linux).
+      (this.client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
       this.logger.info({ url: options.url }, 'mqtt connected');
       this.client.publish(topics.status(this.deviceId), status(true), { qos: 1, retain: true });
       if (this.desiredWanted) this.subscribeDesiredTopic();
@@ -148,6 +151,11 @@ export class MqttLink {
   publishEvent(event: DeviceEvent): void {
     const payload = JSON.stringify(parseWith(DeviceEventSchema, event, 'device event'));
     this.client.publish(topics.events(this.deviceId), payload, { qos: 1 });
+  }
+
+  /** Retained Home Assistant discovery config (the topic is built and checked by shared). */
+  publishDiscovery(topic: string, payload: Record<string, unknown>): void {
+    this.client.publish(topic, JSON.stringify(payload), { qos: 1, retain: true });
   }
 
   /** Publishes online:false (retained) when connected, then disconnects cleanly. */

@@ -2,16 +2,39 @@
  * Publishes ReportedState (retained) whenever the run status or model changes, on every reconnect,
  * and every reportIntervalMs as a heartbeat with fresh counters.
  */
-import { type Logger, PROTOCOL_VERSION, type ReportedState } from '@edgeloop/shared';
+import {
+  type DeviceHealth,
+  type Logger,
+  type ModelConfidence,
+  PROTOCOL_VERSION,
+  type ReportedState,
+  type UpdateProgress,
+} from '@edgeloop/shared';
 import { AGENT_VERSION } from '../version.ts';
 import type { MqttLink } from './mqtt-link.ts';
 
 export type RunStatus = ReportedState['status'];
 
+const RUN_STATUS: Record<
+  UpdateProgress['phase'],
+  (u: Omit<UpdateProgress, 'at'>) => [RunStatus, string | undefined]
+> = {
+  downloading: (u) => ['downloading', u.detail],
+  verifying: (u) => ['verifying', u.detail],
+  installed: (u) => ['verifying', u.detail],
+  active: () => ['running', undefined],
+  failed: (u) => [
+    'error',
+    `install of version ${u.targetVersion} failed: ${u.detail ?? u.code ?? 'unknown'}`,
+  ],
+};
+
 export interface StateSnapshot {
   modelVersion: number | null;
   framesProcessed: number;
   samplesQueued: number;
+  health?: DeviceHealth;
+  modelStats?: ModelConfidence[];
 }
 
 export class StateReporter {
@@ -20,6 +43,7 @@ export class StateReporter {
   private lastModel: number | null = null;
   private timer: NodeJS.Timeout | null = null;
   private last: ReportedState | null = null;
+  private update: UpdateProgress | undefined;
 
   constructor(
     private readonly link: MqttLink,
@@ -34,6 +58,19 @@ export class StateReporter {
 
   setStatus(status: RunStatus, detail?: string): void {
     if (status === this.status && detail === this.detail) return;
+    this.status = status;
+    this.detail = detail?.slice(0, 500);
+    this.report();
+  }
+
+  /**
+   * Records an update phase and reports it at once (QoS 1). The latest one rides along in every
+   * later report, so it is re-reported after each reconnect.
+   */
+  setUpdate(update: Omit<UpdateProgress, 'at'>): void {
+    this.update = { ...update, detail: update.detail?.slice(0, 500), at: new Date().toISOString() };
+    // The run status follows from the phase, in the same message: one report per transition.
+    const [status, detail] = RUN_STATUS[update.phase](update);
     this.status = status;
     this.detail = detail?.slice(0, 500);
     this.report();
@@ -67,7 +104,10 @@ export class StateReporter {
       agentVersion: AGENT_VERSION,
       framesProcessed: snap.framesProcessed,
       samplesQueued: snap.samplesQueued,
+      health: snap.health,
       reportedAt: new Date().toISOString(),
+      update: this.update,
+      modelStats: snap.modelStats,
     };
     this.last = state;
     try {

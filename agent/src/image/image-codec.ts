@@ -10,8 +10,15 @@ export interface RgbImage {
 }
 
 export interface ImageCodec {
-  /** Decodes an encoded image and stretches it to exactly width×height (no crop, no letterbox). */
-  decodeResized(image: Uint8Array, size: { width: number; height: number }): Promise<RgbImage>;
+  /**
+   * Decodes an encoded image and stretches it to exactly width×height (no letterbox). With `region`
+   * (fractions of the frame) only that part is kept, before resizing.
+   */
+  decodeResized(
+    image: Uint8Array,
+    size: { width: number; height: number },
+    region?: { x: number; y: number; width: number; height: number },
+  ): Promise<RgbImage>;
   encodeJpeg(rgb: RgbImage, quality?: number): Promise<Buffer>;
   encodePng(rgb: RgbImage): Promise<Buffer>;
   /** Re-encodes any supported image as JPEG (already-JPEG input is returned unchanged). */

@@ -8,9 +8,23 @@ function rawInput(rgb: RgbImage) {
 
 export function createSharpImageCodec(): ImageCodec {
   return {
-    async decodeResized(image, size) {
-      const { data, info } = await sharp(image)
-        .rotate() // honour EXIF orientation as a camera means it
+    async decodeResized(image, size, region) {
+      let pipeline = sharp(image).rotate(); // honour EXIF orientation as a camera means it
+      if (region) {
+        // The header alone gives the size; the crop then runs inside the same decode.
+        const meta = await sharp(image).metadata();
+        const w = meta.width ?? 0;
+        const h = meta.height ?? 0;
+        const left = Math.min(w - 1, Math.floor(region.x * w));
+        const top = Math.min(h - 1, Math.floor(region.y * h));
+        pipeline = pipeline.extract({
+          left,
+          top,
+          width: Math.max(1, Math.min(w - left, Math.round(region.width * w))),
+          height: Math.max(1, Math.min(h - top, Math.round(region.height * h))),
+        });
+      }
+      const { data, info } = await pipeline
         .resize(size.width, size.height, { fit: 'fill' })
         .removeAlpha()
         .toColourspace('srgb')

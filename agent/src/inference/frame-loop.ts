@@ -1,21 +1,44 @@
 /**
- * Camera → model, latest frame only: the camera is read continuously into a one-frame slot and the
- * classifier always takes the newest frame, so a slow model drops stale frames instead of queueing
- * them. A failing camera is restarted with backoff (a watchdog); a bad frame is skipped.
+ * Camera → model, latest frame only, in two overlapping stages.
+ *
+ * - Capture: the camera is read continuously into a one-frame slot; a newer frame replaces an
+ *   unclaimed one (counted as dropped), so a slow model never works through a backlog. A camera
+ *   that fails or ends is restarted with backoff (the watchdog) and every failure is reported.
+ * - Prepare (decode + resize + tensor, sharp's threads) of frame n+1 overlaps Infer (onnxruntime's
+ *   threads) of frame n. Prepare starts "just in time": when inference is the slower stage, it
+ *   waits until inference n has (by its running average) about prepare's own time left, then takes
+ *   the newest frame. The frame is as fresh as possible and its tensor does not wait for the model,
+ *   so latency stays near decode + run while throughput is set by the slower stage alone.
+ *
+ * The frame policy (shared FramePolicy) caps the rate, crops a region of interest, and skips
+ * inference while the scene is static (motion gating).
  */
-import type { ClassScore, Logger } from '@edgeloop/shared';
+import type { ClassScore, FramePolicy, InputSpec, Logger } from '@edgeloop/shared';
 import type { Camera, Frame } from '../camera/camera.ts';
-import type { ImageCodec } from '../image/image-codec.ts';
+import type { ImageCodec, RgbImage } from '../image/image-codec.ts';
 import type { ActiveModel } from '../model/active-model.ts';
 import { type BackoffOptions, backoffDelay, sleep } from '../util/backoff.ts';
+import { grayThumbnail, meanAbsDiff } from './frame-features.ts';
+import type { TensorInput } from './inference-backend.ts';
+import { PipelineStats } from './pipeline-stats.ts';
 import { classify } from './postprocess.ts';
-import { preprocessFrame } from './preprocess.ts';
+import { tensorFromRgb } from './preprocess.ts';
 
 export interface FrameResult {
   frame: Frame;
+  /** The model-sized RGB image the model saw (for fingerprints; do not keep it). */
+  rgb: RgbImage;
   modelVersion: number;
   topK: ClassScore[];
+  /** From taking the frame out of the slot to the model's answer. */
   latencyMs: number;
+  /** How long the frame waited in the slot before it was taken. */
+  ageMs: number;
+}
+
+export interface CameraRestart {
+  attempt: number;
+  delayMs: number;
 }
 
 export interface FrameLoopOptions {
@@ -25,23 +48,92 @@ export interface FrameLoopOptions {
   topK: number;
   logger: Logger;
   retry: BackoffOptions;
+  policy?: FramePolicy;
   onResult(result: FrameResult): Promise<void>;
-  onCameraError(err: Error): void;
+  onCameraError(err: Error, restart: CameraRestart): void;
 }
+
+export interface FrameLoopStats {
+  framesCaptured: number;
+  framesProcessed: number;
+  framesDropped: number;
+  /** Frames not classified because the scene had not changed (motion gating). */
+  framesStatic: number;
+  cameraRestarts: number;
+  fps: number;
+  latencyP50Ms: number | null;
+  latencyP95Ms: number | null;
+  /** Running averages of the two stages (decode + tensor; run + publish). */
+  prepareMs: number;
+  inferMs: number;
+  /** Running average of how long a prepared tensor waited for the model (ideally ~0). */
+  waitMs: number;
+}
+
+interface Slot {
+  frame: Frame;
+  at: number;
+}
+
+interface Prepared {
+  frame: Frame;
+  spec: InputSpec;
+  rgb: RgbImage;
+  tensor: TensorInput;
+  takenAt: number;
+  preparedAt: number;
+  ageMs: number;
+}
+
+const THUMB_W = 32;
+const THUMB_H = 24;
 
 export class FrameLoop {
   private readonly abort = new AbortController();
-  private slot: Frame | null = null;
+  private slot: Slot | null = null;
   private wake: (() => void) | null = null;
   private cameraDone = false;
   private tasks: Promise<void>[] = [];
+  private captured = 0;
   private processed = 0;
   private dropped = 0;
+  private static = 0;
+  private restarts = 0;
+  private lastFrame: Frame | null = null;
+  private lastThumb: Uint8Array | null = null;
+  private lastClassifiedAt = Number.NEGATIVE_INFINITY;
+  private lastInferStart = Number.NEGATIVE_INFINITY;
+  private prepareMs = 0;
+  private inferMs = 0;
+  private waitMs = 0;
+  private readonly timing = new PipelineStats();
+  /** Float tensors back from the inference worker, reused: no 600 kB allocation per frame. */
+  private readonly tensorPool: Float32Array[] = [];
+  private readonly recycle = (data: Float32Array) => {
+    if (this.tensorPool.length < 3) this.tensorPool.push(data);
+  };
 
   constructor(private readonly o: FrameLoopOptions) {}
 
-  stats(): { framesProcessed: number; framesDropped: number } {
-    return { framesProcessed: this.processed, framesDropped: this.dropped };
+  stats(): FrameLoopStats {
+    return {
+      framesCaptured: this.captured,
+      framesProcessed: this.processed,
+      framesDropped: this.dropped,
+      framesStatic: this.static,
+      cameraRestarts: this.restarts,
+      fps: this.timing.fps(),
+      latencyP50Ms: this.timing.percentile(50),
+      latencyP95Ms: this.timing.percentile(95),
+      prepareMs: this.prepareMs,
+      inferMs: this.inferMs,
+      waitMs: this.waitMs,
+    };
+  }
+
+  /** The newest frame the camera delivered (for the local endpoint). */
+  latestFrame(): Frame | null {
+    return this.lastFrame;
   }
 
   start(): void {
@@ -50,7 +142,7 @@ export class FrameLoop {
 
   async stop(): Promise<void> {
     this.abort.abort();
-    this.wake?.();
+    this.notify();
     await Promise.all(this.tasks);
   }
 
@@ -67,16 +159,20 @@ export class FrameLoop {
       try {
         for await (const frame of this.o.camera.frames(signal)) {
           if (this.slot) this.dropped++;
-          this.slot = frame;
+          this.slot = { frame, at: performance.now() };
+          this.lastFrame = frame;
+          this.captured++;
           failures = 0;
           this.notify();
         }
         break; // the source ran out (a folder without loop)
       } catch (err) {
         if (signal.aborted) break;
-        const delayMs = backoffDelay(failures++, this.o.retry);
-        this.o.logger.error({ err, delayMs }, 'camera failed; restarting it');
-        this.o.onCameraError(err as Error);
+        const attempt = failures++;
+        const delayMs = backoffDelay(attempt, this.o.retry);
+        this.restarts++;
+        this.o.logger.error({ err, attempt, delayMs }, 'camera failed; restarting it');
+        this.o.onCameraError(err as Error, { attempt, delayMs });
         await sleep(delayMs, signal);
       }
     }
@@ -84,41 +180,133 @@ export class FrameLoop {
     this.notify();
   }
 
-  private async nextFrame(): Promise<Frame | null> {
+  private async nextFrame(): Promise<Slot | null> {
     while (!this.slot || this.abort.signal.aborted) {
       if (this.cameraDone || this.abort.signal.aborted) return null;
       await new Promise<void>((resolve) => {
         this.wake = resolve;
       });
     }
-    const frame = this.slot;
+    const slot = this.slot;
     this.slot = null;
-    return frame;
+    return slot;
   }
 
   private async classify(): Promise<void> {
-    const { active, codec, logger } = this.o;
-    for (let frame = await this.nextFrame(); frame; frame = await this.nextFrame()) {
-      const current = frame;
-      try {
-        const result = await active.use(async (model) => {
-          const started = performance.now();
-          const input = await preprocessFrame(current.image, model.manifest.input, codec);
-          const output = await model.session.run(input);
-          const topK = classify(output, model.manifest.output, model.manifest.labels, this.o.topK);
-          return {
-            frame: current,
-            modelVersion: model.version,
-            topK,
-            latencyMs: performance.now() - started,
-          };
-        });
-        if (!result) continue; // no model installed yet
-        this.processed++;
-        await this.o.onResult(result);
-      } catch (err) {
-        logger.warn({ err, frameId: current.frameId }, 'frame skipped');
-      }
+    let prepared = await this.prepareNext(null);
+    while (prepared) {
+      const inferring = this.infer(prepared);
+      const next = this.prepareNext(inferring);
+      await inferring;
+      prepared = await next;
     }
   }
+
+  /** Waits until it is time to prepare (see the file comment), then prepares the newest usable frame. */
+  private async prepareNext(inferring: Promise<void> | null): Promise<Prepared | null> {
+    const signal = this.abort.signal;
+    if (inferring) {
+      const head = this.inferMs - this.prepareMs;
+      if (head > 0.5) await Promise.race([inferring, sleep(head, signal)]);
+    }
+    for (;;) {
+      const maxFps = this.o.policy?.maxFps;
+      if (maxFps !== undefined) {
+        const due = this.lastInferStart + 1000 / maxFps - this.prepareMs - performance.now();
+        if (due > 0 && !(await sleep(due, signal))) return null;
+      }
+      const slot = await this.nextFrame();
+      if (!slot) return null;
+      const prepared = await this.prepare(slot);
+      if (prepared) return prepared;
+    }
+  }
+
+  private async prepare(slot: Slot): Promise<Prepared | null> {
+    const spec = this.o.active.get()?.manifest.input;
+    if (!spec) return null; // no model installed yet: the frame is consumed and forgotten
+    const takenAt = performance.now();
+    try {
+      const rgb = await this.o.codec.decodeResized(
+        slot.frame.image,
+        { width: spec.width, height: spec.height },
+        this.o.policy?.roi,
+      );
+      if (this.isStatic(rgb, takenAt)) {
+        this.static++;
+        return null;
+      }
+      // Used once, by this frame's run: the backend may take the buffer over instead of copying it.
+      const tensor = {
+        ...tensorFromRgb(rgb, spec, this.tensorPool.pop()),
+        transfer: true,
+        recycle: this.recycle,
+      };
+      this.prepareMs = ewma(this.prepareMs, performance.now() - takenAt);
+      const preparedAt = performance.now();
+      return { frame: slot.frame, spec, rgb, tensor, takenAt, preparedAt, ageMs: takenAt - slot.at };
+    } catch (err) {
+      this.o.logger.warn({ err, frameId: slot.frame.frameId }, 'frame skipped: cannot decode it');
+      return null;
+    }
+  }
+
+  /** Motion gating: true while the scene matches the last classified frame and the keepalive has not passed. */
+  private isStatic(rgb: RgbImage, now: number): boolean {
+    const motion = this.o.policy?.motion;
+    if (!motion?.enabled) return false;
+    const thumb = grayThumbnail(rgb, THUMB_W, THUMB_H);
+    const unchanged = this.lastThumb !== null && meanAbsDiff(thumb, this.lastThumb) < motion.threshold;
+    if (unchanged && now - this.lastClassifiedAt < motion.keepaliveMs) return true;
+    this.lastThumb = thumb;
+    this.lastClassifiedAt = now;
+    return false;
+  }
+
+  private async infer(p: Prepared): Promise<void> {
+    const started = performance.now();
+    this.lastInferStart = started;
+    this.waitMs = ewma(this.waitMs, started - p.preparedAt);
+    try {
+      const result = await this.o.active.use(async (model) => {
+        // A model swapped in since preparing may want another input: convert again if so.
+        const input =
+          model.manifest.input === p.spec ? p.tensor : await this.retensor(p, model.manifest.input);
+        const output = await model.session.run(input);
+        const topK = classify(output, model.manifest.output, model.manifest.labels, this.o.topK);
+        const done = performance.now();
+        return {
+          frame: p.frame,
+          rgb: p.rgb,
+          modelVersion: model.version,
+          topK,
+          latencyMs: done - p.takenAt,
+          ageMs: p.ageMs,
+        };
+      });
+      if (!result) return;
+      this.processed++;
+      this.timing.record(result.latencyMs);
+      await this.o.onResult(result);
+    } catch (err) {
+      this.o.logger.warn({ err, frameId: p.frame.frameId }, 'frame skipped');
+    } finally {
+      this.inferMs = ewma(this.inferMs, performance.now() - started);
+    }
+  }
+
+  private async retensor(p: Prepared, spec: InputSpec): Promise<TensorInput> {
+    if (spec.width === p.spec.width && spec.height === p.spec.height) return tensorFromRgb(p.rgb, spec);
+    const rgb = await this.o.codec.decodeResized(
+      p.frame.image,
+      { width: spec.width, height: spec.height },
+      this.o.policy?.roi,
+    );
+    return tensorFromRgb(rgb, spec);
+  }
+}
+
+/** Running average that follows a changing load within ~10 frames. */
+function ewma(previous: number, sample: number): number {
+  return previous === 0 ? sample : previous * 0.8 + sample * 0.2;
 }

@@ -6,6 +6,10 @@ export interface TensorInput {
   dtype: TensorDtype;
   data: Uint8Array | Float32Array;
   dims: readonly number[];
+  /** The caller hands the buffer over (it is detached after `run`), saving a copy per frame. */
+  transfer?: boolean;
+  /** With `transfer`: receives the buffer back once the run is done, for the next frame's tensor. */
+  recycle?: (data: Float32Array) => void;
 }
 
 export interface ModelSession {

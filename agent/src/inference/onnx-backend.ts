@@ -1,65 +1,141 @@
-/** The one importer of onnxruntime-node. Everything else talks to the InferenceBackend role. */
-import { EdgeloopError } from '@edgeloop/shared';
+/**
+ * The one importer of onnxruntime-node. Everything else talks to the InferenceBackend role.
+ *
+ * Each session lives in its own worker thread. onnxruntime-node's `run` executes synchronously on
+ * the calling thread (it only defers to setImmediate), so on the main thread every inference would
+ * freeze the event loop: no sharp callback, no timer, no MQTT packet for the length of a run. In a
+ * worker, decoding frame n+1 (sharp, libuv pool) really overlaps inference of frame n, and the
+ * agent stays responsive. Float tensors move to the worker without a copy (transferred). The
+ * worker side is onnx-worker.mjs; the two files together are the adapter.
+ *
+ * Execution providers are tried in the configured order (tensorrt, cuda, cpu). One this build does
+ * not list is skipped, and one that fails to initialise (no GPU, no CUDA libraries) makes the
+ * session fall back to the CPU, each with a log line, so a Jetson config still runs on a Pi.
+ */
+import { Worker } from 'node:worker_threads';
+import { EdgeloopError, type Logger } from '@edgeloop/shared';
 import * as ort from 'onnxruntime-node';
 import type { InferenceBackend, ModelSession, SessionOptions, TensorInput } from './inference-backend.ts';
 
-function pickName(kind: 'input' | 'output', available: readonly string[], wanted?: string): string {
-  if (wanted === undefined) {
-    if (available.length === 0) throw new EdgeloopError('MODEL_INVALID', `model has no ${kind}`);
-    return available[0];
-  }
-  if (!available.includes(wanted)) {
-    throw new EdgeloopError(
-      'MODEL_INVALID',
-      `model has no ${kind} named '${wanted}' (it has: ${available.join(', ') || 'none'})`,
-    );
-  }
-  return wanted;
+export type ExecutionProvider = 'tensorrt' | 'cuda' | 'cpu';
+
+export interface OnnxBackendOptions {
+  executionProviders?: readonly ExecutionProvider[];
+  logger?: Logger;
 }
 
-export function createOnnxBackend(): InferenceBackend {
+interface WorkerInit {
+  modelPath: string;
+  options: SessionOptions;
+  providers: ExecutionProvider[];
+}
+
+/** Replies of onnx-worker.mjs; every error there is about the model (MODEL_INVALID). */
+type WorkerReply =
+  | { type: 'ready'; inputName: string; outputName: string; fallback: string | null }
+  | { type: 'result'; id: number; output: Float32Array; input?: Float32Array }
+  | { type: 'error'; id: number | null; message: string };
+
+/** The providers of `wanted` this onnxruntime build lists for this platform, cpu always last. */
+export function usableProviders(wanted: readonly ExecutionProvider[]): ExecutionProvider[] {
+  const listed = new Set(ort.listSupportedBackends().map((b) => b.name));
+  return [...wanted.filter((p) => p !== 'cpu' && listed.has(p)), 'cpu'];
+}
+
+/** Handed over when the caller allows it and the array owns its whole (JS-allocated) buffer. */
+function transferable(input: TensorInput): boolean {
+  const { data } = input;
+  return (
+    input.transfer === true &&
+    data instanceof Float32Array &&
+    data.byteOffset === 0 &&
+    data.byteLength === data.buffer.byteLength
+  );
+}
+
+export function createOnnxBackend(backendOptions: OnnxBackendOptions = {}): InferenceBackend {
+  const wanted = backendOptions.executionProviders ?? ['cpu'];
+  const logger = backendOptions.logger;
+  const providers = usableProviders(wanted);
+  const missing = wanted.filter((p) => !providers.includes(p));
+  if (missing.length > 0) {
+    logger?.warn({ missing, using: providers }, 'execution providers not in this onnxruntime build; skipped');
+  }
   return {
     async createSession(modelPath: string, options: SessionOptions): Promise<ModelSession> {
-      let session: ort.InferenceSession;
-      try {
-        session = await ort.InferenceSession.create(modelPath, {
-          intraOpNumThreads: options.threads,
-          interOpNumThreads: 1,
-          graphOptimizationLevel: 'all',
+      const init: WorkerInit = { modelPath, options, providers };
+      const worker = new Worker(new URL('./onnx-worker.mjs', import.meta.url), { workerData: init });
+      const pending = new Map<
+        number,
+        { resolve(out: Float32Array): void; reject(err: Error): void; recycle?: (data: Float32Array) => void }
+      >();
+      // Referenced only while it has work: an idle session nobody released must not keep a finished
+      // program alive, and a pending run must keep it alive until it answers.
+      const busy = () => (pending.size > 0 ? worker.ref() : worker.unref());
+      let nextId = 0;
+      let dead: Error | null = null;
+      const ready = new Promise<{ inputName: string; outputName: string }>((resolve, reject) => {
+        worker.on('message', (reply: WorkerReply) => {
+          if (reply.type === 'ready') {
+            if (reply.fallback) logger?.warn({ modelPath }, `execution provider fallback: ${reply.fallback}`);
+            resolve(reply);
+          } else if (reply.type === 'error' && reply.id === null) {
+            reject(new EdgeloopError('MODEL_INVALID', reply.message));
+          } else if (reply.id !== null) {
+            const call = pending.get(reply.id);
+            pending.delete(reply.id);
+            busy();
+            if (reply.type === 'result') {
+              if (reply.input) call?.recycle?.(reply.input);
+              call?.resolve(reply.output);
+            } else call?.reject(new EdgeloopError('MODEL_INVALID', reply.message));
+          }
         });
-      } catch (err) {
-        throw new EdgeloopError(
-          'MODEL_INVALID',
-          `cannot load model ${modelPath}: ${(err as Error).message}`,
-          {
-            cause: err,
-          },
-        );
-      }
-      try {
-        const inputName = pickName('input', session.inputNames, options.inputName);
-        const outputName = pickName('output', session.outputNames, options.outputName);
-        return {
-          inputName,
-          outputName,
-          async run(input: TensorInput): Promise<Float32Array> {
-            const tensor = new ort.Tensor(input.dtype, input.data, input.dims);
-            const result = await session.run({ [inputName]: tensor }, [outputName]);
-            const out = result[outputName];
-            if (out.type !== 'float32') {
-              throw new EdgeloopError(
-                'MODEL_INVALID',
-                `output '${outputName}' is ${out.type}, expected float32`,
-              );
-            }
-            return out.data as Float32Array;
-          },
-          release: () => session.release(),
+        const fail = (err: Error) => {
+          dead = err;
+          reject(err);
+          for (const call of pending.values()) call.reject(err);
+          pending.clear();
         };
+        worker.on('error', (err) =>
+          fail(new EdgeloopError('INTERNAL', `inference worker failed: ${err.message}`)),
+        );
+        worker.on('exit', (code) => fail(new EdgeloopError('INTERNAL', `inference worker exited (${code})`)));
+      });
+      let names: { inputName: string; outputName: string };
+      try {
+        names = await ready;
+        busy();
       } catch (err) {
-        await session.release();
+        await worker.terminate();
         throw err;
       }
+      return {
+        ...names,
+        run(input: TensorInput): Promise<Float32Array> {
+          if (dead) return Promise.reject(dead);
+          const id = nextId++;
+          return new Promise((resolve, reject) => {
+            const transfer = transferable(input);
+            pending.set(id, { resolve, reject, recycle: transfer ? input.recycle : undefined });
+            busy();
+            const message = {
+              type: 'run',
+              id,
+              input: { dtype: input.dtype, data: input.data, dims: input.dims },
+              returnInput: transfer && input.recycle !== undefined,
+            };
+            worker.postMessage(message, transfer ? [input.data.buffer as ArrayBuffer] : []);
+          });
+        },
+        async release() {
+          if (dead) return;
+          const exited = new Promise((resolve) => worker.once('exit', resolve));
+          worker.postMessage({ type: 'release' });
+          await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+          await worker.terminate();
+        },
+      };
     },
   };
 }

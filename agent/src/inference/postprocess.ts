@@ -23,9 +23,22 @@ export function topK(probabilities: ArrayLike<number>, labels: readonly string[]
       `model returned ${probabilities.length} scores for ${labels.length} labels`,
     );
   }
-  const order = Array.from({ length: labels.length }, (_, i) => i);
-  order.sort((a, b) => probabilities[b] - probabilities[a] || a - b);
-  return order.slice(0, Math.max(1, k)).map((i) => ({
+  // Selection into a k-long list rather than sorting all classes: 1000 ImageNet classes, k = 3–5.
+  const want = Math.min(Math.max(1, k), labels.length);
+  const best: number[] = [];
+  for (let i = 0; i < probabilities.length; i++) {
+    const p = probabilities[i];
+    const full = best.length === want;
+    if (full && !(p > probabilities[best[want - 1]])) continue; // ties keep the earlier label
+    if (!full) best.push(i);
+    let j = best.length - 1;
+    while (j > 0 && probabilities[best[j - 1]] < p) {
+      best[j] = best[j - 1];
+      j--;
+    }
+    best[j] = i;
+  }
+  return best.map((i) => ({
     label: labels[i],
     confidence: Math.min(1, Math.max(0, Number.isFinite(probabilities[i]) ? probabilities[i] : 0)),
   }));

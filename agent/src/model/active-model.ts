@@ -2,13 +2,15 @@
  * The model that serves frames now. A swap is atomic for callers: `use()` pins the model it started
  * with, so the old session keeps serving in-flight frames and is released only once they finish.
  */
-import type { Logger, Manifest } from '@edgeloop/shared';
+import type { Logger, Manifest, ModelSlot } from '@edgeloop/shared';
 import type { InferenceBackend, ModelSession } from '../inference/inference-backend.ts';
 import { classify } from '../inference/postprocess.ts';
 import { blankInput } from '../inference/preprocess.ts';
 
 export interface LoadedModel {
   version: number;
+  /** The on-disk slot the session was loaded from. */
+  slot: ModelSlot;
   manifest: Manifest;
   session: ModelSession;
 }
@@ -19,6 +21,7 @@ export async function loadModel(
   modelPath: string,
   manifest: Manifest,
   threads: number,
+  slot: ModelSlot,
 ): Promise<LoadedModel> {
   const session = await backend.createSession(modelPath, {
     threads,
@@ -33,7 +36,7 @@ export async function loadModel(
     await session.release();
     throw err;
   }
-  return { version: manifest.modelVersion, manifest, session };
+  return { version: manifest.modelVersion, slot, manifest, session };
 }
 
 export class ActiveModel {

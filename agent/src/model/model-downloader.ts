@@ -12,6 +12,8 @@ import type { ControlPlaneClient } from '../comms/control-plane-client.ts';
 import { NetworkError } from '../comms/http-error.ts';
 import { fileSha256 } from './model-store.ts';
 
+const WRITE_BATCH_BYTES = 256 * 1024;
+
 async function sizeOf(path: string): Promise<number> {
   return stat(path).then(
     (s) => s.size,
@@ -54,6 +56,16 @@ export async function downloadFile(
   const hash = resume ? await hashPrefix(path) : createHash('sha256');
   let written = resume ? have : 0;
   const handle = await open(path, resume ? 'a' : 'w');
+  // Network chunks are small (16-64 KiB); writing them in batches saves most file-system calls.
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  const flush = async () => {
+    if (pendingBytes === 0) return;
+    const batch = pending;
+    pending = [];
+    pendingBytes = 0;
+    await handle.write(Buffer.concat(batch));
+  };
   try {
     if (res.body) {
       for await (const chunk of res.body) {
@@ -65,12 +77,17 @@ export async function downloadFile(
           );
         }
         hash.update(chunk);
-        await handle.write(chunk);
+        pending.push(chunk);
+        pendingBytes += chunk.length;
         written += chunk.length;
+        if (pendingBytes >= WRITE_BATCH_BYTES) await flush();
       }
     }
+    await flush();
     await handle.sync();
   } catch (err) {
+    // Keep every byte that arrived (hashing a resumed file starts from what is on disk).
+    if (!(err instanceof ChecksumError)) await flush().catch(() => {});
     await handle.close();
     if (err instanceof ChecksumError) {
       await rm(path, { force: true });

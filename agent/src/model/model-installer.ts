@@ -2,11 +2,14 @@
  * Drives the installed model towards the desired one. One exclusive runner: a single install at a
  * time, and a desired state that arrives meanwhile is applied after it (the latest one wins).
  *
- *   manifest → verify signature/trust/expiry/downgrade → download + verify files → commit folder
- *   → load + warm up → persist active.json → swap → prune old versions
+ *   manifest → verify signature/trust/expiry/anti-rollback → download into the inactive slot
+ *   (resumable, capped, hashed) → commit slot → load + warm up + smoke test → write the pointer
+ *   (atomic) → swap → report active
  *
- * Any failure leaves the current model serving. Network trouble is retried with backoff; a refused
- * manifest or a bad file is not retried until the control plane says something new.
+ * A version already complete in the inactive slot (the previous one, after a rollback order) is
+ * switched to without a download. Any failure leaves the current model serving. Network trouble
+ * is retried with backoff; a refused manifest or a bad file is not retried until the control
+ * plane says something new. Every phase is reported through `hooks.progress`.
  */
 import {
   type DesiredState,
@@ -14,22 +17,39 @@ import {
   type Logger,
   type Manifest,
   ManifestError,
+  type ModelSlot,
   type TrustedKey,
   toEdgeloopError,
+  type UpdatePhase,
   verifyManifest,
 } from '@edgeloop/shared';
+import type { Frame } from '../camera/camera.ts';
 import type { ControlPlaneClient } from '../comms/control-plane-client.ts';
 import { isTransient } from '../comms/http-error.ts';
+import type { ImageCodec } from '../image/image-codec.ts';
 import type { InferenceBackend } from '../inference/inference-backend.ts';
 import { type BackoffOptions, backoffDelay } from '../util/backoff.ts';
 import { type ActiveModel, type LoadedModel, loadModel } from './active-model.ts';
 import { downloadModelFiles } from './model-downloader.ts';
-import type { ModelStore } from './model-store.ts';
+import { type ModelStore, otherSlot, SLOTS } from './model-store.ts';
+import { type ShadowAgreement, shadowAgreement } from './shadow-run.ts';
+import { type SmokeTestInput, smokeTest } from './smoke-test.ts';
 
 export type InstallStatus = 'idle' | 'downloading' | 'verifying' | 'running' | 'error';
 
+export interface UpdateReport {
+  targetVersion: number;
+  phase: UpdatePhase;
+  rollback: boolean;
+  code?: string;
+  detail?: string;
+  agreement?: ShadowAgreement;
+}
+
 export interface InstallerHooks {
   status(status: InstallStatus, detail?: string): void;
+  /** One report per update phase; the run status follows from it (StateReporter.setUpdate). */
+  progress(report: UpdateReport): void;
   installed(modelVersion: number, previousVersion: number | null): void;
   failed(modelVersion: number | null, error: EdgeloopError): void;
 }
@@ -44,6 +64,15 @@ export interface ModelInstallerOptions {
   hooks: InstallerHooks;
   logger: Logger;
   retry: BackoffOptions;
+  /** Recent camera frames for the smoke test; without them only a blank frame is checked. */
+  smokeInput?: () => SmokeTestInput | null;
+  /** Shadow mode (config `updates.shadowFrames` > 0): where new frames come from. */
+  shadow?: {
+    frames: number;
+    timeoutMs: number;
+    next(n: number, timeoutMs: number, signal: AbortSignal): Promise<Frame[]>;
+    codec: ImageCodec;
+  };
 }
 
 function desiredKey(d: DesiredState): string {
@@ -59,28 +88,51 @@ export class ModelInstaller {
   private refusedKey: string | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private attempts = 0;
+  /** Whether the install running now came from a rollback manifest (for progress reports). */
+  private rollbackInFlight = false;
+  /** Highest version ever activated (from the pointer): manifests below it need `rollback`. */
+  private highest = 0;
   private readonly abort = new AbortController();
 
   constructor(private readonly o: ModelInstallerOptions) {}
 
-  /** Loads the persisted active model without the network. Returns its version, or null. */
+  /**
+   * Loads a model from disk without the network: the slot the pointer names, or else the other
+   * slot, whichever is complete, re-verified (signature, every file's hash) and passes its smoke
+   * test. A slot that fails is skipped, so a crash mid-install never leaves the agent without a
+   * valid model when it had one. Returns the version, or null.
+   */
   async restoreFromDisk(): Promise<number | null> {
-    const { store, logger } = this.o;
-    const version = await store.readActive();
-    if (version === null) return null;
-    try {
-      const manifest = await store.readInstalledManifest(version, this.o.trustedKeys);
-      const model = await this.load(version, manifest, true);
+    const { store, logger, trustedKeys } = this.o;
+    const pointer = await store.readPointer();
+    this.highest = pointer?.highestVersion ?? 0;
+    const order: ModelSlot[] = pointer ? [pointer.slot, otherSlot(pointer.slot)] : [...SLOTS];
+    for (const slot of order) {
+      const manifest = await store.readSlot(slot, trustedKeys, true);
+      if (!manifest) continue;
+      let model: LoadedModel;
+      try {
+        model = await this.loadChecked(slot, manifest);
+      } catch (err) {
+        logger.error({ err: toEdgeloopError(err), slot }, 'installed model failed its checks; skipping it');
+        continue;
+      }
+      const version = manifest.modelVersion;
+      if (slot !== pointer?.slot) {
+        logger.warn({ slot, modelVersion: version, pointer }, 'pointer repaired to a valid slot');
+        await store.writePointer(slot, version, this.highest);
+      }
+      this.highest = Math.max(this.highest, version);
       await this.o.active.swap(model);
-      logger.info({ modelVersion: version }, 'active model loaded from disk');
+      logger.info({ modelVersion: version, slot }, 'active model loaded from disk');
       this.o.hooks.status('running');
       return version;
-    } catch (err) {
-      const error = toEdgeloopError(err);
-      logger.error({ err: error, modelVersion: version }, 'cannot load the active model from disk');
-      this.o.hooks.status('error', `cannot load installed version ${version}: ${error.message}`);
-      return null;
     }
+    if (pointer) {
+      logger.error({ pointer }, 'no installed model passes its checks');
+      this.o.hooks.status('error', `cannot load installed version ${pointer.modelVersion}: no valid slot`);
+    }
+    return null;
   }
 
   /** Accepts a desired state from HTTP or MQTT; duplicates and already-applied states are no-ops. */
@@ -139,7 +191,7 @@ export class ModelInstaller {
     }
     if (desired.modelVersion === current) {
       // E.g. an assignment put back after a failed install: nothing to do, and no error left.
-      hooks.status('running');
+      hooks.progress({ targetVersion: current, phase: 'active', rollback: false });
       return;
     }
     const key = desiredKey(desired);
@@ -150,9 +202,15 @@ export class ModelInstaller {
     } catch (err) {
       if (this.abort.signal.aborted) return;
       const error = toEdgeloopError(err);
-      const detail = `install of version ${desired.modelVersion} failed: ${error.code}: ${error.message}`;
       logger.error({ err: error, modelVersion: desired.modelVersion, current }, 'model install failed');
-      hooks.status('error', detail.slice(0, 500));
+      // A transient failure is retried: for the control plane the download is still under way.
+      hooks.progress({
+        targetVersion: desired.modelVersion,
+        phase: isTransient(err) ? 'downloading' : 'failed',
+        rollback: this.rollbackInFlight,
+        code: error.code,
+        detail: `${error.code}: ${error.message}`.slice(0, 500),
+      });
       hooks.failed(desired.modelVersion, error);
       if (isTransient(err)) this.scheduleRetry(desired);
       else this.refusedKey = key;
@@ -173,24 +231,26 @@ export class ModelInstaller {
   }
 
   private async install(version: number, manifestPath: string): Promise<void> {
-    const { store, client, active, hooks, logger } = this.o;
+    const { store, client, active, hooks, logger, trustedKeys } = this.o;
     const signal = this.abort.signal;
+    this.rollbackInFlight = false;
+    const progress = (phase: UpdatePhase, detail?: string) =>
+      hooks.progress({ targetVersion: version, phase, rollback: this.rollbackInFlight, detail });
 
     hooks.status('verifying', `checking manifest of version ${version}`);
-    const manifest = verifyManifest(await client.getManifest(manifestPath, signal), {
-      trustedKeys: this.o.trustedKeys,
-    });
+    const manifest = verifyManifest(await client.getManifest(manifestPath, signal), { trustedKeys });
+    this.rollbackInFlight = manifest.rollback;
     if (manifest.modelVersion !== version) {
       throw new EdgeloopError(
         'MODEL_INVALID',
         `manifest at ${manifestPath} is for version ${manifest.modelVersion}, desired is ${version}`,
       );
     }
-    const current = active.version();
-    if (current !== null && version < current && !manifest.rollback) {
+    const floor = Math.max(this.highest, active.version() ?? 0);
+    if (version < floor && !manifest.rollback) {
       throw new ManifestError(
         'MANIFEST_DOWNGRADE',
-        `refusing version ${version}: older than the installed ${current} and not marked as a rollback`,
+        `refusing version ${version}: older than the installed ${floor} and not marked as a rollback`,
       );
     }
     if (manifest.files.filter((f) => f.role === 'model').length !== 1) {
@@ -199,40 +259,93 @@ export class ModelInstaller {
         `manifest of version ${version} must list exactly one model file`,
       );
     }
+    logger.info({ modelVersion: version, rollback: manifest.rollback }, 'manifest verified');
 
-    if (!(await store.isComplete(version, manifest))) {
-      hooks.status('downloading', `downloading version ${version}`);
-      const dir = await store.preparePartial(version);
+    // The live slot is never written; with no live model either slot will do.
+    const slot = active.get() ? otherSlot(active.get()!.slot) : 'a';
+    if (await store.slotHolds(slot, manifest, trustedKeys)) {
+      logger.info({ modelVersion: version, slot }, 'version already complete in the inactive slot');
+      progress('verifying', `loading and smoke-testing version ${version}`);
+    } else {
+      progress('downloading', `downloading version ${version}`);
+      const dir = await store.beginDownload(slot, manifest);
+      logger.info({ modelVersion: version, slot }, 'download started');
       await downloadModelFiles(client, manifest, dir, { signal, logger });
-      await store.commit(version, manifest);
+      progress('verifying', `verifying, loading and smoke-testing version ${version}`);
+      // downloadModelFiles hashed every byte it wrote (and resumed files from disk).
+      await store.commitSlot(slot, manifest, { hashed: true });
+      logger.info({ modelVersion: version, slot }, 'slot committed');
     }
 
-    hooks.status('verifying', `loading version ${version}`);
-    const model = await this.load(version, manifest, false);
+    let model: LoadedModel;
+    try {
+      model = await this.loadChecked(slot, manifest);
+    } catch (err) {
+      // A model that loads badly or fails its smoke test must never be picked at a restart.
+      await store.invalidateSlot(slot);
+      throw err;
+    }
     try {
       signal.throwIfAborted();
-      // Persisted before the swap: a crash in between restarts on the new, already verified model.
-      await store.writeActive(version);
+      logger.info({ modelVersion: version, slot }, 'smoke test passed');
+      await this.shadowRun(model, signal);
+      signal.throwIfAborted();
+      // The commit point: a crash before it restarts on the old slot, after it on the new one.
+      await store.writePointer(slot, version, this.highest);
+      logger.info({ modelVersion: version, slot }, 'pointer written');
     } catch (err) {
       await model.session.release();
       throw err;
     }
+    this.highest = Math.max(this.highest, version);
+    progress('installed', `version ${version} verified; switching`);
     const previous = await active.swap(model);
-    logger.info({ modelVersion: version, previous: previous?.version ?? null }, 'model installed');
+    logger.info({ modelVersion: version, slot, previous: previous?.version ?? null }, 'model installed');
     hooks.installed(version, previous?.version ?? null);
-    hooks.status('running');
-    const keep = previous ? [version, previous.version] : [version];
-    await store.prune(keep).catch((err) => logger.warn({ err }, 'pruning old model versions failed'));
+    progress('active');
   }
 
-  private async load(version: number, manifest: Manifest, verifyOnDisk: boolean): Promise<LoadedModel> {
+  /** Shadow mode: compare the candidate with the active model on new frames and report it. */
+  private async shadowRun(candidate: LoadedModel, signal: AbortSignal): Promise<void> {
+    const { shadow, active, hooks, logger } = this.o;
+    if (!shadow || shadow.frames <= 0 || !active.get()) return;
+    const version = candidate.version;
+    hooks.progress({
+      targetVersion: version,
+      phase: 'verifying',
+      rollback: this.rollbackInFlight,
+      detail: `shadow mode: comparing with version ${active.version()} on ${shadow.frames} frames`,
+    });
+    const frames = await shadow.next(shadow.frames, shadow.timeoutMs, signal);
+    const agreement = await shadowAgreement(candidate, active, frames, shadow.codec);
+    logger.info({ modelVersion: version, agreement }, 'shadow run finished');
+    hooks.progress({
+      targetVersion: version,
+      phase: 'verifying',
+      rollback: this.rollbackInFlight,
+      agreement: agreement ?? undefined,
+      detail: agreement
+        ? `shadow agreement with version ${active.version()}: ${(agreement.rate * 100).toFixed(1)}% of ${agreement.frames} frames`
+        : 'shadow mode: no frames to compare on',
+    });
+  }
+
+  /** Creates the session (with its warm-up) and runs the smoke test; releases it on failure. */
+  private async loadChecked(slot: ModelSlot, manifest: Manifest): Promise<LoadedModel> {
     const { store } = this.o;
-    if (verifyOnDisk && !(await store.isComplete(version, manifest))) {
-      throw new EdgeloopError(
-        'MODEL_INVALID',
-        `installed files of version ${version} are missing or corrupt`,
-      );
+    const model = await loadModel(
+      this.o.backend,
+      store.modelFilePath(slot, manifest),
+      manifest,
+      this.o.threads,
+      slot,
+    );
+    try {
+      await smokeTest(model.session, manifest, this.o.smokeInput?.() ?? null);
+    } catch (err) {
+      await model.session.release();
+      throw err;
     }
-    return loadModel(this.o.backend, store.modelFilePath(version, manifest), manifest, this.o.threads);
+    return model;
   }
 }

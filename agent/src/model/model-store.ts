@@ -1,21 +1,27 @@
 /**
- * On-disk layout of installed models:
+ * Two model slots on disk (A/B, as Mender does for root file systems) and one pointer file:
  *
- *   dataDir/models/<version>.partial/   a download in progress (resumable)
- *   dataDir/models/<version>/           a complete, verified version with its signed manifest
- *   dataDir/active.json                 which version to load at start (ActiveModelRecord)
+ *   dataDir/models/a/, dataDir/models/b/   each: the model files + `.manifest.json`
+ *   dataDir/active.json                    which slot is live (ActiveModelRecord)
+ *
+ * A new version is always written into the slot the pointer does not name, so the live model and
+ * the previous one (kept for instant rollback) are never touched by a download. A slot is
+ * complete only once `.manifest.json` is in it: that file is removed before a download starts and
+ * written (atomically) after every file was verified, so a crash at any moment leaves each slot
+ * either complete and verified or visibly incomplete — never a partial file taken for a model.
  */
-
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  type ActiveModelRecord,
   ActiveModelRecordSchema,
   ChecksumError,
   fsyncDir,
   type Manifest,
   type ManifestFile,
+  type ModelSlot,
   PROTOCOL_VERSION,
   parseJsonWith,
   type TrustedKey,
@@ -23,114 +29,20 @@ import {
   writeFileAtomic,
 } from '@edgeloop/shared';
 
-/** Artifact names start with a letter or digit, so this name never collides with a model file. */
+/** Artifact names start with a letter or digit, so these names never collide with a model file. */
 const MANIFEST_FILE = '.manifest.json';
+/** The manifest a slot is being filled for; lets a restarted download resume (Range) in place. */
+const TARGET_FILE = '.target.json';
+export const SLOTS: readonly ModelSlot[] = ['a', 'b'];
+
+export function otherSlot(slot: ModelSlot): ModelSlot {
+  return slot === 'a' ? 'b' : 'a';
+}
 
 export async function fileSha256(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
-
-export class ModelStore {
-  readonly modelsDir: string;
-
-  constructor(readonly dataDir: string) {
-    this.modelsDir = join(dataDir, 'models');
-  }
-
-  versionDir(version: number): string {
-    return join(this.modelsDir, String(version));
-  }
-
-  partialDir(version: number): string {
-    return join(this.modelsDir, `${version}.partial`);
-  }
-
-  modelFilePath(version: number, manifest: Manifest): string {
-    const file = manifest.files.find((f) => f.role === 'model');
-    if (!file) throw new ChecksumError(`manifest of version ${version} lists no model file`);
-    return join(this.versionDir(version), file.name);
-  }
-
-  async preparePartial(version: number): Promise<string> {
-    const dir = this.partialDir(version);
-    await mkdir(dir, { recursive: true });
-    return dir;
-  }
-
-  /** Moves a fully downloaded partial folder into place, with its manifest; replaces a stale copy. */
-  async commit(version: number, manifest: Manifest): Promise<string> {
-    const partial = this.partialDir(version);
-    await writeFileAtomic(join(partial, MANIFEST_FILE), JSON.stringify(manifest));
-    const final = this.versionDir(version);
-    await rm(final, { recursive: true, force: true });
-    await rename(partial, final);
-    await fsyncDir(this.modelsDir);
-    return final;
-  }
-
-  /** True when the version's folder holds every manifest file with the right length and sha256. */
-  async isComplete(version: number, manifest: Manifest): Promise<boolean> {
-    const dir = this.versionDir(version);
-    if (!(await exists(dir))) return false;
-    try {
-      await verifyFiles(dir, manifest.files);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  /**
-   * The installed manifest of a version, re-verified: signature and trusted key are checked again
-   * (a file on disk is a boundary too), expiry is not — it guards downloads, not a model already
-   * accepted while it was valid.
-   */
-  async readInstalledManifest(version: number, trustedKeys: readonly TrustedKey[]): Promise<Manifest> {
-    const data: unknown = JSON.parse(await readFile(join(this.versionDir(version), MANIFEST_FILE), 'utf8'));
-    const createdAt = (data as { createdAt?: unknown } | null)?.createdAt;
-    return verifyManifest(data, {
-      trustedKeys,
-      now: new Date(typeof createdAt === 'string' ? createdAt : 0),
-    });
-  }
-
-  async readActive(): Promise<number | null> {
-    let text: string;
-    try {
-      text = await readFile(join(this.dataDir, 'active.json'), 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
-    }
-    return parseJsonWith(ActiveModelRecordSchema, text, 'active.json').modelVersion;
-  }
-
-  async writeActive(version: number): Promise<void> {
-    const record = {
-      protocol: PROTOCOL_VERSION,
-      modelVersion: version,
-      activatedAt: new Date().toISOString(),
-    };
-    await writeFileAtomic(join(this.dataDir, 'active.json'), `${JSON.stringify(record)}\n`);
-  }
-
-  /** Removes every version folder except `keep`, and abandoned partial downloads of other versions. */
-  async prune(keep: readonly number[]): Promise<string[]> {
-    const names = await readdir(this.modelsDir).catch(() => [] as string[]);
-    const keepNames = new Set(keep.flatMap((v) => [String(v), `${v}.partial`]));
-    const removed = names.filter((n) => /^\d+(\.partial)?$/.test(n) && !keepNames.has(n));
-    for (const name of removed) await rm(join(this.modelsDir, name), { recursive: true, force: true });
-    return removed;
-  }
 }
 
 export async function verifyFiles(dir: string, files: readonly ManifestFile[]): Promise<void> {
@@ -143,5 +55,147 @@ export async function verifyFiles(dir: string, files: readonly ManifestFile[]): 
     const digest = await fileSha256(path);
     if (digest !== file.sha256)
       throw new ChecksumError(`${file.name} has sha256 ${digest}, manifest says ${file.sha256}`);
+  }
+}
+
+/** Same version and the same files: a slot filled for one can serve the other. */
+function sameContent(a: Manifest, b: Manifest): boolean {
+  return (
+    a.modelVersion === b.modelVersion &&
+    a.files.length === b.files.length &&
+    a.files.every((f, i) => f.name === b.files[i].name && f.sha256 === b.files[i].sha256)
+  );
+}
+
+async function readJsonFile(path: string): Promise<unknown | null> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+export class ModelStore {
+  readonly modelsDir: string;
+  private readonly pointerPath: string;
+
+  constructor(readonly dataDir: string) {
+    this.modelsDir = join(dataDir, 'models');
+    this.pointerPath = join(dataDir, 'active.json');
+  }
+
+  slotDir(slot: ModelSlot): string {
+    return join(this.modelsDir, slot);
+  }
+
+  modelFilePath(slot: ModelSlot, manifest: Manifest): string {
+    const file = manifest.files.find((f) => f.role === 'model');
+    if (!file) throw new ChecksumError(`manifest of version ${manifest.modelVersion} lists no model file`);
+    return join(this.slotDir(slot), file.name);
+  }
+
+  /** The pointer, or null when there is none or it cannot be read (start-up then scans the slots). */
+  async readPointer(): Promise<ActiveModelRecord | null> {
+    let text: string;
+    try {
+      text = await readFile(this.pointerPath, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    try {
+      return parseJsonWith(ActiveModelRecordSchema, text, 'active.json');
+    } catch {
+      return null;
+    }
+  }
+
+  /** Atomically points at `slot` (write, fsync, rename, fsync dir): the install's commit point. */
+  async writePointer(slot: ModelSlot, modelVersion: number, highestVersion: number): Promise<void> {
+    const record: ActiveModelRecord = {
+      protocol: PROTOCOL_VERSION,
+      slot,
+      modelVersion,
+      highestVersion: Math.max(highestVersion, modelVersion),
+      activatedAt: new Date().toISOString(),
+    };
+    await writeFileAtomic(this.pointerPath, `${JSON.stringify(record)}\n`);
+  }
+
+  /**
+   * The manifest of a complete slot, re-verified: signature and trusted key are checked again (a
+   * file on disk is a boundary too), expiry is not — it guards downloads, not a model already
+   * accepted while it was valid. With `checkFiles`, every file is re-hashed too.
+   */
+  async readSlot(
+    slot: ModelSlot,
+    trustedKeys: readonly TrustedKey[],
+    checkFiles: boolean,
+  ): Promise<Manifest | null> {
+    const data = await readJsonFile(join(this.slotDir(slot), MANIFEST_FILE));
+    if (data === null) return null;
+    const createdAt = (data as { createdAt?: unknown }).createdAt;
+    try {
+      const manifest = verifyManifest(data, {
+        trustedKeys,
+        now: new Date(typeof createdAt === 'string' ? createdAt : 0),
+      });
+      if (checkFiles) await verifyFiles(this.slotDir(slot), manifest.files);
+      return manifest;
+    } catch {
+      return null;
+    }
+  }
+
+  /** True when `slot` is complete for exactly this manifest's version and files, re-hashed. */
+  async slotHolds(slot: ModelSlot, manifest: Manifest, trustedKeys: readonly TrustedKey[]): Promise<boolean> {
+    const held = await this.readSlot(slot, trustedKeys, true);
+    return held !== null && sameContent(held, manifest);
+  }
+
+  /**
+   * Readies `slot` for a download of `manifest`: the slot stops being complete first (its
+   * manifest goes, durably), then files that belong to no earlier attempt at the same content go
+   * too. Files of an interrupted attempt at the same content stay, so the download resumes.
+   */
+  async beginDownload(slot: ModelSlot, manifest: Manifest): Promise<string> {
+    const dir = this.slotDir(slot);
+    await mkdir(dir, { recursive: true });
+    await rm(join(dir, MANIFEST_FILE), { force: true });
+    await fsyncDir(dir);
+    const target = (await readJsonFile(join(dir, TARGET_FILE))) as Manifest | null;
+    const resumable = target !== null && Array.isArray(target.files) && sameContent(target, manifest);
+    if (!resumable) {
+      for (const name of await readdir(dir)) await rm(join(dir, name), { recursive: true, force: true });
+      await writeFileAtomic(join(dir, TARGET_FILE), JSON.stringify(manifest));
+    }
+    return dir;
+  }
+
+  /**
+   * Marks a downloaded slot complete: its manifest is the last thing written. Every file's length
+   * is checked, and its hash too unless the caller hashed exactly these bytes as it wrote them
+   * (the downloader does, and fsyncs before returning).
+   */
+  async commitSlot(slot: ModelSlot, manifest: Manifest, options: { hashed?: boolean } = {}): Promise<void> {
+    const dir = this.slotDir(slot);
+    if (options.hashed) {
+      for (const file of manifest.files) {
+        const size = (await stat(join(dir, file.name))).size;
+        if (size !== file.bytes)
+          throw new ChecksumError(`${file.name} is ${size} bytes, manifest says ${file.bytes}`);
+      }
+    } else {
+      await verifyFiles(dir, manifest.files);
+    }
+    await writeFileAtomic(join(dir, MANIFEST_FILE), JSON.stringify(manifest));
+    await rm(join(dir, TARGET_FILE), { force: true });
+  }
+
+  /** Makes a slot incomplete again (e.g. its model failed the smoke test): never offered at start. */
+  async invalidateSlot(slot: ModelSlot): Promise<void> {
+    const dir = this.slotDir(slot);
+    await rm(join(dir, MANIFEST_FILE), { force: true });
+    await fsyncDir(dir).catch(() => {});
   }
 }

@@ -1,69 +1,83 @@
 /**
- * Decides which frames go back for labelling (top-1 confidence under the threshold, at most
- * maxPerMinute) and queues them with their metadata and a fresh idempotency key.
+ * Queues the frames the capture policy picks (see capture-policy.ts) with their metadata and a
+ * fresh idempotency key. Order of checks: reason, then near-duplicate, then rate limits — so a
+ * duplicate never uses up the budget.
  */
 import { randomUUID } from 'node:crypto';
 import { type ClassScore, type Logger, PROTOCOL_VERSION, type SampleMetadata } from '@edgeloop/shared';
 import type { Frame } from '../camera/camera.ts';
-import type { ImageCodec } from '../image/image-codec.ts';
+import type { ImageCodec, RgbImage } from '../image/image-codec.ts';
+import { dHash } from '../inference/frame-features.ts';
+import { type CapturePolicy, captureReason, RateLimits, RecentHashes } from './capture-policy.ts';
 import type { AddResult, SampleQueue } from './sample-queue.ts';
 
-export interface SamplePolicy {
-  lowConfidenceThreshold: number;
-  maxPerMinute: number;
-}
-
-/** Sliding one-minute window of capture times. */
-export class RateWindow {
-  private readonly times: number[] = [];
-
-  constructor(private readonly maxPerMinute: number) {}
-
-  tryTake(nowMs: number): boolean {
-    while (this.times.length > 0 && this.times[0] <= nowMs - 60_000) this.times.shift();
-    if (this.times.length >= this.maxPerMinute) return false;
-    this.times.push(nowMs);
-    return true;
-  }
+export interface CollectorCounters {
+  considered: number;
+  duplicates: number;
+  rateLimited: number;
+  queued: number;
 }
 
 export class SampleCollector {
-  private readonly rate: RateWindow;
+  private readonly limits: RateLimits;
+  private readonly recent: RecentHashes;
+  private readonly counters: CollectorCounters = { considered: 0, duplicates: 0, rateLimited: 0, queued: 0 };
 
   constructor(
-    private readonly policy: SamplePolicy,
+    private readonly policy: CapturePolicy,
     private readonly queue: SampleQueue,
     private readonly codec: ImageCodec,
     private readonly logger: Logger,
+    private readonly random: () => number = Math.random,
   ) {
-    this.rate = new RateWindow(policy.maxPerMinute);
+    this.limits = new RateLimits(policy);
+    this.recent = new RecentHashes(policy.duplicateDistance);
   }
 
-  /** Queues the frame when it qualifies; returns the queue's answer, or null when it did not qualify. */
+  stats(): CollectorCounters {
+    return { ...this.counters };
+  }
+
+  /**
+   * Queues the frame when it qualifies; returns the queue's answer, or null when it did not.
+   * `rgb` is the decoded frame the model saw, for the perceptual hash (no second decode).
+   */
   async consider(
     frame: Frame,
     topK: ClassScore[],
     modelVersion: number,
+    rgb?: RgbImage,
     nowMs = Date.now(),
   ): Promise<(AddResult & { metadata: SampleMetadata }) | null> {
-    const confidence = topK[0]?.confidence ?? 0;
-    if (confidence >= this.policy.lowConfidenceThreshold) return null;
-    if (!this.rate.tryTake(nowMs)) return null;
+    this.counters.considered++;
+    const reason = captureReason(topK, this.policy, this.random);
+    if (!reason) return null;
+    const hash = rgb ? dHash(rgb) : null;
+    if (hash !== null && this.recent.isDuplicate(hash)) {
+      this.counters.duplicates++;
+      return null;
+    }
+    if (!this.limits.tryTake(nowMs)) {
+      this.counters.rateLimited++;
+      return null;
+    }
+    if (hash !== null) this.recent.add(hash);
     const metadata: SampleMetadata = {
       protocol: PROTOCOL_VERSION,
       idempotencyKey: randomUUID(),
       modelVersion,
       frameId: frame.frameId.slice(0, 200),
       capturedAt: frame.capturedAt,
-      reason: 'low-confidence',
+      reason,
       topK: topK.slice(0, 20),
     };
     const jpeg = await this.codec.toJpeg(frame.image, frame.mime);
-    const result = await this.queue.add({ metadata, confidence, jpeg });
+    const result = await this.queue.add({ metadata, confidence: topK[0]?.confidence ?? 0, jpeg });
+    if (result.queued) this.counters.queued++;
     if (result.dropped) {
       this.logger.debug(
         { dropped: result.dropped, queued: this.queue.size() },
-        'sample queue full: dropped the most confident',
+        'sample queue full: evicted the most confident',
       );
     }
     return { ...result, metadata };

@@ -142,11 +142,17 @@ export class SampleQueue {
     return false;
   }
 
+  /** The least valuable entry: the most confident, and of equals the oldest. */
   private mostConfident(): QueueEntry | null {
     let worst: QueueEntry | null = null;
     for (const entry of this.entries.values()) {
       if (this.inFlight.has(entry.key)) continue;
-      if (!worst || byUncertainty(entry, worst) > 0) worst = entry;
+      if (
+        !worst ||
+        entry.confidence > worst.confidence ||
+        (entry.confidence === worst.confidence && entry.enqueuedAt < worst.enqueuedAt)
+      )
+        worst = entry;
     }
     return worst;
   }

@@ -22,14 +22,18 @@ export function manifestPathOf(modelVersion: number): string {
 }
 
 export function desiredStateOf(
-  device: Pick<DeviceRecord, 'desiredVersion' | 'desiredUpdatedAt' | 'enrolledAt'>,
+  device: Pick<DeviceRecord, 'desiredVersion' | 'desiredUpdatedAt' | 'enrolledAt'> &
+    Partial<Pick<DeviceRecord, 'desiredManifestPath'>>,
 ): DesiredState {
   return parseWith(
     DesiredStateSchema,
     {
       protocol: PROTOCOL_VERSION,
       modelVersion: device.desiredVersion,
-      manifestPath: device.desiredVersion === null ? null : manifestPathOf(device.desiredVersion),
+      manifestPath:
+        device.desiredVersion === null
+          ? null
+          : (device.desiredManifestPath ?? manifestPathOf(device.desiredVersion)),
       updatedAt: device.desiredUpdatedAt ?? device.enrolledAt,
     },
     'desired state',

@@ -12,6 +12,7 @@ import {
   PredictionSchema,
   parseDeviceTopic,
   parseJsonWith,
+  type ReportedState,
   ReportedStateSchema,
   topics,
 } from '@edgeloop/shared';
@@ -20,6 +21,20 @@ import type { Store } from '../store/store.ts';
 
 type Kind = (typeof DEVICE_PUBLISH_KINDS)[number];
 type Recorder = (store: Store, deviceId: string, payload: Buffer, receivedAt: string) => void;
+
+/** Called with every valid ReportedState after it was recorded (the rollout engine follows these). */
+export type ReportedStateListener = (deviceId: string, state: ReportedState, receivedAt: string) => void;
+
+function recorders(onState?: ReportedStateListener): Record<Kind, Recorder> {
+  return {
+    ...RECORDERS,
+    state: (store, id, payload, at) => {
+      const state = parseJsonWith(ReportedStateSchema, payload, 'reported state');
+      store.recordReportedState(id, state, at);
+      onState?.(id, state, at);
+    },
+  };
+}
 
 const RECORDERS: Record<Kind, Recorder> = {
   state: (store, id, payload, at) =>
@@ -36,14 +51,16 @@ export async function followDeviceMessages(deps: {
   connection: MqttConnection;
   store: Store;
   logger: Logger;
+  onReportedState?: ReportedStateListener;
 }): Promise<void> {
   const { connection, store } = deps;
   const log = deps.logger;
+  const record = recorders(deps.onReportedState);
 
   // The message loop boundary: errors are logged here with context and never rethrown.
   connection.onMessage((topic, payload) => {
     const parsed = parseDeviceTopic(topic);
-    if (!parsed || !(parsed.kind in RECORDERS)) {
+    if (!parsed || !(parsed.kind in record)) {
       log.debug({ topic }, 'ignored message outside the device tree');
       return;
     }
@@ -56,7 +73,7 @@ export async function followDeviceMessages(deps: {
       return;
     }
     try {
-      RECORDERS[kind](store, deviceId, payload, new Date().toISOString());
+      record[kind](store, deviceId, payload, new Date().toISOString());
     } catch (err) {
       if (err instanceof EdgeloopError && err.code === 'VALIDATION_FAILED') {
         log.warn({ deviceId, kind, reason: err.message }, 'dropped malformed payload');

@@ -19,6 +19,7 @@ import { labellingRoutes } from './routes/labelling.ts';
 import { modelRoutes } from './routes/models.ts';
 import { pipelineRoutes } from './routes/pipeline.ts';
 import { registryRoutes } from './routes/registry.ts';
+import { rolloutRoutes } from './routes/rollouts.ts';
 import { sampleRoutes } from './routes/samples.ts';
 
 const JSON_BODY_MAX_BYTES = 1024 * 1024;
@@ -40,6 +41,7 @@ export function createApp(rootDeps: AppDeps) {
     .route('/', modelRoutes(deps))
     .route('/', assignmentRoutes(deps))
     .route('/', sampleRoutes(deps))
+    .route('/', rolloutRoutes(deps))
     .route('/', labellingRoutes(deps))
     .route('/', datasetRoutes(deps))
     .route('/', registryRoutes(deps))

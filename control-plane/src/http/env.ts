@@ -4,9 +4,11 @@ import type { DeviceAuthenticator } from '../auth/device-authenticator.ts';
 import type { Sessions } from '../auth/sessions.ts';
 import type { ChangeFeed } from '../dashboard/change-feed.ts';
 import type { DesiredStatePublisher } from '../fleet/desired-state.ts';
+import type { ManifestSigner } from '../models/manifest-signer.ts';
 import type { ModelRegistry } from '../models/model-registry.ts';
 import type { ObjectStore } from '../object-store/object-store.ts';
 import type { PipelineRunner } from '../pipeline/pipeline-runner.ts';
+import type { RolloutEngine } from '../rollouts/rollout-engine.ts';
 import type { Store } from '../store/store.ts';
 
 /** `user` is a dashboard session (cookie); the admin token is `admin`. */
@@ -26,6 +28,8 @@ export interface AppDeps {
   devices: DeviceAuthenticator;
   desired: DesiredStatePublisher;
   signingKey: SigningKey;
+  signer: ManifestSigner;
+  rollouts: RolloutEngine;
   adminToken: string;
   /** Handed to devices at enrollment. */
   mqttPublicUrl: string;

@@ -133,7 +133,7 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
     log.debug({ clientId: client.id, err }, 'mqtt connection error'),
   );
 
-  const server: Server = createServer(broker.handle);
+  const server: Server = createServer({ noDelay: true }, broker.handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {

@@ -48,14 +48,12 @@ const FINGERPRINTS: Record<ChangeTopic, string> = {
       (SELECT MAX(id) FROM promotions)`,
   pipeline: `SELECT COUNT(*), GROUP_CONCAT(status || COALESCE(finished_at, '')),
       (SELECT SUM(LENGTH(log)) || GROUP_CONCAT(status) FROM pipeline_steps) FROM pipeline_runs`,
-  rollouts: 'SELECT 0',
+  rollouts: `SELECT (SELECT COUNT(*) || MAX(updated_at) FROM rollouts),
+      (SELECT COUNT(*) || MAX(updated_at) FROM rollout_devices), (SELECT MAX(id) FROM rollout_transitions)`,
 };
 
 export class SqliteDashboardStore implements DashboardStore {
-  constructor(
-    private readonly db: SqlDatabase,
-    private readonly rolloutFingerprint: string = FINGERPRINTS.rollouts,
-  ) {}
+  constructor(private readonly db: SqlDatabase) {}
 
   telemetry(deviceIds: readonly string[]): Map<string, TelemetryPoint[]> {
     const out = new Map<string, TelemetryPoint[]>(deviceIds.map((id) => [id, []]));
@@ -91,8 +89,7 @@ export class SqliteDashboardStore implements DashboardStore {
   fingerprints(): Record<ChangeTopic, string> {
     const out = {} as Record<ChangeTopic, string>;
     for (const [topic, sql] of Object.entries(FINGERPRINTS) as [ChangeTopic, string][]) {
-      const query = topic === 'rollouts' ? this.rolloutFingerprint : sql;
-      out[topic] = JSON.stringify(Object.values(this.db.prepare(query).get() as object));
+      out[topic] = JSON.stringify(Object.values(this.db.prepare(sql).get() as object));
     }
     return out;
   }

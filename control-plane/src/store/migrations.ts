@@ -225,4 +225,59 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'rollouts',
+    sql: `
+      -- A desired state may point at a manifest other than the version's own (a rollback manifest).
+      ALTER TABLE devices ADD COLUMN desired_manifest_path TEXT;
+
+      CREATE TABLE rollouts (
+        id TEXT PRIMARY KEY,
+        model_version INTEGER NOT NULL REFERENCES model_versions (version),
+        target TEXT NOT NULL,
+        strategy TEXT NOT NULL,
+        state TEXT NOT NULL,
+        current_wave INTEGER NOT NULL,
+        waves TEXT NOT NULL,
+        reason TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX rollouts_state ON rollouts (state);
+
+      CREATE TABLE rollout_devices (
+        rollout_id TEXT NOT NULL REFERENCES rollouts (id),
+        device_id TEXT NOT NULL REFERENCES devices (id),
+        wave INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        previous_version INTEGER,
+        reason TEXT,
+        notified_at TEXT,
+        updated_at TEXT NOT NULL,
+        baseline TEXT,
+        latest TEXT,
+        PRIMARY KEY (rollout_id, device_id)
+      );
+      CREATE INDEX rollout_devices_device ON rollout_devices (device_id, state);
+
+      -- Every per-device state change, with time and reason.
+      CREATE TABLE rollout_transitions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        rollout_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        at TEXT NOT NULL,
+        reason TEXT
+      );
+      CREATE INDEX rollout_transitions_rollout ON rollout_transitions (rollout_id, device_id, id);
+
+      -- Manifests re-signed with rollback: true, served to devices ordered back to a version.
+      CREATE TABLE rollback_manifests (
+        version INTEGER PRIMARY KEY REFERENCES model_versions (version),
+        manifest TEXT NOT NULL,
+        signed_at TEXT NOT NULL
+      );
+    `,
+  },
 ];

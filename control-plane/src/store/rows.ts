@@ -10,6 +10,7 @@ export interface DeviceRow {
   enrolled_at: string;
   desired_version: number | null;
   desired_updated_at: string | null;
+  desired_manifest_path: string | null;
   reported_version: number | null;
   status: string | null;
   detail: string | null;
@@ -32,6 +33,7 @@ export function deviceFromRow(row: DeviceRow): DeviceRecord {
     lastSeenAt: row.last_seen_at,
     desiredVersion: row.desired_version,
     desiredUpdatedAt: row.desired_updated_at,
+    desiredManifestPath: row.desired_manifest_path,
     reportedVersion: row.reported_version,
     status: row.status,
     detail: row.detail,

@@ -7,6 +7,7 @@ import {
   type DeviceEvent,
   type DeviceStatus,
   type Logger,
+  type Manifest,
   type Prediction,
   type ReportedState,
   UnauthorizedError,
@@ -18,6 +19,7 @@ import { SqliteLabellingStore } from './labelling-store.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { SqlitePipelineStore } from './pipeline-store.ts';
 import { SqliteRegistryStore } from './registry-store.ts';
+import { createSqlRolloutStore, type RolloutStore } from './rollout-store.ts';
 import {
   type DeviceEventRow,
   type DeviceRow,
@@ -77,6 +79,7 @@ function migrate(db: Database.Database, logger: Logger): void {
 }
 
 class SqliteStore implements Store {
+  readonly rollouts: RolloutStore;
   readonly labelling: SqliteLabellingStore;
   readonly datasets: SqliteDatasetStore;
   readonly registry: SqliteRegistryStore;
@@ -92,6 +95,7 @@ class SqliteStore implements Store {
     this.datasets = new SqliteDatasetStore(sql);
     this.registry = new SqliteRegistryStore(sql);
     this.pipeline = new SqlitePipelineStore(sql);
+    this.rollouts = createSqlRolloutStore(sql);
     this.dashboard = new SqliteDashboardStore(sql);
   }
 
@@ -163,12 +167,17 @@ class SqliteStore implements Store {
     return rows.map((r) => r.id);
   }
 
-  setDesiredVersion(deviceIds: readonly string[], modelVersion: number | null, at: string): void {
+  setDesiredVersion(
+    deviceIds: readonly string[],
+    modelVersion: number | null,
+    at: string,
+    manifestPath: string | null = null,
+  ): void {
     const update = this.db.prepare(
-      'UPDATE devices SET desired_version = ?, desired_updated_at = ? WHERE id = ?',
+      'UPDATE devices SET desired_version = ?, desired_updated_at = ?, desired_manifest_path = ? WHERE id = ?',
     );
     this.db.transaction(() => {
-      for (const id of deviceIds) update.run(modelVersion, at, id);
+      for (const id of deviceIds) update.run(modelVersion, at, manifestPath, id);
     })();
   }
 
@@ -288,6 +297,12 @@ class SqliteStore implements Store {
   listModelVersions(): ModelVersionRecord[] {
     const rows = this.db.prepare('SELECT * FROM model_versions ORDER BY version').all() as ModelVersionRow[];
     return rows.map(modelVersionFromRow);
+  }
+
+  updateModelManifest(modelVersion: number, manifest: Manifest): void {
+    this.db
+      .prepare('UPDATE model_versions SET manifest = ? WHERE version = ?')
+      .run(JSON.stringify(manifest), modelVersion);
   }
 
   insertSample(sample: NewSample, receivedAt: string): { sample: SampleRecord; duplicate: boolean } {

@@ -17,6 +17,7 @@ import type { DatasetStore } from './dataset-store.ts';
 import type { LabellingStore } from './labelling-store.ts';
 import type { PipelineStore } from './pipeline-store.ts';
 import type { RegistryStore } from './registry-store.ts';
+import type { RolloutStore } from './rollout-store.ts';
 
 export interface EnrollmentTokenRecord {
   tokenHash: string;
@@ -33,6 +34,8 @@ export interface NewDevice {
 }
 
 export interface DeviceRecord extends DeviceSummary {
+  /** Set when the desired version must be fetched through another manifest (a rollback one). */
+  desiredManifestPath: string | null;
   hardware: string | null;
   detail: string | null;
   agentVersion: string | null;
@@ -89,7 +92,13 @@ export interface Store {
   listDevices(): DeviceRecord[];
   /** Ids matching a target, in id order; explicit ids that do not exist are left out. */
   resolveTarget(target: DeviceTarget): string[];
-  setDesiredVersion(deviceIds: readonly string[], modelVersion: number | null, at: string): void;
+  /** `manifestPath` null means the version's own manifest. */
+  setDesiredVersion(
+    deviceIds: readonly string[],
+    modelVersion: number | null,
+    at: string,
+    manifestPath?: string | null,
+  ): void;
   recordReportedState(deviceId: string, state: ReportedState, receivedAt: string): void;
   recordStatus(deviceId: string, status: DeviceStatus, receivedAt: string): void;
   recordPrediction(deviceId: string, prediction: Prediction, receivedAt: string): void;
@@ -103,6 +112,9 @@ export interface Store {
   insertModelVersion(record: ModelVersionRecord): void;
   getModelVersion(modelVersion: number): ModelVersionRecord | null;
   listModelVersions(): ModelVersionRecord[];
+  /** Replaces a version's signed manifest (re-signed with a later expiry; same content). */
+  updateModelManifest(modelVersion: number, manifest: Manifest): void;
+  readonly rollouts: RolloutStore;
 
   /**
    * Inserts once per (device, idempotency key) and once per image content (sha256): a repeat of

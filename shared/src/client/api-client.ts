@@ -18,6 +18,7 @@ import {
   SampleSchema,
 } from '../schemas/http.ts';
 import { type Manifest, ManifestSchema, type UnsignedManifest } from '../schemas/manifest.ts';
+import { type CreateRolloutInput, type Rollout, RolloutSchema } from '../schemas/rollout.ts';
 import { parseWith } from '../validate.ts';
 
 export class ApiClient {
@@ -173,5 +174,30 @@ export class ApiClient {
       modelVersion,
     });
     return res.updated;
+  }
+
+  createRollout(request: Omit<CreateRolloutInput, 'protocol'>): Promise<Rollout> {
+    return this.json(RolloutSchema, 'POST', '/api/v1/rollouts', { protocol: PROTOCOL_VERSION, ...request });
+  }
+
+  async listRollouts(): Promise<Rollout[]> {
+    return (await this.json(z.object({ rollouts: z.array(RolloutSchema) }), 'GET', '/api/v1/rollouts'))
+      .rollouts;
+  }
+
+  getRollout(rolloutId: string): Promise<Rollout> {
+    return this.json(RolloutSchema, 'GET', `/api/v1/rollouts/${encodeURIComponent(rolloutId)}`);
+  }
+
+  /** pause, resume, abort (rolls updated devices back) or rollback (also after completion). */
+  rolloutAction(
+    rolloutId: string,
+    action: 'pause' | 'resume' | 'abort' | 'rollback',
+    reason?: string,
+  ): Promise<Rollout> {
+    return this.json(RolloutSchema, 'POST', `/api/v1/rollouts/${encodeURIComponent(rolloutId)}/${action}`, {
+      protocol: PROTOCOL_VERSION,
+      reason,
+    });
   }
 }

@@ -148,6 +148,13 @@ export const ControlPlaneConfigSchema = z.object({
     .max(24 * 90)
     .default(12),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /**
+   * How long a verified device secret stays cached (s). Each check is a deliberately slow scrypt;
+   * big fleets that install at once may raise this so a rollout's HTTP requests do not redo it.
+   */
+  auth: z.object({ credentialCacheSeconds: z.number().min(0).max(86_400).default(60) }).prefault({}),
+  /** How often the rollout engine re-evaluates running rollouts (ms). */
+  rollouts: z.object({ tickMs: z.number().int().min(20).default(1_000) }).prefault({}),
 });
 export type ControlPlaneConfig = z.infer<typeof ControlPlaneConfigSchema>;
 export type ControlPlaneConfigInput = z.input<typeof ControlPlaneConfigSchema>;

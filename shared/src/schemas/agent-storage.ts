@@ -15,10 +15,19 @@ export const StoredCredentialsSchema = EnrollResponseSchema.extend({
 });
 export type StoredCredentials = z.infer<typeof StoredCredentialsSchema>;
 
-/** dataDir/active.json: the installed model version the agent loads at start, without the network. */
+export const ModelSlotSchema = z.enum(['a', 'b']);
+export type ModelSlot = z.infer<typeof ModelSlotSchema>;
+
+/**
+ * dataDir/active.json, the pointer to the model slot the agent loads at start (without the
+ * network). Replaced atomically (write, fsync, rename), so it names either the old or the new slot.
+ */
 export const ActiveModelRecordSchema = z.object({
   protocol: Protocol,
+  slot: ModelSlotSchema,
   modelVersion: z.number().int().positive(),
+  /** The highest version ever activated here: anti-rollback for manifests not signed as rollbacks. */
+  highestVersion: z.number().int().positive(),
   activatedAt: z.iso.datetime(),
 });
 export type ActiveModelRecord = z.infer<typeof ActiveModelRecordSchema>;

@@ -85,6 +85,7 @@ export const ModelVersionSummarySchema = z.object({
 export type ModelVersionSummary = z.infer<typeof ModelVersionSummarySchema>;
 
 export const CaptureReasonSchema = z.enum(['low-confidence', 'audit', 'manual']);
+export type CaptureReason = z.infer<typeof CaptureReasonSchema>;
 
 /** Metadata sent with a sample image (multipart field `metadata`). */
 export const SampleMetadataSchema = z.object({

@@ -1,6 +1,8 @@
 /** MQTT payloads. Every one carries `protocol`; topics are in ../topics.ts. */
 import { z } from 'zod';
 import { PROTOCOL_VERSION } from '../protocol.ts';
+import { DeviceHealthSchema } from './health.ts';
+import { ModelConfidenceSchema, UpdateProgressSchema } from './update.ts';
 
 const Protocol = z.literal(PROTOCOL_VERSION);
 const Timestamp = z.iso.datetime();
@@ -33,7 +35,13 @@ export const ReportedStateSchema = z.object({
   agentVersion: z.string().max(64),
   framesProcessed: z.number().int().nonnegative(),
   samplesQueued: z.number().int().nonnegative(),
+  /** Heartbeat figures (fps, latency, queue, temperature); absent from older agents. */
+  health: DeviceHealthSchema.optional(),
   reportedAt: Timestamp,
+  /** The latest update attempt (see update.ts); absent until the agent has tried one. */
+  update: UpdateProgressSchema.optional(),
+  /** Field confidence per recent model version, for the rollout health gates. */
+  modelStats: z.array(ModelConfidenceSchema).max(4).optional(),
 });
 export type ReportedState = z.infer<typeof ReportedStateSchema>;
 

@@ -22,6 +22,7 @@ import {
   AgentConfigSchema,
   createLogger,
   type DesiredState,
+  DeviceHealthSchema,
   deviceClientId,
   deviceMayPublish,
   deviceMaySubscribe,
@@ -357,7 +358,7 @@ describe('agent against a stand-in control plane', () => {
       deviceId: 'cam-test-1',
       trustedKeys: [{ keyId: signingKey.keyId, publicKeyPem: signingKey.publicKeyPem }],
       // The tiny model is ~0.89 sure of these images: every frame counts as low-confidence.
-      samples: { lowConfidenceThreshold: 0.99, maxPerMinute: 600, maxQueued: 500 },
+      samples: { lowConfidenceThreshold: 0.99, maxPerMinute: 600, maxQueued: 500, duplicateDistance: -1 },
       reportIntervalMs: 500,
       logLevel: 'silent',
     });
@@ -417,6 +418,20 @@ describe('agent against a stand-in control plane', () => {
         (m) => m.topic === topics.events('cam-test-1') && m.payload.type === 'model-installed',
       ),
     ).toBe(true);
+  });
+
+  it('sends a heartbeat with fps, latency, queue and uptime', async () => {
+    // fps needs two classified frames in the window; the first heartbeats may come before that.
+    const beat = await server.waitForMessage((m) => {
+      const h = m.payload.health as { latencyP50Ms?: number; fps?: number } | undefined;
+      return m.topic === topics.state('cam-test-1') && (h?.latencyP50Ms ?? 0) > 0 && (h?.fps ?? 0) > 0;
+    }, 'a heartbeat with fps and latency figures');
+    const health = DeviceHealthSchema.parse(beat.payload.health);
+    expect(health.fps).toBeGreaterThan(0);
+    expect(health.latencyP95Ms).toBeGreaterThanOrEqual(health.latencyP50Ms!);
+    expect(health.queueDepth).toBeGreaterThanOrEqual(0);
+    expect(health.cameraRestarts).toBe(0);
+    expect(agent!.stats().health.uptimeS).toBeGreaterThanOrEqual(0);
   });
 
   it('uploads low-confidence frames with their metadata', async () => {
@@ -499,8 +514,9 @@ describe('agent against a stand-in control plane', () => {
       const prediction = await waitForEvent(a, 'prediction');
       expect(prediction.prediction.modelVersion).toBe(1);
     }
-    // No bytes of the corrupt file were kept.
-    expect(await readdir(join(config.dataDir, 'models'))).not.toContain('3');
+    // No bytes of the corrupt file were kept, and version 1's slot was never touched.
+    expect(await readdir(join(config.dataDir, 'models', 'b'))).not.toContain('model.onnx');
+    expect(await readdir(join(config.dataDir, 'models', 'a'))).toContain('model.onnx');
     const from = server.messages.length;
     await server.assign('cam-test-1', 1); // the operator puts the assignment back
     await server.waitForMessage(

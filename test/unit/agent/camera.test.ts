@@ -66,6 +66,14 @@ describe('FolderCamera', () => {
     expect(frames[1].mime).toBe('image/png');
   });
 
+  it('replays only the files a glob on the file name matches', async () => {
+    const frames = await take(new FolderCamera({ path: join(dir, '*.png'), fps: 100, loop: false }), 10);
+    expect(frames.map((f) => f.frameId)).toEqual(['b.png']);
+    await expect(
+      take(new FolderCamera({ path: join(dir, 'z?.jpg'), fps: 100, loop: false }), 1),
+    ).rejects.toThrow(/no jpg\/png\/webp images/);
+  });
+
   it('ends after one pass without loop', async () => {
     const frames = await take(new FolderCamera({ path: dir, fps: 100, loop: false }), 10);
     expect(frames.map((f) => f.frameId)).toEqual(['a.jpg', 'b.png']);

@@ -42,6 +42,22 @@ describe('SampleQueue', () => {
     expect((await q2.readImage(first!)).toString()).toBe('jpeg of key-bbbb-2');
   });
 
+  it('when full evicts the most confident, the oldest of equals, and counts evictions', async () => {
+    const q = await SampleQueue.open(dir, { maxQueued: 3, logger });
+    await q.add(sample('key-old-0007', 0.7));
+    await new Promise((resolve) => setTimeout(resolve, 5)); // distinct enqueue times
+    await q.add(sample('key-new-0007', 0.7));
+    await q.add(sample('key-low-0001', 0.1));
+    expect(await q.add(sample('key-low-0002', 0.2))).toEqual({ queued: true, dropped: 'key-old-0007' });
+    expect(await q.add(sample('key-low-0003', 0.3))).toEqual({ queued: true, dropped: 'key-new-0007' });
+    expect(await q.add(sample('key-high-099', 0.99))).toEqual({ queued: false, dropped: 'key-high-099' });
+    expect(q.dropped()).toBe(3);
+    expect(q.list().map((e) => e.key)).toEqual(['key-low-0001', 'key-low-0002', 'key-low-0003']);
+    // Evicted entries are gone from disk too: a re-open finds exactly the three kept.
+    const reopened = await SampleQueue.open(dir, { maxQueued: 3, logger });
+    expect(reopened.list().map((e) => e.key)).toEqual(['key-low-0001', 'key-low-0002', 'key-low-0003']);
+  });
+
   it('hands out the most uncertain first and keeps an entry until it is removed', async () => {
     const q = await SampleQueue.open(dir, { maxQueued: 10, logger });
     for (const [key, c] of [

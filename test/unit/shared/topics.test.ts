@@ -2,6 +2,7 @@ import {
   assertDeviceId,
   deviceMayPublish,
   deviceMaySubscribe,
+  homeAssistantConfigTopic,
   parseDeviceTopic,
   topics,
 } from '@edgeloop/shared';
@@ -38,5 +39,19 @@ describe('topic tree and device ACL', () => {
     expect(deviceMaySubscribe('cam-01', 'edgeloop/v1/devices/+/desired')).toBe(false);
     expect(deviceMaySubscribe('cam-01', 'edgeloop/#')).toBe(false);
     expect(deviceMaySubscribe('cam-01', topics.state('cam-01'))).toBe(false);
+  });
+});
+
+describe('Home Assistant discovery topics', () => {
+  it('lets a device publish only its own discovery config under the default prefix', () => {
+    const own = homeAssistantConfigTopic('cam-01', 'class');
+    expect(own).toBe('homeassistant/sensor/edgeloop_cam-01/class/config');
+    expect(deviceMayPublish('cam-01', own)).toBe(true);
+    expect(deviceMayPublish('cam-02', own)).toBe(false);
+    expect(deviceMayPublish('cam-01', 'homeassistant/sensor/edgeloop_cam-02/class/config')).toBe(false);
+    expect(deviceMayPublish('cam-01', 'homeassistant/switch/edgeloop_cam-01/class/config')).toBe(false);
+    expect(deviceMayPublish('cam-01', 'homeassistant/sensor/edgeloop_cam-01/class/state')).toBe(false);
+    expect(deviceMayPublish('cam-01', homeAssistantConfigTopic('cam-01', 'class', 'ha'))).toBe(false);
+    expect(() => homeAssistantConfigTopic('cam-01', 'a/b')).toThrow(/object id/);
   });
 });

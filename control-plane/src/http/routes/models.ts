@@ -78,8 +78,14 @@ export function modelRoutes(deps: AppDeps) {
       c.json({ models: store.listModelVersions().map(summaryOf) }),
     )
     .get('/models/:version/manifest', requireRole(deps, 'admin', 'device'), (c) =>
-      c.json(findVersion(c.req.param('version')).manifest),
+      c.json(deps.signer.current(findVersion(c.req.param('version')).modelVersion)),
     )
+    .get('/models/:version/rollback-manifest', requireRole(deps, 'admin', 'device'), (c) => {
+      const version = findVersion(c.req.param('version')).modelVersion;
+      const manifest = deps.signer.rollback(version);
+      if (!manifest) throw new NotFoundError(`no rollback to version ${version} has been ordered`);
+      return c.json(manifest);
+    })
     .get('/models/:version/files/:name', requireRole(deps, 'admin', 'device'), async (c) => {
       const record = findVersion(c.req.param('version'));
       const file = record.manifest.files.find((f) => f.name === c.req.param('name'));

@@ -1,0 +1,109 @@
+/**
+ * A small read-only HTTP endpoint on the device (node:http, loopback unless configured otherwise),
+ * for whoever stands next to the camera: is it healthy, which model, what does it see.
+ *
+ *   GET /health       { ok, deviceId, modelVersion, mqttConnected, health }
+ *   GET /model        { modelVersion, name, labels, input } or 404 before a model is installed
+ *   GET /prediction   the last Prediction, or 404
+ *   GET /frame.jpg    the newest camera frame as JPEG, or 404
+ *
+ * No write routes, so no credentials are needed; binding beyond loopback is the operator's choice.
+ */
+import { once } from 'node:events';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { DeviceHealth, Logger, Manifest, Prediction } from '@edgeloop/shared';
+import type { Frame } from '../camera/camera.ts';
+
+export interface LocalEndpointSource {
+  deviceId: string;
+  manifest(): Manifest | null;
+  lastPrediction(): Prediction | null;
+  latestFrame(): Frame | null;
+  /** The frame as JPEG (frames from a folder may be PNG). */
+  toJpeg(frame: Frame): Promise<Buffer>;
+  health(): DeviceHealth;
+  mqttConnected(): boolean;
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(body));
+}
+
+function notFound(res: ServerResponse, message: string): void {
+  json(res, 404, { error: { code: 'NOT_FOUND', message } });
+}
+
+export class LocalEndpoint {
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+  ) {}
+
+  static async start(
+    source: LocalEndpointSource,
+    options: { host: string; port: number; logger: Logger },
+  ): Promise<LocalEndpoint> {
+    const server = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        json(res, 405, { error: { code: 'VALIDATION_FAILED', message: 'read-only endpoint: use GET' } });
+        return;
+      }
+      const route = async () => {
+        switch (path) {
+          case '/health': {
+            const manifest = source.manifest();
+            return json(res, 200, {
+              ok: true,
+              deviceId: source.deviceId,
+              modelVersion: manifest?.modelVersion ?? null,
+              mqttConnected: source.mqttConnected(),
+              health: source.health(),
+            });
+          }
+          case '/model': {
+            const m = source.manifest();
+            if (!m) return notFound(res, 'no model installed yet');
+            return json(res, 200, {
+              modelVersion: m.modelVersion,
+              name: m.name,
+              labels: m.labels,
+              input: m.input,
+            });
+          }
+          case '/prediction': {
+            const p = source.lastPrediction();
+            return p ? json(res, 200, p) : notFound(res, 'no prediction yet');
+          }
+          case '/frame.jpg': {
+            const frame = source.latestFrame();
+            if (!frame) return notFound(res, 'no frame yet');
+            const jpeg = await source.toJpeg(frame);
+            res.writeHead(200, { 'content-type': 'image/jpeg', 'cache-control': 'no-store' });
+            return res.end(jpeg);
+          }
+          default:
+            return notFound(res, `no route ${path}`);
+        }
+      };
+      route().catch((err) => {
+        options.logger.warn({ err, path }, 'local endpoint request failed');
+        if (!res.headersSent) json(res, 500, { error: { code: 'INTERNAL', message: 'request failed' } });
+        else res.destroy();
+      });
+    });
+    server.listen(options.port, options.host);
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+    options.logger.info({ url: `http://${host}:${port}` }, 'local endpoint listening');
+    return new LocalEndpoint(server, `http://${host}:${port}`);
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}

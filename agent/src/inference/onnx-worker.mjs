@@ -1,0 +1,77 @@
+// The worker-thread half of the onnxruntime adapter (see onnx-backend.ts for why sessions live in
+// workers). Plain JavaScript on purpose: a worker does not inherit the main thread's TypeScript
+// loader, and registering one costs about a second per model load. It speaks a small message
+// protocol with onnx-backend.ts and imports nothing of ours.
+import { parentPort, workerData } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
+
+/** Picks the input/output name, or explains which names the model has. */
+function pickName(kind, available, wanted) {
+  if (wanted === undefined) {
+    if (available.length === 0) throw new Error(`model has no ${kind}`);
+    return available[0];
+  }
+  if (!available.includes(wanted)) {
+    throw new Error(`model has no ${kind} named '${wanted}' (it has: ${available.join(', ') || 'none'})`);
+  }
+  return wanted;
+}
+
+const errorReply = (id, err) => ({ type: 'error', id, message: err?.message ?? String(err) });
+
+async function main() {
+  const { modelPath, options, providers } = workerData;
+  const create = (eps) =>
+    ort.InferenceSession.create(modelPath, {
+      executionProviders: eps,
+      intraOpNumThreads: options.threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+    });
+  let session;
+  let fallback = null;
+  try {
+    try {
+      session = await create(providers);
+    } catch (err) {
+      if (providers.length === 1) throw err;
+      fallback = `${providers.join(',')} failed (${err.message}); using cpu`;
+      session = await create(['cpu']);
+    }
+  } catch (err) {
+    parentPort.postMessage(errorReply(null, new Error(`cannot load model ${modelPath}: ${err.message}`)));
+    return;
+  }
+  let inputName;
+  let outputName;
+  try {
+    inputName = pickName('input', session.inputNames, options.inputName);
+    outputName = pickName('output', session.outputNames, options.outputName);
+  } catch (err) {
+    await session.release();
+    parentPort.postMessage(errorReply(null, err));
+    return;
+  }
+  parentPort.postMessage({ type: 'ready', inputName, outputName, fallback });
+  parentPort.on('message', async (msg) => {
+    if (msg.type === 'release') {
+      await session.release();
+      parentPort.close();
+      return;
+    }
+    try {
+      const { dtype, data, dims } = msg.input;
+      const result = await session.run({ [inputName]: new ort.Tensor(dtype, data, dims) }, [outputName]);
+      const out = result[outputName];
+      if (out.type !== 'float32') throw new Error(`output '${outputName}' is ${out.type}, expected float32`);
+      // A transferred input goes back with the result, so the main thread can reuse it.
+      const back = msg.returnInput ? data : undefined;
+      const transfer = back ? [out.data.buffer, back.buffer] : [out.data.buffer];
+      parentPort.postMessage({ type: 'result', id: msg.id, output: out.data, input: back }, transfer);
+    } catch (err) {
+      parentPort.postMessage(errorReply(msg.id, err));
+    }
+  });
+}
+
+await main();

@@ -1,0 +1,287 @@
+/**
+ * Agent pipeline benchmark: 640×480 MJPEG frames → the agent's frame loop (sharp decode + resize,
+ * tensor, onnxruntime, top-k) → a real MQTT publish through the agent's MqttLink to an embedded
+ * aedes broker → received by a subscriber. Model: the ONNX-zoo MobileNetV2 1.0 224 int8 (float32
+ * NCHW input with ImageNet mean/std, so it exercises InputSpec normalisation).
+ *
+ *   npx edgeloop bench agent [--json] [--minutes 0.5] [--threads 1] [--camera-fps 250]
+ *
+ * The floor is measured in the same run on the same frames: sharp's decode-and-resize alone plus
+ * onnxruntime's run alone, one after another. Prints
+ *   {fps, p50Ms, p95Ms, floorP50Ms, latencyRatio, sequentialFps, rssGrowthPct, …}
+ * Targets (2-core machine): latencyRatio ≤ 1.15; fps > sequentialFps (pipelining); rssGrowthPct < 5
+ * over `--minutes 10`.
+ */
+import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import {
+  type Manifest,
+  ManifestSchema,
+  PROTOCOL_VERSION,
+  PredictionSchema,
+  silentLogger,
+  topics,
+} from '@edgeloop/shared';
+import { Aedes } from 'aedes';
+import mqtt from 'mqtt';
+import type { Camera, Frame } from '../agent/src/camera/camera.ts';
+import { MjpegFramer } from '../agent/src/camera/mjpeg-framer.ts';
+import { MqttLink } from '../agent/src/comms/mqtt-link.ts';
+import { createSharpImageCodec } from '../agent/src/image/sharp-image.ts';
+import { FrameLoop } from '../agent/src/inference/frame-loop.ts';
+import { createOnnxBackend } from '../agent/src/inference/onnx-backend.ts';
+import { tensorFromRgb } from '../agent/src/inference/preprocess.ts';
+import { ActiveModel, loadModel } from '../agent/src/model/active-model.ts';
+import { sleep } from '../agent/src/util/backoff.ts';
+
+const MODEL = fileURLToPath(new URL('../../shared/data/reference/mobilenetv2-12-int8.onnx', import.meta.url));
+const WIDTH = 640;
+const HEIGHT = 480;
+
+/** Real MJPEG from ffmpeg's test pattern, cut by the agent's own framer. */
+function mjpegFrames(count: number): Buffer[] {
+  const out = spawnSync(
+    'ffmpeg',
+    [
+      ...['-hide_banner', '-loglevel', 'error', '-f', 'lavfi'],
+      ...['-i', `testsrc2=size=${WIDTH}x${HEIGHT}:rate=30`, '-frames:v', String(count)],
+      ...['-c:v', 'mjpeg', '-q:v', '5', '-pix_fmt', 'yuvj420p', '-f', 'mjpeg', 'pipe:1'],
+    ],
+    { maxBuffer: 256 * 1024 * 1024 },
+  );
+  if (out.status !== 0)
+    throw new Error(`ffmpeg failed (is it installed?): ${out.stderr?.toString() ?? out.error}`);
+  return new MjpegFramer().push(out.stdout);
+}
+
+function manifest(): Manifest {
+  return ManifestSchema.parse({
+    protocol: PROTOCOL_VERSION,
+    name: 'mobilenetv2-12-int8',
+    modelVersion: 1,
+    createdAt: new Date().toISOString(),
+    expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+    architecture: { family: 'mobilenet-v2', alpha: 1, inputSize: 224, quantization: 'int8' },
+    labels: Array.from({ length: 1000 }, (_, i) => `imagenet-${i}`),
+    input: {
+      name: 'input',
+      dtype: 'float32',
+      layout: 'NCHW',
+      width: 224,
+      height: 224,
+      channels: 3,
+      normalization: { kind: 'mean-std', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+    },
+    output: { name: 'output', kind: 'logits' },
+    files: [{ name: 'model.onnx', role: 'model', sha256: '0'.repeat(64), bytes: 1 }],
+  });
+}
+
+/** A camera faster than the pipeline, replaying the frames from memory (the frame policy drops the rest). */
+class ReplayCamera implements Camera {
+  constructor(
+    private readonly images: Buffer[],
+    private readonly fps: number,
+  ) {}
+
+  async *frames(signal: AbortSignal): AsyncIterable<Frame> {
+    for (let i = 0; !signal.aborted; i++) {
+      if (!(await sleep(1000 / this.fps, signal))) return;
+      const image = this.images[i % this.images.length];
+      yield { frameId: `bench-${i}`, capturedAt: new Date().toISOString(), image, mime: 'image/jpeg' };
+    }
+  }
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+const round = (v: number) => Math.round(v * 100) / 100;
+
+export async function benchMain(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      json: { type: 'boolean', default: false },
+      minutes: { type: 'string', default: '0.5' },
+      threads: { type: 'string', default: '1' },
+      'camera-fps': { type: 'string', default: '250' },
+    },
+  });
+  const seconds = Number(values.minutes) * 60;
+  const threads = Number(values.threads);
+  if (!existsSync(MODEL)) throw new Error(`reference model missing: ${MODEL}`);
+  const images = mjpegFrames(60);
+  const codec = createSharpImageCodec();
+  const backend = createOnnxBackend();
+  const spec = manifest();
+  const model = await loadModel(backend, MODEL, spec, threads, 'a');
+
+  // Floor: each stage alone, same frames, same model, same thread count. Measured between rounds of
+  // the pipeline and pooled, so a change in the machine's load during the run biases neither.
+  const decodeMs: number[] = [];
+  const runMs: number[] = [];
+  const measureFloor = async (count: number) => {
+    for (let i = 0; i < count; i++) {
+      const image = images[i % images.length];
+      const t0 = performance.now();
+      const rgb = await codec.decodeResized(image, { width: 224, height: 224 });
+      const t1 = performance.now();
+      const tensor = tensorFromRgb(rgb, spec.input);
+      const t2 = performance.now();
+      await model.session.run(tensor);
+      const t3 = performance.now();
+      if (i >= 10) {
+        decodeMs.push(t1 - t0);
+        runMs.push(t3 - t2);
+      }
+    }
+  };
+  // The embedded broker, the agent's MQTT link and a subscriber that times each arrival.
+  const broker = await Aedes.createBroker();
+  const server = createServer({ noDelay: true }, broker.handle);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const deviceId = 'bench-01';
+  const link = new MqttLink({ url, deviceId, secret: 'bench', logger: silentLogger() });
+  const subscriber = await mqtt.connectAsync(url, { clientId: 'bench-subscriber' });
+  await subscriber.subscribeAsync(topics.predictions(deviceId), { qos: 0 });
+  while (!link.connected()) await sleep(10);
+
+  const takenAt = new Map<string, number>();
+  const latencies: number[] = [];
+  let received = 0;
+  let measuring = false;
+  subscriber.on('message', (_topic, payload) => {
+    const at = performance.now();
+    const prediction = PredictionSchema.parse(JSON.parse(payload.toString()));
+    const start = takenAt.get(prediction.frameId);
+    takenAt.delete(prediction.frameId);
+    if (!measuring || start === undefined) return;
+    received++;
+    latencies.push(at - start);
+  });
+
+  const active = new ActiveModel(silentLogger());
+  await active.swap(model);
+  const loadAverage = os.loadavg()[0];
+  const camera = new ReplayCamera(images, Number(values['camera-fps']));
+  const makeLoop = () =>
+    new FrameLoop({
+      camera,
+      active,
+      codec,
+      topK: 5,
+      logger: silentLogger(),
+      retry: { baseMs: 100, maxMs: 1000 },
+      onResult: async (result) => {
+        takenAt.set(result.frame.frameId, performance.now() - result.latencyMs);
+        link.publishPrediction({
+          protocol: PROTOCOL_VERSION,
+          modelVersion: result.modelVersion,
+          frameId: result.frame.frameId,
+          capturedAt: result.frame.capturedAt,
+          topK: result.topK,
+          latencyMs: round(result.latencyMs),
+        });
+      },
+      onCameraError: (err) => {
+        throw err;
+      },
+    });
+
+  // Warm-up (JIT, allocator pools); RSS is measured from its end.
+  let loop = makeLoop();
+  loop.start();
+  await sleep(Math.min(10, Math.max(3, seconds * 0.1)) * 1000);
+  await loop.stop();
+  const rssSamples: number[] = [];
+
+  // Rounds of floor → pipeline, so both see the same (shared, changing) machine load.
+  const rounds = Math.max(2, Math.round(seconds / 15));
+  let measuredMs = 0;
+  let framesDropped = 0;
+  let stats = loop.stats();
+  for (let r = 0; r < rounds; r++) {
+    await measureFloor(60);
+    loop = makeLoop();
+    loop.start();
+    await sleep(300); // the stage averages settle before measuring
+    measuring = true;
+    const started = performance.now();
+    const span = (seconds * 1000) / rounds;
+    while (performance.now() - started < span) {
+      await sleep(Math.min(1000, span - (performance.now() - started)));
+      rssSamples.push(process.memoryUsage().rss);
+    }
+    measuredMs += performance.now() - started;
+    measuring = false;
+    stats = loop.stats();
+    framesDropped += stats.framesDropped;
+    await loop.stop();
+  }
+  await measureFloor(60);
+  const elapsedS = measuredMs / 1000;
+  const floorP50Ms = percentile(decodeMs, 50) + percentile(runMs, 50);
+  const sequentialFps = 1000 / (mean(decodeMs) + mean(runMs));
+  // RSS swings by tens of MB between GCs: compare the median of the first quarter of the samples
+  // (one a second, after warm-up) with the median of the last quarter.
+  const quarter = Math.max(1, Math.floor(rssSamples.length / 4));
+  const rssStart = percentile(rssSamples.slice(0, quarter), 50);
+  const rssEnd = percentile(rssSamples.slice(-quarter), 50);
+
+  const result = {
+    fps: round(received / elapsedS),
+    p50Ms: round(percentile(latencies, 50)),
+    p95Ms: round(percentile(latencies, 95)),
+    floorP50Ms: round(floorP50Ms),
+    latencyRatio: round(percentile(latencies, 50) / floorP50Ms),
+    sequentialFps: round(sequentialFps),
+    pipelineSpeedup: round(received / elapsedS / sequentialFps),
+    modelAnswerP50Ms: round(stats.latencyP50Ms ?? Number.NaN),
+    prepareStageMs: round(stats.prepareMs),
+    inferStageMs: round(stats.inferMs),
+    tensorWaitMs: round(stats.waitMs),
+    decodeP50Ms: round(percentile(decodeMs, 50)),
+    runP50Ms: round(percentile(runMs, 50)),
+    rssStartMb: round(rssStart / 1048576),
+    rssEndMb: round(rssEnd / 1048576),
+    rssGrowthPct: round(((rssEnd - rssStart) / rssStart) * 100),
+    // RSS at the end of each quarter of the run: a plateau, not a slope, is what "no leak" looks like.
+    rssMbByQuarter: [1, 2, 3, 4].map((q) =>
+      round(rssSamples[Math.max(0, Math.ceil((q / 4) * rssSamples.length) - 1)] / 1048576),
+    ),
+    framesPublished: received,
+    framesDropped,
+    rounds,
+    seconds: round(elapsedS),
+    threads,
+    cpus: os.availableParallelism(),
+    loadAverage1m: round(loadAverage),
+    frameSize: `${WIDTH}x${HEIGHT}`,
+    model: 'mobilenetv2-12-int8 (float32 NCHW input, ImageNet mean/std)',
+  };
+
+  await link.close();
+  await subscriber.endAsync();
+  await active.close();
+  await new Promise<void>((resolve) => broker.close(() => resolve()));
+  server.close();
+
+  if (values.json) console.log(JSON.stringify(result));
+  else {
+    console.log(
+      `agent pipeline: ${result.fps} fps (sequential stages: ${result.sequentialFps}), p50 ${result.p50Ms} ms vs floor ${result.floorP50Ms} ms (x${result.latencyRatio}), RSS ${result.rssGrowthPct}% over ${result.seconds}s`,
+    );
+  }
+  return 0;
+}

@@ -1,0 +1,340 @@
+/**
+ * Drives rollouts from the database, so a restarted control plane carries on where it stopped.
+ * Each tick, per running rollout: time out slow devices, apply the abort criteria, notify queued
+ * devices of the current wave (at most maxNotifiedPerMinute in any 60 s), start the soak once
+ * every device of the wave finished, and when the soak is over run the health gates: pass → next
+ * wave, fail → pause or abort. Abort (and manual rollback) orders every touched device back to
+ * its previous version through a rollback manifest signed for the purpose.
+ */
+import {
+  ConflictError,
+  type CreateRollout,
+  type Logger,
+  NotFoundError,
+  type ReportedState,
+  type Rollout,
+  type RolloutDeviceState,
+  type RolloutWaveStatus,
+} from '@edgeloop/shared';
+import type { DesiredStatePublisher } from '../fleet/desired-state.ts';
+import type { ManifestSigner } from '../models/manifest-signer.ts';
+import type { RolloutDeviceRecord, RolloutRecord } from '../store/rollout-store.ts';
+import type { Store } from '../store/store.ts';
+import { evaluateGates } from './health-gates.ts';
+import { planRollout } from './rollout-plan.ts';
+import { trackReportedState } from './rollout-tracker.ts';
+import { rolloutView } from './rollout-view.ts';
+
+const IDLE_DRIVE_MS = 1_000;
+const IN_FLIGHT = new Set<RolloutDeviceState>(['notified', 'downloading', 'verifying', 'installed']);
+const FINISHED = new Set<RolloutDeviceState>(['active', 'failed', 'timed_out']);
+/** States of a device whose desired version the rollout changed: an abort sends these back. */
+const TOUCHED = new Set<RolloutDeviceState>([...IN_FLIGHT, 'active', 'failed', 'timed_out']);
+
+export interface RolloutEngineDeps {
+  store: Store;
+  desired: DesiredStatePublisher;
+  signer: ManifestSigner;
+  logger: Logger;
+  tickMs: number;
+}
+
+export interface RolloutEngine {
+  create(request: CreateRollout, now?: Date): Promise<Rollout>;
+  get(rolloutId: string): Rollout;
+  list(): Rollout[];
+  pause(rolloutId: string, reason?: string): Rollout;
+  resume(rolloutId: string, reason?: string): Promise<Rollout>;
+  abort(rolloutId: string, reason?: string): Promise<Rollout>;
+  /** Like abort, and also for a completed rollout: every updated device goes back. */
+  rollback(rolloutId: string, reason?: string): Promise<Rollout>;
+  onReportedState(deviceId: string, state: ReportedState, receivedAt: string): void;
+  tick(now?: Date): Promise<void>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
+  const { store, desired, signer } = deps;
+  const rollouts = store.rollouts;
+  const log = deps.logger;
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> | null = null;
+  // A rollout is driven when a device of it changed state, or else once a second (timeouts and
+  // soak ends are the only time-driven events): a big fleet's rollout is not re-read every tick.
+  const dirty = new Set<string>();
+  const lastDriven = new Map<string, number>();
+
+  function find(rolloutId: string): RolloutRecord {
+    const record = rollouts.get(rolloutId);
+    if (!record) throw new NotFoundError(`rollout '${rolloutId}' not found`);
+    return record;
+  }
+
+  function view(rolloutId: string): Rollout {
+    return rolloutView(rollouts, rolloutId)!;
+  }
+
+  async function notify(r: RolloutRecord, devices: RolloutDeviceRecord[], now: Date): Promise<void> {
+    const queued = devices.filter((d) => d.wave <= r.currentWave && d.state === 'queued');
+    if (queued.length === 0) return;
+    const windowStart = now.getTime() - 60_000;
+    const recent = devices.filter((d) => d.notifiedAt && Date.parse(d.notifiedAt) > windowStart).length;
+    const batch = queued.slice(0, Math.max(0, r.strategy.maxNotifiedPerMinute - recent));
+    if (batch.length === 0) return;
+    const ids = batch.map((d) => d.deviceId);
+    const at = now.toISOString();
+    store.setDesiredVersion(ids, r.modelVersion, at, null);
+    rollouts.transitionMany(
+      r.rolloutId,
+      ids,
+      'notified',
+      `desired version ${r.modelVersion} published`,
+      at,
+      true,
+    );
+    await desired.publish(ids);
+    log.info({ rolloutId: r.rolloutId, wave: r.currentWave, devices: ids.length }, 'devices notified');
+  }
+
+  function agentErrorsSince(deviceIds: readonly string[], since: string | null): number {
+    const from = since ? Date.parse(since) : 0;
+    let n = 0;
+    for (const id of deviceIds) {
+      n += store
+        .listEvents(id, 200)
+        .filter(
+          (e) => (e.type === 'agent-error' || e.type === 'camera-error') && Date.parse(e.at) >= from,
+        ).length;
+    }
+    return n;
+  }
+
+  async function abortNow(r: RolloutRecord, reason: string, now: Date, alsoCompleted = false): Promise<void> {
+    if (r.state === 'aborted' || (r.state === 'completed' && !alsoCompleted)) return;
+    const at = now.toISOString();
+    const devices = rollouts.devices(r.rolloutId).filter((d) => TOUCHED.has(d.state));
+    const byPrevious = new Map<number | null, string[]>();
+    for (const d of devices)
+      byPrevious.set(d.previousVersion, [...(byPrevious.get(d.previousVersion) ?? []), d.deviceId]);
+    for (const [previous, ids] of byPrevious) {
+      if (previous === null) {
+        // Nothing to go back to: the device keeps what it runs.
+        rollouts.transitionMany(r.rolloutId, ids, 'rolled_back', 'no previous version to return to', at);
+        continue;
+      }
+      const manifestPath = signer.orderRollback(previous, now);
+      store.setDesiredVersion(ids, previous, at, manifestPath);
+      rollouts.transitionMany(
+        r.rolloutId,
+        ids,
+        'rolling_back',
+        `rollback to version ${previous}: ${reason}`,
+        at,
+      );
+    }
+    rollouts.update(r.rolloutId, { state: 'aborted', reason }, at);
+    log.warn({ rolloutId: r.rolloutId, reason, devices: devices.length }, 'rollout aborted; rolling back');
+    await desired.publish(devices.map((d) => d.deviceId));
+  }
+
+  async function drive(r: RolloutRecord, now: Date): Promise<void> {
+    const at = now.toISOString();
+    const { strategy } = r;
+    let devices = rollouts.devices(r.rolloutId);
+
+    const timeoutMs = strategy.deviceTimeoutSeconds * 1000;
+    const late = devices.filter(
+      (d) => IN_FLIGHT.has(d.state) && d.notifiedAt && now.getTime() - Date.parse(d.notifiedAt) > timeoutMs,
+    );
+    if (late.length > 0) {
+      const ids = late.map((d) => d.deviceId);
+      rollouts.transitionMany(
+        r.rolloutId,
+        ids,
+        'timed_out',
+        `not active ${strategy.deviceTimeoutSeconds}s after notification`,
+        at,
+      );
+      devices = rollouts.devices(r.rolloutId);
+    }
+
+    const count = (s: RolloutDeviceState) => devices.filter((d) => d.state === s).length;
+    const failures = count('failed') + (strategy.abort.countTimeouts ? count('timed_out') : 0);
+    const finished = count('active') + failures;
+    if (
+      finished >= strategy.abort.minFinished &&
+      (failures / finished) * 100 > strategy.abort.failurePercent
+    ) {
+      await abortNow(
+        r,
+        `${failures} of ${finished} finished devices failed (limit ${strategy.abort.failurePercent}%)`,
+        now,
+      );
+      return;
+    }
+
+    await notify(r, devices, now);
+    const waves: RolloutWaveStatus[] = r.waves.map((w) => ({ ...w }));
+    const wave = waves[r.currentWave];
+    const waveDevices = devices.filter((d) => d.wave === r.currentWave);
+    if (wave.state === 'rolling' && waveDevices.every((d) => FINISHED.has(d.state))) {
+      wave.state = 'soaking';
+      // An empty wave has nothing to watch.
+      const soakMs = waveDevices.length === 0 ? 0 : strategy.soakSeconds * 1000;
+      wave.soakUntil = new Date(now.getTime() + soakMs).toISOString();
+      rollouts.update(r.rolloutId, { waves }, at);
+      dirty.add(r.rolloutId);
+    }
+    if (wave.state !== 'soaking' || now.getTime() < Date.parse(wave.soakUntil!)) return;
+
+    const checks =
+      waveDevices.length === 0
+        ? []
+        : evaluateGates({
+            devices: waveDevices,
+            agentErrors: agentErrorsSince(
+              waveDevices.map((d) => d.deviceId),
+              wave.startedAt,
+            ),
+            gates: strategy.gates,
+            countTimeouts: strategy.abort.countTimeouts,
+          });
+    wave.checks = checks;
+    const failed = checks.filter((c) => !c.passed);
+    if (failed.length === 0) {
+      wave.state = 'passed';
+      const next = waves[r.currentWave + 1];
+      if (!next) {
+        rollouts.update(
+          r.rolloutId,
+          { waves, state: 'completed', reason: 'every wave passed its gates' },
+          at,
+        );
+        log.info({ rolloutId: r.rolloutId }, 'rollout completed');
+        return;
+      }
+      next.state = 'rolling';
+      next.startedAt = at;
+      rollouts.update(r.rolloutId, { waves, currentWave: r.currentWave + 1 }, at);
+      dirty.add(r.rolloutId); // notify the next wave on the next tick
+      log.info({ rolloutId: r.rolloutId, wave: r.currentWave + 1 }, 'wave passed; next wave');
+      return;
+    }
+    wave.state = 'failed';
+    const reason = `wave ${r.currentWave} failed its gates: ${failed.map((c) => `${c.name} (${c.detail})`).join('; ')}`;
+    rollouts.update(r.rolloutId, { waves }, at);
+    if (strategy.gates.onFailure === 'pause') {
+      rollouts.update(r.rolloutId, { state: 'paused', reason }, at);
+      log.warn({ rolloutId: r.rolloutId, reason }, 'rollout paused by its gates');
+    } else {
+      await abortNow({ ...r, waves }, reason, now);
+    }
+  }
+
+  async function tickOnce(now: Date): Promise<void> {
+    for (const r of rollouts.listLive()) {
+      if (r.state !== 'running') continue;
+      const wave = r.waves[r.currentWave];
+      const soakOver = wave?.state === 'soaking' && now.getTime() >= Date.parse(wave.soakUntil!);
+      const due = soakOver || now.getTime() - (lastDriven.get(r.rolloutId) ?? 0) >= IDLE_DRIVE_MS;
+      if (!dirty.has(r.rolloutId) && !due) continue;
+      dirty.delete(r.rolloutId);
+      lastDriven.set(r.rolloutId, now.getTime());
+      try {
+        await drive(r, now);
+      } catch (err) {
+        // The tick is a loop boundary: one rollout's trouble must not stop the others.
+        log.error({ err, rolloutId: r.rolloutId }, 'driving rollout failed');
+      }
+    }
+  }
+
+  const engine: RolloutEngine = {
+    async create(request, now = new Date()) {
+      const { record, devices } = planRollout(store, request, now);
+      rollouts.create(record, devices);
+      const { rolloutId } = record;
+      const sizes = record.waves.map((w) => w.devices);
+      log.info(
+        { rolloutId, modelVersion: request.modelVersion, devices: devices.length, waves: sizes },
+        'rollout created',
+      );
+      dirty.add(rolloutId);
+      await engine.tick(now);
+      return view(rolloutId);
+    },
+    get: (rolloutId) => {
+      find(rolloutId);
+      return view(rolloutId);
+    },
+    list: () => rollouts.list().map((r) => view(r.rolloutId)),
+    pause(rolloutId, reason = 'paused by an operator') {
+      const r = find(rolloutId);
+      if (r.state !== 'running') throw new ConflictError(`rollout is ${r.state}, not running`);
+      rollouts.update(rolloutId, { state: 'paused', reason }, new Date().toISOString());
+      return view(rolloutId);
+    },
+    async resume(rolloutId, reason = 'resumed by an operator') {
+      const r = find(rolloutId);
+      if (r.state !== 'paused') throw new ConflictError(`rollout is ${r.state}, not paused`);
+      const waves = r.waves.map((w) => ({ ...w }));
+      const wave = waves[r.currentWave];
+      const patch: Parameters<typeof rollouts.update>[1] = { state: 'running', reason, waves };
+      // Resuming after failed gates is the operator's override: the next wave starts.
+      if (wave.state === 'failed') {
+        const next = waves[r.currentWave + 1];
+        if (next) {
+          next.state = 'rolling';
+          next.startedAt = new Date().toISOString();
+          patch.currentWave = r.currentWave + 1;
+        } else {
+          patch.state = 'completed';
+        }
+      }
+      rollouts.update(rolloutId, patch, new Date().toISOString());
+      dirty.add(rolloutId);
+      await engine.tick();
+      return view(rolloutId);
+    },
+    async abort(rolloutId, reason = 'aborted by an operator') {
+      const r = find(rolloutId);
+      if (r.state !== 'running' && r.state !== 'paused')
+        throw new ConflictError(`rollout is already ${r.state}`);
+      await abortNow(r, reason, new Date());
+      return view(rolloutId);
+    },
+    async rollback(rolloutId, reason = 'rolled back by an operator') {
+      const r = find(rolloutId);
+      if (r.state === 'aborted') throw new ConflictError('rollout is already aborted');
+      await abortNow(r, reason, new Date(), true);
+      return view(rolloutId);
+    },
+    onReportedState(deviceId, state, receivedAt) {
+      for (const id of trackReportedState({ rollouts, logger: log }, deviceId, state, receivedAt))
+        dirty.add(id);
+    },
+    tick(now = new Date()) {
+      // One tick at a time; a caller arriving mid-tick waits for it and then runs its own.
+      const previous = running ?? Promise.resolve();
+      const next = previous.then(() => tickOnce(now));
+      const settled: Promise<void> = next.finally(() => {
+        if (running === settled) running = null;
+      });
+      running = settled;
+      return next;
+    },
+    start() {
+      timer ??= setInterval(() => {
+        if (!running) engine.tick().catch((err) => log.error({ err }, 'rollout tick failed'));
+      }, deps.tickMs);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      timer = null;
+      await running;
+    },
+  };
+  return engine;
+}

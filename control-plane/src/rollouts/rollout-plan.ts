@@ -1,0 +1,79 @@
+/**
+ * A new rollout, planned: the request checked against the fleet (known version, known devices,
+ * none already in a live rollout), devices ordered online-first into waves, each remembering the
+ * version it runs now so an abort can send it back. Nothing is written here.
+ */
+import { randomUUID } from 'node:crypto';
+import { ConflictError, type CreateRollout, NotFoundError, ValidationError } from '@edgeloop/shared';
+import type { RolloutDeviceRecord, RolloutRecord } from '../store/rollout-store.ts';
+import type { Store } from '../store/store.ts';
+import { assignWaves, waveSizes } from './waves.ts';
+
+export function planRollout(
+  store: Store,
+  request: CreateRollout,
+  now: Date,
+): { record: RolloutRecord; devices: RolloutDeviceRecord[] } {
+  const { rollouts } = store;
+  if (!store.getModelVersion(request.modelVersion)) {
+    throw new NotFoundError(`model version ${request.modelVersion} does not exist`);
+  }
+  const ids = store.resolveTarget(request.target);
+  if ('deviceIds' in request.target) {
+    const unknown = request.target.deviceIds.filter((id) => !ids.includes(id));
+    if (unknown.length > 0) throw new NotFoundError(`unknown devices: ${unknown.join(', ')}`);
+  }
+  if (ids.length === 0) throw new ValidationError('the rollout target matches no devices');
+  const busy = new Set(
+    rollouts.listLive().flatMap((r) => rollouts.devices(r.rolloutId).map((d) => d.deviceId)),
+  );
+  const clash = ids.filter((id) => busy.has(id));
+  if (clash.length > 0) {
+    throw new ConflictError(
+      `devices already in a running or paused rollout: ${clash.slice(0, 10).join(', ')}`,
+    );
+  }
+  // Online devices first: the canary and early waves give feedback within the soak time.
+  const devices = ids.map((id) => store.getDevice(id)!);
+  devices.sort((a, b) => Number(b.online) - Number(a.online) || a.deviceId.localeCompare(b.deviceId));
+  const waveOf = assignWaves(
+    devices.map((d) => d.deviceId),
+    request.strategy.waves,
+  );
+  const at = now.toISOString();
+  const rolloutId = `rol-${randomUUID()}`;
+  const sizes = waveSizes(request.strategy.waves, devices.length);
+  return {
+    record: {
+      rolloutId,
+      modelVersion: request.modelVersion,
+      target: request.target,
+      strategy: request.strategy,
+      state: 'running',
+      currentWave: 0,
+      waves: sizes.map((size, index) => ({
+        index,
+        devices: size,
+        state: index === 0 ? 'rolling' : 'pending',
+        startedAt: index === 0 ? at : null,
+        soakUntil: null,
+        checks: null,
+      })),
+      reason: null,
+      createdAt: at,
+      updatedAt: at,
+    },
+    devices: devices.map((d, i) => ({
+      rolloutId,
+      deviceId: d.deviceId,
+      wave: waveOf[i],
+      state: 'queued',
+      previousVersion: d.reportedVersion ?? d.desiredVersion,
+      reason: 'waiting for its wave',
+      notifiedAt: null,
+      updatedAt: at,
+      baseline: null,
+      latest: null,
+    })),
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * Turns what a device reports (ReportedState: running version, update phase, field confidence)
+ * into its execution state in each rollout that holds it. States only move forward, except that
+ * a failed or timed-out device that later reports success becomes active (it caught up), and an
+ * aborted rollout's device becomes rolled_back once it runs its previous version again.
+ */
+import type { Logger, ReportedState, RolloutDeviceState } from '@edgeloop/shared';
+import type { RolloutDeviceRecord, RolloutStore } from '../store/rollout-store.ts';
+
+/** Device clocks drift; an update report stamped slightly before the notification still counts. */
+const CLOCK_SKEW_MS = 5_000;
+
+const RANK: Partial<Record<RolloutDeviceState, number>> = {
+  notified: 1,
+  downloading: 2,
+  verifying: 3,
+  installed: 4,
+  active: 5,
+};
+
+function derive(state: ReportedState, entry: RolloutDeviceRecord, version: number) {
+  if (state.modelVersion === version && state.status !== 'downloading' && state.status !== 'verifying') {
+    return { next: 'active' as const, reason: `running version ${version}` };
+  }
+  const u = state.update;
+  if (!u || u.targetVersion !== version || entry.notifiedAt === null) return null;
+  // A report about this version from before the notification belongs to an earlier attempt.
+  if (Date.parse(u.at) < Date.parse(entry.notifiedAt) - CLOCK_SKEW_MS) return null;
+  if (u.phase === 'failed')
+    return { next: 'failed' as const, reason: u.detail ?? u.code ?? 'install failed' };
+  return { next: u.phase, reason: u.detail ?? null };
+}
+
+export function trackReportedState(
+  deps: { rollouts: RolloutStore; logger: Logger },
+  deviceId: string,
+  state: ReportedState,
+  at: string,
+): Set<string> {
+  const { rollouts } = deps;
+  const changed = new Set<string>();
+  for (const entry of rollouts.entriesOf(deviceId)) {
+    if (entry.state === 'queued' || entry.state === 'rolled_back') continue;
+    const rollout = rollouts.get(entry.rolloutId);
+    if (!rollout) continue;
+    const version = rollout.modelVersion;
+
+    if (state.modelStats) {
+      const baseline =
+        state.modelStats.find((s) => s.modelVersion === entry.previousVersion) ?? entry.baseline;
+      const latest = state.modelStats.find((s) => s.modelVersion === version) ?? entry.latest;
+      rollouts.setStats(entry.rolloutId, deviceId, baseline, latest);
+    }
+
+    if (entry.state === 'rolling_back') {
+      if (state.modelVersion === entry.previousVersion && state.status === 'running') {
+        rollouts.transition(
+          entry.rolloutId,
+          deviceId,
+          'rolled_back',
+          `running version ${state.modelVersion} again`,
+          at,
+        );
+        changed.add(entry.rolloutId);
+      }
+      continue;
+    }
+    if (entry.state === 'active') continue;
+    const derived = derive(state, entry, version);
+    if (!derived) continue;
+    if (derived.next === entry.state) {
+      // Same phase, new finding (a shadow-mode agreement): recorded, the state stays.
+      if (state.update?.agreement && derived.reason !== entry.reason) {
+        rollouts.transition(entry.rolloutId, deviceId, entry.state, derived.reason, at);
+      }
+      continue;
+    }
+    const from = entry.state;
+    const forward =
+      derived.next === 'failed' ||
+      from === 'failed' ||
+      from === 'timed_out' ||
+      (RANK[derived.next] ?? 0) > (RANK[from] ?? 0);
+    if (!forward) continue;
+    rollouts.transition(entry.rolloutId, deviceId, derived.next, derived.reason, at);
+    changed.add(entry.rolloutId);
+    deps.logger.debug(
+      { rolloutId: entry.rolloutId, deviceId, from, to: derived.next },
+      'rollout device state',
+    );
+  }
+  return changed;
+}

@@ -1,0 +1,45 @@
+/**
+ * A TCP proxy on loopback that slows the server → client direction to `bytesPerSecond`, so a
+ * 1 MB model download takes long enough for a test to kill the downloader in the middle of it.
+ */
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+
+export interface ThrottleProxy {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startThrottleProxy(
+  target: { host: string; port: number },
+  bytesPerSecond: number,
+): Promise<ThrottleProxy> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = createConnection(target);
+    sockets.add(client).add(upstream);
+    client.pipe(upstream);
+    upstream.on('data', (chunk: Buffer) => {
+      upstream.pause();
+      client.write(chunk);
+      setTimeout(() => upstream.resume(), (chunk.length / bytesPerSecond) * 1000);
+    });
+    upstream.on('end', () => client.end());
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,18 +1,16 @@
 /**
  * The dashboard in real Chromium (Debian's, driven by playwright-core) against a real control
  * plane: enrolled devices reporting over the real broker, published ONNX models, uploaded
- * samples, and a real retraining run started from the UI. Screenshots of every page go to
- * $TMPDIR/edgeloop-dashboard-screenshots, and the README's few to $EDGELOOP_SCREENSHOTS when set.
+ * samples, and a real retraining run started from the UI. Screenshots: see dashboard-browser.ts.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { type Prediction, topics } from '@edgeloop/shared';
 import type { MqttClient } from 'mqtt';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSecret } from '../../control-plane/src/auth/secrets.ts';
+import { hasChromium, launchChromium, pageErrors, screenshot, signIn } from '../helpers/dashboard-browser.ts';
 import { testManifest } from '../helpers/manifest-fixture.ts';
 import { redBlueClassifier } from '../helpers/tiny-onnx.ts';
 import {
@@ -25,17 +23,12 @@ import {
 } from '../integration/control-plane/helpers.ts';
 import { sampleMetadata, uploadSample } from '../integration/control-plane/sample-helpers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const CLI = resolve(import.meta.dirname, '../../cli/edgeloop.mjs');
 const edgeloop = (command: string) => [process.execPath, CLI, command];
-const README_SHOTS = process.env.EDGELOOP_SCREENSHOTS;
 
 let t: TestControlPlane;
 let browser: Browser;
-let shots: string;
 const cams: { device: Device; client: MqttClient }[] = [];
-/** Uncaught errors in any page's scripts; every test ends by asserting there were none. */
-const pageErrors: string[] = [];
 
 async function colourImage(colour: 'red' | 'blue', i: number, size = 32): Promise<Uint8Array> {
   const raw = Buffer.alloc(size * size * 3);
@@ -140,34 +133,13 @@ async function until(check: () => boolean | Promise<boolean>, what: string, ms =
   }
 }
 
-async function shot(page: Page, name: string, readme = false) {
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-  if (readme && README_SHOTS) {
-    mkdirSync(README_SHOTS, { recursive: true });
-    await page.screenshot({ path: join(README_SHOTS, `${name}.png`), fullPage: false });
-  }
-}
+const shot = screenshot;
+const signedIn = (name: string, password: string, viewport?: { width: number; height: number }) =>
+  signIn(browser, t.cp.httpUrl, name, password, viewport);
 
-async function signedIn(name: string, password: string, viewport = { width: 1280, height: 860 }) {
-  const context: BrowserContext = await browser.newContext({ viewport });
-  const page = await context.newPage();
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-  await page.goto(`${t.cp.httpUrl}/`);
-  await page.fill('input[name=name]', name);
-  await page.fill('input[name=password]', password);
-  await page.click('button[type=submit]');
-  await page.waitForSelector('#who-role');
-  await page.locator('#who-role', { hasText: /\w/ }).waitFor();
-  expect(await page.isVisible('#sign-in')).toBe(false);
-  return page;
-}
-
-describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
+describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
   beforeAll(async () => {
-    const browserStart = chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    const browserStart = launchChromium();
     t = await startTestControlPlane({
       users: [
         { name: 'olga', role: 'operator', passwordHash: await hashSecret('operator-pass') },
@@ -180,9 +152,6 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
         retries: 0,
       },
     });
-    // Kept after the run (one fixed folder, overwritten each time) so a failure can be looked at.
-    shots = join(tmpdir(), 'edgeloop-dashboard-screenshots');
-    mkdirSync(shots, { recursive: true });
     await publish(1, metrics(0.82, 0.7));
     await publish(2, metrics(0.9, 0.86));
     await addDatasetImages('base', 4, 0);

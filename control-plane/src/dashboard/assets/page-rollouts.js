@@ -90,7 +90,11 @@ export function rolloutsPage(root, [rolloutId]) {
         actionButton('Pause', act('pause'), { disabled: r.state !== 'running', id: 'rollout-pause' }),
         actionButton('Resume', act('resume'), { disabled: r.state !== 'paused', id: 'rollout-resume' }),
         actionButton('Abort', act('abort'), { class: 'danger', disabled: !live, id: 'rollout-abort' }),
-        actionButton('Roll back', act('rollback'), { class: 'danger', id: 'rollout-rollback' }),
+        actionButton('Roll back', act('rollback'), {
+          class: 'danger',
+          disabled: r.state === 'aborted',
+          id: 'rollout-rollback',
+        }),
       ),
       h(
         'p',

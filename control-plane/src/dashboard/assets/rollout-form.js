@@ -45,7 +45,14 @@ export function rolloutForm({ models, groups, onCreated }) {
     value: 100,
     'aria-label': 'devices per minute',
   });
-  const soak = h('input', { name: 'soak', type: 'number', min: 0, value: 300, 'aria-label': 'soak seconds' });
+  const soak = h('input', {
+    name: 'soak',
+    type: 'number',
+    min: 0,
+    step: 'any',
+    value: 300,
+    'aria-label': 'soak seconds',
+  });
   const minSuccess = h('input', { name: 'minSuccess', type: 'number', min: 0, max: 100, value: 100 });
   const confDrop = h('input', { name: 'confDrop', type: 'number', min: 0, max: 1, step: 0.01, value: 0.1 });
   const lowRise = h('input', { name: 'lowRise', type: 'number', min: 0, max: 1, step: 0.01, value: 0.15 });

@@ -97,7 +97,7 @@ function prediction(version: number, label: string, confidence: number, i: numbe
 }
 
 /** A device as the agent presents itself: online status, its state, predictions, an event. */
-async function bringOnline(device: Device, version: number, confidences: number[]) {
+async function bringOnline(device: Device, version: number, confidences: number[], health?: object) {
   const client = await connectDevice(t.cp.mqttUrl, device);
   const at = new Date().toISOString();
   const publish = (topic: string, body: object, retain = false) =>
@@ -111,6 +111,7 @@ async function bringOnline(device: Device, version: number, confidences: number[
     framesProcessed: 1200,
     samplesQueued: 3,
     reportedAt: at,
+    health,
   });
   for (const [i, c] of confidences.entries()) {
     await publish(topics.predictions(device.deviceId), prediction(version, 'red', c, i));
@@ -122,6 +123,14 @@ async function bringOnline(device: Device, version: number, confidences: number[
     modelVersion: version,
     at,
   });
+  if (health) {
+    await publish(topics.events(device.deviceId), {
+      protocol: 1,
+      type: 'camera-error',
+      message: 'no frame for 5 s: camera restarted',
+      at,
+    });
+  }
   cams.push({ device, client });
 }
 
@@ -166,7 +175,17 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
       );
       devices.push((await res.json()) as Device);
     }
-    await bringOnline(devices[0], 2, [0.95, 0.9, 0.55, 0.92, 0.5, 0.97, 0.93, 0.45, 0.9, 0.96]);
+    await bringOnline(devices[0], 2, [0.95, 0.9, 0.55, 0.92, 0.5, 0.97, 0.93, 0.45, 0.9, 0.96], {
+      fps: 4.8,
+      latencyP50Ms: 12.5,
+      latencyP95Ms: 20.1,
+      framesDropped: 3,
+      cameraRestarts: 2,
+      queueDepth: 5,
+      evictions: 0,
+      uptimeS: 7300,
+      cpuTemperatureC: 61.5,
+    });
     await bringOnline(devices[1], 1, [0.7, 0.65, 0.5, 0.58, 0.62, 0.4, 0.66, 0.59]);
     for (let i = 0; i < 4; i++) {
       const colour = i % 2 === 0 ? 'red' : 'blue';
@@ -232,7 +251,10 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     const cam0 = page.locator('tr[data-device="cam-00"]');
     expect(await cam0.locator('.dot.online').count()).toBe(1);
     expect(await cam0.locator('td.version').textContent()).toBe('v2');
+    expect(await cam0.locator('td.num').nth(0).textContent()).toBe('4.8'); // the heartbeat's fps
     expect(await cam0.locator('td.num').nth(2).textContent()).toBe('30.0%'); // 3 of 10 below 0.6
+    // cam-01 sends no heartbeat: its fps comes from its predictions, 500 ms apart.
+    expect(await page.locator('tr[data-device="cam-01"] td.num').nth(0).textContent()).toBe('2.0');
     expect(await cam0.locator('svg.spark polyline').count()).toBe(1);
     await shot(page, 'fleet', true);
 
@@ -269,8 +291,11 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
       'frame image loaded',
     );
     expect(await page.textContent('#device-prediction')).toContain('red — 96.0%');
-    expect(await page.textContent('.kv')).toContain('3 samples');
+    expect(await page.textContent('.kv')).toContain('5 samples'); // the heartbeat's queue depth
+    expect(await page.textContent('#device-health')).toContain('camera restarts 2');
+    expect(await page.textContent('#device-health')).toContain('12.5 / 20.1 ms');
     expect(await page.textContent('#device-events')).toContain('installed version 2');
+    expect(await page.textContent('#device-events')).toContain('camera restarted');
     expect(await page.locator('svg.chart polyline').count()).toBe(2);
     await shot(page, 'device');
     await page.context().close();
@@ -310,7 +335,14 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     expect(await page.locator('#compare table.matrix').count()).toBe(2);
     await page.click('#models-table tr[data-version="2"] .promote');
     await page.waitForSelector('#promotion-result');
-    await page.locator('#models-table tr[data-version="2"]', { hasText: 'production' }).waitFor();
+    // The decision depends on whether the retraining run (racing this test) promoted its model
+    // first; either way the page shows the stored decision, and the alias follows it.
+    const decision = t.cp.store.registry.promotionsOf(2).at(-1)!;
+    expect(decision.actor).toBe('olga');
+    expect(await page.textContent('#promotion-result')).toContain(decision.reason);
+    if (decision.promoted) {
+      await page.locator('#models-table tr[data-version="2"]', { hasText: 'production' }).waitFor();
+    }
     await shot(page, 'models', true);
     await page.context().close();
     expect(pageErrors).toEqual([]);

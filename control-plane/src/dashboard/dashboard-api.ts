@@ -35,7 +35,7 @@ export function dashboardApiRoutes(deps: AppDeps, changes: ChangeFeed) {
       const points = store.dashboard.telemetry([id]).get(id) ?? [];
       return c.json({
         device,
-        figures: figuresOf(points),
+        figures: figuresOf(points, device.health),
         telemetry: points,
         events: store.listEvents(id, 50),
         latestSampleId: store.dashboard.latestSampleId(id),

@@ -4,7 +4,7 @@
  * trend) computed from the recent-predictions window for the devices on that page only — so a
  * page of 50 out of 10,000 devices costs one device scan and one small telemetry query.
  */
-import { ValidationError } from '@edgeloop/shared';
+import { type DeviceHealth, ValidationError } from '@edgeloop/shared';
 import type { TelemetryPoint } from '../store/dashboard-store.ts';
 import type { DeviceRecord, Store } from '../store/store.ts';
 
@@ -60,13 +60,27 @@ export interface DeviceFigures {
   trend: number[];
 }
 
-export function figuresOf(points: readonly TelemetryPoint[]): DeviceFigures {
+/**
+ * fps and latency come from the agent's heartbeat when it sends one (it counts every frame);
+ * otherwise, and always for the confidence figures, from the recorded predictions.
+ */
+export function figuresOf(
+  points: readonly TelemetryPoint[],
+  health: DeviceHealth | null = null,
+): DeviceFigures {
   const recent = points.slice(-RATE_POINTS);
-  if (recent.length === 0) return { fps: null, latencyMs: null, lowConfidenceRate: null, trend: [] };
+  if (recent.length === 0) {
+    return {
+      fps: health?.fps ?? null,
+      latencyMs: health?.latencyP50Ms ?? null,
+      lowConfidenceRate: null,
+      trend: [],
+    };
+  }
   const span = (Date.parse(recent.at(-1)!.capturedAt) - Date.parse(recent[0].capturedAt)) / 1000;
   return {
-    fps: recent.length > 1 && span > 0 ? (recent.length - 1) / span : null,
-    latencyMs: recent.reduce((sum, p) => sum + p.latencyMs, 0) / recent.length,
+    fps: health?.fps ?? (recent.length > 1 && span > 0 ? (recent.length - 1) / span : null),
+    latencyMs: health?.latencyP50Ms ?? recent.reduce((sum, p) => sum + p.latencyMs, 0) / recent.length,
     lowConfidenceRate: recent.filter((p) => p.confidence < LOW_CONFIDENCE).length / recent.length,
     trend: points.slice(-TREND_POINTS).map((p) => Math.round(p.confidence * 1000) / 1000),
   };
@@ -136,7 +150,7 @@ export function fleetPage(store: Store, query: FleetQuery) {
       desiredVersion: d.desiredVersion,
       reportedVersion: d.reportedVersion,
       status: d.status,
-      ...figuresOf(telemetry.get(d.deviceId) ?? []),
+      ...figuresOf(telemetry.get(d.deviceId) ?? [], d.health),
     })),
   };
 }

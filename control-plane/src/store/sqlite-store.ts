@@ -185,7 +185,7 @@ class SqliteStore implements Store {
     this.db
       .prepare(
         `UPDATE devices SET reported_version = ?, status = ?, detail = ?, agent_version = ?,
-           frames_processed = ?, samples_queued = ?, last_seen_at = ? WHERE id = ?`,
+           frames_processed = ?, samples_queued = ?, last_seen_at = ?, health = ? WHERE id = ?`,
       )
       .run(
         state.modelVersion,
@@ -195,6 +195,7 @@ class SqliteStore implements Store {
         state.framesProcessed,
         state.samplesQueued,
         receivedAt,
+        state.health ? JSON.stringify(state.health) : null,
         deviceId,
       );
   }

@@ -4,6 +4,7 @@
  */
 import type {
   DeviceEvent,
+  DeviceHealth,
   DeviceStatus,
   DeviceSummary,
   Manifest,
@@ -44,6 +45,8 @@ export interface DeviceRecord extends DeviceSummary {
   desiredUpdatedAt: string | null;
   predictionsTotal: number;
   lastPrediction: Prediction | null;
+  /** The last heartbeat figures the agent reported; null for agents that send none. */
+  health: DeviceHealth | null;
 }
 
 export interface ModelVersionRecord {

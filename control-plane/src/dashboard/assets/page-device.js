@@ -26,7 +26,7 @@ export function devicePage(root, [deviceId]) {
         h(
           'div',
           { class: 'card frame' },
-          h('h2', {}, 'Last frame'),
+          h('h2', {}, 'Newest uploaded frame'),
           latestSampleId
             ? h('img', {
                 src: `/api/v1/samples/${encodeURIComponent(latestSampleId)}/image`,
@@ -67,13 +67,14 @@ export function devicePage(root, [deviceId]) {
             kv('Agent', device.agentVersion ?? '–'),
             kv('Hardware', device.hardware ?? '–'),
             kv('Frames processed', device.framesProcessed),
-            kv('Queue depth', `${device.samplesQueued} samples`),
+            kv('Queue depth', `${device.health?.queueDepth ?? device.samplesQueued} samples`),
             kv('FPS', num(figures.fps)),
             kv('Latency', figures.latencyMs === null ? '–' : `${num(figures.latencyMs)} ms`),
             kv('Low confidence', pct(figures.lowConfidenceRate)),
           ),
         ),
       ),
+      device.health ? healthCard(device.health) : null,
       h(
         'div',
         { class: 'grid' },
@@ -130,6 +131,39 @@ export function devicePage(root, [deviceId]) {
 
   load();
   return { topics: ['fleet', 'labels'], refresh: load };
+}
+
+function healthCard(x) {
+  const hours = x.uptimeS / 3600;
+  return h(
+    'div',
+    { class: 'card', id: 'device-health' },
+    h('h2', {}, 'Heartbeat'),
+    h(
+      'div',
+      { class: 'chips' },
+      h('span', { class: 'chip' }, 'fps ', h('b', {}, num(x.fps))),
+      h(
+        'span',
+        { class: 'chip' },
+        'latency p50 / p95 ',
+        h('b', {}, `${num(x.latencyP50Ms)} / ${num(x.latencyP95Ms)} ms`),
+      ),
+      h('span', { class: 'chip' }, 'frames dropped ', h('b', {}, x.framesDropped)),
+      h('span', { class: 'chip' }, 'camera restarts ', h('b', {}, x.cameraRestarts)),
+      h('span', { class: 'chip' }, 'queue ', h('b', {}, x.queueDepth)),
+      h('span', { class: 'chip' }, 'evicted ', h('b', {}, x.evictions)),
+      h(
+        'span',
+        { class: 'chip' },
+        'uptime ',
+        h('b', {}, hours >= 1 ? `${num(hours)} h` : `${Math.round(x.uptimeS)} s`),
+      ),
+      x.cpuTemperatureC === null
+        ? null
+        : h('span', { class: 'chip' }, 'CPU ', h('b', {}, `${num(x.cpuTemperatureC)} °C`)),
+    ),
+  );
 }
 
 function kv(key, value) {

@@ -32,6 +32,10 @@ async function asset(name: string): Promise<Response> {
       // Modules are re-read on every start; a short cache keeps reloads fast and upgrades visible.
       'Cache-Control': 'no-cache',
       'X-Content-Type-Options': 'nosniff',
+      // Only our own scripts and data; style attributes set by the scripts need 'unsafe-inline';
+      // blob: is the Try page's local preview. No framing (clickjacking the action buttons).
+      'Content-Security-Policy':
+        "default-src 'self'; img-src 'self' blob:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
     },
   });
 }

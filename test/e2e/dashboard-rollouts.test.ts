@@ -98,6 +98,11 @@ describe.skipIf(!hasChromium)('Rollouts page in Chromium with real agents', () =
     await page.click('#rollout-rollback');
     await waitUntil(onVersion(1), 'every device back on version 1', 30_000);
     await page.locator('#rollout-devices td.state', { hasText: 'rolled_back' }).first().waitFor();
+    // Each device's page lists the rollouts it took part in, with where they left it.
+    await page.goto(`${fleet.t.cp.httpUrl}/ui/#/device/cam-01`);
+    await page.locator('#device-versions', { hasText: 'v1 → v2' }).waitFor();
+    expect(await page.textContent('#device-versions')).toContain('rolled_back');
+    await screenshot(page, 'device-after-rollback');
     await page.context().close();
     expect(pageErrors).toEqual([]);
   }, 90_000);

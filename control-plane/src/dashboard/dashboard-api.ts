@@ -38,6 +38,18 @@ export function dashboardApiRoutes(deps: AppDeps, changes: ChangeFeed) {
         figures: figuresOf(points, device.health),
         telemetry: points,
         events: store.listEvents(id, 50),
+        // The device's part in every rollout: from which version to which, and how it ended.
+        rollouts: store.rollouts
+          .entriesOf(id)
+          .slice(0, 20)
+          .map((e) => ({
+            rolloutId: e.rolloutId,
+            modelVersion: store.rollouts.get(e.rolloutId)?.modelVersion ?? null,
+            previousVersion: e.previousVersion,
+            state: e.state,
+            reason: e.reason,
+            updatedAt: e.updatedAt,
+          })),
         latestSampleId: store.dashboard.latestSampleId(id),
       });
     })

@@ -8,9 +8,25 @@ export function devicePage(root, [deviceId]) {
     render(data);
   }
 
-  function render({ device, figures, telemetry, events, latestSampleId }) {
+  function render({ device, figures, telemetry, events, latestSampleId, rollouts }) {
     const last = device.lastPrediction;
-    const installs = events.filter((e) => e.type === 'model-installed' || e.type === 'model-install-failed');
+    // Version history: the device's rollouts and the installs it reported, newest first.
+    const history = [
+      ...rollouts.map((r) => ({
+        at: r.updatedAt,
+        cells: [
+          h('a', { href: `#/rollouts/${encodeURIComponent(r.rolloutId)}` }, 'rollout'),
+          `${r.previousVersion === null ? '–' : `v${r.previousVersion}`} → v${r.modelVersion}`,
+          badge(r.state),
+        ],
+      })),
+      ...events
+        .filter((e) => e.type === 'model-installed' || e.type === 'model-install-failed')
+        .map((e) => ({
+          at: e.at,
+          cells: ['install', e.modelVersion ? `v${e.modelVersion}` : '–', badge(e.type)],
+        })),
+    ].sort((a, b) => b.at.localeCompare(a.at));
     fill(
       root,
       h(
@@ -106,11 +122,12 @@ export function devicePage(root, [deviceId]) {
           'div',
           { class: 'card' },
           h('h2', {}, 'Version history'),
-          installs.length === 0
-            ? h('p', { class: 'muted' }, 'No installs reported yet.')
+          history.length === 0
+            ? h('p', { class: 'muted' }, 'No rollouts or installs yet.')
             : table(
-                ['When', 'Version', 'Result'],
-                installs.map((e) => [ago(e.at), e.modelVersion ? `v${e.modelVersion}` : '–', e.type]),
+                ['When', 'What', 'Version', 'Result'],
+                history.map((x) => [ago(x.at), ...x.cells]),
+                'device-versions',
               ),
         ),
         h(

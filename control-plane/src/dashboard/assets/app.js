@@ -52,8 +52,30 @@ function listen() {
   events.addEventListener('error', () => live.classList.remove('on'));
   events.addEventListener('change', (e) => {
     const { topics } = JSON.parse(e.data);
-    if (current?.topics?.some((t) => topics.includes(t))) current.refresh?.(topics);
+    if (current?.topics?.some((t) => topics.includes(t))) refreshSoon(topics);
   });
+}
+
+// A busy fleet changes every second; refetch at most every REFRESH_MS, with every topic seen.
+const REFRESH_MS = 2000;
+let pending = null;
+let lastRefresh = 0;
+function refreshSoon(topics) {
+  if (pending) {
+    for (const t of topics) pending.topics.add(t);
+    return;
+  }
+  const page = current;
+  pending = { topics: new Set(topics) };
+  setTimeout(
+    () => {
+      const seen = [...pending.topics];
+      pending = null;
+      lastRefresh = Date.now();
+      if (page === current) page.refresh?.(seen);
+    },
+    Math.max(0, lastRefresh + REFRESH_MS - Date.now()),
+  );
 }
 
 async function start() {

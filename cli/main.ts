@@ -51,6 +51,18 @@ const commands: Record<string, Command> = {
     summary: 'retraining pipeline: run (by hand), runs (history), show, cancel',
     run: async (argv) => (await import('./loop/pipeline-command.ts')).pipelineCommand(argv),
   },
+  quantize: {
+    summary: 'quantize an fp32 ONNX classifier to int8 (QDQ) with calibration images',
+    run: async (argv) => (await import('@edgeloop/trainer')).quantizeCommand(argv),
+  },
+  evaluate: {
+    summary: 'score an ONNX classifier on a folder-per-class dataset (accuracy, F1, latency)',
+    run: async (argv) => (await import('@edgeloop/trainer')).evaluateCommand(argv),
+  },
+  'import-model': {
+    summary: 'register an external ONNX classifier (labels + input spec) as a model version',
+    run: async (argv) => (await import('@edgeloop/trainer')).importModelCommand(argv),
+  },
   bench: {
     summary: 'run a benchmark from bench/ and print its figures (bench <name> --json)',
     run: async (argv) => (await import('./bench-command.ts')).benchCommand(argv),

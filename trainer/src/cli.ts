@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { ApiClient, createLogger, EdgeloopError } from '@edgeloop/shared';
 import { predictImages } from './predict.ts';
 import { downloadLabelledSamples, publishModelDir } from './publish/publish.ts';
+import { formatQuantization, quantizeModelDir } from './quantize/quantize-model-dir.ts';
 import { type TrainProgress, train } from './train/train.ts';
 
 const TRAIN_HELP = `Usage: edgeloop train --data DIR [options]
@@ -151,6 +152,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
     );
     if (metrics.skipped.length)
       process.stdout.write(`skipped ${metrics.skipped.length} files (see metrics.json)\n`);
+    // int8 step (issue 4): model.onnx becomes the int8 model, the float one stays as model.fp32.onnx.
+    const q = await quantizeModelDir(outDir, values.data, { seed: num('seed') });
+    process.stdout.write(`${formatQuantization(q)}\n`);
     if (values.publish) {
       const summary = await publishModelDir(client(values), outDir);
       process.stdout.write(`published version ${summary.modelVersion}\n`);

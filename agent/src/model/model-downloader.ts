@@ -7,7 +7,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ChecksumError, type Logger, type Manifest, type ManifestFile } from '@edgeloop/shared';
+import { ChecksumError, deviceFiles, type Logger, type Manifest, type ManifestFile } from '@edgeloop/shared';
 import type { ControlPlaneClient } from '../comms/control-plane-client.ts';
 import { NetworkError } from '../comms/http-error.ts';
 import { fileSha256 } from './model-store.ts';
@@ -116,7 +116,7 @@ export async function downloadModelFiles(
   dir: string,
   options: { signal?: AbortSignal; logger: Logger },
 ): Promise<void> {
-  for (const file of manifest.files) {
+  for (const file of deviceFiles(manifest)) {
     options.signal?.throwIfAborted();
     await downloadFile(client, manifest.modelVersion, file, dir, options);
     options.logger.debug({ file: file.name, bytes: file.bytes }, 'file downloaded and verified');

@@ -18,6 +18,7 @@ import {
   type ActiveModelRecord,
   ActiveModelRecordSchema,
   ChecksumError,
+  deviceFiles,
   fsyncDir,
   type Manifest,
   type ManifestFile,
@@ -140,7 +141,7 @@ export class ModelStore {
         trustedKeys,
         now: new Date(typeof createdAt === 'string' ? createdAt : 0),
       });
-      if (checkFiles) await verifyFiles(this.slotDir(slot), manifest.files);
+      if (checkFiles) await verifyFiles(this.slotDir(slot), deviceFiles(manifest));
       return manifest;
     } catch {
       return null;
@@ -180,13 +181,13 @@ export class ModelStore {
   async commitSlot(slot: ModelSlot, manifest: Manifest, options: { hashed?: boolean } = {}): Promise<void> {
     const dir = this.slotDir(slot);
     if (options.hashed) {
-      for (const file of manifest.files) {
+      for (const file of deviceFiles(manifest)) {
         const size = (await stat(join(dir, file.name))).size;
         if (size !== file.bytes)
           throw new ChecksumError(`${file.name} is ${size} bytes, manifest says ${file.bytes}`);
       }
     } else {
-      await verifyFiles(dir, manifest.files);
+      await verifyFiles(dir, deviceFiles(manifest));
     }
     await writeFileAtomic(join(dir, MANIFEST_FILE), JSON.stringify(manifest));
     await rm(join(dir, TARGET_FILE), { force: true });

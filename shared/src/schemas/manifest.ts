@@ -16,6 +16,15 @@ export const ManifestFileSchema = z.object({
 export type ManifestFile = z.infer<typeof ManifestFileSchema>;
 
 /**
+ * The files a device needs to run a version: the model and its labels. The rest (the fp32
+ * reference model, metrics) stay on the control plane, so an int8 rollout moves only int8 bytes.
+ */
+export const DEVICE_FILE_ROLES: readonly ManifestFile['role'][] = ['model', 'labels'];
+export function deviceFiles(manifest: { files: readonly ManifestFile[] }): ManifestFile[] {
+  return manifest.files.filter((f) => DEVICE_FILE_ROLES.includes(f.role));
+}
+
+/**
  * How a device turns camera pixels into the model's input. Our own models take raw RGB bytes
  * (uint8, NHWC) and scale inside the graph; imported models may want float NCHW with mean/std.
  */

@@ -2,7 +2,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateSigningKey, signManifest } from '@edgeloop/shared';
+import { deviceFiles, generateSigningKey, sha256Hex, signManifest } from '@edgeloop/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfidenceStats } from '../../../agent/src/model/confidence-stats.ts';
 import { ModelStore } from '../../../agent/src/model/model-store.ts';
@@ -37,6 +37,29 @@ describe('ModelStore slots', () => {
     await writeFile(join(slotDir, 'model.onnx'), new Uint8Array([9, 9, 9, 9, 9, 9, 9, 9]));
     expect(await store.readSlot('b', keys, true)).toBeNull();
     expect(await store.readSlot('b', [{ keyId: 'other', publicKeyPem: key.publicKeyPem }], false)).toBeNull();
+  });
+
+  it('needs only the files a device runs: the fp32 reference model stays on the control plane', async () => {
+    const base = testManifest(bytes, { modelVersion: 4 });
+    const fp32 = new Uint8Array(64).fill(3);
+    const unsigned = {
+      ...base,
+      files: [
+        ...base.files,
+        {
+          name: 'model.fp32.onnx',
+          role: 'reference-model' as const,
+          sha256: sha256Hex(fp32),
+          bytes: fp32.length,
+        },
+      ],
+    };
+    const manifest = signManifest(unsigned, key);
+    expect(deviceFiles(manifest).map((f) => f.name)).toEqual(['model.onnx']);
+    const slotDir = await store.beginDownload('a', manifest);
+    await writeFile(join(slotDir, 'model.onnx'), bytes);
+    await store.commitSlot('a', manifest);
+    expect(await store.slotHolds('a', manifest, keys)).toBe(true);
   });
 
   it('keeps a partial download of the same target for a resume and drops one of another', async () => {

@@ -113,6 +113,10 @@ const cases: Case[] = [
     spec: { ...base, architecture: 'mobilenet_v1', inputSize: 96, numClasses: 10, hiddenUnits: 8 },
     batch: 1,
   },
+  // The other widths the trainer builds (channel counts rounded to multiples of 8 differently).
+  { spec: { ...base, alpha: 0.75, architecture: 'mobilenet_v1', inputSize: 96, numClasses: 3 }, batch: 1 },
+  { spec: { ...base, alpha: 1.0, architecture: 'mobilenet_v2', inputSize: 96, numClasses: 3 }, batch: 1 },
+  { spec: { ...base, alpha: 0.35, architecture: 'mobilenet_v2', inputSize: 128, numClasses: 3 }, batch: 1 },
 ];
 
 describe('exportToOnnx parity with tfjs', () => {
@@ -151,7 +155,18 @@ describe('exportToOnnx parity with tfjs', () => {
           opset: [13],
           input: ['input', 2, ['N', spec.inputSize, spec.inputSize, 3]],
           output: ['probabilities', 1, ['N', spec.numClasses]],
-          metadata: { 'edgeloop.model': name },
+          metadata: { 'edgeloop.model': name, format_version: '1' },
+        });
+        // The input contract travels with the model (docs/model-format.md).
+        expect(JSON.parse((summary.metadata as Record<string, string>).input_spec)).toEqual({
+          name: 'input',
+          dtype: 'uint8',
+          layout: 'NHWC',
+          width: spec.inputSize,
+          height: spec.inputSize,
+          channels: 3,
+          colorOrder: 'RGB',
+          normalization: { kind: 'none' },
         });
         // BN folded into convs, pixel scaling folded into the first conv.
         expect(summary.ops).not.toContain('BatchNormalization');
@@ -196,6 +211,42 @@ describe('exportToOnnx input handling', () => {
     const summary = checkWithPython(bytes, 'flatten-dense');
     if (summary)
       expect(summary.ops).toEqual(expect.arrayContaining(['Mul', 'Add', 'Flatten', 'Gemm', 'Softmax']));
+  });
+
+  it('can write a float NCHW mean/std input instead (the layout imported models use)', async () => {
+    const spec: ModelSpec = {
+      architecture: 'mobilenet_v2',
+      alpha: 0.25,
+      inputSize: 32,
+      numClasses: 4,
+      dropout: 0,
+    };
+    const model = buildMobileNet(spec);
+    randomizeBatchNorm(model, 5);
+    const mean: [number, number, number] = [0.485, 0.456, 0.406];
+    const std: [number, number, number] = [0.229, 0.224, 0.225];
+    const bytes = exportToOnnx(model, { inputScaling: SCALING, metadata: {}, floatInput: { mean, std } });
+    const pixels = randomPixels(2, 32, 13);
+    const nchw = new Float32Array(pixels.length);
+    for (let i = 0; i < pixels.length; i++) {
+      const [n, p, c] = [Math.floor(i / (32 * 32 * 3)), Math.floor(i / 3) % (32 * 32), i % 3];
+      nchw[n * 3 * 32 * 32 + c * 32 * 32 + p] = (pixels[i] / 255 - mean[c]) / std[c];
+    }
+    const session = await ort.InferenceSession.create(bytes);
+    const got = (await session.run({ input: new ort.Tensor('float32', nchw, [2, 3, 32, 32]) })).probabilities;
+    await session.release();
+    expect(maxAbsDiff(got.data as Float32Array, runTfjs(model, pixels, [2, 32, 32, 3]))).toBeLessThanOrEqual(
+      TOLERANCE,
+    );
+    const summary = checkWithPython(bytes, 'float-nchw');
+    if (summary) {
+      expect(summary.input).toEqual(['input', 1, ['N', 3, 32, 32]]);
+      expect(JSON.parse((summary.metadata as Record<string, string>).input_spec)).toMatchObject({
+        dtype: 'float32',
+        layout: 'NCHW',
+        normalization: { kind: 'mean-std', mean, std },
+      });
+    }
   });
 
   it('throws UnsupportedLayerError naming the layer and its class', () => {

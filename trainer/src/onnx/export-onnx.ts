@@ -19,23 +19,34 @@
  * ReLU6 as Clip(0, 6), GlobalAveragePool + Flatten, Dense as Gemm, Dropout dropped, Add for residuals.
  * Anything else throws UnsupportedLayerError.
  */
+import type { InputSpec } from '@edgeloop/shared';
 import type * as tf from '@tensorflow/tfjs';
 import { OnnxExportError, UnsupportedLayerError } from './errors.ts';
 import { GraphBuilder } from './graph-builder.ts';
 import { convertLayer, isIdentityLayer } from './layer-converters.ts';
+import { METADATA_KEYS } from './metadata.ts';
 import { DataType, encodeModel } from './onnx-proto.ts';
-import { materialize, rankOf, type Slot } from './values.ts';
+import { materialize, rankOf, type Slot, tensor } from './values.ts';
 
 export const ONNX_OPSET = 13;
 export const ONNX_IR_VERSION = 8;
 export const ONNX_INPUT_NAME = 'input';
 export const ONNX_OUTPUT_NAME = 'probabilities';
 
+/** Bumped when the input/output contract or the metadata keys change (docs/model-format.md). */
+export const MODEL_FORMAT_VERSION = '1';
+
 export type OnnxExportOptions = {
   /** Training-time pixel normalisation `pixel * scale + offset`, e.g. { scale: 1 / 127.5, offset: -1 }. */
   inputScaling: { scale: number; offset: number };
-  /** Written to ModelProto.metadata_props verbatim. */
+  /** Written to ModelProto.metadata_props, next to `input_spec` and `format_version`. */
   metadata: Record<string, string>;
+  /**
+   * The default (and what devices run) is raw uint8 NHWC pixels. 'float-nchw' writes the layout most
+   * third-party classifiers use — float [N, 3, H, W] holding (pixel / 255 - mean) / std — with the
+   * conversion to the training scaling as explicit Mul/Add; it exists to test the import path.
+   */
+  floatInput?: { mean: [number, number, number]; std: [number, number, number] };
 };
 
 function staticShape(shape: (number | null)[], what: string): number[] {
@@ -74,20 +85,32 @@ export function exportToOnnx(model: tf.LayersModel, opts: OnnxExportOptions): Ui
   }
 
   const g = new GraphBuilder([ONNX_INPUT_NAME, ONNX_OUTPUT_NAME]);
-  const asFloat = g.node('Cast', [ONNX_INPUT_NAME], 'input_float', [
-    { name: 'to', type: 'int', value: DataType.FLOAT },
-  ]);
-  const nchw = g.node('Transpose', [asFloat], 'input_nchw', [
-    { name: 'perm', type: 'ints', value: [0, 3, 1, 2] },
-  ]);
-
   const uses = countUses(model);
   const slots = new Map<number, Slot>();
   const inputId = model.inputs[0].id;
-  slots.set(inputId, {
-    value: { kind: 'scaledInput', raw: nchw, scale, offset },
-    uses: uses.get(inputId) ?? 0,
-  });
+  const inputSpec = opts.floatInput
+    ? floatInputSpec(width, height, opts.floatInput)
+    : uint8InputSpec(width, height);
+  if (opts.floatInput) {
+    // x = (p / 255 - mean) / std, the network wants p * scale + offset = x * a + b per channel.
+    const { mean, std } = opts.floatInput;
+    const a = Float32Array.from(std, (s) => s * 255 * scale);
+    const b = Float32Array.from(mean, (m) => m * 255 * scale + offset);
+    const mul = g.node('Mul', [ONNX_INPUT_NAME, g.floats('input_std', [3, 1, 1], a)], 'input_unstd');
+    const add = g.node('Add', [mul, g.floats('input_mean', [3, 1, 1], b)], 'input_normalized');
+    slots.set(inputId, { value: tensor(add, 4), uses: uses.get(inputId) ?? 0 });
+  } else {
+    const asFloat = g.node('Cast', [ONNX_INPUT_NAME], 'input_float', [
+      { name: 'to', type: 'int', value: DataType.FLOAT },
+    ]);
+    const nchw = g.node('Transpose', [asFloat], 'input_nchw', [
+      { name: 'perm', type: 'ints', value: [0, 3, 1, 2] },
+    ]);
+    slots.set(inputId, {
+      value: { kind: 'scaledInput', raw: nchw, scale, offset },
+      uses: uses.get(inputId) ?? 0,
+    });
+  }
 
   for (const layer of model.layers) {
     if (layer.getClassName() === 'InputLayer') continue;
@@ -136,8 +159,47 @@ export function exportToOnnx(model: tf.LayersModel, opts: OnnxExportOptions): Ui
     graphName: model.name,
     nodes: g.nodes,
     initializers: g.initializers,
-    inputs: [{ name: ONNX_INPUT_NAME, elemType: DataType.UINT8, shape: ['N', height, width, channels] }],
+    inputs: [
+      opts.floatInput
+        ? { name: ONNX_INPUT_NAME, elemType: DataType.FLOAT, shape: ['N', channels, height, width] }
+        : { name: ONNX_INPUT_NAME, elemType: DataType.UINT8, shape: ['N', height, width, channels] },
+    ],
     outputs: [{ name: ONNX_OUTPUT_NAME, elemType: DataType.FLOAT, shape: outShape }],
-    metadata: opts.metadata,
+    metadata: {
+      ...opts.metadata,
+      [METADATA_KEYS.inputSpec]: JSON.stringify(inputSpec),
+      [METADATA_KEYS.formatVersion]: MODEL_FORMAT_VERSION,
+    },
   });
+}
+
+/** The contract of the default export: raw RGB bytes, scaling folded into the graph. */
+export function uint8InputSpec(width: number, height: number): InputSpec {
+  return {
+    name: ONNX_INPUT_NAME,
+    dtype: 'uint8',
+    layout: 'NHWC',
+    width,
+    height,
+    channels: 3,
+    colorOrder: 'RGB',
+    normalization: { kind: 'none' },
+  };
+}
+
+function floatInputSpec(
+  width: number,
+  height: number,
+  f: NonNullable<OnnxExportOptions['floatInput']>,
+): InputSpec {
+  return {
+    name: ONNX_INPUT_NAME,
+    dtype: 'float32',
+    layout: 'NCHW',
+    width,
+    height,
+    channels: 3,
+    colorOrder: 'RGB',
+    normalization: { kind: 'mean-std', mean: f.mean, std: f.std },
+  };
 }

@@ -2,16 +2,28 @@
  * Picks the fastest TensorFlow.js backend available. Native TensorFlow (@tensorflow/tfjs-node) is an
  * optional dependency: its install downloads libtensorflow and fails on machines without that
  * internet access, and npm then drops it. Without it we use the pure-JS CPU backend with our own
- * fast kernels (see ./fast-kernels), which is what CI and most edge-side trainers run.
+ * fast kernels and fused gradients (see ./fast-kernels; the matrix products and depthwise
+ * convolutions run as WebAssembly SIMD where available), which is what CI and most edge-side
+ * trainers run.
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerFastCpuKernels } from './fast-kernels/index.ts';
 
 export type Tf = typeof tf;
 
+/**
+ * Short, stable name of what runs the training math, for metrics.json and benchmark output:
+ * 'tensorflow' (tfjs-node), 'cpu+edgeloop-simd' (our kernels on WebAssembly SIMD),
+ * 'cpu+edgeloop-js' (our kernels, no SIMD), or 'cpu' (stock tfjs kernels, EDGELOOP_FAST_KERNELS=0).
+ */
+export type BackendName = 'tensorflow' | 'cpu+edgeloop-simd' | 'cpu+edgeloop-js' | 'cpu';
+
 export interface TfRuntime {
   tf: Tf;
+  /** The tfjs backend ('tensorflow' or 'cpu'). */
   backend: string;
+  /** Which backend and kernels do the work; see BackendName. */
+  name: BackendName;
   /** Human-readable: which backend and why. */
   description: string;
 }
@@ -34,17 +46,27 @@ async function init(preferNative: boolean): Promise<TfRuntime> {
   // already chosen the backend and say which one in our own output.
   tf.env().set('PROD', true);
   if (preferNative && (await tryNative())) {
-    return { tf, backend: 'tensorflow', description: 'native TensorFlow (@tensorflow/tfjs-node)' };
+    return {
+      tf,
+      backend: 'tensorflow',
+      name: 'tensorflow',
+      description: 'native TensorFlow (@tensorflow/tfjs-node)',
+    };
   }
-  // EDGELOOP_FAST_KERNELS=0 keeps tfjs's stock kernels (for comparisons and bug hunts).
-  const { registered } =
-    process.env.EDGELOOP_FAST_KERNELS === '0' ? { registered: [] } : registerFastCpuKernels(tf);
   await tf.setBackend('cpu');
   await tf.ready();
+  // EDGELOOP_FAST_KERNELS=0 keeps tfjs's stock kernels (for comparisons and bug hunts).
+  if (process.env.EDGELOOP_FAST_KERNELS === '0') {
+    return { tf, backend: 'cpu', name: 'cpu', description: 'pure-JS CPU backend, stock tfjs kernels' };
+  }
+  const { registered, gradients, simd } = registerFastCpuKernels(tf);
   return {
     tf,
     backend: 'cpu',
-    description: `pure-JS CPU backend with ${registered.length} edgeloop fast kernels (tfjs-node not installed)`,
+    name: simd ? 'cpu+edgeloop-simd' : 'cpu+edgeloop-js',
+    description:
+      `pure-JS CPU backend with ${registered.length} edgeloop fast kernels and ${gradients.length} fused ` +
+      `gradients${simd ? ', matrix products on WebAssembly SIMD' : ''} (tfjs-node not installed)`,
   };
 }
 
@@ -52,4 +74,9 @@ async function init(preferNative: boolean): Promise<TfRuntime> {
 export function loadTf(options: { preferNative?: boolean } = {}): Promise<TfRuntime> {
   runtime ??= init(options.preferNative ?? process.env.EDGELOOP_TF_NATIVE !== '0');
   return runtime;
+}
+
+/** The BackendName of the runtime loadTf chose (initialising it if needed), for metrics.json. */
+export async function tfBackendName(): Promise<BackendName> {
+  return (await loadTf()).name;
 }

@@ -5,6 +5,7 @@
  * explicit padding and dimRoundingMode mean exactly what they mean in the stock kernels.
  */
 import { conv2dFilterGrad, conv2dForward, conv2dInputGrad } from './conv2d-math.ts';
+import { conv2dFilterGradWasm, conv2dForwardWasm, conv2dInputGradWasm } from './conv2d-wasm.ts';
 import {
   attrsOf,
   type FastKernelSpec,
@@ -12,6 +13,7 @@ import {
   f32Input,
   geometryOf,
   type KernelArgs,
+  type KernelContext,
   makeF32,
   type Shape4,
   type TfLike,
@@ -25,7 +27,7 @@ function channelsLast(tf: TfLike, dataFormat: unknown): boolean {
 }
 
 /** Conv2D / FusedConv2D forward; null when the fast path does not apply. */
-function forward(tf: TfLike, args: KernelArgs) {
+function forward(tf: TfLike, args: KernelArgs, ctx: KernelContext) {
   const x = f32Input(args, 'x');
   const filter = f32Input(args, 'filter');
   const a = attrsOf(args);
@@ -40,7 +42,11 @@ function forward(tf: TfLike, args: KernelArgs) {
     false,
     'channelsLast',
   );
-  return { info, y: conv2dForward(x.values, filter.values, geometryOf(info)) };
+  const g = geometryOf(info);
+  const y = ctx.gemm
+    ? conv2dForwardWasm(ctx.gemm, x.values, filter.values, g)
+    : conv2dForward(x.values, filter.values, g);
+  return { info, y };
 }
 
 const FUSED_ACTIVATIONS = new Set(['linear', 'relu', 'relu6']);
@@ -67,15 +73,15 @@ function biasAndActivate(y: Float32Array, channels: number, bias: Float32Array |
 
 const conv2d: FastKernelSpec = {
   kernelName: 'Conv2D',
-  create: (tf, stock) => (args) => {
-    const r = forward(tf, args);
+  create: (tf, stock, ctx) => (args) => {
+    const r = forward(tf, args, ctx);
     return r == null ? stock(args) : makeF32(args.backend, r.info.outShape, r.y);
   },
 };
 
 const fusedConv2d: FastKernelSpec = {
   kernelName: 'FusedConv2D',
-  create: (tf, stock) => (args) => {
+  create: (tf, stock, ctx) => (args) => {
     const { bias, preluActivationWeights } = args.inputs;
     const a = attrsOf(args);
     const activation = (a.activation ?? 'linear') as string;
@@ -87,7 +93,7 @@ const fusedConv2d: FastKernelSpec = {
       const perChannel = biasValues?.length === outC && bias.shape.at(-1) === outC;
       if (biasValues == null || (biasValues.length !== 1 && !perChannel)) return stock(args);
     }
-    const r = forward(tf, args);
+    const r = forward(tf, args, ctx);
     if (r == null) return stock(args);
     biasAndActivate(r.y, r.info.outChannels, biasValues, activation);
     return makeF32(args.backend, r.info.outShape, r.y);
@@ -96,7 +102,7 @@ const fusedConv2d: FastKernelSpec = {
 
 const conv2dBackpropFilter: FastKernelSpec = {
   kernelName: 'Conv2DBackpropFilter',
-  create: (tf, stock) => (args) => {
+  create: (tf, stock, ctx) => (args) => {
     const x = f32Input(args, 'x');
     const dy = f32Input(args, 'dy');
     const a = attrsOf(args);
@@ -111,13 +117,17 @@ const conv2dBackpropFilter: FastKernelSpec = {
       false,
       'channelsLast',
     );
-    return makeF32(args.backend, info.filterShape, conv2dFilterGrad(x.values, dy.values, geometryOf(info)));
+    const g = geometryOf(info);
+    const dw = ctx.gemm
+      ? conv2dFilterGradWasm(ctx.gemm, x.values, dy.values, g)
+      : conv2dFilterGrad(x.values, dy.values, g);
+    return makeF32(args.backend, info.filterShape, dw);
   },
 };
 
 const conv2dBackpropInput: FastKernelSpec = {
   kernelName: 'Conv2DBackpropInput',
-  create: (tf, stock) => (args) => {
+  create: (tf, stock, ctx) => (args) => {
     const dy = f32Input(args, 'dy');
     const filter = f32Input(args, 'filter');
     const a = attrsOf(args);
@@ -134,7 +144,11 @@ const conv2dBackpropInput: FastKernelSpec = {
       false,
       'channelsLast',
     );
-    return makeF32(args.backend, info.inShape, conv2dInputGrad(dy.values, filter.values, geometryOf(info)));
+    const g = geometryOf(info);
+    const dx = ctx.gemm
+      ? conv2dInputGradWasm(ctx.gemm, dy.values, filter.values, g)
+      : conv2dInputGrad(dy.values, filter.values, g);
+    return makeF32(args.backend, info.inShape, dx);
   },
 };
 

@@ -5,6 +5,12 @@
  */
 import { depthwiseFilterGrad, depthwiseForward, depthwiseInputGrad } from './depthwise-math.ts';
 import {
+  depthwiseFilterGradWasm,
+  depthwiseForwardWasm,
+  depthwiseInputGradWasm,
+  depthwiseWasmApplies,
+} from './depthwise-wasm.ts';
+import {
   attrsOf,
   type FastKernelSpec,
   f32Input,
@@ -29,7 +35,7 @@ function depthwiseInfo(tf: TfLike, inShape: Shape4, filterShape: Shape4, attrs: 
 
 const depthwise: FastKernelSpec = {
   kernelName: 'DepthwiseConv2dNative',
-  create: (tf, stock) => (args) => {
+  create: (tf, stock, ctx) => (args) => {
     const x = f32Input(args, 'x');
     const filter = f32Input(args, 'filter');
     const a = attrsOf(args);
@@ -37,41 +43,48 @@ const depthwise: FastKernelSpec = {
     const dilatedAndStrided = !unitDilations(a.dilations) && !unitDilations(a.strides);
     if (x == null || filter == null || filter.shape[3] !== 1 || dilatedAndStrided) return stock(args);
     const info = depthwiseInfo(tf, x.shape as Shape4, filter.shape as Shape4, a);
-    return makeF32(args.backend, info.outShape, depthwiseForward(x.values, filter.values, geometryOf(info)));
+    const g = geometryOf(info);
+    const y =
+      ctx.gemm && depthwiseWasmApplies(g)
+        ? depthwiseForwardWasm(ctx.gemm, x.values, filter.values, g)
+        : depthwiseForward(x.values, filter.values, g);
+    return makeF32(args.backend, info.outShape, y);
   },
 };
 
 const depthwiseBackpropFilter: FastKernelSpec = {
   kernelName: 'DepthwiseConv2dNativeBackpropFilter',
-  create: (tf, stock) => (args) => {
+  create: (tf, stock, ctx) => (args) => {
     const x = f32Input(args, 'x');
     const dy = f32Input(args, 'dy');
     const a = attrsOf(args);
     const filterShape = a.filterShape as Shape4;
     if (x == null || dy == null || filterShape[3] !== 1 || !unitDilations(a.dilations)) return stock(args);
     const info = depthwiseInfo(tf, x.shape as Shape4, filterShape, a);
-    return makeF32(
-      args.backend,
-      info.filterShape,
-      depthwiseFilterGrad(x.values, dy.values, geometryOf(info)),
-    );
+    const g = geometryOf(info);
+    const dw =
+      ctx.gemm && depthwiseWasmApplies(g)
+        ? depthwiseFilterGradWasm(ctx.gemm, x.values, dy.values, g)
+        : depthwiseFilterGrad(x.values, dy.values, g);
+    return makeF32(args.backend, info.filterShape, dw);
   },
 };
 
 const depthwiseBackpropInput: FastKernelSpec = {
   kernelName: 'DepthwiseConv2dNativeBackpropInput',
-  create: (tf, stock) => (args) => {
+  create: (tf, stock, ctx) => (args) => {
     const dy = f32Input(args, 'dy');
     const filter = f32Input(args, 'filter');
     const a = attrsOf(args);
     if (dy == null || filter == null || filter.shape[3] !== 1 || !unitDilations(a.dilations))
       return stock(args);
     const info = depthwiseInfo(tf, a.inputShape as Shape4, filter.shape as Shape4, a);
-    return makeF32(
-      args.backend,
-      info.inShape,
-      depthwiseInputGrad(dy.values, filter.values, geometryOf(info)),
-    );
+    const g = geometryOf(info);
+    const dx =
+      ctx.gemm && depthwiseWasmApplies(g)
+        ? depthwiseInputGradWasm(ctx.gemm, dy.values, filter.values, g)
+        : depthwiseInputGrad(dy.values, filter.values, g);
+    return makeF32(args.backend, info.inShape, dx);
   },
 };
 

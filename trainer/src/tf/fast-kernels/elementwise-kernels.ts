@@ -5,6 +5,7 @@
  * coordinates. Results are rounded to float32 exactly as the stock kernels round them.
  */
 import { rowsOf, rowWalk } from './broadcast.ts';
+import { addFlat, divFlat, type FlatLoop, flatLayout, mulFlat, subFlat } from './elementwise-flat.ts';
 import {
   type FastKernelSpec,
   type KernelArgs,
@@ -80,11 +81,18 @@ function binary<O extends Out>(
   args: KernelArgs,
   loop: RowLoop<Float32Array, O>,
   outDtype: 'float32' | 'bool',
+  flat?: FlatLoop,
 ): TensorInfo | null {
   const a = typedInput(args, 'a', 'float32');
   const b = typedInput(args, 'b', 'float32');
   if (a == null || b == null) return null;
   const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+  const fl = flat && flatLayout(a.shape, a.values.length, b.shape, b.values.length, outShape);
+  if (flat && fl && outDtype === 'float32') {
+    const out = new Float32Array(outShape.reduce((p, d) => p * d, 1));
+    flat(a.values, b.values, out, fl.layout, fl.c);
+    return makeTyped(args.backend, outShape, 'float32', out);
+  }
   const { rows, p } = rowsOf(outShape);
   const aw = rowWalk(a.shape, outShape);
   const bw = rowWalk(b.shape, outShape);
@@ -98,8 +106,12 @@ function binarySpec<O extends Out>(
   kernelName: string,
   loop: RowLoop<Float32Array, O>,
   outDtype: 'float32' | 'bool',
+  flat?: FlatLoop,
 ): FastKernelSpec {
-  return { kernelName, create: (tf, stock) => (args) => binary(tf, args, loop, outDtype) ?? stock(args) };
+  return {
+    kernelName,
+    create: (tf, stock) => (args) => binary(tf, args, loop, outDtype, flat) ?? stock(args),
+  };
 }
 
 /** LogicalAnd of two bool tensors of one shape. */
@@ -134,10 +146,10 @@ const select: FastKernelSpec = {
 
 export function elementwiseKernels(): FastKernelSpec[] {
   return [
-    binarySpec('Multiply', mul, 'float32'),
-    binarySpec('Add', add, 'float32'),
-    binarySpec('Sub', sub, 'float32'),
-    binarySpec('RealDiv', div, 'float32'),
+    binarySpec('Multiply', mul, 'float32', mulFlat),
+    binarySpec('Add', add, 'float32', addFlat),
+    binarySpec('Sub', sub, 'float32', subFlat),
+    binarySpec('RealDiv', div, 'float32', divFlat),
     binarySpec('GreaterEqual', greaterEqual, 'bool'),
     binarySpec('LessEqual', lessEqual, 'bool'),
     logicalAnd,

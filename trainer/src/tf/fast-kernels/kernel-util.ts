@@ -4,11 +4,21 @@
  */
 import type * as tfjs from '@tensorflow/tfjs';
 import type { ConvGeometry } from './im2col.ts';
+import type { Gemm } from './wasm/gemm-runtime.ts';
 
 /** The parts of the tfjs module the fast kernels use (tfjs and tfjs-node both satisfy it). */
 export type TfLike = Pick<
   typeof tfjs,
-  'getKernel' | 'registerKernel' | 'unregisterKernel' | 'backend_util' | 'util'
+  | 'getKernel'
+  | 'registerKernel'
+  | 'unregisterKernel'
+  | 'getGradient'
+  | 'registerGradient'
+  | 'engine'
+  | 'getBackend'
+  | 'backend_util'
+  | 'util'
+  | 'slice_util'
 >;
 export type KernelFunc = tfjs.KernelFunc;
 export type KernelConfig = tfjs.KernelConfig;
@@ -17,10 +27,15 @@ export type KernelArgs = Parameters<KernelFunc>[0];
 export type Conv2DInfo = ReturnType<TfLike['backend_util']['computeConv2DInfo']>;
 export type Shape4 = [number, number, number, number];
 
+/** What registration hands every kernel: the SIMD matrix product, when WebAssembly SIMD is on. */
+export interface KernelContext {
+  gemm: Gemm | null;
+}
+
 /** A replacement for one stock kernel; `create` gets the stock kernelFunc to fall back on. */
 export interface FastKernelSpec {
   kernelName: string;
-  create(tf: TfLike, stock: KernelFunc): KernelFunc;
+  create(tf: TfLike, stock: KernelFunc, ctx: KernelContext): KernelFunc;
 }
 
 /** The slice of tfjs-backend-cpu's MathBackendCPU the kernels touch. */

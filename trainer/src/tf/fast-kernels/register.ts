@@ -8,15 +8,15 @@ import { batchNormKernels } from './batchnorm-kernels.ts';
 import { conv2dKernels } from './conv2d-kernels.ts';
 import { depthwiseKernels } from './depthwise-kernels.ts';
 import { elementwiseKernels } from './elementwise-kernels.ts';
-import type { FastKernelSpec, KernelConfig, TfLike } from './kernel-util.ts';
+import { registerFastGradients, restoreStockGradients } from './fast-gradients.ts';
+import type { FastKernelSpec, KernelConfig, KernelContext, TfLike } from './kernel-util.ts';
+import { patchLayers, type TfLayersLike, unpatchLayers } from './layer-patches.ts';
 import { reduceKernels } from './reduce-kernels.ts';
+import { slicePadKernels } from './slice-pad-kernels.ts';
 import { unaryKernels } from './unary-kernels.ts';
+import { createGemm } from './wasm/gemm-runtime.ts';
 
 const BACKEND = 'cpu';
-
-interface FastKernelConfig extends KernelConfig {
-  edgeloopStock: KernelConfig;
-}
 
 function isFast(config: KernelConfig): config is FastKernelConfig {
   return 'edgeloopStock' in config;
@@ -30,7 +30,30 @@ function allSpecs(): FastKernelSpec[] {
     ...reduceKernels(),
     ...unaryKernels(),
     ...batchNormKernels(),
+    ...slicePadKernels(),
   ];
+}
+
+export interface RegisterOptions {
+  /** false keeps the plain-JS matrix products even where WebAssembly SIMD is available. */
+  wasm?: boolean;
+  /** false leaves tfjs-layers' BatchNormalization and ReLU layers on their stock op chains. */
+  layers?: boolean;
+}
+
+function hasLayers(tf: TfLike): tf is TfLayersLike {
+  return 'layers' in tf && 'customGrad' in tf;
+}
+
+interface FastKernelConfig extends KernelConfig {
+  edgeloopStock: KernelConfig;
+  edgeloopSimd?: boolean;
+}
+
+/** True when the registered Conv2D kernel runs on the WebAssembly SIMD matrix product. */
+export function usesSimd(tf: TfLike): boolean {
+  const current = tf.getKernel('Conv2D', BACKEND);
+  return current != null && isFast(current) && current.edgeloopSimd === true;
 }
 
 /** Names of the kernels this module can replace. */
@@ -38,28 +61,39 @@ export function fastCpuKernelNames(): string[] {
   return allSpecs().map((s) => s.kernelName);
 }
 
-/** Registers the fast kernels for the 'cpu' backend. Idempotent. Skips kernels the backend lacks. */
-export function registerFastCpuKernels(tf: TfLike): { registered: string[] } {
+/**
+ * Registers the fast kernels for the 'cpu' backend and the fused gradients (fast-gradients.ts).
+ * Idempotent. Skips kernels the backend lacks.
+ */
+export function registerFastCpuKernels(
+  tf: TfLike,
+  options: RegisterOptions = {},
+): { registered: string[]; gradients: string[]; simd: boolean } {
   const registered: string[] = [];
+  // One SIMD module and arena for all kernels of this registration (compiling it takes ~1 ms).
+  const ctx: KernelContext = { gemm: options.wasm === false ? null : createGemm() };
   for (const spec of allSpecs()) {
     const current = tf.getKernel(spec.kernelName, BACKEND);
     if (current == null) continue;
     if (!isFast(current)) {
       const config: FastKernelConfig = {
         ...current,
-        kernelFunc: spec.create(tf, current.kernelFunc),
+        kernelFunc: spec.create(tf, current.kernelFunc, ctx),
         edgeloopStock: current,
+        edgeloopSimd: ctx.gemm != null,
       };
       tf.unregisterKernel(spec.kernelName, BACKEND);
       tf.registerKernel(config);
     }
     registered.push(spec.kernelName);
   }
-  return { registered };
+  const gradients = registerFastGradients(tf);
+  if (options.layers !== false && hasLayers(tf)) patchLayers(tf);
+  return { registered, gradients, simd: usesSimd(tf) };
 }
 
-/** Puts the stock kernels back where the fast ones were registered. Idempotent. */
-export function restoreStockCpuKernels(tf: TfLike): { restored: string[] } {
+/** Puts the stock kernels and gradients back where the fast ones were registered. Idempotent. */
+export function restoreStockCpuKernels(tf: TfLike): { restored: string[]; gradients: string[] } {
   const restored: string[] = [];
   for (const spec of allSpecs()) {
     const current = tf.getKernel(spec.kernelName, BACKEND);
@@ -68,7 +102,8 @@ export function restoreStockCpuKernels(tf: TfLike): { restored: string[] } {
     tf.registerKernel(current.edgeloopStock);
     restored.push(spec.kernelName);
   }
-  return { restored };
+  if (hasLayers(tf)) unpatchLayers(tf);
+  return { restored, gradients: restoreStockGradients(tf) };
 }
 
 /** The stock kernel behind a name (whether or not the fast one is installed); for tests. */

@@ -1,0 +1,293 @@
+/**
+ * `edgeloop bench quantize --data DIR --zoo MOBILENETV2_INT8.onnx [--json]`
+ *
+ * Part 1 — does int8 keep the answers? A MobileNet V1 α0.25 is trained on DIR/train: the backbone
+ * takes the real ImageNet weights in ../shared/data/mobilenet_v1_0.25_224 (copied by layer name
+ * into the trainer's own V1 at --input-size), features are computed once in onnxruntime, and the
+ * softmax head is trained on them in tfjs (a linear head on frozen features). The whole model is
+ * exported to fp32 ONNX by our exporter, quantized by our quantizer with each calibration method on
+ * DIR/train images, and both are scored on DIR/validation.
+ * Part 2 — is our int8 as fast as the reference tool's? A MobileNetV2 1.0 224 (random weights,
+ * latency only) exported and quantized by us, timed against the ONNX-zoo int8 MobileNetV2 made by
+ * onnxruntime's Python quantizer.
+ * Latency: one image per run, 2 onnxruntime threads, one session alive at a time (idle sessions'
+ * spinning threads would steal the 2 cores), models alternated over several rounds, median.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createRng } from '@edgeloop/shared';
+import type * as tfjs from '@tensorflow/tfjs';
+import { readDataset } from '../trainer/src/data/dataset.ts';
+import { decodeResized } from '../trainer/src/data/image-decoder.ts';
+import { createTensorRunner, type TensorData } from '../trainer/src/inference/onnx-runner.ts';
+import { buildMobileNet } from '../trainer/src/model/index.ts';
+import { exportToOnnx, uint8InputSpec } from '../trainer/src/onnx/export-onnx.ts';
+import { loadLayersModelFromDisk } from '../trainer/src/output/checkpoint.ts';
+import { CALIBRATION_METHODS, type CalibrationMethod } from '../trainer/src/quantize/calibration-stats.ts';
+import { quantizeModel } from '../trainer/src/quantize/quantize-model.ts';
+import { loadTf } from '../trainer/src/tf/load-tf.ts';
+import { agreement, argmax } from '../trainer/src/train/evaluate.ts';
+
+const SCALING = { scale: 1 / 127.5, offset: -1 };
+const BASE = new URL('../../shared/data/mobilenet_v1_0.25_224/model.json', import.meta.url).pathname;
+
+async function decodeSplit(items: { path: string; label: string }[], labels: string[], size: number) {
+  const images: Uint8Array[] = [];
+  const truth: number[] = [];
+  for (const item of items) {
+    try {
+      images.push((await decodeResized(item.path, { width: size, height: size })).data);
+      truth.push(labels.indexOf(item.label));
+    } catch {
+      // unreadable files are the dataset's problem, not the benchmark's
+    }
+  }
+  return { images, truth };
+}
+
+/** Runs a model over images one at a time and returns the output rows. */
+async function predict(bytes: Uint8Array, images: Uint8Array[], size: number): Promise<Float32Array[]> {
+  const runner = await createTensorRunner(bytes, 2);
+  const rows: Float32Array[] = [];
+  try {
+    for (const img of images) {
+      const out = await runner.run({ data: img, dims: [1, size, size, 3] });
+      rows.push(Float32Array.from(out.values().next().value!.data));
+    }
+  } finally {
+    await runner.release();
+  }
+  return rows;
+}
+
+async function latencies(
+  models: { name: string; bytes: Uint8Array; input: TensorData }[],
+  rounds: number,
+  runs: number,
+) {
+  const samples = new Map<string, number[]>(models.map((m) => [m.name, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const m of models) {
+      const runner = await createTensorRunner(m.bytes, 2);
+      for (let i = 0; i < 10; i++) await runner.run(m.input);
+      for (let i = 0; i < runs; i++) {
+        const t = performance.now();
+        await runner.run(m.input);
+        samples.get(m.name)!.push(performance.now() - t);
+      }
+      await runner.release();
+    }
+  }
+  const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+  return Object.fromEntries([...samples].map(([k, v]) => [k, median(v)]));
+}
+
+async function trainHeadOnFeatures(
+  tf: typeof tfjs,
+  features: Float32Array[],
+  truth: number[],
+  classes: number,
+  seed: number,
+): Promise<tfjs.Tensor[]> {
+  const dim = features[0].length;
+  const head = tf.sequential({
+    layers: [
+      tf.layers.dense({
+        inputShape: [dim],
+        units: classes,
+        activation: 'softmax',
+        kernelInitializer: tf.initializers.glorotUniform({ seed }),
+      }),
+    ],
+  });
+  head.compile({ optimizer: tf.train.adam(0.003), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const x = tf.tensor2d(
+    features.flatMap((f) => Array.from(f)),
+    [features.length, dim],
+  );
+  const y = tf.oneHot(tf.tensor1d(truth, 'int32'), classes);
+  await head.fit(x, y, { epochs: 60, batchSize: 64, shuffle: true, verbose: 0 });
+  const weights = head.getWeights().map((w) => w.clone());
+  tf.dispose([x, y]);
+  head.dispose();
+  return weights;
+}
+
+export async function benchMain(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      data: { type: 'string' },
+      zoo: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'input-size': { type: 'string', default: '128' },
+      method: { type: 'string', default: 'minmax' },
+      'calibration-images': { type: 'string', default: '128' },
+      rounds: { type: 'string', default: '5' },
+      runs: { type: 'string', default: '40' },
+    },
+  });
+  if (!values.data || !values.zoo) {
+    process.stderr.write('usage: edgeloop bench quantize --data DIR --zoo MOBILENETV2_INT8.onnx [--json]\n');
+    return 2;
+  }
+  const size = Number(values['input-size']);
+  const method = values.method as CalibrationMethod;
+  const log = (m: string) => process.stderr.write(`[bench quantize] ${m}\n`);
+  const started = Date.now();
+  const { tf } = await loadTf();
+
+  // ---- Part 1: a model trained on the real photos -------------------------------------------
+  const dataset = await readDataset(values.data, { seed: 1 });
+  const { labels } = dataset;
+  log(`decoding ${dataset.train.length} train / ${dataset.validation.length} validation images at ${size}px`);
+  const train = await decodeSplit(dataset.train, labels, size);
+  const val = await decodeSplit(dataset.validation, labels, size);
+
+  const model = buildMobileNet({
+    architecture: 'mobilenet_v1',
+    alpha: 0.25,
+    inputSize: size,
+    numClasses: labels.length,
+    dropout: 0.2,
+  });
+  const base = await loadLayersModelFromDisk(tf, BASE);
+  let copied = 0;
+  for (const layer of model.layers) {
+    const src = base.layers.find((l) => l.name === layer.name);
+    const w = layer.getWeights();
+    if (!src || w.length === 0 || src.getWeights().length !== w.length) continue;
+    if (src.getWeights().some((t, i) => t.shape.join() !== w[i].shape.join())) continue;
+    layer.setWeights(src.getWeights());
+    copied++;
+  }
+  base.dispose();
+  const backbone = tf.model({
+    inputs: model.inputs,
+    outputs: model.getLayer('global_average_pooling2d').output,
+  });
+  const featureOnnx = exportToOnnx(backbone, { inputScaling: SCALING, metadata: {} });
+  const headStart = Date.now();
+  const trainFeatures = await predict(featureOnnx, train.images, size);
+  const headWeights = await trainHeadOnFeatures(tf, trainFeatures, train.truth, labels.length, 1);
+  model.getLayer('predictions').setWeights(headWeights);
+  const headSeconds = (Date.now() - headStart) / 1000;
+  const fp32 = exportToOnnx(model, { inputScaling: SCALING, metadata: { labels: JSON.stringify(labels) } });
+  log(
+    `backbone: ${copied} layers from ImageNet weights; head trained on features in ${headSeconds.toFixed(0)} s`,
+  );
+
+  const fp32Pred = (await predict(fp32, val.images, size)).map((r) => argmax(r));
+  const accuracyOf = (pred: number[]) => pred.filter((p, i) => p === val.truth[i]).length / pred.length;
+  const calRng = createRng(7);
+  const calibration = [...train.images]
+    .map((img) => ({ img, k: calRng() }))
+    .sort((a, b) => a.k - b.k)
+    .slice(0, Number(values['calibration-images']))
+    .map((x) => x.img);
+  const perMethod: Record<string, { int8Accuracy: number; agreement: number; quantizeSeconds: number }> = {};
+  const int8ByMethod = new Map<string, Uint8Array>();
+  for (const m of CALIBRATION_METHODS) {
+    const t = Date.now();
+    const { bytes } = await quantizeModel(fp32, calibration, uint8InputSpec(size, size), {
+      method: m,
+      labels,
+    });
+    const pred = (await predict(bytes, val.images, size)).map((r) => argmax(r));
+    perMethod[m] = {
+      int8Accuracy: accuracyOf(pred),
+      agreement: agreement(pred, fp32Pred),
+      quantizeSeconds: (Date.now() - t) / 1000,
+    };
+    int8ByMethod.set(m, bytes);
+    log(
+      `${m}: int8 accuracy ${(perMethod[m].int8Accuracy * 100).toFixed(1)}%, agreement ${(perMethod[m].agreement * 100).toFixed(1)}%`,
+    );
+  }
+  const int8 = int8ByMethod.get(method)!;
+  const pixels = { data: val.images[0], dims: [1, size, size, 3] };
+
+  // ---- Part 2: MobileNetV2 1.0 224 against the ONNX-zoo int8 --------------------------------
+  const v2 = buildMobileNet({
+    architecture: 'mobilenet_v2',
+    alpha: 1.0,
+    inputSize: 224,
+    numClasses: 1000,
+    dropout: 0.2,
+  });
+  const v2Fp32 = exportToOnnx(v2, { inputScaling: SCALING, metadata: {} });
+  v2.dispose();
+  const v2Cal = await Promise.all(
+    calibration
+      .slice(0, 32)
+      .map(
+        async (_, i) => (await decodeResized(dataset.train[i * 7].path, { width: 224, height: 224 })).data,
+      ),
+  );
+  // Random weights: bias correction would not change the graph, only cost minutes; latency only.
+  const v2Int8 = (
+    await quantizeModel(v2Fp32, v2Cal, uint8InputSpec(224, 224), { method, biasCorrection: false })
+  ).bytes;
+  const zoo = new Uint8Array(await readFile(values.zoo));
+  const zooInput = {
+    data: Float32Array.from(
+      { length: 3 * 224 * 224 },
+      (_, i) => (v2Cal[0][(i % (224 * 224)) * 3 + Math.floor(i / (224 * 224))] / 255 - 0.45) / 0.225,
+    ),
+    dims: [1, 3, 224, 224],
+  };
+  log('timing (2 threads, alternating rounds)');
+  const ms = await latencies(
+    [
+      { name: 'fp32', bytes: fp32, input: pixels },
+      { name: 'int8', bytes: int8, input: pixels },
+      { name: 'v2fp32', bytes: v2Fp32, input: { data: v2Cal[0], dims: [1, 224, 224, 3] } },
+      { name: 'v2int8', bytes: v2Int8, input: { data: v2Cal[0], dims: [1, 224, 224, 3] } },
+      { name: 'zoo', bytes: zoo, input: zooInput },
+    ],
+    Number(values.rounds),
+    Number(values.runs),
+  );
+
+  const chosen = perMethod[method];
+  const fp32Accuracy = accuracyOf(fp32Pred);
+  const result = {
+    model: `mobilenet_v1 alpha 0.25 ${size}px, ${labels.length} classes`,
+    training: `backbone from ${join('shared/data', 'mobilenet_v1_0.25_224')} (ImageNet, ${copied} layers copied by name), softmax head trained on frozen features (60 epochs Adam) in ${headSeconds.toFixed(0)} s`,
+    trainImages: train.images.length,
+    valImages: val.images.length,
+    method,
+    quantizer:
+      'int8 per-channel weights (7-bit range, the default: no VPMADDUBSW saturation on AVX2 without VNNI), uint8 per-tensor activations, range equalization, bias correction',
+    calibrationImages: calibration.length,
+    fp32Accuracy,
+    int8Accuracy: chosen.int8Accuracy,
+    accuracyDropPoints: (fp32Accuracy - chosen.int8Accuracy) * 100,
+    agreement: chosen.agreement,
+    methods: perMethod,
+    fp32Bytes: fp32.byteLength,
+    int8Bytes: int8.byteLength,
+    sizeRatio: int8.byteLength / fp32.byteLength,
+    fp32Ms: ms.fp32,
+    int8Ms: ms.int8,
+    latencyRatio: ms.int8 / ms.fp32,
+    fp32MsV2_224: ms.v2fp32,
+    int8MsV2_224: ms.v2int8,
+    zooInt8MsV2_224: ms.zoo,
+    v2VsZoo: ms.v2int8 / ms.zoo,
+    v2SizeRatio: v2Int8.byteLength / v2Fp32.byteLength,
+    threads: 2,
+    targets: {
+      accuracyDropAtMost1Point: (fp32Accuracy - chosen.int8Accuracy) * 100 <= 1,
+      agreementAtLeast99: chosen.agreement >= 0.99,
+      sizeRatioAtMost0_3: int8.byteLength / fp32.byteLength <= 0.3,
+      latencyRatioAtMost0_6: ms.int8 / ms.fp32 <= 0.6,
+      v2Within1_1xZoo: ms.v2int8 / ms.zoo <= 1.1,
+    },
+    seconds: (Date.now() - started) / 1000,
+  };
+  if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  return 0;
+}

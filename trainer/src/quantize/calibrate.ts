@@ -1,0 +1,57 @@
+/**
+ * Runs the fp32 model over calibration images with every float intermediate value exposed as an
+ * output, and returns each value's range as the chosen method picks it. Two passes when a
+ * histogram is needed: the first fixes each value's min/max, the second fills histograms over them.
+ */
+import { createTensorRunner, type TensorData } from '../inference/onnx-runner.ts';
+import { DataType, encodeModel, type OnnxModel } from '../onnx/onnx-proto.ts';
+import { type CalibrationMethod, pickRange, type Range, TensorStats } from './calibration-stats.ts';
+import { floatValues } from './graph-tools.ts';
+
+export type CalibrationOptions = { method: CalibrationMethod; percentile?: number; threads?: number };
+
+export async function calibrate(
+  model: OnnxModel,
+  inputs: readonly TensorData[],
+  options: CalibrationOptions,
+): Promise<Map<string, Range>> {
+  const floats = floatValues(model);
+  const inits = new Set(model.initializers.map((t) => t.name));
+  const names = new Set<string>();
+  for (const i of model.inputs) if (floats.has(i.name)) names.add(i.name);
+  for (const n of model.nodes) for (const o of n.outputs) if (floats.has(o) && !inits.has(o)) names.add(o);
+  const declared = new Set(model.outputs.map((o) => o.name));
+  const augmented: OnnxModel = {
+    ...model,
+    outputs: [
+      ...model.outputs,
+      ...[...names].filter((n) => !declared.has(n)).map((name) => ({ name, elemType: DataType.FLOAT })),
+    ],
+  };
+  const runner = await createTensorRunner(encodeModel(augmented), options.threads ?? 2);
+  const wanted = [...names].filter((n) => !model.inputs.some((i) => i.name === n));
+  const stats = new Map<string, TensorStats>();
+  for (const n of names) stats.set(n, new TensorStats());
+  const visit = async (observe: (s: TensorStats, data: Float32Array) => void) => {
+    for (const input of inputs) {
+      const out = await runner.run(input, wanted);
+      for (const [name, value] of out) observe(stats.get(name)!, value.data);
+      const inputStats = stats.get(runner.inputName);
+      if (inputStats && input.data instanceof Float32Array) observe(inputStats, input.data);
+    }
+  };
+  try {
+    await visit((s, d) => s.observeRange(d));
+    if (options.method !== 'minmax') {
+      await visit((s, d) => s.observeHistogram(d, options.method === 'entropy'));
+    }
+  } finally {
+    await runner.release();
+  }
+  const ranges = new Map<string, Range>();
+  for (const [name, s] of stats) {
+    if (Number.isFinite(s.min) && Number.isFinite(s.max))
+      ranges.set(name, pickRange(s, options.method, options.percentile));
+  }
+  return ranges;
+}

@@ -1,0 +1,161 @@
+/**
+ * The int8 step of `edgeloop train`, kept out of the training loop: takes a finished model folder
+ * (fp32 model.onnx), quantizes it with calibration images from the training split, scores both on
+ * the validation split in onnxruntime, and rewrites the folder so that
+ *   model.onnx       is the int8 model (what agents run; role 'model'),
+ *   model.fp32.onnx  is the float original (role 'reference-model'),
+ * manifest.json says quantization 'int8', and metrics.json gains a `quantization` section with both
+ * accuracies, their top-1 agreement, both file sizes and both latencies.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  parseWith,
+  sha256Hex,
+  type UnsignedManifest,
+  UnsignedManifestSchema,
+  writeFileAtomic,
+} from '@edgeloop/shared';
+import { readDataset } from '../data/dataset.ts';
+import { decodeResized } from '../data/image-decoder.ts';
+import { percentile } from '../evaluate/evaluate-model.ts';
+import { createTensorRunner } from '../inference/onnx-runner.ts';
+import { uint8InputSpec } from '../onnx/export-onnx.ts';
+import { agreement, argmax } from '../train/evaluate.ts';
+import type { CalibrationMethod } from './calibration-stats.ts';
+import { quantizeModel } from './quantize-model.ts';
+
+export const FP32_MODEL_FILE = 'model.fp32.onnx';
+
+export type QuantizationMetrics = {
+  method: CalibrationMethod;
+  calibrationImages: number;
+  evaluatedOn: 'validation' | 'train';
+  images: number;
+  fp32Accuracy: number;
+  int8Accuracy: number;
+  agreement: number;
+  fp32Bytes: number;
+  int8Bytes: number;
+  sizeRatio: number;
+  /** Per image, batch 1, 1 onnxruntime thread: what a device sees. */
+  fp32LatencyMs: { p50: number; p95: number };
+  int8LatencyMs: { p50: number; p95: number };
+  fusedActivations: number;
+  floatNodes: string[];
+};
+
+async function scoreModel(bytes: Uint8Array, images: Uint8Array[], size: number, classes: number) {
+  const runner = await createTensorRunner(bytes, 1);
+  const predictions: number[] = [];
+  const times: number[] = [];
+  try {
+    for (const img of images) {
+      const start = performance.now();
+      const out = await runner.run({ data: img, dims: [1, size, size, 3] });
+      times.push(performance.now() - start);
+      predictions.push(argmax(out.values().next().value!.data, 0, classes));
+    }
+  } finally {
+    await runner.release();
+  }
+  // The first run includes onnxruntime's lazy set-up; it is not what a device sees per frame.
+  const steady = times.length > 1 ? times.slice(1) : times;
+  return { predictions, latency: { p50: percentile(steady, 50), p95: percentile(steady, 95) } };
+}
+
+export async function quantizeModelDir(
+  dir: string,
+  dataDir: string,
+  options: { seed?: number; method?: CalibrationMethod; maxCalibrationImages?: number } = {},
+): Promise<QuantizationMetrics> {
+  const fp32 = new Uint8Array(await readFile(join(dir, 'model.onnx')));
+  const metrics = JSON.parse(await readFile(join(dir, 'metrics.json'), 'utf8')) as Record<string, unknown> & {
+    labels: string[];
+  };
+  const manifest = parseWith(
+    UnsignedManifestSchema,
+    JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')),
+    `manifest in ${dir}`,
+  );
+  const { width, height } = manifest.input;
+  const labels = manifest.labels;
+  // The same seeded split training used, so calibration never sees a validation image.
+  const dataset = await readDataset(dataDir, { seed: options.seed ?? 1 });
+  const decode = async (items: { path: string; label: string }[], max = Number.POSITIVE_INFINITY) => {
+    const images: Uint8Array[] = [];
+    const truth: number[] = [];
+    const stride = Math.max(1, items.length / max);
+    for (let i = 0; i < items.length && images.length < max; i += stride) {
+      const item = items[Math.floor(i)];
+      if (!labels.includes(item.label)) continue;
+      try {
+        images.push((await decodeResized(item.path, { width, height })).data);
+        truth.push(labels.indexOf(item.label));
+      } catch {
+        // training already reported unreadable files
+      }
+    }
+    return { images, truth };
+  };
+  const calibration = await decode(dataset.train, options.maxCalibrationImages ?? 128);
+  const method = options.method ?? 'minmax';
+  const { bytes: int8, report } = await quantizeModel(
+    fp32,
+    calibration.images,
+    uint8InputSpec(width, height),
+    {
+      method,
+      labels,
+    },
+  );
+  const evaluatedOn = dataset.validation.length ? 'validation' : 'train';
+  const evalSet = await decode(evaluatedOn === 'validation' ? dataset.validation : dataset.train);
+  const f = await scoreModel(fp32, evalSet.images, width, labels.length);
+  const q = await scoreModel(int8, evalSet.images, width, labels.length);
+  const acc = (p: number[]) => (p.length ? p.filter((v, i) => v === evalSet.truth[i]).length / p.length : 0);
+  const quantization: QuantizationMetrics = {
+    method,
+    calibrationImages: calibration.images.length,
+    evaluatedOn,
+    images: evalSet.images.length,
+    fp32Accuracy: acc(f.predictions),
+    int8Accuracy: acc(q.predictions),
+    agreement: agreement(f.predictions, q.predictions),
+    fp32Bytes: fp32.byteLength,
+    int8Bytes: int8.byteLength,
+    sizeRatio: int8.byteLength / fp32.byteLength,
+    fp32LatencyMs: f.latency,
+    int8LatencyMs: q.latency,
+    fusedActivations: report.fusedActivations,
+    floatNodes: report.floatNodes,
+  };
+
+  const updated: UnsignedManifest = parseWith(
+    UnsignedManifestSchema,
+    {
+      ...manifest,
+      architecture: { ...manifest.architecture, quantization: 'int8' },
+      files: [
+        ...manifest.files.filter((x) => x.name !== 'model.onnx' && x.name !== FP32_MODEL_FILE),
+        { name: 'model.onnx', role: 'model', sha256: sha256Hex(int8), bytes: int8.byteLength },
+        { name: FP32_MODEL_FILE, role: 'reference-model', sha256: sha256Hex(fp32), bytes: fp32.byteLength },
+      ],
+    },
+    'manifest',
+  );
+  // fp32 copy first: if anything below fails, the folder still holds a working float model.
+  await writeFileAtomic(join(dir, FP32_MODEL_FILE), fp32);
+  await writeFileAtomic(join(dir, 'model.onnx'), int8);
+  await writeFileAtomic(
+    join(dir, 'metrics.json'),
+    `${JSON.stringify({ ...metrics, quantization }, null, 2)}\n`,
+  );
+  await writeFileAtomic(join(dir, 'manifest.json'), `${JSON.stringify(updated, null, 2)}\n`);
+  return quantization;
+}
+
+export function formatQuantization(q: QuantizationMetrics): string {
+  const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+  return `int8 model.onnx: ${q.evaluatedOn} accuracy ${pct(q.int8Accuracy)} (fp32 ${pct(q.fp32Accuracy)}), top-1 agreement ${pct(q.agreement)}, ${(q.int8Bytes / 1024).toFixed(0)} KiB (${pct(q.sizeRatio)} of fp32), ${q.int8LatencyMs.p50.toFixed(2)} ms/image (fp32 ${q.fp32LatencyMs.p50.toFixed(2)} ms)`;
+}

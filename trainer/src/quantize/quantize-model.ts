@@ -1,0 +1,137 @@
+/**
+ * Static post-training int8 quantization of an fp32 ONNX image classifier (ours or imported):
+ * read → check it is a classifier → prepare (opset 13, BN folding, identities) → calibrate
+ * activations on real images in onnxruntime → QDQ rewrite → encode. The result records how it was
+ * made in metadata_props['quantization'] and carries the input spec and labels along.
+ */
+import { EdgeloopError, type InputSpec } from '@edgeloop/shared';
+import { METADATA_KEYS } from '../onnx/metadata.ts';
+import { encodeModel } from '../onnx/onnx-proto.ts';
+import { decodeModel } from '../onnx/onnx-reader.ts';
+import { correctBiases } from './bias-correction.ts';
+import { calibrate } from './calibrate.ts';
+import type { CalibrationMethod } from './calibration-stats.ts';
+import { equalizeActivationRanges } from './equalize-ranges.ts';
+import { toInputTensor } from './input-tensor.ts';
+import { insertQdq, type QdqReport } from './insert-qdq.ts';
+import { classifierShape, prepareGraph } from './prepare-graph.ts';
+
+export type QuantizeOptions = {
+  method: CalibrationMethod;
+  /** For method 'percentile' (default 99.999). */
+  percentile?: number;
+  /** Node names to leave in float. */
+  keepFloat?: readonly string[];
+  threads?: number;
+  /**
+   * 7 (default) keeps int8 weights within [-63, 63]. onnxruntime's x86 AVX2 kernels without VNNI
+   * multiply uint8 x int8 with VPMADDUBSW, which adds two products into int16 and saturates when
+   * both are large (255 * 127 * 2 > 32767); measured here that cost MobileNet V1 a quarter of its
+   * feature accuracy. 7-bit weights cannot saturate. 8 is fine on ARM and on x86 with VNNI.
+   */
+  weightBits?: 7 | 8;
+  /** Activation range equalization before calibration (default on; see equalize-ranges.ts). */
+  equalize?: boolean;
+  /** Empirical bias correction on the calibration images (default on; see bias-correction.ts). */
+  biasCorrection?: boolean;
+  /** Written to metadata_props['labels'] when the model carries none. */
+  labels?: readonly string[];
+};
+
+export type QuantizeReport = QdqReport & {
+  method: CalibrationMethod;
+  calibrationImages: number;
+  keepFloat: string[];
+  biasCorrection: boolean;
+  /** Conv → activation → layer chains whose channel ranges were equalized. */
+  equalizedPairs: number;
+  weightBits: 7 | 8;
+};
+
+/** `images`: RGB bytes at the spec's width x height. */
+export async function quantizeModel(
+  fp32: Uint8Array,
+  images: readonly Uint8Array[],
+  spec: InputSpec,
+  options: QuantizeOptions,
+): Promise<{ bytes: Uint8Array; report: QuantizeReport }> {
+  const model = decodeModel(fp32);
+  const shape = classifierShape(model);
+  if (model.inputs[0].elemType === 2 && spec.dtype !== 'uint8') {
+    throw new EdgeloopError('VALIDATION_FAILED', 'input spec says float32 but the model takes uint8');
+  }
+  if (shape.height !== spec.height || shape.width !== spec.width || shape.layout !== spec.layout) {
+    throw new EdgeloopError(
+      'VALIDATION_FAILED',
+      `input spec ${spec.layout} ${spec.width}x${spec.height} does not match the model's ${shape.layout} ${shape.width}x${shape.height}`,
+    );
+  }
+  if (
+    model.nodes.some(
+      (n) =>
+        n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear' || n.opType.startsWith('QLinear'),
+    )
+  ) {
+    throw new EdgeloopError('MODEL_INVALID', 'the model is already quantized');
+  }
+  const keepFloat = [...(options.keepFloat ?? [])];
+  const names = new Set(model.nodes.map((n) => n.name || n.outputs[0]));
+  const missing = keepFloat.filter((k) => !names.has(k));
+  if (missing.length) {
+    throw new EdgeloopError(
+      'VALIDATION_FAILED',
+      `--keep-float names no node of the model: ${missing.join(', ')}`,
+    );
+  }
+  prepareGraph(model);
+  const inputs = images.map((img) => toInputTensor([img], spec));
+  const equalized =
+    options.equalize === false
+      ? 0
+      : await equalizeActivationRanges(model, inputs, {
+          keepFloat: new Set(keepFloat),
+          threads: options.threads,
+        });
+  const ranges = await calibrate(model, inputs, {
+    method: options.method,
+    percentile: options.percentile,
+    threads: options.threads,
+  });
+  const fp32Prepared = structuredClone(model);
+  const weightBits = options.weightBits ?? 7;
+  const { layers, ...qdq } = insertQdq(model, ranges, new Set(keepFloat), weightBits);
+  if (options.biasCorrection !== false) {
+    // A spread-out subset keeps the one-pass-per-layer correction affordable on big models.
+    const step = Math.max(1, Math.floor(inputs.length / 32));
+    const subset = inputs.filter((_, i) => i % step === 0).slice(0, 32);
+    await correctBiases(fp32Prepared, model, layers, subset, { threads: options.threads });
+  }
+  const report: QuantizeReport = {
+    ...qdq,
+    method: options.method,
+    calibrationImages: images.length,
+    keepFloat,
+    biasCorrection: options.biasCorrection !== false,
+    equalizedPairs: equalized,
+    weightBits,
+  };
+  model.producerName = 'edgeloop-quantizer';
+  model.metadata = {
+    ...model.metadata,
+    [METADATA_KEYS.inputSpec]: model.metadata[METADATA_KEYS.inputSpec] ?? JSON.stringify(spec),
+    ...(options.labels && !model.metadata[METADATA_KEYS.labels]
+      ? { [METADATA_KEYS.labels]: JSON.stringify(options.labels) }
+      : {}),
+    [METADATA_KEYS.quantization]: JSON.stringify({
+      activations: 'uint8 asymmetric per-tensor',
+      weights: `int8 symmetric per-channel, ${weightBits}-bit range`,
+      biases: 'int32',
+      method: options.method,
+      calibrationImages: images.length,
+      biasCorrection: report.biasCorrection,
+      equalizedPairs: equalized,
+      keepFloat,
+    }),
+  };
+  return { bytes: encodeModel(model), report };
+}

@@ -1,0 +1,160 @@
+/**
+ * Kernels for the fused layer paths of layer-patches.ts: training-mode batch normalisation over all
+ * but the last axis and ReLU6, each with its gradient. tfjs runs a training-mode BatchNormalization
+ * as Mean, Sub, Square, Mean, FusedBatchNorm (and a dozen more ops backwards) and ReLU6 as Relu then
+ * ClipByValue; here each is one to three passes over the activations. The batch-norm forward keeps
+ * tf.moments's float32 mean and (biased) variance, summed in doubles; the gradient is the closed
+ * form of what tfjs's chain of op gradients computes. ReLU6 uses the stock expressions exactly.
+ */
+import {
+  attrsOf,
+  f32Input,
+  type KernelArgs,
+  type KernelConfig,
+  makeF32,
+  type TensorInfo,
+} from './kernel-util.ts';
+
+function need<T>(v: T | null): T {
+  // layer-patches.ts checks dtypes and shapes before it calls these kernels.
+  if (v == null) throw new Error('edgeloop layer kernel called with a non-float32 input');
+  return v;
+}
+
+/** x [..., C], gamma [C], beta [C] -> y, mean [C], variance [C] (biased, as tf.moments). */
+function batchNormTrain(args: KernelArgs): TensorInfo[] {
+  const x = need(f32Input(args, 'x'));
+  const gamma = need(f32Input(args, 'gamma')).values;
+  const beta = need(f32Input(args, 'beta')).values;
+  const eps = attrsOf(args).epsilon as number;
+  const c = gamma.length;
+  const xv = x.values;
+  const rows = xv.length / c;
+  const acc = new Float64Array(c);
+  for (let i = 0; i < xv.length; i += c) for (let k = 0; k < c; k++) acc[k] += xv[i + k];
+  const mean = new Float32Array(c);
+  for (let k = 0; k < c; k++) mean[k] = acc[k] / rows;
+  acc.fill(0);
+  // Two passes (mean, then squared deviations) as tf.moments, so a large mean cannot cancel.
+  for (let i = 0; i < xv.length; i += c) {
+    for (let k = 0; k < c; k++) {
+      const d = xv[i + k] - mean[k];
+      acc[k] += d * d;
+    }
+  }
+  const variance = new Float32Array(c);
+  const mul = new Float64Array(c);
+  for (let k = 0; k < c; k++) {
+    variance[k] = acc[k] / rows;
+    mul[k] = gamma[k] / Math.sqrt(Math.fround(variance[k] + eps));
+  }
+  const y = new Float32Array(xv.length);
+  for (let i = 0; i < xv.length; i += c) {
+    for (let k = 0; k < c; k++) y[i + k] = beta[k] + (xv[i + k] - mean[k]) * mul[k];
+  }
+  return [
+    makeF32(args.backend, x.shape, y),
+    makeF32(args.backend, [c], mean),
+    makeF32(args.backend, [c], variance),
+  ];
+}
+
+/**
+ * With r = 1/sqrt(var + eps), xhat = (x - mean) r and N rows: dBeta = Σdy, dGamma = Σdy·xhat,
+ * dx = gamma·r·(dy - dBeta/N - xhat·dGamma/N).
+ */
+function batchNormTrainGrad(args: KernelArgs): TensorInfo[] {
+  const dy = need(f32Input(args, 'dy')).values;
+  const x = need(f32Input(args, 'x'));
+  const gamma = need(f32Input(args, 'gamma')).values;
+  const mean = need(f32Input(args, 'mean')).values;
+  const variance = need(f32Input(args, 'variance')).values;
+  const eps = attrsOf(args).epsilon as number;
+  const c = gamma.length;
+  const xv = x.values;
+  const rows = xv.length / c;
+  const r = new Float64Array(c);
+  for (let k = 0; k < c; k++) r[k] = 1 / Math.sqrt(Math.fround(variance[k] + eps));
+  const sumDy = new Float64Array(c);
+  const sumDyXhat = new Float64Array(c);
+  for (let i = 0; i < xv.length; i += c) {
+    for (let k = 0; k < c; k++) {
+      const g = dy[i + k];
+      sumDy[k] += g;
+      sumDyXhat[k] += g * (xv[i + k] - mean[k]);
+    }
+  }
+  const dGamma = new Float32Array(c);
+  const dBeta = new Float32Array(c);
+  const a = new Float64Array(c);
+  const b = new Float64Array(c);
+  const shift = new Float64Array(c);
+  for (let k = 0; k < c; k++) {
+    dBeta[k] = sumDy[k];
+    dGamma[k] = sumDyXhat[k] * r[k];
+    // dx = a*dy + b*(x - mean) + shift, the closed form above expanded per channel.
+    a[k] = gamma[k] * r[k];
+    b[k] = (-a[k] * r[k] * r[k] * sumDyXhat[k]) / rows;
+    shift[k] = (-a[k] * sumDy[k]) / rows;
+  }
+  const dx = new Float32Array(xv.length);
+  for (let i = 0; i < xv.length; i += c) {
+    for (let k = 0; k < c; k++) dx[i + k] = a[k] * dy[i + k] + b[k] * (xv[i + k] - mean[k]) + shift[k];
+  }
+  return [
+    makeF32(args.backend, x.shape, dx),
+    makeF32(args.backend, [c], dGamma),
+    makeF32(args.backend, [c], dBeta),
+  ];
+}
+
+/** clip(relu(x), 0, max) with the stock expressions (-0 and NaN as stock). */
+function relu6(args: KernelArgs): TensorInfo {
+  const x = need(f32Input(args, 'x'));
+  const hi = Math.fround(attrsOf(args).maxValue as number);
+  const v = x.values;
+  const out = new Float32Array(v.length);
+  for (let i = 0; i < v.length; i++) {
+    const e = Math.max(0, v[i]);
+    // biome-ignore lint/complexity/useMathMinMax: the stock ClipByValue expression, which keeps -0
+    out[i] = e > hi ? hi : e < 0 ? 0 : e;
+  }
+  return makeF32(args.backend, x.shape, out);
+}
+
+/** The product of the stock ClipByValue and Relu gradients: dy where 0 < x and relu(x) <= max. */
+function relu6Grad(args: KernelArgs): TensorInfo {
+  const dy = need(f32Input(args, 'dy'));
+  const x = need(f32Input(args, 'x')).values;
+  const hi = Math.fround(attrsOf(args).maxValue as number);
+  const d = dy.values;
+  const out = new Float32Array(d.length);
+  for (let i = 0; i < d.length; i++) {
+    const e = x[i];
+    const r = Math.max(0, e);
+    const g = r >= 0 && r <= hi ? d[i] : 0;
+    out[i] = g * (e > 0 ? 1 : Number.isNaN(e) ? Number.NaN : 0);
+  }
+  return makeF32(args.backend, dy.shape, out);
+}
+
+export const LAYER_KERNEL = {
+  batchNorm: 'EdgeloopBatchNormTrain',
+  batchNormGrad: 'EdgeloopBatchNormTrainGrad',
+  relu6: 'EdgeloopRelu6',
+  relu6Grad: 'EdgeloopRelu6Grad',
+} as const;
+
+export function layerKernelConfigs(): KernelConfig[] {
+  const cfg = (kernelName: string, kernelFunc: (a: KernelArgs) => TensorInfo | TensorInfo[]) => ({
+    kernelName,
+    backendName: 'cpu',
+    kernelFunc: kernelFunc as KernelConfig['kernelFunc'],
+  });
+  return [
+    cfg(LAYER_KERNEL.batchNorm, batchNormTrain),
+    cfg(LAYER_KERNEL.batchNormGrad, batchNormTrainGrad),
+    cfg(LAYER_KERNEL.relu6, relu6),
+    cfg(LAYER_KERNEL.relu6Grad, relu6Grad),
+  ];
+}

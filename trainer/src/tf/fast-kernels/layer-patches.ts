@@ -1,0 +1,165 @@
+/**
+ * Fused training paths for two tfjs-layers classes, installed on their prototypes: a
+ * BatchNormalization called with training=true over all but the last axis, and a ReLU with a
+ * maxValue (ReLU6). Each becomes one custom-gradient op backed by a layer-kernels.ts kernel, so
+ * the ~20 elementwise passes and allocations tfjs spends per batch norm + ReLU6 (forward and
+ * backward) shrink to about 6. Same results up to float32 summation order, same moving-average
+ * updates; every other case (inference, other axes, float16, other backends, no scale or centre)
+ * runs the stock `call`. The stock method travels on the prototype so it can be put back.
+ */
+import type * as tfjs from '@tensorflow/tfjs';
+import type { TfLike } from './kernel-util.ts';
+import { LAYER_KERNEL, layerKernelConfigs } from './layer-kernels.ts';
+
+type Tensor = tfjs.Tensor;
+type Kwargs = Record<string, unknown>;
+type GradFn = Parameters<typeof tfjs.customGrad>[0];
+type CallFn = (this: LayerLike, inputs: Tensor | Tensor[], kwargs: Kwargs) => Tensor | Tensor[];
+
+interface LayerLike {
+  call: CallFn;
+  edgeloopStockCall?: CallFn;
+  axis?: number;
+  epsilon?: number;
+  momentum?: number;
+  maxValue?: number;
+  gamma?: { read(): Tensor } | null;
+  beta?: { read(): Tensor } | null;
+  movingMean?: { read(): Tensor; write(t: Tensor): void };
+  movingVariance?: { read(): Tensor; write(t: Tensor): void };
+}
+
+/** The parts of tfjs the patches use (tfjs and tfjs-node both provide them). */
+export type TfLayersLike = TfLike &
+  Pick<typeof tfjs, 'layers' | 'customGrad' | 'tidy' | 'keep' | 'dispose' | 'sub' | 'mul'>;
+
+function one(inputs: Tensor | Tensor[]): Tensor | null {
+  if (!Array.isArray(inputs)) return inputs;
+  return inputs.length === 1 ? inputs[0] : null;
+}
+
+function run(tf: TfLike, name: string, inputs: Record<string, Tensor>, attrs: object): Tensor[] {
+  const out = tf.engine().runKernel(name, inputs as tfjs.NamedTensorMap, attrs as tfjs.NamedAttrMap);
+  return Array.isArray(out) ? (out as Tensor[]) : [out as Tensor];
+}
+
+function fusedBatchNorm(tf: TfLayersLike, stock: CallFn): CallFn {
+  return function (this: LayerLike, inputs, kwargs) {
+    const x = one(inputs);
+    const gamma = this.gamma?.read();
+    const beta = this.beta?.read();
+    const c = x?.shape[x.rank - 1];
+    const axis = x == null || this.axis == null ? -2 : this.axis < 0 ? this.axis + x.rank : this.axis;
+    const applies =
+      kwargs?.training === true &&
+      x != null &&
+      x.dtype === 'float32' &&
+      x.rank >= 2 &&
+      x.size > 0 &&
+      axis === x.rank - 1 &&
+      gamma?.dtype === 'float32' &&
+      beta?.dtype === 'float32' &&
+      gamma.size === c &&
+      beta.size === c &&
+      this.movingMean != null &&
+      this.movingVariance != null &&
+      tf.getBackend() === 'cpu';
+    if (!applies || x == null || gamma == null || beta == null) return stock.call(this, inputs, kwargs);
+    const epsilon = this.epsilon ?? 1e-3;
+    return tf.tidy(() => {
+      let stats: Tensor[] = [];
+      const op = tf.customGrad(((xi: Tensor, g: Tensor, b: Tensor, save: tfjs.GradSaveFunc) => {
+        const [y, mean, variance] = run(
+          tf,
+          LAYER_KERNEL.batchNorm,
+          { x: xi, gamma: g, beta: b },
+          { epsilon },
+        );
+        // The op's forward runs in its own tidy: keep the statistics for the moving averages.
+        stats = [tf.keep(mean), tf.keep(variance)];
+        save([xi, g, mean, variance]);
+        return {
+          value: y,
+          gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
+            const [sx, sg, sm, sv] = saved;
+            return run(
+              tf,
+              LAYER_KERNEL.batchNormGrad,
+              { dy: dy as Tensor, x: sx, gamma: sg, mean: sm, variance: sv },
+              { epsilon },
+            );
+          },
+        };
+      }) as unknown as GradFn);
+      const normed = op(x, gamma, beta) as Tensor;
+      const [mean, variance] = stats;
+      // The stock layer's moving-average update, op for op (normalization.js doMovingAverage).
+      const decay = 1 - (this.momentum ?? 0.99);
+      for (const [variable, value] of [
+        [this.movingMean, mean],
+        [this.movingVariance, variance],
+      ] as const) {
+        tf.tidy(() => {
+          const orig = variable?.read() as Tensor;
+          variable?.write(tf.sub(orig, tf.mul(tf.sub(orig, value), decay)));
+        });
+      }
+      tf.dispose(stats);
+      return normed;
+    });
+  };
+}
+
+function fusedRelu6(tf: TfLayersLike, stock: CallFn): CallFn {
+  return function (this: LayerLike, inputs, kwargs) {
+    const x = one(inputs);
+    const maxValue = this.maxValue;
+    const applies =
+      x != null && x.dtype === 'float32' && typeof maxValue === 'number' && tf.getBackend() === 'cpu';
+    if (!applies || x == null) return stock.call(this, inputs, kwargs);
+    const op = tf.customGrad(((xi: Tensor, save: tfjs.GradSaveFunc) => {
+      save([xi]);
+      return {
+        value: run(tf, LAYER_KERNEL.relu6, { x: xi }, { maxValue })[0],
+        gradFunc: (dy: Tensor | Tensor[], [sx]: Tensor[]) =>
+          run(tf, LAYER_KERNEL.relu6Grad, { dy: dy as Tensor, x: sx }, { maxValue })[0],
+      };
+    }) as unknown as GradFn);
+    return op(x) as Tensor;
+  };
+}
+
+function prototypes(
+  tf: TfLayersLike,
+): { proto: LayerLike; make: (tf: TfLayersLike, stock: CallFn) => CallFn }[] {
+  // The classes are not exported; an instance leads to the prototype every such layer shares.
+  const bn = Object.getPrototypeOf(tf.layers.batchNormalization({})) as LayerLike;
+  const relu = Object.getPrototypeOf(tf.layers.reLU({})) as LayerLike;
+  return [
+    { proto: bn, make: fusedBatchNorm },
+    { proto: relu, make: fusedRelu6 },
+  ];
+}
+
+/** Installs the fused layer paths and their kernels. Idempotent. */
+export function patchLayers(tf: TfLayersLike): void {
+  for (const config of layerKernelConfigs()) {
+    if (tf.getKernel(config.kernelName, 'cpu') == null) tf.registerKernel(config);
+  }
+  for (const { proto, make } of prototypes(tf)) {
+    if (Object.hasOwn(proto, 'edgeloopStockCall')) continue;
+    const stock = proto.call;
+    proto.edgeloopStockCall = stock;
+    proto.call = make(tf, stock);
+  }
+}
+
+/** Puts the stock `call` methods back. Idempotent. */
+export function unpatchLayers(tf: TfLayersLike): void {
+  for (const { proto } of prototypes(tf)) {
+    const stock = proto.edgeloopStockCall;
+    if (stock == null || !Object.hasOwn(proto, 'edgeloopStockCall')) continue;
+    proto.call = stock;
+    delete proto.edgeloopStockCall;
+  }
+}

@@ -262,6 +262,9 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await page.locator('#fleet-range', { hasText: '51–55 of 55' }).waitFor();
     await page.fill('input[type=search]', 'aisle 1');
     await page.locator('#fleet-range', { hasText: /of 11$/ }).waitFor();
+    await page.reload(); // the filters are in the address
+    await page.locator('#fleet-range', { hasText: /of 11$/ }).waitFor();
+    expect(await page.inputValue('input[type=search]')).toBe('aisle 1');
     await page.fill('input[type=search]', '');
     await page.click('th[data-sort=lastSeenAt] a');
     await page.click('th[data-sort=lastSeenAt] a'); // descending: the devices seen recently first

@@ -21,6 +21,14 @@ const COLUMNS = [
 ];
 
 export function fleetPage(root) {
+  // The filters live in the address (#/fleet/status=online&q=…): a reload or a shared link keeps
+  // them. Read raw: the router's per-segment decoding would turn an encoded '&' into a separator.
+  const saved = location.hash.split('/')[2];
+  if (saved) {
+    for (const [key, value] of new URLSearchParams(saved)) {
+      if (key in state) state[key] = typeof state[key] === 'number' ? Number(value) || 0 : value;
+    }
+  }
   const counts = h('div', { class: 'chips', id: 'fleet-counts' });
   const table = h('tbody');
   const pager = h('div', { class: 'pager' });
@@ -81,6 +89,7 @@ export function fleetPage(root) {
   async function load() {
     const mine = ++seq;
     const query = new URLSearchParams(Object.entries(state).map(([k, v]) => [k, String(v)]));
+    history.replaceState(null, '', `#/fleet/${query}`);
     const data = await api(`fleet?${query}`);
     if (mine !== seq) return; // a newer request superseded this one
     render(data);

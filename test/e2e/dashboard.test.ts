@@ -322,6 +322,13 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await page.waitForSelector(`img[alt="sample ${third.sampleId}"]`);
     await page.keyboard.press('s');
     await until(() => t.cp.store.labelling.getLabelled(third.sampleId)?.skippedAt !== null, 'skip');
+    // A class nobody has defined yet, typed in (typing does not trigger the shortcuts).
+    const fourth = await firstQueued();
+    await page.waitForSelector(`img[alt="sample ${fourth.sampleId}"]`);
+    await page.fill('input[aria-label="new class"]', 'purple');
+    await page.press('input[aria-label="new class"]', 'Enter');
+    await until(() => t.cp.store.getSample(fourth.sampleId)?.label === 'purple', 'new class label');
+    expect(t.cp.store.labelling.listClasses().map((c) => c.name)).toContain('purple');
     expect(t.cp.store.getSample(second.sampleId)?.labelledBy).toBe('olga');
     await page.context().close();
     expect(pageErrors).toEqual([]);

@@ -75,7 +75,8 @@ export function labellingPage(root) {
               h('kbd', {}, '⏎'),
               `Confirm “${sample.preLabel ?? '–'}”`,
             ),
-            classes.slice(0, 9).map((label, i) =>
+            // Every class is a button; the first nine also have a number key.
+            classes.map((label, i) =>
               h(
                 'button',
                 {
@@ -85,7 +86,7 @@ export function labellingPage(root) {
                   dataset: { label },
                   onclick: () => pick(label),
                 },
-                h('kbd', {}, String(i + 1)),
+                h('kbd', {}, i < 9 ? String(i + 1) : ' '),
                 h('span', {}, label),
                 h('span', { class: 'bar' }, h('i', { style: `width:${(scores.get(label) ?? 0) * 100}%` })),
               ),
@@ -103,7 +104,27 @@ export function labellingPage(root) {
               'Skip for now',
             ),
           ),
-          allowed ? null : h('p', { class: 'muted' }, 'Viewers can look at the queue but not label.'),
+          allowed
+            ? h(
+                'form',
+                {
+                  class: 'toolbar',
+                  id: 'new-class',
+                  style: 'margin-top:10px',
+                  onsubmit: (e) => {
+                    e.preventDefault();
+                    const label = e.target.elements.label.value.trim();
+                    if (label) act({ action: 'correct', label, newClass: true });
+                  },
+                },
+                h('input', {
+                  name: 'label',
+                  placeholder: 'a new class',
+                  'aria-label': 'new class',
+                }),
+                h('button', { type: 'submit' }, 'Label as new class'),
+              )
+            : h('p', { class: 'muted' }, 'Viewers can look at the queue but not label.'),
         ),
       ),
     );

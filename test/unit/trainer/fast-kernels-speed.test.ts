@@ -340,7 +340,8 @@ describe("training the trainer's MobileNetV2", () => {
     // A freshly initialised MobileNetV2 amplifies rounding: near-zero batch variances in the last
     // blocks make stock tfjs's own gradients move by ~1e-4 (relative) when its input moves by 1e-6,
     // and float32 sums in a different order do the same. So every weight tensor's first update must
-    // match the stock update to 2% of its size (a wrong gradient is off by ~100%); updates of
+    // match the stock update to 5% of its size (a wrong gradient is off by ~100%; 2% failed once in a
+    // full-suite run under load, at 2.5%); updates of
     // tensors whose true gradient is ~0 (a bias before a batch norm) are only checked to be tiny.
     const initialValues = weights.map((w) => w.dataSync());
     let compared = 0;
@@ -355,7 +356,7 @@ describe("training the trainer's MobileNetV2", () => {
       }
       if (size < 1e-6) expect(worst).toBeLessThan(1e-6);
       else {
-        expect(worst / size).toBeLessThan(0.02);
+        expect(worst / size).toBeLessThan(0.05);
         compared++;
       }
     });

@@ -11,6 +11,10 @@ const commands: Record<string, Command> = {
     summary: 'run the control plane: HTTP API, MQTT broker, model registry',
     run: async (argv) => (await import('@edgeloop/control-plane')).controlPlaneCommand(argv),
   },
+  'hash-password': {
+    summary: 'hash a dashboard password read from stdin (for the control plane users config)',
+    run: async (argv) => (await import('@edgeloop/control-plane')).hashPasswordCommand(argv),
+  },
   agent: {
     summary: 'run the device agent: camera → classifier → MQTT, model updates, samples',
     run: async (argv) => (await import('@edgeloop/agent')).agentCommand(argv),

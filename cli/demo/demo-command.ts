@@ -84,7 +84,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   }
   if (values['keep-running']) {
     process.stdout.write(
-      `\nstill running (Ctrl-C to stop):\n  control plane  ${handle.controlPlane.httpUrl}\n  MQTT broker    ${handle.controlPlane.mqttUrl}\n  admin token    ${handle.controlPlane.adminToken}\n`,
+      `\nstill running (Ctrl-C to stop):\n  control plane  ${handle.controlPlane.httpUrl}\n  dashboard      ${handle.controlPlane.httpUrl}/ui/ (name admin, password: the admin token)\n  MQTT broker    ${handle.controlPlane.mqttUrl}\n  admin token    ${handle.controlPlane.adminToken}\n`,
     );
     await new Promise<void>((resolveStop) => {
       process.once('SIGINT', resolveStop);

@@ -122,7 +122,9 @@ export async function runDemo(options: DemoOptions, report: Report): Promise<Dem
     await controlPlane.close();
   };
   try {
-    report(`  control plane ${controlPlane.httpUrl}, broker ${controlPlane.mqttUrl}`);
+    report(
+      `  control plane ${controlPlane.httpUrl}, broker ${controlPlane.mqttUrl}, dashboard ${controlPlane.httpUrl}/ui/`,
+    );
     report(
       `3/8 enrolling ${options.devices} agents with synthetic cameras (field conditions: harder than the studio)`,
     );

@@ -73,6 +73,7 @@ export async function controlPlaneCommand(argv: string[]): Promise<number> {
     const cp = await startControlPlane(config);
     console.log(`edgeloop control plane
   HTTP:         ${cp.httpUrl}/api/v1
+  dashboard:    ${cp.httpUrl}/ui/ (sign in as admin with the admin token)
   MQTT:         ${cp.mqttUrl}
   data dir:     ${config.dataDir}
   admin token:  ${config.adminToken ? 'from configuration' : adminTokenPath(config.dataDir)}

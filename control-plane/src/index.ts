@@ -1,4 +1,5 @@
 export { controlPlaneCommand } from './cli.ts';
+export { hashPasswordCommand } from './hash-password.ts';
 export type { AppType } from './http/app.ts';
 export { type ControlPlane, type ControlPlaneDeps, startControlPlane } from './main.ts';
 export type { ObjectStore } from './object-store/object-store.ts';

@@ -8,6 +8,7 @@ import { type ControlPlaneConfig, createLogger, type Logger, type TrustedKey } f
 import packageJson from '../package.json' with { type: 'json' };
 import { createDeviceAuthenticator } from './auth/device-authenticator.ts';
 import { loadOrCreateAdminToken, loadOrCreateSigningKey } from './auth/key-files.ts';
+import { createChangeFeed } from './dashboard/change-feed.ts';
 import { createDesiredStatePublisher } from './fleet/desired-state.ts';
 import { followDeviceMessages } from './fleet/device-messages.ts';
 import { createApp } from './http/app.ts';
@@ -154,7 +155,13 @@ export async function startControlPlane(
     stops.push(() => rollouts.stop());
 
     const mqttPublicUrl = config.mqtt.publicUrl ?? brokerUrl;
+    const changes = createChangeFeed({
+      store: store.dashboard,
+      intervalMs: 1000,
+      logger: root.child({ component: 'dashboard' }),
+    });
     const app = createApp({
+      changes,
       models,
       pipeline,
       config,
@@ -172,6 +179,8 @@ export async function startControlPlane(
     });
     const http = await startHttpServer(app, config.http.host, config.http.port);
     stops.push(() => http.close());
+    // Runs before http.close(): open event streams end, so the server can close.
+    stops.push(() => changes.close());
     logger.info(
       { httpUrl: http.url, mqttUrl: brokerUrl, adminTokenFile: admin.file, objects: objectStore.describe },
       'control plane started',

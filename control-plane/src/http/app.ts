@@ -3,6 +3,10 @@
  * clients (`hc<AppType>`); one onError turns errors into `{error:{code,message,details}}`.
  */
 import { Hono } from 'hono';
+import { createSessions } from '../auth/sessions.ts';
+import { createChangeFeed } from '../dashboard/change-feed.ts';
+import { dashboardApiRoutes } from '../dashboard/dashboard-api.ts';
+import { dashboardUiRoutes } from '../dashboard/dashboard-ui.ts';
 import { limitJsonBodies } from './body.ts';
 import type { AppDeps, AppEnv } from './env.ts';
 import { errorHandler, notFoundHandler } from './errors.ts';
@@ -21,7 +25,14 @@ import { sampleRoutes } from './routes/samples.ts';
 const JSON_BODY_MAX_BYTES = 1024 * 1024;
 
 export function createApp(rootDeps: AppDeps) {
-  const deps: AppDeps = { ...rootDeps, logger: rootDeps.logger.child({ component: 'http' }) };
+  const logger = rootDeps.logger.child({ component: 'http' });
+  const { config, adminToken } = rootDeps;
+  const sessions =
+    rootDeps.sessions ??
+    createSessions({ users: config.users, adminToken, sessionHours: config.sessionHours });
+  const changes =
+    rootDeps.changes ?? createChangeFeed({ store: rootDeps.store.dashboard, intervalMs: 1000, logger });
+  const deps: AppDeps = { ...rootDeps, logger, sessions, changes };
   const api = new Hono<AppEnv>()
     .use(limitJsonBodies(JSON_BODY_MAX_BYTES))
     .route('/', healthRoutes(deps))
@@ -34,8 +45,9 @@ export function createApp(rootDeps: AppDeps) {
     .route('/', labellingRoutes(deps))
     .route('/', datasetRoutes(deps))
     .route('/', registryRoutes(deps))
-    .route('/', pipelineRoutes(deps));
-  const app = new Hono<AppEnv>().route('/api/v1', api);
+    .route('/', pipelineRoutes(deps))
+    .route('/', dashboardApiRoutes(deps, changes));
+  const app = new Hono<AppEnv>().route('/api/v1', api).route('/', dashboardUiRoutes(deps));
   app.onError(errorHandler(deps.logger));
   app.notFound(notFoundHandler);
   return app;

@@ -1,13 +1,20 @@
 /**
  * Authentication middleware. Admins send `Authorization: Bearer <adminToken>`; devices use HTTP
- * Basic with deviceId:secret (RFC 7617). The caller becomes `c.get('principal')`.
+ * Basic with deviceId:secret (RFC 7617); dashboard users carry a session cookie. The caller
+ * becomes `c.get('principal')`. A route open to 'admin' is open to dashboard users too: viewers
+ * may only read (GET/HEAD), operators and admins may also change things.
  */
-import { UnauthorizedError } from '@edgeloop/shared';
+import { ForbiddenError, UnauthorizedError } from '@edgeloop/shared';
 import type { Context, MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
 import { safeEqual } from '../auth/secrets.ts';
+import { SESSION_COOKIE } from '../auth/sessions.ts';
 import type { AppDeps, AppEnv, Principal } from './env.ts';
 
-type Role = Principal['kind'];
+type Role = 'admin' | 'device';
+
+/** Sent by the dashboard's own scripts; a cross-site form cannot set it (CSRF guard). */
+export const DASHBOARD_HEADER = 'x-edgeloop-dashboard';
 
 function parseBasic(value: string): { user: string; pass: string } | null {
   const decoded = Buffer.from(value, 'base64').toString('utf8');
@@ -34,9 +41,30 @@ async function identify(
   throw new UnauthorizedError();
 }
 
+/** The signed-in dashboard user, if the request carries a valid session cookie. */
+export function sessionOf(c: Context, deps: AppDeps): Principal | null {
+  const cookie = getCookie(c, SESSION_COOKIE);
+  const session = cookie && deps.sessions ? deps.sessions.decode(cookie) : null;
+  return session ? { kind: 'user', name: session.name, role: session.role } : null;
+}
+
+const READS = new Set(['GET', 'HEAD']);
+
 export function requireRole(deps: AppDeps, ...roles: Role[]): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    c.set('principal', await identify(c.req.header('authorization'), roles, deps));
+    const header = c.req.header('authorization');
+    const user = header === undefined && roles.includes('admin') ? sessionOf(c, deps) : null;
+    if (user?.kind === 'user') {
+      if (!READS.has(c.req.method)) {
+        if (user.role === 'viewer') throw new ForbiddenError(`${user.name} is a viewer: read only`);
+        if (c.req.header(DASHBOARD_HEADER) !== '1') {
+          throw new ForbiddenError(`cookie-authenticated changes need the ${DASHBOARD_HEADER} header`);
+        }
+      }
+      c.set('principal', user);
+    } else {
+      c.set('principal', await identify(header, roles, deps));
+    }
     await next();
   };
 }

@@ -1,6 +1,8 @@
 /** Types shared by the HTTP layer: who is calling, and what every route is built from. */
-import type { ControlPlaneConfig, Logger, SigningKey } from '@edgeloop/shared';
+import type { ControlPlaneConfig, Logger, SigningKey, UserRole } from '@edgeloop/shared';
 import type { DeviceAuthenticator } from '../auth/device-authenticator.ts';
+import type { Sessions } from '../auth/sessions.ts';
+import type { ChangeFeed } from '../dashboard/change-feed.ts';
 import type { DesiredStatePublisher } from '../fleet/desired-state.ts';
 import type { ManifestSigner } from '../models/manifest-signer.ts';
 import type { ModelRegistry } from '../models/model-registry.ts';
@@ -9,7 +11,11 @@ import type { PipelineRunner } from '../pipeline/pipeline-runner.ts';
 import type { RolloutEngine } from '../rollouts/rollout-engine.ts';
 import type { Store } from '../store/store.ts';
 
-export type Principal = { kind: 'admin' } | { kind: 'device'; deviceId: string };
+/** `user` is a dashboard session (cookie); the admin token is `admin`. */
+export type Principal =
+  | { kind: 'admin' }
+  | { kind: 'device'; deviceId: string }
+  | { kind: 'user'; name: string; role: UserRole };
 
 export interface AppEnv {
   Variables: { principal: Principal };
@@ -32,4 +38,8 @@ export interface AppDeps {
   /** Shared with the pipeline so every publish goes through one queue; built per app if absent. */
   models?: ModelRegistry;
   pipeline?: PipelineRunner;
+  /** Dashboard sign-ins; built from config.users by createApp when absent. */
+  sessions?: Sessions;
+  /** Tells dashboards what changed (server-sent events); built by createApp when absent. */
+  changes?: ChangeFeed;
 }

@@ -280,4 +280,12 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'device-health',
+    sql: `
+      -- The agent's last heartbeat figures (ReportedState.health: fps, latency, queue, restarts).
+      ALTER TABLE devices ADD COLUMN health TEXT;
+    `,
+  },
 ];

@@ -1,5 +1,11 @@
 /** Row ↔ record mapping for the SQLite store: pure functions, no database access. */
-import { type Manifest, PROTOCOL_VERSION, type Prediction, type Sample } from '@edgeloop/shared';
+import {
+  type DeviceHealth,
+  type Manifest,
+  PROTOCOL_VERSION,
+  type Prediction,
+  type Sample,
+} from '@edgeloop/shared';
 import type { DeviceEventRecord, DeviceRecord, ModelVersionRecord, SampleRecord } from './store.ts';
 
 export interface DeviceRow {
@@ -11,6 +17,7 @@ export interface DeviceRow {
   desired_version: number | null;
   desired_updated_at: string | null;
   desired_manifest_path: string | null;
+  health: string | null;
   reported_version: number | null;
   status: string | null;
   detail: string | null;
@@ -43,6 +50,7 @@ export function deviceFromRow(row: DeviceRow): DeviceRecord {
     samplesQueued: row.samples_queued,
     predictionsTotal: row.predictions_total ?? 0,
     lastPrediction: row.last_prediction === null ? null : (JSON.parse(row.last_prediction) as Prediction),
+    health: row.health === null ? null : (JSON.parse(row.health) as DeviceHealth),
   };
 }
 

@@ -13,6 +13,7 @@ import {
   UnauthorizedError,
 } from '@edgeloop/shared';
 import Database from 'better-sqlite3';
+import { SqliteDashboardStore } from './dashboard-store.ts';
 import { SqliteDatasetStore } from './dataset-store.ts';
 import { SqliteLabellingStore } from './labelling-store.ts';
 import { MIGRATIONS } from './migrations.ts';
@@ -83,6 +84,7 @@ class SqliteStore implements Store {
   readonly datasets: SqliteDatasetStore;
   readonly registry: SqliteRegistryStore;
   readonly pipeline: SqlitePipelineStore;
+  readonly dashboard: SqliteDashboardStore;
 
   constructor(private readonly db: Database.Database) {
     const sql: SqlDatabase = {
@@ -94,6 +96,7 @@ class SqliteStore implements Store {
     this.registry = new SqliteRegistryStore(sql);
     this.pipeline = new SqlitePipelineStore(sql);
     this.rollouts = createSqlRolloutStore(sql);
+    this.dashboard = new SqliteDashboardStore(sql);
   }
 
   createEnrollmentToken(token: EnrollmentTokenRecord): void {
@@ -182,7 +185,7 @@ class SqliteStore implements Store {
     this.db
       .prepare(
         `UPDATE devices SET reported_version = ?, status = ?, detail = ?, agent_version = ?,
-           frames_processed = ?, samples_queued = ?, last_seen_at = ? WHERE id = ?`,
+           frames_processed = ?, samples_queued = ?, last_seen_at = ?, health = ? WHERE id = ?`,
       )
       .run(
         state.modelVersion,
@@ -192,6 +195,7 @@ class SqliteStore implements Store {
         state.framesProcessed,
         state.samplesQueued,
         receivedAt,
+        state.health ? JSON.stringify(state.health) : null,
         deviceId,
       );
   }

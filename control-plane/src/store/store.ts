@@ -4,6 +4,7 @@
  */
 import type {
   DeviceEvent,
+  DeviceHealth,
   DeviceStatus,
   DeviceSummary,
   Manifest,
@@ -12,6 +13,7 @@ import type {
   Sample,
   SampleMetadata,
 } from '@edgeloop/shared';
+import type { DashboardStore } from './dashboard-store.ts';
 import type { DatasetStore } from './dataset-store.ts';
 import type { LabellingStore } from './labelling-store.ts';
 import type { PipelineStore } from './pipeline-store.ts';
@@ -43,6 +45,8 @@ export interface DeviceRecord extends DeviceSummary {
   desiredUpdatedAt: string | null;
   predictionsTotal: number;
   lastPrediction: Prediction | null;
+  /** The last heartbeat figures the agent reported; null for agents that send none. */
+  health: DeviceHealth | null;
 }
 
 export interface ModelVersionRecord {
@@ -135,6 +139,8 @@ export interface Store {
   readonly datasets: DatasetStore;
   readonly registry: RegistryStore;
   readonly pipeline: PipelineStore;
+  /** Read-only views for the dashboard. */
+  readonly dashboard: DashboardStore;
 
   close(): void;
 }

@@ -68,6 +68,23 @@ export const PipelineConfigSchema = z.object({
 });
 export type PipelineConfig = z.infer<typeof PipelineConfigSchema>;
 
+export const UserRoleSchema = z.enum(['admin', 'operator', 'viewer']);
+export type UserRole = z.infer<typeof UserRoleSchema>;
+
+export const DashboardUserSchema = z.object({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
+  role: UserRoleSchema,
+  /** `scrypt$N$r$p$salt$hash`, never the password itself. */
+  passwordHash: z.string().startsWith('scrypt$'),
+});
+export type DashboardUser = z.infer<typeof DashboardUserSchema>;
+
+/** The dashboard's sign-in request (`POST /ui/sign-in`). */
+export const SignInSchema = z.object({
+  name: z.string().min(1).max(64),
+  password: z.string().min(1).max(1024),
+});
+
 export const ControlPlaneConfigSchema = z.object({
   /** SQLite database, artifacts and keys live here unless configured otherwise. */
   dataDir: z.string().min(1),
@@ -119,6 +136,17 @@ export const ControlPlaneConfigSchema = z.object({
     })
     .default({ promotionMargin: 0.01, classTolerance: 0.05 }),
   pipeline: PipelineConfigSchema.prefault({}),
+  /**
+   * Dashboard and API users. Viewers may read, operators and admins may also change things; the
+   * admin token stays an admin credential. passwordHash comes from `edgeloop hash-password`.
+   */
+  users: z.array(DashboardUserSchema).default([]),
+  /** How long a dashboard sign-in lasts. */
+  sessionHours: z
+    .number()
+    .positive()
+    .max(24 * 90)
+    .default(12),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /**
    * How long a verified device secret stays cached (s). Each check is a deliberately slow scrypt;

@@ -16,7 +16,12 @@ import {
 } from '@edgeloop/shared';
 import { testManifest } from '../../helpers/manifest-fixture.ts';
 import { buildTinyClassifier } from '../../helpers/tiny-onnx.ts';
-import { createToken, startTestControlPlane, type TestControlPlane } from '../control-plane/helpers.ts';
+import {
+  createToken,
+  startTestControlPlane,
+  type TestControlPlane,
+  type TestControlPlaneOverrides,
+} from '../control-plane/helpers.ts';
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -91,12 +96,13 @@ export interface Fleet {
 
 const silent = createLogger({ level: 'silent' });
 
-export async function startFleet(size: number): Promise<Fleet> {
+export async function startFleet(size: number, overrides: TestControlPlaneOverrides = {}): Promise<Fleet> {
   const t = await startTestControlPlane({
     http: { host: '127.0.0.1', port: await freePort() },
     mqtt: { host: '127.0.0.1', port: await freePort() },
     rollouts: { tickMs: 100 },
     logLevel: 'info',
+    ...overrides,
   });
   let api = new ApiClient(t.cp.httpUrl, t.cp.adminToken);
   const ids = Array.from({ length: size }, (_, i) => `cam-${String(i).padStart(2, '0')}`);

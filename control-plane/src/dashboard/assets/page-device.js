@@ -1,0 +1,219 @@
+// Device: the newest frame the device sent (its low-confidence samples) with the last
+// prediction, telemetry charts from the recent-predictions window, version history and events.
+import { ago, api, badge, fill, h, lineChart, num, pct } from './lib.js';
+
+export function devicePage(root, [deviceId]) {
+  async function load() {
+    const data = await api(`devices/${encodeURIComponent(deviceId)}/telemetry`);
+    render(data);
+  }
+
+  function render({ device, figures, telemetry, events, latestSampleId, rollouts }) {
+    const last = device.lastPrediction;
+    // Version history: the device's rollouts and the installs it reported, newest first.
+    const history = [
+      ...rollouts.map((r) => ({
+        at: r.updatedAt,
+        cells: [
+          h('a', { href: `#/rollouts/${encodeURIComponent(r.rolloutId)}` }, 'rollout'),
+          `${r.previousVersion === null ? '–' : `v${r.previousVersion}`} → v${r.modelVersion}`,
+          badge(r.state),
+        ],
+      })),
+      ...events
+        .filter((e) => e.type === 'model-installed' || e.type === 'model-install-failed')
+        .map((e) => ({
+          at: e.at,
+          cells: ['install', e.modelVersion ? `v${e.modelVersion}` : '–', badge(e.type)],
+        })),
+    ].sort((a, b) => b.at.localeCompare(a.at));
+    fill(
+      root,
+      h(
+        'h1',
+        {},
+        h('span', { class: `dot${device.online ? ' online' : ''}` }),
+        device.deviceId,
+        device.name ? h('span', { class: 'muted' }, ` · ${device.name}`) : null,
+      ),
+      h(
+        'div',
+        { class: 'grid' },
+        h(
+          'div',
+          { class: 'card frame' },
+          h('h2', {}, 'Newest uploaded frame'),
+          latestSampleId
+            ? h('img', {
+                src: `/api/v1/samples/${encodeURIComponent(latestSampleId)}/image`,
+                alt: 'newest frame uploaded by the device',
+                id: 'device-frame',
+              })
+            : h('p', { class: 'muted' }, 'No frame uploaded yet (devices send low-confidence frames).'),
+          last
+            ? h(
+                'div',
+                { id: 'device-prediction' },
+                h(
+                  'p',
+                  {},
+                  `Last prediction (v${last.modelVersion}, ${num(last.latencyMs)} ms, ${ago(last.capturedAt)}):`,
+                ),
+                h(
+                  'ol',
+                  {},
+                  last.topK.map((c) => h('li', {}, `${c.label} — ${pct(c.confidence)}`)),
+                ),
+              )
+            : h('p', { class: 'muted' }, 'No prediction yet.'),
+        ),
+        h(
+          'div',
+          { class: 'card' },
+          h('h2', {}, 'State'),
+          h(
+            'dl',
+            { class: 'kv' },
+            kv('Status', device.online ? 'online' : 'offline'),
+            kv('Last seen', ago(device.lastSeenAt)),
+            kv('Group', device.group),
+            kv('Model', `${device.reportedVersion ?? '–'} (desired ${device.desiredVersion ?? '–'})`),
+            kv('Run status', badge(device.status)),
+            kv('Detail', device.detail ?? '–'),
+            kv('Agent', device.agentVersion ?? '–'),
+            kv('Hardware', device.hardware ?? '–'),
+            kv('Frames processed', device.framesProcessed),
+            kv('Queue depth', `${device.health?.queueDepth ?? device.samplesQueued} samples`),
+            kv('FPS', num(figures.fps)),
+            kv('Latency', figures.latencyMs === null ? '–' : `${num(figures.latencyMs)} ms`),
+            kv('Low confidence', pct(figures.lowConfidenceRate)),
+          ),
+        ),
+      ),
+      device.health ? healthCard(device.health) : null,
+      h(
+        'div',
+        { class: 'grid' },
+        h(
+          'div',
+          { class: 'card' },
+          h('h2', {}, `Confidence (last ${telemetry.length} predictions)`),
+          lineChart(
+            [{ name: 'top-1 confidence', color: '#2f7de1', values: telemetry.map((p) => p.confidence) }],
+            {
+              min: 0,
+              max: 1,
+            },
+          ),
+        ),
+        h(
+          'div',
+          { class: 'card' },
+          h('h2', {}, 'Latency (ms)'),
+          lineChart([
+            { name: 'inference latency', color: '#e07b2f', values: telemetry.map((p) => p.latencyMs) },
+          ]),
+        ),
+      ),
+      h(
+        'div',
+        { class: 'grid' },
+        h(
+          'div',
+          { class: 'card' },
+          h('h2', {}, 'Version history'),
+          history.length === 0
+            ? h('p', { class: 'muted' }, 'No rollouts or installs yet.')
+            : table(
+                ['When', 'What', 'Version', 'Result'],
+                history.map((x) => [ago(x.at), ...x.cells]),
+                'device-versions',
+              ),
+        ),
+        h(
+          'div',
+          { class: 'card' },
+          h('h2', {}, 'Events'),
+          events.length === 0
+            ? h('p', { class: 'muted' }, 'No events.')
+            : table(
+                ['When', 'Type', 'Message'],
+                events.map((e) => [ago(e.at), badge(e.type), e.message]),
+                'device-events',
+              ),
+        ),
+      ),
+    );
+  }
+
+  load();
+  return { topics: ['fleet', 'labels'], refresh: load };
+}
+
+function healthCard(x) {
+  const hours = x.uptimeS / 3600;
+  return h(
+    'div',
+    { class: 'card', id: 'device-health' },
+    h('h2', {}, 'Heartbeat'),
+    h(
+      'div',
+      { class: 'chips' },
+      h('span', { class: 'chip' }, 'fps ', h('b', {}, num(x.fps))),
+      h(
+        'span',
+        { class: 'chip' },
+        'latency p50 / p95 ',
+        h('b', {}, `${num(x.latencyP50Ms)} / ${num(x.latencyP95Ms)} ms`),
+      ),
+      h('span', { class: 'chip' }, 'frames dropped ', h('b', {}, x.framesDropped)),
+      h('span', { class: 'chip' }, 'camera restarts ', h('b', {}, x.cameraRestarts)),
+      h('span', { class: 'chip' }, 'queue ', h('b', {}, x.queueDepth)),
+      h('span', { class: 'chip' }, 'evicted ', h('b', {}, x.evictions)),
+      h(
+        'span',
+        { class: 'chip' },
+        'uptime ',
+        h('b', {}, hours >= 1 ? `${num(hours)} h` : `${Math.round(x.uptimeS)} s`),
+      ),
+      x.cpuTemperatureC === null
+        ? null
+        : h('span', { class: 'chip' }, 'CPU ', h('b', {}, `${num(x.cpuTemperatureC)} °C`)),
+    ),
+  );
+}
+
+function kv(key, value) {
+  return [h('dt', {}, key), h('dd', {}, value)];
+}
+
+function table(headers, rows, id) {
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { id },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          headers.map((x) => h('th', {}, x)),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        rows.map((r) =>
+          h(
+            'tr',
+            {},
+            r.map((c) => h('td', {}, c)),
+          ),
+        ),
+      ),
+    ),
+  );
+}

@@ -1,0 +1,133 @@
+// The "new rollout" form: version, target, waves ("1, 10%, 50%, 100%": a number is a device
+// count, a percentage a cumulative share), notification rate, soak time and health gates.
+import { api, attempt, canChange, h } from './lib.js';
+
+export function parseWaves(text) {
+  return text
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((part) => {
+      if (part.endsWith('%')) return { percent: Number(part.slice(0, -1)) };
+      return { devices: Number(part) };
+    });
+}
+
+function field(label, input) {
+  return h('label', { class: 'field' }, h('span', { class: 'muted' }, label), input);
+}
+
+export function rolloutForm({ models, groups, onCreated }) {
+  const version = h(
+    'select',
+    { name: 'modelVersion', 'aria-label': 'rollout version' },
+    [...models]
+      .sort((a, b) => b.modelVersion - a.modelVersion)
+      .map((m) => h('option', { value: m.modelVersion }, `v${m.modelVersion} ${m.name}`)),
+  );
+  const targetKind = h(
+    'select',
+    { name: 'targetKind', 'aria-label': 'target' },
+    h('option', { value: 'all' }, 'all devices'),
+    groups.map((g) => h('option', { value: `group:${g}` }, `group ${g}`)),
+    h('option', { value: 'devices' }, 'these devices…'),
+  );
+  const deviceIds = h('input', {
+    name: 'deviceIds',
+    placeholder: 'cam-01, cam-02',
+    'aria-label': 'device ids',
+  });
+  const waves = h('input', { name: 'waves', value: '1, 50%, 100%', 'aria-label': 'waves' });
+  const rate = h('input', {
+    name: 'rate',
+    type: 'number',
+    min: 1,
+    value: 100,
+    'aria-label': 'devices per minute',
+  });
+  const soak = h('input', {
+    name: 'soak',
+    type: 'number',
+    min: 0,
+    step: 'any',
+    value: 300,
+    'aria-label': 'soak seconds',
+  });
+  const minSuccess = h('input', { name: 'minSuccess', type: 'number', min: 0, max: 100, value: 100 });
+  const confDrop = h('input', { name: 'confDrop', type: 'number', min: 0, max: 1, step: 0.01, value: 0.1 });
+  const lowRise = h('input', { name: 'lowRise', type: 'number', min: 0, max: 1, step: 0.01, value: 0.15 });
+  const minPredictions = h('input', { name: 'minPredictions', type: 'number', min: 1, value: 20 });
+  const onFailure = h(
+    'select',
+    { name: 'onFailure' },
+    h('option', { value: 'abort' }, 'abort and roll back'),
+    h('option', { value: 'pause' }, 'pause for a person'),
+  );
+  const submit = h(
+    'button',
+    { type: 'submit', class: 'primary', disabled: !canChange(), id: 'rollout-create' },
+    'Start rollout',
+  );
+
+  async function onsubmit(e) {
+    e.preventDefault();
+    const kind = targetKind.value;
+    const target =
+      kind === 'all'
+        ? { all: true }
+        : kind === 'devices'
+          ? {
+              deviceIds: deviceIds.value
+                .split(',')
+                .map((s) => s.trim())
+                .filter(Boolean),
+            }
+          : { group: kind.slice('group:'.length) };
+    const body = {
+      protocol: 1,
+      modelVersion: Number(version.value),
+      target,
+      strategy: {
+        waves: parseWaves(waves.value),
+        maxNotifiedPerMinute: Number(rate.value),
+        soakSeconds: Number(soak.value),
+        gates: {
+          minSuccessPercent: Number(minSuccess.value),
+          maxMeanConfidenceDrop: Number(confDrop.value),
+          maxLowConfidenceRateIncrease: Number(lowRise.value),
+          minPredictions: Number(minPredictions.value),
+          onFailure: onFailure.value,
+        },
+      },
+    };
+    const created = await attempt(() => api('rollouts', { body }), 'rollout started');
+    if (created) onCreated(created);
+  }
+
+  return h(
+    'form',
+    { class: 'card rollout-form', id: 'rollout-form', onsubmit },
+    h('h2', {}, 'New rollout'),
+    h(
+      'div',
+      { class: 'form-grid' },
+      field('Version', version),
+      field('Target', targetKind),
+      field('Device ids (for “these devices”)', deviceIds),
+      field('Waves (count or %)', waves),
+      field('Devices notified per minute', rate),
+      field('Soak after each wave (s)', soak),
+      field('Gate: min. success %', minSuccess),
+      field('Gate: max. confidence drop', confDrop),
+      field('Gate: max. low-confidence rise', lowRise),
+      field('Gate: predictions needed', minPredictions),
+      field('When a gate fails', onFailure),
+    ),
+    h(
+      'div',
+      { class: 'toolbar' },
+      submit,
+      canChange() ? null : h('span', { class: 'muted' }, 'Viewers cannot start rollouts.'),
+    ),
+  );
+}

@@ -1,0 +1,75 @@
+/**
+ * Serves the dashboard under /ui: one HTML shell, a stylesheet and plain ES modules from
+ * ./assets (no CDN, no build step: the browser loads the modules as they are), plus sign-in and
+ * sign-out that set and clear the session cookie.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { NotFoundError, SignInSchema, UnauthorizedError } from '@edgeloop/shared';
+import { Hono } from 'hono';
+import { deleteCookie, setCookie } from 'hono/cookie';
+import { SESSION_COOKIE } from '../auth/sessions.ts';
+import { readJson } from '../http/body.ts';
+import type { AppDeps, AppEnv } from '../http/env.ts';
+
+const ASSETS = join(import.meta.dirname, 'assets');
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.svg': 'image/svg+xml',
+};
+const ASSET_NAME = /^[a-z0-9-]+\.(css|js|svg)$/;
+
+async function asset(name: string): Promise<Response> {
+  const ext = name.slice(name.lastIndexOf('.'));
+  const bytes = await readFile(join(ASSETS, name)).catch(() => {
+    throw new NotFoundError(`no dashboard asset '${name}'`);
+  });
+  return new Response(bytes, {
+    headers: {
+      'Content-Type': TYPES[ext] ?? 'application/octet-stream',
+      // Modules are re-read on every start; a short cache keeps reloads fast and upgrades visible.
+      'Cache-Control': 'no-cache',
+      'X-Content-Type-Options': 'nosniff',
+      // Only our own scripts and data; style attributes set by the scripts need 'unsafe-inline';
+      // blob: is the Try page's local preview. No framing (clickjacking the action buttons).
+      'Content-Security-Policy':
+        "default-src 'self'; img-src 'self' blob:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+    },
+  });
+}
+
+export function dashboardUiRoutes(deps: AppDeps) {
+  const sessions = deps.sessions;
+  return new Hono<AppEnv>()
+    .get('/', (c) => c.redirect('/ui/'))
+    .get('/ui', (c) => c.redirect('/ui/'))
+    .get('/ui/', () => asset('index.html'))
+    .get('/ui/assets/:name', (c) => {
+      const name = c.req.param('name');
+      if (!ASSET_NAME.test(name)) throw new NotFoundError(`no dashboard asset '${name}'`);
+      return asset(name);
+    })
+    .post('/ui/sign-in', async (c) => {
+      const { name, password } = await readJson(c, SignInSchema, 'sign-in');
+      const session = sessions ? await sessions.signIn(name, password) : null;
+      if (!sessions || !session) {
+        deps.logger.info({ name }, 'dashboard sign-in refused');
+        throw new UnauthorizedError('wrong name or password');
+      }
+      setCookie(c, SESSION_COOKIE, sessions.encode(session), {
+        httpOnly: true,
+        sameSite: 'Strict',
+        path: '/',
+        secure: new URL(c.req.url).protocol === 'https:',
+        maxAge: Math.floor((session.expiresAt - Date.now()) / 1000),
+      });
+      deps.logger.info({ name, role: session.role }, 'dashboard sign-in');
+      return c.json({ name: session.name, role: session.role });
+    })
+    .post('/ui/sign-out', (c) => {
+      deleteCookie(c, SESSION_COOKIE, { path: '/' });
+      return c.json({ ok: true });
+    });
+}

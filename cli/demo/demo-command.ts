@@ -29,10 +29,10 @@ export function formatSummary(s: DemoSummary): string {
   const lines = [
     '',
     '── edgeloop demo summary ──────────────────────────────────────────',
-    'version  devices  val acc  field acc (frames)   train images (field)',
+    'version  devices  val acc  int8 acc (agree)  field acc (frames)   train images (field)  canary',
     ...s.versions.map(
       (v) =>
-        `v${String(v.version).padEnd(7)} ${String(v.devicesActive).padEnd(8)} ${pct(v.valAccuracy).padEnd(8)} ${`${pct(v.fieldAccuracy)} (${v.fieldPredictions})`.padEnd(20)} ${v.trainImages} (${v.fieldSamplesUsed})`,
+        `v${String(v.version).padEnd(7)} ${String(v.devicesActive).padEnd(8)} ${pct(v.valAccuracy).padEnd(8)} ${`${pct(v.int8ValAccuracy)} (${pct(v.int8Agreement)})`.padEnd(17)} ${`${pct(v.fieldAccuracy)} (${v.fieldPredictions})`.padEnd(20)} ${`${v.trainImages} (${v.fieldSamplesUsed})`.padEnd(21)} ${v.canaryDevice}`,
     ),
     `samples reported by devices: ${s.samplesReported}, labelled: ${s.samplesLabelled}, used in retraining: ${s.samplesUsedInRetraining}`,
     `took ${s.seconds.toFixed(0)}s`,

@@ -19,6 +19,8 @@ export interface DemoOptions {
   collectTimeoutSec: number;
   /** Seconds of predictions per version used to measure field accuracy. */
   measureSec: number;
+  /** Soak of the canary wave: the gates compare its confidence with the previous version's. */
+  canarySoakSec: number;
   seed: number;
   keepRunning: boolean;
 }
@@ -37,6 +39,7 @@ export const DEFAULT_DEMO_OPTIONS: Omit<DemoOptions, 'workDir'> = {
   minSamples: 40,
   collectTimeoutSec: 40,
   measureSec: 8,
+  canarySoakSec: 6,
   seed: 11,
   keepRunning: false,
 };
@@ -46,6 +49,12 @@ export interface DemoVersionSummary {
   devicesActive: number;
   valAccuracy: number;
   onnxValAccuracy: number;
+  /** The int8 model the devices run, on the same validation images, and its top-1 agreement with fp32. */
+  int8ValAccuracy: number;
+  int8Agreement: number;
+  /** The staged rollout that put this version on the fleet: canary first, then everyone. */
+  rolloutId: string;
+  canaryDevice: string;
   /** Top-1 accuracy of the devices' live predictions on camera frames, while this version ran. */
   fieldAccuracy: number | null;
   fieldPredictions: number;

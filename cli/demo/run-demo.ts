@@ -21,8 +21,11 @@ import {
 } from '@edgeloop/shared';
 import {
   downloadLabelledSamples,
+  formatQuantization,
   generateSyntheticDataset,
   publishModelDir,
+  type QuantizationMetrics,
+  quantizeModelDir,
   type TrainMetrics,
   type TrainProgress,
   train,
@@ -184,10 +187,43 @@ export async function runDemo(options: DemoOptions, report: Report): Promise<Dem
       report(
         `  v${version}: val accuracy ${(metrics.valAccuracy * 100).toFixed(1)}% (onnx ${(metrics.onnxValAccuracy * 100).toFixed(1)}%), ${metrics.trainImages} training images incl. ${metrics.fieldSamplesUsed} field samples, ${metrics.trainSeconds.toFixed(0)}s at ${metrics.imagesPerSec.toFixed(0)} img/s`,
       );
+      // Devices run int8: model.onnx becomes the quantized model, calibrated on training images.
+      const quantization = await quantizeModelDir(outDir, datasetDir, { seed: options.seed + version });
+      report(`  ${formatQuantization(quantization)}`);
       const published = await publishModelDir(api, outDir, { modelVersion: version });
       report(`  published v${published.modelVersion}; the control plane signed its manifest`);
-      const targets = await api.assign(version, { all: true });
-      report(`  rolling v${version} out to ${targets.length} devices over MQTT`);
+      // A staged rollout over MQTT: one canary, a soak while the health gates compare its field
+      // confidence with the previous version's, then the rest of the fleet.
+      const created = await api.createRollout({
+        modelVersion: version,
+        target: { all: true },
+        strategy: {
+          waves: [{ devices: 1 }, { percent: 100 }],
+          soakSeconds: options.canarySoakSec,
+          deviceTimeoutSeconds: 120,
+          gates: { minPredictions: 10, onFailure: 'abort' },
+        },
+      });
+      report(
+        `  rollout ${created.rolloutId}: v${version} to ${created.devices.length} devices, canary first`,
+      );
+      let canaryDevice = '';
+      await waitFor(`rollout ${created.rolloutId} of v${version} to finish`, 180, async () => {
+        const r = await api.getRollout(created.rolloutId);
+        const canary = r.devices.find((d) => d.wave === 0);
+        if (!canaryDevice && canary?.state === 'active') {
+          canaryDevice = canary.deviceId;
+          report(
+            `  canary ${canaryDevice} runs v${version}; soaking ${options.canarySoakSec}s behind the health gates`,
+          );
+        }
+        if (r.state === 'aborted' || r.state === 'paused')
+          throw new EdgeloopError(
+            'INTERNAL',
+            `demo: rollout ${r.rolloutId} of v${version} ${r.state}: ${r.reason ?? 'see edgeloop rollout status'}`,
+          );
+        return r.state === 'completed';
+      });
       await waitFor(`every device to run v${version}`, 60, () =>
         agents.every((a) => a.currentModelVersion() === version),
       );
@@ -195,7 +231,7 @@ export async function runDemo(options: DemoOptions, report: Report): Promise<Dem
         (await api.listDevices()).every((d) => d.reportedVersion === version),
       );
       report(`  all ${agents.length} devices verified, loaded and are running v${version}`);
-      return metrics;
+      return { metrics, quantization, rolloutId: created.rolloutId, canaryDevice };
     };
 
     report('4/8 training v1 on the studio dataset');
@@ -259,15 +295,25 @@ export async function runDemo(options: DemoOptions, report: Report): Promise<Dem
 
 function summarise(
   version: number,
-  metrics: TrainMetrics,
+  trained: {
+    metrics: TrainMetrics;
+    quantization: QuantizationMetrics;
+    rolloutId: string;
+    canaryDevice: string;
+  },
   agents: Agent[],
   fieldResult: { accuracy: number | null; total: number },
 ): DemoVersionSummary {
+  const { metrics, quantization } = trained;
   return {
     version,
     devicesActive: agents.filter((a) => a.currentModelVersion() === version).length,
     valAccuracy: metrics.valAccuracy,
     onnxValAccuracy: metrics.onnxValAccuracy,
+    int8ValAccuracy: quantization.int8Accuracy,
+    int8Agreement: quantization.agreement,
+    rolloutId: trained.rolloutId,
+    canaryDevice: trained.canaryDevice,
     fieldAccuracy: fieldResult.accuracy,
     fieldPredictions: fieldResult.total,
     trainImages: metrics.trainImages,

@@ -61,6 +61,35 @@ describe('the whole loop on one machine', () => {
     expect(demo.agents.map((a) => a.currentModelVersion())).toEqual([2, 2, 2]);
   });
 
+  it('rolls each version out in stages: one canary first, then the rest of the fleet', async () => {
+    for (const v of demo.summary.versions) {
+      const rollout = await api.getRollout(v.rolloutId);
+      expect(rollout).toMatchObject({ modelVersion: v.version, state: 'completed' });
+      const canary = rollout.devices.filter((d) => d.wave === 0);
+      expect(canary.map((d) => d.deviceId)).toEqual([v.canaryDevice]);
+      const canaryActiveAt = Date.parse(canary[0].history.find((t) => t.state === 'active')!.at);
+      for (const d of rollout.devices.filter((d) => d.wave > 0)) {
+        expect(d.state).toBe('active');
+        const notified = d.history.find((t) => t.state === 'notified');
+        expect(Date.parse(notified!.at)).toBeGreaterThanOrEqual(canaryActiveAt);
+      }
+    }
+  });
+
+  it('ships int8 models that agree with their fp32 originals', async () => {
+    for (const v of demo.summary.versions) {
+      // This budget validates on 12-16 images per version: one flipped image moves accuracy 6-8 points.
+      expect(v.int8Agreement).toBeGreaterThanOrEqual(0.85);
+      expect(Math.abs(v.int8ValAccuracy - v.onnxValAccuracy)).toBeLessThanOrEqual(0.17);
+    }
+    const manifest = await api.getManifest(2);
+    expect(manifest.architecture.quantization).toBe('int8');
+    expect(manifest.files.map((f) => [f.name, f.role])).toContainEqual([
+      'model.fp32.onnx',
+      'reference-model',
+    ]);
+  });
+
   it('keeps classifying camera frames with the new version', async () => {
     const before = predictions.length;
     await new Promise((r) => setTimeout(r, 1500));

@@ -263,6 +263,11 @@ export function pipelineSteps(deps: PipelineStepDeps): PipelineStepDef[] {
           ctx.log(canary ? 'candidate was not promoted: no canary\n' : 'no canary target configured\n');
           return { devices: [] };
         }
+        if (store.resolveTarget(canary.target).length === 0) {
+          // Not an error: an empty canary group just means nobody volunteered yet.
+          ctx.log(`no devices match the canary target ${JSON.stringify(canary.target)}: no rollout\n`);
+          return { rolloutId: null, target: canary.target, devices: [] };
+        }
         // A staged rollout, not a plain assignment: waves, soak and health gates watch the new
         // version on the canary devices, and an abort sends them back to what they ran.
         const rollout = await deps.rollouts.create({

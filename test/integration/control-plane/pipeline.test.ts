@@ -202,6 +202,14 @@ describe('retraining pipeline', () => {
     expect(manifest.labels).toEqual(['blue', 'red']);
   });
 
+  it('refuses to start with a canary rollout that has no target', async () => {
+    await expect(
+      startTestControlPlane({ pipeline: { canary: { strategy: { soakSeconds: 60 } } } }),
+    ).rejects.toThrow(/pipeline.canary needs a target/);
+    // So afterEach has something to stop.
+    t = await startTestControlPlane();
+  });
+
   it('starts runs from its cron schedule and after N new labels', async () => {
     t = await startTestControlPlane({
       pipeline: {

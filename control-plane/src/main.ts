@@ -132,7 +132,7 @@ export async function startControlPlane(
         store,
         objects,
         models,
-        desired,
+        rollouts,
         config: config.pipeline,
         workDir: config.pipeline.workDir ?? join(config.dataDir, 'pipeline'),
         rule: () => ({ margin: config.registry.promotionMargin, tolerance: config.registry.classTolerance }),

@@ -1,26 +1,30 @@
 /**
  * The retraining pipeline's steps: snapshot → export → train candidates → evaluate (fixed set and
- * field-hard) → register the best → promote by the rule → optional canary. Training and
+ * field-hard) → register the best → promote by the rule → optional canary rollout. Training and
  * prediction run as child processes (run-command.ts) on folders this file writes and reads.
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  ConfigError,
+  type CreateRollout,
   EdgeloopError,
   type Evaluation,
   type Logger,
+  PipelineCanarySchema,
   type PipelineConfig,
+  PROTOCOL_VERSION,
   PredictOutputSchema,
   parseJsonWith,
+  type RolloutStrategy,
   UnsignedManifestSchema,
 } from '@edgeloop/shared';
 import { snapshotDataset } from '../datasets/dataset-versions.ts';
-import { assignModel } from '../fleet/assignments.ts';
-import type { DesiredStatePublisher } from '../fleet/desired-state.ts';
 import { evaluationOf, type PromotionRule } from '../models/model-comparison.ts';
 import type { ModelRegistry } from '../models/model-registry.ts';
 import { CANDIDATE_ALIAS, PRODUCTION_ALIAS, promote } from '../models/promotion.ts';
 import type { ObjectStore } from '../object-store/object-store.ts';
+import type { RolloutEngine } from '../rollouts/rollout-engine.ts';
 import type { Store } from '../store/store.ts';
 import type { PipelineStepDef, StepContext } from './pipeline-runner.ts';
 import { runCommand } from './run-command.ts';
@@ -32,7 +36,8 @@ export interface PipelineStepDeps {
   store: Store;
   objects: ObjectStore;
   models: ModelRegistry;
-  desired: DesiredStatePublisher;
+  /** Opens the canary rollout of a promoted candidate. */
+  rollouts: Pick<RolloutEngine, 'create'>;
   config: PipelineConfig;
   workDir: string;
   rule: () => PromotionRule;
@@ -65,8 +70,24 @@ async function pool<T>(items: readonly T[], size: number, work: (item: T) => Pro
   if (errors.length > 0) throw errors[0];
 }
 
+/** The canary rollout to open, from `canary` or the older `canaryGroup` shorthand; null: none. */
+function canaryOf(
+  config: PipelineConfig,
+): { target: CreateRollout['target']; strategy: RolloutStrategy } | null {
+  const target = config.canary?.target ?? (config.canaryGroup ? { group: config.canaryGroup } : undefined);
+  if (!target) {
+    if (config.canary)
+      throw new ConfigError(
+        'pipeline.canary needs a target (pipeline.canary.target or pipeline.canaryGroup)',
+      );
+    return null;
+  }
+  return { target, strategy: (config.canary ?? PipelineCanarySchema.parse({})).strategy };
+}
+
 export function pipelineSteps(deps: PipelineStepDeps): PipelineStepDef[] {
   const { store, config } = deps;
+  const canary = canaryOf(config);
   const runDir = (ctx: StepContext) => join(deps.workDir, ctx.runId);
   const timeoutMs = config.stepTimeoutSec * 1000;
 
@@ -238,24 +259,32 @@ export function pipelineSteps(deps: PipelineStepDeps): PipelineStepDef[] {
     {
       name: 'canary',
       async run(ctx) {
-        if (!config.canaryGroup || !ctx.state.promoted) {
-          ctx.log(
-            config.canaryGroup ? 'candidate was not promoted: no canary\n' : 'no canaryGroup configured\n',
-          );
+        if (!canary || !ctx.state.promoted) {
+          ctx.log(canary ? 'candidate was not promoted: no canary\n' : 'no canary target configured\n');
           return { devices: [] };
         }
-        const devices = await assignModel(
-          { store, desired: deps.desired },
-          {
-            protocol: 1,
-            modelVersion: ctx.state.modelVersion as number,
-            target: { group: config.canaryGroup },
-          },
-        );
+        if (store.resolveTarget(canary.target).length === 0) {
+          // Not an error: an empty canary group just means nobody volunteered yet.
+          ctx.log(`no devices match the canary target ${JSON.stringify(canary.target)}: no rollout\n`);
+          return { rolloutId: null, target: canary.target, devices: [] };
+        }
+        // A staged rollout, not a plain assignment: waves, soak and health gates watch the new
+        // version on the canary devices, and an abort sends them back to what they ran.
+        const rollout = await deps.rollouts.create({
+          protocol: PROTOCOL_VERSION,
+          modelVersion: ctx.state.modelVersion as number,
+          target: canary.target,
+          strategy: canary.strategy,
+        });
         ctx.log(
-          `assigned version ${ctx.state.modelVersion} to ${devices.length} devices of group ${config.canaryGroup}\n`,
+          `opened rollout ${rollout.rolloutId} of version ${rollout.modelVersion} to ${rollout.devices.length} devices (${JSON.stringify(canary.target)}), waves ${rollout.waves.map((w) => w.devices).join('+')}\n`,
         );
-        return { group: config.canaryGroup, devices };
+        return {
+          rolloutId: rollout.rolloutId,
+          target: canary.target,
+          waves: rollout.waves.map((w) => w.devices),
+          devices: rollout.devices.map((d) => d.deviceId),
+        };
       },
     },
   ];

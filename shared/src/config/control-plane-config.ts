@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { AssignModelSchema } from '../schemas/http.ts';
+import { RolloutStrategySchema } from '../schemas/rollout.ts';
 
 /**
  * Where model files, sample images and dataset images are kept: a folder (default
@@ -26,6 +28,19 @@ export const ObjectStoreConfigSchema = z.discriminatedUnion('type', [
   }),
 ]);
 export type ObjectStoreConfig = z.infer<typeof ObjectStoreConfigSchema>;
+
+/**
+ * The rollout the pipeline opens for a candidate that passed the promotion rule: its target
+ * (default: `pipeline.canaryGroup`) and strategy. Waves default to one device, then the rest of
+ * the target; soak, timeouts and gates default as for any rollout.
+ */
+export const PipelineCanarySchema = z.object({
+  target: AssignModelSchema.shape.target.optional(),
+  strategy: RolloutStrategySchema.extend({
+    waves: RolloutStrategySchema.shape.waves.unwrap().default([{ devices: 1 }, { percent: 100 }]),
+  }).prefault({}),
+});
+export type PipelineCanary = z.infer<typeof PipelineCanarySchema>;
 
 /**
  * The retraining pipeline. Training runs as a child process (`trainCommand` + `--data DIR --out
@@ -63,8 +78,10 @@ export const PipelineConfigSchema = z.object({
   /** Start a run once this many labels were given since the last run started. */
   newLabelsThreshold: z.number().int().positive().optional(),
   labelCheckSeconds: z.number().positive().default(60),
-  /** Assign a candidate that passed the promotion rule to this device group. */
+  /** Open a canary rollout of a promoted candidate to this device group (shorthand for canary.target). */
   canaryGroup: z.string().min(1).optional(),
+  /** The canary rollout's target (default: canaryGroup) and strategy; see PipelineCanarySchema. */
+  canary: PipelineCanarySchema.optional(),
 });
 export type PipelineConfig = z.infer<typeof PipelineConfigSchema>;
 

@@ -172,8 +172,20 @@ describe('retraining pipeline', () => {
     const registered = step(r, 'register').artifacts as { modelVersion: number };
     expect(registered.modelVersion).toBe(1);
     expect(step(r, 'promote').artifacts).toMatchObject({ promoted: true, production: null });
-    // Promoted, so it goes to the canary group only.
-    expect(step(r, 'canary').artifacts).toEqual({ group: 'canary', devices: ['cam-canary'] });
+    // Promoted, so a staged rollout opens for the canary group only (canaryGroup shorthand).
+    const canary = step(r, 'canary').artifacts as { rolloutId: string };
+    expect(canary).toEqual({
+      rolloutId: expect.stringMatching(/^rol-/),
+      target: { group: 'canary' },
+      waves: [1, 0],
+      devices: ['cam-canary'],
+    });
+    const rollout = (await (await t.api(`/rollouts/${canary.rolloutId}`, { admin: true })).json()) as {
+      modelVersion: number;
+      devices: { deviceId: string; state: string }[];
+    };
+    expect(rollout.modelVersion).toBe(1);
+    expect(rollout.devices).toMatchObject([{ deviceId: 'cam-canary', state: 'notified' }]);
     expect(t.cp.store.getDevice('cam-canary')?.desiredVersion).toBe(1);
     expect(t.cp.store.getDevice('cam-1')?.desiredVersion).toBeNull();
 
@@ -188,6 +200,14 @@ describe('retraining pipeline', () => {
       labels: string[];
     };
     expect(manifest.labels).toEqual(['blue', 'red']);
+  });
+
+  it('refuses to start with a canary rollout that has no target', async () => {
+    await expect(
+      startTestControlPlane({ pipeline: { canary: { strategy: { soakSeconds: 60 } } } }),
+    ).rejects.toThrow(/pipeline.canary needs a target/);
+    // So afterEach has something to stop.
+    t = await startTestControlPlane();
   });
 
   it('starts runs from its cron schedule and after N new labels', async () => {

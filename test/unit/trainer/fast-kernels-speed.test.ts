@@ -66,7 +66,17 @@ describe('Slice and PadV2', () => {
   it("match stock exactly, forward and as each other's gradient", async () => {
     const x4 = rand([2, 5, 6, 3]);
     const x3 = rand([4, 3, 7]);
+    // 16 channels: merged rows of 64+ floats take the block-copy path.
+    const wide = rand([2, 6, 7, 16]);
     const run = () => [
+      tf.slice(wide, [0, 1, 0, 0], [2, 4, -1, -1]),
+      tf.slice(wide, [1, 1, 1, 0], [1, 4, 5, -1]),
+      tf.pad(wide, [
+        [0, 0],
+        [1, 1],
+        [0, 1],
+        [0, 0],
+      ]),
       tf.slice(x4, [0, 1, 2, 0], [2, 3, 3, 3]),
       tf.slice(x4, [1, 0, 1, 1], [-1, 4, -1, 2]),
       tf.slice(x3, [1, 1, 2], [2, 2, 4]),

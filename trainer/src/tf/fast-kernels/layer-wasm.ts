@@ -7,7 +7,7 @@
  * region of the arena (each pass reads a vector before it writes it), so only the copies in and the
  * one copy out touch the activations besides the passes themselves.
  */
-import { type ChannelPasses, createChannelPasses } from './wasm/channel-runtime.ts';
+import { type ChannelPasses, copyOut, createChannelPasses } from './wasm/channel-runtime.ts';
 
 const BLOCK = 256;
 
@@ -73,7 +73,7 @@ export function bnForwardWasm(
   }
   heap.set(beta, bb);
   cp.bnApply(xb, xb, mb, mulb, bb, rows, c);
-  return { y: heap.slice(xb, xb + n), mean, variance };
+  return { y: copyOut(heap, xb, xb + n), mean, variance };
 }
 
 export interface BnGrad {
@@ -115,7 +115,7 @@ export function bnGradWasm(
     heap[sb + k] = (-a * sumDy[k]) / rows;
   }
   cp.bnGrad(db, xb, db, mb, ab, bb, sb, rows, c);
-  return { dx: heap.slice(db, db + n), dGamma, dBeta };
+  return { dx: copyOut(heap, db, db + n), dGamma, dBeta };
 }
 
 /** min(max(x, 0), hi) for the first n - n % 4 floats; the caller finishes the tail. */
@@ -125,7 +125,7 @@ export function relu6Wasm(cp: ChannelPasses, x: Float32Array, hi: number): Float
   const heap = cp.heap();
   heap.set(x, xb);
   cp.relu6(xb, xb, n & ~3, hi);
-  return heap.slice(xb, xb + n);
+  return copyOut(heap, xb, xb + n);
 }
 
 /** The stock ReLU6 gradient for the first n - n % 4 floats; the caller finishes the tail. */
@@ -141,5 +141,5 @@ export function relu6GradWasm(
   heap.set(dy, db);
   heap.set(x, xb);
   cp.relu6Grad(db, xb, db, n & ~3, hi);
-  return heap.slice(db, db + n);
+  return copyOut(heap, db, db + n);
 }

@@ -33,6 +33,16 @@ export interface ChannelPasses {
   relu6Grad(dy: number, x: number, dx: number, n: number, hi: number): void;
 }
 
+/**
+ * heap[from, to) as a new array. A fresh array filled by `set` is about twice as fast as
+ * `heap.slice` on a WebAssembly memory in Node 20 (measured: 0.8 vs 1.1-2.2 ms for 4.7 MB).
+ */
+export function copyOut(heap: Float32Array, from: number, to: number): Float32Array {
+  const out = new Float32Array(to - from);
+  out.set(heap.subarray(from, to));
+  return out;
+}
+
 interface WasmMemory {
   buffer: ArrayBuffer;
   grow(pages: number): number;

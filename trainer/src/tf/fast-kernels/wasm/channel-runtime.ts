@@ -3,6 +3,7 @@
  * does for the matrix product): callers reserve regions in float32 elements, fill them through
  * `heap()`, call a pass, and copy results out. Kernels are synchronous and never nest.
  */
+import { takeArray } from '../buffer-pool.ts';
 import { channelModuleBytes } from './channel-module.ts';
 
 const PAGE_FLOATS = 65536 / 4;
@@ -38,7 +39,7 @@ export interface ChannelPasses {
  * `heap.slice` on a WebAssembly memory in Node 20 (measured: 0.8 vs 1.1-2.2 ms for 4.7 MB).
  */
 export function copyOut(heap: Float32Array, from: number, to: number): Float32Array {
-  const out = new Float32Array(to - from);
+  const out = takeArray(to - from);
   out.set(heap.subarray(from, to));
   return out;
 }

@@ -79,6 +79,32 @@ describe('output array pool', () => {
     x.dispose();
   });
 
+  it('pads, slices and adds into recycled arrays as into fresh ones', () => {
+    const x = tf.randomUniform([2, 30, 30, 4], -1, 1, 'float32', 3);
+    const run = () =>
+      tf.tidy(() => {
+        const padded = tf.pad(x, [
+          [0, 0],
+          [1, 1],
+          [1, 1],
+          [0, 0],
+        ]);
+        const cropped = tf.slice(padded, [0, 1, 0, 0], [2, 30, 32, 4]);
+        return [padded, tf.add(cropped, tf.scalar(1))].map((t) => Float32Array.from(t.dataSync()));
+      });
+    restoreStockCpuKernels(tf);
+    const stock = run();
+    registerFastCpuKernels(tf);
+    // Leave dirty arrays of the output sizes in the pool.
+    for (const n of [2 * 32 * 32 * 4, 2 * 30 * 32 * 4]) {
+      const a = takeArray(n);
+      a.fill(7);
+      kernelOutput(a).dispose();
+    }
+    expect(run()).toEqual(stock);
+    x.dispose();
+  });
+
   it('is off with the stock kernels', () => {
     restoreStockCpuKernels(tf);
     const a = takeArray(N);

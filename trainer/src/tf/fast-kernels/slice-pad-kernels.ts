@@ -5,6 +5,8 @@
  * MobileNetV2 training step. Here both copy whole rows. Contiguous slices keep the stock kernel, which
  * returns a view without copying.
  */
+
+import { takeArray } from './buffer-pool.ts';
 import { attrsOf, type FastKernelSpec, f32Input, makeF32 } from './kernel-util.ts';
 
 function stridesOf(shape: readonly number[]): number[] {
@@ -80,7 +82,7 @@ const slice: FastKernelSpec = {
     const [begin, size] = tf.slice_util.parseSliceParams(info, a.begin, a.size);
     tf.slice_util.assertParamsValid(info, begin, size);
     if (tf.slice_util.isSliceContinous(x.shape, begin, size)) return stock(args);
-    const out = new Float32Array(size.reduce((p, d) => p * d, 1));
+    const out = takeArray(size.reduce((p, d) => p * d, 1));
     copyRegion(x.values, x.shape, begin, out, size, new Array(size.length).fill(0), size);
     return makeF32(args.backend, size, out);
   },
@@ -96,9 +98,9 @@ const padV2: FastKernelSpec = {
       return stock(args);
     }
     const outShape = paddings.map((p, i) => p[0] + x.shape[i] + p[1]);
-    const out = new Float32Array(outShape.reduce((p, d) => p * d, 1));
-    const value = (a.constantValue ?? 0) as number;
-    if (value !== 0) out.fill(value);
+    const out = takeArray(outShape.reduce((p, d) => p * d, 1));
+    // A recycled array holds old values: fill the padding value (zero included) everywhere.
+    out.fill((a.constantValue ?? 0) as number);
     copyRegion(
       x.values,
       x.shape,

@@ -6,6 +6,7 @@
  * Pixels go through in chunks so the arena stays cache-sized; the filter gradient adds each
  * chunk's float32 partial product into doubles, so long reductions do not drift.
  */
+import { takeArray } from './buffer-pool.ts';
 import { type ConvGeometry, packPatches } from './im2col.ts';
 import type { Gemm } from './wasm/gemm-runtime.ts';
 
@@ -70,7 +71,7 @@ export function conv2dForwardWasm(
   const n = g.outC;
   const n4 = roundUp4(n);
   const m = g.batch * g.outH * g.outW;
-  const y = new Float32Array(m * n);
+  const y = takeArray(m * n); // every element written below
   const [b, a, c] = gm.reserve([kSize * n4, ROWS * kSize, ROWS * n4]);
   const heap = gm.heap();
   copyRowsPadded(filter, 0, kSize, n, heap, b, n4);
@@ -135,7 +136,8 @@ export function conv2dInputGradWasm(
     for (let j = 0; j < n; j++) heap[b + j * k4 + k] = filter[k * n + j];
   }
   const direct = isPointwise(g);
-  const dx = new Float32Array(g.batch * g.inH * g.inW * g.inC);
+  // The scatter adds into dx, the direct copy writes every element.
+  const dx = takeArray(g.batch * g.inH * g.inW * g.inC, !direct);
   for (let m0 = 0; m0 < m; m0 += ROWS) {
     const len = Math.min(ROWS, m - m0);
     heap.set(dy.subarray(m0 * n, (m0 + len) * n), a);

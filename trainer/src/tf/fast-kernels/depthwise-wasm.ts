@@ -6,6 +6,7 @@
  */
 import { forEachTapRow } from './depthwise-math.ts';
 import type { ConvGeometry } from './im2col.ts';
+import { copyOut } from './wasm/channel-runtime.ts';
 import type { Gemm } from './wasm/gemm-runtime.ts';
 
 export function depthwiseWasmApplies(g: ConvGeometry): boolean {
@@ -44,7 +45,7 @@ export function depthwiseForwardWasm(
       ch,
     );
   });
-  return heap.slice(yb, yb + outSize(g));
+  return copyOut(heap, yb, yb + outSize(g));
 }
 
 export function depthwiseInputGradWasm(
@@ -71,7 +72,7 @@ export function depthwiseInputGradWasm(
       ch,
     );
   });
-  return heap.slice(xb, xb + inSize(g));
+  return copyOut(heap, xb, xb + inSize(g));
 }
 
 export function depthwiseFilterGradWasm(

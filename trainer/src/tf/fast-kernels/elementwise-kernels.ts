@@ -5,6 +5,7 @@
  * coordinates. Results are rounded to float32 exactly as the stock kernels round them.
  */
 import { rowsOf, rowWalk } from './broadcast.ts';
+import { takeArray } from './buffer-pool.ts';
 import { addFlat, divFlat, type FlatLoop, flatLayout, mulFlat, subFlat } from './elementwise-flat.ts';
 import {
   type FastKernelSpec,
@@ -89,7 +90,7 @@ function binary<O extends Out>(
   const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
   const fl = flat && flatLayout(a.shape, a.values.length, b.shape, b.values.length, outShape);
   if (flat && fl && outDtype === 'float32') {
-    const out = new Float32Array(outShape.reduce((p, d) => p * d, 1));
+    const out = takeArray(outShape.reduce((p, d) => p * d, 1));
     flat(a.values, b.values, out, fl.layout, fl.c);
     return makeTyped(args.backend, outShape, 'float32', out);
   }
@@ -97,7 +98,7 @@ function binary<O extends Out>(
   const aw = rowWalk(a.shape, outShape);
   const bw = rowWalk(b.shape, outShape);
   if (aw == null || bw == null || rows * p === 0) return null;
-  const out = (outDtype === 'bool' ? new Uint8Array(rows * p) : new Float32Array(rows * p)) as O;
+  const out = (outDtype === 'bool' ? new Uint8Array(rows * p) : takeArray(rows * p)) as O;
   loop(a.values, aw.offsets, aw.inner, b.values, bw.offsets, bw.inner, p, out);
   return makeTyped(args.backend, outShape, outDtype, out);
 }
@@ -138,7 +139,7 @@ const select: FastKernelSpec = {
     if (!sameShape || c == null || t == null || e == null || !tf.util.arraysEqual(t.shape, e.shape)) {
       return stock(args);
     }
-    const out = new Float32Array(t.values.length);
+    const out = takeArray(t.values.length);
     for (let i = 0; i < out.length; i++) out[i] = c.values[i] === 1 ? t.values[i] : e.values[i];
     return makeTyped(args.backend, t.shape, 'float32', out);
   },

@@ -7,6 +7,7 @@
  * doubles. Kernel names are ours (prefixed Edgeloop) and exist only on the 'cpu' backend.
  */
 import { rowWalk } from './broadcast.ts';
+import { takeArray } from './buffer-pool.ts';
 import {
   attrsOf,
   f32Input,
@@ -27,7 +28,7 @@ function reluGrad(args: KernelArgs): TensorInfo {
   const dy = need(f32Input(args, 'dy'));
   const x = need(f32Input(args, 'x')).values;
   const d = dy.values;
-  const out = new Float32Array(d.length);
+  const out = takeArray(d.length);
   for (let i = 0; i < d.length; i++) {
     const e = x[i];
     out[i] = d[i] * (e > 0 ? 1 : Number.isNaN(e) ? Number.NaN : 0);
@@ -43,7 +44,7 @@ function clipGrad(args: KernelArgs): TensorInfo {
   const lo = Math.fround(a.clipValueMin as number);
   const hi = Math.fround(a.clipValueMax as number);
   const d = dy.values;
-  const out = new Float32Array(d.length);
+  const out = takeArray(d.length);
   for (let i = 0; i < d.length; i++) {
     const e = x[i];
     out[i] = e >= lo && e <= hi ? d[i] : 0;
@@ -56,7 +57,7 @@ function squareGrad(args: KernelArgs): TensorInfo {
   const dy = need(f32Input(args, 'dy'));
   const x = need(f32Input(args, 'x')).values;
   const d = dy.values;
-  const out = new Float32Array(d.length);
+  const out = takeArray(d.length);
   for (let i = 0; i < d.length; i++) out[i] = d[i] * Math.fround(x[i] * 2);
   return makeF32(args.backend, dy.shape, out);
 }
@@ -99,7 +100,7 @@ function batchNormGrad(args: KernelArgs): TensorInfo[] {
     rs[k] = r[k] * (scaleIn == null ? 1 : scaleIn[k]);
   }
   const xv = x.values;
-  const dx = new Float32Array(xv.length);
+  const dx = takeArray(xv.length);
   const sumDy = new Float64Array(c);
   const sumDyXm = new Float64Array(c);
   for (let i = 0; i < xv.length; i += c) {

@@ -14,6 +14,16 @@ import {
   makeF32,
   type TensorInfo,
 } from './kernel-util.ts';
+import {
+  type BnForward,
+  type BnGrad,
+  bnForwardWasm,
+  bnGradWasm,
+  channelPasses,
+  relu6GradWasm,
+  relu6Wasm,
+} from './layer-wasm.ts';
+import type { ChannelPasses } from './wasm/channel-runtime.ts';
 
 function need<T>(v: T | null): T {
   // layer-patches.ts checks dtypes and shapes before it calls these kernels.
@@ -21,14 +31,19 @@ function need<T>(v: T | null): T {
   return v;
 }
 
-/** x [..., C], gamma [C], beta [C] -> y, mean [C], variance [C] (biased, as tf.moments). */
-function batchNormTrain(args: KernelArgs): TensorInfo[] {
-  const x = need(f32Input(args, 'x'));
-  const gamma = need(f32Input(args, 'gamma')).values;
-  const beta = need(f32Input(args, 'beta')).values;
-  const eps = attrsOf(args).epsilon as number;
+/**
+ * x [..., C], gamma [C], beta [C] -> y, mean [C], variance [C] (biased, as tf.moments); on the SIMD
+ * passes when given them and C is a multiple of 4, else in JS with double sums.
+ */
+export function bnForwardValues(
+  xv: Float32Array,
+  gamma: Float32Array,
+  beta: Float32Array,
+  eps: number,
+  cp: ChannelPasses | null,
+): BnForward {
   const c = gamma.length;
-  const xv = x.values;
+  if (cp != null && c % 4 === 0) return bnForwardWasm(cp, xv, gamma, beta, eps);
   const rows = xv.length / c;
   const acc = new Float64Array(c);
   for (let i = 0; i < xv.length; i += c) for (let k = 0; k < c; k++) acc[k] += xv[i + k];
@@ -52,6 +67,16 @@ function batchNormTrain(args: KernelArgs): TensorInfo[] {
   for (let i = 0; i < xv.length; i += c) {
     for (let k = 0; k < c; k++) y[i + k] = beta[k] + (xv[i + k] - mean[k]) * mul[k];
   }
+  return { y, mean, variance };
+}
+
+function batchNormTrain(args: KernelArgs): TensorInfo[] {
+  const x = need(f32Input(args, 'x'));
+  const gamma = need(f32Input(args, 'gamma')).values;
+  const beta = need(f32Input(args, 'beta')).values;
+  const eps = attrsOf(args).epsilon as number;
+  const { y, mean, variance } = bnForwardValues(x.values, gamma, beta, eps, channelPasses());
+  const c = gamma.length;
   return [
     makeF32(args.backend, x.shape, y),
     makeF32(args.backend, [c], mean),
@@ -63,15 +88,17 @@ function batchNormTrain(args: KernelArgs): TensorInfo[] {
  * With r = 1/sqrt(var + eps), xhat = (x - mean) r and N rows: dBeta = Σdy, dGamma = Σdy·xhat,
  * dx = gamma·r·(dy - dBeta/N - xhat·dGamma/N).
  */
-function batchNormTrainGrad(args: KernelArgs): TensorInfo[] {
-  const dy = need(f32Input(args, 'dy')).values;
-  const x = need(f32Input(args, 'x'));
-  const gamma = need(f32Input(args, 'gamma')).values;
-  const mean = need(f32Input(args, 'mean')).values;
-  const variance = need(f32Input(args, 'variance')).values;
-  const eps = attrsOf(args).epsilon as number;
+export function bnGradValues(
+  dy: Float32Array,
+  xv: Float32Array,
+  gamma: Float32Array,
+  mean: Float32Array,
+  variance: Float32Array,
+  eps: number,
+  cp: ChannelPasses | null,
+): BnGrad {
   const c = gamma.length;
-  const xv = x.values;
+  if (cp != null && c % 4 === 0) return bnGradWasm(cp, dy, xv, gamma, mean, variance, eps);
   const rows = xv.length / c;
   const r = new Float64Array(c);
   for (let k = 0; k < c; k++) r[k] = 1 / Math.sqrt(Math.fround(variance[k] + eps));
@@ -101,6 +128,22 @@ function batchNormTrainGrad(args: KernelArgs): TensorInfo[] {
   for (let i = 0; i < xv.length; i += c) {
     for (let k = 0; k < c; k++) dx[i + k] = a[k] * dy[i + k] + b[k] * (xv[i + k] - mean[k]) + shift[k];
   }
+  return { dx, dGamma, dBeta };
+}
+
+function batchNormTrainGrad(args: KernelArgs): TensorInfo[] {
+  const x = need(f32Input(args, 'x'));
+  const gamma = need(f32Input(args, 'gamma')).values;
+  const { dx, dGamma, dBeta } = bnGradValues(
+    need(f32Input(args, 'dy')).values,
+    x.values,
+    gamma,
+    need(f32Input(args, 'mean')).values,
+    need(f32Input(args, 'variance')).values,
+    attrsOf(args).epsilon as number,
+    channelPasses(),
+  );
+  const c = gamma.length;
   return [
     makeF32(args.backend, x.shape, dx),
     makeF32(args.backend, [c], dGamma),
@@ -109,33 +152,44 @@ function batchNormTrainGrad(args: KernelArgs): TensorInfo[] {
 }
 
 /** clip(relu(x), 0, max) with the stock expressions (-0 and NaN as stock). */
-function relu6(args: KernelArgs): TensorInfo {
-  const x = need(f32Input(args, 'x'));
-  const hi = Math.fround(attrsOf(args).maxValue as number);
-  const v = x.values;
-  const out = new Float32Array(v.length);
-  for (let i = 0; i < v.length; i++) {
+export function relu6Values(v: Float32Array, hi: number, cp: ChannelPasses | null): Float32Array {
+  const out = cp != null ? relu6Wasm(cp, v, hi) : new Float32Array(v.length);
+  for (let i = cp != null ? v.length & ~3 : 0; i < v.length; i++) {
     const e = Math.max(0, v[i]);
     // biome-ignore lint/complexity/useMathMinMax: the stock ClipByValue expression, which keeps -0
     out[i] = e > hi ? hi : e < 0 ? 0 : e;
   }
-  return makeF32(args.backend, x.shape, out);
+  return out;
 }
 
 /** The product of the stock ClipByValue and Relu gradients: dy where 0 < x and relu(x) <= max. */
-function relu6Grad(args: KernelArgs): TensorInfo {
-  const dy = need(f32Input(args, 'dy'));
-  const x = need(f32Input(args, 'x')).values;
-  const hi = Math.fround(attrsOf(args).maxValue as number);
-  const d = dy.values;
-  const out = new Float32Array(d.length);
-  for (let i = 0; i < d.length; i++) {
+export function relu6GradValues(
+  d: Float32Array,
+  x: Float32Array,
+  hi: number,
+  cp: ChannelPasses | null,
+): Float32Array {
+  const out = cp != null ? relu6GradWasm(cp, d, x, hi) : new Float32Array(d.length);
+  for (let i = cp != null ? d.length & ~3 : 0; i < d.length; i++) {
     const e = x[i];
     const r = Math.max(0, e);
     const g = r >= 0 && r <= hi ? d[i] : 0;
     out[i] = g * (e > 0 ? 1 : Number.isNaN(e) ? Number.NaN : 0);
   }
-  return makeF32(args.backend, dy.shape, out);
+  return out;
+}
+
+function relu6(args: KernelArgs): TensorInfo {
+  const x = need(f32Input(args, 'x'));
+  const hi = Math.fround(attrsOf(args).maxValue as number);
+  return makeF32(args.backend, x.shape, relu6Values(x.values, hi, channelPasses()));
+}
+
+function relu6Grad(args: KernelArgs): TensorInfo {
+  const dy = need(f32Input(args, 'dy'));
+  const x = need(f32Input(args, 'x')).values;
+  const hi = Math.fround(attrsOf(args).maxValue as number);
+  return makeF32(args.backend, dy.shape, relu6GradValues(dy.values, x, hi, channelPasses()));
 }
 
 export const LAYER_KERNEL = {

@@ -4,7 +4,9 @@
  * State lives only in the tfjs kernel registry: each config we register carries the stock config it
  * replaced, so registering twice neither wraps our own kernel nor loses the original.
  */
+
 import { batchNormKernels } from './batchnorm-kernels.ts';
+import { installBufferPool, uninstallBufferPool } from './buffer-pool.ts';
 import { conv2dKernels } from './conv2d-kernels.ts';
 import { depthwiseKernels } from './depthwise-kernels.ts';
 import { elementwiseKernels } from './elementwise-kernels.ts';
@@ -39,6 +41,15 @@ export interface RegisterOptions {
   wasm?: boolean;
   /** false leaves tfjs-layers' BatchNormalization and ReLU layers on their stock op chains. */
   layers?: boolean;
+  /** false gives every kernel output a fresh array instead of recycling freed ones (buffer-pool.ts). */
+  pool?: boolean;
+}
+
+function cpuBackend(tf: TfLike): unknown {
+  // The engine's first use of a backend (re)creates the instances: make that happen now, so the
+  // pool hooks the instance that will run the kernels.
+  tf.getBackend();
+  return tf.engine().findBackend(BACKEND);
 }
 
 function hasLayers(tf: TfLike): tf is TfLayersLike {
@@ -89,6 +100,8 @@ export function registerFastCpuKernels(
   }
   const gradients = registerFastGradients(tf);
   if (options.layers !== false && hasLayers(tf)) patchLayers(tf);
+  if (options.pool !== false) installBufferPool(cpuBackend(tf));
+  else uninstallBufferPool(cpuBackend(tf));
   return { registered, gradients, simd: usesSimd(tf) };
 }
 
@@ -103,6 +116,7 @@ export function restoreStockCpuKernels(tf: TfLike): { restored: string[]; gradie
     restored.push(spec.kernelName);
   }
   if (hasLayers(tf)) unpatchLayers(tf);
+  uninstallBufferPool(cpuBackend(tf));
   return { restored, gradients: restoreStockGradients(tf) };
 }
 

@@ -5,6 +5,8 @@
  * MobileNetV2 training step. Here both copy whole rows. Contiguous slices keep the stock kernel, which
  * returns a view without copying.
  */
+
+import { takeArray } from './buffer-pool.ts';
 import { attrsOf, type FastKernelSpec, f32Input, makeF32 } from './kernel-util.ts';
 
 function stridesOf(shape: readonly number[]): number[] {
@@ -15,7 +17,9 @@ function stridesOf(shape: readonly number[]): number[] {
 
 /**
  * dst[dstBegin + i] = src[srcBegin + i] for every index i < size (all per-axis), rank >= 1.
- * Runs an odometer over the leading axes and copies one last-axis row at a time.
+ * Trailing axes that both arrays cover whole are merged first (an NHWC pad or crop of H and W
+ * copies W*C contiguous floats at a time, not C); then an odometer runs over the leading axes and
+ * copies one merged row at a time, long rows with a native block copy.
  */
 export function copyRegion(
   src: Float32Array,
@@ -26,26 +30,40 @@ export function copyRegion(
   dstBegin: readonly number[],
   size: readonly number[],
 ): void {
-  const rank = size.length;
   if (size.some((d) => d === 0)) return;
-  const ss = stridesOf(srcShape);
-  const ds = stridesOf(dstShape);
-  const row = size[rank - 1];
+  const sShape = [...srcShape];
+  const dShape = [...dstShape];
+  const sBegin = [...srcBegin];
+  const dBegin = [...dstBegin];
+  const sz = [...size];
+  while (sz.length > 1) {
+    const k = sz[sz.length - 1];
+    if (k !== sShape[sShape.length - 1] || k !== dShape[dShape.length - 1]) break;
+    for (const a of [sShape, dShape, sBegin, dBegin, sz]) {
+      a.pop();
+      a[a.length - 1] *= k;
+    }
+  }
+  const rank = sz.length;
+  const ss = stridesOf(sShape);
+  const ds = stridesOf(dShape);
+  const row = sz[rank - 1];
   let so = 0;
   let dOff = 0;
   for (let d = 0; d < rank; d++) {
-    so += srcBegin[d] * ss[d];
-    dOff += dstBegin[d] * ds[d];
+    so += sBegin[d] * ss[d];
+    dOff += dBegin[d] * ds[d];
   }
   const idx = new Array<number>(rank).fill(0);
   for (;;) {
-    for (let j = 0; j < row; j++) dst[dOff + j] = src[so + j];
+    if (row >= 64) dst.set(src.subarray(so, so + row), dOff);
+    else for (let j = 0; j < row; j++) dst[dOff + j] = src[so + j];
     let d = rank - 2;
     for (; d >= 0; d--) {
       idx[d]++;
       so += ss[d];
       dOff += ds[d];
-      if (idx[d] < size[d]) break;
+      if (idx[d] < sz[d]) break;
       so -= ss[d] * idx[d];
       dOff -= ds[d] * idx[d];
       idx[d] = 0;
@@ -64,7 +82,7 @@ const slice: FastKernelSpec = {
     const [begin, size] = tf.slice_util.parseSliceParams(info, a.begin, a.size);
     tf.slice_util.assertParamsValid(info, begin, size);
     if (tf.slice_util.isSliceContinous(x.shape, begin, size)) return stock(args);
-    const out = new Float32Array(size.reduce((p, d) => p * d, 1));
+    const out = takeArray(size.reduce((p, d) => p * d, 1));
     copyRegion(x.values, x.shape, begin, out, size, new Array(size.length).fill(0), size);
     return makeF32(args.backend, size, out);
   },
@@ -80,9 +98,9 @@ const padV2: FastKernelSpec = {
       return stock(args);
     }
     const outShape = paddings.map((p, i) => p[0] + x.shape[i] + p[1]);
-    const out = new Float32Array(outShape.reduce((p, d) => p * d, 1));
-    const value = (a.constantValue ?? 0) as number;
-    if (value !== 0) out.fill(value);
+    const out = takeArray(outShape.reduce((p, d) => p * d, 1));
+    // A recycled array holds old values: fill the padding value (zero included) everywhere.
+    out.fill((a.constantValue ?? 0) as number);
     copyRegion(
       x.values,
       x.shape,

@@ -3,6 +3,8 @@
  * Step) and for Tile. Each uses the stock kernel's exact expression, in a plain loop instead of a
  * per-element callback.
  */
+
+import { takeArray } from './buffer-pool.ts';
 import { attrsOf, type FastKernelSpec, f32Input, makeF32 } from './kernel-util.ts';
 
 const relu: FastKernelSpec = {
@@ -11,7 +13,7 @@ const relu: FastKernelSpec = {
     const x = f32Input(args, 'x');
     if (x == null) return stock(args);
     const v = x.values;
-    const out = new Float32Array(v.length);
+    const out = takeArray(v.length);
     for (let i = 0; i < v.length; i++) out[i] = Math.max(0, v[i]);
     return makeF32(args.backend, x.shape, out);
   },
@@ -26,7 +28,7 @@ const clipByValue: FastKernelSpec = {
     const hi = a.clipValueMax;
     if (x == null || typeof lo !== 'number' || typeof hi !== 'number') return stock(args);
     const v = x.values;
-    const out = new Float32Array(v.length);
+    const out = takeArray(v.length);
     for (let i = 0; i < v.length; i++) {
       const e = v[i];
       // biome-ignore lint/complexity/useMathMinMax: the stock expression, which keeps -0 where Math.max would not
@@ -43,7 +45,7 @@ const step: FastKernelSpec = {
     const alpha = attrsOf(args).alpha;
     if (x == null || typeof alpha !== 'number') return stock(args);
     const v = x.values;
-    const out = new Float32Array(v.length);
+    const out = takeArray(v.length);
     for (let i = 0; i < v.length; i++) {
       const e = v[i];
       out[i] = Number.isNaN(e) ? Number.NaN : e > 0 ? 1 : alpha;

@@ -1,0 +1,135 @@
+/**
+ * Reuses the output arrays of our kernels once tfjs has really let go of them. tfjs's `cpu`
+ * backend gives every op a fresh array; a MobileNetV2 training step allocates hundreds of MB that
+ * way, and the zeroing, page faults and garbage collections of those allocations cost about as
+ * much as the batch-norm arithmetic. Here `takeArray` hands out a float32 array (recycled when one
+ * of that length is free), and hooks on the backend instance decide when an array is free again:
+ *
+ * - only arrays handed out by `takeArray` are ever recycled;
+ * - an array is recycled when the backend deletes the one data bucket that holds it;
+ * - an array is never recycled (it is "exposed") once anything else could still see it: read
+ *   through readSync / read / bufferSync (dataSync, data(), arraySync, print), written into a
+ *   second bucket, or shared as a view (a stock contiguous Slice returns a subarray).
+ *
+ * So a recycled array is one that only the backend's own map ever referenced, and that reference is
+ * gone. Limits: POOL_BYTES of free arrays at most; the hooks live on the backend class and are
+ * removed by `uninstallBufferPool`.
+ */
+const POOL_BYTES = 256 * 1024 * 1024;
+/** Small arrays are cheap to allocate; pooling them would only cost bookkeeping. */
+const MIN_LENGTH = 4096;
+
+type State = 'out' | 'live' | 'exposed';
+
+interface DataBucket {
+  values?: unknown;
+}
+interface CpuBackendLike {
+  data: { get(id: object): DataBucket | undefined; has(id: object): boolean };
+  write(values: unknown, shape: number[], dtype: string): object;
+  readSync(id: object): unknown;
+  move(id: object, values: unknown, shape: number[], dtype: string, refCount: number): void;
+  disposeData(id: object, force?: boolean): boolean;
+  edgeloopPoolHooks?: Record<string, unknown>;
+}
+
+let owned = new WeakMap<Float32Array, State>();
+let ownerOf = new WeakMap<ArrayBufferLike, Float32Array>();
+const free = new Map<number, Float32Array[]>();
+let freeBytes = 0;
+let installed = false;
+
+function expose(values: unknown): void {
+  if (!(values instanceof Float32Array)) return;
+  const owner = ownerOf.get(values.buffer);
+  if (owner != null) owned.set(owner, 'exposed');
+}
+
+/**
+ * A float32 array of length n with undefined contents unless `zero`. Recycled when the pool is
+ * installed and a free one of that length exists.
+ */
+export function takeArray(n: number, zero = false): Float32Array {
+  if (!installed || n < MIN_LENGTH) return new Float32Array(n);
+  const list = free.get(n);
+  let a = list?.pop();
+  if (a != null) {
+    freeBytes -= a.byteLength;
+    if (zero) a.fill(0);
+  } else a = new Float32Array(n);
+  owned.set(a, 'out');
+  ownerOf.set(a.buffer, a);
+  return a;
+}
+
+function recycle(a: Float32Array): void {
+  owned.delete(a);
+  if (freeBytes + a.byteLength > POOL_BYTES) return;
+  const list = free.get(a.length) ?? [];
+  list.push(a);
+  free.set(a.length, list);
+  freeBytes += a.byteLength;
+}
+
+/**
+ * Hooks the backend class (the prototype of the given instance, so every instance the engine
+ * creates for 'cpu' is covered) so that it returns our arrays to the pool. Idempotent.
+ */
+export function installBufferPool(backend: unknown): void {
+  const proto = backend == null ? null : (Object.getPrototypeOf(backend) as CpuBackendLike | null);
+  if (proto == null || typeof proto.disposeData !== 'function' || typeof proto.write !== 'function') return;
+  if (!Object.hasOwn(proto, 'edgeloopPoolHooks')) {
+    const stock = {
+      write: proto.write,
+      readSync: proto.readSync,
+      move: proto.move,
+      disposeData: proto.disposeData,
+    };
+    proto.edgeloopPoolHooks = stock;
+    proto.write = function (values, shape, dtype) {
+      if (values instanceof Float32Array) {
+        const owner = ownerOf.get(values.buffer);
+        if (owner != null)
+          owned.set(owner, owner === values && owned.get(owner) === 'out' ? 'live' : 'exposed');
+      }
+      return stock.write.call(this, values, shape, dtype);
+    };
+    proto.readSync = function (id) {
+      expose(this.data.get(id)?.values);
+      return stock.readSync.call(this, id);
+    };
+    proto.move = function (id, values, shape, dtype, refCount) {
+      expose(values);
+      return stock.move.call(this, id, values, shape, dtype, refCount);
+    };
+    proto.disposeData = function (id, force) {
+      const values = this.data.get(id)?.values;
+      const released = stock.disposeData.call(this, id, force);
+      if (values instanceof Float32Array && owned.get(values) === 'live' && !this.data.has(id))
+        recycle(values);
+      return released;
+    };
+  }
+  installed = true;
+}
+
+/** Removes the hooks and drops the pool. Idempotent. */
+export function uninstallBufferPool(backend: unknown): void {
+  const proto = backend == null ? null : (Object.getPrototypeOf(backend) as CpuBackendLike | null);
+  if (proto != null && Object.hasOwn(proto, 'edgeloopPoolHooks')) {
+    Object.assign(proto, proto.edgeloopPoolHooks);
+    delete proto.edgeloopPoolHooks;
+  }
+  installed = false;
+  free.clear();
+  freeBytes = 0;
+  owned = new WeakMap();
+  ownerOf = new WeakMap();
+}
+
+/** Free arrays waiting for reuse and their bytes; for tests. */
+export function bufferPoolStats(): { arrays: number; bytes: number; installed: boolean } {
+  let arrays = 0;
+  for (const l of free.values()) arrays += l.length;
+  return { arrays, bytes: freeBytes, installed };
+}

@@ -294,6 +294,8 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: `
       -- A device's tags as a sorted JSON array of strings; rollout targets select on them.
       ALTER TABLE devices ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+      -- When an operator last changed group or tags (so open dashboards notice).
+      ALTER TABLE devices ADD COLUMN edited_at TEXT;
     `,
   },
 ];

@@ -161,8 +161,15 @@ class SqliteStore implements Store {
 
   updateDevice(deviceId: string, update: { group?: string; tags?: string[] }): DeviceRecord | null {
     const result = this.db
-      .prepare('UPDATE devices SET grp = COALESCE(?, grp), tags = COALESCE(?, tags) WHERE id = ?')
-      .run(update.group ?? null, update.tags ? JSON.stringify(update.tags) : null, deviceId);
+      .prepare(
+        'UPDATE devices SET grp = COALESCE(?, grp), tags = COALESCE(?, tags), edited_at = ? WHERE id = ?',
+      )
+      .run(
+        update.group ?? null,
+        update.tags ? JSON.stringify(update.tags) : null,
+        new Date().toISOString(),
+        deviceId,
+      );
     return result.changes === 0 ? null : this.getDevice(deviceId);
   }
 

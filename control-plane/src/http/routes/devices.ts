@@ -23,6 +23,12 @@ function summaryOf(d: DeviceRecord): DeviceSummary {
   };
 }
 
+function liveFrameOf(deps: AppDeps, deviceId: string) {
+  const frame = deps.liveFrames?.get(deviceId) ?? null;
+  if (!frame) throw new NotFoundError(`no live frame from device '${deviceId}' yet`);
+  return frame;
+}
+
 export function deviceRoutes(deps: AppDeps) {
   const { store } = deps;
   return (
@@ -48,6 +54,18 @@ export function deviceRoutes(deps: AppDeps) {
           'device updated',
         );
         return c.json(summaryOf(device));
+      })
+      // The last live frame: its prediction as JSON, the JPEG itself under /frame.jpg.
+      .get('/devices/:id/frame', requireRole(deps, 'admin'), (c) => {
+        const { jpeg, ...frame } = liveFrameOf(deps, c.req.param('id'));
+        return c.json({ ...frame, bytes: jpeg.length });
+      })
+      .get('/devices/:id/frame.jpg', requireRole(deps, 'admin'), (c) => {
+        const frame = liveFrameOf(deps, c.req.param('id'));
+        c.header('content-type', 'image/jpeg');
+        c.header('cache-control', 'no-store');
+        c.header('x-edgeloop-frame-id', encodeURIComponent(frame.frameId));
+        return c.body(new Uint8Array(frame.jpeg));
       })
       .get('/device/desired', requireRole(deps, 'device'), (c) => {
         const deviceId = deviceIdOf(c);

@@ -41,8 +41,8 @@ export function devicePage(root, [deviceId]) {
         src: `/api/v1/devices/${encodeURIComponent(deviceId)}/frame.jpg?f=${encodeURIComponent(frame.frameId)}`,
         alt: 'latest frame classified by the device',
         id: 'device-live-frame',
-        width: frame.width,
-        height: frame.height,
+        // Reserve the frame's shape before it loads, at whatever width the card gives it.
+        style: `aspect-ratio: ${frame.width} / ${frame.height}`,
       }),
       h(
         'div',

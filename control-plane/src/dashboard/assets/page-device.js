@@ -138,6 +138,7 @@ export function devicePage(root, [deviceId]) {
             kv('Status', device.online ? 'online' : 'offline'),
             kv('Last seen', ago(device.lastSeenAt)),
             kv('Group', device.group),
+            kv('Tags', device.tags.length ? device.tags.join(', ') : '–'),
             kv('Model', `${device.reportedVersion ?? '–'} (desired ${device.desiredVersion ?? '–'})`),
             kv('Run status', badge(device.status)),
             kv('Detail', device.detail ?? '–'),

@@ -27,6 +27,7 @@ import { ControlPlaneClient } from './comms/control-plane-client.ts';
 import { loadOrEnroll } from './comms/credentials.ts';
 import { cpuTemperatureC } from './comms/device-health.ts';
 import { homeAssistantDiscovery } from './comms/home-assistant.ts';
+import { LiveFramePublisher } from './comms/live-frame-publisher.ts';
 import { LocalEndpoint } from './comms/local-endpoint.ts';
 import { MqttLink } from './comms/mqtt-link.ts';
 import { PredictionGate } from './comms/prediction-gate.ts';
@@ -208,6 +209,12 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   // 6. Camera → classifier → predictions and samples.
   const collector = new SampleCollector(config.samples, queue, codec, log('samples'));
   const gate = new PredictionGate(config.predictions);
+  const liveFrame = new LiveFramePublisher(
+    config.liveFrame,
+    codec,
+    (frame) => link.publishLiveFrame(frame),
+    log('live-frame'),
+  );
   const onResult = async (result: FrameResult) => {
     const prediction: Prediction = {
       protocol: PROTOCOL_VERSION,
@@ -222,6 +229,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     confidence.record(result.modelVersion, result.topK[0]?.confidence ?? 0, prediction.capturedAt);
     if (gate.allow(result.topK)) link.publishPrediction(prediction);
     bus.emit({ type: 'prediction', prediction });
+    // Only while connected: an offline agent should not spend CPU on thumbnails nobody sees.
+    if (link.connected()) await liveFrame.offer(result.frame, result.topK, result.modelVersion);
     const sample = await collector.consider(result.frame, result.topK, result.modelVersion, result.rgb);
     if (sample?.queued)
       bus.emit({ type: 'sample-queued', idempotencyKey: sample.metadata.idempotencyKey, topK: result.topK });

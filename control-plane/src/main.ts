@@ -9,6 +9,7 @@ import packageJson from '../package.json' with { type: 'json' };
 import { createDeviceAuthenticator } from './auth/device-authenticator.ts';
 import { loadOrCreateAdminToken, loadOrCreateSigningKey } from './auth/key-files.ts';
 import { createChangeFeed } from './dashboard/change-feed.ts';
+import { createLiveFrames } from './devices/live-frames.ts';
 import { createDesiredStatePublisher } from './fleet/desired-state.ts';
 import { followDeviceMessages } from './fleet/device-messages.ts';
 import { createApp } from './http/app.ts';
@@ -106,11 +107,13 @@ export async function startControlPlane(
       logger: root.child({ component: 'rollouts' }),
       tickMs: config.rollouts.tickMs,
     });
+    const liveFrames = createLiveFrames();
     await followDeviceMessages({
       connection,
       store,
       logger: mqttLog,
       onReportedState: (id, state, at) => rollouts.onReportedState(id, state, at),
+      onLiveFrame: (id, frame, at) => liveFrames.put(id, frame, at),
     });
     // Retained messages do not survive a broker restart: the database is the source of truth.
     await desired.republishAll();
@@ -162,6 +165,7 @@ export async function startControlPlane(
     });
     const app = createApp({
       changes,
+      liveFrames,
       models,
       pipeline,
       config,

@@ -11,6 +11,7 @@ export * from './protocol.ts';
 export * from './schemas/agent-storage.ts';
 export * from './schemas/health.ts';
 export * from './schemas/http.ts';
+export * from './schemas/live-frame.ts';
 export * from './schemas/loop.ts';
 export * from './schemas/manifest.ts';
 export * from './schemas/messages.ts';

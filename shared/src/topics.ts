@@ -6,12 +6,13 @@
  *   edgeloop/v1/devices/{deviceId}/status       device → control plane, retained + will: DeviceStatus
  *   edgeloop/v1/devices/{deviceId}/predictions  device → control plane: Prediction
  *   edgeloop/v1/devices/{deviceId}/events       device → control plane: DeviceEvent
+ *   edgeloop/v1/devices/{deviceId}/frame        device → control plane, QoS 0: LiveFrame
  */
 import { ValidationError } from './errors.ts';
 
 export const TOPIC_ROOT = 'edgeloop/v1';
 
-export const DEVICE_PUBLISH_KINDS = ['state', 'status', 'predictions', 'events'] as const;
+export const DEVICE_PUBLISH_KINDS = ['state', 'status', 'predictions', 'events', 'frame'] as const;
 export const DEVICE_SUBSCRIBE_KINDS = ['desired'] as const;
 export type DeviceTopicKind = (typeof DEVICE_PUBLISH_KINDS)[number] | (typeof DEVICE_SUBSCRIBE_KINDS)[number];
 
@@ -46,6 +47,7 @@ export const topics = {
   status: (deviceId: string) => deviceTopic(deviceId, 'status'),
   predictions: (deviceId: string) => deviceTopic(deviceId, 'predictions'),
   events: (deviceId: string) => deviceTopic(deviceId, 'events'),
+  frame: (deviceId: string) => deviceTopic(deviceId, 'frame'),
   /** Subscription filters the control plane uses to follow every device. */
   allDevices: (kind: (typeof DEVICE_PUBLISH_KINDS)[number]) => `${TOPIC_ROOT}/devices/+/${kind}`,
 };
@@ -68,7 +70,7 @@ export function parseDeviceTopic(topic: string): ParsedDeviceTopic | null {
 
 /**
  * Topic ACL for a device client. A device may publish only on its own state/status/predictions/
- * events topics and subscribe only to its own desired-state topic. Filters with wildcards are
+ * events/frame topics and subscribe only to its own desired-state topic. Filters with wildcards are
  * refused outright: a device never needs one, and `+`/`#` could reach other devices' topics.
  */
 export function deviceMayPublish(deviceId: string, topic: string): boolean {

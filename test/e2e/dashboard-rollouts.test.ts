@@ -57,6 +57,37 @@ describe.skipIf(!hasChromium)('Rollouts page in Chromium with real agents', () =
     expect(fleet.t.cp.store.rollouts.list()).toEqual([]);
   });
 
+  it("shows a real agent's live frame with its prediction on the Device page (to a viewer too)", async () => {
+    // The agent sends its first thumbnail with the first frame it classifies once connected.
+    const api = (path: string) =>
+      fetch(`${fleet.t.cp.httpUrl}/api/v1${path}`, {
+        headers: { authorization: `Bearer ${fleet.t.cp.adminToken}` },
+      });
+    const meta = await waitUntil(async () => {
+      const res = await api('/devices/cam-00/frame');
+      if (res.status !== 200) return null;
+      const body = (await res.json()) as { modelVersion: number | null; topK: { label: string }[] };
+      return body.modelVersion === 1 ? body : null;
+    }, 'a live frame on version 1');
+    expect(meta).toMatchObject({ deviceId: 'cam-00', width: 48, height: 48 });
+    expect(meta.topK[0].label).toBe('red');
+    const jpeg = Buffer.from(await (await api('/devices/cam-00/frame.jpg')).arrayBuffer());
+    expect(jpeg.subarray(0, 2).toString('hex')).toBe('ffd8'); // a JPEG (SOI marker)
+
+    const page = await signIn(browser, fleet.t.cp.httpUrl, 'vic', 'viewer-pass');
+    await page.goto(`${fleet.t.cp.httpUrl}/ui/#/device/cam-00`);
+    await page.waitForSelector('#device-live-frame');
+    await waitUntil(
+      async () =>
+        (await page.$eval('#device-live-frame', (img) => (img as { naturalWidth: number }).naturalWidth)) ===
+        48,
+      'live frame image decoded',
+    );
+    expect(await page.textContent('#device-live-prediction')).toMatch(/v1, captured .*red — \d/s);
+    await screenshot(page, 'device-live-frame');
+    await page.context().close();
+  });
+
   it('creates a rollout from the form that reaches every agent, watched live', async () => {
     const page = await signIn(browser, fleet.t.cp.httpUrl, 'olga', 'operator-pass');
     await page.goto(`${fleet.t.cp.httpUrl}/ui/#/rollouts`);

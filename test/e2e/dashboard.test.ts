@@ -171,7 +171,14 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     for (let i = 0; i < 55; i++) {
       const res = await t.api(
         '/devices/enroll',
-        jsonBody({ protocol: 1, token, deviceId: `cam-${String(i).padStart(2, '0')}`, name: `Aisle ${i}` }),
+        jsonBody({
+          protocol: 1,
+          token,
+          deviceId: `cam-${String(i).padStart(2, '0')}`,
+          name: `Aisle ${i}`,
+          // Tags asked for at enrollment: two outdoor cameras, one of them at the entrance.
+          tags: i === 0 ? ['entrance', 'outdoor'] : i === 1 ? ['outdoor'] : undefined,
+        }),
       );
       devices.push((await res.json()) as Device);
     }
@@ -266,6 +273,21 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await page.locator('#fleet-range', { hasText: /of 11$/ }).waitFor();
     expect(await page.inputValue('input[type=search]')).toBe('aisle 1');
     await page.fill('input[type=search]', '');
+    await page.locator('#fleet-range', { hasText: /of 55$/ }).waitFor();
+    // Tags show per device; the tag filter keeps the devices having that tag.
+    expect(await page.locator('tr[data-device="cam-00"] td.tags .tag').allTextContents()).toEqual([
+      'entrance',
+      'outdoor',
+    ]);
+    await page.selectOption('select[aria-label="tag"]', 'outdoor');
+    await page.locator('#fleet-range', { hasText: /of 2$/ }).waitFor();
+    expect(
+      await page
+        .locator('#fleet-table tbody tr')
+        .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-device'))),
+    ).toEqual(['cam-00', 'cam-01']);
+    await page.selectOption('select[aria-label="tag"]', '');
+    await page.locator('#fleet-range', { hasText: /of 55$/ }).waitFor();
     await page.click('th[data-sort=lastSeenAt] a');
     await page.click('th[data-sort=lastSeenAt] a'); // descending: the devices seen recently first
     await page.locator('#fleet-table tbody tr:first-child[data-device^="cam-0"] .dot.online').waitFor();

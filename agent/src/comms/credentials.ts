@@ -64,6 +64,7 @@ export async function loadOrEnroll(
     token: config.enrollmentToken,
     deviceId: config.deviceId,
     name: config.name,
+    tags: config.tags,
     hardware: `${platform()}-${arch()}`,
   });
   const credentials: StoredCredentials = {

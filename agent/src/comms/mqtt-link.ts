@@ -16,6 +16,8 @@ import {
   type DeviceStatus,
   DeviceStatusSchema,
   deviceClientId,
+  type LiveFrame,
+  LiveFrameSchema,
   type Logger,
   PROTOCOL_VERSION,
   type Prediction,
@@ -146,6 +148,13 @@ export class MqttLink {
     if (!this.client.connected) return;
     const payload = JSON.stringify(parseWith(PredictionSchema, prediction, 'prediction'));
     this.client.publish(topics.predictions(this.deviceId), payload, { qos: 0 });
+  }
+
+  /** QoS 0, not retained: a newer frame replaces a lost one, and a stale one is worth nothing. */
+  publishLiveFrame(frame: LiveFrame): void {
+    if (!this.client.connected) return;
+    const payload = JSON.stringify(parseWith(LiveFrameSchema, frame, 'live frame'));
+    this.client.publish(topics.frame(this.deviceId), payload, { qos: 0 });
   }
 
   publishEvent(event: DeviceEvent): void {

@@ -21,6 +21,12 @@ export interface ImageCodec {
   ): Promise<RgbImage>;
   encodeJpeg(rgb: RgbImage, quality?: number): Promise<Buffer>;
   encodePng(rgb: RgbImage): Promise<Buffer>;
+  /** A JPEG at most `maxWidth` wide (never enlarged, aspect kept), for the live frame. */
+  thumbnailJpeg(
+    image: Buffer,
+    maxWidth: number,
+    quality: number,
+  ): Promise<{ jpeg: Buffer; width: number; height: number }>;
   /** Re-encodes any supported image as JPEG (already-JPEG input is returned unchanged). */
   toJpeg(image: Buffer, mime: ImageMime, quality?: number): Promise<Buffer>;
 }

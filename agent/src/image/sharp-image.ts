@@ -43,6 +43,15 @@ export function createSharpImageCodec(): ImageCodec {
     encodePng(rgb) {
       return rawInput(rgb).png().toBuffer();
     },
+    async thumbnailJpeg(image, maxWidth, quality) {
+      const { data, info } = await sharp(image)
+        .rotate()
+        .resize({ width: maxWidth, withoutEnlargement: true })
+        .flatten({ background: '#000000' })
+        .jpeg({ quality })
+        .toBuffer({ resolveWithObject: true });
+      return { jpeg: data, width: info.width, height: info.height };
+    },
     async toJpeg(image: Buffer, mime: ImageMime, quality = 90) {
       if (mime === 'image/jpeg') return image;
       return sharp(image).flatten({ background: '#000000' }).jpeg({ quality }).toBuffer();

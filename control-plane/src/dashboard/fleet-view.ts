@@ -6,6 +6,7 @@
  */
 import { type DeviceHealth, ValidationError } from '@edgeloop/shared';
 import type { TelemetryPoint } from '../store/dashboard-store.ts';
+import { hasAllTags } from '../store/device-tags.ts';
 import type { DeviceRecord, Store } from '../store/store.ts';
 
 /** The agent's default sampling threshold: below it a frame counts as low-confidence. */
@@ -20,6 +21,8 @@ export interface FleetQuery {
   q: string;
   status: 'all' | 'online' | 'offline';
   group: string;
+  /** Devices having all of these tags (comma-separated in the query). */
+  tags: string[];
   version: string;
   sort: Sort;
   desc: boolean;
@@ -45,6 +48,10 @@ export function parseFleetQuery(query: Record<string, string | undefined>): Flee
     q: (query.q ?? '').trim().toLowerCase(),
     status,
     group: query.group ?? '',
+    tags: (query.tags ?? '')
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t !== ''),
     version: query.version ?? '',
     sort,
     desc: query.dir === 'desc',
@@ -112,11 +119,13 @@ export function fleetPage(store: Store, query: FleetQuery) {
     (d) =>
       (query.status === 'all' || d.online === (query.status === 'online')) &&
       (query.group === '' || d.group === query.group) &&
+      hasAllTags(d.tags, query.tags) &&
       (query.version === '' || versionKey(d) === query.version) &&
       (query.q === '' ||
         d.deviceId.toLowerCase().includes(query.q) ||
         (d.name ?? '').toLowerCase().includes(query.q) ||
-        d.group.toLowerCase().includes(query.q)),
+        d.group.toLowerCase().includes(query.q) ||
+        d.tags.some((t) => t.includes(query.q))),
   );
   const byId = (a: DeviceRecord, b: DeviceRecord) => a.deviceId.localeCompare(b.deviceId);
   const primary = compare(query.sort);
@@ -141,10 +150,12 @@ export function fleetPage(store: Store, query: FleetQuery) {
       byRunStatus: count((d) => d.status ?? 'unknown'),
     },
     groups: [...new Set(all.map((d) => d.group))].sort(),
+    tags: [...new Set(all.flatMap((d) => d.tags))].sort(),
     devices: slice.map((d) => ({
       deviceId: d.deviceId,
       name: d.name,
       group: d.group,
+      tags: d.tags,
       online: d.online,
       lastSeenAt: d.lastSeenAt,
       desiredVersion: d.desiredVersion,

@@ -13,6 +13,7 @@ import {
 } from '@edgeloop/shared';
 import { hashSecret, newSecret, sha256Text } from '../auth/secrets.ts';
 import { SERVICE_USERNAME } from '../mqtt/service-identity.ts';
+import { normaliseTags } from '../store/device-tags.ts';
 import type { DeviceRecord, Store } from '../store/store.ts';
 
 /** Ids a device may not take: the broker's service identity. */
@@ -42,7 +43,12 @@ export async function enrollDevice(
   const secret = newSecret();
   const secretHash = await hashSecret(secret);
   const tokenHash = sha256Text(request.token);
-  const fields = { name: request.name ?? null, hardware: request.hardware ?? null, secretHash };
+  const fields = {
+    name: request.name ?? null,
+    hardware: request.hardware ?? null,
+    secretHash,
+    tags: normaliseTags(request.tags ?? []),
+  };
 
   let device: DeviceRecord;
   if (request.deviceId) {

@@ -8,6 +8,8 @@ import {
   DeviceEventSchema,
   DeviceStatusSchema,
   EdgeloopError,
+  type LiveFrame,
+  LiveFrameSchema,
   type Logger,
   PredictionSchema,
   parseDeviceTopic,
@@ -25,9 +27,14 @@ type Recorder = (store: Store, deviceId: string, payload: Buffer, receivedAt: st
 /** Called with every valid ReportedState after it was recorded (the rollout engine follows these). */
 export type ReportedStateListener = (deviceId: string, state: ReportedState, receivedAt: string) => void;
 
-function recorders(onState?: ReportedStateListener): Record<Kind, Recorder> {
+/** Called with every valid live frame; nothing is stored in the database for these. */
+export type LiveFrameListener = (deviceId: string, frame: LiveFrame, receivedAt: string) => void;
+
+function recorders(onState?: ReportedStateListener, onFrame?: LiveFrameListener): Record<Kind, Recorder> {
   return {
     ...RECORDERS,
+    frame: (_store, id, payload, at) =>
+      onFrame?.(id, parseJsonWith(LiveFrameSchema, payload, 'live frame'), at),
     state: (store, id, payload, at) => {
       const state = parseJsonWith(ReportedStateSchema, payload, 'reported state');
       store.recordReportedState(id, state, at);
@@ -36,7 +43,7 @@ function recorders(onState?: ReportedStateListener): Record<Kind, Recorder> {
   };
 }
 
-const RECORDERS: Record<Kind, Recorder> = {
+const RECORDERS: Record<Exclude<Kind, 'frame'>, Recorder> = {
   state: (store, id, payload, at) =>
     store.recordReportedState(id, parseJsonWith(ReportedStateSchema, payload, 'reported state'), at),
   status: (store, id, payload, at) =>
@@ -52,10 +59,11 @@ export async function followDeviceMessages(deps: {
   store: Store;
   logger: Logger;
   onReportedState?: ReportedStateListener;
+  onLiveFrame?: LiveFrameListener;
 }): Promise<void> {
   const { connection, store } = deps;
   const log = deps.logger;
-  const record = recorders(deps.onReportedState);
+  const record = recorders(deps.onReportedState, deps.onLiveFrame);
 
   // The message loop boundary: errors are logged here with context and never rethrown.
   connection.onMessage((topic, payload) => {

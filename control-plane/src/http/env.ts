@@ -3,6 +3,7 @@ import type { ControlPlaneConfig, Logger, SigningKey, UserRole } from '@edgeloop
 import type { DeviceAuthenticator } from '../auth/device-authenticator.ts';
 import type { Sessions } from '../auth/sessions.ts';
 import type { ChangeFeed } from '../dashboard/change-feed.ts';
+import type { LiveFrames } from '../devices/live-frames.ts';
 import type { DesiredStatePublisher } from '../fleet/desired-state.ts';
 import type { ManifestSigner } from '../models/manifest-signer.ts';
 import type { ModelRegistry } from '../models/model-registry.ts';
@@ -40,6 +41,8 @@ export interface AppDeps {
   pipeline?: PipelineRunner;
   /** Dashboard sign-ins; built from config.users by createApp when absent. */
   sessions?: Sessions;
+  /** Each device's last live frame (memory only); without it the frame routes answer 404. */
+  liveFrames?: LiveFrames;
   /** Tells dashboards what changed (server-sent events); built by createApp when absent. */
   changes?: ChangeFeed;
 }

@@ -16,7 +16,7 @@ import {
 const HELP = `Usage: edgeloop rollout <command> [options]
 
 Commands:
-  create --model-version N (--devices ID,ID | --group G | --all) [strategy options]
+  create --model-version N (--devices ID,ID | --group G | --tags T,T | --all) [strategy options]
   status [ROLLOUT_ID]          one rollout in detail, or every rollout in one line each
   pause ROLLOUT_ID             stop notifying devices; devices already updating carry on
   resume ROLLOUT_ID            carry on (after failed gates: start the next wave anyway)
@@ -82,6 +82,7 @@ export async function rolloutCommand(argv: string[]): Promise<number> {
       'model-version': { type: 'string' },
       devices: { type: 'string' },
       group: { type: 'string' },
+      tags: { type: 'string' },
       all: { type: 'boolean' },
       waves: { type: 'string' },
       rate: { type: 'string' },
@@ -122,14 +123,17 @@ export async function rolloutCommand(argv: string[]): Promise<number> {
     case 'create': {
       const version = num(values['model-version'], '--model-version');
       if (version === undefined) throw new ValidationError('create needs --model-version N');
-      const targets = [values.devices, values.group, values.all].filter((v) => v !== undefined);
+      const targets = [values.devices, values.group, values.tags, values.all].filter((v) => v !== undefined);
       if (targets.length !== 1)
-        throw new ValidationError('create needs exactly one of --devices, --group, --all');
+        throw new ValidationError('create needs exactly one of --devices, --group, --tags, --all');
+      const list = (raw: string) => raw.split(',').map((s) => s.trim());
       const target: AssignModel['target'] = values.devices
-        ? { deviceIds: values.devices.split(',').map((s) => s.trim()) }
+        ? { deviceIds: list(values.devices) }
         : values.group
           ? { group: values.group }
-          : { all: true };
+          : values.tags
+            ? { tags: list(values.tags) }
+            : { all: true };
       const onFailure = values['on-gate-failure'];
       if (onFailure !== undefined && onFailure !== 'pause' && onFailure !== 'abort') {
         throw new ValidationError('--on-gate-failure must be pause or abort');

@@ -39,7 +39,7 @@ interface TelemetryRow {
 const IN_CHUNK = 500;
 
 const FINGERPRINTS: Record<ChangeTopic, string> = {
-  fleet: `SELECT COUNT(*), SUM(online), MAX(last_seen_at), MAX(desired_updated_at),
+  fleet: `SELECT COUNT(*), SUM(online), MAX(last_seen_at), MAX(desired_updated_at), MAX(edited_at),
       SUM(COALESCE(reported_version, 0)), GROUP_CONCAT(DISTINCT status),
       (SELECT MAX(id) FROM recent_predictions), (SELECT MAX(id) FROM device_events) FROM devices`,
   labels: `SELECT (SELECT MAX(id) FROM label_events), (SELECT COUNT(*) FROM samples),

@@ -288,4 +288,14 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE devices ADD COLUMN health TEXT;
     `,
   },
+  {
+    version: 5,
+    name: 'device-tags',
+    sql: `
+      -- A device's tags as a sorted JSON array of strings; rollout targets select on them.
+      ALTER TABLE devices ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+      -- When an operator last changed group or tags (so open dashboards notice).
+      ALTER TABLE devices ADD COLUMN edited_at TEXT;
+    `,
+  },
 ];

@@ -12,6 +12,7 @@ export interface DeviceRow {
   id: string;
   name: string | null;
   grp: string;
+  tags: string;
   hardware: string | null;
   enrolled_at: string;
   desired_version: number | null;
@@ -35,6 +36,7 @@ export function deviceFromRow(row: DeviceRow): DeviceRecord {
     deviceId: row.id,
     name: row.name,
     group: row.grp,
+    tags: JSON.parse(row.tags) as string[],
     hardware: row.hardware,
     online: row.online === 1,
     lastSeenAt: row.last_seen_at,

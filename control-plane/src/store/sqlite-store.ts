@@ -15,6 +15,7 @@ import {
 import Database from 'better-sqlite3';
 import { SqliteDashboardStore } from './dashboard-store.ts';
 import { SqliteDatasetStore } from './dataset-store.ts';
+import { hasAllTags } from './device-tags.ts';
 import { SqliteLabellingStore } from './labelling-store.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { SqlitePipelineStore } from './pipeline-store.ts';
@@ -121,10 +122,18 @@ class SqliteStore implements Store {
         .run(tokenHash);
       this.db
         .prepare(
-          `INSERT INTO devices (id, name, grp, hardware, secret_hash, enrolled_at)
-           VALUES (?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO devices (id, name, grp, hardware, secret_hash, enrolled_at, tags)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(device.deviceId, device.name, token.grp, device.hardware, device.secretHash, now.toISOString());
+        .run(
+          device.deviceId,
+          device.name,
+          token.grp,
+          device.hardware,
+          device.secretHash,
+          now.toISOString(),
+          JSON.stringify(device.tags ?? []),
+        );
       return this.getDevice(device.deviceId)!;
     })();
   }
@@ -150,6 +159,20 @@ class SqliteStore implements Store {
     return rows.map(deviceFromRow);
   }
 
+  updateDevice(deviceId: string, update: { group?: string; tags?: string[] }): DeviceRecord | null {
+    const result = this.db
+      .prepare(
+        'UPDATE devices SET grp = COALESCE(?, grp), tags = COALESCE(?, tags), edited_at = ? WHERE id = ?',
+      )
+      .run(
+        update.group ?? null,
+        update.tags ? JSON.stringify(update.tags) : null,
+        new Date().toISOString(),
+        deviceId,
+      );
+    return result.changes === 0 ? null : this.getDevice(deviceId);
+  }
+
   resolveTarget(target: DeviceTarget): string[] {
     let rows: { id: string }[];
     if ('deviceIds' in target) {
@@ -161,6 +184,12 @@ class SqliteStore implements Store {
       rows = this.db.prepare('SELECT id FROM devices WHERE grp = ? ORDER BY id').all(target.group) as {
         id: string;
       }[];
+    } else if ('tags' in target) {
+      const tagged = this.db.prepare('SELECT id, tags FROM devices ORDER BY id').all() as {
+        id: string;
+        tags: string;
+      }[];
+      rows = tagged.filter((r) => hasAllTags(JSON.parse(r.tags) as string[], target.tags));
     } else {
       rows = this.db.prepare('SELECT id FROM devices ORDER BY id').all() as { id: string }[];
     }

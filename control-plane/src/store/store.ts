@@ -32,6 +32,8 @@ export interface NewDevice {
   name: string | null;
   hardware: string | null;
   secretHash: string;
+  /** Sorted, no repeats (normaliseTags); none when absent. */
+  tags?: string[];
 }
 
 export interface DeviceRecord extends DeviceSummary {
@@ -79,7 +81,7 @@ export interface DeviceEventRecord extends DeviceEvent {
   receivedAt: string;
 }
 
-export type DeviceTarget = { deviceIds: string[] } | { group: string } | { all: true };
+export type DeviceTarget = { deviceIds: string[] } | { group: string } | { tags: string[] } | { all: true };
 
 export interface Store {
   createEnrollmentToken(token: EnrollmentTokenRecord): void;
@@ -93,6 +95,8 @@ export interface Store {
   getDevice(deviceId: string): DeviceRecord | null;
   getDeviceSecretHash(deviceId: string): string | null;
   listDevices(): DeviceRecord[];
+  /** Changes a device's group and/or tags; returns the updated device, or null if unknown. */
+  updateDevice(deviceId: string, update: { group?: string; tags?: string[] }): DeviceRecord | null;
   /** Ids matching a target, in id order; explicit ids that do not exist are left out. */
   resolveTarget(target: DeviceTarget): string[];
   /** `manifestPath` null means the version's own manifest. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DeviceIdSchema } from '../schemas/http.ts';
+import { DeviceIdSchema, DeviceTagsSchema } from '../schemas/http.ts';
 import { CameraConfigSchema, FramePolicySchema } from './camera-config.ts';
 
 export * from './camera-config.ts';
@@ -17,6 +17,8 @@ export const AgentConfigSchema = z.object({
   enrollmentToken: z.string().optional(),
   deviceId: DeviceIdSchema.optional(),
   name: z.string().optional(),
+  /** Tags asked for at enrollment (rollouts can target them); later changes are made centrally. */
+  tags: DeviceTagsSchema.optional(),
   camera: CameraConfigSchema.default({
     type: 'synthetic',
     width: 160,
@@ -34,6 +36,15 @@ export const AgentConfigSchema = z.object({
         .array(z.enum(['tensorrt', 'cuda', 'cpu']))
         .min(1)
         .default(['cpu']),
+    })
+    .prefault({}),
+  /** The live thumbnail of the latest classified frame shown on the dashboard's Device page. */
+  liveFrame: z
+    .object({
+      /** At most one every this many seconds; 0 turns it off. */
+      intervalSeconds: z.number().min(0).max(3600).default(10),
+      maxWidth: z.number().int().min(32).max(1280).default(320),
+      quality: z.number().int().min(10).max(95).default(70),
     })
     .prefault({}),
   /** Which frames are classified: rate cap, region of interest, motion gating. */

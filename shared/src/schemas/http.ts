@@ -8,6 +8,26 @@ const Protocol = z.literal(PROTOCOL_VERSION);
 
 export const DeviceIdSchema = z.string().regex(DEVICE_ID_PATTERN, 'expected 3-63 characters a-z, 0-9 and -');
 
+/** A device tag: a short lowercase slug (`site-a`, `outdoor`), so it fits in a CLI list and a URL. */
+export const DeviceTagSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9:._-]{0,39}$/, 'expected 1-40 characters a-z, 0-9 and :._-');
+/** A device's tags: a small set (duplicates are refused rather than silently merged). */
+export const DeviceTagsSchema = z
+  .array(DeviceTagSchema)
+  .max(32)
+  .refine((tags) => new Set(tags).size === tags.length, 'tags must not repeat');
+
+/** PATCH /api/v1/devices/{id}: what an admin or operator may change about a device. */
+export const UpdateDeviceSchema = z
+  .object({
+    protocol: Protocol,
+    group: z.string().min(1).max(64).optional(),
+    tags: DeviceTagsSchema.optional(),
+  })
+  .refine((u) => u.group !== undefined || u.tags !== undefined, 'give group, tags or both');
+export type UpdateDevice = z.infer<typeof UpdateDeviceSchema>;
+
 export const CreateEnrollmentTokenSchema = z.object({
   protocol: Protocol,
   /** How many devices may enroll with this token. */
@@ -36,6 +56,8 @@ export const EnrollRequestSchema = z.object({
   deviceId: DeviceIdSchema.optional(),
   name: z.string().min(1).max(128).optional(),
   hardware: z.string().max(128).optional(),
+  /** Tags the device starts with; an admin or operator can change them later. */
+  tags: DeviceTagsSchema.optional(),
 });
 export type EnrollRequest = z.infer<typeof EnrollRequestSchema>;
 
@@ -52,6 +74,7 @@ export const DeviceSummarySchema = z.object({
   deviceId: DeviceIdSchema,
   name: z.string().nullable(),
   group: z.string(),
+  tags: z.array(z.string()),
   online: z.boolean(),
   lastSeenAt: z.string().nullable(),
   desiredVersion: z.number().int().nullable(),
@@ -64,10 +87,11 @@ export type DeviceSummary = z.infer<typeof DeviceSummarySchema>;
 export const AssignModelSchema = z.object({
   protocol: Protocol,
   modelVersion: z.number().int().positive(),
-  /** Explicit device ids, or every device of a group, or every device. */
+  /** Explicit device ids, every device of a group, every device having all the tags, or every device. */
   target: z.union([
     z.object({ deviceIds: z.array(DeviceIdSchema).min(1) }),
     z.object({ group: z.string().min(1) }),
+    z.object({ tags: DeviceTagsSchema.min(1) }),
     z.object({ all: z.literal(true) }),
   ]),
 });

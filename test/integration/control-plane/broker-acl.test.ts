@@ -1,6 +1,7 @@
 import { DesiredStateSchema, deviceClientId, type ReportedState, topics } from '@edgeloop/shared';
 import type { MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createSharpImageCodec } from '../../../agent/src/image/sharp-image.ts';
 import {
   closed,
   connectDevice,
@@ -119,6 +120,48 @@ describe('broker topic ACL', () => {
     const retained = nextMessage(clientB2, topics.desired('cam-b'));
     await clientB2.subscribeAsync(topics.desired('cam-b'), { qos: 1 });
     expect(JSON.parse((await retained).payload.toString()).modelVersion).toBeNull();
+  });
+
+  it("keeps a device's live frame its own: A cannot publish B's, B's own is served over HTTP", async () => {
+    const jpeg = await createSharpImageCodec().encodeJpeg({
+      width: 8,
+      height: 6,
+      data: new Uint8Array(8 * 6 * 3),
+    });
+    const frame = (frameId: string) =>
+      JSON.stringify({
+        protocol: 1,
+        frameId,
+        capturedAt: new Date().toISOString(),
+        modelVersion: null,
+        topK: [{ label: 'red', confidence: 0.9 }],
+        width: 8,
+        height: 6,
+        jpeg: jpeg.toString('base64'),
+      });
+    const clientA = await device(a);
+    const aClosed = closed(clientA);
+    clientA.publish(topics.frame('cam-b'), frame('forged by A'), { qos: 0 });
+    await aClosed;
+
+    const clientB = await device(b);
+    await clientB.publishAsync(topics.frame('cam-b'), '{"protocol":1,"frameId":"bad"}', { qos: 0 });
+    await clientB.publishAsync(topics.frame('cam-b'), frame('from B'), { qos: 0 });
+    const get = (path: string) => t.api(path, { admin: true });
+    await vi.waitFor(async () => expect((await get('/devices/cam-b/frame')).status).toBe(200), WAIT);
+    expect(await (await get('/devices/cam-b/frame')).json()).toMatchObject({
+      deviceId: 'cam-b',
+      frameId: 'from B',
+      topK: [{ label: 'red', confidence: 0.9 }],
+      width: 8,
+      height: 6,
+      bytes: jpeg.length,
+    });
+    const image = await get('/devices/cam-b/frame.jpg');
+    expect(image.headers.get('content-type')).toBe('image/jpeg');
+    expect(Buffer.from(await image.arrayBuffer()).equals(jpeg)).toBe(true);
+    expect((await get('/devices/cam-a/frame')).status).toBe(404);
+    expect((await t.api('/devices/cam-b/frame')).status).toBe(401);
   });
 
   it("refuses A's subscriptions to B's desired topic and to wildcards", async () => {

@@ -260,4 +260,41 @@ describe('rollouts over MQTT with real agents', () => {
     );
     await waitUntil(() => fleet.ids.every((x) => fleet.reported(x).version === 8), 'fleet back on version 8');
   });
+  it('reaches only the tagged device when a rollout targets a tag (from the CLI)', async () => {
+    const [tagged, ...others] = fleet.ids;
+    const res = await fetch(`${fleet.t.cp.httpUrl}/api/v1/devices/${tagged}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${fleet.t.cp.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ protocol: 1, tags: ['outdoor', 'site-a'] }),
+    });
+    expect(res.status).toBe(200);
+    await fleet.publish(10, fleetModel('confident', 10));
+    const before = new Map(others.map((id) => [id, fleet.t.cp.store.getDevice(id)!.desiredVersion]));
+    const out: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      out.push(String(chunk));
+      return true;
+    });
+    try {
+      const args = ['create', '--model-version', '10', '--tags', 'site-a,outdoor', '--waves', '100%'];
+      const code = await rolloutCommand([
+        ...args,
+        ...['--soak', '0.5', '--json', '--control-plane', fleet.t.cp.httpUrl],
+        ...['--admin-token', fleet.t.cp.adminToken],
+      ]);
+      expect(code).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    const created = JSON.parse(out.join('')) as Rollout;
+    expect(created.target).toEqual({ tags: ['site-a', 'outdoor'] });
+    expect(created.devices.map((d) => d.deviceId)).toEqual([tagged]);
+    await fleet.rolloutUntil(created.rolloutId, (r) => r.state === 'completed', 'tag rollout done');
+    expect(fleet.reported(tagged).version).toBe(10);
+    // The untagged devices were never told about version 10.
+    for (const id of others) {
+      expect(fleet.reported(id).version).not.toBe(10);
+      expect(fleet.t.cp.store.getDevice(id)!.desiredVersion).toBe(before.get(id));
+    }
+  });
 });

@@ -56,12 +56,14 @@ describe('fleet figures', () => {
       q: 'aisle',
       status: 'online',
       group: '',
+      tags: [],
       version: '',
       sort: 'lastSeenAt',
       desc: true,
       page: 2,
       pageSize: 50,
     });
+    expect(parseFleetQuery({ tags: 'outdoor, site-a,' }).tags).toEqual(['outdoor', 'site-a']);
     expect(() => parseFleetQuery({ status: 'sleeping' })).toThrow(ValidationError);
     expect(() => parseFleetQuery({ sort: 'secret_hash' })).toThrow(ValidationError);
     expect(() => parseFleetQuery({ pageSize: '100000' })).toThrow(ValidationError);

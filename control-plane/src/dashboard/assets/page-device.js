@@ -1,12 +1,72 @@
-// Device: the newest frame the device sent (its low-confidence samples) with the last
-// prediction, telemetry charts from the recent-predictions window, version history and events.
+// Device: the live frame (a thumbnail the agent sends every few seconds) with its prediction, the
+// newest uploaded low-confidence frame, telemetry charts from the recent-predictions window,
+// version history and events.
 import { ago, api, badge, fill, h, lineChart, num, pct } from './lib.js';
 
+/** How often the open Device page asks for a newer live frame (agents send one every ~10 s). */
+const LIVE_FRAME_POLL_MS = 2000;
+
 export function devicePage(root, [deviceId]) {
+  const live = h('div', { class: 'card frame', id: 'device-live' });
+  let shownFrameId = null;
+
   async function load() {
     const data = await api(`devices/${encodeURIComponent(deviceId)}/telemetry`);
     render(data);
+    await loadLiveFrame();
   }
+
+  // Frames live in the control plane's memory, not the database, so the change stream does not
+  // see them: poll a small JSON while this page is open and fetch the JPEG only when it changed.
+  async function loadLiveFrame() {
+    const res = await fetch(`/api/v1/devices/${encodeURIComponent(deviceId)}/frame`, {
+      credentials: 'same-origin',
+    });
+    if (res.status === 404) {
+      shownFrameId = null;
+      return fill(
+        live,
+        h('h2', {}, 'Live frame'),
+        h('p', { class: 'muted' }, 'No live frame yet (agents send one every few seconds while online).'),
+      );
+    }
+    if (!res.ok) return;
+    const frame = await res.json();
+    if (frame.frameId === shownFrameId && live.isConnected) return;
+    shownFrameId = frame.frameId;
+    fill(
+      live,
+      h('h2', {}, 'Live frame'),
+      h('img', {
+        src: `/api/v1/devices/${encodeURIComponent(deviceId)}/frame.jpg?f=${encodeURIComponent(frame.frameId)}`,
+        alt: 'latest frame classified by the device',
+        id: 'device-live-frame',
+        // Reserve the frame's shape before it loads, at whatever width the card gives it.
+        style: `aspect-ratio: ${frame.width} / ${frame.height}`,
+      }),
+      h(
+        'div',
+        { id: 'device-live-prediction' },
+        h(
+          'p',
+          {},
+          `${frame.modelVersion === null ? 'no model' : `v${frame.modelVersion}`}, captured ${ago(frame.capturedAt)}:`,
+        ),
+        h(
+          'ol',
+          {},
+          frame.topK.map((c) => h('li', {}, `${c.label} — ${pct(c.confidence)}`)),
+        ),
+      ),
+    );
+  }
+
+  const timer = setInterval(() => {
+    // The router replaces the page's content on navigation; stop polling once it is gone.
+    if (!root.isConnected) return clearInterval(timer);
+    // A failed poll (server restarting, network blip) is simply retried on the next tick.
+    loadLiveFrame().catch(() => {});
+  }, LIVE_FRAME_POLL_MS);
 
   function render({ device, figures, telemetry, events, latestSampleId, rollouts }) {
     const last = device.lastPrediction;
@@ -39,6 +99,7 @@ export function devicePage(root, [deviceId]) {
       h(
         'div',
         { class: 'grid' },
+        live,
         h(
           'div',
           { class: 'card frame' },
@@ -77,6 +138,7 @@ export function devicePage(root, [deviceId]) {
             kv('Status', device.online ? 'online' : 'offline'),
             kv('Last seen', ago(device.lastSeenAt)),
             kv('Group', device.group),
+            kv('Tags', device.tags.length ? device.tags.join(', ') : '–'),
             kv('Model', `${device.reportedVersion ?? '–'} (desired ${device.desiredVersion ?? '–'})`),
             kv('Run status', badge(device.status)),
             kv('Detail', device.detail ?? '–'),

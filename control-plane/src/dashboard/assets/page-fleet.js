@@ -6,6 +6,7 @@ const state = {
   q: '',
   status: 'all',
   group: '',
+  tags: '',
   version: '',
   sort: 'deviceId',
   dir: 'asc',
@@ -16,6 +17,7 @@ const state = {
 const COLUMNS = [
   ['deviceId', 'Device'],
   ['group', 'Group'],
+  [null, 'Tags'], // not sortable: filter by a tag instead
   ['version', 'Model'],
   ['lastSeenAt', 'Last seen'],
 ];
@@ -35,11 +37,12 @@ export function fleetPage(root) {
   const groupSelect = h('select', { 'aria-label': 'group', onchange: (e) => set({ group: e.target.value }) });
   const search = h('input', {
     type: 'search',
-    placeholder: 'Search id, name, group',
+    placeholder: 'Search id, name, group, tag',
     value: state.q,
     'aria-label': 'search',
     oninput: debounce((e) => set({ q: e.target.value }), 200),
   });
+  const tagSelect = h('select', { 'aria-label': 'tag', onchange: (e) => set({ tags: e.target.value }) });
   const statusSelect = h(
     'select',
     { 'aria-label': 'status', onchange: (e) => set({ status: e.target.value }) },
@@ -50,11 +53,13 @@ export function fleetPage(root) {
     {},
     h('th', {}, ''),
     COLUMNS.map(([key, label]) =>
-      h(
-        'th',
-        { class: 'sortable', dataset: { sort: key } },
-        h('a', { href: '#/fleet', onclick: sortBy(key) }, label),
-      ),
+      key === null
+        ? h('th', {}, label)
+        : h(
+            'th',
+            { class: 'sortable', dataset: { sort: key } },
+            h('a', { href: '#/fleet', onclick: sortBy(key) }, label),
+          ),
     ),
     h('th', { class: 'num hide-narrow' }, 'FPS'),
     h('th', { class: 'num hide-narrow' }, 'Latency'),
@@ -66,7 +71,7 @@ export function fleetPage(root) {
     h(
       'div',
       { class: 'card' },
-      h('div', { class: 'toolbar' }, search, statusSelect, groupSelect),
+      h('div', { class: 'toolbar' }, search, statusSelect, groupSelect, tagSelect),
       counts,
       h('div', { class: 'table-wrap' }, h('table', { id: 'fleet-table' }, h('thead', {}, head), table)),
       pager,
@@ -127,6 +132,11 @@ export function fleetPage(root) {
       data.groups.map((g) => h('option', { value: g, selected: state.group === g }, g)),
     );
     fill(
+      tagSelect,
+      h('option', { value: '' }, 'all tags'),
+      data.tags.map((t) => h('option', { value: t, selected: state.tags === t }, t)),
+    );
+    fill(
       table,
       ...data.devices.map((d) =>
         h(
@@ -144,6 +154,11 @@ export function fleetPage(root) {
             d.name ? h('div', { class: 'muted' }, d.name) : null,
           ),
           h('td', {}, d.group),
+          h(
+            'td',
+            { class: 'tags' },
+            d.tags.map((t) => h('span', { class: 'tag', onclick: () => set({ tags: t }) }, t)),
+          ),
           h(
             'td',
             { class: 'version' },

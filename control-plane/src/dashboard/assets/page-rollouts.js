@@ -22,6 +22,7 @@ export function rolloutsPage(root, [rolloutId]) {
       rolloutForm({
         models,
         groups: fleet.groups,
+        tags: fleet.tags,
         onCreated: (r) => (location.hash = `#/rollouts/${r.rolloutId}`),
       }),
       h(

@@ -17,7 +17,7 @@ function field(label, input) {
   return h('label', { class: 'field' }, h('span', { class: 'muted' }, label), input);
 }
 
-export function rolloutForm({ models, groups, onCreated }) {
+export function rolloutForm({ models, groups, tags = [], onCreated }) {
   const version = h(
     'select',
     { name: 'modelVersion', 'aria-label': 'rollout version' },
@@ -30,8 +30,17 @@ export function rolloutForm({ models, groups, onCreated }) {
     { name: 'targetKind', 'aria-label': 'target' },
     h('option', { value: 'all' }, 'all devices'),
     groups.map((g) => h('option', { value: `group:${g}` }, `group ${g}`)),
+    // A tag target takes devices having every listed tag; the fleet's tags are offered singly.
+    tags.map((t) => h('option', { value: `tags:${t}` }, `tag ${t}`)),
+    h('option', { value: 'tagged' }, 'devices with all these tags…'),
     h('option', { value: 'devices' }, 'these devices…'),
   );
+  const tagList = h('input', { name: 'tags', placeholder: 'outdoor, site-a', 'aria-label': 'tags' });
+  const list = (raw) =>
+    raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   const deviceIds = h('input', {
     name: 'deviceIds',
     placeholder: 'cam-01, cam-02',
@@ -76,13 +85,12 @@ export function rolloutForm({ models, groups, onCreated }) {
       kind === 'all'
         ? { all: true }
         : kind === 'devices'
-          ? {
-              deviceIds: deviceIds.value
-                .split(',')
-                .map((s) => s.trim())
-                .filter(Boolean),
-            }
-          : { group: kind.slice('group:'.length) };
+          ? { deviceIds: list(deviceIds.value) }
+          : kind === 'tagged'
+            ? { tags: list(tagList.value) }
+            : kind.startsWith('tags:')
+              ? { tags: [kind.slice('tags:'.length)] }
+              : { group: kind.slice('group:'.length) };
     const body = {
       protocol: 1,
       modelVersion: Number(version.value),
@@ -114,6 +122,7 @@ export function rolloutForm({ models, groups, onCreated }) {
       field('Version', version),
       field('Target', targetKind),
       field('Device ids (for “these devices”)', deviceIds),
+      field('Tags (for “all these tags”)', tagList),
       field('Waves (count or %)', waves),
       field('Devices notified per minute', rate),
       field('Soak after each wave (s)', soak),

@@ -19,7 +19,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { LabelledSample } from '@edgeloop/shared';
+import { createRng, type LabelledSample } from '@edgeloop/shared';
 import { orderLabelQueue } from '../control-plane/src/labelling/label-queue.ts';
 import { decodeResized } from '../trainer/src/data/image-decoder.ts';
 import { loadLayersModelFromDisk } from '../trainer/src/output/checkpoint.ts';
@@ -28,17 +28,6 @@ import { loadTf } from '../trainer/src/tf/load-tf.ts';
 interface Item {
   path: string;
   label: number;
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffle<T>(items: T[], random: () => number): T[] {
@@ -214,16 +203,16 @@ function simulate(
   budget: number,
   rounds: number,
 ): { labels: number; acc: number }[] {
-  const random = rng(seed);
+  const random = createRng(seed);
   const labelled = [...data.initial];
   let stream = shuffle(data.stream, random);
-  const fit = () =>
+  const retrain = () =>
     trainHead(
       labelled.map((i) => data.features[i]),
       labelled.map((i) => data.labels[i]),
       classes.length,
     );
-  let head = fit();
+  let head = retrain();
   const out = [{ labels: labelled.length, acc: accuracy(head, data.valX, data.valY) }];
   for (let r = 0; r < rounds; r++) {
     const picked =
@@ -233,7 +222,7 @@ function simulate(
     const chosen = new Set(picked);
     labelled.push(...picked);
     stream = stream.filter((i) => !chosen.has(i));
-    head = fit();
+    head = retrain();
     out.push({ labels: labelled.length, acc: accuracy(head, data.valX, data.valY) });
   }
   return out;
@@ -281,7 +270,7 @@ export async function benchMain(argv: string[]): Promise<number> {
     .map((e) => e.name)
     .sort();
   const seed = Number(values.seed);
-  const random = rng(seed);
+  const random = createRng(seed);
   const train = shuffle(await listSplit(join(dataDir, 'train'), classes), random).slice(
     0,
     Number(values.stream) + classes.length * Number(values['initial-per-class']),

@@ -5,6 +5,7 @@
  * page of 50 out of 10,000 devices costs one device scan and one small telemetry query.
  */
 import { type DeviceHealth, ValidationError } from '@edgeloop/shared';
+import { summaryOf } from '../devices/device-summary.ts';
 import type { TelemetryPoint } from '../store/dashboard-store.ts';
 import { hasAllTags } from '../store/device-tags.ts';
 import type { DeviceRecord, Store } from '../store/store.ts';
@@ -152,15 +153,7 @@ export function fleetPage(store: Store, query: FleetQuery) {
     groups: [...new Set(all.map((d) => d.group))].sort(),
     tags: [...new Set(all.flatMap((d) => d.tags))].sort(),
     devices: slice.map((d) => ({
-      deviceId: d.deviceId,
-      name: d.name,
-      group: d.group,
-      tags: d.tags,
-      online: d.online,
-      lastSeenAt: d.lastSeenAt,
-      desiredVersion: d.desiredVersion,
-      reportedVersion: d.reportedVersion,
-      status: d.status,
+      ...summaryOf(d),
       ...figuresOf(telemetry.get(d.deviceId) ?? [], d.health),
     })),
   };

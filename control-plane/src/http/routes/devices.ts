@@ -1,27 +1,12 @@
 /** The fleet as admins see it, and a device's own desired state. */
-import { type DeviceSummary, NotFoundError, UpdateDeviceSchema } from '@edgeloop/shared';
+import { NotFoundError, UpdateDeviceSchema } from '@edgeloop/shared';
 import { Hono } from 'hono';
+import { summaryOf } from '../../devices/device-summary.ts';
 import { desiredStateOf } from '../../fleet/desired-state.ts';
 import { normaliseTags } from '../../store/device-tags.ts';
-import type { DeviceRecord } from '../../store/store.ts';
 import { deviceIdOf, requireRole } from '../auth.ts';
 import { readJson } from '../body.ts';
 import type { AppDeps, AppEnv } from '../env.ts';
-
-function summaryOf(d: DeviceRecord): DeviceSummary {
-  return {
-    deviceId: d.deviceId,
-    name: d.name,
-    group: d.group,
-    tags: d.tags,
-    online: d.online,
-    lastSeenAt: d.lastSeenAt,
-    desiredVersion: d.desiredVersion,
-    reportedVersion: d.reportedVersion,
-    status: d.status,
-    enrolledAt: d.enrolledAt,
-  };
-}
 
 function liveFrameOf(deps: AppDeps, deviceId: string) {
   const frame = deps.liveFrames?.get(deviceId) ?? null;

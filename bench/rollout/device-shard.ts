@@ -22,7 +22,8 @@ export interface ShardSpec {
 const CONNECT_BATCH = 50;
 const spec = JSON.parse(readFileSync(process.argv[2], 'utf8')) as ShardSpec;
 const logger = createLogger({ level: 'silent' });
-const backend = createOnnxBackend();
+// One process stands in for hundreds of devices: their sessions stay on this thread.
+const backend = createOnnxBackend({ inProcess: true });
 const agents: SimulatedAgent[] = [];
 const say = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
 

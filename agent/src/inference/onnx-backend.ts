@@ -22,6 +22,12 @@ export type ExecutionProvider = 'tensorrt' | 'cuda' | 'cpu';
 export interface OnnxBackendOptions {
   executionProviders?: readonly ExecutionProvider[];
   logger?: Logger;
+  /**
+   * Run sessions on the calling thread instead of one worker thread each. For a process that
+   * simulates many devices (bench/rollout): a thousand workers, each with its own onnxruntime, cost
+   * gigabytes and swamp the cores, while their sessions only load, warm up and smoke-test.
+   */
+  inProcess?: boolean;
 }
 
 interface WorkerInit {
@@ -61,6 +67,8 @@ export function createOnnxBackend(backendOptions: OnnxBackendOptions = {}): Infe
   if (missing.length > 0) {
     logger?.warn({ missing, using: providers }, 'execution providers not in this onnxruntime build; skipped');
   }
+  if (backendOptions.inProcess)
+    return { createSession: (path, options) => inProcessSession(path, options, providers) };
   return {
     async createSession(modelPath: string, options: SessionOptions): Promise<ModelSession> {
       const init: WorkerInit = { modelPath, options, providers };
@@ -138,4 +146,62 @@ export function createOnnxBackend(backendOptions: OnnxBackendOptions = {}): Infe
       };
     },
   };
+}
+
+function pickName(kind: string, available: readonly string[], wanted: string | undefined): string {
+  const name = wanted ?? available[0];
+  if (name === undefined || !available.includes(name))
+    throw new EdgeloopError(
+      'MODEL_INVALID',
+      `model has no ${kind}${wanted ? ` named '${wanted}'` : ''} (it has: ${available.join(', ') || 'none'})`,
+    );
+  return name;
+}
+
+/** A session on the calling thread (see OnnxBackendOptions.inProcess). */
+async function inProcessSession(
+  modelPath: string,
+  options: SessionOptions,
+  providers: ExecutionProvider[],
+): Promise<ModelSession> {
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(modelPath, {
+      executionProviders: providers,
+      intraOpNumThreads: options.threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+    });
+  } catch (err) {
+    throw new EdgeloopError('MODEL_INVALID', `cannot load model ${modelPath}: ${(err as Error).message}`);
+  }
+  try {
+    const inputName = pickName('input', session.inputNames, options.inputName);
+    const outputName = pickName('output', session.outputNames, options.outputName);
+    return {
+      inputName,
+      outputName,
+      async run(input: TensorInput): Promise<Float32Array> {
+        try {
+          const result = await session.run(
+            { [inputName]: new ort.Tensor(input.dtype, input.data, input.dims) },
+            [outputName],
+          );
+          const out = result[outputName];
+          if (out.type !== 'float32')
+            throw new Error(`output '${outputName}' is ${out.type}, expected float32`);
+          // Nothing was transferred on this thread: the buffer can go straight back for reuse.
+          if (input.transfer && input.recycle && input.data instanceof Float32Array)
+            input.recycle(input.data);
+          return out.data as Float32Array;
+        } catch (err) {
+          throw new EdgeloopError('MODEL_INVALID', (err as Error).message);
+        }
+      },
+      release: () => session.release(),
+    };
+  } catch (err) {
+    await session.release();
+    throw err;
+  }
 }

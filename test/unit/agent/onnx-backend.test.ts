@@ -109,3 +109,34 @@ describe('onnx backend (real onnxruntime session)', () => {
     });
   });
 });
+
+describe('onnx backend on the calling thread (many simulated devices in one process)', () => {
+  it('answers exactly as the worker-thread sessions do, and refuses a wrong input name', async () => {
+    const path = join(dir, 'in-process.onnx');
+    await writeFile(path, redBlueClassifier({ k: 0.05 }));
+    const spec = InputSpecSchema.parse({
+      name: 'input',
+      dtype: 'uint8',
+      layout: 'NHWC',
+      width: 32,
+      height: 32,
+      channels: 3,
+    });
+    const names = { threads: 1, inputName: 'input', outputName: 'probabilities' };
+    const inWorker = await createOnnxBackend().createSession(path, names);
+    const inProcess = await createOnnxBackend({ inProcess: true }).createSession(path, names);
+    try {
+      for (const rgb of [solid(230, 20, 20), solid(20, 20, 230), solid(120, 90, 140)]) {
+        const a = await inWorker.run(tensorFromRgb(rgb, spec));
+        const b = await inProcess.run(tensorFromRgb(rgb, spec));
+        expect([...b]).toEqual([...a]);
+      }
+    } finally {
+      await inWorker.release();
+      await inProcess.release();
+    }
+    await expect(
+      createOnnxBackend({ inProcess: true }).createSession(path, { ...names, inputName: 'pixels' }),
+    ).rejects.toMatchObject({ code: 'MODEL_INVALID' });
+  });
+});

@@ -7,6 +7,7 @@
 import { conv2dFilterGrad, conv2dForward, conv2dInputGrad } from './conv2d-math.ts';
 import { conv2dFilterGradWasm, conv2dForwardWasm, conv2dInputGradWasm } from './conv2d-wasm.ts';
 import {
+  type Attrs,
   attrsOf,
   type FastKernelSpec,
   f32,
@@ -26,22 +27,27 @@ function channelsLast(tf: TfLike, dataFormat: unknown): boolean {
   );
 }
 
+/** tfjs's own NHWC geometry for a convolution; the backprop kernels use dilation 1, as stock does. */
+function convInfo(tf: TfLike, inShape: unknown, filterShape: unknown, a: Attrs, dilations: unknown = 1) {
+  return tf.backend_util.computeConv2DInfo(
+    inShape as Shape4,
+    filterShape as Shape4,
+    a.strides,
+    dilations as number,
+    a.pad,
+    a.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+}
+
 /** Conv2D / FusedConv2D forward; null when the fast path does not apply. */
 function forward(tf: TfLike, args: KernelArgs, ctx: KernelContext) {
   const x = f32Input(args, 'x');
   const filter = f32Input(args, 'filter');
   const a = attrsOf(args);
   if (x == null || filter == null || !channelsLast(tf, a.dataFormat)) return null;
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as Shape4,
-    filter.shape as Shape4,
-    a.strides,
-    a.dilations ?? 1,
-    a.pad,
-    a.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
+  const info = convInfo(tf, x.shape, filter.shape, a, a.dilations ?? 1);
   const g = geometryOf(info);
   const y = ctx.gemm
     ? conv2dForwardWasm(ctx.gemm, x.values, filter.values, g)
@@ -107,16 +113,7 @@ const conv2dBackpropFilter: FastKernelSpec = {
     const dy = f32Input(args, 'dy');
     const a = attrsOf(args);
     if (x == null || dy == null || !channelsLast(tf, a.dataFormat)) return stock(args);
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as Shape4,
-      a.filterShape as Shape4,
-      a.strides,
-      1,
-      a.pad,
-      a.dimRoundingMode,
-      false,
-      'channelsLast',
-    );
+    const info = convInfo(tf, x.shape, a.filterShape, a);
     const g = geometryOf(info);
     const dw = ctx.gemm
       ? conv2dFilterGradWasm(ctx.gemm, x.values, dy.values, g)
@@ -134,16 +131,7 @@ const conv2dBackpropInput: FastKernelSpec = {
     if (dy == null || filter == null || !channelsLast(tf, a.dataFormat) || !unitDilations(a.dilations)) {
       return stock(args);
     }
-    const info = tf.backend_util.computeConv2DInfo(
-      a.inputShape as Shape4,
-      filter.shape as Shape4,
-      a.strides,
-      1,
-      a.pad,
-      a.dimRoundingMode,
-      false,
-      'channelsLast',
-    );
+    const info = convInfo(tf, a.inputShape, filter.shape, a);
     const g = geometryOf(info);
     const dx = ctx.gemm
       ? conv2dInputGradWasm(ctx.gemm, dy.values, filter.values, g)

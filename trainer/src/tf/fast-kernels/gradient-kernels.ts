@@ -10,6 +10,7 @@ import { rowWalk } from './broadcast.ts';
 import { takeArray } from './buffer-pool.ts';
 import {
   attrsOf,
+  cpuKernelConfig,
   f32Input,
   type KernelArgs,
   type KernelConfig,
@@ -141,16 +142,11 @@ export const GRADIENT_KERNEL = {
 
 /** The kernel configs for the 'cpu' backend. */
 export function gradientKernelConfigs(): KernelConfig[] {
-  const cfg = (kernelName: string, kernelFunc: (a: KernelArgs) => TensorInfo | TensorInfo[]) => ({
-    kernelName,
-    backendName: 'cpu',
-    kernelFunc: kernelFunc as KernelConfig['kernelFunc'],
-  });
   return [
-    cfg(GRADIENT_KERNEL.relu, reluGrad),
-    cfg(GRADIENT_KERNEL.clip, clipGrad),
-    cfg(GRADIENT_KERNEL.square, squareGrad),
-    cfg(GRADIENT_KERNEL.mean, meanGrad),
-    cfg(GRADIENT_KERNEL.batchNorm, batchNormGrad),
+    cpuKernelConfig(GRADIENT_KERNEL.relu, reluGrad),
+    cpuKernelConfig(GRADIENT_KERNEL.clip, clipGrad),
+    cpuKernelConfig(GRADIENT_KERNEL.square, squareGrad),
+    cpuKernelConfig(GRADIENT_KERNEL.mean, meanGrad),
+    cpuKernelConfig(GRADIENT_KERNEL.batchNorm, batchNormGrad),
   ];
 }

@@ -102,6 +102,14 @@ export function typedInput<D extends keyof ValuesOf>(
 // biome-ignore lint/suspicious/noExplicitAny: kernel attrs are an untyped bag in tfjs
 export type Attrs = Record<string, any>;
 
+/** A kernel of ours registered on the 'cpu' backend under its own name. */
+export function cpuKernelConfig(
+  kernelName: string,
+  kernelFunc: (a: KernelArgs) => TensorInfo | TensorInfo[],
+): KernelConfig {
+  return { kernelName, backendName: 'cpu', kernelFunc: kernelFunc as KernelConfig['kernelFunc'] };
+}
+
 export function attrsOf(args: KernelArgs): Attrs {
   return (args.attrs ?? {}) as Attrs;
 }

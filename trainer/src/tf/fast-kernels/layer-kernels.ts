@@ -8,6 +8,7 @@
  */
 import {
   attrsOf,
+  cpuKernelConfig,
   f32Input,
   type KernelArgs,
   type KernelConfig,
@@ -200,15 +201,10 @@ export const LAYER_KERNEL = {
 } as const;
 
 export function layerKernelConfigs(): KernelConfig[] {
-  const cfg = (kernelName: string, kernelFunc: (a: KernelArgs) => TensorInfo | TensorInfo[]) => ({
-    kernelName,
-    backendName: 'cpu',
-    kernelFunc: kernelFunc as KernelConfig['kernelFunc'],
-  });
   return [
-    cfg(LAYER_KERNEL.batchNorm, batchNormTrain),
-    cfg(LAYER_KERNEL.batchNormGrad, batchNormTrainGrad),
-    cfg(LAYER_KERNEL.relu6, relu6),
-    cfg(LAYER_KERNEL.relu6Grad, relu6Grad),
+    cpuKernelConfig(LAYER_KERNEL.batchNorm, batchNormTrain),
+    cpuKernelConfig(LAYER_KERNEL.batchNormGrad, batchNormTrainGrad),
+    cpuKernelConfig(LAYER_KERNEL.relu6, relu6),
+    cpuKernelConfig(LAYER_KERNEL.relu6Grad, relu6Grad),
   ];
 }

@@ -10,13 +10,8 @@ import { pythonWithOnnx } from './python-onnx.ts';
 
 export const SCALING = { scale: 1 / 127.5, offset: -1 };
 
-/** A MobileNet with non-trivial BatchNorm statistics, exported by our exporter. */
-export function exportedMobileNet(
-  spec: ModelSpec,
-  seed: number,
-  extra: Partial<OnnxExportOptions> = {},
-): { model: tf.LayersModel; bytes: Uint8Array } {
-  const model = buildMobileNet(spec);
+/** Non-trivial BN statistics, so that folding them into the convolutions is really exercised. */
+export function randomizeBatchNorm(model: tf.LayersModel, seed: number): void {
   const next = createRng(seed);
   const uniform = (shape: number[], lo: number, hi: number) =>
     tf.tensor(
@@ -25,14 +20,25 @@ export function exportedMobileNet(
     );
   for (const layer of model.layers) {
     if (layer.getClassName() !== 'BatchNormalization') continue;
-    const [g, b, m, v] = layer.getWeights().map((w) => w.shape as number[]);
+    // tfjs order: gamma, beta, moving_mean, moving_variance.
+    const [gamma, beta, mean, variance] = layer.getWeights().map((w) => w.shape as number[]);
     layer.setWeights([
-      uniform(g, 0.5, 1.5),
-      uniform(b, -0.5, 0.5),
-      uniform(m, -0.5, 0.5),
-      uniform(v, 0.3, 2),
+      uniform(gamma, 0.5, 1.5),
+      uniform(beta, -0.5, 0.5),
+      uniform(mean, -0.5, 0.5),
+      uniform(variance, 0.3, 2),
     ]);
   }
+}
+
+/** A MobileNet with non-trivial BatchNorm statistics, exported by our exporter. */
+export function exportedMobileNet(
+  spec: ModelSpec,
+  seed: number,
+  extra: Partial<OnnxExportOptions> = {},
+): { model: tf.LayersModel; bytes: Uint8Array } {
+  const model = buildMobileNet(spec);
+  randomizeBatchNorm(model, seed);
   return { model, bytes: exportToOnnx(model, { inputScaling: SCALING, metadata: {}, ...extra }) };
 }
 

@@ -9,30 +9,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildMobileNet, type ModelSpec } from '../../../trainer/src/model/index.ts';
 import { exportToOnnx, UnsupportedLayerError } from '../../../trainer/src/onnx/index.ts';
 import { pythonWithOnnx } from '../../helpers/python-onnx.ts';
+import { randomizeBatchNorm, SCALING } from '../../helpers/quantize-fixtures.ts';
 
-const SCALING = { scale: 1 / 127.5, offset: -1 };
 const TOLERANCE = 1e-4;
-
-/** Non-trivial BN statistics so that folding into the convs is really exercised. */
-function randomizeBatchNorm(model: tf.LayersModel, seed: number): void {
-  const next = createRng(seed);
-  const uniform = (shape: number[], lo: number, hi: number) =>
-    tf.tensor(
-      Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => lo + (hi - lo) * next()),
-      shape,
-    );
-  for (const layer of model.layers) {
-    if (layer.getClassName() !== 'BatchNormalization') continue;
-    // tfjs order: gamma, beta, moving_mean, moving_variance.
-    const [gamma, beta, mean, variance] = layer.getWeights().map((w) => w.shape as number[]);
-    layer.setWeights([
-      uniform(gamma, 0.5, 1.5),
-      uniform(beta, -0.5, 0.5),
-      uniform(mean, -0.5, 0.5),
-      uniform(variance, 0.3, 2),
-    ]);
-  }
-}
 
 function randomPixels(n: number, size: number, seed: number): Uint8Array {
   const next = createRng(seed);

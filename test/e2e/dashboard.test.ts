@@ -3,7 +3,6 @@
  * plane: enrolled devices reporting over the real broker, published ONNX models, uploaded
  * samples, and a real retraining run started from the UI. Screenshots: see dashboard-browser.ts.
  */
-import { resolve } from 'node:path';
 import { type Prediction, topics } from '@edgeloop/shared';
 import type { MqttClient } from 'mqtt';
 import type { Browser } from 'playwright-core';
@@ -11,6 +10,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSecret } from '../../control-plane/src/auth/secrets.ts';
 import { hasChromium, launchChromium, pageErrors, screenshot, signIn } from '../helpers/dashboard-browser.ts';
+import { edgeloopArgv } from '../helpers/edgeloop-cli.ts';
 import { testManifest } from '../helpers/manifest-fixture.ts';
 import { redBlueClassifier } from '../helpers/tiny-onnx.ts';
 import {
@@ -22,9 +22,6 @@ import {
   type TestControlPlane,
 } from '../integration/control-plane/helpers.ts';
 import { sampleMetadata, uploadSample } from '../integration/control-plane/sample-helpers.ts';
-
-const CLI = resolve(import.meta.dirname, '../../cli/edgeloop.mjs');
-const edgeloop = (command: string) => [process.execPath, CLI, command];
 
 let t: TestControlPlane;
 let browser: Browser;
@@ -155,8 +152,8 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
         { name: 'vic', role: 'viewer', passwordHash: await hashSecret('viewer-pass') },
       ],
       pipeline: {
-        trainCommand: edgeloop('train'),
-        predictCommand: edgeloop('predict'),
+        trainCommand: edgeloopArgv('train'),
+        predictCommand: edgeloopArgv('predict'),
         candidates: [{ name: 'tiny', args: ['--input-size', '32', '--epochs', '2', '--batch-size', '4'] }],
         retries: 0,
       },

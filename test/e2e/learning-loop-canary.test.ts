@@ -6,7 +6,7 @@
  * candidate with its lineage → a canary rollout that puts the candidate on the canary device only.
  */
 import { readdir, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { type Agent, startAgent } from '@edgeloop/agent';
 import {
   AgentConfigSchema,
@@ -20,6 +20,7 @@ import {
 import { generateSyntheticDataset } from '@edgeloop/trainer';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { pipelineCommand } from '../../cli/loop/pipeline-command.ts';
+import { edgeloopArgv } from '../helpers/edgeloop-cli.ts';
 import { testManifest } from '../helpers/manifest-fixture.ts';
 import { buildTinyClassifier } from '../helpers/tiny-onnx.ts';
 import {
@@ -29,8 +30,6 @@ import {
 } from '../integration/control-plane/helpers.ts';
 import { waitUntil } from '../integration/rollouts/fleet.ts';
 
-const CLI = resolve(import.meta.dirname, '../../cli/edgeloop.mjs');
-const edgeloop = (command: string) => [process.execPath, CLI, command];
 const silent = createLogger({ level: 'silent' });
 const LABELS = [...SYNTHETIC_CLASSES, 'unsure'];
 
@@ -93,8 +92,8 @@ describe('the learning loop, end to end', () => {
       rollouts: { tickMs: 100 },
       logLevel: 'info',
       pipeline: {
-        trainCommand: edgeloop('train'),
-        predictCommand: edgeloop('predict'),
+        trainCommand: edgeloopArgv('train'),
+        predictCommand: edgeloopArgv('predict'),
         candidates: [
           {
             name: 'tiny',

@@ -2,11 +2,11 @@
  * The retraining pipeline on a real control plane, with the real `edgeloop train` and
  * `edgeloop predict` as its child processes (tiny 32 px data, one epoch).
  */
-import { resolve } from 'node:path';
 import { type PipelineRun, PipelineRunSchema } from '@edgeloop/shared';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { pipelineCommand } from '../../../cli/loop/pipeline-command.ts';
+import { edgeloopArgv } from '../../helpers/edgeloop-cli.ts';
 import {
   createToken,
   type Device,
@@ -16,9 +16,6 @@ import {
   type TestControlPlane,
 } from './helpers.ts';
 import { sampleMetadata, uploadSample } from './sample-helpers.ts';
-
-const CLI = resolve(import.meta.dirname, '../../../cli/edgeloop.mjs');
-const edgeloop = (command: string) => [process.execPath, CLI, command];
 
 let t: TestControlPlane;
 afterEach(async () => {
@@ -72,8 +69,8 @@ describe('retraining pipeline', () => {
     t = await startTestControlPlane({
       // A real training that fails every time: 33 px is not a multiple of 32.
       pipeline: {
-        trainCommand: edgeloop('train'),
-        predictCommand: edgeloop('predict'),
+        trainCommand: edgeloopArgv('train'),
+        predictCommand: edgeloopArgv('predict'),
         candidates: [{ name: 'bad-size', args: ['--input-size', '33', '--epochs', '1'] }],
         retries: 1,
       },
@@ -128,8 +125,8 @@ describe('retraining pipeline', () => {
   it('trains a candidate on a dataset version, evaluates it on the fixed and field-hard sets, registers and promotes it', async () => {
     t = await startTestControlPlane({
       pipeline: {
-        trainCommand: edgeloop('train'),
-        predictCommand: edgeloop('predict'),
+        trainCommand: edgeloopArgv('train'),
+        predictCommand: edgeloopArgv('predict'),
         candidates: [{ name: 'tiny', args: ['--input-size', '32', '--epochs', '1', '--batch-size', '4'] }],
         retries: 0,
         canaryGroup: 'canary',
@@ -213,7 +210,7 @@ describe('retraining pipeline', () => {
   it('starts runs from its cron schedule and after N new labels', async () => {
     t = await startTestControlPlane({
       pipeline: {
-        trainCommand: edgeloop('train'),
+        trainCommand: edgeloopArgv('train'),
         candidates: [{ name: 'bad-size', args: ['--input-size', '33'] }],
         retries: 0,
         newLabelsThreshold: 2,
@@ -243,7 +240,7 @@ describe('retraining pipeline', () => {
     await t.stop();
     t = await startTestControlPlane({
       pipeline: {
-        trainCommand: edgeloop('train'),
+        trainCommand: edgeloopArgv('train'),
         candidates: [{ name: 'x', args: ['--input-size', '33'] }],
         retries: 0,
         schedule: '* * * * * *',

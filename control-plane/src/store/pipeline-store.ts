@@ -5,14 +5,17 @@ import type { SqlDatabase } from './sql.ts';
 export type RunStatus = PipelineRun['status'];
 export type StepStatus = PipelineStep['status'];
 
+/** What starting a run records: its steps begin pending. */
+export interface NewPipelineRun {
+  id: string;
+  trigger: PipelineRun['trigger'];
+  requestedBy: string;
+  createdAt: string;
+  steps: string[];
+}
+
 export interface PipelineStore {
-  createRun(run: {
-    id: string;
-    trigger: PipelineRun['trigger'];
-    requestedBy: string;
-    createdAt: string;
-    steps: string[];
-  }): void;
+  createRun(run: NewPipelineRun): void;
   getRun(id: string): PipelineRun | null;
   listRuns(limit: number): PipelineRun[];
   /** Runs in one of these states, oldest first. */
@@ -75,13 +78,7 @@ const COLUMN: Record<string, string> = {
 export class SqlitePipelineStore implements PipelineStore {
   constructor(private readonly db: SqlDatabase) {}
 
-  createRun(run: {
-    id: string;
-    trigger: PipelineRun['trigger'];
-    requestedBy: string;
-    createdAt: string;
-    steps: string[];
-  }) {
+  createRun(run: NewPipelineRun) {
     this.db.transaction(() => {
       this.db
         .prepare(

@@ -14,7 +14,9 @@ import { resumeTraining, type TrainProgress, train } from './train/train.ts';
 
 const TRAIN_HELP = `Usage: edgeloop train --data DIR [options]
 
-Trains a MobileNet classifier on a folder-per-class dataset and exports it to ONNX.
+Trains a MobileNet classifier on a folder-per-class dataset, exports it to ONNX and quantizes it:
+the output folder holds model.onnx (int8, what devices run), model.fp32.onnx, labels.json,
+metrics.json (both models' accuracy and agreement), manifest.json, curves.svg and confusion.svg.
 
   --data DIR            dataset: DIR/train/<class>/*.jpg (+ DIR/validation/…), or DIR/<class>/*.jpg
   --out DIR             output folder (default: models/<name>-<timestamp>)

@@ -2,10 +2,11 @@
  * Long-lived secrets kept in dataDir, created on first start with mode 0600 and reused after:
  * the manifest signing key (signing-key.json) and the admin token (admin-token).
  */
-import { randomBytes } from 'node:crypto';
+
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, generateSigningKey, keyIdOf, type SigningKey } from '@edgeloop/shared';
+import { newSecret } from './secrets.ts';
 
 function readIfExists(file: string): string | null {
   try {
@@ -59,7 +60,7 @@ export function loadOrCreateAdminToken(
   const text = readIfExists(file)?.trim();
   if (text) return { token: text, file };
   mkdirSync(dataDir, { recursive: true });
-  const token = randomBytes(32).toString('base64url');
+  const token = newSecret();
   writeSecretFile(file, `${token}\n`);
   return { token, file };
 }

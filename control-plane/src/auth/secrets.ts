@@ -13,9 +13,15 @@ function scryptAsync(secret: string, salt: Buffer, keylen: number, options: Scry
   });
 }
 
-/** 32 random bytes, base64url: the device secret, shown once at enrollment. */
+/**
+ * 32 random bytes, base64url: a device secret or the admin token. Never starting with '-': a
+ * secret passed as `--admin-token -x…` would read as an option to every CLI (node's parseArgs).
+ */
 export function newSecret(): string {
-  return randomBytes(32).toString('base64url');
+  for (;;) {
+    const secret = randomBytes(32).toString('base64url');
+    if (!secret.startsWith('-')) return secret;
+  }
 }
 
 /** `scrypt$N$r$p$salt$hash`, salt and hash base64url, so parameters can change later. */

@@ -25,8 +25,9 @@ describe('the whole loop on one machine', () => {
         ...DEFAULT_DEMO_OPTIONS,
         workDir,
         imagesPerClass: 30,
-        epochs: 3,
-        retrainEpochs: 2,
+        // Enough epochs that the models are not coin flips: int8 agreement is only meaningful then.
+        epochs: 6,
+        retrainEpochs: 4,
         // Every frame of a barely trained model is "unsure": plenty of samples, quickly.
         lowConfidenceThreshold: 0.99,
         minSamples: 12,

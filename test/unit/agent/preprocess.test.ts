@@ -58,6 +58,41 @@ describe('tensorFromRgb', () => {
     expect([t.data[0], t.data[64], t.data[128]]).toEqual([1, 3, 0.5]);
   });
 
+  it('normalizes each model channel with its own mean/std in every layout, colour order and alignment', () => {
+    const normalization = {
+      kind: 'mean-std' as const,
+      mean: [0.1, 0.5, 0.9] as [number, number, number],
+      std: [0.2, 0.4, 0.8] as [number, number, number],
+    };
+    // 9x8 takes the four-pixels-a-step path; 9x9 (81 pixels) and a buffer at an odd offset do not.
+    const shifted = new Uint8Array(9 * 8 * 3 + 1).map((_, i) => (i * 7) % 256).subarray(1);
+    const images = [gradient(9, 8), gradient(9, 9), { width: 9, height: 8, data: shifted }];
+    for (const rgb of images) {
+      const pixels = rgb.width * rgb.height;
+      for (const layout of ['NCHW', 'NHWC'] as const) {
+        for (const colorOrder of ['RGB', 'BGR'] as const) {
+          const s = spec({
+            dtype: 'float32',
+            layout,
+            colorOrder,
+            width: rgb.width,
+            height: rgb.height,
+            normalization,
+          });
+          const t = tensorFromRgb(rgb, s);
+          for (let p = 0; p < pixels; p++) {
+            for (let c = 0; c < 3; c++) {
+              const source = rgb.data[p * 3 + (colorOrder === 'BGR' ? 2 - c : c)];
+              const want = (source / 255 - normalization.mean[c]) / normalization.std[c];
+              const at = layout === 'NCHW' ? c * pixels + p : p * 3 + c;
+              expect(t.data[at]).toBeCloseTo(want, 5);
+            }
+          }
+        }
+      }
+    }
+  });
+
   it('scales float32 inputs and leaves them alone with kind none', () => {
     const rgb = { width: 8, height: 8, data: new Uint8Array(8 * 8 * 3).fill(51) };
     const scaled = tensorFromRgb(

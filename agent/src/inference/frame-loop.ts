@@ -9,6 +9,8 @@
  *   waits until inference n has (by its running average) about prepare's own time left, then takes
  *   the newest frame. The frame is as fresh as possible and its tensor does not wait for the model,
  *   so latency stays near decode + run while throughput is set by the slower stage alone.
+ * - Report: frame n's result goes to onResult (publish, capture policy) while the model already
+ *   runs frame n+1; one report at a time, in order.
  *
  * The frame policy (shared FramePolicy) caps the rate, crops a region of interest, and skips
  * inference while the scene is static (motion gating).
@@ -34,6 +36,17 @@ export interface FrameResult {
   latencyMs: number;
   /** How long the frame waited in the slot before it was taken. */
   ageMs: number;
+  /** latencyMs split into the pipeline's stages. */
+  stages: FrameStages;
+}
+
+export interface FrameStages {
+  /** Decode + resize + tensor. */
+  prepareMs: number;
+  /** The prepared tensor waiting for the previous frame's inference to finish. */
+  waitMs: number;
+  /** onnxruntime's run (with the hop to its worker thread) and top-k. */
+  inferMs: number;
 }
 
 export interface CameraRestart {
@@ -63,7 +76,7 @@ export interface FrameLoopStats {
   fps: number;
   latencyP50Ms: number | null;
   latencyP95Ms: number | null;
-  /** Running averages of the two stages (decode + tensor; run + publish). */
+  /** Running averages of the two stages (decode + tensor; run + top-k). */
   prepareMs: number;
   inferMs: number;
   /** Running average of how long a prepared tensor waited for the model (ideally ~0). */
@@ -85,6 +98,8 @@ interface Prepared {
   ageMs: number;
 }
 
+/** How late, as a fraction of prepare's time, prepare aims to finish after inference (see prepareNext). */
+const LATE_MARGIN = 0.1;
 const THUMB_W = 32;
 const THUMB_H = 24;
 
@@ -194,19 +209,49 @@ export class FrameLoop {
 
   private async classify(): Promise<void> {
     let prepared = await this.prepareNext(null);
+    // Results are reported (onResult) one at a time and in order, alongside the next inference.
+    let reported: Promise<void> = Promise.resolve();
     while (prepared) {
-      const inferring = this.infer(prepared);
-      const next = this.prepareNext(inferring);
-      await inferring;
+      // At most one report in flight: a slow onResult holds the model back instead of piling up.
+      await reported;
+      const answered = this.infer(prepared);
+      let ready: Prepared | null | undefined; // set once the next frame is prepared
+      const next = this.prepareNext(answered).then((p) => {
+        ready = p;
+        return p;
+      });
+      const result = await answered;
+      if (ready !== undefined) {
+        // The next tensor is already waiting: hand it to the model before reporting this result,
+        // so the model never idles through a publish.
+        reported = this.report(result);
+        prepared = ready;
+        continue;
+      }
+      reported = this.report(result);
       prepared = await next;
+    }
+    await reported;
+  }
+
+  private async report(result: FrameResult | null): Promise<void> {
+    if (!result) return;
+    try {
+      await this.o.onResult(result);
+    } catch (err) {
+      this.o.logger.warn({ err, frameId: result.frame.frameId }, 'frame result not reported');
     }
   }
 
   /** Waits until it is time to prepare (see the file comment), then prepares the newest usable frame. */
-  private async prepareNext(inferring: Promise<void> | null): Promise<Prepared | null> {
+  private async prepareNext(inferring: Promise<unknown> | null): Promise<Prepared | null> {
     const signal = this.abort.signal;
     if (inferring) {
-      const head = this.inferMs - this.prepareMs;
+      // Aim to finish a little (a tenth of prepare) after the model frees up, not before: a tensor
+      // that is early waits, and that wait is latency; one that is late idles the model for the
+      // margin, which costs a little throughput only. The result of frame n is then also never
+      // held up behind frame n+1's tensor conversion on this thread.
+      const head = this.inferMs - this.prepareMs * (1 - LATE_MARGIN);
       if (head > 0.5) await Promise.race([inferring, sleep(head, signal)]);
     }
     for (;;) {
@@ -263,7 +308,8 @@ export class FrameLoop {
     return false;
   }
 
-  private async infer(p: Prepared): Promise<void> {
+  /** Runs the model on a prepared frame; null when there is no model or the run failed. */
+  private async infer(p: Prepared): Promise<FrameResult | null> {
     const started = performance.now();
     this.lastInferStart = started;
     this.waitMs = ewma(this.waitMs, started - p.preparedAt);
@@ -282,14 +328,20 @@ export class FrameLoop {
           topK,
           latencyMs: done - p.takenAt,
           ageMs: p.ageMs,
+          stages: {
+            prepareMs: p.preparedAt - p.takenAt,
+            waitMs: started - p.preparedAt,
+            inferMs: done - started,
+          },
         };
       });
-      if (!result) return;
+      if (!result) return null;
       this.processed++;
       this.timing.record(result.latencyMs);
-      await this.o.onResult(result);
+      return result;
     } catch (err) {
       this.o.logger.warn({ err, frameId: p.frame.frameId }, 'frame skipped');
+      return null;
     } finally {
       this.inferMs = ewma(this.inferMs, performance.now() - started);
     }

@@ -1,8 +1,10 @@
 /**
  * Agent pipeline benchmark: 640×480 MJPEG frames → the agent's frame loop (sharp decode + resize,
- * tensor, onnxruntime, top-k) → a real MQTT publish through the agent's MqttLink to an embedded
- * aedes broker → received by a subscriber. Model: the ONNX-zoo MobileNetV2 1.0 224 int8 (float32
- * NCHW input with ImageNet mean/std, so it exercises InputSpec normalisation).
+ * tensor, onnxruntime, top-k) → a real MQTT publish through the agent's MqttLink to an aedes broker
+ * in its own process (as on a site: the control plane's broker is never inside the agent), which
+ * stamps each prediction as it accepts the PUBLISH. Latency runs from taking the frame to that
+ * stamp. Model: the ONNX-zoo MobileNetV2 1.0 224 int8 (float32 NCHW input with ImageNet mean/std,
+ * so it exercises InputSpec normalisation).
  *
  *   npx edgeloop bench agent [--json] [--minutes 0.5] [--threads 1] [--camera-fps 250]
  *
@@ -12,34 +14,26 @@
  * Targets (2-core machine): latencyRatio ≤ 1.15; fps > sequentialFps (pipelining); rssGrowthPct < 5
  * over `--minutes 10`.
  */
-import { spawnSync } from 'node:child_process';
-import { once } from 'node:events';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
 import os from 'node:os';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import {
-  type Manifest,
-  ManifestSchema,
-  PROTOCOL_VERSION,
-  PredictionSchema,
-  silentLogger,
-  topics,
-} from '@edgeloop/shared';
-import { Aedes } from 'aedes';
-import mqtt from 'mqtt';
+import { type Manifest, ManifestSchema, PROTOCOL_VERSION, silentLogger } from '@edgeloop/shared';
 import type { Camera, Frame } from '../agent/src/camera/camera.ts';
 import { MjpegFramer } from '../agent/src/camera/mjpeg-framer.ts';
 import { MqttLink } from '../agent/src/comms/mqtt-link.ts';
 import { createSharpImageCodec } from '../agent/src/image/sharp-image.ts';
-import { FrameLoop } from '../agent/src/inference/frame-loop.ts';
+import { FrameLoop, type FrameStages } from '../agent/src/inference/frame-loop.ts';
 import { createOnnxBackend } from '../agent/src/inference/onnx-backend.ts';
 import { tensorFromRgb } from '../agent/src/inference/preprocess.ts';
 import { ActiveModel, loadModel } from '../agent/src/model/active-model.ts';
 import { sleep } from '../agent/src/util/backoff.ts';
 
 const MODEL = fileURLToPath(new URL('../../shared/data/reference/mobilenetv2-12-int8.onnx', import.meta.url));
+/** Frames per floor batch (the first 10 warm up); one batch before each round and one after. */
+const FLOOR_FRAMES = 150;
 const WIDTH = 640;
 const HEIGHT = 480;
 
@@ -103,6 +97,40 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
+/** process.hrtime in ms: CLOCK_MONOTONIC, comparable with the broker process's stamps. */
+const hrMs = () => Number(process.hrtime.bigint()) / 1e6;
+
+interface BrokerProcess {
+  url: string;
+  onArrival(listener: (frameId: string, atMs: number) => void): void;
+  stop(): Promise<void>;
+}
+
+async function startBrokerProcess(deviceId: string): Promise<BrokerProcess> {
+  const script = fileURLToPath(new URL('./agent/broker-process.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', script, deviceId], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const listeners: ((frameId: string, atMs: number) => void)[] = [];
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`broker process exited (${code}) before it was ready`)));
+    createInterface({ input: child.stdout! }).on('line', (text) => {
+      const line = JSON.parse(text) as { port?: number; arrivals?: [string, number][] };
+      if (line.port !== undefined) resolve(line.port);
+      for (const [frameId, at] of line.arrivals ?? []) for (const l of listeners) l(frameId, at);
+    });
+  });
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    onArrival: (listener) => listeners.push(listener),
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 const round = (v: number) => Math.round(v * 100) / 100;
 
@@ -128,6 +156,7 @@ export async function benchMain(argv: string[]): Promise<number> {
   // Floor: each stage alone, same frames, same model, same thread count. Measured between rounds of
   // the pipeline and pooled, so a change in the machine's load during the run biases neither.
   const decodeMs: number[] = [];
+  const tensorMs: number[] = [];
   const runMs: number[] = [];
   const measureFloor = async (count: number) => {
     for (let i = 0; i < count; i++) {
@@ -141,34 +170,31 @@ export async function benchMain(argv: string[]): Promise<number> {
       const t3 = performance.now();
       if (i >= 10) {
         decodeMs.push(t1 - t0);
+        tensorMs.push(t2 - t1);
         runMs.push(t3 - t2);
       }
     }
   };
-  // The embedded broker, the agent's MQTT link and a subscriber that times each arrival.
-  const broker = await Aedes.createBroker();
-  const server = createServer({ noDelay: true }, broker.handle);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // The broker runs in its own process and stamps each prediction it accepts (see
+  // agent/broker-process.ts); the agent's MqttLink publishes to it over loopback TCP.
   const deviceId = 'bench-01';
-  const link = new MqttLink({ url, deviceId, secret: 'bench', logger: silentLogger() });
-  const subscriber = await mqtt.connectAsync(url, { clientId: 'bench-subscriber' });
-  await subscriber.subscribeAsync(topics.predictions(deviceId), { qos: 0 });
+  const brokerProcess = await startBrokerProcess(deviceId);
+  const link = new MqttLink({ url: brokerProcess.url, deviceId, secret: 'bench', logger: silentLogger() });
   while (!link.connected()) await sleep(10);
 
-  const takenAt = new Map<string, number>();
+  // Frames published while measuring, by id: when their model work began and when the model answered (hrtime ms).
+  const takenAt = new Map<string, { start: number; answered: number }>();
   const latencies: number[] = [];
-  let received = 0;
+  const hops: number[] = [];
+  const stages: FrameStages[] = [];
   let measuring = false;
-  subscriber.on('message', (_topic, payload) => {
-    const at = performance.now();
-    const prediction = PredictionSchema.parse(JSON.parse(payload.toString()));
-    const start = takenAt.get(prediction.frameId);
-    takenAt.delete(prediction.frameId);
-    if (!measuring || start === undefined) return;
-    received++;
-    latencies.push(at - start);
+  let published = 0;
+  brokerProcess.onArrival((frameId, at) => {
+    const frame = takenAt.get(frameId);
+    if (frame === undefined) return;
+    takenAt.delete(frameId);
+    latencies.push(at - frame.start);
+    hops.push(at - frame.answered);
   });
 
   const active = new ActiveModel(silentLogger());
@@ -184,7 +210,12 @@ export async function benchMain(argv: string[]): Promise<number> {
       logger: silentLogger(),
       retry: { baseMs: 100, maxMs: 1000 },
       onResult: async (result) => {
-        takenAt.set(result.frame.frameId, performance.now() - result.latencyMs);
+        if (measuring) {
+          const now = hrMs();
+          takenAt.set(result.frame.frameId, { start: now - result.latencyMs, answered: now });
+          stages.push(result.stages);
+          published++;
+        }
         link.publishPrediction({
           protocol: PROTOCOL_VERSION,
           modelVersion: result.modelVersion,
@@ -210,9 +241,8 @@ export async function benchMain(argv: string[]): Promise<number> {
   const rounds = Math.max(2, Math.round(seconds / 15));
   let measuredMs = 0;
   let framesDropped = 0;
-  let stats = loop.stats();
   for (let r = 0; r < rounds; r++) {
-    await measureFloor(60);
+    await measureFloor(FLOOR_FRAMES);
     loop = makeLoop();
     loop.start();
     await sleep(300); // the stage averages settle before measuring
@@ -225,12 +255,20 @@ export async function benchMain(argv: string[]): Promise<number> {
     }
     measuredMs += performance.now() - started;
     measuring = false;
-    stats = loop.stats();
-    framesDropped += stats.framesDropped;
+    framesDropped += loop.stats().framesDropped;
     await loop.stop();
   }
-  await measureFloor(60);
+  await measureFloor(FLOOR_FRAMES);
+  await sleep(500); // the broker process reports arrivals every 100 ms
+  const received = latencies.length;
   const elapsedS = measuredMs / 1000;
+  const stage = (key: keyof FrameStages) =>
+    round(
+      percentile(
+        stages.map((s) => s[key]),
+        50,
+      ),
+    );
   const floorP50Ms = percentile(decodeMs, 50) + percentile(runMs, 50);
   const sequentialFps = 1000 / (mean(decodeMs) + mean(runMs));
   // RSS swings by tens of MB between GCs: compare the median of the first quarter of the samples
@@ -247,11 +285,16 @@ export async function benchMain(argv: string[]): Promise<number> {
     latencyRatio: round(percentile(latencies, 50) / floorP50Ms),
     sequentialFps: round(sequentialFps),
     pipelineSpeedup: round(received / elapsedS / sequentialFps),
-    modelAnswerP50Ms: round(stats.latencyP50Ms ?? Number.NaN),
-    prepareStageMs: round(stats.prepareMs),
-    inferStageMs: round(stats.inferMs),
-    tensorWaitMs: round(stats.waitMs),
+    // Where a published frame's time went (medians): decode + tensor, waiting for the model, run +
+    // top-k, and from the answer to the broker's stamp (validate, MQTT publish, TCP, broker).
+    stagesP50Ms: {
+      prepare: stage('prepareMs'),
+      wait: stage('waitMs'),
+      infer: stage('inferMs'),
+      publish: round(percentile(hops, 50)),
+    },
     decodeP50Ms: round(percentile(decodeMs, 50)),
+    tensorP50Ms: round(percentile(tensorMs, 50)),
     runP50Ms: round(percentile(runMs, 50)),
     rssStartMb: round(rssStart / 1048576),
     rssEndMb: round(rssEnd / 1048576),
@@ -260,7 +303,8 @@ export async function benchMain(argv: string[]): Promise<number> {
     rssMbByQuarter: [1, 2, 3, 4].map((q) =>
       round(rssSamples[Math.max(0, Math.ceil((q / 4) * rssSamples.length) - 1)] / 1048576),
     ),
-    framesPublished: received,
+    framesPublished: published,
+    framesReceived: received,
     framesDropped,
     rounds,
     seconds: round(elapsedS),
@@ -272,10 +316,8 @@ export async function benchMain(argv: string[]): Promise<number> {
   };
 
   await link.close();
-  await subscriber.endAsync();
   await active.close();
-  await new Promise<void>((resolve) => broker.close(() => resolve()));
-  server.close();
+  await brokerProcess.stop();
 
   if (values.json) console.log(JSON.stringify(result));
   else {

@@ -1,16 +1,18 @@
 /**
  * Transfer learning on real photos: `edgeloop bench clothing [--json] [--data DIR] [--base PATH|URL]`
  * trains on clothing-small (10 classes, 3,068 training / 341 validation photos) from the pretrained
- * ImageNet MobileNet V1 0.25 with the recipe below, exactly as `edgeloop train` would, and prints one
- * JSON object with the exported model's validation accuracy and the wall time.
- * Target (issue 3): validation accuracy >= 0.85 in <= 20 minutes on a 2-core machine.
+ * ImageNet MobileNet V1 0.25 with the recipe below, exactly as `edgeloop train` would (training, then
+ * the int8 step that makes model.onnx the int8 model agents run), and prints one JSON object with the
+ * validation accuracy of both exported models (fp32 and int8) and the wall time.
+ * Target (issue 3): validation accuracy >= 0.85 for the model agents run (int8), in <= 20 minutes on
+ * a 2-core machine.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '@edgeloop/shared';
-import { progressPrinter, type TrainOptions, train } from '../trainer/src/index.ts';
+import { progressPrinter, quantizeModelDir, type TrainOptions, train } from '../trainer/src/index.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -67,10 +69,20 @@ export async function benchMain(argv: string[]): Promise<number> {
       logger: createLogger({ level: 'warn', name: 'bench-clothing' }),
       onProgress: values.json ? undefined : progressPrinter(process.stderr),
     });
+    const trainedAt = Date.now();
+    // The int8 step of `edgeloop train`: model.onnx becomes the int8 model, model.fp32.onnx the float.
+    const q = await quantizeModelDir(outDir, values.data, { seed: CLOTHING_RECIPE.seed });
+    const wallMs = Date.now() - started;
     const result = {
       benchmark: 'clothing',
       command: command(values.data, values.base),
-      valAccuracy: metrics.onnxValAccuracy,
+      // What agents run: the int8 model.onnx.
+      valAccuracy: q.int8Accuracy,
+      int8ValAccuracy: q.int8Accuracy,
+      fp32ValAccuracy: metrics.onnxValAccuracy,
+      int8Agreement: q.agreement,
+      int8SizeRatio: q.sizeRatio,
+      quantizeSeconds: Math.round((Date.now() - trainedAt) / 1000),
       tfjsValAccuracy: metrics.valAccuracy,
       macroF1: metrics.macroF1,
       trainAccuracy: metrics.trainAccuracy,
@@ -80,11 +92,11 @@ export async function benchMain(argv: string[]): Promise<number> {
       bestEpoch: metrics.bestEpoch,
       featureSeconds: metrics.bottleneckCache?.seconds ?? null,
       trainSeconds: Math.round(metrics.trainSeconds),
-      wallSeconds: Math.round((Date.now() - started) / 1000),
+      wallSeconds: Math.round(wallMs / 1000),
       imagesPerSec: Number(metrics.imagesPerSec.toFixed(1)),
       backend: metrics.backend,
       targets: { valAccuracy: 0.85, wallSeconds: 20 * 60 },
-      met: metrics.onnxValAccuracy >= 0.85 && Date.now() - started <= 20 * 60_000,
+      met: q.int8Accuracy >= 0.85 && wallMs <= 20 * 60_000,
     };
     process.stdout.write(
       values.json ? `${JSON.stringify(result)}\n` : `${JSON.stringify(result, null, 2)}\n`,

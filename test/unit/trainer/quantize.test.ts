@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ModelSpec } from '../../../trainer/src/model/index.ts';
 import { exportToOnnx, uint8InputSpec } from '../../../trainer/src/onnx/export-onnx.ts';
 import { decodeModel } from '../../../trainer/src/onnx/onnx-reader.ts';
+import { slowInt8Stem } from '../../../trainer/src/quantize/float-stem.ts';
 import { quantizeModel } from '../../../trainer/src/quantize/quantize-model.ts';
 import { checkQdq, exportedMobileNet, SCALING, smoothImages } from '../../helpers/quantize-fixtures.ts';
 
@@ -65,12 +66,26 @@ describe('quantizeModel on our MobileNets', () => {
         fp32,
         smoothImages(8, size, 1),
         uint8InputSpec(size, size),
-        {
-          method: 'minmax',
-        },
+        { method: 'minmax' },
       );
       expect(bytes.byteLength).toBeLessThan(fp32.byteLength * 0.5);
+      // The issue's size target holds for the demo's network (V1 α0.25); V2's many narrow layers
+      // carry more per-channel scales and biases (docs/benchmarks.md).
+      if (spec.architecture === 'mobilenet_v1')
+        expect(bytes.byteLength / fp32.byteLength).toBeLessThanOrEqual(0.3);
       expect(report.floatNodes).toEqual([]);
+      // Internal values carry short names (the file's size), the interface keeps its own, and
+      // layers keep theirs (profiles, --keep-float).
+      const q = decodeModel(bytes);
+      expect(q.inputs.map((i) => i.name)).toEqual(['input']);
+      expect(q.outputs.map((o) => o.name)).toEqual(['probabilities']);
+      const internal = [...q.initializers.map((t) => t.name), ...q.nodes.flatMap((n) => n.outputs)].filter(
+        (v) => v !== 'probabilities',
+      );
+      expect(Math.max(...internal.map((v) => v.length))).toBeLessThanOrEqual(3);
+      expect(new Set(internal).size).toBe(internal.length);
+      const convNames = (m: typeof q) => m.nodes.filter((n) => n.opType === 'Conv').map((n) => n.name);
+      expect(convNames(q)).toEqual(convNames(decodeModel(fp32)));
 
       const summary = checkQdq(bytes, workDir, spec.architecture);
       if (summary) {
@@ -83,8 +98,12 @@ describe('quantizeModel on our MobileNets', () => {
           const axis = layer.op === 'Conv' ? 0 : 1;
           expect(layer.weight, layer.name).toMatchObject({ type: 3, axis });
           expect(layer.weight?.scales, layer.name).toBe(layer.weight?.dims[axis]);
-          // 7-bit range by default: uint8 x int8 pairs cannot saturate AVX2's int16 accumulation.
-          expect(layer.weight?.maxAbs, layer.name).toBeLessThanOrEqual(63);
+          // 7-bit range by default: uint8 x int8 pairs cannot saturate AVX2's int16 accumulation;
+          // depthwise convs (one input channel per output) run in a kernel that widens to int16
+          // first, and keep the full 8-bit range.
+          const depthwise = layer.op === 'Conv' && layer.weight?.dims[1] === 1;
+          expect(layer.weight?.maxAbs, layer.name).toBeLessThanOrEqual(depthwise ? 127 : 63);
+          if (depthwise) expect(layer.weight?.maxAbs, layer.name).toBeGreaterThan(63);
           expect(layer.bias, layer.name).toMatchObject({
             type: 6,
             axis: 0,
@@ -115,6 +134,33 @@ describe('quantizeModel on our MobileNets', () => {
     },
     180_000,
   );
+
+  it('can keep the narrow stem in float, as one float prefix before the integer kernels', async () => {
+    const spec = specs[0];
+    const { bytes: fp32 } = exportedMobileNet(spec, 4);
+    expect(slowInt8Stem(decodeModel(fp32))).toEqual(['conv1', 'conv_dw_1']);
+    const { bytes, report } = await quantizeModel(fp32, smoothImages(8, 32, 4), uint8InputSpec(32, 32), {
+      method: 'minmax',
+      keepFloat: slowInt8Stem(decodeModel(fp32)),
+    });
+    expect(report.floatNodes).toEqual(['conv1', 'conv_dw_1']);
+    const ops = await fusedOps(bytes, 'stem');
+    const count = (op: string) => ops.filter((o) => o === op).length;
+    // The two float convs, one DequantizeLinear for the pixels and one QuantizeLinear where the
+    // integer part starts: no float island, and onnxruntime did not re-quantize the stem.
+    // (onnxruntime fuses a float Conv with its Clip into FusedConv.)
+    expect([count('Conv') + count('FusedConv'), count('DequantizeLinear'), count('QuantizeLinear')]).toEqual([
+      2, 1, 1,
+    ]);
+    expect(count('QLinearConv')).toBe(25);
+    const images = smoothImages(30, 32, 98);
+    const a = await top1(fp32, images, 32);
+    const b = await top1(bytes, images, 32);
+    expect(a.top.filter((t, i) => t === b.top[i]).length).toBeGreaterThanOrEqual(27);
+    // Wider stems are fast enough in int8: MobileNetV2 α0.35 starts with 16 channels.
+    const v2 = exportedMobileNet({ ...base, alpha: 0.35, architecture: 'mobilenet_v2', inputSize: 32 }, 4);
+    expect(slowInt8Stem(decodeModel(v2.bytes))).toEqual([]);
+  }, 120_000);
 
   it('keeps the layers named in keepFloat in float', async () => {
     const spec = specs[0];

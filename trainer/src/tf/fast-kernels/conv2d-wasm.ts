@@ -7,12 +7,22 @@
  * chunk's float32 partial product into doubles, so long reductions do not drift.
  */
 import { takeArray } from './buffer-pool.ts';
+import { heapSession } from './heap-io.ts';
 import { type ConvGeometry, packPatches } from './im2col.ts';
 import type { Gemm } from './wasm/gemm-runtime.ts';
 
 const ROWS = 256;
 const FILTER_GRAD_ROWS = 1024;
 const roundUp4 = (v: number) => (v + 3) & ~3;
+
+/** Runs `part(r0, rows)` over 0..m in row blocks (one block here; threads.ts splits it). */
+function gemmRows(_gm: Gemm, m: number, part: (r0: number, rows: number) => void): void {
+  part(0, m);
+}
+
+function gemmChunks(_gm: Gemm, chunks: number, part: (i: number) => void): void {
+  for (let i = 0; i < chunks; i++) part(i);
+}
 
 function isPointwise(g: ConvGeometry): boolean {
   return g.fh === 1 && g.fw === 1 && g.sh === 1 && g.sw === 1 && g.padTop === 0 && g.padLeft === 0;
@@ -61,12 +71,75 @@ function copyRowsOut(
   }
 }
 
+/**
+ * A 1x1 convolution whose channel counts are multiples of 4: one product straight on the tensors in
+ * the heap, Y = X W, no chunks or copies (X [M, inC] is the patch matrix itself).
+ */
+function pointwiseForward(gm: Gemm, x: Float32Array, filter: Float32Array, g: ConvGeometry): Float32Array {
+  const s = heapSession(gm.heapOf());
+  const m = g.batch * g.outH * g.outW;
+  const xo = s.input(x);
+  const wo = s.input(filter);
+  const y = s.output(m * g.outC);
+  gemmRows(gm, m, (r0, rows) =>
+    gm.gemm(xo + r0 * g.inC, g.inC, 1, wo, g.outC, y.off + r0 * g.outC, g.outC, rows, g.outC, g.inC, true),
+  );
+  s.done();
+  return y.array;
+}
+
+/** dX = dY W^T for a 1x1 convolution, W^T built once in a temporary block. */
+function pointwiseInputGrad(gm: Gemm, dy: Float32Array, filter: Float32Array, g: ConvGeometry): Float32Array {
+  const s = heapSession(gm.heapOf());
+  const { inC, outC } = g;
+  const m = g.batch * g.outH * g.outW;
+  const dyo = s.input(dy);
+  const wt = s.temp(inC * outC);
+  const dx = s.output(m * inC);
+  const h = s.f32();
+  for (let k = 0; k < inC; k++) for (let j = 0; j < outC; j++) h[wt + j * inC + k] = filter[k * outC + j];
+  gemmRows(gm, m, (r0, rows) =>
+    gm.gemm(dyo + r0 * outC, outC, 1, wt, inC, dx.off + r0 * inC, inC, rows, inC, outC, true),
+  );
+  s.done();
+  return dx.array;
+}
+
+/**
+ * dW = X^T dY for a 1x1 convolution, read in place: chunks of FILTER_GRAD_ROWS pixels are summed
+ * in float32 by the SIMD product and across chunks in doubles.
+ */
+function pointwiseFilterGrad(gm: Gemm, x: Float32Array, dy: Float32Array, g: ConvGeometry): Float32Array {
+  const s = heapSession(gm.heapOf());
+  const { inC, outC } = g;
+  const m = g.batch * g.outH * g.outW;
+  const xo = s.input(x);
+  const dyo = s.input(dy);
+  const chunks = Math.ceil(m / FILTER_GRAD_ROWS);
+  const parts = s.temp(chunks * inC * outC);
+  gemmChunks(gm, chunks, (i) => {
+    const m0 = i * FILTER_GRAD_ROWS;
+    const len = Math.min(FILTER_GRAD_ROWS, m - m0);
+    gm.gemm(xo + m0 * inC, 1, inC, dyo + m0 * outC, outC, parts + i * inC * outC, outC, inC, outC, len, true);
+  });
+  const h = s.f32();
+  const size = inC * outC;
+  const acc = new Float64Array(size);
+  for (let i = 0; i < chunks; i++) {
+    const p = parts + i * size;
+    for (let k = 0; k < size; k++) acc[k] += h[p + k];
+  }
+  s.done();
+  return Float32Array.from(acc);
+}
+
 export function conv2dForwardWasm(
   gm: Gemm,
   x: Float32Array,
   filter: Float32Array,
   g: ConvGeometry,
 ): Float32Array {
+  if (isPointwise(g) && g.inC % 4 === 0 && g.outC % 4 === 0) return pointwiseForward(gm, x, filter, g);
   const kSize = g.fh * g.fw * g.inC;
   const n = g.outC;
   const n4 = roundUp4(n);
@@ -93,6 +166,7 @@ export function conv2dFilterGradWasm(
   dy: Float32Array,
   g: ConvGeometry,
 ): Float32Array {
+  if (isPointwise(g) && g.inC % 4 === 0 && g.outC % 4 === 0) return pointwiseFilterGrad(gm, x, dy, g);
   const kSize = g.fh * g.fw * g.inC;
   const n = g.outC;
   const n4 = roundUp4(n);
@@ -124,6 +198,7 @@ export function conv2dInputGradWasm(
   filter: Float32Array,
   g: ConvGeometry,
 ): Float32Array {
+  if (isPointwise(g) && g.inC % 4 === 0 && g.outC % 4 === 0) return pointwiseInputGrad(gm, dy, filter, g);
   const kSize = g.fh * g.fw * g.inC;
   const k4 = roundUp4(kSize);
   const n = g.outC;

@@ -3,11 +3,11 @@
  * (wasm/channel-module.ts), four channels per instruction. Batch norm needs a channel count that is
  * a multiple of 4 (every MobileNet layer has one); ReLU6 does any length, the last n % 4 floats in
  * JS. Per-channel sums are float32 within blocks of BLOCK rows and doubles across blocks, so they
- * stay as accurate as the JS loops' double sums for practical purposes. Outputs reuse the input's
- * region of the arena (each pass reads a vector before it writes it), so only the copies in and the
- * one copy out touch the activations besides the passes themselves.
+ * stay as accurate as the JS loops' double sums for practical purposes. Tensors are read and written
+ * where they lie in the WebAssembly heap (heap-io.ts), so only the passes touch the activations.
  */
-import { type ChannelPasses, copyOut, createChannelPasses } from './wasm/channel-runtime.ts';
+import { heapSession } from './heap-io.ts';
+import { type ChannelPasses, createChannelPasses } from './wasm/channel-runtime.ts';
 
 const BLOCK = 256;
 
@@ -57,9 +57,14 @@ export function bnForwardWasm(
   const c = gamma.length;
   const n = xv.length;
   const rows = n / c;
-  const [xb, mb, mulb, bb, acc] = cp.reserve([n, c, c, c, c]);
-  const heap = cp.heap();
-  heap.set(xv, xb);
+  const s = heapSession(cp.heapOf());
+  const xb = s.input(xv);
+  const mb = s.temp(c);
+  const mulb = s.temp(c);
+  const bb = s.temp(c);
+  const acc = s.temp(c);
+  const y = s.output(n);
+  const heap = s.f32();
   const [sum] = blockSums(cp, rows, c, [acc], (r, k) => cp.colSum(xb + r * c, acc, k, c));
   const mean = new Float32Array(c);
   for (let k = 0; k < c; k++) mean[k] = sum[k] / rows;
@@ -72,8 +77,9 @@ export function bnForwardWasm(
     heap[mulb + k] = gamma[k] / Math.sqrt(Math.fround(variance[k] + eps));
   }
   heap.set(beta, bb);
-  cp.bnApply(xb, xb, mb, mulb, bb, rows, c);
-  return { y: copyOut(heap, xb, xb + n), mean, variance };
+  cp.bnApply(xb, y.off, mb, mulb, bb, rows, c);
+  s.done();
+  return { y: y.array, mean, variance };
 }
 
 export interface BnGrad {
@@ -95,10 +101,12 @@ export function bnGradWasm(
   const c = gamma.length;
   const n = xv.length;
   const rows = n / c;
-  const [db, xb, mb, ab, bb, sb, s1, s2] = cp.reserve([n, n, c, c, c, c, c, c]);
-  const heap = cp.heap();
-  heap.set(dy, db);
-  heap.set(xv, xb);
+  const s = heapSession(cp.heapOf());
+  const db = s.input(dy);
+  const xb = s.input(xv);
+  const [mb, ab, bb, sb, s1, s2] = [0, 0, 0, 0, 0, 0].map(() => s.temp(c));
+  const dx = s.output(n);
+  const heap = s.f32();
   heap.set(mean, mb);
   const [sumDy, sumDyXhat] = blockSums(cp, rows, c, [s1, s2], (r, k) =>
     cp.colGradSums(db + r * c, xb + r * c, mb, s1, s2, k, c),
@@ -114,18 +122,20 @@ export function bnGradWasm(
     heap[bb + k] = (-a * r * r * sumDyXhat[k]) / rows;
     heap[sb + k] = (-a * sumDy[k]) / rows;
   }
-  cp.bnGrad(db, xb, db, mb, ab, bb, sb, rows, c);
-  return { dx: copyOut(heap, db, db + n), dGamma, dBeta };
+  cp.bnGrad(db, xb, dx.off, mb, ab, bb, sb, rows, c);
+  s.done();
+  return { dx: dx.array, dGamma, dBeta };
 }
 
 /** min(max(x, 0), hi) for the first n - n % 4 floats; the caller finishes the tail. */
 export function relu6Wasm(cp: ChannelPasses, x: Float32Array, hi: number): Float32Array {
   const n = x.length;
-  const [xb] = cp.reserve([n]);
-  const heap = cp.heap();
-  heap.set(x, xb);
-  cp.relu6(xb, xb, n & ~3, hi);
-  return copyOut(heap, xb, xb + n);
+  const s = heapSession(cp.heapOf());
+  const xb = s.input(x);
+  const y = s.output(n);
+  cp.relu6(xb, y.off, n & ~3, hi);
+  s.done();
+  return y.array;
 }
 
 /** The stock ReLU6 gradient for the first n - n % 4 floats; the caller finishes the tail. */
@@ -136,10 +146,11 @@ export function relu6GradWasm(
   hi: number,
 ): Float32Array {
   const n = x.length;
-  const [db, xb] = cp.reserve([n, n]);
-  const heap = cp.heap();
-  heap.set(dy, db);
-  heap.set(x, xb);
-  cp.relu6Grad(db, xb, db, n & ~3, hi);
-  return copyOut(heap, db, db + n);
+  const s = heapSession(cp.heapOf());
+  const db = s.input(dy);
+  const xb = s.input(x);
+  const dx = s.output(n);
+  cp.relu6Grad(db, xb, dx.off, n & ~3, hi);
+  s.done();
+  return dx.array;
 }

@@ -59,14 +59,15 @@ async function init(preferNative: boolean): Promise<TfRuntime> {
   if (process.env.EDGELOOP_FAST_KERNELS === '0') {
     return { tf, backend: 'cpu', name: 'cpu', description: 'pure-JS CPU backend, stock tfjs kernels' };
   }
-  const { registered, gradients, simd } = registerFastCpuKernels(tf);
+  const { registered, gradients, simd, threads } = registerFastCpuKernels(tf);
   return {
     tf,
     backend: 'cpu',
     name: simd ? 'cpu+edgeloop-simd' : 'cpu+edgeloop-js',
     description:
       `pure-JS CPU backend with ${registered.length} edgeloop fast kernels and ${gradients.length} fused ` +
-      `gradients${simd ? ', matrix products on WebAssembly SIMD' : ''} (tfjs-node not installed)`,
+      `gradients${simd ? `, matrix products on WebAssembly SIMD on ${threads} thread${threads > 1 ? 's' : ''}` : ''}` +
+      ' (tfjs-node not installed)',
   };
 }
 

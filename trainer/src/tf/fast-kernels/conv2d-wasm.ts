@@ -10,18 +10,28 @@ import { takeArray } from './buffer-pool.ts';
 import { heapSession } from './heap-io.ts';
 import { type ConvGeometry, packPatches } from './im2col.ts';
 import type { Gemm } from './wasm/gemm-runtime.ts';
+import { cut, runParts, threadsFor } from './wasm/parallel.ts';
 
 const ROWS = 256;
 const FILTER_GRAD_ROWS = 1024;
 const roundUp4 = (v: number) => (v + 3) & ~3;
 
-/** Runs `part(r0, rows)` over 0..m in row blocks (one block here; threads.ts splits it). */
-function gemmRows(_gm: Gemm, m: number, part: (r0: number, rows: number) => void): void {
-  part(0, m);
-}
+const GEMM_ARGS = 10;
 
-function gemmChunks(_gm: Gemm, chunks: number, part: (i: number) => void): void {
-  for (let i = 0; i < chunks; i++) part(i);
+/** The raw arguments of the gemm exports (byte addresses and strides) for float offsets. */
+function gemmArgs(
+  a: number,
+  sai: number,
+  sak: number,
+  b: number,
+  ldb: number,
+  c: number,
+  ldc: number,
+  m: number,
+  n: number,
+  len: number,
+): number[] {
+  return [a * 4, sai * 4, sak * 4, b * 4, ldb * 4, c * 4, ldc * 4, m, n, len];
 }
 
 function isPointwise(g: ConvGeometry): boolean {
@@ -77,12 +87,18 @@ function copyRowsOut(
  */
 function pointwiseForward(gm: Gemm, x: Float32Array, filter: Float32Array, g: ConvGeometry): Float32Array {
   const s = heapSession(gm.heapOf());
+  const { inC, outC } = g;
   const m = g.batch * g.outH * g.outW;
   const xo = s.input(x);
   const wo = s.input(filter);
-  const y = s.output(m * g.outC);
-  gemmRows(gm, m, (r0, rows) =>
-    gm.gemm(xo + r0 * g.inC, g.inC, 1, wo, g.outC, y.off + r0 * g.outC, g.outC, rows, g.outC, g.inC, true),
+  const y = s.output(m * outC);
+  const parts = cut(m, threadsFor(m * inC * outC), 4);
+  runParts(
+    'gemm0',
+    parts.map(([r0, r1]) =>
+      gemmArgs(xo + r0 * inC, inC, 1, wo, outC, y.off + r0 * outC, outC, r1 - r0, outC, inC),
+    ),
+    gm.raw,
   );
   s.done();
   return y.array;
@@ -98,8 +114,13 @@ function pointwiseInputGrad(gm: Gemm, dy: Float32Array, filter: Float32Array, g:
   const dx = s.output(m * inC);
   const h = s.f32();
   for (let k = 0; k < inC; k++) for (let j = 0; j < outC; j++) h[wt + j * inC + k] = filter[k * outC + j];
-  gemmRows(gm, m, (r0, rows) =>
-    gm.gemm(dyo + r0 * outC, outC, 1, wt, inC, dx.off + r0 * inC, inC, rows, inC, outC, true),
+  const parts = cut(m, threadsFor(m * inC * outC), 4);
+  runParts(
+    'gemm0',
+    parts.map(([r0, r1]) =>
+      gemmArgs(dyo + r0 * outC, outC, 1, wt, inC, dx.off + r0 * inC, inC, r1 - r0, inC, outC),
+    ),
+    gm.raw,
   );
   s.done();
   return dx.array;
@@ -117,11 +138,32 @@ function pointwiseFilterGrad(gm: Gemm, x: Float32Array, dy: Float32Array, g: Con
   const dyo = s.input(dy);
   const chunks = Math.ceil(m / FILTER_GRAD_ROWS);
   const parts = s.temp(chunks * inC * outC);
-  gemmChunks(gm, chunks, (i) => {
+  // One gemm0 call per chunk, written as records so threads can take ranges of chunks.
+  const list = s.temp(chunks * GEMM_ARGS);
+  const records = new Int32Array(s.f32().buffer, list * 4, chunks * GEMM_ARGS);
+  for (let i = 0; i < chunks; i++) {
     const m0 = i * FILTER_GRAD_ROWS;
     const len = Math.min(FILTER_GRAD_ROWS, m - m0);
-    gm.gemm(xo + m0 * inC, 1, inC, dyo + m0 * outC, outC, parts + i * inC * outC, outC, inC, outC, len, true);
-  });
+    const args = gemmArgs(
+      xo + m0 * inC,
+      1,
+      inC,
+      dyo + m0 * outC,
+      outC,
+      parts + i * inC * outC,
+      outC,
+      inC,
+      outC,
+      len,
+    );
+    records.set(args, i * GEMM_ARGS);
+  }
+  const ranges = cut(chunks, threadsFor(m * inC * outC));
+  runParts(
+    'gemm0List',
+    ranges.map(([c0, c1]) => [(list + c0 * GEMM_ARGS) * 4, c1 - c0]),
+    gm.raw,
+  );
   const h = s.f32();
   const size = inC * outC;
   const acc = new Float64Array(size);

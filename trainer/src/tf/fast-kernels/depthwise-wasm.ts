@@ -12,6 +12,7 @@ import { heapSession } from './heap-io.ts';
 import type { ConvGeometry } from './im2col.ts';
 import type { Gemm } from './wasm/gemm-runtime.ts';
 import type { WasmHeap } from './wasm/heap.ts';
+import { cut, runParts, threadsFor } from './wasm/parallel.ts';
 
 export function depthwiseWasmApplies(g: ConvGeometry): boolean {
   return g.inC % 4 === 0;
@@ -82,10 +83,14 @@ function listFor(heap: WasmHeap, g: ConvGeometry, kind: Kind): MacList {
   return l;
 }
 
-/** Runs images [b0, b1) of a list. */
-function runImages(gm: Gemm, l: MacList, b0: number, b1: number, out: number, p: number, q: number): void {
-  const from = l.imageStart[b0];
-  gm.macList(l.list + from * 8, l.imageStart[b1] - from, out, p, q);
+/** Runs a list, split by images between threads when it is big enough. */
+function runImages(gm: Gemm, l: MacList, g: ConvGeometry, out: number, p: number, q: number): void {
+  const parts = cut(g.batch, threadsFor(outSize(g) * g.fh * g.fw));
+  const args = parts.map(([b0, b1]) => {
+    const from = l.imageStart[b0];
+    return [(l.list + from * 8) * 4, l.imageStart[b1] - from, out * 4, p * 4, q * 4];
+  });
+  runParts('macList', args, gm.raw);
 }
 
 export function depthwiseForwardWasm(
@@ -100,7 +105,7 @@ export function depthwiseForwardWasm(
   const xo = s.input(x);
   const wo = s.input(filter);
   const y = s.output(outSize(g), true);
-  runImages(gm, l, 0, g.batch, y.off, xo, wo);
+  runImages(gm, l, g, y.off, xo, wo);
   s.done();
   return y.array;
 }
@@ -117,7 +122,7 @@ export function depthwiseInputGradWasm(
   const dyo = s.input(dy);
   const wo = s.input(filter);
   const dx = s.output(inSize(g), true);
-  runImages(gm, l, 0, g.batch, dx.off, dyo, wo);
+  runImages(gm, l, g, dx.off, dyo, wo);
   s.done();
   return dx.array;
 }
@@ -136,7 +141,7 @@ export function depthwiseFilterGradWasm(
   const dyo = s.input(dy);
   const parts = s.temp(g.batch * taps);
   s.f32().fill(0, parts, parts + g.batch * taps);
-  runImages(gm, l, 0, g.batch, parts, xo, dyo);
+  runImages(gm, l, g, parts, xo, dyo);
   const h = s.f32();
   const acc = new Float64Array(taps);
   for (let b = 0; b < g.batch; b++) {

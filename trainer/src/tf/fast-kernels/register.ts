@@ -17,6 +17,7 @@ import { reduceKernels } from './reduce-kernels.ts';
 import { slicePadKernels } from './slice-pad-kernels.ts';
 import { unaryKernels } from './unary-kernels.ts';
 import { createGemm } from './wasm/gemm-runtime.ts';
+import { kernelPool, setKernelThreads } from './wasm/parallel.ts';
 
 const BACKEND = 'cpu';
 
@@ -43,6 +44,11 @@ export interface RegisterOptions {
   layers?: boolean;
   /** false gives every kernel output a fresh array instead of recycling freed ones (buffer-pool.ts). */
   pool?: boolean;
+  /**
+   * Threads the SIMD kernels use, the calling one included (wasm/threads.ts); default
+   * EDGELOOP_TRAIN_THREADS, else the core count up to 4. 1 keeps every kernel on the calling thread.
+   */
+  threads?: number;
 }
 
 function cpuBackend(tf: TfLike): unknown {
@@ -67,6 +73,14 @@ export function usesSimd(tf: TfLike): boolean {
   return current != null && isFast(current) && current.edgeloopSimd === true;
 }
 
+/**
+ * Threads the SIMD kernels run on (starting the worker pool if it is not running): 1 without shared
+ * memory or workers, or when set to 1.
+ */
+export function kernelThreads(): number {
+  return kernelPool()?.threads ?? 1;
+}
+
 /** Names of the kernels this module can replace. */
 export function fastCpuKernelNames(): string[] {
   return allSpecs().map((s) => s.kernelName);
@@ -79,7 +93,7 @@ export function fastCpuKernelNames(): string[] {
 export function registerFastCpuKernels(
   tf: TfLike,
   options: RegisterOptions = {},
-): { registered: string[]; gradients: string[]; simd: boolean } {
+): { registered: string[]; gradients: string[]; simd: boolean; threads: number } {
   const registered: string[] = [];
   // One SIMD module and arena for all kernels of this registration (compiling it takes ~1 ms).
   const ctx: KernelContext = { gemm: options.wasm === false ? null : createGemm() };
@@ -98,11 +112,13 @@ export function registerFastCpuKernels(
     }
     registered.push(spec.kernelName);
   }
+  if (options.threads != null) setKernelThreads(options.threads);
   const gradients = registerFastGradients(tf);
   if (options.layers !== false && hasLayers(tf)) patchLayers(tf);
   if (options.pool !== false) installBufferPool(cpuBackend(tf));
   else uninstallBufferPool(cpuBackend(tf));
-  return { registered, gradients, simd: usesSimd(tf) };
+  const simd = usesSimd(tf);
+  return { registered, gradients, simd, threads: simd ? kernelThreads() : 1 };
 }
 
 /** Puts the stock kernels and gradients back where the fast ones were registered. Idempotent. */

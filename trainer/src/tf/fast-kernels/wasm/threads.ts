@@ -2,8 +2,9 @@
  * A persistent pool of worker threads that run parts of the SIMD kernels on the shared heap
  * (heap.ts). Each worker instantiates the gemm and channel modules on the same shared memory, then
  * sleeps in Atomics.wait on its control block; a kernel writes one call (export index + numeric
- * arguments) per worker, wakes them, runs its own part on the calling thread, and waits until every
- * worker has stored its sequence number back. No messages, no copies: parts touch disjoint output
+ * arguments) per worker, wakes them, runs its own part on the calling thread, and then, per worker,
+ * either takes the part back (the worker has not claimed it yet: on a busy machine it may not get a
+ * core for milliseconds) or waits until the worker stores its sequence number back. No messages, no copies: parts touch disjoint output
  * ranges of memory all threads see. A worker is only ever handed calls of exports that cannot throw
  * on valid addresses; a failed call still reports back (as a negated sequence number) so the
  * caller throws instead of waiting forever.
@@ -20,8 +21,13 @@ import type { WasmHeap } from './heap.ts';
 /** Worker threads at most, besides the calling thread. */
 const MAX_THREADS = 4;
 const MAX_ARGS = 12;
-/** Control block: int32 [seq, done, fn, ready] then MAX_ARGS float64 arguments. */
-const CTRL_BYTES = 16 + 8 * MAX_ARGS;
+/**
+ * Control block: int32 [seq, done, fn, ready, claim, pad] then MAX_ARGS float64 arguments. `claim`
+ * is 0 while a part waits, 1 once the worker took it, 2 once the calling thread took it back.
+ */
+const [SEQ, DONE, FN, READY, CLAIM] = [0, 1, 2, 3, 4];
+const STATE_INTS = 6;
+const CTRL_BYTES = STATE_INTS * 4 + 8 * MAX_ARGS;
 const START_TIMEOUT_MS = 10_000;
 
 const WORKER_SOURCE = `
@@ -32,26 +38,27 @@ modules.forEach((m, i) => {
   const ex = new WebAssembly.Instance(m, { env: { memory } }).exports;
   for (const n of names[i]) fns.push(ex[n]);
 });
-const state = new Int32Array(ctrl, 0, 4);
-const a = new Float64Array(ctrl, 16, ${MAX_ARGS});
-Atomics.store(state, 3, 1);
-Atomics.notify(state, 3);
+const state = new Int32Array(ctrl, 0, ${STATE_INTS});
+const a = new Float64Array(ctrl, ${STATE_INTS * 4}, ${MAX_ARGS});
+Atomics.store(state, ${READY}, 1);
+Atomics.notify(state, ${READY});
 let seen = 0;
 for (;;) {
-  Atomics.wait(state, 0, seen);
-  const seq = Atomics.load(state, 0);
-  if (seq === seen) continue;
+  Atomics.wait(state, ${SEQ}, seen);
+  seen = Atomics.load(state, ${SEQ});
+  if (state[${FN}] < 0) break;
+  // The caller may have run this part itself meanwhile; only a successful claim may touch memory.
+  if (Atomics.compareExchange(state, ${CLAIM}, 0, 1) !== 0) continue;
+  const seq = Atomics.load(state, ${SEQ});
   seen = seq;
-  const fn = state[2];
-  if (fn < 0) break;
   let status = seq;
   try {
-    fns[fn](a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
+    fns[state[${FN}]](a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
   } catch {
     status = -seq;
   }
-  Atomics.store(state, 1, status);
-  Atomics.notify(state, 1);
+  Atomics.store(state, ${DONE}, status);
+  Atomics.notify(state, ${DONE});
 }
 `;
 
@@ -81,11 +88,13 @@ interface Slot {
   state: Int32Array;
   args: Float64Array;
   seq: number;
+  /** The arguments of the part last handed to this worker. */
+  part: number[];
 }
 
 function startSlot(heap: WasmHeap, modules: PoolModule[]): Slot | null {
   const ctrl = new SharedArrayBuffer(CTRL_BYTES);
-  const state = new Int32Array(ctrl, 0, 4);
+  const state = new Int32Array(ctrl, 0, STATE_INTS);
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
     // The parent's loader flags (tsx, vitest) are not needed for plain source and slow the start.
@@ -100,11 +109,12 @@ function startSlot(heap: WasmHeap, modules: PoolModule[]): Slot | null {
   worker.unref();
   // Errors surface as a missing ready flag (start) or a negated sequence number (calls).
   worker.on('error', () => {});
-  if (Atomics.wait(state, 3, 0, START_TIMEOUT_MS) === 'timed-out' && Atomics.load(state, 3) !== 1) {
+  if (Atomics.wait(state, READY, 0, START_TIMEOUT_MS) === 'timed-out' && Atomics.load(state, READY) !== 1) {
     void worker.terminate();
     return null;
   }
-  return { worker, state, args: new Float64Array(ctrl, 16, MAX_ARGS), seq: 0 };
+  Atomics.store(state, CLAIM, 2);
+  return { worker, state, args: new Float64Array(ctrl, STATE_INTS * 4, MAX_ARGS), seq: 0, part: [] };
 }
 
 /** Threads from EDGELOOP_TRAIN_THREADS, else min(cores, MAX_THREADS); 1 means no pool. */
@@ -155,23 +165,32 @@ export function createThreadPool(heap: WasmHeap, modules: PoolModule[], threads:
         }
         slot.args.fill(0);
         slot.args.set(argLists[i]);
-        slot.state[2] = at;
+        slot.part = argLists[i];
+        slot.state[FN] = at;
         slot.seq += 1;
-        Atomics.store(slot.state, 0, slot.seq);
-        Atomics.notify(slot.state, 0);
+        // seq before claim: a worker that claims this part reads this sequence number.
+        Atomics.store(slot.state, SEQ, slot.seq);
+        Atomics.store(slot.state, CLAIM, 0);
+        Atomics.notify(slot.state, SEQ);
         sent.push(slot);
       }
       if (argLists.length > 0) fn(...argLists[0]);
       let failed = false;
       for (const slot of sent) {
+        // A worker that has not started yet (busy machine, the other core taken) loses its part to
+        // this thread instead of being waited for.
+        if (Atomics.compareExchange(slot.state, CLAIM, 0, 2) === 0) {
+          fn(...slot.part);
+          continue;
+        }
         for (;;) {
-          const done = Atomics.load(slot.state, 1);
+          const done = Atomics.load(slot.state, DONE);
           if (done === slot.seq) break;
           if (done === -slot.seq) {
             failed = true;
             break;
           }
-          Atomics.wait(slot.state, 1, done);
+          Atomics.wait(slot.state, DONE, done);
         }
       }
       if (failed) throw new Error(`edgeloop thread pool: ${name} failed in a worker thread`);
@@ -180,9 +199,9 @@ export function createThreadPool(heap: WasmHeap, modules: PoolModule[], threads:
       if (closed) return;
       closed = true;
       for (const slot of slots) {
-        slot.state[2] = -1;
-        Atomics.store(slot.state, 0, slot.seq + 1);
-        Atomics.notify(slot.state, 0);
+        slot.state[FN] = -1;
+        Atomics.store(slot.state, SEQ, slot.seq + 1);
+        Atomics.notify(slot.state, SEQ);
         void slot.worker.terminate();
       }
     },

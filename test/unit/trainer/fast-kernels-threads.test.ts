@@ -182,6 +182,43 @@ describe('kernel threads', () => {
     restoreStockCpuKernels(tf);
   });
 
+  it('fall back to one thread and a private arena without SharedArrayBuffer', () => {
+    // A child without SharedArrayBuffer: no pool, tensors stay ordinary arrays, results as stock.
+    const root = fileURLToPath(new URL('../../../trainer/src/tf/fast-kernels/', import.meta.url));
+    // (The flag --no-harmony-sharedarraybuffer would also stop tsx's loader, which needs it.)
+    const script = `
+      delete globalThis.SharedArrayBuffer;
+      const tf = await import('@tensorflow/tfjs');
+      const fk = await import(${JSON.stringify(`${root}index.ts`)});
+      const { wasmHeap } = await import(${JSON.stringify(`${root}wasm/heap.ts`)});
+      tf.env().set('PROD', true);
+      await tf.setBackend('cpu');
+      const x = tf.randomUniform([3, 9, 7, 8], -1, 1, 'float32', 1);
+      const w1 = tf.randomUniform([1, 1, 8, 12], -1, 1, 'float32', 2);
+      const w2 = tf.randomUniform([3, 3, 12, 1], -1, 1, 'float32', 3);
+      const run = () => tf.tidy(() => {
+        const f = (a, b, c) => tf.depthwiseConv2d(tf.relu6(tf.conv2d(a, b, 1, 'same')), c, 2, 'valid').square().sum();
+        return [f(x, w1, w2), ...tf.grads(f)([x, w1, w2])].map((t) => Array.from(t.dataSync()));
+      });
+      const stock = run();
+      const { threads } = fk.registerFastCpuKernels(tf);
+      const fast = run();
+      let worst = 0;
+      stock.forEach((s, i) => s.forEach((v, j) => { worst = Math.max(worst, Math.abs(fast[i][j] - v) / (Math.abs(v) + 1)); }));
+      console.log(JSON.stringify({ sab: typeof SharedArrayBuffer, shared: wasmHeap().shared, threads, close: worst < 1e-4 }));`;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    expect(JSON.parse(out.trim().split('\n').at(-1) ?? '')).toEqual({
+      sab: 'undefined',
+      shared: false,
+      threads: 1,
+      close: true,
+    });
+  }, 70_000);
+
   it('do not keep a training process alive', () => {
     // A child process trains one step on two threads and must then exit by itself.
     const fastKernels = fileURLToPath(

@@ -95,9 +95,8 @@ export function takeArray(n: number, zero = false): Float32Array {
 function heapArray(heap: WasmHeap, n: number, zero: boolean): Float32Array | undefined {
   const off = heap.alloc(n);
   if (off < 0) return undefined;
-  const a = heap.view(off, n);
-  if (zero) a.fill(0);
-  return a;
+  if (zero) heap.zero(off, n);
+  return heap.view(off, n);
 }
 
 function recycle(a: Float32Array): void {

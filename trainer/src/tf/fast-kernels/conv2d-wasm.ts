@@ -195,8 +195,7 @@ export function conv2dForwardWasm(
     const len = Math.min(ROWS, m - m0);
     if (direct) heap.set(x.subarray(m0 * kSize, (m0 + len) * kSize), a);
     else packPatches(x, g, m0, len, heap.subarray(a, a + len * kSize));
-    heap.fill(0, c, c + len * n4);
-    gm.gemm(a, kSize, 1, b, n4, c, n4, len, n4, kSize);
+    gm.gemm(a, kSize, 1, b, n4, c, n4, len, n4, kSize, true);
     copyRowsOut(heap, c, n4, len, n, y, m0 * n);
   }
   return y;
@@ -222,9 +221,8 @@ export function conv2dFilterGradWasm(
     if (direct) heap.set(x.subarray(m0 * kSize, (m0 + len) * kSize), a);
     else packPatches(x, g, m0, len, heap.subarray(a, a + len * kSize));
     copyRowsPadded(dy, m0 * n, len, n, heap, b, n4);
-    heap.fill(0, c, c + kSize * n4);
     // Row i of P^T is column i of P: stride 1 between rows, kSize between reduction steps.
-    gm.gemm(a, 1, kSize, b, n4, c, n4, kSize, n4, len);
+    gm.gemm(a, 1, kSize, b, n4, c, n4, kSize, n4, len, true);
     for (let k = 0; k < kSize; k++) {
       const s = c + k * n4;
       const o = k * n;
@@ -258,8 +256,7 @@ export function conv2dInputGradWasm(
   for (let m0 = 0; m0 < m; m0 += ROWS) {
     const len = Math.min(ROWS, m - m0);
     heap.set(dy.subarray(m0 * n, (m0 + len) * n), a);
-    heap.fill(0, c, c + len * k4);
-    gm.gemm(a, n, 1, b, k4, c, k4, len, k4, n);
+    gm.gemm(a, n, 1, b, k4, c, k4, len, k4, n, true);
     if (direct) copyRowsOut(heap, c, k4, len, kSize, dx, m0 * kSize);
     else scatterRows(heap, c, k4, g, m0, len, dx);
   }

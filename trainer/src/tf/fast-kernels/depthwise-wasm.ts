@@ -140,7 +140,7 @@ export function depthwiseFilterGradWasm(
   const xo = s.input(x);
   const dyo = s.input(dy);
   const parts = s.temp(g.batch * taps);
-  s.f32().fill(0, parts, parts + g.batch * taps);
+  s.zero(parts, g.batch * taps);
   runImages(gm, l, g, parts, xo, dyo);
   const h = s.f32();
   const acc = new Float64Array(taps);

@@ -15,6 +15,8 @@ export interface HeapSession {
   input(a: Float32Array): number;
   /** A kernel output of n floats (zeroed when asked) and the heap offset to write it at. */
   output(n: number, zero?: boolean): { array: Float32Array; off: number };
+  /** Sets n floats at offset to +0. */
+  zero(offset: number, n: number): void;
   /** All of the heap; fetch it after the last temp/input/output call (the memory may grow). */
   f32(): Float32Array;
   /** Copies outputs that live outside the heap and frees the temporaries. */
@@ -44,10 +46,11 @@ export function heapSession(heap: WasmHeap): HeapSession {
       const off = heap.offsetOf(array);
       if (off >= 0) return { array, off };
       const t = temp(n);
-      if (zero) heap.f32().fill(0, t, t + n);
+      if (zero) heap.zero(t, n);
       copies.push([array, t]);
       return { array, off: t };
     },
+    zero: (offset, n) => heap.zero(offset, n),
     f32: () => heap.f32(),
     done() {
       const h = heap.f32();

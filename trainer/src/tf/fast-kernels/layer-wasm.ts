@@ -37,9 +37,8 @@ function blockSums(
   const width = argsOf(0, 0, new Array(nAcc).fill(0)).length;
   const accBase = s.temp(blocks * nAcc * c);
   const list = s.temp(blocks * width);
-  let heap = s.f32();
-  heap.fill(0, accBase, accBase + blocks * nAcc * c);
-  const records = new Int32Array(heap.buffer, list * 4, blocks * width);
+  s.zero(accBase, blocks * nAcc * c);
+  const records = new Int32Array(s.f32().buffer, list * 4, blocks * width);
   for (let b = 0; b < blocks; b++) {
     const accs = Array.from({ length: nAcc }, (_, j) => accBase + (b * nAcc + j) * c);
     records.set(argsOf(b * BLOCK, Math.min(BLOCK, rows - b * BLOCK), accs), b * width);
@@ -50,7 +49,7 @@ function blockSums(
     parts.map(([b0, b1]) => [(list + b0 * width) * 4, b1 - b0]),
     cp.raw,
   );
-  heap = s.f32();
+  const heap = s.f32();
   const out = Array.from({ length: nAcc }, () => new Float64Array(c));
   for (let b = 0; b < blocks; b++) {
     for (let j = 0; j < nAcc; j++) {

@@ -93,7 +93,7 @@ export function takeArray(n: number, zero = false): Float32Array {
 }
 
 function heapArray(heap: WasmHeap, n: number, zero: boolean): Float32Array | undefined {
-  const off = heap.alloc(n);
+  const off = heap.alloc(n, true);
   if (off < 0) return undefined;
   if (zero) heap.zero(off, n);
   return heap.view(off, n);

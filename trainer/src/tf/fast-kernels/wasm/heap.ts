@@ -9,7 +9,8 @@
  *
  * Allocation is a bump pointer plus free lists by size (rounded to 64 bytes, one cache line): a
  * training loop repeats the same shapes, so blocks are reused exactly. The memory never shrinks;
- * when it is full, `alloc` returns -1 and callers fall back to ordinary arrays.
+ * when it is full, `alloc` returns -1 and callers fall back to ordinary arrays (tensors do so at
+ * three quarters full, leaving room for the temporaries kernels then copy inputs into).
  */
 
 import { buildModule, I32, op } from './wasm-asm.ts';
@@ -18,6 +19,8 @@ const PAGE_BYTES = 65536;
 /** Byte addresses stay below 2^31, so they pass through i32 parameters unchanged. */
 const MAX_PAGES = 32767;
 const INITIAL_PAGES = 64;
+/** The part of the memory tensors may fill; the rest stays for kernel temporaries and scratch. */
+const TENSOR_SHARE = 0.75;
 /** Floats per allocation unit: 64 bytes. */
 const UNIT = 16;
 
@@ -45,8 +48,12 @@ export interface WasmHeap {
   readonly maxPages: number;
   /** All of the memory as float32; fetch it again after any alloc (the memory may have grown). */
   f32(): Float32Array;
-  /** A 64-byte aligned block of n floats (offset in floats), or -1 when the memory is full. */
-  alloc(n: number): number;
+  /**
+   * A 64-byte aligned block of n floats (offset in floats), or -1 when the memory is full. Tensors
+   * (`forTensor`) get new memory only up to TENSOR_SHARE of the maximum, so kernels always have room
+   * left for the temporaries they copy inputs into once tensors spill to ordinary arrays.
+   */
+  alloc(n: number, forTensor?: boolean): number;
   free(offset: number, n: number): void;
   /** A view of n floats at offset, valid as long as the block is (shared memories only). */
   view(offset: number, n: number): Float32Array;
@@ -112,10 +119,11 @@ export function createHeap(options: { shared?: boolean } = {}): WasmHeap | null 
     shared,
     maxPages: MAX_PAGES,
     f32: () => view,
-    alloc(n) {
+    alloc(n, forTensor = false) {
       const size = Math.max(UNIT, Math.ceil(n / UNIT) * UNIT);
       const reuse = freeLists.get(size)?.pop();
       if (reuse != null) return reuse;
+      if (forTensor && (top + size) * 4 > TENSOR_SHARE * MAX_PAGES * PAGE_BYTES) return -1;
       if (!ensure(top + size)) return -1;
       const off = top;
       top += size;

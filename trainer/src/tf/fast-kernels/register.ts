@@ -5,6 +5,7 @@
  * replaced, so registering twice neither wraps our own kernel nor loses the original.
  */
 
+import { patchAdam, type TfTrainLike, unpatchAdam } from './adam-patch.ts';
 import { batchNormKernels } from './batchnorm-kernels.ts';
 import { installBufferPool, uninstallBufferPool } from './buffer-pool.ts';
 import { conv2dKernels } from './conv2d-kernels.ts';
@@ -42,6 +43,8 @@ export interface RegisterOptions {
   wasm?: boolean;
   /** false leaves tfjs-layers' BatchNormalization and ReLU layers on their stock op chains. */
   layers?: boolean;
+  /** false leaves tfjs's Adam on its 14 elementwise kernels per variable (adam-patch.ts). */
+  adam?: boolean;
   /** false gives every kernel output a fresh array instead of recycling freed ones (buffer-pool.ts). */
   pool?: boolean;
   /**
@@ -56,6 +59,10 @@ function cpuBackend(tf: TfLike): unknown {
   // pool hooks the instance that will run the kernels.
   tf.getBackend();
   return tf.engine().findBackend(BACKEND);
+}
+
+function hasTrain(tf: TfLike): tf is TfTrainLike {
+  return 'train' in tf && 'zerosLike' in tf;
 }
 
 function hasLayers(tf: TfLike): tf is TfLayersLike {
@@ -115,6 +122,8 @@ export function registerFastCpuKernels(
   if (options.threads != null) setKernelThreads(options.threads);
   const gradients = registerFastGradients(tf);
   if (options.layers !== false && hasLayers(tf)) patchLayers(tf);
+  if (options.adam !== false && hasTrain(tf)) patchAdam(tf);
+  else if (hasTrain(tf)) unpatchAdam(tf);
   if (options.pool !== false) installBufferPool(cpuBackend(tf));
   else uninstallBufferPool(cpuBackend(tf));
   const simd = usesSimd(tf);
@@ -132,6 +141,7 @@ export function restoreStockCpuKernels(tf: TfLike): { restored: string[]; gradie
     restored.push(spec.kernelName);
   }
   if (hasLayers(tf)) unpatchLayers(tf);
+  if (hasTrain(tf)) unpatchAdam(tf);
   uninstallBufferPool(cpuBackend(tf));
   return { restored, gradients: restoreStockGradients(tf) };
 }

@@ -3,8 +3,8 @@
  * optional dependency: its install downloads libtensorflow and fails on machines without that
  * internet access, and npm then drops it. Without it we use the pure-JS CPU backend with our own
  * fast kernels and fused gradients (see ./fast-kernels; the matrix products and depthwise
- * convolutions run as WebAssembly SIMD where available), which is what CI and most edge-side
- * trainers run.
+ * convolutions run as WebAssembly SIMD where available, on a shared heap split between threads,
+ * EDGELOOP_TRAIN_THREADS), which is what CI and most edge-side trainers run.
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerFastCpuKernels } from './fast-kernels/index.ts';

@@ -1,7 +1,7 @@
 /**
- * Runs channel-module.ts on its own WebAssembly memory used as a scratch arena (as gemm-runtime.ts
- * does for the matrix product): callers reserve regions in float32 elements, fill them through
- * `heap()`, call a pass, and copy results out. Kernels are synchronous and never nest.
+ * Runs channel-module.ts on the process's WebAssembly heap (heap.ts), as gemm-runtime.ts does for
+ * the matrix product: kernels pass heap offsets of tensors (heap-io.ts) or of `reserve`d scratch
+ * regions. The wrappers take float offsets; `raw` (byte addresses) is what threads.ts runs.
  */
 import { channelModuleBytes } from './channel-module.ts';
 import { type RawExport, scratchOf } from './gemm-runtime.ts';

@@ -1,7 +1,9 @@
 /**
- * Runs the SIMD matrix product of gemm-module.ts on a WebAssembly memory used as a scratch arena:
- * callers reserve regions (in float32 elements), fill them through `heap()`, multiply, and copy
- * results out. Kernels are synchronous and never nest, so one arena serves them all.
+ * Runs the SIMD matrix product of gemm-module.ts on the process's WebAssembly heap (heap.ts). Kernels
+ * either pass the heap offsets of tensors that already lie there (heap-io.ts) or `reserve` regions
+ * of a scratch block, fill them through `heap()`, multiply and copy results out. Kernels are
+ * synchronous and never nest, so one scratch block serves them all. `raw` and `module` let
+ * threads.ts run the same exports on worker threads.
  */
 import { gemmModuleBytes } from './gemm-module.ts';
 import { memoryImportOf, type WasmHeap, wasmApi, wasmHeap } from './heap.ts';

@@ -14,6 +14,7 @@ import { elementwiseKernels } from './elementwise-kernels.ts';
 import { registerFastGradients, restoreStockGradients } from './fast-gradients.ts';
 import type { FastKernelSpec, KernelConfig, KernelContext, TfLike } from './kernel-util.ts';
 import { patchLayers, type TfLayersLike, unpatchLayers } from './layer-patches.ts';
+import { matmulKernels } from './matmul-kernels.ts';
 import { reduceKernels } from './reduce-kernels.ts';
 import { slicePadKernels } from './slice-pad-kernels.ts';
 import { unaryKernels } from './unary-kernels.ts';
@@ -35,6 +36,7 @@ function allSpecs(): FastKernelSpec[] {
     ...unaryKernels(),
     ...batchNormKernels(),
     ...slicePadKernels(),
+    ...matmulKernels(),
   ];
 }
 

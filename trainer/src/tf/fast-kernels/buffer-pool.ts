@@ -17,8 +17,9 @@
  *
  * When the WebAssembly heap is shared (wasm/heap.ts), new arrays are views into it: the SIMD kernels
  * then read and write tensors in place. Recycled views wait in the pool like other arrays (past
- * POOL_BYTES their blocks go back to the heap). All such views share one
- * buffer, so a view made from one of them (a subarray) is traced back to its block by address. An exposed view's block is never reused (it stays allocated for the process).
+ * POOL_BYTES their blocks go back to the heap). All such views share one buffer, so a view made
+ * from one of them (a subarray) is traced back to its block by address. An exposed view's block is
+ * never reused (it stays allocated for the process).
  */
 import { type WasmHeap, wasmHeap } from './wasm/heap.ts';
 

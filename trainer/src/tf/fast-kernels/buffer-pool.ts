@@ -18,8 +18,9 @@
  * When the WebAssembly heap is shared (wasm/heap.ts), new arrays are views into it: the SIMD kernels
  * then read and write tensors in place. Recycled views wait in the pool like other arrays (past
  * POOL_BYTES their blocks go back to the heap). All such views share one buffer, so a view made
- * from one of them (a subarray) is traced back to its block by address. An exposed view's block is
- * never reused (it stays allocated for the process).
+ * from one of them (a subarray) is traced back to its block by address. A view that is read moves
+ * out of the heap into an ordinary array first; a view exposed otherwise (stored twice, shared as a
+ * subarray) keeps its block for the life of the process.
  */
 import { type WasmHeap, wasmHeap } from './wasm/heap.ts';
 
@@ -138,7 +139,23 @@ export function installBufferPool(backend: unknown): void {
       return stock.write.call(this, values, shape, dtype);
     };
     proto.readSync = function (id) {
-      expose(this.data.get(id)?.values);
+      const bucket = this.data.get(id);
+      const values = bucket?.values;
+      if (
+        bucket != null &&
+        values instanceof Float32Array &&
+        heapViews.has(values) &&
+        owned.get(values) === 'live'
+      ) {
+        // A heap tensor that is read leaves the heap: the bucket (and so the reader) gets an ordinary
+        // copy, and the block is recycled once the running synchronous code (maybe a stock kernel
+        // still holding the view) is done. Otherwise reads of big tensors would pin heap blocks.
+        bucket.values = new Float32Array(values);
+        owned.set(values, 'out');
+        queueMicrotask(() => {
+          if (owned.get(values) === 'out') recycle(values);
+        });
+      } else expose(values);
       return stock.readSync.call(this, id);
     };
     proto.move = function (id, values, shape, dtype, refCount) {

@@ -17,7 +17,11 @@
 import { parseArgs } from 'node:util';
 import type * as tfjs from '@tensorflow/tfjs';
 import { buildMobileNet } from '../trainer/src/model/build-mobilenet.ts';
-import { registerFastCpuKernels, restoreStockCpuKernels } from '../trainer/src/tf/fast-kernels/index.ts';
+import {
+  kernelThreads,
+  registerFastCpuKernels,
+  restoreStockCpuKernels,
+} from '../trainer/src/tf/fast-kernels/index.ts';
 import { loadTf, type Tf } from '../trainer/src/tf/load-tf.ts';
 
 const NUM_CLASSES = 10;
@@ -176,6 +180,8 @@ export async function benchMain(argv: string[]): Promise<number> {
     params,
     batch,
     backend,
+    // Threads the SIMD kernels ran on (EDGELOOP_TRAIN_THREADS; 1 = no worker pool).
+    threads: backend === 'cpu+edgeloop-simd' ? kernelThreads() : 1,
     trainImagesPerSec: round(trainImagesPerSec),
     bestImagesPerSec: round((batch * 1000) / Math.min(...fastTimes)),
     stepMs: fastTimes.map((t) => Math.round(t)),

@@ -3,8 +3,8 @@
  * optional dependency: its install downloads libtensorflow and fails on machines without that
  * internet access, and npm then drops it. Without it we use the pure-JS CPU backend with our own
  * fast kernels and fused gradients (see ./fast-kernels; the matrix products and depthwise
- * convolutions run as WebAssembly SIMD where available), which is what CI and most edge-side
- * trainers run.
+ * convolutions run as WebAssembly SIMD where available, on a shared heap split between threads,
+ * EDGELOOP_TRAIN_THREADS), which is what CI and most edge-side trainers run.
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerFastCpuKernels } from './fast-kernels/index.ts';
@@ -59,14 +59,15 @@ async function init(preferNative: boolean): Promise<TfRuntime> {
   if (process.env.EDGELOOP_FAST_KERNELS === '0') {
     return { tf, backend: 'cpu', name: 'cpu', description: 'pure-JS CPU backend, stock tfjs kernels' };
   }
-  const { registered, gradients, simd } = registerFastCpuKernels(tf);
+  const { registered, gradients, simd, threads } = registerFastCpuKernels(tf);
   return {
     tf,
     backend: 'cpu',
     name: simd ? 'cpu+edgeloop-simd' : 'cpu+edgeloop-js',
     description:
       `pure-JS CPU backend with ${registered.length} edgeloop fast kernels and ${gradients.length} fused ` +
-      `gradients${simd ? ', matrix products on WebAssembly SIMD' : ''} (tfjs-node not installed)`,
+      `gradients${simd ? `, matrix products on WebAssembly SIMD on ${threads} thread${threads > 1 ? 's' : ''}` : ''}` +
+      ' (tfjs-node not installed)',
   };
 }
 

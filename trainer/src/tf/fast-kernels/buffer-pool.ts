@@ -14,7 +14,16 @@
  * So a recycled array is one that only the backend's own map ever referenced, and that reference is
  * gone. Limits: POOL_BYTES of free arrays at most; the hooks live on the backend class and are
  * removed by `uninstallBufferPool`.
+ *
+ * When the WebAssembly heap is shared (wasm/heap.ts), new arrays are views into it: the SIMD kernels
+ * then read and write tensors in place. Recycled views wait in the pool like other arrays (past
+ * POOL_BYTES their blocks go back to the heap). All such views share one buffer, so a view made
+ * from one of them (a subarray) is traced back to its block by address. A view that is read moves
+ * out of the heap into an ordinary array first; a view exposed otherwise (stored twice, shared as a
+ * subarray) keeps its block for the life of the process.
  */
+import { type WasmHeap, wasmHeap } from './wasm/heap.ts';
+
 const POOL_BYTES = 256 * 1024 * 1024;
 /** Small arrays are cheap to allocate; pooling them would only cost bookkeeping. */
 const MIN_LENGTH = 4096;
@@ -35,14 +44,35 @@ interface CpuBackendLike {
 
 let owned = new WeakMap<Float32Array, State>();
 let ownerOf = new WeakMap<ArrayBufferLike, Float32Array>();
+/** Heap views handed out and not exposed: the candidates when a derived view turns up. */
+let heapViews = new Set<Float32Array>();
+
+function heapOwnerOf(values: Float32Array): Float32Array | undefined {
+  const at = values.byteOffset;
+  for (const v of heapViews) if (at >= v.byteOffset && at < v.byteOffset + v.byteLength) return v;
+  return undefined;
+}
+
+function markExposed(owner: Float32Array): void {
+  owned.set(owner, 'exposed');
+  heapViews.delete(owner);
+}
 const free = new Map<number, Float32Array[]>();
 let freeBytes = 0;
 let installed = false;
 
+/** The array `values` belongs to, when it is (or is a view of) one that takeArray handed out. */
+function ownerOfValues(values: Float32Array): Float32Array | undefined {
+  if (owned.has(values)) return values;
+  const owner = ownerOf.get(values.buffer);
+  if (owner != null) return owner;
+  return wasmHeap()?.contains(values) ? heapOwnerOf(values) : undefined;
+}
+
 function expose(values: unknown): void {
   if (!(values instanceof Float32Array)) return;
-  const owner = ownerOf.get(values.buffer);
-  if (owner != null) owned.set(owner, 'exposed');
+  const owner = ownerOfValues(values);
+  if (owner != null) markExposed(owner);
 }
 
 /**
@@ -53,18 +83,32 @@ export function takeArray(n: number, zero = false): Float32Array {
   if (!installed || n < MIN_LENGTH) return new Float32Array(n);
   const list = free.get(n);
   let a = list?.pop();
+  const heap = wasmHeap();
   if (a != null) {
     freeBytes -= a.byteLength;
     if (zero) a.fill(0);
-  } else a = new Float32Array(n);
+  } else a = (heap?.shared ? heapArray(heap, n, zero) : undefined) ?? new Float32Array(n);
   owned.set(a, 'out');
-  ownerOf.set(a.buffer, a);
+  if (heap?.contains(a)) heapViews.add(a);
+  else ownerOf.set(a.buffer, a);
   return a;
+}
+
+function heapArray(heap: WasmHeap, n: number, zero: boolean): Float32Array | undefined {
+  const off = heap.alloc(n, true);
+  if (off < 0) return undefined;
+  if (zero) heap.zero(off, n);
+  return heap.view(off, n);
 }
 
 function recycle(a: Float32Array): void {
   owned.delete(a);
-  if (freeBytes + a.byteLength > POOL_BYTES) return;
+  const inHeap = heapViews.delete(a);
+  if (freeBytes + a.byteLength > POOL_BYTES) {
+    // A heap block must go back to the heap; an ordinary array to the garbage collector.
+    if (inHeap) wasmHeap()?.free(a.byteOffset >> 2, a.length);
+    return;
+  }
   const list = free.get(a.length) ?? [];
   list.push(a);
   free.set(a.length, list);
@@ -88,14 +132,30 @@ export function installBufferPool(backend: unknown): void {
     proto.edgeloopPoolHooks = stock;
     proto.write = function (values, shape, dtype) {
       if (values instanceof Float32Array) {
-        const owner = ownerOf.get(values.buffer);
-        if (owner != null)
-          owned.set(owner, owner === values && owned.get(owner) === 'out' ? 'live' : 'exposed');
+        const owner = ownerOfValues(values);
+        if (owner === values && owned.get(owner) === 'out') owned.set(owner, 'live');
+        else if (owner != null) markExposed(owner);
       }
       return stock.write.call(this, values, shape, dtype);
     };
     proto.readSync = function (id) {
-      expose(this.data.get(id)?.values);
+      const bucket = this.data.get(id);
+      const values = bucket?.values;
+      if (
+        bucket != null &&
+        values instanceof Float32Array &&
+        heapViews.has(values) &&
+        owned.get(values) === 'live'
+      ) {
+        // A heap tensor that is read leaves the heap: the bucket (and so the reader) gets an ordinary
+        // copy, and the block is recycled once the running synchronous code (maybe a stock kernel
+        // still holding the view) is done. Otherwise reads of big tensors would pin heap blocks.
+        bucket.values = new Float32Array(values);
+        owned.set(values, 'out');
+        queueMicrotask(() => {
+          if (owned.get(values) === 'out') recycle(values);
+        });
+      } else expose(values);
       return stock.readSync.call(this, id);
     };
     proto.move = function (id, values, shape, dtype, refCount) {
@@ -121,10 +181,16 @@ export function uninstallBufferPool(backend: unknown): void {
     delete proto.edgeloopPoolHooks;
   }
   installed = false;
+  const heap = wasmHeap();
+  for (const list of free.values()) {
+    for (const a of list) if (heap?.contains(a)) heap.free(a.byteOffset >> 2, a.length);
+  }
   free.clear();
   freeBytes = 0;
   owned = new WeakMap();
   ownerOf = new WeakMap();
+  // Views still held by tensors stay valid; their blocks are simply not reused.
+  heapViews = new Set();
 }
 
 /** Free arrays waiting for reuse and their bytes; for tests. */

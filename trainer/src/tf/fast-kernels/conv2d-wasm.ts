@@ -7,12 +7,32 @@
  * chunk's float32 partial product into doubles, so long reductions do not drift.
  */
 import { takeArray } from './buffer-pool.ts';
+import { heapSession } from './heap-io.ts';
 import { type ConvGeometry, packPatches } from './im2col.ts';
 import type { Gemm } from './wasm/gemm-runtime.ts';
+import { cut, runParts, threadsFor } from './wasm/parallel.ts';
 
 const ROWS = 256;
 const FILTER_GRAD_ROWS = 1024;
 const roundUp4 = (v: number) => (v + 3) & ~3;
+
+const GEMM_ARGS = 10;
+
+/** The raw arguments of the gemm exports (byte addresses and strides) for float offsets. */
+function gemmArgs(
+  a: number,
+  sai: number,
+  sak: number,
+  b: number,
+  ldb: number,
+  c: number,
+  ldc: number,
+  m: number,
+  n: number,
+  len: number,
+): number[] {
+  return [a * 4, sai * 4, sak * 4, b * 4, ldb * 4, c * 4, ldc * 4, m, n, len];
+}
 
 function isPointwise(g: ConvGeometry): boolean {
   return g.fh === 1 && g.fw === 1 && g.sh === 1 && g.sw === 1 && g.padTop === 0 && g.padLeft === 0;
@@ -61,12 +81,107 @@ function copyRowsOut(
   }
 }
 
+/**
+ * A 1x1 convolution whose channel counts are multiples of 4: one product straight on the tensors in
+ * the heap, Y = X W, no chunks or copies (X [M, inC] is the patch matrix itself).
+ */
+function pointwiseForward(gm: Gemm, x: Float32Array, filter: Float32Array, g: ConvGeometry): Float32Array {
+  const s = heapSession(gm.heapOf());
+  const { inC, outC } = g;
+  const m = g.batch * g.outH * g.outW;
+  const xo = s.input(x);
+  const wo = s.input(filter);
+  const y = s.output(m * outC);
+  const parts = cut(m, threadsFor(m * inC * outC), 4);
+  runParts(
+    'gemm0',
+    parts.map(([r0, r1]) =>
+      gemmArgs(xo + r0 * inC, inC, 1, wo, outC, y.off + r0 * outC, outC, r1 - r0, outC, inC),
+    ),
+    gm.raw,
+  );
+  s.done();
+  return y.array;
+}
+
+/** dX = dY W^T for a 1x1 convolution, W^T built once in a temporary block. */
+function pointwiseInputGrad(gm: Gemm, dy: Float32Array, filter: Float32Array, g: ConvGeometry): Float32Array {
+  const s = heapSession(gm.heapOf());
+  const { inC, outC } = g;
+  const m = g.batch * g.outH * g.outW;
+  const dyo = s.input(dy);
+  const wt = s.temp(inC * outC);
+  const dx = s.output(m * inC);
+  const h = s.f32();
+  for (let k = 0; k < inC; k++) for (let j = 0; j < outC; j++) h[wt + j * inC + k] = filter[k * outC + j];
+  const parts = cut(m, threadsFor(m * inC * outC), 4);
+  runParts(
+    'gemm0',
+    parts.map(([r0, r1]) =>
+      gemmArgs(dyo + r0 * outC, outC, 1, wt, inC, dx.off + r0 * inC, inC, r1 - r0, inC, outC),
+    ),
+    gm.raw,
+  );
+  s.done();
+  return dx.array;
+}
+
+/**
+ * dW = X^T dY for a 1x1 convolution, read in place: chunks of FILTER_GRAD_ROWS pixels are summed
+ * in float32 by the SIMD product and across chunks in doubles.
+ */
+function pointwiseFilterGrad(gm: Gemm, x: Float32Array, dy: Float32Array, g: ConvGeometry): Float32Array {
+  const s = heapSession(gm.heapOf());
+  const { inC, outC } = g;
+  const m = g.batch * g.outH * g.outW;
+  const xo = s.input(x);
+  const dyo = s.input(dy);
+  const chunks = Math.ceil(m / FILTER_GRAD_ROWS);
+  const parts = s.temp(chunks * inC * outC);
+  // One gemm0 call per chunk, written as records so threads can take ranges of chunks.
+  const list = s.temp(chunks * GEMM_ARGS);
+  const records = new Int32Array(s.f32().buffer, list * 4, chunks * GEMM_ARGS);
+  for (let i = 0; i < chunks; i++) {
+    const m0 = i * FILTER_GRAD_ROWS;
+    const len = Math.min(FILTER_GRAD_ROWS, m - m0);
+    const args = gemmArgs(
+      xo + m0 * inC,
+      1,
+      inC,
+      dyo + m0 * outC,
+      outC,
+      parts + i * inC * outC,
+      outC,
+      inC,
+      outC,
+      len,
+    );
+    records.set(args, i * GEMM_ARGS);
+  }
+  const ranges = cut(chunks, threadsFor(m * inC * outC));
+  runParts(
+    'gemm0List',
+    ranges.map(([c0, c1]) => [(list + c0 * GEMM_ARGS) * 4, c1 - c0]),
+    gm.raw,
+  );
+  const h = s.f32();
+  const size = inC * outC;
+  const acc = new Float64Array(size);
+  for (let i = 0; i < chunks; i++) {
+    const p = parts + i * size;
+    for (let k = 0; k < size; k++) acc[k] += h[p + k];
+  }
+  s.done();
+  return Float32Array.from(acc);
+}
+
 export function conv2dForwardWasm(
   gm: Gemm,
   x: Float32Array,
   filter: Float32Array,
   g: ConvGeometry,
 ): Float32Array {
+  if (isPointwise(g) && g.inC % 4 === 0 && g.outC % 4 === 0) return pointwiseForward(gm, x, filter, g);
   const kSize = g.fh * g.fw * g.inC;
   const n = g.outC;
   const n4 = roundUp4(n);
@@ -80,8 +195,7 @@ export function conv2dForwardWasm(
     const len = Math.min(ROWS, m - m0);
     if (direct) heap.set(x.subarray(m0 * kSize, (m0 + len) * kSize), a);
     else packPatches(x, g, m0, len, heap.subarray(a, a + len * kSize));
-    heap.fill(0, c, c + len * n4);
-    gm.gemm(a, kSize, 1, b, n4, c, n4, len, n4, kSize);
+    gm.gemm(a, kSize, 1, b, n4, c, n4, len, n4, kSize, true);
     copyRowsOut(heap, c, n4, len, n, y, m0 * n);
   }
   return y;
@@ -93,6 +207,7 @@ export function conv2dFilterGradWasm(
   dy: Float32Array,
   g: ConvGeometry,
 ): Float32Array {
+  if (isPointwise(g) && g.inC % 4 === 0 && g.outC % 4 === 0) return pointwiseFilterGrad(gm, x, dy, g);
   const kSize = g.fh * g.fw * g.inC;
   const n = g.outC;
   const n4 = roundUp4(n);
@@ -106,9 +221,8 @@ export function conv2dFilterGradWasm(
     if (direct) heap.set(x.subarray(m0 * kSize, (m0 + len) * kSize), a);
     else packPatches(x, g, m0, len, heap.subarray(a, a + len * kSize));
     copyRowsPadded(dy, m0 * n, len, n, heap, b, n4);
-    heap.fill(0, c, c + kSize * n4);
     // Row i of P^T is column i of P: stride 1 between rows, kSize between reduction steps.
-    gm.gemm(a, 1, kSize, b, n4, c, n4, kSize, n4, len);
+    gm.gemm(a, 1, kSize, b, n4, c, n4, kSize, n4, len, true);
     for (let k = 0; k < kSize; k++) {
       const s = c + k * n4;
       const o = k * n;
@@ -124,6 +238,7 @@ export function conv2dInputGradWasm(
   filter: Float32Array,
   g: ConvGeometry,
 ): Float32Array {
+  if (isPointwise(g) && g.inC % 4 === 0 && g.outC % 4 === 0) return pointwiseInputGrad(gm, dy, filter, g);
   const kSize = g.fh * g.fw * g.inC;
   const k4 = roundUp4(kSize);
   const n = g.outC;
@@ -141,8 +256,7 @@ export function conv2dInputGradWasm(
   for (let m0 = 0; m0 < m; m0 += ROWS) {
     const len = Math.min(ROWS, m - m0);
     heap.set(dy.subarray(m0 * n, (m0 + len) * n), a);
-    heap.fill(0, c, c + len * k4);
-    gm.gemm(a, n, 1, b, k4, c, k4, len, k4, n);
+    gm.gemm(a, n, 1, b, k4, c, k4, len, k4, n, true);
     if (direct) copyRowsOut(heap, c, k4, len, kSize, dx, m0 * kSize);
     else scatterRows(heap, c, k4, g, m0, len, dx);
   }

@@ -1,6 +1,7 @@
 export type { FastKernelSpec, TfLike } from './kernel-util.ts';
 export {
   fastCpuKernelNames,
+  kernelThreads,
   registerFastCpuKernels,
   restoreStockCpuKernels,
   stockCpuKernel,

@@ -3,42 +3,67 @@
  * (wasm/channel-module.ts), four channels per instruction. Batch norm needs a channel count that is
  * a multiple of 4 (every MobileNet layer has one); ReLU6 does any length, the last n % 4 floats in
  * JS. Per-channel sums are float32 within blocks of BLOCK rows and doubles across blocks, so they
- * stay as accurate as the JS loops' double sums for practical purposes. Outputs reuse the input's
- * region of the arena (each pass reads a vector before it writes it), so only the copies in and the
- * one copy out touch the activations besides the passes themselves.
+ * stay as accurate as the JS loops' double sums for practical purposes. Tensors are read and written
+ * where they lie in the WebAssembly heap (heap-io.ts), so only the passes touch the activations;
+ * big passes are cut into row ranges (sums: ranges of blocks) that run on the kernel threads.
  */
-import { type ChannelPasses, copyOut, createChannelPasses } from './wasm/channel-runtime.ts';
+import { type HeapSession, heapSession } from './heap-io.ts';
+import { type ChannelPasses, createChannelPasses } from './wasm/channel-runtime.ts';
+import { cut, runParts, threadsFor } from './wasm/parallel.ts';
 
 const BLOCK = 256;
 
-let shared: ChannelPasses | null | undefined;
-
-/** One module and arena per process, compiled on first use; null without WebAssembly SIMD. */
+/** One module per process on the shared heap, compiled on first use; null without WebAssembly SIMD. */
 export function channelPasses(): ChannelPasses | null {
-  if (shared === undefined) shared = createChannelPasses();
-  return shared;
+  return createChannelPasses();
 }
 
-/** Per-channel double sums of `run`'s float32 partials over blocks of rows. */
+/**
+ * Per-channel double sums of a column pass over blocks of rows: every block gets its own float32
+ * accumulators (`nAcc` rows of c), the calls are written as records of the pass's `<name>List`
+ * export, and ranges of blocks run on the threads. `argsOf(r0, rows, accs)` gives a block's raw
+ * arguments.
+ */
 function blockSums(
   cp: ChannelPasses,
+  s: HeapSession,
   rows: number,
   c: number,
-  accs: number[],
-  run: (row: number, n: number) => void,
+  name: 'colSum' | 'colSqDev' | 'colGradSums',
+  nAcc: number,
+  argsOf: (r0: number, n: number, accs: number[]) => number[],
 ): Float64Array[] {
-  const out = accs.map(() => new Float64Array(c));
-  const heap = cp.heap();
-  for (let r0 = 0; r0 < rows; r0 += BLOCK) {
-    for (const a of accs) heap.fill(0, a, a + c);
-    run(r0, Math.min(BLOCK, rows - r0));
-    for (let j = 0; j < accs.length; j++) {
+  const blocks = Math.ceil(rows / BLOCK);
+  const width = argsOf(0, 0, new Array(nAcc).fill(0)).length;
+  const accBase = s.temp(blocks * nAcc * c);
+  const list = s.temp(blocks * width);
+  s.zero(accBase, blocks * nAcc * c);
+  const records = new Int32Array(s.f32().buffer, list * 4, blocks * width);
+  for (let b = 0; b < blocks; b++) {
+    const accs = Array.from({ length: nAcc }, (_, j) => accBase + (b * nAcc + j) * c);
+    records.set(argsOf(b * BLOCK, Math.min(BLOCK, rows - b * BLOCK), accs), b * width);
+  }
+  const parts = cut(blocks, threadsFor(rows * c));
+  runParts(
+    `${name}List`,
+    parts.map(([b0, b1]) => [(list + b0 * width) * 4, b1 - b0]),
+    cp.raw,
+  );
+  const heap = s.f32();
+  const out = Array.from({ length: nAcc }, () => new Float64Array(c));
+  for (let b = 0; b < blocks; b++) {
+    for (let j = 0; j < nAcc; j++) {
       const o = out[j];
-      const a = accs[j];
+      const a = accBase + (b * nAcc + j) * c;
       for (let k = 0; k < c; k++) o[k] += heap[a + k];
     }
   }
   return out;
+}
+
+/** Row ranges of a rows x c pass for the threads. */
+function rowParts(rows: number, c: number): [number, number][] {
+  return cut(rows, threadsFor(rows * c));
 }
 
 export interface BnForward {
@@ -55,25 +80,47 @@ export function bnForwardWasm(
   eps: number,
 ): BnForward {
   const c = gamma.length;
+  const cv = c >> 2;
   const n = xv.length;
   const rows = n / c;
-  const [xb, mb, mulb, bb, acc] = cp.reserve([n, c, c, c, c]);
-  const heap = cp.heap();
-  heap.set(xv, xb);
-  const [sum] = blockSums(cp, rows, c, [acc], (r, k) => cp.colSum(xb + r * c, acc, k, c));
+  const s = heapSession(cp.heapOf());
+  const xb = s.input(xv);
+  const [mb, mulb, bb] = [0, 0, 0].map(() => s.temp(c));
+  const y = s.output(n);
+  const [sum] = blockSums(cp, s, rows, c, 'colSum', 1, (r, k, [acc]) => [(xb + r * c) * 4, acc * 4, k, cv]);
   const mean = new Float32Array(c);
   for (let k = 0; k < c; k++) mean[k] = sum[k] / rows;
-  heap.set(mean, mb);
+  s.f32().set(mean, mb);
   // Two passes (mean, then squared deviations) as tf.moments, so a large mean cannot cancel.
-  const [sq] = blockSums(cp, rows, c, [acc], (r, k) => cp.colSqDev(xb + r * c, mb, acc, k, c));
+  const [sq] = blockSums(cp, s, rows, c, 'colSqDev', 1, (r, k, [acc]) => [
+    (xb + r * c) * 4,
+    mb * 4,
+    acc * 4,
+    k,
+    cv,
+  ]);
+  const heap = s.f32();
   const variance = new Float32Array(c);
   for (let k = 0; k < c; k++) {
     variance[k] = sq[k] / rows;
     heap[mulb + k] = gamma[k] / Math.sqrt(Math.fround(variance[k] + eps));
   }
   heap.set(beta, bb);
-  cp.bnApply(xb, xb, mb, mulb, bb, rows, c);
-  return { y: copyOut(heap, xb, xb + n), mean, variance };
+  runParts(
+    'bnApply',
+    rowParts(rows, c).map(([r0, r1]) => [
+      (xb + r0 * c) * 4,
+      (y.off + r0 * c) * 4,
+      mb * 4,
+      mulb * 4,
+      bb * 4,
+      r1 - r0,
+      cv,
+    ]),
+    cp.raw,
+  );
+  s.done();
+  return { y: y.array, mean, variance };
 }
 
 export interface BnGrad {
@@ -93,16 +140,25 @@ export function bnGradWasm(
   eps: number,
 ): BnGrad {
   const c = gamma.length;
+  const cv = c >> 2;
   const n = xv.length;
   const rows = n / c;
-  const [db, xb, mb, ab, bb, sb, s1, s2] = cp.reserve([n, n, c, c, c, c, c, c]);
-  const heap = cp.heap();
-  heap.set(dy, db);
-  heap.set(xv, xb);
-  heap.set(mean, mb);
-  const [sumDy, sumDyXhat] = blockSums(cp, rows, c, [s1, s2], (r, k) =>
-    cp.colGradSums(db + r * c, xb + r * c, mb, s1, s2, k, c),
-  );
+  const s = heapSession(cp.heapOf());
+  const db = s.input(dy);
+  const xb = s.input(xv);
+  const [mb, ab, bb, sb] = [0, 0, 0, 0].map(() => s.temp(c));
+  const dx = s.output(n);
+  s.f32().set(mean, mb);
+  const [sumDy, sumDyXhat] = blockSums(cp, s, rows, c, 'colGradSums', 2, (r, k, [s1, s2]) => [
+    (db + r * c) * 4,
+    (xb + r * c) * 4,
+    mb * 4,
+    s1 * 4,
+    s2 * 4,
+    k,
+    cv,
+  ]);
+  const heap = s.f32();
   const dGamma = new Float32Array(c);
   const dBeta = new Float32Array(c);
   for (let k = 0; k < c; k++) {
@@ -114,18 +170,38 @@ export function bnGradWasm(
     heap[bb + k] = (-a * r * r * sumDyXhat[k]) / rows;
     heap[sb + k] = (-a * sumDy[k]) / rows;
   }
-  cp.bnGrad(db, xb, db, mb, ab, bb, sb, rows, c);
-  return { dx: copyOut(heap, db, db + n), dGamma, dBeta };
+  runParts(
+    'bnGrad',
+    rowParts(rows, c).map(([r0, r1]) => [
+      (db + r0 * c) * 4,
+      (xb + r0 * c) * 4,
+      (dx.off + r0 * c) * 4,
+      mb * 4,
+      ab * 4,
+      bb * 4,
+      sb * 4,
+      r1 - r0,
+      cv,
+    ]),
+    cp.raw,
+  );
+  s.done();
+  return { dx: dx.array, dGamma, dBeta };
 }
 
 /** min(max(x, 0), hi) for the first n - n % 4 floats; the caller finishes the tail. */
 export function relu6Wasm(cp: ChannelPasses, x: Float32Array, hi: number): Float32Array {
-  const n = x.length;
-  const [xb] = cp.reserve([n]);
-  const heap = cp.heap();
-  heap.set(x, xb);
-  cp.relu6(xb, xb, n & ~3, hi);
-  return copyOut(heap, xb, xb + n);
+  const vecs = x.length >> 2;
+  const s = heapSession(cp.heapOf());
+  const xb = s.input(x);
+  const y = s.output(x.length);
+  runParts(
+    'relu6',
+    rowParts(vecs, 4).map(([v0, v1]) => [(xb + 4 * v0) * 4, (y.off + 4 * v0) * 4, v1 - v0, 1, hi]),
+    cp.raw,
+  );
+  s.done();
+  return y.array;
 }
 
 /** The stock ReLU6 gradient for the first n - n % 4 floats; the caller finishes the tail. */
@@ -135,11 +211,23 @@ export function relu6GradWasm(
   x: Float32Array,
   hi: number,
 ): Float32Array {
-  const n = x.length;
-  const [db, xb] = cp.reserve([n, n]);
-  const heap = cp.heap();
-  heap.set(dy, db);
-  heap.set(x, xb);
-  cp.relu6Grad(db, xb, db, n & ~3, hi);
-  return copyOut(heap, db, db + n);
+  const vecs = x.length >> 2;
+  const s = heapSession(cp.heapOf());
+  const db = s.input(dy);
+  const xb = s.input(x);
+  const dx = s.output(x.length);
+  runParts(
+    'relu6Grad',
+    rowParts(vecs, 4).map(([v0, v1]) => [
+      (db + 4 * v0) * 4,
+      (xb + 4 * v0) * 4,
+      (dx.off + 4 * v0) * 4,
+      v1 - v0,
+      1,
+      hi,
+    ]),
+    cp.raw,
+  );
+  s.done();
+  return dx.array;
 }

@@ -5,6 +5,7 @@
  * replaced, so registering twice neither wraps our own kernel nor loses the original.
  */
 
+import { patchAdam, type TfTrainLike, unpatchAdam } from './adam-patch.ts';
 import { batchNormKernels } from './batchnorm-kernels.ts';
 import { installBufferPool, uninstallBufferPool } from './buffer-pool.ts';
 import { conv2dKernels } from './conv2d-kernels.ts';
@@ -13,10 +14,12 @@ import { elementwiseKernels } from './elementwise-kernels.ts';
 import { registerFastGradients, restoreStockGradients } from './fast-gradients.ts';
 import type { FastKernelSpec, KernelConfig, KernelContext, TfLike } from './kernel-util.ts';
 import { patchLayers, type TfLayersLike, unpatchLayers } from './layer-patches.ts';
+import { matmulKernels } from './matmul-kernels.ts';
 import { reduceKernels } from './reduce-kernels.ts';
 import { slicePadKernels } from './slice-pad-kernels.ts';
 import { unaryKernels } from './unary-kernels.ts';
 import { createGemm } from './wasm/gemm-runtime.ts';
+import { kernelPool, setKernelThreads } from './wasm/parallel.ts';
 
 const BACKEND = 'cpu';
 
@@ -33,6 +36,7 @@ function allSpecs(): FastKernelSpec[] {
     ...unaryKernels(),
     ...batchNormKernels(),
     ...slicePadKernels(),
+    ...matmulKernels(),
   ];
 }
 
@@ -41,8 +45,15 @@ export interface RegisterOptions {
   wasm?: boolean;
   /** false leaves tfjs-layers' BatchNormalization and ReLU layers on their stock op chains. */
   layers?: boolean;
+  /** false leaves tfjs's Adam on its 14 elementwise kernels per variable (adam-patch.ts). */
+  adam?: boolean;
   /** false gives every kernel output a fresh array instead of recycling freed ones (buffer-pool.ts). */
   pool?: boolean;
+  /**
+   * Threads the SIMD kernels use, the calling one included (wasm/threads.ts); default
+   * EDGELOOP_TRAIN_THREADS, else the core count up to 4. 1 keeps every kernel on the calling thread.
+   */
+  threads?: number;
 }
 
 function cpuBackend(tf: TfLike): unknown {
@@ -50,6 +61,10 @@ function cpuBackend(tf: TfLike): unknown {
   // pool hooks the instance that will run the kernels.
   tf.getBackend();
   return tf.engine().findBackend(BACKEND);
+}
+
+function hasTrain(tf: TfLike): tf is TfTrainLike {
+  return 'train' in tf && 'zerosLike' in tf;
 }
 
 function hasLayers(tf: TfLike): tf is TfLayersLike {
@@ -67,6 +82,14 @@ export function usesSimd(tf: TfLike): boolean {
   return current != null && isFast(current) && current.edgeloopSimd === true;
 }
 
+/**
+ * Threads the SIMD kernels run on (starting the worker pool if it is not running): 1 without shared
+ * memory or workers, or when set to 1.
+ */
+export function kernelThreads(): number {
+  return kernelPool()?.threads ?? 1;
+}
+
 /** Names of the kernels this module can replace. */
 export function fastCpuKernelNames(): string[] {
   return allSpecs().map((s) => s.kernelName);
@@ -79,7 +102,7 @@ export function fastCpuKernelNames(): string[] {
 export function registerFastCpuKernels(
   tf: TfLike,
   options: RegisterOptions = {},
-): { registered: string[]; gradients: string[]; simd: boolean } {
+): { registered: string[]; gradients: string[]; simd: boolean; threads: number } {
   const registered: string[] = [];
   // One SIMD module and arena for all kernels of this registration (compiling it takes ~1 ms).
   const ctx: KernelContext = { gemm: options.wasm === false ? null : createGemm() };
@@ -98,11 +121,15 @@ export function registerFastCpuKernels(
     }
     registered.push(spec.kernelName);
   }
+  if (options.threads != null) setKernelThreads(options.threads);
   const gradients = registerFastGradients(tf);
   if (options.layers !== false && hasLayers(tf)) patchLayers(tf);
+  if (options.adam !== false && hasTrain(tf)) patchAdam(tf);
+  else if (hasTrain(tf)) unpatchAdam(tf);
   if (options.pool !== false) installBufferPool(cpuBackend(tf));
   else uninstallBufferPool(cpuBackend(tf));
-  return { registered, gradients, simd: usesSimd(tf) };
+  const simd = usesSimd(tf);
+  return { registered, gradients, simd, threads: simd ? kernelThreads() : 1 };
 }
 
 /** Puts the stock kernels and gradients back where the fast ones were registered. Idempotent. */
@@ -116,6 +143,7 @@ export function restoreStockCpuKernels(tf: TfLike): { restored: string[]; gradie
     restored.push(spec.kernelName);
   }
   if (hasLayers(tf)) unpatchLayers(tf);
+  if (hasTrain(tf)) unpatchAdam(tf);
   uninstallBufferPool(cpuBackend(tf));
   return { restored, gradients: restoreStockGradients(tf) };
 }

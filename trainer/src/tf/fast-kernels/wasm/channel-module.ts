@@ -15,7 +15,17 @@
  * relu6Grad reproduces the stock Relu/ClipByValue gradient product bit for bit, including the
  * sign of zero and NaN: step(x) is 1 for x > 0, NaN for NaN, else 0.
  */
-import { addConst, type Bytes, buildModule, type FuncDef, I32, op, V128 } from './wasm-asm.ts';
+import {
+  addConst,
+  type Bytes,
+  buildModule,
+  type FuncDef,
+  I32,
+  listRunner,
+  type MemoryImport,
+  op,
+  V128,
+} from './wasm-asm.ts';
 
 const F32 = 0x7d;
 
@@ -232,6 +242,14 @@ const defs: LoopDef[] = [
 
 export const CHANNEL_FUNCS = defs.map((d) => d.name);
 
-export function channelModuleBytes(minPages: number): Uint8Array {
-  return buildModule(defs.map(rowLoop), minPages);
+/** Passes whose calls blockSums (layer-wasm.ts) writes as records, run by a `<name>List` export. */
+const LISTED = ['colSum', 'colSqDev', 'colGradSums'];
+
+export function channelModuleBytes(mem: MemoryImport): Uint8Array {
+  const funcs = defs.map(rowLoop);
+  const lists = LISTED.map((n) => {
+    const i = defs.findIndex((d) => d.name === n);
+    return listRunner(`${n}List`, i, funcs[i].params.length);
+  });
+  return buildModule([...funcs, ...lists], mem);
 }

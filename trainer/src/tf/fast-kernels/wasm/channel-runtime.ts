@@ -1,16 +1,20 @@
 /**
- * Runs channel-module.ts on its own WebAssembly memory used as a scratch arena (as gemm-runtime.ts
- * does for the matrix product): callers reserve regions in float32 elements, fill them through
- * `heap()`, call a pass, and copy results out. Kernels are synchronous and never nest.
+ * Runs channel-module.ts on the process's WebAssembly heap (heap.ts), as gemm-runtime.ts does for
+ * the matrix product: kernels pass heap offsets of tensors (heap-io.ts) or of `reserve`d scratch
+ * regions. The wrappers take float offsets; `raw` (byte addresses) is what threads.ts runs.
  */
-import { takeArray } from '../buffer-pool.ts';
 import { channelModuleBytes } from './channel-module.ts';
-
-const PAGE_FLOATS = 65536 / 4;
+import { type RawExport, scratchOf } from './gemm-runtime.ts';
+import { memoryImportOf, type WasmHeap, wasmApi, wasmHeap } from './heap.ts';
 
 type Pass = (...args: number[]) => void;
 
 export interface ChannelPasses {
+  /** The compiled module, for worker threads that instantiate it on the same memory. */
+  module: object;
+  /** The module's exports as called from JS (byte addresses), for threads.ts. */
+  raw: Record<string, RawExport>;
+  heapOf(): WasmHeap;
   reserve(sizes: number[]): number[];
   heap(): Float32Array;
   /** Offsets in float32 elements, rows of `c` channels (c a multiple of 4). */
@@ -34,51 +38,32 @@ export interface ChannelPasses {
   relu6Grad(dy: number, x: number, dx: number, n: number, hi: number): void;
 }
 
+let shared: ChannelPasses | null | undefined;
+
 /**
- * heap[from, to) as a new array. A fresh array filled by `set` is about twice as fast as
- * `heap.slice` on a WebAssembly memory in Node 20 (measured: 0.8 vs 1.1-2.2 ms for 4.7 MB).
+ * The passes on the process's heap (heap.ts), or null where WebAssembly SIMD is unavailable. One
+ * instance per process.
  */
-export function copyOut(heap: Float32Array, from: number, to: number): Float32Array {
-  const out = takeArray(to - from);
-  out.set(heap.subarray(from, to));
-  return out;
-}
-
-interface WasmMemory {
-  buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Memory: new (d: { initial: number }) => WasmMemory;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (m: object, imports: object) => { exports: Record<string, unknown> };
-}
-
-/** The passes, or null where WebAssembly SIMD is unavailable (callers keep their JS loops). */
 export function createChannelPasses(): ChannelPasses | null {
-  const bytes = channelModuleBytes(1);
-  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-  if (wasm == null || !wasm.validate(bytes)) return null;
-  const memory = new wasm.Memory({ initial: 16 });
-  const ex = new wasm.Instance(new wasm.Module(bytes), { env: { memory } }).exports as Record<string, Pass>;
-  let view = new Float32Array(memory.buffer);
+  if (shared === undefined) shared = instantiate();
+  return shared;
+}
+
+function instantiate(): ChannelPasses | null {
+  const heap = wasmHeap();
+  const wasm = wasmApi();
+  if (heap == null || wasm == null) return null;
+  const bytes = channelModuleBytes(memoryImportOf(heap));
+  if (!wasm.validate(bytes)) return null;
+  const module = new wasm.Module(bytes);
+  const ex = new wasm.Instance(module, { env: { memory: heap.memory } }).exports as Record<string, Pass>;
   const b = (off: number) => off * 4;
   return {
-    reserve(sizes) {
-      const offsets: number[] = [];
-      let end = 0;
-      for (const s of sizes) {
-        offsets.push(end);
-        end += (s + 3) & ~3; // 16-byte aligned regions
-      }
-      if (end > view.length) {
-        memory.grow(Math.ceil((end - view.length) / PAGE_FLOATS));
-        view = new Float32Array(memory.buffer);
-      }
-      return offsets;
-    },
-    heap: () => view,
+    module,
+    raw: ex,
+    heapOf: () => heap,
+    reserve: scratchOf(heap),
+    heap: () => heap.f32(),
     colSum: (x, acc, rows, c) => ex.colSum(b(x), b(acc), rows, c >> 2),
     colSqDev: (x, mean, acc, rows, c) => ex.colSqDev(b(x), b(mean), b(acc), rows, c >> 2),
     colGradSums: (dy, x, mean, s1, s2, rows, c) =>

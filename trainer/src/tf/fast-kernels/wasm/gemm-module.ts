@@ -9,13 +9,25 @@
  * written in register tiles of 4 rows x 8 columns (eight f32x4 accumulators), so each k step loads
  * two B vectors and four A scalars for 32 multiply-adds. Pure, no tfjs.
  */
-import { addConst, addTo, type Bytes, buildModule, type FuncDef, I32, op, V128 } from './wasm-asm.ts';
+import {
+  addConst,
+  addTo,
+  type Bytes,
+  buildModule,
+  type FuncDef,
+  I32,
+  listRunner,
+  type MemoryImport,
+  op,
+  uleb,
+  V128,
+} from './wasm-asm.ts';
 
 // Tile parameters: a, sai, sak, b, ldb, c, ldc, k.
 const P = { a: 0, sai: 1, sak: 2, b: 3, ldb: 4, c: 5, ldc: 6, k: 7 } as const;
 
-/** One R-row x V-vector tile over the whole k range. */
-function tile(rows: number, vecs: number): FuncDef {
+/** One R-row x V-vector tile over the whole k range; `overwrite` starts from 0 instead of C. */
+function tile(rows: number, vecs: number, overwrite = false): FuncDef {
   // Locals after the 8 params: a row pointers 1..3, c row pointers 1..3, accumulators, B vectors, A splat.
   const aPtr = (r: number) => (r === 0 ? P.a : 8 + r - 1);
   const cPtr = (r: number) => (r === 0 ? P.c : 11 + r - 1);
@@ -27,9 +39,11 @@ function tile(rows: number, vecs: number): FuncDef {
     body.push(...op.get(aPtr(r - 1)), ...op.get(P.sai), ...op.i32Add(), ...op.set(aPtr(r)));
     body.push(...op.get(cPtr(r - 1)), ...op.get(P.ldc), ...op.i32Add(), ...op.set(cPtr(r)));
   }
-  for (let r = 0; r < rows; r++)
-    for (let v = 0; v < vecs; v++)
-      body.push(...op.get(cPtr(r)), ...op.v128Load(16 * v), ...op.set(acc(r, v)));
+  // Fresh locals are zero (core spec §4.4.10), so an overwriting tile just skips the loads.
+  if (!overwrite)
+    for (let r = 0; r < rows; r++)
+      for (let v = 0; v < vecs; v++)
+        body.push(...op.get(cPtr(r)), ...op.v128Load(16 * v), ...op.set(acc(r, v)));
   body.push(...op.block(), ...op.loop());
   body.push(...op.get(P.k), ...op.i32(0), ...op.i32LeS(), ...op.brIf(1));
   for (let v = 0; v < vecs; v++) body.push(...op.get(P.b), ...op.v128Load(16 * v), ...op.set(bv(v)));
@@ -125,9 +139,10 @@ function rowLoop(rows: number, fn8: number, fn4: number): Bytes {
   ];
 }
 
-function gemm(): FuncDef {
+/** gemm over tiles first..first+3 (4x8, 4x4, 1x8, 1x4). */
+function gemm(name: string, first: number): FuncDef {
   return {
-    name: 'gemm',
+    name,
     params: new Array(10).fill(I32),
     locals: new Array(8).fill(I32),
     body: [
@@ -135,8 +150,8 @@ function gemm(): FuncDef {
       ...op.set(L.aRow),
       ...op.get(G.c),
       ...op.set(L.cRow),
-      ...rowLoop(4, 0, 1),
-      ...rowLoop(1, 2, 3),
+      ...rowLoop(4, first, first + 1),
+      ...rowLoop(1, first + 2, first + 3),
     ],
   };
 }
@@ -202,7 +217,61 @@ function mac(): FuncDef {
   };
 }
 
-/** The module bytes: functions 0-3 are the 4x8, 4x4, 1x8, 1x4 tiles; gemm and mac are exported. */
-export function gemmModuleBytes(minPages: number): Uint8Array {
-  return buildModule([tile(4, 2), tile(4, 1), tile(1, 2), tile(1, 1), gemm(), mac()], minPages);
+const MAC_FN = 10;
+
+/**
+ * macList(list, count, outBase, pBase, qBase): runs `count` mac calls whose 8 i32 arguments lie one
+ * after another at `list` (32 bytes each), adding the three bases to the out, p and q addresses: a
+ * depthwise convolution's whole tap-row walk in one call, its list built once per geometry, and a
+ * range of it for a worker thread (threads.ts).
+ */
+function macList(): FuncDef {
+  const A = { list: 0, count: 1, outBase: 2, pBase: 3, qBase: 4 } as const;
+  const base: Record<number, number> = { 0: A.outBase, 2: A.pBase, 4: A.qBase };
+  const call: Bytes = [];
+  for (let i = 0; i < 8; i++) {
+    call.push(...op.get(A.list), 0x28, 2, ...uleb(4 * i)); // i32.load
+    if (base[i] != null) call.push(...op.get(base[i]), ...op.i32Add());
+  }
+  call.push(...op.call(MAC_FN));
+  return {
+    name: 'macList',
+    params: [I32, I32, I32, I32, I32],
+    locals: [],
+    body: [
+      ...op.block(),
+      ...op.loop(),
+      ...op.get(A.count),
+      ...op.i32(0),
+      ...op.i32LeS(),
+      ...op.brIf(1),
+      ...call,
+      ...addConst(A.list, 32),
+      ...addConst(A.count, -1),
+      ...op.br(0),
+      ...op.end(),
+      ...op.end(),
+    ],
+  };
+}
+
+/**
+ * The module bytes: functions 0-3 are the accumulating 4x8, 4x4, 1x8, 1x4 tiles, 4-7 the
+ * overwriting ones; gemm (C +=), gemm0 (C =), mac, macList and gemm0List (gemm0 calls stored as
+ * 10-int records) are exported.
+ */
+export function gemmModuleBytes(mem: MemoryImport): Uint8Array {
+  const tiles = [tile(4, 2), tile(4, 1), tile(1, 2), tile(1, 1)];
+  const zeroTiles = [tile(4, 2, true), tile(4, 1, true), tile(1, 2, true), tile(1, 1, true)];
+  // Indices: tiles 0-7, gemm 8, gemm0 9, mac 10 (MAC_FN), macList 11, gemm0List 12.
+  const funcs = [
+    ...tiles,
+    ...zeroTiles,
+    gemm('gemm', 0),
+    gemm('gemm0', 4),
+    mac(),
+    macList(),
+    listRunner('gemm0List', 9, 10),
+  ];
+  return buildModule(funcs, mem);
 }

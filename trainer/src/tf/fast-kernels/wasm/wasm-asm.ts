@@ -97,10 +97,21 @@ function name(s: string): Bytes {
   return [...uleb(b.length), ...b];
 }
 
-/** A module importing env.memory (at least `minPages` 64 KiB pages) and exporting named funcs. */
-export function buildModule(funcs: FuncDef[], minPages: number): Uint8Array {
+/** How the imported memory is declared: a plain one, or a shared one (threads) with its maximum. */
+export interface MemoryImport {
+  minPages: number;
+  /** Shared memories must declare a maximum (threads proposal, memory type limits flag 0x03). */
+  sharedMaxPages?: number;
+}
+
+/** A module importing env.memory and exporting named funcs. */
+export function buildModule(funcs: FuncDef[], mem: MemoryImport): Uint8Array {
   const types = section(1, vec(funcs.map((f) => [0x60, ...vec(f.params.map((t) => [t])), 0])));
-  const imports = section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, ...uleb(minPages)]]));
+  const limits =
+    mem.sharedMaxPages == null
+      ? [0x00, ...uleb(mem.minPages)]
+      : [0x03, ...uleb(mem.minPages), ...uleb(mem.sharedMaxPages)];
+  const imports = section(2, vec([[...name('env'), ...name('memory'), 0x02, ...limits]]));
   const functions = section(3, vec(funcs.map((_, i) => uleb(i))));
   const exported = funcs.flatMap((f, i) => (f.name ? [[...name(f.name), 0x00, ...uleb(i)]] : []));
   const exports = section(7, vec(exported));
@@ -132,4 +143,36 @@ export function buildModule(funcs: FuncDef[], minPages: number): Uint8Array {
     ...exports,
     ...code,
   ]);
+}
+
+/**
+ * `name`(list, count): calls function `fn` (nParams i32 parameters) `count` times with the
+ * arguments stored one record after another at byte address `list` (4 * nParams bytes a record), so
+ * a sequence of calls can be written once into memory and split between threads by record ranges.
+ */
+export function listRunner(name: string, fn: number, nParams: number): FuncDef {
+  const LIST = 0;
+  const COUNT = 1;
+  const call: Bytes = [];
+  for (let i = 0; i < nParams; i++) call.push(...op.get(LIST), 0x28, 2, ...uleb(4 * i)); // i32.load
+  call.push(...op.call(fn));
+  return {
+    name,
+    params: [I32, I32],
+    locals: [],
+    body: [
+      ...op.block(),
+      ...op.loop(),
+      ...op.get(COUNT),
+      ...op.i32(0),
+      ...op.i32LeS(),
+      ...op.brIf(1),
+      ...call,
+      ...addConst(LIST, 4 * nParams),
+      ...addConst(COUNT, -1),
+      ...op.br(0),
+      ...op.end(),
+      ...op.end(),
+    ],
+  };
 }

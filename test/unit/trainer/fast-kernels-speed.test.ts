@@ -6,22 +6,8 @@ import {
   restoreStockCpuKernels,
 } from '../../../trainer/src/tf/fast-kernels/index.ts';
 import { createGemm } from '../../../trainer/src/tf/fast-kernels/wasm/gemm-runtime.ts';
+import { collect, expectClose, type Run, withStock } from '../../helpers/kernel-compare.ts';
 
-type Run = () => tf.Tensor | tf.Tensor[];
-
-function collect(fn: Run): Float32Array[] {
-  return tf.tidy(() => {
-    const out = fn();
-    return (Array.isArray(out) ? out : [out]).map((t) => Float32Array.from(t.dataSync()));
-  });
-}
-
-function withStock(fn: Run): Float32Array[] {
-  restoreStockCpuKernels(tf);
-  return collect(fn);
-}
-
-/** Runs fn with the fast kernels and gradients; returns its values and the kernels that ran. */
 async function withFast(fn: Run, options: { wasm?: boolean } = {}) {
   restoreStockCpuKernels(tf);
   registerFastCpuKernels(tf, options);
@@ -37,19 +23,6 @@ async function withFast(fn: Run, options: { wasm?: boolean } = {}) {
 }
 
 /** |a - e| <= rtol * (|e| + max|e|) elementwise. */
-function expectClose(actual: Float32Array[], expected: Float32Array[], rtol = 1e-5): void {
-  expect(actual.length).toBe(expected.length);
-  expected.forEach((e, t) => {
-    const a = actual[t];
-    expect(a.length).toBe(e.length);
-    const scale = e.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-    let worst = 0;
-    for (let i = 0; i < e.length; i++)
-      worst = Math.max(worst, Math.abs(a[i] - e[i]) / (Math.abs(e[i]) + scale + 1e-30));
-    expect(worst).toBeLessThanOrEqual(rtol);
-  });
-}
-
 let seed = 100;
 const rand = (shape: number[], lo = -1, hi = 1) => tf.randomUniform(shape, lo, hi, 'float32', seed++);
 

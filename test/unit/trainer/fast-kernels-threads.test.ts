@@ -14,25 +14,12 @@ import {
   setKernelThreads,
 } from '../../../trainer/src/tf/fast-kernels/wasm/parallel.ts';
 import { defaultThreadCount } from '../../../trainer/src/tf/fast-kernels/wasm/threads.ts';
+import { collect, expectClose, type Run, withStock } from '../../helpers/kernel-compare.ts';
 
 // The SIMD kernels split between worker threads on the shared WebAssembly heap: every split kernel
 // must give what stock tfjs gives, and exactly what the same kernel gives on one thread (the parts
 // are the same sums, only computed elsewhere). Shapes are small and odd, so parts are uneven, and
 // the minimum work is 1 so even these split.
-
-type Run = () => tf.Tensor | tf.Tensor[];
-
-function collect(fn: Run): Float32Array[] {
-  return tf.tidy(() => {
-    const out = fn();
-    return (Array.isArray(out) ? out : [out]).map((t) => Float32Array.from(t.dataSync()));
-  });
-}
-
-function withStock(fn: Run): Float32Array[] {
-  restoreStockCpuKernels(tf);
-  return collect(fn);
-}
 
 function withThreads(threads: number, fn: Run): Float32Array[] {
   restoreStockCpuKernels(tf);
@@ -46,26 +33,12 @@ function withThreads(threads: number, fn: Run): Float32Array[] {
   }
 }
 
-/** |a - e| <= rtol * (|e| + max|e|) elementwise. */
-function expectClose(actual: Float32Array[], expected: Float32Array[], rtol = 2e-5): void {
-  expect(actual.length).toBe(expected.length);
-  expected.forEach((e, t) => {
-    const a = actual[t];
-    expect(a.length).toBe(e.length);
-    const scale = e.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-    let worst = 0;
-    for (let i = 0; i < e.length; i++)
-      worst = Math.max(worst, Math.abs(a[i] - e[i]) / (Math.abs(e[i]) + scale + 1e-30));
-    expect(worst).toBeLessThanOrEqual(rtol);
-  });
-}
-
 /** Stock, one thread and two threads: two threads match stock and one thread bit for bit. */
 function check(fn: Run): void {
   const stock = withStock(fn);
   const one = withThreads(1, fn);
   const two = withThreads(2, fn);
-  expectClose(two, stock);
+  expectClose(two, stock, 2e-5);
   expect(two).toEqual(one);
 }
 

@@ -5,14 +5,9 @@ import {
   registerFastCpuKernels,
   restoreStockCpuKernels,
 } from '../../../trainer/src/tf/fast-kernels/index.ts';
+import { collect, expectClose, withStock } from '../../helpers/kernel-compare.ts';
 
 type Pad = 'same' | 'valid' | number;
-
-/** Runs fn with the stock kernels and returns plain arrays (so tensors can be disposed). */
-function withStock(fn: () => tf.Tensor | tf.Tensor[]): Float32Array[] {
-  restoreStockCpuKernels(tf);
-  return collect(fn);
-}
 
 /**
  * Runs fn with the fast kernels, where `names` must take their fast path: their stock fallback is
@@ -50,28 +45,6 @@ function withFast(fn: () => tf.Tensor | tf.Tensor[]): Float32Array[] {
   } finally {
     restoreStockCpuKernels(tf);
   }
-}
-
-function collect(fn: () => tf.Tensor | tf.Tensor[]): Float32Array[] {
-  return tf.tidy(() => {
-    const out = fn();
-    return (Array.isArray(out) ? out : [out]).map((t) => Float32Array.from(t.dataSync()));
-  });
-}
-
-/** |a - e| <= 1e-5 * (|e| + max|e|): relative, with a scale-aware floor for cancelled sums. */
-function expectClose(actual: Float32Array[], expected: Float32Array[], rtol = 1e-5): void {
-  expect(actual.length).toBe(expected.length);
-  expected.forEach((e, t) => {
-    const a = actual[t];
-    expect(a.length).toBe(e.length);
-    const scale = e.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-    let worst = 0;
-    for (let i = 0; i < e.length; i++) {
-      worst = Math.max(worst, Math.abs(a[i] - e[i]) / (Math.abs(e[i]) + scale + 1e-30));
-    }
-    expect(worst).toBeLessThanOrEqual(rtol);
-  });
 }
 
 let seed = 1;

@@ -92,16 +92,19 @@ function pointwiseForward(gm: Gemm, x: Float32Array, filter: Float32Array, g: Co
   const xo = s.input(x);
   const wo = s.input(filter);
   const y = s.output(m * outC);
-  const parts = cut(m, threadsFor(m * inC * outC), 4);
-  runParts(
-    'gemm0',
-    parts.map(([r0, r1]) =>
-      gemmArgs(xo + r0 * inC, inC, 1, wo, outC, y.off + r0 * outC, outC, r1 - r0, outC, inC),
-    ),
-    gm.raw,
-  );
+  rowSplitProduct(gm, xo, wo, y.off, m, inC, outC);
   s.done();
   return y.array;
+}
+
+/** C (m×n) = A (m×k) B (k×n), heap float offsets, row-major, rows split between the threads. */
+function rowSplitProduct(gm: Gemm, a: number, b: number, c: number, m: number, k: number, n: number): void {
+  const parts = cut(m, threadsFor(m * k * n), 4);
+  runParts(
+    'gemm0',
+    parts.map(([r0, r1]) => gemmArgs(a + r0 * k, k, 1, b, n, c + r0 * n, n, r1 - r0, n, k)),
+    gm.raw,
+  );
 }
 
 /** dX = dY W^T for a 1x1 convolution, W^T built once in a temporary block. */
@@ -114,14 +117,7 @@ function pointwiseInputGrad(gm: Gemm, dy: Float32Array, filter: Float32Array, g:
   const dx = s.output(m * inC);
   const h = s.f32();
   for (let k = 0; k < inC; k++) for (let j = 0; j < outC; j++) h[wt + j * inC + k] = filter[k * outC + j];
-  const parts = cut(m, threadsFor(m * inC * outC), 4);
-  runParts(
-    'gemm0',
-    parts.map(([r0, r1]) =>
-      gemmArgs(dyo + r0 * outC, outC, 1, wt, inC, dx.off + r0 * inC, inC, r1 - r0, inC, outC),
-    ),
-    gm.raw,
-  );
+  rowSplitProduct(gm, dyo, wt, dx.off, m, outC, inC);
   s.done();
   return dx.array;
 }

@@ -16,7 +16,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLogger, createRng } from '@edgeloop/shared';
+import { createLogger } from '@edgeloop/shared';
 import { readDataset } from '../trainer/src/data/dataset.ts';
 import { decodeResized } from '../trainer/src/data/image-decoder.ts';
 import { train } from '../trainer/src/index.ts';
@@ -25,6 +25,7 @@ import { buildMobileNet } from '../trainer/src/model/index.ts';
 import { exportToOnnx, uint8InputSpec } from '../trainer/src/onnx/export-onnx.ts';
 import { CALIBRATION_METHODS, type CalibrationMethod } from '../trainer/src/quantize/calibration-stats.ts';
 import { quantizeModel } from '../trainer/src/quantize/quantize-model.ts';
+import { evenlySpaced } from '../trainer/src/quantize/quantize-model-dir.ts';
 import { loadTf } from '../trainer/src/tf/load-tf.ts';
 import { agreement, argmax } from '../trainer/src/train/evaluate.ts';
 import { CLOTHING_RECIPE } from './clothing.ts';
@@ -153,12 +154,8 @@ export async function benchMain(argv: string[]): Promise<number> {
   const dataset = await readDataset(values.data, { seed: recipe.seed });
   const { labels } = dataset;
   log(`decoding ${dataset.train.length} train / ${dataset.validation.length} validation images at ${size}px`);
-  const calRng = createRng(7);
-  const calibrationItems = [...dataset.train]
-    .map((item) => ({ item, k: calRng() }))
-    .sort((a, b) => a.k - b.k)
-    .slice(0, Number(values['calibration-images']))
-    .map((x) => x.item);
+  // The images `edgeloop train` calibrates with, so the int8 model here is the one it ships.
+  const calibrationItems = evenlySpaced(dataset.train, Number(values['calibration-images']));
   const calibration = (await decodeSplit(calibrationItems, labels, size)).images;
   const val = await decodeSplit(dataset.validation, labels, size);
 

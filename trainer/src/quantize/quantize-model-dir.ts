@@ -85,9 +85,7 @@ export async function quantizeModelDir(
   const decode = async (items: { path: string; label: string }[], max = Number.POSITIVE_INFINITY) => {
     const images: Uint8Array[] = [];
     const truth: number[] = [];
-    const stride = Math.max(1, items.length / max);
-    for (let i = 0; i < items.length && images.length < max; i += stride) {
-      const item = items[Math.floor(i)];
+    for (const item of evenlySpaced(items, max)) {
       if (!labels.includes(item.label)) continue;
       try {
         images.push((await decodeResized(item.path, { width, height })).data);
@@ -158,4 +156,15 @@ export async function quantizeModelDir(
 export function formatQuantization(q: QuantizationMetrics): string {
   const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
   return `int8 model.onnx: ${q.evaluatedOn} accuracy ${pct(q.int8Accuracy)} (fp32 ${pct(q.fp32Accuracy)}), top-1 agreement ${pct(q.agreement)}, ${(q.int8Bytes / 1024).toFixed(0)} KiB (${pct(q.sizeRatio)} of fp32), ${q.int8LatencyMs.p50.toFixed(2)} ms/image (fp32 ${q.fp32LatencyMs.p50.toFixed(2)} ms)`;
+}
+
+/**
+ * Up to `max` of `items` at an even stride over the whole list: the calibration images `train`
+ * quantizes with (every class of the seeded split contributes).
+ */
+export function evenlySpaced<T>(items: readonly T[], max: number): T[] {
+  const stride = Math.max(1, items.length / max);
+  const picked: T[] = [];
+  for (let i = 0; i < items.length && picked.length < max; i += stride) picked.push(items[Math.floor(i)]);
+  return picked;
 }

@@ -211,27 +211,34 @@ export class FrameLoop {
     let prepared = await this.prepareNext(null);
     // Results are reported (onResult) one at a time and in order, alongside the next inference.
     let reported: Promise<void> = Promise.resolve();
+    // An answer whose report waits until the next tensor has gone to the model.
+    let unreported: FrameResult | null = null;
     while (prepared) {
-      // At most one report in flight: a slow onResult holds the model back instead of piling up.
-      await reported;
       const answered = this.infer(prepared);
+      if (unreported) reported = this.report(unreported);
+      unreported = null;
       let ready: Prepared | null | undefined; // set once the next frame is prepared
       const next = this.prepareNext(answered).then((p) => {
         ready = p;
         return p;
       });
       const result = await answered;
-      if (ready !== undefined) {
-        // The next tensor is already waiting: hand it to the model before reporting this result,
-        // so the model never idles through a publish.
+      // At most one report in flight: a slow onResult holds the loop back instead of piling up.
+      // The previous report has had this whole inference to finish.
+      await reported;
+      if (ready === undefined) {
+        // The next frame is still being prepared: report now.
         reported = this.report(result);
+        prepared = await next;
+      } else {
+        // The next tensor is already waiting: it goes to the model first (at the top of the
+        // loop) and this result is reported right after, so the model never idles through it.
+        unreported = result;
         prepared = ready;
-        continue;
       }
-      reported = this.report(result);
-      prepared = await next;
     }
     await reported;
+    await this.report(unreported);
   }
 
   private async report(result: FrameResult | null): Promise<void> {

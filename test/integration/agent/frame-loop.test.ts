@@ -18,7 +18,7 @@ import { LocalEndpoint } from '../../../agent/src/comms/local-endpoint.ts';
 import { createSharpImageCodec } from '../../../agent/src/image/sharp-image.ts';
 import { FrameLoop, type FrameResult } from '../../../agent/src/inference/frame-loop.ts';
 import { createOnnxBackend } from '../../../agent/src/inference/onnx-backend.ts';
-import { ActiveModel, loadModel } from '../../../agent/src/model/active-model.ts';
+import { ActiveModel, type LoadedModel, loadModel } from '../../../agent/src/model/active-model.ts';
 import { sleep } from '../../../agent/src/util/backoff.ts';
 import { testManifest } from '../../helpers/manifest-fixture.ts';
 import { redBlueClassifier } from '../../helpers/tiny-onnx.ts';
@@ -116,6 +116,56 @@ describe('frame loop policy', () => {
     expect(stats.framesProcessed).toBeGreaterThanOrEqual(2);
     expect(stats.framesProcessed).toBeLessThanOrEqual(8);
     expect(stats.framesDropped).toBeGreaterThan(20);
+  });
+});
+
+describe('reporting', () => {
+  it('reports one result at a time, in order, while the next frame is already being classified', async () => {
+    const frame = await split([230, 20, 20], [20, 20, 230]);
+    // Inference starts as the model sees them, and each report's start and end.
+    const inferStarts: number[] = [];
+    class WatchedModel extends ActiveModel {
+      override use<T>(fn: (model: LoadedModel) => Promise<T>) {
+        inferStarts.push(performance.now());
+        return super.use(fn);
+      }
+    }
+    const watched = new WatchedModel(logger);
+    const manifest = ManifestSchema.parse(testManifest(redBlueClassifier({ k: 0.05 })));
+    await watched.swap(await loadModel(createOnnxBackend(), join(dir, 'model.onnx'), manifest, 1, 'a'));
+    const reports: { frameId: string; start: number; end: number }[] = [];
+    const loop = new FrameLoop({
+      camera: new ScriptedCamera(() => frame, 200),
+      active: watched,
+      codec,
+      topK: 2,
+      logger,
+      retry: { baseMs: 50, maxMs: 100 },
+      // A slow consumer (publish, sample capture): 30 ms against a model that answers in ~1 ms.
+      onResult: async (r) => {
+        const start = performance.now();
+        await sleep(30);
+        reports.push({ frameId: r.frame.frameId, start, end: performance.now() });
+      },
+      onCameraError: (err) => {
+        throw err;
+      },
+    });
+    try {
+      loop.start();
+      await sleep(800);
+    } finally {
+      await loop.stop();
+      await watched.close();
+    }
+    expect(reports.length).toBeGreaterThan(5);
+    const ids = reports.map((r) => Number(r.frameId.slice(1)));
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    for (let j = 1; j < reports.length; j++)
+      expect(reports[j].start).toBeGreaterThanOrEqual(reports[j - 1].end);
+    // Inference j+1 began before report j ended: the model does not idle through a report.
+    const overlapped = reports.slice(0, -1).filter((r, j) => inferStarts[j + 1] < r.end).length;
+    expect(overlapped).toBe(reports.length - 1);
   });
 });
 

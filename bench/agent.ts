@@ -2,7 +2,7 @@
  * Agent pipeline benchmark: 640×480 MJPEG frames → the agent's frame loop (sharp decode + resize,
  * tensor, onnxruntime, top-k) → a real MQTT publish through the agent's MqttLink to an aedes broker
  * in its own process (as on a site: the control plane's broker is never inside the agent), which
- * stamps each prediction as it accepts the PUBLISH. Latency runs from taking the frame to that
+ * stamps each prediction as it receives the PUBLISH. Latency runs from taking the frame to that
  * stamp. Model: the ONNX-zoo MobileNetV2 1.0 224 int8 (float32 NCHW input with ImageNet mean/std,
  * so it exercises InputSpec normalisation).
  *
@@ -176,7 +176,7 @@ export async function benchMain(argv: string[]): Promise<number> {
       }
     }
   };
-  // The broker runs in its own process and stamps each prediction it accepts (see
+  // The broker runs in its own process and stamps each prediction it receives (see
   // agent/broker-process.ts); the agent's MqttLink publishes to it over loopback TCP.
   const deviceId = 'bench-01';
   const brokerProcess = await startBrokerProcess(deviceId);
@@ -271,8 +271,8 @@ export async function benchMain(argv: string[]): Promise<number> {
       ),
     );
   // Per frame, decode alone + run alone; its median is the statistic the pipeline's p50 (the median
-  // of per-frame latencies) compares with. The sum of the two stages' separate medians is lower
-  // whenever their times are skewed, and is reported as floorSumOfMediansMs.
+  // of per-frame latencies) compares with. The sum of the two stages' separate medians can differ
+  // when their times are skewed; it is reported as floorSumOfMediansMs.
   const floorMs = decodeMs.map((d, i) => d + runMs[i]);
   const floorP50Ms = percentile(floorMs, 50);
   const sequentialFps = 1000 / (mean(decodeMs) + mean(runMs));

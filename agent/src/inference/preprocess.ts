@@ -46,12 +46,13 @@ export function tensorFromRgb(rgb: RgbImage, spec: InputSpec, reuse?: Float32Arr
   if (spec.dtype === 'uint8' && !nchw && !bgr) return { dtype: 'uint8', data: rgb.data, dims };
 
   const src = rgb.data;
-  // Channel c of the model reads channel (bgr ? 2 - c : c) of the RGB pixels.
-  const from = bgr ? [2, 1, 0] : [0, 1, 2];
+  // Model channel c reads RGB byte order[c]. The permutation is its own inverse, so RGB byte k also
+  // lands in model channel order[k]: the float loops below read R, G, B in memory order with it.
+  const order = bgr ? [2, 1, 0] : [0, 1, 2];
   if (spec.dtype === 'uint8') {
     const out = new Uint8Array(pixels * 3);
     for (let c = 0; c < 3; c++) {
-      const s = from[c];
+      const s = order[c];
       for (let p = 0; p < pixels; p++) out[nchw ? c * pixels + p : p * 3 + c] = src[p * 3 + s];
     }
     return { dtype: 'uint8', data: out, dims };
@@ -59,17 +60,14 @@ export function tensorFromRgb(rgb: RgbImage, spec: InputSpec, reuse?: Float32Arr
   // Every element is written below, so a recycled buffer of the right size needs no clearing.
   const out = reuse?.length === pixels * 3 ? reuse : new Float32Array(pixels * 3);
   const { scale, offset } = channelMap(spec);
-  // Model channel c reads RGB byte from[c]: index the maps by the byte's position instead, so the
-  // loops below always read R, G, B in memory order.
-  const at = bgr ? [2, 1, 0] : [0, 1, 2];
-  const [aR, aG, aB] = at.map((c) => scale[c]);
-  const [bR, bG, bB] = at.map((c) => offset[c]);
-  const [oR, oG, oB] = at;
+  const [aR, aG, aB] = order.map((c) => scale[c]);
+  const [bR, bG, bB] = order.map((c) => offset[c]);
+  // Where the R, G and B of pixel 0 go: the start of their planes (NCHW) or their slot (NHWC).
+  const [sR, sG, sB] = order.map((c) => (nchw ? c * pixels : c));
   if (nchw && pixels % 4 === 0 && src.byteOffset % 4 === 0) {
-    planarFromWords(src, out, pixels, [oR * pixels, oG * pixels, oB * pixels], [aR, aG, aB], [bR, bG, bB]);
+    planarFromWords(src, out, pixels, [sR, sG, sB], [aR, aG, aB], [bR, bG, bB]);
   } else {
     // Any layout, any alignment: one pixel per step.
-    const [sR, sG, sB] = nchw ? [oR * pixels, oG * pixels, oB * pixels] : [oR, oG, oB];
     const step = nchw ? 1 : 3;
     for (let p = 0, i = 0, o = 0; p < pixels; p++, i += 3, o += step) {
       out[sR + o] = src[i] * aR + bR;

@@ -38,9 +38,7 @@ export async function loadCalibrationImages(
       `calibration folder ${dir} has no images (.jpg, .jpeg, .png, .webp)`,
     );
   }
-  const stride = Math.max(1, files.length / max);
-  const picked: string[] = [];
-  for (let i = 0; i < files.length && picked.length < max; i += stride) picked.push(files[Math.floor(i)]);
+  const picked = evenlySpaced(files, max);
   const images: Uint8Array[] = [];
   const skipped: string[] = [];
   for (const file of picked) {
@@ -57,4 +55,15 @@ export async function loadCalibrationImages(
     );
   }
   return { images, skipped };
+}
+
+/**
+ * Up to `max` of `items` at an even stride over the whole list: the calibration pick of `quantize`
+ * (sorted files) and of `train` (its seeded training split), so every class contributes.
+ */
+export function evenlySpaced<T>(items: readonly T[], max: number): T[] {
+  const stride = Math.max(1, items.length / max);
+  const picked: T[] = [];
+  for (let i = 0; i < items.length && picked.length < max; i += stride) picked.push(items[Math.floor(i)]);
+  return picked;
 }

@@ -22,6 +22,7 @@ import { percentile } from '../evaluate/evaluate-model.ts';
 import { createTensorRunner } from '../inference/onnx-runner.ts';
 import { uint8InputSpec } from '../onnx/export-onnx.ts';
 import { agreement, argmax } from '../train/evaluate.ts';
+import { evenlySpaced } from './calibration-images.ts';
 import type { CalibrationMethod } from './calibration-stats.ts';
 import { quantizeModel } from './quantize-model.ts';
 
@@ -156,15 +157,4 @@ export async function quantizeModelDir(
 export function formatQuantization(q: QuantizationMetrics): string {
   const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
   return `int8 model.onnx: ${q.evaluatedOn} accuracy ${pct(q.int8Accuracy)} (fp32 ${pct(q.fp32Accuracy)}), top-1 agreement ${pct(q.agreement)}, ${(q.int8Bytes / 1024).toFixed(0)} KiB (${pct(q.sizeRatio)} of fp32), ${q.int8LatencyMs.p50.toFixed(2)} ms/image (fp32 ${q.fp32LatencyMs.p50.toFixed(2)} ms)`;
-}
-
-/**
- * Up to `max` of `items` at an even stride over the whole list: the calibration images `train`
- * quantizes with (every class of the seeded split contributes).
- */
-export function evenlySpaced<T>(items: readonly T[], max: number): T[] {
-  const stride = Math.max(1, items.length / max);
-  const picked: T[] = [];
-  for (let i = 0; i < items.length && picked.length < max; i += stride) picked.push(items[Math.floor(i)]);
-  return picked;
 }

@@ -60,12 +60,23 @@ export function smoothImages(n: number, size: number, seed: number): Uint8Array[
 }
 
 const SUMMARY = `
-import json, sys, onnx
+import json, sys, numpy, onnx
 from onnx import numpy_helper
 m = onnx.load(sys.argv[1])
 onnx.checker.check_model(m, full_check=True)
 inits = {t.name: t for t in m.graph.initializer}
 producer = {o: n for n in m.graph.node for o in n.output}
+def pair_max(q, axis):
+    # Rows as VPMADDUBSW reduces them: Conv OIHW -> (O, KH*KW*C) channels-last; Gemm B [K, N] -> (N, K).
+    q = q.astype("int64")
+    if q.ndim == 4:
+        q = q.transpose(0, 2, 3, 1).reshape(q.shape[0], -1)
+    elif axis == 1:
+        q = q.T
+    if q.shape[1] % 2:
+        q = numpy.pad(q, ((0, 0), (0, 1)))
+    pairs = q.reshape(q.shape[0], -1, 2)
+    return int(max(numpy.clip(pairs, 0, None).sum(-1).max(), numpy.clip(-pairs, 0, None).sum(-1).max()))
 def dq_source(name):
     n = producer.get(name)
     if n is None or n.op_type != "DequantizeLinear":
@@ -76,6 +87,7 @@ def dq_source(name):
     return {"type": t.data_type if t else None, "dims": list(t.dims) if t else None,
             "scales": len(numpy_helper.to_array(scale).reshape(-1)) if scale else None,
             "maxAbs": int(abs(numpy_helper.to_array(t).astype("int64")).max()) if t else None,
+            "pairMax": pair_max(numpy_helper.to_array(t), axis[0] if axis else 1) if t and t.data_type == 3 else None,
             "axis": axis[0] if axis else None}
 layers = []
 for n in m.graph.node:
@@ -93,7 +105,14 @@ export type QdqSummary = {
   layers: {
     name: string;
     op: string;
-    weight: { type: number; dims: number[]; scales: number; axis: number; maxAbs: number } | null;
+    weight: {
+      type: number;
+      dims: number[];
+      scales: number;
+      axis: number;
+      maxAbs: number;
+      pairMax: number;
+    } | null;
     bias: { type: number; dims: number[]; scales: number; axis: number; maxAbs: number } | null;
   }[];
   metadata: Record<string, string>;

@@ -28,6 +28,7 @@ import {
   producersOf,
   tensorFloats,
 } from './graph-tools.ts';
+import type { RowMoments } from './input-moments.ts';
 import { PASS_THROUGH_OPS } from './prepare-graph.ts';
 import { quantizeBias, quantizeWeights } from './quantize-weights.ts';
 
@@ -79,6 +80,7 @@ export function insertQdq(
   ranges: Map<string, Range>,
   keepFloat: ReadonlySet<string>,
   weightBits: 7 | 8 = 7,
+  moments?: ReadonlyMap<string, RowMoments>,
 ): QdqReport & { layers: BiasedLayer[] } {
   const fresh = nameAllocator(model);
   const inits = new Map(model.initializers.map((t) => [t.name, t]));
@@ -197,12 +199,17 @@ export function insertQdq(
         inits.get(n.inputs[1])!,
         axis,
         n.opType !== 'Conv',
-        isDepthwise(n, inits.get(n.inputs[1])!) ? 8 : weightBits,
+        weightBits === 8 || isDepthwise(n, inits.get(n.inputs[1])!)
+          ? 'full'
+          : n.opType === 'Conv'
+            ? 'conv'
+            : 'gemm',
         inputScale,
         bias,
         fresh,
         newInits,
         out,
+        moments?.get(nodeName(n)),
       );
       n.inputs[1] = w.dq;
       if (n.inputs[2]) {

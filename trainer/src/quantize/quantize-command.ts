@@ -25,8 +25,9 @@ calibrated on real images, int32 biases) that onnxruntime runs as integer kernel
                         stem onnxruntime runs slower in int8 than in float (MobileNet α0.25:
                         conv1 and conv_dw_1; faster, slightly less faithful)
   --max-images N        calibration images to use (default 128)
-  --weight-bits 7|8     int8 weight range: 7 (default, [-63, 63]) avoids the int16 saturation of
-                        onnxruntime's x86 AVX2 kernels on CPUs without VNNI; 8 for ARM or VNNI
+  --weight-bits 7|8     int8 weight range: 7 (default) keeps every pair of weights that
+                        onnxruntime's x86 AVX2 kernels add into an int16 within 128, so CPUs
+                        without VNNI never saturate (7 to 8 bits per channel); 8 for ARM or VNNI
   --labels FILE         JSON array of class names (when the model carries none)
   --input-spec JSON     input spec as JSON text or file (float models without one in their metadata)
   -h, --help            show this help

@@ -13,6 +13,7 @@ import { calibrate } from './calibrate.ts';
 import type { CalibrationMethod } from './calibration-stats.ts';
 import { compactNames } from './compact-names.ts';
 import { equalizeActivationRanges } from './equalize-ranges.ts';
+import { collectInputMoments } from './input-moments.ts';
 import { toInputTensor } from './input-tensor.ts';
 import { insertQdq, type QdqReport } from './insert-qdq.ts';
 import { classifierShape, prepareGraph } from './prepare-graph.ts';
@@ -28,16 +29,22 @@ export type QuantizeOptions = {
   keepFloat?: readonly string[];
   threads?: number;
   /**
-   * 7 (default) keeps int8 weights within [-63, 63]. onnxruntime's x86 AVX2 kernels without VNNI
-   * multiply uint8 x int8 with VPMADDUBSW, which adds two products into int16 and saturates when
-   * both are large (255 * 127 * 2 > 32767); measured here that cost MobileNet V1 a quarter of its
-   * feature accuracy. 7-bit weights cannot saturate. 8 is fine on ARM and on x86 with VNNI.
+   * 7 (default): each weight row's range is as wide as it can be while no pair of weights
+   * onnxruntime's x86 AVX2 kernels without VNNI add together (VPMADDUBSW: two uint8 x int8
+   * products into a saturating int16) can exceed 128 in magnitude — never saturates, and finer than
+   * a flat [-63, 63] (weight-rounding.ts). Full 8-bit weights there saturated and cost MobileNet V1
+   * a quarter of its feature accuracy. 8: the plain [-127, 127], for ARM and x86 with VNNI.
    */
   weightBits?: 7 | 8;
   /** Activation range equalization before calibration (default on; see equalize-ranges.ts). */
   equalize?: boolean;
   /** Empirical bias correction on the calibration images (default on; see bias-correction.ts). */
   biasCorrection?: boolean;
+  /**
+   * Round each weight row against its measured input moments instead of to nearest (default on;
+   * see weight-rounding.ts and input-moments.ts).
+   */
+  adaptiveRounding?: boolean;
   /**
    * Calibration images bias correction measures on (default 128, spread over the set). Measured on
    * a fine-tuned V1 α0.25: 32 images left 6 of 341 validation photos flipped, 128 left 4 — the
@@ -110,7 +117,11 @@ export async function quantizeModel(
   });
   const fp32Prepared = structuredClone(model);
   const weightBits = options.weightBits ?? 7;
-  const { layers, ...qdq } = insertQdq(model, ranges, new Set(keepFloat), weightBits);
+  const moments =
+    options.adaptiveRounding === false
+      ? undefined
+      : await collectInputMoments(model, inputs, { threads: options.threads });
+  const { layers, ...qdq } = insertQdq(model, ranges, new Set(keepFloat), weightBits, moments);
   if (options.biasCorrection !== false) {
     // A spread-out subset keeps the one-pass-per-layer correction affordable on big models.
     const count = options.biasCorrectionImages ?? 128;

@@ -5,41 +5,34 @@
  */
 import type { OnnxNode, TensorInit } from '../onnx/onnx-proto.ts';
 import { byteInit, floatInit, int32Init, tensorFloats } from './graph-tools.ts';
+import { QMAX, roundWeights, rowBounds, type WeightLayout, weightRows } from './weight-rounding.ts';
 
 /**
- * Symmetric int8 per channel along `axis` (0: first dim; 1: columns of a 2-D matrix), in [-63, 63]
- * for 7 bits (see QuantizeOptions.weightBits) or [-127, 127]. A channel's
- * scale is also kept large enough for its bias to fit int32 at input scale × weight scale: "dead"
- * channels (weights ~0, output = bias, common after BatchNorm folding) would otherwise get a tiny
- * scale and lose their bias to clamping.
+ * Symmetric int8 per channel along `axis` (0: first dim; 1: columns of a 2-D matrix): the range
+ * and rounding of weight-rounding.ts for `layout`, with output-error-aware rounding where
+ * `moments` gives a row's input second moments. A channel's scale is also kept large enough for
+ * its bias to fit int32 at input scale × weight scale: "dead" channels (weights ~0, output = bias,
+ * common after BatchNorm folding) would otherwise get a tiny scale and lose their bias to clamping.
  */
 export function quantizeWeights(
   w: TensorInit,
   axis: number,
   withZeroPoint: boolean,
-  bits: 7 | 8,
+  layout: WeightLayout,
   inputScale: number,
   bias: Float32Array | undefined,
   fresh: (base: string) => string,
   inits: TensorInit[],
   out: OnnxNode[],
+  moments?: (o: number) => Float64Array | undefined,
 ): { dq: string; scales: Float32Array } {
   const data = tensorFloats(w);
-  const channels = w.dims[axis];
-  const inner = axis === 0 ? data.length / channels : 1;
-  const channelOf = (i: number) => (axis === 0 ? Math.floor(i / inner) : i % channels);
-  const maxAbs = new Float32Array(channels);
-  for (let i = 0; i < data.length; i++) {
-    const c = channelOf(i);
-    maxAbs[c] = Math.max(maxAbs[c], Math.abs(data[i]));
-  }
-  const qmax = bits === 7 ? 63 : 127;
+  const rows = weightRows(w.dims, layout, axis);
+  const channels = rows.channels;
+  const bound = rowBounds(data, rows);
   const biasFloor = (c: number) => (bias ? Math.abs(bias[c]) / (inputScale * 2 ** 30) : 0);
-  const scales = Float32Array.from(maxAbs, (m, c) => Math.max(m > 0 ? m / qmax : 1, biasFloor(c)));
-  const q = new Int8Array(data.length);
-  for (let i = 0; i < data.length; i++) {
-    q[i] = Math.max(-qmax, Math.min(qmax, Math.round(data[i] / scales[channelOf(i)])));
-  }
+  const scales = Float32Array.from(bound, (m, c) => Math.max(m > 0 ? m / QMAX : 1, biasFloor(c)));
+  const q = roundWeights(data, rows, scales, moments);
   const [qName, sName, zName, dq] = [`${w.name}_q`, `${w.name}_s`, `${w.name}_zp`, `${w.name}_dq`].map(fresh);
   inits.push(byteInit(qName, w.dims, q, true), floatInit(sName, [channels], scales));
   // Symmetric weights have zero point 0, DequantizeLinear's default, so Conv weights omit it;

@@ -16,6 +16,7 @@ import { equalizeActivationRanges } from './equalize-ranges.ts';
 import { collectInputMoments } from './input-moments.ts';
 import { toInputTensor } from './input-tensor.ts';
 import { insertQdq, type QdqReport } from './insert-qdq.ts';
+import { type WidenReport, widenStemChannels } from './kernel-channels.ts';
 import { classifierShape, prepareGraph } from './prepare-graph.ts';
 
 export type QuantizeOptions = {
@@ -41,6 +42,11 @@ export type QuantizeOptions = {
   /** Empirical bias correction on the calibration images (default on; see bias-correction.ts). */
   biasCorrection?: boolean;
   /**
+   * Pad the image to 4 channels and a narrow stem to 16 so onnxruntime runs them in its fast int8
+   * kernels (default on; exact in float; see kernel-channels.ts).
+   */
+  widenStem?: boolean;
+  /**
    * Round each weight row against its measured input moments instead of to nearest (default on;
    * see weight-rounding.ts and input-moments.ts).
    */
@@ -63,6 +69,8 @@ export type QuantizeReport = QdqReport & {
   /** Conv → activation → layer chains whose channel ranges were equalized. */
   equalizedPairs: number;
   weightBits: 7 | 8;
+  /** Channel counts the stem was padded from and to for onnxruntime's int8 kernels. */
+  widenedStem: WidenReport;
 };
 
 /** `images`: RGB bytes at the spec's width x height. */
@@ -101,6 +109,7 @@ export async function quantizeModel(
     );
   }
   prepareGraph(model);
+  const widened = options.widenStem === false ? {} : widenStemChannels(model, new Set(keepFloat));
   const inputs = images.map((img) => toInputTensor([img], spec));
   const equalized =
     options.equalize === false
@@ -136,6 +145,7 @@ export async function quantizeModel(
     keepFloat,
     biasCorrection: options.biasCorrection !== false,
     equalizedPairs: equalized,
+    widenedStem: widened,
     weightBits,
   };
   model.producerName = 'edgeloop-quantizer';
@@ -153,6 +163,7 @@ export async function quantizeModel(
       calibrationImages: images.length,
       biasCorrection: report.biasCorrection,
       equalizedPairs: equalized,
+      widenedStem: widened,
       keepFloat,
     }),
   };

@@ -1,36 +1,43 @@
 /**
- * The layers worth keeping in float for speed (opt-in: `--keep-float stem`): a narrow network's
- * stem, where onnxruntime's int8 kernels are slower than its float ones. Measured on this repo's 2-core AVX2 (no VNNI) machines
- * with onnxruntime 1.30, MobileNet V1 α0.25 at 224 px, 1 thread, per layer (docs/benchmarks.md):
- *  - the first convolution reads 3 channels: QLinearConv runs it as an im2col GEMM with K = 27
- *    and 8 output channels, 2.4x slower than the float NCHWc direct convolution;
- *  - a depthwise convolution with few channels (8 at α0.25): the int8 depthwise kernel works on
- *    16 channels per step and builds an indirection buffer per output pixel, 4.6x slower than
- *    float at 112x112x8; from 32 channels on int8 and float depthwise are level.
- * So the stem — the image-reading Conv and the depthwise Convs right after it with fewer than 16
- * channels, plus the pointwise Conv between two of those — runs in float, and quantization starts
- * after it. The stem holds a few hundred weights, so the file barely grows. It has to be a prefix:
- * a float Conv between two quantized tensors would be re-quantized by onnxruntime at load time
- * (its QDQ weight/bias transformer), and an island would add a DequantizeLinear/QuantizeLinear pair.
- * Not the default: on the fine-tuned V1 of bench quantize it flipped 7 validation photos of 341
- * where the all-int8 model flipped 4 — the tensor quantized first is then a depthwise output.
+ * The leading layers a quantized narrow MobileNet keeps in float by default (`--keep-float stem`,
+ * `quantizeModel`'s default). When the image-reading Conv writes fewer than 16 channels (α0.25),
+ * the stem through the first pointwise Conv that writes 32 or more channels — V1 α0.25: conv1
+ * and blocks 1–2 — stays float, and quantization starts after it. Measured on the fine-tuned V1
+ * α0.25 224 px of `bench quantize` (docs/benchmarks.md), against the same quantizer with every
+ * layer in int8:
+ *  - faithfulness: those narrow, high-resolution layers carry most of the int8 error. On 3,281
+ *    clothing photos int8 answers that differ from fp32 went from 38 to 16 (98.8% → 99.5%
+ *    agreement), mean |Δp| 0.032 → 0.020; longer float prefixes (3, 4 or 6 blocks) gained little
+ *    more and cost file size;
+ *  - speed: onnxruntime's int8 kernels are slower than its float ones on narrow layers (the
+ *    3-channel first Conv is an im2col GEMM; int8 depthwise kernels run ~2x float's NCHWc ones at
+ *    these widths), so the prefix is also faster: 0.76–0.83x of fp32 against ~1.0x all-int8;
+ *  - size: the prefix's ~2,000 weights stay float32: 29.8% of fp32 against 29.6%.
+ * It has to be a prefix: a float Conv between two quantized tensors would be re-quantized by
+ * onnxruntime at load time (its QDQ weight/bias transformer), and an island would add a
+ * DequantizeLinear/QuantizeLinear pair. Keeping the prefix's weights int8 behind a
+ * DequantizeLinear (weight-only) was measured and dropped: onnxruntime then cannot reorder them
+ * for its NCHWc kernels (depthwise 36 → 244 µs) and the prefix loses bias correction.
+ * Wider stems (16+ channels, α ≥ 0.35) run fast in int8 and keep every layer quantized.
  */
 import type { OnnxModel, OnnxNode } from '../onnx/onnx-proto.ts';
 import { consumersOf, intAttr } from './graph-tools.ts';
 
-/** Depthwise convolutions narrower than this stay in float when they follow the stem. */
-export const NARROW_DEPTHWISE_CHANNELS = 16;
+/** A first Conv narrower than this marks a narrow network. */
+export const NARROW_STEM_CHANNELS = 16;
+/** The float prefix ends with the first pointwise Conv at least this wide. */
+export const PREFIX_END_CHANNELS = 32;
 
 const nodeName = (n: OnnxNode) => n.name || n.outputs[0];
 
 /**
- * Names of the Conv nodes forming a slow-in-int8 stem, in graph order; [] when there is none (the
- * first Conv does not read the image through a plain chain, or no narrow depthwise follows it).
+ * Names of the Conv nodes of the float prefix, in graph order; [] when the network is not narrow
+ * or its first layers are not a plain chain from the image.
  */
 export function slowInt8Stem(model: OnnxModel): string[] {
   const inits = new Map(model.initializers.map((t) => [t.name, t]));
   const consumers = consumersOf(model);
-  const chain: OnnxNode[] = [];
+  const prefix: string[] = [];
   // Follow the single-reader chain from the graph input through the layers that move or rescale
   // pixels (Cast, Transpose, Pad, Mul/Add by constants, activations) collecting Conv nodes.
   let value = model.inputs[0]?.name;
@@ -38,28 +45,19 @@ export function slowInt8Stem(model: OnnxModel): string[] {
     const readers = consumers.get(value) ?? [];
     if (readers.length !== 1) break;
     const n = readers[0];
-    if (n.opType === 'Conv') chain.push(n);
     value = n.outputs[0];
-  }
-  const stem: string[] = [];
-  const pending: OnnxNode[] = [];
-  for (const [i, conv] of chain.entries()) {
-    const w = inits.get(conv.inputs[1]);
+    if (n.opType !== 'Conv') continue;
+    const w = inits.get(n.inputs[1]);
     if (w?.dims.length !== 4) break;
-    const [outChannels, inPerGroup] = w.dims;
-    const group = intAttr(conv, 'group', 1);
-    if (i === 0) {
-      if (group !== 1 || inPerGroup > 4) return [];
-      stem.push(nodeName(conv));
-    } else if (group === outChannels && inPerGroup === 1 && outChannels < NARROW_DEPTHWISE_CHANNELS) {
-      // Pointwise convs seen since the last narrow depthwise sit between two float layers.
-      stem.push(...pending.map(nodeName), nodeName(conv));
-      pending.length = 0;
-    } else if (group === 1 && w.dims[2] === 1 && w.dims[3] === 1) {
-      pending.push(conv);
-    } else break;
+    const [outChannels, inPerGroup, kh, kw] = w.dims;
+    const group = intAttr(n, 'group', 1);
+    if (prefix.length === 0 && (group !== 1 || inPerGroup > 4 || outChannels >= NARROW_STEM_CHANNELS))
+      return [];
+    prefix.push(nodeName(n));
+    if (prefix.length > 1 && group === 1 && kh === 1 && kw === 1 && outChannels >= PREFIX_END_CHANNELS)
+      return prefix;
   }
-  // A lone first Conv between the quantized pixels and a quantized layer would be re-quantized by
-  // onnxruntime (see above): not worth a float copy.
-  return stem.length >= 2 ? stem : [];
+  // The chain ended first (a residual branch): a prefix must end on the chain; a lone first Conv
+  // between the quantized pixels and a quantized layer would be re-quantized by onnxruntime.
+  return prefix.length >= 2 ? prefix : [];
 }

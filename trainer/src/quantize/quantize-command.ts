@@ -4,10 +4,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EdgeloopError } from '@edgeloop/shared';
 import { loadClassifier } from '../evaluate/load-classifier.ts';
-import { decodeModel } from '../onnx/onnx-reader.ts';
 import { loadCalibrationImages } from './calibration-images.ts';
 import { CALIBRATION_METHODS, type CalibrationMethod } from './calibration-stats.ts';
-import { slowInt8Stem } from './float-stem.ts';
 import { quantizeModel } from './quantize-model.ts';
 import { FP32_MODEL_FILE } from './quantize-model-dir.ts';
 
@@ -21,9 +19,9 @@ calibrated on real images, int32 biases) that onnxruntime runs as integer kernel
   --out FILE            where to write the int8 model
   --method M            minmax | percentile | entropy (default minmax)
   --percentile P        for --method percentile (default 99.999)
-  --keep-float NODES    comma-separated node names to leave in float, or 'stem': the narrow
-                        stem onnxruntime runs slower in int8 than in float (MobileNet α0.25:
-                        conv1 and conv_dw_1; faster, slightly less faithful)
+  --keep-float NODES    comma-separated node names to leave in float; 'stem' (default): the
+                        first layers of a narrow network (MobileNet α0.25: conv1 and blocks
+                        1-2), faster in float and the source of most int8 error; 'none': all int8
   --max-images N        calibration images to use (default 128)
   --weight-bits 7|8     int8 weight range: 7 (default) keeps every pair of weights that
                         onnxruntime's x86 AVX2 kernels add into an int16 within 128, so CPUs
@@ -92,12 +90,14 @@ export async function quantizeCommand(argv: string[]): Promise<number> {
     percentile,
     weightBits,
     keepFloat:
-      values['keep-float'] === 'stem'
-        ? slowInt8Stem(decodeModel(classifier.bytes))
-        : values['keep-float']
-            ?.split(',')
-            .map((s) => s.trim())
-            .filter(Boolean),
+      values['keep-float'] === undefined || values['keep-float'] === 'stem'
+        ? undefined // quantizeModel's default: the stem
+        : values['keep-float'] === 'none'
+          ? []
+          : values['keep-float']
+              ?.split(',')
+              .map((s) => s.trim())
+              .filter(Boolean),
     // Carried into the file so the int8 model is self-describing like our own.
     labels: classifier.labels,
   });

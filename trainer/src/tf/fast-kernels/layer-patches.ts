@@ -1,13 +1,15 @@
 /**
- * Fused training paths for two tfjs-layers classes, installed on their prototypes: a
+ * Fused training paths for tfjs-layers classes, installed on their prototypes: a
  * BatchNormalization called with training=true over all but the last axis, and a ReLU with a
  * maxValue (ReLU6). Each becomes one custom-gradient op backed by a layer-kernels.ts kernel, so
  * the ~20 elementwise passes and allocations tfjs spends per batch norm + ReLU6 (forward and
  * backward) shrink to about 6. Same results up to float32 summation order, same moving-average
  * updates; every other case (inference, other axes, float16, other backends, no scale or centre)
- * runs the stock `call`. The stock method travels on the prototype so it can be put back.
+ * runs the stock `call`. Conv2D gets conv-layer-patch.ts's `call`, which skips input gradients
+ * nobody needs. The stock method travels on the prototype so it can be put back.
  */
 import type * as tfjs from '@tensorflow/tfjs';
+import { lazyGradConv2d } from './conv-layer-patch.ts';
 import type { TfLike } from './kernel-util.ts';
 import { LAYER_KERNEL, layerKernelConfigs } from './layer-kernels.ts';
 
@@ -31,7 +33,7 @@ interface LayerLike {
 
 /** The parts of tfjs the patches use (tfjs and tfjs-node both provide them). */
 export type TfLayersLike = TfLike &
-  Pick<typeof tfjs, 'layers' | 'customGrad' | 'tidy' | 'keep' | 'dispose' | 'sub' | 'mul'>;
+  Pick<typeof tfjs, 'layers' | 'customGrad' | 'tidy' | 'keep' | 'dispose' | 'sub' | 'mul' | 'conv2d'>;
 
 function one(inputs: Tensor | Tensor[]): Tensor | null {
   if (!Array.isArray(inputs)) return inputs;
@@ -135,9 +137,11 @@ function prototypes(
   // The classes are not exported; an instance leads to the prototype every such layer shares.
   const bn = Object.getPrototypeOf(tf.layers.batchNormalization({})) as LayerLike;
   const relu = Object.getPrototypeOf(tf.layers.reLU({})) as LayerLike;
+  const conv = Object.getPrototypeOf(tf.layers.conv2d({ filters: 1, kernelSize: 1 })) as LayerLike;
   return [
     { proto: bn, make: fusedBatchNorm },
     { proto: relu, make: fusedRelu6 },
+    { proto: conv, make: lazyGradConv2d as unknown as (tf: TfLayersLike, stock: CallFn) => CallFn },
   ];
 }
 

@@ -7,6 +7,7 @@ import {
 import {
   bnForwardValues,
   bnGradValues,
+  movingAverage,
   relu6GradValues,
   relu6Values,
 } from '../../../trainer/src/tf/fast-kernels/layer-kernels.ts';
@@ -70,6 +71,39 @@ describe('fused batch normalisation (training)', () => {
       x.dispose();
     });
   }
+
+  it('updates the moving mean and variance as stock does', () => {
+    const shape = [4, 9, 7, 8];
+    const moving = (fast: boolean) => {
+      const layer = tf.layers.batchNormalization({
+        momentum: 0.9,
+        movingMeanInitializer: tf.initializers.randomUniform({ minval: -1, maxval: 1, seed: 7 }),
+        movingVarianceInitializer: tf.initializers.randomUniform({ minval: 0.5, maxval: 2, seed: 8 }),
+      });
+      layer.build([null, ...shape.slice(1)]);
+      const x = tf.add(rand(shape), tf.linspace(-5, 5, shape[3]));
+      runLayer(layer, x, fast);
+      x.dispose();
+      // Each runLayer call updates the statistics three times (apply, grad, variableGrads).
+      const [mean, variance] = layer.getWeights().slice(2);
+      return [Float32Array.from(mean.dataSync()), Float32Array.from(variance.dataSync())];
+    };
+    const stock = moving(false);
+    const fast = moving(true);
+    for (const [i, a] of fast.entries()) expectClose(a, stock[i], 1e-6);
+  });
+
+  it("rounds the moving-average update exactly as tfjs-layers' three ops do", () => {
+    restoreStockCpuKernels(tf);
+    const orig = rand([203], -4, 4, 11);
+    const value = rand([203], -4, 4, 12);
+    for (const momentum of [0.99, 0.999, 0.9, 0.5]) {
+      const stock = tf.tidy(() => tf.sub(orig, tf.mul(tf.sub(orig, value), 1 - momentum)).dataSync());
+      const ours = movingAverage(orig.dataSync() as Float32Array, value.dataSync() as Float32Array, momentum);
+      expect(Array.from(ours)).toEqual(Array.from(stock));
+    }
+    tf.dispose([orig, value]);
+  });
 
   it('gives the same values on the SIMD passes and the JS loops', () => {
     const cp = channelPasses();

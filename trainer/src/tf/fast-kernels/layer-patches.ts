@@ -33,7 +33,7 @@ interface LayerLike {
 
 /** The parts of tfjs the patches use (tfjs and tfjs-node both provide them). */
 export type TfLayersLike = TfLike &
-  Pick<typeof tfjs, 'layers' | 'customGrad' | 'tidy' | 'keep' | 'dispose' | 'sub' | 'mul' | 'conv2d'>;
+  Pick<typeof tfjs, 'layers' | 'customGrad' | 'tidy' | 'keep' | 'dispose' | 'conv2d'>;
 
 function one(inputs: Tensor | Tensor[]): Tensor | null {
   if (!Array.isArray(inputs)) return inputs;
@@ -48,6 +48,7 @@ function run(tf: TfLike, name: string, inputs: Record<string, Tensor>, attrs: ob
 function fusedBatchNorm(tf: TfLayersLike, stock: CallFn): CallFn {
   return function (this: LayerLike, inputs, kwargs) {
     const x = one(inputs);
+    const { movingMean, movingVariance } = this;
     const gamma = this.gamma?.read();
     const beta = this.beta?.read();
     const c = x?.shape[x.rank - 1];
@@ -63,22 +64,37 @@ function fusedBatchNorm(tf: TfLayersLike, stock: CallFn): CallFn {
       beta?.dtype === 'float32' &&
       gamma.size === c &&
       beta.size === c &&
-      this.movingMean != null &&
-      this.movingVariance != null &&
+      movingMean != null &&
+      movingVariance != null &&
+      movingMean.read().dtype === 'float32' &&
+      movingVariance.read().dtype === 'float32' &&
+      movingMean.read().size === c &&
+      movingVariance.read().size === c &&
       tf.getBackend() === 'cpu';
-    if (!applies || x == null || gamma == null || beta == null) return stock.call(this, inputs, kwargs);
+    if (
+      !applies ||
+      x == null ||
+      gamma == null ||
+      beta == null ||
+      movingMean == null ||
+      movingVariance == null
+    ) {
+      return stock.call(this, inputs, kwargs);
+    }
     const epsilon = this.epsilon ?? 1e-3;
     return tf.tidy(() => {
-      let stats: Tensor[] = [];
+      let moving: Tensor[] = [];
       const op = tf.customGrad(((xi: Tensor, g: Tensor, b: Tensor, save: tfjs.GradSaveFunc) => {
-        const [y, mean, variance] = run(
+        // The kernel also applies the stock moving-average update (normalization.js
+        // doMovingAverage, same float32 steps) to the moving statistics.
+        const [y, mean, variance, newMean, newVariance] = run(
           tf,
           LAYER_KERNEL.batchNorm,
-          { x: xi, gamma: g, beta: b },
-          { epsilon },
+          { x: xi, gamma: g, beta: b, movingMean: movingMean.read(), movingVariance: movingVariance.read() },
+          { epsilon, momentum: this.momentum ?? 0.99 },
         );
-        // The op's forward runs in its own tidy: keep the statistics for the moving averages.
-        stats = [tf.keep(mean), tf.keep(variance)];
+        // The op's forward runs in its own tidy: keep the new moving statistics to write them.
+        moving = [tf.keep(newMean), tf.keep(newVariance)];
         save([xi, g, mean, variance]);
         return {
           value: y,
@@ -94,19 +110,9 @@ function fusedBatchNorm(tf: TfLayersLike, stock: CallFn): CallFn {
         };
       }) as unknown as GradFn);
       const normed = op(x, gamma, beta) as Tensor;
-      const [mean, variance] = stats;
-      // The stock layer's moving-average update, op for op (normalization.js doMovingAverage).
-      const decay = 1 - (this.momentum ?? 0.99);
-      for (const [variable, value] of [
-        [this.movingMean, mean],
-        [this.movingVariance, variance],
-      ] as const) {
-        tf.tidy(() => {
-          const orig = variable?.read() as Tensor;
-          variable?.write(tf.sub(orig, tf.mul(tf.sub(orig, value), decay)));
-        });
-      }
-      tf.dispose(stats);
+      movingMean.write(moving[0]);
+      movingVariance.write(moving[1]);
+      tf.dispose(moving);
       return normed;
     });
   };

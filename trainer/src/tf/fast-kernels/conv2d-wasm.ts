@@ -10,7 +10,7 @@ import { takeArray } from './buffer-pool.ts';
 import { heapSession } from './heap-io.ts';
 import { type ConvGeometry, packPatches } from './im2col.ts';
 import type { Gemm } from './wasm/gemm-runtime.ts';
-import { cut, runParts, threadsFor } from './wasm/parallel.ts';
+import { cut, partsFor, runParts } from './wasm/parallel.ts';
 
 const ROWS = 256;
 const FILTER_GRAD_ROWS = 1024;
@@ -99,7 +99,7 @@ function pointwiseForward(gm: Gemm, x: Float32Array, filter: Float32Array, g: Co
 
 /** C (m×n) = A (m×k) B (k×n), heap float offsets, row-major, rows split between the threads. */
 function rowSplitProduct(gm: Gemm, a: number, b: number, c: number, m: number, k: number, n: number): void {
-  const parts = cut(m, threadsFor(m * k * n), 4);
+  const parts = cut(m, partsFor(m * k * n), 4);
   runParts(
     'gemm0',
     parts.map(([r0, r1]) => gemmArgs(a + r0 * k, k, 1, b, n, c + r0 * n, n, r1 - r0, n, k)),
@@ -154,7 +154,7 @@ function pointwiseFilterGrad(gm: Gemm, x: Float32Array, dy: Float32Array, g: Con
     );
     records.set(args, i * GEMM_ARGS);
   }
-  const ranges = cut(chunks, threadsFor(m * inC * outC));
+  const ranges = cut(chunks, partsFor(m * inC * outC));
   runParts(
     'gemm0List',
     ranges.map(([c0, c1]) => [(list + c0 * GEMM_ARGS) * 4, c1 - c0]),

@@ -9,7 +9,7 @@
  */
 import { type HeapSession, heapSession } from './heap-io.ts';
 import { type ChannelPasses, createChannelPasses } from './wasm/channel-runtime.ts';
-import { cut, runParts, threadsFor } from './wasm/parallel.ts';
+import { cut, partsFor, runParts } from './wasm/parallel.ts';
 
 const BLOCK = 256;
 
@@ -43,7 +43,7 @@ function blockSums(
     const accs = Array.from({ length: nAcc }, (_, j) => accBase + (b * nAcc + j) * c);
     records.set(argsOf(b * BLOCK, Math.min(BLOCK, rows - b * BLOCK), accs), b * width);
   }
-  const parts = cut(blocks, threadsFor(rows * c));
+  const parts = cut(blocks, partsFor(rows * c));
   runParts(
     `${name}List`,
     parts.map(([b0, b1]) => [(list + b0 * width) * 4, b1 - b0]),
@@ -63,7 +63,7 @@ function blockSums(
 
 /** Row ranges of a rows x c pass for the threads. */
 function rowParts(rows: number, c: number): [number, number][] {
-  return cut(rows, threadsFor(rows * c));
+  return cut(rows, partsFor(rows * c));
 }
 
 export interface BnForward {

@@ -17,6 +17,7 @@ const CHANNEL_EXPORTS = [
   'bnGrad',
   'relu6',
   'relu6Grad',
+  'adam',
 ];
 
 /** Work (multiply-adds or float passes) below which a kernel stays on one thread. */

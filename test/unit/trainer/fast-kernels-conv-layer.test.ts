@@ -102,3 +102,42 @@ describe('Conv2D layers on the lazily differentiated Conv2D op', () => {
     }
   });
 });
+
+describe('whole-batch 3x3 convolutions (the patch matrix kept from forward to filter gradient)', () => {
+  const w = tf.randomUniform([3, 3, 3, 8], -1, 1, 'float32', 21);
+  const x1 = tf.randomUniform([2, 11, 13, 3], -1, 1, 'float32', 22);
+  const x2 = tf.randomUniform([2, 11, 13, 3], -1, 1, 'float32', 23);
+  const conv = (x: tf.Tensor, f: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 2, 'same');
+  const r = tf.randomUniform([2, 6, 7, 8], -1, 1, 'float32', 24);
+
+  it('gives stock gradients when other convolutions run between a forward and its gradient', () => {
+    // The forward of x2 replaces the kept patches of x1, and x1's filter gradient must not use
+    // them: once with x2's output unused (no gradient of its own), once used (backward runs x2 first).
+    const run = () => [
+      ...tf.grads((f: tf.Tensor) => {
+        const loss = conv(x1, f).mul(r).sum();
+        conv(x2, f);
+        return loss;
+      })([w]),
+      ...tf.grads((f: tf.Tensor) => tf.add(conv(x1, f).mul(r).sum(), conv(x2, f).mul(r).sum()))([w]),
+    ];
+    const stock = withStock(run);
+    registerFastCpuKernels(tf);
+    expectClose(collect(run), stock, 1e-5);
+  });
+
+  it('gives the same bits from kept patches as from patches gathered again', () => {
+    registerFastCpuKernels(tf);
+    // Recorded: the forward keeps its patches and the filter gradient uses them.
+    const kept = collect(() => tf.grads((f: tf.Tensor) => conv(x1, f).mul(r).sum())([w]));
+    // Not recorded: the filter-gradient op alone gathers them itself.
+    const attrs = { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 3, 8] };
+    const fresh = collect(
+      () =>
+        tf
+          .engine()
+          .runKernel('Conv2DBackpropFilter', { x: x1, dy: r }, attrs as tf.NamedAttrMap) as tf.Tensor,
+    );
+    expect(Array.from(kept[0])).toEqual(Array.from(fresh[0]));
+  });
+});

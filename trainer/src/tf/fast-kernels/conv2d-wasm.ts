@@ -7,6 +7,7 @@
  * chunk's float32 partial product into doubles, so long reductions do not drift.
  */
 import { takeArray } from './buffer-pool.ts';
+import { packedApplies, packedFilterGrad, packedForward } from './conv2d-patches-wasm.ts';
 import { heapSession } from './heap-io.ts';
 import { type ConvGeometry, packPatches } from './im2col.ts';
 import type { Gemm } from './wasm/gemm-runtime.ts';
@@ -171,13 +172,22 @@ function pointwiseFilterGrad(gm: Gemm, x: Float32Array, dy: Float32Array, g: Con
   return Float32Array.from(acc);
 }
 
+/**
+ * `keepFor` (the input's data id, while a gradient is being recorded) lets the whole-batch path
+ * keep its patch matrix for conv2dFilterGradWasm of the same input.
+ */
 export function conv2dForwardWasm(
   gm: Gemm,
   x: Float32Array,
   filter: Float32Array,
   g: ConvGeometry,
+  keepFor: object | null = null,
 ): Float32Array {
   if (isPointwise(g) && g.inC % 4 === 0 && g.outC % 4 === 0) return pointwiseForward(gm, x, filter, g);
+  if (!isPointwise(g) && packedApplies(g)) {
+    const y = packedForward(gm, x, filter, g, keepFor);
+    if (y != null) return y;
+  }
   const kSize = g.fh * g.fw * g.inC;
   const n = g.outC;
   const n4 = roundUp4(n);
@@ -197,13 +207,19 @@ export function conv2dForwardWasm(
   return y;
 }
 
+/** `key`: the input's data id, to find a patch matrix its forward kept. */
 export function conv2dFilterGradWasm(
   gm: Gemm,
   x: Float32Array,
   dy: Float32Array,
   g: ConvGeometry,
+  key: object | null = null,
 ): Float32Array {
   if (isPointwise(g) && g.inC % 4 === 0 && g.outC % 4 === 0) return pointwiseFilterGrad(gm, x, dy, g);
+  if (!isPointwise(g) && packedApplies(g) && key != null) {
+    const dw = packedFilterGrad(gm, x, dy, g, key);
+    if (dw != null) return dw;
+  }
   const kSize = g.fh * g.fw * g.inC;
   const n = g.outC;
   const n4 = roundUp4(n);

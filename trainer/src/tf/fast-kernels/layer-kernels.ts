@@ -93,14 +93,31 @@ function batchNormTrain(args: KernelArgs): TensorInfo[] {
   const x = need(f32Input(args, 'x'));
   const gamma = need(f32Input(args, 'gamma')).values;
   const beta = need(f32Input(args, 'beta')).values;
-  const { epsilon, momentum } = attrsOf(args);
-  const { y, mean, variance } = bnForwardValues(x.values, gamma, beta, epsilon as number, channelPasses());
+  const { epsilon, momentum, relu6Max } = attrsOf(args);
+  const cp = channelPasses();
   const c = gamma.length;
-  const out = [
-    makeF32(args.backend, x.shape, y),
-    makeF32(args.backend, [c], mean),
-    makeF32(args.backend, [c], variance),
-  ];
+  // relu6(y) from the apply pass, for a ReLU6 that follows (bn-relu6-patch.ts): SIMD passes only.
+  if (typeof relu6Max === 'number' && cp != null && c % 4 === 0) {
+    const r = bnForwardWasm(cp, x.values, gamma, beta, epsilon as number, relu6Max);
+    return [
+      ...withMoving(args, makeF32(args.backend, x.shape, r.y), r.mean, r.variance, momentum),
+      makeF32(args.backend, x.shape, r.act as Float32Array),
+    ];
+  }
+  const { y, mean, variance } = bnForwardValues(x.values, gamma, beta, epsilon as number, cp);
+  return withMoving(args, makeF32(args.backend, x.shape, y), mean, variance, momentum);
+}
+
+/** [y, mean, variance] and, given the moving statistics and a momentum, their updated values. */
+function withMoving(
+  args: KernelArgs,
+  yInfo: TensorInfo,
+  mean: Float32Array,
+  variance: Float32Array,
+  momentum: unknown,
+): TensorInfo[] {
+  const c = mean.length;
+  const out = [yInfo, makeF32(args.backend, [c], mean), makeF32(args.backend, [c], variance)];
   const movingMean = f32Input(args, 'movingMean');
   const movingVariance = f32Input(args, 'movingVariance');
   if (movingMean != null && movingVariance != null && typeof momentum === 'number') {

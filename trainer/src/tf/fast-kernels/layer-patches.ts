@@ -9,9 +9,11 @@
  * nobody needs. The stock method travels on the prototype so it can be put back.
  */
 import type * as tfjs from '@tensorflow/tfjs';
+import { recordActivation, relu6MaxFed, takeActivation } from './bn-relu6-patch.ts';
 import { lazyGradConv2d } from './conv-layer-patch.ts';
 import type { TfLike } from './kernel-util.ts';
 import { LAYER_KERNEL, layerKernelConfigs } from './layer-kernels.ts';
+import { channelPasses } from './layer-wasm.ts';
 
 type Tensor = tfjs.Tensor;
 type Kwargs = Record<string, unknown>;
@@ -29,11 +31,12 @@ interface LayerLike {
   beta?: { read(): Tensor } | null;
   movingMean?: { read(): Tensor; write(t: Tensor): void };
   movingVariance?: { read(): Tensor; write(t: Tensor): void };
+  outboundNodes?: { outboundLayer?: { maxValue?: unknown; getClassName?(): string } }[];
 }
 
 /** The parts of tfjs the patches use (tfjs and tfjs-node both provide them). */
 export type TfLayersLike = TfLike &
-  Pick<typeof tfjs, 'layers' | 'customGrad' | 'tidy' | 'keep' | 'dispose' | 'conv2d'>;
+  Pick<typeof tfjs, 'layers' | 'customGrad' | 'tidy' | 'keep' | 'dispose' | 'conv2d' | 'clone'>;
 
 function one(inputs: Tensor | Tensor[]): Tensor | null {
   if (!Array.isArray(inputs)) return inputs;
@@ -82,17 +85,21 @@ function fusedBatchNorm(tf: TfLayersLike, stock: CallFn): CallFn {
       return stock.call(this, inputs, kwargs);
     }
     const epsilon = this.epsilon ?? 1e-3;
+    // A ReLU6 this layer feeds can take relu6(y) from the apply pass (bn-relu6-patch.ts).
+    const relu6Max = channelPasses() != null && (c ?? 0) % 4 === 0 ? relu6MaxFed(this) : null;
     return tf.tidy(() => {
       let moving: Tensor[] = [];
+      let act: Tensor | null = null;
       const op = tf.customGrad(((xi: Tensor, g: Tensor, b: Tensor, save: tfjs.GradSaveFunc) => {
         // The kernel also applies the stock moving-average update (normalization.js
         // doMovingAverage, same float32 steps) to the moving statistics.
-        const [y, mean, variance, newMean, newVariance] = run(
+        const [y, mean, variance, newMean, newVariance, relu6] = run(
           tf,
           LAYER_KERNEL.batchNorm,
           { x: xi, gamma: g, beta: b, movingMean: movingMean.read(), movingVariance: movingVariance.read() },
-          { epsilon, momentum: this.momentum ?? 0.99 },
+          { epsilon, momentum: this.momentum ?? 0.99, ...(relu6Max == null ? {} : { relu6Max }) },
         );
+        if (relu6 != null) act = tf.keep(relu6);
         // The op's forward runs in its own tidy: keep the new moving statistics to write them.
         moving = [tf.keep(newMean), tf.keep(newVariance)];
         save([xi, g, mean, variance]);
@@ -113,6 +120,7 @@ function fusedBatchNorm(tf: TfLayersLike, stock: CallFn): CallFn {
       movingMean.write(moving[0]);
       movingVariance.write(moving[1]);
       tf.dispose(moving);
+      if (act != null && relu6Max != null) recordActivation(this, normed, act, relu6Max, tf);
       return normed;
     });
   };
@@ -125,15 +133,19 @@ function fusedRelu6(tf: TfLayersLike, stock: CallFn): CallFn {
     const applies =
       x != null && x.dtype === 'float32' && typeof maxValue === 'number' && tf.getBackend() === 'cpu';
     if (!applies || x == null) return stock.call(this, inputs, kwargs);
+    // relu6(x) already computed by the batch norm that produced x, if it was (bn-relu6-patch.ts).
+    const pre = takeActivation(x, maxValue);
     const op = tf.customGrad(((xi: Tensor, save: tfjs.GradSaveFunc) => {
       save([xi]);
       return {
-        value: run(tf, LAYER_KERNEL.relu6, { x: xi }, { maxValue })[0],
+        value: pre != null ? tf.clone(pre) : run(tf, LAYER_KERNEL.relu6, { x: xi }, { maxValue })[0],
         gradFunc: (dy: Tensor | Tensor[], [sx]: Tensor[]) =>
           run(tf, LAYER_KERNEL.relu6Grad, { dy: dy as Tensor, x: sx }, { maxValue })[0],
       };
     }) as unknown as GradFn);
-    return op(x) as Tensor;
+    const out = op(x) as Tensor;
+    if (pre != null) tf.dispose(pre);
+    return out;
   };
 }
 

@@ -12,6 +12,8 @@
  *   relu6(x, y, n, hi):                       y = min(max(x, 0), hi)        (n vectors)
  *   relu6Grad(dy, x, dx, n, hi):              dx = (0 <= max(x,0) <= hi ? dy : 0) * step(x)
  *   adam(x, m, v, g, nx, nm, nv, k, n, 1):    one Adam step (adam-patch.ts), constants at k
+ *   bnApplyRelu6(x, y, a, mean, mul, beta, rows, cv, hi): bnApply, and a = relu6(y) from the same
+ *     register (the relu6 pass's ops), saving the relu6 pass's read of y
  *
  * relu6Grad reproduces the stock Relu/ClipByValue gradient product bit for bit, including the
  * sign of zero and NaN: step(x) is 1 for x > 0, NaN for NaN, else 0.
@@ -180,6 +182,31 @@ const defs: LoopDef[] = [
       ...op.f32x4Add(),
       ...ld(p('s')),
       ...op.f32x4Add(),
+      ...op.v128Store(),
+    ],
+  },
+  {
+    name: 'bnApplyRelu6',
+    rowStreams: ['x', 'y', 'a'],
+    chanStreams: ['mean', 'mul', 'beta'],
+    scalars: ['hi'],
+    tmps: 2,
+    pre: (p, t) => [...op.get(p('hi')), ...op.f32x4Splat(), ...op.set(t(0))],
+    body: (p, t) => [
+      ...op.get(p('y')),
+      ...dev(p('x'), p('mean')),
+      ...ld(p('mul')),
+      ...op.f32x4Mul(),
+      ...ld(p('beta')),
+      ...op.f32x4Add(),
+      ...op.tee(t(1)),
+      ...op.v128Store(),
+      ...op.get(p('a')),
+      ...v.const4(0),
+      ...op.get(t(1)),
+      ...v.max(),
+      ...op.get(t(0)),
+      ...v.min(),
       ...op.v128Store(),
     ],
   },

@@ -18,6 +18,7 @@ const CHANNEL_EXPORTS = [
   'relu6',
   'relu6Grad',
   'adam',
+  'bnApplyRelu6',
 ];
 
 /** Work (multiply-adds or float passes) below which a kernel stays on one thread. */

@@ -1,7 +1,7 @@
 /**
  * The process's kernel thread pool (threads.ts) over the gemm and channel modules, and the helpers
- * kernels use to cut their work into per-thread parts. Parts are only cut when a kernel is big
- * enough that waking a worker (tens of microseconds) costs less than it saves.
+ * kernels use to cut their work into parts that the threads share out. Parts are only cut when a
+ * kernel is big enough that waking a worker (tens of microseconds) costs less than it saves.
  */
 import { type ChannelPasses, createChannelPasses } from './channel-runtime.ts';
 import { createGemm, type Gemm } from './gemm-runtime.ts';

@@ -19,17 +19,24 @@ async function adamSteps(fast: boolean): Promise<Float32Array[]> {
   restoreStockCpuKernels(tf);
   if (fast) registerFastCpuKernels(tf);
   try {
-    // 5000 elements go through the pooled (heap) arrays, 7 through plain ones; values of very
-    // different sizes, and a zero gradient, exercise the rounding of every step.
+    // 5003 elements go through the pooled (heap) arrays and the SIMD pass (its last 3 through the
+    // JS loop), 7 through plain ones; values of very different sizes, a zero gradient, and (in the
+    // 1,030 repeats of them) gradients whose squares are subnormal or underflow, on the SIMD pass
+    // too, exercise the rounding of every step.
+    const values = [1e-6, -3, 0, 250, 0.5, -0.25, 7];
+    const repeat = (v: number[], n: number) => Array.from({ length: n }, (_, i) => v[i % v.length]);
     const vars = [
-      tf.variable(tf.randomUniform([5000], -1, 1, 'float32', 1), true, 'adam_a'),
-      tf.variable(tf.tensor1d([1e-6, -3, 0, 250, 0.5, -0.25, 7]), true, 'adam_b'),
+      tf.variable(tf.randomUniform([5003], -1, 1, 'float32', 1), true, 'adam_a'),
+      tf.variable(tf.tensor1d(values), true, 'adam_b'),
+      tf.variable(tf.tensor1d(repeat(values, 1030)), true, 'adam_c'),
     ];
     const optimizer = tf.train.adam(0.01);
     for (let step = 0; step < 3; step++) {
+      const small = [0, 1e-8, -2, 3e4, 0.1 * step, -1, 5];
       const grads = {
-        adam_a: tf.randomUniform([5000], -1e-3, 1e-3, 'float32', 10 + step),
-        adam_b: tf.tensor1d([0, 1e-8, -2, 3e4, 0.1 * step, -1, 5]),
+        adam_a: tf.randomUniform([5003], -1e-3, 1e-3, 'float32', 10 + step),
+        adam_b: tf.tensor1d(small),
+        adam_c: tf.tensor1d(repeat([...small, 1e-20, -3e-23, 1e-30], 1030)),
       };
       optimizer.applyGradients(
         grads as unknown as tf.NamedTensorMap as Parameters<typeof optimizer.applyGradients>[0],
@@ -50,7 +57,7 @@ describe('fused Adam update', () => {
   it('gives the stock variables and moments bit for bit', async () => {
     const fused = await adamSteps(true);
     const stock = await adamSteps(false);
-    expect(fused.length).toBe(6);
+    expect(fused.length).toBe(9);
     expect(fused).toEqual(stock);
   });
 

@@ -7,10 +7,12 @@ import {
 import {
   bnForwardValues,
   bnGradValues,
+  movingAverage,
   relu6GradValues,
   relu6Values,
 } from '../../../trainer/src/tf/fast-kernels/layer-kernels.ts';
 import { channelPasses } from '../../../trainer/src/tf/fast-kernels/layer-wasm.ts';
+import { collect } from '../../helpers/kernel-compare.ts';
 
 // The fused batch-norm / ReLU6 layer paths, whose passes run in WebAssembly SIMD when the channel
 // count allows, against stock tfjs-layers: forward, input and weight gradients.
@@ -71,6 +73,39 @@ describe('fused batch normalisation (training)', () => {
     });
   }
 
+  it('updates the moving mean and variance as stock does', () => {
+    const shape = [4, 9, 7, 8];
+    const moving = (fast: boolean) => {
+      const layer = tf.layers.batchNormalization({
+        momentum: 0.9,
+        movingMeanInitializer: tf.initializers.randomUniform({ minval: -1, maxval: 1, seed: 7 }),
+        movingVarianceInitializer: tf.initializers.randomUniform({ minval: 0.5, maxval: 2, seed: 8 }),
+      });
+      layer.build([null, ...shape.slice(1)]);
+      const x = tf.add(rand(shape), tf.linspace(-5, 5, shape[3]));
+      runLayer(layer, x, fast);
+      x.dispose();
+      // Each runLayer call updates the statistics three times (apply, grad, variableGrads).
+      const [mean, variance] = layer.getWeights().slice(2);
+      return [Float32Array.from(mean.dataSync()), Float32Array.from(variance.dataSync())];
+    };
+    const stock = moving(false);
+    const fast = moving(true);
+    for (const [i, a] of fast.entries()) expectClose(a, stock[i], 1e-6);
+  });
+
+  it("rounds the moving-average update exactly as tfjs-layers' three ops do", () => {
+    restoreStockCpuKernels(tf);
+    const orig = rand([203], -4, 4, 11);
+    const value = rand([203], -4, 4, 12);
+    for (const momentum of [0.99, 0.999, 0.9, 0.5]) {
+      const stock = tf.tidy(() => tf.sub(orig, tf.mul(tf.sub(orig, value), 1 - momentum)).dataSync());
+      const ours = movingAverage(orig.dataSync() as Float32Array, value.dataSync() as Float32Array, momentum);
+      expect(Array.from(ours)).toEqual(Array.from(stock));
+    }
+    tf.dispose([orig, value]);
+  });
+
   it('gives the same values on the SIMD passes and the JS loops', () => {
     const cp = channelPasses();
     expect(cp).not.toBeNull();
@@ -127,5 +162,71 @@ describe('fused ReLU6', () => {
       [relu6GradValues(dy, x, 6, cp), relu6GradValues(dy, x, 6, null)],
     ];
     for (const [a, b] of pairs) for (let i = 0; i < b.length; i++) expect(Object.is(a[i], b[i])).toBe(true);
+  });
+});
+
+describe('ReLU6 after batch normalisation in a model (relu6 from the batch-norm pass)', () => {
+  // 8 channels take the SIMD passes the fused activation needs.
+  const shape = [3, 5, 7, 8];
+  const x = tf.add(rand(shape), tf.linspace(-2, 4, 8));
+  const w = rand(shape, -1, 1, 31);
+
+  /** input -> BN -> ReLU6 -> output, and (second) the BN output read by an Add as well. */
+  function models(): tf.LayersModel[] {
+    const input = tf.input({ shape: shape.slice(1) });
+    const bn = tf.layers
+      .batchNormalization({
+        gammaInitializer: tf.initializers.randomUniform({ minval: 0.5, maxval: 1.5, seed: 3 }),
+        betaInitializer: tf.initializers.randomUniform({ minval: -1, maxval: 1, seed: 4 }),
+      })
+      .apply(input) as tf.SymbolicTensor;
+    const relu = tf.layers.reLU({ maxValue: 6 }).apply(bn) as tf.SymbolicTensor;
+    const sum = tf.layers.add().apply([relu, bn]) as tf.SymbolicTensor;
+    return [
+      tf.model({ inputs: input, outputs: relu }),
+      tf.model({ inputs: input, outputs: [sum, relu, bn] }),
+    ];
+  }
+
+  const run = (model: tf.LayersModel) => () => {
+    const vars = model.trainableWeights.map((v) => v.read() as tf.Variable);
+    const loss = () =>
+      tf.sum(tf.mul([model.apply(x, { training: true })].flat()[0] as tf.Tensor, w)) as tf.Scalar;
+    const { value, grads } = tf.variableGrads(loss, vars);
+    const dx = tf.grad((xi: tf.Tensor) =>
+      tf.sum(tf.mul([model.apply(xi, { training: true })].flat()[0] as tf.Tensor, w)),
+    )(x);
+    const outs = [model.apply(x, { training: true })].flat() as tf.Tensor[];
+    return [
+      value,
+      dx,
+      ...outs,
+      ...Object.keys(grads)
+        .sort()
+        .map((n) => grads[n]),
+    ];
+  };
+
+  it('gives stock outputs and gradients, with or without another reader of the batch-norm output', () => {
+    for (const model of models()) {
+      restoreStockCpuKernels(tf);
+      const stock = collect(run(model));
+      registerFastCpuKernels(tf);
+      const before = tf.memory().numTensors;
+      const fast = collect(run(model));
+      // Nothing kept for a ReLU6 outlives the call: each activation went to its ReLU6.
+      expect(tf.memory().numTensors).toBe(before);
+      expect(fast.length).toBe(stock.length);
+      for (const [i, a] of fast.entries()) expectClose(a, stock[i], 2e-5);
+    }
+  });
+
+  it('gives relu6 of the batch-norm output bit for bit', () => {
+    registerFastCpuKernels(tf);
+    const [, model] = models();
+    const [, relu, bn] = collect(() => model.apply(x, { training: true }) as tf.Tensor[]);
+    restoreStockCpuKernels(tf);
+    const expected = collect(() => tf.clipByValue(tf.relu(tf.tensor(bn)), 0, 6));
+    for (let i = 0; i < relu.length; i++) expect(Object.is(relu[i], expected[0][i])).toBe(true);
   });
 });

@@ -49,8 +49,11 @@ function forward(tf: TfLike, args: KernelArgs, ctx: KernelContext) {
   if (x == null || filter == null || !channelsLast(tf, a.dataFormat)) return null;
   const info = convInfo(tf, x.shape, filter.shape, a, a.dilations ?? 1);
   const g = geometryOf(info);
+  // While a gradient is recorded, the filter gradient of this input may reuse the forward's patches.
+  const recording = (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0;
+  const keepFor = recording ? (args.inputs.x?.dataId ?? null) : null;
   const y = ctx.gemm
-    ? conv2dForwardWasm(ctx.gemm, x.values, filter.values, g)
+    ? conv2dForwardWasm(ctx.gemm, x.values, filter.values, g, keepFor)
     : conv2dForward(x.values, filter.values, g);
   return { info, y };
 }
@@ -116,7 +119,7 @@ const conv2dBackpropFilter: FastKernelSpec = {
     const info = convInfo(tf, x.shape, a.filterShape, a);
     const g = geometryOf(info);
     const dw = ctx.gemm
-      ? conv2dFilterGradWasm(ctx.gemm, x.values, dy.values, g)
+      ? conv2dFilterGradWasm(ctx.gemm, x.values, dy.values, g, args.inputs.x?.dataId ?? null)
       : conv2dFilterGrad(x.values, dy.values, g);
     return makeF32(args.backend, info.filterShape, dw);
   },

@@ -7,10 +7,11 @@
  * chunk's float32 partial product into doubles, so long reductions do not drift.
  */
 import { takeArray } from './buffer-pool.ts';
+import { packedApplies, packedFilterGrad, packedForward } from './conv2d-patches-wasm.ts';
 import { heapSession } from './heap-io.ts';
 import { type ConvGeometry, packPatches } from './im2col.ts';
 import type { Gemm } from './wasm/gemm-runtime.ts';
-import { cut, runParts, threadsFor } from './wasm/parallel.ts';
+import { cut, partsFor, runParts } from './wasm/parallel.ts';
 
 const ROWS = 256;
 const FILTER_GRAD_ROWS = 1024;
@@ -99,7 +100,7 @@ function pointwiseForward(gm: Gemm, x: Float32Array, filter: Float32Array, g: Co
 
 /** C (m×n) = A (m×k) B (k×n), heap float offsets, row-major, rows split between the threads. */
 function rowSplitProduct(gm: Gemm, a: number, b: number, c: number, m: number, k: number, n: number): void {
-  const parts = cut(m, threadsFor(m * k * n), 4);
+  const parts = cut(m, partsFor(m * k * n), 4);
   runParts(
     'gemm0',
     parts.map(([r0, r1]) => gemmArgs(a + r0 * k, k, 1, b, n, c + r0 * n, n, r1 - r0, n, k)),
@@ -154,7 +155,7 @@ function pointwiseFilterGrad(gm: Gemm, x: Float32Array, dy: Float32Array, g: Con
     );
     records.set(args, i * GEMM_ARGS);
   }
-  const ranges = cut(chunks, threadsFor(m * inC * outC));
+  const ranges = cut(chunks, partsFor(m * inC * outC));
   runParts(
     'gemm0List',
     ranges.map(([c0, c1]) => [(list + c0 * GEMM_ARGS) * 4, c1 - c0]),
@@ -171,13 +172,22 @@ function pointwiseFilterGrad(gm: Gemm, x: Float32Array, dy: Float32Array, g: Con
   return Float32Array.from(acc);
 }
 
+/**
+ * `keepFor` (the input's data id, while a gradient is being recorded) lets the whole-batch path
+ * keep its patch matrix for conv2dFilterGradWasm of the same input.
+ */
 export function conv2dForwardWasm(
   gm: Gemm,
   x: Float32Array,
   filter: Float32Array,
   g: ConvGeometry,
+  keepFor: object | null = null,
 ): Float32Array {
   if (isPointwise(g) && g.inC % 4 === 0 && g.outC % 4 === 0) return pointwiseForward(gm, x, filter, g);
+  if (!isPointwise(g) && packedApplies(g)) {
+    const y = packedForward(gm, x, filter, g, keepFor);
+    if (y != null) return y;
+  }
   const kSize = g.fh * g.fw * g.inC;
   const n = g.outC;
   const n4 = roundUp4(n);
@@ -197,13 +207,19 @@ export function conv2dForwardWasm(
   return y;
 }
 
+/** `key`: the input's data id, to find a patch matrix its forward kept. */
 export function conv2dFilterGradWasm(
   gm: Gemm,
   x: Float32Array,
   dy: Float32Array,
   g: ConvGeometry,
+  key: object | null = null,
 ): Float32Array {
   if (isPointwise(g) && g.inC % 4 === 0 && g.outC % 4 === 0) return pointwiseFilterGrad(gm, x, dy, g);
+  if (!isPointwise(g) && packedApplies(g) && key != null) {
+    const dw = packedFilterGrad(gm, x, dy, g, key);
+    if (dw != null) return dw;
+  }
   const kSize = g.fh * g.fw * g.inC;
   const n = g.outC;
   const n4 = roundUp4(n);

@@ -12,7 +12,7 @@ import { heapSession } from './heap-io.ts';
 import type { ConvGeometry } from './im2col.ts';
 import type { Gemm } from './wasm/gemm-runtime.ts';
 import type { WasmHeap } from './wasm/heap.ts';
-import { cut, runParts, threadsFor } from './wasm/parallel.ts';
+import { cut, partsFor, runParts } from './wasm/parallel.ts';
 
 export function depthwiseWasmApplies(g: ConvGeometry): boolean {
   return g.inC % 4 === 0;
@@ -85,7 +85,7 @@ function listFor(heap: WasmHeap, g: ConvGeometry, kind: Kind): MacList {
 
 /** Runs a list, split by images between threads when it is big enough. */
 function runImages(gm: Gemm, l: MacList, g: ConvGeometry, out: number, p: number, q: number): void {
-  const parts = cut(g.batch, threadsFor(outSize(g) * g.fh * g.fw));
+  const parts = cut(g.batch, partsFor(outSize(g) * g.fh * g.fw));
   const args = parts.map(([b0, b1]) => {
     const from = l.imageStart[b0];
     return [(l.list + from * 8) * 4, l.imageStart[b1] - from, out * 4, p * 4, q * 4];

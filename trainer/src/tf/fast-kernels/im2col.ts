@@ -33,7 +33,11 @@ function tapOffset(g: ConvGeometry, b: number, oy: number, ox: number, r: number
   return ((b * g.inH + iy) * g.inW + ix) * g.inC;
 }
 
-/** out[mm*K + k] = patch value (row m0+mm, column k), for mm < len. Row-major, for forward passes. */
+/**
+ * out[mm*K + k] = patch value (row m0+mm, column k), for mm < len. Row-major, for forward passes.
+ * A filter row whose taps all lie inside the input (no column dilation) is one contiguous run of
+ * fw*inC floats in NHWC, copied in one loop; rows in the padding are zero-filled whole.
+ */
 export function packPatches(
   x: Float32Array,
   g: ConvGeometry,
@@ -41,21 +45,46 @@ export function packPatches(
   len: number,
   out: Float32Array,
 ): void {
-  const { inC, fh, fw, outH, outW } = g;
+  const { inC, fh, fw, outH, outW, sh, sw, dh, dw, padTop, padLeft, inH, inW } = g;
   const kSize = fh * fw * inC;
+  const run = fw * inC;
+  let ox = m0 % outW;
+  const rest = (m0 - ox) / outW;
+  let oy = rest % outH;
+  let b = (rest - oy) / outH;
   for (let mm = 0; mm < len; mm++) {
-    const m = m0 + mm;
-    const ox = m % outW;
-    const rest = (m - ox) / outW;
-    const oy = rest % outH;
-    const b = (rest - oy) / outH;
     let o = mm * kSize;
+    const ix0 = ox * sw - padLeft;
+    const inside = dw === 1 && ix0 >= 0 && ix0 + fw <= inW;
     for (let r = 0; r < fh; r++) {
+      const iy = oy * sh - padTop + r * dh;
+      if (iy < 0 || iy >= inH) {
+        out.fill(0, o, o + run);
+        o += run;
+        continue;
+      }
+      const rowBase = (b * inH + iy) * inW;
+      if (inside) {
+        const src = (rowBase + ix0) * inC;
+        for (let k = 0; k < run; k++) out[o + k] = x[src + k];
+        o += run;
+        continue;
+      }
       for (let c = 0; c < fw; c++) {
-        const src = tapOffset(g, b, oy, ox, r, c);
-        if (src < 0) out.fill(0, o, o + inC);
-        else for (let ci = 0; ci < inC; ci++) out[o + ci] = x[src + ci];
+        const ix = ix0 + c * dw;
+        if (ix < 0 || ix >= inW) out.fill(0, o, o + inC);
+        else {
+          const src = (rowBase + ix) * inC;
+          for (let ci = 0; ci < inC; ci++) out[o + ci] = x[src + ci];
+        }
         o += inC;
+      }
+    }
+    if (++ox === outW) {
+      ox = 0;
+      if (++oy === outH) {
+        oy = 0;
+        b++;
       }
     }
   }

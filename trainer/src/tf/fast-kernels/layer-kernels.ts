@@ -71,18 +71,62 @@ export function bnForwardValues(
   return { y, mean, variance };
 }
 
+/**
+ * tfjs-layers' moving-average update, orig - (orig - value) * decay, with the float32 rounding of
+ * its three ops (decay itself becomes a float32 scalar there).
+ */
+export function movingAverage(orig: Float32Array, value: Float32Array, momentum: number): Float32Array {
+  const decay = Math.fround(1 - momentum);
+  const out = new Float32Array(orig.length);
+  for (let k = 0; k < orig.length; k++) {
+    out[k] = orig[k] - Math.fround(Math.fround(orig[k] - value[k]) * decay);
+  }
+  return out;
+}
+
+/**
+ * y, mean, variance and, given movingMean / movingVariance and a momentum, their updated values:
+ * the layer's two moving-average updates are 6 ops and a scalar tensor each in tfjs (~300 kernel
+ * calls a MobileNetV2 step, all recorded on the gradient tape), here two small loops.
+ */
 function batchNormTrain(args: KernelArgs): TensorInfo[] {
   const x = need(f32Input(args, 'x'));
   const gamma = need(f32Input(args, 'gamma')).values;
   const beta = need(f32Input(args, 'beta')).values;
-  const eps = attrsOf(args).epsilon as number;
-  const { y, mean, variance } = bnForwardValues(x.values, gamma, beta, eps, channelPasses());
+  const { epsilon, momentum, relu6Max } = attrsOf(args);
+  const cp = channelPasses();
   const c = gamma.length;
-  return [
-    makeF32(args.backend, x.shape, y),
-    makeF32(args.backend, [c], mean),
-    makeF32(args.backend, [c], variance),
-  ];
+  // relu6(y) from the apply pass, for a ReLU6 that follows (bn-relu6-patch.ts): SIMD passes only.
+  if (typeof relu6Max === 'number' && cp != null && c % 4 === 0) {
+    const r = bnForwardWasm(cp, x.values, gamma, beta, epsilon as number, relu6Max);
+    return [
+      ...withMoving(args, makeF32(args.backend, x.shape, r.y), r.mean, r.variance, momentum),
+      makeF32(args.backend, x.shape, r.act as Float32Array),
+    ];
+  }
+  const { y, mean, variance } = bnForwardValues(x.values, gamma, beta, epsilon as number, cp);
+  return withMoving(args, makeF32(args.backend, x.shape, y), mean, variance, momentum);
+}
+
+/** [y, mean, variance] and, given the moving statistics and a momentum, their updated values. */
+function withMoving(
+  args: KernelArgs,
+  yInfo: TensorInfo,
+  mean: Float32Array,
+  variance: Float32Array,
+  momentum: unknown,
+): TensorInfo[] {
+  const c = mean.length;
+  const out = [yInfo, makeF32(args.backend, [c], mean), makeF32(args.backend, [c], variance)];
+  const movingMean = f32Input(args, 'movingMean');
+  const movingVariance = f32Input(args, 'movingVariance');
+  if (movingMean != null && movingVariance != null && typeof momentum === 'number') {
+    out.push(
+      makeF32(args.backend, [c], movingAverage(movingMean.values, mean, momentum)),
+      makeF32(args.backend, [c], movingAverage(movingVariance.values, variance, momentum)),
+    );
+  }
+  return out;
 }
 
 /**

@@ -9,7 +9,7 @@
  */
 import { type HeapSession, heapSession } from './heap-io.ts';
 import { type ChannelPasses, createChannelPasses } from './wasm/channel-runtime.ts';
-import { cut, runParts, threadsFor } from './wasm/parallel.ts';
+import { cut, partsFor, runParts } from './wasm/parallel.ts';
 
 const BLOCK = 256;
 
@@ -43,7 +43,7 @@ function blockSums(
     const accs = Array.from({ length: nAcc }, (_, j) => accBase + (b * nAcc + j) * c);
     records.set(argsOf(b * BLOCK, Math.min(BLOCK, rows - b * BLOCK), accs), b * width);
   }
-  const parts = cut(blocks, threadsFor(rows * c));
+  const parts = cut(blocks, partsFor(rows * c));
   runParts(
     `${name}List`,
     parts.map(([b0, b1]) => [(list + b0 * width) * 4, b1 - b0]),
@@ -63,13 +63,15 @@ function blockSums(
 
 /** Row ranges of a rows x c pass for the threads. */
 function rowParts(rows: number, c: number): [number, number][] {
-  return cut(rows, threadsFor(rows * c));
+  return cut(rows, partsFor(rows * c));
 }
 
 export interface BnForward {
   y: Float32Array;
   mean: Float32Array;
   variance: Float32Array;
+  /** relu6(y), when asked for with a max. */
+  act?: Float32Array;
 }
 
 export function bnForwardWasm(
@@ -78,6 +80,7 @@ export function bnForwardWasm(
   gamma: Float32Array,
   beta: Float32Array,
   eps: number,
+  relu6Max: number | null = null,
 ): BnForward {
   const c = gamma.length;
   const cv = c >> 2;
@@ -87,6 +90,7 @@ export function bnForwardWasm(
   const xb = s.input(xv);
   const [mb, mulb, bb] = [0, 0, 0].map(() => s.temp(c));
   const y = s.output(n);
+  const act = relu6Max == null ? null : s.output(n);
   const [sum] = blockSums(cp, s, rows, c, 'colSum', 1, (r, k, [acc]) => [(xb + r * c) * 4, acc * 4, k, cv]);
   const mean = new Float32Array(c);
   for (let k = 0; k < c; k++) mean[k] = sum[k] / rows;
@@ -107,20 +111,22 @@ export function bnForwardWasm(
   }
   heap.set(beta, bb);
   runParts(
-    'bnApply',
+    act == null ? 'bnApply' : 'bnApplyRelu6',
     rowParts(rows, c).map(([r0, r1]) => [
       (xb + r0 * c) * 4,
       (y.off + r0 * c) * 4,
+      ...(act == null ? [] : [(act.off + r0 * c) * 4]),
       mb * 4,
       mulb * 4,
       bb * 4,
       r1 - r0,
       cv,
+      ...(act == null ? [] : [Math.fround(relu6Max ?? 0)]),
     ]),
     cp.raw,
   );
   s.done();
-  return { y: y.array, mean, variance };
+  return { y: y.array, mean, variance, ...(act == null ? {} : { act: act.array }) };
 }
 
 export interface BnGrad {

@@ -11,6 +11,9 @@
  *   bnGrad(dy, x, dx, mean, a, b, s, rows, cv): dx = a*dy + b*(x - mean) + s
  *   relu6(x, y, n, hi):                       y = min(max(x, 0), hi)        (n vectors)
  *   relu6Grad(dy, x, dx, n, hi):              dx = (0 <= max(x,0) <= hi ? dy : 0) * step(x)
+ *   adam(x, m, v, g, nx, nm, nv, k, n, 1):    one Adam step (adam-patch.ts), constants at k
+ *   bnApplyRelu6(x, y, a, mean, mul, beta, rows, cv, hi): bnApply, and a = relu6(y) from the same
+ *     register (the relu6 pass's ops), saving the relu6 pass's read of y
  *
  * relu6Grad reproduces the stock Relu/ClipByValue gradient product bit for bit, including the
  * sign of zero and NaN: step(x) is 1 for x > 0, NaN for NaN, else 0.
@@ -50,6 +53,8 @@ const v = {
   le: () => simd(69),
   ge: () => simd(70),
   sub: () => simd(229),
+  div: () => simd(231),
+  sqrt: () => simd(227),
   min: () => simd(232),
   max: () => simd(233),
   // v128.const with four f32 lanes.
@@ -181,6 +186,31 @@ const defs: LoopDef[] = [
     ],
   },
   {
+    name: 'bnApplyRelu6',
+    rowStreams: ['x', 'y', 'a'],
+    chanStreams: ['mean', 'mul', 'beta'],
+    scalars: ['hi'],
+    tmps: 2,
+    pre: (p, t) => [...op.get(p('hi')), ...op.f32x4Splat(), ...op.set(t(0))],
+    body: (p, t) => [
+      ...op.get(p('y')),
+      ...dev(p('x'), p('mean')),
+      ...ld(p('mul')),
+      ...op.f32x4Mul(),
+      ...ld(p('beta')),
+      ...op.f32x4Add(),
+      ...op.tee(t(1)),
+      ...op.v128Store(),
+      ...op.get(p('a')),
+      ...v.const4(0),
+      ...op.get(t(1)),
+      ...v.max(),
+      ...op.get(t(0)),
+      ...v.min(),
+      ...op.v128Store(),
+    ],
+  },
+  {
     name: 'relu6',
     rowStreams: ['x', 'y'],
     chanStreams: [],
@@ -235,6 +265,63 @@ const defs: LoopDef[] = [
       ...v.and(),
       ...v.or(),
       ...op.f32x4Mul(),
+      ...op.v128Store(),
+    ],
+  },
+  {
+    // nm = m*b1 + g*c1; nv = v*b2 + g*g*c2; nx = (nm/bc1) / (sqrt(nv/bc2) + eps) * step + x, each op
+    // in float32 as the JS loop of adam-patch.ts (and stock Adam's op chain). k holds the eight
+    // constants as 4-lane vectors (b1, b2, c1, c2, bc1, bc2, eps, step); it advances unused.
+    name: 'adam',
+    rowStreams: ['x', 'm', 'v', 'g', 'nx', 'nm', 'nv', 'k'],
+    chanStreams: [],
+    tmps: 11,
+    pre: (p, t) =>
+      Array.from({ length: 8 }, (_, i) => [
+        ...op.get(p('k')),
+        ...op.v128Load(16 * i),
+        ...op.set(t(i)),
+      ]).flat(),
+    body: (p, t) => [
+      ...ld(p('g')),
+      ...op.set(t(8)),
+      ...op.get(p('nm')),
+      ...ld(p('m')),
+      ...op.get(t(0)),
+      ...op.f32x4Mul(),
+      ...op.get(t(8)),
+      ...op.get(t(2)),
+      ...op.f32x4Mul(),
+      ...op.f32x4Add(),
+      ...op.tee(t(9)),
+      ...op.v128Store(),
+      ...op.get(p('nv')),
+      ...ld(p('v')),
+      ...op.get(t(1)),
+      ...op.f32x4Mul(),
+      ...op.get(t(8)),
+      ...op.get(t(8)),
+      ...op.f32x4Mul(),
+      ...op.get(t(3)),
+      ...op.f32x4Mul(),
+      ...op.f32x4Add(),
+      ...op.tee(t(10)),
+      ...op.v128Store(),
+      ...op.get(p('nx')),
+      ...op.get(t(9)),
+      ...op.get(t(4)),
+      ...v.div(),
+      ...op.get(t(10)),
+      ...op.get(t(5)),
+      ...v.div(),
+      ...v.sqrt(),
+      ...op.get(t(6)),
+      ...op.f32x4Add(),
+      ...v.div(),
+      ...op.get(t(7)),
+      ...op.f32x4Mul(),
+      ...ld(p('x')),
+      ...op.f32x4Add(),
       ...op.v128Store(),
     ],
   },

@@ -1,7 +1,7 @@
 /**
  * The process's kernel thread pool (threads.ts) over the gemm and channel modules, and the helpers
- * kernels use to cut their work into per-thread parts. Parts are only cut when a kernel is big
- * enough that waking a worker (tens of microseconds) costs less than it saves.
+ * kernels use to cut their work into parts that the threads share out. Parts are only cut when a
+ * kernel is big enough that waking a worker (tens of microseconds) costs less than it saves.
  */
 import { type ChannelPasses, createChannelPasses } from './channel-runtime.ts';
 import { createGemm, type Gemm } from './gemm-runtime.ts';
@@ -17,10 +17,14 @@ const CHANNEL_EXPORTS = [
   'bnGrad',
   'relu6',
   'relu6Grad',
+  'adam',
+  'bnApplyRelu6',
 ];
 
 /** Work (multiply-adds or float passes) below which a kernel stays on one thread. */
 export const MIN_PARALLEL_WORK = 1 << 16;
+/** Parts per thread a big kernel is cut into at most. */
+const PARTS_PER_THREAD = 4;
 
 let pool: ThreadPool | null | undefined;
 let wanted: number | undefined;
@@ -68,10 +72,17 @@ export function kernelPool(): ThreadPool | null {
   return pool;
 }
 
-/** Threads a kernel of `work` units should use: 1 below the minimum work or without a pool. */
-export function threadsFor(work: number): number {
+/**
+ * Parts a kernel of `work` units is cut into: 1 below the minimum work or without a pool, else a
+ * few per thread (each at least half the minimum work), so that threads share them out as each
+ * becomes free and a thread that starts late or loses its core leaves less for the others to wait
+ * for. Results never depend on the cut (parts are disjoint rows, images or fixed-size blocks).
+ */
+export function partsFor(work: number): number {
   if (work < minWork) return 1;
-  return kernelPool()?.threads ?? 1;
+  const threads = kernelPool()?.threads ?? 1;
+  if (threads < 2) return 1;
+  return Math.max(threads, Math.min(threads * PARTS_PER_THREAD, Math.floor((2 * work) / minWork)));
 }
 
 /** Stops the workers (tests, explicit shutdown); the next big kernel starts them again. */
@@ -92,9 +103,9 @@ export function cut(n: number, parts: number, align = 1): [number, number][] {
   return out;
 }
 
-/** Runs export `name` with one argument list per part, in parallel when there is a pool. */
+/** Runs export `name` with one argument list per part, shared out between threads when there is a pool. */
 export function runParts(name: string, argLists: number[][], raw: Record<string, (...a: number[]) => void>) {
   const p = argLists.length > 1 ? kernelPool() : null;
-  if (p != null && argLists.length <= p.threads) p.run(name, argLists);
+  if (p != null) p.run(name, argLists);
   else for (const args of argLists) raw[name](...args);
 }

@@ -228,7 +228,7 @@ export async function benchMain(argv: string[]): Promise<number> {
     valImages: val.images.length,
     method,
     quantizer:
-      'int8 per-channel weights (7-bit range for GEMM-based convs: no VPMADDUBSW saturation on AVX2 without VNNI; 8-bit for depthwise), uint8 per-tensor activations, range equalization, bias correction on 128 images',
+      'int8 per-channel weights (GEMM-based convs: widest range with no VPMADDUBSW pair over 128, so no saturation on AVX2 without VNNI; depthwise: full 8-bit), rounded against measured input moments, uint8 per-tensor activations, range equalization, bias correction on 128 images, narrow stem (conv1, blocks 1-2) in float',
     calibrationImages: calibration.length,
     fp32Accuracy,
     int8Accuracy: chosen.int8Accuracy,

@@ -5,7 +5,10 @@
  * weights' [C, KH, KW] order (zero outside the image, as the padding reads); a depthwise row
  * reads its own channel's KH x KW patch, so each channel has its own matrix; every row of a 1x1 or
  * dense layer shares one. Large layers sample output pixels at a stride: a few thousand patches
- * per image pin the moments down and keep this a few seconds for a MobileNet.
+ * per image pin the moments down and keep this a few seconds for a MobileNet. Rows longer than
+ * MAX_ROW (cost grows with its square) and rows seen in fewer than 2 x their length patches (the
+ * matrix would be rank-deficient, and rounding against it could fit the sample — a dense head on
+ * 128 images) get no moments: they round to nearest.
  */
 import { createTensorRunner, type TensorData } from '../inference/onnx-runner.ts';
 import { DataType, encodeModel, type OnnxModel, type OnnxNode } from '../onnx/onnx-proto.ts';
@@ -15,6 +18,8 @@ import { attr, intAttr } from './graph-tools.ts';
 export type RowMoments = (row: number) => Float64Array | undefined;
 
 const PATCHES_PER_IMAGE = 2048;
+const MAX_ROW = 512;
+const MIN_PATCHES_PER_VALUE = 2;
 
 type Geometry = {
   node: string;
@@ -132,7 +137,7 @@ export async function collectInputMoments(
     const w = inits.get(n.inputs[1] ?? '');
     if (!w || w.dataType !== DataType.FLOAT || inits.has(n.inputs[0])) continue;
     const g = geometryOf(n, w.dims);
-    if (g) geometries.push(g);
+    if (g && g.length <= MAX_ROW) geometries.push(g);
   }
   const result = new Map<string, RowMoments>();
   if (geometries.length === 0 || inputs.length === 0) return result;
@@ -170,8 +175,8 @@ export async function collectInputMoments(
     await runner.release();
   }
   for (const [i, g] of geometries.entries()) {
-    if (counts[i] === 0) continue;
     const n = g.length;
+    if (counts[i] < MIN_PATCHES_PER_VALUE * n) continue;
     const full = sums[i].map((m) => {
       const f = new Float64Array(n * n);
       for (let a = 0; a < n; a++) {

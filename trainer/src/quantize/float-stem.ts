@@ -21,7 +21,7 @@
  * Wider stems (16+ channels, α ≥ 0.35) run fast in int8 and keep every layer quantized.
  */
 import type { OnnxModel, OnnxNode } from '../onnx/onnx-proto.ts';
-import { consumersOf, intAttr } from './graph-tools.ts';
+import { inputChain, intAttr } from './graph-tools.ts';
 
 /** A first Conv narrower than this marks a narrow network. */
 export const NARROW_STEM_CHANNELS = 16;
@@ -36,16 +36,10 @@ const nodeName = (n: OnnxNode) => n.name || n.outputs[0];
  */
 export function slowInt8Stem(model: OnnxModel): string[] {
   const inits = new Map(model.initializers.map((t) => [t.name, t]));
-  const consumers = consumersOf(model);
   const prefix: string[] = [];
-  // Follow the single-reader chain from the graph input through the layers that move or rescale
-  // pixels (Cast, Transpose, Pad, Mul/Add by constants, activations) collecting Conv nodes.
-  let value = model.inputs[0]?.name;
-  for (let guard = 0; value && guard < 64; guard++) {
-    const readers = consumers.get(value) ?? [];
-    if (readers.length !== 1) break;
-    const n = readers[0];
-    value = n.outputs[0];
+  // The single-reader chain from the graph input runs through the layers that move or rescale
+  // pixels (Cast, Transpose, Pad, Mul/Add by constants, activations); collect its Conv nodes.
+  for (const n of inputChain(model)) {
     if (n.opType !== 'Conv') continue;
     const w = inits.get(n.inputs[1]);
     if (w?.dims.length !== 4) break;

@@ -69,6 +69,23 @@ export function consumersOf(model: OnnxModel): Map<string, OnnxNode[]> {
   return map;
 }
 
+/**
+ * The nodes along the single-reader chain from the graph's first input, in order: each value on
+ * it (the input, then each node's first output) is read by exactly one node, the next one.
+ */
+export function inputChain(model: OnnxModel, limit = 64): OnnxNode[] {
+  const consumers = consumersOf(model);
+  const chain: OnnxNode[] = [];
+  let value = model.inputs[0]?.name;
+  while (value && chain.length < limit) {
+    const readers = consumers.get(value) ?? [];
+    if (readers.length !== 1) break;
+    chain.push(readers[0]);
+    value = readers[0].outputs[0];
+  }
+  return chain;
+}
+
 export function producersOf(model: OnnxModel): Map<string, OnnxNode> {
   const map = new Map<string, OnnxNode>();
   for (const n of model.nodes) for (const o of n.outputs) map.set(o, n);

@@ -19,11 +19,12 @@
  */
 import type { OnnxModel, OnnxNode, TensorInit } from '../onnx/onnx-proto.ts';
 import { DataType } from '../onnx/onnx-proto.ts';
-import { consumersOf, floatInit, intAttr, nameAllocator, tensorFloats } from './graph-tools.ts';
+import { floatInit, inputChain, intAttr, nameAllocator, tensorFloats } from './graph-tools.ts';
 
 const MIN_OUTPUT_CHANNELS = 16;
 
-const ACTIVATIONS = new Set(['Relu', 'Clip']);
+const ACTIVATIONS: ReadonlySet<string | undefined> = new Set(['Relu', 'Clip']);
+const PIXEL_OPS = new Set(['Cast', 'Transpose', 'Pad']);
 
 /** Copy of an OIHW (or [O] bias) tensor with zeros added along axis 0 or 1. */
 function widen(t: TensorInit, axis: 0 | 1, to: number, name: string): TensorInit {
@@ -46,54 +47,34 @@ export type WidenReport = { stemChannels?: [number, number] };
 export function widenStemChannels(model: OnnxModel, keepFloat: ReadonlySet<string> = new Set()): WidenReport {
   const report: WidenReport = {};
   const inits = new Map(model.initializers.map((t) => [t.name, t]));
-  const consumers = consumersOf(model);
   const fresh = nameAllocator(model);
-  const only = (v: string): OnnxNode | undefined => {
-    const c = consumers.get(v) ?? [];
-    return c.length === 1 ? c[0] : undefined;
-  };
   const replace = (n: OnnxNode, index: number, t: TensorInit) => {
     model.initializers.push(t);
     inits.set(t.name, t);
     n.inputs[index] = t.name;
   };
-  // Walk from the image to the first Conv through the ops that only move pixels.
-  let value = model.inputs[0]?.name;
-  let conv: OnnxNode | undefined;
-  for (let guard = 0; value && guard < 8; guard++) {
-    const n = only(value);
-    if (!n) return report;
-    if (n.opType === 'Conv') {
-      conv = n;
-      break;
-    }
-    if (!['Cast', 'Transpose', 'Pad'].includes(n.opType)) return report;
-    value = n.outputs[0];
-  }
-  const w = conv && inits.get(conv.inputs[1]);
+  // From the image, through ops that only move pixels, to the narrow stem:
+  // conv -> activation -> depthwise -> activation -> conv, each the only reader of the one before.
+  const chain = inputChain(model, 13);
+  const at = chain.findIndex((n) => n.opType === 'Conv');
+  if (at < 0 || at > 7 || chain.slice(0, at).some((n) => !PIXEL_OPS.has(n.opType))) return report;
+  const [conv, act1, dw, act2, next] = chain.slice(at, at + 5);
+  const stem = inits.get(conv.inputs[1]);
   if (
-    !conv ||
-    !w ||
-    w.dataType !== DataType.FLOAT ||
-    w.dims.length !== 4 ||
+    !stem ||
+    stem.dataType !== DataType.FLOAT ||
+    stem.dims.length !== 4 ||
     intAttr(conv, 'group', 1) !== 1 ||
     keepFloat.has(conv.name || conv.outputs[0])
   )
     return report;
-  // The narrow stem: conv -> activation -> depthwise -> activation -> conv.
-  const stem = inits.get(conv.inputs[1])!;
   const narrow = stem.dims[0];
   if (narrow >= MIN_OUTPUT_CHANNELS) return report;
-  const act1 = only(conv.outputs[0]);
-  const dw = act1 && ACTIVATIONS.has(act1.opType) ? only(act1.outputs[0]) : undefined;
-  const dwW = dw?.opType === 'Conv' ? inits.get(dw.inputs[1]) : undefined;
-  const act2 = dw && only(dw.outputs[0]);
-  const next = act2 && ACTIVATIONS.has(act2.opType) ? only(act2.outputs[0]) : undefined;
-  const nextW = next?.opType === 'Conv' ? inits.get(next.inputs[1]) : undefined;
+  const dwW = ACTIVATIONS.has(act1?.opType) && dw?.opType === 'Conv' ? inits.get(dw.inputs[1]) : undefined;
+  const nextW =
+    ACTIVATIONS.has(act2?.opType) && next?.opType === 'Conv' ? inits.get(next.inputs[1]) : undefined;
   if (
-    !dw ||
     !dwW ||
-    !next ||
     !nextW ||
     intAttr(dw, 'group', 1) !== narrow ||
     dwW.dims[0] !== narrow ||

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { floatTensor, type OnnxModel } from '../../../trainer/src/onnx/onnx-proto.ts';
-import { collectInputMoments } from '../../../trainer/src/quantize/input-moments.ts';
+import { calibrate } from '../../../trainer/src/quantize/calibrate.ts';
+import { momentCollector } from '../../../trainer/src/quantize/input-moments.ts';
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -47,18 +48,21 @@ function model(): OnnxModel {
   };
 }
 
-describe('input moments', () => {
+describe('input moments, collected during calibration', () => {
   it('averages x xᵀ over every patch a row reads, in the weights order, zero outside the image', async () => {
     const next = rng(9);
     const [c, h, w] = [2, 5, 6];
     const images = Array.from({ length: 8 }, () =>
       Float32Array.from({ length: c * h * w }, () => next() * 2 - 0.5),
     );
-    const moments = await collectInputMoments(
-      model(),
-      images.map((data) => ({ data, dims: [1, c, h, w] })),
-      { threads: 1 },
-    );
+    const collect = async (data: Float32Array[]) => {
+      const m = model();
+      const collector = momentCollector(m);
+      const inputs = data.map((d) => ({ data: d, dims: [1, c, h, w] }));
+      await calibrate(m, inputs, { method: 'minmax', threads: 1, observe: collector.observe });
+      return collector.moments();
+    };
+    const moments = await collect(images);
     // Brute force: output size with pads top 1, left 0, bottom 0, right 1 and stride 2.
     const oh = Math.floor((h + 1 - 3) / 2) + 1;
     const ow = Math.floor((w + 1 - 3) / 2) + 1;
@@ -95,7 +99,7 @@ describe('input moments', () => {
     check(moments.get('dw')?.(0), expected([0]));
     check(moments.get('dw')?.(1), expected([1]));
     // Fewer patches than twice a row's length: no moments (rank-deficient), nearest rounding.
-    const few = await collectInputMoments(model(), [{ data: images[0], dims: [1, c, h, w] }], { threads: 1 });
+    const few = await collect(images.slice(0, 1));
     expect(few.get('full')).toBeUndefined();
   });
 });

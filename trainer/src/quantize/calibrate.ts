@@ -8,7 +8,16 @@ import { DataType, encodeModel, type OnnxModel } from '../onnx/onnx-proto.ts';
 import { type CalibrationMethod, pickRange, type Range, TensorStats } from './calibration-stats.ts';
 import { floatValues } from './graph-tools.ts';
 
-export type CalibrationOptions = { method: CalibrationMethod; percentile?: number; threads?: number };
+export type CalibrationOptions = {
+  method: CalibrationMethod;
+  percentile?: number;
+  threads?: number;
+  /**
+   * Also sees every float value of each image once (the first pass), the graph's float input
+   * included: for other statistics of the same run (input-moments.ts) without a second one.
+   */
+  observe?: (values: ReadonlyMap<string, { data: Float32Array; dims: number[] }>) => void;
+};
 
 export async function calibrate(
   model: OnnxModel,
@@ -32,16 +41,20 @@ export async function calibrate(
   const wanted = [...names].filter((n) => !model.inputs.some((i) => i.name === n));
   const stats = new Map<string, TensorStats>();
   for (const n of names) stats.set(n, new TensorStats());
-  const visit = async (observe: (s: TensorStats, data: Float32Array) => void) => {
+  const visit = async (observe: (s: TensorStats, data: Float32Array) => void, first = false) => {
     for (const input of inputs) {
       const out = await runner.run(input, wanted);
       for (const [name, value] of out) observe(stats.get(name)!, value.data);
       const inputStats = stats.get(runner.inputName);
-      if (inputStats && input.data instanceof Float32Array) observe(inputStats, input.data);
+      if (inputStats && input.data instanceof Float32Array) {
+        observe(inputStats, input.data);
+        out.set(runner.inputName, { data: input.data, dims: input.dims });
+      }
+      if (first) options.observe?.(out);
     }
   };
   try {
-    await visit((s, d) => s.observeRange(d));
+    await visit((s, d) => s.observeRange(d), true);
     if (options.method !== 'minmax') {
       await visit((s, d) => s.observeHistogram(d, options.method === 'entropy'));
     }

@@ -1,6 +1,6 @@
 /**
- * Second moments E[x xᵀ] of what each weight row of a Conv or Gemm reads, measured by running the
- * fp32 graph over the calibration images: the metric weight-rounding.ts rounds each row against,
+ * Second moments E[x xᵀ] of what each weight row of a Conv or Gemm reads, measured on the fp32
+ * graph's values during calibration's run over the calibration images: the metric weight-rounding.ts rounds each row against,
  * since a row's output error is δᵀ E[x xᵀ] δ for a weight error δ. A Conv row reads a patch in its
  * weights' [C, KH, KW] order (zero outside the image, as the padding reads); a depthwise row
  * reads its own channel's KH x KW patch, so each channel has its own matrix; every row of a 1x1 or
@@ -10,8 +10,7 @@
  * matrix would be rank-deficient, and rounding against it could fit the sample — a dense head on
  * 128 images) get no moments: they round to nearest.
  */
-import { createTensorRunner, type TensorData } from '../inference/onnx-runner.ts';
-import { DataType, encodeModel, type OnnxModel, type OnnxNode } from '../onnx/onnx-proto.ts';
+import { DataType, type OnnxModel, type OnnxNode } from '../onnx/onnx-proto.ts';
 import { attr, intAttr } from './graph-tools.ts';
 
 /** A row's length x length moment matrix (row-major) by output channel. */
@@ -122,15 +121,18 @@ function observe(g: Geometry, data: Float32Array, dims: number[], sums: Float64A
   return count;
 }
 
+export type MomentCollector = {
+  /** Takes one image's values by name (calibrate.ts's `observe`). */
+  observe(values: ReadonlyMap<string, { data: Float32Array; dims: number[] }>): void;
+  /** The moments so far, keyed by node name; rows without enough patches are left out. */
+  moments(): Map<string, RowMoments>;
+};
+
 /**
- * Moments for every Conv/Gemm/MatMul of `model` (fp32, NCHW inside) whose weight is a float
- * initializer, keyed by node name.
+ * Collects moments for every Conv/Gemm/MatMul of `model` (fp32, NCHW inside) whose weight is a
+ * float initializer, from the values of the fp32 run calibration already makes.
  */
-export async function collectInputMoments(
-  model: OnnxModel,
-  inputs: readonly TensorData[],
-  options: { threads?: number } = {},
-): Promise<Map<string, RowMoments>> {
+export function momentCollector(model: OnnxModel): MomentCollector {
   const inits = new Map(model.initializers.map((t) => [t.name, t]));
   const geometries: Geometry[] = [];
   for (const n of model.nodes) {
@@ -139,52 +141,32 @@ export async function collectInputMoments(
     const g = geometryOf(n, w.dims);
     if (g && g.length <= MAX_ROW) geometries.push(g);
   }
-  const result = new Map<string, RowMoments>();
-  if (geometries.length === 0 || inputs.length === 0) return result;
-  const names = [...new Set(geometries.map((g) => g.input))];
-  const declared = new Set(model.outputs.map((o) => o.name));
-  const graphInputs = new Set(model.inputs.map((i) => i.name));
-  const exposed = encodeModel({
-    ...model,
-    outputs: [
-      ...model.outputs,
-      ...names
-        .filter((n) => !declared.has(n) && !graphInputs.has(n))
-        .map((name) => ({ name, elemType: DataType.FLOAT })),
-    ],
-  });
   const sums = geometries.map((g) =>
     Array.from({ length: g.groups }, () => new Float64Array(g.length * g.length)),
   );
   const counts = new Float64Array(geometries.length);
-  const runner = await createTensorRunner(exposed, options.threads ?? 2);
-  try {
-    const wanted = names.filter((n) => !graphInputs.has(n));
-    for (const input of inputs) {
-      const out = await runner.run(input, wanted);
+  return {
+    observe(values) {
       for (const [i, g] of geometries.entries()) {
-        const v = graphInputs.has(g.input)
-          ? input.data instanceof Float32Array
-            ? { data: input.data, dims: input.dims }
-            : undefined
-          : out.get(g.input);
+        const v = values.get(g.input);
         if (v) counts[i] += observe(g, v.data, v.dims, sums[i]);
       }
-    }
-  } finally {
-    await runner.release();
-  }
-  for (const [i, g] of geometries.entries()) {
-    const n = g.length;
-    if (counts[i] < MIN_PATCHES_PER_VALUE * n) continue;
-    const full = sums[i].map((m) => {
-      const f = new Float64Array(n * n);
-      for (let a = 0; a < n; a++) {
-        for (let b = a; b < n; b++) f[a * n + b] = f[b * n + a] = m[a * n + b] / counts[i];
+    },
+    moments() {
+      const result = new Map<string, RowMoments>();
+      for (const [i, g] of geometries.entries()) {
+        const n = g.length;
+        if (counts[i] < MIN_PATCHES_PER_VALUE * n) continue;
+        const full = sums[i].map((m) => {
+          const f = new Float64Array(n * n);
+          for (let a = 0; a < n; a++) {
+            for (let b = a; b < n; b++) f[a * n + b] = f[b * n + a] = m[a * n + b] / counts[i];
+          }
+          return f;
+        });
+        result.set(g.node, (row) => (full.length === 1 ? full[0] : full[row]));
       }
-      return f;
-    });
-    result.set(g.node, (row) => (full.length === 1 ? full[0] : full[row]));
-  }
-  return result;
+      return result;
+    },
+  };
 }

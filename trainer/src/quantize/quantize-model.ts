@@ -14,7 +14,7 @@ import type { CalibrationMethod } from './calibration-stats.ts';
 import { compactNames } from './compact-names.ts';
 import { equalizeActivationRanges } from './equalize-ranges.ts';
 import { slowInt8Stem } from './float-stem.ts';
-import { collectInputMoments } from './input-moments.ts';
+import { momentCollector } from './input-moments.ts';
 import { toInputTensor } from './input-tensor.ts';
 import { insertQdq, type QdqReport } from './insert-qdq.ts';
 import { type WidenReport, widenStemChannels } from './kernel-channels.ts';
@@ -120,17 +120,17 @@ export async function quantizeModel(
         // any (measured with the stem of float-stem.ts kept in float: skipping its pairs flipped 11
         // validation photos, equalizing them 9).
         await equalizeActivationRanges(model, inputs, { threads: options.threads });
+  // Input moments for the weight rounding come from calibration's own run over the images.
+  const collector = options.adaptiveRounding === false ? undefined : momentCollector(model);
   const ranges = await calibrate(model, inputs, {
     method: options.method,
     percentile: options.percentile,
     threads: options.threads,
+    observe: collector?.observe,
   });
   const fp32Prepared = structuredClone(model);
   const weightBits = options.weightBits ?? 7;
-  const moments =
-    options.adaptiveRounding === false
-      ? undefined
-      : await collectInputMoments(model, inputs, { threads: options.threads });
+  const moments = collector?.moments();
   const { layers, ...qdq } = insertQdq(model, ranges, new Set(keepFloat), weightBits, moments);
   if (options.biasCorrection !== false) {
     // A spread-out subset keeps the one-pass-per-layer correction affordable on big models.

@@ -158,7 +158,11 @@ export async function quantizeModel(
       : {}),
     [METADATA_KEYS.quantization]: JSON.stringify({
       activations: 'uint8 asymmetric per-tensor',
-      weights: `int8 symmetric per-channel, ${weightBits}-bit range`,
+      weights: `int8 symmetric per-channel, ${
+        weightBits === 7
+          ? 'ranges keeping every VPMADDUBSW pair within 128 (7-8 bits; depthwise 8)'
+          : '8-bit range'
+      }, ${collector ? 'rounded against input moments' : 'rounded to nearest'}`,
       biases: 'int32',
       method: options.method,
       calibrationImages: images.length,

@@ -181,6 +181,10 @@ export async function benchMain(argv: string[]): Promise<number> {
     );
   }
   const int8 = int8ByMethod.get(method)!;
+  const noiseAgreements = await pixelNoiseAgreements(fp32, val.images, size, fp32Pred);
+  log(
+    `fp32 against itself with ±1 pixel noise: agreement ${noiseAgreements.map((a) => (a * 100).toFixed(1)).join('%, ')}%`,
+  );
   const pixels = { data: val.images[0], dims: [1, size, size, 3] };
 
   // ---- Part 2: MobileNetV2 1.0 224 against the ONNX-zoo int8 --------------------------------
@@ -235,6 +239,10 @@ export async function benchMain(argv: string[]): Promise<number> {
     accuracyDropPoints: (fp32Accuracy - chosen.int8Accuracy) * 100,
     agreement: chosen.agreement,
     methods: perMethod,
+    // The fp32 model against itself when every pixel value moves by at most 1 (less than two JPEG
+    // decoders differ by), three seeds: the floor that int8 agreement on these photos is read against.
+    fp32PixelNoiseAgreement: noiseAgreements.reduce((a, b) => a + b, 0) / noiseAgreements.length,
+    fp32PixelNoiseAgreements: noiseAgreements,
     fp32Bytes: fp32.byteLength,
     int8Bytes: int8.byteLength,
     sizeRatio: int8.byteLength / fp32.byteLength,
@@ -259,4 +267,32 @@ export async function benchMain(argv: string[]): Promise<number> {
   if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   return 0;
+}
+
+/** fp32 top-1 agreement with itself when each pixel value gets uniform integer noise in [-1, 1]. */
+async function pixelNoiseAgreements(
+  model: Uint8Array,
+  images: readonly Uint8Array[],
+  size: number,
+  reference: number[],
+  seeds: readonly number[] = [1, 2, 3],
+): Promise<number[]> {
+  const out: number[] = [];
+  for (const seed of seeds) {
+    let s = seed >>> 0;
+    const next = () => {
+      s = (s * 1664525 + 1013904223) >>> 0;
+      return s;
+    };
+    const noisy = images.map((img) =>
+      Uint8Array.from(img, (v) => Math.min(255, Math.max(0, v + ((next() >>> 16) % 3) - 1))),
+    );
+    out.push(
+      agreement(
+        (await predict(model, noisy, size)).map((r) => argmax(r)),
+        reference,
+      ),
+    );
+  }
+  return out;
 }

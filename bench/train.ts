@@ -1,7 +1,7 @@
 /**
  * Training throughput of the pure (no tfjs-node) backend against stock tfjs on the CPU.
  *
- *   npx edgeloop bench train [--json] [--steps 6] [--batch 32] [--stock-batch 4] [--stock-steps 1]
+ *   npx edgeloop bench train [--json] [--steps 10] [--batch 32] [--stock-batch 4] [--stock-steps 1]
  *                            [--size 96] [--alpha 0.35] [--profile]
  *
  * Model: the trainer's own MobileNetV2 builder (alpha 0.35, 96x96, 10 classes, every layer
@@ -117,7 +117,7 @@ export async function benchMain(argv: string[]): Promise<number> {
     args: argv,
     options: {
       json: { type: 'boolean', default: false },
-      steps: { type: 'string', default: '6' },
+      steps: { type: 'string', default: '10' },
       batch: { type: 'string', default: '32' },
       'stock-batch': { type: 'string', default: '4' },
       'stock-steps': { type: 'string', default: '1' },

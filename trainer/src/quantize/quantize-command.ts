@@ -17,7 +17,8 @@ calibrated on real images, int32 biases) that onnxruntime runs as integer kernel
   --model PATH          fp32 model: an .onnx file, or a model folder (its model.fp32.onnx if any)
   --calibration DIR     images (any folder layout) representative of what the model will see
   --out FILE            where to write the int8 model
-  --method M            minmax | percentile | entropy (default minmax)
+  --method M            minmax | percentile | entropy (default minmax; entropy clips late
+                        MobileNet layers and measured worse, see docs/benchmarks.md)
   --percentile P        for --method percentile (default 99.999)
   --keep-float NODES    comma-separated node names to leave in float; 'stem' (default): the
                         first layers of a narrow network (MobileNet α0.25: conv1 and blocks

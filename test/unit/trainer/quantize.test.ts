@@ -177,8 +177,11 @@ describe('quantizeModel on our MobileNets', () => {
       keepFloat: ['conv_pw_13'],
     });
     expect(report.floatNodes).toEqual(['conv_pw_13']);
-    // Its weights stay float in the file. (onnxruntime >= 1.20 may still quantize them at load
-    // time when both neighbours are quantized; see docs/model-format.md.)
+    // onnxruntime really runs it in float: without the guard in front of it, its load-time
+    // WeightBiasQuantization turned it into a QLinearConv with one weight scale for the tensor.
+    const ops = await fusedOps(bytes, 'keep-float');
+    expect(ops.filter((o) => o === 'Conv')).toHaveLength(1);
+    expect(ops.filter((o) => o === 'QLinearConv').length).toBeGreaterThan(20);
     const summary = checkQdq(bytes, workDir, 'keep-float');
     if (summary) {
       expect(summary.layers.find((l) => l.name === 'conv_pw_13')?.weight).toBeNull();

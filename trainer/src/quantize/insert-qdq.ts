@@ -62,6 +62,7 @@ type QuantParams = {
 };
 
 const nodeName = (n: OnnxNode) => n.name || n.outputs[0];
+const WEIGHTED_OPS = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
 
 /**
  * A depthwise Conv (one input channel per group) runs in onnxruntime's QLinearConv depthwise
@@ -188,6 +189,37 @@ export function insertQdq(
     return name;
   };
 
+  const readers = consumersOf(model);
+  /** Whether `n`'s output reaches a QuantizeLinear through single-reader ReLU/Clip nodes only. */
+  const reachesQuantize = (n: OnnxNode): boolean => {
+    for (let v = n.outputs[0]; ; ) {
+      if (needsQ.has(v)) return true;
+      const next = (readers.get(v) ?? []).filter((r) => !removed.has(r));
+      if (next.length !== 1 || (next[0].opType !== 'Relu' && next[0].opType !== 'Clip')) return false;
+      v = next[0].outputs[0];
+    }
+  };
+  /**
+   * A Conv/Gemm kept in float that reads a dequantized value: onnxruntime >= 1.20's
+   * WeightBiasQuantization would quantize its float weights at load time — to one int8 scale for
+   * the whole tensor — whenever its input comes straight from a DequantizeLinear and its output
+   * reaches a QuantizeLinear through ReLU/Clip only. Measured: MobileNet V1 α0.25 with conv_dw_13
+   * kept float went from 5 to 61 flips of 341. A Clip to the dequantized value's own range (so a
+   * no-op) between the two breaks the pattern and the layer really runs in float.
+   */
+  const emitFloatGuard = (v: string): string => {
+    const p = quant.get(v)!;
+    const lo = fresh(`${v}_lo`);
+    const hi = fresh(`${v}_hi`);
+    newInits.push(
+      floatInit(lo, [], [(0 - p.zeroPointValue) * p.scaleValue]),
+      floatInit(hi, [], [(255 - p.zeroPointValue) * p.scaleValue]),
+    );
+    const name = fresh(`${v}_float`);
+    out.push({ name: '', opType: 'Clip', inputs: [emitDq(v), lo, hi], outputs: [name] });
+    return name;
+  };
+
   for (const i of model.inputs) if (needsQ.has(i.name)) emitQ(i.name);
   for (const n of model.nodes) {
     if (removed.has(n)) continue;
@@ -225,7 +257,10 @@ export function insertQdq(
         });
       }
     }
-    n.inputs = n.inputs.map((v) => (quant.has(v) ? emitDq(v) : v));
+    const guarded = !quantizedNodes.has(n) && WEIGHTED_OPS.has(n.opType) && reachesQuantize(n);
+    n.inputs = n.inputs.map((v, i) =>
+      !quant.has(v) ? v : i === 0 && guarded ? emitFloatGuard(v) : emitDq(v),
+    );
     out.push(n);
     for (const o of n.outputs) if (needsQ.has(o)) emitQ(o);
   }

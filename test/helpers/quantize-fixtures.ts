@@ -6,9 +6,25 @@ import { createRng } from '@edgeloop/shared';
 import * as tf from '@tensorflow/tfjs';
 import { buildMobileNet, type ModelSpec } from '../../trainer/src/model/index.ts';
 import { exportToOnnx, type OnnxExportOptions } from '../../trainer/src/onnx/export-onnx.ts';
+import type { OnnxModel } from '../../trainer/src/onnx/onnx-proto.ts';
 import { pythonWithOnnx } from './python-onnx.ts';
 
 export const SCALING = { scale: 1 / 127.5, offset: -1 };
+
+/** A hand-written float graph (IR 8, opset 13) for the quantizer's graph-level tests. */
+export function floatGraph(
+  parts: Pick<OnnxModel, 'nodes' | 'initializers' | 'inputs' | 'outputs'>,
+): OnnxModel {
+  return {
+    irVersion: 8,
+    opsetVersion: 13,
+    producerName: 'test',
+    producerVersion: '1',
+    graphName: 'g',
+    metadata: {},
+    ...parts,
+  };
+}
 
 /** Non-trivial BN statistics, so that folding them into the convolutions is really exercised. */
 export function randomizeBatchNorm(model: tf.LayersModel, seed: number): void {

@@ -1,15 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { OnnxModel } from '../../../trainer/src/onnx/onnx-proto.ts';
 import { calibrate } from '../../../trainer/src/quantize/calibrate.ts';
+import { floatGraph } from '../../helpers/quantize-fixtures.ts';
 
 /** input -> Relu -> 'pooled' -> GlobalAveragePool, and input -> Relu -> 'plain' (a graph output). */
 function model(): OnnxModel {
-  return {
-    irVersion: 8,
-    opsetVersion: 13,
-    producerName: 'test',
-    producerVersion: '1',
-    graphName: 'g',
+  return floatGraph({
     nodes: [
       { name: 'a', opType: 'Relu', inputs: ['input'], outputs: ['pooled'] },
       { name: 'gap', opType: 'GlobalAveragePool', inputs: ['pooled'], outputs: ['features'] },
@@ -21,8 +17,7 @@ function model(): OnnxModel {
       { name: 'features', elemType: 1 },
       { name: 'plain', elemType: 1 },
     ],
-    metadata: {},
-  };
+  });
 }
 
 describe('calibration ranges', () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { floatTensor, type OnnxModel } from '../../../trainer/src/onnx/onnx-proto.ts';
 import { calibrate } from '../../../trainer/src/quantize/calibrate.ts';
 import { momentCollector } from '../../../trainer/src/quantize/input-moments.ts';
+import { floatGraph } from '../../helpers/quantize-fixtures.ts';
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -18,12 +19,7 @@ function model(): OnnxModel {
     { name: 'strides', type: 'ints', value: [2, 2] },
     { name: 'pads', type: 'ints', value: [1, 0, 0, 1] },
   ] as const;
-  return {
-    irVersion: 8,
-    opsetVersion: 13,
-    producerName: 'test',
-    producerVersion: '1',
-    graphName: 'g',
+  return floatGraph({
     nodes: [
       { name: 'act', opType: 'Relu', inputs: ['input'], outputs: ['x'] },
       { name: 'full', opType: 'Conv', inputs: ['x', 'w'], outputs: ['y'], attributes: [...conv] },
@@ -44,8 +40,7 @@ function model(): OnnxModel {
       { name: 'y', elemType: 1 },
       { name: 'z', elemType: 1 },
     ],
-    metadata: {},
-  };
+  });
 }
 
 describe('input moments, collected during calibration', () => {

@@ -16,7 +16,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLogger } from '@edgeloop/shared';
+import { createLogger, createRng } from '@edgeloop/shared';
 import { readDataset } from '../trainer/src/data/dataset.ts';
 import { decodeResized } from '../trainer/src/data/image-decoder.ts';
 import { train } from '../trainer/src/index.ts';
@@ -279,13 +279,9 @@ async function pixelNoiseAgreements(
 ): Promise<number[]> {
   const out: number[] = [];
   for (const seed of seeds) {
-    let s = seed >>> 0;
-    const next = () => {
-      s = (s * 1664525 + 1013904223) >>> 0;
-      return s;
-    };
+    const next = createRng(seed);
     const noisy = images.map((img) =>
-      Uint8Array.from(img, (v) => Math.min(255, Math.max(0, v + ((next() >>> 16) % 3) - 1))),
+      Uint8Array.from(img, (v) => Math.min(255, Math.max(0, v + Math.floor(next() * 3) - 1))),
     );
     out.push(
       agreement(

@@ -1,16 +1,9 @@
+import { createRng } from '@edgeloop/shared';
 import { describe, expect, it } from 'vitest';
 import { floatTensor, type OnnxModel } from '../../../trainer/src/onnx/onnx-proto.ts';
 import { calibrate } from '../../../trainer/src/quantize/calibrate.ts';
 import { momentCollector } from '../../../trainer/src/quantize/input-moments.ts';
 import { floatGraph } from '../../helpers/quantize-fixtures.ts';
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 /** Relu(input) -> Conv (3x3, stride 2, asymmetric pads) and -> depthwise Conv, NCHW [1, 2, 5, 6]. */
 function model(): OnnxModel {
@@ -45,7 +38,7 @@ function model(): OnnxModel {
 
 describe('input moments, collected during calibration', () => {
   it('averages x xᵀ over every patch a row reads, in the weights order, zero outside the image', async () => {
-    const next = rng(9);
+    const next = createRng(9);
     const [c, h, w] = [2, 5, 6];
     const images = Array.from({ length: 8 }, () =>
       Float32Array.from({ length: c * h * w }, () => next() * 2 - 0.5),

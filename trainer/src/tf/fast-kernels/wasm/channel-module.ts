@@ -118,6 +118,14 @@ const accumulate = (acc: number, value: Bytes): Bytes => [
   ...op.v128Store(),
 ];
 const dev = (x: number, mean: number): Bytes => [...ld(x), ...ld(mean), ...v.sub()];
+/** Batch norm's output (x - mean) * mul + beta, with streams x, mean, mul and beta. */
+const bnValue = (p: (name: string) => number): Bytes => [
+  ...dev(p('x'), p('mean')),
+  ...ld(p('mul')),
+  ...op.f32x4Mul(),
+  ...ld(p('beta')),
+  ...op.f32x4Add(),
+];
 
 const defs: LoopDef[] = [
   {
@@ -156,15 +164,7 @@ const defs: LoopDef[] = [
     rowStreams: ['x', 'y'],
     chanStreams: ['mean', 'mul', 'beta'],
     tmps: 0,
-    body: (p) => [
-      ...op.get(p('y')),
-      ...dev(p('x'), p('mean')),
-      ...ld(p('mul')),
-      ...op.f32x4Mul(),
-      ...ld(p('beta')),
-      ...op.f32x4Add(),
-      ...op.v128Store(),
-    ],
+    body: (p) => [...op.get(p('y')), ...bnValue(p), ...op.v128Store()],
   },
   {
     name: 'bnGrad',
@@ -194,11 +194,7 @@ const defs: LoopDef[] = [
     pre: (p, t) => [...op.get(p('hi')), ...op.f32x4Splat(), ...op.set(t(0))],
     body: (p, t) => [
       ...op.get(p('y')),
-      ...dev(p('x'), p('mean')),
-      ...ld(p('mul')),
-      ...op.f32x4Mul(),
-      ...ld(p('beta')),
-      ...op.f32x4Add(),
+      ...bnValue(p),
       ...op.tee(t(1)),
       ...op.v128Store(),
       ...op.get(p('a')),

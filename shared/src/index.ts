@@ -1,3 +1,4 @@
+export * from './api/index.ts';
 export * from './client/api-client.ts';
 export * from './client/loop-client.ts';
 export * from './config/agent-config.ts';

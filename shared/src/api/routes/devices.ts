@@ -1,0 +1,113 @@
+/** Health, enrollment, the fleet's devices and a device's own desired state. */
+import { z } from 'zod';
+import {
+  CreateEnrollmentTokenSchema,
+  DeviceSummarySchema,
+  EnrollmentTokenResponseSchema,
+  EnrollRequestSchema,
+  EnrollResponseSchema,
+  UpdateDeviceSchema,
+} from '../../schemas/http.ts';
+import { DesiredStateSchema } from '../../schemas/messages.ts';
+import { DeviceDetailSchema, HealthResponseSchema, IdParamsSchema, LiveFrameInfoSchema } from '../bodies.ts';
+import { defineRoute } from '../route.ts';
+
+export const deviceRoutes = {
+  getHealth: defineRoute({
+    id: 'getHealth',
+    method: 'GET',
+    path: '/health',
+    tag: 'system',
+    summary: 'Is the control plane up, and which version',
+    access: [],
+    responses: { 200: { type: 'json', schema: HealthResponseSchema, description: 'up' } },
+  }),
+  createEnrollmentToken: defineRoute({
+    id: 'createEnrollmentToken',
+    method: 'POST',
+    path: '/enrollment-tokens',
+    tag: 'devices',
+    summary: 'Create an enrollment token for N devices',
+    description: 'The token is shown once; devices trade it for their own id and secret.',
+    access: ['operator'],
+    body: { type: 'json', schema: CreateEnrollmentTokenSchema },
+    responses: { 201: { type: 'json', schema: EnrollmentTokenResponseSchema, description: 'created' } },
+  }),
+  enrollDevice: defineRoute({
+    id: 'enrollDevice',
+    method: 'POST',
+    path: '/devices/enroll',
+    tag: 'devices',
+    summary: 'A device trades an enrollment token for its id, secret and broker URL',
+    access: [],
+    body: { type: 'json', schema: EnrollRequestSchema },
+    bodyLimit: 16 * 1024,
+    responses: { 201: { type: 'json', schema: EnrollResponseSchema, description: 'enrolled' } },
+  }),
+  listDevices: defineRoute({
+    id: 'listDevices',
+    method: 'GET',
+    path: '/devices',
+    tag: 'devices',
+    summary: 'Every enrolled device',
+    access: ['viewer'],
+    responses: {
+      200: {
+        type: 'json',
+        schema: z.object({ devices: z.array(DeviceSummarySchema) }),
+        description: 'devices',
+      },
+    },
+  }),
+  getDevice: defineRoute({
+    id: 'getDevice',
+    method: 'GET',
+    path: '/devices/{id}',
+    tag: 'devices',
+    summary: 'One device with its last reported state and health',
+    access: ['viewer'],
+    params: IdParamsSchema,
+    responses: { 200: { type: 'json', schema: DeviceDetailSchema, description: 'the device' } },
+  }),
+  updateDevice: defineRoute({
+    id: 'updateDevice',
+    method: 'PATCH',
+    path: '/devices/{id}',
+    tag: 'devices',
+    summary: "Change a device's group or tags",
+    description: 'It changes which rollouts the device falls into, not what it runs now.',
+    access: ['operator'],
+    params: IdParamsSchema,
+    body: { type: 'json', schema: UpdateDeviceSchema },
+    responses: { 200: { type: 'json', schema: DeviceSummarySchema, description: 'updated' } },
+  }),
+  getDeviceFrame: defineRoute({
+    id: 'getDeviceFrame',
+    method: 'GET',
+    path: '/devices/{id}/frame',
+    tag: 'devices',
+    summary: "The device's last live frame: what it saw and answered",
+    access: ['viewer'],
+    params: IdParamsSchema,
+    responses: { 200: { type: 'json', schema: LiveFrameInfoSchema, description: 'the frame' } },
+  }),
+  getDeviceFrameJpeg: defineRoute({
+    id: 'getDeviceFrameJpeg',
+    method: 'GET',
+    path: '/devices/{id}/frame.jpg',
+    tag: 'devices',
+    summary: "The device's last live frame as a JPEG",
+    access: ['viewer'],
+    params: IdParamsSchema,
+    responses: { 200: { type: 'binary', contentType: 'image/jpeg', description: 'the JPEG' } },
+  }),
+  getDesiredState: defineRoute({
+    id: 'getDesiredState',
+    method: 'GET',
+    path: '/device/desired',
+    tag: 'device',
+    summary: "The calling device's desired model (also retained on MQTT)",
+    access: ['device'],
+    responses: { 200: { type: 'json', schema: DesiredStateSchema, description: 'desired state' } },
+  }),
+} as const;

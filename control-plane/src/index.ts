@@ -1,6 +1,6 @@
 export { controlPlaneCommand } from './cli.ts';
 export { hashPasswordCommand } from './hash-password.ts';
-export type { AppType } from './http/app.ts';
+export type { App } from './http/app.ts';
 export { type ControlPlane, type ControlPlaneDeps, startControlPlane } from './main.ts';
 export type { ObjectStore } from './object-store/object-store.ts';
 export { formatRollout, rolloutCommand } from './rollouts/rollout-command.ts';

@@ -45,6 +45,11 @@ export interface ControlPlane {
 
 export interface ControlPlaneDeps {
   logger?: Logger;
+  /**
+   * Check every HTTP answer against the API contract's documented response, failing the request
+   * when they differ. Tests turn it on (EDGELOOP_CHECK_RESPONSES=1, set by vitest.config.ts).
+   */
+  checkResponses?: boolean;
 }
 
 export async function startControlPlane(
@@ -180,6 +185,7 @@ export async function startControlPlane(
       mqttPublicUrl,
       version: packageJson.version,
       logger: root,
+      checkResponses: deps.checkResponses ?? process.env.EDGELOOP_CHECK_RESPONSES === '1',
     });
     const http = await startHttpServer(app, config.http.host, config.http.port);
     stops.push(() => http.close());

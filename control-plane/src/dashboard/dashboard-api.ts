@@ -4,36 +4,32 @@
  * to every dashboard role; trying a model runs a process, so it is an operator action.
  */
 import { join } from 'node:path';
-import { NotFoundError, ValidationError } from '@edgeloop/shared';
-import { Hono } from 'hono';
+import { NotFoundError } from '@edgeloop/shared';
 import { streamSSE } from 'hono/streaming';
-import { requireRole } from '../http/auth.ts';
-import { limitBody, readForm } from '../http/body.ts';
-import type { AppDeps, AppEnv } from '../http/env.ts';
+import { handlers } from '../http/contract-routes.ts';
+import type { AppDeps } from '../http/env.ts';
 import type { ChangeFeed } from './change-feed.ts';
-import { figuresOf, fleetPage, parseFleetQuery } from './fleet-view.ts';
+import { figuresOf, fleetPage } from './fleet-view.ts';
 import { tryModel } from './try-model.ts';
 
 const KEEPALIVE_MS = 15_000;
-const FORM_OVERHEAD_BYTES = 64 * 1024;
 
-export function dashboardApiRoutes(deps: AppDeps, changes: ChangeFeed) {
+export function dashboardHandlers(deps: AppDeps, changes: ChangeFeed) {
   const { store, config } = deps;
-  const signedIn = requireRole(deps, 'admin');
-
-  return new Hono<AppEnv>()
-    .get('/session', signedIn, (c) => {
+  return handlers({
+    getSession: (_input, c) => {
       const p = c.get('principal');
-      if (p.kind === 'user') return c.json({ name: p.name, role: p.role });
-      return c.json({ name: 'admin', role: 'admin' as const });
-    })
-    .get('/fleet', signedIn, (c) => c.json(fleetPage(store, parseFleetQuery(c.req.query()))))
-    .get('/devices/:id/telemetry', signedIn, (c) => {
-      const id = c.req.param('id');
+      const body =
+        p.kind === 'user' ? { name: p.name, role: p.role } : { name: 'admin', role: 'admin' as const };
+      return { status: 200, body };
+    },
+    getFleet: ({ query }) => ({ status: 200, body: fleetPage(store, query) }),
+    getDeviceTelemetry: ({ params }) => {
+      const id = params.id;
       const device = store.getDevice(id);
       if (!device) throw new NotFoundError(`device '${id}' not found`);
       const points = store.dashboard.telemetry([id]).get(id) ?? [];
-      return c.json({
+      const body = {
         device,
         figures: figuresOf(points, device.health),
         telemetry: points,
@@ -51,9 +47,10 @@ export function dashboardApiRoutes(deps: AppDeps, changes: ChangeFeed) {
             updatedAt: e.updatedAt,
           })),
         latestSampleId: store.dashboard.latestSampleId(id),
-      });
-    })
-    .get('/events/stream', signedIn, (c) =>
+      };
+      return { status: 200, body };
+    },
+    getEventStream: (_input, c) =>
       streamSSE(c, async (stream) => {
         await stream.writeSSE({ event: 'ready', data: '{}' });
         await new Promise<void>((resolve) => {
@@ -71,32 +68,22 @@ export function dashboardApiRoutes(deps: AppDeps, changes: ChangeFeed) {
           }
         });
       }),
-    )
-    .post(
-      '/try',
-      signedIn,
-      limitBody(config.limits.sampleMaxBytes + FORM_OVERHEAD_BYTES, 'try-a-model upload'),
-      async (c) => {
-        const form = await readForm(c);
-        const image = form.get('image');
-        if (image === null || typeof image === 'string') {
-          throw new ValidationError("multipart field 'image' is required as a file");
-        }
-        const version = Number(form.get('modelVersion'));
-        if (!Number.isSafeInteger(version) || version <= 0) {
-          throw new ValidationError("field 'modelVersion' must be a positive integer");
-        }
-        const topK = Math.min(10, Math.max(1, Number(form.get('topK') ?? 5) || 5));
-        const result = await tryModel(
-          {
-            store,
-            objects: deps.objects,
-            cacheDir: join(config.dataDir, 'try-models'),
-            pipeline: config.pipeline,
-          },
-          { modelVersion: version, image: new Uint8Array(await image.arrayBuffer()), topK },
-        );
-        return c.json(result);
-      },
-    );
+    tryModel: async ({ body }) => {
+      const topK = Math.min(10, Math.max(1, Number(body.topK ?? 5) || 5));
+      const result = await tryModel(
+        {
+          store,
+          objects: deps.objects,
+          cacheDir: join(config.dataDir, 'try-models'),
+          pipeline: config.pipeline,
+        },
+        {
+          modelVersion: Number(body.modelVersion),
+          image: new Uint8Array(await body.image.arrayBuffer()),
+          topK,
+        },
+      );
+      return { status: 200, body: result };
+    },
+  });
 }

@@ -4,7 +4,7 @@
  * trend) computed from the recent-predictions window for the devices on that page only — so a
  * page of 50 out of 10,000 devices costs one device scan and one small telemetry query.
  */
-import { type DeviceHealth, ValidationError } from '@edgeloop/shared';
+import type { DeviceHealth, FleetQuery } from '@edgeloop/shared';
 import { summaryOf } from '../devices/device-summary.ts';
 import type { TelemetryPoint } from '../store/dashboard-store.ts';
 import { hasAllTags } from '../store/device-tags.ts';
@@ -15,51 +15,7 @@ export const LOW_CONFIDENCE = 0.6;
 const TREND_POINTS = 30;
 const RATE_POINTS = 20;
 
-const SORTS = ['deviceId', 'name', 'group', 'lastSeenAt', 'version', 'online'] as const;
-type Sort = (typeof SORTS)[number];
-
-export interface FleetQuery {
-  q: string;
-  status: 'all' | 'online' | 'offline';
-  group: string;
-  /** Devices having all of these tags (comma-separated in the query). */
-  tags: string[];
-  version: string;
-  sort: Sort;
-  desc: boolean;
-  page: number;
-  pageSize: number;
-}
-
-export function parseFleetQuery(query: Record<string, string | undefined>): FleetQuery {
-  const int = (name: string, fallback: number, max: number) => {
-    const raw = query[name];
-    if (raw === undefined || raw === '') return fallback;
-    if (!/^\d+$/.test(raw) || Number(raw) > max)
-      throw new ValidationError(`query '${name}' must be 0..${max}`);
-    return Number(raw);
-  };
-  const status = query.status ?? 'all';
-  if (status !== 'all' && status !== 'online' && status !== 'offline') {
-    throw new ValidationError("query 'status' must be all, online or offline");
-  }
-  const sort = (query.sort ?? 'deviceId') as Sort;
-  if (!SORTS.includes(sort)) throw new ValidationError(`query 'sort' must be one of ${SORTS.join(', ')}`);
-  return {
-    q: (query.q ?? '').trim().toLowerCase(),
-    status,
-    group: query.group ?? '',
-    tags: (query.tags ?? '')
-      .split(',')
-      .map((t) => t.trim())
-      .filter((t) => t !== ''),
-    version: query.version ?? '',
-    sort,
-    desc: query.dir === 'desc',
-    page: int('page', 0, 1_000_000),
-    pageSize: Math.max(1, int('pageSize', 50, 500)),
-  };
-}
+type Sort = FleetQuery['sort'];
 
 export interface DeviceFigures {
   fps: number | null;
@@ -130,7 +86,7 @@ export function fleetPage(store: Store, query: FleetQuery) {
   );
   const byId = (a: DeviceRecord, b: DeviceRecord) => a.deviceId.localeCompare(b.deviceId);
   const primary = compare(query.sort);
-  const sign = query.desc ? -1 : 1;
+  const sign = query.dir === 'desc' ? -1 : 1;
   matches.sort((a, b) => sign * (primary(a, b) || byId(a, b)));
 
   const count = (key: (d: DeviceRecord) => string) => {

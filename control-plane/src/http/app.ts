@@ -1,28 +1,28 @@
 /**
- * The HTTP API under /api/v1. Routes are chained so `AppType` carries every route for typed
- * clients (`hc<AppType>`); one onError turns errors into `{error:{code,message,details}}`.
+ * The HTTP app: the API contract's routes under /api/v1 (one handler per route, mounted by
+ * contract-routes.ts), the dashboard under /ui and the API docs under /docs. One onError turns
+ * errors into `{error:{code,message,details}}`.
  */
 import { Hono } from 'hono';
 import { createSessions } from '../auth/sessions.ts';
 import { createChangeFeed } from '../dashboard/change-feed.ts';
-import { dashboardApiRoutes } from '../dashboard/dashboard-api.ts';
+import { dashboardHandlers } from '../dashboard/dashboard-api.ts';
 import { dashboardUiRoutes } from '../dashboard/dashboard-ui.ts';
-import { limitJsonBodies } from './body.ts';
+import { apiDocsRoutes } from '../docs/api-docs.ts';
+import { type Handlers, mountContract } from './contract-routes.ts';
 import type { AppDeps, AppEnv } from './env.ts';
 import { errorHandler, notFoundHandler } from './errors.ts';
-import { assignmentRoutes } from './routes/assignments.ts';
-import { datasetRoutes } from './routes/datasets.ts';
-import { deviceRoutes } from './routes/devices.ts';
-import { enrollmentRoutes } from './routes/enrollment.ts';
-import { healthRoutes } from './routes/health.ts';
-import { labellingRoutes } from './routes/labelling.ts';
-import { modelRoutes } from './routes/models.ts';
-import { pipelineRoutes } from './routes/pipeline.ts';
-import { registryRoutes } from './routes/registry.ts';
-import { rolloutRoutes } from './routes/rollouts.ts';
-import { sampleRoutes } from './routes/samples.ts';
-
-const JSON_BODY_MAX_BYTES = 1024 * 1024;
+import { assignmentHandlers } from './routes/assignments.ts';
+import { datasetHandlers } from './routes/datasets.ts';
+import { deviceHandlers } from './routes/devices.ts';
+import { enrollmentHandlers } from './routes/enrollment.ts';
+import { labellingHandlers } from './routes/labelling.ts';
+import { modelHandlers } from './routes/models.ts';
+import { pipelineHandlers } from './routes/pipeline.ts';
+import { registryHandlers } from './routes/registry.ts';
+import { rolloutHandlers } from './routes/rollouts.ts';
+import { sampleHandlers } from './routes/samples.ts';
+import { systemHandlers } from './routes/system.ts';
 
 export function createApp(rootDeps: AppDeps) {
   const logger = rootDeps.logger.child({ component: 'http' });
@@ -33,24 +33,26 @@ export function createApp(rootDeps: AppDeps) {
   const changes =
     rootDeps.changes ?? createChangeFeed({ store: rootDeps.store.dashboard, intervalMs: 1000, logger });
   const deps: AppDeps = { ...rootDeps, logger, sessions, changes };
-  const api = new Hono<AppEnv>()
-    .use(limitJsonBodies(JSON_BODY_MAX_BYTES))
-    .route('/', healthRoutes(deps))
-    .route('/', enrollmentRoutes(deps))
-    .route('/', deviceRoutes(deps))
-    .route('/', modelRoutes(deps))
-    .route('/', assignmentRoutes(deps))
-    .route('/', sampleRoutes(deps))
-    .route('/', rolloutRoutes(deps))
-    .route('/', labellingRoutes(deps))
-    .route('/', datasetRoutes(deps))
-    .route('/', registryRoutes(deps))
-    .route('/', pipelineRoutes(deps))
-    .route('/', dashboardApiRoutes(deps, changes));
-  const app = new Hono<AppEnv>().route('/api/v1', api).route('/', dashboardUiRoutes(deps));
+  const table: Handlers = {
+    ...systemHandlers(deps),
+    ...enrollmentHandlers(deps),
+    ...deviceHandlers(deps),
+    ...modelHandlers(deps),
+    ...assignmentHandlers(deps),
+    ...sampleHandlers(deps),
+    ...rolloutHandlers(deps),
+    ...labellingHandlers(deps),
+    ...datasetHandlers(deps),
+    ...registryHandlers(deps),
+    ...pipelineHandlers(deps),
+    ...dashboardHandlers(deps, changes),
+  };
+  const app = new Hono<AppEnv>();
+  mountContract(app, deps, table, { checkResponses: deps.checkResponses });
+  app.route('/', dashboardUiRoutes(deps)).route('/', apiDocsRoutes());
   app.onError(errorHandler(deps.logger));
   app.notFound(notFoundHandler);
   return app;
 }
 
-export type AppType = ReturnType<typeof createApp>;
+export type App = ReturnType<typeof createApp>;

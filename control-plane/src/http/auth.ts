@@ -1,10 +1,9 @@
 /**
  * Authentication middleware. Admins send `Authorization: Bearer <adminToken>`; devices use HTTP
  * Basic with deviceId:secret (RFC 7617); dashboard users carry a session cookie. The caller
- * becomes `c.get('principal')`. A route open to 'admin' is open to dashboard users too: viewers
- * may only read (GET/HEAD), operators and admins may also change things.
+ * becomes `c.get('principal')`. Which of them a route admits is its `access` in the contract.
  */
-import { ForbiddenError, UnauthorizedError } from '@edgeloop/shared';
+import { ForbiddenError, mayCall, type RouteDef, UnauthorizedError } from '@edgeloop/shared';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { safeEqual } from '../auth/secrets.ts';
@@ -50,16 +49,31 @@ export function sessionOf(c: Context, deps: AppDeps): Principal | null {
 
 const READS = new Set(['GET', 'HEAD']);
 
-export function requireRole(deps: AppDeps, ...roles: Role[]): MiddlewareHandler<AppEnv> {
+/**
+ * Lets a request through when its caller may call `route` (route.access, shared/src/api/route.ts):
+ * a dashboard session whose role is high enough (changes also need the CSRF header), the admin
+ * token where any person may call, a device's own credentials where devices may.
+ */
+export function authorize(deps: AppDeps, route: RouteDef): MiddlewareHandler<AppEnv> {
+  const people = route.access.some((a) => a !== 'device');
+  const roles: Role[] = [
+    ...(people ? (['admin'] as const) : []),
+    ...(route.access.includes('device') ? (['device'] as const) : []),
+  ];
   return async (c, next) => {
+    if (route.access.length === 0) return next();
     const header = c.req.header('authorization');
-    const user = header === undefined && roles.includes('admin') ? sessionOf(c, deps) : null;
+    const user = header === undefined && people ? sessionOf(c, deps) : null;
     if (user?.kind === 'user') {
-      if (!READS.has(c.req.method)) {
-        if (user.role === 'viewer') throw new ForbiddenError(`${user.name} is a viewer: read only`);
-        if (c.req.header(DASHBOARD_HEADER) !== '1') {
-          throw new ForbiddenError(`cookie-authenticated changes need the ${DASHBOARD_HEADER} header`);
-        }
+      if (!mayCall(route, user.role)) {
+        throw new ForbiddenError(
+          user.role === 'viewer'
+            ? `${user.name} is a viewer: read only`
+            : `${user.name} is ${user.role === 'operator' ? 'an operator' : `a ${user.role}`}: ${route.id} needs more`,
+        );
+      }
+      if (!READS.has(c.req.method) && c.req.header(DASHBOARD_HEADER) !== '1') {
+        throw new ForbiddenError(`cookie-authenticated changes need the ${DASHBOARD_HEADER} header`);
       }
       c.set('principal', user);
     } else {

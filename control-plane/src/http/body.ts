@@ -46,12 +46,3 @@ export function limitBody(maxBytes: number, what: string): MiddlewareHandler {
     },
   });
 }
-
-/** JSON bodies are small; multipart routes set their own, larger limits. */
-export function limitJsonBodies(maxBytes: number): MiddlewareHandler {
-  const limit = limitBody(maxBytes, 'request body');
-  return (c, next) => {
-    const type = c.req.header('content-type') ?? '';
-    return type.toLowerCase().startsWith('multipart/form-data') ? next() : limit(c, next);
-  };
-}

@@ -45,4 +45,6 @@ export interface AppDeps {
   liveFrames?: LiveFrames;
   /** Tells dashboards what changed (server-sent events); built by createApp when absent. */
   changes?: ChangeFeed;
+  /** Check every answer against the contract's documented response (tests turn it on). */
+  checkResponses?: boolean;
 }

@@ -98,7 +98,16 @@ export const DeviceDetailSchema = DeviceSummarySchema.extend({
   health: DeviceHealthSchema.nullable(),
 });
 
-export const LiveFrameInfoSchema = LiveFrameSchema.omit({ jpeg: true }).extend({
+export const LiveFrameInfoSchema = LiveFrameSchema.pick({
+  frameId: true,
+  capturedAt: true,
+  modelVersion: true,
+  topK: true,
+  width: true,
+  height: true,
+}).extend({
+  deviceId: z.string(),
+  receivedAt: z.string(),
   bytes: z.number().int().meta({ description: 'size of the JPEG served at …/frame.jpg' }),
 });
 

@@ -71,6 +71,9 @@ function operation(route: RouteDef): ZodOpenApiOperationObject {
   }
   if (route.params) responses['404'] = errorResponse('not found (NOT_FOUND)');
   if (route.body) responses['413'] = errorResponse('body too large (PAYLOAD_TOO_LARGE)');
+  if (Object.values(route.responses).some((r) => r.type === 'binary') && route.responses[206]) {
+    responses['416'] = { description: 'the requested range starts past the end of the file' };
+  }
   const op: ZodOpenApiOperationObject = {
     operationId: route.id,
     summary: route.summary,

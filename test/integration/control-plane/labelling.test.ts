@@ -171,11 +171,17 @@ describe('label actions', () => {
     expect(sample).toMatchObject({ label: 'square', labelStatus: 'confirmed', labelledBy: 'dave' });
   });
 
-  it('keeps the older free-form label call working and records it as a label action', async () => {
+  it('labels only through the labelling routes: the old free-form call is gone', async () => {
     const a = await sampleFrom(t, cam1, 1, 'circle', 0.4);
-    const res = await t.api(`/samples/${a}/label`, {
+    const old = await t.api(`/samples/${a}/label`, {
       ...jsonBody({ protocol: 1, label: 'hexagon', labelledBy: 'demo-auto-labeller' }),
       admin: true,
+    });
+    expect(old.status).toBe(404);
+    const res = await t.api(`/labelling/samples/${a}`, {
+      ...jsonBody({ protocol: 1, action: 'correct', label: 'hexagon', newClass: true }),
+      admin: true,
+      headers: { 'content-type': 'application/json', 'x-edgeloop-actor': 'demo-auto-labeller' },
     });
     expect(res.status).toBe(200);
     expect(LabelledSampleSchema.parse(await res.json())).toMatchObject({

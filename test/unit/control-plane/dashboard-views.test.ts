@@ -2,11 +2,11 @@
  * The dashboard's pure parts: the Fleet page's figures and query parsing, and session cookies
  * (what a user notices: right numbers, refused forgeries, expiry, config changes taking effect).
  */
-import { ValidationError } from '@edgeloop/shared';
+import { FleetQuerySchema, parseWith, ValidationError } from '@edgeloop/shared';
 import { describe, expect, it } from 'vitest';
 import { hashSecret } from '../../../control-plane/src/auth/secrets.ts';
 import { createSessions } from '../../../control-plane/src/auth/sessions.ts';
-import { figuresOf, parseFleetQuery } from '../../../control-plane/src/dashboard/fleet-view.ts';
+import { figuresOf } from '../../../control-plane/src/dashboard/fleet-view.ts';
 import type { TelemetryPoint } from '../../../control-plane/src/store/dashboard-store.ts';
 
 function points(confidences: number[], everyMs: number): TelemetryPoint[] {
@@ -50,6 +50,7 @@ describe('fleet figures', () => {
   });
 
   it('parses fleet queries and refuses bad ones', () => {
+    const parseFleetQuery = (q: Record<string, string>) => parseWith(FleetQuerySchema, q, 'query');
     expect(
       parseFleetQuery({ q: ' Aisle ', status: 'online', sort: 'lastSeenAt', dir: 'desc', page: '2' }),
     ).toEqual({
@@ -59,7 +60,7 @@ describe('fleet figures', () => {
       tags: [],
       version: '',
       sort: 'lastSeenAt',
-      desc: true,
+      dir: 'desc',
       page: 2,
       pageSize: 50,
     });

@@ -1,12 +1,11 @@
-/** The fleet as admins see it, and a device's own desired state. */
-import { NotFoundError, UpdateDeviceSchema } from '@edgeloop/shared';
-import { Hono } from 'hono';
+/** The fleet as people see it, and a device's own desired state. */
+import { NotFoundError } from '@edgeloop/shared';
 import { summaryOf } from '../../devices/device-summary.ts';
 import { desiredStateOf } from '../../fleet/desired-state.ts';
 import { normaliseTags } from '../../store/device-tags.ts';
-import { deviceIdOf, requireRole } from '../auth.ts';
-import { readJson } from '../body.ts';
-import type { AppDeps, AppEnv } from '../env.ts';
+import { deviceIdOf } from '../auth.ts';
+import { handlers } from '../contract-routes.ts';
+import type { AppDeps } from '../env.ts';
 
 function liveFrameOf(deps: AppDeps, deviceId: string) {
   const frame = deps.liveFrames?.get(deviceId) ?? null;
@@ -14,49 +13,48 @@ function liveFrameOf(deps: AppDeps, deviceId: string) {
   return frame;
 }
 
-export function deviceRoutes(deps: AppDeps) {
+export function deviceHandlers(deps: AppDeps) {
   const { store } = deps;
-  return (
-    new Hono<AppEnv>()
-      .get('/devices', requireRole(deps, 'admin'), (c) =>
-        c.json({ devices: store.listDevices().map(summaryOf) }),
-      )
-      .get('/devices/:id', requireRole(deps, 'admin'), (c) => {
-        const device = store.getDevice(c.req.param('id'));
-        if (!device) throw new NotFoundError(`device '${c.req.param('id')}' not found`);
-        return c.json(device);
-      })
-      // Operators regroup and retag devices (it changes which rollouts they fall into, not what runs).
-      .patch('/devices/:id', requireRole(deps, 'admin'), async (c) => {
-        const update = await readJson(c, UpdateDeviceSchema, 'device update');
-        const device = store.updateDevice(c.req.param('id'), {
-          group: update.group,
-          tags: update.tags && normaliseTags(update.tags),
-        });
-        if (!device) throw new NotFoundError(`device '${c.req.param('id')}' not found`);
-        deps.logger.info(
-          { deviceId: device.deviceId, group: device.group, tags: device.tags },
-          'device updated',
-        );
-        return c.json(summaryOf(device));
-      })
-      // The last live frame: its prediction as JSON, the JPEG itself under /frame.jpg.
-      .get('/devices/:id/frame', requireRole(deps, 'admin'), (c) => {
-        const { jpeg, ...frame } = liveFrameOf(deps, c.req.param('id'));
-        return c.json({ ...frame, bytes: jpeg.length });
-      })
-      .get('/devices/:id/frame.jpg', requireRole(deps, 'admin'), (c) => {
-        const frame = liveFrameOf(deps, c.req.param('id'));
-        c.header('content-type', 'image/jpeg');
-        c.header('cache-control', 'no-store');
-        c.header('x-edgeloop-frame-id', encodeURIComponent(frame.frameId));
-        return c.body(new Uint8Array(frame.jpeg));
-      })
-      .get('/device/desired', requireRole(deps, 'device'), (c) => {
-        const deviceId = deviceIdOf(c);
-        const device = store.getDevice(deviceId);
-        if (!device) throw new NotFoundError(`device '${deviceId}' not found`);
-        return c.json(desiredStateOf(device));
-      })
-  );
+  return handlers({
+    listDevices: () => ({ status: 200, body: { devices: store.listDevices().map(summaryOf) } }),
+    getDevice: ({ params }) => {
+      const device = store.getDevice(params.id);
+      if (!device) throw new NotFoundError(`device '${params.id}' not found`);
+      return { status: 200, body: device };
+    },
+    // Operators regroup and retag devices (it changes which rollouts they fall into, not what runs).
+    updateDevice: ({ params, body }) => {
+      const device = store.updateDevice(params.id, {
+        group: body.group,
+        tags: body.tags && normaliseTags(body.tags),
+      });
+      if (!device) throw new NotFoundError(`device '${params.id}' not found`);
+      deps.logger.info(
+        { deviceId: device.deviceId, group: device.group, tags: device.tags },
+        'device updated',
+      );
+      return { status: 200, body: summaryOf(device) };
+    },
+    // The last live frame: its prediction as JSON, the JPEG itself under /frame.jpg.
+    getDeviceFrame: ({ params }) => {
+      const { jpeg, ...frame } = liveFrameOf(deps, params.id);
+      return { status: 200, body: { ...frame, bytes: jpeg.length } };
+    },
+    getDeviceFrameJpeg: ({ params }) => {
+      const frame = liveFrameOf(deps, params.id);
+      return new Response(new Uint8Array(frame.jpeg), {
+        headers: {
+          'content-type': 'image/jpeg',
+          'cache-control': 'no-store',
+          'x-edgeloop-frame-id': encodeURIComponent(frame.frameId),
+        },
+      });
+    },
+    getDesiredState: (_input, c) => {
+      const deviceId = deviceIdOf(c);
+      const device = store.getDevice(deviceId);
+      if (!device) throw new NotFoundError(`device '${deviceId}' not found`);
+      return { status: 200, body: desiredStateOf(device) };
+    },
+  });
 }

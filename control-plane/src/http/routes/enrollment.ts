@@ -1,29 +1,25 @@
-/** Enrollment tokens (admin) and device enrollment (token holders, no other auth). */
-import { CreateEnrollmentTokenSchema, EnrollRequestSchema } from '@edgeloop/shared';
-import { Hono } from 'hono';
+/** Enrollment tokens (operators) and device enrollment (token holders, no other auth). */
 import { createEnrollmentToken, enrollDevice } from '../../devices/enrollment.ts';
-import { requireRole } from '../auth.ts';
-import { readJson } from '../body.ts';
-import type { AppDeps, AppEnv } from '../env.ts';
+import { handlers } from '../contract-routes.ts';
+import type { AppDeps } from '../env.ts';
 
-export function enrollmentRoutes(deps: AppDeps) {
+export function enrollmentHandlers(deps: AppDeps) {
   const log = deps.logger;
-  return new Hono<AppEnv>()
-    .post('/enrollment-tokens', requireRole(deps, 'admin'), async (c) => {
-      const input = await readJson(c, CreateEnrollmentTokenSchema, 'enrollment token request');
-      const token = createEnrollmentToken(deps.store, input);
+  return handlers({
+    createEnrollmentToken: ({ body }) => {
+      const token = createEnrollmentToken(deps.store, body);
       log.info(
-        { group: input.group, uses: input.uses, expiresAt: token.expiresAt },
+        { group: body.group, uses: body.uses, expiresAt: token.expiresAt },
         'enrollment token created',
       );
-      return c.json(token, 201);
-    })
-    .post('/devices/enroll', async (c) => {
-      const request = await readJson(c, EnrollRequestSchema, 'enrollment request');
-      const { response, device } = await enrollDevice(deps.store, request, deps.mqttPublicUrl);
+      return { status: 201, body: token };
+    },
+    enrollDevice: async ({ body }) => {
+      const { response, device } = await enrollDevice(deps.store, body, deps.mqttPublicUrl);
       log.info({ deviceId: device.deviceId, group: device.group }, 'device enrolled');
       // Give the new device a retained desired state to find when it first subscribes.
       await deps.desired.publish([device.deviceId]);
-      return c.json(response, 201);
-    });
+      return { status: 201, body: response };
+    },
+  });
 }

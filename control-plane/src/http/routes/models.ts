@@ -1,24 +1,12 @@
-/** Model versions: upload (admin), list (admin), manifest and files (admin or device). */
+/** Model versions: upload, list, signed manifests and files (for people and devices). */
 import { ModelLineageSchema, NotFoundError, parseJsonWith } from '@edgeloop/shared';
-import { Hono } from 'hono';
 import { createModelRegistry, modelFileKey, summaryOf } from '../../models/model-registry.ts';
 import { actorOf } from '../actor.ts';
-import { requireRole } from '../auth.ts';
-import { formText, limitBody, readForm } from '../body.ts';
-import type { AppDeps, AppEnv } from '../env.ts';
+import { handlers } from '../contract-routes.ts';
+import type { AppDeps } from '../env.ts';
 import { rangedResponse } from '../range.ts';
 
-/** Room for the manifest, metrics and multipart framing on top of the files themselves. */
-const FORM_OVERHEAD_BYTES = 1024 * 1024;
-
-function versionParam(raw: string): number {
-  const version = Number(raw);
-  if (!Number.isSafeInteger(version) || version <= 0)
-    throw new NotFoundError(`model version '${raw}' not found`);
-  return version;
-}
-
-export function modelRoutes(deps: AppDeps) {
+export function modelHandlers(deps: AppDeps) {
   const { store, objects, config } = deps;
   const registry =
     deps.models ??
@@ -30,70 +18,56 @@ export function modelRoutes(deps: AppDeps) {
       modelMaxBytes: config.limits.modelMaxBytes,
     });
 
-  function findVersion(raw: string) {
-    const record = store.getModelVersion(versionParam(raw));
-    if (!record) throw new NotFoundError(`model version '${raw}' not found`);
+  function findVersion(version: number) {
+    const record = store.getModelVersion(version);
+    if (!record) throw new NotFoundError(`model version '${version}' not found`);
     return record;
   }
 
-  return new Hono<AppEnv>()
-    .post(
-      '/models',
-      requireRole(deps, 'admin'),
-      limitBody(config.limits.modelMaxBytes + FORM_OVERHEAD_BYTES, 'model upload'),
-      async (c) => {
-        const form = await readForm(c);
-        const files = new Map<string, Uint8Array>();
-        for (const [field, value] of form.entries()) {
-          if (typeof value !== 'string') files.set(field, new Uint8Array(await value.arrayBuffer()));
-        }
-        const metrics = form.get('metrics');
-        const summary = await registry.publish({
-          manifestJson: formText(form, 'manifest'),
-          metricsJson: typeof metrics === 'string' ? metrics : undefined,
-          files,
-        });
-        // Who made it and from what: the uploader's lineage, or at least its architecture and actor.
-        const lineageText = form.get('lineage');
-        const lineage =
-          typeof lineageText === 'string'
-            ? parseJsonWith(ModelLineageSchema, lineageText, 'lineage')
-            : ModelLineageSchema.parse({});
-        store.registry.setLineage(summary.modelVersion, {
-          ...lineage,
-          parameters: {
-            architecture: store.getModelVersion(summary.modelVersion)?.manifest.architecture,
-            ...lineage.parameters,
-          },
-          createdBy: lineage.createdBy ?? actorOf(c),
-        });
-        deps.logger.info(
-          { modelVersion: summary.modelVersion, name: summary.name },
-          'model version published',
-        );
-        return c.json(summary, 201);
-      },
-    )
-    .get('/models', requireRole(deps, 'admin'), (c) =>
-      c.json({ models: store.listModelVersions().map(summaryOf) }),
-    )
-    .get('/models/:version/manifest', requireRole(deps, 'admin', 'device'), (c) =>
-      c.json(deps.signer.current(findVersion(c.req.param('version')).modelVersion)),
-    )
-    .get('/models/:version/rollback-manifest', requireRole(deps, 'admin', 'device'), (c) => {
-      const version = findVersion(c.req.param('version')).modelVersion;
+  return handlers({
+    publishModel: async ({ body: form }, c) => {
+      const { manifest, metrics, lineage: lineageText, ...fileFields } = form;
+      const files = new Map<string, Uint8Array>();
+      for (const [field, file] of Object.entries(fileFields)) {
+        files.set(field, new Uint8Array(await file.arrayBuffer()));
+      }
+      const summary = await registry.publish({ manifestJson: manifest, metricsJson: metrics, files });
+      // Who made it and from what: the uploader's lineage, or at least its architecture and actor.
+      const lineage =
+        lineageText === undefined
+          ? ModelLineageSchema.parse({})
+          : parseJsonWith(ModelLineageSchema, lineageText, 'lineage');
+      store.registry.setLineage(summary.modelVersion, {
+        ...lineage,
+        parameters: {
+          architecture: store.getModelVersion(summary.modelVersion)?.manifest.architecture,
+          ...lineage.parameters,
+        },
+        createdBy: lineage.createdBy ?? actorOf(c),
+      });
+      deps.logger.info({ modelVersion: summary.modelVersion, name: summary.name }, 'model version published');
+      return { status: 201, body: summary };
+    },
+    listModels: () => ({ status: 200, body: { models: store.listModelVersions().map(summaryOf) } }),
+    getManifest: ({ params }) => ({
+      status: 200,
+      body: deps.signer.current(findVersion(params.version).modelVersion),
+    }),
+    getRollbackManifest: ({ params }) => {
+      const version = findVersion(params.version).modelVersion;
       const manifest = deps.signer.rollback(version);
       if (!manifest) throw new NotFoundError(`no rollback to version ${version} has been ordered`);
-      return c.json(manifest);
-    })
-    .get('/models/:version/files/:name', requireRole(deps, 'admin', 'device'), async (c) => {
-      const record = findVersion(c.req.param('version'));
-      const file = record.manifest.files.find((f) => f.name === c.req.param('name'));
-      if (!file) throw new NotFoundError(`model ${record.modelVersion} has no file '${c.req.param('name')}'`);
+      return { status: 200, body: manifest };
+    },
+    getModelFile: async ({ params }, c) => {
+      const record = findVersion(params.version);
+      const file = record.manifest.files.find((f) => f.name === params.name);
+      if (!file) throw new NotFoundError(`model ${record.modelVersion} has no file '${params.name}'`);
       const bytes = await objects.get(modelFileKey(record.modelVersion, file.name));
       return rangedResponse(bytes, c.req.header('range'), {
         'Content-Type': 'application/octet-stream',
         ETag: `"${file.sha256}"`,
       });
-    });
+    },
+  });
 }

@@ -1,34 +1,25 @@
-/** Rollouts (admin): create, list, status, pause, resume, abort, rollback. */
-import { CreateRolloutSchema, RolloutActionSchema } from '@edgeloop/shared';
-import { Hono } from 'hono';
-import { requireRole } from '../auth.ts';
-import { readJson } from '../body.ts';
-import type { AppDeps, AppEnv } from '../env.ts';
+/** Rollouts: create, list, status, pause, resume, abort, rollback. */
+import { handlers } from '../contract-routes.ts';
+import type { AppDeps } from '../env.ts';
 
-export function rolloutRoutes(deps: AppDeps) {
+export function rolloutHandlers(deps: AppDeps) {
   const { rollouts } = deps;
-  const admin = requireRole(deps, 'admin');
-  return new Hono<AppEnv>()
-    .post('/rollouts', admin, async (c) => {
-      const request = await readJson(c, CreateRolloutSchema, 'rollout');
-      return c.json(await rollouts.create(request), 201);
-    })
-    .get('/rollouts', admin, (c) => c.json({ rollouts: rollouts.list() }))
-    .get('/rollouts/:id', admin, (c) => c.json(rollouts.get(c.req.param('id'))))
-    .post('/rollouts/:id/pause', admin, async (c) => {
-      const { reason } = await readJson(c, RolloutActionSchema, 'rollout action');
-      return c.json(rollouts.pause(c.req.param('id'), reason));
-    })
-    .post('/rollouts/:id/resume', admin, async (c) => {
-      const { reason } = await readJson(c, RolloutActionSchema, 'rollout action');
-      return c.json(await rollouts.resume(c.req.param('id'), reason));
-    })
-    .post('/rollouts/:id/abort', admin, async (c) => {
-      const { reason } = await readJson(c, RolloutActionSchema, 'rollout action');
-      return c.json(await rollouts.abort(c.req.param('id'), reason));
-    })
-    .post('/rollouts/:id/rollback', admin, async (c) => {
-      const { reason } = await readJson(c, RolloutActionSchema, 'rollout action');
-      return c.json(await rollouts.rollback(c.req.param('id'), reason));
-    });
+  return handlers({
+    createRollout: async ({ body }) => ({ status: 201, body: await rollouts.create(body) }),
+    listRollouts: () => ({ status: 200, body: { rollouts: rollouts.list() } }),
+    getRollout: ({ params }) => ({ status: 200, body: rollouts.get(params.id) }),
+    pauseRollout: ({ params, body }) => ({ status: 200, body: rollouts.pause(params.id, body.reason) }),
+    resumeRollout: async ({ params, body }) => ({
+      status: 200,
+      body: await rollouts.resume(params.id, body.reason),
+    }),
+    abortRollout: async ({ params, body }) => ({
+      status: 200,
+      body: await rollouts.abort(params.id, body.reason),
+    }),
+    rollbackRollout: async ({ params, body }) => ({
+      status: 200,
+      body: await rollouts.rollback(params.id, body.reason),
+    }),
+  });
 }

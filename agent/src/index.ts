@@ -8,7 +8,6 @@ export * from './camera/process-camera.ts';
 export * from './camera/synthetic-camera.ts';
 export * from './cli.ts';
 export * from './comms/control-plane-client.ts';
-export * from './comms/http-error.ts';
 export * from './image/image-codec.ts';
 export * from './image/sharp-image.ts';
 export * from './inference/inference-backend.ts';

@@ -12,11 +12,11 @@ import { type Agent, startAgent } from '@edgeloop/agent';
 import { type ControlPlane, startControlPlane } from '@edgeloop/control-plane';
 import {
   AgentConfigSchema,
-  ApiClient,
   ControlPlaneConfigSchema,
   createLogger,
   EdgeloopError,
   type Logger,
+  LoopApiClient,
   SYNTHETIC_CLASSES,
 } from '@edgeloop/shared';
 import {
@@ -117,7 +117,8 @@ export async function runDemo(options: DemoOptions, report: Report): Promise<Dem
     }),
     { logger: logger.child({ program: 'control-plane' }) },
   );
-  const api = new ApiClient(controlPlane.httpUrl, controlPlane.adminToken);
+  // Everything the demo does is recorded as done by the demo (labels, versions, rollouts).
+  const api = new LoopApiClient(controlPlane.httpUrl, controlPlane.adminToken, 'demo-auto-labeller');
   const agents: Agent[] = [];
   const field = new FieldAccuracy();
   const close = async () => {

@@ -1,12 +1,6 @@
 /** `edgeloop pipeline`: start a retraining run by hand, follow it, list history, cancel. */
 import { parseArgs } from 'node:util';
-import {
-  type PipelineRun,
-  PipelineRunListSchema,
-  PipelineRunSchema,
-  PROTOCOL_VERSION,
-  ValidationError,
-} from '@edgeloop/shared';
+import { type PipelineRun, ValidationError } from '@edgeloop/shared';
 import { CLIENT_HELP, CLIENT_OPTIONS, loopClient, print } from './loop-client.ts';
 
 const HELP = `Usage: edgeloop pipeline <subcommand> [options]
@@ -47,13 +41,10 @@ export async function pipelineCommand(argv: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   const client = loopClient(values);
-  const get = (runId: string) =>
-    client.getJson(PipelineRunSchema, `/api/v1/pipeline/runs/${encodeURIComponent(runId)}`);
+  const get = (runId: string) => client.pipelineRun(runId);
   switch (sub) {
     case 'run': {
-      let run = await client.sendJson(PipelineRunSchema, 'POST', '/api/v1/pipeline/runs', {
-        protocol: PROTOCOL_VERSION,
-      });
+      let run = await client.triggerPipeline();
       if (!values.wait) {
         print(values.json, run, () => `${run.id} ${run.status}`);
         return 0;
@@ -67,7 +58,7 @@ export async function pipelineCommand(argv: string[]): Promise<number> {
       return run.status === 'succeeded' ? 0 : 1;
     }
     case 'runs': {
-      const { runs } = await client.getJson(PipelineRunListSchema, '/api/v1/pipeline/runs');
+      const runs = await client.listPipelineRuns();
       print(values.json, runs, () => runs.map((r) => formatRun(r)).join('\n'));
       return 0;
     }
@@ -79,11 +70,7 @@ export async function pipelineCommand(argv: string[]): Promise<number> {
     }
     case 'cancel': {
       if (!id) throw new ValidationError('pipeline cancel needs a RUN id');
-      const run = await client.sendJson(
-        PipelineRunSchema,
-        'POST',
-        `/api/v1/pipeline/runs/${encodeURIComponent(id)}/cancel`,
-      );
+      const run = await client.cancelPipelineRun(id);
       print(values.json, run, () => `${run.id} ${run.status}`);
       return 0;
     }

@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { type Agent, startAgent } from '@edgeloop/agent';
 import {
   AgentConfigSchema,
-  ApiClient,
+  type ApiClient,
   createLogger,
+  LoopApiClient,
   type PipelineRun,
   PipelineRunSchema,
   SYNTHETIC_CLASSES,
@@ -109,7 +110,7 @@ describe('the learning loop, end to end', () => {
         },
       },
     });
-    const api = new ApiClient(t.cp.httpUrl, t.cp.adminToken);
+    const api = new LoopApiClient(t.cp.httpUrl, t.cp.adminToken, 'e2e-labeller');
 
     const data = join(t.dataDir, 'studio');
     await generateSyntheticDataset(data, { perClass: 6, width: 48, height: 48, difficulty: 0.2, seed: 3 });
@@ -163,7 +164,11 @@ describe('the learning loop, end to end', () => {
     for (const s of samples) {
       expect(s.topK[0].label).toBe('unsure');
       expect(s.modelVersion).toBe(1);
-      await api.labelSample(s.sampleId, syntheticFrameLabel(s.frameId)!, 'e2e-labeller');
+      await api.labelAction(s.sampleId, {
+        action: 'correct',
+        label: syntheticFrameLabel(s.frameId)!,
+        newClass: true,
+      });
     }
 
     const res = await t.api('/pipeline/runs', {

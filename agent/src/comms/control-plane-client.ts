@@ -1,26 +1,20 @@
 /**
- * The agent's HTTP calls to the control plane (fetch, Basic auth with the device's credentials).
- * Every JSON answer is validated with its schema from shared before anyone uses it.
+ * The agent's HTTP calls to the control plane (Basic auth with the device's credentials), made
+ * through the API contract's transport: paths and response schemas come from shared/src/api.
  */
 import {
+  apiRoutes,
+  createTransport,
   type DesiredState,
-  DesiredStateSchema,
   type EnrollRequest,
   type EnrollResponse,
-  EnrollResponseSchema,
-  parseWith,
+  matchRoute,
+  NetworkError,
+  type ResultOf,
   type SampleMetadata,
-  SampleUploadResponseSchema,
+  type Transport,
+  ValidationError,
 } from '@edgeloop/shared';
-import { httpErrorFrom, NetworkError } from './http-error.ts';
-
-/** API paths, in one place (docs/protocol.md). */
-export const apiPaths = {
-  enroll: '/api/v1/devices/enroll',
-  desired: '/api/v1/device/desired',
-  modelFile: (version: number, name: string) => `/api/v1/models/${version}/files/${encodeURIComponent(name)}`,
-  samples: '/api/v1/samples',
-} as const;
 
 export interface DeviceCredentials {
   deviceId: string;
@@ -32,87 +26,55 @@ export interface ControlPlaneClientOptions {
   timeoutMs?: number;
 }
 
-export type SampleUploadResponse = ReturnType<typeof SampleUploadResponseSchema.parse>;
+export type SampleUploadResponse = ResultOf<typeof apiRoutes.uploadSample>;
+
+/** The manifests a desired state may point at; any other path is refused, not fetched. */
+const MANIFEST_ROUTES = [apiRoutes.getManifest, apiRoutes.getRollbackManifest];
 
 export class ControlPlaneClient {
   private readonly timeoutMs: number;
+  private readonly transport: Transport;
 
   constructor(
     readonly baseUrl: string,
-    private readonly credentials: DeviceCredentials | null,
+    credentials: DeviceCredentials | null,
     options: ControlPlaneClientOptions = {},
   ) {
     this.timeoutMs = options.timeoutMs ?? 15_000;
+    const headers: Record<string, string> = {};
+    if (credentials) {
+      const token = Buffer.from(`${credentials.deviceId}:${credentials.secret}`).toString('base64');
+      headers.authorization = `Basic ${token}`;
+    }
+    this.transport = createTransport({ baseUrl, headers, timeoutMs: this.timeoutMs });
   }
 
   withCredentials(credentials: DeviceCredentials): ControlPlaneClient {
     return new ControlPlaneClient(this.baseUrl, credentials, { timeoutMs: this.timeoutMs });
   }
 
-  private async send(
-    method: string,
-    path: string,
-    init: {
-      body?: string | FormData;
-      headers?: Record<string, string>;
-      signal?: AbortSignal;
-      timeoutMs?: number | null;
-    } = {},
-  ): Promise<Response> {
-    const headers: Record<string, string> = { ...init.headers };
-    if (this.credentials) {
-      const token = Buffer.from(`${this.credentials.deviceId}:${this.credentials.secret}`).toString('base64');
-      headers.authorization = `Basic ${token}`;
-    }
-    const signals = [
-      init.signal,
-      init.timeoutMs === null ? undefined : AbortSignal.timeout(init.timeoutMs ?? this.timeoutMs),
-    ];
-    const what = `${method} ${path}`;
-    let res: Response;
-    try {
-      // Concatenated, not resolved: keeps a base path prefix and a '//host' path cannot change hosts.
-      res = await fetch(`${this.baseUrl.replace(/\/+$/, '')}${path}`, {
-        method,
-        headers,
-        body: init.body,
-        signal: AbortSignal.any(signals.filter((s): s is AbortSignal => s !== undefined)),
-      });
-    } catch (err) {
-      if (init.signal?.aborted) throw err;
-      // fetch() says only 'fetch failed'; the reason (ECONNREFUSED, timeout…) is in its cause.
-      const reason = ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message;
-      throw new NetworkError(`${what}: cannot reach the control plane at ${this.baseUrl}: ${reason}`, err);
-    }
-    if (!res.ok) throw await httpErrorFrom(res, what);
-    return res;
+  enroll(request: EnrollRequest): Promise<EnrollResponse> {
+    return this.transport.call(apiRoutes.enrollDevice, { body: request });
   }
 
-  private async readJson(res: Response, what: string): Promise<unknown> {
-    try {
-      return await res.json();
-    } catch (err) {
-      throw new NetworkError(`${what}: response body is not JSON`, err);
-    }
-  }
-
-  async enroll(request: EnrollRequest): Promise<EnrollResponse> {
-    const res = await this.send('POST', apiPaths.enroll, {
-      body: JSON.stringify(request),
-      headers: { 'content-type': 'application/json' },
-    });
-    return parseWith(EnrollResponseSchema, await this.readJson(res, 'enroll'), 'enroll response');
-  }
-
-  async getDesired(signal?: AbortSignal): Promise<DesiredState> {
-    const res = await this.send('GET', apiPaths.desired, { signal });
-    return parseWith(DesiredStateSchema, await this.readJson(res, 'GET desired'), 'desired state');
+  getDesired(signal?: AbortSignal): Promise<DesiredState> {
+    return this.transport.call(apiRoutes.getDesiredState, { signal });
   }
 
   /** The manifest as raw JSON: verifyManifest, not this client, decides whether to believe it. */
   async getManifest(manifestPath: string, signal?: AbortSignal): Promise<unknown> {
-    const res = await this.send('GET', manifestPath, { signal });
-    return this.readJson(res, `GET ${manifestPath}`);
+    const match = matchRoute(MANIFEST_ROUTES, manifestPath);
+    if (!match)
+      throw new ValidationError(`desired state names '${manifestPath}', which is not a manifest route`);
+    const res = await this.transport.send(match.route, {
+      params: { version: Number(match.params.version) },
+      signal,
+    });
+    try {
+      return await res.json();
+    } catch (err) {
+      throw new NetworkError(`GET ${manifestPath}: response body is not JSON`, err);
+    }
   }
 
   /** Starts a file download; `offset` > 0 asks for the rest of the file (HTTP Range, RFC 9110 §14.2). */
@@ -123,14 +85,15 @@ export class ControlPlaneClient {
   ): Promise<Response> {
     const headers: Record<string, string> = {};
     if (options.offset) headers.range = `bytes=${options.offset}-`;
-    return this.send('GET', apiPaths.modelFile(version, name), {
+    return this.transport.send(apiRoutes.getModelFile, {
+      params: { version, name },
       headers,
       signal: options.signal,
       timeoutMs: null,
     });
   }
 
-  async uploadSample(
+  uploadSample(
     metadata: SampleMetadata,
     jpeg: Uint8Array,
     signal?: AbortSignal,
@@ -138,11 +101,6 @@ export class ControlPlaneClient {
     const form = new FormData();
     form.set('metadata', JSON.stringify(metadata));
     form.set('image', new Blob([jpeg], { type: 'image/jpeg' }), `${metadata.idempotencyKey}.jpg`);
-    const res = await this.send('POST', apiPaths.samples, { body: form, signal });
-    return parseWith(
-      SampleUploadResponseSchema,
-      await this.readJson(res, 'POST sample'),
-      'sample upload response',
-    );
+    return this.transport.call(apiRoutes.uploadSample, { body: form, signal });
   }
 }

@@ -7,9 +7,15 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ChecksumError, deviceFiles, type Logger, type Manifest, type ManifestFile } from '@edgeloop/shared';
+import {
+  ChecksumError,
+  deviceFiles,
+  type Logger,
+  type Manifest,
+  type ManifestFile,
+  NetworkError,
+} from '@edgeloop/shared';
 import type { ControlPlaneClient } from '../comms/control-plane-client.ts';
-import { NetworkError } from '../comms/http-error.ts';
 import { fileSha256 } from './model-store.ts';
 
 const WRITE_BATCH_BYTES = 256 * 1024;

@@ -14,6 +14,7 @@
 import {
   type DesiredState,
   EdgeloopError,
+  isTransient,
   type Logger,
   type Manifest,
   ManifestError,
@@ -25,7 +26,6 @@ import {
 } from '@edgeloop/shared';
 import type { Frame } from '../camera/camera.ts';
 import type { ControlPlaneClient } from '../comms/control-plane-client.ts';
-import { isTransient } from '../comms/http-error.ts';
 import type { ImageCodec } from '../image/image-codec.ts';
 import type { InferenceBackend } from '../inference/inference-backend.ts';
 import { type BackoffOptions, backoffDelay } from '../util/backoff.ts';

@@ -5,15 +5,15 @@
  * a lost response harmless.
  */
 import type { Logger } from '@edgeloop/shared';
+import { ApiHttpError } from '@edgeloop/shared';
 import type { ControlPlaneClient, SampleUploadResponse } from '../comms/control-plane-client.ts';
-import { ControlPlaneHttpError } from '../comms/http-error.ts';
 import { type BackoffOptions, backoffDelay, sleep } from '../util/backoff.ts';
 import type { QueueEntry, SampleQueue } from './sample-queue.ts';
 
 const PAYLOAD_REJECTED = new Set([400, 413, 415, 422]);
 
 export function isPayloadRejected(err: unknown): boolean {
-  return err instanceof ControlPlaneHttpError && PAYLOAD_REJECTED.has(err.httpStatus);
+  return err instanceof ApiHttpError && PAYLOAD_REJECTED.has(err.httpStatus);
 }
 
 export interface SampleUploaderOptions {

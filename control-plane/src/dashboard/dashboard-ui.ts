@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NotFoundError, SignInSchema, UnauthorizedError } from '@edgeloop/shared';
+import { API_BASE, apiRoutes, NotFoundError, SignInSchema, UnauthorizedError } from '@edgeloop/shared';
 import { Hono } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import { SESSION_COOKIE } from '../auth/sessions.ts';
@@ -21,11 +21,13 @@ const TYPES: Record<string, string> = {
 };
 const ASSET_NAME = /^[a-z0-9-]+\.(css|js|svg)$/;
 
-async function asset(name: string): Promise<Response> {
+async function asset(name: string, generated?: string): Promise<Response> {
   const ext = name.slice(name.lastIndexOf('.'));
-  const bytes = await readFile(join(ASSETS, name)).catch(() => {
-    throw new NotFoundError(`no dashboard asset '${name}'`);
-  });
+  const bytes =
+    generated ??
+    (await readFile(join(ASSETS, name)).catch(() => {
+      throw new NotFoundError(`no dashboard asset '${name}'`);
+    }));
   return new Response(bytes, {
     headers: {
       'Content-Type': TYPES[ext] ?? 'application/octet-stream',
@@ -40,12 +42,22 @@ async function asset(name: string): Promise<Response> {
   });
 }
 
+/** The contract's routes for the pages' fetch helper (lib.js): id → method and path template. */
+function routesModule(): string {
+  const table = Object.fromEntries(
+    Object.values(apiRoutes).map((r) => [r.id, { method: r.method, path: API_BASE + r.path }]),
+  );
+  return `// Generated from the API contract (shared/src/api) by the control plane.\nexport const routes = ${JSON.stringify(table, null, 2)};\n`;
+}
+
 export function dashboardUiRoutes(deps: AppDeps) {
+  const routes = routesModule();
   const sessions = deps.sessions;
   return new Hono<AppEnv>()
     .get('/', (c) => c.redirect('/ui/'))
     .get('/ui', (c) => c.redirect('/ui/'))
     .get('/ui/', () => asset('index.html'))
+    .get('/ui/assets/api-routes.js', () => asset('api-routes.js', routes))
     .get('/ui/assets/:name', (c) => {
       const name = c.req.param('name');
       if (!ASSET_NAME.test(name)) throw new NotFoundError(`no dashboard asset '${name}'`);

@@ -5,11 +5,13 @@
  * republished on start and after every reconnect.
  */
 import {
+  apiRoutes,
   type DesiredState,
   DesiredStateSchema,
   type Logger,
   PROTOCOL_VERSION,
   parseWith,
+  routeUrl,
   topics,
 } from '@edgeloop/shared';
 import type { MqttConnection } from '../mqtt/mqtt-client.ts';
@@ -18,7 +20,7 @@ import type { DeviceRecord, Store } from '../store/store.ts';
 const PUBLISH_TIMEOUT_MS = 5_000;
 
 export function manifestPathOf(modelVersion: number): string {
-  return `/api/v1/models/${modelVersion}/manifest`;
+  return routeUrl(apiRoutes.getManifest, { version: modelVersion });
 }
 
 export function desiredStateOf(

@@ -4,7 +4,14 @@
  * `rollback: true`, short-lived — is signed only when an operator or a rollout orders devices back
  * to that version. Devices accept an older version only through such a manifest.
  */
-import { type Manifest, NotFoundError, type SigningKey, signManifest } from '@edgeloop/shared';
+import {
+  apiRoutes,
+  type Manifest,
+  NotFoundError,
+  routeUrl,
+  type SigningKey,
+  signManifest,
+} from '@edgeloop/shared';
 import type { Store } from '../store/store.ts';
 
 const DAY_MS = 86_400_000;
@@ -12,7 +19,7 @@ const DAY_MS = 86_400_000;
 export const ROLLBACK_TTL_DAYS = 7;
 
 export function rollbackManifestPathOf(modelVersion: number): string {
-  return `/api/v1/models/${modelVersion}/rollback-manifest`;
+  return routeUrl(apiRoutes.getRollbackManifest, { version: modelVersion });
 }
 
 export interface ManifestSigner {

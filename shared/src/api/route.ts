@@ -97,6 +97,38 @@ export function routeUrl(
   return `${API_BASE}${path}${qs ? `?${qs}` : ''}`;
 }
 
+/**
+ * Which of `routes` a concrete path (as a server hands it out, e.g. a desired state's manifest
+ * path) names, with its parameters; null when none does.
+ */
+export function matchRoute<R extends RouteDef>(
+  routes: readonly R[],
+  path: string,
+): { route: R; params: Record<string, string> } | null {
+  for (const route of routes) {
+    const names: string[] = [];
+    const pattern = (API_BASE + route.path)
+      .split(/\{(\w+)\}/)
+      .map((part, i) => {
+        if (i % 2 === 1) {
+          names.push(part);
+          return '([^/?#]+)';
+        }
+        return part.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
+      })
+      .join('');
+    const match = new RegExp(`^${pattern}$`).exec(path);
+    if (match) {
+      const params: Record<string, string> = {};
+      names.forEach((name, i) => {
+        params[name] = decodeURIComponent(match[i + 1] ?? '');
+      });
+      return { route, params };
+    }
+  }
+  return null;
+}
+
 /** Whether a caller with this role (or a device) may call the route. */
 export function mayCall(route: RouteDef, caller: Caller): boolean {
   if (route.access.length === 0) return true;

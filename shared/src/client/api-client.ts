@@ -1,112 +1,56 @@
 /**
- * Typed client for the control plane's admin HTTP API (fetch, no dependencies). Responses are
- * validated with the same schemas the server uses; error bodies become EdgeloopErrors with the
- * server's code, so a CLI prints exactly what the server said.
+ * Typed client for the control plane's HTTP API, for people's tools (CLI, demo, benchmarks). Every
+ * call goes through the contract (shared/src/api): paths, bodies and response schemas come from
+ * the route definitions; errors become EdgeloopErrors carrying the server's code.
  */
-import { z } from 'zod';
-import { EdgeloopError, type ErrorCode, ErrorCodes } from '../errors.ts';
+import { apiRoutes } from '../api/contract.ts';
+import type { RouteDef } from '../api/route.ts';
+import { createTransport, type Transport } from '../api/transport.ts';
+import type { CallInput, ResultOf } from '../api/types.ts';
 import { PROTOCOL_VERSION } from '../protocol.ts';
-import {
-  type AssignModel,
-  type DeviceSummary,
-  DeviceSummarySchema,
-  EnrollmentTokenResponseSchema,
-  ErrorBodySchema,
-  type ModelVersionSummary,
-  ModelVersionSummarySchema,
-  type Sample,
-  SampleSchema,
-} from '../schemas/http.ts';
-import { type Manifest, ManifestSchema, type UnsignedManifest } from '../schemas/manifest.ts';
-import { type CreateRolloutInput, type Rollout, RolloutSchema } from '../schemas/rollout.ts';
-import { parseWith } from '../validate.ts';
+import type { AssignModel, DeviceSummary, ModelVersionSummary, Sample } from '../schemas/http.ts';
+import { ACTOR_HEADER } from '../schemas/loop.ts';
+import type { Manifest, UnsignedManifest } from '../schemas/manifest.ts';
+import type { CreateRolloutInput, Rollout } from '../schemas/rollout.ts';
+
+/** A call's arguments: optional when the route needs no params and no body. */
+export type CallArgs<R extends RouteDef> =
+  object extends CallInput<R> ? [input?: CallInput<R>] : [input: CallInput<R>];
 
 export class ApiClient {
+  readonly transport: Transport;
+
+  /** `actor` names who acts (X-Edgeloop-Actor); the control plane records it on what changes. */
   constructor(
     readonly baseUrl: string,
-    private readonly adminToken: string,
-  ) {}
-
-  /** Extra headers on every call; LoopApiClient adds the actor. */
-  protected extraHeaders(): Record<string, string> {
-    return {};
-  }
-
-  protected async request(method: string, path: string, body?: unknown): Promise<Response> {
-    const headers: Record<string, string> = {
-      ...this.extraHeaders(),
-      authorization: `Bearer ${this.adminToken}`,
-    };
-    let payload: FormData | string | undefined;
-    if (body instanceof FormData) payload = body;
-    else if (body !== undefined) {
-      headers['content-type'] = 'application/json';
-      payload = JSON.stringify(body);
-    }
-    let res: Response;
-    try {
-      res = await fetch(new URL(path, this.baseUrl), { method, headers, body: payload });
-    } catch (err) {
-      throw new EdgeloopError(
-        'UPSTREAM_FAILED',
-        `cannot reach the control plane at ${this.baseUrl}: ${(err as Error).message}`,
-        {
-          cause: err,
-        },
-      );
-    }
-    if (!res.ok) {
-      const text = await res.text();
-      let parsed: z.infer<typeof ErrorBodySchema> | null = null;
-      try {
-        parsed = ErrorBodySchema.parse(JSON.parse(text));
-      } catch {
-        parsed = null;
-      }
-      const code = (
-        parsed && parsed.error.code in ErrorCodes ? parsed.error.code : 'UPSTREAM_FAILED'
-      ) as ErrorCode;
-      throw new EdgeloopError(
-        code,
-        `${method} ${path} failed (${res.status}): ${parsed?.error.message ?? text.slice(0, 200)}`,
-        {
-          details: parsed?.error.details,
-        },
-      );
-    }
-    return res;
-  }
-
-  protected async json<S extends z.ZodType>(
-    schema: S,
-    method: string,
-    path: string,
-    body?: unknown,
-  ): Promise<z.infer<S>> {
-    const res = await this.request(method, path, body);
-    return parseWith(schema, await res.json(), `response of ${method} ${path}`);
-  }
-
-  createEnrollmentToken(options: { uses?: number; ttlSeconds?: number; group?: string } = {}) {
-    return this.json(EnrollmentTokenResponseSchema, 'POST', '/api/v1/enrollment-tokens', {
-      protocol: PROTOCOL_VERSION,
-      ...options,
+    adminToken: string,
+    readonly actor = 'admin',
+  ) {
+    this.transport = createTransport({
+      baseUrl,
+      headers: { authorization: `Bearer ${adminToken}`, [ACTOR_HEADER]: actor },
     });
   }
 
+  /** Any route of the contract: `client.call(apiRoutes.getPipelineRun, { params: { id } })`. */
+  call<R extends RouteDef>(route: R, ...[input]: CallArgs<R>): Promise<ResultOf<R>> {
+    return this.transport.call(route, (input ?? {}) as CallInput<R>);
+  }
+
+  createEnrollmentToken(options: { uses?: number; ttlSeconds?: number; group?: string } = {}) {
+    return this.call(apiRoutes.createEnrollmentToken, { body: { protocol: PROTOCOL_VERSION, ...options } });
+  }
+
   async listDevices(): Promise<DeviceSummary[]> {
-    return (await this.json(z.object({ devices: z.array(DeviceSummarySchema) }), 'GET', '/api/v1/devices'))
-      .devices;
+    return (await this.call(apiRoutes.listDevices)).devices;
   }
 
   async listModels(): Promise<ModelVersionSummary[]> {
-    return (
-      await this.json(z.object({ models: z.array(ModelVersionSummarySchema) }), 'GET', '/api/v1/models')
-    ).models;
+    return (await this.call(apiRoutes.listModels)).models;
   }
 
   getManifest(version: number): Promise<Manifest> {
-    return this.json(ManifestSchema, 'GET', `/api/v1/models/${version}/manifest`);
+    return this.call(apiRoutes.getManifest, { params: { version } });
   }
 
   /** Uploads a model version: the unsigned manifest, its files and optional metrics. */
@@ -119,25 +63,16 @@ export class ApiClient {
     form.set('manifest', JSON.stringify(manifest));
     if (metrics !== undefined) form.set('metrics', JSON.stringify(metrics));
     for (const [name, bytes] of files) form.set(name, new Blob([bytes]), name);
-    return this.json(ModelVersionSummarySchema, 'POST', '/api/v1/models', form);
+    return this.call(apiRoutes.publishModel, { body: form });
   }
 
   async assign(modelVersion: number, target: AssignModel['target']): Promise<string[]> {
     const body: AssignModel = { protocol: PROTOCOL_VERSION, modelVersion, target };
-    return (await this.json(z.object({ devices: z.array(z.string()) }), 'POST', '/api/v1/assignments', body))
-      .devices;
+    return (await this.call(apiRoutes.assignModel, { body })).devices;
   }
 
   listSamples(options: { labelled?: boolean; limit?: number; offset?: number } = {}) {
-    const q = new URLSearchParams();
-    if (options.labelled !== undefined) q.set('labelled', String(options.labelled));
-    if (options.limit !== undefined) q.set('limit', String(options.limit));
-    if (options.offset !== undefined) q.set('offset', String(options.offset));
-    return this.json(
-      z.object({ samples: z.array(SampleSchema), total: z.number() }),
-      'GET',
-      `/api/v1/samples?${q}`,
-    );
+    return this.call(apiRoutes.listSamples, { query: options });
   }
 
   /** Every sample matching the filter, following pages. */
@@ -151,42 +86,23 @@ export class ApiClient {
   }
 
   async sampleImage(sampleId: string): Promise<{ bytes: Uint8Array; contentType: string }> {
-    const res = await this.request('GET', `/api/v1/samples/${encodeURIComponent(sampleId)}/image`);
+    const res = await this.call(apiRoutes.getSampleImage, { params: { id: sampleId } });
     return {
       bytes: new Uint8Array(await res.arrayBuffer()),
       contentType: res.headers.get('content-type') ?? '',
     };
   }
 
-  labelSample(sampleId: string, label: string, labelledBy = 'admin'): Promise<Sample> {
-    return this.json(SampleSchema, 'POST', `/api/v1/samples/${encodeURIComponent(sampleId)}/label`, {
-      protocol: PROTOCOL_VERSION,
-      label,
-      labelledBy,
-    });
-  }
-
-  async markSamplesUsed(sampleIds: string[], modelVersion: number): Promise<number> {
-    if (sampleIds.length === 0) return 0;
-    const res = await this.json(z.object({ updated: z.number() }), 'POST', '/api/v1/samples/used', {
-      protocol: PROTOCOL_VERSION,
-      sampleIds,
-      modelVersion,
-    });
-    return res.updated;
-  }
-
   createRollout(request: Omit<CreateRolloutInput, 'protocol'>): Promise<Rollout> {
-    return this.json(RolloutSchema, 'POST', '/api/v1/rollouts', { protocol: PROTOCOL_VERSION, ...request });
+    return this.call(apiRoutes.createRollout, { body: { protocol: PROTOCOL_VERSION, ...request } });
   }
 
   async listRollouts(): Promise<Rollout[]> {
-    return (await this.json(z.object({ rollouts: z.array(RolloutSchema) }), 'GET', '/api/v1/rollouts'))
-      .rollouts;
+    return (await this.call(apiRoutes.listRollouts)).rollouts;
   }
 
   getRollout(rolloutId: string): Promise<Rollout> {
-    return this.json(RolloutSchema, 'GET', `/api/v1/rollouts/${encodeURIComponent(rolloutId)}`);
+    return this.call(apiRoutes.getRollout, { params: { id: rolloutId } });
   }
 
   /** pause, resume, abort (rolls updated devices back) or rollback (also after completion). */
@@ -195,9 +111,12 @@ export class ApiClient {
     action: 'pause' | 'resume' | 'abort' | 'rollback',
     reason?: string,
   ): Promise<Rollout> {
-    return this.json(RolloutSchema, 'POST', `/api/v1/rollouts/${encodeURIComponent(rolloutId)}/${action}`, {
-      protocol: PROTOCOL_VERSION,
-      reason,
-    });
+    const route = {
+      pause: apiRoutes.pauseRollout,
+      resume: apiRoutes.resumeRollout,
+      abort: apiRoutes.abortRollout,
+      rollback: apiRoutes.rollbackRollout,
+    }[action];
+    return this.call(route, { params: { id: rolloutId }, body: { protocol: PROTOCOL_VERSION, reason } });
   }
 }

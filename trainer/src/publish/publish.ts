@@ -23,7 +23,6 @@ export async function publishModelDir(
     model.files,
     model.metrics ?? undefined,
   );
-  if (model.metrics?.sampleIds.length) await client.markSamplesUsed(model.metrics.sampleIds, modelVersion);
   return summary;
 }
 

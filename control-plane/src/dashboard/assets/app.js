@@ -1,6 +1,6 @@
 // The dashboard shell: sign-in, hash routing (#/page/arg), and live updates — one EventSource on
-// /api/v1/events/stream tells the open page which topics changed so it refetches only then.
-import { api, fill, h, session } from './lib.js';
+// the API's event stream tells the open page which topics changed so it refetches only then.
+import { api, apiUrl, fill, h, session } from './lib.js';
 import { devicePage } from './page-device.js';
 import { fleetPage } from './page-fleet.js';
 import { labellingPage } from './page-labelling.js';
@@ -46,7 +46,7 @@ async function show() {
 
 function listen() {
   events?.close();
-  events = new EventSource('/api/v1/events/stream');
+  events = new EventSource(apiUrl('getEventStream'));
   const live = document.getElementById('live');
   events.addEventListener('ready', () => live.classList.add('on'));
   events.addEventListener('error', () => live.classList.remove('on'));
@@ -80,7 +80,7 @@ function refreshSoon(topics) {
 
 async function start() {
   try {
-    Object.assign(session, await api('session'));
+    Object.assign(session, await api('getSession'));
   } catch {
     signInForm.hidden = false;
     fill(view);
@@ -95,7 +95,7 @@ async function start() {
   document.getElementById('who-role').textContent = session.role;
   document.body.dataset.role = session.role;
   // The Rollouts page needs the rollout API; older control planes do not have it.
-  fetch('/api/v1/rollouts', { method: 'GET' }).then((r) => {
+  fetch(apiUrl('listRollouts'), { method: 'GET' }).then((r) => {
     document.getElementById('nav-rollouts').hidden = r.status === 404;
   });
   listen();

@@ -1,6 +1,8 @@
 // Small helpers every page uses: DOM building (text only, never HTML strings, so device-supplied
 // names cannot inject markup), API calls, formatting, and SVG charts.
 
+import { routes } from './api-routes.js';
+
 export const session = { name: '', role: 'viewer' };
 
 export const canChange = () => session.role === 'admin' || session.role === 'operator';
@@ -57,15 +59,33 @@ export class ApiError extends Error {
   }
 }
 
-export async function api(path, options = {}) {
+/**
+ * A URL of the API: `apiUrl('getSampleImage', { id })`. Routes come from api-routes.js, which the
+ * control plane generates from its API contract, so the pages spell no paths of their own.
+ */
+export function apiUrl(id, params = {}, query = {}) {
+  const route = routes[id];
+  if (!route) throw new Error(`unknown API route ${id}`);
+  const path = route.path.replace(/\{(\w+)\}/g, (_, name) => encodeURIComponent(String(params[name])));
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined && value !== null) search.set(key, String(value));
+  }
+  const qs = search.toString();
+  return qs ? `${path}?${qs}` : path;
+}
+
+/** Calls an API route by its contract id, or a dashboard path (`/ui/...`); JSON in and out. */
+export async function api(id, options = {}) {
   const headers = { 'x-edgeloop-dashboard': '1', ...(options.headers ?? {}) };
   let body = options.body;
   if (body !== undefined && !(body instanceof FormData)) {
     headers['content-type'] = 'application/json';
     body = JSON.stringify(body);
   }
-  const res = await fetch(path.startsWith('/') ? path : `/api/v1/${path}`, {
-    method: options.method ?? (body === undefined ? 'GET' : 'POST'),
+  const own = id.startsWith('/');
+  const res = await fetch(own ? id : apiUrl(id, options.params, options.query), {
+    method: own ? (options.method ?? (body === undefined ? 'GET' : 'POST')) : routes[id].method,
     headers,
     body,
     credentials: 'same-origin',

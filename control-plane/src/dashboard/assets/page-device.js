@@ -1,7 +1,7 @@
 // Device: the live frame (a thumbnail the agent sends every few seconds) with its prediction, the
 // newest uploaded low-confidence frame, telemetry charts from the recent-predictions window,
 // version history and events.
-import { ago, api, badge, fill, h, lineChart, num, pct } from './lib.js';
+import { ago, api, apiUrl, badge, fill, h, lineChart, num, pct } from './lib.js';
 
 /** How often the open Device page asks for a newer live frame (agents send one every ~10 s). */
 const LIVE_FRAME_POLL_MS = 2000;
@@ -11,7 +11,7 @@ export function devicePage(root, [deviceId]) {
   let shownFrameId = null;
 
   async function load() {
-    const data = await api(`devices/${encodeURIComponent(deviceId)}/telemetry`);
+    const data = await api('getDeviceTelemetry', { params: { id: deviceId } });
     render(data);
     await loadLiveFrame();
   }
@@ -19,7 +19,7 @@ export function devicePage(root, [deviceId]) {
   // Frames live in the control plane's memory, not the database, so the change stream does not
   // see them: poll a small JSON while this page is open and fetch the JPEG only when it changed.
   async function loadLiveFrame() {
-    const res = await fetch(`/api/v1/devices/${encodeURIComponent(deviceId)}/frame`, {
+    const res = await fetch(apiUrl('getDeviceFrame', { id: deviceId }), {
       credentials: 'same-origin',
     });
     if (res.status === 404) {
@@ -38,7 +38,7 @@ export function devicePage(root, [deviceId]) {
       live,
       h('h2', {}, 'Live frame'),
       h('img', {
-        src: `/api/v1/devices/${encodeURIComponent(deviceId)}/frame.jpg?f=${encodeURIComponent(frame.frameId)}`,
+        src: apiUrl('getDeviceFrameJpeg', { id: deviceId }, { f: frame.frameId }),
         alt: 'latest frame classified by the device',
         id: 'device-live-frame',
         // Reserve the frame's shape before it loads, at whatever width the card gives it.
@@ -106,7 +106,7 @@ export function devicePage(root, [deviceId]) {
           h('h2', {}, 'Newest uploaded frame'),
           latestSampleId
             ? h('img', {
-                src: `/api/v1/samples/${encodeURIComponent(latestSampleId)}/image`,
+                src: apiUrl('getSampleImage', { id: latestSampleId }),
                 alt: 'newest frame uploaded by the device',
                 id: 'device-frame',
               })

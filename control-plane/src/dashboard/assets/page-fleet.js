@@ -95,7 +95,7 @@ export function fleetPage(root) {
     const mine = ++seq;
     const query = new URLSearchParams(Object.entries(state).map(([k, v]) => [k, String(v)]));
     history.replaceState(null, '', `#/fleet/${query}`);
-    const data = await api(`fleet?${query}`);
+    const data = await api('getFleet', { query: state });
     if (mine !== seq) return; // a newer request superseded this one
     render(data);
   }

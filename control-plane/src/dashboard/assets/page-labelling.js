@@ -1,6 +1,6 @@
 // Labelling: the queue, one frame at a time, keyboard first. 1–9 pick a class, Enter confirms
 // the pre-label (the device's top-1), 0 says none of the classes fits, S skips for later.
-import { api, attempt, canChange, fill, h, pct } from './lib.js';
+import { api, apiUrl, attempt, canChange, fill, h, pct } from './lib.js';
 
 export function labellingPage(root) {
   let queue = [];
@@ -10,7 +10,7 @@ export function labellingPage(root) {
   let busy = false;
 
   async function load() {
-    const [q, c] = await Promise.all([api('labelling/queue?limit=50'), api('classes')]);
+    const [q, c] = await Promise.all([api('getLabelQueue', { query: { limit: 50 } }), api('listClasses')]);
     queue = q.samples;
     total = q.total;
     classes = c.classes.map((x) => x.name ?? x);
@@ -41,7 +41,7 @@ export function labellingPage(root) {
           'div',
           { class: 'card label-image' },
           h('img', {
-            src: `/api/v1/samples/${encodeURIComponent(sample.sampleId)}/image`,
+            src: apiUrl('getSampleImage', { id: sample.sampleId }),
             alt: `sample ${sample.sampleId}`,
             id: 'label-image',
           }),
@@ -141,7 +141,7 @@ export function labellingPage(root) {
     if (!sample || busy || !canChange()) return;
     busy = true;
     const ok = await attempt(() =>
-      api(`labelling/samples/${encodeURIComponent(sample.sampleId)}`, { body: { protocol: 1, ...action } }),
+      api('labelSample', { params: { id: sample.sampleId }, body: { protocol: 1, ...action } }),
     );
     busy = false;
     if (!ok) return;

@@ -11,7 +11,7 @@ export function modelsPage(root) {
   let pair = null;
 
   async function load() {
-    const [{ models }, { aliases }] = await Promise.all([api('models'), api('aliases')]);
+    const [{ models }, { aliases }] = await Promise.all([api('listModels'), api('listAliases')]);
     const aliasesOf = (v) => aliases.filter((a) => a.modelVersion === v).map((a) => a.alias);
     const sorted = [...models].sort((a, b) => b.modelVersion - a.modelVersion);
     fill(
@@ -67,7 +67,9 @@ export function modelsPage(root) {
   }
 
   async function promote(version) {
-    const decision = await attempt(() => api(`models/${version}/promote`, { body: { protocol: 1 } }));
+    const decision = await attempt(() =>
+      api('promoteModel', { params: { ref: version }, body: { protocol: 1 } }),
+    );
     if (decision) {
       alertDecision(decision);
       load();
@@ -104,7 +106,7 @@ export function modelsPage(root) {
     const head = [h('h2', {}, 'Compare'), h('div', { class: 'toolbar' }, 'A', select(0), 'B', select(1))];
     let c;
     try {
-      c = await api(`models/compare?a=${pair[0]}&b=${pair[1]}`);
+      c = await api('compareModels', { query: { a: pair[0], b: pair[1] } });
     } catch (err) {
       fill(compare, ...head, h('p', { class: 'error' }, err.message));
       return;

@@ -10,11 +10,11 @@ const DEVICE_ROWS = 200;
 
 export function rolloutsPage(root, [rolloutId]) {
   async function load() {
-    if (rolloutId) return renderOne(await api(`rollouts/${encodeURIComponent(rolloutId)}`));
+    if (rolloutId) return renderOne(await api('getRollout', { params: { id: rolloutId } }));
     const [{ rollouts }, { models }, fleet] = await Promise.all([
-      api('rollouts'),
-      api('models'),
-      api('fleet?pageSize=1'),
+      api('listRollouts'),
+      api('listModels'),
+      api('getFleet', { query: { pageSize: 1 } }),
     ]);
     fill(
       root,
@@ -73,7 +73,8 @@ export function rolloutsPage(root, [rolloutId]) {
     const act = (verb) => async () => {
       const ok = await attempt(
         () =>
-          api(`rollouts/${encodeURIComponent(r.rolloutId)}/${verb}`, {
+          api(`${verb}Rollout`, {
+            params: { id: r.rolloutId },
             body: { protocol: 1, reason: `${verb} from the dashboard` },
           }),
         `${verb}: done`,

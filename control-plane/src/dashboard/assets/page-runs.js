@@ -4,8 +4,8 @@ import { actionButton, ago, api, attempt, badge, duration, fill, h, lineChart } 
 
 export function runsPage(root, [runId]) {
   async function load() {
-    if (runId) return renderRun(await api(`pipeline/runs/${encodeURIComponent(runId)}`));
-    const { runs } = await api('pipeline/runs');
+    if (runId) return renderRun(await api('getPipelineRun', { params: { id: runId } }));
+    const { runs } = await api('listPipelineRuns');
     fill(
       root,
       h(
@@ -15,7 +15,7 @@ export function runsPage(root, [runId]) {
         actionButton(
           'Start a run',
           async () => {
-            const run = await attempt(() => api('pipeline/runs', { body: { protocol: 1 } }), 'run queued');
+            const run = await attempt(() => api('triggerPipeline', { body: { protocol: 1 } }), 'run queued');
             if (run) load();
           },
           { class: 'primary', id: 'start-run' },
@@ -72,7 +72,7 @@ export function runsPage(root, [runId]) {
     const registered = run.steps.map((s) => s.artifacts?.modelVersion).find((v) => typeof v === 'number');
     let history = null;
     if (registered) {
-      const { models } = await api('models');
+      const { models } = await api('listModels');
       history = models.find((m) => m.modelVersion === registered)?.metrics?.history ?? null;
     }
     const active = run.status === 'running' || run.status === 'queued';
@@ -87,9 +87,7 @@ export function runsPage(root, [runId]) {
           ? actionButton(
               'Cancel',
               async () => {
-                if (
-                  await attempt(() => api(`pipeline/runs/${run.id}/cancel`, { method: 'POST' }), 'cancelling')
-                )
+                if (await attempt(() => api('cancelPipelineRun', { params: { id: run.id } }), 'cancelling'))
                   load();
               },
               { class: 'danger' },

@@ -43,7 +43,7 @@ export function tryPage(root) {
     body.set('topK', '5');
     submit.disabled = true;
     fill(result, h('p', { class: 'muted' }, 'Classifying…'));
-    const out = await attempt(() => api('try', { body }));
+    const out = await attempt(() => api('tryModel', { body }));
     submit.disabled = !canChange();
     if (!out) {
       fill(result);
@@ -57,7 +57,7 @@ export function tryPage(root) {
   }
 
   async function load() {
-    const [{ models }, { aliases }] = await Promise.all([api('models'), api('aliases')]);
+    const [{ models }, { aliases }] = await Promise.all([api('listModels'), api('listAliases')]);
     const names = (v) =>
       aliases
         .filter((a) => a.modelVersion === v)

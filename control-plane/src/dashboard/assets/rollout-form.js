@@ -108,7 +108,7 @@ export function rolloutForm({ models, groups, tags = [], onCreated }) {
         },
       },
     };
-    const created = await attempt(() => api('rollouts', { body }), 'rollout started');
+    const created = await attempt(() => api('createRollout', { body }), 'rollout started');
     if (created) onCreated(created);
   }
 

@@ -1,7 +1,7 @@
 /**
  * How fast the dashboard's Fleet page answers with a large fleet: a real control plane with N
  * devices (default 10,000) in its SQLite database, a share of them online with recent
- * predictions; times GET /api/v1/fleet for the default page, a search, a sort to a late page and a
+ * predictions; times the fleet page's API call (getFleet) for the default page, a search, a sort to a late page and a
  * status filter, and (when Debian's chromium is installed) the time until the first table row is
  * on screen in a real browser.
  *
@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startControlPlane } from '@edgeloop/control-plane';
-import { ControlPlaneConfigSchema, createLogger, sha256Hex } from '@edgeloop/shared';
+import { apiRoutes, ControlPlaneConfigSchema, createLogger, routeUrl, sha256Hex } from '@edgeloop/shared';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -117,7 +117,7 @@ export async function benchMain(argv: string[]): Promise<number> {
       let matching = 0;
       for (let r = 0; r < reps; r++) {
         const started = performance.now();
-        const res = await fetch(`${cp.httpUrl}/api/v1/fleet?${query}`, { headers });
+        const res = await fetch(`${cp.httpUrl}${routeUrl(apiRoutes.getFleet)}?${query}`, { headers });
         const text = await res.text();
         times.push(performance.now() - started);
         if (!res.ok) throw new Error(`fleet ${query}: ${res.status} ${text}`);

@@ -21,9 +21,11 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import {
   ApiClient,
+  apiRoutes,
   EnrollResponseSchema,
   PROTOCOL_VERSION,
   type RolloutWave,
+  routeUrl,
   type TrustedKey,
 } from '@edgeloop/shared';
 import { testManifest } from '../test/helpers/manifest-fixture.ts';
@@ -183,7 +185,7 @@ export async function benchMain(argv: string[]): Promise<number> {
     const ids = Array.from({ length: agentsWanted }, (_, i) => `sim-${String(i).padStart(5, '0')}`);
     log(`enrolling ${ids.length} devices…`);
     const enrolled = await mapLimit(ids, 8, async (deviceId) => {
-      const res = await fetch(`${info.httpUrl}/api/v1/devices/enroll`, {
+      const res = await fetch(`${info.httpUrl}${routeUrl(apiRoutes.enrollDevice)}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ protocol: PROTOCOL_VERSION, token, deviceId }),

@@ -1,5 +1,5 @@
 /**
- * The HTTP app: the API contract's routes under /api/v1 (one handler per route, mounted by
+ * The HTTP app: the API contract's routes under API_BASE (one handler per route, mounted by
  * contract-routes.ts), the dashboard under /ui and the API docs under /docs. One onError turns
  * errors into `{error:{code,message,details}}`.
  */

@@ -18,7 +18,7 @@ export const DeviceTagsSchema = z
   .max(32)
   .refine((tags) => new Set(tags).size === tags.length, 'tags must not repeat');
 
-/** PATCH /api/v1/devices/{id}: what an admin or operator may change about a device. */
+/** updateDevice (PATCH /devices/{id}): what an admin or operator may change about a device. */
 export const UpdateDeviceSchema = z
   .object({
     protocol: Protocol,

@@ -1,5 +1,5 @@
 /**
- * Rollouts (HTTP under /api/v1/rollouts): a model version pushed to a target in waves, with a
+ * Rollouts (HTTP routes in api/routes/rollouts.ts): a model version pushed to a target in waves, with a
  * notification rate, soak time, per-device timeout, abort criteria and health gates that compare
  * the new version's field confidence with the previous version's on the same devices.
  */

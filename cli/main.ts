@@ -1,6 +1,7 @@
 /**
  * The `edgeloop` command: finds the command, runs it, and turns what it throws into a message and
- * an exit code (2 for usage and config errors, 1 otherwise).
+ * an exit code (2 for usage and config errors, 1 otherwise). Program packages load lazily, inside
+ * each command's run (see command-list.ts).
  */
 import { EdgeloopError } from '@edgeloop/shared';
 import { COMMANDS } from './command-list.ts';

@@ -1,7 +1,7 @@
 /**
  * Keeps the layering the README promises: shared depends on nothing of ours; agent, control-plane
  * and trainer depend on shared and never on each other; each heavy library has one importer per
- * program (its adapter).
+ * program (its adapter); commands (argv parsing, help, exit codes) live in cli/ only.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';

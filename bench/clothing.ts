@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '@edgeloop/shared';
-import { progressPrinter, quantizeModelDir, type TrainOptions, train } from '../trainer/src/index.ts';
+import { progressPrinter } from '../cli/output/train-progress.ts';
+import { quantizeModelDir, type TrainOptions, train } from '../trainer/src/index.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 

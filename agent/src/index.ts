@@ -6,7 +6,6 @@ export * from './camera/folder-camera.ts';
 export * from './camera/mjpeg-framer.ts';
 export * from './camera/process-camera.ts';
 export * from './camera/synthetic-camera.ts';
-export * from './cli.ts';
 export * from './comms/control-plane-client.ts';
 export * from './image/image-codec.ts';
 export * from './image/sharp-image.ts';

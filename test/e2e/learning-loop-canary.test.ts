@@ -20,7 +20,8 @@ import {
 } from '@edgeloop/shared';
 import { generateSyntheticDataset } from '@edgeloop/trainer';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { pipelineCommand } from '../../cli/loop/pipeline-command.ts';
+import { pipelineCommand } from '../../cli/commands/pipeline.ts';
+import { runCommand } from '../../cli/options/run-command.ts';
 import { edgeloopArgv } from '../helpers/edgeloop-cli.ts';
 import { testManifest } from '../helpers/manifest-fixture.ts';
 import { buildTinyClassifier } from '../helpers/tiny-onnx.ts';
@@ -221,7 +222,7 @@ describe('the learning loop, end to end', () => {
       out.push(String(text));
       return true;
     });
-    const code = await pipelineCommand([
+    const code = await runCommand(pipelineCommand, [
       'show',
       runId,
       '--control-plane',

@@ -1,7 +1,7 @@
 /**
  * Keeps the layering the README promises: shared depends on nothing of ours; agent, control-plane
  * and trainer depend on shared and never on each other; each heavy library has one importer per
- * program (its adapter).
+ * program (its adapter); commands (argv parsing, help, exit codes) live in cli/ only.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
@@ -71,5 +71,41 @@ describe('package dependency direction', () => {
       ];
       expect(importers.sort(), lib).toEqual(expected);
     }
+  });
+});
+
+/** Every .ts/.mjs file under `dir` (relative to the repository root) with its text. */
+async function sources(dir: string): Promise<{ file: string; text: string }[]> {
+  const out: { file: string; text: string }[] = [];
+  for (const entry of await readdir(join(ROOT, dir), { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !/\.(ts|mjs)$/.test(entry.name) || entry.parentPath.includes('node_modules'))
+      continue;
+    const path = join(entry.parentPath, entry.name);
+    out.push({ file: relative(ROOT, path), text: await readFile(path, 'utf8') });
+  }
+  return out;
+}
+
+describe('commands live in cli/', () => {
+  it.each(['agent', 'control-plane', 'trainer'])('no file under %s/ parses argv', async (pkg) => {
+    const bad = (await sources(pkg))
+      .filter(({ text }) =>
+        /\bimport\s*\{[^}]*\bparseArgs\b[^}]*\}\s*from\s*'node:util'|process\.argv/.test(text),
+      )
+      .map(({ file }) => file);
+    expect(bad).toEqual([]);
+  });
+
+  it('cli/ loads program packages only inside a command run (lazy: an agent-only device never loads the trainer)', async () => {
+    const bad = (await sources('cli'))
+      .filter(({ file }) => !file.startsWith('cli/demo/'))
+      .flatMap(({ file, text }) =>
+        [
+          ...text.matchAll(
+            /^import\s+(?!type\b)[^;]*?from\s+'(@edgeloop\/(?:agent|control-plane|trainer))'/gm,
+          ),
+        ].map((m) => `${file}: ${m[1]}`),
+      );
+    expect(bad).toEqual([]);
   });
 });

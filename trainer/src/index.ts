@@ -1,15 +1,20 @@
-export * from './cli.ts';
 export * from './data/dataset.ts';
 export * from './data/synthetic-dataset.ts';
-export { evaluateCommand } from './evaluate/evaluate-command.ts';
+export { type EvaluationReport, evaluateClassifier } from './evaluate/evaluate-model.ts';
+export { type Classifier, loadClassifier } from './evaluate/load-classifier.ts';
+export { parseFreeze } from './model/split-model.ts';
 export * from './output/model-dir.ts';
 export * from './predict.ts';
-export { importModelCommand } from './publish/import-model-command.ts';
+export { importModel } from './publish/import-model.ts';
 export * from './publish/publish.ts';
-export { quantizeCommand } from './quantize/quantize-command.ts';
+export { loadCalibrationImages } from './quantize/calibration-images.ts';
+export { CALIBRATION_METHODS, type CalibrationMethod } from './quantize/calibration-stats.ts';
+export { quantizeModel } from './quantize/quantize-model.ts';
 export {
+  FP32_MODEL_FILE,
   formatQuantization,
   type QuantizationMetrics,
   quantizeModelDir,
 } from './quantize/quantize-model-dir.ts';
+export { readRunState } from './train/run-state.ts';
 export * from './train/train.ts';

@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DatasetVersionSchema, sha256Hex } from '@edgeloop/shared';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { datasetCommand } from '../../../cli/loop/dataset-command.ts';
+import { datasetCommand } from '../../../cli/commands/dataset.ts';
+import { runCommand } from '../../../cli/options/run-command.ts';
 import { isFieldHard } from '../../../control-plane/src/datasets/dataset-versions.ts';
 import { startS3, type TestS3 } from '../../helpers/s3-server.ts';
 import {
@@ -64,7 +65,7 @@ describe.each(['local', 's3'] as const)('datasets with %s objects', (backend) =>
   afterAll(() => work.remove());
 
   const cli = (...args: string[]) =>
-    datasetCommand([
+    runCommand(datasetCommand, [
       ...args,
       '--control-plane',
       t.cp.httpUrl,

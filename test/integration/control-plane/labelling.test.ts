@@ -1,6 +1,7 @@
 import { LabelledSampleSchema, LabelQueueSchema } from '@edgeloop/shared';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { labelCommand } from '../../../cli/loop/label-command.ts';
+import { labelCommand } from '../../../cli/commands/label.ts';
+import { runCommand } from '../../../cli/options/run-command.ts';
 import { type Device, enroll, jsonBody, startTestControlPlane, type TestControlPlane } from './helpers.ts';
 import { sampleFrom, sampleMetadata, testImage, uploadSample } from './sample-helpers.ts';
 
@@ -206,7 +207,7 @@ describe('edgeloop label', () => {
       return true;
     });
     const cli = (...args: string[]) =>
-      labelCommand([
+      runCommand(labelCommand, [
         ...args,
         '--control-plane',
         t.cp.httpUrl,

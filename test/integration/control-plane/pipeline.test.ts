@@ -5,7 +5,8 @@
 import { type PipelineRun, PipelineRunSchema } from '@edgeloop/shared';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { pipelineCommand } from '../../../cli/loop/pipeline-command.ts';
+import { pipelineCommand } from '../../../cli/commands/pipeline.ts';
+import { runCommand } from '../../../cli/options/run-command.ts';
 import { edgeloopArgv } from '../../helpers/edgeloop-cli.ts';
 import {
   createToken,
@@ -99,7 +100,7 @@ describe('retraining pipeline', () => {
       return true;
     });
     const args = ['--control-plane', t.cp.httpUrl, '--admin-token', t.cp.adminToken];
-    expect(await pipelineCommand(['show', first.id, ...args])).toBe(0);
+    expect(await runCommand(pipelineCommand, ['show', first.id, ...args])).toBe(0);
     vi.restoreAllMocks();
     expect(out.join('')).toMatch(/train\s+failed\s+attempts 2/);
 

@@ -2,7 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { ModelComparisonSchema, ModelDetailsSchema, PromotionDecisionSchema } from '@edgeloop/shared';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { modelCommand } from '../../../cli/loop/model-command.ts';
+import { modelCommand } from '../../../cli/commands/model.ts';
+import { runCommand } from '../../../cli/options/run-command.ts';
 import { testManifest } from '../../helpers/manifest-fixture.ts';
 import { jsonBody, startTestControlPlane, type TestControlPlane } from './helpers.ts';
 
@@ -144,7 +145,7 @@ describe('registry', () => {
       lines.push(String(s));
       return true;
     });
-    const code = await modelCommand([
+    const code = await runCommand(modelCommand, [
       'compare',
       '1',
       '2',

@@ -7,10 +7,11 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { rolloutCommand } from '@edgeloop/control-plane';
 import type { Rollout } from '@edgeloop/shared';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { rolloutCommand } from '../../../cli/commands/rollout.ts';
+import { runCommand } from '../../../cli/options/run-command.ts';
 import { type Fleet, fastStrategy, fleetModel, startFleet, waitUntil } from './fleet.ts';
 
 let fleet: Fleet;
@@ -224,7 +225,7 @@ describe('rollouts over MQTT with real agents', () => {
         return true;
       });
       try {
-        const code = await rolloutCommand([
+        const code = await runCommand(rolloutCommand, [
           ...args,
           '--control-plane',
           fleet.t.cp.httpUrl,
@@ -277,7 +278,7 @@ describe('rollouts over MQTT with real agents', () => {
     });
     try {
       const args = ['create', '--model-version', '10', '--tags', 'site-a,outdoor', '--waves', '100%'];
-      const code = await rolloutCommand([
+      const code = await runCommand(rolloutCommand, [
         ...args,
         ...['--soak', '0.5', '--json', '--control-plane', fleet.t.cp.httpUrl],
         ...['--admin-token', fleet.t.cp.adminToken],

@@ -3,7 +3,8 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { agentCommand } from '../../../agent/src/cli.ts';
+import { agentCommand } from '../../../cli/commands/agent.ts';
+import { runCommand } from '../../../cli/options/run-command.ts';
 
 const DEPLOY = resolve(import.meta.dirname, '../../../deploy/config');
 
@@ -19,7 +20,7 @@ describe('agent example configs', () => {
   ])('%s passes `edgeloop agent --check`', async (file, camera) => {
     const out: string[] = [];
     vi.spyOn(console, 'log').mockImplementation((text: string) => out.push(text));
-    expect(await agentCommand(['--config', join(DEPLOY, file), '--check'])).toBe(0);
+    expect(await runCommand(agentCommand, ['--config', join(DEPLOY, file), '--check'])).toBe(0);
     expect(out.join('\n')).toMatch(new RegExp(`config OK \\(camera ${camera}`));
   });
 
@@ -29,7 +30,7 @@ describe('agent example configs', () => {
     config.frames.roi = { x: 0.8, y: 0, width: 0.5, height: 1 };
     const file = join(await mkdtemp(join(tmpdir(), 'edgeloop-cfg-')), 'agent.json');
     await writeFile(file, JSON.stringify(config));
-    await expect(agentCommand(['--config', file, '--check'])).rejects.toMatchObject({
+    await expect(runCommand(agentCommand, ['--config', file, '--check'])).rejects.toMatchObject({
       code: 'CONFIG_INVALID',
       message: expect.stringMatching(/camera\.fps: .*frames\.roi: region must lie inside the frame/s),
     });

@@ -4,7 +4,6 @@
  */
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { parseArgs } from 'node:util';
 import {
   ClassNameSchema,
   type DatasetImportResult,
@@ -17,22 +16,60 @@ import {
   ValidationError,
   writeFileAtomic,
 } from '@edgeloop/shared';
-import { CLIENT_HELP, CLIENT_OPTIONS, loopClient, print } from './loop-client.ts';
+import { LOOP_OPTIONS, loopClient } from '../options/connection-options.ts';
+import { defineCommand, type OptionDefs, type ParsedArgs } from '../options/option-types.ts';
+import { print } from '../output/print-result.ts';
 
-const HELP = `Usage: edgeloop dataset <subcommand> [options]
+const options = {
+  ...LOOP_OPTIONS,
+  folder: { type: 'string', value: 'DIR', description: 'import: upload DIR/<class>/<image> files' },
+  prefix: {
+    type: 'string',
+    value: 'P',
+    description: "import: <P>/<class>/<image> objects from the control plane's object store (folder or S3)",
+  },
+  urls: {
+    type: 'string',
+    value: 'FILE',
+    description: 'import: from URLs; FILE has one "label,url" per line (or a JSON [{url,label}] array)',
+  },
+  base: { type: 'string', value: 'NAME', description: 'version: the base dataset', defaultText: 'base' },
+  until: {
+    type: 'string',
+    value: 'ISO-TIME',
+    description: 'version: only samples labelled before this time',
+  },
+  out: { type: 'string', value: 'DIR', description: 'export: the folder to write' },
+} as const satisfies OptionDefs;
 
-  import NAME --folder DIR     upload DIR/<class>/<image> files into dataset NAME
-  import NAME --prefix P       import <P>/<class>/<image> objects from the control plane's object store (folder or S3)
-  import NAME --urls FILE      import from URLs; FILE has one "label,url" per line (or a JSON [{url,label}] array)
-  version [--base NAME] [--until ISO-TIME]
-                               snapshot base dataset (default "base") + labelled samples + the "eval" set
-  versions                     list dataset versions
-  export VERSION --out DIR     write DIR/<split>/<class>/<sha256>.<ext> (splits: train, validation, field-hard)
-
-Dataset "eval" is the project's fixed evaluation set. Deduplication is by image content (sha256).
-
-${CLIENT_HELP}
-`;
+export const datasetCommand = defineCommand({
+  name: 'dataset',
+  summary: 'import images into datasets, snapshot dataset versions, export one for training',
+  usage: 'edgeloop dataset <subcommand> [options]',
+  subcommands: [
+    { usage: 'import NAME --folder DIR', summary: 'upload DIR/<class>/<image> files into dataset NAME' },
+    {
+      usage: 'import NAME --prefix P',
+      summary: "import <P>/<class>/<image> objects from the control plane's object store (folder or S3)",
+    },
+    {
+      usage: 'import NAME --urls FILE',
+      summary: 'import from URLs; FILE has one "label,url" per line (or a JSON [{url,label}] array)',
+    },
+    {
+      usage: 'version [--base NAME] [--until ISO-TIME]',
+      summary: 'snapshot base dataset (default "base") + labelled samples + the "eval" set',
+    },
+    { usage: 'versions', summary: 'list dataset versions' },
+    {
+      usage: 'export VERSION --out DIR',
+      summary: 'write DIR/<split>/<class>/<sha256>.<ext> (splits: train, validation, field-hard)',
+    },
+  ],
+  options,
+  notes: 'Dataset "eval" is the project\'s fixed evaluation set. Deduplication is by image content (sha256).',
+  run: (args): Promise<number> => dataset(args),
+});
 
 const IMAGE_EXTENSIONS = /\.(jpe?g|png|webp)$/i;
 const EXTENSION_OF: Record<string, string> = {
@@ -127,25 +164,8 @@ export async function exportVersion(client: LoopApiClient, id: string, out: stri
   return { version, images: entries.length };
 }
 
-export async function datasetCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      ...CLIENT_OPTIONS,
-      folder: { type: 'string' },
-      prefix: { type: 'string' },
-      urls: { type: 'string' },
-      base: { type: 'string' },
-      until: { type: 'string' },
-      out: { type: 'string' },
-    },
-  });
+async function dataset({ values, positionals }: ParsedArgs<typeof options>): Promise<number> {
   const [sub, arg] = positionals;
-  if (values.help || !sub) {
-    process.stdout.write(HELP);
-    return values.help ? 0 : 2;
-  }
   const client = loopClient(values);
   switch (sub) {
     case 'import': {

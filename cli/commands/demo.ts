@@ -1,25 +1,43 @@
 /** `edgeloop demo`: runs the whole loop and prints what happened. */
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { EdgeloopError } from '@edgeloop/shared';
-import { DEFAULT_DEMO_OPTIONS, type DemoSummary } from './demo-options.ts';
-import { runDemo } from './run-demo.ts';
+import { DEFAULT_DEMO_OPTIONS, type DemoSummary } from '../demo/demo-options.ts';
+import { defineCommand, type OptionDefs, type ParsedArgs } from '../options/option-types.ts';
 
-const HELP = `Usage: edgeloop demo [options]
+const options = {
+  'work-dir': {
+    type: 'string',
+    value: 'DIR',
+    default: '.edgeloop/demo',
+    description:
+      'where data, models and logs go (a folder the demo made is wiped first, any other must be empty)',
+  },
+  devices: {
+    type: 'number',
+    value: 'N',
+    integer: true,
+    min: 1,
+    max: 20,
+    default: DEFAULT_DEMO_OPTIONS.devices,
+    description: 'simulated devices',
+  },
+  summary: { type: 'string', value: 'FILE', description: 'also write the summary as JSON' },
+  'keep-running': {
+    type: 'boolean',
+    default: false,
+    description: 'leave the control plane and agents running and print their URLs',
+  },
+} as const satisfies OptionDefs;
 
-Runs edgeloop's whole loop on this machine with real parts: a control plane (HTTP API, embedded
-MQTT broker, SQLite), simulated devices whose agents run onnxruntime on synthetic camera frames,
-and the trainer. It trains and rolls out v1, collects the frames the devices were unsure about,
-labels them automatically (standing in for a person), trains v2 with them and rolls it out.
-
-  --work-dir DIR     where data, models and logs go (default .edgeloop/demo; a folder the
-                     demo made is wiped first, any other must be empty)
-  --devices N        simulated devices (default ${DEFAULT_DEMO_OPTIONS.devices})
-  --summary FILE     also write the summary as JSON
-  --keep-running     leave the control plane and agents running and print their URLs
-  -h, --help         show this help
-`;
+export const demoCommand = defineCommand({
+  name: 'demo',
+  summary: 'run the whole loop on this machine: train → roll out → collect → label → retrain',
+  usage: 'edgeloop demo [options]',
+  description:
+    "Runs edgeloop's whole loop on this machine with real parts: a control plane (HTTP API, embedded MQTT broker, SQLite), simulated devices whose agents run onnxruntime on synthetic camera frames, and the trainer. It trains and rolls out v1, collects the frames the devices were unsure about, labels them automatically (standing in for a person), trains v2 with them and rolls it out.",
+  options,
+  run: (args): Promise<number> => demo(args),
+});
 
 function pct(v: number | null): string {
   return v === null ? 'n/a' : `${(v * 100).toFixed(1)}%`;
@@ -41,28 +59,8 @@ export function formatSummary(s: DemoSummary): string {
   return lines.join('\n');
 }
 
-export async function demoCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      'work-dir': { type: 'string', default: '.edgeloop/demo' },
-      devices: { type: 'string' },
-      summary: { type: 'string' },
-      'keep-running': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  const devices = values.devices === undefined ? DEFAULT_DEMO_OPTIONS.devices : Number(values.devices);
-  if (!Number.isInteger(devices) || devices < 1 || devices > 20) {
-    throw new EdgeloopError(
-      'VALIDATION_FAILED',
-      `--devices must be a whole number from 1 to 20, got '${values.devices}'`,
-    );
-  }
+async function demo({ values }: ParsedArgs<typeof options>): Promise<number> {
+  const { runDemo } = await import('../demo/run-demo.ts');
   const started = Date.now();
   const report = (line: string) => {
     const t = ((Date.now() - started) / 1000).toFixed(0).padStart(4);
@@ -71,7 +69,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const handle = await runDemo(
     {
       ...DEFAULT_DEMO_OPTIONS,
-      devices,
+      devices: values.devices,
       workDir: resolve(values['work-dir']),
       keepRunning: values['keep-running'],
     },

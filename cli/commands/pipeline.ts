@@ -1,17 +1,30 @@
 /** `edgeloop pipeline`: start a retraining run by hand, follow it, list history, cancel. */
-import { parseArgs } from 'node:util';
 import { type PipelineRun, ValidationError } from '@edgeloop/shared';
-import { CLIENT_HELP, CLIENT_OPTIONS, loopClient, print } from './loop-client.ts';
+import { LOOP_OPTIONS, loopClient } from '../options/connection-options.ts';
+import { defineCommand, type OptionDefs, type ParsedArgs } from '../options/option-types.ts';
+import { print } from '../output/print-result.ts';
 
-const HELP = `Usage: edgeloop pipeline <subcommand> [options]
+const options = {
+  ...LOOP_OPTIONS,
+  wait: { type: 'boolean', description: 'run: follow the run to its end (exit 1 unless it succeeded)' },
+} as const satisfies OptionDefs;
 
-  run [--wait]     start a run (it queues behind a run in progress); --wait follows it to the end
-  runs             run history, newest first
-  show RUN         one run: each step's status, attempts, duration, artifacts and log
-  cancel RUN       cancel a queued or running run
-
-${CLIENT_HELP}
-`;
+export const pipelineCommand = defineCommand({
+  name: 'pipeline',
+  summary: 'retraining pipeline: run (by hand), runs (history), show, cancel',
+  usage: 'edgeloop pipeline <subcommand> [options]',
+  subcommands: [
+    {
+      usage: 'run [--wait]',
+      summary: 'start a run (it queues behind a run in progress); --wait follows it to the end',
+    },
+    { usage: 'runs', summary: 'run history, newest first' },
+    { usage: 'show RUN', summary: "one run: each step's status, attempts, duration, artifacts and log" },
+    { usage: 'cancel RUN', summary: 'cancel a queued or running run' },
+  ],
+  options,
+  run: (args): Promise<number> => pipeline(args),
+});
 
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
 
@@ -29,17 +42,8 @@ export function formatRun(run: PipelineRun, withLogs = false): string {
   return lines.join('\n');
 }
 
-export async function pipelineCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { ...CLIENT_OPTIONS, wait: { type: 'boolean' } },
-  });
+async function pipeline({ values, positionals }: ParsedArgs<typeof options>): Promise<number> {
   const [sub, id] = positionals;
-  if (values.help || !sub) {
-    process.stdout.write(HELP);
-    return values.help ? 0 : 2;
-  }
   const client = loopClient(values);
   const get = (runId: string) => client.pipelineRun(runId);
   switch (sub) {

@@ -1,20 +1,45 @@
 /** `edgeloop model`: registry aliases, side-by-side comparison, promotion and details. */
-import { parseArgs } from 'node:util';
 import { type ModelComparison, ValidationError } from '@edgeloop/shared';
-import { CLIENT_HELP, CLIENT_OPTIONS, loopClient, print } from './loop-client.ts';
+import { LOOP_OPTIONS, loopClient } from '../options/connection-options.ts';
+import { defineCommand, type OptionDefs, type ParsedArgs } from '../options/option-types.ts';
+import { print } from '../output/print-result.ts';
 
-const HELP = `Usage: edgeloop model <subcommand> [options]
+const options = {
+  ...LOOP_OPTIONS,
+  margin: {
+    type: 'number',
+    value: 'X',
+    min: 0,
+    max: 1,
+    description: 'promote: how much better than production the candidate must be on the fixed set',
+  },
+  tolerance: {
+    type: 'number',
+    value: 'X',
+    min: 0,
+    max: 1,
+    description: "promote: the largest drop of any class's recall allowed",
+  },
+} as const satisfies OptionDefs;
 
-  aliases                      list aliases (production, candidate, your own names)
-  alias NAME VERSION           point alias NAME at a model version
-  show REF                     lineage, aliases and promotion history of a version or alias
-  compare A B                  per-class metrics and confusion matrices of two versions/aliases
-  promote REF [--margin X] [--tolerance X]
-                               promote REF to production if it beats production on the fixed set by
-                               the margin and no class's recall drops by more than the tolerance
-
-${CLIENT_HELP}
-`;
+export const modelCommand = defineCommand({
+  name: 'model',
+  summary: 'model registry: aliases, compare two versions, promote a candidate',
+  usage: 'edgeloop model <subcommand> [options]',
+  subcommands: [
+    { usage: 'aliases', summary: 'list aliases (production, candidate, your own names)' },
+    { usage: 'alias NAME VERSION', summary: 'point alias NAME at a model version' },
+    { usage: 'show REF', summary: 'lineage, aliases and promotion history of a version or alias' },
+    { usage: 'compare A B', summary: 'per-class metrics and confusion matrices of two versions/aliases' },
+    {
+      usage: 'promote REF [--margin X] [--tolerance X]',
+      summary:
+        "promote REF to production if it beats production on the fixed set by the margin and no class's recall drops by more than the tolerance",
+    },
+  ],
+  options,
+  run: (args): Promise<number> => model(args),
+});
 
 const pct = (x: number | null | undefined) =>
   x === null || x === undefined ? '   -  ' : `${(x * 100).toFixed(1).padStart(5)}%`;
@@ -41,25 +66,8 @@ export function formatComparison(c: ModelComparison): string {
   return lines.join('\n');
 }
 
-function number(raw: string | undefined, flag: string): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0 || n > 1)
-    throw new ValidationError(`${flag} must be a number from 0 to 1`);
-  return n;
-}
-
-export async function modelCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { ...CLIENT_OPTIONS, margin: { type: 'string' }, tolerance: { type: 'string' } },
-  });
+async function model({ values, positionals }: ParsedArgs<typeof options>): Promise<number> {
   const [sub, a, b] = positionals;
-  if (values.help || !sub) {
-    process.stdout.write(HELP);
-    return values.help ? 0 : 2;
-  }
   const client = loopClient(values);
   switch (sub) {
     case 'aliases': {
@@ -91,8 +99,8 @@ export async function modelCommand(argv: string[]): Promise<number> {
     case 'promote': {
       if (!a) throw new ValidationError('model promote needs a version or alias');
       const decision = await client.promoteModel(a, {
-        margin: number(values.margin, '--margin'),
-        tolerance: number(values.tolerance, '--tolerance'),
+        margin: values.margin,
+        tolerance: values.tolerance,
       });
       print(
         values.json,

@@ -1,21 +1,49 @@
 /** `edgeloop label`: the labelling queue from a terminal — list, confirm, correct, none, skip. */
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { type LabelledSample, ValidationError } from '@edgeloop/shared';
-import { CLIENT_HELP, CLIENT_OPTIONS, loopClient, print } from './loop-client.ts';
+import { LOOP_OPTIONS, loopClient } from '../options/connection-options.ts';
+import { defineCommand, type OptionDefs, type ParsedArgs } from '../options/option-types.ts';
+import { print } from '../output/print-result.ts';
 
-const HELP = `Usage: edgeloop label <subcommand> [options]
+const options = {
+  ...LOOP_OPTIONS,
+  limit: {
+    type: 'number',
+    value: 'N',
+    integer: true,
+    min: 1,
+    default: 20,
+    description: 'queue: how many samples',
+  },
+  out: { type: 'string', value: 'FILE', description: "image: where to save the sample's image" },
+  'new-class': {
+    type: 'boolean',
+    default: false,
+    description: 'correct: add LABEL as a class the project lacks',
+  },
+} as const satisfies OptionDefs;
 
-  queue [--limit N]              the most useful unlabelled samples first (device prediction = pre-label)
-  image SAMPLE --out FILE        save a sample's image to look at it
-  confirm SAMPLE...              accept the device's prediction (several ids: bulk confirm)
-  correct SAMPLE LABEL [--new-class]
-                                 set the right class (--new-class adds a class the project lacks)
-  none SAMPLE                    no class fits this image (it is never trained on)
-  skip SAMPLE                    decide later (moves it behind every unskipped sample)
-
-${CLIENT_HELP}
-`;
+export const labelCommand = defineCommand({
+  name: 'label',
+  summary: 'labelling queue: list, confirm (bulk), correct, none of the classes, skip',
+  usage: 'edgeloop label <subcommand> [options]',
+  subcommands: [
+    {
+      usage: 'queue [--limit N]',
+      summary: 'the most useful unlabelled samples first (device prediction = pre-label)',
+    },
+    { usage: 'image SAMPLE --out FILE', summary: "save a sample's image to look at it" },
+    { usage: 'confirm SAMPLE...', summary: "accept the device's prediction (several ids: bulk confirm)" },
+    {
+      usage: 'correct SAMPLE LABEL [--new-class]',
+      summary: 'set the right class (--new-class adds a class the project lacks)',
+    },
+    { usage: 'none SAMPLE', summary: 'no class fits this image (it is never trained on)' },
+    { usage: 'skip SAMPLE', summary: 'decide later (moves it behind every unskipped sample)' },
+  ],
+  options,
+  run: (args): Promise<number> => label(args),
+});
 
 function line(s: LabelledSample): string {
   const top = s.topK
@@ -25,22 +53,8 @@ function line(s: LabelledSample): string {
   return `${s.sampleId}  ${s.deviceId.padEnd(12)} ${(s.preLabel ?? '-').padEnd(12)} [${top}]${s.skippedAt ? ' (skipped)' : ''}`;
 }
 
-export async function labelCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      ...CLIENT_OPTIONS,
-      limit: { type: 'string', default: '20' },
-      out: { type: 'string' },
-      'new-class': { type: 'boolean', default: false },
-    },
-  });
+async function label({ values, positionals }: ParsedArgs<typeof options>): Promise<number> {
   const [sub, ...rest] = positionals;
-  if (values.help || !sub) {
-    process.stdout.write(HELP);
-    return values.help ? 0 : 2;
-  }
   const client = loopClient(values);
   const one = () => {
     if (rest.length < 1) throw new ValidationError(`label ${sub} needs a SAMPLE id`);
@@ -48,7 +62,7 @@ export async function labelCommand(argv: string[]): Promise<number> {
   };
   switch (sub) {
     case 'queue': {
-      const queue = await client.labelQueue(Number(values.limit));
+      const queue = await client.labelQueue(values.limit);
       print(values.json, queue, () =>
         [`${queue.total} unlabelled; most useful first:`, ...queue.samples.map(line)].join('\n'),
       );

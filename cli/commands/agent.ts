@@ -1,0 +1,66 @@
+/** `edgeloop agent`: runs the device agent until SIGINT/SIGTERM. */
+import { AgentConfigSchema, loadConfig } from '@edgeloop/shared';
+import { defineCommand, type OptionDefs, type ParsedArgs } from '../options/option-types.ts';
+
+const options = {
+  config: { type: 'string', value: 'FILE', description: 'agent config (JSON, see AgentConfigSchema)' },
+  'data-dir': {
+    type: 'string',
+    value: 'DIR',
+    description: 'persistent state: credentials, models, sample queue',
+  },
+  'enrollment-token': {
+    type: 'string',
+    value: 'T',
+    description: 'enroll with this token when no credentials are stored yet',
+  },
+  // Not the admin connection option: the agent's own config key, with no admin token.
+  'control-plane': { type: 'string', value: 'URL', description: "base URL of the control plane's HTTP API" },
+  check: {
+    type: 'boolean',
+    description: 'validate the config (naming any bad key), print the camera, and exit',
+  },
+} as const satisfies OptionDefs;
+
+export const agentCommand = defineCommand({
+  name: 'agent',
+  summary: 'run the device agent: camera → classifier → MQTT, model updates, samples',
+  usage: 'edgeloop agent --config FILE [options]',
+  description:
+    'Runs the device agent: camera → classifier → MQTT, signed model updates, low-confidence samples.',
+  options,
+  notes:
+    "Environment: EDGELOOP_AGENT_<KEY> overrides config keys, '__' between levels (e.g. EDGELOOP_AGENT_SAMPLES__MAX_QUEUED=500). Flags win over both.",
+  run: (args): Promise<number> => agent(args),
+});
+
+async function agent({ values }: ParsedArgs<typeof options>): Promise<number> {
+  const overrides: Record<string, unknown> = {};
+  if (values['data-dir']) overrides.dataDir = values['data-dir'];
+  if (values['enrollment-token']) overrides.enrollmentToken = values['enrollment-token'];
+  if (values['control-plane']) overrides.controlPlaneUrl = values['control-plane'];
+  const config = loadConfig(AgentConfigSchema, {
+    file: values.config,
+    envPrefix: 'EDGELOOP_AGENT_',
+    overrides,
+  });
+
+  if (values.check) {
+    console.log(`edgeloop agent: config OK (camera ${config.camera.type}, data in ${config.dataDir})`);
+    return 0;
+  }
+
+  const { startAgent } = await import('@edgeloop/agent');
+  const running = await startAgent(config);
+  console.log(
+    `edgeloop agent: device ${running.deviceId} running (data in ${config.dataDir}); Ctrl-C to stop`,
+  );
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  console.log(`edgeloop agent: ${signal} received, stopping`);
+  await running.close();
+  return 0;
+}

@@ -1,0 +1,235 @@
+/** `edgeloop train`: train a classifier, export it to ONNX, quantize it, optionally publish it. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger, EdgeloopError, ValidationError } from '@edgeloop/shared';
+import type { TrainOptions } from '@edgeloop/trainer';
+import { apiClient, CONNECTION_OPTIONS } from '../options/connection-options.ts';
+import { formatHelp } from '../options/format-help.ts';
+import { defineCommand, type OptionDefs, type ParsedArgs } from '../options/option-types.ts';
+import { formatTrainSummary, progressPrinter } from '../output/train-progress.ts';
+
+/** Errors that mean "your data, base or flags are wrong": exit 2 like a usage error. */
+const TRAIN_INPUT_ERRORS = new Set([
+  'DATASET_INVALID',
+  'MODEL_INVALID',
+  'UPSTREAM_FAILED',
+  'VALIDATION_FAILED',
+]);
+
+const options = {
+  data: {
+    type: 'string',
+    value: 'DIR',
+    description: 'dataset: DIR/train/<class>/*.jpg (+ DIR/validation/…), or DIR/<class>/*.jpg',
+  },
+  out: {
+    type: 'string',
+    value: 'DIR',
+    description: 'output folder',
+    defaultText: 'models/<name>-<timestamp>',
+  },
+  name: {
+    type: 'string',
+    value: 'NAME',
+    description: 'model name',
+    defaultText: "the dataset folder's name",
+  },
+  architecture: {
+    type: 'string',
+    value: 'A',
+    choices: ['mobilenet_v1', 'mobilenet_v2'],
+    default: 'mobilenet_v1',
+    description: 'mobilenet_v1 | mobilenet_v2',
+  },
+  alpha: {
+    type: 'number',
+    value: 'A',
+    default: 0.25,
+    description: 'width multiplier 0.25 | 0.35 | 0.5 | 0.75 | 1.0',
+  },
+  'input-size': {
+    type: 'number',
+    value: 'N',
+    default: 64,
+    description: 'input size in pixels, a multiple of 32',
+  },
+  epochs: { type: 'number', value: 'N', default: 10, description: 'maximum epochs' },
+  'batch-size': { type: 'number', value: 'N', default: 16, description: 'batch size' },
+  'learning-rate': { type: 'number', value: 'X', default: 0.002, description: 'Adam learning rate' },
+  dropout: { type: 'number', value: 'X', default: 0.2, description: 'dropout before the classifier' },
+  patience: { type: 'number', value: 'N', default: 3, description: 'early stopping patience in epochs' },
+  seed: {
+    type: 'number',
+    value: 'N',
+    default: 1,
+    description:
+      'seed for splits, initial weights, shuffling, augmentation and dropout: the same seed and data give the same metrics',
+  },
+  'hidden-units': {
+    type: 'number',
+    value: 'N',
+    description: 'extra Dense(N, relu) layer before the classifier',
+    defaultText: 'none',
+  },
+  base: {
+    type: 'string',
+    value: 'PATH|URL',
+    description:
+      'pretrained tfjs layers model (folder, model.json or http(s) URL to model.json); weights are matched by layer name and shape',
+  },
+  freeze: {
+    type: 'string',
+    value: 'F',
+    description: 'what trains: head | last:N (the last N blocks + head) | none',
+    defaultText: 'head with --base, none without',
+  },
+  augment: {
+    type: 'string',
+    choices: ['on', 'off'],
+    default: 'on',
+    description: 'augment the training split: flip, rotation, zoom, shear, shift, brightness',
+  },
+  'augment-variants': {
+    type: 'number',
+    value: 'N',
+    default: 4,
+    description:
+      'with a frozen part: augmented variants per image in the bottleneck cache, one picked per epoch',
+  },
+  balance: {
+    type: 'string',
+    value: 'B',
+    choices: ['weights', 'sampling', 'none'],
+    default: 'weights',
+    description: 'class imbalance: weights (loss weights) | sampling | none',
+  },
+  'warmup-epochs': {
+    type: 'number',
+    value: 'X',
+    description: 'linear learning-rate warmup before cosine decay',
+    defaultText: '1 with --base, else 0',
+  },
+  'cache-dir': {
+    type: 'string',
+    value: 'DIR|none',
+    description: 'bottleneck cache folder',
+    defaultText: '<out>/../.bottleneck-cache with --base',
+  },
+  'max-pixels': {
+    type: 'number',
+    value: 'N',
+    description: 'skip images with more pixels than this',
+    defaultText: '40000000',
+  },
+  'init-from': {
+    type: 'string',
+    value: 'DIR',
+    description: "continue from a previous model folder's weights (same classes)",
+  },
+  resume: {
+    type: 'string',
+    value: 'DIR',
+    description:
+      'continue an interrupted run in its output folder DIR (same options; --epochs may extend it)',
+  },
+  ...CONNECTION_OPTIONS,
+  'with-samples': {
+    type: 'boolean',
+    default: false,
+    description: "add the control plane's labelled field samples to the training split",
+  },
+  publish: { type: 'boolean', default: false, description: 'publish the trained model as the next version' },
+} as const satisfies OptionDefs;
+
+export const trainCommand = defineCommand({
+  name: 'train',
+  summary: 'train a MobileNet on a folder of labelled images and export it to ONNX',
+  usage: 'edgeloop train --data DIR [options]',
+  description:
+    "Trains a MobileNet classifier on a folder-per-class dataset, exports it to ONNX and quantizes it: the output folder holds model.onnx (int8, what devices run), model.fp32.onnx, labels.json, metrics.json (both models' accuracy and agreement), manifest.json, curves.svg and confusion.svg.",
+  options,
+  notes: '--control-plane and --admin-token are used by --with-samples and --publish.',
+  async run(args): Promise<number> {
+    try {
+      return await train(args);
+    } catch (err) {
+      if (err instanceof EdgeloopError && TRAIN_INPUT_ERRORS.has(err.code)) {
+        process.stderr.write(`edgeloop train: ${err.message} [${err.code}]\n`);
+        return 2;
+      }
+      throw err;
+    }
+  },
+});
+
+async function train({ values, explicit }: ParsedArgs<typeof options>): Promise<number> {
+  const trainer = await import('@edgeloop/trainer');
+  const logger = createLogger({ level: 'warn', name: 'edgeloop-train' });
+  if (values.resume) {
+    const metrics = await trainer.resumeTraining(values.resume, {
+      epochs: explicit.has('epochs') ? values.epochs : undefined,
+      logger,
+      onProgress: progressPrinter(),
+    });
+    process.stdout.write(formatTrainSummary(values.resume, metrics));
+    const { options } = await trainer.readRunState(values.resume);
+    const q = await trainer.quantizeModelDir(values.resume, String(options.dataDir), {
+      seed: typeof options.seed === 'number' ? options.seed : undefined,
+    });
+    process.stdout.write(`${trainer.formatQuantization(q)}\n`);
+    return 0;
+  }
+  if (!values.data) throw new ValidationError(`--data is required\n\n${formatHelp(trainCommand)}`);
+  const name = values.name ?? (values.data.replace(/\/+$/, '').split('/').pop() || 'model');
+  const outDir = values.out ?? join('models', `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  let samplesDir: string | undefined;
+  try {
+    if (values['with-samples']) {
+      const api = apiClient(values);
+      samplesDir = await mkdtemp(join(tmpdir(), 'edgeloop-samples-'));
+      const fetched = await trainer.downloadLabelledSamples(api, samplesDir);
+      process.stdout.write(
+        `field samples: downloaded ${fetched.sampleIds.length} labelled samples for training\n`,
+      );
+    }
+    const metrics = await trainer.train({
+      dataDir: values.data,
+      outDir,
+      name,
+      architecture: values.architecture,
+      alpha: values.alpha as TrainOptions['alpha'],
+      inputSize: values['input-size'],
+      epochs: values.epochs,
+      batchSize: values['batch-size'],
+      learningRate: values['learning-rate'],
+      dropout: values.dropout,
+      patience: values.patience,
+      seed: values.seed,
+      initFrom: values['init-from'],
+      hiddenUnits: values['hidden-units'],
+      base: values.base,
+      freeze: values.freeze ? trainer.parseFreeze(values.freeze) : undefined,
+      augment: values.augment === 'on',
+      augmentVariants: values['augment-variants'],
+      balance: values.balance,
+      warmupEpochs: values['warmup-epochs'],
+      cacheDir: values['cache-dir'] === 'none' ? null : values['cache-dir'],
+      maxPixels: values['max-pixels'],
+      extraTrain: samplesDir ? [samplesDir] : [],
+      logger,
+      onProgress: progressPrinter(),
+    });
+    process.stdout.write(formatTrainSummary(outDir, metrics));
+    // int8 step (issue 4): model.onnx becomes the int8 model, the float one stays as model.fp32.onnx.
+    const q = await trainer.quantizeModelDir(outDir, values.data, { seed: values.seed });
+    process.stdout.write(`${trainer.formatQuantization(q)}\n`);
+    if (values.publish) {
+      const summary = await trainer.publishModelDir(apiClient(values), outDir);
+      process.stdout.write(`published version ${summary.modelVersion}\n`);
+    }
+    return 0;
+  } finally {
+    if (samplesDir) await rm(samplesDir, { recursive: true, force: true });
+  }
+}

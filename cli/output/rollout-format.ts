@@ -1,0 +1,20 @@
+/** Text view of a rollout: its waves with gate results, and each device's current state. */
+import type { Rollout } from '@edgeloop/shared';
+
+export function formatRollout(r: Rollout): string {
+  const counts = Object.entries(r.counts)
+    .map(([state, n]) => `${state}=${n}`)
+    .join(' ');
+  const lines = [
+    `${r.rolloutId}  version ${r.modelVersion}  ${r.state}  wave ${r.currentWave + 1}/${r.waves.length}  ${counts}`,
+  ];
+  if (r.reason) lines.push(`  reason: ${r.reason}`);
+  for (const w of r.waves) {
+    lines.push(`  wave ${w.index + 1}: ${w.devices} devices, ${w.state}`);
+    for (const c of w.checks ?? []) lines.push(`    ${c.passed ? 'pass' : 'FAIL'} ${c.name}: ${c.detail}`);
+  }
+  for (const d of r.devices) {
+    lines.push(`  ${d.deviceId.padEnd(20)} wave ${d.wave + 1}  ${d.state.padEnd(12)} ${d.reason ?? ''}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

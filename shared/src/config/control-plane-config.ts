@@ -214,7 +214,7 @@ export const ControlPlaneConfigSchema = z.object({
   publicUrl: z
     .string()
     .optional()
-    .describe("Base URL devices use for HTTP; defaults to the server's own address."),
+    .describe('Reserved: read but not used yet (devices take the HTTP URL from their own controlPlaneUrl).'),
   adminToken: z
     .string()
     .min(16)

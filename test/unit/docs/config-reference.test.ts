@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { AgentConfigSchema, ControlPlaneConfigSchema } from '@edgeloop/shared';
+import { AgentConfigSchema, ControlPlaneConfigSchema, envToObject } from '@edgeloop/shared';
 import { describe, expect, it } from 'vitest';
 import { configReferenceMarkdown, configRows } from '../../../cli/docs/config-reference.ts';
 
@@ -33,5 +33,24 @@ describe('configuration reference', () => {
       .filter((r) => !r.description && !r.path.startsWith('pipeline.canary.strategy.'))
       .map((r) => r.path);
     expect(missing).toEqual([]);
+  });
+
+  it('names environment variables that load-config maps back onto the documented key', () => {
+    for (const [schema, prefix] of [
+      [ControlPlaneConfigSchema, 'EDGELOOP_CP_'],
+      [AgentConfigSchema, 'EDGELOOP_AGENT_'],
+    ] as const) {
+      for (const row of configRows(schema, prefix)) {
+        if (!row.env) continue;
+        const keys: string[] = [];
+        let node: unknown = envToObject({ [row.env]: 'x' }, prefix);
+        while (node && typeof node === 'object') {
+          const [key, value] = Object.entries(node)[0];
+          keys.push(key);
+          node = value;
+        }
+        expect(keys.join('.')).toBe(row.path.replace(/\{type="[^"]+"\}/g, ''));
+      }
+    }
   });
 });

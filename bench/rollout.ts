@@ -9,7 +9,7 @@
  *                              [--rate 1000000] [--shards 2] [--disk] [--json]
  *
  * State goes to /dev/shm (tmpfs) unless --disk: a thousand devices would each have a disk of
- * their own, and one shared disk's fsyncs (~4 ms each here) would measure that disk instead.
+ * their own, and one shared disk's fsyncs would measure that disk instead.
  * Prints {agents, secondsToAllActive, secondsToRolloutCompleted, failed, ...}.
  */
 import { type ChildProcess, spawn } from 'node:child_process';

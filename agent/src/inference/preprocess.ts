@@ -81,8 +81,8 @@ export function tensorFromRgb(rgb: RgbImage, spec: InputSpec, reuse?: Float32Arr
 /**
  * Packed RGB bytes → three float planes, four pixels (three 32-bit words) per step: this runs on the
  * main thread for every frame, and reading words with arithmetic instead of bytes through a lookup
- * table halves its time (about 0.3 ms for 224×224 here). Words are little-endian on every platform
- * the agent runs on (x64, arm64).
+ * table roughly halves its time (docs/benchmarks.md, Agent). Words are little-endian on every
+ * platform the agent runs on (x64, arm64).
  */
 function planarFromWords(
   src: Uint8Array,

@@ -4,22 +4,33 @@ import { CameraConfigSchema, FramePolicySchema } from './camera-config.ts';
 
 export * from './camera-config.ts';
 
-export const TrustedKeySchema = z.object({ keyId: z.string().min(1), publicKeyPem: z.string().min(1) });
+export const TrustedKeySchema = z.object({
+  keyId: z.string().min(1).describe("The key's id, as in the control plane's dataDir/signing-key.json."),
+  publicKeyPem: z
+    .string()
+    .min(1)
+    .describe('The ed25519 public key in PEM (publicKeyPem of signing-key.json).'),
+});
 
 export const AgentConfigSchema = z.object({
-  /** Base URL of the control plane's HTTP API, e.g. http://10.0.0.5:8080 */
-  controlPlaneUrl: z.url(),
-  /** Overrides the MQTT URL the control plane hands out at enrollment. */
-  mqttUrl: z.string().optional(),
-  /** Persistent state: credentials, model slots, sample queue. */
-  dataDir: z.string().min(1),
-  /** Used once, when no credentials are stored yet in dataDir. */
-  enrollmentToken: z.string().optional(),
-  deviceId: DeviceIdSchema.optional(),
-  name: z.string().optional(),
-  /** Tags asked for at enrollment (rollouts can target them); later changes are made centrally. */
-  tags: DeviceTagsSchema.optional(),
-  camera: CameraConfigSchema.default({
+  controlPlaneUrl: z.url().describe("Base URL of the control plane's HTTP API, e.g. http://10.0.0.5:8080."),
+  mqttUrl: z
+    .string()
+    .optional()
+    .describe('Overrides the MQTT URL the control plane hands out at enrollment.'),
+  dataDir: z.string().min(1).describe('Persistent state: credentials, model slots, sample queue.'),
+  enrollmentToken: z
+    .string()
+    .optional()
+    .describe('Used once, when no credentials are stored yet in dataDir.'),
+  deviceId: DeviceIdSchema.optional().describe(
+    'Device id asked for at enrollment; the control plane picks one when absent.',
+  ),
+  name: z.string().optional().describe('Human-readable device name shown on the dashboard.'),
+  tags: DeviceTagsSchema.optional().describe(
+    'Tags asked for at enrollment (rollouts can target them); later changes are made centrally.',
+  ),
+  camera: CameraConfigSchema.describe('The camera backend, chosen by `type`.').default({
     type: 'synthetic',
     width: 160,
     height: 120,
@@ -29,89 +40,186 @@ export const AgentConfigSchema = z.object({
   }),
   inference: z
     .object({
-      threads: z.number().int().min(1).max(64).default(1),
-      topK: z.number().int().min(1).max(20).default(3),
-      /** Tried in order; a provider this onnxruntime build lacks is skipped with a log line. cpu is always last. */
+      threads: z
+        .number()
+        .int()
+        .min(1)
+        .max(64)
+        .default(1)
+        .describe('onnxruntime intra-op threads per session.'),
+      topK: z.number().int().min(1).max(20).default(3).describe('How many classes each prediction reports.'),
       executionProviders: z
         .array(z.enum(['tensorrt', 'cuda', 'cpu']))
         .min(1)
-        .default(['cpu']),
+        .default(['cpu'])
+        .describe(
+          'Tried in order; a provider this onnxruntime build lacks is skipped with a log line. cpu is always last.',
+        ),
     })
-    .prefault({}),
-  /** The live thumbnail of the latest classified frame shown on the dashboard's Device page. */
+    .prefault({})
+    .describe('How the model runs in onnxruntime.'),
   liveFrame: z
     .object({
-      /** At most one every this many seconds; 0 turns it off. */
-      intervalSeconds: z.number().min(0).max(3600).default(10),
-      maxWidth: z.number().int().min(32).max(1280).default(320),
-      quality: z.number().int().min(10).max(95).default(70),
+      intervalSeconds: z
+        .number()
+        .min(0)
+        .max(3600)
+        .default(10)
+        .describe('At most one live frame every this many seconds; 0 turns it off.'),
+      maxWidth: z
+        .number()
+        .int()
+        .min(32)
+        .max(1280)
+        .default(320)
+        .describe('Width the live frame is scaled down to (px).'),
+      quality: z.number().int().min(10).max(95).default(70).describe('JPEG quality of the live frame.'),
     })
-    .prefault({}),
-  /** Which frames are classified: rate cap, region of interest, motion gating. */
-  frames: FramePolicySchema,
-  /** When predictions go out on MQTT. */
+    .prefault({})
+    .describe("The live thumbnail of the latest classified frame shown on the dashboard's Device page."),
+  frames: FramePolicySchema.describe(
+    'Which frames are classified: rate cap, region of interest, motion gating.',
+  ),
   predictions: z
     .object({
-      /** 'change': when the top-1 label changes, its confidence moves by confidenceDelta, or repeatMs passed. */
-      publish: z.enum(['change', 'rate']).default('change'),
-      maxPerSecond: z.number().positive().max(100).default(5),
-      confidenceDelta: z.number().min(0).max(1).default(0.1),
-      repeatMs: z.number().int().min(0).default(10_000),
+      publish: z
+        .enum(['change', 'rate'])
+        .default('change')
+        .describe(
+          "'change': publish when the top-1 label changes, its confidence moves by confidenceDelta, or repeatMs passed; 'rate': every classified frame, up to maxPerSecond.",
+        ),
+      maxPerSecond: z
+        .number()
+        .positive()
+        .max(100)
+        .default(5)
+        .describe('Upper bound on prediction messages per second.'),
+      confidenceDelta: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(0.1)
+        .describe("A confidence change this large counts as a change ('change' mode)."),
+      repeatMs: z
+        .number()
+        .int()
+        .min(0)
+        .default(10_000)
+        .describe("Republish an unchanged prediction after this long ('change' mode, ms)."),
     })
-    .prefault({}),
+    .prefault({})
+    .describe('When predictions go out on MQTT.'),
   samples: z
     .object({
-      /** Frames whose top-1 confidence is below this are sent back for labelling. */
-      lowConfidenceThreshold: z.number().min(0).max(1).default(0.6),
-      /** Also capture when top-1 minus top-2 confidence is below this (0 = off). */
-      minMargin: z.number().min(0).max(1).default(0),
-      /** Also capture when the normalised entropy of the top-k (0..1) is above this (1 = off). */
-      maxEntropy: z.number().min(0).max(1).default(1),
-      /** Per-class top-1 thresholds that replace lowConfidenceThreshold for that predicted class. */
-      classThresholds: z.record(z.string(), z.number().min(0).max(1)).default({}),
-      /** Fraction of confident frames captured anyway, to audit the model (reason 'audit'). */
-      auditRate: z.number().min(0).max(1).default(0),
-      maxPerMinute: z.number().int().min(0).default(30),
-      maxPerHour: z.number().int().min(0).default(600),
-      maxPerDay: z.number().int().min(0).default(5000),
-      /** Skip a frame whose 64-bit dHash is within this Hamming distance of a recent capture (-1 = off). */
-      duplicateDistance: z.number().int().min(-1).max(64).default(3),
-      maxQueued: z.number().int().min(1).default(1000),
+      lowConfidenceThreshold: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(0.6)
+        .describe('Frames whose top-1 confidence is below this are sent back for labelling.'),
+      minMargin: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(0)
+        .describe('Also capture when top-1 minus top-2 confidence is below this (0 = off).'),
+      maxEntropy: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(1)
+        .describe('Also capture when the normalised entropy of the top-k (0..1) is above this (1 = off).'),
+      classThresholds: z
+        .record(z.string(), z.number().min(0).max(1))
+        .default({})
+        .describe('Per-class top-1 thresholds that replace lowConfidenceThreshold for that predicted class.'),
+      auditRate: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(0)
+        .describe("Fraction of confident frames captured anyway, to audit the model (reason 'audit')."),
+      maxPerMinute: z.number().int().min(0).default(30).describe('Captures allowed per minute.'),
+      maxPerHour: z.number().int().min(0).default(600).describe('Captures allowed per hour.'),
+      maxPerDay: z.number().int().min(0).default(5000).describe('Captures allowed per day.'),
+      duplicateDistance: z
+        .number()
+        .int()
+        .min(-1)
+        .max(64)
+        .default(3)
+        .describe(
+          'Skip a frame whose 64-bit dHash is within this Hamming distance of a recent capture (-1 = off).',
+        ),
+      maxQueued: z
+        .number()
+        .int()
+        .min(1)
+        .default(1000)
+        .describe(
+          'Samples kept on disk awaiting upload; when full the most confident (then oldest) is evicted.',
+        ),
     })
-    .prefault({}),
-  /** Local HTTP endpoint (health, model, last prediction, last frame); off when absent. */
+    .prefault({})
+    .describe('Which frames are sent back for labelling, how many, and how many wait on disk.'),
   http: z
     .object({
-      host: z.string().min(1).default('127.0.0.1'),
-      port: z.number().int().min(0).max(65535).default(8090),
+      host: z.string().min(1).default('127.0.0.1').describe('Address the local endpoint binds to.'),
+      port: z.number().int().min(0).max(65535).default(8090).describe('Port of the local endpoint.'),
     })
-    .optional(),
-  /** Home Assistant MQTT discovery: each camera's class as a sensor (see docs/protocol.md). */
+    .optional()
+    .describe('Local HTTP endpoint (GET /health, /model, /prediction, /frame.jpg); off when absent.'),
   homeAssistant: z
     .object({
-      enabled: z.boolean().default(false),
+      enabled: z
+        .boolean()
+        .default(false)
+        .describe('Publish retained MQTT discovery messages for Home Assistant.'),
       discoveryPrefix: z
         .string()
         .regex(/^[a-z0-9_-]+$/)
-        .default('homeassistant'),
+        .default('homeassistant')
+        .describe("Home Assistant's discovery prefix; a custom one is used only when mqttUrl is set."),
     })
-    .prefault({}),
-  /** Public keys whose manifest signatures this device accepts. */
-  trustedKeys: z.array(TrustedKeySchema).min(1),
-  /**
-   * Shadow mode: before switching, run a verified candidate beside the active model on this many
-   * new camera frames and report how often their top-1 labels agree (0 = switch right away).
-   */
+    .prefault({})
+    .describe(
+      "Home Assistant MQTT discovery: each camera's class and confidence as sensors (see docs/protocol.md).",
+    ),
+  trustedKeys: z
+    .array(TrustedKeySchema)
+    .min(1)
+    .describe('Public keys whose manifest signatures this device accepts.'),
+  // Shadow mode exists so an operator can see agreement on real frames before a switch.
   updates: z
     .object({
-      shadowFrames: z.number().int().min(0).max(10_000).default(0),
-      /** Give up waiting for shadow frames after this long and switch anyway (ms). */
-      shadowTimeoutMs: z.number().int().min(100).default(30_000),
+      shadowFrames: z
+        .number()
+        .int()
+        .min(0)
+        .max(10_000)
+        .default(0)
+        .describe(
+          'Before switching, run a verified candidate beside the active model on this many new frames and report how often their top-1 labels agree (0 = switch right away).',
+        ),
+      shadowTimeoutMs: z
+        .number()
+        .int()
+        .min(100)
+        .default(30_000)
+        .describe('Give up waiting for shadow frames after this long and switch anyway (ms).'),
     })
-    .prefault({}),
-  /** State report interval (ms). */
-  reportIntervalMs: z.number().int().min(100).default(10_000),
-  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
+    .prefault({})
+    .describe('How a verified new model version is switched in.'),
+  reportIntervalMs: z
+    .number()
+    .int()
+    .min(100)
+    .default(10_000)
+    .describe('Interval of the retained state report (ms).'),
+  logLevel: z
+    .enum(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
+    .default('info')
+    .describe('pino log level.'),
 });
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 export type AgentConfigInput = z.input<typeof AgentConfigSchema>;

@@ -8,23 +8,35 @@ import { RolloutStrategySchema } from '../schemas/rollout.ts';
  * EDGELOOP_CP_OBJECT_STORE__BUCKET=…, EDGELOOP_CP_OBJECT_STORE__ENDPOINT=… and so on.
  */
 export const ObjectStoreConfigSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('local'), dir: z.string().min(1).optional() }),
+  z.object({
+    type: z.literal('local'),
+    dir: z.string().min(1).optional().describe('Folder of the local object store; default dataDir/objects.'),
+  }),
   z.object({
     type: z.literal('s3'),
-    bucket: z.string().min(3).max(63),
-    region: z.string().min(1).default('us-east-1'),
-    /** For S3-compatible servers, e.g. http://127.0.0.1:9000; AWS when absent. */
-    endpoint: z.url().optional(),
-    /** Path-style addressing (`endpoint/bucket/key`), needed by most S3-compatible servers. */
-    forcePathStyle: z.boolean().default(false),
-    /** Without these the AWS SDK's default credential chain is used. */
-    accessKeyId: z.string().min(1).optional(),
-    secretAccessKey: z.string().min(1).optional(),
-    /** Prepended to every key, so one bucket can hold several control planes. */
+    bucket: z.string().min(3).max(63).describe('S3 bucket name.'),
+    region: z.string().min(1).default('us-east-1').describe('S3 region.'),
+    endpoint: z
+      .url()
+      .optional()
+      .describe('For S3-compatible servers, e.g. http://127.0.0.1:9000; AWS when absent.'),
+    forcePathStyle: z
+      .boolean()
+      .default(false)
+      .describe('Path-style addressing (`endpoint/bucket/key`), needed by most S3-compatible servers.'),
+    accessKeyId: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "Access key; without it (and secretAccessKey) the AWS SDK's default credential chain is used.",
+      ),
+    secretAccessKey: z.string().min(1).optional().describe('Secret key that goes with accessKeyId.'),
     prefix: z
       .string()
       .regex(/^([A-Za-z0-9_][A-Za-z0-9._-]*\/)*$/, 'empty, or segments each followed by /')
-      .default(''),
+      .default('')
+      .describe('Prepended to every key, so one bucket can hold several control planes.'),
   }),
 ]);
 export type ObjectStoreConfig = z.infer<typeof ObjectStoreConfigSchema>;
@@ -35,10 +47,19 @@ export type ObjectStoreConfig = z.infer<typeof ObjectStoreConfigSchema>;
  * the target; soak, timeouts and gates default as for any rollout.
  */
 export const PipelineCanarySchema = z.object({
-  target: AssignModelSchema.shape.target.optional(),
+  target: AssignModelSchema.shape.target
+    .optional()
+    .describe(
+      'Devices the canary rollout targets: {deviceIds}, {group}, {tags} or {all}; default canaryGroup.',
+    ),
   strategy: RolloutStrategySchema.extend({
-    waves: RolloutStrategySchema.shape.waves.unwrap().default([{ devices: 1 }, { percent: 100 }]),
-  }).prefault({}),
+    waves: RolloutStrategySchema.shape.waves
+      .unwrap()
+      .default([{ devices: 1 }, { percent: 100 }])
+      .describe('Waves of the canary rollout: {devices: N} or a cumulative {percent: P} of the target.'),
+  })
+    .prefault({})
+    .describe('Strategy of the canary rollout: the same keys as any rollout (docs/guides/rollouts.md).'),
 });
 export type PipelineCanary = z.infer<typeof PipelineCanarySchema>;
 
@@ -47,41 +68,91 @@ export type PipelineCanary = z.infer<typeof PipelineCanarySchema>;
  * DIR` + a candidate's `args`), so the control plane never loads the trainer.
  */
 export const PipelineConfigSchema = z.object({
-  trainCommand: z.array(z.string().min(1)).min(1).default(['npx', 'edgeloop', 'train']),
-  /** Used to evaluate candidates on the field-hard set (`--model DIR --json IMAGE…`). */
-  predictCommand: z.array(z.string().min(1)).min(1).default(['npx', 'edgeloop', 'predict']),
+  trainCommand: z
+    .array(z.string().min(1))
+    .min(1)
+    .default(['npx', 'edgeloop', 'train'])
+    .describe(
+      "Command that trains a candidate; `--data DIR --out DIR` and the candidate's args are appended.",
+    ),
+  predictCommand: z
+    .array(z.string().min(1))
+    .min(1)
+    .default(['npx', 'edgeloop', 'predict'])
+    .describe(
+      'Evaluates candidates on the field-hard set and serves "Try a model" (`--model DIR --json IMAGE…`).',
+    ),
   candidates: z
     .array(
       z.object({
-        name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/),
-        args: z.array(z.string()).default([]),
+        name: z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9-]{0,62}$/)
+          .describe('Candidate name, shown in run history.'),
+        args: z
+          .array(z.string())
+          .default([])
+          .describe('Extra arguments for trainCommand (architecture, alpha, …).'),
       }),
     )
     .min(1)
     .default([
       { name: 'mnv1-a025', args: ['--architecture', 'mobilenet_v1', '--alpha', '0.25'] },
       { name: 'mnv1-a050', args: ['--architecture', 'mobilenet_v1', '--alpha', '0.5'] },
-    ]),
-  /** Candidates trained at the same time (each training uses the cores it gets). */
-  parallel: z.number().int().min(1).max(16).default(1),
-  baseDataset: z.string().default('base'),
-  /** Exported datasets and trained models; default dataDir/pipeline. */
-  workDir: z.string().optional(),
-  /** Extra attempts per step before the run fails. */
-  retries: z.number().int().min(0).max(10).default(1),
+    ])
+    .describe('Models trained in each run; the best on the fixed evaluation set is registered.'),
+  parallel: z
+    .number()
+    .int()
+    .min(1)
+    .max(16)
+    .default(1)
+    .describe('Candidates trained at the same time (each training uses the cores it gets).'),
+  baseDataset: z
+    .string()
+    .default('base')
+    .describe('Dataset a dataset version starts from (plus labelled samples).'),
+  workDir: z
+    .string()
+    .optional()
+    .describe('Exported datasets and trained models of each run; default dataDir/pipeline.'),
+  retries: z
+    .number()
+    .int()
+    .min(0)
+    .max(10)
+    .default(1)
+    .describe('Extra attempts per step before the run fails.'),
   stepTimeoutSec: z
     .number()
     .positive()
-    .default(6 * 3600),
-  /** node-cron expression, e.g. "0 3 * * *" (03:00 daily). */
-  schedule: z.string().optional(),
-  /** Start a run once this many labels were given since the last run started. */
-  newLabelsThreshold: z.number().int().positive().optional(),
-  labelCheckSeconds: z.number().positive().default(60),
-  /** Open a canary rollout of a promoted candidate to this device group (shorthand for canary.target). */
-  canaryGroup: z.string().min(1).optional(),
-  /** The canary rollout's target (default: canaryGroup) and strategy; see PipelineCanarySchema. */
-  canary: PipelineCanarySchema.optional(),
+    .default(6 * 3600)
+    .describe('A step still running after this long fails (s).'),
+  schedule: z
+    .string()
+    .optional()
+    .describe('node-cron expression that starts a run, e.g. "0 3 * * *" (03:00 daily).'),
+  newLabelsThreshold: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('Start a run once this many labels were given since the last run started.'),
+  labelCheckSeconds: z
+    .number()
+    .positive()
+    .default(60)
+    .describe('How often newLabelsThreshold is checked (s).'),
+  canaryGroup: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Open a canary rollout of a promoted candidate to this device group (shorthand for canary.target).',
+    ),
+  canary: PipelineCanarySchema.optional().describe(
+    "The canary rollout's target (default: canaryGroup) and strategy; without canary or canaryGroup no rollout is opened.",
+  ),
 });
 export type PipelineConfig = z.infer<typeof PipelineConfigSchema>;
 
@@ -89,10 +160,15 @@ export const UserRoleSchema = z.enum(['admin', 'operator', 'viewer']);
 export type UserRole = z.infer<typeof UserRoleSchema>;
 
 export const DashboardUserSchema = z.object({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
-  role: UserRoleSchema,
-  /** `scrypt$N$r$p$salt$hash`, never the password itself. */
-  passwordHash: z.string().startsWith('scrypt$'),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)
+    .describe('Sign-in name; labels and promotions are recorded under it.'),
+  role: UserRoleSchema.describe('viewer reads; operator and admin may also change things.'),
+  passwordHash: z
+    .string()
+    .startsWith('scrypt$')
+    .describe('`scrypt$N$r$p$salt$hash` from `edgeloop hash-password`, never the password itself.'),
 });
 export type DashboardUser = z.infer<typeof DashboardUserSchema>;
 
@@ -103,75 +179,143 @@ export const SignInSchema = z.object({
 });
 
 export const ControlPlaneConfigSchema = z.object({
-  /** SQLite database, artifacts and keys live here unless configured otherwise. */
-  dataDir: z.string().min(1),
+  dataDir: z
+    .string()
+    .min(1)
+    .describe('SQLite database, artifacts and keys live here unless configured otherwise.'),
   http: z
-    .object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(8080) })
-    .default({ host: '127.0.0.1', port: 8080 }),
+    .object({
+      host: z.string().default('127.0.0.1').describe('Address the HTTP server binds to (0.0.0.0 for all).'),
+      port: z.number().int().min(0).max(65535).default(8080).describe('HTTP port; 0 picks a free one.'),
+    })
+    .default({ host: '127.0.0.1', port: 8080 })
+    .describe('HTTP API and dashboard.'),
   mqtt: z
     .object({
-      host: z.string().default('127.0.0.1'),
-      /** Port of the embedded broker; 0 picks a free one. */
-      port: z.number().int().min(0).max(65535).default(1883),
-      /** When set, no embedded broker starts and the control plane connects here instead. */
-      externalUrl: z.string().optional(),
-      /** URL handed to devices at enrollment; defaults to the broker's own address. */
-      publicUrl: z.string().optional(),
+      host: z.string().default('127.0.0.1').describe('Address the embedded broker binds to.'),
+      port: z
+        .number()
+        .int()
+        .min(0)
+        .max(65535)
+        .default(1883)
+        .describe('Port of the embedded broker; 0 picks a free one.'),
+      externalUrl: z
+        .string()
+        .optional()
+        .describe('When set, no embedded broker starts and the control plane connects here instead.'),
+      publicUrl: z
+        .string()
+        .optional()
+        .describe("URL handed to devices at enrollment; defaults to the broker's own address."),
     })
-    .default({ host: '127.0.0.1', port: 1883 }),
-  /** Base URL devices use for HTTP; defaults to the server's own address. */
-  publicUrl: z.string().optional(),
-  /** Bearer token for admin calls; generated into dataDir/admin-token when absent. */
-  adminToken: z.string().min(16).optional(),
-  /** Days until a manifest signed by the control plane expires. */
-  manifestTtlDays: z.number().positive().default(365),
+    .default({ host: '127.0.0.1', port: 1883 })
+    .describe('The MQTT broker: embedded (aedes) or external.'),
+  publicUrl: z
+    .string()
+    .optional()
+    .describe('Reserved: read but not used yet (devices take the HTTP URL from their own controlPlaneUrl).'),
+  adminToken: z
+    .string()
+    .min(16)
+    .optional()
+    .describe('Bearer token for admin calls; generated into dataDir/admin-token when absent.'),
+  manifestTtlDays: z
+    .number()
+    .positive()
+    .default(365)
+    .describe('Days until a manifest signed by the control plane expires.'),
   limits: z
     .object({
       sampleMaxBytes: z
         .number()
         .int()
         .positive()
-        .default(5 * 1024 * 1024),
-      sampleMaxPixels: z.number().int().positive().default(40_000_000),
+        .default(5 * 1024 * 1024)
+        .describe('Largest sample image a device may upload (bytes).'),
+      sampleMaxPixels: z
+        .number()
+        .int()
+        .positive()
+        .default(40_000_000)
+        .describe('Largest sample image in pixels (decompression-bomb guard).'),
       modelMaxBytes: z
         .number()
         .int()
         .positive()
-        .default(200 * 1024 * 1024),
+        .default(200 * 1024 * 1024)
+        .describe('Largest model upload (bytes).'),
     })
     .default({
       sampleMaxBytes: 5 * 1024 * 1024,
       sampleMaxPixels: 40_000_000,
       modelMaxBytes: 200 * 1024 * 1024,
-    }),
-  objectStore: ObjectStoreConfigSchema.default({ type: 'local' }),
-  /** The promotion rule: beat production on the fixed set by `promotionMargin`, no class's recall down by more than `classTolerance`. */
+    })
+    .describe('Size limits on uploads.'),
+  objectStore: ObjectStoreConfigSchema.default({ type: 'local' }).describe(
+    'Where model files, sample images and dataset images are kept: local folder or S3.',
+  ),
   registry: z
     .object({
-      promotionMargin: z.number().min(0).max(1).default(0.01),
-      classTolerance: z.number().min(0).max(1).default(0.05),
+      promotionMargin: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(0.01)
+        .describe('Accuracy on the fixed evaluation set a candidate must gain over production.'),
+      classTolerance: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(0.05)
+        .describe("Largest drop of any class's recall a promotion allows."),
     })
-    .default({ promotionMargin: 0.01, classTolerance: 0.05 }),
-  pipeline: PipelineConfigSchema.prefault({}),
-  /**
-   * Dashboard and API users. Viewers may read, operators and admins may also change things; the
-   * admin token stays an admin credential. passwordHash comes from `edgeloop hash-password`.
-   */
-  users: z.array(DashboardUserSchema).default([]),
-  /** How long a dashboard sign-in lasts. */
+    .default({ promotionMargin: 0.01, classTolerance: 0.05 })
+    .describe('The promotion rule applied by `edgeloop model promote` and the pipeline.'),
+  pipeline: PipelineConfigSchema.prefault({}).describe(
+    'The retraining pipeline (docs/guides/labelling-and-retraining.md).',
+  ),
+  users: z
+    .array(DashboardUserSchema)
+    .default([])
+    .describe(
+      'Dashboard and API users. Viewers may read, operators and admins may also change things; the admin token stays an admin credential.',
+    ),
   sessionHours: z
     .number()
     .positive()
     .max(24 * 90)
-    .default(12),
-  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
-  /**
-   * How long a verified device secret stays cached (s). Each check is a deliberately slow scrypt;
-   * big fleets that install at once may raise this so a rollout's HTTP requests do not redo it.
-   */
-  auth: z.object({ credentialCacheSeconds: z.number().min(0).max(86_400).default(60) }).prefault({}),
-  /** How often the rollout engine re-evaluates running rollouts (ms). */
-  rollouts: z.object({ tickMs: z.number().int().min(20).default(1_000) }).prefault({}),
+    .default(12)
+    .describe('How long a dashboard sign-in lasts (hours).'),
+  logLevel: z
+    .enum(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
+    .default('info')
+    .describe('pino log level.'),
+  // Each secret check is a deliberately slow scrypt, hence a cache.
+  auth: z
+    .object({
+      credentialCacheSeconds: z
+        .number()
+        .min(0)
+        .max(86_400)
+        .default(60)
+        .describe(
+          "How long a verified device secret stays cached (s); big fleets that install at once may raise it so a rollout's HTTP requests do not redo the slow scrypt check.",
+        ),
+    })
+    .prefault({})
+    .describe('Device authentication.'),
+  rollouts: z
+    .object({
+      tickMs: z
+        .number()
+        .int()
+        .min(20)
+        .default(1_000)
+        .describe('How often the rollout engine re-evaluates running rollouts (ms).'),
+    })
+    .prefault({})
+    .describe('The rollout engine.'),
 });
 export type ControlPlaneConfig = z.infer<typeof ControlPlaneConfigSchema>;
 export type ControlPlaneConfigInput = z.input<typeof ControlPlaneConfigSchema>;

@@ -1,8 +1,8 @@
 /**
  * Shrinks what the int8 file spends on bookkeeping rather than numbers, as the last step before
- * encoding. A small int8 MobileNet (V1 α0.25, 215k weights) carried ~11 KB of value names
+ * encoding. A small int8 MobileNet (V1 α0.25) spends a few percent of its file on value names
  * ("conv_pw_13_relu/Relu6:0_q_dq" and the like, each written once where it is made and once per
- * reader) — 4% of the file, enough to miss the 30%-of-fp32 size target. So:
+ * reader) — enough to miss the 30%-of-fp32 size target. So:
  *  - every value that is not a graph input or output gets a short base-36 name ("0", "1", … "a2");
  *    node names stay, so profiles and `--keep-float` still speak of conv_pw_13;
  *  - identical scalar initializers (the zero points of uint8 activations, mostly 0) are stored once.

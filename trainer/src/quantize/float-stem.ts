@@ -2,22 +2,21 @@
  * The leading layers a quantized narrow MobileNet keeps in float by default (`--keep-float stem`,
  * `quantizeModel`'s default). When the image-reading Conv writes fewer than 16 channels (α0.25),
  * the stem through the first pointwise Conv that writes 32 or more channels — V1 α0.25: conv1
- * and blocks 1–2 — stays float, and quantization starts after it. Measured on the fine-tuned V1
- * α0.25 224 px of `bench quantize` (docs/benchmarks.md), against the same quantizer with every
- * layer in int8:
- *  - faithfulness: those narrow, high-resolution layers carry most of the int8 error. On 3,281
- *    clothing photos int8 answers that differ from fp32 went from 38 to 16 (98.8% → 99.5%
- *    agreement), mean |Δp| 0.032 → 0.020; longer float prefixes (3, 4 or 6 blocks) gained little
- *    more and cost file size;
+ * and blocks 1–2 — stays float, and quantization starts after it. Compared on the fine-tuned V1
+ * α0.25 224 px of `bench quantize` with the same quantizer and every layer in int8 (figures in
+ * docs/benchmarks.md, "Int8 quantization"):
+ *  - faithfulness: those narrow, high-resolution layers carry most of the int8 error: int8
+ *    answers differ from fp32 on less than half as many photos with the stem in float; longer
+ *    float prefixes gained little more and cost file size;
  *  - speed: onnxruntime's int8 kernels are slower than its float ones on narrow layers (the
- *    3-channel first Conv is an im2col GEMM; int8 depthwise kernels run ~2x float's NCHWc ones at
- *    these widths), so the prefix is also faster: 0.76–0.83x of fp32 against ~1.0x all-int8;
- *  - size: the prefix's ~2,000 weights stay float32: 29.8% of fp32 against 29.6%.
+ *    3-channel first Conv is an im2col GEMM; int8 depthwise kernels are slower than float's NCHWc
+ *    ones at these widths), so the prefix is also faster than all-int8;
+ *  - size: the prefix's ~2,000 weights stay float32, a fraction of a percent of the fp32 size.
  * It has to be a prefix: a float Conv between two quantized tensors would be re-quantized by
  * onnxruntime at load time (its QDQ weight/bias transformer), and an island would add a
  * DequantizeLinear/QuantizeLinear pair. Keeping the prefix's weights int8 behind a
  * DequantizeLinear (weight-only) was measured and dropped: onnxruntime then cannot reorder them
- * for its NCHWc kernels (depthwise 36 → 244 µs) and the prefix loses bias correction.
+ * for its NCHWc kernels (a depthwise Conv became several times slower) and the prefix loses bias correction.
  * Wider stems (16+ channels, α ≥ 0.35) run fast in int8 and keep every layer quantized.
  */
 import type { OnnxModel, OnnxNode } from '../onnx/onnx-proto.ts';

@@ -68,8 +68,8 @@ const WEIGHTED_OPS = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
  * A depthwise Conv (one input channel per group) runs in onnxruntime's QLinearConv depthwise
  * kernel, which widens uint8 inputs and int8 weights to int16 before multiplying into int32
  * (MlasConvDepthwiseKernelAvx2: no VPMADDUBSW, so no int16 saturation): it keeps the full 8-bit
- * weight range whatever `weightBits` says. Measured on the fine-tuned V1 α0.25 of bench quantize:
- * 8-bit depthwise weights took the photos int8 flips from 11 to 6 of 341.
+ * weight range whatever `weightBits` says; with 9 weights per channel, the finer step is what
+ * keeps int8 answers close to fp32's (docs/benchmarks.md, "Int8 quantization").
  */
 export function isDepthwise(n: OnnxNode, weight: TensorInit): boolean {
   const group = intAttr(n, 'group', 1);
@@ -177,8 +177,8 @@ export function insertQdq(
       zeroPointValue: zeroPoint,
     };
     newInits.push(floatInit(p.scale, [], [scale]), byteInit(p.zeroPoint, [], [zeroPoint], false));
-    // Q/DQ nodes stay unnamed: names are optional (onnx.proto NodeProto.name) and would add ~5% to
-    // the file of a small model.
+    // Q/DQ nodes stay unnamed: names are optional (onnx.proto NodeProto.name) and would add a
+    // noticeable share to the file of a small model.
     out.push({ name: '', opType: 'QuantizeLinear', inputs: [v, p.scale, p.zeroPoint], outputs: [p.q] });
     quant.set(v, p);
   };
@@ -203,9 +203,9 @@ export function insertQdq(
    * A Conv/Gemm kept in float that reads a dequantized value: onnxruntime >= 1.20's
    * WeightBiasQuantization would quantize its float weights at load time — to one int8 scale for
    * the whole tensor — whenever its input comes straight from a DequantizeLinear and its output
-   * reaches a QuantizeLinear through ReLU/Clip only. Measured: MobileNet V1 α0.25 with conv_dw_13
-   * kept float went from 5 to 61 flips of 341. A Clip to the dequantized value's own range (so a
-   * no-op) between the two breaks the pattern and the layer really runs in float.
+   * reaches a QuantizeLinear through ReLU/Clip only; with that one coarse scale far more answers
+   * differ from fp32 than with the layer in int8 (docs/benchmarks.md). A Clip to the dequantized value's
+   * own range (so a no-op) between the two breaks the pattern and the layer really runs in float.
    */
   const emitFloatGuard = (v: string): string => {
     const p = quant.get(v)!;

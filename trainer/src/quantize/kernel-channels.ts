@@ -8,12 +8,11 @@
  * layers of the network. Padding them to 16 channels that are zero by construction keeps the
  * float function exactly: the first Conv gets zero output channels (zero weights and bias), the
  * depthwise Conv carries them (zero weights and bias), and the Conv after it reads them with zero
- * weights, so nothing they hold reaches the output. Measured on the fine-tuned V1 α0.25 of
- * `bench quantize`, 1 thread, onnxruntime profiler: conv1 593 → 461 µs, conv_dw_1 372 → 219 µs.
+ * weights, so nothing they hold reaches the output. In onnxruntime's profiler both layers get
+ * markedly faster (docs/benchmarks.md, "Int8 quantization").
  *
- * Not done, measured: padding the image from 3 to 4 channels would let the first Conv use the
- * symmetric kernel too, but onnxruntime's Pad on the channels-last innermost axis took 0.7 ms,
- * more than it saves.
+ * Not done: padding the image from 3 to 4 channels would let the first Conv use the symmetric
+ * kernel too, but onnxruntime's Pad on the channels-last innermost axis costs more than it saves.
  * Only the int8 graph is widened (the fp32 model keeps its shape); it costs a few hundred zero
  * weights.
  */

@@ -1,7 +1,7 @@
 /**
  * ReLU6 straight after a fused training-mode batch norm (layer-patches.ts): the batch norm's apply
  * pass also writes relu6(y) from the register that holds y, and the ReLU6 layer takes that tensor
- * instead of reading y again (the relu6 pass was ~5% of a MobileNetV2 step, all memory traffic).
+ * instead of reading y again (the separate relu6 pass was pure memory traffic).
  * Values are the relu6 pass's to the bit (same SIMD ops on the same y); the ReLU6 op and its
  * gradient are unchanged. A batch norm computes the activation only when one of the layers it feeds
  * is a ReLU with a maxValue; the ReLU takes it only when its input is that batch norm's output

@@ -5,8 +5,8 @@
  * gradient together, always, while the Conv2D op's registered gradient hands tfjs one function per
  * input and tfjs calls only those of inputs on the path to the trained variables. A network's first
  * convolution reads the image, which needs no gradient: with the fused op tfjs computed and threw
- * away its input gradient every step (a col2im over the whole batch plus its patch products, ~10%
- * of a MobileNetV2 step at 96 px). Everything else (bias, activations, channels-first, other
+ * away its input gradient every step (a col2im over the whole batch plus its patch products, a
+ * sizeable share of a small MobileNetV2's step). Everything else (bias, activations, channels-first, other
  * backends or dtypes) runs the stock `call`.
  */
 import type * as tfjs from '@tensorflow/tfjs';

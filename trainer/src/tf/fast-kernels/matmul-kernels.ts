@@ -1,6 +1,6 @@
 /**
  * A fast 'cpu' BatchMatMul for one float32 matrix product (batch 1, any transposes): the backward
- * products of a dense layer, which tfjs's generic strided kernel ran at ~15 ms a MobileNet step.
+ * products of a dense layer, which tfjs's generic strided kernel made a visible part of a MobileNet step.
  * Operands are brought to rows along the reduction axis (transposed copies where needed) and
  * multiplied by matmul.ts's register-tiled loop with double accumulators. Batched products, other
  * dtypes and broadcasting go to the stock kernel.

@@ -3,7 +3,7 @@
  *
  * The one core is C += A * B^T where both operands are read along their contiguous reduction axis:
  * a 4x4 register tile keeps 16 dot products in locals, so each inner iteration does 8 loads for 16
- * multiply-adds. V8 does not vectorise; measured here this is ~2x the textbook i-k-j loop.
+ * multiply-adds. V8 does not vectorise, so the tile (not SIMD) is what beats the textbook i-k-j loop.
  * Dot products are accumulated in doubles, so results are as close to the stock kernels (which also
  * sum in doubles) as a different summation order allows. A and B are always Float32Array and C
  * always Float64Array so the JIT sees one element kind per load site.

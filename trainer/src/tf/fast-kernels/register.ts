@@ -104,7 +104,7 @@ export function registerFastCpuKernels(
   options: RegisterOptions = {},
 ): { registered: string[]; gradients: string[]; simd: boolean; threads: number } {
   const registered: string[] = [];
-  // One SIMD module and arena for all kernels of this registration (compiling it takes ~1 ms).
+  // One SIMD module and arena for all kernels of this registration (compiling it is cheap).
   const ctx: KernelContext = { gemm: options.wasm === false ? null : createGemm() };
   for (const spec of allSpecs()) {
     const current = tf.getKernel(spec.kernelName, BACKEND);

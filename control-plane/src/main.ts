@@ -12,7 +12,7 @@ import { createChangeFeed } from './dashboard/change-feed.ts';
 import { createLiveFrames } from './devices/live-frames.ts';
 import { createDesiredStatePublisher } from './fleet/desired-state.ts';
 import { followDeviceMessages } from './fleet/device-messages.ts';
-import { createApp } from './http/app.ts';
+import { type App, createApp } from './http/app.ts';
 import { startHttpServer } from './http/server.ts';
 import { createManifestSigner } from './models/manifest-signer.ts';
 import { createModelRegistry } from './models/model-registry.ts';
@@ -40,6 +40,8 @@ export interface ControlPlane {
   objects: ObjectStore;
   /** The retraining pipeline (runs one at a time). */
   pipeline: PipelineRunner;
+  /** The HTTP app itself (every route it serves is in `app.routes`). */
+  app: App;
   close(): Promise<void>;
 }
 
@@ -204,6 +206,7 @@ export async function startControlPlane(
       store,
       objects,
       pipeline,
+      app,
       async close() {
         await stopAll();
         logger.info('control plane stopped');

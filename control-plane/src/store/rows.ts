@@ -6,7 +6,7 @@ import {
   type Prediction,
   type Sample,
 } from '@edgeloop/shared';
-import type { DeviceEventRecord, DeviceRecord, ModelVersionRecord, SampleRecord } from './store.ts';
+import type { DeviceEventRecord, DeviceRecord, ModelVersionRecord, SampleRecord } from './records.ts';
 
 export interface DeviceRow {
   id: string;

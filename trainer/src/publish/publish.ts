@@ -23,7 +23,8 @@ export async function publishModelDir(
     model.files,
     model.metrics ?? undefined,
   );
-  if (model.metrics?.sampleIds.length) await client.markSamplesUsed(model.metrics.sampleIds, modelVersion);
+  const sampleIds = model.metrics?.sampleIds ?? [];
+  if (sampleIds.length) await client.markSamplesUsed(sampleIds, modelVersion);
   return summary;
 }
 

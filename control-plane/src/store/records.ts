@@ -8,6 +8,7 @@ import type {
   DeviceHealth,
   DeviceSummary,
   Manifest,
+  ModelMetrics,
   Prediction,
   Sample,
   SampleMetadata,
@@ -48,7 +49,8 @@ export interface ModelVersionRecord {
   modelVersion: number;
   name: string;
   manifest: Manifest;
-  metrics: Record<string, unknown> | null;
+  /** The metrics.json the version was published with (validated then), as uploaded. */
+  metrics: ModelMetrics | null;
   createdAt: string;
   publishedAt: string;
 }

@@ -1,10 +1,11 @@
 /**
  * Keeps the layering the README promises: shared depends on nothing of ours; agent, control-plane
  * and trainer depend on shared and never on each other; each heavy library has one importer per
- * program (its adapter); commands (argv parsing, help, exit codes) live in cli/ only.
+ * program (its adapter); commands (argv parsing, help, exit codes) live in cli/ only; no package
+ * has an import cycle among its own files.
  */
 import { readdir, readFile } from 'node:fs/promises';
-import { join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -107,5 +108,70 @@ describe('commands live in cli/', () => {
         ].map((m) => `${file}: ${m[1]}`),
       );
     expect(bad).toEqual([]);
+  });
+});
+
+/** Source roots checked for cycles: every package's src, and the command shelf. */
+const SOURCE_ROOTS = [...PROGRAMS.map((p) => `${p}/src`), 'cli'];
+
+/** file → the files of the same root it imports (relative specifiers, type-only imports included). */
+async function relativeGraph(root: string): Promise<Map<string, string[]>> {
+  const dir = join(ROOT, root);
+  const graph = new Map<string, string[]>();
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !/\.(ts|mjs)$/.test(entry.name)) continue;
+    const path = join(entry.parentPath, entry.name);
+    const text = await readFile(path, 'utf8');
+    const targets = [
+      ...text.matchAll(/(?:^|\s)(?:import|export)\b[^'"]*?from\s+'(\.[^']+)'|import\(\s*'(\.[^']+)'\s*\)/gm),
+    ].map((m) => relative(ROOT, resolve(dirname(path), m[1] ?? m[2])));
+    graph.set(relative(ROOT, path), [...new Set(targets)]);
+  }
+  return graph;
+}
+
+/** Every cycle a depth-first search meets, each as the files around it (first file repeated last). */
+function findCycles(graph: ReadonlyMap<string, readonly string[]>): string[][] {
+  const state = new Map<string, 'open' | 'done'>();
+  const stack: string[] = [];
+  const cycles: string[][] = [];
+  const visit = (file: string) => {
+    state.set(file, 'open');
+    stack.push(file);
+    for (const next of graph.get(file) ?? []) {
+      if (!graph.has(next)) continue;
+      const s = state.get(next);
+      if (s === 'open') cycles.push([...stack.slice(stack.indexOf(next)), next]);
+      else if (s === undefined) visit(next);
+    }
+    stack.pop();
+    state.set(file, 'done');
+  };
+  for (const file of [...graph.keys()].sort()) if (!state.has(file)) visit(file);
+  return cycles;
+}
+
+describe('import cycles', () => {
+  it('finds a cycle in a small graph (the checker itself works)', () => {
+    const graph = new Map([
+      ['a.ts', ['b.ts']],
+      ['b.ts', ['c.ts']],
+      ['c.ts', ['a.ts']],
+      ['d.ts', ['a.ts']],
+    ]);
+    expect(findCycles(graph)).toEqual([['a.ts', 'b.ts', 'c.ts', 'a.ts']]);
+    expect(
+      findCycles(
+        new Map([
+          ['a.ts', ['b.ts']],
+          ['b.ts', []],
+        ]),
+      ),
+    ).toEqual([]);
+  });
+
+  it.each(SOURCE_ROOTS)('%s has no import cycle among its files', async (root) => {
+    const cycles = findCycles(await relativeGraph(root)).map((c) => c.join(' → '));
+    expect(cycles).toEqual([]);
   });
 });

@@ -3,8 +3,9 @@
  *
  * One run of `frames()` is one process. It ends with a CameraError when the process exits, cannot
  * be started, or stalls (no frame for stallTimeoutMs: it is killed first), naming the command and
- * the last lines it wrote to stderr ("No such file or directory", "401 Unauthorized"…). The frame
- * loop's watchdog then restarts it with backoff, so a missing device is a retry, not a crash loop.
+ * the last lines it wrote to stderr ("No such file or directory", "401 Unauthorized"…). Capture's
+ * watchdog (frame-capture.ts) then restarts it with backoff: a missing device is a retry, not a
+ * crash loop.
  *
  * stdout is always drained (a blocked pipe would stall the camera itself); when the consumer is
  * slower than the camera only the newest frame is kept.

@@ -1,9 +1,8 @@
 /**
  * Camera → model, latest frame only, in two overlapping stages.
  *
- * - Capture: the camera is read continuously into a one-frame slot; a newer frame replaces an
- *   unclaimed one (counted as dropped), so a slow model never works through a backlog. A camera
- *   that fails or ends is restarted with backoff (the watchdog) and every failure is reported.
+ * - Capture (camera/frame-capture.ts): the camera fills a one-frame slot, restarted with backoff
+ *   when it fails; this loop always takes the newest frame, so it never works through a backlog.
  * - Prepare (decode + resize + tensor, sharp's threads) of frame n+1 overlaps Infer (onnxruntime's
  *   threads) of frame n. Prepare starts "just in time": when inference is the slower stage, it
  *   waits until inference n has (by its running average) about prepare's own time left, then takes
@@ -17,9 +16,10 @@
  */
 import type { ClassScore, FramePolicy, InputSpec, Logger } from '@edgeloop/shared';
 import type { Camera, Frame } from '../camera/camera.ts';
+import { type CameraRestart, type CapturedFrame, FrameCapture } from '../camera/frame-capture.ts';
 import type { ImageCodec, RgbImage } from '../image/image-codec.ts';
 import type { ActiveModel } from '../model/active-model.ts';
-import { type BackoffOptions, backoffDelay, sleep } from '../util/backoff.ts';
+import { type BackoffOptions, sleep } from '../util/backoff.ts';
 import { grayThumbnail, meanAbsDiff } from './frame-features.ts';
 import type { TensorInput } from './inference-backend.ts';
 import { PipelineStats } from './pipeline-stats.ts';
@@ -47,11 +47,6 @@ export interface FrameStages {
   waitMs: number;
   /** onnxruntime's run (with the hop to its worker thread) and top-k. */
   inferMs: number;
-}
-
-export interface CameraRestart {
-  attempt: number;
-  delayMs: number;
 }
 
 export interface FrameLoopOptions {
@@ -83,11 +78,6 @@ export interface FrameLoopStats {
   waitMs: number;
 }
 
-interface Slot {
-  frame: Frame;
-  at: number;
-}
-
 interface Prepared {
   frame: Frame;
   spec: InputSpec;
@@ -105,16 +95,10 @@ const THUMB_H = 24;
 
 export class FrameLoop {
   private readonly abort = new AbortController();
-  private slot: Slot | null = null;
-  private wake: (() => void) | null = null;
-  private cameraDone = false;
+  private readonly capture: FrameCapture;
   private tasks: Promise<void>[] = [];
-  private captured = 0;
   private processed = 0;
-  private dropped = 0;
   private static = 0;
-  private restarts = 0;
-  private lastFrame: Frame | null = null;
   private lastThumb: Uint8Array | null = null;
   private lastClassifiedAt = Number.NEGATIVE_INFINITY;
   private lastInferStart = Number.NEGATIVE_INFINITY;
@@ -128,15 +112,15 @@ export class FrameLoop {
     if (this.tensorPool.length < 3) this.tensorPool.push(data);
   };
 
-  constructor(private readonly o: FrameLoopOptions) {}
+  constructor(private readonly o: FrameLoopOptions) {
+    this.capture = new FrameCapture(o);
+  }
 
   stats(): FrameLoopStats {
     return {
-      framesCaptured: this.captured,
+      ...this.capture.counts(),
       framesProcessed: this.processed,
-      framesDropped: this.dropped,
       framesStatic: this.static,
-      cameraRestarts: this.restarts,
       fps: this.timing.fps(),
       latencyP50Ms: this.timing.percentile(50),
       latencyP95Ms: this.timing.percentile(95),
@@ -148,63 +132,16 @@ export class FrameLoop {
 
   /** The newest frame the camera delivered (for the local endpoint). */
   latestFrame(): Frame | null {
-    return this.lastFrame;
+    return this.capture.latestFrame();
   }
 
   start(): void {
-    if (this.tasks.length === 0) this.tasks = [this.capture(), this.classify()];
+    if (this.tasks.length === 0) this.tasks = [this.capture.run(this.abort.signal), this.classify()];
   }
 
   async stop(): Promise<void> {
     this.abort.abort();
-    this.notify();
     await Promise.all(this.tasks);
-  }
-
-  private notify(): void {
-    const wake = this.wake;
-    this.wake = null;
-    wake?.();
-  }
-
-  private async capture(): Promise<void> {
-    const signal = this.abort.signal;
-    let failures = 0;
-    while (!signal.aborted) {
-      try {
-        for await (const frame of this.o.camera.frames(signal)) {
-          if (this.slot) this.dropped++;
-          this.slot = { frame, at: performance.now() };
-          this.lastFrame = frame;
-          this.captured++;
-          failures = 0;
-          this.notify();
-        }
-        break; // the source ran out (a folder without loop)
-      } catch (err) {
-        if (signal.aborted) break;
-        const attempt = failures++;
-        const delayMs = backoffDelay(attempt, this.o.retry);
-        this.restarts++;
-        this.o.logger.error({ err, attempt, delayMs }, 'camera failed; restarting it');
-        this.o.onCameraError(err as Error, { attempt, delayMs });
-        await sleep(delayMs, signal);
-      }
-    }
-    this.cameraDone = true;
-    this.notify();
-  }
-
-  private async nextFrame(): Promise<Slot | null> {
-    while (!this.slot || this.abort.signal.aborted) {
-      if (this.cameraDone || this.abort.signal.aborted) return null;
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-      });
-    }
-    const slot = this.slot;
-    this.slot = null;
-    return slot;
   }
 
   private async classify(): Promise<void> {
@@ -267,14 +204,14 @@ export class FrameLoop {
         const due = this.lastInferStart + 1000 / maxFps - this.prepareMs - performance.now();
         if (due > 0 && !(await sleep(due, signal))) return null;
       }
-      const slot = await this.nextFrame();
+      const slot = await this.capture.take(signal);
       if (!slot) return null;
       const prepared = await this.prepare(slot);
       if (prepared) return prepared;
     }
   }
 
-  private async prepare(slot: Slot): Promise<Prepared | null> {
+  private async prepare(slot: CapturedFrame): Promise<Prepared | null> {
     const spec = this.o.active.get()?.manifest.input;
     if (!spec) return null; // no model installed yet: the frame is consumed and forgotten
     const takenAt = performance.now();

@@ -5,25 +5,32 @@
  * fixed set when the model was trained on an exported dataset version (its validation split is
  * the `eval` dataset).
  */
-import { type Evaluation, EvaluationSchema, type ModelComparison } from '@edgeloop/shared';
+import {
+  type Evaluation,
+  evaluationFigures,
+  MODEL_FOLDER,
+  type ModelComparison,
+  ModelMetricsSchema,
+  parseArtifact,
+} from '@edgeloop/shared';
 import type { ModelVersionRecord } from '../store/store.ts';
 
-export function evaluationOf(metrics: Record<string, unknown> | null): Evaluation | null {
-  if (metrics === null) return null;
-  const candidates = [
-    metrics.fixedSet,
-    { accuracy: metrics.valAccuracy, perClass: metrics.perClass, confusion: metrics.confusion },
-  ];
-  for (const c of candidates) {
-    const parsed = EvaluationSchema.safeParse(c);
-    if (parsed.success) return parsed.data;
-  }
-  return null;
+/**
+ * The figures a version is ranked by, or null when its metrics have none. Metrics that do not
+ * validate (a corrupted file, or a row stored before uploads were checked) throw MODEL_INVALID
+ * naming `source` and the field, rather than silently counting as "no evaluation".
+ */
+export function evaluationOf(metrics: unknown, source: string = MODEL_FOLDER.metrics): Evaluation | null {
+  if (metrics === null || metrics === undefined) return null;
+  return evaluationFigures(parseArtifact(ModelMetricsSchema, metrics, source));
 }
 
+const metricsOf = (record: ModelVersionRecord) =>
+  evaluationOf(record.metrics, `${MODEL_FOLDER.metrics} of model version ${record.modelVersion}`);
+
 export function compareModels(a: ModelVersionRecord, b: ModelVersionRecord): ModelComparison | null {
-  const ea = evaluationOf(a.metrics);
-  const eb = evaluationOf(b.metrics);
+  const ea = metricsOf(a);
+  const eb = metricsOf(b);
   if (ea === null || eb === null) return null;
   const labels = [...new Set([...ea.perClass.map((c) => c.label), ...eb.perClass.map((c) => c.label)])];
   const strip = (e: Evaluation, label: string) => {
@@ -65,7 +72,7 @@ export function judgePromotion(
   rule: PromotionRule,
 ): PromotionVerdict {
   const details: Record<string, unknown> = { rule };
-  if (evaluationOf(candidate.metrics) === null) {
+  if (metricsOf(candidate) === null) {
     return { promoted: false, reason: 'the candidate has no evaluation on the fixed set', details };
   }
   if (production === null) return { promoted: true, reason: 'there is no production model yet', details };

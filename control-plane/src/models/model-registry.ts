@@ -1,16 +1,19 @@
 /**
- * Publishing a model version: check every uploaded file against the uploader's manifest, refuse
- * anything but a newer version, sign the manifest with the control plane's key, store the files,
- * then record the version. Nothing is stored unless every check passed.
+ * Publishing a model version: check every uploaded file against the uploader's manifest, validate
+ * the model folder's JSON (metrics.json, the labels file, and that they agree with the manifest),
+ * refuse anything but a newer version, sign the manifest with the control plane's key, store the
+ * files, then record the version. Nothing is stored unless every check passed.
  */
 import {
   ChecksumError,
   ConflictError,
   EdgeloopError,
   type Manifest,
+  MODEL_FOLDER,
+  type ModelMetrics,
   type ModelVersionSummary,
-  ModelVersionSummarySchema,
   parseJsonWith,
+  parseModelFolder,
   type SigningKey,
   sha256Hex,
   signManifest,
@@ -81,6 +84,40 @@ function checkFiles(manifest: Manifest, files: ReadonlyMap<string, Uint8Array>, 
   }
 }
 
+/** The text of an uploaded JSON file, parsed; MODEL_INVALID naming the file when it is not JSON. */
+function uploadedJson(text: string | Uint8Array, file: string): unknown {
+  try {
+    return JSON.parse(typeof text === 'string' ? text : new TextDecoder().decode(text)) as unknown;
+  } catch (err) {
+    throw new EdgeloopError('MODEL_INVALID', `model upload: ${file}: not JSON (${(err as Error).message})`);
+  }
+}
+
+/**
+ * The upload as a model folder (shared ModelFolderSchema): metrics.json from the `metrics` field,
+ * labels.json from the file the manifest gives role 'labels'. Returns the metrics as uploaded, so
+ * fields this version of the schema does not know are kept.
+ */
+function checkModelFolder(
+  manifest: Manifest,
+  metricsJson: string | undefined,
+  files: ReadonlyMap<string, Uint8Array>,
+): ModelMetrics | null {
+  const labelsFile = manifest.files.find((f) => f.role === 'labels');
+  const metrics = metricsJson === undefined ? undefined : uploadedJson(metricsJson, MODEL_FOLDER.metrics);
+  parseModelFolder(
+    {
+      [MODEL_FOLDER.manifest]: manifest,
+      [MODEL_FOLDER.labels]: labelsFile
+        ? uploadedJson(files.get(labelsFile.name)!, labelsFile.name)
+        : undefined,
+      [MODEL_FOLDER.metrics]: metrics,
+    },
+    'model upload',
+  );
+  return (metrics as ModelMetrics | undefined) ?? null;
+}
+
 export interface ModelRegistry {
   publish(upload: ModelUpload, now?: Date): Promise<ModelVersionSummary>;
 }
@@ -92,11 +129,8 @@ export function createModelRegistry(deps: ModelRegistryDeps): ModelRegistry {
 
   async function publishNow(upload: ModelUpload, now: Date): Promise<ModelVersionSummary> {
     const unsigned = parseJsonWith(UnsignedManifestSchema, upload.manifestJson, 'manifest');
-    const metrics =
-      upload.metricsJson === undefined
-        ? null
-        : parseJsonWith(ModelVersionSummarySchema.shape.metrics, upload.metricsJson, 'metrics');
     checkFiles(unsigned, upload.files, deps.modelMaxBytes);
+    const metrics = checkModelFolder(unsigned, upload.metricsJson, upload.files);
     assertNewer(deps.store, unsigned.modelVersion);
 
     const expiresAt = new Date(now.getTime() + deps.manifestTtlDays * 86_400_000).toISOString();

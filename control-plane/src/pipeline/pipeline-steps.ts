@@ -11,13 +11,15 @@ import {
   EdgeloopError,
   type Evaluation,
   type Logger,
+  MODEL_FOLDER,
+  type ModelMetrics,
   PipelineCanarySchema,
   type PipelineConfig,
   PROTOCOL_VERSION,
   PredictOutputSchema,
   parseJsonWith,
   type RolloutStrategy,
-  UnsignedManifestSchema,
+  readModelFolder,
 } from '@edgeloop/shared';
 import { snapshotDataset } from '../datasets/dataset-versions.ts';
 import { evaluationOf, type PromotionRule } from '../models/model-comparison.ts';
@@ -48,7 +50,7 @@ interface Candidate {
   name: string;
   args: string[];
   dir: string;
-  metrics?: Record<string, unknown>;
+  metrics?: ModelMetrics;
   fixed?: Evaluation;
   fieldHard?: { accuracy: number; images: number } | null;
 }
@@ -156,10 +158,12 @@ export function pipelineSteps(deps: PipelineStepDeps): PipelineStepDef[] {
               ],
               { signal: ctx.signal, timeoutMs, onOutput: (text) => ctx.log(`[${c.name}] ${text}`) },
             );
-            c.metrics = JSON.parse(await readFile(join(c.dir, 'metrics.json'), 'utf8')) as Record<
-              string,
-              unknown
-            >;
+            // Validated here, where it is read: a bad file fails this step naming file and field.
+            const metrics = (await readModelFolder(c.dir))[MODEL_FOLDER.metrics];
+            if (!metrics) {
+              throw new EdgeloopError('MODEL_INVALID', `${c.dir}: ${MODEL_FOLDER.metrics}: missing`);
+            }
+            c.metrics = metrics;
           },
         );
         return { candidates: candidates.map((c) => ({ name: c.name, dir: c.dir })) };
@@ -171,9 +175,14 @@ export function pipelineSteps(deps: PipelineStepDeps): PipelineStepDef[] {
         const candidates = ctx.state.candidates as Candidate[];
         const fieldHard = ctx.state.fieldHard as { path: string; label: string }[];
         for (const c of candidates) {
-          const fixed = evaluationOf(c.metrics ?? null);
-          if (!fixed)
-            throw new EdgeloopError('MODEL_INVALID', `${c.name}: metrics.json has no validation figures`);
+          const metricsFile = join(c.dir, MODEL_FOLDER.metrics);
+          const fixed = evaluationOf(c.metrics ?? null, metricsFile);
+          if (!fixed) {
+            throw new EdgeloopError(
+              'MODEL_INVALID',
+              `${metricsFile}: no validation figures (expected valAccuracy, perClass and confusion, or fixedSet)`,
+            );
+          }
           c.fixed = fixed;
           c.fieldHard = null;
           if (fieldHard.length > 0) {
@@ -217,9 +226,9 @@ export function pipelineSteps(deps: PipelineStepDeps): PipelineStepDef[] {
         const candidates = ctx.state.candidates as Candidate[];
         const score = (c: Candidate) => c.fixed!.accuracy + (c.fieldHard?.accuracy ?? 0) * 1e-3;
         const best = [...candidates].sort((a, b) => score(b) - score(a))[0];
-        const manifestJson = JSON.parse(await readFile(join(best.dir, 'manifest.json'), 'utf8')) as object;
+        const folder = await readModelFolder(best.dir);
         const modelVersion = (store.latestModelVersion() ?? 0) + 1;
-        const manifest = UnsignedManifestSchema.parse({ ...manifestJson, modelVersion });
+        const manifest = { ...folder[MODEL_FOLDER.manifest], modelVersion };
         const files = new Map<string, Uint8Array>();
         for (const f of manifest.files)
           files.set(f.name, new Uint8Array(await readFile(join(best.dir, f.name))));

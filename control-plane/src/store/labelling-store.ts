@@ -3,9 +3,9 @@
  * what), and the project's classes. Runs on the database sqlite-store.ts opened.
  */
 import type { LabelEvent, LabelledSample, LabelStatus } from '@edgeloop/shared';
+import { publicSample, type SampleRecord } from './records.ts';
 import { type SampleRow, sampleFromRow } from './rows.ts';
 import type { SqlDatabase } from './sql.ts';
-import { publicSample, type SampleRecord } from './store.ts';
 
 export interface LabelledSampleRecord extends LabelledSample {
   objectKey: string;

@@ -2,11 +2,12 @@
 import {
   type DeviceHealth,
   type Manifest,
+  type ModelMetrics,
   PROTOCOL_VERSION,
   type Prediction,
   type Sample,
 } from '@edgeloop/shared';
-import type { DeviceEventRecord, DeviceRecord, ModelVersionRecord, SampleRecord } from './store.ts';
+import type { DeviceEventRecord, DeviceRecord, ModelVersionRecord, SampleRecord } from './records.ts';
 
 export interface DeviceRow {
   id: string;
@@ -70,7 +71,7 @@ export function modelVersionFromRow(row: ModelVersionRow): ModelVersionRecord {
     modelVersion: row.version,
     name: row.name,
     manifest: JSON.parse(row.manifest) as Manifest,
-    metrics: row.metrics === null ? null : (JSON.parse(row.metrics) as Record<string, unknown>),
+    metrics: row.metrics === null ? null : (JSON.parse(row.metrics) as ModelMetrics),
     createdAt: row.created_at,
     publishedAt: row.published_at,
   };

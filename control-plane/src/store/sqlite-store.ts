@@ -19,6 +19,15 @@ import { hasAllTags } from './device-tags.ts';
 import { SqliteLabellingStore } from './labelling-store.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { SqlitePipelineStore } from './pipeline-store.ts';
+import type {
+  DeviceRecord,
+  DeviceTarget,
+  EnrollmentTokenRecord,
+  ModelVersionRecord,
+  NewDevice,
+  NewSample,
+  SampleRecord,
+} from './records.ts';
 import { SqliteRegistryStore } from './registry-store.ts';
 import { createSqlRolloutStore, type RolloutStore } from './rollout-store.ts';
 import {
@@ -32,16 +41,7 @@ import {
   sampleFromRow,
 } from './rows.ts';
 import type { SqlDatabase } from './sql.ts';
-import type {
-  DeviceRecord,
-  DeviceTarget,
-  EnrollmentTokenRecord,
-  ModelVersionRecord,
-  NewDevice,
-  NewSample,
-  SampleRecord,
-  Store,
-} from './store.ts';
+import type { Store } from './store.ts';
 
 /** How many recent predictions are kept per device; older ones only count in prediction_stats. */
 export const RECENT_PREDICTIONS_PER_DEVICE = 100;
@@ -400,13 +400,6 @@ class SqliteStore implements Store {
       .all(query.limit, query.offset) as SampleRow[];
     const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM samples ${where}`).get() as { n: number };
     return { samples: rows.map(sampleFromRow), total: n };
-  }
-
-  labelSample(sampleId: string, label: string, labelledBy: string, at: string): SampleRecord | null {
-    this.db
-      .prepare('UPDATE samples SET label = ?, labelled_by = ?, labelled_at = ? WHERE id = ?')
-      .run(label, labelledBy, at, sampleId);
-    return this.getSample(sampleId);
   }
 
   markSamplesUsed(sampleIds: readonly string[], modelVersion: number): number {

@@ -2,86 +2,35 @@
  * The control plane's database, by role. One implementation today (SQLite, sqlite-store.ts);
  * methods are synchronous because every write the control plane makes is one short transaction.
  */
-import type {
-  DeviceEvent,
-  DeviceHealth,
-  DeviceStatus,
-  DeviceSummary,
-  Manifest,
-  Prediction,
-  ReportedState,
-  Sample,
-  SampleMetadata,
-} from '@edgeloop/shared';
+import type { DeviceEvent, DeviceStatus, Manifest, Prediction, ReportedState } from '@edgeloop/shared';
 import type { DashboardStore } from './dashboard-store.ts';
 import type { DatasetStore } from './dataset-store.ts';
 import type { LabellingStore } from './labelling-store.ts';
 import type { PipelineStore } from './pipeline-store.ts';
+import type {
+  DeviceEventRecord,
+  DeviceRecord,
+  DeviceTarget,
+  EnrollmentTokenRecord,
+  ModelVersionRecord,
+  NewDevice,
+  NewSample,
+  SampleRecord,
+} from './records.ts';
 import type { RegistryStore } from './registry-store.ts';
 import type { RolloutStore } from './rollout-store.ts';
 
-export interface EnrollmentTokenRecord {
-  tokenHash: string;
-  group: string;
-  usesLeft: number;
-  expiresAt: string;
-}
-
-export interface NewDevice {
-  deviceId: string;
-  name: string | null;
-  hardware: string | null;
-  secretHash: string;
-  /** Sorted, no repeats (normaliseTags); none when absent. */
-  tags?: string[];
-}
-
-export interface DeviceRecord extends DeviceSummary {
-  /** Set when the desired version must be fetched through another manifest (a rollback one). */
-  desiredManifestPath: string | null;
-  hardware: string | null;
-  detail: string | null;
-  agentVersion: string | null;
-  framesProcessed: number;
-  samplesQueued: number;
-  desiredUpdatedAt: string | null;
-  predictionsTotal: number;
-  lastPrediction: Prediction | null;
-  /** The last heartbeat figures the agent reported; null for agents that send none. */
-  health: DeviceHealth | null;
-}
-
-export interface ModelVersionRecord {
-  modelVersion: number;
-  name: string;
-  manifest: Manifest;
-  metrics: Record<string, unknown> | null;
-  createdAt: string;
-  publishedAt: string;
-}
-
-export interface NewSample {
-  deviceId: string;
-  metadata: SampleMetadata;
-  sha256: string;
-  objectKey: string;
-  contentType: string;
-  bytes: number;
-  width: number;
-  height: number;
-}
-
-export interface SampleRecord extends Sample {
-  objectKey: string;
-  contentType: string;
-}
-
-export interface DeviceEventRecord extends DeviceEvent {
-  deviceId: string;
-  receivedAt: string;
-}
-
-export type DeviceTarget = { deviceIds: string[] } | { group: string } | { tags: string[] } | { all: true };
+export type {
+  DeviceEventRecord,
+  DeviceRecord,
+  DeviceTarget,
+  EnrollmentTokenRecord,
+  ModelVersionRecord,
+  NewDevice,
+  NewSample,
+  SampleRecord,
+} from './records.ts';
+export { publicSample } from './records.ts';
 
 export interface Store {
   createEnrollmentToken(token: EnrollmentTokenRecord): void;
@@ -135,7 +84,6 @@ export interface Store {
     samples: SampleRecord[];
     total: number;
   };
-  labelSample(sampleId: string, label: string, labelledBy: string, at: string): SampleRecord | null;
   markSamplesUsed(sampleIds: readonly string[], modelVersion: number): number;
 
   /** The learning loop's records, one object per concept on the same database. */
@@ -147,10 +95,4 @@ export interface Store {
   readonly dashboard: DashboardStore;
 
   close(): void;
-}
-
-/** The public view of a sample: internal storage fields dropped. */
-export function publicSample(record: SampleRecord): Sample {
-  const { objectKey: _key, contentType: _type, ...sample } = record;
-  return sample;
 }

@@ -12,9 +12,10 @@ import { CameraConfigSchema, silentLogger } from '@edgeloop/shared';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Camera, Frame } from '../../../agent/src/camera/camera.ts';
 import { createCamera } from '../../../agent/src/camera/create-camera.ts';
+import type { CameraRestart } from '../../../agent/src/camera/frame-capture.ts';
 import { ProcessCamera } from '../../../agent/src/camera/process-camera.ts';
 import { createSharpImageCodec } from '../../../agent/src/image/sharp-image.ts';
-import { type CameraRestart, FrameLoop } from '../../../agent/src/inference/frame-loop.ts';
+import { FrameLoop } from '../../../agent/src/inference/frame-loop.ts';
 import { ActiveModel } from '../../../agent/src/model/active-model.ts';
 
 const codec = createSharpImageCodec();

@@ -1,7 +1,7 @@
 import { createRng } from '@edgeloop/shared';
 import { describe, expect, it } from 'vitest';
-import { PredictionGate } from '../../../agent/src/comms/prediction-gate.ts';
 import { dHash, hammingDistance } from '../../../agent/src/inference/frame-features.ts';
+import { PredictionGate } from '../../../agent/src/predictions/prediction-gate.ts';
 import {
   type CapturePolicy,
   captureReason,

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cpuTemperatureC } from '../../../agent/src/comms/device-health.ts';
+import { cpuTemperatureC } from '../../../agent/src/health/device-health.ts';
 
 const dirs: string[] = [];
 afterAll(async () => {

@@ -5,7 +5,15 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { EdgeloopError, type InputSpec, InputSpecSchema } from '@edgeloop/shared';
+import {
+  EdgeloopError,
+  type InputSpec,
+  InputSpecSchema,
+  LabelsSchema,
+  MODEL_FOLDER,
+  parseArtifact,
+  readModelFolder,
+} from '@edgeloop/shared';
 import { inputSpecFromMetadata, labelsFromMetadata } from '../onnx/metadata.ts';
 import { DataType, type OnnxModel } from '../onnx/onnx-proto.ts';
 import { decodeModel } from '../onnx/onnx-reader.ts';
@@ -44,14 +52,7 @@ async function readJson(pathOrJson: string, what: string): Promise<unknown> {
 }
 
 export async function loadLabelsFile(path: string): Promise<string[]> {
-  const labels = await readJson(path, 'labels file');
-  if (!Array.isArray(labels) || labels.length < 2 || !labels.every((l) => typeof l === 'string' && l)) {
-    throw new EdgeloopError(
-      'VALIDATION_FAILED',
-      `labels file ${path} must be a JSON array of at least 2 class names`,
-    );
-  }
-  return labels as string[];
+  return parseArtifact(LabelsSchema, await readJson(path, 'labels file'), path, 'VALIDATION_FAILED');
 }
 
 /** The spec a model's own input implies, with `partial` (JSON) merged over it and validated. */
@@ -116,9 +117,14 @@ export async function loadClassifier(path: string, overrides: ClassifierOverride
   const model = decodeModel(bytes);
   const shape = classifierShape(model);
   const folder = isDir ? path : dirname(path);
-  const manifest = await readFile(join(folder, 'manifest.json'), 'utf8')
-    .then((t) => JSON.parse(t) as { labels?: string[]; input?: unknown })
-    .catch(() => null);
+  // A model folder's files are validated (a corrupted one is reported, not ignored); beside a bare
+  // .onnx file, a manifest.json is only a hint.
+  const manifest: { labels?: string[]; input?: unknown } | null =
+    isDir && (await stat(join(folder, MODEL_FOLDER.manifest)).catch(() => null))
+      ? (await readModelFolder(folder))[MODEL_FOLDER.manifest]
+      : await readFile(join(folder, MODEL_FOLDER.manifest), 'utf8')
+          .then((t) => JSON.parse(t) as { labels?: string[]; input?: unknown })
+          .catch(() => null);
   let labels: string[] | null = null;
   if (overrides.labelsFile) labels = await loadLabelsFile(overrides.labelsFile);
   else labels = labelsFromMetadata(model.metadata) ?? (isDir ? (manifest?.labels ?? null) : null);

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { EdgeloopError } from '@edgeloop/shared';
+import { EdgeloopError, parseArtifact, TfjsCheckpointSchema } from '@edgeloop/shared';
 import type * as tfjs from '@tensorflow/tfjs';
 
 type Tf = typeof tfjs;
@@ -31,11 +31,6 @@ export interface LoadBaseReport {
   headInitialised: string[];
   /** Base weights nothing in our model used (e.g. the ImageNet head). */
   unused: string[];
-}
-
-interface ManifestJson {
-  modelTopology?: unknown;
-  weightsManifest?: { paths: string[]; weights: tfjs.io.WeightsManifestEntry[] }[];
 }
 
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
@@ -82,18 +77,18 @@ export async function readBaseWeights(tf: Tf, source: string): Promise<BaseWeigh
   }
   const read = isUrl(source) ? fetchBytes : readLocal;
   const jsonBytes = await read(jsonLocation);
-  let json: ManifestJson;
+  let data: unknown;
   try {
-    json = JSON.parse(new TextDecoder().decode(jsonBytes)) as ManifestJson;
+    data = JSON.parse(new TextDecoder().decode(jsonBytes));
   } catch (err) {
     throw new EdgeloopError('MODEL_INVALID', `base ${jsonLocation} is not JSON: ${(err as Error).message}`);
   }
-  if (!Array.isArray(json.weightsManifest)) {
-    throw new EdgeloopError(
-      'MODEL_INVALID',
-      `base ${jsonLocation} has no weightsManifest (not a tfjs model)`,
-    );
-  }
+  // Only the weights are taken from a base, so only they must validate (not its topology).
+  const json = parseArtifact(
+    TfjsCheckpointSchema.pick({ weightsManifest: true }),
+    data,
+    `base ${jsonLocation} (not a tfjs model?)`,
+  );
   const hash = createHash('sha256').update(jsonBytes);
   const tensors = new Map<string, tfjs.Tensor>();
   for (const group of json.weightsManifest) {
@@ -111,7 +106,7 @@ export async function readBaseWeights(tf: Tf, source: string): Promise<BaseWeigh
     hash.update(bytes);
     let decoded: tfjs.NamedTensorMap;
     try {
-      decoded = tf.io.decodeWeights(bytes.buffer, group.weights);
+      decoded = tf.io.decodeWeights(bytes.buffer, group.weights as tfjs.io.WeightsManifestEntry[]);
     } catch (err) {
       throw new EdgeloopError(
         'MODEL_INVALID',

@@ -5,12 +5,18 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { EdgeloopError, writeFileAtomic } from '@edgeloop/shared';
+import {
+  EdgeloopError,
+  MODEL_FOLDER,
+  parseArtifactJson,
+  TfjsCheckpointSchema,
+  writeFileAtomic,
+} from '@edgeloop/shared';
 import type * as tfjs from '@tensorflow/tfjs';
 
 type Tf = typeof tfjs;
 
-export const CHECKPOINT_DIR = 'checkpoint';
+export const CHECKPOINT_DIR = MODEL_FOLDER.checkpointDir;
 
 export async function saveCheckpoint(tf: Tf, model: tfjs.LayersModel, modelDir: string): Promise<void> {
   const dir = join(modelDir, CHECKPOINT_DIR);
@@ -31,31 +37,21 @@ export async function saveCheckpoint(tf: Tf, model: tfjs.LayersModel, modelDir: 
   );
 }
 
-interface LayersModelJson {
-  modelTopology: object;
-  weightsManifest: { paths: string[]; weights: tfjs.io.WeightsManifestEntry[] }[];
-}
-
 /** Loads a tfjs layers model from a model.json path (its weight files beside it), or a model folder. */
 export async function loadLayersModelFromDisk(tf: Tf, path: string): Promise<tfjs.LayersModel> {
   const jsonPath = path.endsWith('.json') ? path : join(path, CHECKPOINT_DIR, 'model.json');
-  let json: LayersModelJson;
+  let text: string;
   try {
-    json = JSON.parse(await readFile(jsonPath, 'utf8')) as LayersModelJson;
+    text = await readFile(jsonPath, 'utf8');
   } catch (err) {
     throw new EdgeloopError('MODEL_INVALID', `cannot read tfjs model ${jsonPath}: ${(err as Error).message}`);
   }
-  if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
-    throw new EdgeloopError(
-      'MODEL_INVALID',
-      `${jsonPath} is not a tfjs layers model (no modelTopology/weightsManifest)`,
-    );
-  }
+  const json = parseArtifactJson(TfjsCheckpointSchema, text, jsonPath);
   const buffers: Uint8Array[] = [];
   const weightSpecs: tfjs.io.WeightsManifestEntry[] = [];
   for (const group of json.weightsManifest) {
     for (const p of group.paths) buffers.push(new Uint8Array(await readFile(join(dirname(jsonPath), p))));
-    weightSpecs.push(...group.weights);
+    weightSpecs.push(...(group.weights as tfjs.io.WeightsManifestEntry[]));
   }
   const total = buffers.reduce((n, b) => n + b.byteLength, 0);
   const weightData = new Uint8Array(total);
@@ -65,6 +61,10 @@ export async function loadLayersModelFromDisk(tf: Tf, path: string): Promise<tfj
     offset += b.byteLength;
   }
   return tf.loadLayersModel(
-    tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData: weightData.buffer }),
+    tf.io.fromMemory({
+      modelTopology: json.modelTopology as tfjs.io.ModelJSON['modelTopology'],
+      weightSpecs,
+      weightData: weightData.buffer,
+    }),
   );
 }

@@ -2,103 +2,31 @@
  * A trained model's output folder — what `edgeloop train` writes and `edgeloop publish` uploads:
  *   model.onnx     the network devices run (uint8 NHWC RGB in, probabilities out)
  *   labels.json    class names in output order
- *   metrics.json   what training measured (TrainMetrics)
+ *   metrics.json   what training measured (TrainMetricsSchema)
  *   manifest.json  an unsigned manifest; the control plane signs it when the version is published
+ * (the layout and each file's schema: shared/src/artifacts/model-folder.ts).
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   EdgeloopError,
+  MODEL_FOLDER,
+  type ModelMetrics,
   PROTOCOL_VERSION,
+  parseArtifact,
   parseWith,
+  readModelFolder,
   sha256Hex,
+  type TrainMetrics,
+  TrainMetricsSchema,
   type UnsignedManifest,
   UnsignedManifestSchema,
   writeFileAtomic,
 } from '@edgeloop/shared';
 
-export interface EpochMetrics {
-  epoch: number;
-  loss: number;
-  accuracy: number;
-  valLoss: number;
-  valAccuracy: number;
-  learningRate?: number;
-  imagesPerSec?: number;
-  seconds?: number;
-}
-
-export interface ClassReport {
-  label: string;
-  support: number;
-  precision: number;
-  recall: number;
-  f1?: number;
-}
-
-export interface TrainMetrics {
-  name: string;
-  /** The model folder this one continued from, if any. */
-  parent: string | null;
-  labels: string[];
-  architecture: { family: string; alpha: number; inputSize: number; hiddenUnits?: number | null };
-  backend: string;
-  trainImages: number;
-  valImages: number;
-  testImages?: number;
-  fieldSamplesUsed: number;
-  /** Control-plane ids of the field samples this training used. */
-  sampleIds: string[];
-  epochsRun: number;
-  bestEpoch: number;
-  history: EpochMetrics[];
-  /** Accuracy of the best checkpoint (tfjs) on the unaugmented training split. */
-  trainAccuracy?: number;
-  valAccuracy: number;
-  /** Held-out test split accuracy of the exported ONNX model; null without a test split. */
-  testAccuracy?: number | null;
-  onnxValAccuracy: number;
-  onnxAgreement: number;
-  onnxMaxAbsDiff: number;
-  /** Validation per-class metrics and confusion[true][predicted] of the exported model. */
-  perClass: ClassReport[];
-  confusion: number[][];
-  macroF1?: number;
-  test?: { accuracy: number; perClass: ClassReport[]; confusion: number[][]; macroF1: number } | null;
-  classCounts?: {
-    train: Record<string, number>;
-    validation: Record<string, number>;
-    test: Record<string, number>;
-  };
-  /** How class imbalance was handled: 'weights' (loss weights below), 'sampling' or 'none'. */
-  balance?: string;
-  classWeights: Record<string, number>;
-  /** Pixel normalisation (pixel - mean) / std per RGB channel, folded into model.onnx. */
-  normalization?: { mean: number[]; std: number[] };
-  base?: {
-    source: string;
-    sha256: string;
-    loaded: number;
-    headInitialised: string[];
-    unused: string[];
-  } | null;
-  freeze?: string;
-  augmentation?: { enabled: boolean; variants: number | null };
-  bottleneckCache?: {
-    cutLayer: string;
-    cached: boolean;
-    runtime: string;
-    hits: number;
-    misses: number;
-    seconds: number;
-  } | null;
-  skipped: { path: string; reason: string }[];
-  duplicates: number;
-  duplicateFiles?: { path: string; sameAs: string }[];
-  trainSeconds: number;
-  imagesPerSec: number;
-  totalSeconds: number;
-}
+// The folder's files have schemas in @edgeloop/shared; the trainer's types come from them, so what
+// it writes is what every reader validates against.
+export type { ClassReport, EpochMetrics, TrainMetrics } from '@edgeloop/shared';
 
 export function buildManifest(
   onnx: Uint8Array,
@@ -140,43 +68,53 @@ export async function writeModelDir(
   dir: string,
   content: { onnx: Uint8Array; metrics: TrainMetrics; size: number },
 ): Promise<void> {
+  // A value JSON cannot hold (NaN, Infinity) would turn into null and fail every reader: say so here.
+  parseArtifact(
+    TrainMetricsSchema,
+    JSON.parse(JSON.stringify(content.metrics)),
+    join(dir, MODEL_FOLDER.metrics),
+  );
   await mkdir(dir, { recursive: true });
-  await writeFileAtomic(join(dir, 'model.onnx'), content.onnx);
-  await writeFileAtomic(join(dir, 'labels.json'), `${JSON.stringify(content.metrics.labels, null, 2)}\n`);
-  await writeFileAtomic(join(dir, 'metrics.json'), `${JSON.stringify(content.metrics, null, 2)}\n`);
+  await writeFileAtomic(join(dir, MODEL_FOLDER.model), content.onnx);
+  await writeFileAtomic(
+    join(dir, MODEL_FOLDER.labels),
+    `${JSON.stringify(content.metrics.labels, null, 2)}\n`,
+  );
+  await writeFileAtomic(join(dir, MODEL_FOLDER.metrics), `${JSON.stringify(content.metrics, null, 2)}\n`);
   const manifest = buildManifest(content.onnx, content.metrics, content.size);
-  await writeFileAtomic(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  await writeFileAtomic(join(dir, MODEL_FOLDER.manifest), `${JSON.stringify(manifest, null, 2)}\n`);
 }
 
 export interface ModelDir {
   dir: string;
   manifest: UnsignedManifest;
-  metrics: TrainMetrics | null;
+  /** Null for a folder without metrics.json (an imported model). */
+  metrics: ModelMetrics | null;
   files: Map<string, Uint8Array>;
 }
 
-/** Reads and checks a model folder: the manifest validates and every file matches its hash. */
+/**
+ * Reads and checks a model folder: manifest.json, labels.json and metrics.json validate (and agree
+ * on the labels), and every file the manifest lists is there and matches its hash.
+ */
 export async function readModelDir(dir: string): Promise<ModelDir> {
-  let manifestJson: unknown;
-  try {
-    manifestJson = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
-  } catch (err) {
-    throw new EdgeloopError(
-      'MODEL_INVALID',
-      `cannot read ${join(dir, 'manifest.json')}: ${(err as Error).message}`,
-    );
-  }
-  const manifest = parseWith(UnsignedManifestSchema, manifestJson, `manifest in ${dir}`);
+  const folder = await readModelFolder(dir);
+  const manifest = folder[MODEL_FOLDER.manifest];
   const files = new Map<string, Uint8Array>();
   for (const f of manifest.files) {
-    const bytes = new Uint8Array(await readFile(join(dir, f.name)));
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await readFile(join(dir, f.name)));
+    } catch (err) {
+      throw new EdgeloopError(
+        'MODEL_INVALID',
+        `${dir}: ${f.name} (listed in ${MODEL_FOLDER.manifest}) cannot be read: ${(err as Error).message}`,
+      );
+    }
     if (bytes.byteLength !== f.bytes || sha256Hex(bytes) !== f.sha256) {
       throw new EdgeloopError('CHECKSUM_MISMATCH', `${f.name} in ${dir} does not match its manifest entry`);
     }
     files.set(f.name, bytes);
   }
-  const metrics = await readFile(join(dir, 'metrics.json'), 'utf8')
-    .then((t) => JSON.parse(t) as TrainMetrics)
-    .catch(() => null);
-  return { dir, manifest, metrics, files };
+  return { dir, manifest, metrics: folder[MODEL_FOLDER.metrics] ?? null, files };
 }

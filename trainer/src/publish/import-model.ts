@@ -9,8 +9,10 @@ import { join } from 'node:path';
 import {
   type ApiClient,
   type InputSpec,
+  MODEL_FOLDER,
   type ModelVersionSummary,
   PROTOCOL_VERSION,
+  parseModelFolder,
   parseWith,
   sha256Hex,
   type UnsignedManifest,
@@ -70,6 +72,8 @@ export async function prepareImport(options: ImportOptions): Promise<ImportedMod
     },
     'imported model manifest',
   );
+  // The folder it writes is a model folder like any other: checked the same way before writing.
+  parseModelFolder({ [MODEL_FOLDER.manifest]: manifest, [MODEL_FOLDER.labels]: c.labels }, options.outDir);
   await mkdir(options.outDir, { recursive: true });
   await writeFile(join(options.outDir, 'model.onnx'), c.bytes);
   await writeFile(join(options.outDir, 'labels.json'), labelsJson);

@@ -10,7 +10,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  MODEL_FOLDER,
   parseWith,
+  type QuantizationMetrics,
+  readModelFolder,
   sha256Hex,
   type UnsignedManifest,
   UnsignedManifestSchema,
@@ -26,25 +29,10 @@ import { evenlySpaced } from './calibration-images.ts';
 import type { CalibrationMethod } from './calibration-stats.ts';
 import { quantizeModel } from './quantize-model.ts';
 
-export const FP32_MODEL_FILE = 'model.fp32.onnx';
+export const FP32_MODEL_FILE = MODEL_FOLDER.fp32Model;
 
-export type QuantizationMetrics = {
-  method: CalibrationMethod;
-  calibrationImages: number;
-  evaluatedOn: 'validation' | 'train';
-  images: number;
-  fp32Accuracy: number;
-  int8Accuracy: number;
-  agreement: number;
-  fp32Bytes: number;
-  int8Bytes: number;
-  sizeRatio: number;
-  /** Per image, batch 1, 1 onnxruntime thread: what a device sees. */
-  fp32LatencyMs: { p50: number; p95: number };
-  int8LatencyMs: { p50: number; p95: number };
-  fusedActivations: number;
-  floatNodes: string[];
-};
+/** The metrics.json section this step writes; its schema is in @edgeloop/shared. */
+export type { QuantizationMetrics } from '@edgeloop/shared';
 
 async function scoreModel(bytes: Uint8Array, images: Uint8Array[], size: number, classes: number) {
   const runner = await createTensorRunner(bytes, 1);
@@ -71,14 +59,9 @@ export async function quantizeModelDir(
   options: { seed?: number; method?: CalibrationMethod; maxCalibrationImages?: number } = {},
 ): Promise<QuantizationMetrics> {
   const fp32 = new Uint8Array(await readFile(join(dir, 'model.onnx')));
-  const metrics = JSON.parse(await readFile(join(dir, 'metrics.json'), 'utf8')) as Record<string, unknown> & {
-    labels: string[];
-  };
-  const manifest = parseWith(
-    UnsignedManifestSchema,
-    JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')),
-    `manifest in ${dir}`,
-  );
+  const folder = await readModelFolder(dir);
+  const manifest = folder[MODEL_FOLDER.manifest];
+  const metrics = folder[MODEL_FOLDER.metrics] ?? {};
   const { width, height } = manifest.input;
   const labels = manifest.labels;
   // The same seeded split training used, so calibration never sees a validation image.

@@ -17,7 +17,7 @@ import { classCounts, type Normalization, onnxScaling } from './batches.ts';
 import type { DecodedSplit } from './decode-splits.ts';
 import { agreement, argmax, evaluatePredictions } from './evaluate.ts';
 import { type FitData, type FitState, predictAll } from './fit.ts';
-import type { TrainOptions, TrainProgress } from './train.ts';
+import type { TrainOptions, TrainProgress } from './train-options.ts';
 
 type Tf = typeof tfjs;
 

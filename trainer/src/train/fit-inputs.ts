@@ -15,7 +15,7 @@ import { bottleneckFeatures, type FrozenForward, tfjsForward } from './bottlenec
 import type { DecodedSplit } from './decode-splits.ts';
 import type { FitData } from './fit.ts';
 import { cachedData, frozenData, imageData } from './fit-data.ts';
-import type { TrainProgress } from './train.ts';
+import type { TrainProgress } from './train-options.ts';
 
 type Tf = typeof tfjs;
 

@@ -9,19 +9,19 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EdgeloopError, writeFileAtomic } from '@edgeloop/shared';
+import {
+  EdgeloopError,
+  MODEL_FOLDER,
+  parseArtifactJson,
+  type RunState,
+  RunStateSchema,
+  writeFileAtomic,
+} from '@edgeloop/shared';
 import type * as tfjs from '@tensorflow/tfjs';
-import type { FitState } from './fit.ts';
 
-export interface RunState {
-  /** The TrainOptions of the run without logger and callbacks. */
-  options: Record<string, unknown>;
-  state: FitState;
-  /** Weight specs of resume/optimizer.bin (Adam's iteration count and moments), in order. */
-  optimizer?: tfjs.io.WeightsManifestEntry[];
-}
+export type { RunState } from '@edgeloop/shared';
 
-const statePath = (dir: string) => join(dir, 'resume', 'state.json');
+const statePath = (dir: string) => join(dir, MODEL_FOLDER.resumeDir, 'state.json');
 
 export async function writeRunState(
   tf: typeof tfjs,
@@ -44,25 +44,22 @@ export async function readOptimizerState(
   const bytes = await readFile(join(dir, 'resume', 'optimizer.bin'));
   const map = tf.io.decodeWeights(
     bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
-    run.optimizer,
+    run.optimizer as tfjs.io.WeightsManifestEntry[],
   );
   return run.optimizer.map((s) => ({ name: s.name, tensor: map[s.name] }));
 }
 
+/** The saved state of the run in `dir`; VALIDATION_FAILED naming the file and field if it is not one. */
 export async function readRunState(dir: string): Promise<RunState> {
-  let run: RunState;
+  let text: string;
   try {
-    run = JSON.parse(await readFile(statePath(dir), 'utf8')) as RunState;
+    text = await readFile(statePath(dir), 'utf8');
   } catch (err) {
     throw new EdgeloopError(
       'VALIDATION_FAILED',
       `--resume ${dir}: no resumable run there (${statePath(dir)}: ${(err as Error).message})`,
     );
   }
-  if (!run.options || !run.state || !Array.isArray(run.state.history)) {
-    throw new EdgeloopError('VALIDATION_FAILED', `--resume ${dir}: ${statePath(dir)} is not a run state`);
-  }
-  // JSON has no Infinity: a run with no best epoch yet stores null.
-  run.state.bestValLoss ??= Number.POSITIVE_INFINITY;
-  return run;
+  // bestValLoss null (JSON has no Infinity: no best epoch yet) comes back as Infinity.
+  return parseArtifactJson(RunStateSchema, text, `--resume ${dir}: ${statePath(dir)}`, 'VALIDATION_FAILED');
 }

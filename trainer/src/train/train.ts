@@ -5,10 +5,8 @@
  * an output folder with model.onnx, labels.json, metrics.json, manifest.json and two SVG charts.
  */
 
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '@edgeloop/shared';
-import { EdgeloopError } from '@edgeloop/shared';
+import { EdgeloopError, MODEL_FOLDER, readModelFolder } from '@edgeloop/shared';
 import type * as tfjs from '@tensorflow/tfjs';
 import { readDataset } from '../data/dataset.ts';
 import { DEFAULT_MAX_PIXELS } from '../data/image-decoder.ts';
@@ -32,71 +30,24 @@ import { finishTraining } from './finish.ts';
 import { type FitState, fit } from './fit.ts';
 import { prepareFitInputs } from './fit-inputs.ts';
 import { readOptimizerState, readRunState, writeRunState } from './run-state.ts';
+import type { TrainOptions } from './train-options.ts';
 
-export interface TrainOptions {
-  dataDir: string;
-  outDir: string;
-  architecture: ModelSpec['architecture'];
-  alpha: ModelSpec['alpha'];
-  inputSize: number;
-  epochs: number;
-  batchSize: number;
-  learningRate: number;
-  dropout: number;
-  patience: number;
-  seed: number;
-  name: string;
-  /** Extra Dense(relu) units between pooling and the classifier. */
-  hiddenUnits?: number;
-  /** tfjs layers model (folder, model.json path or http(s) URL) to take pretrained weights from. */
-  base?: string;
-  /** What trains; default 'head' with a base, 'none' without. */
-  freeze?: FreezeSpec;
-  /** Augment the training split (default true). */
-  augment?: boolean;
-  /** Augmented variants per image kept in the bottleneck cache (default 4; variant 0 is the plain image). */
-  augmentVariants?: number;
-  /** Class imbalance handling (default 'weights'). */
-  balance?: 'weights' | 'sampling' | 'none';
-  /** Linear warmup length in epochs (default 1 with a base, else 0). */
-  warmupEpochs?: number;
-  /** Bottleneck cache folder; null keeps features in memory only. Default: <outDir>/../.bottleneck-cache. */
-  cacheDir?: string | null;
-  /** Largest bottleneck cache kept in memory, bytes (default 3 GB); above it features are recomputed. */
-  cacheBudgetBytes?: number;
-  /** Decompression-bomb guard: images above this many pixels are skipped. */
-  maxPixels?: number;
-  /**
-   * Folders of extra labelled images (class folders) that join the training split only; files
-   * named by their control-plane sample id, as downloadLabelledSamples writes them.
-   */
-  extraTrain?: string[];
-  /** A previous model folder to continue from (same labels): retraining starts from its weights. */
-  initFrom?: string;
-  logger: Logger;
-  onProgress?: (p: TrainProgress) => void;
-}
+export type { TrainOptions, TrainProgress } from './train-options.ts';
 
-export interface TrainProgress {
-  phase: 'decode' | 'cache' | 'train' | 'evaluate' | 'export';
-  epoch?: number;
-  epochs?: number;
-  batch?: number;
-  batches?: number;
-  loss?: number;
-  accuracy?: number;
-  valLoss?: number;
-  valAccuracy?: number;
-  imagesPerSec?: number;
-  etaSec?: number;
-  message?: string;
-}
-
-async function parentNormalization(dir: string): Promise<Normalization | null> {
-  const metrics = await readFile(join(dir, 'metrics.json'), 'utf8')
-    .then((t) => JSON.parse(t) as TrainMetrics)
-    .catch(() => null);
-  const n = metrics?.normalization;
+/**
+ * The folder `--init-from` continues: its JSON files validate (a corrupted metrics.json is reported
+ * with its field, not skipped), it was trained on `labels`, and its pixel normalisation, if any.
+ */
+async function readParent(dir: string, labels: readonly string[]): Promise<Normalization | null> {
+  const parent = await readModelFolder(dir);
+  const parentLabels = parent[MODEL_FOLDER.manifest].labels;
+  if (parentLabels.join('\n') !== labels.join('\n')) {
+    throw new EdgeloopError(
+      'DATASET_INVALID',
+      `--init-from ${dir} was trained on [${parentLabels.join(', ')}] but this dataset has [${labels.join(', ')}]`,
+    );
+  }
+  const n = parent[MODEL_FOLDER.metrics]?.normalization;
   return n ? { mean: n.mean as Normalization['mean'], std: n.std as Normalization['std'] } : null;
 }
 
@@ -132,6 +83,8 @@ export async function train(
   const base = options.base !== undefined ? await readBaseWeights(tf, options.base) : null;
   const dataset = await readDataset(options.dataDir, { seed: options.seed, extraTrain: options.extraTrain });
   const { labels } = dataset;
+  // Checked before minutes of decoding: a parent that does not fit fails fast.
+  const parentNorm = options.initFrom ? await readParent(options.initFrom, labels) : null;
   const size = options.inputSize;
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const total = dataset.train.length + dataset.validation.length + dataset.test.length;
@@ -147,7 +100,7 @@ export async function train(
     options.base !== undefined
       ? MOBILENET_NORMALIZATION
       : options.initFrom
-        ? ((await parentNormalization(options.initFrom)) ?? MOBILENET_NORMALIZATION)
+        ? (parentNorm ?? MOBILENET_NORMALIZATION)
         : measureNormalization(trainSet.images);
   const freeze: FreezeSpec = options.freeze ?? (options.base ? 'head' : 'none');
   const steps = options.epochs * Math.ceil(trainSet.images.length / options.batchSize);
@@ -173,15 +126,6 @@ export async function train(
     log.info({ base: options.base, loaded: baseReport.loaded }, 'pretrained weights loaded');
   }
   if (options.initFrom) {
-    const parentLabels = JSON.parse(
-      await readFile(join(options.initFrom, 'labels.json'), 'utf8'),
-    ) as string[];
-    if (parentLabels.join('\n') !== labels.join('\n')) {
-      throw new EdgeloopError(
-        'DATASET_INVALID',
-        `--init-from ${options.initFrom} was trained on [${parentLabels.join(', ')}] but this dataset has [${labels.join(', ')}]`,
-      );
-    }
     await copyFromCheckpoint(tf, join(options.initFrom, 'checkpoint', 'model.json'), model);
   }
   if (resume) await copyFromCheckpoint(tf, join(options.outDir, 'resume', 'checkpoint', 'model.json'), model);

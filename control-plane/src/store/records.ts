@@ -1,0 +1,85 @@
+/**
+ * The records the store reads and writes: plain types and pure helpers, no database access. A leaf
+ * of store/, so the row mappers and the per-concept stores can use them without importing store.ts
+ * (which imports their interfaces).
+ */
+import type {
+  DeviceEvent,
+  DeviceHealth,
+  DeviceSummary,
+  Manifest,
+  ModelMetrics,
+  Prediction,
+  Sample,
+  SampleMetadata,
+} from '@edgeloop/shared';
+
+export interface EnrollmentTokenRecord {
+  tokenHash: string;
+  group: string;
+  usesLeft: number;
+  expiresAt: string;
+}
+
+export interface NewDevice {
+  deviceId: string;
+  name: string | null;
+  hardware: string | null;
+  secretHash: string;
+  /** Sorted, no repeats (normaliseTags); none when absent. */
+  tags?: string[];
+}
+
+export interface DeviceRecord extends DeviceSummary {
+  /** Set when the desired version must be fetched through another manifest (a rollback one). */
+  desiredManifestPath: string | null;
+  hardware: string | null;
+  detail: string | null;
+  agentVersion: string | null;
+  framesProcessed: number;
+  samplesQueued: number;
+  desiredUpdatedAt: string | null;
+  predictionsTotal: number;
+  lastPrediction: Prediction | null;
+  /** The last heartbeat figures the agent reported; null for agents that send none. */
+  health: DeviceHealth | null;
+}
+
+export interface ModelVersionRecord {
+  modelVersion: number;
+  name: string;
+  manifest: Manifest;
+  /** The metrics.json the version was published with (validated then), as uploaded. */
+  metrics: ModelMetrics | null;
+  createdAt: string;
+  publishedAt: string;
+}
+
+export interface NewSample {
+  deviceId: string;
+  metadata: SampleMetadata;
+  sha256: string;
+  objectKey: string;
+  contentType: string;
+  bytes: number;
+  width: number;
+  height: number;
+}
+
+export interface SampleRecord extends Sample {
+  objectKey: string;
+  contentType: string;
+}
+
+export interface DeviceEventRecord extends DeviceEvent {
+  deviceId: string;
+  receivedAt: string;
+}
+
+export type DeviceTarget = { deviceIds: string[] } | { group: string } | { tags: string[] } | { all: true };
+
+/** The public view of a sample: internal storage fields dropped. */
+export function publicSample(record: SampleRecord): Sample {
+  const { objectKey: _key, contentType: _type, ...sample } = record;
+  return sample;
+}

@@ -1,19 +1,20 @@
 /**
- * Publishing a model version: check every uploaded file against the uploader's manifest, refuse
- * anything but a newer version, sign the manifest with the control plane's key, store the files,
- * then record the version. Nothing is stored unless every check passed.
+ * Publishing a model version: check every uploaded file against the uploader's manifest, number
+ * the version (the next free one, or the uploader's explicit request if it is newer than the
+ * latest), sign the manifest with that number and the control plane's key, store the files, then
+ * record the version. Nothing is stored unless every check passed.
  */
 import {
   ChecksumError,
   ConflictError,
   EdgeloopError,
-  type Manifest,
   type ModelVersionSummary,
   ModelVersionSummarySchema,
   parseJsonWith,
   type SigningKey,
   sha256Hex,
   signManifest,
+  type UnsignedManifest,
   UnsignedManifestSchema,
   ValidationError,
 } from '@edgeloop/shared';
@@ -50,16 +51,21 @@ export function summaryOf(record: ModelVersionRecord): ModelVersionSummary {
   };
 }
 
-function assertNewer(store: Store, modelVersion: number): void {
+/** The version to publish as: the request when it is newer than the latest, else refused; none → next. */
+function nextVersion(store: Store, requested: number | undefined): number {
   const latest = store.latestModelVersion();
-  if (latest !== null && modelVersion <= latest) {
-    throw new ConflictError(
-      `model version ${modelVersion} must be greater than the latest version ${latest}`,
-    );
+  if (requested === undefined) return (latest ?? 0) + 1;
+  if (latest !== null && requested <= latest) {
+    throw new ConflictError(`model version ${requested} must be greater than the latest version ${latest}`);
   }
+  return requested;
 }
 
-function checkFiles(manifest: Manifest, files: ReadonlyMap<string, Uint8Array>, maxBytes: number): void {
+function checkFiles(
+  manifest: UnsignedManifest,
+  files: ReadonlyMap<string, Uint8Array>,
+  maxBytes: number,
+): void {
   const names = new Set(manifest.files.map((f) => f.name));
   if (names.size !== manifest.files.length) throw new ValidationError('manifest lists a file name twice');
   const extra = [...files.keys()].filter((name) => !names.has(name));
@@ -82,12 +88,13 @@ function checkFiles(manifest: Manifest, files: ReadonlyMap<string, Uint8Array>, 
 }
 
 export interface ModelRegistry {
+  /** Publishes an upload; the summary says which version the control plane gave it. */
   publish(upload: ModelUpload, now?: Date): Promise<ModelVersionSummary>;
 }
 
 export function createModelRegistry(deps: ModelRegistryDeps): ModelRegistry {
-  // Publishes run one at a time, so "newer than the latest" is decided and acted on atomically
-  // and two uploads of the same version can never write over each other's files.
+  // Publishes run one at a time, so the version is chosen and recorded atomically: two uploads
+  // never get the same number or write over each other's files.
   let tail: Promise<unknown> = Promise.resolve();
 
   async function publishNow(upload: ModelUpload, now: Date): Promise<ModelVersionSummary> {
@@ -97,11 +104,10 @@ export function createModelRegistry(deps: ModelRegistryDeps): ModelRegistry {
         ? null
         : parseJsonWith(ModelVersionSummarySchema.shape.metrics, upload.metricsJson, 'metrics');
     checkFiles(unsigned, upload.files, deps.modelMaxBytes);
-    assertNewer(deps.store, unsigned.modelVersion);
+    const version = nextVersion(deps.store, unsigned.modelVersion);
 
     const expiresAt = new Date(now.getTime() + deps.manifestTtlDays * 86_400_000).toISOString();
-    const manifest = signManifest({ ...unsigned, expiresAt }, deps.signingKey);
-    const version = manifest.modelVersion;
+    const manifest = signManifest({ ...unsigned, modelVersion: version, expiresAt }, deps.signingKey);
     try {
       for (const file of manifest.files) {
         await deps.objects.put(modelFileKey(version, file.name), upload.files.get(file.name)!);

@@ -218,8 +218,8 @@ export function pipelineSteps(deps: PipelineStepDeps): PipelineStepDef[] {
         const score = (c: Candidate) => c.fixed!.accuracy + (c.fieldHard?.accuracy ?? 0) * 1e-3;
         const best = [...candidates].sort((a, b) => score(b) - score(a))[0];
         const manifestJson = JSON.parse(await readFile(join(best.dir, 'manifest.json'), 'utf8')) as object;
-        const modelVersion = (store.latestModelVersion() ?? 0) + 1;
-        const manifest = UnsignedManifestSchema.parse({ ...manifestJson, modelVersion });
+        // The registry numbers the version inside its publish queue: no guess that could race.
+        const { modelVersion: _unnumbered, ...manifest } = UnsignedManifestSchema.parse(manifestJson);
         const files = new Map<string, Uint8Array>();
         for (const f of manifest.files)
           files.set(f.name, new Uint8Array(await readFile(join(best.dir, f.name))));

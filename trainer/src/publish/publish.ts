@@ -7,8 +7,9 @@ import type { ApiClient, ModelVersionSummary } from '@edgeloop/shared';
 import { readModelDir } from '../output/model-dir.ts';
 
 /**
- * Publishes a model folder. Without an explicit version the next free one is used, so repeated
- * trainings publish 1, 2, 3… (the control plane refuses a version that is not newer than the last).
+ * Publishes a model folder. The control plane numbers the version (the next free one, chosen where
+ * two publishers cannot race) and the returned summary says which; `modelVersion` asks for a
+ * specific one instead, which the control plane refuses unless it is newer than the latest.
  */
 export async function publishModelDir(
   client: ApiClient,
@@ -16,14 +17,14 @@ export async function publishModelDir(
   options: { modelVersion?: number } = {},
 ): Promise<ModelVersionSummary> {
   const model = await readModelDir(dir);
-  const modelVersion =
-    options.modelVersion ?? Math.max(0, ...(await client.listModels()).map((m) => m.modelVersion)) + 1;
+  const { modelVersion: _unnumbered, ...manifest } = model.manifest;
   const summary = await client.publishModel(
-    { ...model.manifest, modelVersion },
+    options.modelVersion === undefined ? manifest : { ...manifest, modelVersion: options.modelVersion },
     model.files,
     model.metrics ?? undefined,
   );
-  if (model.metrics?.sampleIds.length) await client.markSamplesUsed(model.metrics.sampleIds, modelVersion);
+  if (model.metrics?.sampleIds.length)
+    await client.markSamplesUsed(model.metrics.sampleIds, summary.modelVersion);
   return summary;
 }
 

@@ -55,6 +55,13 @@ export const PipelineConfigSchema = z.object({
       z.object({
         name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/),
         args: z.array(z.string()).default([]),
+        /**
+         * Retraining from the parent: when set, and the production version was trained by the
+         * pipeline as this candidate on the same classes, the candidate continues from that
+         * model's weights (`--init-from`) with these args added after `args` (later ones win:
+         * fewer epochs, a lower learning rate). Unset: always train from scratch.
+         */
+        fromParentArgs: z.array(z.string()).optional(),
       }),
     )
     .min(1)

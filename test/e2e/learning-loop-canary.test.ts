@@ -12,6 +12,7 @@ import {
   AgentConfigSchema,
   ApiClient,
   createLogger,
+  LoopApiClient,
   type PipelineRun,
   PipelineRunSchema,
   SYNTHETIC_CLASSES,
@@ -150,8 +151,9 @@ describe('the learning loop, end to end', () => {
     expect(alias.status).toBe(200);
     await waitUntil(() => agents.every((a) => a.currentModelVersion() === 1), 'every agent on v1', 30_000);
 
-    // Samples from the cameras, labelled with the synthetic scene's true class (what a person
-    // would pick in the labelling queue); the device's pre-label was 'unsure'.
+    // Samples from the cameras, labelled in the labelling queue with the synthetic scene's true
+    // class (what a person would pick); the device's pre-label was 'unsure', so each is a correction.
+    const labeller = new LoopApiClient(t.cp.httpUrl, t.cp.adminToken, 'e2e-labeller');
     const samples = await waitUntil(
       async () => {
         const all = await api.allSamples({ labelled: false });
@@ -163,7 +165,7 @@ describe('the learning loop, end to end', () => {
     for (const s of samples) {
       expect(s.topK[0].label).toBe('unsure');
       expect(s.modelVersion).toBe(1);
-      await api.labelSample(s.sampleId, syntheticFrameLabel(s.frameId)!, 'e2e-labeller');
+      await labeller.labelAction(s.sampleId, { action: 'correct', label: syntheticFrameLabel(s.frameId)! });
     }
 
     const res = await t.api('/pipeline/runs', {

@@ -1,13 +1,11 @@
 /** The trainer's CLI commands: train, predict, publish. Human output goes to stdout. */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ApiClient, createLogger, EdgeloopError } from '@edgeloop/shared';
 import { parseFreeze } from './model/split-model.ts';
 import type { TrainMetrics } from './output/model-dir.ts';
 import { predictImages } from './predict.ts';
-import { downloadLabelledSamples, publishModelDir } from './publish/publish.ts';
+import { publishModelDir } from './publish/publish.ts';
 import { formatQuantization, quantizeModelDir } from './quantize/quantize-model-dir.ts';
 import { readRunState } from './train/run-state.ts';
 import { resumeTraining, type TrainProgress, train } from './train/train.ts';
@@ -47,9 +45,8 @@ metrics.json (both models' accuracy and agreement), manifest.json, curves.svg an
   --init-from DIR       continue from a previous model folder's weights (same classes)
   --resume DIR          continue an interrupted run in its output folder DIR (same options;
                         --epochs may extend it)
-  --control-plane URL   control plane for --with-samples and --publish (env EDGELOOP_URL)
+  --control-plane URL   control plane for --publish (env EDGELOOP_URL)
   --admin-token T       its admin token (env EDGELOOP_ADMIN_TOKEN)
-  --with-samples        add the control plane's labelled field samples to the training split
   --publish             publish the trained model as the next version
   -h, --help            show this help
 `;
@@ -162,7 +159,6 @@ async function runTrain(argv: string[]): Promise<number> {
       resume: { type: 'string' },
       'control-plane': { type: 'string' },
       'admin-token': { type: 'string' },
-      'with-samples': { type: 'boolean', default: false },
       publish: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
@@ -203,55 +199,41 @@ async function runTrain(argv: string[]): Promise<number> {
   };
   const name = values.name ?? (values.data.replace(/\/+$/, '').split('/').pop() || 'model');
   const outDir = values.out ?? join('models', `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  let samplesDir: string | undefined;
-  try {
-    if (values['with-samples']) {
-      const api = client(values);
-      samplesDir = await mkdtemp(join(tmpdir(), 'edgeloop-samples-'));
-      const fetched = await downloadLabelledSamples(api, samplesDir);
-      process.stdout.write(
-        `field samples: downloaded ${fetched.sampleIds.length} labelled samples for training\n`,
-      );
-    }
-    const metrics = await train({
-      dataDir: values.data,
-      outDir,
-      name,
-      architecture: oneOf('architecture', ['mobilenet_v1', 'mobilenet_v2'] as const),
-      alpha: num('alpha') as 0.25,
-      inputSize: num('input-size'),
-      epochs: num('epochs'),
-      batchSize: num('batch-size'),
-      learningRate: num('learning-rate'),
-      dropout: num('dropout'),
-      patience: num('patience'),
-      seed: num('seed'),
-      initFrom: values['init-from'],
-      hiddenUnits: values['hidden-units'] ? num('hidden-units') : undefined,
-      base: values.base,
-      freeze: values.freeze ? parseFreeze(values.freeze) : undefined,
-      augment: oneOf('augment', ['on', 'off'] as const) === 'on',
-      augmentVariants: num('augment-variants'),
-      balance: oneOf('balance', ['weights', 'sampling', 'none'] as const),
-      warmupEpochs: values['warmup-epochs'] ? num('warmup-epochs') : undefined,
-      cacheDir: values['cache-dir'] === 'none' ? null : values['cache-dir'],
-      maxPixels: values['max-pixels'] ? num('max-pixels') : undefined,
-      extraTrain: samplesDir ? [samplesDir] : [],
-      logger: createLogger({ level: 'warn', name: 'edgeloop-train' }),
-      onProgress: progressPrinter(),
-    });
-    printSummary(outDir, metrics);
-    // int8 step (issue 4): model.onnx becomes the int8 model, the float one stays as model.fp32.onnx.
-    const q = await quantizeModelDir(outDir, values.data, { seed: num('seed') });
-    process.stdout.write(`${formatQuantization(q)}\n`);
-    if (values.publish) {
-      const summary = await publishModelDir(client(values), outDir);
-      process.stdout.write(`published version ${summary.modelVersion}\n`);
-    }
-    return 0;
-  } finally {
-    if (samplesDir) await rm(samplesDir, { recursive: true, force: true });
+  const metrics = await train({
+    dataDir: values.data,
+    outDir,
+    name,
+    architecture: oneOf('architecture', ['mobilenet_v1', 'mobilenet_v2'] as const),
+    alpha: num('alpha') as 0.25,
+    inputSize: num('input-size'),
+    epochs: num('epochs'),
+    batchSize: num('batch-size'),
+    learningRate: num('learning-rate'),
+    dropout: num('dropout'),
+    patience: num('patience'),
+    seed: num('seed'),
+    initFrom: values['init-from'],
+    hiddenUnits: values['hidden-units'] ? num('hidden-units') : undefined,
+    base: values.base,
+    freeze: values.freeze ? parseFreeze(values.freeze) : undefined,
+    augment: oneOf('augment', ['on', 'off'] as const) === 'on',
+    augmentVariants: num('augment-variants'),
+    balance: oneOf('balance', ['weights', 'sampling', 'none'] as const),
+    warmupEpochs: values['warmup-epochs'] ? num('warmup-epochs') : undefined,
+    cacheDir: values['cache-dir'] === 'none' ? null : values['cache-dir'],
+    maxPixels: values['max-pixels'] ? num('max-pixels') : undefined,
+    logger: createLogger({ level: 'warn', name: 'edgeloop-train' }),
+    onProgress: progressPrinter(),
+  });
+  printSummary(outDir, metrics);
+  // int8 step (issue 4): model.onnx becomes the int8 model, the float one stays as model.fp32.onnx.
+  const q = await quantizeModelDir(outDir, values.data, { seed: num('seed') });
+  process.stdout.write(`${formatQuantization(q)}\n`);
+  if (values.publish) {
+    const summary = await publishModelDir(client(values), outDir);
+    process.stdout.write(`published version ${summary.modelVersion}\n`);
   }
+  return 0;
 }
 
 export async function predictCommand(argv: string[]): Promise<number> {

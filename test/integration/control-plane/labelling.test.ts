@@ -170,24 +170,6 @@ describe('label actions', () => {
     );
     expect(sample).toMatchObject({ label: 'square', labelStatus: 'confirmed', labelledBy: 'dave' });
   });
-
-  it('keeps the older free-form label call working and records it as a label action', async () => {
-    const a = await sampleFrom(t, cam1, 1, 'circle', 0.4);
-    const res = await t.api(`/samples/${a}/label`, {
-      ...jsonBody({ protocol: 1, label: 'hexagon', labelledBy: 'demo-auto-labeller' }),
-      admin: true,
-    });
-    expect(res.status).toBe(200);
-    expect(LabelledSampleSchema.parse(await res.json())).toMatchObject({
-      label: 'hexagon',
-      labelStatus: 'corrected',
-      labelledBy: 'demo-auto-labeller',
-    });
-    const classes = (await (await t.api('/classes', { admin: true })).json()) as {
-      classes: { name: string }[];
-    };
-    expect(classes.classes.map((x) => x.name)).toContain('hexagon');
-  });
 });
 
 describe('edgeloop label', () => {

@@ -360,8 +360,10 @@ describe('samples', () => {
     const b = SampleUploadResponseSchema.parse(
       await (await uploadSample(metadata({ idempotencyKey: 'frame-0002-key' }), await jpeg(32, 32))).json(),
     );
-    const res = await t.api(`/samples/${a.sampleId}/label`, {
-      ...jsonBody({ protocol: 1, label: 'circle', labelledBy: 'alice' }),
+    // Labelled in the labelling queue: the device's top-1 ('circle') confirmed by alice.
+    const res = await t.api(`/labelling/samples/${a.sampleId}`, {
+      ...jsonBody({ protocol: 1, action: 'confirm' }),
+      headers: { 'content-type': 'application/json', 'x-edgeloop-actor': 'alice' },
       admin: true,
     });
     expect(res.status).toBe(200);
@@ -374,16 +376,5 @@ describe('samples', () => {
     expect(unlabelled.samples.map((s) => s.sampleId)).toEqual([b.sampleId]);
     expect((await listSamples('?limit=1&offset=1')).samples.map((s) => s.sampleId)).toEqual([b.sampleId]);
     expect((await t.api('/samples?labelled=maybe', { admin: true })).status).toBe(400);
-
-    const used = await t.api('/samples/used', {
-      ...jsonBody({ protocol: 1, sampleIds: [a.sampleId], modelVersion: 4 }),
-      admin: true,
-    });
-    expect(await used.json()).toEqual({ updated: 1 });
-    expect((await listSamples('?labelled=true')).samples[0].usedInModelVersion).toBe(4);
-    expect(
-      (await t.api('/samples/smp-missing/label', { ...jsonBody({ protocol: 1, label: 'x' }), admin: true }))
-        .status,
-    ).toBe(404);
   });
 });

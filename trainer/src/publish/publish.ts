@@ -1,8 +1,4 @@
-/**
- * Moves models and labelled field samples between a trainer's disk and the control plane.
- */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+/** Uploads a trained model folder to the control plane's registry. */
 import type { ApiClient, ModelVersionSummary } from '@edgeloop/shared';
 import { readModelDir } from '../output/model-dir.ts';
 
@@ -18,35 +14,9 @@ export async function publishModelDir(
 ): Promise<ModelVersionSummary> {
   const model = await readModelDir(dir);
   const { modelVersion: _unnumbered, ...manifest } = model.manifest;
-  const summary = await client.publishModel(
+  return client.publishModel(
     options.modelVersion === undefined ? manifest : { ...manifest, modelVersion: options.modelVersion },
     model.files,
     model.metrics ?? undefined,
   );
-  if (model.metrics?.sampleIds.length)
-    await client.markSamplesUsed(model.metrics.sampleIds, summary.modelVersion);
-  return summary;
-}
-
-const EXTENSIONS: Record<string, string> = { 'image/jpeg': 'jpg', 'image/png': 'png', 'image/webp': 'webp' };
-
-/**
- * Downloads every labelled sample into class folders under `outDir`, each file named by its sample
- * id: extra training data for `train` (which keeps only classes its dataset has).
- */
-export async function downloadLabelledSamples(
-  client: ApiClient,
-  outDir: string,
-): Promise<{ sampleIds: string[] }> {
-  const samples = await client.allSamples({ labelled: true });
-  const sampleIds: string[] = [];
-  for (const sample of samples) {
-    if (!sample.label) continue;
-    const { bytes, contentType } = await client.sampleImage(sample.sampleId);
-    const dir = join(outDir, sample.label);
-    await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, `${sample.sampleId}.${EXTENSIONS[contentType] ?? 'jpg'}`), bytes);
-    sampleIds.push(sample.sampleId);
-  }
-  return { sampleIds };
 }

@@ -13,7 +13,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { type Agent, startAgent } from '@edgeloop/agent';
 import { type ControlPlane, startControlPlane } from '@edgeloop/control-plane';
 import {
@@ -30,11 +30,8 @@ import { importFolder } from '../loop/dataset-command.ts';
 import { autoLabel } from './auto-labeller.ts';
 import type { DemoOptions, DemoSummary, DemoVersionSummary } from './demo-options.ts';
 import { FieldAccuracy } from './field-accuracy.ts';
+import { CANDIDATE, pipelineConfig } from './pipeline-config.ts';
 import { type PipelineResult, runPipeline } from './pipeline-run.ts';
-
-/** The `edgeloop` launcher: the pipeline runs `train` and `predict` through it as child processes. */
-const EDGELOOP_CLI = resolve(import.meta.dirname, '../edgeloop.mjs');
-const CANDIDATE = 'mnv1-a025';
 
 export type Report = (line: string) => void;
 
@@ -238,65 +235,6 @@ export async function runDemo(options: DemoOptions, report: Report): Promise<Dem
     await close();
     throw err;
   }
-}
-
-/** Which pipeline candidate the demo trains, and how v2 continues from v1. */
-function pipelineConfig(options: DemoOptions) {
-  const args = [
-    '--architecture',
-    'mobilenet_v1',
-    '--alpha',
-    '0.25',
-    '--input-size',
-    String(options.inputSize),
-    '--epochs',
-    String(options.epochs),
-    '--batch-size',
-    '16',
-    '--learning-rate',
-    String(options.learningRate),
-    '--dropout',
-    '0.1',
-    '--patience',
-    '4',
-    '--seed',
-    String(options.seed + 1),
-    // Eight epochs are too few to learn through augmentation at 32 px (v1: 53% with, see README).
-    '--augment',
-    'off',
-  ];
-  return {
-    trainCommand: [process.execPath, EDGELOOP_CLI, 'train'],
-    predictCommand: [process.execPath, EDGELOOP_CLI, 'predict'],
-    // Retraining continues from the production version's weights: fewer epochs, gentler steps.
-    candidates: [
-      {
-        name: CANDIDATE,
-        args,
-        fromParentArgs: [
-          '--epochs',
-          String(options.retrainEpochs),
-          '--learning-rate',
-          String(options.learningRate / 3),
-          '--seed',
-          String(options.seed + 2),
-        ],
-      },
-    ],
-    retries: 0,
-    stepTimeoutSec: options.pipelineTimeoutSec,
-    // A promoted candidate goes to the whole fleet in stages: one canary, a soak while the health
-    // gates compare its field confidence with the previous version's, then everyone else.
-    canary: {
-      target: { all: true },
-      strategy: {
-        waves: [{ devices: 1 }, { percent: 100 }],
-        soakSeconds: options.canarySoakSec,
-        deviceTimeoutSeconds: 120,
-        gates: { minPredictions: 10, onFailure: 'abort' },
-      },
-    },
-  };
 }
 
 /** Follows the staged rollout a pipeline run opened until every device runs and reports it. */

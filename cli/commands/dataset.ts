@@ -78,7 +78,8 @@ const EXTENSION_OF: Record<string, string> = {
   'image/jpeg': 'jpg',
 };
 
-async function importFolder(
+/** Uploads DIR/<class>/<image> into a dataset, a few at a time (also the demo's studio import). */
+export async function importFolder(
   client: LoopApiClient,
   dataset: string,
   dir: string,

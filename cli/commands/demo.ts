@@ -34,7 +34,7 @@ export const demoCommand = defineCommand({
   summary: 'run the whole loop on this machine: train → roll out → collect → label → retrain',
   usage: 'edgeloop demo [options]',
   description:
-    "Runs edgeloop's whole loop on this machine with real parts: a control plane (HTTP API, embedded MQTT broker, SQLite), simulated devices whose agents run onnxruntime on synthetic camera frames, and the trainer. It trains and rolls out v1, collects the frames the devices were unsure about, labels them automatically (standing in for a person), trains v2 with them and rolls it out.",
+    "Runs edgeloop's whole loop on this machine with real parts: a control plane (HTTP API, embedded MQTT broker, SQLite, retraining pipeline), simulated devices whose agents run onnxruntime on synthetic camera frames, and the trainer as the pipeline's child process. A pipeline run trains and rolls out v1; the demo collects the frames the devices were unsure about, labels them in the labelling queue (standing in for a person), and a second pipeline run trains v2 from v1 on a dataset version with them and rolls it out.",
   options,
   run: (args): Promise<number> => demo(args),
 });
@@ -44,6 +44,7 @@ function pct(v: number | null): string {
 }
 
 export function formatSummary(s: DemoSummary): string {
+  const last = s.versions.at(-1);
   const lines = [
     '',
     '── edgeloop demo summary ──────────────────────────────────────────',
@@ -52,7 +53,7 @@ export function formatSummary(s: DemoSummary): string {
       (v) =>
         `v${String(v.version).padEnd(7)} ${String(v.devicesActive).padEnd(8)} ${pct(v.valAccuracy).padEnd(8)} ${`${pct(v.int8ValAccuracy)} (${pct(v.int8Agreement)})`.padEnd(17)} ${`${pct(v.fieldAccuracy)} (${v.fieldPredictions})`.padEnd(20)} ${`${v.trainImages} (${v.fieldSamplesUsed})`.padEnd(21)} ${v.canaryDevice}`,
     ),
-    `samples reported by devices: ${s.samplesReported}, labelled: ${s.samplesLabelled}, used in retraining: ${s.samplesUsedInRetraining}`,
+    `samples reported by devices: ${s.samplesReported}, labelled: ${s.samplesLabelled}, used in retraining: ${s.samplesUsedInRetraining} (${last?.fieldSamplesUsed ?? 0} trained on, ${(last?.fieldSamplesInDatasetVersion ?? 0) - (last?.fieldSamplesUsed ?? 0)} held out as field-hard)`,
     `took ${s.seconds.toFixed(0)}s`,
     '',
   ];

@@ -1,6 +1,3 @@
-/** `edgeloop train`: train a classifier, export it to ONNX, quantize it, optionally publish it. */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, EdgeloopError, ValidationError } from '@edgeloop/shared';
 import type { TrainOptions } from '@edgeloop/trainer';
@@ -134,11 +131,6 @@ const options = {
       'continue an interrupted run in its output folder DIR (same options; --epochs may extend it)',
   },
   ...CONNECTION_OPTIONS,
-  'with-samples': {
-    type: 'boolean',
-    default: false,
-    description: "add the control plane's labelled field samples to the training split",
-  },
   publish: { type: 'boolean', default: false, description: 'publish the trained model as the next version' },
 } as const satisfies OptionDefs;
 
@@ -149,7 +141,7 @@ export const trainCommand = defineCommand({
   description:
     "Trains a MobileNet classifier on a folder-per-class dataset, exports it to ONNX and quantizes it: the output folder holds model.onnx (int8, what devices run), model.fp32.onnx, labels.json, metrics.json (both models' accuracy and agreement), manifest.json, curves.svg and confusion.svg.",
   options,
-  notes: '--control-plane and --admin-token are used by --with-samples and --publish.',
+  notes: '--control-plane and --admin-token are used by --publish.',
   async run(args): Promise<number> {
     try {
       return await train(args);
@@ -183,53 +175,39 @@ async function train({ values, explicit }: ParsedArgs<typeof options>): Promise<
   if (!values.data) throw new ValidationError(`--data is required\n\n${formatHelp(trainCommand)}`);
   const name = values.name ?? (values.data.replace(/\/+$/, '').split('/').pop() || 'model');
   const outDir = values.out ?? join('models', `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  let samplesDir: string | undefined;
-  try {
-    if (values['with-samples']) {
-      const api = apiClient(values);
-      samplesDir = await mkdtemp(join(tmpdir(), 'edgeloop-samples-'));
-      const fetched = await trainer.downloadLabelledSamples(api, samplesDir);
-      process.stdout.write(
-        `field samples: downloaded ${fetched.sampleIds.length} labelled samples for training\n`,
-      );
-    }
-    const metrics = await trainer.train({
-      dataDir: values.data,
-      outDir,
-      name,
-      architecture: values.architecture,
-      alpha: values.alpha as TrainOptions['alpha'],
-      inputSize: values['input-size'],
-      epochs: values.epochs,
-      batchSize: values['batch-size'],
-      learningRate: values['learning-rate'],
-      dropout: values.dropout,
-      patience: values.patience,
-      seed: values.seed,
-      initFrom: values['init-from'],
-      hiddenUnits: values['hidden-units'],
-      base: values.base,
-      freeze: values.freeze ? trainer.parseFreeze(values.freeze) : undefined,
-      augment: values.augment === 'on',
-      augmentVariants: values['augment-variants'],
-      balance: values.balance,
-      warmupEpochs: values['warmup-epochs'],
-      cacheDir: values['cache-dir'] === 'none' ? null : values['cache-dir'],
-      maxPixels: values['max-pixels'],
-      extraTrain: samplesDir ? [samplesDir] : [],
-      logger,
-      onProgress: progressPrinter(),
-    });
-    process.stdout.write(formatTrainSummary(outDir, metrics));
-    // int8 step (issue 4): model.onnx becomes the int8 model, the float one stays as model.fp32.onnx.
-    const q = await trainer.quantizeModelDir(outDir, values.data, { seed: values.seed });
-    process.stdout.write(`${trainer.formatQuantization(q)}\n`);
-    if (values.publish) {
-      const summary = await trainer.publishModelDir(apiClient(values), outDir);
-      process.stdout.write(`published version ${summary.modelVersion}\n`);
-    }
-    return 0;
-  } finally {
-    if (samplesDir) await rm(samplesDir, { recursive: true, force: true });
+  const metrics = await trainer.train({
+    dataDir: values.data,
+    outDir,
+    name,
+    architecture: values.architecture,
+    alpha: values.alpha as TrainOptions['alpha'],
+    inputSize: values['input-size'],
+    epochs: values.epochs,
+    batchSize: values['batch-size'],
+    learningRate: values['learning-rate'],
+    dropout: values.dropout,
+    patience: values.patience,
+    seed: values.seed,
+    initFrom: values['init-from'],
+    hiddenUnits: values['hidden-units'],
+    base: values.base,
+    freeze: values.freeze ? trainer.parseFreeze(values.freeze) : undefined,
+    augment: values.augment === 'on',
+    augmentVariants: values['augment-variants'],
+    balance: values.balance,
+    warmupEpochs: values['warmup-epochs'],
+    cacheDir: values['cache-dir'] === 'none' ? null : values['cache-dir'],
+    maxPixels: values['max-pixels'],
+    logger,
+    onProgress: progressPrinter(),
+  });
+  process.stdout.write(formatTrainSummary(outDir, metrics));
+  // int8 step (issue 4): model.onnx becomes the int8 model, the float one stays as model.fp32.onnx.
+  const q = await trainer.quantizeModelDir(outDir, values.data, { seed: values.seed });
+  process.stdout.write(`${trainer.formatQuantization(q)}\n`);
+  if (values.publish) {
+    const summary = await trainer.publishModelDir(apiClient(values), outDir);
+    process.stdout.write(`published version ${summary.modelVersion}\n`);
   }
+  return 0;
 }

@@ -1,6 +1,7 @@
 /**
- * The demo's stand-in for a person labelling: every unlabelled sample gets the true class of the
- * synthetic scene it was captured from. In a real deployment people do this in the labelling queue.
+ * The demo's stand-in for a person in the labelling queue: every unlabelled sample gets the true
+ * class of the synthetic scene it was captured from, through the same labelling actions the
+ * dashboard uses — confirm when the device's own guess was right, correct it otherwise.
  */
 import { type LoopApiClient, syntheticFrameLabel } from '@edgeloop/shared';
 
@@ -13,13 +14,13 @@ export async function autoLabel(
   for (const sample of samples) {
     const label = syntheticFrameLabel(sample.frameId);
     if (label === null) continue;
-    const agreed = sample.topK[0]?.label === label;
-    await client.labelAction(
-      sample.sampleId,
-      agreed ? { action: 'confirm' } : { action: 'correct', label, newClass: true },
-    );
+    if (sample.topK[0]?.label === label) {
+      await client.labelAction(sample.sampleId, { action: 'confirm' });
+      agreedWithDevice++;
+    } else {
+      await client.labelAction(sample.sampleId, { action: 'correct', label });
+    }
     labelled++;
-    if (agreed) agreedWithDevice++;
   }
   return { labelled, agreedWithDevice };
 }

@@ -21,6 +21,13 @@ export interface DemoOptions {
   measureSec: number;
   /** Soak of the canary wave: the gates compare its confidence with the previous version's. */
   canarySoakSec: number;
+  /**
+   * The promotion rule's per-class tolerance: how far a class's recall on the fixed set may drop
+   * for v2 to be promoted anyway. With 25 validation images per class one image moves recall 4%.
+   */
+  classTolerance: number;
+  /** Longest a pipeline run (and each of its steps) may take. */
+  pipelineTimeoutSec: number;
   seed: number;
   keepRunning: boolean;
 }
@@ -40,6 +47,8 @@ export const DEFAULT_DEMO_OPTIONS: Omit<DemoOptions, 'workDir'> = {
   collectTimeoutSec: 40,
   measureSec: 8,
   canarySoakSec: 6,
+  classTolerance: 0.1,
+  pipelineTimeoutSec: 300,
   seed: 11,
   keepRunning: false,
 };
@@ -55,11 +64,17 @@ export interface DemoVersionSummary {
   /** The staged rollout that put this version on the fleet: canary first, then everyone. */
   rolloutId: string;
   canaryDevice: string;
+  /** The pipeline run that made this version, and the dataset version it trained on. */
+  pipelineRun: string;
+  datasetVersion: string;
   /** Top-1 accuracy of the devices' live predictions on camera frames, while this version ran. */
   fieldAccuracy: number | null;
   fieldPredictions: number;
   trainImages: number;
+  /** Field samples in the training split of its dataset version. */
   fieldSamplesUsed: number;
+  /** Field samples in its dataset version: trained on, or held out as the field-hard set. */
+  fieldSamplesInDatasetVersion: number;
   trainSeconds: number;
 }
 
@@ -67,6 +82,7 @@ export interface DemoSummary {
   versions: DemoVersionSummary[];
   samplesReported: number;
   samplesLabelled: number;
+  /** Field samples in the dataset version that trained v2, as the pipeline recorded it. */
   samplesUsedInRetraining: number;
   devices: string[];
   controlPlaneUrl: string;

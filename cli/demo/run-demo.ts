@@ -1,12 +1,18 @@
 /**
  * The whole loop on one machine, with the real parts: control plane (HTTP + embedded MQTT broker +
- * SQLite), N agents with synthetic cameras running onnxruntime, and the trainer.
+ * SQLite), N agents with synthetic cameras running onnxruntime, and the trainer as the control
+ * plane's pipeline runs it.
  *
- *   dataset → train v1 → publish → roll out over MQTT → agents classify camera frames →
- *   low-confidence frames come back → label → train v2 with them → roll out → measure
+ *   studio dataset → imported into the control plane → pipeline run: v1 → staged rollout over
+ *   MQTT → agents classify camera frames → low-confidence frames come back → labelled in the
+ *   labelling queue → pipeline run: v2 from v1 on studio + field → staged rollout → measure
+ *
+ * Both versions come out of the retraining pipeline, triggered over HTTP as an operator would:
+ * there is one way a model is made, and v2 can continue from v1 only because the pipeline keeps
+ * the folders of the models it trained (a model trained outside it has no checkpoint it can find).
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Agent, startAgent } from '@edgeloop/agent';
 import { type ControlPlane, startControlPlane } from '@edgeloop/control-plane';
@@ -19,20 +25,13 @@ import {
   LoopApiClient,
   SYNTHETIC_CLASSES,
 } from '@edgeloop/shared';
-import {
-  downloadLabelledSamples,
-  formatQuantization,
-  generateSyntheticDataset,
-  publishModelDir,
-  type QuantizationMetrics,
-  quantizeModelDir,
-  type TrainMetrics,
-  type TrainProgress,
-  train,
-} from '@edgeloop/trainer';
+import { generateSyntheticDataset } from '@edgeloop/trainer';
+import { importFolder } from '../commands/dataset.ts';
 import { autoLabel } from './auto-labeller.ts';
 import type { DemoOptions, DemoSummary, DemoVersionSummary } from './demo-options.ts';
 import { FieldAccuracy } from './field-accuracy.ts';
+import { CANDIDATE, pipelineConfig } from './pipeline-config.ts';
+import { type PipelineResult, runPipeline } from './pipeline-run.ts';
 
 export type Report = (line: string) => void;
 
@@ -58,18 +57,6 @@ async function waitFor(
 }
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function trainProgressReporter(report: Report, version: number): (p: TrainProgress) => void {
-  let lastEpoch = 0;
-  return (p) => {
-    if (p.phase === 'evaluate' && p.epoch && p.epoch !== lastEpoch) {
-      lastEpoch = p.epoch;
-      report(
-        `  v${version} epoch ${p.epoch}/${p.epochs}: loss ${p.loss?.toFixed(3)} val_acc ${((p.valAccuracy ?? 0) * 100).toFixed(0)}%`,
-      );
-    } else if (p.phase === 'export') report(`  v${version}: exporting to ONNX, checking it in onnxruntime`);
-  };
-}
 
 /** Marks a folder as the demo's own, so a later run may wipe it. */
 const WORK_DIR_MARKER = '.edgeloop-demo';
@@ -107,18 +94,19 @@ export async function runDemo(options: DemoOptions, report: Report): Promise<Dem
     seed: options.seed,
   });
 
-  report('2/8 starting the control plane (HTTP API, embedded MQTT broker, SQLite)');
+  report('2/8 starting the control plane (HTTP API, embedded MQTT broker, SQLite, retraining pipeline)');
   const controlPlane = await startControlPlane(
     ControlPlaneConfigSchema.parse({
       dataDir: join(options.workDir, 'control-plane'),
       http: { host: '127.0.0.1', port: 0 },
       mqtt: { host: '127.0.0.1', port: 0 },
       logLevel: 'info',
+      pipeline: pipelineConfig(options),
+      registry: { promotionMargin: 0, classTolerance: options.classTolerance },
     }),
     { logger: logger.child({ program: 'control-plane' }) },
   );
-  // Everything the demo does is recorded as done by the demo (labels, versions, rollouts).
-  const api = new LoopApiClient(controlPlane.httpUrl, controlPlane.adminToken, 'demo-auto-labeller');
+  const api = new LoopApiClient(controlPlane.httpUrl, controlPlane.adminToken, 'demo');
   const agents: Agent[] = [];
   const field = new FieldAccuracy();
   const close = async () => {
@@ -164,81 +152,33 @@ export async function runDemo(options: DemoOptions, report: Report): Promise<Dem
     report(`  enrolled ${agents.map((a) => a.deviceId).join(', ')}`);
 
     const versions: DemoVersionSummary[] = [];
-    const trainPublishRollOut = async (version: number, extraTrain: string[], initFrom?: string) => {
-      const outDir = join(options.workDir, 'models', `v${version}`);
-      const metrics: TrainMetrics = await train({
-        dataDir: datasetDir,
-        outDir,
-        name: 'shapes',
-        architecture: 'mobilenet_v1',
-        alpha: 0.25,
-        inputSize: options.inputSize,
-        // Retraining continues from the parent version: fewer epochs, gentler steps.
-        epochs: initFrom ? options.retrainEpochs : options.epochs,
-        batchSize: 16,
-        learningRate: initFrom ? options.learningRate / 3 : options.learningRate,
-        initFrom,
-        dropout: 0.1,
-        patience: 4,
-        seed: options.seed + version,
-        // Eight epochs are too few to learn through augmentation at 32 px: v1 learned far less with it.
-        augment: false,
-        extraTrain,
-        logger: logger.child({ program: 'trainer' }),
-        onProgress: trainProgressReporter(report, version),
-      });
-      report(
-        `  v${version}: val accuracy ${(metrics.valAccuracy * 100).toFixed(1)}% (onnx ${(metrics.onnxValAccuracy * 100).toFixed(1)}%), ${metrics.trainImages} training images incl. ${metrics.fieldSamplesUsed} field samples, ${metrics.trainSeconds.toFixed(0)}s at ${metrics.imagesPerSec.toFixed(0)} img/s`,
-      );
-      // Devices run int8: model.onnx becomes the quantized model, calibrated on training images.
-      const quantization = await quantizeModelDir(outDir, datasetDir, { seed: options.seed + version });
-      report(`  ${formatQuantization(quantization)}`);
-      const published = await publishModelDir(api, outDir, { modelVersion: version });
-      report(`  published v${published.modelVersion}; the control plane signed its manifest`);
-      // A staged rollout over MQTT: one canary, a soak while the health gates compare its field
-      // confidence with the previous version's, then the rest of the fleet.
-      const created = await api.createRollout({
-        modelVersion: version,
-        target: { all: true },
-        strategy: {
-          waves: [{ devices: 1 }, { percent: 100 }],
-          soakSeconds: options.canarySoakSec,
-          deviceTimeoutSeconds: 120,
-          gates: { minPredictions: 10, onFailure: 'abort' },
-        },
-      });
-      report(
-        `  rollout ${created.rolloutId}: v${version} to ${created.devices.length} devices, canary first`,
-      );
-      let canaryDevice = '';
-      await waitFor(`rollout ${created.rolloutId} of v${version} to finish`, 180, async () => {
-        const r = await api.getRollout(created.rolloutId);
-        const canary = r.devices.find((d) => d.wave === 0);
-        if (!canaryDevice && canary?.state === 'active') {
-          canaryDevice = canary.deviceId;
-          report(
-            `  canary ${canaryDevice} runs v${version}; soaking ${options.canarySoakSec}s behind the health gates`,
-          );
-        }
-        if (r.state === 'aborted' || r.state === 'paused')
-          throw new EdgeloopError(
-            'INTERNAL',
-            `demo: rollout ${r.rolloutId} of v${version} ${r.state}: ${r.reason ?? 'see edgeloop rollout status'}`,
-          );
-        return r.state === 'completed';
-      });
-      await waitFor(`every device to run v${version}`, 60, () =>
-        agents.every((a) => a.currentModelVersion() === version),
-      );
-      await waitFor(`every device to report v${version}`, 30, async () =>
-        (await api.listDevices()).every((d) => d.reportedVersion === version),
-      );
-      report(`  all ${agents.length} devices verified, loaded and are running v${version}`);
-      return { metrics, quantization, rolloutId: created.rolloutId, canaryDevice };
+    const retrainAndRollOut = async (version: number) => {
+      const result = await runPipeline(api, report, options.pipelineTimeoutSec);
+      if (result.modelVersion !== version)
+        throw new EdgeloopError(
+          'INTERNAL',
+          `demo: expected version ${version}, the pipeline made ${result.modelVersion}`,
+        );
+      const canaryDevice = await followRollout(api, result, agents, options, report);
+      return { ...result, canaryDevice };
     };
 
-    report('4/8 training v1 on the studio dataset');
-    const v1 = await trainPublishRollOut(1, []);
+    report(
+      `4/8 v1: the studio dataset goes into the control plane; a pipeline run trains ${CANDIDATE} on it`,
+    );
+    // The studio shots become the control plane's `base` dataset and its fixed `eval` set, so
+    // every dataset version trains on them and every candidate is judged on the same images.
+    for (const [dataset, folder] of [
+      ['base', 'train'],
+      ['eval', 'validation'],
+    ] as const) {
+      const imported = await importFolder(api, dataset, join(datasetDir, folder));
+      if (imported.failed.length > 0)
+        throw new EdgeloopError('DATASET_INVALID', `demo: importing ${folder}: ${imported.failed[0].reason}`);
+      report(`  imported ${imported.added} studio images into dataset '${dataset}'`);
+    }
+
+    const v1 = await retrainAndRollOut(1);
 
     report(
       `5/8 agents classify camera frames; frames under ${options.lowConfidenceThreshold} confidence come back`,
@@ -257,33 +197,34 @@ export async function runDemo(options: DemoOptions, report: Report): Promise<Dem
     report(
       `  ${samplesReported} samples stored; v1 field accuracy ${fieldV1.accuracy === null ? 'n/a' : `${(fieldV1.accuracy * 100).toFixed(1)}%`} over ${fieldV1.total} frames`,
     );
-    versions.push(summarise(1, v1, agents, fieldV1));
+    versions.push(await summarise(api, v1, agents, fieldV1));
 
     report(
-      "6/8 labelling: the demo labels samples from the generator's ground truth (stand-in for a person)",
+      "6/8 labelling queue: the demo labels samples from the generator's ground truth (stand-in for a person)",
     );
     const labelled = await autoLabel(api);
     report(
-      `  labelled ${labelled.labelled} samples; the device's own guess was right for ${labelled.agreedWithDevice}`,
+      `  labelled ${labelled.labelled} samples: confirmed ${labelled.agreedWithDevice} device guesses, corrected the rest`,
     );
 
-    report('7/8 training v2 from v1 on the studio dataset + the labelled field samples');
-    const samplesDir = await mkdtemp(join(options.workDir, 'field-samples-'));
-    await downloadLabelledSamples(api, samplesDir);
-    const v2 = await trainPublishRollOut(2, [samplesDir], join(options.workDir, 'models', 'v1'));
+    report(
+      '7/8 pipeline run for v2: a new dataset version (studio + labelled field samples), trained from v1',
+    );
+    const v2 = await retrainAndRollOut(2);
 
     report(`8/8 measuring v2 in the field for ${options.measureSec}s`);
     field.start();
     await delay(options.measureSec * 1000);
     field.stop();
     const fieldV2 = field.of(2);
-    versions.push(summarise(2, v2, agents, fieldV2));
-    const used = (await api.allSamples({ labelled: true })).filter((s) => s.usedInModelVersion === 2).length;
+    const v2Summary = await summarise(api, v2, agents, fieldV2);
+    versions.push(v2Summary);
     const summary: DemoSummary = {
       versions,
       samplesReported,
       samplesLabelled: labelled.labelled,
-      samplesUsedInRetraining: used,
+      // What the pipeline recorded: the field samples in the dataset version that trained v2.
+      samplesUsedInRetraining: v2Summary.fieldSamplesInDatasetVersion,
       devices: agents.map((a) => a.deviceId),
       controlPlaneUrl: controlPlane.httpUrl,
       mqttUrl: controlPlane.mqttUrl,
@@ -296,31 +237,74 @@ export async function runDemo(options: DemoOptions, report: Report): Promise<Dem
   }
 }
 
-function summarise(
-  version: number,
-  trained: {
-    metrics: TrainMetrics;
-    quantization: QuantizationMetrics;
-    rolloutId: string;
-    canaryDevice: string;
-  },
+/** Follows the staged rollout a pipeline run opened until every device runs and reports it. */
+async function followRollout(
+  api: LoopApiClient,
+  result: PipelineResult,
+  agents: Agent[],
+  options: DemoOptions,
+  report: Report,
+): Promise<string> {
+  const version = result.modelVersion;
+  let canaryDevice = '';
+  await waitFor(`rollout ${result.rolloutId} of v${version} to finish`, 180, async () => {
+    const r = await api.getRollout(result.rolloutId);
+    const canary = r.devices.find((d) => d.wave === 0);
+    if (!canaryDevice && canary?.state === 'active') {
+      canaryDevice = canary.deviceId;
+      report(
+        `  canary ${canaryDevice} runs v${version}; soaking ${options.canarySoakSec}s behind the health gates`,
+      );
+    }
+    if (r.state === 'aborted' || r.state === 'paused')
+      throw new EdgeloopError(
+        'INTERNAL',
+        `demo: rollout ${r.rolloutId} of v${version} ${r.state}: ${r.reason ?? 'see edgeloop rollout status'}`,
+      );
+    return r.state === 'completed';
+  });
+  await waitFor(`every device to run v${version}`, 60, () =>
+    agents.every((a) => a.currentModelVersion() === version),
+  );
+  await waitFor(`every device to report v${version}`, 30, async () =>
+    (await api.listDevices()).every((d) => d.reportedVersion === version),
+  );
+  report(`  all ${agents.length} devices verified, loaded and are running v${version}`);
+  return canaryDevice;
+}
+
+const num = (v: unknown): number => (typeof v === 'number' ? v : Number.NaN);
+
+/** A version's line in the summary: the figures it was registered with and its dataset version. */
+async function summarise(
+  api: LoopApiClient,
+  made: PipelineResult & { canaryDevice: string },
   agents: Agent[],
   fieldResult: { accuracy: number | null; total: number },
-): DemoVersionSummary {
-  const { metrics, quantization } = trained;
+): Promise<DemoVersionSummary> {
+  const version = made.modelVersion;
+  const model = (await api.listModels()).find((m) => m.modelVersion === version);
+  if (!model?.metrics) throw new EdgeloopError('INTERNAL', `demo: version ${version} has no metrics`);
+  const metrics = model.metrics;
+  const quantization = (metrics.quantization ?? {}) as Record<string, unknown>;
+  const { entries } = await api.datasetVersion(made.datasetVersion);
+  const field = entries.filter((e) => e.sampleId !== null);
   return {
     version,
     devicesActive: agents.filter((a) => a.currentModelVersion() === version).length,
-    valAccuracy: metrics.valAccuracy,
-    onnxValAccuracy: metrics.onnxValAccuracy,
-    int8ValAccuracy: quantization.int8Accuracy,
-    int8Agreement: quantization.agreement,
-    rolloutId: trained.rolloutId,
-    canaryDevice: trained.canaryDevice,
+    valAccuracy: num(metrics.valAccuracy),
+    onnxValAccuracy: num(metrics.onnxValAccuracy),
+    int8ValAccuracy: num(quantization.int8Accuracy),
+    int8Agreement: num(quantization.agreement),
+    rolloutId: made.rolloutId,
+    canaryDevice: made.canaryDevice,
+    pipelineRun: made.run.id,
+    datasetVersion: made.datasetVersion,
     fieldAccuracy: fieldResult.accuracy,
     fieldPredictions: fieldResult.total,
-    trainImages: metrics.trainImages,
-    fieldSamplesUsed: metrics.fieldSamplesUsed,
-    trainSeconds: metrics.trainSeconds,
+    trainImages: num(metrics.trainImages),
+    fieldSamplesUsed: field.filter((e) => e.split === 'train').length,
+    fieldSamplesInDatasetVersion: field.length,
+    trainSeconds: num(metrics.trainSeconds),
   };
 }

@@ -11,7 +11,7 @@ import {
   verify,
 } from 'node:crypto';
 import { ManifestError } from './errors.ts';
-import { type Manifest, ManifestSchema, type UnsignedManifest } from './schemas/manifest.ts';
+import { type Manifest, ManifestSchema } from './schemas/manifest.ts';
 import { parseWith } from './validate.ts';
 
 /**
@@ -57,12 +57,13 @@ export function generateSigningKey(): SigningKey {
   };
 }
 
-function signedBytes(manifest: UnsignedManifest): Buffer {
-  const { signature: _omit, ...rest } = manifest as Manifest;
+function signedBytes(manifest: Manifest): Buffer {
+  const { signature: _omit, ...rest } = manifest;
   return Buffer.from(canonicalJson(rest), 'utf8');
 }
 
-export function signManifest(manifest: UnsignedManifest, key: SigningKey): Manifest {
+/** Signs a numbered manifest (any signature it carries is replaced). */
+export function signManifest(manifest: Manifest, key: SigningKey): Manifest {
   const unsigned = parseWith(ManifestSchema, { ...manifest, signature: undefined }, 'manifest');
   const value = sign(null, signedBytes(unsigned), createPrivateKey(key.privateKeyPem)).toString('base64');
   return { ...unsigned, signature: { alg: 'ed25519', keyId: key.keyId, value } };

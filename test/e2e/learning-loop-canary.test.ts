@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { type Agent, startAgent } from '@edgeloop/agent';
 import {
   AgentConfigSchema,
-  type ApiClient,
+  ApiClient,
   createLogger,
   LoopApiClient,
   type PipelineRun,
@@ -111,7 +111,7 @@ describe('the learning loop, end to end', () => {
         },
       },
     });
-    const api = new LoopApiClient(t.cp.httpUrl, t.cp.adminToken, 'e2e-labeller');
+    const api = new ApiClient(t.cp.httpUrl, t.cp.adminToken);
 
     const data = join(t.dataDir, 'studio');
     await generateSyntheticDataset(data, { perClass: 6, width: 48, height: 48, difficulty: 0.2, seed: 3 });
@@ -152,8 +152,9 @@ describe('the learning loop, end to end', () => {
     expect(alias.status).toBe(200);
     await waitUntil(() => agents.every((a) => a.currentModelVersion() === 1), 'every agent on v1', 30_000);
 
-    // Samples from the cameras, labelled with the synthetic scene's true class (what a person
-    // would pick in the labelling queue); the device's pre-label was 'unsure'.
+    // Samples from the cameras, labelled in the labelling queue with the synthetic scene's true
+    // class (what a person would pick); the device's pre-label was 'unsure', so each is a correction.
+    const labeller = new LoopApiClient(t.cp.httpUrl, t.cp.adminToken, 'e2e-labeller');
     const samples = await waitUntil(
       async () => {
         const all = await api.allSamples({ labelled: false });
@@ -165,11 +166,7 @@ describe('the learning loop, end to end', () => {
     for (const s of samples) {
       expect(s.topK[0].label).toBe('unsure');
       expect(s.modelVersion).toBe(1);
-      await api.labelAction(s.sampleId, {
-        action: 'correct',
-        label: syntheticFrameLabel(s.frameId)!,
-        newClass: true,
-      });
+      await labeller.labelAction(s.sampleId, { action: 'correct', label: syntheticFrameLabel(s.frameId)! });
     }
 
     const res = await t.api('/pipeline/runs', {

@@ -1,11 +1,10 @@
-/** One valid unsigned manifest for tests; each test overrides only what it is about. */
-import { PROTOCOL_VERSION, sha256Hex, type UnsignedManifest } from '@edgeloop/shared';
+/**
+ * One valid numbered manifest, not yet signed, for tests; each test overrides only what it is
+ * about. (An upload may leave the number out; signing needs one.)
+ */
+import { type Manifest, PROTOCOL_VERSION, sha256Hex } from '@edgeloop/shared';
 
-export function testManifest(
-  model: Uint8Array,
-  overrides: Partial<UnsignedManifest> = {},
-  inputSize = 32,
-): UnsignedManifest {
+export function testManifest(model: Uint8Array, overrides: Partial<Manifest> = {}, inputSize = 32): Manifest {
   return {
     protocol: PROTOCOL_VERSION,
     name: 'test-model',

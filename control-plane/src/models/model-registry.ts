@@ -1,14 +1,14 @@
 /**
  * Publishing a model version: check every uploaded file against the uploader's manifest, validate
  * the model folder's JSON (metrics.json, the labels file, and that they agree with the manifest),
- * refuse anything but a newer version, sign the manifest with the control plane's key, store the
- * files, then record the version. Nothing is stored unless every check passed.
+ * number the version (the next free one, or the uploader's explicit request if it is newer than
+ * the latest), sign the manifest with that number and the control plane's key, store the files,
+ * then record the version. Nothing is stored unless every check passed.
  */
 import {
   ChecksumError,
   ConflictError,
   EdgeloopError,
-  type Manifest,
   MODEL_FOLDER,
   type ModelMetrics,
   type ModelVersionSummary,
@@ -17,6 +17,7 @@ import {
   type SigningKey,
   sha256Hex,
   signManifest,
+  type UnsignedManifest,
   UnsignedManifestSchema,
   ValidationError,
 } from '@edgeloop/shared';
@@ -53,16 +54,21 @@ export function summaryOf(record: ModelVersionRecord): ModelVersionSummary {
   };
 }
 
-function assertNewer(store: Store, modelVersion: number): void {
+/** The version to publish as: the request when it is newer than the latest, else refused; none → next. */
+function nextVersion(store: Store, requested: number | undefined): number {
   const latest = store.latestModelVersion();
-  if (latest !== null && modelVersion <= latest) {
-    throw new ConflictError(
-      `model version ${modelVersion} must be greater than the latest version ${latest}`,
-    );
+  if (requested === undefined) return (latest ?? 0) + 1;
+  if (latest !== null && requested <= latest) {
+    throw new ConflictError(`model version ${requested} must be greater than the latest version ${latest}`);
   }
+  return requested;
 }
 
-function checkFiles(manifest: Manifest, files: ReadonlyMap<string, Uint8Array>, maxBytes: number): void {
+function checkFiles(
+  manifest: UnsignedManifest,
+  files: ReadonlyMap<string, Uint8Array>,
+  maxBytes: number,
+): void {
   const names = new Set(manifest.files.map((f) => f.name));
   if (names.size !== manifest.files.length) throw new ValidationError('manifest lists a file name twice');
   const extra = [...files.keys()].filter((name) => !names.has(name));
@@ -99,7 +105,7 @@ function uploadedJson(text: string | Uint8Array, file: string): unknown {
  * fields this version of the schema does not know are kept.
  */
 function checkModelFolder(
-  manifest: Manifest,
+  manifest: UnsignedManifest,
   metricsJson: string | undefined,
   files: ReadonlyMap<string, Uint8Array>,
 ): ModelMetrics | null {
@@ -119,23 +125,23 @@ function checkModelFolder(
 }
 
 export interface ModelRegistry {
+  /** Publishes an upload; the summary says which version the control plane gave it. */
   publish(upload: ModelUpload, now?: Date): Promise<ModelVersionSummary>;
 }
 
 export function createModelRegistry(deps: ModelRegistryDeps): ModelRegistry {
-  // Publishes run one at a time, so "newer than the latest" is decided and acted on atomically
-  // and two uploads of the same version can never write over each other's files.
+  // Publishes run one at a time, so the version is chosen and recorded atomically: two uploads
+  // never get the same number or write over each other's files.
   let tail: Promise<unknown> = Promise.resolve();
 
   async function publishNow(upload: ModelUpload, now: Date): Promise<ModelVersionSummary> {
     const unsigned = parseJsonWith(UnsignedManifestSchema, upload.manifestJson, 'manifest');
     checkFiles(unsigned, upload.files, deps.modelMaxBytes);
     const metrics = checkModelFolder(unsigned, upload.metricsJson, upload.files);
-    assertNewer(deps.store, unsigned.modelVersion);
+    const version = nextVersion(deps.store, unsigned.modelVersion);
 
     const expiresAt = new Date(now.getTime() + deps.manifestTtlDays * 86_400_000).toISOString();
-    const manifest = signManifest({ ...unsigned, expiresAt }, deps.signingKey);
-    const version = manifest.modelVersion;
+    const manifest = signManifest({ ...unsigned, modelVersion: version, expiresAt }, deps.signingKey);
     try {
       for (const file of manifest.files) {
         await deps.objects.put(modelFileKey(version, file.name), upload.files.get(file.name)!);

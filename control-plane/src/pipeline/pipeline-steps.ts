@@ -3,7 +3,7 @@
  * field-hard) → register the best → promote by the rule → optional canary rollout. Training and
  * prediction run as child processes (run-command.ts) on folders this file writes and reads.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   ConfigError,
@@ -50,6 +50,8 @@ interface Candidate {
   name: string;
   args: string[];
   dir: string;
+  /** The parent's model folder this candidate continues from (`--init-from`), if any. */
+  initFrom: string | null;
   metrics?: ModelMetrics;
   fixed?: Evaluation;
   fieldHard?: { accuracy: number; images: number } | null;
@@ -87,6 +89,30 @@ function canaryOf(
   return { target, strategy: (config.canary ?? PipelineCanarySchema.parse({})).strategy };
 }
 
+/**
+ * The folder of the production model, when the pipeline trained it as candidate `name` on the
+ * classes this run has, and its weights are still on disk: a candidate configured with
+ * `fromParentArgs` continues from there. Anything else (an uploaded model, another architecture,
+ * new classes, a cleaned work folder) trains from scratch.
+ */
+async function parentFolder(
+  deps: PipelineStepDeps,
+  name: string,
+  classes: readonly string[],
+): Promise<{ version: number; dir: string } | null> {
+  const version = deps.store.registry.getAlias(PRODUCTION_ALIAS)?.modelVersion;
+  if (version === undefined) return null;
+  const { run, candidate } = deps.store.registry.getLineage(version)?.parameters ?? {};
+  const labels = deps.store.getModelVersion(version)?.manifest.labels ?? [];
+  if (typeof run !== 'string' || candidate !== name || labels.join('\n') !== classes.join('\n')) return null;
+  const dir = join(deps.workDir, run, 'models', name);
+  const found = await stat(join(dir, 'checkpoint')).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  return found ? { version, dir } : null;
+}
+
 export function pipelineSteps(deps: PipelineStepDeps): PipelineStepDef[] {
   const { store, config } = deps;
   const canary = canaryOf(config);
@@ -102,6 +128,7 @@ export function pipelineSteps(deps: PipelineStepDeps): PipelineStepDef[] {
           actor: PIPELINE_ACTOR,
         });
         ctx.state.datasetVersion = version.id;
+        ctx.state.classes = version.classes;
         ctx.log(
           `dataset version ${version.id} (${created ? 'new' : 'unchanged'}): ${JSON.stringify(version.counts)}\n`,
         );
@@ -132,12 +159,21 @@ export function pipelineSteps(deps: PipelineStepDeps): PipelineStepDef[] {
       name: 'train',
       async run(ctx) {
         const previous = (ctx.state.candidates as Candidate[] | undefined) ?? [];
-        const candidates: Candidate[] = config.candidates.map((c) => ({
-          name: c.name,
-          args: c.args,
-          dir: join(runDir(ctx), 'models', c.name),
-          metrics: previous.find((p) => p.name === c.name)?.metrics,
-        }));
+        const candidates: Candidate[] = [];
+        for (const c of config.candidates) {
+          const parent =
+            c.fromParentArgs === undefined
+              ? null
+              : await parentFolder(deps, c.name, ctx.state.classes as string[]);
+          if (parent) ctx.log(`[${c.name}] continues from version ${parent.version} (${parent.dir})\n`);
+          candidates.push({
+            name: c.name,
+            args: parent ? [...c.args, '--init-from', parent.dir, ...(c.fromParentArgs ?? [])] : c.args,
+            dir: join(runDir(ctx), 'models', c.name),
+            initFrom: parent?.dir ?? null,
+            metrics: previous.find((p) => p.name === c.name)?.metrics,
+          });
+        }
         ctx.state.candidates = candidates;
         // A retry trains only the candidates that did not finish.
         await pool(
@@ -227,8 +263,8 @@ export function pipelineSteps(deps: PipelineStepDeps): PipelineStepDef[] {
         const score = (c: Candidate) => c.fixed!.accuracy + (c.fieldHard?.accuracy ?? 0) * 1e-3;
         const best = [...candidates].sort((a, b) => score(b) - score(a))[0];
         const folder = await readModelFolder(best.dir);
-        const modelVersion = (store.latestModelVersion() ?? 0) + 1;
-        const manifest = { ...folder[MODEL_FOLDER.manifest], modelVersion };
+        // The registry numbers the version inside its publish queue: no guess that could race.
+        const { modelVersion: _unnumbered, ...manifest } = folder[MODEL_FOLDER.manifest];
         const files = new Map<string, Uint8Array>();
         for (const f of manifest.files)
           files.set(f.name, new Uint8Array(await readFile(join(best.dir, f.name))));
@@ -239,12 +275,26 @@ export function pipelineSteps(deps: PipelineStepDeps): PipelineStepDef[] {
           files,
         });
         const production = store.registry.getAlias(PRODUCTION_ALIAS)?.modelVersion ?? null;
+        const datasetVersion = ctx.state.datasetVersion as string;
         store.registry.setLineage(summary.modelVersion, {
-          parameters: { candidate: best.name, args: best.args, architecture: manifest.architecture },
-          datasetVersion: ctx.state.datasetVersion as string,
+          // `run` and `candidate` locate this model's folder, so a later run can continue from it.
+          parameters: {
+            candidate: best.name,
+            args: best.args,
+            architecture: manifest.architecture,
+            run: ctx.runId,
+            initFrom: best.initFrom,
+          },
+          datasetVersion,
           parentVersion: production,
           createdBy: PIPELINE_ACTOR,
         });
+        // The field samples in the dataset version (trained on, or held out as field-hard) are
+        // recorded as used by this version, so a sample shows which model learnt from it.
+        const sampleIds = store.datasets
+          .versionEntries(datasetVersion)
+          .flatMap((e) => (e.sampleId === null ? [] : [e.sampleId]));
+        store.markSamplesUsed(sampleIds, summary.modelVersion);
         store.registry.setAlias(
           CANDIDATE_ALIAS,
           summary.modelVersion,
@@ -252,8 +302,10 @@ export function pipelineSteps(deps: PipelineStepDeps): PipelineStepDef[] {
           new Date().toISOString(),
         );
         ctx.state.modelVersion = summary.modelVersion;
-        ctx.log(`registered ${best.name} as version ${summary.modelVersion} (alias candidate)\n`);
-        return { modelVersion: summary.modelVersion, candidate: best.name };
+        ctx.log(
+          `registered ${best.name} as version ${summary.modelVersion} (alias candidate); ${sampleIds.length} field samples in its dataset version\n`,
+        );
+        return { modelVersion: summary.modelVersion, candidate: best.name, fieldSamples: sampleIds.length };
       },
     },
     {

@@ -92,7 +92,13 @@ export const PipelineConfigSchema = z.object({
         args: z
           .array(z.string())
           .default([])
-          .describe('Extra arguments for trainCommand (architecture, alpha, …).'),
+          .describe('Extra arguments for `edgeloop train` (architecture, alpha, …).'),
+        fromParentArgs: z
+          .array(z.string())
+          .optional()
+          .describe(
+            'Retraining from the parent: when set, and the production version was trained by the pipeline as this candidate on the same classes, the candidate continues from its weights (--init-from) with these args added after `args` (later ones win: fewer epochs, a lower learning rate). Unset: always train from scratch.',
+          ),
       }),
     )
     .min(1)

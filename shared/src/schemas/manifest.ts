@@ -71,10 +71,17 @@ export const SignatureSchema = z.object({
 });
 export type Signature = z.infer<typeof SignatureSchema>;
 
+const ModelVersionSchema = z.number().int().positive();
+
+/**
+ * What a trainer writes and uploads. Without `modelVersion` the control plane numbers the version
+ * itself (the next free one, chosen inside its publish queue); with one, it is an explicit request
+ * that is refused unless newer than the latest. Either way the number is the server's to sign.
+ */
 export const UnsignedManifestSchema = z.object({
   protocol: z.literal(PROTOCOL_VERSION),
   name: z.string().min(1).max(128),
-  modelVersion: z.number().int().positive(),
+  modelVersion: ModelVersionSchema.optional(),
   createdAt: z.iso.datetime(),
   expiresAt: z.iso.datetime(),
   /** True only on a manifest that deliberately re-publishes an older model as a rollback. */
@@ -87,5 +94,9 @@ export const UnsignedManifestSchema = z.object({
 });
 export type UnsignedManifest = z.infer<typeof UnsignedManifestSchema>;
 
-export const ManifestSchema = UnsignedManifestSchema.extend({ signature: SignatureSchema.optional() });
+/** A manifest as the control plane signs and serves it: always numbered. */
+export const ManifestSchema = UnsignedManifestSchema.extend({
+  modelVersion: ModelVersionSchema,
+  signature: SignatureSchema.optional(),
+});
 export type Manifest = z.infer<typeof ManifestSchema>;

@@ -37,7 +37,6 @@ import {
   sha256Hex,
   signManifest,
   topics,
-  type UnsignedManifest,
 } from '@edgeloop/shared';
 import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -302,11 +301,7 @@ function waitForEvent<T extends AgentEvent['type']>(
 
 const modelBytes = redBlueClassifier({ k: 0.01 });
 
-function unsignedManifest(
-  version: number,
-  bytes: Uint8Array,
-  overrides: Partial<UnsignedManifest> = {},
-): UnsignedManifest {
+function unsignedManifest(version: number, bytes: Uint8Array, overrides: Partial<Manifest> = {}): Manifest {
   return testManifest(bytes, { name: 'red-vs-blue', modelVersion: version, ...overrides });
 }
 

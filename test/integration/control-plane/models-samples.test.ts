@@ -140,6 +140,29 @@ describe('model versions', () => {
     expect(t.cp.store.listModelVersions().map((m) => m.modelVersion)).toEqual([3]);
   });
 
+  it('numbers an upload without a version itself: the next free one, never the same twice', async () => {
+    const unnumbered = () => {
+      const { bytes, manifest } = fakeModel(1);
+      const { modelVersion: _none, ...rest } = manifest;
+      return uploadModel(rest, { 'model.onnx': bytes });
+    };
+    // Two at once: the registry picks each number inside its publish queue, so they cannot collide.
+    const both = await Promise.all([unnumbered(), unnumbered()]);
+    expect(both.map((r) => r.status)).toEqual([201, 201]);
+    const versions = await Promise.all(
+      both.map(async (r) => ModelVersionSummarySchema.parse(await r.json()).modelVersion),
+    );
+    expect(versions.sort()).toEqual([1, 2]);
+    await publishModel(5);
+    const next = await unnumbered();
+    expect(ModelVersionSummarySchema.parse(await next.json()).modelVersion).toBe(6);
+    // The number is signed into the manifest devices receive.
+    const signed = verifyManifest(await (await t.api('/models/6/manifest', { device: cam })).json(), {
+      trustedKeys: [t.cp.signingPublicKey],
+    });
+    expect(signed.modelVersion).toBe(6);
+  });
+
   it('serves model files whole and by byte range', async () => {
     const { bytes } = await publishModel(1);
     const whole = await t.api('/models/1/files/model.onnx', { device: cam });
@@ -337,8 +360,9 @@ describe('samples', () => {
     const b = SampleUploadResponseSchema.parse(
       await (await uploadSample(metadata({ idempotencyKey: 'frame-0002-key' }), await jpeg(32, 32))).json(),
     );
+    // Labelled in the labelling queue: the device's top-1 ('circle') confirmed by alice.
     const res = await t.api(`/labelling/samples/${a.sampleId}`, {
-      ...jsonBody({ protocol: 1, action: 'correct', label: 'circle', newClass: true }),
+      ...jsonBody({ protocol: 1, action: 'confirm' }),
       admin: true,
       headers: { 'content-type': 'application/json', 'x-edgeloop-actor': 'alice' },
     });

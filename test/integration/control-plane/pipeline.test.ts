@@ -128,7 +128,13 @@ describe('retraining pipeline', () => {
       pipeline: {
         trainCommand: edgeloopArgv('train'),
         predictCommand: edgeloopArgv('predict'),
-        candidates: [{ name: 'tiny', args: ['--input-size', '32', '--epochs', '1', '--batch-size', '4'] }],
+        candidates: [
+          {
+            name: 'tiny',
+            args: ['--input-size', '32', '--epochs', '1', '--batch-size', '4'],
+            fromParentArgs: ['--learning-rate', '0.0005'],
+          },
+        ],
         retries: 0,
         canaryGroup: 'canary',
       },
@@ -198,6 +204,25 @@ describe('retraining pipeline', () => {
       labels: string[];
     };
     expect(manifest.labels).toEqual(['blue', 'red']);
+    // Every labelled sample in the dataset version is recorded as used by the version it trained.
+    const samples = t.cp.store.listSamples({ labelled: true, limit: 100, offset: 0 }).samples;
+    expect(samples.map((s) => s.usedInModelVersion)).toEqual(Array(8).fill(1));
+
+    // The next run continues from the production model's weights: same candidate, same classes.
+    const again = await trigger();
+    await t.cp.pipeline.idle();
+    const second = await run(again.id);
+    expect(second.error).toBeNull();
+    expect(step(second, 'train').log).toContain('continues from version 1');
+    expect(step(second, 'register').artifacts).toMatchObject({ modelVersion: 2, fieldSamples: 8 });
+    const lineage2 = (await (await t.api('/models/2/details', { admin: true })).json()) as {
+      lineage: { parentVersion: number; parameters: { args: string[]; initFrom: string } };
+    };
+    expect(lineage2.lineage.parentVersion).toBe(1);
+    expect(lineage2.lineage.parameters.initFrom).toContain(started.id);
+    expect(lineage2.lineage.parameters.args).toEqual(
+      expect.arrayContaining(['--init-from', lineage2.lineage.parameters.initFrom, '--learning-rate']),
+    );
   });
 
   it('refuses to start with a canary rollout that has no target', async () => {

@@ -5,13 +5,12 @@ import {
   keyIdOf,
   type Manifest,
   signManifest,
-  type UnsignedManifest,
   verifyManifest,
 } from '@edgeloop/shared';
 import { describe, expect, it } from 'vitest';
 import { testManifest } from '../../helpers/manifest-fixture.ts';
 
-function unsigned(overrides: Partial<UnsignedManifest> = {}): UnsignedManifest {
+function unsigned(overrides: Partial<Manifest> = {}): Manifest {
   return testManifest(
     new Uint8Array(),
     {

@@ -3,7 +3,8 @@
  *   model.onnx     the network devices run (uint8 NHWC RGB in, probabilities out)
  *   labels.json    class names in output order
  *   metrics.json   what training measured (TrainMetricsSchema)
- *   manifest.json  an unsigned manifest; the control plane signs it when the version is published
+ *   manifest.json  an unsigned manifest without a version: the control plane numbers and signs it
+ *                  when it is published
  * (the layout and each file's schema: shared/src/artifacts/model-folder.ts).
  */
 import { mkdir, readFile } from 'node:fs/promises';
@@ -32,7 +33,6 @@ export function buildManifest(
   onnx: Uint8Array,
   metrics: TrainMetrics,
   size: number,
-  modelVersion = 1,
   ttlDays = 365,
 ): UnsignedManifest {
   const now = new Date();
@@ -41,7 +41,6 @@ export function buildManifest(
     {
       protocol: PROTOCOL_VERSION,
       name: metrics.name,
-      modelVersion,
       createdAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + ttlDays * 86_400_000).toISOString(),
       rollback: false,

@@ -29,6 +29,7 @@ export type ImportOptions = {
   family?: string;
   /** The folder to write; it is what gets published. */
   outDir: string;
+  /** An explicit version to ask for; without it the control plane gives the next free one. */
   modelVersion?: number;
 };
 
@@ -50,7 +51,6 @@ export async function prepareImport(options: ImportOptions): Promise<ImportedMod
     {
       protocol: PROTOCOL_VERSION,
       name: options.name,
-      modelVersion: options.modelVersion ?? 1,
       createdAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + 365 * 86_400_000).toISOString(),
       rollback: false,

@@ -248,7 +248,28 @@ class StandInControlPlane {
           metadata: metadata.data,
           image: Buffer.from(await image.arrayBuffer()),
         });
-      return send(res, 201, { protocol: PROTOCOL_VERSION, sampleId: `s-${key}`, duplicate });
+      const m = metadata.data;
+      // The documented answer (apiRoutes.uploadSample), which the agent parses with its schema.
+      const sample = {
+        sampleId: `s-${key}`,
+        deviceId,
+        modelVersion: m.modelVersion,
+        frameId: m.frameId,
+        capturedAt: m.capturedAt,
+        receivedAt: new Date().toISOString(),
+        reason: m.reason,
+        topK: m.topK,
+        confidence: m.topK[0]?.confidence ?? 0,
+        sha256: 'stand-in',
+        bytes: image.size,
+        width: 0,
+        height: 0,
+        label: null,
+        labelledBy: null,
+        labelledAt: null,
+        usedInModelVersion: null,
+      };
+      return send(res, 201, { protocol: PROTOCOL_VERSION, sampleId: sample.sampleId, duplicate, sample });
     }
     send(res, 404, { error: { code: 'NOT_FOUND', message: `${req.method} ${path}` } });
   }

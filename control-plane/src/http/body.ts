@@ -31,12 +31,6 @@ export async function readForm(c: Context): Promise<FormData> {
   }
 }
 
-export function formText(form: FormData, field: string): string {
-  const value = form.get(field);
-  if (typeof value !== 'string') throw new ValidationError(`multipart field '${field}' is required as text`);
-  return value;
-}
-
 /** Refuses bodies over `maxBytes` before they are buffered (Content-Length or while streaming). */
 export function limitBody(maxBytes: number, what: string): MiddlewareHandler {
   return bodyLimit({

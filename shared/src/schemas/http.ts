@@ -151,19 +151,6 @@ export const SampleUploadResponseSchema = z.object({
   duplicate: z.boolean(),
 });
 
-export const LabelSampleSchema = z.object({
-  protocol: Protocol,
-  label: z.string().min(1).max(128),
-  labelledBy: z.string().min(1).max(128).default('admin'),
-});
-export type LabelSample = z.infer<typeof LabelSampleSchema>;
-
-export const MarkSamplesUsedSchema = z.object({
-  protocol: Protocol,
-  sampleIds: z.array(z.string()).min(1),
-  modelVersion: z.number().int().positive(),
-});
-
 export const ErrorBodySchema = z.object({
   error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
 });

@@ -76,8 +76,3 @@ export function loadTf(options: { preferNative?: boolean } = {}): Promise<TfRunt
   runtime ??= init(options.preferNative ?? process.env.EDGELOOP_TF_NATIVE !== '0');
   return runtime;
 }
-
-/** The BackendName of the runtime loadTf chose (initialising it if needed), for metrics.json. */
-export async function tfBackendName(): Promise<BackendName> {
-  return (await loadTf()).name;
-}

@@ -192,10 +192,3 @@ export function uninstallBufferPool(backend: unknown): void {
   // Views still held by tensors stay valid; their blocks are simply not reused.
   heapViews = new Set();
 }
-
-/** Free arrays waiting for reuse and their bytes; for tests. */
-export function bufferPoolStats(): { arrays: number; bytes: number; installed: boolean } {
-  let arrays = 0;
-  for (const l of free.values()) arrays += l.length;
-  return { arrays, bytes: freeBytes, installed };
-}

@@ -99,11 +99,6 @@ function specs(): GradSpec[] {
   ];
 }
 
-/** Names of the ops whose gradients this module can replace. */
-export function fastGradientNames(): string[] {
-  return specs().map((s) => s.kernelName);
-}
-
 /** Registers the helper kernels and the gradient overrides. Idempotent. */
 export function registerFastGradients(tf: TfLike): string[] {
   for (const config of gradientKernelConfigs()) {

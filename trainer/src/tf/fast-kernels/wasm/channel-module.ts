@@ -324,8 +324,6 @@ const defs: LoopDef[] = [
   },
 ];
 
-export const CHANNEL_FUNCS = defs.map((d) => d.name);
-
 /** Passes whose calls blockSums (layer-wasm.ts) writes as records, run by a `<name>List` export. */
 const LISTED = ['colSum', 'colSqDev', 'colGradSums'];
 

@@ -55,12 +55,6 @@ export function setKernelThreads(threads: number, minParallelWork = MIN_PARALLEL
   wanted = n;
 }
 
-/** Threads kernels are set to use (EDGELOOP_TRAIN_THREADS or the core count until set). */
-export function kernelThreadsWanted(): number {
-  wanted ??= defaultThreadCount();
-  return wanted;
-}
-
 /** The pool, started on first use; null when kernels run on one thread. */
 export function kernelPool(): ThreadPool | null {
   if (pool === undefined) {

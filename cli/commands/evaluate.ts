@@ -1,4 +1,5 @@
 /** `edgeloop evaluate`: score an ONNX classifier on a folder-per-class dataset with onnxruntime. */
+import { MODEL_METADATA_OPTIONS } from '../options/model-options.ts';
 import { defineCommand, type OptionDefs, type ParsedArgs } from '../options/option-types.ts';
 import { formatReport } from '../output/evaluation-report.ts';
 
@@ -15,16 +16,7 @@ const options = {
     value: 'PATH',
     description: 'a second model (e.g. the fp32 original) to measure top-1 agreement with',
   },
-  labels: {
-    type: 'string',
-    value: 'FILE',
-    description: 'JSON array of class names (when the model carries none)',
-  },
-  'input-spec': {
-    type: 'string',
-    value: 'JSON',
-    description: 'input spec as JSON text or file (float models without one in their metadata)',
-  },
+  ...MODEL_METADATA_OPTIONS,
   threads: {
     type: 'number',
     value: 'N',

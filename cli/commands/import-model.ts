@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { apiClient, CONNECTION_OPTIONS } from '../options/connection-options.ts';
+import { MODEL_VERSION_OPTION } from '../options/model-options.ts';
 import { defineCommand, type OptionDefs, type ParsedArgs } from '../options/option-types.ts';
 
 const options = {
@@ -32,14 +33,7 @@ const options = {
     defaultText: 'imported',
   },
   out: { type: 'string', value: 'DIR', description: 'keep the model folder written for the upload here' },
-  'model-version': {
-    type: 'number',
-    value: 'N',
-    integer: true,
-    min: 1,
-    description: 'version to publish',
-    defaultText: 'the next free one',
-  },
+  ...MODEL_VERSION_OPTION,
   ...CONNECTION_OPTIONS,
   token: { type: 'string', value: 'T', description: 'alias of --admin-token' },
 } as const satisfies OptionDefs;

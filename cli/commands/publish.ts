@@ -1,5 +1,6 @@
 /** `edgeloop publish`: upload a trained model folder to the control plane as a new version. */
 import { apiClient, CONNECTION_OPTIONS } from '../options/connection-options.ts';
+import { MODEL_VERSION_OPTION } from '../options/model-options.ts';
 import { defineCommand, type OptionDefs, type ParsedArgs } from '../options/option-types.ts';
 
 const options = {
@@ -10,14 +11,7 @@ const options = {
     description: 'a model folder written by edgeloop train',
   },
   ...CONNECTION_OPTIONS,
-  'model-version': {
-    type: 'number',
-    value: 'N',
-    integer: true,
-    min: 1,
-    description: 'version to publish',
-    defaultText: 'the next free one',
-  },
+  ...MODEL_VERSION_OPTION,
 } as const satisfies OptionDefs;
 
 export const publishCommand = defineCommand({

@@ -2,6 +2,7 @@
 import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ValidationError } from '@edgeloop/shared';
+import { MODEL_METADATA_OPTIONS } from '../options/model-options.ts';
 import { defineCommand, type OptionDefs, type ParsedArgs } from '../options/option-types.ts';
 
 const options = {
@@ -55,16 +56,7 @@ const options = {
     description:
       "int8 weight range: 7 keeps every pair of weights that onnxruntime's x86 AVX2 kernels add into an int16 within 128, so CPUs without VNNI never saturate (7 to 8 bits per channel); 8 for ARM or VNNI",
   },
-  labels: {
-    type: 'string',
-    value: 'FILE',
-    description: 'JSON array of class names (when the model carries none)',
-  },
-  'input-spec': {
-    type: 'string',
-    value: 'JSON',
-    description: 'input spec as JSON text or file (float models without one in their metadata)',
-  },
+  ...MODEL_METADATA_OPTIONS,
 } as const satisfies OptionDefs;
 
 export const quantizeCommand = defineCommand({

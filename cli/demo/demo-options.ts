@@ -39,7 +39,7 @@ export const DEFAULT_DEMO_OPTIONS: Omit<DemoOptions, 'workDir'> = {
   cameraDifficulty: 0.6,
   cameraFps: 4,
   inputSize: 32,
-  epochs: 8,
+  epochs: 12,
   retrainEpochs: 5,
   learningRate: 0.01,
   lowConfidenceThreshold: 0.75,

@@ -6,6 +6,7 @@
 import type {
   DeviceEvent,
   DeviceHealth,
+  DevicePin,
   DeviceSummary,
   Manifest,
   ModelMetrics,
@@ -30,7 +31,7 @@ export interface NewDevice {
   tags?: string[];
 }
 
-export interface DeviceRecord extends DeviceSummary {
+export interface DeviceRecord extends Omit<DeviceSummary, 'converging'> {
   /** Set when the desired version must be fetched through another manifest (a rollback one). */
   desiredManifestPath: string | null;
   hardware: string | null;
@@ -43,6 +44,7 @@ export interface DeviceRecord extends DeviceSummary {
   lastPrediction: Prediction | null;
   /** The last heartbeat figures the agent reported; null for agents that send none. */
   health: DeviceHealth | null;
+  pin: DevicePin | null;
 }
 
 export interface ModelVersionRecord {

@@ -16,6 +16,7 @@ import Database from 'better-sqlite3';
 import { SqliteDashboardStore } from './dashboard-store.ts';
 import { SqliteDatasetStore } from './dataset-store.ts';
 import { hasAllTags } from './device-tags.ts';
+import { createSqlFleetTargetStore, type FleetTargetStore } from './fleet-target-store.ts';
 import { SqliteLabellingStore } from './labelling-store.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { SqlitePipelineStore } from './pipeline-store.ts';
@@ -81,6 +82,7 @@ function migrate(db: Database.Database, logger: Logger): void {
 
 class SqliteStore implements Store {
   readonly rollouts: RolloutStore;
+  readonly targets: FleetTargetStore;
   readonly labelling: SqliteLabellingStore;
   readonly datasets: SqliteDatasetStore;
   readonly registry: SqliteRegistryStore;
@@ -97,6 +99,7 @@ class SqliteStore implements Store {
     this.registry = new SqliteRegistryStore(sql);
     this.pipeline = new SqlitePipelineStore(sql);
     this.rollouts = createSqlRolloutStore(sql);
+    this.targets = createSqlFleetTargetStore(sql);
     this.dashboard = new SqliteDashboardStore(sql);
   }
 

@@ -5,6 +5,7 @@
 import type { DeviceEvent, DeviceStatus, Manifest, Prediction, ReportedState } from '@edgeloop/shared';
 import type { DashboardStore } from './dashboard-store.ts';
 import type { DatasetStore } from './dataset-store.ts';
+import type { FleetTargetStore } from './fleet-target-store.ts';
 import type { LabellingStore } from './labelling-store.ts';
 import type { PipelineStore } from './pipeline-store.ts';
 import type {
@@ -71,6 +72,8 @@ export interface Store {
   /** Replaces a version's signed manifest (re-signed with a later expiry; same content). */
   updateModelManifest(modelVersion: number, manifest: Manifest): void;
   readonly rollouts: RolloutStore;
+  /** Group, tag and fleet-wide target versions, and device pins. */
+  readonly targets: FleetTargetStore;
 
   /**
    * Inserts once per (device, idempotency key) and once per image content (sha256): a repeat of

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { UserRoleSchema } from '../config/control-plane-config.ts';
+import { DesiredResolutionSchema } from '../schemas/fleet-target.ts';
 import { DeviceHealthSchema } from '../schemas/health.ts';
 import { DeviceSummarySchema, SampleSchema } from '../schemas/http.ts';
 import { LiveFrameSchema } from '../schemas/live-frame.ts';
@@ -96,6 +97,8 @@ export const DeviceDetailSchema = DeviceSummarySchema.extend({
   predictionsTotal: z.number(),
   lastPrediction: PredictionSchema.nullable(),
   health: DeviceHealthSchema.nullable(),
+  /** Why it desires that version: its pin, a rollout in progress, a group/tag target, or nothing. */
+  governedBy: DesiredResolutionSchema,
 });
 
 export const LiveFrameInfoSchema = LiveFrameSchema.pick({

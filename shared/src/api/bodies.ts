@@ -155,6 +155,10 @@ export const FleetPageSchema = z.object({
     byVersion: z.record(z.string(), z.number()),
     byStatus: z.record(z.string(), z.number()),
     byRunStatus: z.record(z.string(), z.number()),
+    /** Devices on their way to their desired version: `converging` and `in-sync` (none desired: neither). */
+    bySync: z.record(z.string(), z.number()),
+    /** Devices an operator holds at a version. */
+    pinned: z.number().int(),
   }),
   groups: z.array(z.string()),
   tags: z.array(z.string()),

@@ -1,6 +1,7 @@
 // Device: the live frame (a thumbnail the agent sends every few seconds) with its prediction, the
 // newest uploaded low-confidence frame, telemetry charts from the recent-predictions window,
 // version history and events.
+import { versionCard } from './device-pin.js';
 import { ago, api, apiUrl, badge, fill, h, lineChart, num, pct } from './lib.js';
 
 /** How often the open Device page asks for a newer live frame (agents send one every ~10 s). */
@@ -152,6 +153,7 @@ export function devicePage(root, [deviceId]) {
           ),
         ),
       ),
+      versionCard(device, load),
       device.health ? healthCard(device.health) : null,
       h(
         'div',

@@ -116,7 +116,11 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
   async function abortNow(r: RolloutRecord, reason: string, now: Date, alsoCompleted = false): Promise<void> {
     if (r.state === 'aborted' || (r.state === 'completed' && !alsoCompleted)) return;
     const at = now.toISOString();
-    const devices = rollouts.devices(r.rolloutId).filter((d) => TOUCHED.has(d.state));
+    const touched = rollouts.devices(r.rolloutId).filter((d) => TOUCHED.has(d.state));
+    // A device pinned since (possible once the rollout completed) keeps its pin.
+    const pinned = touched.filter((d) => store.getDevice(d.deviceId)?.pin).map((d) => d.deviceId);
+    if (pinned.length > 0) rollouts.transitionMany(r.rolloutId, pinned, 'skipped', 'pinned; not rolled back', at);
+    const devices = touched.filter((d) => !pinned.includes(d.deviceId));
     const byPrevious = new Map<number | null, string[]>();
     for (const d of devices)
       byPrevious.set(d.previousVersion, [...(byPrevious.get(d.previousVersion) ?? []), d.deviceId]);

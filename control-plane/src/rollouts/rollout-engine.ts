@@ -119,7 +119,8 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     const touched = rollouts.devices(r.rolloutId).filter((d) => TOUCHED.has(d.state));
     // A device pinned since (possible once the rollout completed) keeps its pin.
     const pinned = touched.filter((d) => store.getDevice(d.deviceId)?.pin).map((d) => d.deviceId);
-    if (pinned.length > 0) rollouts.transitionMany(r.rolloutId, pinned, 'skipped', 'pinned; not rolled back', at);
+    if (pinned.length > 0)
+      rollouts.transitionMany(r.rolloutId, pinned, 'skipped', 'pinned; not rolled back', at);
     const devices = touched.filter((d) => !pinned.includes(d.deviceId));
     const byPrevious = new Map<number | null, string[]>();
     for (const d of devices)

@@ -316,6 +316,8 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE devices ADD COLUMN pinned_reason TEXT;
       ALTER TABLE devices ADD COLUMN pinned_by TEXT;
       ALTER TABLE devices ADD COLUMN pinned_at TEXT;
+      -- A token that may re-enroll an existing device of its group (after a wipe).
+      ALTER TABLE enrollment_tokens ADD COLUMN reenroll INTEGER NOT NULL DEFAULT 0;
     `,
   },
 ];

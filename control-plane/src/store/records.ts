@@ -20,6 +20,8 @@ export interface EnrollmentTokenRecord {
   group: string;
   usesLeft: number;
   expiresAt: string;
+  /** May re-enroll a device id that exists in `group` (new secret, record kept). */
+  reenroll?: boolean;
 }
 
 export interface NewDevice {

@@ -36,9 +36,10 @@ export { publicSample } from './records.ts';
 export interface Store {
   createEnrollmentToken(token: EnrollmentTokenRecord): void;
   /**
-   * In one transaction: spends one use of the token and creates the device. Throws
-   * UnauthorizedError (unknown, expired or used-up token; nothing changes) or ConflictError
-   * (device id taken; the token keeps its use).
+   * In one transaction: spends one use of the token and creates the device (or, with a
+   * re-enrollment token and an id that exists in its group, gives that device a new secret).
+   * Throws UnauthorizedError (unknown, expired or used-up token; nothing changes) or
+   * ConflictError (device id taken; the token keeps its use).
    */
   enrollDevice(tokenHash: string, device: NewDevice, now: Date): DeviceRecord;
   deviceExists(deviceId: string): boolean;

@@ -39,6 +39,12 @@ export const CreateEnrollmentTokenSchema = z.object({
     .max(30 * 24 * 3600)
     .default(24 * 3600),
   group: z.string().min(1).max(64).default('default'),
+  /**
+   * Lets a device enroll again under an id that already exists in the token's group (a device
+   * that was wiped): it gets a new secret, the old one stops working, and the device keeps its
+   * record (group, tags, pin, history) and is brought to its group's target version.
+   */
+  reenroll: z.boolean().default(false),
 });
 export type CreateEnrollmentToken = z.infer<typeof CreateEnrollmentTokenSchema>;
 

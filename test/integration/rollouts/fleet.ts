@@ -86,8 +86,8 @@ export interface Fleet {
   ids: string[];
   agents: Map<string, Agent>;
   startAgent(id: string): Promise<Agent>;
-  /** Enrolls a new device into `group` (a token of that group) and starts its agent. */
-  addAgent(id: string, group: string): Promise<Agent>;
+  /** Enrolls a device into `group` (a token of that group; `reenroll` for a wiped one) and starts it. */
+  addAgent(id: string, group: string, options?: { reenroll?: boolean }): Promise<Agent>;
   stopAgent(id: string): Promise<void>;
   publish(version: number, model: Uint8Array): Promise<void>;
   restartControlPlane(): Promise<void>;
@@ -145,8 +145,8 @@ export async function startFleet(size: number, overrides: TestControlPlaneOverri
       agents.set(id, agent);
       return agent;
     },
-    async addAgent(id, group) {
-      configure(id, await createToken(t, { uses: 1, group }), configs.size + 1);
+    async addAgent(id, group, options = {}) {
+      configure(id, await createToken(t, { uses: 1, group, ...options }), configs.size + 1);
       return fleet.startAgent(id);
     },
     async stopAgent(id) {

@@ -5,12 +5,16 @@
  * to that group's version (counted as converging until it reports it), also downwards through a
  * rollback manifest; a pinned device stays pinned through a group rollout and returns to the
  * group's target when unpinned; a pin takes a device out of a rollout in progress; rolling back a
- * completed group rollout puts the group's target back. The tests run in order on one fleet.
+ * completed group rollout puts the group's target back; a wiped device that enrolls again (with a
+ * re-enrollment token) is brought to its group's version. The tests run in order on one fleet.
  */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { apiRoutes, type DeviceSummary, PROTOCOL_VERSION, type Rollout } from '@edgeloop/shared';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { deviceCommand } from '../../../cli/commands/device.ts';
 import { runCommand } from '../../../cli/options/run-command.ts';
+import { createToken, jsonBody } from '../control-plane/helpers.ts';
 import { type Fleet, fastStrategy, fleetModel, startFleet, waitUntil } from './fleet.ts';
 
 let fleet: Fleet;
@@ -179,5 +183,23 @@ describe('group targets with real agents', () => {
     // Its own devices go back to what they ran, and A (unpinned onto v3 later) follows the target.
     for (const id of [A, B, LATE]) await runs(id, 1);
     expect(fleet.reported(C).version).toBe(2);
+  });
+
+  it('brings a wiped device that enrolls again back to its group version', async () => {
+    await fleet.stopAgent(LATE);
+    await rm(join(fleet.t.dataDir, 'agents', LATE), { recursive: true, force: true });
+    // An ordinary token cannot take an existing id; a re-enrollment token of its group can.
+    const plain = await createToken(fleet.t, { group: 'dock' });
+    const refused = await fleet.t.api(
+      '/devices/enroll',
+      jsonBody({ protocol: 1, token: plain, deviceId: LATE }),
+    );
+    expect(refused.status).toBe(409);
+
+    await fleet.addAgent(LATE, 'dock', { reenroll: true });
+    await runs(LATE, 1);
+    const back = await detail(LATE);
+    expect(back).toMatchObject({ group: 'dock', converging: false });
+    expect(back.governedBy).toMatchObject({ source: 'target', selector: { group: 'dock' } });
   });
 });

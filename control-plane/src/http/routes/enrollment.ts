@@ -17,6 +17,8 @@ export function enrollmentHandlers(deps: AppDeps) {
     enrollDevice: async ({ body }) => {
       const { response, device } = await enrollDevice(deps.store, body, deps.mqttPublicUrl);
       log.info({ deviceId: device.deviceId, group: device.group }, 'device enrolled');
+      // A re-enrolled device's old secret must stop working now, not when its cached check ends.
+      deps.devices.forget(device.deviceId);
       // Give the new device a retained desired state to find when it first subscribes: the
       // version its group/tag target says (a wiped device that enrolls again gets it too).
       const converging = await deps.convergence.converge([device.deviceId]);

@@ -104,13 +104,16 @@ export function createSqlFleetTargetStore(db: SqlDatabase): FleetTargetStore {
     setPin(deviceId, pin) {
       const result = db
         .prepare(
-          'UPDATE devices SET pinned_version = ?, pinned_reason = ?, pinned_by = ?, pinned_at = ? WHERE id = ?',
+          // edited_at: open dashboards notice a pin even when the desired version stays the same.
+          `UPDATE devices SET pinned_version = ?, pinned_reason = ?, pinned_by = ?, pinned_at = ?, edited_at = ?
+           WHERE id = ?`,
         )
         .run(
           pin?.modelVersion ?? null,
           pin?.reason ?? null,
           pin?.pinnedBy ?? null,
           pin?.pinnedAt ?? null,
+          new Date().toISOString(),
           deviceId,
         );
       return result.changes > 0;

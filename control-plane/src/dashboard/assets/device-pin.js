@@ -1,7 +1,7 @@
 // The Device page's "Model version" card: what the device runs and should run, what decides that
 // (its pin, a rollout in progress, a group/tag target), and the pin controls. Precedence:
 // device pin > rollout in progress > group/tag target.
-import { actionButton, api, attempt, canChange, h } from './lib.js';
+import { actionButton, api, attempt, canChange, fill, h } from './lib.js';
 
 const v = (n) => (n === null || n === undefined ? '–' : `v${n}`);
 
@@ -30,16 +30,22 @@ function governedText(g) {
   }
 }
 
-export function versionCard(device, reload) {
-  const pin = device.pin;
+/**
+ * Built once per page and updated on every refresh: the page re-renders whenever the fleet
+ * changes (every heartbeat), and the inputs must keep what the operator is typing.
+ */
+export function versionCard(deviceId, reload) {
+  let typed = false;
   const input = h('input', {
     type: 'number',
     min: 1,
     step: 1,
-    value: pin?.modelVersion ?? device.reportedVersion ?? '',
     'aria-label': 'version to pin',
     id: 'device-pin-version',
     disabled: !canChange(),
+    oninput: () => {
+      typed = true;
+    },
   });
   const reason = h('input', {
     type: 'text',
@@ -50,28 +56,44 @@ export function versionCard(device, reload) {
   });
   const pinIt = async () => {
     const modelVersion = Number(input.value);
-    const body = {
-      protocol: 1,
-      modelVersion,
-      ...(reason.value.trim() ? { reason: reason.value.trim() } : {}),
-    };
+    const why = reason.value.trim();
+    const body = { protocol: 1, modelVersion, ...(why ? { reason: why } : {}) };
     const ok = await attempt(
-      () => api('pinDevice', { params: { id: device.deviceId }, body }),
+      () => api('pinDevice', { params: { id: deviceId }, body }),
       `pinned to v${modelVersion}`,
     );
-    if (ok) reload();
+    if (!ok) return;
+    typed = false;
+    reason.value = '';
+    reload();
   };
   const unpin = async () => {
-    const ok = await attempt(() => api('unpinDevice', { params: { id: device.deviceId } }), 'unpinned');
+    const ok = await attempt(() => api('unpinDevice', { params: { id: deviceId } }), 'unpinned');
     if (ok) reload();
   };
-  return h(
+  const pinButton = actionButton('Pin', pinIt, { id: 'device-pin-button' });
+  const unpinButton = actionButton('Unpin', unpin, { id: 'device-unpin-button' });
+  const info = h('dl', { class: 'kv' });
+  const el = h(
     'div',
     { class: 'card', id: 'device-version' },
     h('h2', {}, 'Model version'),
+    info,
+    h('div', { class: 'toolbar' }, input, reason, pinButton, unpinButton),
     h(
-      'dl',
-      { class: 'kv' },
+      'p',
+      { class: 'muted' },
+      'A pin outranks rollouts and group/tag targets; unpinning returns the device to its target.',
+    ),
+  );
+
+  function update(device) {
+    const pin = device.pin;
+    if (!typed) input.value = String(pin?.modelVersion ?? device.reportedVersion ?? '');
+    pinButton.textContent = pin ? 'Change pin' : 'Pin';
+    unpinButton.disabled = !canChange() || !pin;
+    fill(
+      info,
       [h('dt', {}, 'Runs'), h('dd', {}, v(device.reportedVersion))],
       [
         h('dt', {}, 'Should run'),
@@ -93,19 +115,9 @@ export function versionCard(device, reload) {
             : 'not pinned',
         ),
       ],
-    ),
-    h(
-      'div',
-      { class: 'toolbar' },
-      input,
-      reason,
-      actionButton(pin ? 'Change pin' : 'Pin', pinIt, { id: 'device-pin-button' }),
-      actionButton('Unpin', unpin, { disabled: !pin, id: 'device-unpin-button' }),
-    ),
-    h(
-      'p',
-      { class: 'muted' },
-      'A pin outranks rollouts and group/tag targets; unpinning returns the device to its target.',
-    ),
-  );
+    );
+    return el;
+  }
+
+  return { update };
 }

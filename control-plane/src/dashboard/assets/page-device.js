@@ -9,6 +9,7 @@ const LIVE_FRAME_POLL_MS = 2000;
 
 export function devicePage(root, [deviceId]) {
   const live = h('div', { class: 'card frame', id: 'device-live' });
+  const version = versionCard(deviceId, () => load());
   let shownFrameId = null;
 
   async function load() {
@@ -153,7 +154,7 @@ export function devicePage(root, [deviceId]) {
           ),
         ),
       ),
-      versionCard(device, load),
+      version.update(device),
       device.health ? healthCard(device.health) : null,
       h(
         'div',

@@ -26,7 +26,7 @@ export interface ResolveInput {
   targets: readonly FleetTargetRecord[];
 }
 
-export function selectorMatches(selector: FleetSelector, device: ResolveInput['device']): boolean {
+function selectorMatches(selector: FleetSelector, device: ResolveInput['device']): boolean {
   if ('group' in selector) return device.group === selector.group;
   if ('tags' in selector) return hasAllTags(device.tags, selector.tags);
   return true;

@@ -5,7 +5,9 @@
  * device enrolling later gets the target, and unpinning hands the device back to its target.
  */
 import { ApiClient, apiRoutes, type EdgeloopError, PROTOCOL_VERSION } from '@edgeloop/shared';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { deviceCommand } from '../../../cli/commands/device.ts';
+import { runCommand } from '../../../cli/options/run-command.ts';
 import { testManifest } from '../../helpers/manifest-fixture.ts';
 import { fleetModel } from '../rollouts/fleet.ts';
 import { createToken, jsonBody, startTestControlPlane, type TestControlPlane } from './helpers.ts';
@@ -97,5 +99,33 @@ describe('pins and targets', () => {
     const page = await api.call(apiRoutes.getFleet, { query: {} });
     expect(page.counts.pinned).toBe(1); // cam-l
     expect(page.counts.bySync.converging).toBe(4);
+  });
+
+  it('moves a device and lists targets from the CLI', async () => {
+    const out: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      out.push(String(chunk));
+      return true;
+    });
+    const connection = ['--control-plane', t.cp.httpUrl, '--admin-token', t.cp.adminToken];
+    try {
+      expect(
+        await runCommand(deviceCommand, [
+          'move',
+          'cam-l',
+          '--group',
+          'dock',
+          '--tags',
+          'site-a',
+          ...connection,
+        ]),
+      ).toBe(0);
+      expect(await runCommand(deviceCommand, ['targets', ...connection])).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    // Still pinned after the move: the pin outranks its new group's target.
+    expect(out[0]).toBe('cam-l  dock [site-a]  runs -  offline, pinned to v1 by alice, converging to v1\n');
+    expect(out[1]).toMatch(/^group dock {2}v2 {2}set \S+ by an assignment\n$/);
   });
 });

@@ -118,10 +118,10 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     const at = now.toISOString();
     const touched = rollouts.devices(r.rolloutId).filter((d) => TOUCHED.has(d.state));
     // A device pinned since (possible once the rollout completed) keeps its pin.
-    const pinned = touched.filter((d) => store.getDevice(d.deviceId)?.pin).map((d) => d.deviceId);
-    if (pinned.length > 0)
-      rollouts.transitionMany(r.rolloutId, pinned, 'skipped', 'pinned; not rolled back', at);
-    const devices = touched.filter((d) => !pinned.includes(d.deviceId));
+    const pinned = new Set(touched.filter((d) => store.getDevice(d.deviceId)?.pin).map((d) => d.deviceId));
+    if (pinned.size > 0)
+      rollouts.transitionMany(r.rolloutId, [...pinned], 'skipped', 'pinned; not rolled back', at);
+    const devices = touched.filter((d) => !pinned.has(d.deviceId));
     const byPrevious = new Map<number | null, string[]>();
     for (const d of devices)
       byPrevious.set(d.previousVersion, [...(byPrevious.get(d.previousVersion) ?? []), d.deviceId]);

@@ -32,9 +32,16 @@ export function planRollout(
     throw new ConflictError(`devices are pinned (unpin them first): ${pinned.slice(0, 10).join(', ')}`);
   }
   if (pinned.length === ids.length) throw new ValidationError('every device the target matches is pinned');
-  const unpinned = new Set(ids.filter((id) => !pinned.includes(id)));
+  const pinnedSet = new Set(pinned);
+  const unpinned = new Set(ids.filter((id) => !pinnedSet.has(id)));
+  // A device a live rollout skipped (it was pinned meanwhile) is no longer held by it.
   const busy = new Set(
-    rollouts.listLive().flatMap((r) => rollouts.devices(r.rolloutId).map((d) => d.deviceId)),
+    rollouts.listLive().flatMap((r) =>
+      rollouts
+        .devices(r.rolloutId)
+        .filter((d) => d.state !== 'skipped')
+        .map((d) => d.deviceId),
+    ),
   );
   const clash = [...unpinned].filter((id) => busy.has(id));
   if (clash.length > 0) {

@@ -8,6 +8,7 @@ import { benchCommand } from './commands/bench.ts';
 import { controlPlaneCommand } from './commands/control-plane.ts';
 import { datasetCommand } from './commands/dataset.ts';
 import { demoCommand } from './commands/demo.ts';
+import { deviceCommand } from './commands/device.ts';
 import { evaluateCommand } from './commands/evaluate.ts';
 import { hashPasswordCommand } from './commands/hash-password.ts';
 import { importModelCommand } from './commands/import-model.ts';
@@ -29,6 +30,7 @@ export const COMMANDS: readonly CommandDef[] = [
   predictCommand,
   publishCommand,
   rolloutCommand,
+  deviceCommand,
   datasetCommand,
   labelCommand,
   modelCommand,

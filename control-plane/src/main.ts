@@ -10,6 +10,7 @@ import { createDeviceAuthenticator } from './auth/device-authenticator.ts';
 import { loadOrCreateAdminToken, loadOrCreateSigningKey } from './auth/key-files.ts';
 import { createChangeFeed } from './dashboard/change-feed.ts';
 import { createLiveFrames } from './devices/live-frames.ts';
+import { createConvergence } from './fleet/convergence.ts';
 import { createDesiredStatePublisher } from './fleet/desired-state.ts';
 import { followDeviceMessages } from './fleet/device-messages.ts';
 import { type App, createApp } from './http/app.ts';
@@ -107,10 +108,12 @@ export async function startControlPlane(
     stops.push(() => connection.close());
     const desired = createDesiredStatePublisher({ connection, store, logger: mqttLog });
     const signer = createManifestSigner({ store, signingKey, ttlDays: config.manifestTtlDays });
+    const convergence = createConvergence({ store, desired, signer, logger: mqttLog });
     const rollouts = createRolloutEngine({
       store,
       desired,
       signer,
+      convergence,
       logger: root.child({ component: 'rollouts' }),
       tickMs: config.rollouts.tickMs,
     });
@@ -183,6 +186,7 @@ export async function startControlPlane(
       signingKey,
       signer,
       rollouts,
+      convergence,
       adminToken: admin.token,
       mqttPublicUrl,
       version: packageJson.version,

@@ -9,6 +9,8 @@ import { verifySecret } from './secrets.ts';
 
 export interface DeviceAuthenticator {
   verify(deviceId: string, secret: string): Promise<boolean>;
+  /** Drops cached checks of a device whose secret changed (re-enrollment). */
+  forget(deviceId: string): void;
 }
 
 const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
@@ -33,6 +35,9 @@ export function createDeviceAuthenticator(
       if (cache.size > 10_000) cache.clear();
       cache.set(key, now() + cacheMs);
       return true;
+    },
+    forget(deviceId) {
+      for (const key of cache.keys()) if (key.startsWith(`${deviceId}\n`)) cache.delete(key);
     },
   };
 }

@@ -5,7 +5,7 @@
  * page of 50 out of 10,000 devices costs one device scan and one small telemetry query.
  */
 import type { DeviceHealth, FleetQuery } from '@edgeloop/shared';
-import { summaryOf } from '../devices/device-summary.ts';
+import { isConverging, summaryOf } from '../devices/device-summary.ts';
 import type { TelemetryPoint } from '../store/dashboard-store.ts';
 import { hasAllTags } from '../store/device-tags.ts';
 import type { DeviceRecord, Store } from '../store/store.ts';
@@ -105,6 +105,8 @@ export function fleetPage(store: Store, query: FleetQuery) {
       byVersion: count(versionKey),
       byStatus: count((d) => (d.online ? 'online' : 'offline')),
       byRunStatus: count((d) => d.status ?? 'unknown'),
+      bySync: count((d) => (d.desiredVersion === null ? 'none' : isConverging(d) ? 'converging' : 'in-sync')),
+      pinned: matches.filter((d) => d.pin !== null).length,
     },
     groups: [...new Set(all.map((d) => d.group))].sort(),
     tags: [...new Set(all.flatMap((d) => d.tags))].sort(),

@@ -27,6 +27,7 @@ export function createEnrollmentToken(store: Store, input: CreateEnrollmentToken
     group: input.group,
     usesLeft: input.uses,
     expiresAt,
+    reenroll: input.reenroll,
   });
   return { protocol: PROTOCOL_VERSION, token, expiresAt, uses: input.uses };
 }

@@ -4,6 +4,7 @@ import type { DeviceAuthenticator } from '../auth/device-authenticator.ts';
 import type { Sessions } from '../auth/sessions.ts';
 import type { ChangeFeed } from '../dashboard/change-feed.ts';
 import type { LiveFrames } from '../devices/live-frames.ts';
+import type { Convergence } from '../fleet/convergence.ts';
 import type { DesiredStatePublisher } from '../fleet/desired-state.ts';
 import type { ManifestSigner } from '../models/manifest-signer.ts';
 import type { ModelRegistry } from '../models/model-registry.ts';
@@ -31,6 +32,8 @@ export interface AppDeps {
   signingKey: SigningKey;
   signer: ManifestSigner;
   rollouts: RolloutEngine;
+  /** Group/tag targets and pins: re-resolves a device's desired version when something changes. */
+  convergence: Convergence;
   adminToken: string;
   /** Handed to devices at enrollment. */
   mqttPublicUrl: string;

@@ -16,6 +16,7 @@ import {
   type RolloutDeviceState,
   type RolloutWaveStatus,
 } from '@edgeloop/shared';
+import type { Convergence } from '../fleet/convergence.ts';
 import type { DesiredStatePublisher } from '../fleet/desired-state.ts';
 import type { ManifestSigner } from '../models/manifest-signer.ts';
 import type { RolloutDeviceRecord, RolloutRecord } from '../store/rollout-store.ts';
@@ -35,6 +36,8 @@ export interface RolloutEngineDeps {
   store: Store;
   desired: DesiredStatePublisher;
   signer: ManifestSigner;
+  /** Completed rollouts set their group/tag/fleet target through it; rollbacks revert it. */
+  convergence: Convergence;
   logger: Logger;
   tickMs: number;
 }
@@ -55,7 +58,7 @@ export interface RolloutEngine {
 }
 
 export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
-  const { store, desired, signer } = deps;
+  const { store, desired, signer, convergence } = deps;
   const rollouts = store.rollouts;
   const log = deps.logger;
   let timer: NodeJS.Timeout | null = null;
@@ -113,7 +116,12 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
   async function abortNow(r: RolloutRecord, reason: string, now: Date, alsoCompleted = false): Promise<void> {
     if (r.state === 'aborted' || (r.state === 'completed' && !alsoCompleted)) return;
     const at = now.toISOString();
-    const devices = rollouts.devices(r.rolloutId).filter((d) => TOUCHED.has(d.state));
+    const touched = rollouts.devices(r.rolloutId).filter((d) => TOUCHED.has(d.state));
+    // A device pinned since (possible once the rollout completed) keeps its pin.
+    const pinned = new Set(touched.filter((d) => store.getDevice(d.deviceId)?.pin).map((d) => d.deviceId));
+    if (pinned.size > 0)
+      rollouts.transitionMany(r.rolloutId, [...pinned], 'skipped', 'pinned; not rolled back', at);
+    const devices = touched.filter((d) => !pinned.has(d.deviceId));
     const byPrevious = new Map<number | null, string[]>();
     for (const d of devices)
       byPrevious.set(d.previousVersion, [...(byPrevious.get(d.previousVersion) ?? []), d.deviceId]);
@@ -136,6 +144,20 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     rollouts.update(r.rolloutId, { state: 'aborted', reason }, at);
     log.warn({ rolloutId: r.rolloutId, reason, devices: devices.length }, 'rollout aborted; rolling back');
     await desired.publish(devices.map((d) => d.deviceId));
+  }
+
+  /**
+   * A completed rollout to a group, tag set or the whole fleet makes its version that selector's
+   * target, so devices that enroll or move in later get it too; devices of the rollout that moved
+   * elsewhere meanwhile follow their new target. A rollout to explicit device ids sets no target.
+   */
+  async function completed(r: RolloutRecord, now: Date): Promise<void> {
+    if ('deviceIds' in r.target) return;
+    await convergence.setTarget(r.target, r.modelVersion, r.rolloutId, now);
+    await convergence.converge(
+      rollouts.devices(r.rolloutId).map((d) => d.deviceId),
+      now,
+    );
   }
 
   async function drive(r: RolloutRecord, now: Date): Promise<void> {
@@ -177,7 +199,8 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     await notify(r, devices, now);
     const waves: RolloutWaveStatus[] = r.waves.map((w) => ({ ...w }));
     const wave = waves[r.currentWave];
-    const waveDevices = devices.filter((d) => d.wave === r.currentWave);
+    // Devices pinned away during the rollout are no longer its business.
+    const waveDevices = devices.filter((d) => d.wave === r.currentWave && d.state !== 'skipped');
     if (wave.state === 'rolling' && waveDevices.every((d) => FINISHED.has(d.state))) {
       wave.state = 'soaking';
       // An empty wave has nothing to watch.
@@ -212,6 +235,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
           at,
         );
         log.info({ rolloutId: r.rolloutId }, 'rollout completed');
+        await completed(r, now);
         return;
       }
       next.state = 'rolling';
@@ -292,7 +316,9 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
           patch.state = 'completed';
         }
       }
-      rollouts.update(rolloutId, patch, new Date().toISOString());
+      const now = new Date();
+      rollouts.update(rolloutId, patch, now.toISOString());
+      if (patch.state === 'completed') await completed(r, now);
       dirty.add(rolloutId);
       await engine.tick();
       return view(rolloutId);
@@ -307,7 +333,13 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     async rollback(rolloutId, reason = 'rolled back by an operator') {
       const r = find(rolloutId);
       if (r.state === 'aborted') throw new ConflictError('rollout is already aborted');
-      await abortNow(r, reason, new Date(), true);
+      const now = new Date();
+      await abortNow(r, reason, now, true);
+      // The target it set goes back too; its own devices are already on their way back.
+      if (r.state === 'completed' && !('deviceIds' in r.target)) {
+        const own = rollouts.devices(rolloutId).map((d) => d.deviceId);
+        await convergence.revertTarget(r.target, rolloutId, own, now);
+      }
       return view(rolloutId);
     },
     onReportedState(deviceId, state, receivedAt) {

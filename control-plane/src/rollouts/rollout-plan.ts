@@ -1,7 +1,8 @@
 /**
  * A new rollout, planned: the request checked against the fleet (known version, known devices,
- * none already in a live rollout), devices ordered online-first into waves, each remembering the
- * version it runs now so an abort can send it back. Nothing is written here.
+ * none already in a live rollout, pinned devices left out), devices ordered online-first into
+ * waves, each remembering the version it runs now so an abort can send it back. Nothing is
+ * written here.
  */
 import { randomUUID } from 'node:crypto';
 import { ConflictError, type CreateRollout, NotFoundError, ValidationError } from '@edgeloop/shared';
@@ -24,17 +25,32 @@ export function planRollout(
     if (unknown.length > 0) throw new NotFoundError(`unknown devices: ${unknown.join(', ')}`);
   }
   if (ids.length === 0) throw new ValidationError('the rollout target matches no devices');
+  // A pin outranks a rollout: pinned devices of a group, tag set or the fleet are left out, and
+  // naming one explicitly is refused, so nobody believes a pinned device was updated.
+  const pinned = ids.filter((id) => store.getDevice(id)?.pin);
+  if ('deviceIds' in request.target && pinned.length > 0) {
+    throw new ConflictError(`devices are pinned (unpin them first): ${pinned.slice(0, 10).join(', ')}`);
+  }
+  if (pinned.length === ids.length) throw new ValidationError('every device the target matches is pinned');
+  const pinnedSet = new Set(pinned);
+  const unpinned = new Set(ids.filter((id) => !pinnedSet.has(id)));
+  // A device a live rollout skipped (it was pinned meanwhile) is no longer held by it.
   const busy = new Set(
-    rollouts.listLive().flatMap((r) => rollouts.devices(r.rolloutId).map((d) => d.deviceId)),
+    rollouts.listLive().flatMap((r) =>
+      rollouts
+        .devices(r.rolloutId)
+        .filter((d) => d.state !== 'skipped')
+        .map((d) => d.deviceId),
+    ),
   );
-  const clash = ids.filter((id) => busy.has(id));
+  const clash = [...unpinned].filter((id) => busy.has(id));
   if (clash.length > 0) {
     throw new ConflictError(
       `devices already in a running or paused rollout: ${clash.slice(0, 10).join(', ')}`,
     );
   }
   // Online devices first: the canary and early waves give feedback within the soak time.
-  const devices = ids.map((id) => store.getDevice(id)!);
+  const devices = [...unpinned].map((id) => store.getDevice(id)!);
   devices.sort((a, b) => Number(b.online) - Number(a.online) || a.deviceId.localeCompare(b.deviceId));
   const waveOf = assignWaves(
     devices.map((d) => d.deviceId),

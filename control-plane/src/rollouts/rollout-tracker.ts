@@ -40,7 +40,8 @@ export function trackReportedState(
   const { rollouts } = deps;
   const changed = new Set<string>();
   for (const entry of rollouts.entriesOf(deviceId)) {
-    if (entry.state === 'queued' || entry.state === 'rolled_back') continue;
+    // Not yet told, already back, or let go because an operator pinned the device.
+    if (entry.state === 'queued' || entry.state === 'rolled_back' || entry.state === 'skipped') continue;
     const rollout = rollouts.get(entry.rolloutId);
     if (!rollout) continue;
     const version = rollout.modelVersion;

@@ -298,4 +298,26 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE devices ADD COLUMN edited_at TEXT;
     `,
   },
+  {
+    version: 6,
+    name: 'fleet-targets-and-pins',
+    sql: `
+      -- The version a group, tag set or the whole fleet should run; key: group:G, tags:a,b or all.
+      CREATE TABLE fleet_targets (
+        selector_key TEXT PRIMARY KEY,
+        selector TEXT NOT NULL,
+        model_version INTEGER NOT NULL REFERENCES model_versions (version),
+        previous_version INTEGER,
+        rollout_id TEXT,
+        set_at TEXT NOT NULL
+      );
+      -- An operator's pin: the device stays on this version whatever rollouts and targets say.
+      ALTER TABLE devices ADD COLUMN pinned_version INTEGER REFERENCES model_versions (version);
+      ALTER TABLE devices ADD COLUMN pinned_reason TEXT;
+      ALTER TABLE devices ADD COLUMN pinned_by TEXT;
+      ALTER TABLE devices ADD COLUMN pinned_at TEXT;
+      -- A token that may re-enroll an existing device of its group (after a wipe).
+      ALTER TABLE enrollment_tokens ADD COLUMN reenroll INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

@@ -6,6 +6,7 @@
 import type {
   DeviceEvent,
   DeviceHealth,
+  DevicePin,
   DeviceSummary,
   Manifest,
   ModelMetrics,
@@ -19,6 +20,8 @@ export interface EnrollmentTokenRecord {
   group: string;
   usesLeft: number;
   expiresAt: string;
+  /** May re-enroll a device id that exists in `group` (new secret, record kept). */
+  reenroll?: boolean;
 }
 
 export interface NewDevice {
@@ -30,7 +33,7 @@ export interface NewDevice {
   tags?: string[];
 }
 
-export interface DeviceRecord extends DeviceSummary {
+export interface DeviceRecord extends Omit<DeviceSummary, 'converging'> {
   /** Set when the desired version must be fetched through another manifest (a rollback one). */
   desiredManifestPath: string | null;
   hardware: string | null;
@@ -43,6 +46,7 @@ export interface DeviceRecord extends DeviceSummary {
   lastPrediction: Prediction | null;
   /** The last heartbeat figures the agent reported; null for agents that send none. */
   health: DeviceHealth | null;
+  pin: DevicePin | null;
 }
 
 export interface ModelVersionRecord {

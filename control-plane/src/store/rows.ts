@@ -30,6 +30,10 @@ export interface DeviceRow {
   samples_queued: number;
   predictions_total: number | null;
   last_prediction: string | null;
+  pinned_version: number | null;
+  pinned_reason: string | null;
+  pinned_by: string | null;
+  pinned_at: string | null;
 }
 
 export function deviceFromRow(row: DeviceRow): DeviceRecord {
@@ -54,6 +58,15 @@ export function deviceFromRow(row: DeviceRow): DeviceRecord {
     predictionsTotal: row.predictions_total ?? 0,
     lastPrediction: row.last_prediction === null ? null : (JSON.parse(row.last_prediction) as Prediction),
     health: row.health === null ? null : (JSON.parse(row.health) as DeviceHealth),
+    pin:
+      row.pinned_version === null
+        ? null
+        : {
+            modelVersion: row.pinned_version,
+            reason: row.pinned_reason,
+            pinnedBy: row.pinned_by ?? 'admin',
+            pinnedAt: row.pinned_at ?? row.enrolled_at,
+          },
   };
 }
 

@@ -16,6 +16,7 @@ import Database from 'better-sqlite3';
 import { SqliteDashboardStore } from './dashboard-store.ts';
 import { SqliteDatasetStore } from './dataset-store.ts';
 import { hasAllTags } from './device-tags.ts';
+import { createSqlFleetTargetStore, type FleetTargetStore } from './fleet-target-store.ts';
 import { SqliteLabellingStore } from './labelling-store.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { SqlitePipelineStore } from './pipeline-store.ts';
@@ -81,6 +82,7 @@ function migrate(db: Database.Database, logger: Logger): void {
 
 class SqliteStore implements Store {
   readonly rollouts: RolloutStore;
+  readonly targets: FleetTargetStore;
   readonly labelling: SqliteLabellingStore;
   readonly datasets: SqliteDatasetStore;
   readonly registry: SqliteRegistryStore;
@@ -97,29 +99,46 @@ class SqliteStore implements Store {
     this.registry = new SqliteRegistryStore(sql);
     this.pipeline = new SqlitePipelineStore(sql);
     this.rollouts = createSqlRolloutStore(sql);
+    this.targets = createSqlFleetTargetStore(sql);
     this.dashboard = new SqliteDashboardStore(sql);
   }
 
   createEnrollmentToken(token: EnrollmentTokenRecord): void {
     this.db
-      .prepare('INSERT INTO enrollment_tokens (token_hash, grp, uses_left, expires_at) VALUES (?, ?, ?, ?)')
-      .run(token.tokenHash, token.group, token.usesLeft, token.expiresAt);
+      .prepare(
+        'INSERT INTO enrollment_tokens (token_hash, grp, uses_left, expires_at, reenroll) VALUES (?, ?, ?, ?, ?)',
+      )
+      .run(token.tokenHash, token.group, token.usesLeft, token.expiresAt, token.reenroll ? 1 : 0);
   }
 
   enrollDevice(tokenHash: string, device: NewDevice, now: Date): DeviceRecord {
     return this.db.transaction(() => {
       const token = this.db
-        .prepare('SELECT grp, uses_left, expires_at FROM enrollment_tokens WHERE token_hash = ?')
-        .get(tokenHash) as { grp: string; uses_left: number; expires_at: string } | undefined;
+        .prepare('SELECT grp, uses_left, expires_at, reenroll FROM enrollment_tokens WHERE token_hash = ?')
+        .get(tokenHash) as
+        | { grp: string; uses_left: number; expires_at: string; reenroll: number }
+        | undefined;
       if (!token || token.uses_left <= 0 || Date.parse(token.expires_at) <= now.getTime()) {
         throw new UnauthorizedError('enrollment token is unknown, expired or used up');
       }
-      if (this.deviceExists(device.deviceId)) {
+      const existing = this.getDevice(device.deviceId);
+      if (existing && !(token.reenroll === 1 && existing.group === token.grp)) {
         throw new ConflictError(`device '${device.deviceId}' already exists`);
       }
       this.db
         .prepare('UPDATE enrollment_tokens SET uses_left = uses_left - 1 WHERE token_hash = ?')
         .run(tokenHash);
+      if (existing) {
+        // Re-enrollment after a wipe: a new secret, nothing reported yet; group, tags, pin,
+        // desired state and history stay (the operator's record of the device).
+        this.db
+          .prepare(
+            `UPDATE devices SET secret_hash = ?, name = COALESCE(?, name), hardware = COALESCE(?, hardware),
+               reported_version = NULL, status = NULL, detail = NULL, health = NULL WHERE id = ?`,
+          )
+          .run(device.secretHash, device.name, device.hardware, device.deviceId);
+        return this.getDevice(device.deviceId)!;
+      }
       this.db
         .prepare(
           `INSERT INTO devices (id, name, grp, hardware, secret_hash, enrolled_at, tags)

@@ -5,6 +5,7 @@
 import type { DeviceEvent, DeviceStatus, Manifest, Prediction, ReportedState } from '@edgeloop/shared';
 import type { DashboardStore } from './dashboard-store.ts';
 import type { DatasetStore } from './dataset-store.ts';
+import type { FleetTargetStore } from './fleet-target-store.ts';
 import type { LabellingStore } from './labelling-store.ts';
 import type { PipelineStore } from './pipeline-store.ts';
 import type {
@@ -35,9 +36,10 @@ export { publicSample } from './records.ts';
 export interface Store {
   createEnrollmentToken(token: EnrollmentTokenRecord): void;
   /**
-   * In one transaction: spends one use of the token and creates the device. Throws
-   * UnauthorizedError (unknown, expired or used-up token; nothing changes) or ConflictError
-   * (device id taken; the token keeps its use).
+   * In one transaction: spends one use of the token and creates the device (or, with a
+   * re-enrollment token and an id that exists in its group, gives that device a new secret).
+   * Throws UnauthorizedError (unknown, expired or used-up token; nothing changes) or
+   * ConflictError (device id taken; the token keeps its use).
    */
   enrollDevice(tokenHash: string, device: NewDevice, now: Date): DeviceRecord;
   deviceExists(deviceId: string): boolean;
@@ -71,6 +73,8 @@ export interface Store {
   /** Replaces a version's signed manifest (re-signed with a later expiry; same content). */
   updateModelManifest(modelVersion: number, manifest: Manifest): void;
   readonly rollouts: RolloutStore;
+  /** Group, tag and fleet-wide target versions, and device pins. */
+  readonly targets: FleetTargetStore;
 
   /**
    * Inserts once per (device, idempotency key) and once per image content (sha256): a repeat of

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { UserRoleSchema } from '../config/control-plane-config.ts';
+import { DesiredResolutionSchema } from '../schemas/fleet-target.ts';
 import { DeviceHealthSchema } from '../schemas/health.ts';
 import { DeviceSummarySchema, SampleSchema } from '../schemas/http.ts';
 import { LiveFrameSchema } from '../schemas/live-frame.ts';
@@ -96,6 +97,8 @@ export const DeviceDetailSchema = DeviceSummarySchema.extend({
   predictionsTotal: z.number(),
   lastPrediction: PredictionSchema.nullable(),
   health: DeviceHealthSchema.nullable(),
+  /** Why it desires that version: its pin, a rollout in progress, a group/tag target, or nothing. */
+  governedBy: DesiredResolutionSchema,
 });
 
 export const LiveFrameInfoSchema = LiveFrameSchema.pick({
@@ -152,6 +155,10 @@ export const FleetPageSchema = z.object({
     byVersion: z.record(z.string(), z.number()),
     byStatus: z.record(z.string(), z.number()),
     byRunStatus: z.record(z.string(), z.number()),
+    /** Devices on their way to their desired version: `converging` and `in-sync` (none desired: neither). */
+    bySync: z.record(z.string(), z.number()),
+    /** Devices an operator holds at a version. */
+    pinned: z.number().int(),
   }),
   groups: z.array(z.string()),
   tags: z.array(z.string()),

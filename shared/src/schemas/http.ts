@@ -39,6 +39,12 @@ export const CreateEnrollmentTokenSchema = z.object({
     .max(30 * 24 * 3600)
     .default(24 * 3600),
   group: z.string().min(1).max(64).default('default'),
+  /**
+   * Lets a device enroll again under an id that already exists in the token's group (a device
+   * that was wiped): it gets a new secret, the old one stops working, and the device keeps its
+   * record (group, tags, pin, history) and is brought to its group's target version.
+   */
+  reenroll: z.boolean().default(false),
 });
 export type CreateEnrollmentToken = z.infer<typeof CreateEnrollmentTokenSchema>;
 
@@ -70,6 +76,26 @@ export const EnrollResponseSchema = z.object({
 });
 export type EnrollResponse = z.infer<typeof EnrollResponseSchema>;
 
+/**
+ * A device held at one model version by an operator, whatever rollouts and group or tag targets
+ * say (device pin > rollout in progress > group/tag target; docs/guides/rollouts.md).
+ */
+export const DevicePinSchema = z.object({
+  modelVersion: z.number().int().positive(),
+  reason: z.string().nullable(),
+  pinnedBy: z.string(),
+  pinnedAt: z.string(),
+});
+export type DevicePin = z.infer<typeof DevicePinSchema>;
+
+/** pinDevice (PUT /devices/{id}/pin). */
+export const PinDeviceSchema = z.object({
+  protocol: Protocol,
+  modelVersion: z.number().int().positive(),
+  reason: z.string().min(1).max(500).optional(),
+});
+export type PinDevice = z.infer<typeof PinDeviceSchema>;
+
 export const DeviceSummarySchema = z.object({
   deviceId: DeviceIdSchema,
   name: z.string().nullable(),
@@ -81,6 +107,10 @@ export const DeviceSummarySchema = z.object({
   reportedVersion: z.number().int().nullable(),
   status: z.string().nullable(),
   enrolledAt: z.string(),
+  /** Set while an operator holds the device at a version. */
+  pin: DevicePinSchema.nullable(),
+  /** A version is desired that the device does not report running yet. */
+  converging: z.boolean(),
 });
 export type DeviceSummary = z.infer<typeof DeviceSummarySchema>;
 

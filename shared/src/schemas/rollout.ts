@@ -85,7 +85,8 @@ export type RolloutState = z.infer<typeof RolloutStateSchema>;
 
 /**
  * Per-device execution state: queued → notified → downloading → verifying → installed → active,
- * or failed, timed_out; on abort, updated devices go rolling_back → rolled_back.
+ * or failed, timed_out; on abort, updated devices go rolling_back → rolled_back. A device pinned
+ * to a version while the rollout holds it is `skipped`: the pin wins, and the gates ignore it.
  */
 export const RolloutDeviceStateSchema = z.enum([
   'queued',
@@ -98,6 +99,7 @@ export const RolloutDeviceStateSchema = z.enum([
   'timed_out',
   'rolling_back',
   'rolled_back',
+  'skipped',
 ]);
 export type RolloutDeviceState = z.infer<typeof RolloutDeviceStateSchema>;
 

@@ -114,7 +114,7 @@ export function jsonBody(body: unknown): RequestInit {
 
 export async function createToken(
   t: TestControlPlane,
-  options: { uses?: number; group?: string } = {},
+  options: { uses?: number; group?: string; reenroll?: boolean } = {},
 ): Promise<string> {
   const res = await t.api('/enrollment-tokens', { ...jsonBody({ protocol: 1, ...options }), admin: true });
   if (res.status !== 201) throw new Error(`token: ${res.status} ${await res.text()}`);

@@ -86,6 +86,8 @@ export interface Fleet {
   ids: string[];
   agents: Map<string, Agent>;
   startAgent(id: string): Promise<Agent>;
+  /** Enrolls a device into `group` (a token of that group; `reenroll` for a wiped one) and starts it. */
+  addAgent(id: string, group: string, options?: { reenroll?: boolean }): Promise<Agent>;
   stopAgent(id: string): Promise<void>;
   publish(version: number, model: Uint8Array): Promise<void>;
   restartControlPlane(): Promise<void>;
@@ -109,23 +111,23 @@ export async function startFleet(size: number, overrides: TestControlPlaneOverri
   const configs = new Map<string, AgentConfig>();
   const agents = new Map<string, Agent>();
   const token = await createToken(t, { uses: size });
-  for (const id of ids) {
+  const configure = (id: string, enrollmentToken: string, seed: number) =>
     configs.set(
       id,
       AgentConfigSchema.parse({
         controlPlaneUrl: t.cp.httpUrl,
         dataDir: join(t.dataDir, 'agents', id),
-        enrollmentToken: token,
+        enrollmentToken,
         deviceId: id,
         trustedKeys: [t.cp.signingPublicKey],
-        camera: { type: 'synthetic', width: 48, height: 48, fps: 8, seed: ids.indexOf(id) + 1 },
+        camera: { type: 'synthetic', width: 48, height: 48, fps: 8, seed },
         reportIntervalMs: 300,
         // Shadow mode on: every candidate is compared with the active model on 4 new frames.
         updates: { shadowFrames: 4, shadowTimeoutMs: 3_000 },
         logLevel: 'silent',
       }),
     );
-  }
+  for (const id of ids) configure(id, token, ids.indexOf(id) + 1);
 
   const fleet: Fleet = {
     t,
@@ -142,6 +144,10 @@ export async function startFleet(size: number, overrides: TestControlPlaneOverri
       });
       agents.set(id, agent);
       return agent;
+    },
+    async addAgent(id, group, options = {}) {
+      configure(id, await createToken(t, { uses: 1, group, ...options }), configs.size + 1);
+      return fleet.startAgent(id);
     },
     async stopAgent(id) {
       await agents.get(id)?.close();

@@ -1,6 +1,7 @@
 // Device: the live frame (a thumbnail the agent sends every few seconds) with its prediction, the
 // newest uploaded low-confidence frame, telemetry charts from the recent-predictions window,
 // version history and events.
+import { versionCard } from './device-pin.js';
 import { ago, api, apiUrl, badge, fill, h, lineChart, num, pct } from './lib.js';
 
 /** How often the open Device page asks for a newer live frame (agents send one every ~10 s). */
@@ -8,6 +9,7 @@ const LIVE_FRAME_POLL_MS = 2000;
 
 export function devicePage(root, [deviceId]) {
   const live = h('div', { class: 'card frame', id: 'device-live' });
+  const version = versionCard(deviceId, () => load());
   let shownFrameId = null;
 
   async function load() {
@@ -152,6 +154,7 @@ export function devicePage(root, [deviceId]) {
           ),
         ),
       ),
+      version.update(device),
       device.health ? healthCard(device.health) : null,
       h(
         'div',

@@ -110,6 +110,10 @@ export function fleetPage(root) {
     );
   }
 
+  function info(label, value, id) {
+    return h('span', { class: 'chip info', id }, label, ' ', h('b', {}, value));
+  }
+
   function render(data) {
     fill(
       counts,
@@ -125,6 +129,9 @@ export function fleetPage(root) {
             version: state.version === v ? '' : v,
           }),
         ),
+      // Devices on their way to the version their pin, rollout or group/tag target says.
+      info('converging', data.counts.bySync.converging ?? 0, 'fleet-converging'),
+      info('pinned', data.counts.pinned, 'fleet-pinned'),
     );
     fill(
       groupSelect,
@@ -163,8 +170,18 @@ export function fleetPage(root) {
             'td',
             { class: 'version' },
             d.reportedVersion === null ? '–' : `v${d.reportedVersion}`,
-            d.desiredVersion !== null && d.desiredVersion !== d.reportedVersion
-              ? h('span', { class: 'muted' }, ` → v${d.desiredVersion}`)
+            d.converging
+              ? h('span', { class: 'muted converging', title: 'converging' }, ` → v${d.desiredVersion}`)
+              : null,
+            d.pin
+              ? h(
+                  'span',
+                  {
+                    class: 'tag pin',
+                    title: `pinned by ${d.pin.pinnedBy}${d.pin.reason ? `: ${d.pin.reason}` : ''}`,
+                  },
+                  `pinned v${d.pin.modelVersion}`,
+                )
               : null,
           ),
           h('td', { title: d.lastSeenAt ?? '' }, ago(d.lastSeenAt)),

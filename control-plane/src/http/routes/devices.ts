@@ -1,8 +1,9 @@
 /** The fleet as people see it, and a device's own desired state. */
 import { NotFoundError } from '@edgeloop/shared';
-import { summaryOf } from '../../devices/device-summary.ts';
+import { detailOf, summaryOf } from '../../devices/device-summary.ts';
 import { desiredStateOf } from '../../fleet/desired-state.ts';
 import { normaliseTags } from '../../store/device-tags.ts';
+import { actorOf } from '../actor.ts';
 import { deviceIdOf } from '../auth.ts';
 import { handlers } from '../contract-routes.ts';
 import type { AppDeps } from '../env.ts';
@@ -14,16 +15,17 @@ function liveFrameOf(deps: AppDeps, deviceId: string) {
 }
 
 export function deviceHandlers(deps: AppDeps) {
-  const { store } = deps;
+  const { store, convergence } = deps;
   return handlers({
     listDevices: () => ({ status: 200, body: { devices: store.listDevices().map(summaryOf) } }),
     getDevice: ({ params }) => {
       const device = store.getDevice(params.id);
       if (!device) throw new NotFoundError(`device '${params.id}' not found`);
-      return { status: 200, body: device };
+      return { status: 200, body: detailOf(device, convergence.resolve(device)) };
     },
-    // Operators regroup and retag devices (it changes which rollouts they fall into, not what runs).
-    updateDevice: ({ params, body }) => {
+    // Operators regroup and retag devices: it changes which rollouts they fall into, and the
+    // device follows the target of its new group or tags.
+    updateDevice: async ({ params, body }) => {
       const device = store.updateDevice(params.id, {
         group: body.group,
         tags: body.tags && normaliseTags(body.tags),
@@ -33,8 +35,15 @@ export function deviceHandlers(deps: AppDeps) {
         { deviceId: device.deviceId, group: device.group, tags: device.tags },
         'device updated',
       );
-      return { status: 200, body: summaryOf(device) };
+      await convergence.converge([device.deviceId]);
+      return { status: 200, body: summaryOf(store.getDevice(device.deviceId) ?? device) };
     },
+    pinDevice: async ({ params, body }, c) => {
+      const pin = { modelVersion: body.modelVersion, reason: body.reason ?? null, pinnedBy: actorOf(c) };
+      return { status: 200, body: summaryOf(await convergence.pin(params.id, pin)) };
+    },
+    unpinDevice: async ({ params }) => ({ status: 200, body: summaryOf(await convergence.unpin(params.id)) }),
+    listFleetTargets: () => ({ status: 200, body: { targets: store.targets.list() } }),
     // The last live frame: its prediction as JSON, the JPEG itself under /frame.jpg.
     getDeviceFrame: ({ params }) => {
       const { jpeg, ...frame } = liveFrameOf(deps, params.id);

@@ -17,8 +17,12 @@ export function enrollmentHandlers(deps: AppDeps) {
     enrollDevice: async ({ body }) => {
       const { response, device } = await enrollDevice(deps.store, body, deps.mqttPublicUrl);
       log.info({ deviceId: device.deviceId, group: device.group }, 'device enrolled');
-      // Give the new device a retained desired state to find when it first subscribes.
-      await deps.desired.publish([device.deviceId]);
+      // A re-enrolled device's old secret must stop working now, not when its cached check ends.
+      deps.devices.forget(device.deviceId);
+      // Give the new device a retained desired state to find when it first subscribes: the
+      // version its group/tag target says (a wiped device that enrolls again gets it too).
+      const converging = await deps.convergence.converge([device.deviceId]);
+      if (converging.length === 0) await deps.desired.publish([device.deviceId]);
       return { status: 201, body: response };
     },
   });

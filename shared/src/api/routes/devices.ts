@@ -1,11 +1,13 @@
 /** Health, enrollment, the fleet's devices and a device's own desired state. */
 import { z } from 'zod';
+import { FleetTargetSchema } from '../../schemas/fleet-target.ts';
 import {
   CreateEnrollmentTokenSchema,
   DeviceSummarySchema,
   EnrollmentTokenResponseSchema,
   EnrollRequestSchema,
   EnrollResponseSchema,
+  PinDeviceSchema,
   UpdateDeviceSchema,
 } from '../../schemas/http.ts';
 import { DesiredStateSchema } from '../../schemas/messages.ts';
@@ -75,11 +77,55 @@ export const deviceRoutes = {
     path: '/devices/{id}',
     tag: 'devices',
     summary: "Change a device's group or tags",
-    description: 'It changes which rollouts the device falls into, not what it runs now.',
+    description:
+      'It changes which rollouts the device falls into, and brings it to the target version of its ' +
+      'new group or tags (unless it is pinned or a rollout in progress holds it).',
     access: ['operator'],
     params: IdParamsSchema,
     body: { type: 'json', schema: UpdateDeviceSchema },
     responses: { 200: { type: 'json', schema: DeviceSummarySchema, description: 'updated' } },
+  }),
+  pinDevice: defineRoute({
+    id: 'pinDevice',
+    method: 'PUT',
+    path: '/devices/{id}/pin',
+    tag: 'devices',
+    summary: 'Pin a device to a model version',
+    description:
+      'A pin outranks rollouts and group/tag targets: the device is brought to this version and ' +
+      'stays there (a rollout in progress lets go of it, later ones leave it out) until unpinned.',
+    access: ['operator'],
+    params: IdParamsSchema,
+    body: { type: 'json', schema: PinDeviceSchema },
+    responses: { 200: { type: 'json', schema: DeviceSummarySchema, description: 'pinned' } },
+  }),
+  unpinDevice: defineRoute({
+    id: 'unpinDevice',
+    method: 'DELETE',
+    path: '/devices/{id}/pin',
+    tag: 'devices',
+    summary: 'Remove a pin: the device follows its group/tag target again',
+    access: ['operator'],
+    params: IdParamsSchema,
+    responses: { 200: { type: 'json', schema: DeviceSummarySchema, description: 'unpinned' } },
+  }),
+  listFleetTargets: defineRoute({
+    id: 'listFleetTargets',
+    method: 'GET',
+    path: '/fleet/targets',
+    tag: 'devices',
+    summary: 'The model version each group, tag set and the whole fleet should run',
+    description:
+      'Set by completed rollouts (and assignments) to a group, tags or all; devices that enroll or ' +
+      'move in later are brought to it.',
+    access: ['viewer'],
+    responses: {
+      200: {
+        type: 'json',
+        schema: z.object({ targets: z.array(FleetTargetSchema) }),
+        description: 'targets, oldest first',
+      },
+    },
   }),
   getDeviceFrame: defineRoute({
     id: 'getDeviceFrame',

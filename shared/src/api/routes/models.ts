@@ -82,6 +82,10 @@ export const modelRoutes = {
     path: '/assignments',
     tag: 'models',
     summary: 'Set the desired version of devices directly (no staging; rollouts are the safe way)',
+    description:
+      "To a group, tags or all it also sets that selector's target version (GET /fleet/targets) and " +
+      'leaves out pinned devices and devices a rollout in progress holds; naming a pinned device is ' +
+      'refused (409).',
     access: ['operator'],
     body: { type: 'json', schema: AssignModelSchema },
     responses: { 200: { type: 'json', schema: AssignedDevicesSchema, description: 'devices assigned' } },

@@ -1,0 +1,187 @@
+/**
+ * Keeps each device's desired state true to its group/tag targets and its pin: when a device
+ * enrolls, moves (group or tags changed), is pinned or unpinned, or a target changes, its desired
+ * version is resolved again (desired-version.ts) and, if it changed, stored and published. The
+ * device then installs it through the usual verified path; until it reports that version the
+ * fleet view counts it as converging. A lower version than the device runs goes out through a
+ * rollback manifest, as a rollout's abort does, so the agent's downgrade guard accepts it.
+ */
+import {
+  type DevicePin,
+  type FleetSelector,
+  type Logger,
+  NotFoundError,
+  type RolloutDeviceState,
+} from '@edgeloop/shared';
+import type { ManifestSigner } from '../models/manifest-signer.ts';
+import type { FleetTargetRecord } from '../store/fleet-target-store.ts';
+import type { DeviceRecord, Store } from '../store/store.ts';
+import type { DesiredStatePublisher } from './desired-state.ts';
+import { type Resolution, resolveDesired } from './desired-version.ts';
+
+/** Entries a pin takes out of a live rollout: everything the rollout still holds. */
+const HELD = new Set<RolloutDeviceState>([
+  'queued',
+  'notified',
+  'downloading',
+  'verifying',
+  'installed',
+  'active',
+  'failed',
+  'timed_out',
+]);
+
+export interface Convergence {
+  resolve(device: DeviceRecord): Resolution;
+  /** Resolves these devices again; stores and publishes the ones whose version changed. */
+  converge(deviceIds: readonly string[], now?: Date): Promise<string[]>;
+  /** A completed rollout or an assignment set a selector's version: its devices follow. */
+  setTarget(
+    selector: FleetSelector,
+    modelVersion: number,
+    rolloutId: string | null,
+    now?: Date,
+  ): Promise<FleetTargetRecord>;
+  /**
+   * The rollout that set a selector's target was rolled back: the target returns to the version
+   * it replaced (or is removed), and devices outside the rollout follow it.
+   */
+  revertTarget(
+    selector: FleetSelector,
+    rolloutId: string,
+    except: readonly string[],
+    now?: Date,
+  ): Promise<void>;
+  pin(deviceId: string, pin: Omit<DevicePin, 'pinnedAt'>, now?: Date): Promise<DeviceRecord>;
+  unpin(deviceId: string, now?: Date): Promise<DeviceRecord>;
+}
+
+export function createConvergence(deps: {
+  store: Store;
+  desired: DesiredStatePublisher;
+  signer: ManifestSigner;
+  logger: Logger;
+}): Convergence {
+  const { store, desired, signer } = deps;
+  const log = deps.logger;
+
+  function liveRolloutOf(deviceId: string): string | null {
+    for (const entry of store.rollouts.entriesOf(deviceId)) {
+      if (!HELD.has(entry.state)) continue;
+      const state = store.rollouts.get(entry.rolloutId)?.state;
+      if (state === 'running' || state === 'paused') return entry.rolloutId;
+    }
+    return null;
+  }
+
+  function resolve(device: DeviceRecord, targets = store.targets.list()): Resolution {
+    return resolveDesired({ device, liveRolloutId: liveRolloutOf(device.deviceId), targets });
+  }
+
+  function mustGet(deviceId: string): DeviceRecord {
+    const device = store.getDevice(deviceId);
+    if (!device) throw new NotFoundError(`device '${deviceId}' not found`);
+    return device;
+  }
+
+  const convergence: Convergence = {
+    resolve: (device) => resolve(device),
+
+    async converge(deviceIds, now = new Date()) {
+      const at = now.toISOString();
+      const targets = store.targets.list();
+      const rollbackPaths = new Map<number, string>();
+      const changed: string[] = [];
+      for (const id of deviceIds) {
+        const device = store.getDevice(id);
+        if (!device) continue;
+        const r = resolve(device, targets);
+        if (r.source !== 'pin' && r.source !== 'target') continue;
+        if (r.modelVersion === device.desiredVersion) continue;
+        // The agent refuses a lower version unless its manifest is signed as a rollback.
+        const down = device.reportedVersion !== null && r.modelVersion < device.reportedVersion;
+        let manifestPath: string | null = null;
+        if (down) {
+          manifestPath = rollbackPaths.get(r.modelVersion) ?? signer.orderRollback(r.modelVersion, now);
+          rollbackPaths.set(r.modelVersion, manifestPath);
+        }
+        store.setDesiredVersion([id], r.modelVersion, at, manifestPath);
+        changed.push(id);
+        log.info(
+          { deviceId: id, from: device.desiredVersion, to: r.modelVersion, source: r.source },
+          'device converging',
+        );
+      }
+      if (changed.length > 0) await desired.publish(changed);
+      return changed;
+    },
+
+    async setTarget(selector, modelVersion, rolloutId, now = new Date()) {
+      const record = store.targets.set(selector, modelVersion, rolloutId, now.toISOString());
+      log.info({ selector: record.selector, modelVersion, rolloutId }, 'fleet target set');
+      await convergence.converge(store.resolveTarget(selector), now);
+      return record;
+    },
+
+    async revertTarget(selector, rolloutId, except, now = new Date()) {
+      const current = store.targets.get(selector);
+      if (!current || current.rolloutId !== rolloutId) return;
+      const previous =
+        current.previousVersion === null
+          ? null
+          : {
+              selector: current.selector,
+              modelVersion: current.previousVersion,
+              previousVersion: null,
+              rolloutId: null,
+              setAt: now.toISOString(),
+            };
+      store.targets.restore(selector, previous);
+      log.info(
+        { selector, modelVersion: previous?.modelVersion ?? null, rolloutId },
+        'fleet target reverted',
+      );
+      const skip = new Set(except);
+      await convergence.converge(
+        store.resolveTarget(selector).filter((id) => !skip.has(id)),
+        now,
+      );
+    },
+
+    async pin(deviceId, pin, now = new Date()) {
+      mustGet(deviceId);
+      if (!store.getModelVersion(pin.modelVersion)) {
+        throw new NotFoundError(`model version ${pin.modelVersion} does not exist`);
+      }
+      const at = now.toISOString();
+      store.targets.setPin(deviceId, { ...pin, pinnedAt: at });
+      // The pin outranks a rollout in progress: the rollout lets go of the device (and neither
+      // its gates nor an abort count it any more).
+      for (const entry of store.rollouts.entriesOf(deviceId)) {
+        const state = store.rollouts.get(entry.rolloutId)?.state;
+        if ((state === 'running' || state === 'paused') && HELD.has(entry.state)) {
+          store.rollouts.transition(
+            entry.rolloutId,
+            deviceId,
+            'skipped',
+            `pinned to version ${pin.modelVersion} by ${pin.pinnedBy}`,
+            at,
+          );
+        }
+      }
+      log.info({ deviceId, modelVersion: pin.modelVersion, by: pin.pinnedBy }, 'device pinned');
+      await convergence.converge([deviceId], now);
+      return mustGet(deviceId);
+    },
+
+    async unpin(deviceId, now = new Date()) {
+      const device = mustGet(deviceId);
+      if (device.pin === null) return device;
+      store.targets.setPin(deviceId, null);
+      log.info({ deviceId, was: device.pin.modelVersion }, 'device unpinned');
+      await convergence.converge([deviceId], now);
+      return mustGet(deviceId);
+    },
+  };
+  return convergence;
+}

@@ -53,7 +53,9 @@ function deviceRules(config: AlertsConfig, input: RuleInput): Condition[] {
           rule: 'device-offline',
           severity: 'critical',
           subject,
-          summary: `device ${deviceName(d)} offline since ${since}`,
+          summary: d.lastSeenAt
+            ? `device ${deviceName(d)} offline since ${since}`
+            : `device ${deviceName(d)} has not come online since it enrolled (${since})`,
           details: {
             lastSeenAt: d.lastSeenAt,
             group: d.group,

@@ -3,6 +3,7 @@
  * the agent's /metrics passes promtool and its figures move as frames are classified, and the
  * control plane's MQTT counters rise with the agent's real messages.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Agent, startAgent } from '@edgeloop/agent';
 import { AgentConfigSchema, ApiClient, createLogger } from '@edgeloop/shared';
@@ -88,5 +89,19 @@ describe('agent /metrics', () => {
     }, 'MQTT counters to rise');
     expect(sampleValue(cp, 'edgeloop_devices', { status: 'running', version: '1' })).toBe(1);
     expect((await checkMetrics(cp)).code).toBe(0);
+
+    // Every series the ready-made Grafana dashboard queries is one of the two endpoints' own.
+    const exported = new Set(
+      [...`${second}\n${cp}`.matchAll(/^# TYPE (\S+) (\w+)/gm)].flatMap(([, name, type]) =>
+        type === 'histogram' ? [`${name}_bucket`, `${name}_count`, `${name}_sum`] : [name],
+      ),
+    );
+    const dashboard = readFileSync(
+      join(import.meta.dirname, '../../../deploy/grafana/edgeloop-dashboard.json'),
+      'utf8',
+    );
+    const queried = new Set([...dashboard.matchAll(/\b(edgeloop_[a-z_]+)/g)].map((m) => m[1]));
+    expect(queried.size).toBeGreaterThan(10);
+    expect([...queried].filter((name) => !exported.has(name))).toEqual([]);
   });
 });

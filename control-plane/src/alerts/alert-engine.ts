@@ -46,6 +46,7 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
   // deviceId → [time, cumulative restarts] samples within the window.
   const restarts = new Map<string, [number, number][]>();
   let timer: NodeJS.Timeout | null = null;
+  let watchingSince: Date | null = null;
 
   function restartsInWindow(d: DeviceRecord, now: number): number {
     const count = d.health?.cameraRestarts;
@@ -107,15 +108,14 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
     const at = now.toISOString();
     const t = now.getTime();
     const firing = new Map(alerts.firing().map((a) => [a.key, a]));
+    watchingSince ??= now;
     const conditions = evaluateRules(config, {
       now,
+      watchingSince,
       devices: store.listDevices(),
       rollouts: store.rollouts.list(),
       runs: store.pipeline.listRuns(RUNS_LOOKED_AT),
-      restartsInWindow: (id) => {
-        const d = store.getDevice(id);
-        return d ? restartsInWindow(d, t) : 0;
-      },
+      restartsInWindow: (d) => restartsInWindow(d, t),
       confidence: (d) => confidence(d, at),
       isFiring: (key) => firing.has(key),
     });

@@ -20,12 +20,17 @@ export interface Condition {
 
 export interface RuleInput {
   now: Date;
+  /**
+   * When this control plane started watching: it cannot know what happened while it was down,
+   * and right after a start devices are offline until their retained status arrives.
+   */
+  watchingSince: Date;
   devices: readonly DeviceRecord[];
   rollouts: readonly RolloutRecord[];
   /** Recent runs, newest first. */
   runs: readonly PipelineRun[];
   /** Camera restarts a device reported within the rule's window. */
-  restartsInWindow(deviceId: string): number;
+  restartsInWindow(device: DeviceRecord): number;
   /** A device's baseline and recent mean confidence with the version it runs; null without both. */
   confidence(device: DeviceRecord): { baseline: number; recent: number; modelVersion: number } | null;
   /** Whether an alert with this key is firing now (keeps old conditions past the lookback). */
@@ -46,10 +51,13 @@ function deviceRules(config: AlertsConfig, input: RuleInput): Condition[] {
     const subject = { kind: 'device' as const, id: d.deviceId };
     if (config.deviceOffline.enabled && !d.online) {
       const since = d.lastSeenAt ?? d.enrolledAt;
-      const minutes = (now - Date.parse(since)) / MINUTE;
-      if (minutes >= config.deviceOffline.minutes) {
+      const from = Math.max(Date.parse(since), input.watchingSince.getTime());
+      const minutes = (now - from) / MINUTE;
+      const key = `device-offline:${d.deviceId}`;
+      // An alert that fired before a restart stays open rather than resolving and firing again.
+      if (minutes >= config.deviceOffline.minutes || input.isFiring(key)) {
         out.push({
-          key: `device-offline:${d.deviceId}`,
+          key,
           rule: 'device-offline',
           severity: 'critical',
           subject,
@@ -66,7 +74,7 @@ function deviceRules(config: AlertsConfig, input: RuleInput): Condition[] {
       }
     }
     if (config.cameraRestarts.enabled) {
-      const restarts = input.restartsInWindow(d.deviceId);
+      const restarts = input.restartsInWindow(d);
       if (restarts >= config.cameraRestarts.restarts) {
         out.push({
           key: `camera-restarts:${d.deviceId}`,
@@ -95,7 +103,7 @@ function deviceRules(config: AlertsConfig, input: RuleInput): Condition[] {
         oneShot: false,
       });
     }
-    const confidence = config.confidenceDrift.enabled && d.online ? input.confidence(d) : null;
+    const confidence = config.confidenceDrift.enabled ? input.confidence(d) : null;
     if (confidence && confidence.baseline - confidence.recent >= config.confidenceDrift.drop) {
       out.push({
         key: `confidence-drift:${d.deviceId}:${confidence.modelVersion}`,

@@ -98,6 +98,25 @@ const rules = (alerts: Alert[]) => alerts.map((a) => `${a.rule}:${a.status}`);
 const at = (minutes: number) => new Date(Date.UTC(2026, 0, 1, 12, 0) + minutes * 60_000);
 
 describe('alert engine', () => {
+  it('counts offline time from its own start, and keeps an alert open across a restart', () => {
+    // The device was last seen an hour before the control plane (re)started.
+    store.recordStatus(
+      'cam-1',
+      { protocol: 1, online: false, at: at(-60).toISOString() },
+      at(-60).toISOString(),
+    );
+    const first = engine({ deviceOffline: { minutes: 5 } });
+    expect(rules(first.evaluate(at(0)))).toEqual([]);
+    expect(rules(first.evaluate(at(4)))).toEqual([]);
+    expect(rules(first.evaluate(at(5)))).toEqual(['device-offline:firing']);
+    const restarted = engine({ deviceOffline: { minutes: 5 } });
+    expect(rules(restarted.evaluate(at(6)))).toEqual([]);
+    expect(rules(restarted.evaluate(at(20)))).toEqual([]);
+    online(at(21));
+    expect(rules(restarted.evaluate(at(21)))).toEqual(['device-offline:resolved']);
+    expect(sent).toHaveLength(2);
+  });
+
   it('counts camera restarts within the window, also after the agent restarted', () => {
     const e = engine({ cameraRestarts: { restarts: 3, windowMinutes: 10 } });
     online(at(0));

@@ -320,7 +320,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
           toJpeg: (frame) => codec.toJpeg(frame.image, frame.mime),
           health,
           mqttConnected: () => link.connected(),
-          metrics: () => metrics!.render(),
+          metrics: metrics ? () => metrics.render() : undefined,
         },
         { ...config.http, logger: log('local-endpoint') },
       )

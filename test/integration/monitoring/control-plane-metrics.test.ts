@@ -127,6 +127,13 @@ describe('control plane /metrics without a token from elsewhere than loopback', 
     device = await enroll(t, 'cam-metrics');
   });
 
+  it('is not served at all when metrics are turned off', async () => {
+    await t.stop();
+    t = await startTestControlPlane({ metrics: { enabled: false } });
+    expect((await scrape({ authorization: `Bearer ${t.cp.adminToken}` })).status).toBe(404);
+    device = await enroll(t, 'cam-metrics');
+  });
+
   it('is refused to a peer that is not on loopback (the app without a node:http request)', async () => {
     const res = await t.cp.app.request('/metrics');
     expect(res.status).toBe(403);

@@ -36,6 +36,7 @@ import { createSharpImageCodec } from './image/sharp-image.ts';
 import { FrameLoop, type FrameResult } from './inference/frame-loop.ts';
 import type { InferenceBackend } from './inference/inference-backend.ts';
 import { createOnnxBackend } from './inference/onnx-backend.ts';
+import { createAgentMetrics } from './metrics/agent-metrics.ts';
 import { ActiveModel } from './model/active-model.ts';
 import { ConfidenceStats } from './model/confidence-stats.ts';
 import { ModelInstaller } from './model/model-installer.ts';
@@ -46,6 +47,7 @@ import { SampleCollector } from './samples/sample-collector.ts';
 import { SampleQueue } from './samples/sample-queue.ts';
 import { SampleUploader } from './samples/sample-uploader.ts';
 import { type BackoffOptions, DEFAULT_BACKOFF } from './util/backoff.ts';
+import { AGENT_VERSION } from './version.ts';
 
 export interface AgentDeps {
   logger?: Logger;
@@ -296,7 +298,18 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     }
   }
 
-  // 10. Local HTTP endpoint: health, model, last prediction, last frame.
+  // 10. Local HTTP endpoint: health, model, last prediction, last frame, Prometheus metrics.
+  const metrics = config.http
+    ? createAgentMetrics({
+        deviceId,
+        agentVersion: AGENT_VERSION,
+        bus,
+        health,
+        framesProcessed: () => frameLoop.stats().framesProcessed,
+        modelVersion: () => active.version(),
+        mqttConnected: () => link.connected(),
+      })
+    : null;
   const endpoint = config.http
     ? await LocalEndpoint.start(
         {
@@ -307,6 +320,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
           toJpeg: (frame) => codec.toJpeg(frame.image, frame.mime),
           health,
           mqttConnected: () => link.connected(),
+          metrics: metrics ? () => metrics.render() : undefined,
         },
         { ...config.http, logger: log('local-endpoint') },
       )
@@ -329,6 +343,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     close() {
       closing ??= (async () => {
         await endpoint?.close();
+        metrics?.close();
         await frameLoop.stop();
         await uploader.stop();
         await installer.close();

@@ -4,8 +4,16 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ControlPlaneConfig, createLogger, type Logger, type TrustedKey } from '@edgeloop/shared';
+import {
+  type ControlPlaneConfig,
+  createLogger,
+  type Logger,
+  parseDeviceTopic,
+  type TrustedKey,
+} from '@edgeloop/shared';
 import packageJson from '../package.json' with { type: 'json' };
+import { createAlertEngine } from './alerts/alert-engine.ts';
+import { createWebhookNotifier } from './alerts/webhook-notifier.ts';
 import { createDeviceAuthenticator } from './auth/device-authenticator.ts';
 import { loadOrCreateAdminToken, loadOrCreateSigningKey } from './auth/key-files.ts';
 import { createChangeFeed } from './dashboard/change-feed.ts';
@@ -15,6 +23,7 @@ import { createDesiredStatePublisher } from './fleet/desired-state.ts';
 import { followDeviceMessages } from './fleet/device-messages.ts';
 import { type App, createApp } from './http/app.ts';
 import { startHttpServer } from './http/server.ts';
+import { createControlPlaneMetrics } from './metrics/control-plane-metrics.ts';
 import { createManifestSigner } from './models/manifest-signer.ts';
 import { createModelRegistry } from './models/model-registry.ts';
 import { startBroker } from './mqtt/broker.ts';
@@ -103,9 +112,30 @@ export async function startControlPlane(
       service = broker.service;
     }
 
+    // Alerts are notified through a bounded queue that never holds up a request or a message.
+    const alertLog = root.child({ component: 'alerts' });
+    const notifier = createWebhookNotifier({
+      webhooks: config.alerts.webhooks,
+      delivery: config.alerts.delivery,
+      logger: alertLog,
+      onOutcome: (outcome) => metrics.alertDelivery(outcome),
+    });
+    stops.push(() => notifier.close());
+    const alerts = createAlertEngine({ store, config: config.alerts, notifier, logger: alertLog });
+    const metrics = createControlPlaneMetrics({
+      store,
+      alertQueueDepth: () => notifier.depth(),
+      openAlerts: () => alerts.openByRule(),
+    });
+
     const mqttLog = root.child({ component: 'fleet' });
     const connection = await connectMqtt({ url: brokerUrl, ...service, logger: mqttLog });
     stops.push(() => connection.close());
+    // Counted as they arrive, valid or not: the figure is traffic, what is stored is counted apart.
+    connection.onMessage((topic) => {
+      const parsed = parseDeviceTopic(topic);
+      if (parsed) metrics.mqttMessage(parsed.kind);
+    });
     const desired = createDesiredStatePublisher({ connection, store, logger: mqttLog });
     const signer = createManifestSigner({ store, signingKey, ttlDays: config.manifestTtlDays });
     const convergence = createConvergence({ store, desired, signer, logger: mqttLog });
@@ -166,6 +196,9 @@ export async function startControlPlane(
     // Rollouts live in the database; the engine picks running ones up again after a restart.
     rollouts.start();
     stops.push(() => rollouts.stop());
+    // After followDeviceMessages: retained status messages have said who is online by now.
+    alerts.start();
+    stops.push(() => alerts.stop());
 
     const mqttPublicUrl = config.mqtt.publicUrl ?? brokerUrl;
     const changes = createChangeFeed({
@@ -187,6 +220,8 @@ export async function startControlPlane(
       signer,
       rollouts,
       convergence,
+      alerts,
+      metrics,
       adminToken: admin.token,
       mqttPublicUrl,
       version: packageJson.version,

@@ -47,6 +47,7 @@ describe('package dependency direction', () => {
       // The adapter is two files: the main-thread proxy and its worker thread.
       'onnxruntime-node': ['agent/src/inference/onnx-backend.ts', 'agent/src/inference/onnx-worker.mjs'],
       sharp: ['agent/src/image/sharp-image.ts'],
+      'prom-client': ['agent/src/metrics/agent-metrics.ts'],
     },
     'control-plane': {
       aedes: ['control-plane/src/mqtt/broker.ts'],
@@ -56,6 +57,7 @@ describe('package dependency direction', () => {
       sharp: ['control-plane/src/samples/image-probe.ts'],
       '@aws-sdk/client-s3': ['control-plane/src/object-store/s3-object-store.ts'],
       'node-cron': ['control-plane/src/pipeline/pipeline-triggers.ts'],
+      'prom-client': ['control-plane/src/metrics/control-plane-metrics.ts'],
     },
     trainer: {
       'onnxruntime-node': ['trainer/src/inference/onnx-runner.ts'],

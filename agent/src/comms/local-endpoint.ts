@@ -6,8 +6,10 @@
  *   GET /model        { modelVersion, name, labels, input } or 404 before a model is installed
  *   GET /prediction   the last Prediction, or 404
  *   GET /frame.jpg    the newest camera frame as JPEG, or 404
+ *   GET /metrics      Prometheus text format (fps, latency histogram, drops, restarts, queue, model)
  *
- * No write routes, so no credentials are needed; binding beyond loopback is the operator's choice.
+ * No write routes, so no credentials are needed; binding beyond loopback is the operator's choice
+ * (a site's Prometheus scraping devices needs it: docs/guides/monitoring.md).
  */
 import { once } from 'node:events';
 import { createServer, type Server, type ServerResponse } from 'node:http';
@@ -24,6 +26,8 @@ export interface LocalEndpointSource {
   toJpeg(frame: Frame): Promise<Buffer>;
   health(): DeviceHealth;
   mqttConnected(): boolean;
+  /** Prometheus exposition; /metrics answers 404 without it. */
+  metrics?(): Promise<{ contentType: string; body: string }>;
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
@@ -83,6 +87,12 @@ export class LocalEndpoint {
             const jpeg = await source.toJpeg(frame);
             res.writeHead(200, { 'content-type': 'image/jpeg', 'cache-control': 'no-store' });
             return res.end(jpeg);
+          }
+          case '/metrics': {
+            if (!source.metrics) return notFound(res, 'no metrics');
+            const { contentType, body } = await source.metrics();
+            res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
+            return res.end(body);
           }
           default:
             return notFound(res, `no route ${path}`);

@@ -1,17 +1,22 @@
 /**
  * The HTTP app: the API contract's routes under API_BASE (one handler per route, mounted by
- * contract-routes.ts), the dashboard under /ui and the API docs under /docs. One onError turns
- * errors into `{error:{code,message,details}}`.
+ * contract-routes.ts), the dashboard under /ui, the API docs under /docs and Prometheus metrics
+ * at /metrics. One onError turns errors into `{error:{code,message,details}}`.
  */
 import { Hono } from 'hono';
+import { createAlertEngine } from '../alerts/alert-engine.ts';
+import { createWebhookNotifier } from '../alerts/webhook-notifier.ts';
 import { createSessions } from '../auth/sessions.ts';
 import { createChangeFeed } from '../dashboard/change-feed.ts';
 import { dashboardHandlers } from '../dashboard/dashboard-api.ts';
 import { dashboardUiRoutes } from '../dashboard/dashboard-ui.ts';
 import { apiDocsRoutes } from '../docs/api-docs.ts';
+import { createControlPlaneMetrics } from '../metrics/control-plane-metrics.ts';
+import { metricsRoutes } from '../metrics/metrics-route.ts';
 import { type Handlers, mountContract } from './contract-routes.ts';
 import type { AppDeps, AppEnv } from './env.ts';
 import { errorHandler, notFoundHandler } from './errors.ts';
+import { alertHandlers } from './routes/alerts.ts';
 import { assignmentHandlers } from './routes/assignments.ts';
 import { datasetHandlers } from './routes/datasets.ts';
 import { deviceHandlers } from './routes/devices.ts';
@@ -32,7 +37,17 @@ export function createApp(rootDeps: AppDeps) {
     createSessions({ users: config.users, adminToken, sessionHours: config.sessionHours });
   const changes =
     rootDeps.changes ?? createChangeFeed({ store: rootDeps.store.dashboard, intervalMs: 1000, logger });
-  const deps: AppDeps = { ...rootDeps, logger, sessions, changes };
+  // Apps built without them (tests of other areas) get idle ones: no evaluation, no webhooks.
+  const alerts =
+    rootDeps.alerts ??
+    createAlertEngine({
+      store: rootDeps.store,
+      config: config.alerts,
+      notifier: createWebhookNotifier({ webhooks: [], delivery: config.alerts.delivery, logger }),
+      logger,
+    });
+  const metrics = rootDeps.metrics ?? createControlPlaneMetrics({ store: rootDeps.store });
+  const deps: AppDeps = { ...rootDeps, logger, sessions, changes, alerts, metrics };
   const table: Handlers = {
     ...systemHandlers(deps),
     ...enrollmentHandlers(deps),
@@ -46,10 +61,14 @@ export function createApp(rootDeps: AppDeps) {
     ...registryHandlers(deps),
     ...pipelineHandlers(deps),
     ...dashboardHandlers(deps, changes),
+    ...alertHandlers(deps),
   };
   const app = new Hono<AppEnv>();
-  mountContract(app, deps, table, { checkResponses: deps.checkResponses });
+  mountContract(app, deps, table, { checkResponses: deps.checkResponses, observe: metrics.httpRequest });
   app.route('/', dashboardUiRoutes(deps)).route('/', apiDocsRoutes());
+  if (config.metrics.enabled) {
+    app.route('/', metricsRoutes(metrics, { ...config.metrics, adminToken }));
+  }
   app.onError(errorHandler(deps.logger));
   app.notFound(notFoundHandler);
   return app;

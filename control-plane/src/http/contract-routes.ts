@@ -67,17 +67,31 @@ function checkReply(route: RouteDef, reply: unknown): void {
   }
 }
 
+/** Told of every answered request with its route id (the latency histogram's label). */
+export type RequestObserver = (routeId: RouteId, method: string, status: number, seconds: number) => void;
+
 export function mountContract(
   app: Hono<AppEnv>,
   deps: AppDeps,
   table: Handlers,
-  options: { checkResponses?: boolean } = {},
+  options: { checkResponses?: boolean; observe?: RequestObserver } = {},
 ): void {
+  const { observe } = options;
   for (const [id, route] of Object.entries(apiRoutes) as [RouteId, RouteDef][]) {
     const handler = table[id] as unknown as Handler<RouteDef>;
     app.on(
       route.method,
       honoPath(route),
+      // First, so refused and failed requests are timed too (onError has set c.res by then).
+      async (c, next) => {
+        if (!observe) return next();
+        const start = performance.now();
+        try {
+          await next();
+        } finally {
+          observe(id, route.method, c.res.status, (performance.now() - start) / 1000);
+        }
+      },
       limitBody(bodyLimitOf(route, deps.config.limits), `${route.id} body`),
       authorize(deps, route),
       async (c) => {

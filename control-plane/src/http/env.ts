@@ -1,11 +1,13 @@
 /** Types shared by the HTTP layer: who is calling, and what every route is built from. */
 import type { ControlPlaneConfig, Logger, SigningKey, UserRole } from '@edgeloop/shared';
+import type { AlertEngine } from '../alerts/alert-engine.ts';
 import type { DeviceAuthenticator } from '../auth/device-authenticator.ts';
 import type { Sessions } from '../auth/sessions.ts';
 import type { ChangeFeed } from '../dashboard/change-feed.ts';
 import type { LiveFrames } from '../devices/live-frames.ts';
 import type { Convergence } from '../fleet/convergence.ts';
 import type { DesiredStatePublisher } from '../fleet/desired-state.ts';
+import type { ControlPlaneMetrics } from '../metrics/control-plane-metrics.ts';
 import type { ManifestSigner } from '../models/manifest-signer.ts';
 import type { ModelRegistry } from '../models/model-registry.ts';
 import type { ObjectStore } from '../object-store/object-store.ts';
@@ -48,6 +50,10 @@ export interface AppDeps {
   liveFrames?: LiveFrames;
   /** Tells dashboards what changed (server-sent events); built by createApp when absent. */
   changes?: ChangeFeed;
+  /** Alert rules and their state; built (not started) by createApp when absent. */
+  alerts?: AlertEngine;
+  /** Prometheus metrics; built by createApp when absent. */
+  metrics?: ControlPlaneMetrics;
   /** Check every answer against the contract's documented response (tests turn it on). */
   checkResponses?: boolean;
 }

@@ -14,7 +14,7 @@ export interface TelemetryPoint {
   receivedAt: string;
 }
 
-export type ChangeTopic = 'fleet' | 'labels' | 'models' | 'pipeline' | 'rollouts';
+export type ChangeTopic = 'fleet' | 'labels' | 'models' | 'pipeline' | 'rollouts' | 'alerts';
 
 export interface DashboardStore {
   /** Each device's recent predictions, oldest first (a bounded window per device). */
@@ -50,6 +50,7 @@ const FINGERPRINTS: Record<ChangeTopic, string> = {
       (SELECT SUM(LENGTH(log)) || GROUP_CONCAT(status) FROM pipeline_steps) FROM pipeline_runs`,
   rollouts: `SELECT (SELECT COUNT(*) || MAX(updated_at) FROM rollouts),
       (SELECT COUNT(*) || MAX(updated_at) FROM rollout_devices), (SELECT MAX(id) FROM rollout_transitions)`,
+  alerts: `SELECT COUNT(*), MAX(fired_at), MAX(resolved_at) FROM alerts`,
 };
 
 export class SqliteDashboardStore implements DashboardStore {

@@ -320,4 +320,39 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE enrollment_tokens ADD COLUMN reenroll INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 7,
+    name: 'alerts',
+    sql: `
+      -- Alerts the rules raised. At most one firing alert per key (rule + subject): that is the
+      -- deduplication; one-shot notifications keep their key forever so they are sent once.
+      CREATE TABLE alerts (
+        id TEXT PRIMARY KEY,
+        key TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        status TEXT NOT NULL,
+        subject_kind TEXT NOT NULL,
+        subject_id TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        details TEXT NOT NULL,
+        one_shot INTEGER NOT NULL,
+        fired_at TEXT NOT NULL,
+        resolved_at TEXT
+      );
+      CREATE UNIQUE INDEX alerts_firing_key ON alerts (key) WHERE status = 'firing' AND one_shot = 0;
+      CREATE INDEX alerts_key ON alerts (key);
+      CREATE INDEX alerts_fired ON alerts (fired_at);
+
+      -- A device's mean top-1 confidence over its first predictions with a model version (drift).
+      CREATE TABLE confidence_baselines (
+        device_id TEXT NOT NULL,
+        model_version INTEGER NOT NULL,
+        mean REAL NOT NULL,
+        predictions INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (device_id, model_version)
+      );
+    `,
+  },
 ];

@@ -13,6 +13,7 @@ import {
   UnauthorizedError,
 } from '@edgeloop/shared';
 import Database from 'better-sqlite3';
+import { SqliteAlertStore } from './alert-store.ts';
 import { SqliteDashboardStore } from './dashboard-store.ts';
 import { SqliteDatasetStore } from './dataset-store.ts';
 import { hasAllTags } from './device-tags.ts';
@@ -88,6 +89,7 @@ class SqliteStore implements Store {
   readonly registry: SqliteRegistryStore;
   readonly pipeline: SqlitePipelineStore;
   readonly dashboard: SqliteDashboardStore;
+  readonly alerts: SqliteAlertStore;
 
   constructor(private readonly db: Database.Database) {
     const sql: SqlDatabase = {
@@ -101,6 +103,7 @@ class SqliteStore implements Store {
     this.rollouts = createSqlRolloutStore(sql);
     this.targets = createSqlFleetTargetStore(sql);
     this.dashboard = new SqliteDashboardStore(sql);
+    this.alerts = new SqliteAlertStore(sql);
   }
 
   createEnrollmentToken(token: EnrollmentTokenRecord): void {

@@ -3,6 +3,7 @@
  * methods are synchronous because every write the control plane makes is one short transaction.
  */
 import type { DeviceEvent, DeviceStatus, Manifest, Prediction, ReportedState } from '@edgeloop/shared';
+import type { AlertStore } from './alert-store.ts';
 import type { DashboardStore } from './dashboard-store.ts';
 import type { DatasetStore } from './dataset-store.ts';
 import type { FleetTargetStore } from './fleet-target-store.ts';
@@ -97,6 +98,8 @@ export interface Store {
   readonly pipeline: PipelineStore;
   /** Read-only views for the dashboard. */
   readonly dashboard: DashboardStore;
+  /** Alerts raised and drift baselines. */
+  readonly alerts: AlertStore;
 
   close(): void;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AssignModelSchema } from '../schemas/http.ts';
 import { RolloutStrategySchema } from '../schemas/rollout.ts';
+import { AlertsConfigSchema, MetricsConfigSchema } from './monitoring-config.ts';
 
 /**
  * Where model files, sample images and dataset images are kept: a folder (default
@@ -322,6 +323,8 @@ export const ControlPlaneConfigSchema = z.object({
     })
     .prefault({})
     .describe('The rollout engine.'),
+  metrics: MetricsConfigSchema,
+  alerts: AlertsConfigSchema,
 });
 export type ControlPlaneConfig = z.infer<typeof ControlPlaneConfigSchema>;
 export type ControlPlaneConfigInput = z.input<typeof ControlPlaneConfigSchema>;

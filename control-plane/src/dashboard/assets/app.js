@@ -1,5 +1,6 @@
 // The dashboard shell: sign-in, hash routing (#/page/arg), and live updates — one EventSource on
 // the API's event stream tells the open page which topics changed so it refetches only then.
+import { alertsMenu } from './alerts-menu.js';
 import { api, apiUrl, fill, h, session } from './lib.js';
 import { devicePage } from './page-device.js';
 import { fleetPage } from './page-fleet.js';
@@ -23,6 +24,8 @@ const view = document.getElementById('view');
 const signInForm = document.getElementById('sign-in');
 let current = null;
 let events = null;
+const alerts = alertsMenu();
+document.getElementById('who').prepend(alerts.el);
 
 function route() {
   const [name, ...args] = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
@@ -52,6 +55,7 @@ function listen() {
   events.addEventListener('error', () => live.classList.remove('on'));
   events.addEventListener('change', (e) => {
     const { topics } = JSON.parse(e.data);
+    if (topics.includes('alerts')) alerts.refresh();
     if (current?.topics?.some((t) => topics.includes(t))) refreshSoon(topics);
   });
 }
@@ -86,6 +90,7 @@ async function start() {
     fill(view);
     document.getElementById('nav').hidden = true;
     document.getElementById('who').hidden = true;
+    alerts.stop();
     return;
   }
   signInForm.hidden = true;
@@ -98,6 +103,7 @@ async function start() {
   fetch(apiUrl('listRollouts'), { method: 'GET' }).then((r) => {
     document.getElementById('nav-rollouts').hidden = r.status === 404;
   });
+  alerts.start();
   listen();
   await show();
 }

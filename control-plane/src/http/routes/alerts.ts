@@ -1,0 +1,13 @@
+/** Alerts for the dashboard's header: the open count and the list. */
+import { EdgeloopError } from '@edgeloop/shared';
+import { handlers } from '../contract-routes.ts';
+import type { AppDeps } from '../env.ts';
+
+export function alertHandlers(deps: AppDeps) {
+  return handlers({
+    listAlerts: ({ query }) => {
+      if (!deps.alerts) throw new EdgeloopError('INTERNAL', 'alerts are not wired into this app');
+      return { status: 200, body: deps.alerts.list(query) };
+    },
+  });
+}

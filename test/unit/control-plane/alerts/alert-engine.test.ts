@@ -1,0 +1,257 @@
+/**
+ * The alert rules that need history, against a real SQLite store: camera restarts counted within
+ * their window (and across an agent restart), the sample queue, drift against a device's own
+ * baseline, a paused rollout that resolves, and a failed pipeline run resolved by a later success.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type Alert,
+  type AlertNotification,
+  AlertsConfigSchema,
+  createLogger,
+  type DeviceHealth,
+  type ReportedState,
+  RolloutStrategySchema,
+} from '@edgeloop/shared';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createAlertEngine } from '../../../../control-plane/src/alerts/alert-engine.ts';
+import type { WebhookNotifier } from '../../../../control-plane/src/alerts/webhook-notifier.ts';
+import { openSqliteStore } from '../../../../control-plane/src/store/sqlite-store.ts';
+import type { Store } from '../../../../control-plane/src/store/store.ts';
+import { testManifest } from '../../../helpers/manifest-fixture.ts';
+
+const logger = createLogger({ level: 'silent' });
+let dir: string;
+let store: Store;
+let sent: AlertNotification[];
+
+const notifier: WebhookNotifier = {
+  enqueue: (n) => sent.push(n),
+  depth: () => 0,
+  idle: async () => {},
+  close: async () => {},
+};
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'edgeloop-alerts-'));
+  store = openSqliteStore(join(dir, 'db.sqlite'), logger);
+  sent = [];
+  store.createEnrollmentToken({
+    tokenHash: 'h',
+    group: 'default',
+    usesLeft: 5,
+    expiresAt: '2999-01-01T00:00:00Z',
+  });
+  store.enrollDevice('h', { deviceId: 'cam-1', name: null, hardware: null, secretHash: 'x' }, new Date());
+  const now = new Date().toISOString();
+  store.insertModelVersion({
+    modelVersion: 1,
+    name: 'm1',
+    manifest: testManifest(new Uint8Array([1, 2, 3]), { modelVersion: 1, name: 'm1' }),
+    metrics: null,
+    createdAt: now,
+    publishedAt: now,
+  });
+});
+
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function engine(config = {}) {
+  return createAlertEngine({ store, config: AlertsConfigSchema.parse(config), notifier, logger });
+}
+
+function online(at: Date) {
+  store.recordStatus('cam-1', { protocol: 1, online: true, at: at.toISOString() }, at.toISOString());
+}
+
+function report(at: Date, health: Partial<DeviceHealth>, modelVersion: number | null = null) {
+  const state: ReportedState = {
+    protocol: 1,
+    modelVersion,
+    status: 'running',
+    agentVersion: '0.1.0',
+    framesProcessed: 0,
+    samplesQueued: health.queueDepth ?? 0,
+    reportedAt: at.toISOString(),
+    health: {
+      fps: 5,
+      latencyP50Ms: 10,
+      latencyP95Ms: 20,
+      framesDropped: 0,
+      cameraRestarts: 0,
+      queueDepth: 0,
+      evictions: 0,
+      uptimeS: 3600,
+      cpuTemperatureC: null,
+      ...health,
+    },
+  };
+  store.recordReportedState('cam-1', state, at.toISOString());
+}
+
+const rules = (alerts: Alert[]) => alerts.map((a) => `${a.rule}:${a.status}`);
+const at = (minutes: number) => new Date(Date.UTC(2026, 0, 1, 12, 0) + minutes * 60_000);
+
+describe('alert engine', () => {
+  it('counts offline time from its own start, and keeps an alert open across a restart', () => {
+    // The device was last seen an hour before the control plane (re)started.
+    store.recordStatus(
+      'cam-1',
+      { protocol: 1, online: false, at: at(-60).toISOString() },
+      at(-60).toISOString(),
+    );
+    const first = engine({ deviceOffline: { minutes: 5 } });
+    expect(rules(first.evaluate(at(0)))).toEqual([]);
+    expect(rules(first.evaluate(at(4)))).toEqual([]);
+    expect(rules(first.evaluate(at(5)))).toEqual(['device-offline:firing']);
+    const restarted = engine({ deviceOffline: { minutes: 5 } });
+    expect(rules(restarted.evaluate(at(6)))).toEqual([]);
+    expect(rules(restarted.evaluate(at(20)))).toEqual([]);
+    online(at(21));
+    expect(rules(restarted.evaluate(at(21)))).toEqual(['device-offline:resolved']);
+    expect(sent).toHaveLength(2);
+  });
+
+  it('counts camera restarts within the window, also after the agent restarted', () => {
+    const e = engine({ cameraRestarts: { restarts: 3, windowMinutes: 10 } });
+    online(at(0));
+    report(at(0), { cameraRestarts: 5 });
+    // Restarts from before the window (an agent up for an hour) do not count.
+    expect(rules(e.evaluate(at(0)))).toEqual([]);
+    report(at(2), { cameraRestarts: 7 });
+    expect(rules(e.evaluate(at(2)))).toEqual([]);
+    report(at(4), { cameraRestarts: 8 });
+    expect(rules(e.evaluate(at(4)))).toEqual(['camera-restarts:firing']);
+    expect(rules(e.evaluate(at(5)))).toEqual([]);
+    // Ten minutes on, the window holds no restart: resolved.
+    expect(rules(e.evaluate(at(15)))).toEqual(['camera-restarts:resolved']);
+    // The agent restarted 1 minute ago and its camera failed 3 times since.
+    report(at(16), { cameraRestarts: 3, uptimeS: 60 });
+    expect(rules(e.evaluate(at(16)))).toEqual(['camera-restarts:firing']);
+  });
+
+  it('fires on a nearly full sample queue and resolves when it drains', () => {
+    const e = engine({ sampleQueue: { depth: 100 } });
+    online(at(0));
+    report(at(0), { queueDepth: 120 });
+    expect(rules(e.evaluate(at(0)))).toEqual(['sample-queue-full:firing']);
+    report(at(1), { queueDepth: 10 });
+    expect(rules(e.evaluate(at(1)))).toEqual(['sample-queue-full:resolved']);
+  });
+
+  it("fires when a device's mean confidence falls below its own baseline", () => {
+    const e = engine({ confidenceDrift: { drop: 0.2, minPredictions: 10 } });
+    online(at(0));
+    report(at(0), {}, 1);
+    const predict = (confidence: number, n: number) => {
+      for (let i = 0; i < n; i++) {
+        store.recordPrediction(
+          'cam-1',
+          {
+            protocol: 1,
+            modelVersion: 1,
+            frameId: `f${i}`,
+            capturedAt: at(0).toISOString(),
+            topK: [{ label: 'red', confidence }],
+            latencyMs: 5,
+          },
+          at(0).toISOString(),
+        );
+      }
+    };
+    predict(0.9, 10);
+    expect(rules(e.evaluate(at(0)))).toEqual([]); // baseline 0.9 taken
+    predict(0.8, 10);
+    expect(rules(e.evaluate(at(1)))).toEqual([]);
+    predict(0.6, 10);
+    const fired = e.evaluate(at(2));
+    expect(rules(fired)).toEqual(['confidence-drift:firing']);
+    expect(fired[0].summary).toContain('from 90% to 60%');
+    predict(0.85, 10);
+    expect(rules(e.evaluate(at(3)))).toEqual(['confidence-drift:resolved']);
+  });
+
+  it('resolves a paused rollout once it runs again, and notifies a completed one once', () => {
+    const e = engine();
+    const t0 = new Date();
+    const iso = (ms: number) => new Date(t0.getTime() + ms).toISOString();
+    store.rollouts.create(
+      {
+        rolloutId: 'r1',
+        modelVersion: 1,
+        target: { all: true },
+        strategy: RolloutStrategySchema.parse({ waves: [{ percent: 100 }] }),
+        state: 'running',
+        currentWave: 0,
+        waves: [],
+        reason: null,
+        createdAt: iso(0),
+        updatedAt: iso(0),
+      },
+      [],
+    );
+    expect(rules(e.evaluate(t0))).toEqual([]);
+    store.rollouts.update('r1', { state: 'paused', reason: 'gate failed' }, iso(1000));
+    expect(rules(e.evaluate(new Date(t0.getTime() + 1000)))).toEqual(['rollout-paused:firing']);
+    store.rollouts.update('r1', { state: 'running', reason: null }, iso(2000));
+    expect(rules(e.evaluate(new Date(t0.getTime() + 2000)))).toEqual(['rollout-paused:resolved']);
+    store.rollouts.update('r1', { state: 'completed' }, iso(3000));
+    expect(rules(e.evaluate(new Date(t0.getTime() + 3000)))).toEqual(['rollout-completed:firing']);
+    expect(rules(e.evaluate(new Date(t0.getTime() + 4000)))).toEqual([]);
+    // One-shot notifications are listed for the header but not counted as open.
+    const listed = e.list({ status: 'open', limit: 10 }, new Date(t0.getTime() + 4000));
+    expect(listed.open).toBe(0);
+    expect(listed.alerts.map((a) => a.rule)).toEqual(['rollout-completed']);
+  });
+
+  it('does not replay old history: one-shot changes older than the lookback are not sent', () => {
+    const e = engine({ eventLookbackMinutes: 10 });
+    store.rollouts.create(
+      {
+        rolloutId: 'old',
+        modelVersion: 1,
+        target: { all: true },
+        strategy: RolloutStrategySchema.parse({ waves: [{ percent: 100 }] }),
+        state: 'aborted',
+        currentWave: 0,
+        waves: [],
+        reason: 'long ago',
+        createdAt: at(0).toISOString(),
+        updatedAt: at(0).toISOString(),
+      },
+      [],
+    );
+    expect(rules(e.evaluate(at(30)))).toEqual([]);
+  });
+
+  it('keeps one alert per failed run until a later run succeeds', () => {
+    const e = engine();
+    const run = (id: string, minute: number) => {
+      store.pipeline.createRun({
+        id,
+        trigger: 'manual',
+        requestedBy: 'admin',
+        createdAt: at(minute).toISOString(),
+        steps: ['export'],
+      });
+    };
+    const now = new Date();
+    run('run-1', 0);
+    store.pipeline.setRun('run-1', {
+      status: 'failed',
+      finishedAt: now.toISOString(),
+      error: 'no base dataset',
+    });
+    expect(rules(e.evaluate(now))).toEqual(['pipeline-failed:firing']);
+    expect(rules(e.evaluate(now))).toEqual([]);
+    run('run-2', 1);
+    store.pipeline.setRun('run-2', { status: 'succeeded', finishedAt: now.toISOString() });
+    expect(rules(e.evaluate(now))).toEqual(['pipeline-failed:resolved']);
+    expect(sent.map((n) => n.notificationId.split(':')[1])).toEqual(['firing', 'resolved']);
+  });
+});

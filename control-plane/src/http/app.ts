@@ -13,6 +13,7 @@ import { type Handlers, mountContract } from './contract-routes.ts';
 import type { AppDeps, AppEnv } from './env.ts';
 import { errorHandler, notFoundHandler } from './errors.ts';
 import { assignmentHandlers } from './routes/assignments.ts';
+import { configHandlers } from './routes/config.ts';
 import { datasetHandlers } from './routes/datasets.ts';
 import { deviceHandlers } from './routes/devices.ts';
 import { enrollmentHandlers } from './routes/enrollment.ts';
@@ -45,6 +46,7 @@ export function createApp(rootDeps: AppDeps) {
     ...datasetHandlers(deps),
     ...registryHandlers(deps),
     ...pipelineHandlers(deps),
+    ...configHandlers(deps),
     ...dashboardHandlers(deps, changes),
   };
   const app = new Hono<AppEnv>();

@@ -4,6 +4,7 @@ import type { DeviceAuthenticator } from '../auth/device-authenticator.ts';
 import type { Sessions } from '../auth/sessions.ts';
 import type { ChangeFeed } from '../dashboard/change-feed.ts';
 import type { LiveFrames } from '../devices/live-frames.ts';
+import type { DesiredConfigPublisher } from '../fleet/desired-config.ts';
 import type { DesiredStatePublisher } from '../fleet/desired-state.ts';
 import type { ManifestSigner } from '../models/manifest-signer.ts';
 import type { ModelRegistry } from '../models/model-registry.ts';
@@ -45,6 +46,8 @@ export interface AppDeps {
   liveFrames?: LiveFrames;
   /** Tells dashboards what changed (server-sent events); built by createApp when absent. */
   changes?: ChangeFeed;
+  /** Publishes devices' remote configuration on MQTT; without it devices fetch it over HTTP only. */
+  desiredConfig?: DesiredConfigPublisher;
   /** Check every answer against the contract's documented response (tests turn it on). */
   checkResponses?: boolean;
 }

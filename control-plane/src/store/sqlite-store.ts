@@ -13,6 +13,7 @@ import {
   UnauthorizedError,
 } from '@edgeloop/shared';
 import Database from 'better-sqlite3';
+import { SqliteConfigStore } from './config-store.ts';
 import { SqliteDashboardStore } from './dashboard-store.ts';
 import { SqliteDatasetStore } from './dataset-store.ts';
 import { hasAllTags } from './device-tags.ts';
@@ -86,6 +87,7 @@ class SqliteStore implements Store {
   readonly registry: SqliteRegistryStore;
   readonly pipeline: SqlitePipelineStore;
   readonly dashboard: SqliteDashboardStore;
+  readonly config: SqliteConfigStore;
 
   constructor(private readonly db: Database.Database) {
     const sql: SqlDatabase = {
@@ -98,6 +100,7 @@ class SqliteStore implements Store {
     this.pipeline = new SqlitePipelineStore(sql);
     this.rollouts = createSqlRolloutStore(sql);
     this.dashboard = new SqliteDashboardStore(sql);
+    this.config = new SqliteConfigStore(sql);
   }
 
   createEnrollmentToken(token: EnrollmentTokenRecord): void {

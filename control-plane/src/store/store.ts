@@ -3,6 +3,7 @@
  * methods are synchronous because every write the control plane makes is one short transaction.
  */
 import type { DeviceEvent, DeviceStatus, Manifest, Prediction, ReportedState } from '@edgeloop/shared';
+import type { ConfigStore } from './config-store.ts';
 import type { DashboardStore } from './dashboard-store.ts';
 import type { DatasetStore } from './dataset-store.ts';
 import type { LabellingStore } from './labelling-store.ts';
@@ -93,6 +94,8 @@ export interface Store {
   readonly pipeline: PipelineStore;
   /** Read-only views for the dashboard. */
   readonly dashboard: DashboardStore;
+  /** Remote agent configuration fragments and what devices applied. */
+  readonly config: ConfigStore;
 
   close(): void;
 }

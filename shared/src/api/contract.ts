@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { defineRoute } from './route.ts';
+import { configRoutes } from './routes/config.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { datasetRoutes } from './routes/datasets.ts';
 import { deviceRoutes } from './routes/devices.ts';
@@ -39,6 +40,7 @@ export const apiRoutes = {
   ...datasetRoutes,
   ...registryRoutes,
   ...pipelineRoutes,
+  ...configRoutes,
   ...dashboardRoutes,
 } as const;
 

@@ -23,12 +23,14 @@ export function deviceHandlers(deps: AppDeps) {
       return { status: 200, body: device };
     },
     // Operators regroup and retag devices (it changes which rollouts they fall into, not what runs).
-    updateDevice: ({ params, body }) => {
+    updateDevice: async ({ params, body }) => {
       const device = store.updateDevice(params.id, {
         group: body.group,
         tags: body.tags && normaliseTags(body.tags),
       });
       if (!device) throw new NotFoundError(`device '${params.id}' not found`);
+      // Group and tags choose which configuration fragments apply.
+      await deps.desiredConfig?.publish([device.deviceId]);
       deps.logger.info(
         { deviceId: device.deviceId, group: device.group, tags: device.tags },
         'device updated',

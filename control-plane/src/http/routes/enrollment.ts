@@ -19,6 +19,7 @@ export function enrollmentHandlers(deps: AppDeps) {
       log.info({ deviceId: device.deviceId, group: device.group }, 'device enrolled');
       // Give the new device a retained desired state to find when it first subscribes.
       await deps.desired.publish([device.deviceId]);
+      await deps.desiredConfig?.publish([device.deviceId]);
       return { status: 201, body: response };
     },
   });

@@ -18,23 +18,18 @@ import {
   AgentConfigSchema,
   type AppliedConfig,
   type ConfigFragment,
-  ConfigFragmentSchema,
   changedSections,
   type DesiredConfig,
   describeIssues,
   type Logger,
   mergeSettings,
+  type RemoteConfigFile,
+  RemoteConfigFileSchema,
   type RemoteSection,
   writeFileAtomic,
 } from '@edgeloop/shared';
-import { z } from 'zod';
 
-/** What is kept on disk: the last configuration that proved healthy, and the last one that did not. */
-const StoredRemoteConfigSchema = z.object({
-  lastGood: z.object({ revision: z.string().nullable(), settings: ConfigFragmentSchema }),
-  failedRevision: z.string().nullable(),
-});
-type StoredRemoteConfig = z.infer<typeof StoredRemoteConfigSchema>;
+type StoredRemoteConfig = RemoteConfigFile;
 
 export const REMOTE_CONFIG_FILE = 'remote-config.json';
 export const DEFAULT_HEALTH_DEADLINE_MS = 60_000;
@@ -100,7 +95,7 @@ export class RemoteConfig {
     let stored = empty;
     try {
       const text = await readFile(join(options.dataDir, REMOTE_CONFIG_FILE), 'utf8');
-      stored = StoredRemoteConfigSchema.parse(JSON.parse(text));
+      stored = RemoteConfigFileSchema.parse(JSON.parse(text));
       effectiveConfig(options.local, stored.lastGood.settings);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {

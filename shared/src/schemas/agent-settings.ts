@@ -60,6 +60,13 @@ export const DesiredConfigSchema = z.object({
 });
 export type DesiredConfig = z.infer<typeof DesiredConfigSchema>;
 
+/** The agent's dataDir/remote-config.json: the last configuration that proved healthy, and the last that did not. */
+export const RemoteConfigFileSchema = z.object({
+  lastGood: z.object({ revision: z.string().nullable(), settings: ConfigFragmentSchema }),
+  failedRevision: z.string().nullable(),
+});
+export type RemoteConfigFile = z.infer<typeof RemoteConfigFileSchema>;
+
 type Json = Record<string, unknown>;
 
 function isPlainObject(value: unknown): value is Json {

@@ -17,8 +17,10 @@ import {
   ErrorBodySchema,
 } from '@edgeloop/shared';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Agent, startAgent } from '../../../agent/src/main.ts';
+import { configCommand } from '../../../cli/commands/config.ts';
+import { runCommand } from '../../../cli/options/run-command.ts';
 import {
   createToken,
   LogCapture,
@@ -44,6 +46,29 @@ const put = (scope: string, key: string, settings: unknown, dryRun?: boolean) =>
 
 async function deviceConfig() {
   return DeviceConfigViewSchema.parse(await api.call(apiRoutes.getDeviceConfig, { params: { id: DEVICE } }));
+}
+
+/** Runs `edgeloop config …` in this process and returns what it printed. */
+async function cli(args: string[]): Promise<string> {
+  let printed = '';
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    printed += String(chunk);
+    return true;
+  });
+  try {
+    const code = await runCommand(configCommand, [
+      ...args,
+      '--json',
+      '--control-plane',
+      t.cp.httpUrl,
+      '--admin-token',
+      t.cp.adminToken,
+    ]);
+    expect(code).toBe(0);
+  } finally {
+    write.mockRestore();
+  }
+  return printed;
 }
 
 const cameraRestartsForConfig = () =>
@@ -120,9 +145,9 @@ describe('remote configuration', () => {
     expect(await dry.json()).toMatchObject({ dryRun: true, devices: [DEVICE] });
     expect((await deviceConfig()).desired.revision).toBeNull();
 
-    const res = await put('group', 'dock', { samples: { lowConfidenceThreshold: 0.3 } });
-    expect(res.status).toBe(200);
-    const { fragment, devices } = (await res.json()) as { fragment: { revision: string }; devices: string[] };
+    // The operator's way: the CLI, which merges into the stored fragment.
+    const out = await cli(['set', '--group', 'dock', '--set', 'samples.lowConfidenceThreshold=0.3']);
+    const { fragment, devices } = JSON.parse(out) as { fragment: { revision: string }; devices: string[] };
     expect(devices).toEqual([DEVICE]);
     const view = await waitUntil(async () => {
       const v = await deviceConfig();
@@ -133,6 +158,7 @@ describe('remote configuration', () => {
     expect(agent.currentConfig().samples.lowConfidenceThreshold).toBe(0.3);
     expect(agent.currentConfig().camera).toMatchObject({ type: 'folder', path: frames });
     expect(cameraRestartsForConfig()).toBe(0);
+    expect(JSON.parse(await cli(['show', DEVICE]))).toMatchObject({ inSync: true });
   });
 
   it('reverts a configuration that breaks the camera, and reports the revert', async () => {

@@ -1,6 +1,7 @@
 // Device: the live frame (a thumbnail the agent sends every few seconds) with its prediction, the
 // newest uploaded low-confidence frame, telemetry charts from the recent-predictions window,
 // version history and events.
+import { configCard } from './config-editor.js';
 import { ago, api, apiUrl, badge, fill, h, lineChart, num, pct } from './lib.js';
 
 /** How often the open Device page asks for a newer live frame (agents send one every ~10 s). */
@@ -8,11 +9,14 @@ const LIVE_FRAME_POLL_MS = 2000;
 
 export function devicePage(root, [deviceId]) {
   const live = h('div', { class: 'card frame', id: 'device-live' });
+  // Built once: re-rendering the page keeps an edit in progress.
+  const config = configCard(deviceId);
   let shownFrameId = null;
 
   async function load() {
     const data = await api('getDeviceTelemetry', { params: { id: deviceId } });
     render(data);
+    await config.refresh(data.device).catch(() => {});
     await loadLiveFrame();
   }
 
@@ -153,6 +157,7 @@ export function devicePage(root, [deviceId]) {
         ),
       ),
       device.health ? healthCard(device.health) : null,
+      config.el,
       h(
         'div',
         { class: 'grid' },

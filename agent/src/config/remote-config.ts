@@ -171,7 +171,12 @@ export class RemoteConfig {
   private async handle(desired: DesiredConfig): Promise<void> {
     const hooks = this.hooks as RemoteConfigHooks;
     const log = this.o.logger;
-    if (desired.revision === this.runningRevision) return;
+    if (desired.revision === this.runningRevision) {
+      // Asked for what it runs (e.g. the failed fragment was removed after a revert): say so.
+      if (this.status.status !== 'applied')
+        this.setStatus({ revision: this.runningRevision, status: 'applied' });
+      return;
+    }
     if (desired.revision !== null && desired.revision === this.failedRevision) {
       log.debug({ revision: desired.revision }, 'ignoring a remote config that already failed here');
       return;

@@ -195,7 +195,10 @@ describe('remote configuration', () => {
     expect(cameraRestartsForConfig()).toBe(restartsBefore);
     // Removing the bad fragment brings desired and applied back together.
     await api.call(apiRoutes.deleteConfigFragment, { params: { scope: 'device', key: DEVICE } });
-    await waitUntil(async () => (await deviceConfig()).inSync, 'in sync again');
+    await waitUntil(async () => {
+      const v = await deviceConfig();
+      return v.inSync && v.applied?.status === 'applied';
+    }, 'in sync again');
   }, 30_000);
 
   it('never echoes camera passwords to API readers, and keeps them when saved back redacted', async () => {

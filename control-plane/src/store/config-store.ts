@@ -21,6 +21,7 @@ export interface ConfigStore {
   /** True when there was one to delete. */
   deleteFragment(scope: ConfigScope, key: string): boolean;
   listFragments(): FragmentRecord[];
+  /** Writes only when the report differs (it rides along in every heartbeat). */
   recordApplied(deviceId: string, applied: AppliedConfig, receivedAt: string): void;
   getApplied(deviceId: string): AppliedConfig | null;
 }
@@ -79,7 +80,8 @@ export class SqliteConfigStore implements ConfigStore {
     this.db
       .prepare(
         `INSERT INTO device_config_reports (device_id, report, received_at) VALUES (?, ?, ?)
-         ON CONFLICT (device_id) DO UPDATE SET report = excluded.report, received_at = excluded.received_at`,
+         ON CONFLICT (device_id) DO UPDATE SET report = excluded.report, received_at = excluded.received_at
+         WHERE report != excluded.report`,
       )
       .run(deviceId, JSON.stringify(applied), receivedAt);
   }

@@ -62,8 +62,14 @@ function scopeOf(values: Values): { scope: ConfigScope; key: string } {
   return { scope, key: values[scope] as string };
 }
 
-/** `a.b.c=value` → { a: { b: { c: value } } }; the value is JSON when it parses, else a string. */
-export function settingFromAssignment(assignment: string): Record<string, unknown> {
+/**
+ * Applies `a.b.c=value` to a fragment: sets that one key, creating objects on the way (so
+ * `camera.fps=3` changes only the camera's fps). The value is JSON when it parses, else a string.
+ */
+export function applyAssignment(
+  settings: Record<string, unknown>,
+  assignment: string,
+): Record<string, unknown> {
   const eq = assignment.indexOf('=');
   if (eq <= 0) throw new ValidationError(`--set '${assignment}': expected KEY=VALUE`);
   const path = assignment.slice(0, eq).split('.');
@@ -74,7 +80,15 @@ export function settingFromAssignment(assignment: string): Record<string, unknow
   } catch {
     value = raw;
   }
-  return path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), value) as Record<string, unknown>;
+  const out = structuredClone(settings);
+  let node = out;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    node[key] = typeof next === 'object' && next !== null && !Array.isArray(next) ? next : {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]] = value;
+  return out;
 }
 
 async function config({ values, positionals }: ParsedArgs<typeof options>): Promise<number> {
@@ -95,8 +109,7 @@ async function config({ values, positionals }: ParsedArgs<typeof options>): Prom
         settings = current?.settings ?? {};
       }
       if (values.file) settings = mergeSettings(settings, JSON.parse(await readFile(values.file, 'utf8')));
-      for (const assignment of values.set)
-        settings = mergeSettings(settings, settingFromAssignment(assignment));
+      for (const assignment of values.set) settings = applyAssignment(settings, assignment);
       if (!values.file && values.set.length === 0) throw new ValidationError('set needs --file or --set');
       print(
         await api.call(apiRoutes.putConfigFragment, {

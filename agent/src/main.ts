@@ -21,6 +21,7 @@ import {
   type Logger,
   PROTOCOL_VERSION,
   type Prediction,
+  redactText,
 } from '@edgeloop/shared';
 import { AgentBus, type AgentEvent, type AgentEventListener } from './agent-bus.ts';
 import type { Camera } from './camera/camera.ts';
@@ -141,7 +142,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       link.publishEvent({
         protocol: PROTOCOL_VERSION,
         type,
-        message: message.slice(0, 2000),
+        // A capture process's error may quote its camera URL: never send its password.
+        message: redactText(message).slice(0, 2000),
         modelVersion,
         at: now(),
       });

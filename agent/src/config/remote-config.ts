@@ -26,6 +26,7 @@ import {
   type RemoteConfigFile,
   RemoteConfigFileSchema,
   type RemoteSection,
+  redactText,
   writeFileAtomic,
 } from '@edgeloop/shared';
 
@@ -164,7 +165,8 @@ export class RemoteConfig {
   }
 
   private setStatus(status: Omit<AppliedConfig, 'at'>): void {
-    this.status = { ...status, detail: status.detail?.slice(0, 500), at: new Date().toISOString() };
+    const detail = status.detail === undefined ? undefined : redactText(status.detail).slice(0, 500);
+    this.status = { ...status, detail, at: new Date().toISOString() };
     this.hooks?.report(this.status);
   }
 

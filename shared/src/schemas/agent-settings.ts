@@ -157,14 +157,19 @@ export function changedSections(a: Partial<Record<RemoteSection, unknown>>, b: t
 // them redacted, and a fragment saved back with the redaction marker keeps the stored password.
 
 export const REDACTED = '***';
-const URL_WITH_PASSWORD = /^([a-z][a-z0-9+.-]*:\/\/)([^:/@\s]*):([^@/\s]*)@/i;
+const URL_WITH_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/)([^:/@\s]*):([^@/\s]*)@/gi;
 
-function redactString(value: string): string {
+/**
+ * Any text with the password of every `scheme://user:password@` URL in it replaced by `***`:
+ * setting values, and messages that may quote one (a capture process's error names its URL).
+ */
+export function redactText(value: string): string {
   return value.replace(
     URL_WITH_PASSWORD,
     (_m, scheme: string, user: string) => `${scheme}${user}:${REDACTED}@`,
   );
 }
+const redactString = redactText;
 
 function mapStrings(value: unknown, fn: (s: string, path: string) => string, path = ''): unknown {
   if (typeof value === 'string') return fn(value, path);

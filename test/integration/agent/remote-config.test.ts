@@ -224,4 +224,29 @@ describe('remote configuration', () => {
       api.call(apiRoutes.getConfigFragment, { params: { scope: 'tag', key: 'nope' } }),
     ).rejects.toThrow(EdgeloopError);
   });
+
+  it('reverts an unreachable RTSP camera without its password showing in the report or events', async () => {
+    const res = await put('device', DEVICE, {
+      camera: { type: 'rtsp', url: 'rtsp://viewer:hunter2@127.0.0.1:9/stream1', fps: 2 },
+    });
+    expect(res.status).toBe(200);
+    const bad = (await deviceConfig()).desired.revision;
+    await waitUntil(
+      () => {
+        const applied = t.cp.store.config.getApplied(DEVICE);
+        return applied?.status === 'reverted' && applied.failedRevision === bad;
+      },
+      'the RTSP camera reverted',
+      20_000,
+    );
+    expect(agent.currentConfig().camera).toMatchObject({ type: 'folder', path: frames });
+    const seen = JSON.stringify([
+      t.cp.store.config.getApplied(DEVICE),
+      t.cp.store.listEvents(DEVICE),
+      await api.call(apiRoutes.getDeviceConfig, { params: { id: DEVICE } }),
+    ]);
+    expect(seen).toContain('rtsp://viewer:***@127.0.0.1');
+    expect(seen).not.toContain('hunter2');
+    await api.call(apiRoutes.deleteConfigFragment, { params: { scope: 'device', key: DEVICE } });
+  }, 30_000);
 });

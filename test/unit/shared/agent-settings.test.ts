@@ -4,6 +4,7 @@ import {
   mergeSettings,
   REDACTED,
   redactSettings,
+  redactText,
   restoreRedacted,
   settingsRevision,
   topics,
@@ -85,6 +86,13 @@ describe('remote agent settings', () => {
     expect(redactSettings({ camera: { input: ['-i', 'rtsp://u:p@h/s'] } })).toEqual({
       camera: { input: ['-i', `rtsp://u:${REDACTED}@h/s`] },
     });
+  });
+
+  it('redacts every URL password in free text (a capture error quoting its URL)', () => {
+    expect(redactText('rtsp://u:p@h/s: Connection refused | http://a:b@c/x')).toBe(
+      `rtsp://u:${REDACTED}@h/s: Connection refused | http://a:${REDACTED}@c/x`,
+    );
+    expect(redactText('rtsp://nopass@h/s')).toBe('rtsp://nopass@h/s');
   });
 
   it('lets a device subscribe to its own config topic only', () => {

@@ -12,6 +12,7 @@ import {
   NotFoundError,
   parseWith,
   redactSettings,
+  redactText,
   restoreRedacted,
   settingsRevision,
   validateFragment,
@@ -102,7 +103,9 @@ export function configHandlers(deps: AppDeps) {
       const device = store.getDevice(params.id);
       if (!device) throw new NotFoundError(`device '${params.id}' not found`);
       const effective = effectiveConfigOf(device, store.config.listFragments());
-      const applied = store.config.getApplied(device.deviceId);
+      const reported = store.config.getApplied(device.deviceId);
+      // Agents redact their own details; older or foreign ones might not.
+      const applied = reported && { ...reported, detail: reported.detail && redactText(reported.detail) };
       return {
         status: 200,
         body: {

@@ -5,6 +5,7 @@
  */
 import { agentCommand } from './commands/agent.ts';
 import { benchCommand } from './commands/bench.ts';
+import { configCommand } from './commands/config.ts';
 import { controlPlaneCommand } from './commands/control-plane.ts';
 import { datasetCommand } from './commands/dataset.ts';
 import { demoCommand } from './commands/demo.ts';
@@ -31,6 +32,7 @@ export const COMMANDS: readonly CommandDef[] = [
   publishCommand,
   rolloutCommand,
   deviceCommand,
+  configCommand,
   datasetCommand,
   labelCommand,
   modelCommand,

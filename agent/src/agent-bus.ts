@@ -2,7 +2,7 @@
  * The agent's internal bus: stages announce what happened here; tests and logs listen. MQTT is one
  * adapter at the edge and is not wired through this bus.
  */
-import type { ClassScore, ErrorCode, Logger, Prediction } from '@edgeloop/shared';
+import type { AppliedConfig, ClassScore, ErrorCode, Logger, Prediction } from '@edgeloop/shared';
 
 export type AgentEvent =
   | { type: 'model-installed'; modelVersion: number; previousVersion: number | null }
@@ -10,7 +10,9 @@ export type AgentEvent =
   | { type: 'prediction'; prediction: Prediction }
   | { type: 'camera-restart'; attempt: number; delayMs: number; message: string }
   | { type: 'sample-queued'; idempotencyKey: string; topK: ClassScore[] }
-  | { type: 'sample-uploaded'; idempotencyKey: string; sampleId: string; duplicate: boolean };
+  | { type: 'sample-uploaded'; idempotencyKey: string; sampleId: string; duplicate: boolean }
+  /** The remote configuration's status changed (applying, applied, reverted, rejected). */
+  | { type: 'config'; applied: AppliedConfig };
 
 export type AgentEventType = AgentEvent['type'];
 export type AgentEventListener = (event: AgentEvent) => void;

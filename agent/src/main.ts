@@ -1,9 +1,10 @@
 /**
  * Wiring of the device agent, and its start-up order in one function:
  *
- *   credentials (stored, or enroll once) → MQTT link → active model from disk (no network needed)
- *   → desired state over HTTP → desired state over MQTT → camera loop → sample uploader → reports
- *   → Home Assistant discovery (optional) → local HTTP endpoint (optional)
+ *   credentials (stored, or enroll once) → last good remote config from disk → MQTT link → active
+ *   model from disk (no network needed) → desired state over HTTP → desired state over MQTT →
+ *   camera loop → sample uploader → reports → remote config (HTTP, then MQTT) → Home Assistant
+ *   discovery (optional) → local HTTP endpoint (optional)
  *
  * Everything the agent uses is built here and passed down; tests build the same graph with small
  * real parts through `deps`.
@@ -12,6 +13,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type AgentConfig,
+  type AppliedConfig,
   createLogger,
   type DeviceEvent,
   type DeviceHealth,
@@ -19,6 +21,7 @@ import {
   type Logger,
   PROTOCOL_VERSION,
   type Prediction,
+  redactText,
 } from '@edgeloop/shared';
 import { AgentBus, type AgentEvent, type AgentEventListener } from './agent-bus.ts';
 import type { Camera } from './camera/camera.ts';
@@ -30,6 +33,8 @@ import { LiveFramePublisher } from './comms/live-frame-publisher.ts';
 import { LocalEndpoint } from './comms/local-endpoint.ts';
 import { MqttLink } from './comms/mqtt-link.ts';
 import { StateReporter } from './comms/state-reporter.ts';
+import { RemoteConfig } from './config/remote-config.ts';
+import { applyRemoteConfig } from './config/remote-config-apply.ts';
 import { cpuTemperatureC } from './health/device-health.ts';
 import type { ImageCodec } from './image/image-codec.ts';
 import { createSharpImageCodec } from './image/sharp-image.ts';
@@ -58,6 +63,8 @@ export interface AgentDeps {
   retry?: BackoffOptions;
   /** Timeout of the agent's JSON HTTP requests, including the start-up desired-state fetch. */
   httpTimeoutMs?: number;
+  /** How long a pushed configuration has to prove healthy (a camera frame) before it is reverted. */
+  configDeadlineMs?: number;
 }
 
 export interface AgentStats {
@@ -74,6 +81,10 @@ export interface Agent {
   /** Base URL of the local HTTP endpoint when config.http is set. */
   readonly localUrl: string | null;
   currentModelVersion(): number | null;
+  /** The configuration the agent runs now: its file config with the remote fragment laid over. */
+  currentConfig(): AgentConfig;
+  /** What happened to the remote configuration last (as reported in ReportedState.config). */
+  configStatus(): AppliedConfig;
   stats(): AgentStats;
   /** Internal bus events (model-installed, model-install-failed, prediction, sample-…); returns an unsubscribe. */
   onEvent(listener: AgentEventListener): () => void;
@@ -101,14 +112,23 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const client = anonymous.withCredentials(credentials);
   const deviceId = credentials.deviceId;
 
+  // The file config with the last remote configuration that proved healthy laid over it.
+  const remote = await RemoteConfig.open({
+    local: config,
+    dataDir: config.dataDir,
+    logger: log('remote-config'),
+    deadlineMs: deps.configDeadlineMs,
+  });
+  const running = remote.current();
+
   // Local state, all on disk under dataDir.
   const store = new ModelStore(config.dataDir);
   const active = new ActiveModel(log('model'));
   // Field behaviour per model version (for rollout gates) and frames to smoke-test candidates on.
-  const confidence = new ConfidenceStats(config.samples.lowConfidenceThreshold);
+  const confidence = new ConfidenceStats(running.samples.lowConfidenceThreshold);
   const recentFrames = new RecentFrames();
   const queue = await SampleQueue.open(join(config.dataDir, 'queue'), {
-    maxQueued: config.samples.maxQueued,
+    maxQueued: running.samples.maxQueued,
     logger: log('sample-queue'),
   });
 
@@ -124,7 +144,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       link.publishEvent({
         protocol: PROTOCOL_VERSION,
         type,
-        message: message.slice(0, 2000),
+        // A capture process's error may quote its camera URL: never send its password.
+        message: redactText(message).slice(0, 2000),
         modelVersion,
         at: now(),
       });
@@ -135,8 +156,21 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
 
   let lastPrediction: Prediction | null = null;
   const frameLoopRef: { current: FrameLoop | null } = { current: null };
-  const health = (): DeviceHealth => {
+  // Counters of frame loops replaced by a configuration change, so reports keep counting up.
+  const earlier = { framesProcessed: 0, framesDropped: 0, cameraRestarts: 0 };
+  const loopStats = () => {
     const s = frameLoopRef.current?.stats();
+    return s
+      ? {
+          ...s,
+          framesProcessed: s.framesProcessed + earlier.framesProcessed,
+          framesDropped: s.framesDropped + earlier.framesDropped,
+          cameraRestarts: s.cameraRestarts + earlier.cameraRestarts,
+        }
+      : undefined;
+  };
+  const health = (): DeviceHealth => {
+    const s = loopStats();
     const round = (v: number | null | undefined) => (v == null ? null : Math.round(v * 100) / 100);
     return {
       fps: round(s?.fps) ?? 0,
@@ -154,7 +188,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     link,
     () => ({
       modelVersion: active.version(),
-      framesProcessed: frameLoopRef.current?.stats().framesProcessed ?? 0,
+      framesProcessed: loopStats()?.framesProcessed ?? 0,
       samplesQueued: queue.size(),
       health: health(),
       modelStats: confidence.summary(),
@@ -173,9 +207,14 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     logger: log('installer'),
     retry,
     smokeInput: () => ({ frames: recentFrames.list(), codec }),
+    // Getters: the remote configuration may change `updates` while the installer runs.
     shadow: {
-      frames: config.updates.shadowFrames,
-      timeoutMs: config.updates.shadowTimeoutMs,
+      get frames() {
+        return remote.current().updates.shadowFrames;
+      },
+      get timeoutMs() {
+        return remote.current().updates.shadowTimeoutMs;
+      },
       next: (n, timeoutMs, signal) => recentFrames.next(n, timeoutMs, signal),
       codec,
     },
@@ -209,8 +248,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   link.subscribeDesired((desired) => installer.setDesired(desired));
 
   // 6. Camera → classifier → predictions and samples.
-  const collector = new SampleCollector(config.samples, queue, codec, log('samples'));
-  const gate = new PredictionGate(config.predictions);
+  // Replaced (not restarted) when the remote configuration changes their section.
+  let collector = new SampleCollector(running.samples, queue, codec, log('samples'));
+  let gate = new PredictionGate(running.predictions);
   const liveFrame = new LiveFramePublisher(
     config.liveFrame,
     codec,
@@ -242,23 +282,31 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         `sample queue full (${queue.size()}): evicted the most confident sample (${queue.dropped()} so far)`,
       );
   };
-  const frameLoop = new FrameLoop({
-    camera: deps.camera ?? createCamera(config.camera, codec),
-    active,
-    codec,
-    topK: config.inference.topK,
-    logger: log('camera'),
-    retry,
-    policy: config.frames,
-    onResult,
-    onCameraError: (err, restart) => {
-      const message = `${err.message} (restart ${restart.attempt + 1} in ${restart.delayMs} ms)`;
-      publishEvent('camera-error', message);
-      bus.emit({ type: 'camera-restart', ...restart, message: err.message });
-    },
-  });
-  frameLoopRef.current = frameLoop;
-  frameLoop.start();
+  let lastCameraError: string | null = null;
+  const startFrameLoop = (settings: AgentConfig, camera?: Camera) => {
+    lastCameraError = null;
+    const loop = new FrameLoop({
+      camera: camera ?? createCamera(settings.camera, codec),
+      active,
+      codec,
+      topK: config.inference.topK,
+      logger: log('camera'),
+      retry,
+      policy: settings.frames,
+      onResult,
+      onCameraError: (err, restart) => {
+        lastCameraError = err.message;
+        const message = `${err.message} (restart ${restart.attempt + 1} in ${restart.delayMs} ms)`;
+        publishEvent('camera-error', message);
+        bus.emit({ type: 'camera-restart', ...restart, message: err.message });
+      },
+    });
+    frameLoopRef.current = loop;
+    loop.start();
+    return loop;
+  };
+  // A camera handed in by a test is used until the remote configuration names another.
+  startFrameLoop(running, deps.camera);
 
   // 7. Sample uploads, most uncertain first.
   const uploader = new SampleUploader({
@@ -279,7 +327,48 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   // 8. State reports (the heartbeat): now, on every change and reconnect, and every reportIntervalMs.
   reporter.start();
 
-  // 9. Home Assistant discovery, retained, on every connect. The embedded broker's ACL allows only
+  // 9. Remote configuration: the copy over HTTP at start (fails soft), then MQTT's retained one and
+  // every change. Only what a change touches restarts; a camera that delivers no frame within the
+  // deadline, or an apply that fails, reverts to the last good configuration.
+  remote.start(
+    applyRemoteConfig({
+      restartFrameLoop: async (settings) => {
+        const old = frameLoopRef.current;
+        if (old) {
+          await old.stop();
+          const s = old.stats();
+          earlier.framesProcessed += s.framesProcessed;
+          earlier.framesDropped += s.framesDropped;
+          earlier.cameraRestarts += s.cameraRestarts;
+        }
+        startFrameLoop(settings);
+      },
+      framesCaptured: () => frameLoopRef.current?.stats().framesCaptured ?? 0,
+      lastCameraError: () => lastCameraError,
+      setSamples: (samples) => {
+        collector = new SampleCollector(samples, queue, codec, log('samples'));
+        queue.setMaxQueued(samples.maxQueued);
+        confidence.setLowConfidenceThreshold(samples.lowConfidenceThreshold);
+      },
+      setPredictions: (predictions) => {
+        gate = new PredictionGate(predictions);
+      },
+      report: (applied) => {
+        reporter.setConfig(applied);
+        bus.emit({ type: 'config', applied });
+      },
+      event: (type, message) => publishEvent(type, message),
+      logger: log('remote-config'),
+    }),
+  );
+  try {
+    remote.offer(await client.getDesiredConfig());
+  } catch (err) {
+    log('remote-config').warn({ err }, 'remote config not available over HTTP; waiting for MQTT');
+  }
+  link.subscribeConfig((desired) => remote.offer(desired));
+
+  // 10. Home Assistant discovery, retained, on every connect. The embedded broker's ACL allows only
   // the default prefix; a custom one is published only to a site broker (config.mqttUrl).
   if (config.homeAssistant.enabled) {
     const { discoveryPrefix } = config.homeAssistant;
@@ -298,14 +387,14 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     }
   }
 
-  // 10. Local HTTP endpoint: health, model, last prediction, last frame, Prometheus metrics.
+  // 11. Local HTTP endpoint: health, model, last prediction, last frame, Prometheus metrics.
   const metrics = config.http
     ? createAgentMetrics({
         deviceId,
         agentVersion: AGENT_VERSION,
         bus,
         health,
-        framesProcessed: () => frameLoop.stats().framesProcessed,
+        framesProcessed: () => frameLoopRef.current?.stats().framesProcessed ?? 0,
         modelVersion: () => active.version(),
         mqttConnected: () => link.connected(),
       })
@@ -316,7 +405,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
           deviceId,
           manifest: () => active.get()?.manifest ?? null,
           lastPrediction: () => lastPrediction,
-          latestFrame: () => frameLoop.latestFrame(),
+          latestFrame: () => frameLoopRef.current?.latestFrame() ?? null,
           toJpeg: (frame) => codec.toJpeg(frame.image, frame.mime),
           health,
           mqttConnected: () => link.connected(),
@@ -332,8 +421,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     deviceId,
     localUrl: endpoint?.url ?? null,
     currentModelVersion: () => active.version(),
+    currentConfig: () => remote.current(),
+    configStatus: () => remote.applied(),
     stats: () => ({
-      framesProcessed: frameLoop.stats().framesProcessed,
+      framesProcessed: loopStats()?.framesProcessed ?? 0,
       samplesQueued: queue.size(),
       samplesUploaded: uploader.uploaded(),
       lastPrediction,
@@ -344,7 +435,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       closing ??= (async () => {
         await endpoint?.close();
         metrics?.close();
-        await frameLoop.stop();
+        await remote.close();
+        await frameLoopRef.current?.stop();
         await uploader.stop();
         await installer.close();
         reporter.stop();

@@ -47,9 +47,9 @@ function required(values: Connection): { url: string; token: string } {
   return { url, token };
 }
 
-export function apiClient(values: Connection): ApiClient {
+export function apiClient(values: Connection & { actor?: string }): ApiClient {
   const { url, token } = required(values);
-  return new ApiClient(url, token);
+  return new ApiClient(url, token, values.actor ?? 'admin');
 }
 
 export function loopClient(values: Connection & { actor?: string }): LoopApiClient {

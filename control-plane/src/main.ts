@@ -19,6 +19,7 @@ import { loadOrCreateAdminToken, loadOrCreateSigningKey } from './auth/key-files
 import { createChangeFeed } from './dashboard/change-feed.ts';
 import { createLiveFrames } from './devices/live-frames.ts';
 import { createConvergence } from './fleet/convergence.ts';
+import { createDesiredConfigPublisher } from './fleet/desired-config.ts';
 import { createDesiredStatePublisher } from './fleet/desired-state.ts';
 import { followDeviceMessages } from './fleet/device-messages.ts';
 import { type App, createApp } from './http/app.ts';
@@ -137,6 +138,7 @@ export async function startControlPlane(
       if (parsed) metrics.mqttMessage(parsed.kind);
     });
     const desired = createDesiredStatePublisher({ connection, store, logger: mqttLog });
+    const desiredConfig = createDesiredConfigPublisher({ connection, store, logger: mqttLog });
     const signer = createManifestSigner({ store, signingKey, ttlDays: config.manifestTtlDays });
     const convergence = createConvergence({ store, desired, signer, logger: mqttLog });
     const rollouts = createRolloutEngine({
@@ -152,13 +154,20 @@ export async function startControlPlane(
       connection,
       store,
       logger: mqttLog,
-      onReportedState: (id, state, at) => rollouts.onReportedState(id, state, at),
+      onReportedState: (id, state, at) => {
+        if (state.config) store.config.recordApplied(id, state.config, at);
+        rollouts.onReportedState(id, state, at);
+      },
       onLiveFrame: (id, frame, at) => liveFrames.put(id, frame, at),
     });
     // Retained messages do not survive a broker restart: the database is the source of truth.
     await desired.republishAll();
+    await desiredConfig.republishAll();
     connection.onReconnect(() => {
       desired.republishAll().catch((err) => mqttLog.error({ err }, 'republishing desired state failed'));
+      desiredConfig
+        .republishAll()
+        .catch((err) => mqttLog.error({ err }, 'republishing desired config failed'));
     });
 
     const models = createModelRegistry({
@@ -216,6 +225,7 @@ export async function startControlPlane(
       objects,
       devices,
       desired,
+      desiredConfig,
       signingKey,
       signer,
       rollouts,

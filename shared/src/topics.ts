@@ -2,6 +2,7 @@
  * The MQTT topic tree, built only by these functions (docs/protocol.md lists every topic).
  *
  *   edgeloop/v1/devices/{deviceId}/desired      control plane → device, retained: DesiredState
+ *   edgeloop/v1/devices/{deviceId}/config       control plane → device, retained: DesiredConfig
  *   edgeloop/v1/devices/{deviceId}/state        device → control plane, retained: ReportedState
  *   edgeloop/v1/devices/{deviceId}/status       device → control plane, retained + will: DeviceStatus
  *   edgeloop/v1/devices/{deviceId}/predictions  device → control plane: Prediction
@@ -13,7 +14,7 @@ import { ValidationError } from './errors.ts';
 export const TOPIC_ROOT = 'edgeloop/v1';
 
 export const DEVICE_PUBLISH_KINDS = ['state', 'status', 'predictions', 'events', 'frame'] as const;
-export const DEVICE_SUBSCRIBE_KINDS = ['desired'] as const;
+export const DEVICE_SUBSCRIBE_KINDS = ['desired', 'config'] as const;
 export type DeviceTopicKind = (typeof DEVICE_PUBLISH_KINDS)[number] | (typeof DEVICE_SUBSCRIBE_KINDS)[number];
 
 /**
@@ -43,6 +44,8 @@ export function deviceTopic(deviceId: string, kind: DeviceTopicKind): string {
 
 export const topics = {
   desired: (deviceId: string) => deviceTopic(deviceId, 'desired'),
+  /** The device's remote configuration (agent-settings.ts), retained like `desired`. */
+  config: (deviceId: string) => deviceTopic(deviceId, 'config'),
   state: (deviceId: string) => deviceTopic(deviceId, 'state'),
   status: (deviceId: string) => deviceTopic(deviceId, 'status'),
   predictions: (deviceId: string) => deviceTopic(deviceId, 'predictions'),
@@ -70,7 +73,7 @@ export function parseDeviceTopic(topic: string): ParsedDeviceTopic | null {
 
 /**
  * Topic ACL for a device client. A device may publish only on its own state/status/predictions/
- * events/frame topics and subscribe only to its own desired-state topic. Filters with wildcards are
+ * events/frame topics and subscribe only to its own desired-state and config topics. Filters with wildcards are
  * refused outright: a device never needs one, and `+`/`#` could reach other devices' topics.
  */
 export function deviceMayPublish(deviceId: string, topic: string): boolean {

@@ -5,6 +5,7 @@
 import {
   apiRoutes,
   createTransport,
+  type DesiredConfig,
   type DesiredState,
   type EnrollRequest,
   type EnrollResponse,
@@ -59,6 +60,10 @@ export class ControlPlaneClient {
 
   getDesired(signal?: AbortSignal): Promise<DesiredState> {
     return this.transport.call(apiRoutes.getDesiredState, { signal });
+  }
+
+  getDesiredConfig(signal?: AbortSignal): Promise<DesiredConfig> {
+    return this.transport.call(apiRoutes.getDesiredConfig, { signal });
   }
 
   /** The manifest as raw JSON: verifyManifest, not this client, decides whether to believe it. */

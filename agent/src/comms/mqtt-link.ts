@@ -4,11 +4,14 @@
  *
  *   - will: DeviceStatus{online:false}, retained (MQTT 3.1.1 §3.1.2.5), so the broker marks a device
  *     that vanished without a DISCONNECT offline;
- *   - on every (re)connect: DeviceStatus{online:true} retained, then subscribe to `desired`, whose
- *     retained message the broker delivers right away (§3.3.1.3);
+ *   - on every (re)connect: DeviceStatus{online:true} retained, then subscribe to `desired` (and
+ *     `config`, the remote configuration), whose retained messages the broker delivers right away
+ *     (§3.3.1.3);
  *   - predictions go out at QoS 0 and are not queued while offline: a stale prediction is worthless.
  */
 import {
+  type DesiredConfig,
+  DesiredConfigSchema,
   type DesiredState,
   DesiredStateSchema,
   type DeviceEvent,
@@ -39,6 +42,7 @@ export interface MqttLinkOptions {
 }
 
 type DesiredListener = (desired: DesiredState) => void;
+type ConfigListener = (config: DesiredConfig) => void;
 type ConnectListener = () => void;
 
 function status(online: boolean): string {
@@ -54,6 +58,8 @@ export class MqttLink {
   private readonly logger: Logger;
   private lastError = '';
   private desiredWanted = false;
+  private readonly configListeners = new Set<ConfigListener>();
+  private configWanted = false;
 
   constructor(options: MqttLinkOptions) {
     this.deviceId = options.deviceId;
@@ -85,11 +91,17 @@ export class MqttLink {
       this.logger.info({ url: options.url }, 'mqtt connected');
       this.client.publish(topics.status(this.deviceId), status(true), { qos: 1, retain: true });
       if (this.desiredWanted) this.subscribeDesiredTopic();
+      if (this.configWanted) this.subscribeTopic(topics.config(this.deviceId));
       for (const listener of this.connectListeners) listener();
     });
+    const configTopic = topics.config(this.deviceId);
     this.client.on('message', (topic, payload) => {
-      if (topic !== desiredTopic) return;
       if (payload.length === 0) return; // a cleared retained message
+      if (topic === configTopic) {
+        this.onConfig(payload);
+        return;
+      }
+      if (topic !== desiredTopic) return;
       let desired: DesiredState;
       try {
         desired = parseJsonWith(DesiredStateSchema, payload, 'desired state');
@@ -124,12 +136,36 @@ export class MqttLink {
     return () => this.desiredListeners.delete(listener);
   }
 
+  /** Like subscribeDesired, for the remote configuration (retained on `config`). */
+  subscribeConfig(listener: ConfigListener): () => void {
+    this.configListeners.add(listener);
+    if (!this.configWanted) {
+      this.configWanted = true;
+      if (this.client.connected) this.subscribeTopic(topics.config(this.deviceId));
+    }
+    return () => this.configListeners.delete(listener);
+  }
+
+  private onConfig(payload: Buffer): void {
+    let config: DesiredConfig;
+    try {
+      config = parseJsonWith(DesiredConfigSchema, payload, 'desired config');
+    } catch (err) {
+      this.logger.warn({ err }, 'ignoring a malformed desired config');
+      return;
+    }
+    for (const listener of this.configListeners) listener(config);
+  }
+
   private subscribeDesiredTopic(): void {
-    const topic = topics.desired(this.deviceId);
+    this.subscribeTopic(topics.desired(this.deviceId));
+  }
+
+  private subscribeTopic(topic: string): void {
     this.client.subscribe(topic, { qos: 1 }, (err, granted) => {
       // A refused subscription comes back as granted QoS 0x80 (MQTT 3.1.1 §3.9.3).
       if (err || granted?.some((g) => g.qos === 128)) {
-        this.logger.error({ err, topic }, 'subscribing to the desired state was refused');
+        this.logger.error({ err, topic }, 'subscribing was refused');
       }
     });
   }

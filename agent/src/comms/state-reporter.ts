@@ -3,6 +3,7 @@
  * and every reportIntervalMs as a heartbeat with fresh counters.
  */
 import {
+  type AppliedConfig,
   type DeviceHealth,
   type Logger,
   type ModelConfidence,
@@ -44,6 +45,7 @@ export class StateReporter {
   private timer: NodeJS.Timeout | null = null;
   private last: ReportedState | null = null;
   private update: UpdateProgress | undefined;
+  private config: AppliedConfig | undefined;
 
   constructor(
     private readonly link: MqttLink,
@@ -73,6 +75,12 @@ export class StateReporter {
     const [status, detail] = RUN_STATUS[update.phase](update);
     this.status = status;
     this.detail = detail?.slice(0, 500);
+    this.report();
+  }
+
+  /** Records what happened to the remote configuration and reports it at once; it rides along after. */
+  setConfig(config: AppliedConfig): void {
+    this.config = config;
     this.report();
   }
 
@@ -108,6 +116,7 @@ export class StateReporter {
       reportedAt: new Date().toISOString(),
       update: this.update,
       modelStats: snap.modelStats,
+      config: this.config,
     };
     this.last = state;
     try {

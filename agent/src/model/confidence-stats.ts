@@ -15,10 +15,15 @@ export class ConfidenceStats {
   private readonly windows = new Map<number, Window>();
 
   constructor(
-    private readonly lowConfidenceThreshold: number,
+    private lowConfidenceThreshold: number,
     private readonly windowSize = 500,
     private readonly versionsKept = 3,
   ) {}
+
+  /** A new threshold (remote configuration) for every later summary. */
+  setLowConfidenceThreshold(threshold: number): void {
+    this.lowConfidenceThreshold = threshold;
+  }
 
   record(modelVersion: number, confidence: number, at = new Date().toISOString()): void {
     let w = this.windows.get(modelVersion);

@@ -42,7 +42,7 @@ export class SampleQueue {
 
   private constructor(
     readonly dir: string,
-    private readonly maxQueued: number,
+    private maxQueued: number,
     private readonly logger: Logger,
   ) {}
 
@@ -55,6 +55,11 @@ export class SampleQueue {
 
   size(): number {
     return this.entries.size;
+  }
+
+  /** A new limit (remote configuration); a lowered one takes effect as new samples arrive. */
+  setMaxQueued(maxQueued: number): void {
+    this.maxQueued = maxQueued;
   }
 
   /** Samples dropped because the queue was full, since this process opened it. */

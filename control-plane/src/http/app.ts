@@ -18,6 +18,7 @@ import type { AppDeps, AppEnv } from './env.ts';
 import { errorHandler, notFoundHandler } from './errors.ts';
 import { alertHandlers } from './routes/alerts.ts';
 import { assignmentHandlers } from './routes/assignments.ts';
+import { configHandlers } from './routes/config.ts';
 import { datasetHandlers } from './routes/datasets.ts';
 import { deviceHandlers } from './routes/devices.ts';
 import { enrollmentHandlers } from './routes/enrollment.ts';
@@ -60,6 +61,7 @@ export function createApp(rootDeps: AppDeps) {
     ...datasetHandlers(deps),
     ...registryHandlers(deps),
     ...pipelineHandlers(deps),
+    ...configHandlers(deps),
     ...dashboardHandlers(deps, changes),
     ...alertHandlers(deps),
   };

@@ -6,6 +6,7 @@ import type { Sessions } from '../auth/sessions.ts';
 import type { ChangeFeed } from '../dashboard/change-feed.ts';
 import type { LiveFrames } from '../devices/live-frames.ts';
 import type { Convergence } from '../fleet/convergence.ts';
+import type { DesiredConfigPublisher } from '../fleet/desired-config.ts';
 import type { DesiredStatePublisher } from '../fleet/desired-state.ts';
 import type { ControlPlaneMetrics } from '../metrics/control-plane-metrics.ts';
 import type { ManifestSigner } from '../models/manifest-signer.ts';
@@ -54,6 +55,8 @@ export interface AppDeps {
   alerts?: AlertEngine;
   /** Prometheus metrics; built by createApp when absent. */
   metrics?: ControlPlaneMetrics;
+  /** Publishes devices' remote configuration on MQTT; without it devices fetch it over HTTP only. */
+  desiredConfig?: DesiredConfigPublisher;
   /** Check every answer against the contract's documented response (tests turn it on). */
   checkResponses?: boolean;
 }

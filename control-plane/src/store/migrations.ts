@@ -355,4 +355,26 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 8,
+    name: 'remote-config',
+    sql: `
+      -- Remote agent configuration fragments per group, tag and device (merged in that order).
+      CREATE TABLE config_fragments (
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        settings TEXT NOT NULL,
+        revision TEXT,
+        updated_at TEXT NOT NULL,
+        updated_by TEXT NOT NULL,
+        PRIMARY KEY (scope, key)
+      );
+      -- What each device last reported about its remote configuration (ReportedState.config).
+      CREATE TABLE device_config_reports (
+        device_id TEXT PRIMARY KEY REFERENCES devices (id),
+        report TEXT NOT NULL,
+        received_at TEXT NOT NULL
+      );
+    `,
+  },
 ];

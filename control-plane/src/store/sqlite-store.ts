@@ -14,6 +14,7 @@ import {
 } from '@edgeloop/shared';
 import Database from 'better-sqlite3';
 import { SqliteAlertStore } from './alert-store.ts';
+import { SqliteConfigStore } from './config-store.ts';
 import { SqliteDashboardStore } from './dashboard-store.ts';
 import { SqliteDatasetStore } from './dataset-store.ts';
 import { hasAllTags } from './device-tags.ts';
@@ -90,6 +91,7 @@ class SqliteStore implements Store {
   readonly pipeline: SqlitePipelineStore;
   readonly dashboard: SqliteDashboardStore;
   readonly alerts: SqliteAlertStore;
+  readonly config: SqliteConfigStore;
 
   constructor(private readonly db: Database.Database) {
     const sql: SqlDatabase = {
@@ -104,6 +106,7 @@ class SqliteStore implements Store {
     this.targets = createSqlFleetTargetStore(sql);
     this.dashboard = new SqliteDashboardStore(sql);
     this.alerts = new SqliteAlertStore(sql);
+    this.config = new SqliteConfigStore(sql);
   }
 
   createEnrollmentToken(token: EnrollmentTokenRecord): void {

@@ -4,6 +4,7 @@
  */
 import type { DeviceEvent, DeviceStatus, Manifest, Prediction, ReportedState } from '@edgeloop/shared';
 import type { AlertStore } from './alert-store.ts';
+import type { ConfigStore } from './config-store.ts';
 import type { DashboardStore } from './dashboard-store.ts';
 import type { DatasetStore } from './dataset-store.ts';
 import type { FleetTargetStore } from './fleet-target-store.ts';
@@ -100,6 +101,8 @@ export interface Store {
   readonly dashboard: DashboardStore;
   /** Alerts raised and drift baselines. */
   readonly alerts: AlertStore;
+  /** Remote agent configuration fragments and what devices applied. */
+  readonly config: ConfigStore;
 
   close(): void;
 }

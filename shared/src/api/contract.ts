@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { defineRoute } from './route.ts';
 import { alertRoutes } from './routes/alerts.ts';
+import { configRoutes } from './routes/config.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { datasetRoutes } from './routes/datasets.ts';
 import { deviceRoutes } from './routes/devices.ts';
@@ -40,6 +41,7 @@ export const apiRoutes = {
   ...datasetRoutes,
   ...registryRoutes,
   ...pipelineRoutes,
+  ...configRoutes,
   ...dashboardRoutes,
   ...alertRoutes,
 } as const;

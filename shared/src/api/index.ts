@@ -2,5 +2,6 @@ export * from './bodies.ts';
 export * from './contract.ts';
 export * from './openapi.ts';
 export * from './route.ts';
+export * from './routes/config.ts';
 export * from './transport.ts';
 export type * from './types.ts';

@@ -1,6 +1,7 @@
 /** MQTT payloads. Every one carries `protocol`; topics are in ../topics.ts. */
 import { z } from 'zod';
 import { PROTOCOL_VERSION } from '../protocol.ts';
+import { AppliedConfigSchema } from './applied-config.ts';
 import { DeviceHealthSchema } from './health.ts';
 import { ModelConfidenceSchema, UpdateProgressSchema } from './update.ts';
 
@@ -42,6 +43,8 @@ export const ReportedStateSchema = z.object({
   update: UpdateProgressSchema.optional(),
   /** Field confidence per recent model version, for the rollout health gates. */
   modelStats: z.array(ModelConfidenceSchema).max(4).optional(),
+  /** The remote configuration revision the agent runs (see agent-settings.ts); absent from older agents. */
+  config: AppliedConfigSchema.optional(),
 });
 export type ReportedState = z.infer<typeof ReportedStateSchema>;
 
@@ -68,7 +71,16 @@ export type Prediction = z.infer<typeof PredictionSchema>;
 
 export const DeviceEventSchema = z.object({
   protocol: Protocol,
-  type: z.enum(['model-installed', 'model-install-failed', 'camera-error', 'agent-error', 'sample-dropped']),
+  type: z.enum([
+    'model-installed',
+    'model-install-failed',
+    'camera-error',
+    'agent-error',
+    'sample-dropped',
+    'config-applied',
+    'config-reverted',
+    'config-rejected',
+  ]),
   message: z.string().max(2000),
   modelVersion: z.number().int().positive().optional(),
   at: Timestamp,

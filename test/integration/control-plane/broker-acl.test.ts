@@ -164,10 +164,12 @@ describe('broker topic ACL', () => {
     expect((await t.api('/devices/cam-b/frame')).status).toBe(401);
   });
 
-  it("refuses A's subscriptions to B's desired topic and to wildcards", async () => {
+  it("refuses A's subscriptions to B's desired and config topics and to wildcards", async () => {
     const clientA = await device(a);
     const filters = [
       topics.desired('cam-b'),
+      topics.config('cam-b'),
+      'edgeloop/v1/devices/+/config',
       topics.allDevices('state'),
       'edgeloop/v1/devices/+/desired',
       'edgeloop/v1/#',
@@ -181,8 +183,8 @@ describe('broker topic ACL', () => {
         packet: { granted: [128] },
       });
     }
-    const own = await clientA.subscribeAsync(topics.desired('cam-a'), { qos: 1 });
-    expect(own.map((g) => g.qos)).toEqual([1]);
+    const own = await clientA.subscribeAsync([topics.desired('cam-a'), topics.config('cam-a')], { qos: 1 });
+    expect(own.map((g) => g.qos)).toEqual([1, 1]);
     expect(clientA.connected).toBe(true);
   });
 

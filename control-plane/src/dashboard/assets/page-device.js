@@ -1,6 +1,8 @@
 // Device: the live frame (a thumbnail the agent sends every few seconds) with its prediction, the
 // newest uploaded low-confidence frame, telemetry charts from the recent-predictions window,
 // version history and events.
+
+import { configCard } from './config-editor.js';
 import { versionCard } from './device-pin.js';
 import { ago, api, apiUrl, badge, fill, h, lineChart, num, pct } from './lib.js';
 
@@ -10,11 +12,14 @@ const LIVE_FRAME_POLL_MS = 2000;
 export function devicePage(root, [deviceId]) {
   const live = h('div', { class: 'card frame', id: 'device-live' });
   const version = versionCard(deviceId, () => load());
+  // Built once: re-rendering the page keeps an edit in progress.
+  const config = configCard(deviceId);
   let shownFrameId = null;
 
   async function load() {
     const data = await api('getDeviceTelemetry', { params: { id: deviceId } });
     render(data);
+    await config.refresh(data.device).catch(() => {});
     await loadLiveFrame();
   }
 
@@ -156,6 +161,7 @@ export function devicePage(root, [deviceId]) {
       ),
       version.update(device),
       device.health ? healthCard(device.health) : null,
+      config.el,
       h(
         'div',
         { class: 'grid' },

@@ -31,6 +31,8 @@ export function deviceHandlers(deps: AppDeps) {
         tags: body.tags && normaliseTags(body.tags),
       });
       if (!device) throw new NotFoundError(`device '${params.id}' not found`);
+      // Group and tags choose which configuration fragments apply.
+      await deps.desiredConfig?.publish([device.deviceId]);
       deps.logger.info(
         { deviceId: device.deviceId, group: device.group, tags: device.tags },
         'device updated',

@@ -23,6 +23,7 @@ export function enrollmentHandlers(deps: AppDeps) {
       // version its group/tag target says (a wiped device that enrolls again gets it too).
       const converging = await deps.convergence.converge([device.deviceId]);
       if (converging.length === 0) await deps.desired.publish([device.deviceId]);
+      await deps.desiredConfig?.publish([device.deviceId]);
       return { status: 201, body: response };
     },
   });

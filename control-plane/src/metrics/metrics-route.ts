@@ -1,5 +1,5 @@
 /**
- * `GET /metrics` (Prometheus text format), outside /api/v1 like /docs: Prometheus scrapes it, no
+ * `GET /metrics` (Prometheus text format), outside the API base path like /docs: Prometheus scrapes it, no
  * person calls it. Who may read it (docs/guides/monitoring.md#who-may-read-metrics):
  * - `Authorization: Bearer <metrics.token>` when a metrics token is configured, or the admin token;
  * - without credentials, only a peer on loopback, and only while `metrics.allowLoopback` holds.

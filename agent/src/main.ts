@@ -2,7 +2,8 @@
  * Wiring of the device agent, and its start-up order in one function:
  *
  *   credentials (stored, or enroll once) → MQTT link → active model from disk (no network needed)
- *   → desired state over HTTP → desired state over MQTT → camera loop → sample uploader → reports
+ *   → desired state over HTTP → desired state over MQTT → cameras (one shared model) → sample
+ *   uploader → reports
  *   → Home Assistant discovery (optional) → local HTTP endpoint (optional)
  *
  * Everything the agent uses is built here and passed down; tests build the same graph with small
@@ -19,21 +20,21 @@ import {
   type Logger,
   PROTOCOL_VERSION,
   type Prediction,
+  resolveCameras,
 } from '@edgeloop/shared';
 import { AgentBus, type AgentEvent, type AgentEventListener } from './agent-bus.ts';
 import type { Camera } from './camera/camera.ts';
-import { createCamera } from './camera/create-camera.ts';
+import { type CameraSet, startCameraSet } from './camera/camera-set.ts';
 import { ControlPlaneClient } from './comms/control-plane-client.ts';
 import { loadOrEnroll } from './comms/credentials.ts';
 import { homeAssistantDiscovery } from './comms/home-assistant.ts';
-import { LiveFramePublisher } from './comms/live-frame-publisher.ts';
 import { LocalEndpoint } from './comms/local-endpoint.ts';
 import { MqttLink } from './comms/mqtt-link.ts';
 import { StateReporter } from './comms/state-reporter.ts';
 import { cpuTemperatureC } from './health/device-health.ts';
 import type { ImageCodec } from './image/image-codec.ts';
 import { createSharpImageCodec } from './image/sharp-image.ts';
-import { FrameLoop, type FrameResult } from './inference/frame-loop.ts';
+import type { FrameLoopStats } from './inference/frame-loop.ts';
 import type { InferenceBackend } from './inference/inference-backend.ts';
 import { createOnnxBackend } from './inference/onnx-backend.ts';
 import { ActiveModel } from './model/active-model.ts';
@@ -41,15 +42,16 @@ import { ConfidenceStats } from './model/confidence-stats.ts';
 import { ModelInstaller } from './model/model-installer.ts';
 import { ModelStore } from './model/model-store.ts';
 import { RecentFrames } from './model/recent-frames.ts';
-import { PredictionGate } from './predictions/prediction-gate.ts';
-import { SampleCollector } from './samples/sample-collector.ts';
 import { SampleQueue } from './samples/sample-queue.ts';
 import { SampleUploader } from './samples/sample-uploader.ts';
 import { type BackoffOptions, DEFAULT_BACKOFF } from './util/backoff.ts';
 
 export interface AgentDeps {
   logger?: Logger;
+  /** Replaces the first camera of the config (tests). */
   camera?: Camera;
+  /** Replace cameras of the config, by id (tests, benchmarks). */
+  cameras?: Record<string, Camera>;
   backend?: InferenceBackend;
   codec?: ImageCodec;
   /** Retry timing of installs, uploads and camera restarts (tests shorten it). */
@@ -65,6 +67,8 @@ export interface AgentStats {
   lastPrediction: Prediction | null;
   /** Heartbeat figures: fps, latency, queue depth, evictions, uptime, temperature. */
   health: DeviceHealth;
+  /** Each camera's frame loop figures, in config order. */
+  cameras: (FrameLoopStats & { cameraId: string })[];
 }
 
 export interface Agent {
@@ -117,13 +121,19 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     secret: credentials.secret,
     logger: log('mqtt'),
   });
-  const publishEvent = (type: DeviceEvent['type'], message: string, modelVersion?: number) => {
+  const publishEvent = (
+    type: DeviceEvent['type'],
+    message: string,
+    modelVersion?: number,
+    cameraId?: string,
+  ) => {
     try {
       link.publishEvent({
         protocol: PROTOCOL_VERSION,
         type,
         message: message.slice(0, 2000),
         modelVersion,
+        cameraId,
         at: now(),
       });
     } catch (err) {
@@ -131,28 +141,34 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     }
   };
 
-  let lastPrediction: Prediction | null = null;
-  const frameLoopRef: { current: FrameLoop | null } = { current: null };
+  const camerasRef: { current: CameraSet | null } = { current: null };
+  const framesProcessed = () =>
+    (camerasRef.current?.stats() ?? []).reduce((sum, s) => sum + s.framesProcessed, 0);
   const health = (): DeviceHealth => {
-    const s = frameLoopRef.current?.stats();
-    const round = (v: number | null | undefined) => (v == null ? null : Math.round(v * 100) / 100);
+    const cameras = camerasRef.current?.health() ?? [];
+    const sum = (key: 'fps' | 'framesDropped' | 'cameraRestarts') =>
+      cameras.reduce((total, c) => total + c[key], 0);
+    // The device's latency is its slowest camera's.
+    const worst = (key: 'latencyP50Ms' | 'latencyP95Ms') =>
+      cameras.reduce<number | null>((w, c) => (c[key] === null ? w : Math.max(w ?? 0, c[key])), null);
     return {
-      fps: round(s?.fps) ?? 0,
-      latencyP50Ms: round(s?.latencyP50Ms),
-      latencyP95Ms: round(s?.latencyP95Ms),
-      framesDropped: s?.framesDropped ?? 0,
-      cameraRestarts: s?.cameraRestarts ?? 0,
+      fps: Math.round(sum('fps') * 100) / 100,
+      latencyP50Ms: worst('latencyP50Ms'),
+      latencyP95Ms: worst('latencyP95Ms'),
+      framesDropped: sum('framesDropped'),
+      cameraRestarts: sum('cameraRestarts'),
       queueDepth: queue.size(),
       evictions: queue.dropped(),
       uptimeS: Math.round((performance.now() - startedAt) / 1000),
       cpuTemperatureC: cpuTemperatureC(),
+      cameras,
     };
   };
   const reporter = new StateReporter(
     link,
     () => ({
       modelVersion: active.version(),
-      framesProcessed: frameLoopRef.current?.stats().framesProcessed ?? 0,
+      framesProcessed: framesProcessed(),
       samplesQueued: queue.size(),
       health: health(),
       modelStats: confidence.summary(),
@@ -206,57 +222,31 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   // 5. Desired state over MQTT: the retained message first, then every change.
   link.subscribeDesired((desired) => installer.setDesired(desired));
 
-  // 6. Camera → classifier → predictions and samples.
-  const collector = new SampleCollector(config.samples, queue, codec, log('samples'));
-  const gate = new PredictionGate(config.predictions);
-  const liveFrame = new LiveFramePublisher(
-    config.liveFrame,
-    codec,
-    (frame) => link.publishLiveFrame(frame),
-    log('live-frame'),
-  );
-  const onResult = async (result: FrameResult) => {
-    const prediction: Prediction = {
-      protocol: PROTOCOL_VERSION,
-      modelVersion: result.modelVersion,
-      frameId: result.frame.frameId.slice(0, 200),
-      capturedAt: result.frame.capturedAt,
-      topK: result.topK,
-      latencyMs: Math.round(result.latencyMs * 100) / 100,
-    };
-    lastPrediction = prediction;
-    recentFrames.add(result.frame);
-    confidence.record(result.modelVersion, result.topK[0]?.confidence ?? 0, prediction.capturedAt);
-    if (gate.allow(result.topK)) link.publishPrediction(prediction);
-    bus.emit({ type: 'prediction', prediction });
-    // Only while connected: an offline agent should not spend CPU on thumbnails nobody sees.
-    if (link.connected()) await liveFrame.offer(result.frame, result.topK, result.modelVersion);
-    const sample = await collector.consider(result.frame, result.topK, result.modelVersion, result.rgb);
-    if (sample?.queued)
-      bus.emit({ type: 'sample-queued', idempotencyKey: sample.metadata.idempotencyKey, topK: result.topK });
-    if (sample?.dropped)
-      publishEvent(
-        'sample-dropped',
-        `sample queue full (${queue.size()}): evicted the most confident sample (${queue.dropped()} so far)`,
-      );
-  };
-  const frameLoop = new FrameLoop({
-    camera: deps.camera ?? createCamera(config.camera, codec),
+  // 6. Cameras → one shared model (fair turns) → predictions and samples, each with its camera id.
+  const cameras = startCameraSet(config, {
     active,
     codec,
-    topK: config.inference.topK,
+    queue,
     logger: log('camera'),
     retry,
-    policy: config.frames,
-    onResult,
-    onCameraError: (err, restart) => {
-      const message = `${err.message} (restart ${restart.attempt + 1} in ${restart.delayMs} ms)`;
-      publishEvent('camera-error', message);
-      bus.emit({ type: 'camera-restart', ...restart, message: err.message });
+    cameras: deps.cameras ?? (deps.camera ? { [resolveCameras(config)[0].id]: deps.camera } : undefined),
+    sink: {
+      classified: (prediction, result) => {
+        recentFrames.add(result.frame);
+        confidence.record(result.modelVersion, result.topK[0]?.confidence ?? 0, prediction.capturedAt);
+        bus.emit({ type: 'prediction', prediction });
+      },
+      publishPrediction: (prediction) => link.publishPrediction(prediction),
+      connected: () => link.connected(),
+      publishLiveFrame: (frame) => link.publishLiveFrame(frame),
+      event: (type, message, cameraId) => publishEvent(type, message, undefined, cameraId),
+      sampleQueued: (metadata, result) =>
+        bus.emit({ type: 'sample-queued', idempotencyKey: metadata.idempotencyKey, topK: result.topK }),
+      cameraRestart: (cameraId, err, restart) =>
+        bus.emit({ type: 'camera-restart', ...restart, cameraId, message: err.message }),
     },
   });
-  frameLoopRef.current = frameLoop;
-  frameLoop.start();
+  camerasRef.current = cameras;
 
   // 7. Sample uploads, most uncertain first.
   const uploader = new SampleUploader({
@@ -302,8 +292,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         {
           deviceId,
           manifest: () => active.get()?.manifest ?? null,
-          lastPrediction: () => lastPrediction,
-          latestFrame: () => frameLoop.latestFrame(),
+          lastPrediction: (cameraId) => cameras.lastPrediction(cameraId),
+          latestFrame: (cameraId) => cameras.latestFrame(cameraId),
           toJpeg: (frame) => codec.toJpeg(frame.image, frame.mime),
           health,
           mqttConnected: () => link.connected(),
@@ -319,17 +309,18 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     localUrl: endpoint?.url ?? null,
     currentModelVersion: () => active.version(),
     stats: () => ({
-      framesProcessed: frameLoop.stats().framesProcessed,
+      framesProcessed: framesProcessed(),
       samplesQueued: queue.size(),
       samplesUploaded: uploader.uploaded(),
-      lastPrediction,
+      lastPrediction: cameras.lastPrediction(),
       health: health(),
+      cameras: cameras.stats(),
     }),
     onEvent: (listener) => bus.on(listener),
     close() {
       closing ??= (async () => {
         await endpoint?.close();
-        await frameLoop.stop();
+        await cameras.stop();
         await uploader.stop();
         await installer.close();
         reporter.stop();

@@ -16,6 +16,7 @@ export * from './logger.ts';
 export * from './manifest.ts';
 export * from './protocol.ts';
 export * from './schemas/agent-storage.ts';
+export * from './schemas/camera-id.ts';
 export * from './schemas/health.ts';
 export * from './schemas/http.ts';
 export * from './schemas/live-frame.ts';

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { PROTOCOL_VERSION } from '../protocol.ts';
 import { DEVICE_ID_PATTERN } from '../topics.ts';
+import { CameraIdSchema } from './camera-id.ts';
 import { ClassScoreSchema } from './messages.ts';
 
 const Protocol = z.literal(PROTOCOL_VERSION);
@@ -121,6 +122,8 @@ export const SampleMetadataSchema = z.object({
   capturedAt: z.iso.datetime(),
   reason: CaptureReasonSchema,
   topK: z.array(ClassScoreSchema).max(20),
+  /** The camera that took the frame; absent means the device's only camera. */
+  cameraId: CameraIdSchema.optional(),
 });
 export type SampleMetadata = z.infer<typeof SampleMetadataSchema>;
 

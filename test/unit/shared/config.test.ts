@@ -1,7 +1,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AgentConfigSchema, ConfigError, ControlPlaneConfigSchema, loadConfig } from '@edgeloop/shared';
+import {
+  AgentConfigSchema,
+  ConfigError,
+  ControlPlaneConfigSchema,
+  loadConfig,
+  resolveCameras,
+} from '@edgeloop/shared';
 import { describe, expect, it } from 'vitest';
 
 const key = { keyId: 'k1', publicKeyPem: 'pem' };
@@ -22,7 +28,7 @@ describe('config loading', () => {
     expect(config.samples.lowConfidenceThreshold).toBe(0.4);
     expect(config.samples.maxQueued).toBe(1000);
     expect(config.name).toBe('door');
-    expect(config.camera.type).toBe('synthetic');
+    expect(resolveCameras(config)).toMatchObject([{ id: 'default', camera: { type: 'synthetic' } }]);
   });
 
   it('names the bad key and the source', () => {

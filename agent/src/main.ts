@@ -277,7 +277,11 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         'homeAssistant.discoveryPrefix other than "homeassistant" needs a site broker (mqttUrl); discovery not published',
       );
     } else {
-      const discovery = homeAssistantDiscovery(deviceId, { name: config.name, prefix: discoveryPrefix });
+      const discovery = homeAssistantDiscovery(deviceId, {
+        name: config.name,
+        prefix: discoveryPrefix,
+        cameraIds: cameras.ids(),
+      });
       const publish = () => {
         for (const m of discovery) link.publishDiscovery(m.topic, m.payload);
       };

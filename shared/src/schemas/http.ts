@@ -145,6 +145,11 @@ export const SampleSchema = z.object({
   labelledBy: z.string().nullable(),
   labelledAt: z.string().nullable(),
   usedInModelVersion: z.number().int().nullable(),
+  /**
+   * The camera that took it (SampleMetadata.cameraId); null when the device did not say. Optional
+   * so agents still accept the answers of control planes from before several cameras.
+   */
+  cameraId: z.string().nullable().optional(),
 });
 export type Sample = z.infer<typeof SampleSchema>;
 

@@ -16,7 +16,7 @@
  * Targets (2-core machine): latencyRatio ≤ 1.15; fps > sequentialFps (pipelining); rssGrowthPct < 5
  * over `--minutes 10`.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { createInterface } from 'node:readline';

@@ -6,6 +6,7 @@ import {
   CameraConfigSchema,
   cameraConfigWith,
   type FramePolicy,
+  FramePolicyObjectSchema,
   FramePolicySchema,
 } from './camera-config.ts';
 
@@ -72,7 +73,8 @@ export const CameraEntrySchema = cameraConfigWith({
   id: CameraIdSchema.describe(
     'Names the camera in predictions, samples, live frames, health and Home Assistant.',
   ),
-  frames: FramePolicySchema.optional().describe(
+  // Not FramePolicySchema: its prefault would fill an absent section, hiding the device-level one.
+  frames: FramePolicyObjectSchema.optional().describe(
     "This camera's frame policy; the device-level `frames` when absent (replaced whole, not merged).",
   ),
   samples: SamplePolicySchema.optional().describe(

@@ -181,35 +181,33 @@ export const RegionSchema = z
 export type Region = z.infer<typeof RegionSchema>;
 
 /** Which captured frames reach the classifier. The newest frame always wins; stale ones are dropped. */
-export const FramePolicySchema = z
-  .object({
-    maxFps: z
-      .number()
-      .positive()
-      .max(240)
-      .optional()
-      .describe('Classify at most this many frames per second; unlimited when absent.'),
-    roi: RegionSchema.optional().describe('Classify only this part of the frame (cropped before resizing).'),
-    motion: z
-      .object({
-        enabled: z.boolean().default(false).describe('Skip inference while the scene does not change.'),
-        threshold: z
-          .number()
-          .min(0)
-          .max(255)
-          .default(4)
-          .describe(
-            'Mean absolute difference (0..255) of a 32×24 grayscale thumbnail that counts as motion.',
-          ),
-        keepaliveMs: z
-          .number()
-          .int()
-          .min(0)
-          .default(60_000)
-          .describe('Classify at least this often even while the scene is static (ms).'),
-      })
-      .prefault({})
-      .describe('Motion gating.'),
-  })
-  .prefault({});
+export const FramePolicyObjectSchema = z.object({
+  maxFps: z
+    .number()
+    .positive()
+    .max(240)
+    .optional()
+    .describe('Classify at most this many frames per second; unlimited when absent.'),
+  roi: RegionSchema.optional().describe('Classify only this part of the frame (cropped before resizing).'),
+  motion: z
+    .object({
+      enabled: z.boolean().default(false).describe('Skip inference while the scene does not change.'),
+      threshold: z
+        .number()
+        .min(0)
+        .max(255)
+        .default(4)
+        .describe('Mean absolute difference (0..255) of a 32×24 grayscale thumbnail that counts as motion.'),
+      keepaliveMs: z
+        .number()
+        .int()
+        .min(0)
+        .default(60_000)
+        .describe('Classify at least this often even while the scene is static (ms).'),
+    })
+    .prefault({})
+    .describe('Motion gating.'),
+});
+/** The frame policy with every key defaulted (an absent section is all defaults). */
+export const FramePolicySchema = FramePolicyObjectSchema.prefault({});
 export type FramePolicy = z.infer<typeof FramePolicySchema>;

@@ -43,8 +43,8 @@ export async function startTwoCameraAgent(options: { broken?: boolean } = {}): P
     new Map([['model.onnx', model]]),
   );
   const entries = [
-    { id: 'front', type: 'ffmpeg', input: colourSource('red'), stallTimeoutMs: 2_000 },
-    { id: 'back', type: 'ffmpeg', input: colourSource('blue'), stallTimeoutMs: 2_000 },
+    { id: 'front', type: 'ffmpeg', input: colourSource('red'), stallTimeoutMs: 5_000 },
+    { id: 'back', type: 'ffmpeg', input: colourSource('blue'), stallTimeoutMs: 5_000 },
     ...(options.broken
       ? [{ id: 'broken', type: 'ffmpeg', input: ['-f', 'lavfi', '-i', 'nosuchsource=size=64x48'] }]
       : []),

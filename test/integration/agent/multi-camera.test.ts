@@ -68,6 +68,8 @@ describe('an agent with several cameras', () => {
       expect(jpeg.status).toBe(200);
       expect(jpeg.headers.get('content-type')).toBe('image/jpeg');
     }
+    const unknown = await rig.t.api(`/devices/${DEVICE_ID}/frame?camera=garage`, { admin: true });
+    expect(unknown.status).toBe(404);
     // The device's fps is the sum of its cameras'.
     const perCamera = d.health!.cameras!.map((c) => c.fps);
     expect(d.health!.fps).toBeCloseTo(

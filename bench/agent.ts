@@ -7,6 +7,7 @@
  * so it exercises InputSpec normalisation).
  *
  *   npx edgeloop bench agent [--json] [--minutes 0.5] [--threads 1] [--camera-fps 250]
+ *   npx edgeloop bench agent --cameras 4 [--json] [--minutes 0.5]   (see agent/multi-camera.ts)
  *
  * The floor is measured in the same run on the same frames: sharp's decode-and-resize alone plus
  * onnxruntime's run alone, one after another, per frame; floorP50Ms is the median of those per-frame
@@ -15,15 +16,13 @@
  * Targets (2-core machine): latencyRatio ≤ 1.15; fps > sequentialFps (pipelining); rssGrowthPct < 5
  * over `--minutes 10`.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type Manifest, ManifestSchema, PROTOCOL_VERSION, silentLogger } from '@edgeloop/shared';
-import type { Camera, Frame } from '../agent/src/camera/camera.ts';
-import { MjpegFramer } from '../agent/src/camera/mjpeg-framer.ts';
+import { PROTOCOL_VERSION, silentLogger } from '@edgeloop/shared';
 import { MqttLink } from '../agent/src/comms/mqtt-link.ts';
 import { createSharpImageCodec } from '../agent/src/image/sharp-image.ts';
 import { FrameLoop, type FrameStages } from '../agent/src/inference/frame-loop.ts';
@@ -31,72 +30,11 @@ import { createOnnxBackend } from '../agent/src/inference/onnx-backend.ts';
 import { tensorFromRgb } from '../agent/src/inference/preprocess.ts';
 import { ActiveModel, loadModel } from '../agent/src/model/active-model.ts';
 import { sleep } from '../agent/src/util/backoff.ts';
+import { HEIGHT, MODEL, manifest, mjpegFrames, percentile, ReplayCamera, WIDTH } from './agent/fixtures.ts';
+import { benchCameras } from './agent/multi-camera.ts';
 
-const MODEL = fileURLToPath(new URL('../../shared/data/reference/mobilenetv2-12-int8.onnx', import.meta.url));
 /** Frames per floor batch (the first 10 warm up); one batch before each round and one after. */
 const FLOOR_FRAMES = 150;
-const WIDTH = 640;
-const HEIGHT = 480;
-
-/** Real MJPEG from ffmpeg's test pattern, cut by the agent's own framer. */
-function mjpegFrames(count: number): Buffer[] {
-  const out = spawnSync(
-    'ffmpeg',
-    [
-      ...['-hide_banner', '-loglevel', 'error', '-f', 'lavfi'],
-      ...['-i', `testsrc2=size=${WIDTH}x${HEIGHT}:rate=30`, '-frames:v', String(count)],
-      ...['-c:v', 'mjpeg', '-q:v', '5', '-pix_fmt', 'yuvj420p', '-f', 'mjpeg', 'pipe:1'],
-    ],
-    { maxBuffer: 256 * 1024 * 1024 },
-  );
-  if (out.status !== 0)
-    throw new Error(`ffmpeg failed (is it installed?): ${out.stderr?.toString() ?? out.error}`);
-  return new MjpegFramer().push(out.stdout);
-}
-
-function manifest(): Manifest {
-  return ManifestSchema.parse({
-    protocol: PROTOCOL_VERSION,
-    name: 'mobilenetv2-12-int8',
-    modelVersion: 1,
-    createdAt: new Date().toISOString(),
-    expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
-    architecture: { family: 'mobilenet-v2', alpha: 1, inputSize: 224, quantization: 'int8' },
-    labels: Array.from({ length: 1000 }, (_, i) => `imagenet-${i}`),
-    input: {
-      name: 'input',
-      dtype: 'float32',
-      layout: 'NCHW',
-      width: 224,
-      height: 224,
-      channels: 3,
-      normalization: { kind: 'mean-std', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
-    },
-    output: { name: 'output', kind: 'logits' },
-    files: [{ name: 'model.onnx', role: 'model', sha256: '0'.repeat(64), bytes: 1 }],
-  });
-}
-
-/** A camera faster than the pipeline, replaying the frames from memory (the frame policy drops the rest). */
-class ReplayCamera implements Camera {
-  constructor(
-    private readonly images: Buffer[],
-    private readonly fps: number,
-  ) {}
-
-  async *frames(signal: AbortSignal): AsyncIterable<Frame> {
-    for (let i = 0; !signal.aborted; i++) {
-      if (!(await sleep(1000 / this.fps, signal))) return;
-      const image = this.images[i % this.images.length];
-      yield { frameId: `bench-${i}`, capturedAt: new Date().toISOString(), image, mime: 'image/jpeg' };
-    }
-  }
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
 
 /** process.hrtime in ms: CLOCK_MONOTONIC, comparable with the broker process's stamps. */
 const hrMs = () => Number(process.hrtime.bigint()) / 1e6;
@@ -143,6 +81,7 @@ export async function benchMain(argv: string[]): Promise<number> {
       minutes: { type: 'string', default: '0.5' },
       threads: { type: 'string', default: '1' },
       'camera-fps': { type: 'string', default: '250' },
+      cameras: { type: 'string' },
     },
   });
   const seconds = Number(values.minutes) * 60;
@@ -153,6 +92,41 @@ export async function benchMain(argv: string[]): Promise<number> {
   const backend = createOnnxBackend();
   const spec = manifest();
   const model = await loadModel(backend, MODEL, spec, threads, 'a');
+
+  if (values.cameras !== undefined) {
+    // Several cameras sharing the model (bench/agent/multi-camera.ts).
+    const cameras = Number(values.cameras);
+    if (!Number.isInteger(cameras) || cameras < 1 || cameras > 16)
+      throw new Error('--cameras takes an integer from 1 to 16');
+    // The inference worker is unref'd while idle (it never holds a device's process up), and this
+    // path has no socket open: this timer holds the process until the figures are printed.
+    const keepAlive = setInterval(() => {}, 1000);
+    const active = new ActiveModel(silentLogger());
+    await active.swap(model);
+    const result = {
+      ...(await benchCameras({
+        cameras,
+        seconds,
+        cameraFps: Number(values['camera-fps']),
+        images,
+        active,
+        codec,
+      })),
+      threads,
+      frameSize: `${WIDTH}x${HEIGHT}`,
+      model: 'mobilenetv2-12-int8 (float32 NCHW input, ImageNet mean/std)',
+    };
+    await active.close();
+    clearInterval(keepAlive);
+    if (values.json) console.log(JSON.stringify(result));
+    else {
+      const each = result.perCamera.map((c) => `${c.fps} fps p50 ${c.p50Ms} ms`).join('; ');
+      console.log(
+        `${cameras} cameras: ${result.totalFps} fps in total (one camera alone: ${result.singleCameraFps}); ${each}`,
+      );
+    }
+    return 0;
+  }
 
   // Floor: each stage alone, same frames, same model, same thread count. Measured between rounds of
   // the pipeline and pooled, so a change in the machine's load during the run biases neither.

@@ -8,7 +8,7 @@ export type AgentEvent =
   | { type: 'model-installed'; modelVersion: number; previousVersion: number | null }
   | { type: 'model-install-failed'; modelVersion: number | null; code: ErrorCode; message: string }
   | { type: 'prediction'; prediction: Prediction }
-  | { type: 'camera-restart'; attempt: number; delayMs: number; message: string }
+  | { type: 'camera-restart'; cameraId: string; attempt: number; delayMs: number; message: string }
   | { type: 'sample-queued'; idempotencyKey: string; topK: ClassScore[] }
   | { type: 'sample-uploaded'; idempotencyKey: string; sampleId: string; duplicate: boolean }
   /** The remote configuration's status changed (applying, applied, reverted, rejected). */

@@ -3,8 +3,8 @@
  *
  *   credentials (stored, or enroll once) → last good remote config from disk → MQTT link → active
  *   model from disk (no network needed) → desired state over HTTP → desired state over MQTT →
- *   camera loop → sample uploader → reports → remote config (HTTP, then MQTT) → Home Assistant
- *   discovery (optional) → local HTTP endpoint (optional)
+ *   cameras (one shared model) → sample uploader → reports → remote config (HTTP, then MQTT) →
+ *   Home Assistant discovery (optional) → local HTTP endpoint (optional)
  *
  * Everything the agent uses is built here and passed down; tests build the same graph with small
  * real parts through `deps`.
@@ -22,14 +22,14 @@ import {
   PROTOCOL_VERSION,
   type Prediction,
   redactText,
+  resolveCameras,
 } from '@edgeloop/shared';
 import { AgentBus, type AgentEvent, type AgentEventListener } from './agent-bus.ts';
 import type { Camera } from './camera/camera.ts';
-import { createCamera } from './camera/create-camera.ts';
+import { type CameraSet, type CameraSetDeps, startCameraSet } from './camera/camera-set.ts';
 import { ControlPlaneClient } from './comms/control-plane-client.ts';
 import { loadOrEnroll } from './comms/credentials.ts';
 import { homeAssistantDiscovery } from './comms/home-assistant.ts';
-import { LiveFramePublisher } from './comms/live-frame-publisher.ts';
 import { LocalEndpoint } from './comms/local-endpoint.ts';
 import { MqttLink } from './comms/mqtt-link.ts';
 import { StateReporter } from './comms/state-reporter.ts';
@@ -38,7 +38,7 @@ import { applyRemoteConfig } from './config/remote-config-apply.ts';
 import { cpuTemperatureC } from './health/device-health.ts';
 import type { ImageCodec } from './image/image-codec.ts';
 import { createSharpImageCodec } from './image/sharp-image.ts';
-import { FrameLoop, type FrameResult } from './inference/frame-loop.ts';
+import type { FrameLoopStats } from './inference/frame-loop.ts';
 import type { InferenceBackend } from './inference/inference-backend.ts';
 import { createOnnxBackend } from './inference/onnx-backend.ts';
 import { createAgentMetrics } from './metrics/agent-metrics.ts';
@@ -47,8 +47,6 @@ import { ConfidenceStats } from './model/confidence-stats.ts';
 import { ModelInstaller } from './model/model-installer.ts';
 import { ModelStore } from './model/model-store.ts';
 import { RecentFrames } from './model/recent-frames.ts';
-import { PredictionGate } from './predictions/prediction-gate.ts';
-import { SampleCollector } from './samples/sample-collector.ts';
 import { SampleQueue } from './samples/sample-queue.ts';
 import { SampleUploader } from './samples/sample-uploader.ts';
 import { type BackoffOptions, DEFAULT_BACKOFF } from './util/backoff.ts';
@@ -56,7 +54,10 @@ import { AGENT_VERSION } from './version.ts';
 
 export interface AgentDeps {
   logger?: Logger;
+  /** Replaces the first camera of the config (tests). */
   camera?: Camera;
+  /** Replace cameras of the config, by id (tests, benchmarks). */
+  cameras?: Record<string, Camera>;
   backend?: InferenceBackend;
   codec?: ImageCodec;
   /** Retry timing of installs, uploads and camera restarts (tests shorten it). */
@@ -74,6 +75,8 @@ export interface AgentStats {
   lastPrediction: Prediction | null;
   /** Heartbeat figures: fps, latency, queue depth, evictions, uptime, temperature. */
   health: DeviceHealth;
+  /** Each camera's frame loop figures, in config order. */
+  cameras: (FrameLoopStats & { cameraId: string })[];
 }
 
 export interface Agent {
@@ -139,7 +142,12 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     secret: credentials.secret,
     logger: log('mqtt'),
   });
-  const publishEvent = (type: DeviceEvent['type'], message: string, modelVersion?: number) => {
+  const publishEvent = (
+    type: DeviceEvent['type'],
+    message: string,
+    modelVersion?: number,
+    cameraId?: string,
+  ) => {
     try {
       link.publishEvent({
         protocol: PROTOCOL_VERSION,
@@ -147,6 +155,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         // A capture process's error may quote its camera URL: never send its password.
         message: redactText(message).slice(0, 2000),
         modelVersion,
+        cameraId,
         at: now(),
       });
     } catch (err) {
@@ -154,41 +163,37 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     }
   };
 
-  let lastPrediction: Prediction | null = null;
-  const frameLoopRef: { current: FrameLoop | null } = { current: null };
-  // Counters of frame loops replaced by a configuration change, so reports keep counting up.
+  const camerasRef: { current: CameraSet | null } = { current: null };
+  // Counters of camera sets replaced by a configuration change, so reports keep counting up.
   const earlier = { framesProcessed: 0, framesDropped: 0, cameraRestarts: 0 };
-  const loopStats = () => {
-    const s = frameLoopRef.current?.stats();
-    return s
-      ? {
-          ...s,
-          framesProcessed: s.framesProcessed + earlier.framesProcessed,
-          framesDropped: s.framesDropped + earlier.framesDropped,
-          cameraRestarts: s.cameraRestarts + earlier.cameraRestarts,
-        }
-      : undefined;
-  };
+  const framesProcessed = () =>
+    earlier.framesProcessed +
+    (camerasRef.current?.stats() ?? []).reduce((sum, s) => sum + s.framesProcessed, 0);
   const health = (): DeviceHealth => {
-    const s = loopStats();
-    const round = (v: number | null | undefined) => (v == null ? null : Math.round(v * 100) / 100);
+    const cameras = camerasRef.current?.health() ?? [];
+    const sum = (key: 'fps' | 'framesDropped' | 'cameraRestarts') =>
+      cameras.reduce((total, c) => total + c[key], 0) + (key === 'fps' ? 0 : earlier[key]);
+    // The device's latency is its slowest camera's.
+    const worst = (key: 'latencyP50Ms' | 'latencyP95Ms') =>
+      cameras.reduce<number | null>((w, c) => (c[key] === null ? w : Math.max(w ?? 0, c[key])), null);
     return {
-      fps: round(s?.fps) ?? 0,
-      latencyP50Ms: round(s?.latencyP50Ms),
-      latencyP95Ms: round(s?.latencyP95Ms),
-      framesDropped: s?.framesDropped ?? 0,
-      cameraRestarts: s?.cameraRestarts ?? 0,
+      fps: Math.round(sum('fps') * 100) / 100,
+      latencyP50Ms: worst('latencyP50Ms'),
+      latencyP95Ms: worst('latencyP95Ms'),
+      framesDropped: sum('framesDropped'),
+      cameraRestarts: sum('cameraRestarts'),
       queueDepth: queue.size(),
       evictions: queue.dropped(),
       uptimeS: Math.round((performance.now() - startedAt) / 1000),
       cpuTemperatureC: cpuTemperatureC(),
+      cameras,
     };
   };
   const reporter = new StateReporter(
     link,
     () => ({
       modelVersion: active.version(),
-      framesProcessed: loopStats()?.framesProcessed ?? 0,
+      framesProcessed: framesProcessed(),
       samplesQueued: queue.size(),
       health: health(),
       modelStats: confidence.summary(),
@@ -247,66 +252,45 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   // 5. Desired state over MQTT: the retained message first, then every change.
   link.subscribeDesired((desired) => installer.setDesired(desired));
 
-  // 6. Camera → classifier → predictions and samples.
-  // Replaced (not restarted) when the remote configuration changes their section.
-  let collector = new SampleCollector(running.samples, queue, codec, log('samples'));
-  let gate = new PredictionGate(running.predictions);
-  const liveFrame = new LiveFramePublisher(
-    config.liveFrame,
+  // 6. Cameras → one shared model (fair turns) → predictions and samples, each with its camera id.
+  // Rebuilt (not patched) when the remote configuration changes `camera` or `frames`.
+  const cameraDeps = (settings: AgentConfig, camera?: Camera): CameraSetDeps => ({
+    active,
     codec,
-    (frame) => link.publishLiveFrame(frame),
-    log('live-frame'),
-  );
-  const onResult = async (result: FrameResult) => {
-    const prediction: Prediction = {
-      protocol: PROTOCOL_VERSION,
-      modelVersion: result.modelVersion,
-      frameId: result.frame.frameId.slice(0, 200),
-      capturedAt: result.frame.capturedAt,
-      topK: result.topK,
-      latencyMs: Math.round(result.latencyMs * 100) / 100,
-    };
-    lastPrediction = prediction;
-    recentFrames.add(result.frame);
-    confidence.record(result.modelVersion, result.topK[0]?.confidence ?? 0, prediction.capturedAt);
-    if (gate.allow(result.topK)) link.publishPrediction(prediction);
-    bus.emit({ type: 'prediction', prediction });
-    // Only while connected: an offline agent should not spend CPU on thumbnails nobody sees.
-    if (link.connected()) await liveFrame.offer(result.frame, result.topK, result.modelVersion);
-    const sample = await collector.consider(result.frame, result.topK, result.modelVersion, result.rgb);
-    if (sample?.queued)
-      bus.emit({ type: 'sample-queued', idempotencyKey: sample.metadata.idempotencyKey, topK: result.topK });
-    if (sample?.dropped)
-      publishEvent(
-        'sample-dropped',
-        `sample queue full (${queue.size()}): evicted the most confident sample (${queue.dropped()} so far)`,
-      );
-  };
-  let lastCameraError: string | null = null;
-  const startFrameLoop = (settings: AgentConfig, camera?: Camera) => {
-    lastCameraError = null;
-    const loop = new FrameLoop({
-      camera: camera ?? createCamera(settings.camera, codec),
-      active,
-      codec,
-      topK: config.inference.topK,
-      logger: log('camera'),
-      retry,
-      policy: settings.frames,
-      onResult,
-      onCameraError: (err, restart) => {
-        lastCameraError = err.message;
-        const message = `${err.message} (restart ${restart.attempt + 1} in ${restart.delayMs} ms)`;
-        publishEvent('camera-error', message);
-        bus.emit({ type: 'camera-restart', ...restart, message: err.message });
+    queue,
+    logger: log('camera'),
+    retry,
+    cameras: deps.cameras ?? (camera ? { [resolveCameras(settings)[0].id]: camera } : undefined),
+    sink: {
+      classified: (prediction, result) => {
+        recentFrames.add(result.frame);
+        confidence.record(result.modelVersion, result.topK[0]?.confidence ?? 0, prediction.capturedAt);
+        bus.emit({ type: 'prediction', prediction });
       },
-    });
-    frameLoopRef.current = loop;
-    loop.start();
-    return loop;
+      publishPrediction: (prediction) => link.publishPrediction(prediction),
+      connected: () => link.connected(),
+      publishLiveFrame: (frame) => link.publishLiveFrame(frame),
+      event: (type, message, cameraId) => publishEvent(type, message, undefined, cameraId),
+      sampleQueued: (metadata, result) =>
+        bus.emit({ type: 'sample-queued', idempotencyKey: metadata.idempotencyKey, topK: result.topK }),
+      cameraRestart: (cameraId, err, restart) =>
+        bus.emit({ type: 'camera-restart', ...restart, cameraId, message: err.message }),
+    },
+  });
+  const startCameras = (settings: AgentConfig, camera?: Camera): CameraSet => {
+    camerasRef.current = startCameraSet(settings, cameraDeps(settings, camera));
+    return camerasRef.current;
   };
   // A camera handed in by a test is used until the remote configuration names another.
-  startFrameLoop(running, deps.camera);
+  startCameras(running, deps.camera);
+  // What the cameras run now; remote configuration changes replace sections of it.
+  let settingsNow = running;
+  const cameras = {
+    ids: () => camerasRef.current?.ids() ?? [],
+    stats: () => camerasRef.current?.stats() ?? [],
+    latestFrame: (cameraId?: string) => camerasRef.current?.latestFrame(cameraId) ?? null,
+    lastPrediction: (cameraId?: string) => camerasRef.current?.lastPrediction(cameraId) ?? null,
+  };
 
   // 7. Sample uploads, most uncertain first.
   const uploader = new SampleUploader({
@@ -333,25 +317,29 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   remote.start(
     applyRemoteConfig({
       restartFrameLoop: async (settings) => {
-        const old = frameLoopRef.current;
+        const old = camerasRef.current;
         if (old) {
           await old.stop();
-          const s = old.stats();
-          earlier.framesProcessed += s.framesProcessed;
-          earlier.framesDropped += s.framesDropped;
-          earlier.cameraRestarts += s.cameraRestarts;
+          for (const st of old.stats()) {
+            earlier.framesProcessed += st.framesProcessed;
+            earlier.framesDropped += st.framesDropped;
+            earlier.cameraRestarts += st.cameraRestarts;
+          }
         }
-        startFrameLoop(settings);
+        settingsNow = settings;
+        startCameras(settings);
       },
-      framesCaptured: () => frameLoopRef.current?.stats().framesCaptured ?? 0,
-      lastCameraError: () => lastCameraError,
+      framesCaptured: () => cameras.stats().reduce((sum, st) => sum + st.framesCaptured, 0),
+      lastCameraError: () => camerasRef.current?.health().find((c) => c.lastError)?.lastError ?? null,
       setSamples: (samples) => {
-        collector = new SampleCollector(samples, queue, codec, log('samples'));
+        settingsNow = { ...settingsNow, samples };
+        camerasRef.current?.setSamples(settingsNow);
         queue.setMaxQueued(samples.maxQueued);
         confidence.setLowConfidenceThreshold(samples.lowConfidenceThreshold);
       },
       setPredictions: (predictions) => {
-        gate = new PredictionGate(predictions);
+        settingsNow = { ...settingsNow, predictions };
+        camerasRef.current?.setPredictions(predictions);
       },
       report: (applied) => {
         reporter.setConfig(applied);
@@ -378,7 +366,11 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         'homeAssistant.discoveryPrefix other than "homeassistant" needs a site broker (mqttUrl); discovery not published',
       );
     } else {
-      const discovery = homeAssistantDiscovery(deviceId, { name: config.name, prefix: discoveryPrefix });
+      const discovery = homeAssistantDiscovery(deviceId, {
+        name: config.name,
+        prefix: discoveryPrefix,
+        cameraIds: cameras.ids(),
+      });
       const publish = () => {
         for (const m of discovery) link.publishDiscovery(m.topic, m.payload);
       };
@@ -394,7 +386,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         agentVersion: AGENT_VERSION,
         bus,
         health,
-        framesProcessed: () => frameLoopRef.current?.stats().framesProcessed ?? 0,
+        framesProcessed,
         modelVersion: () => active.version(),
         mqttConnected: () => link.connected(),
       })
@@ -404,8 +396,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         {
           deviceId,
           manifest: () => active.get()?.manifest ?? null,
-          lastPrediction: () => lastPrediction,
-          latestFrame: () => frameLoopRef.current?.latestFrame() ?? null,
+          lastPrediction: (cameraId) => cameras.lastPrediction(cameraId),
+          latestFrame: (cameraId) => cameras.latestFrame(cameraId),
           toJpeg: (frame) => codec.toJpeg(frame.image, frame.mime),
           health,
           mqttConnected: () => link.connected(),
@@ -424,11 +416,12 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     currentConfig: () => remote.current(),
     configStatus: () => remote.applied(),
     stats: () => ({
-      framesProcessed: loopStats()?.framesProcessed ?? 0,
+      framesProcessed: framesProcessed(),
       samplesQueued: queue.size(),
       samplesUploaded: uploader.uploaded(),
-      lastPrediction,
+      lastPrediction: cameras.lastPrediction(),
       health: health(),
+      cameras: cameras.stats(),
     }),
     onEvent: (listener) => bus.on(listener),
     close() {
@@ -436,7 +429,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         await endpoint?.close();
         metrics?.close();
         await remote.close();
-        await frameLoopRef.current?.stop();
+        await camerasRef.current?.stop();
         await uploader.stop();
         await installer.close();
         reporter.stop();

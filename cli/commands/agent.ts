@@ -1,5 +1,5 @@
 /** `edgeloop agent`: runs the device agent until SIGINT/SIGTERM. */
-import { AgentConfigSchema, loadConfig } from '@edgeloop/shared';
+import { AgentConfigSchema, loadConfig, resolveCameras } from '@edgeloop/shared';
 import { defineCommand, type OptionDefs, type ParsedArgs } from '../options/option-types.ts';
 
 const options = {
@@ -46,7 +46,12 @@ async function agent({ values }: ParsedArgs<typeof options>): Promise<number> {
   });
 
   if (values.check) {
-    console.log(`edgeloop agent: config OK (camera ${config.camera.type}, data in ${config.dataDir})`);
+    const cameras = resolveCameras(config);
+    const what =
+      cameras.length === 1
+        ? `camera ${cameras[0].camera.type}`
+        : `cameras ${cameras.map((c) => `${c.id}: ${c.camera.type}`).join(', ')}`;
+    console.log(`edgeloop agent: config OK (${what}, data in ${config.dataDir})`);
     return 0;
   }
 

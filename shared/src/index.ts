@@ -20,6 +20,7 @@ export * from './schemas/agent-settings.ts';
 export * from './schemas/agent-storage.ts';
 export * from './schemas/alert.ts';
 export * from './schemas/applied-config.ts';
+export * from './schemas/camera-id.ts';
 export * from './schemas/fleet-target.ts';
 export * from './schemas/health.ts';
 export * from './schemas/http.ts';

@@ -33,6 +33,13 @@ export interface CaptureCounts {
   cameraRestarts: number;
 }
 
+export interface CaptureCondition {
+  /** True between a failure and the camera's next frame. */
+  failing: boolean;
+  /** The last failure's message while failing, else null. */
+  lastError: string | null;
+}
+
 export class FrameCapture {
   private slot: CapturedFrame | null = null;
   private wake: (() => void) | null = null;
@@ -41,11 +48,16 @@ export class FrameCapture {
   private dropped = 0;
   private restarts = 0;
   private last: Frame | null = null;
+  private lastError: string | null = null;
 
   constructor(private readonly o: FrameCaptureOptions) {}
 
   counts(): CaptureCounts {
     return { framesCaptured: this.captured, framesDropped: this.dropped, cameraRestarts: this.restarts };
+  }
+
+  condition(): CaptureCondition {
+    return { failing: this.lastError !== null, lastError: this.lastError };
   }
 
   /** The newest frame the camera delivered, taken or not. */
@@ -67,6 +79,7 @@ export class FrameCapture {
             this.last = frame;
             this.captured++;
             failures = 0;
+            this.lastError = null;
             this.notify();
           }
           break; // the source ran out (a folder without loop)
@@ -75,6 +88,7 @@ export class FrameCapture {
           const attempt = failures++;
           const delayMs = backoffDelay(attempt, this.o.retry);
           this.restarts++;
+          this.lastError = (err as Error).message.slice(0, 500);
           this.o.logger.error({ err, attempt, delayMs }, 'camera failed; restarting it');
           this.o.onCameraError(err as Error, { attempt, delayMs });
           await sleep(delayMs, signal);

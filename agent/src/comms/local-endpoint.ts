@@ -4,8 +4,8 @@
  *
  *   GET /health       { ok, deviceId, modelVersion, mqttConnected, health }
  *   GET /model        { modelVersion, name, labels, input } or 404 before a model is installed
- *   GET /prediction   the last Prediction, or 404
- *   GET /frame.jpg    the newest camera frame as JPEG, or 404
+ *   GET /prediction   the last Prediction (of any camera; ?camera=ID for one), or 404
+ *   GET /frame.jpg    the newest frame of the first camera (?camera=ID for another) as JPEG, or 404
  *   GET /metrics      Prometheus text format (fps, latency histogram, drops, restarts, queue, model)
  *
  * No write routes, so no credentials are needed; binding beyond loopback is the operator's choice
@@ -20,8 +20,8 @@ import type { Frame } from '../camera/camera.ts';
 export interface LocalEndpointSource {
   deviceId: string;
   manifest(): Manifest | null;
-  lastPrediction(): Prediction | null;
-  latestFrame(): Frame | null;
+  lastPrediction(cameraId?: string): Prediction | null;
+  latestFrame(cameraId?: string): Frame | null;
   /** The frame as JPEG (frames from a folder may be PNG). */
   toJpeg(frame: Frame): Promise<Buffer>;
   health(): DeviceHealth;
@@ -50,7 +50,9 @@ export class LocalEndpoint {
     options: { host: string; port: number; logger: Logger },
   ): Promise<LocalEndpoint> {
     const server = createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0];
+      const url = new URL(req.url ?? '/', 'http://local');
+      const path = url.pathname;
+      const cameraId = url.searchParams.get('camera') ?? undefined;
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         json(res, 405, { error: { code: 'VALIDATION_FAILED', message: 'read-only endpoint: use GET' } });
         return;
@@ -78,11 +80,11 @@ export class LocalEndpoint {
             });
           }
           case '/prediction': {
-            const p = source.lastPrediction();
+            const p = source.lastPrediction(cameraId);
             return p ? json(res, 200, p) : notFound(res, 'no prediction yet');
           }
           case '/frame.jpg': {
-            const frame = source.latestFrame();
+            const frame = source.latestFrame(cameraId);
             if (!frame) return notFound(res, 'no frame yet');
             const jpeg = await source.toJpeg(frame);
             res.writeHead(200, { 'content-type': 'image/jpeg', 'cache-control': 'no-store' });

@@ -20,6 +20,7 @@ import { type CameraRestart, type CapturedFrame, FrameCapture } from '../camera/
 import type { ImageCodec, RgbImage } from '../image/image-codec.ts';
 import type { ActiveModel } from '../model/active-model.ts';
 import { type BackoffOptions, sleep } from '../util/backoff.ts';
+import type { FairScheduler } from './fair-scheduler.ts';
 import { grayThumbnail, meanAbsDiff } from './frame-features.ts';
 import type { TensorInput } from './inference-backend.ts';
 import { PipelineStats } from './pipeline-stats.ts';
@@ -59,6 +60,10 @@ export interface FrameLoopOptions {
   policy?: FramePolicy;
   onResult(result: FrameResult): Promise<void>;
   onCameraError(err: Error, restart: CameraRestart): void;
+  /** Shares the model with other cameras' loops (fair turns); runs go straight to it when absent. */
+  scheduler?: FairScheduler;
+  /** This loop's camera, for its turns in the scheduler. */
+  cameraId?: string;
 }
 
 export interface FrameLoopStats {
@@ -76,6 +81,9 @@ export interface FrameLoopStats {
   inferMs: number;
   /** Running average of how long a prepared tensor waited for the model (ideally ~0). */
   waitMs: number;
+  /** True between a capture failure and the camera's next frame. */
+  failing: boolean;
+  lastError: string | null;
 }
 
 interface Prepared {
@@ -119,6 +127,7 @@ export class FrameLoop {
   stats(): FrameLoopStats {
     return {
       ...this.capture.counts(),
+      ...this.capture.condition(),
       framesProcessed: this.processed,
       framesStatic: this.static,
       fps: this.timing.fps(),
@@ -262,7 +271,14 @@ export class FrameLoop {
         // A model swapped in since preparing may want another input: convert again if so.
         const input =
           model.manifest.input === p.spec ? p.tensor : await this.retensor(p, model.manifest.input);
-        const output = await model.session.run(input);
+        // With other cameras, the run waits for this camera's turn (the scheduler's round-robin).
+        let granted = started;
+        const run = () => {
+          granted = performance.now();
+          return model.session.run(input);
+        };
+        const { scheduler } = this.o;
+        const output = await (scheduler ? scheduler.run(this.o.cameraId ?? 'default', run) : run());
         const topK = classify(output, model.manifest.output, model.manifest.labels, this.o.topK);
         const done = performance.now();
         return {
@@ -274,8 +290,8 @@ export class FrameLoop {
           ageMs: p.ageMs,
           stages: {
             prepareMs: p.preparedAt - p.takenAt,
-            waitMs: started - p.preparedAt,
-            inferMs: done - started,
+            waitMs: granted - p.preparedAt,
+            inferMs: done - granted,
           },
         };
       });
@@ -287,6 +303,8 @@ export class FrameLoop {
       this.o.logger.warn({ err, frameId: p.frame.frameId }, 'frame skipped');
       return null;
     } finally {
+      // Includes the wait for this camera's turn, so "just in time" preparation (prepareNext)
+      // also aims at the turn: the frame taken is the newest one when the model is free for it.
       this.inferMs = ewma(this.inferMs, performance.now() - started);
     }
   }

@@ -29,6 +29,8 @@ export class SampleCollector {
     private readonly codec: ImageCodec,
     private readonly logger: Logger,
     private readonly random: () => number = Math.random,
+    /** The camera whose frames this collector sees; carried in each sample's metadata. */
+    private readonly cameraId?: string,
   ) {
     this.limits = new RateLimits(policy);
     this.recent = new RecentHashes(policy.duplicateDistance);
@@ -70,6 +72,7 @@ export class SampleCollector {
       capturedAt: frame.capturedAt,
       reason,
       topK: topK.slice(0, 20),
+      cameraId: this.cameraId,
     };
     const jpeg = await this.codec.toJpeg(frame.image, frame.mime);
     const result = await this.queue.add({ metadata, confidence: topK[0]?.confidence ?? 0, jpeg });

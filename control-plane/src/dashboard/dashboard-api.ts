@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { NotFoundError } from '@edgeloop/shared';
 import { streamSSE } from 'hono/streaming';
+import { camerasOf } from '../devices/device-cameras.ts';
 import { detailOf } from '../devices/device-summary.ts';
 import { handlers } from '../http/contract-routes.ts';
 import type { AppDeps } from '../http/env.ts';
@@ -31,7 +32,10 @@ export function dashboardHandlers(deps: AppDeps, changes: ChangeFeed) {
       if (!device) throw new NotFoundError(`device '${id}' not found`);
       const points = store.dashboard.telemetry([id]).get(id) ?? [];
       const body = {
-        device: detailOf(device, deps.convergence.resolve(device)),
+        device: {
+          ...detailOf(device, deps.convergence.resolve(device)),
+          cameras: camerasOf(store, deps.liveFrames, id, device.health),
+        },
         figures: figuresOf(points, device.health),
         telemetry: points,
         events: store.listEvents(id, 50),

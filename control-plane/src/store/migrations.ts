@@ -377,4 +377,21 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 9,
+    name: 'cameras',
+    sql: `
+      -- Which of a device's cameras took a sample (SampleMetadata.cameraId; NULL from agents that
+      -- do not say, i.e. their only camera).
+      ALTER TABLE samples ADD COLUMN camera_id TEXT;
+      -- The last prediction of each camera of a device ('default' when the prediction names none).
+      CREATE TABLE camera_predictions (
+        device_id TEXT NOT NULL,
+        camera_id TEXT NOT NULL,
+        prediction TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (device_id, camera_id)
+      );
+    `,
+  },
 ];

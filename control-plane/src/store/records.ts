@@ -75,6 +75,12 @@ export interface SampleRecord extends Sample {
   contentType: string;
 }
 
+export interface CameraPrediction {
+  cameraId: string;
+  prediction: Prediction;
+  receivedAt: string;
+}
+
 export interface DeviceEventRecord extends DeviceEvent {
   deviceId: string;
   receivedAt: string;

@@ -110,6 +110,7 @@ export interface SampleRow {
   labelled_by: string | null;
   labelled_at: string | null;
   used_in_model_version: number | null;
+  camera_id: string | null;
 }
 
 export function sampleFromRow(row: SampleRow): SampleRecord {
@@ -131,6 +132,7 @@ export function sampleFromRow(row: SampleRow): SampleRecord {
     labelledBy: row.labelled_by,
     labelledAt: row.labelled_at,
     usedInModelVersion: row.used_in_model_version,
+    cameraId: row.camera_id ?? null,
     objectKey: row.object_key,
     contentType: row.content_type,
   };

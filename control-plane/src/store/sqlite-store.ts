@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   ConflictError,
+  DEFAULT_CAMERA_ID,
   type DeviceEvent,
   type DeviceStatus,
   type Logger,
@@ -23,6 +24,7 @@ import { SqliteLabellingStore } from './labelling-store.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { SqlitePipelineStore } from './pipeline-store.ts';
 import type {
+  CameraPrediction,
   DeviceRecord,
   DeviceTarget,
   EnrollmentTokenRecord,
@@ -270,6 +272,13 @@ class SqliteStore implements Store {
              last_prediction = excluded.last_prediction, last_received_at = excluded.last_received_at`,
         )
         .run(deviceId, JSON.stringify(prediction), receivedAt);
+      this.db
+        .prepare(
+          `INSERT INTO camera_predictions (device_id, camera_id, prediction, received_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (device_id, camera_id) DO UPDATE SET
+             prediction = excluded.prediction, received_at = excluded.received_at`,
+        )
+        .run(deviceId, prediction.cameraId ?? DEFAULT_CAMERA_ID, JSON.stringify(prediction), receivedAt);
       const { lastInsertRowid } = this.db
         .prepare(
           `INSERT INTO recent_predictions
@@ -291,6 +300,19 @@ class SqliteStore implements Store {
         .run(deviceId, Number(lastInsertRowid) - RECENT_PREDICTIONS_PER_DEVICE);
       this.db.prepare('UPDATE devices SET last_seen_at = ? WHERE id = ?').run(receivedAt, deviceId);
     })();
+  }
+
+  cameraPredictions(deviceId: string): CameraPrediction[] {
+    const rows = this.db
+      .prepare(
+        'SELECT camera_id, prediction, received_at FROM camera_predictions WHERE device_id = ? ORDER BY camera_id',
+      )
+      .all(deviceId) as { camera_id: string; prediction: string; received_at: string }[];
+    return rows.map((r) => ({
+      cameraId: r.camera_id,
+      prediction: JSON.parse(r.prediction) as Prediction,
+      receivedAt: r.received_at,
+    }));
   }
 
   recordEvent(deviceId: string, event: DeviceEvent, receivedAt: string): void {
@@ -373,8 +395,8 @@ class SqliteStore implements Store {
       this.db
         .prepare(
           `INSERT INTO samples (id, device_id, idempotency_key, sha256, object_key, content_type, bytes, width,
-             height, model_version, frame_id, captured_at, received_at, reason, top_k, confidence)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             height, model_version, frame_id, captured_at, received_at, reason, top_k, confidence, camera_id)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           id,
@@ -393,6 +415,7 @@ class SqliteStore implements Store {
           metadata.reason,
           JSON.stringify(metadata.topK),
           confidence,
+          metadata.cameraId ?? null,
         );
       return { sample: this.getSample(id)!, duplicate: false };
     })();

@@ -11,6 +11,7 @@ import type { FleetTargetStore } from './fleet-target-store.ts';
 import type { LabellingStore } from './labelling-store.ts';
 import type { PipelineStore } from './pipeline-store.ts';
 import type {
+  CameraPrediction,
   DeviceEventRecord,
   DeviceRecord,
   DeviceTarget,
@@ -24,6 +25,7 @@ import type { RegistryStore } from './registry-store.ts';
 import type { RolloutStore } from './rollout-store.ts';
 
 export type {
+  CameraPrediction,
   DeviceEventRecord,
   DeviceRecord,
   DeviceTarget,
@@ -62,6 +64,8 @@ export interface Store {
   recordReportedState(deviceId: string, state: ReportedState, receivedAt: string): void;
   recordStatus(deviceId: string, status: DeviceStatus, receivedAt: string): void;
   recordPrediction(deviceId: string, prediction: Prediction, receivedAt: string): void;
+  /** The last prediction of each of the device's cameras, by camera id. */
+  cameraPredictions(deviceId: string): CameraPrediction[];
   recordEvent(deviceId: string, event: DeviceEvent, receivedAt: string): void;
   listEvents(deviceId: string, limit?: number): DeviceEventRecord[];
   /** At start: nobody is connected until the broker says so again. */

@@ -4,8 +4,9 @@
  */
 import { z } from 'zod';
 import { UserRoleSchema } from '../config/control-plane-config.ts';
+import { CameraIdSchema } from '../schemas/camera-id.ts';
 import { DesiredResolutionSchema } from '../schemas/fleet-target.ts';
-import { DeviceHealthSchema } from '../schemas/health.ts';
+import { CameraHealthSchema, DeviceHealthSchema } from '../schemas/health.ts';
 import { DeviceSummarySchema, SampleSchema } from '../schemas/http.ts';
 import { LiveFrameSchema } from '../schemas/live-frame.ts';
 import {
@@ -85,6 +86,39 @@ export type FleetQuery = z.infer<typeof FleetQuerySchema>;
 
 export const HealthResponseSchema = z.object({ ok: z.literal(true), version: z.string() });
 
+export const LiveFrameInfoSchema = LiveFrameSchema.pick({
+  frameId: true,
+  capturedAt: true,
+  modelVersion: true,
+  topK: true,
+  width: true,
+  height: true,
+}).extend({
+  deviceId: z.string(),
+  cameraId: z
+    .string()
+    .meta({ description: "the camera that took it ('default' for a device's only camera)" }),
+  receivedAt: z.string(),
+  bytes: z.number().int().meta({ description: 'size of the JPEG served at …/frame.jpg' }),
+});
+
+/** Query of a device's live frame: which camera (the newest frame of any camera when absent). */
+export const CameraQuerySchema = z.object({
+  camera: CameraIdSchema.optional().meta({
+    description: "the camera's id; the newest of any camera when absent",
+  }),
+});
+
+/** One camera of a device as the control plane last heard of it. */
+export const DeviceCameraSchema = z.object({
+  cameraId: z.string(),
+  lastPrediction: PredictionSchema.nullable(),
+  lastPredictionAt: z.string().nullable(),
+  /** From the device's last heartbeat (ReportedState.health.cameras). */
+  health: CameraHealthSchema.nullable(),
+  liveFrame: LiveFrameInfoSchema.nullable(),
+});
+
 export const DeviceDetailSchema = DeviceSummarySchema.extend({
   /** Set when the desired version must be fetched through another manifest (a rollback one). */
   desiredManifestPath: z.string().nullable(),
@@ -99,19 +133,8 @@ export const DeviceDetailSchema = DeviceSummarySchema.extend({
   health: DeviceHealthSchema.nullable(),
   /** Why it desires that version: its pin, a rollout in progress, a group/tag target, or nothing. */
   governedBy: DesiredResolutionSchema,
-});
-
-export const LiveFrameInfoSchema = LiveFrameSchema.pick({
-  frameId: true,
-  capturedAt: true,
-  modelVersion: true,
-  topK: true,
-  width: true,
-  height: true,
-}).extend({
-  deviceId: z.string(),
-  receivedAt: z.string(),
-  bytes: z.number().int().meta({ description: 'size of the JPEG served at …/frame.jpg' }),
+  /** Every camera the device reported, predicted or sent a live frame from, in its order. */
+  cameras: z.array(DeviceCameraSchema),
 });
 
 export const SampleUploadedSchema = z.object({

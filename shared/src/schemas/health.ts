@@ -1,5 +1,22 @@
 /** The agent's heartbeat figures, carried in ReportedState.health (retained on `state`). */
 import { z } from 'zod';
+import { CameraIdSchema } from './camera-id.ts';
+
+/** One camera's figures, in DeviceHealth.cameras. */
+export const CameraHealthSchema = z.object({
+  cameraId: CameraIdSchema,
+  fps: z.number().nonnegative(),
+  latencyP50Ms: z.number().nonnegative().nullable(),
+  latencyP95Ms: z.number().nonnegative().nullable(),
+  framesProcessed: z.number().int().nonnegative(),
+  framesDropped: z.number().int().nonnegative(),
+  cameraRestarts: z.number().int().nonnegative(),
+  /** True while its capture is failing (between a failure and the next frame). */
+  failing: z.boolean(),
+  /** The last capture failure, while failing. */
+  lastError: z.string().max(500).nullable(),
+});
+export type CameraHealth = z.infer<typeof CameraHealthSchema>;
 
 export const DeviceHealthSchema = z.object({
   /** Frames classified per second, recent. */
@@ -15,5 +32,10 @@ export const DeviceHealthSchema = z.object({
   uptimeS: z.number().nonnegative(),
   /** From /sys/class/thermal where the board exposes it. */
   cpuTemperatureC: z.number().nullable(),
+  /**
+   * Per camera (agents with the `cameras` list, and single-camera agents since v0.2); the figures
+   * above are the device's totals: fps, frames and restarts summed, latency of the slowest camera.
+   */
+  cameras: z.array(CameraHealthSchema).max(16).optional(),
 });
 export type DeviceHealth = z.infer<typeof DeviceHealthSchema>;

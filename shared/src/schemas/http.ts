@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { PROTOCOL_VERSION } from '../protocol.ts';
 import { DEVICE_ID_PATTERN } from '../topics.ts';
+import { CameraIdSchema } from './camera-id.ts';
 import { ClassScoreSchema } from './messages.ts';
 
 const Protocol = z.literal(PROTOCOL_VERSION);
@@ -151,6 +152,8 @@ export const SampleMetadataSchema = z.object({
   capturedAt: z.iso.datetime(),
   reason: CaptureReasonSchema,
   topK: z.array(ClassScoreSchema).max(20),
+  /** The camera that took the frame; absent means the device's only camera. */
+  cameraId: CameraIdSchema.optional(),
 });
 export type SampleMetadata = z.infer<typeof SampleMetadataSchema>;
 
@@ -172,6 +175,11 @@ export const SampleSchema = z.object({
   labelledBy: z.string().nullable(),
   labelledAt: z.string().nullable(),
   usedInModelVersion: z.number().int().nullable(),
+  /**
+   * The camera that took it (SampleMetadata.cameraId); null when the device did not say. Optional
+   * so agents still accept the answers of control planes from before several cameras.
+   */
+  cameraId: z.string().nullable().optional(),
 });
 export type Sample = z.infer<typeof SampleSchema>;
 

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { PROTOCOL_VERSION } from '../protocol.ts';
+import { CameraIdSchema } from './camera-id.ts';
 import { ClassScoreSchema } from './messages.ts';
 
 /** The largest thumbnail accepted: a 320 px wide JPEG at quality 70 is typically 10-30 KB. */
@@ -21,5 +22,7 @@ export const LiveFrameSchema = z.object({
   height: z.number().int().min(1).max(4096),
   /** The JPEG bytes, base64 (RFC 4648 §4). */
   jpeg: z.base64().max(Math.ceil(LIVE_FRAME_MAX_JPEG_BYTES / 3) * 4),
+  /** The camera that took it; absent means the device's only camera. */
+  cameraId: CameraIdSchema.optional(),
 });
 export type LiveFrame = z.infer<typeof LiveFrameSchema>;

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { PROTOCOL_VERSION } from '../protocol.ts';
 import { AppliedConfigSchema } from './applied-config.ts';
+import { CameraIdSchema } from './camera-id.ts';
 import { DeviceHealthSchema } from './health.ts';
 import { ModelConfidenceSchema, UpdateProgressSchema } from './update.ts';
 
@@ -66,6 +67,8 @@ export const PredictionSchema = z.object({
   capturedAt: Timestamp,
   topK: z.array(ClassScoreSchema).min(1).max(20),
   latencyMs: z.number().nonnegative(),
+  /** Which of the device's cameras took the frame; absent from single-camera agents before v0.2. */
+  cameraId: CameraIdSchema.optional(),
 });
 export type Prediction = z.infer<typeof PredictionSchema>;
 
@@ -83,6 +86,8 @@ export const DeviceEventSchema = z.object({
   ]),
   message: z.string().max(2000),
   modelVersion: z.number().int().positive().optional(),
+  /** The camera a camera-error (or a sample-dropped) is about. */
+  cameraId: CameraIdSchema.optional(),
   at: Timestamp,
 });
 export type DeviceEvent = z.infer<typeof DeviceEventSchema>;

@@ -268,6 +268,7 @@ class StandInControlPlane {
         labelledBy: null,
         labelledAt: null,
         usedInModelVersion: null,
+        cameraId: m.cameraId ?? null,
       };
       return send(res, 201, { protocol: PROTOCOL_VERSION, sampleId: sample.sampleId, duplicate, sample });
     }
@@ -454,7 +455,7 @@ describe('agent against a stand-in control plane', () => {
     const uploaded = await waitForEvent(agent!, 'sample-uploaded');
     const stored = server.samples.get(uploaded.idempotencyKey)!;
     expect(stored.deviceId).toBe('cam-test-1');
-    expect(stored.metadata).toMatchObject({ modelVersion: 1, reason: 'low-confidence' });
+    expect(stored.metadata).toMatchObject({ modelVersion: 1, reason: 'low-confidence', cameraId: 'default' });
     expect(['a-red.jpg', 'b-blue.jpg']).toContain(stored.metadata.frameId);
     const expected = stored.metadata.frameId === 'a-red.jpg' ? 'red' : 'blue';
     expect(stored.metadata.topK[0].label).toBe(expected);

@@ -14,14 +14,15 @@ afterEach(() => {
 
 describe('agent example configs', () => {
   it.each([
-    ['agent.json', 'folder'],
-    ['agent-pi.json', 'rpicam'],
-    ['agent-jetson.json', 'jetson-csi'],
+    ['agent.json', 'camera folder'],
+    ['agent-pi.json', 'camera rpicam'],
+    ['agent-jetson.json', 'camera jetson-csi'],
+    ['agent-cameras.json', 'cameras dock-north: rtsp, dock-south: rtsp, gate: v4l2'],
   ])('%s passes `edgeloop agent --check`', async (file, camera) => {
     const out: string[] = [];
     vi.spyOn(console, 'log').mockImplementation((text: string) => out.push(text));
     expect(await runCommand(agentCommand, ['--config', join(DEPLOY, file), '--check'])).toBe(0);
-    expect(out.join('\n')).toMatch(new RegExp(`config OK \\(camera ${camera}`));
+    expect(out.join('\n')).toMatch(new RegExp(`config OK \\(${camera}`));
   });
 
   it('names the bad key of a broken camera section', async () => {

@@ -76,4 +76,32 @@ describe('live frame publisher', () => {
     expect(frames.get('cam-a')?.frameId).toBe('a2');
     expect(frames.get('cam-c')?.jpeg.equals(Buffer.from([0xff, 0xd8]))).toBe(true);
   });
+
+  it("keeps one frame per camera of a device; without a camera, the device's newest", () => {
+    const frames = createLiveFrames();
+    const at = new Date().toISOString();
+    const live = (frameId: string, cameraId?: string): LiveFrame => ({
+      protocol: PROTOCOL_VERSION,
+      frameId,
+      capturedAt: at,
+      modelVersion: 1,
+      topK,
+      width: 1,
+      height: 1,
+      jpeg: Buffer.from([0xff, 0xd8]).toString('base64'),
+      cameraId,
+    });
+    frames.put('cam-a', live('front-1', 'front'), at);
+    frames.put('cam-a', live('yard-1', 'yard'), at);
+    frames.put('cam-a', live('front-2', 'front'), at);
+    expect(frames.get('cam-a', 'yard')?.frameId).toBe('yard-1');
+    expect(frames.get('cam-a', 'front')?.frameId).toBe('front-2');
+    expect(frames.get('cam-a')?.frameId).toBe('front-2');
+    expect(frames.get('cam-a', 'garage')).toBeNull();
+    expect(frames.list('cam-a').map((f) => f.cameraId)).toEqual(['front', 'yard']);
+    // An agent that does not name its camera: filed under 'default'.
+    frames.put('cam-b', live('b1'), at);
+    expect(frames.get('cam-b', 'default')?.frameId).toBe('b1');
+    expect(frames.size()).toBe(2);
+  });
 });

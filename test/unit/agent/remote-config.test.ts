@@ -99,7 +99,7 @@ describe('RemoteConfig', () => {
       status: 'reverted',
       failedRevision: bad.revision,
     });
-    expect(remote.current().camera.type).toBe('synthetic');
+    expect(remote.current().camera?.type).toBe('synthetic');
     expect(r.events).toEqual(['config-applied', 'config-reverted']);
     remote.offer({ ...bad, updatedAt: new Date(Date.UTC(2027, 0, 1)).toISOString() });
     await remote.idle();

@@ -1,7 +1,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AgentConfigSchema, ConfigError, ControlPlaneConfigSchema, loadConfig } from '@edgeloop/shared';
+import {
+  AgentConfigSchema,
+  ConfigError,
+  ControlPlaneConfigSchema,
+  loadConfig,
+  resolveCameras,
+} from '@edgeloop/shared';
 import { describe, expect, it } from 'vitest';
 
 const key = { keyId: 'k1', publicKeyPem: 'pem' };
@@ -22,7 +28,7 @@ describe('config loading', () => {
     expect(config.samples.lowConfidenceThreshold).toBe(0.4);
     expect(config.samples.maxQueued).toBe(1000);
     expect(config.name).toBe('door');
-    expect(config.camera.type).toBe('synthetic');
+    expect(resolveCameras(config)).toMatchObject([{ id: 'default', camera: { type: 'synthetic' } }]);
   });
 
   it('names the bad key and the source', () => {
@@ -65,5 +71,58 @@ describe('config loading', () => {
         },
       }),
     ).toThrow(/camera\.type/);
+  });
+
+  describe('cameras', () => {
+    const base = {
+      controlPlaneUrl: 'http://127.0.0.1:8080',
+      dataDir: '/tmp/x',
+      trustedKeys: [{ keyId: 'k', publicKeyPem: 'pem' }],
+    };
+
+    it('resolves each camera with its own policies, or the device-level ones', () => {
+      const config = AgentConfigSchema.parse({
+        ...base,
+        frames: { maxFps: 2 },
+        samples: { lowConfidenceThreshold: 0.3, maxQueued: 50 },
+        cameras: [
+          { id: 'door', type: 'ffmpeg', input: ['-f', 'lavfi', '-i', 'testsrc'], frames: { maxFps: 5 } },
+          { id: 'yard', type: 'synthetic', samples: { lowConfidenceThreshold: 0.8 } },
+        ],
+      });
+      const [door, yard] = resolveCameras(config);
+      expect(door).toMatchObject({ id: 'door', camera: { type: 'ffmpeg' }, frames: { maxFps: 5 } });
+      expect(door.samples.lowConfidenceThreshold).toBe(0.3);
+      expect(yard).toMatchObject({ id: 'yard', camera: { type: 'synthetic' }, frames: { maxFps: 2 } });
+      expect(yard.samples.lowConfidenceThreshold).toBe(0.8);
+      // The per-camera entry's own keys do not leak into the backend's config.
+      expect(door.camera).not.toHaveProperty('id');
+      expect(door.camera).not.toHaveProperty('frames');
+    });
+
+    it('keeps the single camera key working as the camera "default"', () => {
+      const config = AgentConfigSchema.parse({ ...base, camera: { type: 'folder', path: '/frames' } });
+      expect(resolveCameras(config)).toMatchObject([{ id: 'default', camera: { type: 'folder' } }]);
+    });
+
+    it('refuses camera and cameras together, repeated ids and bad ids, naming the key', () => {
+      const issues = (input: object) => {
+        const result = AgentConfigSchema.safeParse({ ...base, ...input });
+        return result.success ? [] : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+      };
+      expect(issues({ camera: { type: 'synthetic' }, cameras: [{ id: 'a', type: 'synthetic' }] })).toEqual([
+        'cameras: give camera or cameras, not both',
+      ]);
+      expect(
+        issues({
+          cameras: [
+            { id: 'a', type: 'synthetic' },
+            { id: 'a', type: 'synthetic' },
+          ],
+        }),
+      ).toEqual(["cameras.1.id: camera id 'a' repeats"]);
+      expect(issues({ cameras: [{ id: 'Front Door', type: 'synthetic' }] })[0]).toMatch(/^cameras\.0\.id: /);
+      expect(issues({ cameras: [] })[0]).toMatch(/^cameras: /);
+    });
   });
 });

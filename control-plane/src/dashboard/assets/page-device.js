@@ -1,6 +1,7 @@
 // Device: the live frame (a thumbnail the agent sends every few seconds) with its prediction, the
 // newest uploaded low-confidence frame, telemetry charts from the recent-predictions window,
-// version history and events.
+// version history and events. A device with several cameras shows one card per camera instead of
+// the single live frame: its live frame, last prediction and heartbeat figures.
 
 import { configCard } from './config-editor.js';
 import { versionCard } from './device-pin.js';
@@ -14,13 +15,71 @@ export function devicePage(root, [deviceId]) {
   const version = versionCard(deviceId, () => load());
   // Built once: re-rendering the page keeps an edit in progress.
   const config = configCard(deviceId);
+  const cameraGrid = h('div', { class: 'grid', id: 'device-cameras' });
   let shownFrameId = null;
+  let multiCamera = false;
 
   async function load() {
     const data = await api('getDeviceTelemetry', { params: { id: deviceId } });
+    multiCamera = data.device.cameras.length > 1;
     render(data);
     await config.refresh(data.device).catch(() => {});
-    await loadLiveFrame();
+    if (multiCamera) renderCameras(data.device.cameras);
+    else await loadLiveFrame();
+  }
+
+  // Several cameras: one card each, refreshed from the device record (which carries each camera's
+  // live-frame info and last prediction), so one request serves every camera.
+  async function loadCameras() {
+    const device = await api('getDevice', { params: { id: deviceId } });
+    renderCameras(device.cameras);
+  }
+
+  function renderCameras(cameras) {
+    fill(
+      cameraGrid,
+      cameras.map((c) => {
+        const x = c.health;
+        const frame = c.liveFrame;
+        const last = c.lastPrediction;
+        return h(
+          'div',
+          { class: 'card frame camera', 'data-camera': c.cameraId },
+          h(
+            'h2',
+            {},
+            h('span', { class: `dot${x?.failing ? '' : ' online'}` }),
+            `Camera ${c.cameraId}`,
+            x?.failing ? h('span', { class: 'muted' }, ' · failing') : null,
+          ),
+          frame
+            ? h('img', {
+                src: apiUrl('getDeviceFrameJpeg', { id: deviceId }, { camera: c.cameraId, f: frame.frameId }),
+                alt: `latest frame of camera ${c.cameraId}`,
+                class: 'camera-live-frame',
+                style: `aspect-ratio: ${frame.width} / ${frame.height}`,
+              })
+            : h('p', { class: 'muted' }, 'No live frame yet.'),
+          last
+            ? h(
+                'p',
+                { class: 'camera-prediction' },
+                `${last.topK[0].label} — ${pct(last.topK[0].confidence)} (v${last.modelVersion}, ${ago(last.capturedAt)})`,
+              )
+            : h('p', { class: 'muted' }, 'No prediction yet.'),
+          x
+            ? h(
+                'div',
+                { class: 'chips' },
+                h('span', { class: 'chip' }, 'fps ', h('b', {}, num(x.fps))),
+                h('span', { class: 'chip' }, 'p50 ', h('b', {}, `${num(x.latencyP50Ms)} ms`)),
+                h('span', { class: 'chip' }, 'restarts ', h('b', {}, x.cameraRestarts)),
+              )
+            : null,
+          x?.lastError ? h('p', { class: 'muted camera-error' }, x.lastError) : null,
+        );
+      }),
+    );
   }
 
   // Frames live in the control plane's memory, not the database, so the change stream does not
@@ -72,7 +131,7 @@ export function devicePage(root, [deviceId]) {
     // The router replaces the page's content on navigation; stop polling once it is gone.
     if (!root.isConnected) return clearInterval(timer);
     // A failed poll (server restarting, network blip) is simply retried on the next tick.
-    loadLiveFrame().catch(() => {});
+    (multiCamera ? loadCameras() : loadLiveFrame()).catch(() => {});
   }, LIVE_FRAME_POLL_MS);
 
   function render({ device, figures, telemetry, events, latestSampleId, rollouts }) {
@@ -103,10 +162,11 @@ export function devicePage(root, [deviceId]) {
         device.deviceId,
         device.name ? h('span', { class: 'muted' }, ` · ${device.name}`) : null,
       ),
+      multiCamera ? cameraGrid : null,
       h(
         'div',
         { class: 'grid' },
-        live,
+        multiCamera ? null : live,
         h(
           'div',
           { class: 'card frame' },

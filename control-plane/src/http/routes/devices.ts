@@ -1,5 +1,6 @@
 /** The fleet as people see it, and a device's own desired state. */
 import { NotFoundError } from '@edgeloop/shared';
+import { camerasOf, liveFrameInfo } from '../../devices/device-cameras.ts';
 import { detailOf, summaryOf } from '../../devices/device-summary.ts';
 import { desiredStateOf } from '../../fleet/desired-state.ts';
 import { normaliseTags } from '../../store/device-tags.ts';
@@ -8,9 +9,12 @@ import { deviceIdOf } from '../auth.ts';
 import { handlers } from '../contract-routes.ts';
 import type { AppDeps } from '../env.ts';
 
-function liveFrameOf(deps: AppDeps, deviceId: string) {
-  const frame = deps.liveFrames?.get(deviceId) ?? null;
-  if (!frame) throw new NotFoundError(`no live frame from device '${deviceId}' yet`);
+function liveFrameOf(deps: AppDeps, deviceId: string, cameraId?: string) {
+  const frame = deps.liveFrames?.get(deviceId, cameraId) ?? null;
+  if (!frame) {
+    const which = cameraId ? `camera '${cameraId}' of device '${deviceId}'` : `device '${deviceId}'`;
+    throw new NotFoundError(`no live frame from ${which} yet`);
+  }
   return frame;
 }
 
@@ -21,7 +25,8 @@ export function deviceHandlers(deps: AppDeps) {
     getDevice: ({ params }) => {
       const device = store.getDevice(params.id);
       if (!device) throw new NotFoundError(`device '${params.id}' not found`);
-      return { status: 200, body: detailOf(device, convergence.resolve(device)) };
+      const cameras = camerasOf(store, deps.liveFrames, device.deviceId, device.health);
+      return { status: 200, body: { ...detailOf(device, convergence.resolve(device)), cameras } };
     },
     // Operators regroup and retag devices: it changes which rollouts they fall into, and the
     // device follows the target of its new group or tags.
@@ -47,12 +52,12 @@ export function deviceHandlers(deps: AppDeps) {
     unpinDevice: async ({ params }) => ({ status: 200, body: summaryOf(await convergence.unpin(params.id)) }),
     listFleetTargets: () => ({ status: 200, body: { targets: store.targets.list() } }),
     // The last live frame: its prediction as JSON, the JPEG itself under /frame.jpg.
-    getDeviceFrame: ({ params }) => {
-      const { jpeg, ...frame } = liveFrameOf(deps, params.id);
-      return { status: 200, body: { ...frame, bytes: jpeg.length } };
-    },
-    getDeviceFrameJpeg: ({ params }) => {
-      const frame = liveFrameOf(deps, params.id);
+    getDeviceFrame: ({ params, query }) => ({
+      status: 200,
+      body: liveFrameInfo(liveFrameOf(deps, params.id, query.camera)),
+    }),
+    getDeviceFrameJpeg: ({ params, query }) => {
+      const frame = liveFrameOf(deps, params.id, query.camera);
       return new Response(new Uint8Array(frame.jpeg), {
         headers: {
           'content-type': 'image/jpeg',

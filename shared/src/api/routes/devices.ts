@@ -11,7 +11,13 @@ import {
   UpdateDeviceSchema,
 } from '../../schemas/http.ts';
 import { DesiredStateSchema } from '../../schemas/messages.ts';
-import { DeviceDetailSchema, HealthResponseSchema, IdParamsSchema, LiveFrameInfoSchema } from '../bodies.ts';
+import {
+  CameraQuerySchema,
+  DeviceDetailSchema,
+  HealthResponseSchema,
+  IdParamsSchema,
+  LiveFrameInfoSchema,
+} from '../bodies.ts';
 import { defineRoute } from '../route.ts';
 
 export const deviceRoutes = {
@@ -133,8 +139,10 @@ export const deviceRoutes = {
     path: '/devices/{id}/frame',
     tag: 'devices',
     summary: "The device's last live frame: what it saw and answered",
+    description: 'One per camera: `?camera=ID`; without it, the newest of any camera.',
     access: ['viewer'],
     params: IdParamsSchema,
+    query: CameraQuerySchema,
     responses: { 200: { type: 'json', schema: LiveFrameInfoSchema, description: 'the frame' } },
   }),
   getDeviceFrameJpeg: defineRoute({
@@ -145,6 +153,7 @@ export const deviceRoutes = {
     summary: "The device's last live frame as a JPEG",
     access: ['viewer'],
     params: IdParamsSchema,
+    query: CameraQuerySchema,
     responses: { 200: { type: 'binary', contentType: 'image/jpeg', description: 'the JPEG' } },
   }),
   getDesiredState: defineRoute({

@@ -79,12 +79,15 @@ async function addDatasetImages(dataset: string, count: number, offset: number) 
   }
 }
 
+/** One clock for every prediction, so their capture times are exactly 500 ms apart however slowly they are sent. */
+const CAPTURE_BASE_MS = Date.now();
+
 function prediction(version: number, label: string, confidence: number, i: number): Prediction {
   return {
     protocol: 1,
     modelVersion: version,
     frameId: `f-${i}`,
-    capturedAt: new Date(Date.now() - (20 - i) * 500).toISOString(),
+    capturedAt: new Date(CAPTURE_BASE_MS - (20 - i) * 500).toISOString(),
     topK: [
       { label, confidence },
       { label: label === 'red' ? 'blue' : 'red', confidence: 1 - confidence },

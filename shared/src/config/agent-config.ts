@@ -83,198 +83,193 @@ export const CameraEntrySchema = cameraConfigWith({
 });
 export type CameraEntry = z.infer<typeof CameraEntrySchema>;
 
-export const AgentConfigSchema = z
-  .object({
-    controlPlaneUrl: z.url().describe("Base URL of the control plane's HTTP API, e.g. http://10.0.0.5:8080."),
-    mqttUrl: z
-      .string()
-      .optional()
-      .describe('Overrides the MQTT URL the control plane hands out at enrollment.'),
-    dataDir: z.string().min(1).describe('Persistent state: credentials, model slots, sample queue.'),
-    enrollmentToken: z
-      .string()
-      .optional()
-      .describe('Used once, when no credentials are stored yet in dataDir.'),
-    deviceId: DeviceIdSchema.optional().describe(
-      'Device id asked for at enrollment; the control plane picks one when absent.',
+/** The agent config's keys without the cross-key checks (so sections can be picked from it). */
+export const AgentConfigObjectSchema = z.object({
+  controlPlaneUrl: z.url().describe("Base URL of the control plane's HTTP API, e.g. http://10.0.0.5:8080."),
+  mqttUrl: z
+    .string()
+    .optional()
+    .describe('Overrides the MQTT URL the control plane hands out at enrollment.'),
+  dataDir: z.string().min(1).describe('Persistent state: credentials, model slots, sample queue.'),
+  enrollmentToken: z
+    .string()
+    .optional()
+    .describe('Used once, when no credentials are stored yet in dataDir.'),
+  deviceId: DeviceIdSchema.optional().describe(
+    'Device id asked for at enrollment; the control plane picks one when absent.',
+  ),
+  name: z.string().optional().describe('Human-readable device name shown on the dashboard.'),
+  tags: DeviceTagsSchema.optional().describe(
+    'Tags asked for at enrollment (rollouts can target them); later changes are made centrally.',
+  ),
+  camera: CameraConfigSchema.optional().describe(
+    "One camera (id 'default'), chosen by `type`; a synthetic 160×120 camera when neither camera nor cameras is set.",
+  ),
+  cameras: z
+    .array(CameraEntrySchema)
+    .min(1)
+    .max(16)
+    .optional()
+    .describe(
+      'Several cameras instead of `camera`: each with its own capture process, watchdog and policies, sharing one model session.',
     ),
-    name: z.string().optional().describe('Human-readable device name shown on the dashboard.'),
-    tags: DeviceTagsSchema.optional().describe(
-      'Tags asked for at enrollment (rollouts can target them); later changes are made centrally.',
-    ),
-    camera: CameraConfigSchema.optional().describe(
-      "One camera (id 'default'), chosen by `type`; a synthetic 160×120 camera when neither camera nor cameras is set.",
-    ),
-    cameras: z
-      .array(CameraEntrySchema)
-      .min(1)
-      .max(16)
-      .optional()
-      .describe(
-        'Several cameras instead of `camera`: each with its own capture process, watchdog and policies, sharing one model session.',
-      ),
-    inference: z
-      .object({
-        threads: z
-          .number()
-          .int()
-          .min(1)
-          .max(64)
-          .default(1)
-          .describe('onnxruntime intra-op threads per session.'),
-        topK: z
-          .number()
-          .int()
-          .min(1)
-          .max(20)
-          .default(3)
-          .describe('How many classes each prediction reports.'),
-        executionProviders: z
-          .array(z.enum(['tensorrt', 'cuda', 'cpu']))
-          .min(1)
-          .default(['cpu'])
-          .describe(
-            'Tried in order; a provider this onnxruntime build lacks is skipped with a log line. cpu is always last.',
-          ),
-      })
-      .prefault({})
-      .describe('How the model runs in onnxruntime.'),
-    liveFrame: z
-      .object({
-        intervalSeconds: z
-          .number()
-          .min(0)
-          .max(3600)
-          .default(10)
-          .describe('At most one live frame every this many seconds; 0 turns it off.'),
-        maxWidth: z
-          .number()
-          .int()
-          .min(32)
-          .max(1280)
-          .default(320)
-          .describe('Width the live frame is scaled down to (px).'),
-        quality: z.number().int().min(10).max(95).default(70).describe('JPEG quality of the live frame.'),
-      })
-      .prefault({})
-      .describe("The live thumbnail of the latest classified frame shown on the dashboard's Device page."),
-    frames: FramePolicySchema.describe(
-      'Which frames are classified: rate cap, region of interest, motion gating.',
-    ),
-    predictions: z
-      .object({
-        publish: z
-          .enum(['change', 'rate'])
-          .default('change')
-          .describe(
-            "'change': publish when the top-1 label changes, its confidence moves by confidenceDelta, or repeatMs passed; 'rate': every classified frame, up to maxPerSecond.",
-          ),
-        maxPerSecond: z
-          .number()
-          .positive()
-          .max(100)
-          .default(5)
-          .describe('Upper bound on prediction messages per second.'),
-        confidenceDelta: z
-          .number()
-          .min(0)
-          .max(1)
-          .default(0.1)
-          .describe("A confidence change this large counts as a change ('change' mode)."),
-        repeatMs: z
-          .number()
-          .int()
-          .min(0)
-          .default(10_000)
-          .describe("Republish an unchanged prediction after this long ('change' mode, ms)."),
-      })
-      .prefault({})
-      .describe('When predictions go out on MQTT.'),
-    samples: SamplePolicySchema.extend({
-      maxQueued: z
+  inference: z
+    .object({
+      threads: z
         .number()
         .int()
         .min(1)
-        .default(1000)
+        .max(64)
+        .default(1)
+        .describe('onnxruntime intra-op threads per session.'),
+      topK: z.number().int().min(1).max(20).default(3).describe('How many classes each prediction reports.'),
+      executionProviders: z
+        .array(z.enum(['tensorrt', 'cuda', 'cpu']))
+        .min(1)
+        .default(['cpu'])
         .describe(
-          'Samples kept on disk awaiting upload; when full the most confident (then oldest) is evicted.',
+          'Tried in order; a provider this onnxruntime build lacks is skipped with a log line. cpu is always last.',
         ),
     })
-      .prefault({})
-      .describe('Which frames are sent back for labelling, how many, and how many wait on disk.'),
-    http: z
-      .object({
-        host: z.string().min(1).default('127.0.0.1').describe('Address the local endpoint binds to.'),
-        port: z.number().int().min(0).max(65535).default(8090).describe('Port of the local endpoint.'),
-      })
-      .optional()
-      .describe('Local HTTP endpoint (GET /health, /model, /prediction, /frame.jpg); off when absent.'),
-    homeAssistant: z
-      .object({
-        enabled: z
-          .boolean()
-          .default(false)
-          .describe('Publish retained MQTT discovery messages for Home Assistant.'),
-        discoveryPrefix: z
-          .string()
-          .regex(/^[a-z0-9_-]+$/)
-          .default('homeassistant')
-          .describe("Home Assistant's discovery prefix; a custom one is used only when mqttUrl is set."),
-      })
-      .prefault({})
-      .describe(
-        "Home Assistant MQTT discovery: each camera's class and confidence as sensors (see docs/protocol.md).",
-      ),
-    trustedKeys: z
-      .array(TrustedKeySchema)
-      .min(1)
-      .describe('Public keys whose manifest signatures this device accepts.'),
-    // Shadow mode exists so an operator can see agreement on real frames before a switch.
-    updates: z
-      .object({
-        shadowFrames: z
-          .number()
-          .int()
-          .min(0)
-          .max(10_000)
-          .default(0)
-          .describe(
-            'Before switching, run a verified candidate beside the active model on this many new frames and report how often their top-1 labels agree (0 = switch right away).',
-          ),
-        shadowTimeoutMs: z
-          .number()
-          .int()
-          .min(100)
-          .default(30_000)
-          .describe('Give up waiting for shadow frames after this long and switch anyway (ms).'),
-      })
-      .prefault({})
-      .describe('How a verified new model version is switched in.'),
-    reportIntervalMs: z
+    .prefault({})
+    .describe('How the model runs in onnxruntime.'),
+  liveFrame: z
+    .object({
+      intervalSeconds: z
+        .number()
+        .min(0)
+        .max(3600)
+        .default(10)
+        .describe('At most one live frame every this many seconds; 0 turns it off.'),
+      maxWidth: z
+        .number()
+        .int()
+        .min(32)
+        .max(1280)
+        .default(320)
+        .describe('Width the live frame is scaled down to (px).'),
+      quality: z.number().int().min(10).max(95).default(70).describe('JPEG quality of the live frame.'),
+    })
+    .prefault({})
+    .describe("The live thumbnail of the latest classified frame shown on the dashboard's Device page."),
+  frames: FramePolicySchema.describe(
+    'Which frames are classified: rate cap, region of interest, motion gating.',
+  ),
+  predictions: z
+    .object({
+      publish: z
+        .enum(['change', 'rate'])
+        .default('change')
+        .describe(
+          "'change': publish when the top-1 label changes, its confidence moves by confidenceDelta, or repeatMs passed; 'rate': every classified frame, up to maxPerSecond.",
+        ),
+      maxPerSecond: z
+        .number()
+        .positive()
+        .max(100)
+        .default(5)
+        .describe('Upper bound on prediction messages per second.'),
+      confidenceDelta: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(0.1)
+        .describe("A confidence change this large counts as a change ('change' mode)."),
+      repeatMs: z
+        .number()
+        .int()
+        .min(0)
+        .default(10_000)
+        .describe("Republish an unchanged prediction after this long ('change' mode, ms)."),
+    })
+    .prefault({})
+    .describe('When predictions go out on MQTT.'),
+  samples: SamplePolicySchema.extend({
+    maxQueued: z
       .number()
       .int()
-      .min(100)
-      .default(10_000)
-      .describe('Interval of the retained state report (ms).'),
-    logLevel: z
-      .enum(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
-      .default('info')
-      .describe('pino log level.'),
+      .min(1)
+      .default(1000)
+      .describe(
+        'Samples kept on disk awaiting upload; when full the most confident (then oldest) is evicted.',
+      ),
   })
-  .superRefine((config, ctx) => {
-    if (config.camera && config.cameras)
-      ctx.addIssue({ code: 'custom', path: ['cameras'], message: 'give camera or cameras, not both' });
-    const seen = new Set<string>();
-    for (const [i, entry] of (config.cameras ?? []).entries()) {
-      if (seen.has(entry.id))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['cameras', i, 'id'],
-          message: `camera id '${entry.id}' repeats`,
-        });
-      seen.add(entry.id);
-    }
-  });
+    .prefault({})
+    .describe('Which frames are sent back for labelling, how many, and how many wait on disk.'),
+  http: z
+    .object({
+      host: z.string().min(1).default('127.0.0.1').describe('Address the local endpoint binds to.'),
+      port: z.number().int().min(0).max(65535).default(8090).describe('Port of the local endpoint.'),
+    })
+    .optional()
+    .describe('Local HTTP endpoint (GET /health, /model, /prediction, /frame.jpg); off when absent.'),
+  homeAssistant: z
+    .object({
+      enabled: z
+        .boolean()
+        .default(false)
+        .describe('Publish retained MQTT discovery messages for Home Assistant.'),
+      discoveryPrefix: z
+        .string()
+        .regex(/^[a-z0-9_-]+$/)
+        .default('homeassistant')
+        .describe("Home Assistant's discovery prefix; a custom one is used only when mqttUrl is set."),
+    })
+    .prefault({})
+    .describe(
+      "Home Assistant MQTT discovery: each camera's class and confidence as sensors (see docs/protocol.md).",
+    ),
+  trustedKeys: z
+    .array(TrustedKeySchema)
+    .min(1)
+    .describe('Public keys whose manifest signatures this device accepts.'),
+  // Shadow mode exists so an operator can see agreement on real frames before a switch.
+  updates: z
+    .object({
+      shadowFrames: z
+        .number()
+        .int()
+        .min(0)
+        .max(10_000)
+        .default(0)
+        .describe(
+          'Before switching, run a verified candidate beside the active model on this many new frames and report how often their top-1 labels agree (0 = switch right away).',
+        ),
+      shadowTimeoutMs: z
+        .number()
+        .int()
+        .min(100)
+        .default(30_000)
+        .describe('Give up waiting for shadow frames after this long and switch anyway (ms).'),
+    })
+    .prefault({})
+    .describe('How a verified new model version is switched in.'),
+  reportIntervalMs: z
+    .number()
+    .int()
+    .min(100)
+    .default(10_000)
+    .describe('Interval of the retained state report (ms).'),
+  logLevel: z
+    .enum(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
+    .default('info')
+    .describe('pino log level.'),
+});
+
+export const AgentConfigSchema = AgentConfigObjectSchema.superRefine((config, ctx) => {
+  if (config.camera && config.cameras)
+    ctx.addIssue({ code: 'custom', path: ['cameras'], message: 'give camera or cameras, not both' });
+  const seen = new Set<string>();
+  for (const [i, entry] of (config.cameras ?? []).entries()) {
+    if (seen.has(entry.id))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cameras', i, 'id'],
+        message: `camera id '${entry.id}' repeats`,
+      });
+    seen.add(entry.id);
+  }
+});
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 export type AgentConfigInput = z.input<typeof AgentConfigSchema>;
 

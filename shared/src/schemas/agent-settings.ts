@@ -7,12 +7,12 @@
  * layer wins; `camera` and `frames.roi` are replaced whole (a camera of another `type`, or half a
  * region, would not make sense), arrays are replaced.
  *
- * Validation uses the agent's own AgentConfigSchema (picked sections), so what the API accepts is
+ * Validation uses the agent's own config schema (picked sections), so what the API accepts is
  * exactly what an agent accepts from its file; keys the schema does not know are refused by name.
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { AgentConfigSchema } from '../config/agent-config.ts';
+import { AgentConfigObjectSchema } from '../config/agent-config.ts';
 import { ValidationError } from '../errors.ts';
 import { PROTOCOL_VERSION } from '../protocol.ts';
 import { describeIssues } from '../validate.ts';
@@ -22,7 +22,7 @@ export const REMOTE_SECTIONS = ['camera', 'frames', 'samples', 'predictions', 'u
 export type RemoteSection = (typeof REMOTE_SECTIONS)[number];
 
 /** The remote sections with the agent's own validation and defaults. */
-export const AgentSettingsSchema = AgentConfigSchema.pick({
+export const AgentSettingsSchema = AgentConfigObjectSchema.pick({
   camera: true,
   frames: true,
   samples: true,

@@ -13,6 +13,7 @@ import {
   createLogger,
   type DesiredConfig,
   type RemoteSection,
+  resolveCameras,
   settingsRevision,
 } from '@edgeloop/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -99,7 +100,7 @@ describe('RemoteConfig', () => {
       status: 'reverted',
       failedRevision: bad.revision,
     });
-    expect(remote.current().camera?.type).toBe('synthetic');
+    expect(resolveCameras(remote.current())[0].camera.type).toBe('synthetic');
     expect(r.events).toEqual(['config-applied', 'config-reverted']);
     remote.offer({ ...bad, updatedAt: new Date(Date.UTC(2027, 0, 1)).toISOString() });
     await remote.idle();

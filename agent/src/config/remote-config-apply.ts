@@ -3,7 +3,7 @@
  * touches, and how it tells that the result is healthy. main.ts hands in the few operations it
  * needs, so this module knows nothing of the camera or inference internals:
  *
- *   camera, frames  → the frame loop is stopped and started again (new capture process, policy);
+ *   camera, cameras, frames → the camera set is stopped and started again (new capture processes);
  *                     healthy once the new camera delivers a frame
  *   samples         → a new sample collector (thresholds, rate limits), queue limit, stats threshold
  *   predictions     → a new prediction gate
@@ -26,7 +26,7 @@ export interface RemoteConfigTargets {
   pollMs?: number;
 }
 
-const CAPTURE_SECTIONS: readonly RemoteSection[] = ['camera', 'frames'];
+const CAPTURE_SECTIONS: readonly RemoteSection[] = ['camera', 'cameras', 'frames'];
 
 export function applyRemoteConfig(t: RemoteConfigTargets): RemoteConfigHooks {
   const pollMs = t.pollMs ?? 100;

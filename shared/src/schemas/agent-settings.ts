@@ -4,7 +4,7 @@
  *
  * Merge rules (one function, used by the control plane to build a device's effective fragment and
  * by the agent to lay it over its local file config): plain objects merge key by key, the later
- * layer wins; `camera` and `frames.roi` are replaced whole (a camera of another `type`, or half a
+ * layer wins; `camera`, `cameras` and `frames.roi` are replaced whole (a camera of another `type`, or half a
  * region, would not make sense), arrays are replaced.
  *
  * Validation uses the agent's own config schema (picked sections), so what the API accepts is
@@ -18,12 +18,13 @@ import { PROTOCOL_VERSION } from '../protocol.ts';
 import { describeIssues } from '../validate.ts';
 
 /** The agent config sections a control plane may set remotely; everything else stays local. */
-export const REMOTE_SECTIONS = ['camera', 'frames', 'samples', 'predictions', 'updates'] as const;
+export const REMOTE_SECTIONS = ['camera', 'cameras', 'frames', 'samples', 'predictions', 'updates'] as const;
 export type RemoteSection = (typeof REMOTE_SECTIONS)[number];
 
 /** The remote sections with the agent's own validation and defaults. */
 export const AgentSettingsSchema = AgentConfigObjectSchema.pick({
   camera: true,
+  cameras: true,
   frames: true,
   samples: true,
   predictions: true,
@@ -38,13 +39,16 @@ export type AgentSettings = z.infer<typeof AgentSettingsSchema>;
 export const ConfigFragmentSchema = z
   .object({
     camera: z.record(z.string(), z.unknown()).optional(),
+    cameras: z.array(z.record(z.string(), z.unknown())).max(16).optional(),
     frames: z.record(z.string(), z.unknown()).optional(),
     samples: z.record(z.string(), z.unknown()).optional(),
     predictions: z.record(z.string(), z.unknown()).optional(),
     updates: z.record(z.string(), z.unknown()).optional(),
   })
   .strict()
-  .describe('Sections of the agent config: camera (replaced whole), frames, samples, predictions, updates.');
+  .describe(
+    'Sections of the agent config: camera or cameras (replaced whole; a layer that sets one drops the other), frames, samples, predictions, updates.',
+  );
 export type ConfigFragment = z.infer<typeof ConfigFragmentSchema>;
 
 export const ConfigScopeSchema = z.enum(['group', 'tag', 'device']);
@@ -79,6 +83,9 @@ const ATOMIC_PATHS = new Set(['camera', 'frames.roi']);
 /** Lays `over` onto `base` by the rules above; neither input is changed. */
 export function mergeSettings(base: Json, over: Json, path = ''): Json {
   const out: Json = { ...base };
+  // `camera` and `cameras` describe the same thing: a layer that sets one replaces the other.
+  if (path === '' && over.camera !== undefined) delete out.cameras;
+  if (path === '' && over.cameras !== undefined) delete out.camera;
   for (const [key, value] of Object.entries(over)) {
     if (value === undefined) continue;
     const here = path ? `${path}.${key}` : key;
@@ -93,6 +100,9 @@ export function mergeSettings(base: Json, over: Json, path = ''): Json {
 
 /** Keys present in `input` but not in the parsed result (the schema strips what it does not know). */
 function unknownKeys(input: unknown, parsed: unknown, path: string[] = []): string[] {
+  if (Array.isArray(input) && Array.isArray(parsed)) {
+    return input.flatMap((item, i) => unknownKeys(item, parsed[i], [...path, String(i)]));
+  }
   if (!isPlainObject(input) || !isPlainObject(parsed)) return [];
   const out: string[] = [];
   for (const [key, value] of Object.entries(input)) {
@@ -113,6 +123,9 @@ export function validateFragment(fragment: unknown, what = 'configuration'): Con
     throw new ValidationError(
       `invalid ${what}: ${outside.map((k) => `${k}: cannot be set remotely (allowed: ${REMOTE_SECTIONS.join(', ')})`).join('; ')}`,
     );
+  }
+  if (fragment.camera !== undefined && fragment.cameras !== undefined) {
+    throw new ValidationError(`invalid ${what}: cameras: give camera or cameras, not both`);
   }
   const shape = ConfigFragmentSchema.safeParse(fragment);
   if (!shape.success) {

@@ -1,4 +1,5 @@
 import {
+  AgentConfigSchema,
   changedSections,
   deviceMaySubscribe,
   mergeSettings,
@@ -100,5 +101,29 @@ describe('remote agent settings', () => {
     expect(deviceMaySubscribe('cam-01', topics.config('cam-01'))).toBe(true);
     expect(deviceMaySubscribe('cam-01', topics.config('cam-02'))).toBe(false);
     expect(deviceMaySubscribe('cam-01', 'edgeloop/v1/devices/+/config')).toBe(false);
+  });
+
+  it('sets several cameras remotely: `cameras` replaces a local `camera` and the other way round', () => {
+    const cameras = [
+      { id: 'door', type: 'synthetic', fps: 2 },
+      { id: 'yard', type: 'synthetic', fps: 4 },
+    ];
+    expect(validateFragment({ cameras })).toEqual({ cameras });
+    expect(refused({ camera: { type: 'synthetic' }, cameras })).toMatch(/give camera or cameras, not both/);
+    expect(refused({ cameras: [{ id: 'door', type: 'synthetic', fps: 2, colour: 'red' }] })).toMatch(
+      /cameras\.0\.colour: not a setting/,
+    );
+    const local = AgentConfigSchema.parse({
+      controlPlaneUrl: 'http://127.0.0.1:1',
+      dataDir: '/tmp/x',
+      trustedKeys: [{ keyId: 'k1', publicKeyPem: 'PEM' }],
+      camera: { type: 'synthetic' },
+    });
+    const merged = AgentConfigSchema.parse(mergeSettings(local, { cameras }));
+    expect(merged.camera).toBeUndefined();
+    expect(merged.cameras?.map((c) => c.id)).toEqual(['door', 'yard']);
+    const back = AgentConfigSchema.parse(mergeSettings(merged, { camera: { type: 'synthetic' } }));
+    expect(back.cameras).toBeUndefined();
+    expect(changedSections(merged, back)).toEqual(['camera', 'cameras']);
   });
 });

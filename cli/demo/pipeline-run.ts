@@ -11,7 +11,10 @@ export interface PipelineResult {
   run: PipelineRun;
   modelVersion: number;
   datasetVersion: string;
-  rolloutId: string;
+  /** Null when the promotion rule kept the production model (then there is no canary rollout). */
+  rolloutId: string | null;
+  /** Why the promotion rule decided as it did. */
+  promotion: { promoted: boolean; reason: string };
 }
 
 const pct = (x: unknown) => (typeof x === 'number' ? `${(x * 100).toFixed(1)}%` : 'n/a');
@@ -89,15 +92,15 @@ export async function runPipeline(
       'INTERNAL',
       `demo: pipeline run ${run.id} ${run.status}: ${run.error ?? 'see edgeloop pipeline show'}`,
     );
-  if (!artifact(run, 'promote', 'promoted', isBoolean))
-    throw new EdgeloopError(
-      'INTERNAL',
-      `demo: the pipeline did not promote its candidate: ${run.steps.find((s) => s.name === 'promote')?.artifacts.reason}`,
-    );
+  const promoted = artifact(run, 'promote', 'promoted', isBoolean);
   return {
     run,
     modelVersion: artifact(run, 'register', 'modelVersion', isNumber),
     datasetVersion: artifact(run, 'snapshot', 'datasetVersion', isString),
-    rolloutId: artifact(run, 'canary', 'rolloutId', isString),
+    rolloutId: promoted ? artifact(run, 'canary', 'rolloutId', isString) : null,
+    promotion: {
+      promoted,
+      reason: String(run.steps.find((s) => s.name === 'promote')?.artifacts.reason ?? ''),
+    },
   };
 }

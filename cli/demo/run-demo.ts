@@ -159,8 +159,27 @@ export async function runDemo(options: DemoOptions, report: Report): Promise<Dem
           'INTERNAL',
           `demo: expected version ${version}, the pipeline made ${result.modelVersion}`,
         );
-      const canaryDevice = await followRollout(api, result, agents, options, report);
-      return { ...result, canaryDevice };
+      if (result.rolloutId === null) {
+        // On ~100 validation images a retrained model can tie or trail its parent by an image or
+        // two, and the rule then keeps production. The demo exists to show the second rollout, so
+        // it overrules the rule the way an operator can, and says so.
+        report(`  the promotion rule kept v${version - 1} in production: ${result.promotion.reason}`);
+        report(
+          `  the demo overrules it as an operator would: alias production → v${version}, staged rollout`,
+        );
+        await api.setAlias('production', version);
+        const canary = pipelineConfig(options).canary;
+        if (!canary?.target) throw new EdgeloopError('INTERNAL', 'demo: its pipeline has no canary target');
+        const rollout = await api.createRollout({
+          modelVersion: version,
+          target: canary.target,
+          strategy: canary.strategy,
+        });
+        result.rolloutId = rollout.rolloutId;
+      }
+      const rolloutId = result.rolloutId;
+      const canaryDevice = await followRollout(api, rolloutId, version, agents, options, report);
+      return { ...result, rolloutId, canaryDevice };
     };
 
     report(
@@ -240,15 +259,15 @@ export async function runDemo(options: DemoOptions, report: Report): Promise<Dem
 /** Follows the staged rollout a pipeline run opened until every device runs and reports it. */
 async function followRollout(
   api: LoopApiClient,
-  result: PipelineResult,
+  rolloutId: string,
+  version: number,
   agents: Agent[],
   options: DemoOptions,
   report: Report,
 ): Promise<string> {
-  const version = result.modelVersion;
   let canaryDevice = '';
-  await waitFor(`rollout ${result.rolloutId} of v${version} to finish`, 180, async () => {
-    const r = await api.getRollout(result.rolloutId);
+  await waitFor(`rollout ${rolloutId} of v${version} to finish`, 180, async () => {
+    const r = await api.getRollout(rolloutId);
     const canary = r.devices.find((d) => d.wave === 0);
     if (!canaryDevice && canary?.state === 'active') {
       canaryDevice = canary.deviceId;
@@ -278,7 +297,7 @@ const num = (v: unknown): number => (typeof v === 'number' ? v : Number.NaN);
 /** A version's line in the summary: the figures it was registered with and its dataset version. */
 async function summarise(
   api: LoopApiClient,
-  made: PipelineResult & { canaryDevice: string },
+  made: PipelineResult & { rolloutId: string; canaryDevice: string },
   agents: Agent[],
   fieldResult: { accuracy: number | null; total: number },
 ): Promise<DemoVersionSummary> {

@@ -3,7 +3,7 @@
  * limit and what it does. The running control plane serves the full schemas (/docs); this page is
  * the index a reader can grep without one.
  */
-import { API_BASE, apiRoutes, type BodyLimit, type RouteDef } from '@edgeloop/shared';
+import { API_BASE, apiRoutes, type BodyLimit, JSON_BODY_MAX_BYTES, type RouteDef } from '@edgeloop/shared';
 
 function who(route: RouteDef): string {
   if (route.access.length === 0) return 'anyone';
@@ -16,7 +16,7 @@ function who(route: RouteDef): string {
 
 function limit(route: RouteDef): string {
   if (!route.body) return '–';
-  const l: BodyLimit = route.bodyLimit ?? 1024 * 1024;
+  const l: BodyLimit = route.bodyLimit ?? JSON_BODY_MAX_BYTES;
   if (typeof l === 'number') return l >= 1024 * 1024 ? `${l / (1024 * 1024)} MiB` : `${l / 1024} KiB`;
   return `\`limits.${l.limit}\` + ${l.overheadBytes / 1024} KiB`;
 }

@@ -6,30 +6,13 @@
  * fleet view counts it as converging. A lower version than the device runs goes out through a
  * rollback manifest, as a rollout's abort does, so the agent's downgrade guard accepts it.
  */
-import {
-  type DevicePin,
-  type FleetSelector,
-  type Logger,
-  NotFoundError,
-  type RolloutDeviceState,
-} from '@edgeloop/shared';
+import { type DevicePin, type FleetSelector, type Logger, NotFoundError } from '@edgeloop/shared';
 import type { ManifestSigner } from '../models/manifest-signer.ts';
+import { HELD } from '../rollouts/device-states.ts';
 import type { FleetTargetRecord } from '../store/fleet-target-store.ts';
 import type { DeviceRecord, Store } from '../store/store.ts';
 import type { DesiredStatePublisher } from './desired-state.ts';
 import { type Resolution, resolveDesired } from './desired-version.ts';
-
-/** Entries a pin takes out of a live rollout: everything the rollout still holds. */
-const HELD = new Set<RolloutDeviceState>([
-  'queued',
-  'notified',
-  'downloading',
-  'verifying',
-  'installed',
-  'active',
-  'failed',
-  'timed_out',
-]);
 
 export interface Convergence {
   resolve(device: DeviceRecord): Resolution;

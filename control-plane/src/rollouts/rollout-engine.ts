@@ -21,16 +21,13 @@ import type { DesiredStatePublisher } from '../fleet/desired-state.ts';
 import type { ManifestSigner } from '../models/manifest-signer.ts';
 import type { RolloutDeviceRecord, RolloutRecord } from '../store/rollout-store.ts';
 import type { Store } from '../store/store.ts';
+import { FINISHED, IN_FLIGHT, TOUCHED } from './device-states.ts';
 import { evaluateGates } from './health-gates.ts';
 import { planRollout } from './rollout-plan.ts';
 import { trackReportedState } from './rollout-tracker.ts';
 import { rolloutView } from './rollout-view.ts';
 
 const IDLE_DRIVE_MS = 1_000;
-const IN_FLIGHT = new Set<RolloutDeviceState>(['notified', 'downloading', 'verifying', 'installed']);
-const FINISHED = new Set<RolloutDeviceState>(['active', 'failed', 'timed_out']);
-/** States of a device whose desired version the rollout changed: an abort sends these back. */
-const TOUCHED = new Set<RolloutDeviceState>([...IN_FLIGHT, 'active', 'failed', 'timed_out']);
 
 export interface RolloutEngineDeps {
   store: Store;

@@ -253,14 +253,14 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   link.subscribeDesired((desired) => installer.setDesired(desired));
 
   // 6. Cameras → one shared model (fair turns) → predictions and samples, each with its camera id.
-  // Rebuilt (not patched) when the remote configuration changes `camera` or `frames`.
-  const cameraDeps = (settings: AgentConfig, camera?: Camera): CameraSetDeps => ({
+  // Rebuilt (not patched) when the remote configuration changes `camera`, `cameras` or `frames`.
+  const cameraDeps = (injected?: Record<string, Camera>): CameraSetDeps => ({
     active,
     codec,
     queue,
     logger: log('camera'),
     retry,
-    cameras: deps.cameras ?? (camera ? { [resolveCameras(settings)[0].id]: camera } : undefined),
+    cameras: injected,
     sink: {
       classified: (prediction, result) => {
         recentFrames.add(result.frame);
@@ -277,12 +277,15 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         bus.emit({ type: 'camera-restart', ...restart, cameraId, message: err.message }),
     },
   });
-  const startCameras = (settings: AgentConfig, camera?: Camera): CameraSet => {
-    camerasRef.current = startCameraSet(settings, cameraDeps(settings, camera));
+  const startCameras = (settings: AgentConfig, injected?: Record<string, Camera>): CameraSet => {
+    camerasRef.current = startCameraSet(settings, cameraDeps(injected));
     return camerasRef.current;
   };
-  // A camera handed in by a test is used until the remote configuration names another.
-  startCameras(running, deps.camera);
+  // Cameras handed in by a test are used until the remote configuration rebuilds the set.
+  startCameras(
+    running,
+    deps.cameras ?? (deps.camera ? { [resolveCameras(running)[0].id]: deps.camera } : undefined),
+  );
   // What the cameras run now; remote configuration changes replace sections of it.
   let settingsNow = running;
   const cameras = {

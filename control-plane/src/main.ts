@@ -120,6 +120,8 @@ export async function startControlPlane(
       delivery: config.alerts.delivery,
       logger: alertLog,
       onOutcome: (outcome) => metrics.alertDelivery(outcome),
+      // Unsettled deliveries survive a restart: a notification is resent, not lost.
+      store: store.webhookDeliveries,
     });
     stops.push(() => notifier.close());
     const alerts = createAlertEngine({ store, config: config.alerts, notifier, logger: alertLog });

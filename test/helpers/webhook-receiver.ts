@@ -23,7 +23,8 @@ export interface WebhookReceiver {
   close(): Promise<void>;
 }
 
-export async function startWebhookReceiver(): Promise<WebhookReceiver> {
+/** `port` 0 picks a free one; a given port brings a receiver back at the address a sender knows. */
+export async function startWebhookReceiver(port = 0): Promise<WebhookReceiver> {
   const hanging: ServerResponse[] = [];
   let waiters: { match: (r: Received) => boolean; resolve: (r: Received) => void }[] = [];
   const server = createServer((req, res) => {
@@ -49,11 +50,11 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       });
     });
   });
-  server.listen(0, '127.0.0.1');
+  server.listen(port, '127.0.0.1');
   await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+  const bound = (server.address() as AddressInfo).port;
   const receiver: WebhookReceiver = {
-    url: `http://127.0.0.1:${port}/hook`,
+    url: `http://127.0.0.1:${bound}/hook`,
     received: [],
     mode: 'ok',
     waitFor(match, timeoutMs = 10_000) {

@@ -3,10 +3,17 @@
  * enqueue() only appends to a bounded in-memory queue (the oldest entry is dropped when full) and
  * a pump sends at most `concurrency` at once, each with a timeout. A failure (network error,
  * timeout, 408, 429, 5xx) is retried after backoffMs, doubled each time up to maxBackoffMs; other
- * 4xx answers are final. Deliveries waiting at close() are dropped (and logged): alerts are state
- * in the database, the notifications about them are best effort.
+ * 4xx answers are final.
+ *
+ * With a `store`, every delivery not yet settled is also a database row (written on enqueue and on
+ * each retry, deleted once delivered, failed for good or dropped), and the notifier starts with
+ * the rows left by the previous run: a restart resends, it does not lose, a firing or resolved
+ * notification. The same notification is queued once per webhook. A crash between a receiver's
+ * answer and the row's deletion sends it again; receivers deduplicate on the notification id
+ * header.
  */
 import type { AlertNotification, AlertsConfig, Logger, WebhookConfig } from '@edgeloop/shared';
+import type { WebhookDeliveryStore } from '../store/webhook-delivery-store.ts';
 import { NOTIFICATION_ID_HEADER, renderBody, SIGNATURE_HEADER, sign } from './webhook-payload.ts';
 
 export interface WebhookNotifier {
@@ -28,6 +35,8 @@ export interface WebhookNotifierDeps {
   /** Injected for tests; the global fetch otherwise. */
   fetch?: typeof fetch;
   now?: () => Date;
+  /** Where deliveries not yet settled are kept across restarts; memory only when absent. */
+  store?: WebhookDeliveryStore;
 }
 
 interface Job {
@@ -50,6 +59,16 @@ export function createWebhookNotifier(deps: WebhookNotifierDeps): WebhookNotifie
   let idleWaiters: (() => void)[] = [];
 
   const outcome = (o: DeliveryOutcome, job: Job) => deps.onOutcome?.(o, job.webhook.name);
+  const persist = (job: Job) =>
+    deps.store?.save({ webhook: job.webhook.name, notification: job.n, attempt: job.attempt, dueAt: job.dueAt });
+  const settle = (job: Job) => deps.store?.remove(job.webhook.name, job.n.notificationId);
+  /** webhook name + notification id of every delivery waiting or in flight (deduplication). */
+  const pending = new Set<string>();
+  const keyOf = (job: Job) => `${job.webhook.name}\u0000${job.n.notificationId}`;
+  const finish = (job: Job) => {
+    pending.delete(keyOf(job));
+    settle(job);
+  };
 
   function checkIdle(): void {
     if (queue.length > 0 || inFlight.size > 0) return;
@@ -60,6 +79,7 @@ export function createWebhookNotifier(deps: WebhookNotifierDeps): WebhookNotifie
     if (queue.length >= delivery.queueSize) {
       const dropped = queue.shift();
       if (dropped) {
+        finish(dropped);
         outcome('dropped', dropped);
         log.warn(
           { webhook: dropped.webhook.name, notification: dropped.n.notificationId },
@@ -68,6 +88,8 @@ export function createWebhookNotifier(deps: WebhookNotifierDeps): WebhookNotifie
       }
     }
     queue.push(job);
+    pending.add(keyOf(job));
+    persist(job);
   }
 
   function schedule(): void {
@@ -123,10 +145,11 @@ export function createWebhookNotifier(deps: WebhookNotifierDeps): WebhookNotifie
           attempt: job.attempt + 1,
         };
         if (!failure) {
+          finish(job);
           outcome('delivered', job);
           log.debug(context, 'alert delivered');
         } else if (closed) {
-          // Stopping: nothing more is sent.
+          // Stopping: nothing more is sent now; the stored row is sent again at the next start.
         } else if (failure.retry && job.attempt < delivery.retries) {
           const wait = Math.min(delivery.maxBackoffMs, delivery.backoffMs * 2 ** job.attempt);
           outcome('retried', job);
@@ -136,6 +159,7 @@ export function createWebhookNotifier(deps: WebhookNotifierDeps): WebhookNotifie
           );
           push({ ...job, attempt: job.attempt + 1, dueAt: Date.now() + wait });
         } else {
+          finish(job);
           outcome('failed', job);
           log.error({ ...context, reason: failure.reason }, 'alert delivery failed for good');
         }
@@ -143,12 +167,34 @@ export function createWebhookNotifier(deps: WebhookNotifierDeps): WebhookNotifie
       });
   }
 
+  // Deliveries the previous run left unsettled, in their order, with their attempts so far.
+  if (deps.store) {
+    const byName = new Map(deps.webhooks.map((w) => [w.name, w]));
+    for (const row of deps.store.pending(delivery.queueSize)) {
+      const webhook = byName.get(row.webhook);
+      if (!webhook) {
+        log.warn(
+          { webhook: row.webhook, notification: row.notification.notificationId },
+          'stored alert delivery for a webhook no longer configured: dropped',
+        );
+        deps.store.remove(row.webhook, row.notification.notificationId);
+        continue;
+      }
+      queue.push({ webhook, n: row.notification, attempt: row.attempt, dueAt: row.dueAt });
+      pending.add(keyOf(queue[queue.length - 1]));
+    }
+    if (queue.length > 0) log.info({ pending: queue.length }, 'resuming stored alert deliveries');
+    schedule();
+  }
+
   return {
     enqueue(n) {
       if (closed) return;
       for (const webhook of deps.webhooks) {
         if (webhook.rules && !webhook.rules.includes(n.alert.rule)) continue;
-        push({ webhook, n, attempt: 0, dueAt: 0 });
+        const job: Job = { webhook, n, attempt: 0, dueAt: 0 };
+        if (pending.has(keyOf(job))) continue;
+        push(job);
       }
       schedule();
     },
@@ -160,7 +206,11 @@ export function createWebhookNotifier(deps: WebhookNotifierDeps): WebhookNotifie
     async close() {
       closed = true;
       if (timer) clearTimeout(timer);
-      if (queue.length > 0) log.warn({ pending: queue.length }, 'alert deliveries dropped at shutdown');
+      if (queue.length > 0 || inFlight.size > 0) {
+        const left = queue.length + inFlight.size;
+        if (deps.store) log.info({ pending: left }, 'alert deliveries kept for the next start');
+        else log.warn({ pending: left }, 'alert deliveries dropped at shutdown');
+      }
       queue.length = 0;
       for (const abort of inFlight) abort.abort(new Error('control plane stopping'));
       inFlight.clear();

@@ -394,4 +394,21 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 10,
+    name: 'webhook-deliveries',
+    sql: `
+      -- Alert notifications not yet delivered to a webhook (waiting or between retries), so a
+      -- restart resends them; seq keeps the queue's order.
+      CREATE TABLE webhook_deliveries (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        webhook TEXT NOT NULL,
+        notification_id TEXT NOT NULL,
+        notification TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        due_at INTEGER NOT NULL,
+        UNIQUE (webhook, notification_id)
+      );
+    `,
+  },
 ];

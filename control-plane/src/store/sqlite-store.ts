@@ -47,6 +47,7 @@ import {
 } from './rows.ts';
 import type { SqlDatabase } from './sql.ts';
 import type { Store } from './store.ts';
+import { SqliteWebhookDeliveryStore } from './webhook-delivery-store.ts';
 
 /** How many recent predictions are kept per device; older ones only count in prediction_stats. */
 export const RECENT_PREDICTIONS_PER_DEVICE = 100;
@@ -94,6 +95,7 @@ class SqliteStore implements Store {
   readonly dashboard: SqliteDashboardStore;
   readonly alerts: SqliteAlertStore;
   readonly config: SqliteConfigStore;
+  readonly webhookDeliveries: SqliteWebhookDeliveryStore;
 
   constructor(private readonly db: Database.Database) {
     const sql: SqlDatabase = {
@@ -109,6 +111,7 @@ class SqliteStore implements Store {
     this.dashboard = new SqliteDashboardStore(sql);
     this.alerts = new SqliteAlertStore(sql);
     this.config = new SqliteConfigStore(sql);
+    this.webhookDeliveries = new SqliteWebhookDeliveryStore(sql);
   }
 
   createEnrollmentToken(token: EnrollmentTokenRecord): void {

@@ -23,6 +23,7 @@ import type {
 } from './records.ts';
 import type { RegistryStore } from './registry-store.ts';
 import type { RolloutStore } from './rollout-store.ts';
+import type { WebhookDeliveryStore } from './webhook-delivery-store.ts';
 
 export type {
   CameraPrediction,
@@ -107,6 +108,8 @@ export interface Store {
   readonly alerts: AlertStore;
   /** Remote agent configuration fragments and what devices applied. */
   readonly config: ConfigStore;
+  /** Alert notifications not yet delivered to their webhooks. */
+  readonly webhookDeliveries: WebhookDeliveryStore;
 
   close(): void;
 }

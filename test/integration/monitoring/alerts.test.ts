@@ -206,3 +206,31 @@ describe('a webhook receiver that is down', () => {
     expect(ids).toHaveLength(30);
   });
 });
+
+describe('alert deliveries across a control-plane restart', () => {
+  it('receiver down, control plane restarted, receiver up: the alert arrives exactly once, signed', async () => {
+    // A receiver that is not listening at all (connection refused), at an address kept for later.
+    receiver = await startWebhookReceiver();
+    const { port } = new URL(receiver.url);
+    await receiver.close();
+    t = await startTestControlPlane({
+      ...alertsConfig(receiver.url, { retries: 20, backoffMs: 50, maxBackoffMs: 300 }),
+      pipeline: { retries: 0 },
+    });
+    const res = await t.api('/pipeline/runs', { ...jsonBody({ protocol: 1 }), admin: true });
+    expect(res.status).toBe(202);
+    const { id: runId } = (await res.json()) as { id: string };
+    await t.logs.waitFor((e) => e.msg === 'alert delivery failed; will retry');
+
+    await t.restart();
+    receiver = await startWebhookReceiver(Number(port));
+    const fired = await receiver.waitFor(is('pipeline-failed', 'firing'), MARGIN_MS * 2);
+    const n = notificationOf(fired);
+    expect(n.alert.subject).toEqual({ kind: 'pipeline-run', id: runId });
+    await quietPeriods();
+    expect(receiver.received.filter(is('pipeline-failed', 'firing'))).toHaveLength(1);
+    // Nothing is left to send.
+    const metrics = await (await fetch(`${t.cp.httpUrl}/metrics`)).text();
+    expect(Number(/^edgeloop_alert_delivery_queue_items (\d+)/m.exec(metrics)?.[1])).toBe(0);
+  });
+});

@@ -64,8 +64,10 @@ export interface AgentDeps {
   retry?: BackoffOptions;
   /** Timeout of the agent's JSON HTTP requests, including the start-up desired-state fetch. */
   httpTimeoutMs?: number;
-  /** How long a pushed configuration has to prove healthy (a camera frame) before it is reverted. */
+  /** How long a pushed configuration has to prove healthy (every camera delivers) before it is reverted. */
   configDeadlineMs?: number;
+  /** Frames every camera must deliver within that deadline after a capture change (default 3). */
+  configMinFrames?: number;
 }
 
 export interface AgentStats {
@@ -315,8 +317,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   reporter.start();
 
   // 9. Remote configuration: the copy over HTTP at start (fails soft), then MQTT's retained one and
-  // every change. Only what a change touches restarts; a camera that delivers no frame within the
-  // deadline, or an apply that fails, reverts to the last good configuration.
+  // every change. Only what a change touches restarts; a camera that does not deliver frames within
+  // the deadline, or an apply that fails, reverts to the last good configuration. A candidate left
+  // unconfirmed by the previous run (it stopped during the check) is checked now, first.
   remote.start(
     applyRemoteConfig({
       restartFrameLoop: async (settings) => {
@@ -332,8 +335,16 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         settingsNow = settings;
         startCameras(settings);
       },
-      framesCaptured: () => cameras.stats().reduce((sum, st) => sum + st.framesCaptured, 0),
-      lastCameraError: () => camerasRef.current?.health().find((c) => c.lastError)?.lastError ?? null,
+      cameraProgress: () =>
+        cameras.stats().map((st) => ({
+          cameraId: st.cameraId,
+          framesCaptured: st.framesCaptured,
+          framesClassified: st.framesProcessed + st.framesStatic,
+          failing: st.failing,
+          lastError: st.lastError,
+        })),
+      modelLoaded: () => active.version() !== null,
+      minFrames: deps.configMinFrames,
       setSamples: (samples) => {
         settingsNow = { ...settingsNow, samples };
         camerasRef.current?.setSamples(settingsNow);

@@ -3,10 +3,15 @@
  * the target, the running config the current state.
  *
  *   offer(desired) → validate (local file config + fragment through AgentConfigSchema) → diff the
- *   remote sections → apply the changed ones (the caller restarts only what they touch) → wait
- *   until the agent is healthy (the caller decides: a camera must deliver a frame) within the
- *   deadline → persist as last good, report `applied`; or revert to the last good config and
- *   report `reverted` (a revision that failed is not tried again until a different one comes).
+ *   remote sections → persist it as the candidate → apply the changed ones (the caller restarts
+ *   only what they touch) → wait until the agent is healthy (the caller decides: every camera
+ *   delivers frames) within the deadline → persist as last good, report `applied`; or revert to
+ *   the last good config and report `reverted` (a revision that failed is not tried again until a
+ *   different one comes).
+ *
+ * At start, a candidate still on disk means the agent stopped (crashed, lost power) during its
+ * check: it starts on the candidate and checks it again, all sections counted as changed. A
+ * candidate it already started on once is reverted without a try (it may be what crashes it).
  *
  * One exclusive runner: offers are handled in order, and a newer offer cancels a health wait in
  * progress (the older candidate is then superseded, not confirmed).
@@ -62,8 +67,23 @@ export function effectiveConfig(local: AgentConfig, settings: ConfigFragment): A
   return result.data;
 }
 
+/** All sections count as changed when an unconfirmed candidate is checked again at start. */
+const ALL_SECTIONS: RemoteSection[] = ['camera', 'cameras', 'frames', 'samples', 'predictions', 'updates'];
+
+/** The effective config, or why there is none (the caller reports it as a revert reason). */
+function effectiveOrReason(local: AgentConfig, settings: ConfigFragment): AgentConfig | string {
+  try {
+    return effectiveConfig(local, settings);
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
 export class RemoteConfig {
   private running: AgentConfig;
+  private candidate: StoredRemoteConfig['candidate'];
+  /** What start() does first: check the candidate the agent started on, or revert it. */
+  private boot: { check: true } | { revert: string } | null = null;
   private runningRevision: string | null;
   private lastGood: StoredRemoteConfig['lastGood'];
   private failedRevision: string | null;
@@ -85,9 +105,24 @@ export class RemoteConfig {
     this.deadlineMs = o.deadlineMs ?? DEFAULT_HEALTH_DEADLINE_MS;
     this.lastGood = stored.lastGood;
     this.failedRevision = stored.failedRevision;
+    this.candidate = stored.candidate ?? null;
     this.running = effectiveConfig(o.local, stored.lastGood.settings);
     this.runningRevision = stored.lastGood.revision;
-    this.status = { revision: this.runningRevision, status: 'applied', at: new Date().toISOString() };
+    let status: AppliedConfig['status'] = 'applied';
+    const candidate = this.candidate;
+    if (candidate && candidate.boots === 0) {
+      const next = effectiveOrReason(o.local, candidate.settings);
+      if (typeof next === 'string') this.boot = { revert: `invalid with the local config: ${next}` };
+      else {
+        this.running = next;
+        this.runningRevision = candidate.revision;
+        this.boot = { check: true };
+        status = 'applying';
+      }
+    } else if (candidate) {
+      this.boot = { revert: 'the agent stopped during its health check twice' };
+    }
+    this.status = { revision: this.runningRevision, status, at: new Date().toISOString() };
   }
 
   /** Starts from the last good remote config on disk (so it holds without a network), else local only. */
@@ -104,7 +139,17 @@ export class RemoteConfig {
       }
       stored = empty;
     }
-    return new RemoteConfig(options, stored);
+    const remote = new RemoteConfig(options, stored);
+    if (remote.boot && 'check' in remote.boot && remote.candidate) {
+      // Counted before the check runs: a crash during it makes the next start revert.
+      remote.candidate = { ...remote.candidate, boots: remote.candidate.boots + 1 };
+      await remote.persist();
+      options.logger.warn(
+        { revision: remote.candidate.revision },
+        'starting on a remote config that was not confirmed healthy; checking it again',
+      );
+    }
+    return remote;
   }
 
   /** The config the agent runs now (local + remote). */
@@ -120,6 +165,15 @@ export class RemoteConfig {
   start(hooks: RemoteConfigHooks): void {
     this.hooks = hooks;
     hooks.report(this.status);
+    if (this.boot) {
+      this.loop = this.checkBoot()
+        .catch((err) => this.o.logger.error({ err }, 'remote config start-up check failed'))
+        .finally(() => {
+          this.loop = null;
+          this.kick();
+        });
+      return;
+    }
     this.kick();
   }
 
@@ -164,6 +218,23 @@ export class RemoteConfig {
     });
   }
 
+  /** The start-up check of an unconfirmed candidate (see the file comment). */
+  private async checkBoot(): Promise<void> {
+    const boot = this.boot;
+    const candidate = this.candidate;
+    this.boot = null;
+    if (!boot || !candidate) return;
+    if ('revert' in boot) {
+      // Running lastGood already (the constructor did not take the candidate): report the revert.
+      await this.revert(candidate.revision, boot.revert, false);
+      return;
+    }
+    const problem = await this.healthWithin(ALL_SECTIONS);
+    if (problem === 'superseded') return;
+    if (problem === null) await this.confirm(candidate.revision, candidate.settings, ALL_SECTIONS);
+    else await this.revert(candidate.revision, problem);
+  }
+
   private setStatus(status: Omit<AppliedConfig, 'at'>): void {
     const detail = status.detail === undefined ? undefined : redactText(status.detail).slice(0, 500);
     this.status = { ...status, detail, at: new Date().toISOString() };
@@ -205,6 +276,9 @@ export class RemoteConfig {
     const changed = changedSections(previous, next);
     log.info({ revision: desired.revision, changed }, 'applying remote config');
     this.setStatus({ revision: this.runningRevision, status: 'applying' });
+    // On disk before the apply: a crash from here on is noticed at the next start.
+    this.candidate = { revision: desired.revision, settings: desired.settings, boots: 0 };
+    await this.persist();
     this.running = next;
     this.runningRevision = desired.revision;
     let problem: string | null;
@@ -216,24 +290,31 @@ export class RemoteConfig {
     }
     if (problem === 'superseded') return; // the newer offer runs next, with lastGood unchanged
     if (problem === null) {
-      this.lastGood = { revision: desired.revision, settings: desired.settings };
-      this.failedRevision = null;
-      await this.persist();
-      this.setStatus({ revision: desired.revision, status: 'applied' });
-      hooks.event(
-        'config-applied',
-        `applied revision ${desired.revision ?? '(local only)'}: ${changed.join(', ') || 'no changes'}`,
-      );
-      log.info({ revision: desired.revision, changed }, 'remote config applied');
+      await this.confirm(desired.revision, desired.settings, changed);
       return;
     }
     await this.revert(desired.revision, problem);
+  }
+
+  private async confirm(revision: string | null, settings: ConfigFragment, changed: RemoteSection[]) {
+    this.lastGood = { revision, settings };
+    this.failedRevision = null;
+    this.candidate = null;
+    await this.persist();
+    this.setStatus({ revision, status: 'applied' });
+    (this.hooks as RemoteConfigHooks).event(
+      'config-applied',
+      `applied revision ${revision ?? '(local only)'}: ${changed.join(', ') || 'no changes'}`,
+    );
+    this.o.logger.info({ revision, changed }, 'remote config applied');
   }
 
   private async healthWithin(changed: RemoteSection[]): Promise<string | null> {
     const wait = new AbortController();
     this.wait = wait;
     const timer = setTimeout(() => wait.abort(new Error('deadline')), this.deadlineMs);
+    // close() came while the apply ran, before there was a wait to abort.
+    if (this.closed) wait.abort(new Error('agent closing'));
     try {
       const problem = await (this.hooks as RemoteConfigHooks).healthy(changed, wait.signal);
       const reason = (wait.signal.reason as Error | undefined)?.message;
@@ -245,7 +326,8 @@ export class RemoteConfig {
     }
   }
 
-  private async revert(failed: string | null, problem: string): Promise<void> {
+  /** `restart` false: the last good config already runs (a candidate reverted before it started). */
+  private async revert(failed: string | null, problem: string, restart = true): Promise<void> {
     const hooks = this.hooks as RemoteConfigHooks;
     const bad = this.running;
     const good = effectiveConfig(this.o.local, this.lastGood.settings);
@@ -254,9 +336,10 @@ export class RemoteConfig {
     this.running = good;
     this.runningRevision = this.lastGood.revision;
     this.failedRevision = failed;
+    this.candidate = null;
     await this.persist();
     try {
-      await hooks.apply(good, bad, changedSections(bad, good));
+      if (restart) await hooks.apply(good, bad, changedSections(bad, good));
     } catch (err) {
       this.o.logger.error({ err }, 'reverting the remote config failed');
     }
@@ -270,7 +353,11 @@ export class RemoteConfig {
   }
 
   private async persist(): Promise<void> {
-    const stored: StoredRemoteConfig = { lastGood: this.lastGood, failedRevision: this.failedRevision };
+    const stored: StoredRemoteConfig = {
+      lastGood: this.lastGood,
+      failedRevision: this.failedRevision,
+      candidate: this.candidate,
+    };
     await writeFileAtomic(this.file, JSON.stringify(stored), { mode: 0o600 });
   }
 }

@@ -60,7 +60,12 @@ export function createWebhookNotifier(deps: WebhookNotifierDeps): WebhookNotifie
 
   const outcome = (o: DeliveryOutcome, job: Job) => deps.onOutcome?.(o, job.webhook.name);
   const persist = (job: Job) =>
-    deps.store?.save({ webhook: job.webhook.name, notification: job.n, attempt: job.attempt, dueAt: job.dueAt });
+    deps.store?.save({
+      webhook: job.webhook.name,
+      notification: job.n,
+      attempt: job.attempt,
+      dueAt: job.dueAt,
+    });
   const settle = (job: Job) => deps.store?.remove(job.webhook.name, job.n.notificationId);
   /** webhook name + notification id of every delivery waiting or in flight (deduplication). */
   const pending = new Set<string>();

@@ -36,9 +36,7 @@ export class SqliteWebhookDeliveryStore implements WebhookDeliveryStore {
   constructor(private readonly db: SqlDatabase) {}
 
   pending(limit: number): PendingDelivery[] {
-    const rows = this.db
-      .prepare('SELECT * FROM webhook_deliveries ORDER BY seq LIMIT ?')
-      .all(limit) as Row[];
+    const rows = this.db.prepare('SELECT * FROM webhook_deliveries ORDER BY seq LIMIT ?').all(limit) as Row[];
     const out: PendingDelivery[] = [];
     for (const r of rows) {
       const parsed = AlertNotificationSchema.safeParse(JSON.parse(r.notification));

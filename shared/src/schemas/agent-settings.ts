@@ -64,10 +64,23 @@ export const DesiredConfigSchema = z.object({
 });
 export type DesiredConfig = z.infer<typeof DesiredConfigSchema>;
 
-/** The agent's dataDir/remote-config.json: the last configuration that proved healthy, and the last that did not. */
+/**
+ * The agent's dataDir/remote-config.json: the last configuration that proved healthy, the last that
+ * did not, and the one being applied but not yet confirmed (an agent that stopped during the health
+ * check starts on it and checks it again; one that stopped twice reverts it).
+ */
 export const RemoteConfigFileSchema = z.object({
   lastGood: z.object({ revision: z.string().nullable(), settings: ConfigFragmentSchema }),
   failedRevision: z.string().nullable(),
+  candidate: z
+    .object({
+      revision: z.string().nullable(),
+      settings: ConfigFragmentSchema,
+      /** Agent starts on this candidate so far. */
+      boots: z.number().int().nonnegative(),
+    })
+    .nullable()
+    .optional(),
 });
 export type RemoteConfigFile = z.infer<typeof RemoteConfigFileSchema>;
 

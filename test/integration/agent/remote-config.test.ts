@@ -179,7 +179,7 @@ describe('remote configuration', () => {
       15_000,
     );
     expect(reverted).toMatchObject({ revision: good, failedRevision: bad });
-    expect(reverted.detail).toMatch(/no frame/);
+    expect(reverted.detail).toMatch(/camera 'default' is failing/);
     expect(agent.currentConfig().camera).toMatchObject({ type: 'folder', path: frames });
     // The revert restored a camera that delivers frames, and the event reached the control plane.
     await waitUntil(

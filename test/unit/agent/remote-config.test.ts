@@ -62,6 +62,12 @@ function recorder(health: (changed: RemoteSection[], signal: AbortSignal) => Pro
   return { hooks, applied, reports, events };
 }
 
+/** A health check that never passes: it answers only when the runner gives up on it. */
+function untilAborted(signal: AbortSignal): Promise<string> {
+  if (signal.aborted) return Promise.resolve('aborted');
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve('aborted')));
+}
+
 describe('RemoteConfig', () => {
   it('applies only what changed, persists it, and starts from it after a restart', async () => {
     const remote = await RemoteConfig.open({ local, dataDir: dir, logger, deadlineMs: 1000 });
@@ -150,5 +156,40 @@ describe('RemoteConfig', () => {
     });
     expect(remote.current().frames.maxFps).toBeUndefined();
     await remote.close();
+  });
+
+  it('an agent that stopped during a check starts on the candidate once; stopping again reverts it unseen', async () => {
+    const first = await RemoteConfig.open({ local, dataDir: dir, logger, deadlineMs: 60_000 });
+    first.start(recorder((_c, signal) => untilAborted(signal)).hooks);
+    const candidate = desired({ frames: { maxFps: 3 } });
+    first.offer(candidate);
+    while (first.applied().status !== 'applying') await new Promise((resolve) => setImmediate(resolve));
+    await first.close();
+
+    // Second start: runs the candidate and checks it (all sections); it stops again mid-check.
+    const second = await RemoteConfig.open({ local, dataDir: dir, logger, deadlineMs: 60_000 });
+    expect(second.current().frames.maxFps).toBe(3);
+    const checked: RemoteSection[][] = [];
+    second.start(
+      recorder((changed, signal) => {
+        checked.push(changed);
+        return untilAborted(signal);
+      }).hooks,
+    );
+    while (checked.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    expect(checked[0]).toEqual(expect.arrayContaining(['camera', 'cameras', 'frames']));
+    await second.close();
+
+    // Third start: the candidate may be what stops the agent; it is reverted without running.
+    const third = await RemoteConfig.open({ local, dataDir: dir, logger });
+    expect(third.current().frames.maxFps).toBeUndefined();
+    const r = recorder(async () => null);
+    third.start(r.hooks);
+    await third.idle();
+    expect(r.applied).toEqual([]);
+    expect(third.applied()).toMatchObject({ status: 'reverted', failedRevision: candidate.revision });
+    expect(third.applied().detail).toMatch(/stopped during its health check twice/);
+    expect(r.events).toEqual(['config-reverted']);
+    await third.close();
   });
 });

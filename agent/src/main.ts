@@ -43,6 +43,7 @@ import type { InferenceBackend } from './inference/inference-backend.ts';
 import { createOnnxBackend } from './inference/onnx-backend.ts';
 import { createAgentMetrics } from './metrics/agent-metrics.ts';
 import { ActiveModel } from './model/active-model.ts';
+import { CameraModels } from './model/camera-models.ts';
 import { ConfidenceStats } from './model/confidence-stats.ts';
 import { ModelInstaller } from './model/model-installer.ts';
 import { ModelStore } from './model/model-store.ts';
@@ -231,11 +232,45 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       installed: (modelVersion, previousVersion) => {
         // No report here: the 'active' progress that follows carries the new version.
         publishEvent('model-installed', `installed version ${modelVersion}`, modelVersion);
+        cameraModels.deviceModelChanged();
         bus.emit({ type: 'model-installed', modelVersion, previousVersion });
       },
       failed: (modelVersion, error) => {
         publishEvent('model-install-failed', `${error.code}: ${error.message}`, modelVersion ?? undefined);
         bus.emit({ type: 'model-install-failed', modelVersion, code: error.code, message: error.message });
+      },
+    },
+  });
+
+  // Cameras that name another model than the device's (desired state `cameraModels`).
+  const cameraModels = new CameraModels({
+    dataDir: config.dataDir,
+    backend,
+    client,
+    device: active,
+    trustedKeys: config.trustedKeys,
+    threads: config.inference.threads,
+    logger: log('camera-models'),
+    retry,
+    smokeInput: () => ({ frames: recentFrames.list(), codec }),
+    hooks: {
+      installed: (modelVersion, cameraIds) => {
+        for (const cameraId of cameraIds)
+          publishEvent(
+            'model-installed',
+            `camera '${cameraId}' runs version ${modelVersion}`,
+            modelVersion,
+            cameraId,
+          );
+      },
+      failed: (modelVersion, cameraIds, error) => {
+        for (const cameraId of cameraIds)
+          publishEvent(
+            'model-install-failed',
+            `camera '${cameraId}' keeps the device's model: ${error.code}: ${error.message}`,
+            modelVersion,
+            cameraId,
+          );
       },
     },
   });
@@ -246,13 +281,18 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
 
   // 4. Desired state over HTTP (fails soft: MQTT's retained copy arrives as soon as it connects).
   try {
-    installer.setDesired(await client.getDesired());
+    const desired = await client.getDesired();
+    installer.setDesired(desired);
+    cameraModels.setDesired(desired);
   } catch (err) {
     log('installer').warn({ err }, 'desired state not available over HTTP; waiting for MQTT');
   }
 
   // 5. Desired state over MQTT: the retained message first, then every change.
-  link.subscribeDesired((desired) => installer.setDesired(desired));
+  link.subscribeDesired((desired) => {
+    installer.setDesired(desired);
+    cameraModels.setDesired(desired);
+  });
 
   // 6. Cameras → one shared model (fair turns) → predictions and samples, each with its camera id.
   // Rebuilt (not patched) when the remote configuration changes `camera`, `cameras` or `frames`.
@@ -263,6 +303,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     logger: log('camera'),
     retry,
     cameras: injected,
+    modelFor: (cameraId) => cameraModels.sourceFor(cameraId),
     sink: {
       classified: (prediction, result) => {
         recentFrames.add(result.frame);
@@ -446,6 +487,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         await camerasRef.current?.stop();
         await uploader.stop();
         await installer.close();
+        await cameraModels.close();
         reporter.stop();
         await link.close();
         await active.close();

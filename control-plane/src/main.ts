@@ -140,7 +140,7 @@ export async function startControlPlane(
       if (parsed) metrics.mqttMessage(parsed.kind);
     });
     const desired = createDesiredStatePublisher({ connection, store, logger: mqttLog });
-    const desiredConfig = createDesiredConfigPublisher({ connection, store, logger: mqttLog });
+    const desiredConfig = createDesiredConfigPublisher({ connection, store, logger: mqttLog, desired });
     const signer = createManifestSigner({ store, signingKey, ttlDays: config.manifestTtlDays });
     const convergence = createConvergence({ store, desired, signer, logger: mqttLog });
     const rollouts = createRolloutEngine({

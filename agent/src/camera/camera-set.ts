@@ -2,7 +2,8 @@
  * The agent's cameras, built from a validated config in one function (startCameraSet), so a new
  * configuration can stop the set and build it again. Per camera: its own capture (process and
  * watchdog), frame policy, sample policy, prediction gate and live-frame thumbnails; shared by all:
- * the one model session (ActiveModel), taken in fair turns (FairScheduler), and the sample queue.
+ * the model sessions (the device's ActiveModel, or a camera's own model from CameraModels — one
+ * session per distinct version), taken in fair turns (FairScheduler), and the sample queue.
  *
  * Every prediction, sample, live frame and camera-error event carries the camera's id.
  */
@@ -21,7 +22,7 @@ import { LiveFramePublisher } from '../comms/live-frame-publisher.ts';
 import type { ImageCodec } from '../image/image-codec.ts';
 import { FairScheduler } from '../inference/fair-scheduler.ts';
 import { FrameLoop, type FrameLoopStats, type FrameResult } from '../inference/frame-loop.ts';
-import type { ActiveModel } from '../model/active-model.ts';
+import type { ActiveModel, ModelSource } from '../model/active-model.ts';
 import { PredictionGate } from '../predictions/prediction-gate.ts';
 import { SampleCollector } from '../samples/sample-collector.ts';
 import type { SampleQueue } from '../samples/sample-queue.ts';
@@ -52,6 +53,8 @@ export interface CameraSetDeps {
   sink: CameraSetSink;
   /** Cameras to use instead of building them from their config, by id (tests, benchmarks). */
   cameras?: Record<string, Camera>;
+  /** The model a camera runs (per-camera models, CameraModels); `active` for every camera when absent. */
+  modelFor?: (cameraId: string) => ModelSource;
 }
 
 interface Unit {
@@ -125,7 +128,7 @@ export function startCameraSet(config: AgentConfig, deps: CameraSetDeps): Camera
     };
     unit.loop = new FrameLoop({
       camera: deps.cameras?.[id] ?? createCamera(resolved.camera, deps.codec),
-      active: deps.active,
+      active: deps.modelFor?.(id) ?? deps.active,
       codec: deps.codec,
       topK: config.inference.topK,
       logger: log,

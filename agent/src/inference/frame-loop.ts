@@ -18,7 +18,7 @@ import type { ClassScore, FramePolicy, InputSpec, Logger } from '@edgeloop/share
 import type { Camera, Frame } from '../camera/camera.ts';
 import { type CameraRestart, type CapturedFrame, FrameCapture } from '../camera/frame-capture.ts';
 import type { ImageCodec, RgbImage } from '../image/image-codec.ts';
-import type { ActiveModel } from '../model/active-model.ts';
+import type { ModelSource } from '../model/active-model.ts';
 import { type BackoffOptions, sleep } from '../util/backoff.ts';
 import type { FairScheduler } from './fair-scheduler.ts';
 import { grayThumbnail, meanAbsDiff } from './frame-features.ts';
@@ -52,7 +52,7 @@ export interface FrameStages {
 
 export interface FrameLoopOptions {
   camera: Camera;
-  active: ActiveModel;
+  active: ModelSource;
   codec: ImageCodec;
   topK: number;
   logger: Logger;

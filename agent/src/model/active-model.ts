@@ -6,6 +6,7 @@ import type { Logger, Manifest, ModelSlot } from '@edgeloop/shared';
 import type { InferenceBackend, ModelSession } from '../inference/inference-backend.ts';
 import { classify } from '../inference/postprocess.ts';
 import { blankInput } from '../inference/preprocess.ts';
+import { type SmokeTestInput, smokeTest } from './smoke-test.ts';
 
 export interface LoadedModel {
   version: number;
@@ -39,7 +40,33 @@ export async function loadModel(
   return { version: manifest.modelVersion, slot, manifest, session };
 }
 
-export class ActiveModel {
+/** loadModel, then the smoke test on recent frames; the session is released when it fails. */
+export async function loadCheckedModel(
+  backend: InferenceBackend,
+  modelPath: string,
+  manifest: Manifest,
+  threads: number,
+  slot: ModelSlot,
+  smokeInput: SmokeTestInput | null,
+): Promise<LoadedModel> {
+  const model = await loadModel(backend, modelPath, manifest, threads, slot);
+  try {
+    await smokeTest(model.session, manifest, smokeInput);
+  } catch (err) {
+    await model.session.release();
+    throw err;
+  }
+  return model;
+}
+
+/** What a camera's frame loop needs of a model holder (ActiveModel, or a per-camera choice of one). */
+export interface ModelSource {
+  get(): LoadedModel | null;
+  version(): number | null;
+  use<T>(fn: (model: LoadedModel) => Promise<T>): Promise<T | null>;
+}
+
+export class ActiveModel implements ModelSource {
   private current: LoadedModel | null = null;
   private readonly pins = new Map<LoadedModel, number>();
   private readonly retired = new Set<LoadedModel>();
@@ -80,6 +107,15 @@ export class ActiveModel {
       else await this.release(previous);
     }
     return previous;
+  }
+
+  /** No model from now on; the current one is released as soon as nothing uses it. */
+  async retire(): Promise<void> {
+    const previous = this.current;
+    this.current = null;
+    if (!previous) return;
+    if (this.pins.has(previous)) this.retired.add(previous);
+    else await this.release(previous);
   }
 
   async close(): Promise<void> {

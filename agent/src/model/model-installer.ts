@@ -29,11 +29,11 @@ import type { ControlPlaneClient } from '../comms/control-plane-client.ts';
 import type { ImageCodec } from '../image/image-codec.ts';
 import type { InferenceBackend } from '../inference/inference-backend.ts';
 import { type BackoffOptions, backoffDelay } from '../util/backoff.ts';
-import { type ActiveModel, type LoadedModel, loadModel } from './active-model.ts';
+import { type ActiveModel, type LoadedModel, loadCheckedModel } from './active-model.ts';
 import { downloadModelFiles } from './model-downloader.ts';
 import { type ModelStore, otherSlot, SLOTS } from './model-store.ts';
 import { type ShadowAgreement, shadowAgreement } from './shadow-run.ts';
-import { type SmokeTestInput, smokeTest } from './smoke-test.ts';
+import type { SmokeTestInput } from './smoke-test.ts';
 
 export type InstallStatus = 'idle' | 'downloading' | 'verifying' | 'running' | 'error';
 
@@ -331,21 +331,15 @@ export class ModelInstaller {
   }
 
   /** Creates the session (with its warm-up) and runs the smoke test; releases it on failure. */
-  private async loadChecked(slot: ModelSlot, manifest: Manifest): Promise<LoadedModel> {
+  private loadChecked(slot: ModelSlot, manifest: Manifest): Promise<LoadedModel> {
     const { store } = this.o;
-    const model = await loadModel(
+    return loadCheckedModel(
       this.o.backend,
       store.modelFilePath(slot, manifest),
       manifest,
       this.o.threads,
       slot,
+      this.o.smokeInput?.() ?? null,
     );
-    try {
-      await smokeTest(model.session, manifest, this.o.smokeInput?.() ?? null);
-    } catch (err) {
-      await model.session.release();
-      throw err;
-    }
-    return model;
   }
 }

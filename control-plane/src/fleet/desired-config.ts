@@ -20,6 +20,7 @@ import {
 import type { MqttConnection } from '../mqtt/mqtt-client.ts';
 import type { FragmentRecord } from '../store/config-store.ts';
 import type { DeviceRecord, Store } from '../store/store.ts';
+import type { DesiredStatePublisher } from './desired-state.ts';
 
 const PUBLISH_TIMEOUT_MS = 5_000;
 
@@ -83,6 +84,8 @@ export function createDesiredConfigPublisher(deps: {
   connection: MqttConnection;
   store: Store;
   logger: Logger;
+  /** Republished with the configuration: its `cameraModels` come from the configuration's cameras. */
+  desired?: DesiredStatePublisher;
 }): DesiredConfigPublisher {
   const { connection, store } = deps;
   const log = deps.logger;
@@ -102,6 +105,7 @@ export function createDesiredConfigPublisher(deps: {
     const failed = devices.filter((_, i) => results[i].status === 'rejected').map((d) => d.deviceId);
     // The database holds the change and a reconnect republishes everything: log, do not fail.
     if (failed.length > 0) log.warn({ devices: failed }, 'desired config not confirmed by the broker yet');
+    await deps.desired?.publish(devices.map((d) => d.deviceId));
   }
 
   return {

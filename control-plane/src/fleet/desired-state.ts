@@ -16,6 +16,7 @@ import {
 } from '@edgeloop/shared';
 import type { MqttConnection } from '../mqtt/mqtt-client.ts';
 import type { DeviceRecord, Store } from '../store/store.ts';
+import { type CameraModels, cameraModelsOf } from './camera-models.ts';
 
 const PUBLISH_TIMEOUT_MS = 5_000;
 
@@ -23,9 +24,11 @@ export function manifestPathOf(modelVersion: number): string {
   return routeUrl(apiRoutes.getManifest, { version: modelVersion });
 }
 
+/** `cameraModels`: the cameras that run another model (camera-models.ts). */
 export function desiredStateOf(
   device: Pick<DeviceRecord, 'desiredVersion' | 'desiredUpdatedAt' | 'enrolledAt'> &
     Partial<Pick<DeviceRecord, 'desiredManifestPath'>>,
+  cameraModels?: CameraModels,
 ): DesiredState {
   return parseWith(
     DesiredStateSchema,
@@ -37,6 +40,7 @@ export function desiredStateOf(
           ? null
           : (device.desiredManifestPath ?? manifestPathOf(device.desiredVersion)),
       updatedAt: device.desiredUpdatedAt ?? device.enrolledAt,
+      cameraModels,
     },
     'desired state',
   );
@@ -57,7 +61,7 @@ export function createDesiredStatePublisher(deps: {
   const log = deps.logger;
 
   async function publishDevice(device: DeviceRecord): Promise<void> {
-    const payload = JSON.stringify(desiredStateOf(device));
+    const payload = JSON.stringify(desiredStateOf(device, cameraModelsOf(store, device, log)));
     await connection.publish(topics.desired(device.deviceId), payload, {
       qos: 1,
       retain: true,

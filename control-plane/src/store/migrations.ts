@@ -411,4 +411,13 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 11,
+    name: 'device-event-camera',
+    sql: `
+      -- Which camera a device event is about (DeviceEvent.cameraId: camera errors, a camera's own
+      -- model installed or refused); NULL for events about the whole device.
+      ALTER TABLE device_events ADD COLUMN camera_id TEXT;
+    `,
+  },
 ];

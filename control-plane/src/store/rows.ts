@@ -143,6 +143,7 @@ export interface DeviceEventRow {
   type: DeviceEventRecord['type'];
   message: string;
   model_version: number | null;
+  camera_id: string | null;
   at: string;
   received_at: string;
 }
@@ -154,6 +155,7 @@ export function deviceEventFromRow(row: DeviceEventRow): DeviceEventRecord {
     type: row.type,
     message: row.message,
     modelVersion: row.model_version ?? undefined,
+    cameraId: row.camera_id ?? undefined,
     at: row.at,
     receivedAt: row.received_at,
   };

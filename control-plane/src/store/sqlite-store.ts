@@ -321,10 +321,18 @@ class SqliteStore implements Store {
   recordEvent(deviceId: string, event: DeviceEvent, receivedAt: string): void {
     this.db
       .prepare(
-        `INSERT INTO device_events (device_id, type, message, model_version, at, received_at)
-         VALUES (?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO device_events (device_id, type, message, model_version, camera_id, at, received_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(deviceId, event.type, event.message, event.modelVersion ?? null, event.at, receivedAt);
+      .run(
+        deviceId,
+        event.type,
+        event.message,
+        event.modelVersion ?? null,
+        event.cameraId ?? null,
+        event.at,
+        receivedAt,
+      );
   }
 
   listEvents(deviceId: string, limit = 100) {

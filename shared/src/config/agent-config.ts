@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CameraIdSchema } from '../schemas/camera-id.ts';
 import { DeviceIdSchema, DeviceTagsSchema } from '../schemas/http.ts';
+import { AliasNameSchema } from '../schemas/loop.ts';
 import {
   type CameraConfig,
   CameraConfigSchema,
@@ -80,6 +81,12 @@ export const CameraEntrySchema = cameraConfigWith({
   samples: SamplePolicySchema.optional().describe(
     "This camera's sample policy; the device-level `samples` when absent (replaced whole, not merged; the queue is shared).",
   ),
+  model: z
+    .union([z.number().int().positive(), AliasNameSchema])
+    .optional()
+    .describe(
+      "A model for this camera instead of the device's: a registry version number or alias (e.g. 'candidate'). Resolved by the control plane from the remote configuration; the device's model when absent or when it cannot be installed.",
+    ),
 });
 export type CameraEntry = z.infer<typeof CameraEntrySchema>;
 

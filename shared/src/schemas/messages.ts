@@ -9,6 +9,13 @@ import { ModelConfidenceSchema, UpdateProgressSchema } from './update.ts';
 const Protocol = z.literal(PROTOCOL_VERSION);
 const Timestamp = z.iso.datetime();
 
+/** A model version and where its signed manifest is (HTTP path relative to the control plane's URL). */
+export const ModelRefSchema = z.object({
+  modelVersion: z.number().int().positive(),
+  manifestPath: z.string().startsWith('/'),
+});
+export type ModelRef = z.infer<typeof ModelRefSchema>;
+
 /** Retained on `desired`: the model version the control plane wants this device to run. */
 export const DesiredStateSchema = z.object({
   protocol: Protocol,
@@ -16,6 +23,11 @@ export const DesiredStateSchema = z.object({
   /** HTTP path (relative to the control plane's URL) of the signed manifest. */
   manifestPath: z.string().startsWith('/').nullable(),
   updatedAt: Timestamp,
+  /**
+   * Cameras that run another model than `modelVersion`, by camera id (the remote configuration's
+   * `cameras[].model`, resolved). Absent when every camera runs the device's model.
+   */
+  cameraModels: z.record(CameraIdSchema, ModelRefSchema).optional(),
 });
 export type DesiredState = z.infer<typeof DesiredStateSchema>;
 

@@ -2,6 +2,7 @@
 import { NotFoundError } from '@edgeloop/shared';
 import { camerasOf, liveFrameInfo } from '../../devices/device-cameras.ts';
 import { detailOf, summaryOf } from '../../devices/device-summary.ts';
+import { cameraModelsOf } from '../../fleet/camera-models.ts';
 import { desiredStateOf } from '../../fleet/desired-state.ts';
 import { normaliseTags } from '../../store/device-tags.ts';
 import { actorOf } from '../actor.ts';
@@ -70,7 +71,7 @@ export function deviceHandlers(deps: AppDeps) {
       const deviceId = deviceIdOf(c);
       const device = store.getDevice(deviceId);
       if (!device) throw new NotFoundError(`device '${deviceId}' not found`);
-      return { status: 200, body: desiredStateOf(device) };
+      return { status: 200, body: desiredStateOf(device, cameraModelsOf(store, device, deps.logger)) };
     },
   });
 }

@@ -10,12 +10,14 @@ export function registryHandlers(deps: AppDeps) {
   const { store, config } = deps;
   return handlers({
     listAliases: () => ({ status: 200, body: { aliases: store.registry.listAliases() } }),
-    setAlias: ({ params, body }, c) => {
+    setAlias: async ({ params, body }, c) => {
       const alias = parseWith(AliasNameSchema, params.name, 'alias');
       const model = resolveModel(store, String(body.modelVersion));
       store.registry.setAlias(alias, model.modelVersion, actorOf(c), new Date().toISOString());
       const saved = store.registry.getAlias(alias);
       if (!saved) throw new Error(`alias '${alias}' vanished after it was set`);
+      // Cameras that name the alias (`cameras[].model`) follow it.
+      await deps.desired.republishAll();
       return { status: 200, body: saved };
     },
     compareModels: ({ query }) => {

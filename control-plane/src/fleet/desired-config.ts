@@ -20,7 +20,6 @@ import {
 import type { MqttConnection } from '../mqtt/mqtt-client.ts';
 import type { FragmentRecord } from '../store/config-store.ts';
 import type { DeviceRecord, Store } from '../store/store.ts';
-import type { DesiredStatePublisher } from './desired-state.ts';
 
 const PUBLISH_TIMEOUT_MS = 5_000;
 
@@ -84,8 +83,11 @@ export function createDesiredConfigPublisher(deps: {
   connection: MqttConnection;
   store: Store;
   logger: Logger;
-  /** Republished with the configuration: its `cameraModels` come from the configuration's cameras. */
-  desired?: DesiredStatePublisher;
+  /**
+   * The desired state publisher (desired-state.ts, which imports this file: hence the shape, not
+   * the type), republished with the configuration: its `cameraModels` come from the config's cameras.
+   */
+  desired?: { publish(deviceIds: readonly string[]): Promise<void> };
 }): DesiredConfigPublisher {
   const { connection, store } = deps;
   const log = deps.logger;

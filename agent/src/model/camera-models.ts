@@ -16,13 +16,12 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type DesiredState,
-  EdgeloopError,
+  type EdgeloopError,
   isTransient,
   type Logger,
   type ModelRef,
   type TrustedKey,
   toEdgeloopError,
-  verifyManifest,
 } from '@edgeloop/shared';
 import type { ControlPlaneClient } from '../comms/control-plane-client.ts';
 import type { InferenceBackend } from '../inference/inference-backend.ts';
@@ -31,6 +30,7 @@ import { ActiveModel, loadCheckedModel, type ModelSource } from './active-model.
 import { downloadModelFiles } from './model-downloader.ts';
 import { ModelStore } from './model-store.ts';
 import type { SmokeTestInput } from './smoke-test.ts';
+import { fetchVerifiedManifest } from './verified-manifest.ts';
 
 export const CAMERA_MODELS_DIR = 'camera-models';
 /** Each extra version has one folder with one slot: it is never replaced in place, only removed. */
@@ -193,19 +193,7 @@ export class CameraModels {
   private async install(ref: ModelRef): Promise<ActiveModel> {
     const { client, trustedKeys, logger } = this.o;
     const signal = this.abort.signal;
-    const manifest = verifyManifest(await client.getManifest(ref.manifestPath, signal), { trustedKeys });
-    if (manifest.modelVersion !== ref.modelVersion) {
-      throw new EdgeloopError(
-        'MODEL_INVALID',
-        `manifest at ${ref.manifestPath} is for version ${manifest.modelVersion}, desired is ${ref.modelVersion}`,
-      );
-    }
-    if (manifest.files.filter((f) => f.role === 'model').length !== 1) {
-      throw new EdgeloopError(
-        'MODEL_INVALID',
-        `manifest of version ${ref.modelVersion} must list exactly one model file`,
-      );
-    }
+    const manifest = await fetchVerifiedManifest(client, ref, trustedKeys, signal);
     const store = new ModelStore(this.folder(ref.modelVersion));
     if (!(await store.slotHolds(SLOT, manifest, trustedKeys))) {
       const dir = await store.beginDownload(SLOT, manifest);

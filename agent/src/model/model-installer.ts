@@ -13,7 +13,7 @@
  */
 import {
   type DesiredState,
-  EdgeloopError,
+  type EdgeloopError,
   isTransient,
   type Logger,
   type Manifest,
@@ -22,7 +22,6 @@ import {
   type TrustedKey,
   toEdgeloopError,
   type UpdatePhase,
-  verifyManifest,
 } from '@edgeloop/shared';
 import type { Frame } from '../camera/camera.ts';
 import type { ControlPlaneClient } from '../comms/control-plane-client.ts';
@@ -34,6 +33,7 @@ import { downloadModelFiles } from './model-downloader.ts';
 import { type ModelStore, otherSlot, SLOTS } from './model-store.ts';
 import { type ShadowAgreement, shadowAgreement } from './shadow-run.ts';
 import type { SmokeTestInput } from './smoke-test.ts';
+import { fetchVerifiedManifest } from './verified-manifest.ts';
 
 export type InstallStatus = 'idle' | 'downloading' | 'verifying' | 'running' | 'error';
 
@@ -238,25 +238,18 @@ export class ModelInstaller {
       hooks.progress({ targetVersion: version, phase, rollback: this.rollbackInFlight, detail });
 
     hooks.status('verifying', `checking manifest of version ${version}`);
-    const manifest = verifyManifest(await client.getManifest(manifestPath, signal), { trustedKeys });
+    const manifest = await fetchVerifiedManifest(
+      client,
+      { modelVersion: version, manifestPath },
+      trustedKeys,
+      signal,
+    );
     this.rollbackInFlight = manifest.rollback;
-    if (manifest.modelVersion !== version) {
-      throw new EdgeloopError(
-        'MODEL_INVALID',
-        `manifest at ${manifestPath} is for version ${manifest.modelVersion}, desired is ${version}`,
-      );
-    }
     const floor = Math.max(this.highest, active.version() ?? 0);
     if (version < floor && !manifest.rollback) {
       throw new ManifestError(
         'MANIFEST_DOWNGRADE',
         `refusing version ${version}: older than the installed ${floor} and not marked as a rollback`,
-      );
-    }
-    if (manifest.files.filter((f) => f.role === 'model').length !== 1) {
-      throw new EdgeloopError(
-        'MODEL_INVALID',
-        `manifest of version ${version} must list exactly one model file`,
       );
     }
     logger.info({ modelVersion: version, rollback: manifest.rollback }, 'manifest verified');

@@ -6,12 +6,11 @@
  * with the version that produced it: the named one, or the device's after a failed install (which
  * is reported with the camera's id). The device's own model — what rollouts target — stays put.
  */
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AgentConfigSchema, ApiClient, apiRoutes } from '@edgeloop/shared';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Agent, startAgent } from '../../../agent/src/main.ts';
+import { putFragment, writeColourFrames } from '../../helpers/agent-config-fixtures.ts';
 import { testManifest } from '../../helpers/manifest-fixture.ts';
 import { redBlueClassifier } from '../../helpers/tiny-onnx.ts';
 import {
@@ -55,11 +54,7 @@ async function publish(version: number, model: Uint8Array, overrides = {}) {
 beforeAll(async () => {
   t = await startTestControlPlane();
   api = new ApiClient(t.cp.httpUrl, t.cp.adminToken);
-  frames = join(t.dataDir, 'frames');
-  await mkdir(frames, { recursive: true });
-  await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 200, g: 20, b: 20 } } })
-    .jpeg()
-    .toFile(join(frames, 'a.jpg'));
+  frames = await writeColourFrames(join(t.dataDir, 'frames'), { 'a.jpg': { r: 200, g: 20, b: 20 } });
   await publish(1, redBlueClassifier({ k: 0.05 }));
   await publish(2, redBlueClassifier({ k: 0.02 }));
   // Raw scores declared as probabilities: verified and downloaded, then refused by the smoke test.
@@ -101,14 +96,8 @@ describe('a model per camera', () => {
       return seen.gate === 1 && seen.yard === 1 && seen.dock === 1;
     }, 'every camera on the device model first');
 
-    const res = await t.api(`/config/fragments/device/${DEVICE}`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        protocol: 1,
-        settings: { cameras: [folder('gate'), folder('yard', 'candidate'), folder('dock', 3)] },
-      }),
-      admin: true,
+    const res = await putFragment(t, 'device', DEVICE, {
+      cameras: [folder('gate'), folder('yard', 'candidate'), folder('dock', 3)],
     });
     expect(res.status).toBe(200);
 

@@ -5,7 +5,6 @@
  * agent stopped while a configuration was still being checked starts on it, checks it again and
  * reverts it when it fails.
  */
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type AgentConfig,
@@ -14,9 +13,9 @@ import {
   type AppliedConfig,
   apiRoutes,
 } from '@edgeloop/shared';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Agent, startAgent } from '../../../agent/src/main.ts';
+import { putFragment, writeColourFrames } from '../../helpers/agent-config-fixtures.ts';
 import {
   createToken,
   LogCapture,
@@ -36,12 +35,7 @@ const agentLogs = new LogCapture();
 const folder = (id: string, path: string) => ({ id, type: 'folder', path, fps: 20, loop: true });
 
 async function putDevice(settings: unknown): Promise<string> {
-  const res = await t.api(`/config/fragments/device/${DEVICE}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ protocol: 1, settings }),
-    admin: true,
-  });
+  const res = await putFragment(t, 'device', DEVICE, settings);
   expect(res.status).toBe(200);
   const view = await api.call(apiRoutes.getDeviceConfig, { params: { id: DEVICE } });
   return view.desired.revision as string;
@@ -71,16 +65,7 @@ const reportedRevert = (failed: string) => () => {
 beforeAll(async () => {
   t = await startTestControlPlane();
   api = new ApiClient(t.cp.httpUrl, t.cp.adminToken);
-  frames = join(t.dataDir, 'frames');
-  await mkdir(frames, { recursive: true });
-  for (const [name, color] of [
-    ['a.jpg', { r: 200, g: 20, b: 20 }],
-    ['b.jpg', { r: 20, g: 20, b: 200 }],
-  ] as const) {
-    await sharp({ create: { width: 32, height: 32, channels: 3, background: color } })
-      .jpeg()
-      .toFile(join(frames, name));
-  }
+  frames = await writeColourFrames(join(t.dataDir, 'frames'));
   config = AgentConfigSchema.parse({
     controlPlaneUrl: t.cp.httpUrl,
     dataDir: join(t.dataDir, 'agent'),

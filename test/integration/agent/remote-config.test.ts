@@ -5,7 +5,6 @@
  * switched to a source that delivers nothing is reverted and the revert is reported; camera
  * passwords are never echoed to API readers.
  */
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   AgentConfigSchema,
@@ -16,11 +15,11 @@ import {
   EdgeloopError,
   ErrorBodySchema,
 } from '@edgeloop/shared';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Agent, startAgent } from '../../../agent/src/main.ts';
 import { configCommand } from '../../../cli/commands/config.ts';
 import { runCommand } from '../../../cli/options/run-command.ts';
+import { putFragment, writeColourFrames } from '../../helpers/agent-config-fixtures.ts';
 import {
   createToken,
   LogCapture,
@@ -37,12 +36,7 @@ let frames: string;
 const agentLogs = new LogCapture();
 
 const put = (scope: string, key: string, settings: unknown, dryRun?: boolean) =>
-  t.api(`/config/fragments/${scope}/${key}${dryRun ? '?dryRun=true' : ''}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ protocol: 1, settings }),
-    admin: true,
-  });
+  putFragment(t, scope, key, settings, dryRun);
 
 async function deviceConfig() {
   return DeviceConfigViewSchema.parse(await api.call(apiRoutes.getDeviceConfig, { params: { id: DEVICE } }));
@@ -77,16 +71,7 @@ const cameraRestartsForConfig = () =>
 beforeAll(async () => {
   t = await startTestControlPlane();
   api = new ApiClient(t.cp.httpUrl, t.cp.adminToken);
-  frames = join(t.dataDir, 'frames');
-  await mkdir(frames, { recursive: true });
-  for (const [name, color] of [
-    ['a.jpg', { r: 200, g: 20, b: 20 }],
-    ['b.jpg', { r: 20, g: 20, b: 200 }],
-  ] as const) {
-    await sharp({ create: { width: 32, height: 32, channels: 3, background: color } })
-      .jpeg()
-      .toFile(join(frames, name));
-  }
+  frames = await writeColourFrames(join(t.dataDir, 'frames'));
   const token = await createToken(t, { group: 'dock' });
   agent = await startAgent(
     AgentConfigSchema.parse({

@@ -191,6 +191,8 @@ export async function startControlPlane(
         workDir: config.pipeline.workDir ?? join(config.dataDir, 'pipeline'),
         rule: () => ({ margin: config.registry.promotionMargin, tolerance: config.registry.classTolerance }),
         logger: pipelineLog,
+        // Cameras may name an alias (`cameras[].model`): their desired state follows it.
+        aliasesChanged: () => desired.republishAll(),
       }),
       retries: config.pipeline.retries,
       retryDelayMs: 1000,

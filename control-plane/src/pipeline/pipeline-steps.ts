@@ -44,6 +44,8 @@ export interface PipelineStepDeps {
   workDir: string;
   rule: () => PromotionRule;
   logger: Logger;
+  /** After the pipeline moves an alias (candidate, production): cameras naming it follow. */
+  aliasesChanged?: () => Promise<void>;
 }
 
 interface Candidate {
@@ -302,6 +304,7 @@ export function pipelineSteps(deps: PipelineStepDeps): PipelineStepDef[] {
           new Date().toISOString(),
         );
         ctx.state.modelVersion = summary.modelVersion;
+        await deps.aliasesChanged?.();
         ctx.log(
           `registered ${best.name} as version ${summary.modelVersion} (alias candidate); ${sampleIds.length} field samples in its dataset version\n`,
         );
@@ -313,6 +316,7 @@ export function pipelineSteps(deps: PipelineStepDeps): PipelineStepDef[] {
       async run(ctx) {
         const decision = promote(store, String(ctx.state.modelVersion), deps.rule(), PIPELINE_ACTOR);
         ctx.state.promoted = decision.promoted;
+        if (decision.promoted) await deps.aliasesChanged?.();
         ctx.log(`${decision.promoted ? 'promoted' : 'not promoted'}: ${decision.reason}\n`);
         return { promoted: decision.promoted, reason: decision.reason, production: decision.production };
       },

@@ -5,6 +5,7 @@
  * that fails its smoke test for another. Predictions arrive over MQTT from every camera, each
  * with the version that produced it: the named one, or the device's after a failed install (which
  * is reported with the camera's id). The device's own model — what rollouts target — stays put.
+ * Moving the alias moves the camera, and a version no camera needs any more is released.
  */
 import { join } from 'node:path';
 import { AgentConfigSchema, ApiClient, apiRoutes } from '@edgeloop/shared';
@@ -126,4 +127,18 @@ describe('a model per camera', () => {
     expect(agent.currentModelVersion()).toBe(1);
     expect(t.cp.store.getDevice(DEVICE)?.desiredVersion).toBe(1);
   }, 60_000);
+
+  it('follows the alias when it moves; a camera on the device version shares its session', async () => {
+    await api.call(apiRoutes.setAlias, {
+      params: { name: 'candidate' },
+      body: { protocol: 1, modelVersion: 1 },
+    });
+    await agentLogs.waitFor((e) => e.msg === 'camera model released' && e.modelVersion === 2);
+    const since = new Date().toISOString();
+    await waitUntil(
+      () => t.cp.store.cameraPredictions(DEVICE).every((c) => c.receivedAt > since),
+      'new predictions from every camera',
+    );
+    expect(versionsSeen()).toEqual({ gate: 1, yard: 1, dock: 1 });
+  }, 30_000);
 });

@@ -51,7 +51,7 @@ export function registryHandlers(deps: AppDeps) {
       if (!saved) throw new Error(`lineage of ${model.modelVersion} vanished after it was set`);
       return { status: 200, body: saved };
     },
-    promoteModel: ({ params, body }, c) => {
+    promoteModel: async ({ params, body }, c) => {
       const decision = promote(
         store,
         params.ref,
@@ -65,6 +65,7 @@ export function registryHandlers(deps: AppDeps) {
         { candidate: decision.candidate, promoted: decision.promoted, reason: decision.reason },
         'promotion decided',
       );
+      if (decision.promoted) await deps.desired.republishAll();
       return { status: 200, body: decision };
     },
   });

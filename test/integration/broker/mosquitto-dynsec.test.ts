@@ -1,0 +1,230 @@
+/**
+ * The managed external broker: a real Mosquitto 2 with dynamic security, provisioned by the
+ * control plane itself. Devices enroll over HTTP and connect with credentials nobody copied; the
+ * broker, not the control plane, enforces that a device reaches only its own topics and client id.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type DesiredState, DesiredStateSchema, deviceClientId, topics } from '@edgeloop/shared';
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { MqttLink } from '../../../agent/src/comms/mqtt-link.ts';
+import { type Mosquitto, startMosquitto } from '../../helpers/mosquitto.ts';
+import {
+  closed,
+  connectDevice,
+  createToken,
+  type Device,
+  enroll,
+  jsonBody,
+  LogCapture,
+  nextMessage,
+  startTestControlPlane,
+  type TestControlPlane,
+} from '../control-plane/helpers.ts';
+import { fleetModel, startFleet, waitUntil } from '../rollouts/fleet.ts';
+
+let broker: Mosquitto;
+const clients: MqttClient[] = [];
+const planes: TestControlPlane[] = [];
+
+function managed(b: Mosquitto) {
+  return {
+    mqtt: {
+      external: {
+        url: b.url,
+        username: b.service.username,
+        password: b.service.password,
+        identities: 'mosquitto-dynsec' as const,
+      },
+    },
+  };
+}
+
+async function controlPlane(overrides: Parameters<typeof startTestControlPlane>[0]) {
+  const t = await startTestControlPlane(overrides);
+  planes.push(t);
+  return t;
+}
+
+async function device(d: Device, options: mqtt.IClientOptions = {}): Promise<MqttClient> {
+  const client = await connectDevice(broker.url, d, options);
+  clients.push(client);
+  return client;
+}
+
+/** What the broker retains on a topic, read by its admin (who may read everything). */
+async function retained(topic: string): Promise<string | null> {
+  const admin = await mqtt.connectAsync(broker.url, { ...broker.admin, reconnectPeriod: 0 });
+  try {
+    const message = nextMessage(admin, topic).then((m) => m.payload.toString('utf8'));
+    await admin.subscribeAsync(topic, { qos: 1 });
+    const none = new Promise<null>((resolve) => setTimeout(() => resolve(null), 500));
+    return await Promise.race([message, none]);
+  } finally {
+    await admin.endAsync(true);
+  }
+}
+
+beforeAll(async () => {
+  broker = await startMosquitto();
+});
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
+  for (const t of planes.splice(0)) await t.stop();
+});
+afterAll(async () => {
+  await broker?.remove();
+});
+
+describe('Mosquitto with dynamic security, managed by the control plane', () => {
+  it('runs enrollment → connect with issued credentials → desired state → predictions', async () => {
+    const fleet = await startFleet(1, managed(broker));
+    try {
+      const [id] = fleet.ids;
+      // The agent connected with what enrollment gave it: the broker's own URL, no service password.
+      const stored = JSON.parse(readFileSync(join(fleet.t.dataDir, 'agents', id, 'credentials.json'), 'utf8'));
+      expect(stored.mqttUrl).toBe(broker.url);
+      await fleet.publish(1, fleetModel('confident', 1));
+      await fleet.api.assign(1, { all: true });
+      await waitUntil(() => fleet.reported(id).version === 1, 'the device to run version 1');
+      await waitUntil(
+        () => (fleet.t.cp.store.getDevice(id)?.predictionsTotal ?? 0) > 0,
+        'predictions to reach the control plane through mosquitto',
+      );
+    } finally {
+      await fleet.close();
+    }
+  }, 90_000);
+
+  it('keeps each device to its own topics and client id', async () => {
+    const t = await controlPlane(managed(broker));
+    const a = await enroll(t, 'cam-a');
+    const b = await enroll(t, 'cam-b');
+    const ownDesired = await waitUntil(() => retained(topics.desired('cam-b')), "cam-b's desired state");
+    const clientA = await device(a);
+
+    // Forged retained desired state and state for cam-b: accepted on the wire (MQTT 3.1.1 has no
+    // negative PUBACK), dropped by the broker, so what is retained is still the control plane's.
+    const forged: DesiredState = { ...DesiredStateSchema.parse(JSON.parse(ownDesired)), modelVersion: 99 };
+    await clientA.publishAsync(topics.desired('cam-b'), JSON.stringify(forged), { qos: 1, retain: true });
+    await clientA.publishAsync(topics.state('cam-b'), '{"forged":true}', { qos: 1, retain: true });
+    expect(await retained(topics.desired('cam-b'))).toBe(ownDesired);
+    expect(await retained(topics.state('cam-b'))).toBeNull();
+
+    // Subscribing to another device's desired state is refused (SUBACK 0x80), its own is granted.
+    const refused = await clientA.subscribeAsync(topics.desired('cam-b'), { qos: 1 }).catch(() => [{ qos: 128 }]);
+    expect(refused[0].qos).toBe(128);
+    const granted = await clientA.subscribeAsync(topics.desired('cam-a'), { qos: 1 });
+    expect(granted[0].qos).toBe(1);
+
+    // cam-a cannot take cam-b's client id (which would disconnect cam-b), nor log in as cam-b.
+    const clientB = await device(b);
+    await expect(connectDevice(broker.url, a, { clientId: deviceClientId('cam-b') })).rejects.toThrow(
+      /refused/i,
+    );
+    await expect(connectDevice(broker.url, { deviceId: 'cam-b', secret: a.secret })).rejects.toThrow(
+      /refused/i,
+    );
+    expect(clientB.connected).toBe(true);
+  }, 60_000);
+
+  it('disconnects a removed device and refuses it afterwards', async () => {
+    const t = await controlPlane(managed(broker));
+    const a = await enroll(t, 'cam-gone');
+    const client = await device(a);
+    const gone = closed(client);
+    await t.cp.brokerIdentities.removeDevice('cam-gone');
+    await gone;
+    await expect(connectDevice(broker.url, a)).rejects.toThrow(/refused/i);
+  }, 60_000);
+
+  it('replaces the broker password on re-enrollment', async () => {
+    const t = await controlPlane(managed(broker));
+    const first = await enroll(t, 'cam-re');
+    const token = await createToken(t, { reenroll: true });
+    const res = await t.api('/devices/enroll', jsonBody({ protocol: 1, token, deviceId: 'cam-re' }));
+    expect(res.status).toBe(201);
+    const second = (await res.json()) as Device;
+    await expect(connectDevice(broker.url, first)).rejects.toThrow(/refused/i);
+    expect((await device(second)).connected).toBe(true);
+  }, 60_000);
+
+  it('lets an agent refused once connect as soon as its identity exists', async () => {
+    const t = await controlPlane(managed(broker));
+    const logs = new LogCapture();
+    const link = new MqttLink({
+      url: broker.url,
+      deviceId: 'cam-late',
+      secret: 'late-secret-123456',
+      logger: logs.logger,
+      reconnectPeriodMs: 50,
+      reconnectMaxMs: 200,
+    });
+    try {
+      // Refused while the broker has no such client; mqtt.js alone would never try again.
+      const refusals = () => logs.entries.filter((e) => /refused by the broker/.test(e.msg ?? ''));
+      await logs.waitFor((e) => /refused by the broker/.test(e.msg ?? ''));
+      await waitUntil(() => logs.entries.filter((e) => e.msg === 'mqtt reconnecting').length >= 3, 'retries');
+      expect(link.connected()).toBe(false);
+      // Logged once per change of state, not once per attempt.
+      expect(refusals()).toHaveLength(1);
+      await t.cp.brokerIdentities.provisionDevice('cam-late', 'late-secret-123456');
+      await waitUntil(() => link.connected(), 'the agent to reconnect with its now valid credentials');
+    } finally {
+      await link.close();
+    }
+    expect(logs.entries.some((e) => e.msg === 'mqtt connected')).toBe(true);
+  }, 60_000);
+
+  it('hands devices their own URL and credentials, never the service password', async () => {
+    // The older form: service credentials inside externalUrl (no dynamic security, so no provisioning).
+    const legacyUrl = `mqtt://${broker.service.username}:${broker.service.password}@127.0.0.1:${broker.port}`;
+    const t = await controlPlane({ mqtt: { externalUrl: legacyUrl } });
+    await waitUntil(
+      async () => ((await (await t.api('/health')).json()) as { mqttConnected?: boolean }).mqttConnected,
+      'the service login',
+    );
+    const token = await createToken(t);
+    const res = await t.api('/devices/enroll', jsonBody({ protocol: 1, token, deviceId: 'cam-url' }));
+    const text = await res.text();
+    expect(res.status).toBe(201);
+    expect(JSON.parse(text).mqttUrl).toBe(broker.url);
+    expect(text).not.toContain(broker.service.password);
+    expect(text).not.toContain(broker.service.username);
+    expect(t.cp.mqttUrl).not.toContain(broker.service.password);
+
+    const managedPlane = await controlPlane(managed(broker));
+    const enrolled = await enroll(managedPlane, 'cam-url2');
+    expect(JSON.stringify(enrolled)).not.toContain(broker.service.password);
+    expect(enrolled.mqttUrl).toBe(broker.url);
+  }, 60_000);
+});
+
+describe('a control plane started before its broker', () => {
+  it('serves HTTP, reports the broker down, and connects when Mosquitto comes up', async () => {
+    const late = await startMosquitto({ running: false });
+    try {
+      const t = await controlPlane(managed(late));
+      const health = async () => (await t.api('/health')).json() as Promise<{ ok: boolean; mqttConnected: boolean }>;
+      expect(await health()).toMatchObject({ ok: true, mqttConnected: false });
+      // Enrollment waits for the broker rather than spend a token on a device it cannot provision.
+      const token = await createToken(t);
+      const refused = await t.api('/devices/enroll', jsonBody({ protocol: 1, token, deviceId: 'cam-early' }));
+      expect(refused.status).toBe(502);
+
+      await late.start();
+      await waitUntil(async () => (await health()).mqttConnected, 'the control plane to connect', 20_000);
+      const res = await t.api('/devices/enroll', jsonBody({ protocol: 1, token, deviceId: 'cam-early' }));
+      expect(res.status).toBe(201);
+      const d = (await res.json()) as Device;
+      const client = await connectDevice(late.url, d);
+      clients.push(client);
+      const desired = nextMessage(client, topics.desired('cam-early'));
+      await client.subscribeAsync(topics.desired('cam-early'), { qos: 1 });
+      expect(DesiredStateSchema.parse(JSON.parse((await desired).payload.toString())).modelVersion).toBeNull();
+    } finally {
+      await late.remove();
+    }
+  }, 60_000);
+});

@@ -31,8 +31,8 @@ import { createModelRegistry } from './models/model-registry.ts';
 import { startBroker } from './mqtt/broker.ts';
 import { resolveBroker, resolveHookSecret } from './mqtt/broker-config.ts';
 import { type BrokerIdentities, storeBackedIdentities } from './mqtt/broker-identities.ts';
-import { connectMqtt } from './mqtt/mqtt-client.ts';
 import { createMosquittoDynsec } from './mqtt/mosquitto-dynsec.ts';
+import { connectMqtt } from './mqtt/mqtt-client.ts';
 import type { ObjectStore } from './object-store/object-store.ts';
 import { openObjectStore } from './object-store/open-object-store.ts';
 import { createPipelineRunner, type PipelineRunner } from './pipeline/pipeline-runner.ts';
@@ -196,7 +196,11 @@ export async function startControlPlane(
     if (!linked && brokerChoice.kind === 'embedded') {
       throw new EdgeloopError('INTERNAL', 'could not connect to the embedded MQTT broker');
     }
-    if (!linked) mqttLog.warn({ url: brokerUrl }, 'MQTT broker not reachable yet; serving HTTP and connecting when it is up');
+    if (!linked)
+      mqttLog.warn(
+        { url: brokerUrl },
+        'MQTT broker not reachable yet; serving HTTP and connecting when it is up',
+      );
 
     const models = createModelRegistry({
       store,

@@ -155,7 +155,8 @@ export class MqttLink {
     if (next === this.state) return;
     this.state = next;
     if (next === 'connected') this.logger.info(context, 'mqtt connected');
-    else if (next === 'refused') this.logger.warn(context, 'mqtt connection refused by the broker; retrying with backoff');
+    else if (next === 'refused')
+      this.logger.warn(context, 'mqtt connection refused by the broker; retrying with backoff');
     else this.logger.warn(context, 'mqtt broker unreachable; retrying with backoff');
   }
 

@@ -11,9 +11,9 @@ import type { DesiredStatePublisher } from '../fleet/desired-state.ts';
 import type { ControlPlaneMetrics } from '../metrics/control-plane-metrics.ts';
 import type { ManifestSigner } from '../models/manifest-signer.ts';
 import type { ModelRegistry } from '../models/model-registry.ts';
+import type { BrokerIdentities } from '../mqtt/broker-identities.ts';
 import type { ObjectStore } from '../object-store/object-store.ts';
 import type { PipelineRunner } from '../pipeline/pipeline-runner.ts';
-import type { BrokerIdentities } from '../mqtt/broker-identities.ts';
 import type { RolloutEngine } from '../rollouts/rollout-engine.ts';
 import type { Store } from '../store/store.ts';
 

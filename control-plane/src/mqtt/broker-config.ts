@@ -95,7 +95,8 @@ export function resolveHookSecret(mqtt: ControlPlaneConfig['mqtt']): string | nu
   }
   if (hooks.secretFile !== undefined) {
     const secret = readSecretFile(hooks.secretFile, 'mqtt.hooks.secretFile');
-    if (secret.length < 16) throw new ConfigError('mqtt.hooks.secretFile: the secret needs 16 characters or more');
+    if (secret.length < 16)
+      throw new ConfigError('mqtt.hooks.secretFile: the secret needs 16 characters or more');
     return secret;
   }
   return hooks.secret ?? null;

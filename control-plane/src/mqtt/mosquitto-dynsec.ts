@@ -159,7 +159,12 @@ export function createMosquittoDynsec(deps: {
       const [deleteClient, deleteRole, createRole, createClient] = await run([
         { command: 'deleteClient', username: deviceId },
         { command: 'deleteRole', rolename },
-        { command: 'createRole', rolename, textname: `edgeloop device ${deviceId}`, acls: deviceRoleAcls(deviceId) },
+        {
+          command: 'createRole',
+          rolename,
+          textname: `edgeloop device ${deviceId}`,
+          acls: deviceRoleAcls(deviceId),
+        },
         {
           command: 'createClient',
           username: deviceId,

@@ -108,7 +108,8 @@ export function connectMqtt(options: ConnectOptions): MqttConnection {
 
     async publish(topic, payload, { qos, retain, timeoutMs }) {
       // Not queued while down: what must reach devices is republished from the database on connect.
-      if (!client.connected) throw new EdgeloopError('UPSTREAM_FAILED', `mqtt broker not connected (${topic})`);
+      if (!client.connected)
+        throw new EdgeloopError('UPSTREAM_FAILED', `mqtt broker not connected (${topic})`);
       const sent = client.publishAsync(topic, payload, { qos, retain });
       if (timeoutMs === undefined) {
         await sent;

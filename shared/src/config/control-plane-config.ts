@@ -76,7 +76,11 @@ export const ExternalBrokerConfigSchema = z.object({
     .describe('Broker URL; a user and password in it are read as the service identity.'),
   username: z.string().min(1).optional().describe("The control plane's own broker user."),
   password: z.string().min(1).optional().describe('Its password (or passwordFile).'),
-  passwordFile: z.string().min(1).optional().describe('File holding the password (trailing newline ignored).'),
+  passwordFile: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('File holding the password (trailing newline ignored).'),
   identities: z
     .enum(['none', 'mosquitto-dynsec'])
     .default('none')
@@ -257,7 +261,11 @@ export const ControlPlaneConfigSchema = z.object({
             .min(16)
             .optional()
             .describe('Shared secret the broker sends in the x-edgeloop-hook-secret header.'),
-          secretFile: z.string().min(1).optional().describe('File holding the hook secret (instead of secret).'),
+          secretFile: z
+            .string()
+            .min(1)
+            .optional()
+            .describe('File holding the hook secret (instead of secret).'),
         })
         .optional()
         .describe(

@@ -83,7 +83,9 @@ describe('Mosquitto with dynamic security, managed by the control plane', () => 
     try {
       const [id] = fleet.ids;
       // The agent connected with what enrollment gave it: the broker's own URL, no service password.
-      const stored = JSON.parse(readFileSync(join(fleet.t.dataDir, 'agents', id, 'credentials.json'), 'utf8'));
+      const stored = JSON.parse(
+        readFileSync(join(fleet.t.dataDir, 'agents', id, 'credentials.json'), 'utf8'),
+      );
       expect(stored.mqttUrl).toBe(broker.url);
       await fleet.publish(1, fleetModel('confident', 1));
       await fleet.api.assign(1, { all: true });
@@ -113,7 +115,9 @@ describe('Mosquitto with dynamic security, managed by the control plane', () => 
     expect(await retained(topics.state('cam-b'))).toBeNull();
 
     // Subscribing to another device's desired state is refused (SUBACK 0x80), its own is granted.
-    const refused = await clientA.subscribeAsync(topics.desired('cam-b'), { qos: 1 }).catch(() => [{ qos: 128 }]);
+    const refused = await clientA
+      .subscribeAsync(topics.desired('cam-b'), { qos: 1 })
+      .catch(() => [{ qos: 128 }]);
     expect(refused[0].qos).toBe(128);
     const granted = await clientA.subscribeAsync(topics.desired('cam-a'), { qos: 1 });
     expect(granted[0].qos).toBe(1);
@@ -206,7 +210,8 @@ describe('a control plane started before its broker', () => {
     const late = await startMosquitto({ running: false });
     try {
       const t = await controlPlane(managed(late));
-      const health = async () => (await t.api('/health')).json() as Promise<{ ok: boolean; mqttConnected: boolean }>;
+      const health = async () =>
+        (await t.api('/health')).json() as Promise<{ ok: boolean; mqttConnected: boolean }>;
       expect(await health()).toMatchObject({ ok: true, mqttConnected: false });
       // Enrollment waits for the broker rather than spend a token on a device it cannot provision.
       const token = await createToken(t);
@@ -222,7 +227,9 @@ describe('a control plane started before its broker', () => {
       clients.push(client);
       const desired = nextMessage(client, topics.desired('cam-early'));
       await client.subscribeAsync(topics.desired('cam-early'), { qos: 1 });
-      expect(DesiredStateSchema.parse(JSON.parse((await desired).payload.toString())).modelVersion).toBeNull();
+      expect(
+        DesiredStateSchema.parse(JSON.parse((await desired).payload.toString())).modelVersion,
+      ).toBeNull();
     } finally {
       await late.remove();
     }

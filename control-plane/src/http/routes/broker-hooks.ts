@@ -34,7 +34,8 @@ export function brokerHookHandlers(deps: AppDeps) {
     // Off unless configured: the routes do not exist for a control plane that did not ask for them.
     if (secret === null) throw new NotFoundError('broker hooks are not enabled (mqtt.hooks)');
     const given = c.req.header(BROKER_HOOK_SECRET_HEADER);
-    if (given === undefined || !safeEqual(given, secret)) throw new UnauthorizedError('bad broker hook secret');
+    if (given === undefined || !safeEqual(given, secret))
+      throw new UnauthorizedError('bad broker hook secret');
   }
 
   return handlers({
@@ -46,7 +47,8 @@ export function brokerHookHandlers(deps: AppDeps) {
           body.clientid === deviceClientId(body.username) &&
           (await deps.devices.verify(body.username, body.password));
         result = ok ? 'allow' : 'deny';
-        if (!ok) log.info({ username: body.username, clientid: body.clientid }, 'broker hook refused a connection');
+        if (!ok)
+          log.info({ username: body.username, clientid: body.clientid }, 'broker hook refused a connection');
       }
       return { status: 200, body: { result, is_superuser: false as const } };
     },
@@ -59,7 +61,9 @@ export function brokerHookHandlers(deps: AppDeps) {
         const allowed =
           body.clientid === deviceClientId(device) &&
           deps.store.deviceExists(device) &&
-          (body.action === 'publish' ? deviceMayPublish(device, body.topic) : deviceMaySubscribe(device, body.topic));
+          (body.action === 'publish'
+            ? deviceMayPublish(device, body.topic)
+            : deviceMaySubscribe(device, body.topic));
         result = allowed ? 'allow' : 'deny';
         if (!allowed) log.warn({ device, action: body.action, topic: body.topic }, 'broker hook refused');
       }

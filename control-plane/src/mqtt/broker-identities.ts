@@ -24,6 +24,8 @@ export interface BrokerIdentities {
   readonly kind: 'store' | 'mosquitto-dynsec';
   /** False while the broker cannot take commands (enrollment is refused then, before spending a token). */
   ready(): boolean;
+  /** Throws ConflictError when the id names a broker user that is not this device's identity. */
+  assertAvailable(deviceId: string): Promise<void>;
   /** Creates the device's identity, or replaces it (re-enrollment: the old secret stops working). */
   provisionDevice(deviceId: string, secret: string): Promise<void>;
   /** Deletes the device's identity; the broker disconnects it. Removing an unknown device is a no-op. */
@@ -35,6 +37,7 @@ export function storeBackedIdentities(): BrokerIdentities {
   return {
     kind: 'store',
     ready: () => true,
+    async assertAvailable() {},
     async provisionDevice() {},
     async removeDevice() {},
     async reconcile() {

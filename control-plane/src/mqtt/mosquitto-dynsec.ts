@@ -10,7 +10,14 @@
  * device can connect as another's client id. Deleting the client makes Mosquitto disconnect it.
  */
 import { randomBytes } from 'node:crypto';
-import { deviceAclTopics, deviceClientId, EdgeloopError, type Logger, parseJsonWith } from '@edgeloop/shared';
+import {
+  ConflictError,
+  deviceAclTopics,
+  deviceClientId,
+  EdgeloopError,
+  type Logger,
+  parseJsonWith,
+} from '@edgeloop/shared';
 import { z } from 'zod';
 import type { BrokerIdentities } from './broker-identities.ts';
 import type { MqttConnection } from './mqtt-client.ts';
@@ -148,11 +155,33 @@ export function createMosquittoDynsec(deps: {
     return new Set(data.data.clients);
   }
 
+  /**
+   * A device id may name a broker user that is not a device (the service identity, `admin`, a
+   * Home Assistant user). Only clients holding their device role are ours to replace or delete.
+   */
+  async function assertOwnedOrAbsent(deviceId: string): Promise<void> {
+    const [response] = await run([{ command: 'getClient', username: deviceId }]);
+    if (response.error !== undefined) {
+      check(response, notFound);
+      return;
+    }
+    const client = z
+      .object({ client: z.object({ roles: z.array(z.object({ rolename: z.string() })).default([]) }) })
+      .safeParse(response.data);
+    if (!client.success) throw new DynsecCommandError('getClient', 'unexpected answer');
+    if (!client.data.client.roles.some((r) => r.rolename === roleName(deviceId))) {
+      throw new ConflictError(`'${deviceId}' is a broker user that is not an edgeloop device`);
+    }
+  }
+
   const identities: BrokerIdentities = {
     kind: 'mosquitto-dynsec',
     ready: () => connection.connected(),
 
+    assertAvailable: assertOwnedOrAbsent,
+
     async provisionDevice(deviceId, secret) {
+      await assertOwnedOrAbsent(deviceId);
       const rolename = roleName(deviceId);
       // Replace, not update: the old secret must stop working (re-enrollment) and the role's ACLs
       // follow the current topic tree. One message, so the plugin applies it in this order.
@@ -182,6 +211,7 @@ export function createMosquittoDynsec(deps: {
     },
 
     async removeDevice(deviceId) {
+      await assertOwnedOrAbsent(deviceId);
       const [deleteClient, deleteRole] = await run([
         { command: 'deleteClient', username: deviceId },
         { command: 'deleteRole', rolename: roleName(deviceId) },

@@ -5,7 +5,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type DesiredState, DesiredStateSchema, deviceClientId, topics } from '@edgeloop/shared';
+import {
+  type DesiredState,
+  DesiredStateSchema,
+  deviceClientId,
+  silentLogger,
+  topics,
+} from '@edgeloop/shared';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MqttLink } from '../../../agent/src/comms/mqtt-link.ts';
@@ -133,6 +139,36 @@ describe('Mosquitto with dynamic security, managed by the control plane', () => 
     expect(clientB.connected).toBe(true);
   }, 60_000);
 
+  it('refuses a device id that names a broker user edgeloop does not manage, and leaves that user alone', async () => {
+    const t = await controlPlane(managed(broker));
+    for (const taken of [broker.service.username, broker.admin.username]) {
+      const token = await createToken(t);
+      const res = await t.api('/devices/enroll', jsonBody({ protocol: 1, token, deviceId: taken }));
+      expect(res.status).toBe(409);
+    }
+    // The service identity still logs in, and provisioning still works through it.
+    const again = await mqtt.connectAsync(broker.url, { ...broker.service, reconnectPeriod: 0 });
+    clients.push(again);
+    expect((await device(await enroll(t, 'cam-after'))).connected).toBe(true);
+  }, 60_000);
+
+  it('reconciles on start: drops identities of unknown devices, names enrolled devices missing on the broker', async () => {
+    const t = await controlPlane(managed(broker));
+    const kept = await enroll(t, 'cam-kept');
+    await enroll(t, 'cam-lost');
+    // Made behind the store's back (as if its device were deleted while the control plane was down).
+    await t.cp.brokerIdentities.provisionDevice('cam-stray', 'stray-secret-123456');
+    // Lost on the broker (as if its dynamic-security file were restored from an old backup).
+    await t.cp.brokerIdentities.removeDevice('cam-lost');
+    await t.restart();
+    const warning = await t.logs.waitFor((e) => /no identity on mosquitto/.test(e.msg ?? ''));
+    expect(warning.missing).toEqual(['cam-lost']);
+    await expect(
+      connectDevice(broker.url, { deviceId: 'cam-stray', secret: 'stray-secret-123456' }),
+    ).rejects.toThrow(/refused/i);
+    expect((await device(kept)).connected).toBe(true);
+  }, 60_000);
+
   it('disconnects a removed device and refuses it afterwards', async () => {
     const t = await controlPlane(managed(broker));
     const a = await enroll(t, 'cam-gone');
@@ -230,6 +266,25 @@ describe('a control plane started before its broker', () => {
       expect(
         DesiredStateSchema.parse(JSON.parse((await desired).payload.toString())).modelVersion,
       ).toBeNull();
+
+      // A broker restart: the control plane and an agent both come back by themselves.
+      const link = new MqttLink({
+        url: late.url,
+        ...d,
+        logger: silentLogger(),
+        reconnectPeriodMs: 50,
+        reconnectMaxMs: 500,
+      });
+      try {
+        await waitUntil(() => link.connected(), 'the agent to connect');
+        await late.stop();
+        await waitUntil(async () => !link.connected() && !(await health()).mqttConnected, 'both to notice');
+        await late.start();
+        await waitUntil(() => link.connected(), 'the agent to reconnect after the broker restart');
+        await waitUntil(async () => (await health()).mqttConnected, 'the control plane to reconnect');
+      } finally {
+        await link.close();
+      }
     } finally {
       await late.remove();
     }

@@ -20,6 +20,7 @@ export function enrollmentHandlers(deps: AppDeps) {
       if (deps.brokerIdentities && !deps.brokerIdentities.ready()) {
         throw new EdgeloopError('UPSTREAM_FAILED', 'the MQTT broker is not reachable; enroll again shortly');
       }
+      if (body.deviceId) await deps.brokerIdentities?.assertAvailable(body.deviceId);
       const { response, device } = await enrollDevice(deps.store, body, deps.mqttPublicUrl);
       await deps.brokerIdentities?.provisionDevice(device.deviceId, response.secret);
       log.info({ deviceId: device.deviceId, group: device.group }, 'device enrolled');

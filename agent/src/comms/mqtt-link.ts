@@ -87,7 +87,7 @@ export class MqttLink {
       username: this.deviceId,
       password: options.secret,
       clean: true,
-      // 0: mqtt.js never reconnects by itself; scheduleReconnect does (see the header).
+      // 0: mqtt.js never reconnects by itself; the 'close' handler below does (see the header).
       reconnectPeriod: 0,
       connectTimeout: 10_000,
       // We subscribe ourselves on every connect; mqtt.js's own resubscribe would double it.

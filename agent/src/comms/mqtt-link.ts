@@ -36,6 +36,7 @@ import {
   topics,
 } from '@edgeloop/shared';
 import { connect, type MqttClient } from 'mqtt';
+import { backoffDelay } from '../util/backoff.ts';
 
 export interface MqttLinkOptions {
   url: string;
@@ -48,12 +49,6 @@ export interface MqttLinkOptions {
 }
 
 type LinkState = 'connecting' | 'connected' | 'refused' | 'unreachable';
-
-/** Capped exponential backoff with jitter: half the step fixed, half random. */
-export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
-  const step = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
-  return Math.round(step / 2 + (step / 2) * random());
-}
 
 type DesiredListener = (desired: DesiredState) => void;
 type ConfigListener = (config: DesiredConfig) => void;
@@ -140,7 +135,7 @@ export class MqttLink {
       if (this.closing) return;
       if (this.state === 'connected') this.setState('unreachable', { err: 'connection lost' });
       if (this.reconnectTimer) return;
-      const delayMs = backoffDelay(this.attempts, baseMs, maxMs);
+      const delayMs = backoffDelay(this.attempts, { baseMs, maxMs });
       this.attempts += 1;
       this.logger.debug({ delayMs, attempt: this.attempts }, 'mqtt reconnecting');
       this.reconnectTimer = setTimeout(() => {

@@ -47,9 +47,22 @@ function managed(b: Mosquitto) {
   };
 }
 
-async function controlPlane(overrides: Parameters<typeof startTestControlPlane>[0]) {
+async function health(t: TestControlPlane) {
+  return (await t.api('/health')).json() as Promise<{ ok: boolean; mqttConnected?: boolean }>;
+}
+
+/** On a loaded machine the control plane may still be connecting; enrollment waits for it. */
+function linked(t: TestControlPlane, what = 'the control plane to reach mosquitto') {
+  return waitUntil(async () => (await health(t)).mqttConnected, what);
+}
+
+async function controlPlane(
+  overrides: Parameters<typeof startTestControlPlane>[0],
+  options = { linked: true },
+) {
   const t = await startTestControlPlane(overrides);
   planes.push(t);
+  if (options.linked) await linked(t);
   return t;
 }
 
@@ -85,9 +98,11 @@ afterAll(async () => {
 
 describe('Mosquitto with dynamic security, managed by the control plane', () => {
   it('runs enrollment → connect with issued credentials → desired state → predictions', async () => {
-    const fleet = await startFleet(1, managed(broker));
+    const fleet = await startFleet(0, managed(broker));
     try {
-      const [id] = fleet.ids;
+      await linked(fleet.t);
+      const id = 'cam-00';
+      await fleet.addAgent(id, 'default');
       // The agent connected with what enrollment gave it: the broker's own URL, no service password.
       const stored = JSON.parse(
         readFileSync(join(fleet.t.dataDir, 'agents', id, 'credentials.json'), 'utf8'),
@@ -221,10 +236,6 @@ describe('Mosquitto with dynamic security, managed by the control plane', () => 
     // The older form: service credentials inside externalUrl (no dynamic security, so no provisioning).
     const legacyUrl = `mqtt://${broker.service.username}:${broker.service.password}@127.0.0.1:${broker.port}`;
     const t = await controlPlane({ mqtt: { externalUrl: legacyUrl } });
-    await waitUntil(
-      async () => ((await (await t.api('/health')).json()) as { mqttConnected?: boolean }).mqttConnected,
-      'the service login',
-    );
     const token = await createToken(t);
     const res = await t.api('/devices/enroll', jsonBody({ protocol: 1, token, deviceId: 'cam-url' }));
     const text = await res.text();
@@ -245,17 +256,15 @@ describe('a control plane started before its broker', () => {
   it('serves HTTP, reports the broker down, and connects when Mosquitto comes up', async () => {
     const late = await startMosquitto({ running: false });
     try {
-      const t = await controlPlane(managed(late));
-      const health = async () =>
-        (await t.api('/health')).json() as Promise<{ ok: boolean; mqttConnected: boolean }>;
-      expect(await health()).toMatchObject({ ok: true, mqttConnected: false });
+      const t = await controlPlane(managed(late), { linked: false });
+      expect(await health(t)).toMatchObject({ ok: true, mqttConnected: false });
       // Enrollment waits for the broker rather than spend a token on a device it cannot provision.
       const token = await createToken(t);
       const refused = await t.api('/devices/enroll', jsonBody({ protocol: 1, token, deviceId: 'cam-early' }));
       expect(refused.status).toBe(502);
 
       await late.start();
-      await waitUntil(async () => (await health()).mqttConnected, 'the control plane to connect', 20_000);
+      await linked(t, 'the control plane to connect');
       const res = await t.api('/devices/enroll', jsonBody({ protocol: 1, token, deviceId: 'cam-early' }));
       expect(res.status).toBe(201);
       const d = (await res.json()) as Device;
@@ -278,10 +287,10 @@ describe('a control plane started before its broker', () => {
       try {
         await waitUntil(() => link.connected(), 'the agent to connect');
         await late.stop();
-        await waitUntil(async () => !link.connected() && !(await health()).mqttConnected, 'both to notice');
+        await waitUntil(async () => !link.connected() && !(await health(t)).mqttConnected, 'both to notice');
         await late.start();
         await waitUntil(() => link.connected(), 'the agent to reconnect after the broker restart');
-        await waitUntil(async () => (await health()).mqttConnected, 'the control plane to reconnect');
+        await linked(t, 'the control plane to reconnect');
       } finally {
         await link.close();
       }

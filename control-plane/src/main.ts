@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import {
   type ControlPlaneConfig,
   createLogger,
+  EdgeloopError,
   type Logger,
   parseDeviceTopic,
   type TrustedKey,
@@ -28,6 +29,9 @@ import { createControlPlaneMetrics } from './metrics/control-plane-metrics.ts';
 import { createManifestSigner } from './models/manifest-signer.ts';
 import { createModelRegistry } from './models/model-registry.ts';
 import { startBroker } from './mqtt/broker.ts';
+import { resolveBroker, resolveHookSecret } from './mqtt/broker-config.ts';
+import { type BrokerIdentities, storeBackedIdentities } from './mqtt/broker-identities.ts';
+import { createMosquittoDynsec } from './mqtt/mosquitto-dynsec.ts';
 import { connectMqtt } from './mqtt/mqtt-client.ts';
 import type { ObjectStore } from './object-store/object-store.ts';
 import { openObjectStore } from './object-store/open-object-store.ts';
@@ -41,8 +45,13 @@ import type { Store } from './store/store.ts';
 export interface ControlPlane {
   /** Where the HTTP server actually listens (the real port when config.http.port is 0). */
   httpUrl: string;
-  /** The broker in use: the embedded one (real port) or config.mqtt.externalUrl. */
+  /** The broker in use: the embedded one (real port) or the external one (without credentials). */
   mqttUrl: string;
+  /**
+   * Device identities on the broker. Device removal and revocation call removeDevice, which makes
+   * a managed broker (Mosquitto dynamic security) delete the device's client and disconnect it.
+   */
+  brokerIdentities: BrokerIdentities;
   adminToken: string;
   /** Devices trust manifests signed by this key. */
   signingPublicKey: TrustedKey;
@@ -99,9 +108,14 @@ export async function startControlPlane(
     const { objects } = objectStore;
     const devices = createDeviceAuthenticator(store, { cacheMs: config.auth.credentialCacheSeconds * 1000 });
 
-    let brokerUrl = config.mqtt.externalUrl;
+    const brokerChoice = resolveBroker(config.mqtt);
+    const brokerHookSecret = resolveHookSecret(config.mqtt);
+    let brokerUrl: string;
     let service: { username?: string; password?: string } = {};
-    if (brokerUrl === undefined) {
+    if (brokerChoice.kind === 'external') {
+      brokerUrl = brokerChoice.url;
+      service = { username: brokerChoice.username, password: brokerChoice.password };
+    } else {
       const broker = await startBroker({
         host: config.mqtt.host,
         port: config.mqtt.port,
@@ -132,8 +146,17 @@ export async function startControlPlane(
     });
 
     const mqttLog = root.child({ component: 'fleet' });
-    const connection = await connectMqtt({ url: brokerUrl, ...service, logger: mqttLog });
+    // Never waits for the broker: HTTP serves while it is down, and fleet logic runs on connect.
+    const connection = connectMqtt({ url: brokerUrl, ...service, logger: mqttLog });
     stops.push(() => connection.close());
+    const brokerIdentities =
+      brokerChoice.kind === 'external' && brokerChoice.identities === 'mosquitto-dynsec'
+        ? createMosquittoDynsec({
+            connection,
+            timeoutMs: brokerChoice.commandTimeoutMs,
+            logger: root.child({ component: 'broker-identities' }),
+          })
+        : storeBackedIdentities();
     // Counted as they arrive, valid or not: the figure is traffic, what is stored is counted apart.
     connection.onMessage((topic) => {
       const parsed = parseDeviceTopic(topic);
@@ -152,7 +175,7 @@ export async function startControlPlane(
       tickMs: config.rollouts.tickMs,
     });
     const liveFrames = createLiveFrames();
-    await followDeviceMessages({
+    followDeviceMessages({
       connection,
       store,
       logger: mqttLog,
@@ -163,14 +186,23 @@ export async function startControlPlane(
       onLiveFrame: (id, frame, at) => liveFrames.put(id, frame, at),
     });
     // Retained messages do not survive a broker restart: the database is the source of truth.
-    await desired.republishAll();
-    await desiredConfig.republishAll();
-    connection.onReconnect(() => {
-      desired.republishAll().catch((err) => mqttLog.error({ err }, 'republishing desired state failed'));
-      desiredConfig
-        .republishAll()
-        .catch((err) => mqttLog.error({ err }, 'republishing desired config failed'));
+    connection.onConnect(async () => {
+      await desired.republishAll();
+      await desiredConfig.republishAll();
     });
+    connection.onConnect(async () => {
+      await brokerIdentities.reconcile(store.listDevices().map((d) => d.deviceId));
+    });
+    // The embedded broker is up already; an external one may come later (a warning, not a failure).
+    const linked = await connection.whenReady(brokerChoice.kind === 'embedded' ? 30_000 : 3_000);
+    if (!linked && brokerChoice.kind === 'embedded') {
+      throw new EdgeloopError('INTERNAL', 'could not connect to the embedded MQTT broker');
+    }
+    if (!linked)
+      mqttLog.warn(
+        { url: brokerUrl },
+        'MQTT broker not reachable yet; serving HTTP and connecting when it is up',
+      );
 
     const models = createModelRegistry({
       store,
@@ -238,6 +270,9 @@ export async function startControlPlane(
       metrics,
       adminToken: admin.token,
       mqttPublicUrl,
+      brokerIdentities,
+      brokerHookSecret,
+      mqttConnected: () => connection.ready(),
       version: packageJson.version,
       logger: root,
       checkResponses: deps.checkResponses ?? process.env.EDGELOOP_CHECK_RESPONSES === '1',
@@ -254,6 +289,7 @@ export async function startControlPlane(
     return {
       httpUrl: http.url,
       mqttUrl: brokerUrl,
+      brokerIdentities,
       adminToken: admin.token,
       signingPublicKey: { keyId: signingKey.keyId, publicKeyPem: signingKey.publicKeyPem },
       store,

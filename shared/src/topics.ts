@@ -112,6 +112,22 @@ function isOwnHomeAssistantConfig(deviceId: string, topic: string): boolean {
   );
 }
 
+/**
+ * A device's ACL as MQTT topic filters, for brokers that enforce it themselves (Mosquitto's
+ * dynamic-security roles, docs/guides/external-broker.md): what deviceMayPublish and
+ * deviceMaySubscribe allow, written once as data. `+` in the Home Assistant filter stands for one
+ * discovery object id (§4.7.1.3).
+ */
+export function deviceAclTopics(deviceId: string): { publish: string[]; subscribe: string[] } {
+  return {
+    publish: [
+      ...DEVICE_PUBLISH_KINDS.map((kind) => deviceTopic(deviceId, kind)),
+      `${HA_DISCOVERY_PREFIX}/sensor/edgeloop_${deviceId}/+/config`,
+    ],
+    subscribe: DEVICE_SUBSCRIBE_KINDS.map((kind) => deviceTopic(deviceId, kind)),
+  };
+}
+
 export function deviceMaySubscribe(deviceId: string, filter: string): boolean {
   if (filter.includes('+') || filter.includes('#')) return false;
   const parsed = parseDeviceTopic(filter);

@@ -7,7 +7,11 @@
  *   - on every (re)connect: DeviceStatus{online:true} retained, then subscribe to `desired` (and
  *     `config`, the remote configuration), whose retained messages the broker delivers right away
  *     (§3.3.1.3);
- *   - predictions go out at QoS 0 and are not queued while offline: a stale prediction is worthless.
+ *   - predictions go out at QoS 0 and are not queued while offline: a stale prediction is worthless;
+ *   - reconnects are ours, not mqtt.js's: it gives up for good after a refused CONNACK (a device
+ *     whose broker identity was not there yet, or was replaced), and retries at a fixed period.
+ *     Here every loss — refused, unreachable, dropped — schedules the next attempt with capped
+ *     exponential backoff and jitter, so a fleet does not reconnect in lockstep after an outage.
  */
 import {
   type DesiredConfig,
@@ -32,14 +36,19 @@ import {
   topics,
 } from '@edgeloop/shared';
 import { connect, type MqttClient } from 'mqtt';
+import { backoffDelay } from '../util/backoff.ts';
 
 export interface MqttLinkOptions {
   url: string;
   deviceId: string;
   secret: string;
   logger: Logger;
+  /** First reconnect delay; it doubles per failed attempt up to reconnectMaxMs (both jittered). */
   reconnectPeriodMs?: number;
+  reconnectMaxMs?: number;
 }
+
+type LinkState = 'connecting' | 'connected' | 'refused' | 'unreachable';
 
 type DesiredListener = (desired: DesiredState) => void;
 type ConfigListener = (config: DesiredConfig) => void;
@@ -56,7 +65,10 @@ export class MqttLink {
   private readonly connectListeners = new Set<ConnectListener>();
   private readonly deviceId: string;
   private readonly logger: Logger;
-  private lastError = '';
+  private state: LinkState = 'connecting';
+  private attempts = 0;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private closing = false;
   private desiredWanted = false;
   private readonly configListeners = new Set<ConfigListener>();
   private configWanted = false;
@@ -70,7 +82,8 @@ export class MqttLink {
       username: this.deviceId,
       password: options.secret,
       clean: true,
-      reconnectPeriod: options.reconnectPeriodMs ?? 2_000,
+      // 0: mqtt.js never reconnects by itself; the 'close' handler below does (see the header).
+      reconnectPeriod: 0,
       connectTimeout: 10_000,
       // We subscribe ourselves on every connect; mqtt.js's own resubscribe would double it.
       resubscribe: false,
@@ -83,12 +96,14 @@ export class MqttLink {
       },
     });
 
+    const baseMs = options.reconnectPeriodMs ?? 2_000;
+    const maxMs = Math.max(baseMs, options.reconnectMaxMs ?? 60_000);
     this.client.on('connect', () => {
-      this.lastError = '';
+      this.attempts = 0;
+      this.setState('connected', { url: options.url });
       // Predictions are small writes: without TCP_NODELAY, Nagle's algorithm holds each one back
       // until the previous is acknowledged (up to the peer's delayed-ACK timer, ~40 ms on Linux).
       (this.client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
-      this.logger.info({ url: options.url }, 'mqtt connected');
       this.client.publish(topics.status(this.deviceId), status(true), { qos: 1, retain: true });
       if (this.desiredWanted) this.subscribeDesiredTopic();
       if (this.configWanted) this.subscribeTopic(topics.config(this.deviceId));
@@ -112,11 +127,32 @@ export class MqttLink {
       for (const listener of this.desiredListeners) listener(desired);
     });
     this.client.on('error', (err) => {
-      // Reconnects repeat the same error; log each distinct one once.
-      if (err.message !== this.lastError) this.logger.warn({ err: err.message }, 'mqtt error');
-      this.lastError = err.message;
+      // A refused CONNACK carries its return code (MQTT 3.1.1 §3.2.2.3); anything else is the network.
+      const refused = typeof (err as { code?: unknown }).code === 'number';
+      this.setState(refused ? 'refused' : 'unreachable', { err: err.message });
     });
-    this.client.on('offline', () => this.logger.debug('mqtt offline; reconnecting'));
+    this.client.on('close', () => {
+      if (this.closing) return;
+      if (this.state === 'connected') this.setState('unreachable', { err: 'connection lost' });
+      if (this.reconnectTimer) return;
+      const delayMs = backoffDelay(this.attempts, { baseMs, maxMs });
+      this.attempts += 1;
+      this.logger.debug({ delayMs, attempt: this.attempts }, 'mqtt reconnecting');
+      this.reconnectTimer = setTimeout(() => {
+        this.reconnectTimer = null;
+        if (!this.closing && !this.client.connected) this.client.connect();
+      }, delayMs);
+    });
+  }
+
+  /** Logs only changes: a device refused for hours logs once, not once per attempt. */
+  private setState(next: LinkState, context: Record<string, unknown>): void {
+    if (next === this.state) return;
+    this.state = next;
+    if (next === 'connected') this.logger.info(context, 'mqtt connected');
+    else if (next === 'refused')
+      this.logger.warn(context, 'mqtt connection refused by the broker; retrying with backoff');
+    else this.logger.warn(context, 'mqtt broker unreachable; retrying with backoff');
   }
 
   connected(): boolean {
@@ -205,6 +241,9 @@ export class MqttLink {
 
   /** Publishes online:false (retained) when connected, then disconnects cleanly. */
   async close(timeoutMs = 3_000): Promise<void> {
+    this.closing = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
     if (this.client.connected) {
       const published = this.client
         .publishAsync(topics.status(this.deviceId), status(false), { qos: 1, retain: true })

@@ -54,13 +54,13 @@ const RECORDERS: Record<Exclude<Kind, 'frame'>, Recorder> = {
     store.recordEvent(id, parseJsonWith(DeviceEventSchema, payload, 'device event'), at),
 };
 
-export async function followDeviceMessages(deps: {
+export function followDeviceMessages(deps: {
   connection: MqttConnection;
   store: Store;
   logger: Logger;
   onReportedState?: ReportedStateListener;
   onLiveFrame?: LiveFrameListener;
-}): Promise<void> {
+}): void {
   const { connection, store } = deps;
   const log = deps.logger;
   const record = recorders(deps.onReportedState, deps.onLiveFrame);
@@ -91,8 +91,11 @@ export async function followDeviceMessages(deps: {
     }
   });
 
-  await connection.subscribe(
-    DEVICE_PUBLISH_KINDS.map((kind) => topics.allDevices(kind)),
-    1,
+  // Clean sessions: subscribe again on every connect (retained state and status arrive right away).
+  connection.onConnect(() =>
+    connection.subscribe(
+      DEVICE_PUBLISH_KINDS.map((kind) => topics.allDevices(kind)),
+      1,
+    ),
   );
 }

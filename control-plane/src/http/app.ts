@@ -18,6 +18,7 @@ import type { AppDeps, AppEnv } from './env.ts';
 import { errorHandler, notFoundHandler } from './errors.ts';
 import { alertHandlers } from './routes/alerts.ts';
 import { assignmentHandlers } from './routes/assignments.ts';
+import { brokerHookHandlers } from './routes/broker-hooks.ts';
 import { configHandlers } from './routes/config.ts';
 import { datasetHandlers } from './routes/datasets.ts';
 import { deviceHandlers } from './routes/devices.ts';
@@ -64,6 +65,7 @@ export function createApp(rootDeps: AppDeps) {
     ...configHandlers(deps),
     ...dashboardHandlers(deps, changes),
     ...alertHandlers(deps),
+    ...brokerHookHandlers(deps),
   };
   const app = new Hono<AppEnv>();
   mountContract(app, deps, table, { checkResponses: deps.checkResponses, observe: metrics.httpRequest });

@@ -11,6 +11,7 @@ import type { DesiredStatePublisher } from '../fleet/desired-state.ts';
 import type { ControlPlaneMetrics } from '../metrics/control-plane-metrics.ts';
 import type { ManifestSigner } from '../models/manifest-signer.ts';
 import type { ModelRegistry } from '../models/model-registry.ts';
+import type { BrokerIdentities } from '../mqtt/broker-identities.ts';
 import type { ObjectStore } from '../object-store/object-store.ts';
 import type { PipelineRunner } from '../pipeline/pipeline-runner.ts';
 import type { RolloutEngine } from '../rollouts/rollout-engine.ts';
@@ -59,4 +60,10 @@ export interface AppDeps {
   desiredConfig?: DesiredConfigPublisher;
   /** Check every answer against the contract's documented response (tests turn it on). */
   checkResponses?: boolean;
+  /** Gives enrolled devices their broker identity; nothing to provision when absent. */
+  brokerIdentities?: BrokerIdentities;
+  /** mqtt.hooks secret; the broker hook routes answer 404 without it. */
+  brokerHookSecret?: string | null;
+  /** Whether the control plane's own MQTT link is up (reported by /health). */
+  mqttConnected?: () => boolean;
 }

@@ -1,10 +1,15 @@
 /**
  * The control plane's MQTT client: the only importer of `mqtt` in control-plane. A thin adapter,
- * so fleet logic talks to any broker — the embedded one or config.mqtt.externalUrl — the same way.
+ * so fleet logic talks to any broker — the embedded one or an external one — the same way.
+ *
+ * It never makes start-up wait for the broker: connecting goes on in the background (also after a
+ * refused CONNACK, e.g. while an operator is still creating the service identity), and whatever
+ * must happen on a fresh session (subscriptions, republishing retained desired state) is an
+ * onConnect handler, run after every connect.
  */
 import { randomBytes } from 'node:crypto';
 import { EdgeloopError, type Logger } from '@edgeloop/shared';
-import { connectAsync, type MqttClient } from 'mqtt';
+import { connect, type MqttClient } from 'mqtt';
 
 export interface PublishOptions {
   qos: 0 | 1;
@@ -16,12 +21,21 @@ export interface PublishOptions {
 export type MessageHandler = (topic: string, payload: Buffer, retained: boolean) => void;
 
 export interface MqttConnection {
+  /** True while the session is up (onConnect handlers may still be running). */
+  connected(): boolean;
+  /** True once connected and every onConnect handler of this session has run. */
+  ready(): boolean;
   publish(topic: string, payload: string, options: PublishOptions): Promise<void>;
   /** Throws when the broker refuses any of the filters (SUBACK 0x80, MQTT 3.1.1 §3.9.3). */
   subscribe(filters: readonly string[], qos: 0 | 1): Promise<void>;
   onMessage(handler: MessageHandler): void;
-  /** Called after every reconnect (not the first connect); subscriptions are restored already. */
-  onReconnect(handler: () => void): void;
+  /**
+   * Runs after every connect, the first included, in the order added (the session is clean, so
+   * subscriptions are made here). A handler that throws is logged; the others still run.
+   */
+  onConnect(handler: () => Promise<void> | void): void;
+  /** Resolves true once ready, or false when timeoutMs passes first. */
+  whenReady(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -30,36 +44,72 @@ export interface ConnectOptions {
   username?: string;
   password?: string;
   clientIdPrefix?: string;
+  reconnectPeriodMs?: number;
   logger: Logger;
 }
 
-export async function connectMqtt(options: ConnectOptions): Promise<MqttConnection> {
+export function connectMqtt(options: ConnectOptions): MqttConnection {
   const log = options.logger;
-  const client: MqttClient = await connectAsync(options.url, {
+  const client: MqttClient = connect(options.url, {
     clientId: `${options.clientIdPrefix ?? 'control-plane'}-${randomBytes(4).toString('hex')}`,
     username: options.username,
     password: options.password,
     protocolVersion: 4,
     clean: true,
-    reconnectPeriod: 1000,
+    reconnectPeriod: options.reconnectPeriodMs ?? 1000,
+    // mqtt.js stops for good after a refused CONNACK unless told otherwise.
+    reconnectOnConnackError: true,
     connectTimeout: 10_000,
+    // onConnect handlers subscribe on every connect; mqtt.js's own resubscribe would double it.
+    resubscribe: false,
   });
   let closing = false;
-  const reconnectHandlers: (() => void)[] = [];
+  let isReady = false;
+  let connects = 0;
+  let lastError = '';
+  const connectHandlers: (() => Promise<void> | void)[] = [];
+  const readyWaiters = new Set<(ready: boolean) => void>();
 
-  // Listeners attach after connectAsync resolved, so every 'connect' seen here is a reconnect.
+  async function runConnectHandlers(session: number): Promise<void> {
+    for (const handler of connectHandlers) {
+      if (session !== connects || closing) return;
+      try {
+        await handler();
+      } catch (err) {
+        log.error({ err }, 'mqtt on-connect step failed');
+      }
+    }
+    if (session !== connects || closing || !client.connected) return;
+    isReady = true;
+    for (const wake of readyWaiters) wake(true);
+    readyWaiters.clear();
+  }
+
   client.on('connect', () => {
     if (closing) return;
-    log.info('mqtt reconnected');
-    for (const handler of reconnectHandlers) handler();
+    connects += 1;
+    lastError = '';
+    log.info({ url: options.url }, connects === 1 ? 'mqtt connected' : 'mqtt reconnected');
+    void runConnectHandlers(connects);
   });
-  client.on('offline', () => {
-    if (!closing) log.warn('mqtt connection lost; reconnecting');
+  client.on('close', () => {
+    if (isReady && !closing) log.warn('mqtt connection lost; reconnecting');
+    isReady = false;
   });
-  client.on('error', (err) => log.warn({ err }, 'mqtt client error'));
+  client.on('error', (err) => {
+    // A broker that is down repeats the same error every period: log each distinct one once.
+    if (err.message !== lastError) log.warn({ err: err.message }, 'mqtt client error; will retry');
+    lastError = err.message;
+  });
 
   return {
+    connected: () => client.connected,
+    ready: () => isReady,
+
     async publish(topic, payload, { qos, retain, timeoutMs }) {
+      // Not queued while down: what must reach devices is republished from the database on connect.
+      if (!client.connected)
+        throw new EdgeloopError('UPSTREAM_FAILED', `mqtt broker not connected (${topic})`);
       const sent = client.publishAsync(topic, payload, { qos, retain });
       if (timeoutMs === undefined) {
         await sent;
@@ -94,13 +144,37 @@ export async function connectMqtt(options: ConnectOptions): Promise<MqttConnecti
       client.on('message', (topic, payload, packet) => handler(topic, payload, packet.retain));
     },
 
-    onReconnect(handler) {
-      reconnectHandlers.push(handler);
+    onConnect(handler) {
+      connectHandlers.push(handler);
+      // Added after a connect: run it for this session too.
+      if (client.connected && connects > 0) {
+        Promise.resolve()
+          .then(handler)
+          .catch((err) => log.error({ err }, 'mqtt on-connect step failed'));
+      }
+    },
+
+    whenReady(timeoutMs) {
+      if (isReady) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const wake = (ready: boolean) => {
+          clearTimeout(timer);
+          resolve(ready);
+        };
+        const timer = setTimeout(() => {
+          readyWaiters.delete(wake);
+          resolve(false);
+        }, timeoutMs);
+        readyWaiters.add(wake);
+      });
     },
 
     async close() {
       closing = true;
-      await client.endAsync();
+      for (const wake of readyWaiters) wake(false);
+      readyWaiters.clear();
+      // Graceful when connected (in-flight PUBACKs arrive); nothing to wait for otherwise.
+      await client.endAsync(!client.connected);
     },
   };
 }

@@ -84,7 +84,12 @@ export const FleetQuerySchema = z.object({
 });
 export type FleetQuery = z.infer<typeof FleetQuerySchema>;
 
-export const HealthResponseSchema = z.object({ ok: z.literal(true), version: z.string() });
+export const HealthResponseSchema = z.object({
+  ok: z.literal(true),
+  version: z.string(),
+  /** The control plane's own MQTT link: false while the broker is down or not up yet. */
+  mqttConnected: z.boolean().optional(),
+});
 
 export const LiveFrameInfoSchema = LiveFrameSchema.pick({
   frameId: true,

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { defineRoute } from './route.ts';
 import { alertRoutes } from './routes/alerts.ts';
+import { brokerHookRoutes } from './routes/broker-hooks.ts';
 import { configRoutes } from './routes/config.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { datasetRoutes } from './routes/datasets.ts';
@@ -44,6 +45,7 @@ export const apiRoutes = {
   ...configRoutes,
   ...dashboardRoutes,
   ...alertRoutes,
+  ...brokerHookRoutes,
 } as const;
 
 export type ApiRoutes = typeof apiRoutes;

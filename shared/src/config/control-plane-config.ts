@@ -65,6 +65,38 @@ export const PipelineCanarySchema = z.object({
 export type PipelineCanary = z.infer<typeof PipelineCanarySchema>;
 
 /**
+ * An external MQTT broker. The control plane connects with its own service identity (never handed
+ * to devices); with `identities: "mosquitto-dynsec"` it also creates and deletes each device's
+ * broker client and role through Mosquitto's dynamic-security plugin.
+ */
+export const ExternalBrokerConfigSchema = z.object({
+  url: z
+    .string()
+    .regex(/^(mqtts?|wss?):\/\//, 'an mqtt://, mqtts://, ws:// or wss:// URL')
+    .describe('Broker URL; a user and password in it are read as the service identity.'),
+  username: z.string().min(1).optional().describe("The control plane's own broker user."),
+  password: z.string().min(1).optional().describe('Its password (or passwordFile).'),
+  passwordFile: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('File holding the password (trailing newline ignored).'),
+  identities: z
+    .enum(['none', 'mosquitto-dynsec'])
+    .default('none')
+    .describe(
+      'Who provisions device identities: `mosquitto-dynsec` (the control plane, through $CONTROL/dynamic-security/v1) or `none` (the broker checks devices itself, e.g. through the HTTP hooks).',
+    ),
+  commandTimeoutMs: z
+    .number()
+    .int()
+    .positive()
+    .default(5_000)
+    .describe('How long a dynamic-security command may take before it fails (ms).'),
+});
+export type ExternalBrokerConfig = z.infer<typeof ExternalBrokerConfigSchema>;
+
+/**
  * The retraining pipeline. Training runs as a child process (`trainCommand` + `--data DIR --out
  * DIR` + a candidate's `args`), so the control plane never loads the trainer.
  */
@@ -210,11 +242,35 @@ export const ControlPlaneConfigSchema = z.object({
       externalUrl: z
         .string()
         .optional()
-        .describe('When set, no embedded broker starts and the control plane connects here instead.'),
+        .describe(
+          'Shorthand for external.url (kept for older configs): no embedded broker starts and the control plane connects here instead.',
+        ),
+      external: ExternalBrokerConfigSchema.optional().describe(
+        'An external broker (Mosquitto, EMQX, …) instead of the embedded one (docs/guides/external-broker.md).',
+      ),
       publicUrl: z
         .string()
         .optional()
-        .describe("URL handed to devices at enrollment; defaults to the broker's own address."),
+        .describe(
+          "URL handed to devices at enrollment; defaults to the broker's own address (an external URL without its user and password).",
+        ),
+      hooks: z
+        .object({
+          secret: z
+            .string()
+            .min(16)
+            .optional()
+            .describe('Shared secret the broker sends in the x-edgeloop-hook-secret header.'),
+          secretFile: z
+            .string()
+            .min(1)
+            .optional()
+            .describe('File holding the hook secret (instead of secret).'),
+        })
+        .optional()
+        .describe(
+          'EMQX-style HTTP authentication/authorization hooks for a clustered broker; off unless a secret is set.',
+        ),
     })
     .default({ host: '127.0.0.1', port: 1883 })
     .describe('The MQTT broker: embedded (aedes) or external.'),

@@ -1,4 +1,5 @@
 /** Enrollment tokens (operators) and device enrollment (token holders, no other auth). */
+import { EdgeloopError } from '@edgeloop/shared';
 import { createEnrollmentToken, enrollDevice } from '../../devices/enrollment.ts';
 import { handlers } from '../contract-routes.ts';
 import type { AppDeps } from '../env.ts';
@@ -15,7 +16,13 @@ export function enrollmentHandlers(deps: AppDeps) {
       return { status: 201, body: token };
     },
     enrollDevice: async ({ body }) => {
+      // Refuse before the token is spent when the device could not be given a broker identity.
+      if (deps.brokerIdentities && !deps.brokerIdentities.ready()) {
+        throw new EdgeloopError('UPSTREAM_FAILED', 'the MQTT broker is not reachable; enroll again shortly');
+      }
+      if (body.deviceId) await deps.brokerIdentities?.assertAvailable(body.deviceId);
       const { response, device } = await enrollDevice(deps.store, body, deps.mqttPublicUrl);
+      await deps.brokerIdentities?.provisionDevice(device.deviceId, response.secret);
       log.info({ deviceId: device.deviceId, group: device.group }, 'device enrolled');
       // A re-enrolled device's old secret must stop working now, not when its cached check ends.
       deps.devices.forget(device.deviceId);

@@ -7,7 +7,10 @@ export function systemHandlers(deps: AppDeps) {
   // Built once: the contract does not change while the process runs.
   let document: Record<string, unknown> | null = null;
   return handlers({
-    getHealth: () => ({ status: 200, body: { ok: true as const, version: deps.version } }),
+    getHealth: () => ({
+      status: 200,
+      body: { ok: true as const, version: deps.version, mqttConnected: deps.mqttConnected?.() },
+    }),
     getOpenApi: () => {
       document ??= createOpenApiDocument({ version: deps.version });
       return { status: 200, body: document };

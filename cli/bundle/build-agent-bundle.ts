@@ -29,7 +29,6 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { AGENT_VERSION } from '@edgeloop/agent';
 import {
   BUNDLE_MANIFEST_FILE,
   type BundleManifest,
@@ -64,6 +63,11 @@ export interface BuiltBundle {
   file: string;
   manifest: BundleManifest;
   bytes: number;
+}
+
+/** The agent's version, as agent/package.json states it (agent/src/version.ts follows it). */
+async function agentVersion(): Promise<string> {
+  return JSON.parse(await readFile(join(REPO, 'agent/package.json'), 'utf8')).version;
 }
 
 async function lockedVersion(name: string): Promise<string> {
@@ -105,19 +109,28 @@ async function compile(app: string): Promise<void> {
 }
 
 /** npm install of the native packages for `arch`, from a cache keyed by their exact versions. */
-async function installNative(app: string, arch: BundleArch, cacheDir: string, log: (l: string) => void) {
+async function installNative(
+  app: string,
+  version: string,
+  arch: BundleArch,
+  cacheDir: string,
+  log: (l: string) => void,
+) {
   const dependencies: Record<string, string> = {};
   for (const name of NATIVE_PACKAGES) dependencies[name] = await lockedVersion(name);
   const pkg = {
     name: 'edgeloop-agent-bundle',
-    version: AGENT_VERSION,
+    version,
     private: true,
     type: 'module',
     dependencies,
   };
   const text = `${JSON.stringify(pkg, null, 2)}\n`;
   await writeFile(join(app, 'package.json'), text);
-  const key = createHash('sha256').update(`${arch}\n${text}`).digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update(`${arch}\n${JSON.stringify(dependencies)}`)
+    .digest('hex')
+    .slice(0, 16);
   const cached = join(cacheDir, `node-modules-${arch}-${key}`);
   if (!(await exists(cached))) {
     log(`installing ${Object.keys(dependencies).join(', ')} for linux/${arch} (npm)`);
@@ -196,7 +209,8 @@ export async function buildAgentBundle(options: BuildBundleOptions): Promise<Bui
   const log = options.log ?? (() => {});
   const cacheDir = options.cacheDir ?? join(tmpdir(), 'edgeloop-bundle-cache');
   await mkdir(cacheDir, { recursive: true });
-  const name = `edgeloop-agent-${AGENT_VERSION}-linux-${options.arch}`;
+  const version = await agentVersion();
+  const name = `edgeloop-agent-${version}-linux-${options.arch}`;
   const work = await mkdtemp(join(tmpdir(), 'edgeloop-bundle-'));
   try {
     const root = join(work, name);
@@ -204,7 +218,7 @@ export async function buildAgentBundle(options: BuildBundleOptions): Promise<Bui
     await mkdir(join(root, 'bin'), { recursive: true });
     log('compiling the agent (esbuild)');
     await compile(app);
-    await installNative(app, options.arch, cacheDir, log);
+    await installNative(app, version, options.arch, cacheDir, log);
     if (options.withNode) await addNode(root, options.arch, cacheDir, log);
     await writeFile(join(root, 'bin/edgeloop-agent'), LAUNCHER, { mode: 0o755 });
     await copyFile(join(REPO, 'deploy/device/install.sh'), join(root, 'install.sh'));
@@ -215,7 +229,7 @@ export async function buildAgentBundle(options: BuildBundleOptions): Promise<Bui
       {
         kind: 'edgeloop-agent-bundle',
         formatVersion: 1,
-        agentVersion: AGENT_VERSION,
+        agentVersion: version,
         platform: 'linux',
         arch: options.arch,
         node: { bundled: options.withNode, version: options.withNode ? BUNDLED_NODE_VERSION : '>=20.19' },

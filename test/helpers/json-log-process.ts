@@ -13,8 +13,21 @@ export class JsonLogProcess {
   readonly child: ChildProcess;
   private waiters: { match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
 
-  constructor(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
-    this.child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'inherit'] });
+  /**
+   * `processGroup`: start it in a group of its own and signal the whole group, for programs that
+   * leave the parent's reach (chroot --userspec drops the parent-death signal with the uid change).
+   */
+  constructor(
+    command: string,
+    args: string[],
+    private readonly options: { env?: NodeJS.ProcessEnv; cwd?: string; processGroup?: boolean } = {},
+  ) {
+    this.child = spawn(command, args, {
+      env: options.env,
+      cwd: options.cwd,
+      detached: options.processGroup,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     createInterface({ input: this.child.stdout! }).on('line', (text) => {
       let line: LogLine;
       try {
@@ -53,7 +66,8 @@ export class JsonLogProcess {
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = once(this.child, 'exit');
-    this.child.kill(signal);
+    if (this.options.processGroup) process.kill(-this.child.pid!, signal);
+    else this.child.kill(signal);
     await exited;
   }
 }

@@ -2,7 +2,7 @@
  * Checking an unpacked agent bundle: what install.sh relies on before it copies anything. A
  * small bundle-shaped directory, signed as `edgeloop bundle agent` signs one.
  */
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -61,6 +61,10 @@ describe('agent bundle files and signature', () => {
     const changed = await makeBundle(key);
     writeFileSync(join(changed.dir, 'app/agent.mjs'), 'console.log("evil")\n');
     await expect(verifyBundleDir(changed.dir, trusted)).rejects.toMatchObject({ code: 'CHECKSUM_MISMATCH' });
+
+    const missing = await makeBundle(key);
+    rmSync(join(missing.dir, 'app/node_modules/pkg/index.js'));
+    await expect(verifyBundleDir(missing.dir, trusted)).rejects.toThrow(/index\.js is missing/);
 
     const added = await makeBundle(key);
     writeFileSync(join(added.dir, 'app/extra.mjs'), 'x');

@@ -119,6 +119,8 @@ describe('install.sh in a clean bookworm root filesystem, offline', () => {
     const start = [
       'set -e',
       'mount -t proc proc "$1/proc"',
+      // A device has /sys (onnxruntime reads the CPU list there, the agent the temperature).
+      'mount -t sysfs sysfs "$1/sys"',
       `exec chroot --userspec=${uid}:${gid} --groups=${groupIds.join(',')} "$1" env -i PATH=${PATH} EDGELOOP_AGENT_DATA_DIR=/var/lib/edgeloop ${exec.join(' ')}`,
     ].join('\n');
     const agent = new JsonLogProcess('unshare', ['--mount', '--fork', 'sh', '-c', start, 'sh', root], {
@@ -141,7 +143,7 @@ describe('install.sh in a clean bookworm root filesystem, offline', () => {
 
   it('installs the x64 bundle with no network; the agent enrolls and classifies', async () => {
     await installAndRun('x64');
-  }, 300_000);
+  }, 420_000);
 
   it('installs the arm64 bundle in an arm64 root under qemu; the agent enrolls and classifies', async () => {
     await installAndRun('arm64');

@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
     --public-key) pubkey=${2:?--public-key needs a file}; shift 2 ;;
     --name) name=${2:?--name needs a value}; shift 2 ;;
     --no-start) start=0; shift ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done

@@ -139,9 +139,34 @@ describe('install.sh in a clean bookworm root filesystem, offline', () => {
       180_000,
     );
     await agent.kill();
+    if (arch === 'x64') await reinstallAndTamper(root);
   }
 
-  it('installs the x64 bundle with no network; the agent enrolls and classifies', async () => {
+  /** Running install.sh again upgrades in place and keeps the config; a changed file is refused. */
+  async function reinstallAndTamper(root: string): Promise<void> {
+    const before = JSON.parse(readFileSync(join(root, 'etc/edgeloop/agent.json'), 'utf8'));
+    const again = [
+      'mount -t proc proc "$1/proc"',
+      `exec chroot "$1" /usr/bin/env -i PATH=${PATH} /bin/sh -c "cd /root/edgeloop-agent-* && ./install.sh --no-start"`,
+    ].join('\n');
+    await run('unshare', ['--net', '--mount', '--fork', 'sh', '-c', again, 'sh', root]);
+    const after = JSON.parse(readFileSync(join(root, 'etc/edgeloop/agent.json'), 'utf8'));
+    expect(after).toEqual(before);
+
+    const tamper = [
+      'mount -t proc proc "$1/proc"',
+      `exec chroot "$1" /usr/bin/env -i PATH=${PATH} /bin/sh -c "cd /root/edgeloop-agent-* && echo '// changed' >> app/agent.mjs && ./install.sh --no-start"`,
+    ].join('\n');
+    const refused = await run('unshare', ['--net', '--mount', '--fork', 'sh', '-c', tamper, 'sh', root]).then(
+      () => null,
+      (err: { stderr: string }) => err.stderr,
+    );
+    expect(refused).toMatch(
+      /bundle file app\/agent\.mjs does not match the manifest[\s\S]*refusing to install/,
+    );
+  }
+
+  it('installs the x64 bundle with no network; the agent enrolls and classifies; a re-install keeps the config, a changed file is refused', async () => {
     await installAndRun('x64');
   }, 420_000);
 

@@ -1,7 +1,7 @@
 /** `edgeloop bundle`: builds and checks the one-file device install (see cli/bundle/). */
 
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -85,7 +85,6 @@ async function bundle({ values, positionals }: ParsedArgs<typeof options>): Prom
     const work = await mkdtemp(join(tmpdir(), 'edgeloop-verify-'));
     try {
       await promisify(execFile)('tar', ['-xzf', file, '-C', work]);
-      const { readdir } = await import('node:fs/promises');
       const [top] = await readdir(work);
       const key = values['public-key'] ? [readPublicKeyFile(values['public-key'])] : undefined;
       const m = await verifyBundleDir(join(work, top ?? ''), key);

@@ -5,6 +5,7 @@
  */
 import { agentCommand } from './commands/agent.ts';
 import { benchCommand } from './commands/bench.ts';
+import { bundleCommand } from './commands/bundle.ts';
 import { configCommand } from './commands/config.ts';
 import { controlPlaneCommand } from './commands/control-plane.ts';
 import { datasetCommand } from './commands/dataset.ts';
@@ -27,6 +28,7 @@ export const COMMANDS: readonly CommandDef[] = [
   controlPlaneCommand,
   hashPasswordCommand,
   agentCommand,
+  bundleCommand,
   trainCommand,
   predictCommand,
   publishCommand,

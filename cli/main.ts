@@ -3,9 +3,8 @@
  * an exit code (2 for usage and config errors, 1 otherwise). Program packages load lazily, inside
  * each command's run (see command-list.ts).
  */
-import { EdgeloopError } from '@edgeloop/shared';
 import { COMMANDS } from './command-list.ts';
-import { runCommand } from './options/run-command.ts';
+import { runGuarded } from './options/run-guarded.ts';
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -31,14 +30,5 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`edgeloop: unknown command '${name}'\n\n${help()}`);
     return 2;
   }
-  try {
-    return await runCommand(command, rest);
-  } catch (err) {
-    if (err instanceof EdgeloopError) {
-      process.stderr.write(`edgeloop ${name}: ${err.message} [${err.code}]\n`);
-      return err.code === 'VALIDATION_FAILED' || err.code === 'CONFIG_INVALID' ? 2 : 1;
-    }
-    process.stderr.write(`edgeloop ${name}: ${(err as Error).stack ?? String(err)}\n`);
-    return 1;
-  }
+  return runGuarded(command, rest);
 }

@@ -17,4 +17,7 @@ export * from './main.ts';
 export * from './model/active-model.ts';
 export * from './model/model-store.ts';
 export * from './samples/sample-queue.ts';
+export * from './service/loop-health.ts';
+export * from './service/service-watchdog.ts';
+export * from './service/systemd-notify.ts';
 export * from './version.ts';

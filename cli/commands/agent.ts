@@ -1,5 +1,5 @@
 /** `edgeloop agent`: runs the device agent until SIGINT/SIGTERM. */
-import { AgentConfigSchema, loadConfig, resolveCameras } from '@edgeloop/shared';
+import { AgentConfigSchema, createLogger, loadConfig, resolveCameras } from '@edgeloop/shared';
 import { defineCommand, type OptionDefs, type ParsedArgs } from '../options/option-types.ts';
 
 const options = {
@@ -55,17 +55,26 @@ async function agent({ values }: ParsedArgs<typeof options>): Promise<number> {
     return 0;
   }
 
-  const { startAgent } = await import('@edgeloop/agent');
-  const running = await startAgent(config);
+  const { createSystemdNotifier, startAgent, startServiceWatchdog } = await import('@edgeloop/agent');
+  const logger = createLogger({ level: config.logLevel, name: 'edgeloop-agent' });
+  const running = await startAgent(config, { logger });
+  // The platform is printed because the same bundle format runs on arm64 and x64 boards.
   console.log(
-    `edgeloop agent: device ${running.deviceId} running (data in ${config.dataDir}); Ctrl-C to stop`,
+    `edgeloop agent: device ${running.deviceId} running on ${process.platform}/${process.arch}, node ${process.version} (data in ${config.dataDir}); Ctrl-C to stop`,
   );
+  // Under systemd (Type=notify): READY=1 now, watchdog pings while the loops are healthy.
+  const service = await startServiceWatchdog({
+    notifier: createSystemdNotifier({ logger: logger.child({ component: 'systemd' }) }),
+    agent: running,
+    logger: logger.child({ component: 'service-watchdog' }),
+  });
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   console.log(`edgeloop agent: ${signal} received, stopping`);
+  await service.stop();
   await running.close();
   return 0;
 }

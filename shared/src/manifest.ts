@@ -11,7 +11,7 @@ import {
   verify,
 } from 'node:crypto';
 import { ManifestError } from './errors.ts';
-import { type Manifest, ManifestSchema } from './schemas/manifest.ts';
+import { type Manifest, ManifestSchema, type Signature } from './schemas/manifest.ts';
 import { parseWith } from './validate.ts';
 
 /**
@@ -57,16 +57,47 @@ export function generateSigningKey(): SigningKey {
   };
 }
 
-function signedBytes(manifest: Manifest): Buffer {
-  const { signature: _omit, ...rest } = manifest;
+/** The bytes a signature covers: the canonical JSON of every field except `signature`. */
+function signedBytes(document: { signature?: unknown }): Buffer {
+  const { signature: _omit, ...rest } = document;
   return Buffer.from(canonicalJson(rest), 'utf8');
+}
+
+/** An ed25519 signature over a document's canonical encoding (models and agent bundles alike). */
+export function signDocument(document: { signature?: unknown }, key: SigningKey): Signature {
+  const value = sign(null, signedBytes(document), createPrivateKey(key.privateKeyPem)).toString('base64');
+  return { alg: 'ed25519', keyId: key.keyId, value };
+}
+
+/**
+ * Checks a document's signature against `trustedKeys`: MANIFEST_UNSIGNED, MANIFEST_UNTRUSTED_KEY
+ * or MANIFEST_SIGNATURE_INVALID otherwise. `what` names the document in the messages.
+ */
+export function checkDocumentSignature(
+  document: { signature?: Signature },
+  trustedKeys: readonly TrustedKey[],
+  what: string,
+): void {
+  const signature = document.signature;
+  if (!signature) throw new ManifestError('MANIFEST_UNSIGNED', `${what} is not signed`);
+  const key = trustedKeys.find((k) => k.keyId === signature.keyId);
+  if (!key) {
+    throw new ManifestError('MANIFEST_UNTRUSTED_KEY', `${what} signed by untrusted key ${signature.keyId}`);
+  }
+  const ok = verify(
+    null,
+    signedBytes(document),
+    createPublicKey(key.publicKeyPem),
+    Buffer.from(signature.value, 'base64'),
+  );
+  if (!ok)
+    throw new ManifestError('MANIFEST_SIGNATURE_INVALID', `${what} signature does not match its content`);
 }
 
 /** Signs a numbered manifest (any signature it carries is replaced). */
 export function signManifest(manifest: Manifest, key: SigningKey): Manifest {
   const unsigned = parseWith(ManifestSchema, { ...manifest, signature: undefined }, 'manifest');
-  const value = sign(null, signedBytes(unsigned), createPrivateKey(key.privateKeyPem)).toString('base64');
-  return { ...unsigned, signature: { alg: 'ed25519', keyId: key.keyId, value } };
+  return { ...unsigned, signature: signDocument(unsigned, key) };
 }
 
 export interface VerifyOptions {
@@ -81,20 +112,7 @@ export interface VerifyOptions {
  */
 export function verifyManifest(data: unknown, options: VerifyOptions): Manifest {
   const manifest = parseWith(ManifestSchema, data, 'manifest');
-  const signature = manifest.signature;
-  if (!signature) throw new ManifestError('MANIFEST_UNSIGNED', 'manifest is not signed');
-  const key = options.trustedKeys.find((k) => k.keyId === signature.keyId);
-  if (!key) {
-    throw new ManifestError('MANIFEST_UNTRUSTED_KEY', `manifest signed by untrusted key ${signature.keyId}`);
-  }
-  const ok = verify(
-    null,
-    signedBytes(manifest),
-    createPublicKey(key.publicKeyPem),
-    Buffer.from(signature.value, 'base64'),
-  );
-  if (!ok)
-    throw new ManifestError('MANIFEST_SIGNATURE_INVALID', 'manifest signature does not match its content');
+  checkDocumentSignature(manifest, options.trustedKeys, 'manifest');
   const now = options.now ?? new Date();
   if (Date.parse(manifest.expiresAt) <= now.getTime()) {
     throw new ManifestError('MANIFEST_EXPIRED', `manifest expired at ${manifest.expiresAt}`);

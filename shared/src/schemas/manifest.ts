@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { PROTOCOL_VERSION } from '../protocol.ts';
 
-const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lowercase hex sha256');
+export const Sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lowercase hex sha256');
 /** File names inside a model version: plain names, never paths. */
 export const ArtifactNameSchema = z
   .string()
@@ -10,7 +10,7 @@ export const ArtifactNameSchema = z
 export const ManifestFileSchema = z.object({
   name: ArtifactNameSchema,
   role: z.enum(['model', 'reference-model', 'labels', 'metrics', 'other']),
-  sha256: Sha256Hex,
+  sha256: Sha256HexSchema,
   bytes: z.number().int().nonnegative(),
 });
 export type ManifestFile = z.infer<typeof ManifestFileSchema>;

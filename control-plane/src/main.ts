@@ -24,6 +24,7 @@ import { createDesiredStatePublisher } from './fleet/desired-state.ts';
 import { followDeviceMessages } from './fleet/device-messages.ts';
 import { type App, createApp } from './http/app.ts';
 import { startHttpServer } from './http/server.ts';
+import { createCredentialGuard } from './limits/credential-guard.ts';
 import { createControlPlaneMetrics } from './metrics/control-plane-metrics.ts';
 import { createManifestSigner } from './models/manifest-signer.ts';
 import { createModelRegistry } from './models/model-registry.ts';
@@ -97,7 +98,19 @@ export async function startControlPlane(
     const objectStore = openObjectStore(config.objectStore, config.dataDir);
     stops.push(() => objectStore.close());
     const { objects } = objectStore;
-    const devices = createDeviceAuthenticator(store, { cacheMs: config.auth.credentialCacheSeconds * 1000 });
+    // Before the broker, whose refusals it counts; its queue and alert figures are read at scrape time.
+    const metrics = createControlPlaneMetrics({
+      store,
+      alertQueueDepth: () => notifier.depth(),
+      openAlerts: () => alerts.openByRule(),
+    });
+    const guard = createCredentialGuard(config.rateLimits, {
+      onRefused: (kind, reason) => metrics.credentialRefused(kind, reason),
+    });
+    const devices = createDeviceAuthenticator(store, {
+      cacheMs: config.auth.credentialCacheSeconds * 1000,
+      guard,
+    });
 
     let brokerUrl = config.mqtt.externalUrl;
     let service: { username?: string; password?: string } = {};
@@ -107,6 +120,9 @@ export async function startControlPlane(
         port: config.mqtt.port,
         devices,
         logger: root.child({ component: 'broker' }),
+        maxPacketBytes: config.quotas.mqttMaxPacketBytes,
+        retainedTopicsPerDevice: config.quotas.retainedTopicsPerDevice,
+        onRefused: (reason) => metrics.mqttRefused(reason),
       });
       stops.push(() => broker.close());
       brokerUrl = broker.url;
@@ -123,11 +139,6 @@ export async function startControlPlane(
     });
     stops.push(() => notifier.close());
     const alerts = createAlertEngine({ store, config: config.alerts, notifier, logger: alertLog });
-    const metrics = createControlPlaneMetrics({
-      store,
-      alertQueueDepth: () => notifier.depth(),
-      openAlerts: () => alerts.openByRule(),
-    });
 
     const mqttLog = root.child({ component: 'fleet' });
     const connection = await connectMqtt({ url: brokerUrl, ...service, logger: mqttLog });
@@ -232,6 +243,7 @@ export async function startControlPlane(
       convergence,
       alerts,
       metrics,
+      guard,
       adminToken: admin.token,
       mqttPublicUrl,
       version: packageJson.version,

@@ -11,6 +11,7 @@ import { deleteCookie, setCookie } from 'hono/cookie';
 import { SESSION_COOKIE } from '../auth/sessions.ts';
 import { limitBody, readJson } from '../http/body.ts';
 import type { AppDeps, AppEnv } from '../http/env.ts';
+import { clientAddress } from '../http/server.ts';
 
 const ASSETS = join(import.meta.dirname, 'assets');
 const TYPES: Record<string, string> = {
@@ -67,7 +68,11 @@ export function dashboardUiRoutes(deps: AppDeps) {
     })
     .post('/ui/sign-in', limitBody(SIGN_IN_MAX_BYTES, 'sign-in body'), async (c) => {
       const { name, password } = await readJson(c, SignInSchema, 'sign-in');
-      const session = sessions ? await sessions.signIn(name, password) : null;
+      const { guard } = deps;
+      const attempt = await guard?.admit('sign-in', clientAddress(c), name);
+      const signIn = async () => (sessions ? sessions.signIn(name, password) : null);
+      const session = guard ? await guard.hash('sign-in', signIn) : await signIn();
+      if (session) await attempt?.succeeded();
       if (!sessions || !session) {
         deps.logger.info({ name }, 'dashboard sign-in refused');
         throw new UnauthorizedError('wrong name or password');

@@ -11,6 +11,7 @@ import { createChangeFeed } from '../dashboard/change-feed.ts';
 import { dashboardHandlers } from '../dashboard/dashboard-api.ts';
 import { dashboardUiRoutes } from '../dashboard/dashboard-ui.ts';
 import { apiDocsRoutes } from '../docs/api-docs.ts';
+import { createCredentialGuard } from '../limits/credential-guard.ts';
 import { createControlPlaneMetrics } from '../metrics/control-plane-metrics.ts';
 import { metricsRoutes } from '../metrics/metrics-route.ts';
 import { type Handlers, mountContract } from './contract-routes.ts';
@@ -48,7 +49,8 @@ export function createApp(rootDeps: AppDeps) {
       logger,
     });
   const metrics = rootDeps.metrics ?? createControlPlaneMetrics({ store: rootDeps.store });
-  const deps: AppDeps = { ...rootDeps, logger, sessions, changes, alerts, metrics };
+  const guard = rootDeps.guard ?? createCredentialGuard(config.rateLimits);
+  const deps: AppDeps = { ...rootDeps, logger, sessions, changes, alerts, metrics, guard };
   const table: Handlers = {
     ...systemHandlers(deps),
     ...enrollmentHandlers(deps),

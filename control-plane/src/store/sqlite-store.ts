@@ -119,6 +119,13 @@ class SqliteStore implements Store {
       .run(token.tokenHash, token.group, token.usesLeft, token.expiresAt, token.reenroll ? 1 : 0);
   }
 
+  enrollmentTokenUsable(tokenHash: string, now: Date): boolean {
+    const token = this.db
+      .prepare('SELECT uses_left, expires_at FROM enrollment_tokens WHERE token_hash = ?')
+      .get(tokenHash) as { uses_left: number; expires_at: string } | undefined;
+    return token !== undefined && token.uses_left > 0 && Date.parse(token.expires_at) > now.getTime();
+  }
+
   enrollDevice(tokenHash: string, device: NewDevice, now: Date): DeviceRecord {
     return this.db.transaction(() => {
       const token = this.db

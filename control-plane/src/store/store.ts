@@ -46,6 +46,8 @@ export interface Store {
    * ConflictError (device id taken; the token keeps its use).
    */
   enrollDevice(tokenHash: string, device: NewDevice, now: Date): DeviceRecord;
+  /** Whether a token with this hash exists, has uses left and has not expired (checked before hashing). */
+  enrollmentTokenUsable(tokenHash: string, now: Date): boolean;
   deviceExists(deviceId: string): boolean;
   getDevice(deviceId: string): DeviceRecord | null;
   getDeviceSecretHash(deviceId: string): string | null;

@@ -2,6 +2,7 @@
 import { createEnrollmentToken, enrollDevice } from '../../devices/enrollment.ts';
 import { handlers } from '../contract-routes.ts';
 import type { AppDeps } from '../env.ts';
+import { clientAddress } from '../server.ts';
 
 export function enrollmentHandlers(deps: AppDeps) {
   const log = deps.logger;
@@ -14,8 +15,17 @@ export function enrollmentHandlers(deps: AppDeps) {
       );
       return { status: 201, body: token };
     },
-    enrollDevice: async ({ body }) => {
-      const { response, device } = await enrollDevice(deps.store, body, deps.mqttPublicUrl);
+    enrollDevice: async ({ body }, c) => {
+      const { guard } = deps;
+      const attempt = await guard?.admit('enroll', clientAddress(c), body.token);
+      const { response, device } = await enrollDevice(
+        deps.store,
+        body,
+        deps.mqttPublicUrl,
+        new Date(),
+        (work) => (guard ? guard.hash('enroll', work) : work()),
+      );
+      await attempt?.succeeded();
       log.info({ deviceId: device.deviceId, group: device.group }, 'device enrolled');
       // A re-enrolled device's old secret must stop working now, not when its cached check ends.
       deps.devices.forget(device.deviceId);

@@ -25,6 +25,7 @@ import { followDeviceMessages } from './fleet/device-messages.ts';
 import { type App, createApp } from './http/app.ts';
 import { startHttpServer } from './http/server.ts';
 import { createCredentialGuard } from './limits/credential-guard.ts';
+import { createRetention } from './limits/retention.ts';
 import { createControlPlaneMetrics } from './metrics/control-plane-metrics.ts';
 import { createManifestSigner } from './models/manifest-signer.ts';
 import { createModelRegistry } from './models/model-registry.ts';
@@ -95,6 +96,13 @@ export async function startControlPlane(
     stops.push(() => store.close());
     // Nobody is connected yet; retained status messages and new connections tell us who is.
     store.markAllOffline();
+    const retention = createRetention({
+      store,
+      config: config.retention,
+      logger: root.child({ component: 'retention' }),
+    });
+    retention.start();
+    stops.push(() => retention.stop());
     const objectStore = openObjectStore(config.objectStore, config.dataDir);
     stops.push(() => objectStore.close());
     const { objects } = objectStore;

@@ -322,6 +322,22 @@ class SqliteStore implements Store {
     }));
   }
 
+  pruneDeviceEvents(before: string, keepPerDevice: number): number {
+    return this.db.transaction(() => {
+      const old = this.db.prepare('DELETE FROM device_events WHERE received_at < ?').run(before).changes;
+      const extra = this.db
+        .prepare(
+          `DELETE FROM device_events WHERE id IN (
+             SELECT id FROM (
+               SELECT id, ROW_NUMBER() OVER (PARTITION BY device_id ORDER BY id DESC) AS newest
+               FROM device_events)
+             WHERE newest > ?)`,
+        )
+        .run(keepPerDevice).changes;
+      return old + extra;
+    })();
+  }
+
   recordEvent(deviceId: string, event: DeviceEvent, receivedAt: string): void {
     this.db
       .prepare(

@@ -69,6 +69,11 @@ export interface Store {
   /** The last prediction of each of the device's cameras, by camera id. */
   cameraPredictions(deviceId: string): CameraPrediction[];
   recordEvent(deviceId: string, event: DeviceEvent, receivedAt: string): void;
+  /**
+   * Deletes device events received before `before` (ISO time) and, per device, all but the
+   * newest `keepPerDevice`; returns how many went.
+   */
+  pruneDeviceEvents(before: string, keepPerDevice: number): number;
   listEvents(deviceId: string, limit?: number): DeviceEventRecord[];
   /** At start: nobody is connected until the broker says so again. */
   markAllOffline(): void;

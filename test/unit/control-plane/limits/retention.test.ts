@@ -49,7 +49,7 @@ afterEach(() => {
 
 function event(deviceId: string, receivedAt: Date, message: string) {
   const at = receivedAt.toISOString();
-  store.recordEvent(deviceId, { protocol: 1, type: 'error', message, at }, at);
+  store.recordEvent(deviceId, { protocol: 1, type: 'agent-error', message, at }, at);
 }
 
 describe('retention', () => {

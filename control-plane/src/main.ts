@@ -25,6 +25,7 @@ import { followDeviceMessages } from './fleet/device-messages.ts';
 import { type App, createApp } from './http/app.ts';
 import { startHttpServer } from './http/server.ts';
 import { createCredentialGuard } from './limits/credential-guard.ts';
+import { createDeviceQuotas } from './limits/device-quotas.ts';
 import { createRetention } from './limits/retention.ts';
 import { createControlPlaneMetrics } from './metrics/control-plane-metrics.ts';
 import { createManifestSigner } from './models/manifest-signer.ts';
@@ -115,6 +116,10 @@ export async function startControlPlane(
     const guard = createCredentialGuard(config.rateLimits, {
       onRefused: (kind, reason) => metrics.credentialRefused(kind, reason),
     });
+    const quotas = createDeviceQuotas(config.quotas, {
+      logger: root.child({ component: 'quotas' }),
+      onExceeded: (kind) => metrics.quotaExceeded(kind),
+    });
     const devices = createDeviceAuthenticator(store, {
       cacheMs: config.auth.credentialCacheSeconds * 1000,
       guard,
@@ -178,6 +183,7 @@ export async function startControlPlane(
         rollouts.onReportedState(id, state, at);
       },
       onLiveFrame: (id, frame, at) => liveFrames.put(id, frame, at),
+      quotas,
     });
     // Retained messages do not survive a broker restart: the database is the source of truth.
     await desired.republishAll();
@@ -252,6 +258,7 @@ export async function startControlPlane(
       alerts,
       metrics,
       guard,
+      quotas,
       adminToken: admin.token,
       mqttPublicUrl,
       version: packageJson.version,

@@ -9,6 +9,7 @@ import type { Convergence } from '../fleet/convergence.ts';
 import type { DesiredConfigPublisher } from '../fleet/desired-config.ts';
 import type { DesiredStatePublisher } from '../fleet/desired-state.ts';
 import type { CredentialGuard } from '../limits/credential-guard.ts';
+import type { DeviceQuotas } from '../limits/device-quotas.ts';
 import type { ControlPlaneMetrics } from '../metrics/control-plane-metrics.ts';
 import type { ManifestSigner } from '../models/manifest-signer.ts';
 import type { ModelRegistry } from '../models/model-registry.ts';
@@ -60,6 +61,8 @@ export interface AppDeps {
   desiredConfig?: DesiredConfigPublisher;
   /** Rate limits and the hashing queue for credential checks; built from config when absent. */
   guard?: CredentialGuard;
+  /** Per-device upload quotas; built from config when absent. */
+  quotas?: DeviceQuotas;
   /** Check every answer against the contract's documented response (tests turn it on). */
   checkResponses?: boolean;
 }

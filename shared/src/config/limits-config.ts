@@ -33,7 +33,7 @@ export const RateLimitsConfigSchema = z
       .int()
       .min(0)
       .max(100_000)
-      .default(32)
+      .default(128)
       .describe('Password hashes that may wait for a turn; beyond that a check is refused at once (429).'),
     trackedKeys: count()
       .default(100_000)

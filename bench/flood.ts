@@ -115,7 +115,6 @@ export async function runFlood(options: {
 
     // The honest fleet: enrolled and connected before the flood starts.
     const { token } = await api.createEnrollmentToken({ uses: options.devices });
-    const devices = [];
     for (let i = 0; i < options.devices; i++) {
       const res = await fetch(`${info.httpUrl}${routeUrl(apiRoutes.enrollDevice)}`, {
         method: 'POST',

@@ -85,6 +85,7 @@ export interface FloodFigures {
   connackRefused: number;
   attempts: number;
   hashedRefusals: { unauthorized401: number; connackBadCredentials: number };
+  otherOutcomes: Record<string, number>;
   loadAverage1m: number;
 }
 
@@ -240,6 +241,7 @@ export async function runFlood(options: {
         unauthorized401: counts.unauthorized401,
         connackBadCredentials: counts.connackBadCredentials,
       },
+      otherOutcomes: counts.otherOutcomes,
       loadAverage1m: round(loadavg()[0] ?? 0),
     };
   } finally {

@@ -24,7 +24,8 @@ export interface AttackCounts {
   unauthorized401: number;
   connackRefused: number;
   connackBadCredentials: number;
-  otherOutcomes: number;
+  /** Anything else, by HTTP status or `connack-N` (0: no answer within 10 s or a socket error). */
+  otherOutcomes: Record<string, number>;
 }
 
 function post(spec: AttackSpec, path: string, body: object, localAddress: string): Promise<number> {
@@ -94,7 +95,10 @@ export async function attack(spec: AttackSpec): Promise<AttackCounts> {
     unauthorized401: 0,
     connackRefused: 0,
     connackBadCredentials: 0,
-    otherOutcomes: 0,
+    otherOutcomes: {},
+  };
+  const other = (what: string) => {
+    counts.otherOutcomes[what] = (counts.otherOutcomes[what] ?? 0) + 1;
   };
   const deadline = Date.now() + spec.durationS * 1000;
   const one = async (i: number, n: number) => {
@@ -104,7 +108,7 @@ export async function attack(spec: AttackSpec): Promise<AttackCounts> {
       const code = await mqttConnect(spec, `dev-attack${i}-${n % 7}`, `guess-${n}`, from);
       if (code === 3) counts.connackRefused++;
       else if (code === 4) counts.connackBadCredentials++;
-      else counts.otherOutcomes++;
+      else other(`connack-${code}`);
       return;
     }
     const status =
@@ -123,7 +127,7 @@ export async function attack(spec: AttackSpec): Promise<AttackCounts> {
           );
     if (status === 429) counts.refused429++;
     else if (status === 401) counts.unauthorized401++;
-    else counts.otherOutcomes++;
+    else other(String(status));
   };
   await Promise.all(
     Array.from({ length: spec.attackers }, async (_, i) => {

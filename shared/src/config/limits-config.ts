@@ -24,17 +24,19 @@ export const RateLimitsConfigSchema = z
       .default(10)
       .describe('Credential checks per minute one identity earns back after its burst.'),
     hashConcurrency: count(64)
-      .default(2)
+      .default(1)
       .describe(
-        'Password hashes (scrypt) computed at once; the rest wait, so health checks and cached credentials keep answering.',
+        'Password hashes (scrypt, ~50 ms of one core each) computed at once; the rest wait, so a core stays free for health checks and cached credentials.',
       ),
     hashQueue: z
       .number()
       .int()
       .min(0)
       .max(100_000)
-      .default(128)
-      .describe('Password hashes that may wait for a turn; beyond that a check is refused at once (429).'),
+      .default(64)
+      .describe(
+        'Password hashes that may wait for a turn (a few seconds of work); beyond that a check is refused at once (429).',
+      ),
     trackedKeys: count()
       .default(100_000)
       .describe('Addresses and identities remembered by the limiter (memory bound; oldest forgotten first).'),

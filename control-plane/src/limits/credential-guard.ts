@@ -55,6 +55,7 @@ export function createCredentialGuard(
     createWorkGate({
       concurrency: config.hashConcurrency,
       maxWaiting: config.hashQueue,
+      maxWaitMs: config.hashMaxWaitMs,
       what: 'credential checks',
     });
   const guard: CredentialGuard = {

@@ -37,6 +37,11 @@ export const RateLimitsConfigSchema = z
       .describe(
         'Password hashes that may wait for a turn (a few seconds of work); beyond that a check is refused at once (429).',
       ),
+    hashMaxWaitMs: count(600_000)
+      .default(2_000)
+      .describe(
+        'Longest a password hash waits for its turn (ms); then the check is refused (429) rather than left hanging.',
+      ),
     trackedKeys: count()
       .default(100_000)
       .describe('Addresses and identities remembered by the limiter (memory bound; oldest forgotten first).'),

@@ -36,20 +36,10 @@ export function createCredentialGuard(
     onRefused?: CredentialGuard['onRefused'];
   } = {},
 ): CredentialGuard {
-  const byAddress =
-    options.byAddress ??
-    createMemoryRateLimiter({
-      burst: config.addressBurst,
-      perSecond: config.addressPerMinute / 60,
-      maxKeys: config.trackedKeys,
-    });
-  const byIdentity =
-    options.byIdentity ??
-    createMemoryRateLimiter({
-      burst: config.identityBurst,
-      perSecond: config.identityPerMinute / 60,
-      maxKeys: config.trackedKeys,
-    });
+  const perMinute = (burst: number, refill: number) =>
+    createMemoryRateLimiter({ burst, perSecond: refill / 60, maxKeys: config.trackedKeys });
+  const byAddress = options.byAddress ?? perMinute(config.addressBurst, config.addressPerMinute);
+  const byIdentity = options.byIdentity ?? perMinute(config.identityBurst, config.identityPerMinute);
   const gate =
     options.gate ??
     createWorkGate({

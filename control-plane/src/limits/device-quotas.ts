@@ -25,27 +25,12 @@ export function createDeviceQuotas(
     limiters?: Partial<Record<'messages' | 'samples' | 'bytes', RateLimiter>>;
   },
 ): DeviceQuotas {
-  const messages =
-    options.limiters?.messages ??
-    createMemoryRateLimiter({
-      burst: config.messagesBurst,
-      perSecond: config.messagesPerSecond,
-      maxKeys: TRACKED_KEYS,
-    });
-  const samples =
-    options.limiters?.samples ??
-    createMemoryRateLimiter({
-      burst: config.samplesPerHour,
-      perSecond: config.samplesPerHour / 3600,
-      maxKeys: TRACKED_KEYS,
-    });
+  const bucket = (burst: number, perSecond: number) =>
+    createMemoryRateLimiter({ burst, perSecond, maxKeys: TRACKED_KEYS });
+  const messages = options.limiters?.messages ?? bucket(config.messagesBurst, config.messagesPerSecond);
+  const samples = options.limiters?.samples ?? bucket(config.samplesPerHour, config.samplesPerHour / 3600);
   const bytes =
-    options.limiters?.bytes ??
-    createMemoryRateLimiter({
-      burst: config.sampleBytesPerDay,
-      perSecond: config.sampleBytesPerDay / 86_400,
-      maxKeys: TRACKED_KEYS,
-    });
+    options.limiters?.bytes ?? bucket(config.sampleBytesPerDay, config.sampleBytesPerDay / 86_400);
   // One warning per device and kind per minute at most: the log must not become the flood.
   const warned = new Map<string, number>();
   const exceeded = (deviceId: string, kind: string) => {

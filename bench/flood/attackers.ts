@@ -24,11 +24,11 @@ export interface AttackCounts {
   unauthorized401: number;
   connackRefused: number;
   connackBadCredentials: number;
-  /** Anything else, by HTTP status or `connack-N` (0: no answer within 10 s or a socket error). */
+  /** Anything else: an HTTP status, a socket error code (`timeout`: none in 10 s) or `connack-N` (-1: none). */
   otherOutcomes: Record<string, number>;
 }
 
-function post(spec: AttackSpec, path: string, body: object, localAddress: string): Promise<number> {
+function post(spec: AttackSpec, path: string, body: object, localAddress: string): Promise<number | string> {
   const url = new URL(path, spec.httpUrl);
   const data = JSON.stringify(body);
   return new Promise((resolve) => {
@@ -47,8 +47,8 @@ function post(spec: AttackSpec, path: string, body: object, localAddress: string
         res.on('end', () => resolve(res.statusCode ?? 0));
       },
     );
-    req.on('error', () => resolve(0));
-    req.on('timeout', () => req.destroy());
+    req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'timeout' })));
     req.end(data);
   });
 }

@@ -25,6 +25,9 @@ import { createDesiredStatePublisher } from './fleet/desired-state.ts';
 import { followDeviceMessages } from './fleet/device-messages.ts';
 import { type App, createApp } from './http/app.ts';
 import { startHttpServer } from './http/server.ts';
+import { createCredentialGuard } from './limits/credential-guard.ts';
+import { createDeviceQuotas } from './limits/device-quotas.ts';
+import { createRetention } from './limits/retention.ts';
 import { createControlPlaneMetrics } from './metrics/control-plane-metrics.ts';
 import { createManifestSigner } from './models/manifest-signer.ts';
 import { createModelRegistry } from './models/model-registry.ts';
@@ -103,10 +106,33 @@ export async function startControlPlane(
     stops.push(() => store.close());
     // Nobody is connected yet; retained status messages and new connections tell us who is.
     store.markAllOffline();
+    const retention = createRetention({
+      store,
+      config: config.retention,
+      logger: root.child({ component: 'retention' }),
+    });
+    retention.start();
+    stops.push(() => retention.stop());
     const objectStore = openObjectStore(config.objectStore, config.dataDir);
     stops.push(() => objectStore.close());
     const { objects } = objectStore;
-    const devices = createDeviceAuthenticator(store, { cacheMs: config.auth.credentialCacheSeconds * 1000 });
+    // Before the broker, whose refusals it counts; its queue and alert figures are read at scrape time.
+    const metrics = createControlPlaneMetrics({
+      store,
+      alertQueueDepth: () => notifier.depth(),
+      openAlerts: () => alerts.openByRule(),
+    });
+    const guard = createCredentialGuard(config.rateLimits, {
+      onRefused: (kind, reason) => metrics.credentialRefused(kind, reason),
+    });
+    const quotas = createDeviceQuotas(config.quotas, {
+      logger: root.child({ component: 'quotas' }),
+      onExceeded: (kind) => metrics.quotaExceeded(kind),
+    });
+    const devices = createDeviceAuthenticator(store, {
+      cacheMs: config.auth.credentialCacheSeconds * 1000,
+      guard,
+    });
 
     const brokerChoice = resolveBroker(config.mqtt);
     const brokerHookSecret = resolveHookSecret(config.mqtt);
@@ -121,6 +147,9 @@ export async function startControlPlane(
         port: config.mqtt.port,
         devices,
         logger: root.child({ component: 'broker' }),
+        maxPacketBytes: config.quotas.mqttMaxPacketBytes,
+        retainedTopicsPerDevice: config.quotas.retainedTopicsPerDevice,
+        onRefused: (reason) => metrics.mqttRefused(reason),
       });
       stops.push(() => broker.close());
       brokerUrl = broker.url;
@@ -139,11 +168,6 @@ export async function startControlPlane(
     });
     stops.push(() => notifier.close());
     const alerts = createAlertEngine({ store, config: config.alerts, notifier, logger: alertLog });
-    const metrics = createControlPlaneMetrics({
-      store,
-      alertQueueDepth: () => notifier.depth(),
-      openAlerts: () => alerts.openByRule(),
-    });
 
     const mqttLog = root.child({ component: 'fleet' });
     // Never waits for the broker: HTTP serves while it is down, and fleet logic runs on connect.
@@ -184,6 +208,7 @@ export async function startControlPlane(
         rollouts.onReportedState(id, state, at);
       },
       onLiveFrame: (id, frame, at) => liveFrames.put(id, frame, at),
+      quotas,
     });
     // Retained messages do not survive a broker restart: the database is the source of truth.
     connection.onConnect(async () => {
@@ -268,6 +293,8 @@ export async function startControlPlane(
       convergence,
       alerts,
       metrics,
+      guard,
+      quotas,
       adminToken: admin.token,
       mqttPublicUrl,
       brokerIdentities,

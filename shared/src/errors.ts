@@ -11,6 +11,8 @@ export const ErrorCodes = {
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA: 415,
+  /** Too many attempts from one address or for one identity, or too much work queued (Retry-After). */
+  RATE_LIMITED: 429,
   MANIFEST_UNSIGNED: 422,
   MANIFEST_SIGNATURE_INVALID: 422,
   MANIFEST_UNTRUSTED_KEY: 422,
@@ -78,6 +80,16 @@ export class NotFoundError extends EdgeloopError {
 export class ConflictError extends EdgeloopError {
   constructor(message: string) {
     super('CONFLICT', message);
+  }
+}
+
+/** Refused for now: try again after `retryAfterSeconds` (sent as Retry-After, RFC 9110 §10.2.3). */
+export class RateLimitedError extends EdgeloopError {
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, retryAfterSeconds: number) {
+    super('RATE_LIMITED', message);
+    this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterSeconds));
   }
 }
 

@@ -4,11 +4,16 @@
  * never cached and every check of an unknown device still costs one scrypt (no timing oracle).
  */
 import { createHash } from 'node:crypto';
+import type { CredentialGuard } from '../limits/credential-guard.ts';
 import type { Store } from '../store/store.ts';
 import { verifySecret } from './secrets.ts';
 
 export interface DeviceAuthenticator {
-  verify(deviceId: string, secret: string): Promise<boolean>;
+  /**
+   * A cached success answers at once; anything else first passes the guard (per `address` and
+   * per device id, then the hashing queue) and may throw RateLimitedError.
+   */
+  verify(deviceId: string, secret: string, address?: string): Promise<boolean>;
   /** Drops cached checks of a device whose secret changed (re-enrollment). */
   forget(deviceId: string): void;
 }
@@ -17,21 +22,25 @@ const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAA
 
 export function createDeviceAuthenticator(
   store: Store,
-  options: { cacheMs?: number; now?: () => number } = {},
+  options: { cacheMs?: number; now?: () => number; guard?: CredentialGuard } = {},
 ): DeviceAuthenticator {
   const cacheMs = options.cacheMs ?? 60_000;
   const now = options.now ?? Date.now;
   const cache = new Map<string, number>();
 
   return {
-    async verify(deviceId, secret) {
+    async verify(deviceId, secret, address = 'unknown') {
       const key = `${deviceId}\n${createHash('sha256').update(secret).digest('hex')}`;
       const until = cache.get(key);
       if (until !== undefined && until > now()) return true;
       cache.delete(key);
+      const { guard } = options;
+      const attempt = await guard?.admit('device', address, deviceId);
       const stored = store.getDeviceSecretHash(deviceId);
-      const ok = await verifySecret(secret, stored ?? DUMMY_HASH);
+      const check = () => verifySecret(secret, stored ?? DUMMY_HASH);
+      const ok = await (guard ? guard.hash('device', check) : check());
       if (!ok || stored === null) return false;
+      await attempt?.succeeded();
       if (cache.size > 10_000) cache.clear();
       cache.set(key, now() + cacheMs);
       return true;

@@ -9,8 +9,9 @@ import { API_BASE, apiRoutes, NotFoundError, SignInSchema, UnauthorizedError } f
 import { Hono } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import { SESSION_COOKIE } from '../auth/sessions.ts';
-import { readJson } from '../http/body.ts';
+import { limitBody, readJson } from '../http/body.ts';
 import type { AppDeps, AppEnv } from '../http/env.ts';
+import { clientAddress } from '../http/server.ts';
 
 const ASSETS = join(import.meta.dirname, 'assets');
 const TYPES: Record<string, string> = {
@@ -20,6 +21,8 @@ const TYPES: Record<string, string> = {
   '.svg': 'image/svg+xml',
 };
 const ASSET_NAME = /^[a-z0-9-]+\.(css|js|svg)$/;
+/** A name and a password fit in far less; anyone may call sign-in, so it gets the smallest limit. */
+const SIGN_IN_MAX_BYTES = 4 * 1024;
 
 async function asset(name: string, generated?: string): Promise<Response> {
   const ext = name.slice(name.lastIndexOf('.'));
@@ -63,9 +66,13 @@ export function dashboardUiRoutes(deps: AppDeps) {
       if (!ASSET_NAME.test(name)) throw new NotFoundError(`no dashboard asset '${name}'`);
       return asset(name);
     })
-    .post('/ui/sign-in', async (c) => {
+    .post('/ui/sign-in', limitBody(SIGN_IN_MAX_BYTES, 'sign-in body'), async (c) => {
       const { name, password } = await readJson(c, SignInSchema, 'sign-in');
-      const session = sessions ? await sessions.signIn(name, password) : null;
+      const { guard } = deps;
+      const attempt = await guard?.admit('sign-in', clientAddress(c), name);
+      const signIn = async () => (sessions ? sessions.signIn(name, password) : null);
+      const session = guard ? await guard.hash('sign-in', signIn) : await signIn();
+      if (session) await attempt?.succeeded();
       if (!sessions || !session) {
         deps.logger.info({ name }, 'dashboard sign-in refused');
         throw new UnauthorizedError('wrong name or password');

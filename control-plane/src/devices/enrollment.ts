@@ -10,6 +10,7 @@ import {
   type EnrollRequest,
   type EnrollResponse,
   PROTOCOL_VERSION,
+  UnauthorizedError,
 } from '@edgeloop/shared';
 import { hashSecret, newSecret, sha256Text } from '../auth/secrets.ts';
 import { SERVICE_USERNAME } from '../mqtt/service-identity.ts';
@@ -37,13 +38,19 @@ export async function enrollDevice(
   request: EnrollRequest,
   mqttUrl: string,
   now = new Date(),
+  /** Runs the slow hash (the control plane's bounded hashing queue). */
+  hashWith: (work: () => Promise<string>) => Promise<string> = (work) => work(),
 ): Promise<{ response: EnrollResponse; device: DeviceRecord }> {
   if (request.deviceId && RESERVED_IDS.has(request.deviceId)) {
     throw new ConflictError(`device id '${request.deviceId}' is reserved`);
   }
-  const secret = newSecret();
-  const secretHash = await hashSecret(secret);
   const tokenHash = sha256Text(request.token);
+  // A wrong token costs a sha256 and a lookup, never a scrypt (the transaction checks it again).
+  if (!store.enrollmentTokenUsable(tokenHash, now)) {
+    throw new UnauthorizedError('enrollment token is unknown, expired or used up');
+  }
+  const secret = newSecret();
+  const secretHash = await hashWith(() => hashSecret(secret));
   const fields = {
     name: request.name ?? null,
     hardware: request.hardware ?? null,

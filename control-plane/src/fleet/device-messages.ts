@@ -18,6 +18,7 @@ import {
   ReportedStateSchema,
   topics,
 } from '@edgeloop/shared';
+import type { DeviceQuotas } from '../limits/device-quotas.ts';
 import type { MqttConnection } from '../mqtt/mqtt-client.ts';
 import type { Store } from '../store/store.ts';
 
@@ -60,6 +61,8 @@ export function followDeviceMessages(deps: {
   logger: Logger;
   onReportedState?: ReportedStateListener;
   onLiveFrame?: LiveFrameListener;
+  /** Messages over a device's quota are dropped (counted there) before they are parsed. */
+  quotas?: DeviceQuotas;
 }): void {
   const { connection, store } = deps;
   const log = deps.logger;
@@ -80,8 +83,21 @@ export function followDeviceMessages(deps: {
       log.warn({ deviceId, kind }, 'dropped message from unknown device');
       return;
     }
+    const receivedAt = new Date().toISOString();
+    // The in-memory quota answers in the same order messages came (microtasks), so order holds.
+    if (deps.quotas) {
+      deps.quotas.message(deviceId, kind).then(
+        (ok) => ok && recordOne(deviceId, kind, payload, receivedAt),
+        (err) => log.error({ deviceId, kind, err }, 'device quota check failed'),
+      );
+      return;
+    }
+    recordOne(deviceId, kind, payload, receivedAt);
+  });
+
+  function recordOne(deviceId: string, kind: Kind, payload: Buffer, receivedAt: string): void {
     try {
-      record[kind](store, deviceId, payload, new Date().toISOString());
+      record[kind](store, deviceId, payload, receivedAt);
     } catch (err) {
       if (err instanceof EdgeloopError && err.code === 'VALIDATION_FAILED') {
         log.warn({ deviceId, kind, reason: err.message }, 'dropped malformed payload');
@@ -89,7 +105,7 @@ export function followDeviceMessages(deps: {
         log.error({ deviceId, kind, err }, 'failed to record device message');
       }
     }
-  });
+  }
 
   // Clean sessions: subscribe again on every connect (retained state and status arrive right away).
   connection.onConnect(() =>

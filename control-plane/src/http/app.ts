@@ -11,6 +11,8 @@ import { createChangeFeed } from '../dashboard/change-feed.ts';
 import { dashboardHandlers } from '../dashboard/dashboard-api.ts';
 import { dashboardUiRoutes } from '../dashboard/dashboard-ui.ts';
 import { apiDocsRoutes } from '../docs/api-docs.ts';
+import { createCredentialGuard } from '../limits/credential-guard.ts';
+import { createDeviceQuotas } from '../limits/device-quotas.ts';
 import { createControlPlaneMetrics } from '../metrics/control-plane-metrics.ts';
 import { metricsRoutes } from '../metrics/metrics-route.ts';
 import { type Handlers, mountContract } from './contract-routes.ts';
@@ -49,7 +51,11 @@ export function createApp(rootDeps: AppDeps) {
       logger,
     });
   const metrics = rootDeps.metrics ?? createControlPlaneMetrics({ store: rootDeps.store });
-  const deps: AppDeps = { ...rootDeps, logger, sessions, changes, alerts, metrics };
+  const guard = rootDeps.guard ?? createCredentialGuard(config.rateLimits);
+  const quotas =
+    rootDeps.quotas ??
+    createDeviceQuotas(config.quotas, { logger, onExceeded: (kind) => metrics.quotaExceeded(kind) });
+  const deps: AppDeps = { ...rootDeps, logger, sessions, changes, alerts, metrics, guard, quotas };
   const table: Handlers = {
     ...systemHandlers(deps),
     ...enrollmentHandlers(deps),

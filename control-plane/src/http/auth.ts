@@ -9,6 +9,7 @@ import { getCookie } from 'hono/cookie';
 import { safeEqual } from '../auth/secrets.ts';
 import { SESSION_COOKIE } from '../auth/sessions.ts';
 import type { AppDeps, AppEnv, Principal } from './env.ts';
+import { clientAddress } from './server.ts';
 
 type Role = 'admin' | 'device';
 
@@ -26,6 +27,7 @@ async function identify(
   header: string | undefined,
   roles: readonly Role[],
   deps: AppDeps,
+  address: string,
 ): Promise<Principal> {
   const [scheme, value] = header?.split(' ', 2) ?? [];
   if (value && roles.includes('admin') && scheme?.toLowerCase() === 'bearer') {
@@ -33,7 +35,7 @@ async function identify(
   }
   if (value && roles.includes('device') && scheme?.toLowerCase() === 'basic') {
     const creds = parseBasic(value);
-    if (creds && (await deps.devices.verify(creds.user, creds.pass))) {
+    if (creds && (await deps.devices.verify(creds.user, creds.pass, address))) {
       return { kind: 'device', deviceId: creds.user };
     }
   }
@@ -77,7 +79,7 @@ export function authorize(deps: AppDeps, route: RouteDef): MiddlewareHandler<App
       }
       c.set('principal', user);
     } else {
-      c.set('principal', await identify(header, roles, deps));
+      c.set('principal', await identify(header, roles, deps, clientAddress(c)));
     }
     await next();
   };

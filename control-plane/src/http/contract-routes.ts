@@ -92,8 +92,9 @@ export function mountContract(
           observe(id, route.method, c.res.status, (performance.now() - start) / 1000);
         }
       },
-      limitBody(bodyLimitOf(route, deps.config.limits), `${route.id} body`),
+      // Who is calling first: a stranger is refused before a large limit lets it stream megabytes.
       authorize(deps, route),
+      limitBody(bodyLimitOf(route, deps.config.limits), `${route.id} body`),
       async (c) => {
         // A path that does not parse names nothing that exists.
         const params = route.params

@@ -8,6 +8,8 @@ import type { LiveFrames } from '../devices/live-frames.ts';
 import type { Convergence } from '../fleet/convergence.ts';
 import type { DesiredConfigPublisher } from '../fleet/desired-config.ts';
 import type { DesiredStatePublisher } from '../fleet/desired-state.ts';
+import type { CredentialGuard } from '../limits/credential-guard.ts';
+import type { DeviceQuotas } from '../limits/device-quotas.ts';
 import type { ControlPlaneMetrics } from '../metrics/control-plane-metrics.ts';
 import type { ManifestSigner } from '../models/manifest-signer.ts';
 import type { ModelRegistry } from '../models/model-registry.ts';
@@ -58,6 +60,10 @@ export interface AppDeps {
   metrics?: ControlPlaneMetrics;
   /** Publishes devices' remote configuration on MQTT; without it devices fetch it over HTTP only. */
   desiredConfig?: DesiredConfigPublisher;
+  /** Rate limits and the hashing queue for credential checks; built from config when absent. */
+  guard?: CredentialGuard;
+  /** Per-device upload quotas; built from config when absent. */
+  quotas?: DeviceQuotas;
   /** Check every answer against the contract's documented response (tests turn it on). */
   checkResponses?: boolean;
   /** Gives enrolled devices their broker identity; nothing to provision when absent. */

@@ -2,15 +2,22 @@
  * The HTTP loop boundary: every error becomes `{error:{code,message,details}}`. EdgeloopErrors
  * keep their status; anything else is a 500, logged with the request it broke.
  */
-import { EdgeloopError, type Logger, NotFoundError } from '@edgeloop/shared';
+import { EdgeloopError, type Logger, NotFoundError, RateLimitedError } from '@edgeloop/shared';
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { AppEnv } from './env.ts';
 
+/** Refusals that come before the body is read (who, how big, how often). */
+const REFUSED_UNREAD = new Set([401, 403, 413, 429]);
+
 function respond(c: Context, err: EdgeloopError): Response {
   const headers: Record<string, string> = {};
   if (err.code === 'UNAUTHORIZED') headers['WWW-Authenticate'] = 'Bearer, Basic realm="edgeloop"';
+  // Node would otherwise read and discard the rest of a refused body to keep the connection
+  // alive, however long the sender keeps streaming: end the connection instead.
+  if (err instanceof RateLimitedError) headers['Retry-After'] = String(err.retryAfterSeconds);
+  if (REFUSED_UNREAD.has(err.status) && c.req.raw.body !== null) headers.Connection = 'close';
   return c.json(err.toJSON(), err.status as ContentfulStatusCode, headers);
 }
 

@@ -2,6 +2,8 @@
  * Single byte ranges (RFC 9110 §14): `bytes=a-` and `bytes=a-b`. Anything else — several ranges,
  * suffix ranges, junk — is ignored and the whole body is sent, which §14.2 permits.
  */
+import type { ObjectStore } from '../object-store/object-store.ts';
+
 export type RangeResult =
   | { kind: 'full' }
   | { kind: 'partial'; start: number; end: number }
@@ -19,28 +21,33 @@ export function parseRange(header: string | undefined, size: number): RangeResul
   return { kind: 'partial', start, end };
 }
 
-/** Builds the response for `bytes` honouring a Range header. */
-export function rangedResponse(
-  bytes: Uint8Array,
+/**
+ * Streams an object honouring a Range header: only the size is asked first, then just the bytes
+ * to send are read, as they are sent (a large model file never sits in memory whole).
+ */
+export async function rangedObjectResponse(
+  objects: ObjectStore,
+  key: string,
   rangeHeader: string | undefined,
   headers: Record<string, string>,
-): Response {
-  const size = bytes.byteLength;
+): Promise<Response> {
+  const size = await objects.size(key);
   const common = { ...headers, 'Accept-Ranges': 'bytes' };
   const range = parseRange(rangeHeader, size);
   if (range.kind === 'unsatisfiable') {
     return new Response(null, { status: 416, headers: { ...common, 'Content-Range': `bytes */${size}` } });
   }
   if (range.kind === 'partial') {
-    const body = bytes.subarray(range.start, range.end + 1);
-    return new Response(body, {
+    return new Response(await objects.stream(key, range), {
       status: 206,
       headers: {
         ...common,
-        'Content-Length': String(body.byteLength),
+        'Content-Length': String(range.end - range.start + 1),
         'Content-Range': `bytes ${range.start}-${range.end}/${size}`,
       },
     });
   }
-  return new Response(bytes, { status: 200, headers: { ...common, 'Content-Length': String(size) } });
+  // An empty object has no byte 0 to stream from.
+  const body = size === 0 ? null : await objects.stream(key);
+  return new Response(body, { status: 200, headers: { ...common, 'Content-Length': String(size) } });
 }

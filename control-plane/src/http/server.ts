@@ -1,7 +1,8 @@
 /** Serves the Hono app over node:http: the only importer of @hono/node-server. */
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import type { Hono } from 'hono';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import type { Context, Hono } from 'hono';
 
 export interface HttpServer {
   url: string;
@@ -28,4 +29,16 @@ export function startHttpServer(app: Hono<any, any, any>, host: string, port: nu
     });
     server.once('error', reject);
   });
+}
+
+/**
+ * The caller's address as the socket sees it (rate limits count by it). Behind a reverse proxy
+ * this is the proxy. Requests not served by node:http (app.request in tests) are 'unknown'.
+ */
+export function clientAddress(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }

@@ -15,6 +15,12 @@ export interface ControlPlaneMetrics {
   httpRequest(routeId: string, method: string, status: number, seconds: number): void;
   /** One webhook delivery attempt's outcome. */
   alertDelivery(outcome: 'delivered' | 'retried' | 'failed' | 'dropped'): void;
+  /** A credential check refused before hashing: by kind (sign-in, enroll, device) and reason. */
+  credentialRefused(kind: string, reason: string): void;
+  /** Something the embedded broker refused (rate-limited, bad-credentials, oversize-packet, retained-quota). */
+  mqttRefused(reason: string): void;
+  /** A device message or upload dropped or refused by its quota, by kind. */
+  quotaExceeded(kind: string): void;
   /** Exposition text and its content type. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -60,6 +66,25 @@ export function createControlPlaneMetrics(sources: MetricsSources): ControlPlane
     name: 'edgeloop_alert_deliveries_total',
     help: 'Webhook delivery attempts by outcome (delivered, retried, failed after all retries, dropped when the queue was full).',
     labelNames: ['outcome'],
+    registers: [registry],
+  });
+
+  const credentialRefusals = new Counter({
+    name: 'edgeloop_credential_checks_refused_total',
+    help: 'Credential checks refused before any password hashing, by kind (sign-in, enroll, device) and reason (address, identity, busy).',
+    labelNames: ['kind', 'reason'],
+    registers: [registry],
+  });
+  const mqttRefusals = new Counter({
+    name: 'edgeloop_mqtt_refused_total',
+    help: 'Connections and publishes the embedded broker refused, by reason (rate-limited, bad-credentials, oversize-packet, retained-quota).',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  const quotaDrops = new Counter({
+    name: 'edgeloop_device_quota_exceeded_total',
+    help: 'Device messages dropped and uploads refused by per-device quotas, by kind.',
+    labelNames: ['kind'],
     registers: [registry],
   });
 
@@ -146,6 +171,9 @@ export function createControlPlaneMetrics(sources: MetricsSources): ControlPlane
     httpRequest: (route, method, status, seconds) =>
       http.observe({ route, method, status: String(status) }, seconds),
     alertDelivery: (outcome) => deliveries.inc({ outcome }),
+    credentialRefused: (kind, reason) => credentialRefusals.inc({ kind, reason }),
+    mqttRefused: (reason) => mqttRefusals.inc({ reason }),
+    quotaExceeded: (kind) => quotaDrops.inc({ kind }),
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };
     },

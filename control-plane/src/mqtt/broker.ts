@@ -10,6 +10,11 @@
  *   deviceMaySubscribe); the service may use any topic outside `$SYS/`.
  * - a device's will is checked at connect against the same ACL, so a device cannot leave a will
  *   that lands on another device's topics.
+ * - limits (docs/security.md): packets over quotas.mqttMaxPacketBytes close the connection before
+ *   they are buffered (packet-size-guard.ts); CONNECT credentials pass the rate limits of the
+ *   device authenticator (refused with CONNACK 3, server unavailable, §3.2.2.3); a device keeps at
+ *   most quotas.retainedTopicsPerDevice retained Home Assistant topics, later ones are passed on
+ *   without being retained.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
@@ -19,16 +24,26 @@ import {
   deviceMayPublish,
   deviceMaySubscribe,
   type Logger,
+  RateLimitedError,
 } from '@edgeloop/shared';
 import { Aedes, type AuthenticateError, type Client, type ConnectPacket } from 'aedes';
 import type { DeviceAuthenticator } from '../auth/device-authenticator.ts';
 import { safeEqual } from '../auth/secrets.ts';
+import { guardPacketSize } from './packet-size-guard.ts';
 import { SERVICE_USERNAME } from './service-identity.ts';
 
 const SYS_PREFIX = '$SYS/';
 
 /** CONNACK return codes, MQTT 3.1.1 §3.2.2.3 (aedes declares them as an ambient const enum). */
-const CONNACK = { IDENTIFIER_REJECTED: 2, BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const;
+const CONNACK = {
+  IDENTIFIER_REJECTED: 2,
+  SERVER_UNAVAILABLE: 3,
+  BAD_USERNAME_OR_PASSWORD: 4,
+  NOT_AUTHORIZED: 5,
+} as const;
+
+/** Why the broker refused something, for the Prometheus counters. */
+export type BrokerRefusal = 'rate-limited' | 'bad-credentials' | 'oversize-packet' | 'retained-quota';
 
 type Identity = { kind: 'service' } | { kind: 'device'; deviceId: string };
 
@@ -37,6 +52,11 @@ export interface BrokerOptions {
   port: number;
   devices: DeviceAuthenticator;
   logger: Logger;
+  /** Largest Remaining Length accepted (bytes); default 256 KiB. */
+  maxPacketBytes?: number;
+  /** Retained Home Assistant topics one device may hold; default 64. */
+  retainedTopicsPerDevice?: number;
+  onRefused?: (reason: BrokerRefusal) => void;
 }
 
 export interface Broker {
@@ -57,6 +77,20 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
   const servicePassword = randomBytes(24).toString('base64url');
   const identities = new WeakMap<Client, Identity>();
   const wills = new WeakMap<Client, ConnectPacket['will']>();
+  const addresses = new WeakMap<object, string>();
+  const retained = new Map<string, Set<string>>();
+  const retainedMax = options.retainedTopicsPerDevice ?? 64;
+  const refused = (reason: BrokerRefusal) => options.onRefused?.(reason);
+
+  /** False when a retained topic would be one more than the device may keep. */
+  function mayRetain(deviceId: string, topic: string): boolean {
+    const topicsOf = retained.get(deviceId) ?? new Set<string>();
+    if (topicsOf.has(topic)) return true;
+    if (topicsOf.size >= retainedMax) return false;
+    topicsOf.add(topic);
+    retained.set(deviceId, topicsOf);
+    return true;
+  }
 
   async function identify(client: Client, username?: string, password?: Buffer): Promise<Identity> {
     if (username === undefined || password === undefined) {
@@ -68,7 +102,17 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
         throw refuse(CONNACK.BAD_USERNAME_OR_PASSWORD, 'bad credentials');
       return { kind: 'service' };
     }
-    if (!DEVICE_ID_PATTERN.test(username) || !(await options.devices.verify(username, secret))) {
+    let ok = false;
+    try {
+      const address = addresses.get(client.conn) ?? 'unknown';
+      ok = DEVICE_ID_PATTERN.test(username) && (await options.devices.verify(username, secret, address));
+    } catch (err) {
+      if (!(err instanceof RateLimitedError)) throw err;
+      refused('rate-limited');
+      throw refuse(CONNACK.SERVER_UNAVAILABLE, err.message);
+    }
+    if (!ok) {
+      refused('bad-credentials');
       throw refuse(CONNACK.BAD_USERNAME_OR_PASSWORD, 'bad credentials');
     }
     if (client.id !== deviceClientId(username)) {
@@ -110,7 +154,17 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
       // checked at connect.
       const identity = client ? identities.get(client) : { kind: 'service' as const };
       if (identity?.kind === 'service') return done(null);
-      if (identity?.kind === 'device' && deviceMayPublish(identity.deviceId, packet.topic)) return done(null);
+      if (identity?.kind === 'device' && deviceMayPublish(identity.deviceId, packet.topic)) {
+        // Device topics are fixed; object ids under Home Assistant's prefix are the device's choice.
+        const clearing = packet.payload.length === 0;
+        if (packet.retain && clearing) retained.get(identity.deviceId)?.delete(packet.topic);
+        if (packet.retain && !clearing && !mayRetain(identity.deviceId, packet.topic)) {
+          refused('retained-quota');
+          log.warn({ clientId: client?.id, topic: packet.topic }, 'retained topic over quota: not retained');
+          packet.retain = false;
+        }
+        return done(null);
+      }
       log.warn({ clientId: client?.id, topic: packet.topic }, 'mqtt publish refused');
       // MQTT 3.1.1 has no negative PUBACK; aedes closes the connection (§4.8 allows it).
       done(new Error(`publish to '${packet.topic}' not allowed`));
@@ -133,7 +187,15 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
     log.debug({ clientId: client.id, err }, 'mqtt connection error'),
   );
 
-  const server: Server = createServer({ noDelay: true }, broker.handle);
+  const maxPacketBytes = options.maxPacketBytes ?? 256 * 1024;
+  const server: Server = createServer({ noDelay: true }, (socket) => {
+    const conn = guardPacketSize(socket, maxPacketBytes, (claimed) => {
+      refused('oversize-packet');
+      log.warn({ address: socket.remoteAddress, claimed, maxPacketBytes }, 'mqtt packet too large: closed');
+    });
+    addresses.set(conn, socket.remoteAddress ?? 'unknown');
+    broker.handle(conn);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {

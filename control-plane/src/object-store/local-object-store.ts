@@ -3,8 +3,10 @@
  * written, fsynced and renamed over the key, then the directory is fsynced so the rename survives
  * a crash. Readers therefore see either the old bytes or the new ones, never a torn file.
  */
+import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { Readable } from 'node:stream';
 import { NotFoundError, ValidationError, writeFileAtomic } from '@edgeloop/shared';
 import { isValidListPrefix, isValidObjectKey, type ObjectStore } from './object-store.ts';
 
@@ -36,6 +38,29 @@ export function createLocalObjectStore(root: string): ObjectStore {
           throw new NotFoundError(`object '${key}' not found`);
         throw err;
       }
+    },
+
+    async size(key) {
+      try {
+        return (await stat(pathOf(key))).size;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+          throw new NotFoundError(`object '${key}' not found`);
+        throw err;
+      }
+    },
+
+    async stream(key, range) {
+      const path = pathOf(key);
+      // Opened before answering, so a missing key is a NotFoundError rather than a broken stream.
+      const file = createReadStream(path, range ? { start: range.start, end: range.end } : {});
+      await new Promise<void>((resolve, reject) => {
+        file.once('open', () => resolve());
+        file.once('error', (err: NodeJS.ErrnoException) =>
+          reject(err.code === 'ENOENT' ? new NotFoundError(`object '${key}' not found`) : err),
+        );
+      });
+      return Readable.toWeb(file) as ReadableStream<Uint8Array>;
     },
 
     async has(key) {

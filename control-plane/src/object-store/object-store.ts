@@ -1,3 +1,9 @@
+/** Inclusive byte positions, as in an HTTP Range (RFC 9110 §14.1.2). */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
 /** Blob storage by role: model files, sample images and dataset images. Local disk or S3. */
 export interface ObjectStore {
   /** Durable once the promise resolves; overwrites an existing key. */
@@ -5,6 +11,13 @@ export interface ObjectStore {
   /** Throws NotFoundError for a missing key. */
   get(key: string): Promise<Uint8Array>;
   has(key: string): Promise<boolean>;
+  /** The object's size in bytes; throws NotFoundError for a missing key. */
+  size(key: string): Promise<number>;
+  /**
+   * The object's bytes, or the inclusive byte range `[start, end]` of them, as a stream that is
+   * read as it is sent: a large model file never sits in memory whole. Throws NotFoundError.
+   */
+  stream(key: string, range?: ByteRange): Promise<ReadableStream<Uint8Array>>;
   /** Deleting a missing key is not an error. */
   delete(key: string): Promise<void>;
   /** Every key that starts with `prefix`, sorted; used to import a whole "folder" of images. */

@@ -74,6 +74,34 @@ export function createS3ObjectStore(options: S3ObjectStoreOptions): S3ObjectStor
       }
     },
 
+    async size(key) {
+      try {
+        const head = await client.send(new HeadObjectCommand({ Bucket, Key: keyOf(key) }));
+        return head.ContentLength ?? 0;
+      } catch (err) {
+        if (isMissing(err)) throw new NotFoundError(`object '${key}' not found`);
+        throw err;
+      }
+    },
+
+    async stream(key, range) {
+      try {
+        const out = await client.send(
+          new GetObjectCommand({
+            Bucket,
+            Key: keyOf(key),
+            // S3 serves byte ranges itself (RFC 9110 §14.1.2 form), so only the range is fetched.
+            Range: range ? `bytes=${range.start}-${range.end}` : undefined,
+          }),
+        );
+        if (!out.Body) throw new NotFoundError(`object '${key}' has no body`);
+        return out.Body.transformToWebStream() as ReadableStream<Uint8Array>;
+      } catch (err) {
+        if (isMissing(err)) throw new NotFoundError(`object '${key}' not found`);
+        throw err;
+      }
+    },
+
     async has(key) {
       try {
         await client.send(new HeadObjectCommand({ Bucket, Key: keyOf(key) }));

@@ -82,6 +82,8 @@ export interface RolloutStore {
   history(rolloutId: string): Map<string, RolloutTransition[]>;
   putRollbackManifest(version: number, manifest: Manifest, at: string): void;
   getRollbackManifest(version: number): Manifest | null;
+  /** Deletes rollback manifests last signed before `before` (ISO time); returns how many. */
+  pruneRollbackManifests(before: string): number;
 }
 
 interface RolloutRow {
@@ -270,6 +272,9 @@ export function createSqlRolloutStore(db: SqlDatabase): RolloutStore {
         `INSERT INTO rollback_manifests (version, manifest, signed_at) VALUES (?, ?, ?)
          ON CONFLICT (version) DO UPDATE SET manifest = excluded.manifest, signed_at = excluded.signed_at`,
       ).run(version, JSON.stringify(manifest), at);
+    },
+    pruneRollbackManifests(before) {
+      return db.prepare('DELETE FROM rollback_manifests WHERE signed_at < ?').run(before).changes;
     },
     getRollbackManifest(version) {
       const row = db.prepare('SELECT manifest FROM rollback_manifests WHERE version = ?').get(version) as

@@ -122,6 +122,13 @@ class SqliteStore implements Store {
       .run(token.tokenHash, token.group, token.usesLeft, token.expiresAt, token.reenroll ? 1 : 0);
   }
 
+  enrollmentTokenUsable(tokenHash: string, now: Date): boolean {
+    const token = this.db
+      .prepare('SELECT uses_left, expires_at FROM enrollment_tokens WHERE token_hash = ?')
+      .get(tokenHash) as { uses_left: number; expires_at: string } | undefined;
+    return token !== undefined && token.uses_left > 0 && Date.parse(token.expires_at) > now.getTime();
+  }
+
   enrollDevice(tokenHash: string, device: NewDevice, now: Date): DeviceRecord {
     return this.db.transaction(() => {
       const token = this.db
@@ -316,6 +323,22 @@ class SqliteStore implements Store {
       prediction: JSON.parse(r.prediction) as Prediction,
       receivedAt: r.received_at,
     }));
+  }
+
+  pruneDeviceEvents(before: string, keepPerDevice: number): number {
+    return this.db.transaction(() => {
+      const old = this.db.prepare('DELETE FROM device_events WHERE received_at < ?').run(before).changes;
+      const extra = this.db
+        .prepare(
+          `DELETE FROM device_events WHERE id IN (
+             SELECT id FROM (
+               SELECT id, ROW_NUMBER() OVER (PARTITION BY device_id ORDER BY id DESC) AS newest
+               FROM device_events)
+             WHERE newest > ?)`,
+        )
+        .run(keepPerDevice).changes;
+      return old + extra;
+    })();
   }
 
   recordEvent(deviceId: string, event: DeviceEvent, receivedAt: string): void {

@@ -47,6 +47,8 @@ export interface Store {
    * ConflictError (device id taken; the token keeps its use).
    */
   enrollDevice(tokenHash: string, device: NewDevice, now: Date): DeviceRecord;
+  /** Whether a token with this hash exists, has uses left and has not expired (checked before hashing). */
+  enrollmentTokenUsable(tokenHash: string, now: Date): boolean;
   deviceExists(deviceId: string): boolean;
   getDevice(deviceId: string): DeviceRecord | null;
   getDeviceSecretHash(deviceId: string): string | null;
@@ -68,6 +70,11 @@ export interface Store {
   /** The last prediction of each of the device's cameras, by camera id. */
   cameraPredictions(deviceId: string): CameraPrediction[];
   recordEvent(deviceId: string, event: DeviceEvent, receivedAt: string): void;
+  /**
+   * Deletes device events received before `before` (ISO time) and, per device, all but the
+   * newest `keepPerDevice`; returns how many went.
+   */
+  pruneDeviceEvents(before: string, keepPerDevice: number): number;
   listEvents(deviceId: string, limit?: number): DeviceEventRecord[];
   /** At start: nobody is connected until the broker says so again. */
   markAllOffline(): void;

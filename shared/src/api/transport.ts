@@ -45,6 +45,7 @@ export function codeForStatus(status: number): ErrorCode {
   if (status === 409) return 'CONFLICT';
   if (status === 413) return 'PAYLOAD_TOO_LARGE';
   if (status === 415) return 'UNSUPPORTED_MEDIA';
+  if (status === 429) return 'RATE_LIMITED';
   if (status >= 400 && status < 500) return 'VALIDATION_FAILED';
   return 'UPSTREAM_FAILED';
 }

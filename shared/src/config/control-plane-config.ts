@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AssignModelSchema } from '../schemas/http.ts';
 import { RolloutStrategySchema } from '../schemas/rollout.ts';
+import { DeviceQuotasConfigSchema, RateLimitsConfigSchema, RetentionConfigSchema } from './limits-config.ts';
 import { AlertsConfigSchema, MetricsConfigSchema } from './monitoring-config.ts';
 
 /**
@@ -381,6 +382,9 @@ export const ControlPlaneConfigSchema = z.object({
     .describe('The rollout engine.'),
   metrics: MetricsConfigSchema,
   alerts: AlertsConfigSchema,
+  rateLimits: RateLimitsConfigSchema,
+  quotas: DeviceQuotasConfigSchema,
+  retention: RetentionConfigSchema,
 });
 export type ControlPlaneConfig = z.infer<typeof ControlPlaneConfigSchema>;
 export type ControlPlaneConfigInput = z.input<typeof ControlPlaneConfigSchema>;

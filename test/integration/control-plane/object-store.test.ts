@@ -52,6 +52,21 @@ describe.each(backends)('%s object store', (_name, open) => {
     await expect(store.get('models/1/model.onnx')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it('streams an object whole or by byte range, and knows its size', async () => {
+    const store = open();
+    const bytes = new Uint8Array(randomBytes(5000));
+    await store.put('models/9/model.onnx', bytes);
+    expect(await store.size('models/9/model.onnx')).toBe(5000);
+    const read = async (stream: ReadableStream<Uint8Array>) =>
+      new Uint8Array(await new Response(stream).arrayBuffer());
+    expect(await read(await store.stream('models/9/model.onnx'))).toEqual(bytes);
+    expect(await read(await store.stream('models/9/model.onnx', { start: 4990, end: 4999 }))).toEqual(
+      bytes.subarray(4990),
+    );
+    await expect(store.size('models/9/none.onnx')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(store.stream('models/9/none.onnx')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
   it('refuses keys and prefixes that could leave the store’s root', async () => {
     const store = open();
     for (const key of ['../x', 'a//b', '/abs', 'a/./b', 'a\\b', '']) {

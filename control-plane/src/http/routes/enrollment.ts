@@ -3,6 +3,7 @@ import { EdgeloopError } from '@edgeloop/shared';
 import { createEnrollmentToken, enrollDevice } from '../../devices/enrollment.ts';
 import { handlers } from '../contract-routes.ts';
 import type { AppDeps } from '../env.ts';
+import { clientAddress } from '../server.ts';
 
 export function enrollmentHandlers(deps: AppDeps) {
   const log = deps.logger;
@@ -15,13 +16,22 @@ export function enrollmentHandlers(deps: AppDeps) {
       );
       return { status: 201, body: token };
     },
-    enrollDevice: async ({ body }) => {
+    enrollDevice: async ({ body }, c) => {
       // Refuse before the token is spent when the device could not be given a broker identity.
       if (deps.brokerIdentities && !deps.brokerIdentities.ready()) {
         throw new EdgeloopError('UPSTREAM_FAILED', 'the MQTT broker is not reachable; enroll again shortly');
       }
+      const { guard } = deps;
+      const attempt = await guard?.admit('enroll', clientAddress(c), body.token);
       if (body.deviceId) await deps.brokerIdentities?.assertAvailable(body.deviceId);
-      const { response, device } = await enrollDevice(deps.store, body, deps.mqttPublicUrl);
+      const { response, device } = await enrollDevice(
+        deps.store,
+        body,
+        deps.mqttPublicUrl,
+        new Date(),
+        (work) => (guard ? guard.hash('enroll', work) : work()),
+      );
+      await attempt?.succeeded();
       await deps.brokerIdentities?.provisionDevice(device.deviceId, response.secret);
       log.info({ deviceId: device.deviceId, group: device.group }, 'device enrolled');
       // A re-enrolled device's old secret must stop working now, not when its cached check ends.

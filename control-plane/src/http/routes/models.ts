@@ -4,7 +4,7 @@ import { createModelRegistry, modelFileKey, summaryOf } from '../../models/model
 import { actorOf } from '../actor.ts';
 import { handlers } from '../contract-routes.ts';
 import type { AppDeps } from '../env.ts';
-import { rangedResponse } from '../range.ts';
+import { rangedObjectResponse } from '../range.ts';
 
 export function modelHandlers(deps: AppDeps) {
   const { store, objects, config } = deps;
@@ -63,11 +63,15 @@ export function modelHandlers(deps: AppDeps) {
       const record = findVersion(params.version);
       const file = record.manifest.files.find((f) => f.name === params.name);
       if (!file) throw new NotFoundError(`model ${record.modelVersion} has no file '${params.name}'`);
-      const bytes = await objects.get(modelFileKey(record.modelVersion, file.name));
-      return rangedResponse(bytes, c.req.header('range'), {
-        'Content-Type': 'application/octet-stream',
-        ETag: `"${file.sha256}"`,
-      });
+      return rangedObjectResponse(
+        objects,
+        modelFileKey(record.modelVersion, file.name),
+        c.req.header('range'),
+        {
+          'Content-Type': 'application/octet-stream',
+          ETag: `"${file.sha256}"`,
+        },
+      );
     },
   });
 }

@@ -11,6 +11,8 @@ export function sampleHandlers(deps: AppDeps) {
   return handlers({
     uploadSample: async ({ body }, c) => {
       const deviceId = deviceIdOf(c);
+      const image = new Uint8Array(await body.image.arrayBuffer());
+      await deps.quotas?.sample(deviceId, image.byteLength);
       const { sample, duplicate } = await acceptSample(
         {
           store,
@@ -18,7 +20,7 @@ export function sampleHandlers(deps: AppDeps) {
           sampleMaxBytes: config.limits.sampleMaxBytes,
           sampleMaxPixels: config.limits.sampleMaxPixels,
         },
-        { deviceId, metadataJson: body.metadata, image: new Uint8Array(await body.image.arrayBuffer()) },
+        { deviceId, metadataJson: body.metadata, image },
       );
       if (!duplicate) deps.logger.info({ deviceId, sampleId: sample.sampleId }, 'sample received');
       const reply = {

@@ -16,6 +16,7 @@ import { createAlertEngine } from './alerts/alert-engine.ts';
 import { createWebhookNotifier } from './alerts/webhook-notifier.ts';
 import { createDeviceAuthenticator } from './auth/device-authenticator.ts';
 import { loadOrCreateAdminToken, loadOrCreateSigningKey } from './auth/key-files.ts';
+import { openSigningKeyring } from './auth/signing-keyring.ts';
 import { createChangeFeed } from './dashboard/change-feed.ts';
 import { createLiveFrames } from './devices/live-frames.ts';
 import { createConvergence } from './fleet/convergence.ts';
@@ -37,6 +38,9 @@ import { startPipelineTriggers } from './pipeline/pipeline-triggers.ts';
 import { createRolloutEngine } from './rollouts/rollout-engine.ts';
 import { openSqliteStore } from './store/sqlite-store.ts';
 import type { Store } from './store/store.ts';
+import { checkExposure } from './tls/exposure.ts';
+import { loadTlsMaterial, type TlsMaterial } from './tls/tls-material.ts';
+import { serverTlsOptions, watchTlsFiles } from './tls/tls-reloader.ts';
 
 export interface ControlPlane {
   /** Where the HTTP server actually listens (the real port when config.http.port is 0). */
@@ -46,6 +50,8 @@ export interface ControlPlane {
   adminToken: string;
   /** Devices trust manifests signed by this key. */
   signingPublicKey: TrustedKey;
+  /** The CA devices pin under TLS (null without TLS, or with a server certificate from a public CA). */
+  serverCa: { pem: string; fingerprint: string } | null;
   store: Store;
   /** Where model files, samples and dataset images live (config.objectStore). */
   objects: ObjectStore;
@@ -83,15 +89,23 @@ export async function startControlPlane(
   };
 
   try {
+    const exposed = checkExposure(config);
+    if (exposed.length > 0) {
+      logger.warn({ exposed }, 'insecure: plaintext listeners on the network; secrets cross it unencrypted');
+    }
     mkdirSync(config.dataDir, { recursive: true });
-    const signingKey = loadOrCreateSigningKey(config.dataDir);
-    const admin = loadOrCreateAdminToken(config.dataDir, config.adminToken);
-
     const store = openSqliteStore(
       join(config.dataDir, 'control-plane.db'),
       root.child({ component: 'store' }),
     );
     stops.push(() => store.close());
+    const keyring = openSigningKeyring(
+      config.dataDir,
+      loadOrCreateSigningKey(config.dataDir, { devicesEnrolled: store.listDevices().length > 0 }),
+    );
+    const signingKey = keyring.active;
+    const admin = loadOrCreateAdminToken(config.dataDir, config.adminToken);
+    const tls: TlsMaterial | null = config.tls ? await loadTlsMaterial(config.tls, config.dataDir) : null;
     // Nobody is connected yet; retained status messages and new connections tell us who is.
     store.markAllOffline();
     const objectStore = openObjectStore(config.objectStore, config.dataDir);
@@ -101,16 +115,21 @@ export async function startControlPlane(
 
     let brokerUrl = config.mqtt.externalUrl;
     let service: { username?: string; password?: string } = {};
+    const secureServers: { setSecureContext(options: object): void }[] = [];
+    let disconnectDevice: ((deviceId: string) => number) | undefined;
     if (brokerUrl === undefined) {
       const broker = await startBroker({
         host: config.mqtt.host,
-        port: config.mqtt.port,
+        port: config.tls ? config.tls.mqttPort : config.mqtt.port,
         devices,
         logger: root.child({ component: 'broker' }),
+        tls: tls ? serverTlsOptions(tls) : undefined,
       });
       stops.push(() => broker.close());
       brokerUrl = broker.url;
       service = broker.service;
+      if (broker.secure) secureServers.push(broker.secure);
+      disconnectDevice = (id) => broker.disconnect(id);
     }
 
     // Alerts are notified through a bounded queue that never holds up a request or a message.
@@ -130,14 +149,21 @@ export async function startControlPlane(
     });
 
     const mqttLog = root.child({ component: 'fleet' });
-    const connection = await connectMqtt({ url: brokerUrl, ...service, logger: mqttLog });
+    const connection = await connectMqtt({
+      url: brokerUrl,
+      ...service,
+      logger: mqttLog,
+      // Its own broker, reached on whatever address it bound: the chain is checked, not the name.
+      tls:
+        tls && config.mqtt.externalUrl === undefined ? { ca: tls.serverCa?.pem, anyName: true } : undefined,
+    });
     stops.push(() => connection.close());
     // Counted as they arrive, valid or not: the figure is traffic, what is stored is counted apart.
     connection.onMessage((topic) => {
       const parsed = parseDeviceTopic(topic);
       if (parsed) metrics.mqttMessage(parsed.kind);
     });
-    const desired = createDesiredStatePublisher({ connection, store, logger: mqttLog });
+    const desired = createDesiredStatePublisher({ connection, store, keyring, logger: mqttLog });
     const desiredConfig = createDesiredConfigPublisher({ connection, store, logger: mqttLog });
     const signer = createManifestSigner({ store, signingKey, ttlDays: config.manifestTtlDays });
     const convergence = createConvergence({ store, desired, signer, logger: mqttLog });
@@ -227,8 +253,15 @@ export async function startControlPlane(
       desired,
       desiredConfig,
       signingKey,
+      keyring,
       signer,
       rollouts,
+      tls: tls && {
+        deviceCa: tls.deviceCa,
+        serverCa: tls.serverCa,
+        deviceCertificateDays: config.tls?.deviceCertificateDays ?? 825,
+      },
+      disconnectDevice,
       convergence,
       alerts,
       metrics,
@@ -238,8 +271,18 @@ export async function startControlPlane(
       logger: root,
       checkResponses: deps.checkResponses ?? process.env.EDGELOOP_CHECK_RESPONSES === '1',
     });
-    const http = await startHttpServer(app, config.http.host, config.http.port);
+    const http = await startHttpServer(
+      app,
+      config.http.host,
+      config.http.port,
+      tls ? serverTlsOptions(tls) : undefined,
+    );
     stops.push(() => http.close());
+    if (http.secure) secureServers.push(http.secure);
+    if (tls && tls.watched.length > 0) {
+      const reloader = watchTlsFiles(tls, secureServers, root.child({ component: 'tls' }));
+      stops.push(() => reloader.close());
+    }
     // Runs before http.close(): open event streams end, so the server can close.
     stops.push(() => changes.close());
     logger.info(
@@ -252,6 +295,7 @@ export async function startControlPlane(
       mqttUrl: brokerUrl,
       adminToken: admin.token,
       signingPublicKey: { keyId: signingKey.keyId, publicKeyPem: signingKey.publicKeyPem },
+      serverCa: tls?.serverCa ?? null,
       store,
       objects,
       pipeline,

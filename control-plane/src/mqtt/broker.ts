@@ -10,9 +10,13 @@
  *   deviceMaySubscribe); the service may use any topic outside `$SYS/`.
  * - a device's will is checked at connect against the same ACL, so a device cannot leave a will
  *   that lands on another device's topics.
+ * - under TLS (MQTTS) a device may instead prove who it is with the client certificate the
+ *   control plane's CA issued it (mTLS): username = its id, no password, certificate CN = its id.
+ * - disconnect(deviceId) closes a device's live connections (revocation).
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
+import { createServer as createTlsServer, type TlsOptions, type Server as TlsServer } from 'node:tls';
 import {
   DEVICE_ID_PATTERN,
   deviceClientId,
@@ -23,6 +27,7 @@ import {
 import { Aedes, type AuthenticateError, type Client, type ConnectPacket } from 'aedes';
 import type { DeviceAuthenticator } from '../auth/device-authenticator.ts';
 import { safeEqual } from '../auth/secrets.ts';
+import { peerDevice } from '../tls/peer-certificate.ts';
 import { SERVICE_USERNAME } from './service-identity.ts';
 
 const SYS_PREFIX = '$SYS/';
@@ -37,12 +42,18 @@ export interface BrokerOptions {
   port: number;
   devices: DeviceAuthenticator;
   logger: Logger;
+  /** Listen with TLS (mqtts://) instead of plaintext. */
+  tls?: TlsOptions;
 }
 
 export interface Broker {
-  /** mqtt://host:port with the port actually bound. */
+  /** mqtt://host:port (mqtts:// under TLS) with the port actually bound. */
   url: string;
   port: number;
+  /** The TLS server (for certificate reloads); null over plaintext. */
+  secure: TlsServer | null;
+  /** Closes every live connection of this device (it was revoked). */
+  disconnect(deviceId: string): number;
   /** Credentials of the control plane's own client. */
   service: { username: string; password: string };
   close(): Promise<void>;
@@ -57,8 +68,17 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
   const servicePassword = randomBytes(24).toString('base64url');
   const identities = new WeakMap<Client, Identity>();
   const wills = new WeakMap<Client, ConnectPacket['will']>();
+  // Live device connections, so a revocation can close them.
+  const live = new Map<string, Set<Client>>();
 
   async function identify(client: Client, username?: string, password?: Buffer): Promise<Identity> {
+    const certified = peerDevice(client.conn);
+    if (certified && username === certified.deviceId && password === undefined) {
+      if (!options.devices.verifyCertificate(certified.deviceId, certified.fingerprint)) {
+        throw refuse(CONNACK.NOT_AUTHORIZED, 'certificate not accepted');
+      }
+      return checkDevice(client, certified.deviceId);
+    }
     if (username === undefined || password === undefined) {
       throw refuse(CONNACK.BAD_USERNAME_OR_PASSWORD, 'username and password required');
     }
@@ -71,6 +91,10 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
     if (!DEVICE_ID_PATTERN.test(username) || !(await options.devices.verify(username, secret))) {
       throw refuse(CONNACK.BAD_USERNAME_OR_PASSWORD, 'bad credentials');
     }
+    return checkDevice(client, username);
+  }
+
+  function checkDevice(client: Client, username: string): Identity {
     if (client.id !== deviceClientId(username)) {
       throw refuse(CONNACK.IDENTIFIER_REJECTED, `client id must be '${deviceClientId(username)}'`);
     }
@@ -93,6 +117,11 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
       identify(client, username, password).then(
         (identity) => {
           identities.set(client, identity);
+          if (identity.kind === 'device') {
+            const open = live.get(identity.deviceId) ?? new Set<Client>();
+            open.add(client);
+            live.set(identity.deviceId, open);
+          }
           log.debug({ clientId: client.id, identity }, 'mqtt client authenticated');
           done(null, true);
         },
@@ -128,12 +157,21 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
     },
   });
 
+  broker.on('clientDisconnect', (client) => {
+    const identity = identities.get(client);
+    if (identity?.kind !== 'device') return;
+    const open = live.get(identity.deviceId);
+    open?.delete(client);
+    if (open?.size === 0) live.delete(identity.deviceId);
+  });
   broker.on('clientError', (client, err) => log.debug({ clientId: client.id, err }, 'mqtt client error'));
   broker.on('connectionError', (client, err) =>
     log.debug({ clientId: client.id, err }, 'mqtt connection error'),
   );
 
-  const server: Server = createServer({ noDelay: true }, broker.handle);
+  const server: Server = options.tls
+    ? createTlsServer({ ...options.tls, noDelay: true }, broker.handle)
+    : createServer({ noDelay: true }, broker.handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
@@ -143,13 +181,21 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
-  const url = `mqtt://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+  const url = `${options.tls ? 'mqtts' : 'mqtt'}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
   log.info({ url }, 'mqtt broker listening');
 
   return {
     url,
     port,
     service: { username: SERVICE_USERNAME, password: servicePassword },
+    secure: options.tls ? (server as TlsServer) : null,
+    disconnect(deviceId) {
+      const open = [...(live.get(deviceId) ?? [])];
+      for (const client of open) client.close();
+      live.delete(deviceId);
+      if (open.length > 0) log.info({ deviceId, connections: open.length }, 'mqtt connections closed');
+      return open.length;
+    },
     async close() {
       // Stop accepting first, then let aedes close every client; server.close resolves once the
       // last socket is gone.

@@ -31,6 +31,8 @@ export interface ConnectOptions {
   password?: string;
   clientIdPrefix?: string;
   logger: Logger;
+  /** mqtts: the CA to trust (default: the system's) and whether any server name is accepted. */
+  tls?: { ca?: string; anyName?: boolean };
 }
 
 export async function connectMqtt(options: ConnectOptions): Promise<MqttConnection> {
@@ -43,6 +45,8 @@ export async function connectMqtt(options: ConnectOptions): Promise<MqttConnecti
     clean: true,
     reconnectPeriod: 1000,
     connectTimeout: 10_000,
+    ...(options.tls?.ca ? { ca: options.tls.ca } : {}),
+    ...(options.tls?.anyName ? { checkServerIdentity: () => undefined } : {}),
   });
   let closing = false;
   const reconnectHandlers: (() => void)[] = [];

@@ -23,6 +23,7 @@ import type {
 } from './records.ts';
 import type { RegistryStore } from './registry-store.ts';
 import type { RolloutStore } from './rollout-store.ts';
+import type { SecurityStore } from './security-store.ts';
 
 export type {
   CameraPrediction,
@@ -107,6 +108,8 @@ export interface Store {
   readonly alerts: AlertStore;
   /** Remote agent configuration fragments and what devices applied. */
   readonly config: ConfigStore;
+  /** Device certificates, revocations and desired-state sequence numbers. */
+  readonly security: SecurityStore;
 
   close(): void;
 }

@@ -9,6 +9,7 @@ import { alertRoutes } from './routes/alerts.ts';
 import { configRoutes } from './routes/config.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { datasetRoutes } from './routes/datasets.ts';
+import { deviceIdentityRoutes } from './routes/device-identity.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { labellingRoutes } from './routes/labelling.ts';
 import { modelRoutes } from './routes/models.ts';
@@ -34,6 +35,7 @@ const systemRoutes = {
 export const apiRoutes = {
   ...systemRoutes,
   ...deviceRoutes,
+  ...deviceIdentityRoutes,
   ...modelRoutes,
   ...sampleRoutes,
   ...rolloutRoutes,

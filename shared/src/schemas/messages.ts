@@ -9,13 +9,32 @@ import { ModelConfidenceSchema, UpdateProgressSchema } from './update.ts';
 const Protocol = z.literal(PROTOCOL_VERSION);
 const Timestamp = z.iso.datetime();
 
-/** Retained on `desired`: the model version the control plane wants this device to run. */
+/**
+ * Retained on `desired`: the model version the control plane wants this device to run. Signed
+ * (desired-state-signature.ts): bound to one device, numbered by a sequence that only grows, and
+ * dated, so a forged, replayed or another device's message is refused (TUF/Uptane's attacks).
+ */
 export const DesiredStateSchema = z.object({
   protocol: Protocol,
   modelVersion: z.number().int().positive().nullable(),
   /** HTTP path (relative to the control plane's URL) of the signed manifest. */
   manifestPath: z.string().startsWith('/').nullable(),
   updatedAt: Timestamp,
+  /** The device this desired state is for. */
+  deviceId: z.string().min(1).max(64),
+  /** Grows whenever the content changes; a device refuses one lower than it accepted before. */
+  sequence: z.number().int().positive(),
+  issuedAt: Timestamp,
+  /** The manifest signing keys the device should trust from now on (key rotation). */
+  trustedKeys: z
+    .array(z.object({ keyId: z.string().min(1), publicKeyPem: z.string().min(1) }))
+    .min(1)
+    .max(4),
+  /** One signature per signing key in use, over every other field (canonical JSON). */
+  signatures: z
+    .array(z.object({ alg: z.literal('ed25519'), keyId: z.string().min(1), value: z.string().min(1) }))
+    .min(1)
+    .max(4),
 });
 export type DesiredState = z.infer<typeof DesiredStateSchema>;
 

@@ -15,7 +15,13 @@ export function enrollmentHandlers(deps: AppDeps) {
       return { status: 201, body: token };
     },
     enrollDevice: async ({ body }) => {
-      const { response, device } = await enrollDevice(deps.store, body, deps.mqttPublicUrl);
+      const { response, device } = await enrollDevice(
+        deps.store,
+        body,
+        deps.mqttPublicUrl,
+        new Date(),
+        deps.tls ?? null,
+      );
       log.info({ deviceId: device.deviceId, group: device.group }, 'device enrolled');
       // A re-enrolled device's old secret must stop working now, not when its cached check ends.
       deps.devices.forget(device.deviceId);

@@ -1,6 +1,11 @@
 /**
  * Device credentials: enrolled once with the configured token, then kept in dataDir/credentials.json
  * (mode 0600, written atomically) and reused on every start.
+ *
+ * With `tls.clientCertificate` the agent makes its key pair here, sends only a CSR, and keeps the
+ * key in dataDir/device-key.pem (0600); the credentials then hold the issued certificate and no
+ * secret. The CA the control plane hands over is kept to pin (dataDir/server-ca.pem) unless the
+ * agent already trusts one, and must match `tls.caFingerprint` when that is set.
  */
 import { readFile } from 'node:fs/promises';
 import { arch, platform } from 'node:os';
@@ -8,6 +13,7 @@ import { join } from 'node:path';
 import {
   type AgentConfig,
   ConfigError,
+  createDeviceCsr,
   type Logger,
   PROTOCOL_VERSION,
   parseJsonWith,
@@ -16,6 +22,7 @@ import {
   writeFileAtomic,
 } from '@edgeloop/shared';
 import type { ControlPlaneClient } from './control-plane-client.ts';
+import { deviceKeyPath, keepServerCa, normaliseFingerprint } from './tls-trust.ts';
 
 export function credentialsPath(dataDir: string): string {
   return join(dataDir, 'credentials.json');
@@ -40,6 +47,7 @@ export async function loadOrEnroll(
   config: AgentConfig,
   client: ControlPlaneClient,
   logger: Logger,
+  trust: { serverCa: string | null } = { serverCa: null },
 ): Promise<StoredCredentials> {
   const path = credentialsPath(config.dataDir);
   const stored = await readStored(path);
@@ -59,6 +67,7 @@ export async function loadOrEnroll(
         '(pass --enrollment-token or set EDGELOOP_AGENT_ENROLLMENT_TOKEN)',
     );
   }
+  const keys = config.tls.clientCertificate ? await createDeviceCsr(config.deviceId ?? 'device') : null;
   const response = await client.enroll({
     protocol: PROTOCOL_VERSION,
     token: config.enrollmentToken,
@@ -66,7 +75,19 @@ export async function loadOrEnroll(
     name: config.name,
     tags: config.tags,
     hardware: `${platform()}-${arch()}`,
+    csr: keys?.csrPem,
   });
+  if (keys) {
+    if (!response.certificate) throw new ConfigError('the control plane issued no certificate for the CSR');
+    await writeFileAtomic(deviceKeyPath(config.dataDir), keys.keyPem, { mode: 0o600 });
+  }
+  if (response.serverCa && trust.serverCa === null) {
+    const pin = config.tls.caFingerprint;
+    if (pin && normaliseFingerprint(pin) !== response.serverCa.fingerprint) {
+      throw new ConfigError(`the CA handed over at enrollment does not match tls.caFingerprint ${pin}`);
+    }
+    await keepServerCa(config.dataDir, response.serverCa.pem);
+  }
   const credentials: StoredCredentials = {
     ...response,
     controlPlaneUrl: config.controlPlaneUrl,

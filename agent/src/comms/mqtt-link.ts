@@ -36,7 +36,10 @@ import { connect, type MqttClient } from 'mqtt';
 export interface MqttLinkOptions {
   url: string;
   deviceId: string;
+  /** Empty for a device that authenticates with its client certificate (tls.cert/key). */
   secret: string;
+  /** mqtts: the CA to trust and the device's client certificate. */
+  tls?: { ca?: string; cert?: string; key?: string };
   logger: Logger;
   reconnectPeriodMs?: number;
 }
@@ -68,7 +71,9 @@ export class MqttLink {
     this.client = connect(options.url, {
       clientId: deviceClientId(this.deviceId),
       username: this.deviceId,
-      password: options.secret,
+      password: options.secret || undefined,
+      ...(options.tls?.ca ? { ca: options.tls.ca } : {}),
+      ...(options.tls?.cert && options.tls.key ? { cert: options.tls.cert, key: options.tls.key } : {}),
       clean: true,
       reconnectPeriod: options.reconnectPeriodMs ?? 2_000,
       connectTimeout: 10_000,

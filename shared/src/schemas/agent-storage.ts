@@ -3,6 +3,7 @@
  * (disk, across restarts and agent versions), so they are validated on every read.
  */
 import { z } from 'zod';
+import { TrustedKeySchema } from '../config/agent-config.ts';
 import { PROTOCOL_VERSION } from '../protocol.ts';
 import { EnrollResponseSchema, SampleMetadataSchema } from './http.ts';
 
@@ -41,3 +42,13 @@ export const QueuedSampleSchema = z.object({
   metadata: SampleMetadataSchema,
 });
 export type QueuedSample = z.infer<typeof QueuedSampleSchema>;
+
+/**
+ * dataDir/desired-trust.json: the highest desired-state sequence the agent accepted and the
+ * manifest keys it trusts now (config.trustedKeys until the control plane rotates its key).
+ */
+export const DesiredTrustFileSchema = z.object({
+  lastSequence: z.number().int().nonnegative(),
+  trustedKeys: z.array(TrustedKeySchema).min(1),
+});
+export type DesiredTrustFile = z.infer<typeof DesiredTrustFileSchema>;

@@ -35,6 +35,7 @@ import {
   SampleMetadataSchema,
   type SigningKey,
   sha256Hex,
+  signDesiredState,
   signManifest,
   topics,
 } from '@edgeloop/shared';
@@ -68,12 +69,30 @@ class StandInControlPlane {
   readonly samples = new Map<string, { deviceId: string; metadata: SampleMetadata; image: Buffer }>();
   readonly messages: MqttMessage[] = [];
   fileRequests = 0;
-  desired: DesiredState = {
+  /** Signs desired states as the control plane's key does (set by the test). */
+  signingKey: SigningKey | null = null;
+  private desiredContent = {
     protocol: PROTOCOL_VERSION,
-    modelVersion: null,
-    manifestPath: null,
+    modelVersion: null as number | null,
+    manifestPath: null as string | null,
     updatedAt: iso(),
   };
+  private sequence = 1;
+
+  desiredFor(deviceId: string): DesiredState {
+    if (!this.signingKey) throw new Error('the stand-in needs a signing key');
+    const key = this.signingKey;
+    return signDesiredState(
+      {
+        ...this.desiredContent,
+        deviceId,
+        sequence: this.sequence,
+        issuedAt: iso(),
+        trustedKeys: [{ keyId: key.keyId, publicKeyPem: key.publicKeyPem }],
+      },
+      [key],
+    );
+  }
   httpPort = 0;
   mqttPort = 0;
   private readonly listeners = new Set<(m: MqttMessage) => void>();
@@ -154,8 +173,9 @@ class StandInControlPlane {
     modelVersion: number,
     manifestPath = `/api/v1/models/${modelVersion}/manifest`,
   ) {
-    this.desired = { protocol: PROTOCOL_VERSION, modelVersion, manifestPath, updatedAt: iso() };
-    await this.publishRetained(topics.desired(deviceId), JSON.stringify(this.desired));
+    this.desiredContent = { protocol: PROTOCOL_VERSION, modelVersion, manifestPath, updatedAt: iso() };
+    this.sequence++;
+    await this.publishRetained(topics.desired(deviceId), JSON.stringify(this.desiredFor(deviceId)));
   }
 
   async publishRetained(topic: string, payload: string): Promise<void> {
@@ -216,7 +236,8 @@ class StandInControlPlane {
     const deviceId = this.deviceOf(req);
     if (!deviceId) return send(res, 401, { error: { code: 'UNAUTHORIZED', message: 'who are you?' } });
 
-    if (req.method === 'GET' && path === '/api/v1/device/desired') return send(res, 200, this.desired);
+    if (req.method === 'GET' && path === '/api/v1/device/desired')
+      return send(res, 200, this.desiredFor(deviceId));
     if (req.method === 'GET' && this.manifests.has(path)) return send(res, 200, this.manifests.get(path));
     const file = /^\/api\/v1\/models\/(\d+)\/files\/([^/]+)$/.exec(path);
     if (req.method === 'GET' && file) {
@@ -367,6 +388,7 @@ describe('agent against a stand-in control plane', () => {
     server = new StandInControlPlane();
     await server.start();
     signingKey = generateSigningKey();
+    server.signingKey = signingKey;
     publishModel(server, 1, signManifest(unsignedManifest(1, modelBytes), signingKey));
     config = AgentConfigSchema.parse({
       controlPlaneUrl: server.url,

@@ -77,7 +77,7 @@ class StandInControlPlane {
     manifestPath: null as string | null,
     updatedAt: iso(),
   };
-  private sequence = 1;
+  sequence = 1;
 
   desiredFor(deviceId: string): DesiredState {
     if (!this.signingKey) throw new Error('the stand-in needs a signing key');
@@ -497,6 +497,53 @@ describe('agent against a stand-in control plane', () => {
     expect(prediction.prediction.modelVersion).toBe(1);
     expect(failures).toEqual([]);
     expect(a.currentModelVersion()).toBe(1);
+  });
+
+  it('refuses forged, replayed, misdirected and future-dated desired states (TUF/Uptane)', async () => {
+    const a = agent!;
+    publishModel(server, 9, signManifest(unsignedManifest(9, modelBytes), signingKey));
+    const trusted = [{ keyId: signingKey.keyId, publicKeyPem: signingKey.publicKeyPem }];
+    const requestsBefore = server.fileRequests;
+    const desired = (
+      overrides: Partial<{ deviceId: string; sequence: number; issuedAt: string }>,
+      key: SigningKey = signingKey,
+    ) =>
+      signDesiredState(
+        {
+          protocol: PROTOCOL_VERSION,
+          modelVersion: 9,
+          manifestPath: '/api/v1/models/9/manifest',
+          updatedAt: iso(),
+          deviceId: 'cam-test-1',
+          sequence: server.sequence + 1,
+          issuedAt: iso(),
+          trustedKeys: trusted,
+          ...overrides,
+        },
+        [key],
+      );
+    const cases = [
+      { state: desired({}, generateSigningKey()), code: 'DESIRED_STATE_UNTRUSTED' },
+      { state: desired({ sequence: server.sequence - 1 }), code: 'DESIRED_STATE_REPLAYED' },
+      { state: desired({ deviceId: 'cam-test-2' }), code: 'DESIRED_STATE_UNTRUSTED' },
+      {
+        state: desired({ issuedAt: new Date(Date.now() + 3_600_000).toISOString() }),
+        code: 'DESIRED_STATE_FROM_FUTURE',
+      },
+    ];
+    for (const { state, code } of cases) {
+      const from = server.messages.length;
+      await server.publishRetained(topics.desired('cam-test-1'), JSON.stringify(state));
+      await server.waitForMessage(
+        (m) => m.topic === topics.events('cam-test-1') && String(m.payload.message).includes(code),
+        `a ${code} event`,
+        from,
+      );
+    }
+    expect(server.fileRequests).toBe(requestsBefore);
+    expect(a.currentModelVersion()).toBe(1);
+    // The genuine desired state again (retained), so later tests start from it.
+    await server.assign('cam-test-1', 1);
   });
 
   it('refuses tampered, corrupt and untrusted models and keeps running version 1', async () => {

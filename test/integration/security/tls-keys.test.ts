@@ -28,7 +28,10 @@ describe('certificate files', () => {
     await writeFile(keyFile, first.keyPem);
     const caFile = join(pki.path, 'ca.pem');
     await writeFile(caFile, ca.certPem);
-    const t = await startTestControlPlane({ tls: { certFile, keyFile, caFile, mqttPort: 0 }, logLevel: 'info' });
+    const t = await startTestControlPlane({
+      tls: { certFile, keyFile, caFile, mqttPort: 0 },
+      logLevel: 'info',
+    });
     try {
       expect(await servedFingerprint(t.cp.httpUrl, ca.certPem)).toBe(certificateFingerprint(first.certPem));
       expect(await servedFingerprint(t.cp.mqttUrl, ca.certPem)).toBe(certificateFingerprint(first.certPem));
@@ -38,8 +41,14 @@ describe('certificate files', () => {
       await writeFileAtomic(keyFile, renewed.keyPem);
       await writeFileAtomic(certFile, renewed.certPem);
       const wanted = certificateFingerprint(renewed.certPem);
-      await waitUntil(async () => (await servedFingerprint(t.cp.httpUrl, ca.certPem)) === wanted, 'HTTPS reload');
-      await waitUntil(async () => (await servedFingerprint(t.cp.mqttUrl, ca.certPem)) === wanted, 'MQTTS reload');
+      await waitUntil(
+        async () => (await servedFingerprint(t.cp.httpUrl, ca.certPem)) === wanted,
+        'HTTPS reload',
+      );
+      await waitUntil(
+        async () => (await servedFingerprint(t.cp.mqttUrl, ca.certPem)) === wanted,
+        'MQTTS reload',
+      );
 
       // A key that does not match its certificate is refused; the working one keeps serving.
       const other = await issueServerCertificate(ca, target, 30);

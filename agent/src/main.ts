@@ -32,7 +32,7 @@ import { AgentBus, type AgentEvent, type AgentEventListener } from './agent-bus.
 import type { Camera } from './camera/camera.ts';
 import { type CameraSet, type CameraSetDeps, startCameraSet } from './camera/camera-set.ts';
 import { ControlPlaneClient } from './comms/control-plane-client.ts';
-import { loadOrEnroll } from './comms/credentials.ts';
+import { loadOrEnroll, rotateSecretIfDue } from './comms/credentials.ts';
 import { DesiredTrust } from './comms/desired-trust.ts';
 import { homeAssistantDiscovery } from './comms/home-assistant.ts';
 import { LocalEndpoint } from './comms/local-endpoint.ts';
@@ -123,23 +123,27 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     timeoutMs: deps.httpTimeoutMs,
     fetch: serverCa ? createTlsFetch({ ca: serverCa }) : undefined,
   });
-  const credentials = await loadOrEnroll(config, anonymous, log('enroll'), { serverCa });
-  const deviceId = credentials.deviceId;
+  const enrolled = await loadOrEnroll(config, anonymous, log('enroll'), { serverCa });
+  const deviceId = enrolled.deviceId;
   // Enrollment may have handed over the CA to pin, and a certificate device has its key on disk.
   const identity = {
     ca: serverCa ?? (await readServerCa(config.dataDir)) ?? undefined,
-    cert: credentials.certificate,
-    key: credentials.certificate ? ((await readDeviceKey(config.dataDir)) ?? undefined) : undefined,
+    cert: enrolled.certificate,
+    key: enrolled.certificate ? ((await readDeviceKey(config.dataDir)) ?? undefined) : undefined,
   };
-  if (credentials.certificate && !identity.key) {
+  if (enrolled.certificate && !identity.key) {
     throw new ConfigError(
       `enrolled with a certificate but its key is missing from ${config.dataDir}; enroll again`,
     );
   }
-  const client = anonymous.withCredentials(
-    credentials,
-    identity.ca || identity.cert ? createTlsFetch(identity) : undefined,
+  const tlsFetch = identity.ca || identity.cert ? createTlsFetch(identity) : undefined;
+  const credentials = await rotateSecretIfDue(
+    config,
+    enrolled,
+    (c) => anonymous.withCredentials(c, tlsFetch),
+    log('enroll'),
   );
+  const client = anonymous.withCredentials(credentials, tlsFetch);
   const mqttUrl = config.mqttUrl ?? credentials.mqttUrl;
   checkPlaintext(mqttUrl, 'mqttUrl', config);
   // Desired states must be signed by a trusted key, for this device, and not replayed.

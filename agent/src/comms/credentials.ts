@@ -7,11 +7,13 @@
  * secret. The CA the control plane hands over is kept to pin (dataDir/server-ca.pem) unless the
  * agent already trusts one, and must match `tls.caFingerprint` when that is set.
  */
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { arch, platform } from 'node:os';
 import { join } from 'node:path';
 import {
   type AgentConfig,
+  ApiHttpError,
   ConfigError,
   createDeviceCsr,
   type Logger,
@@ -96,4 +98,51 @@ export async function loadOrEnroll(
   await writeFileAtomic(path, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
   logger.info({ deviceId: credentials.deviceId }, 'enrolled');
   return credentials;
+}
+
+const DAY_MS = 86_400_000;
+
+async function save(path: string, credentials: StoredCredentials): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+}
+
+/**
+ * Secret rotation, at start, once the secret is `secretRotationDays` old (password devices only).
+ * The agent makes the new secret and writes it to disk as `nextSecret` before asking, so an answer
+ * lost on the way never locks it out: next start it asks again with the old secret, and if that
+ * is refused the new one had landed.
+ */
+export async function rotateSecretIfDue(
+  config: AgentConfig,
+  stored: StoredCredentials,
+  clientFor: (credentials: StoredCredentials) => ControlPlaneClient,
+  logger: Logger,
+  now = new Date(),
+): Promise<StoredCredentials> {
+  if (!stored.secret) return stored;
+  const since = Date.parse(stored.rotatedAt ?? stored.enrolledAt);
+  const due = config.secretRotationDays > 0 && now.getTime() - since >= config.secretRotationDays * DAY_MS;
+  if (!due && !stored.nextSecret) return stored;
+  const path = credentialsPath(config.dataDir);
+  const next = stored.nextSecret ?? randomBytes(32).toString('base64url');
+  if (!stored.nextSecret) await save(path, { ...stored, nextSecret: next });
+  try {
+    await clientFor(stored).rotateSecret(next);
+  } catch (err) {
+    // The old secret refused: the new one landed before (its answer was lost). Otherwise keep the
+    // old one and try again next start; the agent runs on meanwhile.
+    if (!(err instanceof ApiHttpError && err.httpStatus === 401)) {
+      logger.warn({ err }, 'secret rotation failed; trying again at the next start');
+      return stored;
+    }
+  }
+  const rotated: StoredCredentials = {
+    ...stored,
+    secret: next,
+    nextSecret: undefined,
+    rotatedAt: now.toISOString(),
+  };
+  await save(path, rotated);
+  logger.info({ deviceId: stored.deviceId }, 'device secret rotated');
+  return rotated;
 }

@@ -117,6 +117,13 @@ export const AgentConfigObjectSchema = z.object({
     })
     .prefault({})
     .describe('How the agent trusts the control plane, and proves who it is.'),
+  secretRotationDays: z
+    .number()
+    .min(0)
+    .default(90)
+    .describe(
+      'Replace the device secret at start once it is this old (days; 0 = never). The agent makes the new secret and keeps it on disk before asking.',
+    ),
   insecure: z
     .boolean()
     .default(false)

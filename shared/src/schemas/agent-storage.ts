@@ -13,6 +13,10 @@ const Protocol = z.literal(PROTOCOL_VERSION);
 export const StoredCredentialsSchema = EnrollResponseSchema.extend({
   controlPlaneUrl: z.string(),
   enrolledAt: z.iso.datetime(),
+  /** When the secret was last replaced (secret rotation); enrolledAt until then. */
+  rotatedAt: z.iso.datetime().optional(),
+  /** A rotation asked for but not known to have landed: tried again at the next start. */
+  nextSecret: z.string().min(32).optional(),
 });
 export type StoredCredentials = z.infer<typeof StoredCredentialsSchema>;
 

@@ -3,6 +3,7 @@
  * agents in this process that pin that CA by fingerprint, a password device and a device whose
  * key never left it (mTLS), revocation, and plaintext refused.
  */
+import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Agent, startAgent } from '@edgeloop/agent';
@@ -156,6 +157,64 @@ describe('TLS with the control plane’s own CA', () => {
     await expect(
       connectDeviceTls(t.cp.mqttUrl, { deviceId: 'tls-cert' }, { ca, ...identity }),
     ).rejects.toThrow(/Not authorized/);
+  }, 60_000);
+
+  it('rotates the manifest signing key: devices learn the new key from desired states, then forget the old', async () => {
+    const agent = agents[0]; // tls-pw, running version 1
+    const trustFile = join(t.dataDir, 'agents', 'tls-pw', 'desired-trust.json');
+    const trustedIds = () =>
+      (JSON.parse(readFileSync(trustFile, 'utf8')) as { trustedKeys: { keyId: string }[] }).trustedKeys.map(
+        (k) => k.keyId,
+      );
+    const old = t.cp.signingPublicKey.keyId;
+    const rotated = await api.call(apiRoutes.rotateSigningKey);
+    const fresh = rotated.keys.find((k) => k.state === 'active')?.keyId ?? '';
+    expect(rotated.keys).toEqual([
+      expect.objectContaining({ keyId: fresh, state: 'active' }),
+      expect.objectContaining({ keyId: old, state: 'trusted' }),
+    ]);
+    await waitUntil(() => trustedIds().includes(fresh), 'the agent trusting the new key');
+
+    // Version 2 is signed by the new key only; the agent installs it because it learned the key.
+    const model = fleetModel('confident', 2);
+    await api.publishModel(
+      testManifest(model, { modelVersion: 2, name: 'tls-v2' }),
+      new Map([['model.onnx', model]]),
+    );
+    expect((await api.getManifest(2)).signature?.keyId).toBe(fresh);
+    await assign('tls-pw', 2);
+    await waitUntil(() => agent.currentModelVersion() === 2, 'version 2 (new key) installed');
+
+    await api.call(apiRoutes.retireSigningKey, { params: { keyId: old } });
+    await waitUntil(() => trustedIds().join() === fresh, 'the agent no longer trusting the old key');
+    const v1 = await api.getManifest(1);
+    expect(v1.signature?.keyId).toBe(fresh);
+  }, 60_000);
+
+  it('rotates a password device’s secret: the old one stops working, the agent goes on with the new', async () => {
+    const first = await start('tls-rot', { secretRotationDays: 0 });
+    const file = join(t.dataDir, 'agents', 'tls-rot', 'credentials.json');
+    const before = JSON.parse(readFileSync(file, 'utf8')) as { secret: string };
+    await first.close();
+    agents.splice(agents.indexOf(first), 1);
+
+    const { token } = await api.createEnrollmentToken({ uses: 1 });
+    const again = await startAgent(agentConfig('tls-rot', token, { secretRotationDays: 1e-9 }), {
+      logger: silent,
+      retry: { baseMs: 100, maxMs: 500 },
+      httpTimeoutMs: 5_000,
+    });
+    agents.push(again);
+    const after = JSON.parse(readFileSync(file, 'utf8')) as { secret: string; rotatedAt?: string };
+    expect(after.secret).not.toBe(before.secret);
+    expect(after.rotatedAt).toBeDefined();
+    const desiredWith = (secret: string) =>
+      fetchTrusting(ca)(`${t.cp.httpUrl}/api/v1/device/desired`, {
+        headers: { authorization: basicAuth('tls-rot', secret) },
+      });
+    expect((await desiredWith(before.secret)).status).toBe(401);
+    expect((await desiredWith(after.secret)).status).toBe(200);
+    await waitUntil(() => t.cp.store.getDevice('tls-rot')?.online, 'online with the new secret');
   }, 60_000);
 
   it('refuses plaintext clients on both listeners', async () => {

@@ -20,6 +20,7 @@ import {
   topics,
 } from '@edgeloop/shared';
 import type { SigningKeyring } from '../auth/signing-keyring.ts';
+import { rollbackManifestPathOf } from '../models/manifest-signer.ts';
 import type { MqttConnection } from '../mqtt/mqtt-client.ts';
 import type { DeviceRecord, Store } from '../store/store.ts';
 
@@ -52,7 +53,18 @@ export function signedDesiredStateOf(
   device: DeviceRecord,
   now = new Date(),
 ): DesiredState {
-  const content = { ...desiredContentOf(device), deviceId: device.deviceId, trustedKeys: keyring.trusted() };
+  // A rollback names the order its manifest was signed for; the device checks they match.
+  const rollbackOrder =
+    device.desiredVersion !== null &&
+    device.desiredManifestPath === rollbackManifestPathOf(device.desiredVersion)
+      ? store.rollouts.getRollbackManifest(device.desiredVersion)?.rollbackOrder
+      : undefined;
+  const content = {
+    ...desiredContentOf(device),
+    rollbackOrder,
+    deviceId: device.deviceId,
+    trustedKeys: keyring.trusted(),
+  };
   const sequence = store.security.desiredSequence(device.deviceId, canonicalJson(content));
   return signDesiredState({ ...content, sequence, issuedAt: now.toISOString() }, keyring.signers());
 }

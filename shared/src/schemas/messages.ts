@@ -20,6 +20,8 @@ export const DesiredStateSchema = z.object({
   /** HTTP path (relative to the control plane's URL) of the signed manifest. */
   manifestPath: z.string().startsWith('/').nullable(),
   updatedAt: Timestamp,
+  /** With a rollback manifest: the order it must carry (the manifest's rollbackOrder). */
+  rollbackOrder: z.string().min(1).max(100).optional(),
   /** The device this desired state is for. */
   deviceId: z.string().min(1).max(64),
   /** Grows whenever the content changes; a device refuses one lower than it accepted before. */

@@ -76,6 +76,7 @@ class StandInControlPlane {
     modelVersion: null as number | null,
     manifestPath: null as string | null,
     updatedAt: iso(),
+    rollbackOrder: undefined as string | undefined,
   };
   sequence = 1;
 
@@ -172,8 +173,15 @@ class StandInControlPlane {
     deviceId: string,
     modelVersion: number,
     manifestPath = `/api/v1/models/${modelVersion}/manifest`,
+    rollbackOrder?: string,
   ) {
-    this.desiredContent = { protocol: PROTOCOL_VERSION, modelVersion, manifestPath, updatedAt: iso() };
+    this.desiredContent = {
+      protocol: PROTOCOL_VERSION,
+      modelVersion,
+      manifestPath,
+      updatedAt: iso(),
+      rollbackOrder,
+    };
     this.sequence++;
     await this.publishRetained(topics.desired(deviceId), JSON.stringify(this.desiredFor(deviceId)));
   }
@@ -615,7 +623,7 @@ describe('agent against a stand-in control plane', () => {
     );
   });
 
-  it('refuses a downgrade unless the signed manifest marks it as a rollback', async () => {
+  it('refuses a downgrade unless a rollback manifest signed for the ordered rollback says so', async () => {
     const a = agent!;
     publishModel(server, 5, signManifest(unsignedManifest(5, modelBytes), signingKey));
     const installed5 = waitForEvent(a, 'model-installed', (e) => e.modelVersion === 5);
@@ -627,14 +635,30 @@ describe('agent against a stand-in control plane', () => {
     expect((await refused).code).toBe('MANIFEST_DOWNGRADE');
     expect(a.currentModelVersion()).toBe(5);
 
+    // A rollback manifest signed for an earlier order (replayed) does not move the device back.
     const rollbackPath = '/api/v1/models/1/rollback-manifest';
     server.manifests.set(
       rollbackPath,
-      signManifest(unsignedManifest(1, modelBytes, { rollback: true }), signingKey),
+      signManifest(
+        unsignedManifest(1, modelBytes, { rollback: true, rollbackOrder: 'rollout:old' }),
+        signingKey,
+      ),
+    );
+    const replayed = waitForEvent(a, 'model-install-failed', (e) => e.modelVersion === 1);
+    await server.assign('cam-test-1', 1, rollbackPath, 'rollout:r2');
+    expect((await replayed).code).toBe('MANIFEST_DOWNGRADE');
+    expect(a.currentModelVersion()).toBe(5);
+
+    server.manifests.set(
+      rollbackPath,
+      signManifest(
+        unsignedManifest(1, modelBytes, { rollback: true, rollbackOrder: 'rollout:r2' }),
+        signingKey,
+      ),
     );
     const downloads = server.fileRequests;
     const rolledBack = waitForEvent(a, 'model-installed', (e) => e.modelVersion === 1);
-    await server.assign('cam-test-1', 1, rollbackPath);
+    await server.assign('cam-test-1', 1, rollbackPath, 'rollout:r2');
     expect((await rolledBack).previousVersion).toBe(5);
     expect(server.fileRequests).toBe(downloads); // version 1 was still on disk
   });

@@ -65,8 +65,8 @@ export function signedDesiredStateOf(
     deviceId: device.deviceId,
     trustedKeys: keyring.trusted(),
   };
-  const sequence = store.security.desiredSequence(device.deviceId, canonicalJson(content));
-  return signDesiredState({ ...content, sequence, issuedAt: now.toISOString() }, keyring.signers());
+  const numbered = store.security.desiredSequence(device.deviceId, canonicalJson(content), now.toISOString());
+  return signDesiredState({ ...content, ...numbered }, keyring.signers());
 }
 
 export interface DesiredStatePublisher {

@@ -411,7 +411,8 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE desired_sequence (
         device_id TEXT PRIMARY KEY REFERENCES devices (id),
         sequence INTEGER NOT NULL,
-        content TEXT NOT NULL
+        content TEXT NOT NULL,
+        issued_at TEXT NOT NULL
       );
     `,
   },

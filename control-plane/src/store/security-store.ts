@@ -22,10 +22,11 @@ export interface SecurityStore {
   /** A device's new secret hash (rotation); false when the device is unknown or revoked. */
   replaceSecretHash(deviceId: string, secretHash: string): boolean;
   /**
-   * The sequence number for this content of a device's desired state: the same as last time when
-   * the content is unchanged, else one more (starting at 1).
+   * The sequence number and issue time for this content of a device's desired state: the same as
+   * last time when the content is unchanged (so every copy is the same message), else one more
+   * (starting at 1) issued `now`.
    */
-  desiredSequence(deviceId: string, content: string): number;
+  desiredSequence(deviceId: string, content: string, now: string): { sequence: number; issuedAt: string };
 }
 
 interface IdentityRow {
@@ -89,20 +90,21 @@ export class SqliteSecurityStore implements SecurityStore {
     );
   }
 
-  desiredSequence(deviceId: string, content: string): number {
+  desiredSequence(deviceId: string, content: string, now: string) {
     return this.sql.transaction(() => {
       const row = this.sql
-        .prepare('SELECT sequence, content FROM desired_sequence WHERE device_id = ?')
-        .get(deviceId) as { sequence: number; content: string } | undefined;
-      if (row && row.content === content) return row.sequence;
+        .prepare('SELECT sequence, content, issued_at FROM desired_sequence WHERE device_id = ?')
+        .get(deviceId) as { sequence: number; content: string; issued_at: string } | undefined;
+      if (row && row.content === content) return { sequence: row.sequence, issuedAt: row.issued_at };
       const sequence = (row?.sequence ?? 0) + 1;
       this.sql
         .prepare(
-          `INSERT INTO desired_sequence (device_id, sequence, content) VALUES (?, ?, ?)
-           ON CONFLICT (device_id) DO UPDATE SET sequence = excluded.sequence, content = excluded.content`,
+          `INSERT INTO desired_sequence (device_id, sequence, content, issued_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (device_id) DO UPDATE SET sequence = excluded.sequence, content = excluded.content,
+             issued_at = excluded.issued_at`,
         )
-        .run(deviceId, sequence, content);
-      return sequence;
+        .run(deviceId, sequence, content, now);
+      return { sequence, issuedAt: now };
     })();
   }
 }

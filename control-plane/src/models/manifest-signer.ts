@@ -72,7 +72,14 @@ export function createManifestSigner(deps: {
       return renewed;
     },
     orderRollback(modelVersion, order, now = new Date()) {
-      signRollback(modelVersion, order, now);
+      // One rollback manifest per version: while the current one has over half its life left,
+      // every order back to this version shares it (and its order), so devices already sent back
+      // by an earlier order keep a manifest that matches their desired state.
+      const stored = store.rollouts.getRollbackManifest(modelVersion);
+      const fresh =
+        stored?.rollbackOrder !== undefined &&
+        Date.parse(stored.expiresAt) - now.getTime() > (ROLLBACK_TTL_DAYS * DAY_MS) / 2;
+      if (!fresh) signRollback(modelVersion, order, now);
       return rollbackManifestPathOf(modelVersion);
     },
     rollback(modelVersion) {

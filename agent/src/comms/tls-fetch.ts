@@ -3,7 +3,10 @@
  * fetch cannot be given a CA or a client certificate; undici's own fetch, with an Agent that
  * carries them, can.
  */
-import { Agent, fetch as undiciFetch } from 'undici';
+import type { Dispatcher } from 'undici';
+
+/** undici is loaded on first TLS request: agents on the system's CAs never need it. */
+let undici: Promise<typeof import('undici')> | null = null;
 
 export interface TlsIdentity {
   /** PEM CA(s) the server must chain to; the system's CAs when absent. */
@@ -14,8 +17,11 @@ export interface TlsIdentity {
 }
 
 export function createTlsFetch(identity: TlsIdentity): typeof fetch {
-  const dispatcher = new Agent({ connect: { ca: identity.ca, cert: identity.cert, key: identity.key } });
+  let dispatcher: Dispatcher | null = null;
   return (async (input: string | URL | Request, init?: RequestInit) => {
+    undici ??= import('undici');
+    const { Agent, fetch: undiciFetch } = await undici;
+    dispatcher ??= new Agent({ connect: { ca: identity.ca, cert: identity.cert, key: identity.key } });
     let body = init?.body;
     const headers = new Headers(init?.headers);
     // Node's global FormData is not undici's class; encode it here (samples are small).

@@ -1,16 +1,22 @@
 /**
  * X.509 issuance: the one importer of @peculiar/x509 (and of the reflect-metadata polyfill its
- * dependency injection needs). Node's crypto verifies and parses certificates but cannot issue
+ * dependency injection needs), loaded on first use. Node's crypto verifies and parses certificates but cannot issue
  * them or build a CSR; @peculiar/x509 does both on top of WebCrypto, in pure JS, on the control
  * plane and on devices alike (docs/security.md says why it was chosen).
  *
  * Every key is ECDSA P-256 with SHA-256: small, fast to generate on a Pi, accepted by OpenSSL,
  * mosquitto and browsers.
  */
-import 'reflect-metadata';
 import { X509Certificate as NodeX509, webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
 import { ValidationError } from '../errors.ts';
+
+let loaded: Promise<typeof X509> | null = null;
+/** Loaded on first use: most processes (an agent with a secret) never issue anything. */
+function lib(): Promise<typeof X509> {
+  loaded ??= import('reflect-metadata').then(() => import('@peculiar/x509'));
+  return loaded;
+}
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY_MS = 86_400_000;
@@ -30,11 +36,13 @@ async function newKeys(): Promise<CryptoKeyPair> {
 }
 
 async function keyPem(keys: CryptoKeyPair): Promise<string> {
+  const x509 = await lib();
   const der = await crypto.subtle.exportKey('pkcs8', keys.privateKey);
   return x509.PemConverter.encode(der, 'PRIVATE KEY');
 }
 
 async function importKey(pem: string): Promise<CryptoKey> {
+  const x509 = await lib();
   return crypto.subtle.importKey('pkcs8', x509.PemConverter.decode(pem)[0], ALG, false, ['sign']);
 }
 
@@ -52,6 +60,7 @@ function validity(days: number, now: Date) {
 
 /** A self-signed CA that may sign end-entity certificates only (pathLen 0). */
 export async function createCertificateAuthority(commonName: string, days: number, now = new Date()) {
+  const x509 = await lib();
   const keys = await newKeys();
   const cert = await x509.X509CertificateGenerator.createSelfSigned(
     {
@@ -74,11 +83,12 @@ export async function createCertificateAuthority(commonName: string, days: numbe
 async function issue(
   ca: KeyAndCert,
   subject: string,
-  publicKey: x509.PublicKeyType,
-  extensions: x509.Extension[],
+  publicKey: X509.PublicKeyType,
+  extensions: X509.Extension[],
   days: number,
   now: Date,
 ): Promise<string> {
+  const x509 = await lib();
   const caCert = new x509.X509Certificate(ca.certPem);
   const cert = await x509.X509CertificateGenerator.create(
     {
@@ -108,6 +118,7 @@ export async function issueServerCertificate(
   days: number,
   now = new Date(),
 ): Promise<KeyAndCert> {
+  const x509 = await lib();
   const keys = await newKeys();
   const san = [
     ...target.names.map((value) => ({ type: 'dns' as const, value })),
@@ -129,6 +140,7 @@ export async function issueServerCertificate(
 
 /** A device's key pair and a CSR naming it; the key stays with the caller (on the device). */
 export async function createDeviceCsr(deviceId: string): Promise<{ csrPem: string; keyPem: string }> {
+  const x509 = await lib();
   const keys = await newKeys();
   const csr = await x509.Pkcs10CertificateRequestGenerator.create(
     { name: [{ CN: [deviceId] }], keys, signingAlgorithm: ALG },
@@ -149,6 +161,7 @@ export async function signDeviceCsr(
   days: number,
   now = new Date(),
 ): Promise<string> {
+  const x509 = await lib();
   const csr = await checkCsr(csrPem);
   return issue(
     ca,
@@ -161,8 +174,9 @@ export async function signDeviceCsr(
 }
 
 /** Parses a CSR and checks its self-signature; throws VALIDATION_FAILED otherwise. */
-export async function checkCsr(csrPem: string): Promise<x509.Pkcs10CertificateRequest> {
-  let csr: x509.Pkcs10CertificateRequest;
+export async function checkCsr(csrPem: string): Promise<X509.Pkcs10CertificateRequest> {
+  const x509 = await lib();
+  let csr: X509.Pkcs10CertificateRequest;
   try {
     csr = new x509.Pkcs10CertificateRequest(csrPem);
   } catch {

@@ -14,6 +14,7 @@ export * from './config/monitoring-config.ts';
 export * from './desired-state-signature.ts';
 export * from './errors.ts';
 export * from './fs/atomic-write.ts';
+export * from './fs/read-if-exists.ts';
 export * from './logger.ts';
 export * from './manifest.ts';
 export * from './pki/x509.ts';

@@ -6,7 +6,6 @@
  * config says `insecure: true`.
  */
 import { X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { connect, type PeerCertificate } from 'node:tls';
@@ -16,6 +15,7 @@ import {
   certificateFingerprint,
   type Logger,
   NetworkError,
+  readTextIfExists,
   writeFileAtomic,
 } from '@edgeloop/shared';
 
@@ -46,15 +46,6 @@ export function checkPlaintext(url: string, what: string, config: Pick<AgentConf
 
 export function normaliseFingerprint(fingerprint: string): string {
   return fingerprint.replaceAll(':', '').toLowerCase();
-}
-
-async function readIfExists(file: string): Promise<string | null> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
 }
 
 function pemOf(raw: Buffer): string {
@@ -103,11 +94,11 @@ export function fetchPinnedCa(url: string, fingerprint: string, timeoutMs = 10_0
 /** The CA to trust for the control plane (PEM), or null for the system's CAs. */
 export async function resolveServerCa(config: AgentConfig, logger: Logger): Promise<string | null> {
   if (config.tls.caFile) {
-    const pem = await readIfExists(config.tls.caFile);
+    const pem = await readTextIfExists(config.tls.caFile);
     if (pem === null) throw new ConfigError(`tls.caFile ${config.tls.caFile} does not exist`);
     return pem;
   }
-  const kept = await readIfExists(serverCaPath(config.dataDir));
+  const kept = await readTextIfExists(serverCaPath(config.dataDir));
   if (kept !== null) {
     if (
       config.tls.caFingerprint &&
@@ -135,9 +126,9 @@ export async function keepServerCa(dataDir: string, pem: string): Promise<void> 
 
 /** The CA kept at enrollment (or found by fingerprint), if any. */
 export function readServerCa(dataDir: string): Promise<string | null> {
-  return readIfExists(serverCaPath(dataDir));
+  return readTextIfExists(serverCaPath(dataDir));
 }
 
 export function readDeviceKey(dataDir: string): Promise<string | null> {
-  return readIfExists(deviceKeyPath(dataDir));
+  return readTextIfExists(deviceKeyPath(dataDir));
 }

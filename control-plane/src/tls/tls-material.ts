@@ -9,7 +9,7 @@
  * written atomically (a crash leaves the old file or the new one).
  */
 import { X509Certificate } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import {
@@ -19,6 +19,7 @@ import {
   daysLeft,
   issueServerCertificate,
   type KeyAndCert,
+  readTextIfExists,
   type TlsConfig,
   writeFileAtomic,
 } from '@edgeloop/shared';
@@ -41,15 +42,6 @@ export interface TlsMaterial {
   reload(): Promise<TlsMaterial>;
 }
 
-async function readIfExists(file: string): Promise<string | null> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-}
-
 export function tlsDir(dataDir: string): string {
   return join(dataDir, 'tls');
 }
@@ -60,7 +52,7 @@ async function loadOrCreatePair(
   create: () => Promise<KeyAndCert>,
   stillGood: (certPem: string) => boolean,
 ): Promise<KeyAndCert> {
-  const [certPem, keyPem] = await Promise.all([readIfExists(certFile), readIfExists(keyFile)]);
+  const [certPem, keyPem] = await Promise.all([readTextIfExists(certFile), readTextIfExists(keyFile)]);
   if (certPem && keyPem && stillGood(certPem)) return { certPem, keyPem };
   const made = await create();
   // Key first: a crash between the two writes leaves a key without its certificate, which the
@@ -122,7 +114,7 @@ export async function loadTlsMaterial(config: TlsConfig, dataDir: string): Promi
     throw new ConfigError('tls needs certFile and keyFile, or selfSigned: {names, addresses}');
   }
   const read = async (file: string, what: string) => {
-    const text = await readIfExists(file);
+    const text = await readTextIfExists(file);
     if (text === null) throw new ConfigError(`tls.${what} ${file} does not exist`);
     return text;
   };

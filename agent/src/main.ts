@@ -1,7 +1,8 @@
 /**
  * Wiring of the device agent, and its start-up order in one function:
  *
- *   credentials (stored, or enroll once) → last good remote config from disk → MQTT link → active
+ *   TLS trust (CA file, kept CA or pinned fingerprint) → credentials (stored, or enroll once) →
+ *   desired-state trust (keys, last sequence) → last good remote config from disk → MQTT link → active
  *   model from disk (no network needed) → desired state over HTTP → desired state over MQTT →
  *   cameras (one shared model) → sample uploader → reports → remote config (HTTP, then MQTT) →
  *   Home Assistant discovery (optional) → local HTTP endpoint (optional)
@@ -14,7 +15,9 @@ import { join } from 'node:path';
 import {
   type AgentConfig,
   type AppliedConfig,
+  ConfigError,
   createLogger,
+  type DesiredState,
   type DeviceEvent,
   type DeviceHealth,
   HA_DISCOVERY_PREFIX,
@@ -23,16 +26,20 @@ import {
   type Prediction,
   redactText,
   resolveCameras,
+  toEdgeloopError,
 } from '@edgeloop/shared';
 import { AgentBus, type AgentEvent, type AgentEventListener } from './agent-bus.ts';
 import type { Camera } from './camera/camera.ts';
 import { type CameraSet, type CameraSetDeps, startCameraSet } from './camera/camera-set.ts';
 import { ControlPlaneClient } from './comms/control-plane-client.ts';
-import { loadOrEnroll } from './comms/credentials.ts';
+import { loadOrEnroll, rotateSecretIfDue } from './comms/credentials.ts';
+import { DesiredTrust } from './comms/desired-trust.ts';
 import { homeAssistantDiscovery } from './comms/home-assistant.ts';
 import { LocalEndpoint } from './comms/local-endpoint.ts';
 import { MqttLink } from './comms/mqtt-link.ts';
 import { StateReporter } from './comms/state-reporter.ts';
+import { createTlsFetch } from './comms/tls-fetch.ts';
+import { checkPlaintext, readDeviceKey, readServerCa, resolveServerCa } from './comms/tls-trust.ts';
 import { RemoteConfig } from './config/remote-config.ts';
 import { applyRemoteConfig } from './config/remote-config-apply.ts';
 import { cpuTemperatureC } from './health/device-health.ts';
@@ -112,11 +119,43 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const bus = new AgentBus(log('bus'));
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
 
-  // 1. Credentials: stored ones, or enroll once with the token.
-  const anonymous = new ControlPlaneClient(config.controlPlaneUrl, null, { timeoutMs: deps.httpTimeoutMs });
-  const credentials = await loadOrEnroll(config, anonymous, log('enroll'));
-  const client = anonymous.withCredentials(credentials);
-  const deviceId = credentials.deviceId;
+  // 1. TLS trust, then credentials: stored ones, or enroll once with the token.
+  checkPlaintext(config.controlPlaneUrl, 'controlPlaneUrl', config);
+  const serverCa = await resolveServerCa(config, log('tls'));
+  const anonymous = new ControlPlaneClient(config.controlPlaneUrl, null, {
+    timeoutMs: deps.httpTimeoutMs,
+    fetch: serverCa ? createTlsFetch({ ca: serverCa }) : undefined,
+  });
+  const enrolled = await loadOrEnroll(config, anonymous, log('enroll'), { serverCa });
+  const deviceId = enrolled.deviceId;
+  // Enrollment may have handed over the CA to pin, and a certificate device has its key on disk.
+  const identity = {
+    ca: serverCa ?? (await readServerCa(config.dataDir)) ?? undefined,
+    cert: enrolled.certificate,
+    key: enrolled.certificate ? ((await readDeviceKey(config.dataDir)) ?? undefined) : undefined,
+  };
+  if (enrolled.certificate && !identity.key) {
+    throw new ConfigError(
+      `enrolled with a certificate but its key is missing from ${config.dataDir}; enroll again`,
+    );
+  }
+  const tlsFetch = identity.ca || identity.cert ? createTlsFetch(identity) : undefined;
+  const credentials = await rotateSecretIfDue(
+    config,
+    enrolled,
+    (c) => anonymous.withCredentials(c, tlsFetch),
+    log('enroll'),
+  );
+  const client = anonymous.withCredentials(credentials, tlsFetch);
+  const mqttUrl = config.mqttUrl ?? credentials.mqttUrl;
+  checkPlaintext(mqttUrl, 'mqttUrl', config);
+  // Desired states must be signed by a trusted key, for this device, and not replayed.
+  const trust = await DesiredTrust.open({
+    dataDir: config.dataDir,
+    deviceId,
+    configKeys: config.trustedKeys,
+    logger: log('desired'),
+  });
 
   // The file config with the last remote configuration that proved healthy laid over it.
   const remote = await RemoteConfig.open({
@@ -140,9 +179,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
 
   // 2. MQTT: connects (and reconnects) in the background; publishing is queued meanwhile.
   const link = new MqttLink({
-    url: config.mqttUrl ?? credentials.mqttUrl,
+    url: mqttUrl,
     deviceId,
     secret: credentials.secret,
+    tls: identity,
     logger: log('mqtt'),
   });
   const publishEvent = (
@@ -210,7 +250,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     backend,
     client,
     active,
-    trustedKeys: config.trustedKeys,
+    // A getter: the trusted keys follow the control plane's key rotation.
+    get trustedKeys() {
+      return trust.trustedKeys();
+    },
     threads: config.inference.threads,
     logger: log('installer'),
     retry,
@@ -280,19 +323,27 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   if (restored === null && reporter.current()?.status !== 'error') reporter.setStatus('idle');
 
   // 4. Desired state over HTTP (fails soft: MQTT's retained copy arrives as soon as it connects).
+  const offerDesired = (desired: unknown, via: string) => {
+    let accepted: DesiredState;
+    try {
+      accepted = trust.accept(desired);
+    } catch (err) {
+      const error = toEdgeloopError(err);
+      log('desired').warn({ err: error, via }, 'desired state refused');
+      publishEvent('model-install-failed', `desired state refused (${error.code}): ${error.message}`);
+      return;
+    }
+    installer.setDesired(accepted);
+    cameraModels.setDesired(accepted);
+  };
   try {
-    const desired = await client.getDesired();
-    installer.setDesired(desired);
-    cameraModels.setDesired(desired);
+    offerDesired(await client.getDesired(), 'http');
   } catch (err) {
     log('installer').warn({ err }, 'desired state not available over HTTP; waiting for MQTT');
   }
 
   // 5. Desired state over MQTT: the retained message first, then every change.
-  link.subscribeDesired((desired) => {
-    installer.setDesired(desired);
-    cameraModels.setDesired(desired);
-  });
+  link.subscribeDesired((desired) => offerDesired(desired, 'mqtt'));
 
   // 6. Cameras → one shared model (fair turns) → predictions and samples, each with its camera id.
   // Rebuilt (not patched) when the remote configuration changes `camera`, `cameras` or `frames`.

@@ -17,8 +17,17 @@ const options = {
     description: 'database, artifacts and keys',
   },
   'http-port': { type: 'string', value: 'N', description: 'HTTP port (0 picks a free one)' },
-  'mqtt-port': { type: 'string', value: 'N', description: 'embedded MQTT broker port (0 picks a free one)' },
+  'mqtt-port': {
+    type: 'string',
+    value: 'N',
+    description:
+      'embedded MQTT broker port, plaintext (0 picks a free one; under tls the port is tls.mqttPort)',
+  },
   host: { type: 'string', value: 'H', description: 'address both servers bind to' },
+  insecure: {
+    type: 'boolean',
+    description: 'allow plaintext HTTP and MQTT on a non-loopback address (without tls in the config)',
+  },
 } as const satisfies OptionDefs;
 
 export const controlPlaneCommand = defineCommand({
@@ -53,6 +62,7 @@ async function controlPlane({ values, explicit }: ParsedArgs<typeof options>): P
     if (explicit.has('data-dir')) overrides.dataDir = values['data-dir'];
     if (host !== undefined || httpPort !== undefined) overrides.http = { host, port: httpPort };
     if (host !== undefined || mqttPort !== undefined) overrides.mqtt = { host, port: mqttPort };
+    if (values.insecure) overrides.insecure = true;
     const config = loadConfig(CliConfigSchema, {
       file: values.config,
       envPrefix: 'EDGELOOP_CP_',
@@ -64,7 +74,7 @@ async function controlPlane({ values, explicit }: ParsedArgs<typeof options>): P
   HTTP API:     ${cp.httpUrl}${API_BASE}
   API docs:     ${cp.httpUrl}/docs/
   dashboard:    ${cp.httpUrl}/ui/ (sign in as admin with the admin token)
-  MQTT:         ${cp.mqttUrl}
+  MQTT:         ${cp.mqttUrl}${cp.serverCa ? `\n  TLS CA:       sha256 ${cp.serverCa.fingerprint} (agents: tls.caFingerprint)` : ''}
   data dir:     ${config.dataDir}
   admin token:  ${config.adminToken ? 'from configuration' : adminTokenPath(config.dataDir)}
   signing key:  ${cp.signingPublicKey.keyId}

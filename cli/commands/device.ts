@@ -1,5 +1,6 @@
 /**
- * `edgeloop device list|move|pin|unpin|targets`: the fleet's devices and the versions their
+ * `edgeloop device list|move|pin|unpin|targets|revoke|signing-keys|rotate-signing-key|retire-signing-key`:
+ * the fleet's devices and the versions their
  * groups and tags should run, over the admin HTTP API. A pin holds one device at a version whatever
  * rollouts and group/tag targets say (device pin > rollout in progress > group/tag target).
  */
@@ -19,7 +20,8 @@ const options = {
 
 export const deviceCommand = defineCommand({
   name: 'device',
-  summary: 'devices, pins and group/tag target versions: list | move | pin | unpin | targets',
+  summary:
+    'devices, pins, targets, revocation and signing keys: list | move | pin | unpin | targets | revoke | …',
   usage: 'edgeloop device <command> [options]',
   subcommands: [
     { usage: 'list', summary: 'every device: group, tags, version it runs, pin, converging' },
@@ -33,6 +35,19 @@ export const deviceCommand = defineCommand({
     },
     { usage: 'unpin DEVICE_ID', summary: 'remove the pin; the device returns to its group/tag target' },
     { usage: 'targets', summary: 'the version each group, tag set and the whole fleet should run' },
+    {
+      usage: 'revoke DEVICE_ID',
+      summary: 'admin: its secret and certificate stop working and its live MQTT connection closes',
+    },
+    { usage: 'signing-keys', summary: 'the manifest signing keys: active, and trusted until retired' },
+    {
+      usage: 'rotate-signing-key',
+      summary: 'admin: a new key signs from now on; devices learn it from desired states signed by both',
+    },
+    {
+      usage: 'retire-signing-key KEY_ID',
+      summary: 'admin: stop trusting the previous key; manifests are re-signed by the active one',
+    },
   ],
   options,
   notes: 'Precedence: device pin > rollout in progress > group/tag target (the newest one set wins).',
@@ -89,6 +104,28 @@ async function device({ values, positionals }: ParsedArgs<typeof options>): Prom
     case 'targets': {
       const { targets } = await client.call(apiRoutes.listFleetTargets);
       process.stdout.write(values.json ? `${JSON.stringify(targets)}\n` : formatTargets(targets));
+      return 0;
+    }
+    case 'revoke': {
+      const revoked = await client.call(apiRoutes.revokeDevice, { params: { id: needId() } });
+      if (values.json) json(revoked);
+      else
+        process.stdout.write(
+          `revoked ${revoked.deviceId} at ${revoked.revokedAt}; live MQTT connections closed: ${revoked.connectionsClosed}\n`,
+        );
+      return 0;
+    }
+    case 'signing-keys':
+    case 'rotate-signing-key':
+    case 'retire-signing-key': {
+      const keys =
+        command === 'signing-keys'
+          ? await client.call(apiRoutes.listSigningKeys)
+          : command === 'rotate-signing-key'
+            ? await client.call(apiRoutes.rotateSigningKey)
+            : await client.call(apiRoutes.retireSigningKey, { params: { keyId: needId() } });
+      if (values.json) json(keys);
+      else for (const k of keys.keys) process.stdout.write(`${k.keyId}  ${k.state}\n`);
       return 0;
     }
     default:

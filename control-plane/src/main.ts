@@ -17,6 +17,7 @@ import { createAlertEngine } from './alerts/alert-engine.ts';
 import { createWebhookNotifier } from './alerts/webhook-notifier.ts';
 import { createDeviceAuthenticator } from './auth/device-authenticator.ts';
 import { loadOrCreateAdminToken, loadOrCreateSigningKey } from './auth/key-files.ts';
+import { openSigningKeyring } from './auth/signing-keyring.ts';
 import { createChangeFeed } from './dashboard/change-feed.ts';
 import { createLiveFrames } from './devices/live-frames.ts';
 import { createConvergence } from './fleet/convergence.ts';
@@ -44,6 +45,9 @@ import { startPipelineTriggers } from './pipeline/pipeline-triggers.ts';
 import { createRolloutEngine } from './rollouts/rollout-engine.ts';
 import { openSqliteStore } from './store/sqlite-store.ts';
 import type { Store } from './store/store.ts';
+import { checkExposure } from './tls/exposure.ts';
+import { loadTlsMaterial, type TlsMaterial } from './tls/tls-material.ts';
+import { serverTlsOptions, watchTlsFiles } from './tls/tls-reloader.ts';
 
 export interface ControlPlane {
   /** Where the HTTP server actually listens (the real port when config.http.port is 0). */
@@ -58,6 +62,8 @@ export interface ControlPlane {
   adminToken: string;
   /** Devices trust manifests signed by this key. */
   signingPublicKey: TrustedKey;
+  /** The CA devices pin under TLS (null without TLS, or with a server certificate from a public CA). */
+  serverCa: { pem: string; fingerprint: string } | null;
   store: Store;
   /** Where model files, samples and dataset images live (config.objectStore). */
   objects: ObjectStore;
@@ -95,15 +101,23 @@ export async function startControlPlane(
   };
 
   try {
+    const exposed = checkExposure(config);
+    if (exposed.length > 0) {
+      logger.warn({ exposed }, 'insecure: plaintext listeners on the network; secrets cross it unencrypted');
+    }
     mkdirSync(config.dataDir, { recursive: true });
-    const signingKey = loadOrCreateSigningKey(config.dataDir);
-    const admin = loadOrCreateAdminToken(config.dataDir, config.adminToken);
-
     const store = openSqliteStore(
       join(config.dataDir, 'control-plane.db'),
       root.child({ component: 'store' }),
     );
     stops.push(() => store.close());
+    const keyring = openSigningKeyring(
+      config.dataDir,
+      loadOrCreateSigningKey(config.dataDir, { devicesEnrolled: store.listDevices().length > 0 }),
+    );
+    const signingKey = keyring.active;
+    const admin = loadOrCreateAdminToken(config.dataDir, config.adminToken);
+    const tls: TlsMaterial | null = config.tls ? await loadTlsMaterial(config.tls, config.dataDir) : null;
     // Nobody is connected yet; retained status messages and new connections tell us who is.
     store.markAllOffline();
     const retention = createRetention({
@@ -138,22 +152,27 @@ export async function startControlPlane(
     const brokerHookSecret = resolveHookSecret(config.mqtt);
     let brokerUrl: string;
     let service: { username?: string; password?: string } = {};
+    const secureServers: { setSecureContext(options: object): void }[] = [];
+    let disconnectDevice: ((deviceId: string) => number) | undefined;
     if (brokerChoice.kind === 'external') {
       brokerUrl = brokerChoice.url;
       service = { username: brokerChoice.username, password: brokerChoice.password };
     } else {
       const broker = await startBroker({
         host: config.mqtt.host,
-        port: config.mqtt.port,
+        port: config.tls ? config.tls.mqttPort : config.mqtt.port,
         devices,
         logger: root.child({ component: 'broker' }),
         maxPacketBytes: config.quotas.mqttMaxPacketBytes,
         retainedTopicsPerDevice: config.quotas.retainedTopicsPerDevice,
         onRefused: (reason) => metrics.mqttRefused(reason),
+        tls: tls ? serverTlsOptions(tls) : undefined,
       });
       stops.push(() => broker.close());
       brokerUrl = broker.url;
       service = broker.service;
+      if (broker.secure) secureServers.push(broker.secure);
+      disconnectDevice = (id) => broker.disconnect(id);
     }
 
     // Alerts are notified through a bounded queue that never holds up a request or a message.
@@ -171,7 +190,13 @@ export async function startControlPlane(
 
     const mqttLog = root.child({ component: 'fleet' });
     // Never waits for the broker: HTTP serves while it is down, and fleet logic runs on connect.
-    const connection = connectMqtt({ url: brokerUrl, ...service, logger: mqttLog });
+    const connection = connectMqtt({
+      url: brokerUrl,
+      ...service,
+      logger: mqttLog,
+      // Its own broker, reached on whatever address it bound: the chain is checked, not the name.
+      tls: tls && brokerChoice.kind !== 'external' ? { ca: tls.serverCa?.pem, anyName: true } : undefined,
+    });
     stops.push(() => connection.close());
     const brokerIdentities =
       brokerChoice.kind === 'external' && brokerChoice.identities === 'mosquitto-dynsec'
@@ -186,7 +211,7 @@ export async function startControlPlane(
       const parsed = parseDeviceTopic(topic);
       if (parsed) metrics.mqttMessage(parsed.kind);
     });
-    const desired = createDesiredStatePublisher({ connection, store, logger: mqttLog });
+    const desired = createDesiredStatePublisher({ connection, store, keyring, logger: mqttLog });
     const desiredConfig = createDesiredConfigPublisher({ connection, store, logger: mqttLog, desired });
     const signer = createManifestSigner({ store, signingKey, ttlDays: config.manifestTtlDays });
     const convergence = createConvergence({ store, desired, signer, logger: mqttLog });
@@ -288,8 +313,15 @@ export async function startControlPlane(
       desired,
       desiredConfig,
       signingKey,
+      keyring,
       signer,
       rollouts,
+      tls: tls && {
+        deviceCa: tls.deviceCa,
+        serverCa: tls.serverCa,
+        deviceCertificateDays: config.tls?.deviceCertificateDays ?? 825,
+      },
+      disconnectDevice,
       convergence,
       alerts,
       metrics,
@@ -304,8 +336,18 @@ export async function startControlPlane(
       logger: root,
       checkResponses: deps.checkResponses ?? process.env.EDGELOOP_CHECK_RESPONSES === '1',
     });
-    const http = await startHttpServer(app, config.http.host, config.http.port);
+    const http = await startHttpServer(
+      app,
+      config.http.host,
+      config.http.port,
+      tls ? serverTlsOptions(tls) : undefined,
+    );
     stops.push(() => http.close());
+    if (http.secure) secureServers.push(http.secure);
+    if (tls && tls.watched.length > 0) {
+      const reloader = watchTlsFiles(tls, secureServers, root.child({ component: 'tls' }));
+      stops.push(() => reloader.close());
+    }
     // Runs before http.close(): open event streams end, so the server can close.
     stops.push(() => changes.close());
     logger.info(
@@ -319,6 +361,7 @@ export async function startControlPlane(
       brokerIdentities,
       adminToken: admin.token,
       signingPublicKey: { keyId: signingKey.keyId, publicKeyPem: signingKey.publicKeyPem },
+      serverCa: tls?.serverCa ?? null,
       store,
       objects,
       pipeline,

@@ -18,6 +18,12 @@ export const ErrorCodes = {
   MANIFEST_UNTRUSTED_KEY: 422,
   MANIFEST_EXPIRED: 422,
   MANIFEST_DOWNGRADE: 422,
+  /** A desired state not signed by a trusted key, or for another device. */
+  DESIRED_STATE_UNTRUSTED: 422,
+  /** A desired state older (lower sequence) than one already accepted: a replay. */
+  DESIRED_STATE_REPLAYED: 422,
+  /** A desired state issued further in the future than the clock-skew allowance. */
+  DESIRED_STATE_FROM_FUTURE: 422,
   CHECKSUM_MISMATCH: 422,
   DATASET_INVALID: 422,
   MODEL_INVALID: 422,

@@ -11,6 +11,7 @@ import {
   type EnrollResponse,
   matchRoute,
   NetworkError,
+  PROTOCOL_VERSION,
   type ResultOf,
   type SampleMetadata,
   type Transport,
@@ -25,6 +26,8 @@ export interface DeviceCredentials {
 export interface ControlPlaneClientOptions {
   /** Timeout of one JSON request (ms). File downloads are bounded by the caller's signal instead. */
   timeoutMs?: number;
+  /** fetch with the agent's CA and client certificate (tls-fetch.ts); the global one otherwise. */
+  fetch?: typeof fetch;
 }
 
 export type SampleUploadResponse = ResultOf<typeof apiRoutes.uploadSample>;
@@ -35,6 +38,7 @@ const MANIFEST_ROUTES = [apiRoutes.getManifest, apiRoutes.getRollbackManifest];
 export class ControlPlaneClient {
   private readonly timeoutMs: number;
   private readonly transport: Transport;
+  private readonly fetch?: typeof fetch;
 
   constructor(
     readonly baseUrl: string,
@@ -42,16 +46,26 @@ export class ControlPlaneClient {
     options: ControlPlaneClientOptions = {},
   ) {
     this.timeoutMs = options.timeoutMs ?? 15_000;
+    this.fetch = options.fetch;
     const headers: Record<string, string> = {};
-    if (credentials) {
+    // A certificate device has no secret: its client certificate authenticates it (mTLS).
+    if (credentials?.secret) {
       const token = Buffer.from(`${credentials.deviceId}:${credentials.secret}`).toString('base64');
       headers.authorization = `Basic ${token}`;
     }
-    this.transport = createTransport({ baseUrl, headers, timeoutMs: this.timeoutMs });
+    this.transport = createTransport({ baseUrl, headers, timeoutMs: this.timeoutMs, fetch: this.fetch });
   }
 
-  withCredentials(credentials: DeviceCredentials): ControlPlaneClient {
-    return new ControlPlaneClient(this.baseUrl, credentials, { timeoutMs: this.timeoutMs });
+  /** The same control plane as this device; `fetch` replaces this client's (a client certificate). */
+  withCredentials(credentials: DeviceCredentials, fetch = this.fetch): ControlPlaneClient {
+    return new ControlPlaneClient(this.baseUrl, credentials, { timeoutMs: this.timeoutMs, fetch });
+  }
+
+  /** Replaces this device's secret with `secret` (made by the agent and kept on disk first). */
+  rotateSecret(secret: string): Promise<ResultOf<typeof apiRoutes.rotateDeviceSecret>> {
+    return this.transport.call(apiRoutes.rotateDeviceSecret, {
+      body: { protocol: PROTOCOL_VERSION, secret },
+    });
   }
 
   enroll(request: EnrollRequest): Promise<EnrollResponse> {

@@ -41,7 +41,10 @@ import { backoffDelay } from '../util/backoff.ts';
 export interface MqttLinkOptions {
   url: string;
   deviceId: string;
+  /** Empty for a device that authenticates with its client certificate (tls.cert/key). */
   secret: string;
+  /** mqtts: the CA to trust and the device's client certificate. */
+  tls?: { ca?: string; cert?: string; key?: string };
   logger: Logger;
   /** First reconnect delay; it doubles per failed attempt up to reconnectMaxMs (both jittered). */
   reconnectPeriodMs?: number;
@@ -80,7 +83,9 @@ export class MqttLink {
     this.client = connect(options.url, {
       clientId: deviceClientId(this.deviceId),
       username: this.deviceId,
-      password: options.secret,
+      password: options.secret || undefined,
+      ...(options.tls?.ca ? { ca: options.tls.ca } : {}),
+      ...(options.tls?.cert && options.tls.key ? { cert: options.tls.cert, key: options.tls.key } : {}),
       clean: true,
       // 0: mqtt.js never reconnects by itself; the 'close' handler below does (see the header).
       reconnectPeriod: 0,

@@ -197,7 +197,7 @@ export class ModelInstaller {
     const key = desiredKey(desired);
     if (key === this.refusedKey) return;
     try {
-      await this.install(desired.modelVersion, desired.manifestPath);
+      await this.install(desired.modelVersion, desired.manifestPath, desired.rollbackOrder);
       this.attempts = 0;
     } catch (err) {
       if (this.abort.signal.aborted) return;
@@ -230,7 +230,7 @@ export class ModelInstaller {
     this.retryTimer.unref();
   }
 
-  private async install(version: number, manifestPath: string): Promise<void> {
+  private async install(version: number, manifestPath: string, rollbackOrder?: string): Promise<void> {
     const { store, client, active, hooks, logger, trustedKeys } = this.o;
     const signal = this.abort.signal;
     this.rollbackInFlight = false;
@@ -250,6 +250,13 @@ export class ModelInstaller {
       throw new ManifestError(
         'MANIFEST_DOWNGRADE',
         `refusing version ${version}: older than the installed ${floor} and not marked as a rollback`,
+      );
+    }
+    // Below the floor only a rollback manifest signed for the order the desired state names.
+    if (version < floor && (!manifest.rollbackOrder || manifest.rollbackOrder !== rollbackOrder)) {
+      throw new ManifestError(
+        'MANIFEST_DOWNGRADE',
+        `refusing rollback to version ${version}: signed for order '${manifest.rollbackOrder ?? 'none'}', desired state orders '${rollbackOrder ?? 'none'}'`,
       );
     }
     logger.info({ modelVersion: version, rollback: manifest.rollback }, 'manifest verified');

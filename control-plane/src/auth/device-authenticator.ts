@@ -2,6 +2,8 @@
  * Checks device credentials (id + secret) for both the broker and the HTTP API. scrypt is slow on
  * purpose, so a successful check is cached briefly, keyed by a sha256 of the secret; failures are
  * never cached and every check of an unknown device still costs one scrypt (no timing oracle).
+ * Devices enrolled with a CSR prove who they are with their client certificate instead
+ * (verifyCertificate); they have no secret at all.
  */
 import { createHash } from 'node:crypto';
 import type { CredentialGuard } from '../limits/credential-guard.ts';
@@ -14,7 +16,13 @@ export interface DeviceAuthenticator {
    * per device id, then the hashing queue) and may throw RateLimitedError.
    */
   verify(deviceId: string, secret: string, address?: string): Promise<boolean>;
-  /** Drops cached checks of a device whose secret changed (re-enrollment). */
+
+  /**
+   * A client certificate our CA issued and the TLS handshake verified: accepted when it is the one
+   * recorded for this device at enrollment and the device is not revoked.
+   */
+  verifyCertificate(deviceId: string, fingerprint: string): boolean;
+  /** Drops cached checks of a device whose secret changed (re-enrollment, rotation, revocation). */
   forget(deviceId: string): void;
 }
 
@@ -36,7 +44,9 @@ export function createDeviceAuthenticator(
       cache.delete(key);
       const { guard } = options;
       const attempt = await guard?.admit('device', address, deviceId);
-      const stored = store.getDeviceSecretHash(deviceId);
+      const found = store.getDeviceSecretHash(deviceId);
+      // Revoked and certificate-only devices hold a marker, not a hash: same cost as a real check.
+      const stored = found?.startsWith('scrypt$') ? found : null;
       const check = () => verifySecret(secret, stored ?? DUMMY_HASH);
       const ok = await (guard ? guard.hash('device', check) : check());
       if (!ok || stored === null) return false;
@@ -44,6 +54,10 @@ export function createDeviceAuthenticator(
       if (cache.size > 10_000) cache.clear();
       cache.set(key, now() + cacheMs);
       return true;
+    },
+    verifyCertificate(deviceId, fingerprint) {
+      const recorded = store.security.certificateOf(deviceId);
+      return recorded !== null && recorded === fingerprint;
     },
     forget(deviceId) {
       for (const key of cache.keys()) if (key.startsWith(`${deviceId}\n`)) cache.delete(key);

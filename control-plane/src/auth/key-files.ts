@@ -26,19 +26,41 @@ export function signingKeyPath(dataDir: string): string {
   return join(dataDir, 'signing-key.json');
 }
 
+/** The previous signing key after a rotation, trusted until it is retired. */
+export function previousSigningKeyPath(dataDir: string): string {
+  return join(dataDir, 'signing-key.previous.json');
+}
+
 export function adminTokenPath(dataDir: string): string {
   return join(dataDir, 'admin-token');
 }
 
-export function loadOrCreateSigningKey(dataDir: string): SigningKey {
+/**
+ * The signing key of dataDir, made on first start. Once devices are enrolled they trust that key
+ * only, so a missing file then is an error, not a reason to make a new key (every device would
+ * refuse every manifest and desired state signed by it).
+ */
+export function loadOrCreateSigningKey(
+  dataDir: string,
+  options: { devicesEnrolled?: boolean } = {},
+): SigningKey {
   const file = signingKeyPath(dataDir);
   const text = readIfExists(file);
   if (text === null) {
+    if (options.devicesEnrolled) {
+      throw new ConfigError(
+        `signing key file ${file} is missing but devices are enrolled and trust it; restore it from a backup (a new key would be refused by every device)`,
+      );
+    }
     mkdirSync(dataDir, { recursive: true });
     const key = generateSigningKey();
     writeSecretFile(file, `${JSON.stringify(key, null, 2)}\n`);
     return key;
   }
+  return parseSigningKey(text, file);
+}
+
+export function parseSigningKey(text: string, file: string): SigningKey {
   let key: SigningKey;
   try {
     key = JSON.parse(text) as SigningKey;

@@ -2,14 +2,23 @@
  * Enrollment: an admin mints a token (kept only as a sha256), a device trades it for an id and a
  * secret (kept only as a scrypt hash). Spending the token and creating the device are one
  * transaction, so a refused enrollment changes nothing.
+ *
+ * Under TLS a device may send a CSR instead of taking a secret: the control plane's CA issues it a
+ * client certificate naming it (its key never leaves the device) and the device gets no secret.
+ * The response also hands over the CA that signed the server certificate, for the device to pin.
  */
 import { randomBytes } from 'node:crypto';
 import {
+  ConfigError,
   ConflictError,
   type CreateEnrollmentToken,
+  certificateFingerprint,
+  checkCsr,
   type EnrollRequest,
   type EnrollResponse,
+  type KeyAndCert,
   PROTOCOL_VERSION,
+  signDeviceCsr,
   UnauthorizedError,
 } from '@edgeloop/shared';
 import { hashSecret, newSecret, sha256Text } from '../auth/secrets.ts';
@@ -33,6 +42,15 @@ export function createEnrollmentToken(store: Store, input: CreateEnrollmentToken
   return { protocol: PROTOCOL_VERSION, token, expiresAt, uses: input.uses };
 }
 
+/** Marks a device that authenticates by certificate only: no secret verifies against it. */
+export const CERTIFICATE_ONLY_HASH = 'certificate-only';
+
+export interface EnrollmentTls {
+  deviceCa: KeyAndCert;
+  serverCa: { pem: string; fingerprint: string } | null;
+  deviceCertificateDays: number;
+}
+
 export async function enrollDevice(
   store: Store,
   request: EnrollRequest,
@@ -40,17 +58,23 @@ export async function enrollDevice(
   now = new Date(),
   /** Runs the slow hash (the control plane's bounded hashing queue). */
   hashWith: (work: () => Promise<string>) => Promise<string> = (work) => work(),
+  tls: EnrollmentTls | null = null,
 ): Promise<{ response: EnrollResponse; device: DeviceRecord }> {
   if (request.deviceId && RESERVED_IDS.has(request.deviceId)) {
     throw new ConflictError(`device id '${request.deviceId}' is reserved`);
   }
+  if (request.csr && !tls) {
+    throw new ConfigError('this control plane has no TLS configured, so it cannot issue device certificates');
+  }
+  // Checked before the token is spent: a bad CSR must not use up an enrollment.
+  if (request.csr) await checkCsr(request.csr);
   const tokenHash = sha256Text(request.token);
   // A wrong token costs a sha256 and a lookup, never a scrypt (the transaction checks it again).
   if (!store.enrollmentTokenUsable(tokenHash, now)) {
     throw new UnauthorizedError('enrollment token is unknown, expired or used up');
   }
-  const secret = newSecret();
-  const secretHash = await hashWith(() => hashSecret(secret));
+  const secret = request.csr ? '' : newSecret();
+  const secretHash = request.csr ? CERTIFICATE_ONLY_HASH : await hashWith(() => hashSecret(secret));
   const fields = {
     name: request.name ?? null,
     hardware: request.hardware ?? null,
@@ -76,8 +100,27 @@ export async function enrollDevice(
       }
     }
   }
+  let certificate: string | undefined;
+  if (request.csr && tls) {
+    // After the token was spent: the certificate names the id the control plane gave the device.
+    certificate = await signDeviceCsr(
+      tls.deviceCa,
+      request.csr,
+      device.deviceId,
+      tls.deviceCertificateDays,
+      now,
+    );
+  }
+  store.security.setCertificate(device.deviceId, certificate ? certificateFingerprint(certificate) : null);
   return {
-    response: { protocol: PROTOCOL_VERSION, deviceId: device.deviceId, secret, mqttUrl },
+    response: {
+      protocol: PROTOCOL_VERSION,
+      deviceId: device.deviceId,
+      secret,
+      mqttUrl,
+      ...(certificate ? { certificate } : {}),
+      ...(tls?.serverCa ? { serverCa: tls.serverCa } : {}),
+    },
     device,
   };
 }

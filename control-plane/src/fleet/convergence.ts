@@ -85,7 +85,8 @@ export function createConvergence(deps: {
         const down = device.reportedVersion !== null && r.modelVersion < device.reportedVersion;
         let manifestPath: string | null = null;
         if (down) {
-          manifestPath = rollbackPaths.get(r.modelVersion) ?? signer.orderRollback(r.modelVersion, now);
+          manifestPath =
+            rollbackPaths.get(r.modelVersion) ?? signer.orderRollback(r.modelVersion, `change:${at}`, now);
           rollbackPaths.set(r.modelVersion, manifestPath);
         }
         store.setDesiredVersion([id], r.modelVersion, at, manifestPath);

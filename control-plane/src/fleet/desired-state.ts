@@ -3,17 +3,24 @@
  * source of truth; MQTT carries a retained copy per device (QoS 1) so a device gets it the moment
  * it subscribes. Retained messages live only in the broker, so every device's desired state is
  * republished on start and after every reconnect.
+ *
+ * Every copy is signed (shared desired-state-signature.ts) by the signing keys in use, names its
+ * device and carries a sequence number that grows only when the content changes (kept in the
+ * database), so a republish after a restart is the same message and a replay of an older one is
+ * refused by the device.
  */
 import {
   apiRoutes,
+  canonicalJson,
   type DesiredState,
-  DesiredStateSchema,
   type Logger,
   PROTOCOL_VERSION,
-  parseWith,
   routeUrl,
+  signDesiredState,
   topics,
 } from '@edgeloop/shared';
+import type { SigningKeyring } from '../auth/signing-keyring.ts';
+import { rollbackManifestPathOf } from '../models/manifest-signer.ts';
 import type { MqttConnection } from '../mqtt/mqtt-client.ts';
 import type { DeviceRecord, Store } from '../store/store.ts';
 import { type CameraModels, cameraModelsOf } from './camera-models.ts';
@@ -24,44 +31,71 @@ export function manifestPathOf(modelVersion: number): string {
   return routeUrl(apiRoutes.getManifest, { version: modelVersion });
 }
 
-/** `cameraModels`: the cameras that run another model (camera-models.ts). */
-export function desiredStateOf(
+/**
+ * What a device should run, before it is numbered and signed. `cameraModels`: the cameras that
+ * run another model (camera-models.ts).
+ */
+export function desiredContentOf(
   device: Pick<DeviceRecord, 'desiredVersion' | 'desiredUpdatedAt' | 'enrolledAt'> &
     Partial<Pick<DeviceRecord, 'desiredManifestPath'>>,
   cameraModels?: CameraModels,
+) {
+  return {
+    protocol: PROTOCOL_VERSION,
+    modelVersion: device.desiredVersion,
+    manifestPath:
+      device.desiredVersion === null
+        ? null
+        : (device.desiredManifestPath ?? manifestPathOf(device.desiredVersion)),
+    updatedAt: device.desiredUpdatedAt ?? device.enrolledAt,
+    ...(cameraModels ? { cameraModels } : {}),
+  };
+}
+
+/** The device's desired state, numbered and signed by every signing key in use. */
+export function signedDesiredStateOf(
+  store: Store,
+  keyring: SigningKeyring,
+  device: DeviceRecord,
+  logger: Logger,
+  now = new Date(),
 ): DesiredState {
-  return parseWith(
-    DesiredStateSchema,
-    {
-      protocol: PROTOCOL_VERSION,
-      modelVersion: device.desiredVersion,
-      manifestPath:
-        device.desiredVersion === null
-          ? null
-          : (device.desiredManifestPath ?? manifestPathOf(device.desiredVersion)),
-      updatedAt: device.desiredUpdatedAt ?? device.enrolledAt,
-      cameraModels,
-    },
-    'desired state',
-  );
+  // A rollback names the order its manifest was signed for; the device checks they match.
+  const rollbackOrder =
+    device.desiredVersion !== null &&
+    device.desiredManifestPath === rollbackManifestPathOf(device.desiredVersion)
+      ? store.rollouts.getRollbackManifest(device.desiredVersion)?.rollbackOrder
+      : undefined;
+  const content = {
+    ...desiredContentOf(device, cameraModelsOf(store, device, logger)),
+    rollbackOrder,
+    deviceId: device.deviceId,
+    trustedKeys: keyring.trusted(),
+  };
+  const numbered = store.security.desiredSequence(device.deviceId, canonicalJson(content), now.toISOString());
+  return signDesiredState({ ...content, ...numbered }, keyring.signers());
 }
 
 export interface DesiredStatePublisher {
   /** Publishes the stored desired state of these devices; resolves when the broker has them. */
   publish(deviceIds: readonly string[]): Promise<void>;
   republishAll(): Promise<void>;
+  /** The signed desired state of one device (served over HTTP too). */
+  stateOf(device: DeviceRecord): DesiredState;
 }
 
 export function createDesiredStatePublisher(deps: {
   connection: MqttConnection;
   store: Store;
+  keyring: SigningKeyring;
   logger: Logger;
 }): DesiredStatePublisher {
-  const { connection, store } = deps;
+  const { connection, store, keyring } = deps;
   const log = deps.logger;
+  const stateOf = (device: DeviceRecord) => signedDesiredStateOf(store, keyring, device, log);
 
   async function publishDevice(device: DeviceRecord): Promise<void> {
-    const payload = JSON.stringify(desiredStateOf(device, cameraModelsOf(store, device, log)));
+    const payload = JSON.stringify(stateOf(device));
     await connection.publish(topics.desired(device.deviceId), payload, {
       qos: 1,
       retain: true,
@@ -78,6 +112,7 @@ export function createDesiredStatePublisher(deps: {
   }
 
   return {
+    stateOf,
     async publish(deviceIds) {
       const devices = deviceIds.map((id) => store.getDevice(id)).filter((d): d is DeviceRecord => d !== null);
       await publishAll(devices);

@@ -23,6 +23,7 @@ import { assignmentHandlers } from './routes/assignments.ts';
 import { brokerHookHandlers } from './routes/broker-hooks.ts';
 import { configHandlers } from './routes/config.ts';
 import { datasetHandlers } from './routes/datasets.ts';
+import { deviceIdentityHandlers } from './routes/device-identity.ts';
 import { deviceHandlers } from './routes/devices.ts';
 import { enrollmentHandlers } from './routes/enrollment.ts';
 import { labellingHandlers } from './routes/labelling.ts';
@@ -60,6 +61,7 @@ export function createApp(rootDeps: AppDeps) {
     ...systemHandlers(deps),
     ...enrollmentHandlers(deps),
     ...deviceHandlers(deps),
+    ...deviceIdentityHandlers(deps),
     ...modelHandlers(deps),
     ...assignmentHandlers(deps),
     ...sampleHandlers(deps),

@@ -1,6 +1,7 @@
 /**
  * Authentication middleware. Admins send `Authorization: Bearer <adminToken>`; devices use HTTP
- * Basic with deviceId:secret (RFC 7617); dashboard users carry a session cookie. The caller
+ * Basic with deviceId:secret (RFC 7617), or under TLS the client certificate the control plane's
+ * CA issued them (mTLS, no Authorization header); dashboard users carry a session cookie. The caller
  * becomes `c.get('principal')`. Which of them a route admits is its `access` in the contract.
  */
 import { ForbiddenError, mayCall, type RouteDef, UnauthorizedError } from '@edgeloop/shared';
@@ -8,6 +9,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { safeEqual } from '../auth/secrets.ts';
 import { SESSION_COOKIE } from '../auth/sessions.ts';
+import { peerDevice } from '../tls/peer-certificate.ts';
 import type { AppDeps, AppEnv, Principal } from './env.ts';
 import { clientAddress } from './server.ts';
 
@@ -65,6 +67,11 @@ export function authorize(deps: AppDeps, route: RouteDef): MiddlewareHandler<App
   return async (c, next) => {
     if (route.access.length === 0) return next();
     const header = c.req.header('authorization');
+    const certified = header === undefined && roles.includes('device') ? certifiedDevice(c, deps) : null;
+    if (certified) {
+      c.set('principal', certified);
+      return next();
+    }
     const user = header === undefined && people ? sessionOf(c, deps) : null;
     if (user?.kind === 'user') {
       if (!mayCall(route, user.role)) {
@@ -83,6 +90,14 @@ export function authorize(deps: AppDeps, route: RouteDef): MiddlewareHandler<App
     }
     await next();
   };
+}
+
+/** A device proven by its client certificate (the one on record, not revoked), or null. */
+function certifiedDevice(c: Context, deps: AppDeps): Principal | null {
+  const incoming = (c.env as { incoming?: { socket?: unknown } } | undefined)?.incoming;
+  const peer = peerDevice(incoming?.socket);
+  if (!peer || !deps.devices.verifyCertificate(peer.deviceId, peer.fingerprint)) return null;
+  return { kind: 'device', deviceId: peer.deviceId };
 }
 
 /** The authenticated device's id; the device is never taken from a request body. */

@@ -1,8 +1,9 @@
 /** Types shared by the HTTP layer: who is calling, and what every route is built from. */
-import type { ControlPlaneConfig, Logger, SigningKey, UserRole } from '@edgeloop/shared';
+import type { ControlPlaneConfig, KeyAndCert, Logger, SigningKey, UserRole } from '@edgeloop/shared';
 import type { AlertEngine } from '../alerts/alert-engine.ts';
 import type { DeviceAuthenticator } from '../auth/device-authenticator.ts';
 import type { Sessions } from '../auth/sessions.ts';
+import type { SigningKeyring } from '../auth/signing-keyring.ts';
 import type { ChangeFeed } from '../dashboard/change-feed.ts';
 import type { LiveFrames } from '../devices/live-frames.ts';
 import type { Convergence } from '../fleet/convergence.ts';
@@ -36,7 +37,17 @@ export interface AppDeps {
   devices: DeviceAuthenticator;
   desired: DesiredStatePublisher;
   signingKey: SigningKey;
+  /** The signing keys: the active one and, during a rotation, the previous one. */
+  keyring: SigningKeyring;
   signer: ManifestSigner;
+  /** Under TLS: the CA that issues device certificates, and the one devices pin. */
+  tls?: {
+    deviceCa: KeyAndCert;
+    serverCa: { pem: string; fingerprint: string } | null;
+    deviceCertificateDays: number;
+  } | null;
+  /** Closes a device's live MQTT connections (embedded broker only); returns how many. */
+  disconnectDevice?: (deviceId: string) => number;
   rollouts: RolloutEngine;
   /** Group/tag targets and pins: re-resolves a device's desired version when something changes. */
   convergence: Convergence;

@@ -1,33 +1,58 @@
-/** Serves the Hono app over node:http: the only importer of @hono/node-server. */
+/** Serves the Hono app over node:http, or node:https under TLS: the only importer of @hono/node-server. */
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TlsOptions } from 'node:tls';
 import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, Hono } from 'hono';
+import type { SecureServer } from '../tls/tls-reloader.ts';
 
 export interface HttpServer {
   url: string;
   port: number;
+  /** The HTTPS server (for certificate reloads); null over plain HTTP. */
+  secure: SecureServer | null;
   close(): Promise<void>;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: any Hono app, whatever its env and schema
-export function startHttpServer(app: Hono<any, any, any>, host: string, port: number): Promise<HttpServer> {
+export function startHttpServer(
+  // biome-ignore lint/suspicious/noExplicitAny: any Hono app, whatever its env and schema
+  app: Hono<any, any, any>,
+  host: string,
+  port: number,
+  tls?: TlsOptions,
+): Promise<HttpServer> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, hostname: host, port }, (info: AddressInfo) => {
-      server.off('error', reject);
-      const hostPart = host.includes(':') ? `[${host}]` : host;
-      resolve({
-        url: `http://${hostPart}:${info.port}`,
-        port: info.port,
-        close: () =>
-          new Promise<void>((done, fail) => {
-            server.close((err) => (err ? fail(err) : done()));
-            // Idle keep-alive sockets would hold close() open; in-flight requests still finish.
-            if ('closeIdleConnections' in server) server.closeIdleConnections();
-          }),
-      });
-    });
+    const server = serve(
+      {
+        fetch: app.fetch,
+        hostname: host,
+        port,
+        ...(tls ? { createServer: createHttpsServer, serverOptions: tls } : {}),
+      },
+      (info: AddressInfo) => {
+        server.off('error', reject);
+        const hostPart = host.includes(':') ? `[${host}]` : host;
+        resolve({
+          url: `${tls ? 'https' : 'http'}://${hostPart}:${info.port}`,
+          port: info.port,
+          secure: tls ? (server as unknown as SecureServer) : null,
+          close: () =>
+            new Promise<void>((done, fail) => {
+              server.close((err) => (err ? fail(err) : done()));
+              // Idle keep-alive sockets would hold close() open; in-flight requests still finish.
+              if ('closeIdleConnections' in server) server.closeIdleConnections();
+            }),
+        });
+      },
+    );
     server.once('error', reject);
+    // Idle keep-alive sockets outlive a load balancer's idle timeout (60 s on the common ones) and
+    // a client's: the server closing a socket just as a client reuses it resets that request.
+    if ('keepAliveTimeout' in server) {
+      server.keepAliveTimeout = 65_000;
+      server.headersTimeout = 66_000;
+    }
   });
 }
 

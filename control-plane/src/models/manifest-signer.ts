@@ -2,7 +2,9 @@
  * Signing after publish: a version's manifest is re-signed with a fresh expiry when it is close
  * to expiring (so a fleet can still install it), and a rollback manifest — the same files, marked
  * `rollback: true`, short-lived — is signed only when an operator or a rollout orders devices back
- * to that version. Devices accept an older version only through such a manifest.
+ * to that version. Devices accept an older version only through such a manifest, and only when it
+ * names the order (`rollbackOrder`) their signed desired state names. A rollback manifest is never
+ * renewed: once it expires it is dead for good, and only a new order signs another.
  */
 import {
   apiRoutes,
@@ -25,10 +27,15 @@ export function rollbackManifestPathOf(modelVersion: number): string {
 export interface ManifestSigner {
   /** The version's manifest, re-signed first when less than a tenth of its lifetime is left. */
   current(modelVersion: number, now?: Date): Manifest;
-  /** Signs (or re-signs) the rollback manifest of a version; returns its path for desired state. */
-  orderRollback(modelVersion: number, now?: Date): string;
-  /** The rollback manifest, renewed when it is about to expire; null when none was ordered. */
-  rollback(modelVersion: number, now?: Date): Manifest | null;
+  /**
+   * Signs the rollback manifest of a version for one order (`rollout:ID`, or a fleet change);
+   * returns its path for desired state.
+   */
+  orderRollback(modelVersion: number, order: string, now?: Date): string;
+  /** The rollback manifest as signed (expired ones too: devices refuse them); null if none. */
+  rollback(modelVersion: number): Manifest | null;
+  /** The order the version's current rollback manifest was signed for. */
+  rollbackOrderOf(modelVersion: number): string | undefined;
 }
 
 export function createManifestSigner(deps: {
@@ -42,11 +49,14 @@ export function createManifestSigner(deps: {
     return Date.parse(manifest.expiresAt) - now.getTime() < (ttlDays * DAY_MS) / 10;
   }
 
-  function signRollback(modelVersion: number, now: Date): Manifest {
+  function signRollback(modelVersion: number, order: string, now: Date): Manifest {
     const record = store.getModelVersion(modelVersion);
     if (!record) throw new NotFoundError(`model version ${modelVersion} does not exist`);
     const expiresAt = new Date(now.getTime() + ROLLBACK_TTL_DAYS * DAY_MS).toISOString();
-    const manifest = signManifest({ ...record.manifest, rollback: true, expiresAt }, signingKey);
+    const manifest = signManifest(
+      { ...record.manifest, rollback: true, rollbackOrder: order, expiresAt },
+      signingKey,
+    );
     store.rollouts.putRollbackManifest(modelVersion, manifest, now.toISOString());
     return manifest;
   }
@@ -61,14 +71,22 @@ export function createManifestSigner(deps: {
       store.updateModelManifest(modelVersion, renewed);
       return renewed;
     },
-    orderRollback(modelVersion, now = new Date()) {
-      signRollback(modelVersion, now);
+    orderRollback(modelVersion, order, now = new Date()) {
+      // One rollback manifest per version: while the current one has over half its life left,
+      // every order back to this version shares it (and its order), so devices already sent back
+      // by an earlier order keep a manifest that matches their desired state.
+      const stored = store.rollouts.getRollbackManifest(modelVersion);
+      const fresh =
+        stored?.rollbackOrder !== undefined &&
+        Date.parse(stored.expiresAt) - now.getTime() > (ROLLBACK_TTL_DAYS * DAY_MS) / 2;
+      if (!fresh) signRollback(modelVersion, order, now);
       return rollbackManifestPathOf(modelVersion);
     },
-    rollback(modelVersion, now = new Date()) {
-      const stored = store.rollouts.getRollbackManifest(modelVersion);
-      if (!stored) return null;
-      return nearExpiry(stored, ROLLBACK_TTL_DAYS, now) ? signRollback(modelVersion, now) : stored;
+    rollback(modelVersion) {
+      return store.rollouts.getRollbackManifest(modelVersion);
+    },
+    rollbackOrderOf(modelVersion) {
+      return store.rollouts.getRollbackManifest(modelVersion)?.rollbackOrder;
     },
   };
 }

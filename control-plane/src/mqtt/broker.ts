@@ -15,9 +15,13 @@
  *   device authenticator (refused with CONNACK 3, server unavailable, §3.2.2.3); a device keeps at
  *   most quotas.retainedTopicsPerDevice retained Home Assistant topics, later ones are passed on
  *   without being retained.
+ * - under TLS (MQTTS) a device may instead prove who it is with the client certificate the
+ *   control plane's CA issued it (mTLS): username = its id, no password, certificate CN = its id.
+ * - disconnect(deviceId) closes a device's live connections (revocation).
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TlsOptions, type Server as TlsServer } from 'node:tls';
 import {
   DEVICE_ID_PATTERN,
   deviceClientId,
@@ -29,6 +33,7 @@ import {
 import { Aedes, type AuthenticateError, type Client, type ConnectPacket } from 'aedes';
 import type { DeviceAuthenticator } from '../auth/device-authenticator.ts';
 import { safeEqual } from '../auth/secrets.ts';
+import { peerDevice } from '../tls/peer-certificate.ts';
 import { guardPacketSize } from './packet-size-guard.ts';
 import { SERVICE_USERNAME } from './service-identity.ts';
 
@@ -57,12 +62,18 @@ export interface BrokerOptions {
   /** Retained Home Assistant topics one device may hold; default 64. */
   retainedTopicsPerDevice?: number;
   onRefused?: (reason: BrokerRefusal) => void;
+  /** Listen with TLS (mqtts://) instead of plaintext. */
+  tls?: TlsOptions;
 }
 
 export interface Broker {
-  /** mqtt://host:port with the port actually bound. */
+  /** mqtt://host:port (mqtts:// under TLS) with the port actually bound. */
   url: string;
   port: number;
+  /** The TLS server (for certificate reloads); null over plaintext. */
+  secure: TlsServer | null;
+  /** Closes every live connection of this device (it was revoked). */
+  disconnect(deviceId: string): number;
   /** Credentials of the control plane's own client. */
   service: { username: string; password: string };
   close(): Promise<void>;
@@ -78,6 +89,7 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
   const identities = new WeakMap<Client, Identity>();
   const wills = new WeakMap<Client, ConnectPacket['will']>();
   const addresses = new WeakMap<object, string>();
+  const sockets = new WeakMap<object, Socket>();
   const retained = new Map<string, Set<string>>();
   const retainedMax = options.retainedTopicsPerDevice ?? 64;
   const refused = (reason: BrokerRefusal) => options.onRefused?.(reason);
@@ -91,8 +103,17 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
     retained.set(deviceId, topicsOf);
     return true;
   }
+  // Live device connections, so a revocation can close them.
+  const live = new Map<string, Set<Client>>();
 
   async function identify(client: Client, username?: string, password?: Buffer): Promise<Identity> {
+    const certified = peerDevice(sockets.get(client.conn) ?? client.conn);
+    if (certified && username === certified.deviceId && password === undefined) {
+      if (!options.devices.verifyCertificate(certified.deviceId, certified.fingerprint)) {
+        throw refuse(CONNACK.NOT_AUTHORIZED, 'certificate not accepted');
+      }
+      return checkDevice(client, certified.deviceId);
+    }
     if (username === undefined || password === undefined) {
       throw refuse(CONNACK.BAD_USERNAME_OR_PASSWORD, 'username and password required');
     }
@@ -115,6 +136,10 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
       refused('bad-credentials');
       throw refuse(CONNACK.BAD_USERNAME_OR_PASSWORD, 'bad credentials');
     }
+    return checkDevice(client, username);
+  }
+
+  function checkDevice(client: Client, username: string): Identity {
     if (client.id !== deviceClientId(username)) {
       throw refuse(CONNACK.IDENTIFIER_REJECTED, `client id must be '${deviceClientId(username)}'`);
     }
@@ -137,6 +162,11 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
       identify(client, username, password).then(
         (identity) => {
           identities.set(client, identity);
+          if (identity.kind === 'device') {
+            const open = live.get(identity.deviceId) ?? new Set<Client>();
+            open.add(client);
+            live.set(identity.deviceId, open);
+          }
           log.debug({ clientId: client.id, identity }, 'mqtt client authenticated');
           done(null, true);
         },
@@ -182,20 +212,33 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
     },
   });
 
+  broker.on('clientDisconnect', (client) => {
+    const identity = identities.get(client);
+    if (identity?.kind !== 'device') return;
+    const open = live.get(identity.deviceId);
+    open?.delete(client);
+    if (open?.size === 0) live.delete(identity.deviceId);
+  });
   broker.on('clientError', (client, err) => log.debug({ clientId: client.id, err }, 'mqtt client error'));
   broker.on('connectionError', (client, err) =>
     log.debug({ clientId: client.id, err }, 'mqtt connection error'),
   );
 
   const maxPacketBytes = options.maxPacketBytes ?? 256 * 1024;
-  const server: Server = createServer({ noDelay: true }, (socket) => {
+  // The size guard sits between the socket and aedes; the socket itself (its address, its client
+  // certificate under TLS) is looked up from the guarded stream aedes knows.
+  const accept = (socket: Socket) => {
     const conn = guardPacketSize(socket, maxPacketBytes, (claimed) => {
       refused('oversize-packet');
       log.warn({ address: socket.remoteAddress, claimed, maxPacketBytes }, 'mqtt packet too large: closed');
     });
     addresses.set(conn, socket.remoteAddress ?? 'unknown');
+    sockets.set(conn, socket);
     broker.handle(conn);
-  });
+  };
+  const server: Server = options.tls
+    ? createTlsServer({ ...options.tls, noDelay: true }, accept)
+    : createServer({ noDelay: true }, accept);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
@@ -205,13 +248,21 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
-  const url = `mqtt://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+  const url = `${options.tls ? 'mqtts' : 'mqtt'}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
   log.info({ url }, 'mqtt broker listening');
 
   return {
     url,
     port,
     service: { username: SERVICE_USERNAME, password: servicePassword },
+    secure: options.tls ? (server as TlsServer) : null,
+    disconnect(deviceId) {
+      const open = [...(live.get(deviceId) ?? [])];
+      for (const client of open) client.close();
+      live.delete(deviceId);
+      if (open.length > 0) log.info({ deviceId, connections: open.length }, 'mqtt connections closed');
+      return open.length;
+    },
     async close() {
       // Stop accepting first, then let aedes close every client; server.close resolves once the
       // last socket is gone.

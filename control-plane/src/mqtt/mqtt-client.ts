@@ -46,6 +46,8 @@ export interface ConnectOptions {
   clientIdPrefix?: string;
   reconnectPeriodMs?: number;
   logger: Logger;
+  /** mqtts: the CA to trust (default: the system's) and whether any server name is accepted. */
+  tls?: { ca?: string; anyName?: boolean };
 }
 
 export function connectMqtt(options: ConnectOptions): MqttConnection {
@@ -62,6 +64,8 @@ export function connectMqtt(options: ConnectOptions): MqttConnection {
     connectTimeout: 10_000,
     // onConnect handlers subscribe on every connect; mqtt.js's own resubscribe would double it.
     resubscribe: false,
+    ...(options.tls?.ca ? { ca: options.tls.ca } : {}),
+    ...(options.tls?.anyName ? { checkServerIdentity: () => undefined } : {}),
   });
   let closing = false;
   let isReady = false;

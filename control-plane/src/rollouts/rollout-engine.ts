@@ -128,7 +128,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
         rollouts.transitionMany(r.rolloutId, ids, 'rolled_back', 'no previous version to return to', at);
         continue;
       }
-      const manifestPath = signer.orderRollback(previous, now);
+      const manifestPath = signer.orderRollback(previous, `rollout:${r.rolloutId}`, now);
       store.setDesiredVersion(ids, previous, at, manifestPath);
       rollouts.transitionMany(
         r.rolloutId,

@@ -420,4 +420,26 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE device_events ADD COLUMN camera_id TEXT;
     `,
   },
+  {
+    version: 12,
+    name: 'device-identity',
+    sql: `
+      -- The client certificate the control plane issued a device (sha256 of its DER; NULL for
+      -- password devices) and its revocation: a revoked device's secret and certificate stop working.
+      CREATE TABLE device_identity (
+        device_id TEXT PRIMARY KEY REFERENCES devices (id),
+        cert_fingerprint TEXT,
+        revoked_at TEXT,
+        revoked_by TEXT
+      );
+      -- The sequence number of each device's signed desired state, bumped when its content changes,
+      -- so a replayed older message is refused by the device.
+      CREATE TABLE desired_sequence (
+        device_id TEXT PRIMARY KEY REFERENCES devices (id),
+        sequence INTEGER NOT NULL,
+        content TEXT NOT NULL,
+        issued_at TEXT NOT NULL
+      );
+    `,
+  },
 ];

@@ -45,6 +45,7 @@ import {
   type SampleRow,
   sampleFromRow,
 } from './rows.ts';
+import { SqliteSecurityStore } from './security-store.ts';
 import type { SqlDatabase } from './sql.ts';
 import type { Store } from './store.ts';
 import { SqliteWebhookDeliveryStore } from './webhook-delivery-store.ts';
@@ -96,6 +97,7 @@ class SqliteStore implements Store {
   readonly alerts: SqliteAlertStore;
   readonly config: SqliteConfigStore;
   readonly webhookDeliveries: SqliteWebhookDeliveryStore;
+  readonly security: SqliteSecurityStore;
 
   constructor(private readonly db: Database.Database) {
     const sql: SqlDatabase = {
@@ -112,6 +114,7 @@ class SqliteStore implements Store {
     this.alerts = new SqliteAlertStore(sql);
     this.config = new SqliteConfigStore(sql);
     this.webhookDeliveries = new SqliteWebhookDeliveryStore(sql);
+    this.security = new SqliteSecurityStore(sql);
   }
 
   createEnrollmentToken(token: EnrollmentTokenRecord): void {

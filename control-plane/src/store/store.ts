@@ -23,6 +23,7 @@ import type {
 } from './records.ts';
 import type { RegistryStore } from './registry-store.ts';
 import type { RolloutStore } from './rollout-store.ts';
+import type { SecurityStore } from './security-store.ts';
 import type { WebhookDeliveryStore } from './webhook-delivery-store.ts';
 
 export type {
@@ -117,6 +118,8 @@ export interface Store {
   readonly config: ConfigStore;
   /** Alert notifications not yet delivered to their webhooks. */
   readonly webhookDeliveries: WebhookDeliveryStore;
+  /** Device certificates, revocations and desired-state sequence numbers. */
+  readonly security: SecurityStore;
 
   close(): void;
 }

@@ -10,6 +10,7 @@ import { brokerHookRoutes } from './routes/broker-hooks.ts';
 import { configRoutes } from './routes/config.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { datasetRoutes } from './routes/datasets.ts';
+import { deviceIdentityRoutes } from './routes/device-identity.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { labellingRoutes } from './routes/labelling.ts';
 import { modelRoutes } from './routes/models.ts';
@@ -35,6 +36,7 @@ const systemRoutes = {
 export const apiRoutes = {
   ...systemRoutes,
   ...deviceRoutes,
+  ...deviceIdentityRoutes,
   ...modelRoutes,
   ...sampleRoutes,
   ...rolloutRoutes,

@@ -72,6 +72,8 @@ export interface TransportOptions {
   headers?: Record<string, string> | (() => Record<string, string>);
   /** Default timeout of one call (ms); null for none. */
   timeoutMs?: number | null;
+  /** Replaces the global fetch (the agent's, with its pinned CA and client certificate). */
+  fetch?: typeof fetch;
 }
 
 export interface Transport {
@@ -108,7 +110,7 @@ export function createTransport(options: TransportOptions): Transport {
     );
     let res: Response;
     try {
-      res = await fetch(`${base}${path}`, {
+      res = await (options.fetch ?? fetch)(`${base}${path}`, {
         method: route.method,
         headers,
         body,

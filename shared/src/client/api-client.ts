@@ -25,10 +25,13 @@ export class ApiClient {
     readonly baseUrl: string,
     adminToken: string,
     readonly actor = 'admin',
+    /** A fetch that trusts a private CA (the global one honours NODE_EXTRA_CA_CERTS). */
+    options: { fetch?: typeof fetch } = {},
   ) {
     this.transport = createTransport({
       baseUrl,
       headers: { authorization: `Bearer ${adminToken}`, [ACTOR_HEADER]: actor },
+      fetch: options.fetch,
     });
   }
 

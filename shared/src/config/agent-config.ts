@@ -98,6 +98,45 @@ export const AgentConfigObjectSchema = z.object({
     .optional()
     .describe('Overrides the MQTT URL the control plane hands out at enrollment.'),
   dataDir: z.string().min(1).describe('Persistent state: credentials, model slots, sample queue.'),
+  tls: z
+    .object({
+      caFile: z
+        .string()
+        .min(1)
+        .optional()
+        .describe("PEM CA the control plane's certificate must chain to (https:// and mqtts://)."),
+      caFingerprint: z
+        .string()
+        .regex(
+          /^([0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$/,
+          'a sha256 fingerprint: 64 hex digits, colons allowed',
+        )
+        .optional()
+        .describe(
+          "sha256 of the control plane's CA certificate (`edgeloop control-plane` prints it): the agent fetches that CA from the server's chain on first start and keeps it.",
+        ),
+      clientCertificate: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Enroll with a key pair made on this device (only a CSR is sent) and authenticate by client certificate (mTLS) instead of a secret.',
+        ),
+    })
+    .prefault({})
+    .describe('How the agent trusts the control plane, and proves who it is.'),
+  secretRotationDays: z
+    .number()
+    .min(0)
+    .default(90)
+    .describe(
+      'Replace the device secret at start once it is this old (days; 0 = never). The agent makes the new secret and keeps it on disk before asking.',
+    ),
+  insecure: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Allow http:// and mqtt:// to a host that is not loopback (the device secret crosses in the clear).',
+    ),
   enrollmentToken: z
     .string()
     .optional()

@@ -218,6 +218,56 @@ export const SignInSchema = z.object({
   password: z.string().min(1).max(1024),
 });
 
+/**
+ * TLS for both listeners (HTTPS and MQTT over TLS). Either certificate files from a site PKI
+ * (`certFile` + `keyFile`, reloaded when they change) or `selfSigned`: the control plane makes its
+ * own CA and server certificate in dataDir/tls on first start and hands the CA to devices at
+ * enrollment. Either way the control plane's own CA issues device client certificates (mTLS).
+ */
+export const TlsConfigSchema = z.object({
+  certFile: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('PEM certificate chain of the server (its own certificate first); reloaded when it changes.'),
+  keyFile: z.string().min(1).optional().describe('PEM private key of certFile.'),
+  caFile: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'PEM of the CA that signed certFile, handed to devices at enrollment to pin (omit for a public CA devices already trust).',
+    ),
+  selfSigned: z
+    .object({
+      names: z
+        .array(z.string().min(1))
+        .default(['localhost'])
+        .describe('DNS names devices use to reach the control plane (certificate SANs).'),
+      addresses: z
+        .array(z.union([z.ipv4(), z.ipv6()]))
+        .default(['127.0.0.1'])
+        .describe('IP addresses devices use to reach the control plane (certificate SANs).'),
+    })
+    .optional()
+    .describe("Make the control plane's own CA and server certificate (sites without a PKI)."),
+  mqttPort: z
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(8883)
+    .describe('Port of the embedded broker over TLS (MQTTS); the plaintext port is closed under TLS.'),
+  deviceCertificateDays: z
+    .number()
+    .int()
+    .min(1)
+    .max(3650)
+    .default(825)
+    .describe('Lifetime of the client certificates the control plane issues to devices (days).'),
+});
+export type TlsConfig = z.infer<typeof TlsConfigSchema>;
+
 export const ControlPlaneConfigSchema = z.object({
   dataDir: z
     .string()
@@ -279,6 +329,15 @@ export const ControlPlaneConfigSchema = z.object({
     .string()
     .optional()
     .describe('Reserved: read but not used yet (devices take the HTTP URL from their own controlPlaneUrl).'),
+  tls: TlsConfigSchema.optional().describe(
+    'HTTPS and MQTTS: certificate files or a self-signed CA (docs/security.md). Plaintext listeners are off when set.',
+  ),
+  insecure: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Allow plaintext HTTP and MQTT on a non-loopback address (secrets would cross the network in the clear).',
+    ),
   adminToken: z
     .string()
     .min(16)

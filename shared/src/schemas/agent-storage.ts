@@ -3,6 +3,7 @@
  * (disk, across restarts and agent versions), so they are validated on every read.
  */
 import { z } from 'zod';
+import { TrustedKeySchema } from '../config/agent-config.ts';
 import { PROTOCOL_VERSION } from '../protocol.ts';
 import { EnrollResponseSchema, SampleMetadataSchema } from './http.ts';
 
@@ -12,6 +13,10 @@ const Protocol = z.literal(PROTOCOL_VERSION);
 export const StoredCredentialsSchema = EnrollResponseSchema.extend({
   controlPlaneUrl: z.string(),
   enrolledAt: z.iso.datetime(),
+  /** When the secret was last replaced (secret rotation); enrolledAt until then. */
+  rotatedAt: z.iso.datetime().optional(),
+  /** A rotation asked for but not known to have landed: tried again at the next start. */
+  nextSecret: z.string().min(32).optional(),
 });
 export type StoredCredentials = z.infer<typeof StoredCredentialsSchema>;
 
@@ -41,3 +46,13 @@ export const QueuedSampleSchema = z.object({
   metadata: SampleMetadataSchema,
 });
 export type QueuedSample = z.infer<typeof QueuedSampleSchema>;
+
+/**
+ * dataDir/desired-trust.json: the highest desired-state sequence the agent accepted and the
+ * manifest keys it trusts now (config.trustedKeys until the control plane rotates its key).
+ */
+export const DesiredTrustFileSchema = z.object({
+  lastSequence: z.number().int().nonnegative(),
+  trustedKeys: z.array(TrustedKeySchema).min(1),
+});
+export type DesiredTrustFile = z.infer<typeof DesiredTrustFileSchema>;

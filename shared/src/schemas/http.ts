@@ -65,15 +65,24 @@ export const EnrollRequestSchema = z.object({
   hardware: z.string().max(128).optional(),
   /** Tags the device starts with; an admin or operator can change them later. */
   tags: DeviceTagsSchema.optional(),
+  /**
+   * A PEM PKCS #10 request for a client certificate (the device keeps the key): the device then
+   * authenticates with that certificate (mTLS) and gets no secret. Needs the control plane on TLS.
+   */
+  csr: z.string().max(8192).startsWith('-----BEGIN CERTIFICATE REQUEST-----').optional(),
 });
 export type EnrollRequest = z.infer<typeof EnrollRequestSchema>;
 
 export const EnrollResponseSchema = z.object({
   protocol: Protocol,
   deviceId: DeviceIdSchema,
-  /** Shown once; the control plane keeps only a hash. */
+  /** Shown once; the control plane keeps only a hash. Empty for a device that sent a CSR. */
   secret: z.string(),
   mqttUrl: z.string(),
+  /** The client certificate issued for the CSR (PEM), naming the device (CN = device id). */
+  certificate: z.string().optional(),
+  /** The CA that signed the control plane's server certificate, for the device to pin. */
+  serverCa: z.object({ pem: z.string(), fingerprint: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
 });
 export type EnrollResponse = z.infer<typeof EnrollResponseSchema>;
 

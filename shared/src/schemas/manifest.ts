@@ -86,6 +86,12 @@ export const UnsignedManifestSchema = z.object({
   expiresAt: z.iso.datetime(),
   /** True only on a manifest that deliberately re-publishes an older model as a rollback. */
   rollback: z.boolean().default(false),
+  /**
+   * On a rollback manifest: the order it was signed for (`rollout:ID`, or a fleet change). A device
+   * installs it only when its signed desired state names the same order, so an old rollback
+   * manifest replayed later moves nobody back.
+   */
+  rollbackOrder: z.string().min(1).max(100).optional(),
   architecture: ArchitectureSchema,
   labels: z.array(z.string().min(1)).min(2),
   input: InputSpecSchema,

@@ -16,7 +16,11 @@ export const ModelRefSchema = z.object({
 });
 export type ModelRef = z.infer<typeof ModelRefSchema>;
 
-/** Retained on `desired`: the model version the control plane wants this device to run. */
+/**
+ * Retained on `desired`: the model version the control plane wants this device to run. Signed
+ * (desired-state-signature.ts): bound to one device, numbered by a sequence that only grows, and
+ * dated, so a forged, replayed or another device's message is refused (TUF/Uptane's attacks).
+ */
 export const DesiredStateSchema = z.object({
   protocol: Protocol,
   modelVersion: z.number().int().positive().nullable(),
@@ -28,6 +32,23 @@ export const DesiredStateSchema = z.object({
    * `cameras[].model`, resolved). Absent when every camera runs the device's model.
    */
   cameraModels: z.record(CameraIdSchema, ModelRefSchema).optional(),
+  /** With a rollback manifest: the order it must carry (the manifest's rollbackOrder). */
+  rollbackOrder: z.string().min(1).max(100).optional(),
+  /** The device this desired state is for. */
+  deviceId: z.string().min(1).max(64),
+  /** Grows whenever the content changes; a device refuses one lower than it accepted before. */
+  sequence: z.number().int().positive(),
+  issuedAt: Timestamp,
+  /** The manifest signing keys the device should trust from now on (key rotation). */
+  trustedKeys: z
+    .array(z.object({ keyId: z.string().min(1), publicKeyPem: z.string().min(1) }))
+    .min(1)
+    .max(4),
+  /** One signature per signing key in use, over every other field (canonical JSON). */
+  signatures: z
+    .array(z.object({ alg: z.literal('ed25519'), keyId: z.string().min(1), value: z.string().min(1) }))
+    .min(1)
+    .max(4),
 });
 export type DesiredState = z.infer<typeof DesiredStateSchema>;
 

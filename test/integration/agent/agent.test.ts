@@ -35,6 +35,7 @@ import {
   SampleMetadataSchema,
   type SigningKey,
   sha256Hex,
+  signDesiredState,
   signManifest,
   topics,
 } from '@edgeloop/shared';
@@ -68,12 +69,31 @@ class StandInControlPlane {
   readonly samples = new Map<string, { deviceId: string; metadata: SampleMetadata; image: Buffer }>();
   readonly messages: MqttMessage[] = [];
   fileRequests = 0;
-  desired: DesiredState = {
+  /** Signs desired states as the control plane's key does (set by the test). */
+  signingKey: SigningKey | null = null;
+  private desiredContent = {
     protocol: PROTOCOL_VERSION,
-    modelVersion: null,
-    manifestPath: null,
+    modelVersion: null as number | null,
+    manifestPath: null as string | null,
     updatedAt: iso(),
+    rollbackOrder: undefined as string | undefined,
   };
+  sequence = 1;
+
+  desiredFor(deviceId: string): DesiredState {
+    if (!this.signingKey) throw new Error('the stand-in needs a signing key');
+    const key = this.signingKey;
+    return signDesiredState(
+      {
+        ...this.desiredContent,
+        deviceId,
+        sequence: this.sequence,
+        issuedAt: iso(),
+        trustedKeys: [{ keyId: key.keyId, publicKeyPem: key.publicKeyPem }],
+      },
+      [key],
+    );
+  }
   httpPort = 0;
   mqttPort = 0;
   private readonly listeners = new Set<(m: MqttMessage) => void>();
@@ -153,9 +173,17 @@ class StandInControlPlane {
     deviceId: string,
     modelVersion: number,
     manifestPath = `/api/v1/models/${modelVersion}/manifest`,
+    rollbackOrder?: string,
   ) {
-    this.desired = { protocol: PROTOCOL_VERSION, modelVersion, manifestPath, updatedAt: iso() };
-    await this.publishRetained(topics.desired(deviceId), JSON.stringify(this.desired));
+    this.desiredContent = {
+      protocol: PROTOCOL_VERSION,
+      modelVersion,
+      manifestPath,
+      updatedAt: iso(),
+      rollbackOrder,
+    };
+    this.sequence++;
+    await this.publishRetained(topics.desired(deviceId), JSON.stringify(this.desiredFor(deviceId)));
   }
 
   async publishRetained(topic: string, payload: string): Promise<void> {
@@ -216,7 +244,8 @@ class StandInControlPlane {
     const deviceId = this.deviceOf(req);
     if (!deviceId) return send(res, 401, { error: { code: 'UNAUTHORIZED', message: 'who are you?' } });
 
-    if (req.method === 'GET' && path === '/api/v1/device/desired') return send(res, 200, this.desired);
+    if (req.method === 'GET' && path === '/api/v1/device/desired')
+      return send(res, 200, this.desiredFor(deviceId));
     if (req.method === 'GET' && this.manifests.has(path)) return send(res, 200, this.manifests.get(path));
     const file = /^\/api\/v1\/models\/(\d+)\/files\/([^/]+)$/.exec(path);
     if (req.method === 'GET' && file) {
@@ -367,6 +396,7 @@ describe('agent against a stand-in control plane', () => {
     server = new StandInControlPlane();
     await server.start();
     signingKey = generateSigningKey();
+    server.signingKey = signingKey;
     publishModel(server, 1, signManifest(unsignedManifest(1, modelBytes), signingKey));
     config = AgentConfigSchema.parse({
       controlPlaneUrl: server.url,
@@ -477,6 +507,53 @@ describe('agent against a stand-in control plane', () => {
     expect(a.currentModelVersion()).toBe(1);
   });
 
+  it('refuses forged, replayed, misdirected and future-dated desired states (TUF/Uptane)', async () => {
+    const a = agent!;
+    publishModel(server, 9, signManifest(unsignedManifest(9, modelBytes), signingKey));
+    const trusted = [{ keyId: signingKey.keyId, publicKeyPem: signingKey.publicKeyPem }];
+    const requestsBefore = server.fileRequests;
+    const desired = (
+      overrides: Partial<{ deviceId: string; sequence: number; issuedAt: string }>,
+      key: SigningKey = signingKey,
+    ) =>
+      signDesiredState(
+        {
+          protocol: PROTOCOL_VERSION,
+          modelVersion: 9,
+          manifestPath: '/api/v1/models/9/manifest',
+          updatedAt: iso(),
+          deviceId: 'cam-test-1',
+          sequence: server.sequence + 1,
+          issuedAt: iso(),
+          trustedKeys: trusted,
+          ...overrides,
+        },
+        [key],
+      );
+    const cases = [
+      { state: desired({}, generateSigningKey()), code: 'DESIRED_STATE_UNTRUSTED' },
+      { state: desired({ sequence: server.sequence - 1 }), code: 'DESIRED_STATE_REPLAYED' },
+      { state: desired({ deviceId: 'cam-test-2' }), code: 'DESIRED_STATE_UNTRUSTED' },
+      {
+        state: desired({ issuedAt: new Date(Date.now() + 3_600_000).toISOString() }),
+        code: 'DESIRED_STATE_FROM_FUTURE',
+      },
+    ];
+    for (const { state, code } of cases) {
+      const from = server.messages.length;
+      await server.publishRetained(topics.desired('cam-test-1'), JSON.stringify(state));
+      await server.waitForMessage(
+        (m) => m.topic === topics.events('cam-test-1') && String(m.payload.message).includes(code),
+        `a ${code} event`,
+        from,
+      );
+    }
+    expect(server.fileRequests).toBe(requestsBefore);
+    expect(a.currentModelVersion()).toBe(1);
+    // The genuine desired state again (retained), so later tests start from it.
+    await server.assign('cam-test-1', 1);
+  });
+
   it('refuses tampered, corrupt and untrusted models and keeps running version 1', async () => {
     const a = agent!;
     const other = generateSigningKey();
@@ -546,7 +623,7 @@ describe('agent against a stand-in control plane', () => {
     );
   });
 
-  it('refuses a downgrade unless the signed manifest marks it as a rollback', async () => {
+  it('refuses a downgrade unless a rollback manifest signed for the ordered rollback says so', async () => {
     const a = agent!;
     publishModel(server, 5, signManifest(unsignedManifest(5, modelBytes), signingKey));
     const installed5 = waitForEvent(a, 'model-installed', (e) => e.modelVersion === 5);
@@ -558,14 +635,30 @@ describe('agent against a stand-in control plane', () => {
     expect((await refused).code).toBe('MANIFEST_DOWNGRADE');
     expect(a.currentModelVersion()).toBe(5);
 
+    // A rollback manifest signed for an earlier order (replayed) does not move the device back.
     const rollbackPath = '/api/v1/models/1/rollback-manifest';
     server.manifests.set(
       rollbackPath,
-      signManifest(unsignedManifest(1, modelBytes, { rollback: true }), signingKey),
+      signManifest(
+        unsignedManifest(1, modelBytes, { rollback: true, rollbackOrder: 'rollout:old' }),
+        signingKey,
+      ),
+    );
+    const replayed = waitForEvent(a, 'model-install-failed', (e) => e.modelVersion === 1);
+    await server.assign('cam-test-1', 1, rollbackPath, 'rollout:r2');
+    expect((await replayed).code).toBe('MANIFEST_DOWNGRADE');
+    expect(a.currentModelVersion()).toBe(5);
+
+    server.manifests.set(
+      rollbackPath,
+      signManifest(
+        unsignedManifest(1, modelBytes, { rollback: true, rollbackOrder: 'rollout:r2' }),
+        signingKey,
+      ),
     );
     const downloads = server.fileRequests;
     const rolledBack = waitForEvent(a, 'model-installed', (e) => e.modelVersion === 1);
-    await server.assign('cam-test-1', 1, rollbackPath);
+    await server.assign('cam-test-1', 1, rollbackPath, 'rollout:r2');
     expect((await rolledBack).previousVersion).toBe(5);
     expect(server.fileRequests).toBe(downloads); // version 1 was still on disk
   });

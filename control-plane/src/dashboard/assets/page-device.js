@@ -5,6 +5,7 @@
 
 import { configCard } from './config-editor.js';
 import { versionCard } from './device-pin.js';
+import { revokeCard } from './device-revoke.js';
 import { ago, api, apiUrl, badge, fill, h, lineChart, num, pct } from './lib.js';
 
 /** How often the open Device page asks for a newer live frame (agents send one every ~10 s). */
@@ -13,6 +14,7 @@ const LIVE_FRAME_POLL_MS = 2000;
 export function devicePage(root, [deviceId]) {
   const live = h('div', { class: 'card frame', id: 'device-live' });
   const version = versionCard(deviceId, () => load());
+  const access = revokeCard(deviceId, () => load());
   // Built once: re-rendering the page keeps an edit in progress.
   const config = configCard(deviceId);
   const cameraGrid = h('div', { class: 'grid', id: 'device-cameras' });
@@ -220,6 +222,7 @@ export function devicePage(root, [deviceId]) {
         ),
       ),
       version.update(device),
+      access,
       device.health ? healthCard(device.health) : null,
       config.el,
       h(

@@ -2,8 +2,6 @@
 import { NotFoundError } from '@edgeloop/shared';
 import { camerasOf, liveFrameInfo } from '../../devices/device-cameras.ts';
 import { detailOf, summaryOf } from '../../devices/device-summary.ts';
-import { cameraModelsOf } from '../../fleet/camera-models.ts';
-import { desiredStateOf } from '../../fleet/desired-state.ts';
 import { normaliseTags } from '../../store/device-tags.ts';
 import { actorOf } from '../actor.ts';
 import { deviceIdOf } from '../auth.ts';
@@ -71,7 +69,7 @@ export function deviceHandlers(deps: AppDeps) {
       const deviceId = deviceIdOf(c);
       const device = store.getDevice(deviceId);
       if (!device) throw new NotFoundError(`device '${deviceId}' not found`);
-      return { status: 200, body: desiredStateOf(device, cameraModelsOf(store, device, deps.logger)) };
+      return { status: 200, body: deps.desired.stateOf(device) };
     },
   });
 }

@@ -30,9 +30,12 @@ export function enrollmentHandlers(deps: AppDeps) {
         deps.mqttPublicUrl,
         new Date(),
         (work) => (guard ? guard.hash('enroll', work) : work()),
+        deps.tls ?? null,
       );
       await attempt?.succeeded();
-      await deps.brokerIdentities?.provisionDevice(device.deviceId, response.secret);
+      // A certificate-only device has no password to give an external broker (docs/security.md).
+      if (response.secret !== '')
+        await deps.brokerIdentities?.provisionDevice(device.deviceId, response.secret);
       log.info({ deviceId: device.deviceId, group: device.group }, 'device enrolled');
       // A re-enrolled device's old secret must stop working now, not when its cached check ends.
       deps.devices.forget(device.deviceId);

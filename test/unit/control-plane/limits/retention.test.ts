@@ -78,8 +78,8 @@ describe('retention', () => {
   it('deletes rollback manifests not renewed within their days, keeps fresh ones', () => {
     const signer = createManifestSigner({ store, signingKey: generateSigningKey(), ttlDays: 365 });
     const now = new Date('2026-12-01T00:00:00Z');
-    signer.orderRollback(1, new Date(now.getTime() - 45 * DAY));
-    signer.orderRollback(2, new Date(now.getTime() - 2 * DAY));
+    signer.orderRollback(1, 'rollout:old', new Date(now.getTime() - 45 * DAY));
+    signer.orderRollback(2, 'rollout:new', new Date(now.getTime() - 2 * DAY));
     const retention = createRetention({
       store,
       config: RetentionConfigSchema.parse({ rollbackManifestDays: 30 }),

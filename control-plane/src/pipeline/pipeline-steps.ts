@@ -4,7 +4,7 @@
  * prediction run as child processes (run-command.ts) on folders this file writes and reads.
  */
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   ConfigError,
   type CreateRollout,
@@ -20,6 +20,7 @@ import {
   parseJsonWith,
   type RolloutStrategy,
   readModelFolder,
+  safeJoin,
 } from '@edgeloop/shared';
 import { snapshotDataset } from '../datasets/dataset-versions.ts';
 import { evaluationOf, type PromotionRule } from '../models/model-comparison.ts';
@@ -143,9 +144,9 @@ export function pipelineSteps(deps: PipelineStepDeps): PipelineStepDef[] {
         const entries = store.datasets.versionEntries(ctx.state.datasetVersion as string);
         const fieldHard: { path: string; label: string }[] = [];
         for (const e of entries) {
-          const folder = join(dir, e.split, e.label);
-          await mkdir(folder, { recursive: true });
-          const path = join(folder, `${e.sha256}.${EXTENSION[e.contentType] ?? 'jpg'}`);
+          // Labels and hashes came from devices and people: safeJoin refuses any that leaves `dir`.
+          const path = safeJoin(dir, e.split, e.label, `${e.sha256}.${EXTENSION[e.contentType] ?? 'jpg'}`);
+          await mkdir(dirname(path), { recursive: true });
           await writeFile(path, await deps.objects.get(e.objectKey));
           if (e.split === 'field-hard') fieldHard.push({ path, label: e.label });
         }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PROTOCOL_VERSION } from '../protocol.ts';
+import { ClassNameSchema } from './class-name.ts';
 
 const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lowercase hex sha256');
 /** File names inside a model version: plain names, never paths. */
@@ -87,7 +88,7 @@ export const UnsignedManifestSchema = z.object({
   /** True only on a manifest that deliberately re-publishes an older model as a rollback. */
   rollback: z.boolean().default(false),
   architecture: ArchitectureSchema,
-  labels: z.array(z.string().min(1)).min(2),
+  labels: z.array(ClassNameSchema).min(2),
   input: InputSpecSchema,
   output: OutputSpecSchema,
   files: z.array(ManifestFileSchema).min(1),

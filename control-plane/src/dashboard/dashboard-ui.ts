@@ -42,10 +42,13 @@ async function asset(name: string, generated?: string): Promise<Response> {
   });
 }
 
-/** The contract's routes for the pages' fetch helper (lib.js): id → method and path template. */
+/** The contract's routes for the pages' fetch helper (lib.js): id → method, path template and access. */
 function routesModule(): string {
   const table = Object.fromEntries(
-    Object.values(apiRoutes).map((r) => [r.id, { method: r.method, path: API_BASE + r.path }]),
+    Object.values(apiRoutes).map((r) => [
+      r.id,
+      { method: r.method, path: API_BASE + r.path, access: r.access },
+    ]),
   );
   return `// Generated from the API contract (shared/src/api) by the control plane.\nexport const routes = ${JSON.stringify(table, null, 2)};\n`;
 }

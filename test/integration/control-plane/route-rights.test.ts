@@ -155,7 +155,7 @@ async function call(route: RouteDef, caller: Caller): Promise<number> {
     headers.set('cookie', cookies[caller]);
     headers.set('x-edgeloop-dashboard', '1');
   }
-  let body: BodyInit | undefined;
+  let body: string | FormData | undefined;
   if (route.body?.type === 'json') {
     headers.set('content-type', 'application/json');
     body = '{}';

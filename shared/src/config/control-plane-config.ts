@@ -325,6 +325,25 @@ export const ControlPlaneConfigSchema = z.object({
     .describe('The rollout engine.'),
   metrics: MetricsConfigSchema,
   alerts: AlertsConfigSchema,
+  datasetImport: z
+    .object({
+      allowNetworks: z
+        .array(z.string())
+        .default([])
+        .describe(
+          'Private, loopback or link-local networks (CIDR, e.g. "10.20.0.0/16") dataset import may fetch from; public addresses are always allowed, these only when listed.',
+        ),
+      maxRedirects: z
+        .number()
+        .int()
+        .min(0)
+        .max(20)
+        .default(5)
+        .describe('Redirects followed per URL, each checked.'),
+      timeoutSec: z.number().positive().max(600).default(30).describe('Time one URL may take in all (s).'),
+    })
+    .prefault({})
+    .describe('Dataset import by URL (docs/security.md#ssrf).'),
 });
 export type ControlPlaneConfig = z.infer<typeof ControlPlaneConfigSchema>;
 export type ControlPlaneConfigInput = z.input<typeof ControlPlaneConfigSchema>;

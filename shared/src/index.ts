@@ -17,6 +17,7 @@ export * from './fs/safe-path.ts';
 export * from './logger.ts';
 export * from './manifest.ts';
 export * from './protocol.ts';
+export * from './redact.ts';
 export * from './schemas/agent-settings.ts';
 export * from './schemas/agent-storage.ts';
 export * from './schemas/alert.ts';

@@ -16,6 +16,7 @@ import {
   parseJsonWith,
   type ReportedState,
   ReportedStateSchema,
+  redactText,
   topics,
 } from '@edgeloop/shared';
 import type { MqttConnection } from '../mqtt/mqtt-client.ts';
@@ -50,8 +51,11 @@ const RECORDERS: Record<Exclude<Kind, 'frame'>, Recorder> = {
     store.recordStatus(id, parseJsonWith(DeviceStatusSchema, payload, 'device status'), at),
   predictions: (store, id, payload, at) =>
     store.recordPrediction(id, parseJsonWith(PredictionSchema, payload, 'prediction'), at),
-  events: (store, id, payload, at) =>
-    store.recordEvent(id, parseJsonWith(DeviceEventSchema, payload, 'device event'), at),
+  events: (store, id, payload, at) => {
+    const event = parseJsonWith(DeviceEventSchema, payload, 'device event');
+    // Agents redact their own messages; an older or foreign one may not: never store a password.
+    store.recordEvent(id, { ...event, message: redactText(event.message) }, at);
+  },
 };
 
 export async function followDeviceMessages(deps: {

@@ -2,7 +2,7 @@
  * The HTTP loop boundary: every error becomes `{error:{code,message,details}}`. EdgeloopErrors
  * keep their status; anything else is a 500, logged with the request it broke.
  */
-import { EdgeloopError, type Logger, NotFoundError } from '@edgeloop/shared';
+import { EdgeloopError, type Logger, NotFoundError, redactText } from '@edgeloop/shared';
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -11,7 +11,10 @@ import type { AppEnv } from './env.ts';
 function respond(c: Context, err: EdgeloopError): Response {
   const headers: Record<string, string> = {};
   if (err.code === 'UNAUTHORIZED') headers['WWW-Authenticate'] = 'Bearer, Basic realm="edgeloop"';
-  return c.json(err.toJSON(), err.status as ContentfulStatusCode, headers);
+  const body = err.toJSON();
+  // A message may quote what the caller sent or a URL we fetched: never echo a password.
+  body.error.message = redactText(body.error.message);
+  return c.json(body, err.status as ContentfulStatusCode, headers);
 }
 
 export function errorHandler(logger: Logger): ErrorHandler<AppEnv> {

@@ -45,6 +45,7 @@ import {
   type SampleRow,
   sampleFromRow,
 } from './rows.ts';
+import { createSqlSessionStore, type SessionStore } from './session-store.ts';
 import type { SqlDatabase } from './sql.ts';
 import type { Store } from './store.ts';
 
@@ -94,6 +95,7 @@ class SqliteStore implements Store {
   readonly dashboard: SqliteDashboardStore;
   readonly alerts: SqliteAlertStore;
   readonly config: SqliteConfigStore;
+  readonly sessions: SessionStore;
 
   constructor(private readonly db: Database.Database) {
     const sql: SqlDatabase = {
@@ -109,6 +111,7 @@ class SqliteStore implements Store {
     this.dashboard = new SqliteDashboardStore(sql);
     this.alerts = new SqliteAlertStore(sql);
     this.config = new SqliteConfigStore(sql);
+    this.sessions = createSqlSessionStore(sql);
   }
 
   createEnrollmentToken(token: EnrollmentTokenRecord): void {

@@ -35,6 +35,9 @@ export type {
   NewSample,
   SampleRecord,
 } from './records.ts';
+
+import type { SessionStore } from './session-store.ts';
+
 export { publicSample } from './records.ts';
 
 export interface Store {
@@ -107,6 +110,8 @@ export interface Store {
   readonly alerts: AlertStore;
   /** Remote agent configuration fragments and what devices applied. */
   readonly config: ConfigStore;
+  /** Signed-out dashboard sessions. */
+  readonly sessions: SessionStore;
 
   close(): void;
 }

@@ -15,6 +15,8 @@ import {
   type ModelMetrics,
   PipelineCanarySchema,
   type PipelineConfig,
+  PRIVATE_DIR_MODE,
+  PRIVATE_FILE_MODE,
   PROTOCOL_VERSION,
   PredictOutputSchema,
   parseJsonWith,
@@ -146,8 +148,8 @@ export function pipelineSteps(deps: PipelineStepDeps): PipelineStepDef[] {
         for (const e of entries) {
           // Labels and hashes came from devices and people: safeJoin refuses any that leaves `dir`.
           const path = safeJoin(dir, e.split, e.label, `${e.sha256}.${EXTENSION[e.contentType] ?? 'jpg'}`);
-          await mkdir(dirname(path), { recursive: true });
-          await writeFile(path, await deps.objects.get(e.objectKey));
+          await mkdir(dirname(path), { recursive: true, mode: PRIVATE_DIR_MODE });
+          await writeFile(path, await deps.objects.get(e.objectKey), { mode: PRIVATE_FILE_MODE });
           if (e.split === 'field-hard') fieldHard.push({ path, label: e.label });
         }
         ctx.state.dataDir = dir;

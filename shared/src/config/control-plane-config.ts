@@ -72,14 +72,14 @@ export const PipelineConfigSchema = z.object({
   trainCommand: z
     .array(z.string().min(1))
     .min(1)
-    .default(['npx', 'edgeloop', 'train'])
+    .default(['edgeloop', 'train'])
     .describe(
-      "Command that trains a candidate; `--data DIR --out DIR` and the candidate's args are appended.",
+      "Command that trains a candidate; `--data DIR --out DIR` and the candidate's args are appended. A first word `edgeloop` runs this installation's CLI (never npx).",
     ),
   predictCommand: z
     .array(z.string().min(1))
     .min(1)
-    .default(['npx', 'edgeloop', 'predict'])
+    .default(['edgeloop', 'predict'])
     .describe(
       'Evaluates candidates on the field-hard set and serves "Try a model" (`--model DIR --json IMAGE…`).',
     ),

@@ -7,7 +7,7 @@
  */
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
-import { int, pick, randomString, type Rng } from './json-values.ts';
+import { int, pick, type Rng, randomString } from './json-values.ts';
 import type { Attempt, Recorder } from './recorder.ts';
 
 const BATCH = 20;
@@ -80,7 +80,11 @@ export async function imageSeeds(): Promise<Seeds> {
   const raw = Buffer.alloc(48 * 48 * 3);
   for (let i = 0; i < raw.length; i++) raw[i] = (i * 37) % 251;
   const image = () => sharp(raw, { raw: { width: 48, height: 48, channels: 3 } });
-  return { jpeg: await image().jpeg().toBuffer(), png: await image().png().toBuffer(), webp: await image().webp().toBuffer() };
+  return {
+    jpeg: await image().jpeg().toBuffer(),
+    png: await image().png().toBuffer(),
+    webp: await image().webp().toBuffer(),
+  };
 }
 
 /** One hostile image (never a whole, valid one). */
@@ -95,11 +99,19 @@ function hostileImage(seeds: Seeds, rng: Rng): { bytes: Buffer; kind: string } {
     return { bytes: whole.subarray(0, int(rng, 0, whole.length - 1)), kind: `truncated-${format}` };
   }
   if (r < 0.9) {
-    const magic = pick(rng, [seeds.jpeg.subarray(0, 4), seeds.png.subarray(0, 16), seeds.webp.subarray(0, 16)]);
+    const magic = pick(rng, [
+      seeds.jpeg.subarray(0, 4),
+      seeds.png.subarray(0, 16),
+      seeds.webp.subarray(0, 16),
+    ]);
     const tail = new Uint8Array(int(rng, 0, 4096)).map(() => int(rng, 0, 255));
     return { bytes: Buffer.concat([magic, tail]), kind: 'magic-and-noise' };
   }
-  const other = pick(rng, [Buffer.from('GIF89a\x01\x00\x01\x00\x00\x00\x00;', 'latin1'), Buffer.from('BM'), Buffer.alloc(0)]);
+  const other = pick(rng, [
+    Buffer.from('GIF89a\x01\x00\x01\x00\x00\x00\x00;', 'latin1'),
+    Buffer.from('BM'),
+    Buffer.alloc(0),
+  ]);
   return { bytes: other, kind: 'other-format' };
 }
 
@@ -116,7 +128,11 @@ function sampleMetadata(rng: Rng): string {
 }
 
 /** A raw multipart body that is wrong in one way (or a form with a hostile image). */
-function multipartCase(seeds: Seeds, rng: Rng, route: 'sample' | 'dataset'): { body: Buffer; type: string; kind: string } {
+function multipartCase(
+  seeds: Seeds,
+  rng: Rng,
+  route: 'sample' | 'dataset',
+): { body: Buffer; type: string; kind: string } {
   const boundary = `----fuzz${int(rng, 0, 1e9)}`;
   const textField = route === 'sample' ? 'metadata' : 'label';
   const textValue = route === 'sample' ? sampleMetadata(rng) : 'cat';
@@ -136,18 +152,45 @@ function multipartCase(seeds: Seeds, rng: Rng, route: 'sample' | 'dataset'): { b
   const type = `multipart/form-data; boundary=${boundary}`;
   if (r < 0.5) return { body: whole(good), type, kind: image.kind };
   if (r < 0.58) return { body: whole(good), type: 'multipart/form-data', kind: 'no-boundary' };
-  if (r < 0.66) return { body: whole(good), type: `multipart/form-data; boundary=${boundary}x`, kind: 'wrong-boundary' };
+  if (r < 0.66)
+    return { body: whole(good), type: `multipart/form-data; boundary=${boundary}x`, kind: 'wrong-boundary' };
   if (r < 0.74) {
     const body = whole([part(textField, textValue), part('image', seeds.png, 'frame.png')]);
     return { body: body.subarray(0, int(rng, 0, body.length - 10)), type, kind: 'cut-off' };
   }
-  if (r < 0.8) return { body: whole([...good, part(textField, '{}'), part('image', seeds.jpeg, 'b.jpg')]), type, kind: 'fields-twice' };
-  if (r < 0.86) return { body: whole([part(textField, textValue), part('image', 'not a file')]), type, kind: 'text-for-file' };
+  if (r < 0.8)
+    return {
+      body: whole([...good, part(textField, '{}'), part('image', seeds.jpeg, 'b.jpg')]),
+      type,
+      kind: 'fields-twice',
+    };
+  if (r < 0.86)
+    return {
+      body: whole([part(textField, textValue), part('image', 'not a file')]),
+      type,
+      kind: 'text-for-file',
+    };
   if (r < 0.92) {
-    const name = pick(rng, ['../../etc/passwd', 'a"\r\nX-Injected: 1', randomString(rng).slice(0, 500), '\u0000.png']);
-    return { body: whole([part(textField, textValue), part('image', image.bytes, name)]), type, kind: 'hostile-filename' };
+    const name = pick(rng, [
+      '../../etc/passwd',
+      'a"\r\nX-Injected: 1',
+      randomString(rng).slice(0, 500),
+      '\u0000.png',
+    ]);
+    return {
+      body: whole([part(textField, textValue), part('image', image.bytes, name)]),
+      type,
+      kind: 'hostile-filename',
+    };
   }
-  return { body: whole([part(randomString(rng).slice(0, 100) || 'x', textValue), part('image', image.bytes, 'a.png')]), type, kind: 'unknown-field' };
+  return {
+    body: whole([
+      part(randomString(rng).slice(0, 100) || 'x', textValue),
+      part('image', image.bytes, 'a.png'),
+    ]),
+    type,
+    kind: 'unknown-field',
+  };
 }
 
 export async function fuzzUploads(
@@ -160,24 +203,35 @@ export async function fuzzUploads(
   const basic = `Basic ${Buffer.from(`${callers.device.deviceId}:${callers.device.secret}`).toString('base64')}`;
   const routes = [
     { route: 'sample' as const, url: `${callers.baseUrl}/api/v1/samples`, auth: basic },
-    { route: 'dataset' as const, url: `${callers.baseUrl}/api/v1/datasets/fuzz/images`, auth: `Bearer ${callers.adminToken}` },
+    {
+      route: 'dataset' as const,
+      url: `${callers.baseUrl}/api/v1/datasets/fuzz/images`,
+      auth: `Bearer ${callers.adminToken}`,
+    },
   ];
   const perRoute = Math.max(1, Math.ceil(budget / routes.length));
   for (const { route, url, auth } of routes) {
     for (let done = 0; done < perRoute; done += BATCH) {
-      const sends = Array.from({ length: Math.min(BATCH, perRoute - done) }, () => async (): Promise<Attempt> => {
-        const c = multipartCase(seeds, rng, route);
-        try {
-          const res = await fetch(url, { method: 'POST', headers: { authorization: auth, 'content-type': c.type }, body: c.body });
-          await res.arrayBuffer();
-          return {
-            rejected: res.status >= 400,
-            unexpected: res.status >= 500 ? `${route} upload (${c.kind}) -> ${res.status}` : null,
-          };
-        } catch (err) {
-          return { rejected: true, unexpected: `${route} upload (${c.kind}): ${(err as Error).message}` };
-        }
-      });
+      const sends = Array.from(
+        { length: Math.min(BATCH, perRoute - done) },
+        () => async (): Promise<Attempt> => {
+          const c = multipartCase(seeds, rng, route);
+          try {
+            const res = await fetch(url, {
+              method: 'POST',
+              headers: { authorization: auth, 'content-type': c.type },
+              body: c.body,
+            });
+            await res.arrayBuffer();
+            return {
+              rejected: res.status >= 400,
+              unexpected: res.status >= 500 ? `${route} upload (${c.kind}) -> ${res.status}` : null,
+            };
+          } catch (err) {
+            return { rejected: true, unexpected: `${route} upload (${c.kind}): ${(err as Error).message}` };
+          }
+        },
+      );
       await recorder.batch(`upload ${route}`, sends);
     }
   }

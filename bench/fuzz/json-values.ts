@@ -42,7 +42,19 @@ const HOSTILE_STRINGS = [
   'null',
   '{}',
 ];
-const HOSTILE_NUMBERS = [0, -1, 1, 0.5, -0.0, 2 ** 31, 2 ** 53 + 1, -(2 ** 63), 1e308, Number.MIN_VALUE, 1e-9];
+const HOSTILE_NUMBERS = [
+  0,
+  -1,
+  1,
+  0.5,
+  -0.0,
+  2 ** 31,
+  2 ** 53 + 1,
+  -(2 ** 63),
+  1e308,
+  Number.MIN_VALUE,
+  1e-9,
+];
 
 export function randomString(rng: Rng): string {
   if (rng() < 0.5) return pick(rng, HOSTILE_STRINGS);
@@ -50,7 +62,9 @@ export function randomString(rng: Rng): string {
   let out = '';
   for (let i = 0; i < length; i++) {
     const r = rng();
-    out += String.fromCodePoint(r < 0.7 ? int(rng, 0x20, 0x7e) : r < 0.9 ? int(rng, 0, 0x1f) : int(rng, 0xa0, 0x2fff));
+    out += String.fromCodePoint(
+      r < 0.7 ? int(rng, 0x20, 0x7e) : r < 0.9 ? int(rng, 0, 0x1f) : int(rng, 0xa0, 0x2fff),
+    );
   }
   return out;
 }
@@ -62,7 +76,8 @@ export function randomJson(rng: Rng, depth = 0): Json {
   if (r < 0.6) return randomString(rng);
   if (r < 0.8) return Array.from({ length: int(rng, 0, 4) }, () => randomJson(rng, depth + 1));
   const obj: { [key: string]: Json } = {};
-  for (let i = int(rng, 0, 4); i > 0; i--) obj[rng() < 0.2 ? '__proto__' : randomString(rng).slice(0, 20)] = randomJson(rng, depth + 1);
+  for (let i = int(rng, 0, 4); i > 0; i--)
+    obj[rng() < 0.2 ? '__proto__' : randomString(rng).slice(0, 20)] = randomJson(rng, depth + 1);
   return obj;
 }
 
@@ -119,7 +134,8 @@ export function exampleOf(schema: Schema | undefined, rng: Rng, depth = 0): Json
 function exampleString(schema: Schema, rng: Rng): string {
   const format = schema.format as string | undefined;
   if (format === 'date-time') return new Date(Date.now() + int(rng, -1e9, 1e9)).toISOString();
-  if (format === 'uri') return pick(rng, ['http://127.0.0.1:1/a.png', 'http://10.0.0.1/x.jpg', 'https://[::1]/y.png']);
+  if (format === 'uri')
+    return pick(rng, ['http://127.0.0.1:1/a.png', 'http://10.0.0.1/x.jpg', 'https://[::1]/y.png']);
   if (format === 'binary') return 'x';
   const pattern = schema.pattern as string | undefined;
   if (pattern) {

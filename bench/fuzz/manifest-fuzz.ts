@@ -5,8 +5,17 @@
  * and value — is changed in turn. The property: each tampered manifest is refused with a named
  * error; one that verifies, or an error without a code, is a defect.
  */
-import { canonicalJson, EdgeloopError, generateSigningKey, type Manifest, sha256Hex, signManifest, verifyManifest } from '@edgeloop/shared';
-import { mutate, pick, randomJson, type Rng } from './json-values.ts';
+import {
+  canonicalJson,
+  EdgeloopError,
+  generateSigningKey,
+  type Manifest,
+  ManifestSchema,
+  sha256Hex,
+  signManifest,
+  verifyManifest,
+} from '@edgeloop/shared';
+import { mutate, pick, type Rng, randomJson } from './json-values.ts';
 import type { Attempt, Recorder } from './recorder.ts';
 
 type Json = unknown;
@@ -75,29 +84,45 @@ export function fuzzManifests(recorder: Recorder, rng: Rng, budget: number): Pro
   const original = canonicalJson(manifest);
   const paths = leafPaths(manifest).filter((p) => p.length > 0);
   const attempts: (() => Promise<Attempt>)[] = [];
-  for (let i = 0; i < budget; i++) {
-    attempts.push(async () => {
-      const path = paths[i % paths.length];
-      let tampered = setAt(manifest, path, tamper(getAt(manifest, path), rng));
-      // A tampered manifest re-signed by a key the device does not trust is refused too.
-      if (rng() < 0.1) {
-        try {
-          tampered = signManifest(tampered as Manifest, other);
-        } catch {
-          // Not even a manifest any more: the verifier refuses it below.
-        }
-      }
-      if (canonicalJson(tampered) === original) return { rejected: true, unexpected: null };
+  let i = 0;
+  /** One tamper the verifier must see; null when the mutation changed nothing it reads. */
+  const tryOne = (): Attempt | null => {
+    const path = paths[i % paths.length];
+    let tampered = setAt(manifest, path, tamper(getAt(manifest, path), rng));
+    // A tampered manifest re-signed by a key the device does not trust is refused too.
+    if (rng() < 0.1) {
       try {
-        verifyManifest(tampered, { trustedKeys });
-        return { rejected: false, unexpected: null, defect: `manifest with ${path.join('.')} tampered verified` };
-      } catch (err) {
-        if (err instanceof EdgeloopError) return { rejected: true, unexpected: null };
-        return {
-          rejected: true,
-          unexpected: null,
-          defect: `manifest ${path.join('.')}: unnamed ${(err as Error).name}: ${(err as Error).message}`,
-        };
+        tampered = signManifest(tampered as Manifest, other);
+      } catch {
+        // Not even a manifest any more: the verifier refuses it below.
+      }
+    }
+    // Unknown keys are dropped before the signature is checked, so they cannot change what the
+    // agent acts on: only a change to a field the verifier reads is a tamper.
+    const parsed = ManifestSchema.safeParse(tampered);
+    if (parsed.success && canonicalJson(parsed.data) === original) return null;
+    try {
+      verifyManifest(tampered, { trustedKeys });
+      return {
+        rejected: false,
+        unexpected: null,
+        defect: `manifest with ${path.join('.')} tampered verified`,
+      };
+    } catch (err) {
+      if (err instanceof EdgeloopError) return { rejected: true, unexpected: null };
+      return {
+        rejected: true,
+        unexpected: null,
+        defect: `manifest ${path.join('.')}: unnamed ${(err as Error).name}: ${(err as Error).message}`,
+      };
+    }
+  };
+  for (let n = 0; n < budget; n++) {
+    attempts.push(async () => {
+      for (;;) {
+        i++;
+        const attempt = tryOne();
+        if (attempt) return attempt;
       }
     });
   }

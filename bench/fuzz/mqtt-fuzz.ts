@@ -7,9 +7,9 @@
  */
 import {
   DEVICE_PUBLISH_KINDS,
-  deviceClientId,
   DeviceEventSchema,
   DeviceStatusSchema,
+  deviceClientId,
   LiveFrameSchema,
   PredictionSchema,
   ReportedStateSchema,
@@ -17,7 +17,7 @@ import {
 } from '@edgeloop/shared';
 import mqtt from 'mqtt';
 import type { z } from 'zod';
-import { exampleOf, int, jsonSchemaOf, mutate, randomJson, type Rng } from './json-values.ts';
+import { exampleOf, int, jsonSchemaOf, mutate, type Rng, randomJson } from './json-values.ts';
 import type { Attempt, Recorder } from './recorder.ts';
 
 const SCHEMAS: Record<(typeof DEVICE_PUBLISH_KINDS)[number], z.ZodType> = {
@@ -84,17 +84,20 @@ export async function fuzzMqtt(
     for (const kind of DEVICE_PUBLISH_KINDS) {
       const schema = SCHEMAS[kind];
       for (let done = 0; done < perKind; done += BATCH) {
-        const sends = Array.from({ length: Math.min(BATCH, perKind - done) }, () => async (): Promise<Attempt> => {
-          const payload = payloadFor(schema, rng);
-          // Empty payloads clear a retained message (MQTT 3.1.1 §3.3.1.3): not an input here.
-          if (payload.length === 0) payload.write('x');
-          try {
-            await client.publishAsync(topics[kind](device.deviceId), payload, { qos: 1 });
-            return { rejected: !accepts(schema, payload), unexpected: null };
-          } catch (err) {
-            return { rejected: true, unexpected: `publish on ${kind}: ${(err as Error).message}` };
-          }
-        });
+        const sends = Array.from(
+          { length: Math.min(BATCH, perKind - done) },
+          () => async (): Promise<Attempt> => {
+            const payload = payloadFor(schema, rng);
+            // Empty payloads clear a retained message (MQTT 3.1.1 §3.3.1.3): not an input here.
+            if (payload.length === 0) payload.write('x');
+            try {
+              await client.publishAsync(topics[kind](device.deviceId), payload, { qos: 1 });
+              return { rejected: !accepts(schema, payload), unexpected: null };
+            } catch (err) {
+              return { rejected: true, unexpected: `publish on ${kind}: ${(err as Error).message}` };
+            }
+          },
+        );
         await recorder.batch(`mqtt ${kind}`, sends, settle);
       }
     }

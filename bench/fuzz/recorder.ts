@@ -6,7 +6,7 @@
  * state, as it should).
  */
 import type { FuzzTarget } from './fuzz-target.ts';
-import type { StateDigest, openStateReader } from './state-digest.ts';
+import type { openStateReader, StateDigest } from './state-digest.ts';
 
 export interface Attempt {
   rejected: boolean;

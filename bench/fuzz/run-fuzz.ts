@@ -32,7 +32,11 @@ export interface FuzzFigures {
   defects: string[];
 }
 
-export async function runFuzz(options: { inputs: number; seed: number; log?: (s: string) => void }): Promise<FuzzFigures> {
+export async function runFuzz(options: {
+  inputs: number;
+  seed: number;
+  log?: (s: string) => void;
+}): Promise<FuzzFigures> {
   const log = options.log ?? (() => {});
   const started = Date.now();
   const root = await mkdtemp(join(tmpdir(), 'edgeloop-fuzz-'));

@@ -87,12 +87,14 @@ export function verifyManifest(data: unknown, options: VerifyOptions): Manifest 
   if (!key) {
     throw new ManifestError('MANIFEST_UNTRUSTED_KEY', `manifest signed by untrusted key ${signature.keyId}`);
   }
-  const ok = verify(
-    null,
-    signedBytes(manifest),
-    createPublicKey(key.publicKeyPem),
-    Buffer.from(signature.value, 'base64'),
-  );
+  // Node's base64 decoder skips characters it does not know and ignores padding bits: only the
+  // one canonical encoding of a signature is accepted, so a manifest cannot be re-encoded into a
+  // different-looking one that still verifies.
+  const signatureBytes = Buffer.from(signature.value, 'base64');
+  if (signatureBytes.toString('base64') !== signature.value) {
+    throw new ManifestError('MANIFEST_SIGNATURE_INVALID', 'manifest signature is not canonical base64');
+  }
+  const ok = verify(null, signedBytes(manifest), createPublicKey(key.publicKeyPem), signatureBytes);
   if (!ok)
     throw new ManifestError('MANIFEST_SIGNATURE_INVALID', 'manifest signature does not match its content');
   const now = options.now ?? new Date();

@@ -56,7 +56,7 @@ function queryOf(route: RouteDef, rng: Rng): string {
   const search = new URLSearchParams();
   if (value && typeof value === 'object' && !Array.isArray(value)) {
     for (const [k, v] of Object.entries(value)) search.set(k, typeof v === 'string' ? v : JSON.stringify(v));
-  } else search.set(randomString(rng).slice(0, 20), String(value));
+  } else search.set(randomString(rng).slice(0, 20), JSON.stringify(value));
   const qs = search.toString();
   return qs ? `?${qs}` : '';
 }

@@ -76,8 +76,16 @@ export function randomJson(rng: Rng, depth = 0): Json {
   if (r < 0.6) return randomString(rng);
   if (r < 0.8) return Array.from({ length: int(rng, 0, 4) }, () => randomJson(rng, depth + 1));
   const obj: { [key: string]: Json } = {};
-  for (let i = int(rng, 0, 4); i > 0; i--)
-    obj[rng() < 0.2 ? '__proto__' : randomString(rng).slice(0, 20)] = randomJson(rng, depth + 1);
+  for (let i = int(rng, 0, 4); i > 0; i--) {
+    // An own property even for `__proto__` (as JSON.parse makes it), never a prototype change.
+    const key = rng() < 0.2 ? '__proto__' : randomString(rng).slice(0, 20);
+    Object.defineProperty(obj, key, {
+      value: randomJson(rng, depth + 1),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
   return obj;
 }
 
@@ -162,7 +170,13 @@ export function mutate(value: Json, rng: Rng): Json {
     const key = pick(rng, keys);
     out[key] = rng() < 0.3 ? mutate(out[key], rng) : randomJson(rng);
   } else if (r < 0.9) {
-    out[randomString(rng).slice(0, 30) || 'extra'] = randomJson(rng);
+    const key = randomString(rng).slice(0, 30) || 'extra';
+    Object.defineProperty(out, key, {
+      value: randomJson(rng),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   } else {
     // JSON.parse makes a real own property called __proto__, unlike an object literal.
     const rest = JSON.stringify(out).slice(1);

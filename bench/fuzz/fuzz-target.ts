@@ -44,6 +44,8 @@ export async function startFuzzTarget(root: string): Promise<FuzzTarget> {
   const script = resolve(import.meta.dirname, '../rollout/control-plane-process.ts');
   const child = spawn(process.execPath, ['--import', 'tsx', script, configPath], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Every answer, to hostile inputs too, must be one the contract documents (else it is a 500).
+    env: { ...process.env, EDGELOOP_CHECK_RESPONSES: '1' },
   });
   const target: FuzzTarget = {
     child,

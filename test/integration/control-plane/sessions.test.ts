@@ -136,19 +136,10 @@ describe('attribution', () => {
     ).toBe(200);
 
     const metaB = sampleMetadata('b-77', [{ label: 'dog', confidence: 0.6 }]);
-    const res = await t.api('/samples', {
-      method: 'POST',
-      body: (() => {
-        const f = new FormData();
-        f.set('metadata', JSON.stringify(metaB));
-        f.set('image', new Blob([image]), 'frame.png');
-        return f;
-      })(),
-      device: camB,
-    });
-    expect(res.status).toBe(200);
-    const text = await res.text();
-    const reply = JSON.parse(text) as { duplicate: boolean; sample: Record<string, unknown> };
+    const second = await uploadSample(t, camB, metaB, image);
+    expect(second.status).toBe(200);
+    const reply = second.body as unknown as { duplicate: boolean; sample: Record<string, unknown> };
+    const text = JSON.stringify(reply);
     expect(reply.duplicate).toBe(true);
     expect(reply.sample).toMatchObject({
       deviceId: 'cam-b',

@@ -10,7 +10,7 @@
  * Everything the agent uses is built here and passed down; tests build the same graph with small
  * real parts through `deps`.
  */
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type AgentConfig,
@@ -22,6 +22,7 @@ import {
   type DeviceHealth,
   HA_DISCOVERY_PREFIX,
   type Logger,
+  PRIVATE_DIR_MODE,
   PROTOCOL_VERSION,
   type Prediction,
   redactText,
@@ -117,7 +118,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     createOnnxBackend({ executionProviders: config.inference.executionProviders, logger: log('onnx') });
   const startedAt = performance.now();
   const bus = new AgentBus(log('bus'));
-  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  await mkdir(config.dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  // An existing folder made by hand (or by an older version) is closed to others too.
+  await chmod(config.dataDir, PRIVATE_DIR_MODE);
 
   // 1. TLS trust, then credentials: stored ones, or enroll once with the token.
   checkPlaintext(config.controlPlaneUrl, 'controlPlaneUrl', config);

@@ -3,7 +3,14 @@
  * limit and what it does. The running control plane serves the full schemas (/docs); this page is
  * the index a reader can grep without one.
  */
-import { API_BASE, apiRoutes, type BodyLimit, JSON_BODY_MAX_BYTES, type RouteDef } from '@edgeloop/shared';
+import {
+  API_BASE,
+  apiRoutes,
+  type BodyLimit,
+  JSON_BODY_MAX_BYTES,
+  mayCall,
+  type RouteDef,
+} from '@edgeloop/shared';
 
 function who(route: RouteDef): string {
   if (route.access.length === 0) return 'anyone';
@@ -79,5 +86,32 @@ export function httpApiReferenceMarkdown(): string {
     }
     lines.push('');
   }
+  lines.push(...rightsTable(routes));
   return `${lines.join('\n').trimEnd()}\n`;
+}
+
+/**
+ * The table of rights (docs/security.md#roles-and-rights links here): one row per route, one
+ * column per caller, from each route's `access` (test/integration/control-plane/route-rights.test.ts
+ * calls every route as every caller and checks the server agrees).
+ */
+function rightsTable(routes: readonly RouteDef[]): string[] {
+  const callers = ['viewer', 'operator', 'admin', 'device'] as const;
+  const mark = (ok: boolean) => (ok ? 'yes' : '–');
+  return [
+    '## Rights by role',
+    '',
+    'Who may call each route (admin token = `admin`; `anyone` routes need no credentials).',
+    '',
+    '| operation | viewer | operator | admin | device |',
+    '|---|---|---|---|---|',
+    ...[...routes]
+      .sort((a, b) => a.tag.localeCompare(b.tag) || a.id.localeCompare(b.id))
+      .map((r) =>
+        r.access.length === 0
+          ? `| \`${r.id}\` | anyone | anyone | anyone | anyone |`
+          : `| \`${r.id}\` | ${callers.map((c) => mark(mayCall(r, c))).join(' | ')} |`,
+      ),
+    '',
+  ];
 }

@@ -2,13 +2,14 @@
  * Wiring of the control plane, in start order: keys and token, database, object store, broker,
  * the control plane's own MQTT client, fleet sync, HTTP. close() stops them in reverse.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type ControlPlaneConfig,
   createLogger,
   EdgeloopError,
   type Logger,
+  PRIVATE_DIR_MODE,
   parseDeviceTopic,
   type TrustedKey,
 } from '@edgeloop/shared';
@@ -39,6 +40,7 @@ import { createMosquittoDynsec } from './mqtt/mosquitto-dynsec.ts';
 import { connectMqtt } from './mqtt/mqtt-client.ts';
 import type { ObjectStore } from './object-store/object-store.ts';
 import { openObjectStore } from './object-store/open-object-store.ts';
+import { withInstalledEdgeloop } from './pipeline/edgeloop-command.ts';
 import { createPipelineRunner, type PipelineRunner } from './pipeline/pipeline-runner.ts';
 import { pipelineSteps } from './pipeline/pipeline-steps.ts';
 import { startPipelineTriggers } from './pipeline/pipeline-triggers.ts';
@@ -100,12 +102,16 @@ export async function startControlPlane(
     }
   };
 
+  // Default pipeline commands run this installation's edgeloop (never npx).
+  config = { ...config, pipeline: withInstalledEdgeloop(config.pipeline) };
   try {
     const exposed = checkExposure(config);
     if (exposed.length > 0) {
       logger.warn({ exposed }, 'insecure: plaintext listeners on the network; secrets cross it unencrypted');
     }
-    mkdirSync(config.dataDir, { recursive: true });
+    mkdirSync(config.dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
+    // An existing folder made by hand (or by an older version) is closed to others too.
+    chmodSync(config.dataDir, PRIVATE_DIR_MODE);
     const store = openSqliteStore(
       join(config.dataDir, 'control-plane.db'),
       root.child({ component: 'store' }),

@@ -84,12 +84,14 @@ export function checkDocumentSignature(
   if (!key) {
     throw new ManifestError('MANIFEST_UNTRUSTED_KEY', `${what} signed by untrusted key ${signature.keyId}`);
   }
-  const ok = verify(
-    null,
-    signedBytes(document),
-    createPublicKey(key.publicKeyPem),
-    Buffer.from(signature.value, 'base64'),
-  );
+  // Node's base64 decoder skips characters it does not know and ignores padding bits: only the
+  // one canonical encoding of a signature is accepted, so a document cannot be re-encoded into a
+  // different-looking one that still verifies.
+  const signatureBytes = Buffer.from(signature.value, 'base64');
+  if (signatureBytes.toString('base64') !== signature.value) {
+    throw new ManifestError('MANIFEST_SIGNATURE_INVALID', `${what} signature is not canonical base64`);
+  }
+  const ok = verify(null, signedBytes(document), createPublicKey(key.publicKeyPem), signatureBytes);
   if (!ok)
     throw new ManifestError('MANIFEST_SIGNATURE_INVALID', `${what} signature does not match its content`);
 }

@@ -25,6 +25,7 @@ describe.skipIf(!hasChromium)('pins and group targets in Chromium with real agen
     fleet = await startFleet(2, {
       users: [
         { name: 'olga', role: 'operator', passwordHash: await hashSecret('operator-pass') },
+        { name: 'ada', role: 'admin', passwordHash: await hashSecret('admin-pass') },
         { name: 'vic', role: 'viewer', passwordHash: await hashSecret('viewer-pass') },
       ],
     });
@@ -47,16 +48,21 @@ describe.skipIf(!hasChromium)('pins and group targets in Chromium with real agen
     await fleet?.close();
   });
 
-  it('does not let a viewer pin a device', async () => {
-    const page = await signIn(browser, fleet.t.cp.httpUrl, 'vic', 'viewer-pass');
-    await page.goto(`${fleet.t.cp.httpUrl}/ui/#/device/cam-00`);
-    await page.locator('#device-governed-by', { hasText: 'group dock' }).waitFor();
-    expect(await page.isDisabled('#device-pin-button')).toBe(true);
-    await page.context().close();
+  it('does not let a viewer or an operator pin a device (a pin assigns outside any rollout: admins only)', async () => {
+    for (const [name, pass] of [
+      ['vic', 'viewer-pass'],
+      ['olga', 'operator-pass'],
+    ]) {
+      const page = await signIn(browser, fleet.t.cp.httpUrl, name, pass);
+      await page.goto(`${fleet.t.cp.httpUrl}/ui/#/device/cam-00`);
+      await page.locator('#device-governed-by', { hasText: 'group dock' }).waitFor();
+      expect(await page.isDisabled('#device-pin-button')).toBe(true);
+      await page.context().close();
+    }
   });
 
   it('pins a device from its page, shows it on the Fleet page, and unpins it back to the group version', async () => {
-    const page = await signIn(browser, fleet.t.cp.httpUrl, 'olga', 'operator-pass');
+    const page = await signIn(browser, fleet.t.cp.httpUrl, 'ada', 'admin-pass');
     await page.goto(`${fleet.t.cp.httpUrl}/ui/#/device/cam-00`);
     await page.locator('#device-governed-by', { hasText: 'the target of group dock (v1)' }).waitFor();
     expect(await page.textContent('#device-pin')).toBe('not pinned');
@@ -64,7 +70,7 @@ describe.skipIf(!hasChromium)('pins and group targets in Chromium with real agen
     await page.fill('#device-pin-version', '2');
     await page.fill('#device-pin-reason', 'night trial');
     await page.click('#device-pin-button');
-    await page.locator('#device-pin', { hasText: 'pinned to v2 by olga (night trial)' }).waitFor();
+    await page.locator('#device-pin', { hasText: 'pinned to v2 by ada (night trial)' }).waitFor();
     expect(await page.textContent('#device-governed-by')).toContain('its pin (v2)');
     await runs('cam-00', 2);
     expect(fleet.reported('cam-01').version).toBe(1);

@@ -3,7 +3,7 @@
  * JPEG) to stdout, so one framer and one watchdog serve them all. Pure functions: tests check the
  * argument lists without running the tools.
  */
-import type { ProcessCameraConfig } from '@edgeloop/shared';
+import { type ProcessCameraConfig, redactText } from '@edgeloop/shared';
 
 export interface CaptureCommand {
   command: string;
@@ -24,11 +24,6 @@ function ffmpegOutput(encode: boolean, fps?: number): string[] {
 }
 
 const FFMPEG_COMMON = ['-hide_banner', '-nostdin', '-loglevel', 'error'];
-
-/** A URL without its user:password part, for logs. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/[^/@]*@/, '//***@');
-}
 
 export function captureCommand(config: ProcessCameraConfig): CaptureCommand {
   switch (config.type) {
@@ -112,7 +107,7 @@ export function captureCommand(config: ProcessCameraConfig): CaptureCommand {
           config.url,
           ...ffmpegOutput(true, config.fps),
         ],
-        describe: `rtsp ${redactUrl(config.url)}`,
+        describe: `rtsp ${redactText(config.url)}`,
       };
     case 'http-mjpeg':
       // The camera already sends JPEGs: copy them, never re-encode.
@@ -128,7 +123,7 @@ export function captureCommand(config: ProcessCameraConfig): CaptureCommand {
           config.url,
           ...ffmpegOutput(false),
         ],
-        describe: `http ${redactUrl(config.url)}`,
+        describe: `http ${redactText(config.url)}`,
       };
     case 'ffmpeg':
       return {

@@ -23,6 +23,7 @@ import {
   type Manifest,
   type ManifestFile,
   type ModelSlot,
+  PRIVATE_DIR_MODE,
   PROTOCOL_VERSION,
   parseJsonWith,
   type TrustedKey,
@@ -161,7 +162,7 @@ export class ModelStore {
    */
   async beginDownload(slot: ModelSlot, manifest: Manifest): Promise<string> {
     const dir = this.slotDir(slot);
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
     await rm(join(dir, MANIFEST_FILE), { force: true });
     await fsyncDir(dir);
     const target = (await readJsonFile(join(dir, TARGET_FILE))) as Manifest | null;

@@ -10,6 +10,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type Logger,
+  PRIVATE_DIR_MODE,
   PROTOCOL_VERSION,
   parseJsonWith,
   type QueuedSample,
@@ -48,7 +49,7 @@ export class SampleQueue {
 
   static async open(dir: string, options: { maxQueued: number; logger: Logger }): Promise<SampleQueue> {
     const queue = new SampleQueue(dir, options.maxQueued, options.logger);
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
     await queue.recover();
     return queue;
   }

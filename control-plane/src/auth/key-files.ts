@@ -1,11 +1,19 @@
 /**
- * Long-lived secrets kept in dataDir, created on first start with mode 0600 and reused after:
- * the manifest signing key (signing-key.json) and the admin token (admin-token).
+ * Long-lived secrets kept in dataDir, created on first start with mode 0600 (atomically, never
+ * over an existing file) and reused after: the manifest signing key (signing-key.json) and the
+ * admin token (admin-token).
  */
 
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, generateSigningKey, keyIdOf, type SigningKey } from '@edgeloop/shared';
+import {
+  ConfigError,
+  createFileAtomicSync,
+  generateSigningKey,
+  keyIdOf,
+  PRIVATE_DIR_MODE,
+  type SigningKey,
+} from '@edgeloop/shared';
 import { newSecret } from './secrets.ts';
 
 function readIfExists(file: string): string | null {
@@ -17,9 +25,9 @@ function readIfExists(file: string): string | null {
   }
 }
 
-/** `wx`: if two processes race on a fresh dataDir, one fails loudly instead of both writing. */
+/** If two processes race on a fresh dataDir, one fails loudly (EEXIST) instead of both writing. */
 function writeSecretFile(file: string, text: string): void {
-  writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
+  createFileAtomicSync(file, text);
 }
 
 export function signingKeyPath(dataDir: string): string {
@@ -52,7 +60,7 @@ export function loadOrCreateSigningKey(
         `signing key file ${file} is missing but devices are enrolled and trust it; restore it from a backup (a new key would be refused by every device)`,
       );
     }
-    mkdirSync(dataDir, { recursive: true });
+    mkdirSync(dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
     const key = generateSigningKey();
     writeSecretFile(file, `${JSON.stringify(key, null, 2)}\n`);
     return key;
@@ -81,7 +89,7 @@ export function loadOrCreateAdminToken(
   const file = adminTokenPath(dataDir);
   const text = readIfExists(file)?.trim();
   if (text) return { token: text, file };
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
   const token = newSecret();
   writeSecretFile(file, `${token}\n`);
   return { token, file };

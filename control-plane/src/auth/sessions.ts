@@ -1,12 +1,26 @@
 /**
  * Dashboard sign-in: a user name + password (config `users`) or the admin token becomes a session
- * carried in a signed, httpOnly, SameSite=Strict cookie. The cookie holds who and until when,
- * HMAC-SHA256 signed with a key derived from the admin token, so sessions survive restarts and end
- * when the admin token is rotated.
+ * carried in a signed, httpOnly, SameSite=Strict cookie. The cookie holds who, until when and a
+ * random session id, HMAC-SHA256 signed with a key derived from the admin token, so sessions
+ * survive restarts and end when the admin token is rotated. Signing out records the id as revoked
+ * (in the database, until the cookie would have expired anyway), so a copied cookie stops working
+ * at once instead of at its expiry.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { type DashboardUser, type UserRole, UserRoleSchema } from '@edgeloop/shared';
-import { safeEqual, verifySecret } from './secrets.ts';
+import { hashSecret, safeEqual, verifySecret } from './secrets.ts';
+
+/** Where signed-out session ids are kept (store/session-store.ts). */
+export interface SessionRevocations {
+  revoke(id: string, expiresAt: number): void;
+  isRevoked(id: string): boolean;
+}
+
+/** Process-local revocations, for tests and tools that have no store. */
+export function memoryRevocations(): SessionRevocations {
+  const revoked = new Set<string>();
+  return { revoke: (id) => revoked.add(id), isRevoked: (id) => revoked.has(id) };
+}
 
 export const SESSION_COOKIE = 'edgeloop_session';
 
@@ -15,14 +29,18 @@ export interface Session {
   role: UserRole;
   /** Epoch milliseconds. */
   expiresAt: number;
+  /** Random; what sign-out revokes. */
+  id: string;
 }
 
 export interface Sessions {
   /** The session for these credentials, or null when they match nobody. */
   signIn(name: string, password: string): Promise<Session | null>;
   encode(session: Session): string;
-  /** Null for a forged, malformed or expired cookie, or a user no longer configured. */
+  /** Null for a forged, malformed, expired or signed-out cookie, or a user no longer configured. */
   decode(cookie: string): Session | null;
+  /** Ends the cookie's session for good (sign-out); a cookie that does not decode changes nothing. */
+  revoke(cookie: string): void;
 }
 
 export function createSessions(options: {
@@ -30,8 +48,18 @@ export function createSessions(options: {
   adminToken: string;
   sessionHours: number;
   now?: () => number;
+  revocations?: SessionRevocations;
 }): Sessions {
   const now = options.now ?? Date.now;
+  const revocations = options.revocations ?? memoryRevocations();
+  // An unknown name is checked against this hash, so it costs the same scrypt as a known one and
+  // response times do not tell which user names exist.
+  let dummyHash: Promise<string> | undefined;
+  const dummy = () => {
+    dummyHash ??= hashSecret(randomBytes(16).toString('base64url'));
+    return dummyHash;
+  };
+  const newId = () => randomBytes(16).toString('base64url');
   const key = createHash('sha256').update(`edgeloop-session:${options.adminToken}`).digest();
   const sign = (body: string) => createHmac('sha256', key).update(body).digest('base64url');
   const lifetime = options.sessionHours * 3600_000;
@@ -45,19 +73,20 @@ export function createSessions(options: {
       const user = options.users.find((u) => u.name === name);
       if (user) {
         return (await verifySecret(password, user.passwordHash))
-          ? { name, role: user.role, expiresAt: now() + lifetime }
+          ? { name, role: user.role, expiresAt: now() + lifetime, id: newId() }
           : null;
       }
+      await verifySecret(password, await dummy());
       // With no user of that name, "admin" + the admin token signs in as admin.
       if (name === 'admin' && safeEqual(password, options.adminToken)) {
-        return { name, role: 'admin', expiresAt: now() + lifetime };
+        return { name, role: 'admin', expiresAt: now() + lifetime, id: newId() };
       }
       return null;
     },
     encode(session) {
-      const body = Buffer.from(JSON.stringify([session.name, session.role, session.expiresAt])).toString(
-        'base64url',
-      );
+      const body = Buffer.from(
+        JSON.stringify([session.name, session.role, session.expiresAt, session.id]),
+      ).toString('base64url');
       return `${body}.${sign(body)}`;
     },
     decode(cookie) {
@@ -69,15 +98,19 @@ export function createSessions(options: {
       } catch {
         return null;
       }
-      if (!Array.isArray(parsed) || parsed.length !== 3) return null;
-      const [name, role, expiresAt] = parsed as [unknown, unknown, unknown];
+      if (!Array.isArray(parsed) || parsed.length !== 4) return null;
+      const [name, role, expiresAt, id] = parsed as [unknown, unknown, unknown, unknown];
       const roleParsed = UserRoleSchema.safeParse(role);
       if (typeof name !== 'string' || !roleParsed.success || typeof expiresAt !== 'number') return null;
-      if (expiresAt <= now()) return null;
+      if (typeof id !== 'string' || expiresAt <= now() || revocations.isRevoked(id)) return null;
       // A role taken away in config ends the session at once, a lowered one applies at once.
       const role_ = current(name);
       if (role_ === null) return null;
-      return { name, role: role_, expiresAt };
+      return { name, role: role_, expiresAt, id };
+    },
+    revoke(cookie) {
+      const session = this.decode(cookie);
+      if (session) revocations.revoke(session.id, session.expiresAt);
     },
   };
 }

@@ -5,9 +5,16 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { API_BASE, apiRoutes, NotFoundError, SignInSchema, UnauthorizedError } from '@edgeloop/shared';
+import {
+  API_BASE,
+  apiRoutes,
+  EdgeloopError,
+  NotFoundError,
+  SignInSchema,
+  UnauthorizedError,
+} from '@edgeloop/shared';
 import { Hono } from 'hono';
-import { deleteCookie, setCookie } from 'hono/cookie';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { SESSION_COOKIE } from '../auth/sessions.ts';
 import { limitBody, readJson } from '../http/body.ts';
 import type { AppDeps, AppEnv } from '../http/env.ts';
@@ -45,10 +52,13 @@ async function asset(name: string, generated?: string): Promise<Response> {
   });
 }
 
-/** The contract's routes for the pages' fetch helper (lib.js): id → method and path template. */
+/** The contract's routes for the pages' fetch helper (lib.js): id → method, path template and access. */
 function routesModule(): string {
   const table = Object.fromEntries(
-    Object.values(apiRoutes).map((r) => [r.id, { method: r.method, path: API_BASE + r.path }]),
+    Object.values(apiRoutes).map((r) => [
+      r.id,
+      { method: r.method, path: API_BASE + r.path, access: r.access },
+    ]),
   );
   return `// Generated from the API contract (shared/src/api) by the control plane.\nexport const routes = ${JSON.stringify(table, null, 2)};\n`;
 }
@@ -67,6 +77,11 @@ export function dashboardUiRoutes(deps: AppDeps) {
       return asset(name);
     })
     .post('/ui/sign-in', limitBody(SIGN_IN_MAX_BYTES, 'sign-in body'), async (c) => {
+      // JSON only: a cross-site HTML form can post urlencoded, multipart or text/plain, never
+      // application/json without a CORS preflight, so no one signs a victim into their account.
+      if (!/^application\/json\s*(;|$)/i.test(c.req.header('content-type') ?? '')) {
+        throw new EdgeloopError('UNSUPPORTED_MEDIA', 'sign-in takes an application/json body');
+      }
       const { name, password } = await readJson(c, SignInSchema, 'sign-in');
       const { guard } = deps;
       const attempt = await guard?.admit('sign-in', clientAddress(c), name);
@@ -88,6 +103,9 @@ export function dashboardUiRoutes(deps: AppDeps) {
       return c.json({ name: session.name, role: session.role });
     })
     .post('/ui/sign-out', (c) => {
+      // Revoked server-side too: a copy of the cookie stops working now, not at its expiry.
+      const cookie = getCookie(c, SESSION_COOKIE);
+      if (cookie && sessions) sessions.revoke(cookie);
       deleteCookie(c, SESSION_COOKIE, { path: '/' });
       return c.json({ ok: true });
     });

@@ -3,7 +3,7 @@
  * WebP within the byte and pixel limits), stored content-addressed, and deduplicated per dataset
  * by sha256 — importing the same folder twice adds nothing the second time.
  */
-import { type DatasetImage, EdgeloopError, sha256Hex } from '@edgeloop/shared';
+import { ClassNameSchema, type DatasetImage, EdgeloopError, parseWith, sha256Hex } from '@edgeloop/shared';
 import type { ObjectStore } from '../object-store/object-store.ts';
 import { probeImage } from '../samples/image-probe.ts';
 import type { DatasetImageRecord } from '../store/dataset-store.ts';
@@ -34,6 +34,8 @@ export async function addDatasetImage(
   image: NewDatasetImage,
   now = new Date(),
 ): Promise<{ image: DatasetImage; duplicate: boolean }> {
+  // Every way into a dataset (upload, object-store or URL import) passes here: one label check.
+  parseWith(ClassNameSchema, image.label, 'label');
   if (image.bytes.byteLength > deps.maxBytes) {
     throw new EdgeloopError('PAYLOAD_TOO_LARGE', `image exceeds ${deps.maxBytes} bytes`);
   }

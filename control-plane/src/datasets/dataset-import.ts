@@ -7,31 +7,13 @@ import {
   ClassNameSchema,
   type DatasetImport,
   type DatasetImportResult,
-  EdgeloopError,
   toEdgeloopError,
 } from '@edgeloop/shared';
 import { addDatasetImage, type DatasetImageDeps } from './dataset-images.ts';
 
-/** A URL that has not answered in this long is reported as failed. */
-const URL_TIMEOUT_MS = 30_000;
-
-async function fetchImage(url: string, maxBytes: number): Promise<Uint8Array> {
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: AbortSignal.timeout(URL_TIMEOUT_MS), redirect: 'follow' });
-  } catch (err) {
-    throw new EdgeloopError('UPSTREAM_FAILED', `fetch failed: ${(err as Error).message}`);
-  }
-  if (!res.ok) throw new EdgeloopError('UPSTREAM_FAILED', `HTTP ${res.status}`);
-  const declared = Number(res.headers.get('content-length') ?? 0);
-  if (declared > maxBytes) {
-    await res.body?.cancel();
-    throw new EdgeloopError('PAYLOAD_TOO_LARGE', `image exceeds ${maxBytes} bytes`);
-  }
-  const bytes = new Uint8Array(await res.arrayBuffer());
-  if (bytes.byteLength > maxBytes)
-    throw new EdgeloopError('PAYLOAD_TOO_LARGE', `image exceeds ${maxBytes} bytes`);
-  return bytes;
+export interface DatasetImportDeps extends DatasetImageDeps {
+  /** GETs one image URL within the SSRF policy and byte cap (net/guarded-fetch.ts). */
+  fetchUrl(url: string): Promise<Uint8Array>;
 }
 
 /** `prefix/<class>/<file>` → class; anything not two levels below the prefix has no class. */
@@ -42,7 +24,7 @@ export function classOfKey(prefix: string, key: string): string | null {
 }
 
 export async function importIntoDataset(
-  deps: DatasetImageDeps,
+  deps: DatasetImportDeps,
   dataset: string,
   request: DatasetImport,
   actor: string,
@@ -63,7 +45,7 @@ export async function importIntoDataset(
       jobs.push({
         source: `url:${item.url}`,
         label: item.label,
-        load: () => fetchImage(item.url, deps.maxBytes),
+        load: () => deps.fetchUrl(item.url),
       });
     }
   }

@@ -16,6 +16,7 @@ import {
   parseJsonWith,
   type ReportedState,
   ReportedStateSchema,
+  redactText,
   topics,
 } from '@edgeloop/shared';
 import type { DeviceQuotas } from '../limits/device-quotas.ts';
@@ -31,13 +32,19 @@ export type ReportedStateListener = (deviceId: string, state: ReportedState, rec
 /** Called with every valid live frame; nothing is stored in the database for these. */
 export type LiveFrameListener = (deviceId: string, frame: LiveFrame, receivedAt: string) => void;
 
+/** A reported state with its free-text detail redacted (it may quote a camera URL). */
+function reportedState(payload: Buffer): ReportedState {
+  const state = parseJsonWith(ReportedStateSchema, payload, 'reported state');
+  return state.detail === undefined ? state : { ...state, detail: redactText(state.detail) };
+}
+
 function recorders(onState?: ReportedStateListener, onFrame?: LiveFrameListener): Record<Kind, Recorder> {
   return {
     ...RECORDERS,
     frame: (_store, id, payload, at) =>
       onFrame?.(id, parseJsonWith(LiveFrameSchema, payload, 'live frame'), at),
     state: (store, id, payload, at) => {
-      const state = parseJsonWith(ReportedStateSchema, payload, 'reported state');
+      const state = reportedState(payload);
       store.recordReportedState(id, state, at);
       onState?.(id, state, at);
     },
@@ -45,14 +52,16 @@ function recorders(onState?: ReportedStateListener, onFrame?: LiveFrameListener)
 }
 
 const RECORDERS: Record<Exclude<Kind, 'frame'>, Recorder> = {
-  state: (store, id, payload, at) =>
-    store.recordReportedState(id, parseJsonWith(ReportedStateSchema, payload, 'reported state'), at),
+  state: (store, id, payload, at) => store.recordReportedState(id, reportedState(payload), at),
   status: (store, id, payload, at) =>
     store.recordStatus(id, parseJsonWith(DeviceStatusSchema, payload, 'device status'), at),
   predictions: (store, id, payload, at) =>
     store.recordPrediction(id, parseJsonWith(PredictionSchema, payload, 'prediction'), at),
-  events: (store, id, payload, at) =>
-    store.recordEvent(id, parseJsonWith(DeviceEventSchema, payload, 'device event'), at),
+  events: (store, id, payload, at) => {
+    const event = parseJsonWith(DeviceEventSchema, payload, 'device event');
+    // Agents redact their own messages; an older or foreign one may not: never store a password.
+    store.recordEvent(id, { ...event, message: redactText(event.message) }, at);
+  },
 };
 
 export function followDeviceMessages(deps: {

@@ -14,6 +14,8 @@ export function actorOf(c: Context): string {
   // A signed-in dashboard user acts as themself, never under a claimed name.
   const principal = c.get('principal') as Principal | undefined;
   if (principal?.kind === 'user') return principal.name;
+  // A device is recorded as itself; only the admin token may name an actor.
+  if (principal?.kind === 'device') return principal.deviceId;
   const header = c.req.header(ACTOR_HEADER);
   return header === undefined ? DEFAULT_ACTOR : parseWith(ActorSchema, header, `header ${ACTOR_HEADER}`);
 }

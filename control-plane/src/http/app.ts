@@ -39,7 +39,12 @@ export function createApp(rootDeps: AppDeps) {
   const { config, adminToken } = rootDeps;
   const sessions =
     rootDeps.sessions ??
-    createSessions({ users: config.users, adminToken, sessionHours: config.sessionHours });
+    createSessions({
+      users: config.users,
+      adminToken,
+      sessionHours: config.sessionHours,
+      revocations: rootDeps.store.sessions,
+    });
   const changes =
     rootDeps.changes ?? createChangeFeed({ store: rootDeps.store.dashboard, intervalMs: 1000, logger });
   // Apps built without them (tests of other areas) get idle ones: no evaluation, no webhooks.

@@ -2,7 +2,7 @@
  * The HTTP loop boundary: every error becomes `{error:{code,message,details}}`. EdgeloopErrors
  * keep their status; anything else is a 500, logged with the request it broke.
  */
-import { EdgeloopError, type Logger, NotFoundError, RateLimitedError } from '@edgeloop/shared';
+import { EdgeloopError, type Logger, NotFoundError, RateLimitedError, redactText } from '@edgeloop/shared';
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -18,7 +18,10 @@ function respond(c: Context, err: EdgeloopError): Response {
   // alive, however long the sender keeps streaming: end the connection instead.
   if (err instanceof RateLimitedError) headers['Retry-After'] = String(err.retryAfterSeconds);
   if (REFUSED_UNREAD.has(err.status) && c.req.raw.body !== null) headers.Connection = 'close';
-  return c.json(err.toJSON(), err.status as ContentfulStatusCode, headers);
+  const body = err.toJSON();
+  // A message may quote what the caller sent or a URL we fetched: never echo a password.
+  body.error.message = redactText(body.error.message);
+  return c.json(body, err.status as ContentfulStatusCode, headers);
 }
 
 export function errorHandler(logger: Logger): ErrorHandler<AppEnv> {

@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
-import { NotFoundError, ValidationError, writeFileAtomic } from '@edgeloop/shared';
+import { NotFoundError, PRIVATE_DIR_MODE, ValidationError, writeFileAtomic } from '@edgeloop/shared';
 import { isValidListPrefix, isValidObjectKey, type ObjectStore } from './object-store.ts';
 
 export function createLocalObjectStore(root: string): ObjectStore {
@@ -26,7 +26,7 @@ export function createLocalObjectStore(root: string): ObjectStore {
   return {
     async put(key, bytes) {
       const target = pathOf(key);
-      await mkdir(dirname(target), { recursive: true });
+      await mkdir(dirname(target), { recursive: true, mode: PRIVATE_DIR_MODE });
       await writeFileAtomic(target, bytes, { mode: 0o600 });
     },
 

@@ -4,7 +4,7 @@
  * prediction run as child processes (run-command.ts) on folders this file writes and reads.
  */
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   ConfigError,
   type CreateRollout,
@@ -15,11 +15,14 @@ import {
   type ModelMetrics,
   PipelineCanarySchema,
   type PipelineConfig,
+  PRIVATE_DIR_MODE,
+  PRIVATE_FILE_MODE,
   PROTOCOL_VERSION,
   PredictOutputSchema,
   parseJsonWith,
   type RolloutStrategy,
   readModelFolder,
+  safeJoin,
 } from '@edgeloop/shared';
 import { snapshotDataset } from '../datasets/dataset-versions.ts';
 import { evaluationOf, type PromotionRule } from '../models/model-comparison.ts';
@@ -145,10 +148,10 @@ export function pipelineSteps(deps: PipelineStepDeps): PipelineStepDef[] {
         const entries = store.datasets.versionEntries(ctx.state.datasetVersion as string);
         const fieldHard: { path: string; label: string }[] = [];
         for (const e of entries) {
-          const folder = join(dir, e.split, e.label);
-          await mkdir(folder, { recursive: true });
-          const path = join(folder, `${e.sha256}.${EXTENSION[e.contentType] ?? 'jpg'}`);
-          await writeFile(path, await deps.objects.get(e.objectKey));
+          // Labels and hashes came from devices and people: safeJoin refuses any that leaves `dir`.
+          const path = safeJoin(dir, e.split, e.label, `${e.sha256}.${EXTENSION[e.contentType] ?? 'jpg'}`);
+          await mkdir(dirname(path), { recursive: true, mode: PRIVATE_DIR_MODE });
+          await writeFile(path, await deps.objects.get(e.objectKey), { mode: PRIVATE_FILE_MODE });
           if (e.split === 'field-hard') fieldHard.push({ path, label: e.label });
         }
         ctx.state.dataDir = dir;

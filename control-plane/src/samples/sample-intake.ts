@@ -3,7 +3,13 @@
  * addressed, so a retry rewrites the same object) and only then the row, so a 201 means both are
  * durable. Retries with the same idempotency key return the first sample.
  */
-import { EdgeloopError, parseJsonWith, SampleMetadataSchema, sha256Hex } from '@edgeloop/shared';
+import {
+  EdgeloopError,
+  parseJsonWith,
+  type SampleMetadata,
+  SampleMetadataSchema,
+  sha256Hex,
+} from '@edgeloop/shared';
 import type { ObjectStore } from '../object-store/object-store.ts';
 import type { SampleRecord, Store } from '../store/store.ts';
 import { probeImage } from './image-probe.ts';
@@ -38,7 +44,7 @@ export async function acceptSample(
   const objectKey = `samples/${sha256}.${info.extension}`;
   if (!(await deps.objects.has(objectKey))) await deps.objects.put(objectKey, upload.image);
 
-  return deps.store.insertSample(
+  const result = deps.store.insertSample(
     {
       deviceId: upload.deviceId,
       metadata,
@@ -51,4 +57,35 @@ export async function acceptSample(
     },
     now.toISOString(),
   );
+  if (!result.duplicate || result.sample.deviceId === upload.deviceId) return result;
+  return { sample: asSeenBy(result.sample, upload.deviceId, metadata, now.toISOString()), duplicate: true };
+}
+
+/**
+ * A duplicate of an image another device sent first, as the uploading device may see it: its own
+ * metadata on the shared image. The first device's record (its id, predictions, camera, labels and
+ * who gave them) is not the uploader's to read.
+ */
+function asSeenBy(
+  first: SampleRecord,
+  deviceId: string,
+  metadata: SampleMetadata,
+  receivedAt: string,
+): SampleRecord {
+  return {
+    ...first,
+    deviceId,
+    modelVersion: metadata.modelVersion,
+    frameId: metadata.frameId,
+    capturedAt: metadata.capturedAt,
+    receivedAt,
+    reason: metadata.reason,
+    topK: metadata.topK,
+    confidence: metadata.topK.reduce((max, s) => Math.max(max, s.confidence), 0),
+    label: null,
+    labelledBy: null,
+    labelledAt: null,
+    usedInModelVersion: null,
+    cameraId: metadata.cameraId ?? null,
+  };
 }

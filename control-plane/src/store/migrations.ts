@@ -442,4 +442,15 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 13,
+    name: 'revoked-sessions',
+    sql: `
+      -- Dashboard sessions ended by sign-out (auth/sessions.ts); rows go once the cookie expires.
+      CREATE TABLE revoked_sessions (
+        id TEXT PRIMARY KEY,
+        expires_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -5,6 +5,7 @@ import {
   type ModelMetrics,
   PROTOCOL_VERSION,
   type Prediction,
+  redactText,
   type Sample,
 } from '@edgeloop/shared';
 import type { DeviceEventRecord, DeviceRecord, ModelVersionRecord, SampleRecord } from './records.ts';
@@ -153,7 +154,8 @@ export function deviceEventFromRow(row: DeviceEventRow): DeviceEventRecord {
     protocol: PROTOCOL_VERSION,
     deviceId: row.device_id,
     type: row.type,
-    message: row.message,
+    // Rows stored before events were redacted on arrival still hold what the device sent.
+    message: redactText(row.message),
     modelVersion: row.model_version ?? undefined,
     cameraId: row.camera_id ?? undefined,
     at: row.at,

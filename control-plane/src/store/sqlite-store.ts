@@ -1,6 +1,6 @@
 /** The SQLite Store: the only importer of better-sqlite3. WAL mode, ordered migrations. */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   ConflictError,
@@ -9,6 +9,8 @@ import {
   type DeviceStatus,
   type Logger,
   type Manifest,
+  PRIVATE_DIR_MODE,
+  PRIVATE_FILE_MODE,
   type Prediction,
   type ReportedState,
   UnauthorizedError,
@@ -46,6 +48,7 @@ import {
   sampleFromRow,
 } from './rows.ts';
 import { SqliteSecurityStore } from './security-store.ts';
+import { createSqlSessionStore, type SessionStore } from './session-store.ts';
 import type { SqlDatabase } from './sql.ts';
 import type { Store } from './store.ts';
 import { SqliteWebhookDeliveryStore } from './webhook-delivery-store.ts';
@@ -58,8 +61,10 @@ const DEVICE_SELECT = `
   FROM devices d LEFT JOIN prediction_stats p ON p.device_id = d.id`;
 
 export function openSqliteStore(file: string, logger: Logger): Store {
-  mkdirSync(dirname(file), { recursive: true });
+  mkdirSync(dirname(file), { recursive: true, mode: PRIVATE_DIR_MODE });
   const db = new Database(file);
+  // SQLite gives its -wal and -shm files the database file's mode.
+  chmodSync(file, PRIVATE_FILE_MODE);
   db.pragma('journal_mode = WAL');
   // FULL: a committed row survives power loss too, so a 201 really means durable.
   db.pragma('synchronous = FULL');
@@ -98,6 +103,7 @@ class SqliteStore implements Store {
   readonly config: SqliteConfigStore;
   readonly webhookDeliveries: SqliteWebhookDeliveryStore;
   readonly security: SqliteSecurityStore;
+  readonly sessions: SessionStore;
 
   constructor(private readonly db: Database.Database) {
     const sql: SqlDatabase = {
@@ -115,6 +121,7 @@ class SqliteStore implements Store {
     this.config = new SqliteConfigStore(sql);
     this.webhookDeliveries = new SqliteWebhookDeliveryStore(sql);
     this.security = new SqliteSecurityStore(sql);
+    this.sessions = createSqlSessionStore(sql);
   }
 
   createEnrollmentToken(token: EnrollmentTokenRecord): void {

@@ -37,6 +37,9 @@ export type {
   NewSample,
   SampleRecord,
 } from './records.ts';
+
+import type { SessionStore } from './session-store.ts';
+
 export { publicSample } from './records.ts';
 
 export interface Store {
@@ -120,6 +123,8 @@ export interface Store {
   readonly webhookDeliveries: WebhookDeliveryStore;
   /** Device certificates, revocations and desired-state sequence numbers. */
   readonly security: SecurityStore;
+  /** Signed-out dashboard sessions. */
+  readonly sessions: SessionStore;
 
   close(): void;
 }

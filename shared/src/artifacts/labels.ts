@@ -3,9 +3,10 @@
  * `train` and `import-model`; read by publish, `--init-from`, evaluate and predict.
  */
 import { z } from 'zod';
+import { ClassNameSchema } from '../schemas/class-name.ts';
 
 export const LabelsSchema = z
-  .array(z.string().min(1, 'expected a non-empty class name'))
+  .array(ClassNameSchema)
   .min(2, 'expected at least two classes')
   .refine((labels) => new Set(labels).size === labels.length, 'expected each class name once');
 export type Labels = z.infer<typeof LabelsSchema>;

@@ -105,14 +105,14 @@ export const PipelineConfigSchema = z.object({
   trainCommand: z
     .array(z.string().min(1))
     .min(1)
-    .default(['npx', 'edgeloop', 'train'])
+    .default(['edgeloop', 'train'])
     .describe(
-      "Command that trains a candidate; `--data DIR --out DIR` and the candidate's args are appended.",
+      "Command that trains a candidate; `--data DIR --out DIR` and the candidate's args are appended. A first word `edgeloop` runs this installation's CLI (never npx).",
     ),
   predictCommand: z
     .array(z.string().min(1))
     .min(1)
-    .default(['npx', 'edgeloop', 'predict'])
+    .default(['edgeloop', 'predict'])
     .describe(
       'Evaluates candidates on the field-hard set and serves "Try a model" (`--model DIR --json IMAGE…`).',
     ),
@@ -444,6 +444,25 @@ export const ControlPlaneConfigSchema = z.object({
   rateLimits: RateLimitsConfigSchema,
   quotas: DeviceQuotasConfigSchema,
   retention: RetentionConfigSchema,
+  datasetImport: z
+    .object({
+      allowNetworks: z
+        .array(z.string())
+        .default([])
+        .describe(
+          'Private, loopback or link-local networks (CIDR, e.g. "10.20.0.0/16") dataset import may fetch from; public addresses are always allowed, these only when listed.',
+        ),
+      maxRedirects: z
+        .number()
+        .int()
+        .min(0)
+        .max(20)
+        .default(5)
+        .describe('Redirects followed per URL, each checked.'),
+      timeoutSec: z.number().positive().max(600).default(30).describe('Time one URL may take in all (s).'),
+    })
+    .prefault({})
+    .describe('Dataset import by URL (docs/security.md#ssrf).'),
 });
 export type ControlPlaneConfig = z.infer<typeof ControlPlaneConfigSchema>;
 export type ControlPlaneConfigInput = z.input<typeof ControlPlaneConfigSchema>;

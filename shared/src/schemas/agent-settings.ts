@@ -10,11 +10,13 @@
  * Validation uses the agent's own config schema (picked sections), so what the API accepts is
  * exactly what an agent accepts from its file; keys the schema does not know are refused by name.
  */
+
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { AgentConfigObjectSchema } from '../config/agent-config.ts';
 import { ValidationError } from '../errors.ts';
 import { PROTOCOL_VERSION } from '../protocol.ts';
+import { REDACTED, redactText } from '../redact.ts';
 import { describeIssues } from '../validate.ts';
 
 /** The agent config sections a control plane may set remotely; everything else stays local. */
@@ -182,19 +184,6 @@ export function changedSections(a: Partial<Record<RemoteSection, unknown>>, b: t
 // Secrets. Camera URLs may carry credentials (rtsp://user:pass@host/…); readers of the API see
 // them redacted, and a fragment saved back with the redaction marker keeps the stored password.
 
-export const REDACTED = '***';
-const URL_WITH_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/)([^:/@\s]*):([^@/\s]*)@/gi;
-
-/**
- * Any text with the password of every `scheme://user:password@` URL in it replaced by `***`:
- * setting values, and messages that may quote one (a capture process's error names its URL).
- */
-export function redactText(value: string): string {
-  return value.replace(
-    URL_WITH_PASSWORD,
-    (_m, scheme: string, user: string) => `${scheme}${user}:${REDACTED}@`,
-  );
-}
 const redactString = redactText;
 
 function mapStrings(value: unknown, fn: (s: string, path: string) => string, path = ''): unknown {
@@ -225,7 +214,7 @@ export function restoreRedacted(next: ConfigFragment, stored: ConfigFragment | n
   });
   return mapStrings(next, (s, path) => {
     const old = storedByPath.get(path);
-    if (old === undefined || !s.includes(`:${REDACTED}@`)) return s;
+    if (old === undefined || !s.includes(REDACTED)) return s;
     return redactString(old) === s ? old : s;
   }) as ConfigFragment;
 }

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { PROTOCOL_VERSION } from '../protocol.ts';
+import { ClassNameSchema } from './class-name.ts';
 import { SampleSchema } from './http.ts';
 
 const Protocol = z.literal(PROTOCOL_VERSION);
@@ -13,10 +14,6 @@ export const ActorSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/, 'expected 1-128 characters A-Z, a-z, 0-9, . _ @ -');
 export const ACTOR_HEADER = 'x-edgeloop-actor';
-
-export const ClassNameSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/, 'expected 1-64 characters: letters, digits, space . _ -');
 
 // ---- Labelling ----
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PROTOCOL_VERSION } from '../protocol.ts';
+import { ClassNameSchema } from './class-name.ts';
 
 export const Sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lowercase hex sha256');
 /** File names inside a model version: plain names, never paths. */
@@ -93,7 +94,7 @@ export const UnsignedManifestSchema = z.object({
    */
   rollbackOrder: z.string().min(1).max(100).optional(),
   architecture: ArchitectureSchema,
-  labels: z.array(z.string().min(1)).min(2),
+  labels: z.array(ClassNameSchema).min(2),
   input: InputSpecSchema,
   output: OutputSpecSchema,
   files: z.array(ManifestFileSchema).min(1),

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { PROTOCOL_VERSION } from '../protocol.ts';
 import { AppliedConfigSchema } from './applied-config.ts';
 import { CameraIdSchema } from './camera-id.ts';
+import { ClassNameSchema } from './class-name.ts';
 import { DeviceHealthSchema } from './health.ts';
 import { ModelConfidenceSchema, UpdateProgressSchema } from './update.ts';
 
@@ -90,7 +91,7 @@ export const DeviceStatusSchema = z.object({
 });
 export type DeviceStatus = z.infer<typeof DeviceStatusSchema>;
 
-export const ClassScoreSchema = z.object({ label: z.string(), confidence: z.number().min(0).max(1) });
+export const ClassScoreSchema = z.object({ label: ClassNameSchema, confidence: z.number().min(0).max(1) });
 export type ClassScore = z.infer<typeof ClassScoreSchema>;
 
 export const PredictionSchema = z.object({

@@ -52,9 +52,11 @@ describe.each(['local', 's3'] as const)('datasets with %s objects', (backend) =>
   let runs = 0;
 
   beforeEach(async () => {
-    t = await startTestControlPlane(
-      backend === 's3' ? { objectStore: s3.config(`datasets-${++runs}-${Date.now()}/`) } : {},
-    );
+    t = await startTestControlPlane({
+      // The image server is on loopback, which dataset import refuses unless allowed (SSRF guard).
+      datasetImport: { allowNetworks: ['127.0.0.1/32'] },
+      ...(backend === 's3' ? { objectStore: s3.config(`datasets-${++runs}-${Date.now()}/`) } : {}),
+    });
     cam = await enroll(t, 'cam-1');
     vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
   });

@@ -38,7 +38,7 @@ describe('capture commands', () => {
     const rtsp = cmd({ type: 'rtsp', url: 'rtsp://admin:secret@10.0.0.9:554/stream1', fps: 2 });
     expect(rtsp.args).toContain('rtsp://admin:secret@10.0.0.9:554/stream1');
     expect(rtsp.args.join(' ')).toContain('-rtsp_transport tcp');
-    expect(rtsp.describe).toBe('rtsp rtsp://***@10.0.0.9:554/stream1');
+    expect(rtsp.describe).toBe('rtsp rtsp://admin:***@10.0.0.9:554/stream1');
     expect(() => cmd({ type: 'rtsp', url: 'http://x' })).toThrow(/rtsp:\/\//);
   });
 });

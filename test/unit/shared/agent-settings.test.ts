@@ -93,7 +93,8 @@ describe('remote agent settings', () => {
     expect(redactText('rtsp://u:p@h/s: Connection refused | http://a:b@c/x')).toBe(
       `rtsp://u:${REDACTED}@h/s: Connection refused | http://a:${REDACTED}@c/x`,
     );
-    expect(redactText('rtsp://nopass@h/s')).toBe('rtsp://nopass@h/s');
+    // A bare userinfo may be a token (`https://TOKEN@host`): hidden too.
+    expect(redactText('rtsp://token@h/s')).toBe(`rtsp://${REDACTED}@h/s`);
   });
 
   it('lets a device subscribe to its own config topic only', () => {

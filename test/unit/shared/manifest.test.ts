@@ -67,6 +67,28 @@ describe('model manifest', () => {
     }
   });
 
+  it('accepts only the canonical base64 of a signature (found by bench fuzz)', () => {
+    const signed = signManifest(unsigned(), key);
+    const value = signed.signature!.value;
+    // Node's decoder ignores unknown characters and padding bits: each of these decodes to the
+    // same 64 bytes, so without the canonical check each one verified.
+    const last = value.indexOf('=') - 1;
+    const variants = [
+      `${value.slice(0, last)}${String.fromCharCode(value.charCodeAt(last) + 1)}${value.slice(last + 1)}`,
+      `${value}*`,
+      value.replace(/=+$/, ''),
+      ` ${value}`,
+    ];
+    for (const v of variants) {
+      const m = { ...signed, signature: { ...signed.signature!, value: v } };
+      expect(
+        codeOf(() => verifyManifest(m, { trustedKeys, now })),
+        v,
+      ).toBe('MANIFEST_SIGNATURE_INVALID');
+    }
+    expect(verifyManifest(signed, { trustedKeys, now }).modelVersion).toBe(signed.modelVersion);
+  });
+
   it('rejects a manifest signed by a key it does not trust', () => {
     const other = generateSigningKey();
     const signed = signManifest(unsigned(), other);

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import { createRng, EdgeloopError } from '@edgeloop/shared';
+import { CLASS_NAME_RULE, createRng, EdgeloopError, isClassName } from '@edgeloop/shared';
 
 export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp']);
 
@@ -40,7 +40,16 @@ async function classFolders(root: string): Promise<string[]> {
   const entries = await readdir(root, { withFileTypes: true });
   return entries
     .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
-    .map((e) => e.name)
+    .map((e) => {
+      // The folder name becomes a class name in labels.json, the manifest and every prediction.
+      if (!isClassName(e.name)) {
+        throw new EdgeloopError(
+          'DATASET_INVALID',
+          `dataset ${root}: class folder '${e.name}' is not a class name (${CLASS_NAME_RULE})`,
+        );
+      }
+      return e.name;
+    })
     .sort();
 }
 

@@ -1,7 +1,7 @@
 // The Device page's "Model version" card: what the device runs and should run, what decides that
 // (its pin, a rollout in progress, a group/tag target), and the pin controls. Precedence:
 // device pin > rollout in progress > group/tag target.
-import { actionButton, api, attempt, canChange, fill, h } from './lib.js';
+import { actionButton, api, attempt, canCall, fill, h } from './lib.js';
 
 const v = (n) => (n === null || n === undefined ? '–' : `v${n}`);
 
@@ -42,7 +42,7 @@ export function versionCard(deviceId, reload) {
     step: 1,
     'aria-label': 'version to pin',
     id: 'device-pin-version',
-    disabled: !canChange(),
+    disabled: !canCall('pinDevice'),
     oninput: () => {
       typed = true;
     },
@@ -52,7 +52,7 @@ export function versionCard(deviceId, reload) {
     placeholder: 'reason (optional)',
     'aria-label': 'pin reason',
     id: 'device-pin-reason',
-    disabled: !canChange(),
+    disabled: !canCall('pinDevice'),
   });
   const pinIt = async () => {
     const modelVersion = Number(input.value);
@@ -71,8 +71,8 @@ export function versionCard(deviceId, reload) {
     const ok = await attempt(() => api('unpinDevice', { params: { id: deviceId } }), 'unpinned');
     if (ok) reload();
   };
-  const pinButton = actionButton('Pin', pinIt, { id: 'device-pin-button' });
-  const unpinButton = actionButton('Unpin', unpin, { id: 'device-unpin-button' });
+  const pinButton = actionButton('Pin', pinIt, { id: 'device-pin-button', route: 'pinDevice' });
+  const unpinButton = actionButton('Unpin', unpin, { id: 'device-unpin-button', route: 'unpinDevice' });
   const info = h('dl', { class: 'kv' });
   const el = h(
     'div',
@@ -91,7 +91,7 @@ export function versionCard(deviceId, reload) {
     const pin = device.pin;
     if (!typed) input.value = String(pin?.modelVersion ?? device.reportedVersion ?? '');
     pinButton.textContent = pin ? 'Change pin' : 'Pin';
-    unpinButton.disabled = !canChange() || !pin;
+    unpinButton.disabled = !canCall('unpinDevice') || !pin;
     fill(
       info,
       [h('dt', {}, 'Runs'), h('dd', {}, v(device.reportedVersion))],

@@ -7,6 +7,15 @@ export const session = { name: '', role: 'viewer' };
 
 export const canChange = () => session.role === 'admin' || session.role === 'operator';
 
+const ROLE_ORDER = ['viewer', 'operator', 'admin'];
+/** Whether the signed-in role may call route `id` (its `access` in the API contract). */
+export function canCall(id) {
+  const people = (routes[id]?.access ?? []).filter((a) => a !== 'device');
+  if (people.length === 0) return false;
+  const needed = Math.min(...people.map((r) => ROLE_ORDER.indexOf(r)));
+  return ROLE_ORDER.indexOf(session.role) >= needed;
+}
+
 /** h('div', { class: 'x', onclick }, child, 'text', [more]) */
 export function h(tag, attrs, ...children) {
   const el = document.createElement(tag);
@@ -35,16 +44,19 @@ function append(el, children) {
   }
 }
 
-/** A button that changes something: disabled, with a reason, for viewers. */
-export function actionButton(label, onclick, attrs = {}) {
-  const allowed = canChange();
+/**
+ * A button that changes something: disabled, with a reason, for viewers, and for roles below
+ * what its contract route (`attrs.route`, an operation id) needs.
+ */
+export function actionButton(label, onclick, { route, ...attrs } = {}) {
+  const allowed = route ? canCall(route) : canChange();
   return h(
     'button',
     {
       type: 'button',
       ...attrs,
       disabled: !allowed || attrs.disabled,
-      title: allowed ? attrs.title : 'viewers cannot change anything',
+      title: allowed ? attrs.title : `a ${session.role} cannot do this`,
       onclick,
     },
     label,

@@ -1,8 +1,10 @@
 /** Datasets (imported images) and dataset versions (immutable snapshots). */
 import { DatasetNameSchema, NotFoundError, parseWith } from '@edgeloop/shared';
 import { addDatasetImage, type DatasetImageDeps } from '../../datasets/dataset-images.ts';
-import { importIntoDataset } from '../../datasets/dataset-import.ts';
+import { type DatasetImportDeps, importIntoDataset } from '../../datasets/dataset-import.ts';
 import { snapshotDataset } from '../../datasets/dataset-versions.ts';
+import { createAddressPolicy } from '../../net/address-policy.ts';
+import { guardedFetch } from '../../net/guarded-fetch.ts';
 import { actorOf } from '../actor.ts';
 import { handlers } from '../contract-routes.ts';
 import type { AppDeps } from '../env.ts';
@@ -14,6 +16,18 @@ export function datasetHandlers(deps: AppDeps) {
     objects,
     maxBytes: config.limits.sampleMaxBytes,
     maxPixels: config.limits.sampleMaxPixels,
+  };
+  const policy = createAddressPolicy(config.datasetImport.allowNetworks);
+  const importDeps: DatasetImportDeps = {
+    ...imageDeps,
+    fetchUrl: (url) =>
+      guardedFetch(url, {
+        policy,
+        maxBytes: config.limits.sampleMaxBytes,
+        timeoutMs: config.datasetImport.timeoutSec * 1000,
+        maxRedirects: config.datasetImport.maxRedirects,
+        logger: deps.logger,
+      }),
   };
   const datasetName = (raw: string) => parseWith(DatasetNameSchema, raw, 'dataset name');
 
@@ -43,7 +57,7 @@ export function datasetHandlers(deps: AppDeps) {
       return result.duplicate ? { status: 200, body: result } : { status: 201, body: result };
     },
     importDataset: async ({ params, body }, c) => {
-      const result = await importIntoDataset(imageDeps, datasetName(params.name), body, actorOf(c));
+      const result = await importIntoDataset(importDeps, datasetName(params.name), body, actorOf(c));
       deps.logger.info({ dataset: params.name, ...result, failed: result.failed.length }, 'dataset import');
       return { status: 200, body: result };
     },

@@ -43,7 +43,8 @@ export function modelHandlers(deps: AppDeps) {
           architecture: store.getModelVersion(summary.modelVersion)?.manifest.architecture,
           ...lineage.parameters,
         },
-        createdBy: lineage.createdBy ?? actorOf(c),
+        // The caller, never a name the uploaded lineage claims.
+        createdBy: actorOf(c),
       });
       deps.logger.info({ modelVersion: summary.modelVersion, name: summary.name }, 'model version published');
       return { status: 201, body: summary };

@@ -46,7 +46,8 @@ export function registryHandlers(deps: AppDeps) {
     },
     setLineage: ({ params, body }, c) => {
       const model = resolveModel(store, params.ref);
-      store.registry.setLineage(model.modelVersion, { ...body, createdBy: body.createdBy ?? actorOf(c) });
+      // The recorded actor is the caller (actor.ts), never a name the body claims.
+      store.registry.setLineage(model.modelVersion, { ...body, createdBy: actorOf(c) });
       const saved = store.registry.getLineage(model.modelVersion);
       if (!saved) throw new Error(`lineage of ${model.modelVersion} vanished after it was set`);
       return { status: 200, body: saved };

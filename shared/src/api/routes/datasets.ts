@@ -1,7 +1,7 @@
 /** Datasets (imported images) and dataset versions (immutable snapshots the pipeline trains on). */
 import { z } from 'zod';
+import { ClassNameSchema } from '../../schemas/class-name.ts';
 import {
-  ClassNameSchema,
   CreateDatasetVersionSchema,
   DatasetImportResultSchema,
   DatasetImportSchema,

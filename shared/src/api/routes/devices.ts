@@ -37,7 +37,7 @@ export const deviceRoutes = {
     tag: 'devices',
     summary: 'Create an enrollment token for N devices',
     description: 'The token is shown once; devices trade it for their own id and secret.',
-    access: ['operator'],
+    access: ['admin'],
     body: { type: 'json', schema: CreateEnrollmentTokenSchema },
     responses: { 201: { type: 'json', schema: EnrollmentTokenResponseSchema, description: 'created' } },
   }),
@@ -100,7 +100,7 @@ export const deviceRoutes = {
     description:
       'A pin outranks rollouts and group/tag targets: the device is brought to this version and ' +
       'stays there (a rollout in progress lets go of it, later ones leave it out) until unpinned.',
-    access: ['operator'],
+    access: ['admin'],
     params: IdParamsSchema,
     body: { type: 'json', schema: PinDeviceSchema },
     responses: { 200: { type: 'json', schema: DeviceSummarySchema, description: 'pinned' } },
@@ -111,7 +111,7 @@ export const deviceRoutes = {
     path: '/devices/{id}/pin',
     tag: 'devices',
     summary: 'Remove a pin: the device follows its group/tag target again',
-    access: ['operator'],
+    access: ['admin'],
     params: IdParamsSchema,
     responses: { 200: { type: 'json', schema: DeviceSummarySchema, description: 'unpinned' } },
   }),

@@ -23,7 +23,7 @@ export const modelRoutes = {
     summary: 'Upload a model folder as a new version',
     description:
       'Files are checked against the manifest (size, sha256, roles), the manifest is signed with the control plane key.',
-    access: ['operator'],
+    access: ['admin'],
     body: { type: 'multipart', schema: ModelUploadFormSchema },
     bodyLimit: { limit: 'modelMaxBytes', overheadBytes: 1024 * 1024 },
     responses: { 201: { type: 'json', schema: ModelVersionSummarySchema, description: 'published' } },
@@ -86,7 +86,7 @@ export const modelRoutes = {
       "To a group, tags or all it also sets that selector's target version (GET /fleet/targets) and " +
       'leaves out pinned devices and devices a rollout in progress holds; naming a pinned device is ' +
       'refused (409).',
-    access: ['operator'],
+    access: ['admin'],
     body: { type: 'json', schema: AssignModelSchema },
     responses: { 200: { type: 'json', schema: AssignedDevicesSchema, description: 'devices assigned' } },
   }),

@@ -55,7 +55,7 @@ const options = {
     type: 'number',
     value: 'N',
     description: 'maximum epochs',
-    defaultText: 'about 1,000 optimizer steps (8-40 epochs) with --base, else 10',
+    defaultText: 'about 800 optimizer steps (8-40 epochs) with --base, else 10',
   },
   'batch-size': {
     type: 'number',
@@ -79,13 +79,13 @@ const options = {
     type: 'number',
     value: 'N',
     description: 'early stopping patience in epochs',
-    defaultText: '4 with --base, else 3',
+    defaultText: '3',
   },
   'label-smoothing': {
     type: 'number',
     value: 'X',
     description: 'label smoothing: targets (1 - X)·onehot + X/classes',
-    defaultText: '0.1 with --base, else 0',
+    defaultText: '0',
   },
   seed: {
     type: 'number',
@@ -150,6 +150,12 @@ const options = {
     description: 'skip images with more pixels than this',
     defaultText: '40000000',
   },
+  budget: {
+    type: 'string',
+    value: 'TIME',
+    description:
+      'try a few recipes (freeze depth, schedule, augmentation) within TIME (e.g. 10m) and keep the best by validation accuracy; flags you give stay fixed',
+  },
   'init-from': {
     type: 'string',
     value: 'DIR',
@@ -206,7 +212,7 @@ async function train({ values, explicit }: ParsedArgs<typeof options>): Promise<
   if (!values.data) throw new ValidationError(`--data is required\n\n${formatHelp(trainCommand)}`);
   const name = values.name ?? (values.data.replace(/\/+$/, '').split('/').pop() || 'model');
   const outDir = values.out ?? join('models', `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  const metrics = await trainer.train({
+  const trainOptions: TrainOptions = {
     dataDir: values.data,
     outDir,
     name,
@@ -233,7 +239,13 @@ async function train({ values, explicit }: ParsedArgs<typeof options>): Promise<
     maxPixels: values['max-pixels'],
     logger,
     onProgress: progressPrinter(),
-  });
+  };
+  const budget = values.budget === undefined ? null : parseBudgetOption(trainer.parseBudget, values.budget);
+  const metrics =
+    budget === null
+      ? await trainer.train(trainOptions)
+      : await trainer.searchRecipes(trainOptions, budget, trainer.train);
+  if (metrics.search) process.stdout.write(`${trainer.formatSearch(metrics.search)}\n`);
   process.stdout.write(formatTrainSummary(outDir, metrics));
   // int8 step (issue 4): model.onnx becomes the int8 model, the float one stays as model.fp32.onnx.
   const q = await trainer.quantizeModelDir(outDir, values.data, { seed: values.seed });
@@ -243,4 +255,12 @@ async function train({ values, explicit }: ParsedArgs<typeof options>): Promise<
     process.stdout.write(`published version ${summary.modelVersion}\n`);
   }
   return 0;
+}
+
+function parseBudgetOption(parse: (text: string) => number, text: string): number {
+  try {
+    return parse(text);
+  } catch (err) {
+    throw new ValidationError(`--budget: ${(err as Error).message}`);
+  }
 }

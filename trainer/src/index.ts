@@ -18,3 +18,5 @@ export {
 } from './quantize/quantize-model-dir.ts';
 export { readRunState } from './train/run-state.ts';
 export * from './train/train.ts';
+export { defaultRecipe, type Recipe, resolveRecipe } from './train/recipe.ts';
+export { formatSearch, parseBudget, SEARCH_CANDIDATES, searchRecipes } from './train/search.ts';

@@ -72,6 +72,29 @@ export function expectedCalibrationError(
   return sum / truth.length;
 }
 
+/**
+ * A model output row as probabilities: kept when it already is one (non-negative, sums to 1),
+ * else softmaxed (models that output logits, such as imported ones).
+ */
+export function asProbabilities(row: ArrayLike<number>): Float32Array {
+  const out = Float32Array.from(row);
+  let sum = 0;
+  let negative = false;
+  for (const v of out) {
+    sum += v;
+    if (v < 0) negative = true;
+  }
+  if (!negative && Math.abs(sum - 1) < 1e-3) return out;
+  const max = Math.max(...out);
+  let total = 0;
+  for (let i = 0; i < out.length; i++) {
+    out[i] = Math.exp(out[i] - max);
+    total += out[i];
+  }
+  for (let i = 0; i < out.length; i++) out[i] /= total;
+  return out;
+}
+
 /** softmax(log p / T) per row. */
 export function applyTemperature(probs: ArrayLike<number>, k: number, temperature: number): Float32Array {
   const n = probs.length / k;

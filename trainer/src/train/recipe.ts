@@ -47,7 +47,7 @@ export interface RecipeContext {
 /** Frozen forward passes the bottleneck cache may spend on augmented variants (see variants below). */
 export const VARIANT_FORWARD_BUDGET = 10_000;
 /** Optimizer steps a fine-tune aims for, whatever the dataset size (see epochs below). */
-export const TARGET_STEPS = 1_000;
+export const TARGET_STEPS = 800;
 
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
 
@@ -99,8 +99,10 @@ export function defaultRecipe(ctx: RecipeContext): { recipe: Recipe; rule: strin
       learningRate: 0.002,
       warmupEpochs: 1,
       dropout: 0.1,
-      patience: 4,
-      labelSmoothing: 0.1,
+      patience: 3,
+      // Label smoothing measured worse here (85.6% vs 88.3% on clothing-small, and an
+      // under-confident model a single temperature cannot fully fix): off by default.
+      labelSmoothing: 0,
     },
   };
 }

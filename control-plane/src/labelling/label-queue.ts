@@ -15,7 +15,14 @@
  */
 import type { LabelledSample } from '@edgeloop/shared';
 
-export const QUEUE_ORDERS = ['least-confident', 'margin', 'entropy', 'margin-diverse'] as const;
+export const QUEUE_ORDERS = [
+  'least-confident',
+  'margin',
+  'entropy',
+  'margin-diverse',
+  'margin-diverse-wide',
+  'margin-kcenter',
+] as const;
 export type QueueOrder = (typeof QUEUE_ORDERS)[number];
 /** The best order measured by `bench active-learning` (labelSavings over 10 seeds). */
 export const DEFAULT_QUEUE_ORDER: QueueOrder = 'margin-diverse';
@@ -82,7 +89,7 @@ function interleave<T extends Scored>(items: readonly T[], order: QueueOrder): T
  * Interleaved by group as above, but each turn takes, from the group's most uncertain frames
  * (`shortlist` per group), the one farthest from everything already picked.
  */
-function diverse<T extends Scored>(items: readonly T[], limit: number, shortlist = 3): T[] {
+function diverse<T extends Scored>(items: readonly T[], limit: number, shortlist: number): T[] {
   const out: T[] = [];
   const minDist = new Map<T, number>();
   const pick = (item: T) => {
@@ -107,6 +114,33 @@ function diverse<T extends Scored>(items: readonly T[], limit: number, shortlist
   return out;
 }
 
+/**
+ * Greedy k-center over the 3·limit lowest-margin frames, no class turns: each next frame is the
+ * one farthest from those already picked (the first is the lowest margin).
+ */
+function kCenter<T extends Scored>(items: readonly T[], limit: number): T[] {
+  const candidates = items
+    .map((item) => ({ item, c: certainty(item, 'margin') }))
+    .sort((a, b) => a.c - b.c)
+    .slice(0, limit * 3)
+    .map((x) => x.item);
+  const out: T[] = [];
+  const minDist = candidates.map(() => Number.POSITIVE_INFINITY);
+  const used = new Set<number>();
+  while (out.length < Math.min(limit, candidates.length)) {
+    let best = -1;
+    for (let i = 0; i < candidates.length; i++) {
+      if (used.has(i)) continue;
+      if (best < 0 || minDist[i] > minDist[best]) best = i;
+    }
+    used.add(best);
+    out.push(candidates[best]);
+    for (let i = 0; i < candidates.length; i++)
+      if (!used.has(i)) minDist[i] = Math.min(minDist[i], distance(candidates[best], candidates[i]));
+  }
+  return out;
+}
+
 export function orderLabelQueue<T extends LabelledSample>(
   pool: readonly T[],
   limit: number,
@@ -116,6 +150,13 @@ export function orderLabelQueue<T extends LabelledSample>(
   const skipped = pool
     .filter((s) => s.skippedAt !== null)
     .sort((a, b) => (a.skippedAt! < b.skippedAt! ? -1 : a.skippedAt! > b.skippedAt! ? 1 : 0));
-  const ordered = order === 'margin-diverse' ? diverse(fresh, limit) : interleave(fresh, order);
+  const ordered =
+    order === 'margin-diverse'
+      ? diverse(fresh, limit, 3)
+      : order === 'margin-diverse-wide'
+        ? diverse(fresh, limit, 8)
+        : order === 'margin-kcenter'
+          ? kCenter(fresh, limit)
+          : interleave(fresh, order);
   return [...ordered, ...skipped].slice(0, limit);
 }

@@ -80,6 +80,10 @@ describe('label queue order', () => {
       ['cat', 0.99],
       ['dog', 0.01],
     ]);
-    expect(orderLabelQueue([skippedLate, skippedEarly, fresh], 3)).toEqual([fresh, skippedEarly, skippedLate]);
+    expect(orderLabelQueue([skippedLate, skippedEarly, fresh], 3)).toEqual([
+      fresh,
+      skippedEarly,
+      skippedLate,
+    ]);
   });
 });

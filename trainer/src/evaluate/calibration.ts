@@ -201,7 +201,8 @@ export function recommendThresholds(
   }
   const classThresholds: Record<string, number> = {};
   byClass.forEach((values, c) => {
-    if (values.length >= minPerClass) classThresholds[labels[c]] = round4(quantile(values, targetCaptureRate));
+    if (values.length >= minPerClass)
+      classThresholds[labels[c]] = round4(quantile(values, targetCaptureRate));
   });
   return {
     targetCaptureRate,

@@ -33,7 +33,8 @@ export interface BaseShape {
 }
 
 const ALPHAS = [0.25, 0.35, 0.5, 0.75, 1.0];
-const nearestAlpha = (a: number) => ALPHAS.reduce((best, v) => (Math.abs(v - a) < Math.abs(best - a) ? v : best));
+const nearestAlpha = (a: number) =>
+  ALPHAS.reduce((best, v) => (Math.abs(v - a) < Math.abs(best - a) ? v : best));
 
 /** The base's input size from its topology, family and width from its weight names and shapes. */
 export function baseShape(topology: unknown, tensors: Map<string, { shape: number[] }>): BaseShape {

@@ -121,7 +121,10 @@ export async function quantizeModelDir(
   };
   // Devices run the int8 model: its own confidences decide the thresholds they are handed.
   const calibrated = metrics.calibration
-    ? { ...metrics.calibration, ...recommendThresholds(q.probs, labels, metrics.calibration.targetCaptureRate) }
+    ? {
+        ...metrics.calibration,
+        ...recommendThresholds(q.probs, labels, metrics.calibration.targetCaptureRate),
+      }
     : undefined;
 
   const updated: UnsignedManifest = parseWith(

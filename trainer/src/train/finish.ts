@@ -7,9 +7,6 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '@edgeloop/shared';
 import type * as tfjs from '@tensorflow/tfjs';
 import type { DatasetSplits } from '../data/dataset.ts';
-import { createOnnxRunner } from '../inference/onnx-runner.ts';
-import type { LoadBaseReport } from '../model/load-base.ts';
-import { exportToOnnx } from '../onnx/export-onnx.ts';
 import {
   ECE_BINS,
   expectedCalibrationError,
@@ -18,10 +15,13 @@ import {
   recommendThresholds,
   reliabilityBins,
 } from '../evaluate/calibration.ts';
+import { createOnnxRunner } from '../inference/onnx-runner.ts';
+import type { LoadBaseReport } from '../model/load-base.ts';
+import { exportToOnnx } from '../onnx/export-onnx.ts';
 import { confusionSvg, curvesSvg } from '../output/charts.ts';
-import { reliabilitySvg } from '../output/reliability-chart.ts';
 import { saveCheckpoint } from '../output/checkpoint.ts';
 import { type TrainMetrics, writeModelDir } from '../output/model-dir.ts';
+import { reliabilitySvg } from '../output/reliability-chart.ts';
 import { classCounts, type Normalization, onnxScaling } from './batches.ts';
 import type { DecodedSplit } from './decode-splits.ts';
 import { agreement, argmax, evaluatePredictions } from './evaluate.ts';

@@ -39,7 +39,11 @@ export const RECIPE_KEYS: readonly (keyof Recipe)[] = [
 
 export interface RecipeContext {
   /** What the pretrained base says about itself; null when training from scratch. */
-  base: { inputSize: number | null; architecture: ModelSpec['architecture'] | null; alpha: number | null } | null;
+  base: {
+    inputSize: number | null;
+    architecture: ModelSpec['architecture'] | null;
+    alpha: number | null;
+  } | null;
   trainImages: number;
   classes: number;
 }

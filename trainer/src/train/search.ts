@@ -9,9 +9,9 @@
  */
 import { cp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MODEL_FOLDER, TrainMetricsSchema, parseArtifact, writeFileAtomic } from '@edgeloop/shared';
-import type { TrainMetrics } from '../output/model-dir.ts';
+import { MODEL_FOLDER, parseArtifact, TrainMetricsSchema, writeFileAtomic } from '@edgeloop/shared';
 import { type FreezeSpec, formatFreeze } from '../model/split-model.ts';
+import type { TrainMetrics } from '../output/model-dir.ts';
 import type { Recipe } from './recipe.ts';
 import type { TrainOptions } from './train-options.ts';
 
@@ -78,7 +78,10 @@ export async function searchRecipes(
     }
     const dir = join(options.outDir, '.search', c.name);
     const t0 = Date.now();
-    options.onProgress?.({ phase: 'recipe', message: `search: candidate ${c.name} ${JSON.stringify(values)}` });
+    options.onProgress?.({
+      phase: 'recipe',
+      message: `search: candidate ${c.name} ${JSON.stringify(values)}`,
+    });
     const metrics = await trainOne({ ...options, ...overrides, outDir: dir, cacheDir });
     const seconds = (Date.now() - t0) / 1000;
     defaultSeconds ??= seconds;

@@ -29,8 +29,8 @@ import { decodeSplit } from './decode-splits.ts';
 import { finishTraining } from './finish.ts';
 import { type FitState, fit } from './fit.ts';
 import { prepareFitInputs } from './fit-inputs.ts';
-import { readOptimizerState, readRunState, writeRunState } from './run-state.ts';
 import { formatRecipe, recipeValues, resolveRecipe } from './recipe.ts';
+import { readOptimizerState, readRunState, writeRunState } from './run-state.ts';
 import type { ResolvedTrainOptions, TrainOptions } from './train-options.ts';
 
 export type { TrainOptions, TrainProgress } from './train-options.ts';

@@ -5,6 +5,7 @@ export * from './artifacts/model-folder.ts';
 export * from './artifacts/parse-artifact.ts';
 export * from './artifacts/read-model-folder.ts';
 export * from './artifacts/run-state.ts';
+export * from './class-scores.ts';
 export * from './client/api-client.ts';
 export * from './client/loop-client.ts';
 export * from './config/agent-config.ts';

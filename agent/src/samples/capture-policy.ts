@@ -9,7 +9,12 @@
  * - near-duplicates (a dHash within a few bits of a recent capture) are skipped, so a static scene
  *   is not uploaded a thousand times.
  */
-import type { CaptureReason, ClassScore, ConfidenceSpec } from '@edgeloop/shared';
+import {
+  type CaptureReason,
+  type ClassScore,
+  type ConfidenceSpec,
+  normalizedEntropy,
+} from '@edgeloop/shared';
 import { hammingDistance } from '../inference/frame-features.ts';
 
 /** The threshold when neither the configuration nor the model says (the schema's old default). */
@@ -28,19 +33,8 @@ export interface CapturePolicy {
   duplicateDistance: number;
 }
 
-/**
- * Entropy of the top-k plus one bucket for the remaining probability, divided by its maximum
- * (log of k+1 buckets): 0 = certain, 1 = spread evenly.
- */
-export function normalizedEntropy(topK: readonly ClassScore[]): number {
-  const probs = topK.map((s) => s.confidence);
-  const rest = Math.max(0, 1 - probs.reduce((a, b) => a + b, 0));
-  if (rest > 1e-9) probs.push(rest);
-  if (probs.length < 2) return 0;
-  let h = 0;
-  for (const p of probs) if (p > 0) h -= p * Math.log(p);
-  return h / Math.log(probs.length);
-}
+// The capture rule and the labelling queue share one definition (shared/src/class-scores.ts).
+export { normalizedEntropy };
 
 /**
  * The top-1 threshold for a frame predicted as `label`. The configuration wins when it sets one

@@ -13,7 +13,7 @@
  *
  * Frames someone skipped come after every frame nobody has looked at yet.
  */
-import type { LabelledSample } from '@edgeloop/shared';
+import { type LabelledSample, normalizedEntropy } from '@edgeloop/shared';
 
 export const QUEUE_ORDERS = [
   'least-confident',
@@ -33,15 +33,7 @@ type Scored = Pick<LabelledSample, 'deviceId' | 'preLabel' | 'confidence' | 'top
 export function certainty(s: Scored, order: QueueOrder): number {
   const top = s.topK;
   if (order === 'least-confident' || top.length === 0) return s.confidence;
-  if (order === 'entropy') {
-    const probs = top.map((t) => t.confidence);
-    const rest = Math.max(0, 1 - probs.reduce((a, b) => a + b, 0));
-    if (rest > 1e-9) probs.push(rest);
-    if (probs.length < 2) return 1;
-    let h = 0;
-    for (const p of probs) if (p > 0) h -= p * Math.log(p);
-    return 1 - h / Math.log(probs.length);
-  }
+  if (order === 'entropy') return 1 - normalizedEntropy(top);
   return top[0].confidence - (top[1]?.confidence ?? 0);
 }
 

@@ -72,6 +72,8 @@ export const QuantizationMetricsSchema = z.object({
   /** Expected calibration error (15 bins) of both models on the same images. */
   fp32Ece: Fraction.optional(),
   int8Ece: Fraction.optional(),
+  /** Residual temperature folded into the int8 model after quantizing (1: none needed). */
+  int8Temperature: z.number().positive().optional(),
 });
 export type QuantizationMetrics = z.infer<typeof QuantizationMetricsSchema>;
 

@@ -105,8 +105,10 @@ describe('train output: int8 model.onnx plus the fp32 reference', () => {
     expect(metrics.calibration.temperature).toBeGreaterThan(0);
     expect(metrics.calibration.nllAfter).toBeLessThanOrEqual(metrics.calibration.nllBefore + 1e-6);
     expect(q.int8Ece).toBeGreaterThanOrEqual(0);
+    // The int8 model's own residual temperature is folded on top of the fp32 one.
+    expect(metrics.quantization.int8Temperature).toBeGreaterThan(0);
     expect(manifest.confidence).toEqual({
-      temperature: metrics.calibration.temperature,
+      temperature: metrics.calibration.temperature * metrics.quantization.int8Temperature,
       ece: q.int8Ece,
       targetCaptureRate: 0.1,
       lowConfidenceThreshold: metrics.calibration.lowConfidenceThreshold,

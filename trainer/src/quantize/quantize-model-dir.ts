@@ -21,14 +21,17 @@ import {
 } from '@edgeloop/shared';
 import { readDataset } from '../data/dataset.ts';
 import { decodeResized } from '../data/image-decoder.ts';
-import { expectedCalibrationError, recommendThresholds } from '../evaluate/calibration.ts';
+import { expectedCalibrationError, fitTemperature, recommendThresholds } from '../evaluate/calibration.ts';
 import { percentile } from '../evaluate/evaluate-model.ts';
 import { createTensorRunner } from '../inference/onnx-runner.ts';
 import { uint8InputSpec } from '../onnx/export-onnx.ts';
+import { encodeModel } from '../onnx/onnx-proto.ts';
+import { decodeModel } from '../onnx/onnx-reader.ts';
 import { confidenceSpec } from '../output/model-dir.ts';
 import { agreement, argmax } from '../train/evaluate.ts';
 import { evenlySpaced } from './calibration-images.ts';
 import type { CalibrationMethod } from './calibration-stats.ts';
+import { divideLogits } from './output-temperature.ts';
 import { quantizeModel } from './quantize-model.ts';
 
 export const FP32_MODEL_FILE = MODEL_FOLDER.fp32Model;
@@ -87,7 +90,7 @@ export async function quantizeModelDir(
   };
   const calibration = await decode(dataset.train, options.maxCalibrationImages ?? 128);
   const method = options.method ?? 'minmax';
-  const { bytes: int8, report } = await quantizeModel(
+  const { bytes: quantized, report } = await quantizeModel(
     fp32,
     calibration.images,
     uint8InputSpec(width, height),
@@ -99,7 +102,21 @@ export async function quantizeModelDir(
   const evaluatedOn = dataset.validation.length ? 'validation' : 'train';
   const evalSet = await decode(evaluatedOn === 'validation' ? dataset.validation : dataset.train);
   const f = await scoreModel(fp32, evalSet.images, width, labels.length);
-  const q = await scoreModel(int8, evalSet.images, width, labels.length);
+  let int8 = quantized;
+  let q = await scoreModel(int8, evalSet.images, width, labels.length);
+  // Our models were calibrated in fp32; quantization moves the logits a little, so the int8 model
+  // gets its own residual temperature, fitted on the same images and folded exactly (see
+  // output-temperature.ts). The model is scored again: what is reported is what it now outputs.
+  let int8Temperature = 1;
+  if (metrics.calibration && evalSet.truth.length > 1) {
+    const t = fitTemperature(q.probs, evalSet.truth, labels.length);
+    const graph = decodeModel(int8);
+    if (Math.abs(t - 1) > 0.005 && divideLogits(graph, t)) {
+      int8Temperature = t;
+      int8 = encodeModel(graph);
+      q = await scoreModel(int8, evalSet.images, width, labels.length);
+    }
+  }
   const acc = (p: number[]) => (p.length ? p.filter((v, i) => v === evalSet.truth[i]).length / p.length : 0);
   const quantization: QuantizationMetrics = {
     method,
@@ -118,6 +135,7 @@ export async function quantizeModelDir(
     floatNodes: report.floatNodes,
     fp32Ece: expectedCalibrationError(f.probs, evalSet.truth, labels.length),
     int8Ece: expectedCalibrationError(q.probs, evalSet.truth, labels.length),
+    int8Temperature,
   };
   // Devices run the int8 model: its own confidences decide the thresholds they are handed.
   const calibrated = metrics.calibration
@@ -138,7 +156,11 @@ export async function quantizeModelDir(
         { name: FP32_MODEL_FILE, role: 'reference-model', sha256: sha256Hex(fp32), bytes: fp32.byteLength },
       ],
       confidence: calibrated
-        ? { ...confidenceSpec(calibrated), ece: quantization.int8Ece }
+        ? {
+            ...confidenceSpec(calibrated),
+            temperature: calibrated.temperature * int8Temperature,
+            ece: quantization.int8Ece,
+          }
         : manifest.confidence,
     },
     'manifest',

@@ -16,7 +16,7 @@ export function divideLogits(model: OnnxModel, temperature: number): boolean {
     (n) => n.opType === 'Softmax' && model.outputs.some((o) => o.name === n.outputs[0]),
   );
   const gemm = softmax ? producers.get(softmax.inputs[0]) : undefined;
-  if (!gemm || gemm.opType !== 'Gemm' || gemm.inputs.length < 3) return false;
+  if (gemm?.opType !== 'Gemm' || gemm.inputs.length < 3) return false;
   // Where each of B and C gets its float values: an initializer, or a DequantizeLinear's scale.
   const targets: string[] = [];
   for (const input of [gemm.inputs[1], gemm.inputs[2]]) {

@@ -1,20 +1,22 @@
 /**
- * Active-learning benchmark on real photos: does the labelling queue's uncertainty order save
- * labels compared with labelling random frames?
+ * Active-learning benchmark on real photos: does the labelling queue's order save labels compared
+ * with labelling random frames?
  *
  *   npx edgeloop bench active-learning --data ../shared/data/clothing-small --json [--cache emb.json]
+ *     [--seeds 10] [--orders margin,margin-diverse-wide,…]
  *
  * Simulation. Frames are embedded once by the pretrained MobileNet V1 0.25 (frozen; the classifier
- * on top is what each round retrains, as a fine-tuned head would be). Start from a small labelled
- * subset (`--initial-per-class`), let the rest of the training photos stream past the current
- * model, and spend the same labelling budget per round two ways: the control plane's labelling
- * queue (least confident first, interleaved across predicted classes — orderLabelQueue itself)
- * versus random frames (averaged over `--random-seeds` runs). After each round the head is
- * retrained on everything labelled so far and measured on the held-out validation photos.
+ * on top is what each round retrains, as a fine-tuned head would be). Each seed starts from its own
+ * small labelled subset (`--initial-per-class`), lets the rest of the training photos stream past
+ * the current model (which reports top-3, as the agent does by default), and spends the same
+ * labelling budget per round with each queue order (orderLabelQueue itself) and with random frames.
+ * After each round the head is retrained on everything labelled so far and measured on the
+ * held-out validation photos; curves are averaged over `--seeds` seeds.
  *
- * Prints {"rounds":[{"labels","accUncertainty","accRandom"}…],"labelSavings",…}: labelSavings is
- * the share of labels uncertainty sampling saves to reach random sampling's final accuracy
- * (1 − labels needed by uncertainty / labels random used), linearly interpolated between rounds.
+ * Prints {"queueOrder","rounds":[{"labels","accQueue","accRandom"}…],"labelSavings","orders",…}:
+ * labelSavings is the share of labels the default order saves to reach random sampling's final
+ * accuracy (1 − labels needed / labels random used), linearly interpolated between rounds; `orders`
+ * gives the same for every order compared.
  */
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';

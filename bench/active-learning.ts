@@ -1,26 +1,33 @@
 /**
- * Active-learning benchmark on real photos: does the labelling queue's uncertainty order save
- * labels compared with labelling random frames?
+ * Active-learning benchmark on real photos: does the labelling queue's order save labels compared
+ * with labelling random frames?
  *
  *   npx edgeloop bench active-learning --data ../shared/data/clothing-small --json [--cache emb.json]
+ *     [--seeds 10] [--orders margin,margin-diverse-wide,…]
  *
  * Simulation. Frames are embedded once by the pretrained MobileNet V1 0.25 (frozen; the classifier
- * on top is what each round retrains, as a fine-tuned head would be). Start from a small labelled
- * subset (`--initial-per-class`), let the rest of the training photos stream past the current
- * model, and spend the same labelling budget per round two ways: the control plane's labelling
- * queue (least confident first, interleaved across predicted classes — orderLabelQueue itself)
- * versus random frames (averaged over `--random-seeds` runs). After each round the head is
- * retrained on everything labelled so far and measured on the held-out validation photos.
+ * on top is what each round retrains, as a fine-tuned head would be). Each seed starts from its own
+ * small labelled subset (`--initial-per-class`), lets the rest of the training photos stream past
+ * the current model (which reports top-3, as the agent does by default), and spends the same
+ * labelling budget per round with each queue order (orderLabelQueue itself) and with random frames.
+ * After each round the head is retrained on everything labelled so far and measured on the
+ * held-out validation photos; curves are averaged over `--seeds` seeds.
  *
- * Prints {"rounds":[{"labels","accUncertainty","accRandom"}…],"labelSavings",…}: labelSavings is
- * the share of labels uncertainty sampling saves to reach random sampling's final accuracy
- * (1 − labels needed by uncertainty / labels random used), linearly interpolated between rounds.
+ * Prints {"queueOrder","rounds":[{"labels","accQueue","accRandom"}…],"labelSavings","orders",…}:
+ * labelSavings is the share of labels the default order saves to reach random sampling's final
+ * accuracy (1 − labels needed / labels random used), linearly interpolated between rounds; `orders`
+ * gives the same for every order compared.
  */
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createRng, type LabelledSample } from '@edgeloop/shared';
-import { orderLabelQueue } from '../control-plane/src/labelling/label-queue.ts';
+import {
+  DEFAULT_QUEUE_ORDER,
+  orderLabelQueue,
+  QUEUE_ORDERS,
+  type QueueOrder,
+} from '../control-plane/src/labelling/label-queue.ts';
 import { decodeResized } from '../trainer/src/data/image-decoder.ts';
 import { loadLayersModelFromDisk } from '../trainer/src/output/checkpoint.ts';
 import { loadTf } from '../trainer/src/tf/load-tf.ts';
@@ -161,6 +168,16 @@ function top1(head: Head, v: Float32Array): { label: number; confidence: number 
   return { label: best, confidence: p[best] };
 }
 
+/** The top `k` classes as a device reports them (the agent's default topK is 3). */
+function topK(head: Head, v: Float32Array, classes: string[], k: number) {
+  const p = new Float64Array(head.classes);
+  predictInto(head.w, head.b, v, p);
+  return [...p]
+    .map((confidence, c) => ({ label: classes[c], confidence }))
+    .sort((a, b) => b.confidence - a.confidence)
+    .slice(0, k);
+}
+
 function accuracy(head: Head, x: Float32Array[], y: number[]): number {
   let right = 0;
   for (let i = 0; i < x.length; i++) if (top1(head, x[i]).label === y[i]) right++;
@@ -168,7 +185,8 @@ function accuracy(head: Head, x: Float32Array[], y: number[]): number {
 }
 
 /** The labelling queue's pick from the unlabelled stream: its own ordering function. */
-function uncertaintyPick(
+function queuePick(
+  order: QueueOrder,
   head: Head,
   stream: number[],
   features: Float32Array[],
@@ -176,20 +194,21 @@ function uncertaintyPick(
   budget: number,
 ): number[] {
   const pool = stream.map((idx) => {
-    const p = top1(head, features[idx]);
+    const top = topK(head, features[idx], classes, 3);
     return {
       sampleId: String(idx),
       deviceId: 'cam-1',
-      preLabel: classes[p.label],
-      confidence: p.confidence,
+      preLabel: top[0].label,
+      confidence: top[0].confidence,
+      topK: top,
       skippedAt: null,
     };
   }) as unknown as LabelledSample[];
-  return orderLabelQueue(pool, budget).map((s) => Number(s.sampleId));
+  return orderLabelQueue(pool, budget, order).map((s) => Number(s.sampleId));
 }
 
 function simulate(
-  policy: 'uncertainty' | 'random',
+  policy: QueueOrder | 'random',
   seed: number,
   data: {
     features: Float32Array[];
@@ -218,7 +237,7 @@ function simulate(
     const picked =
       policy === 'random'
         ? stream.slice(0, budget)
-        : uncertaintyPick(head, stream, data.features, classes, budget);
+        : queuePick(policy, head, stream, data.features, classes, budget);
     const chosen = new Set(picked);
     labelled.push(...picked);
     stream = stream.filter((i) => !chosen.has(i));
@@ -250,7 +269,8 @@ export async function benchMain(argv: string[]): Promise<number> {
       budget: { type: 'string', default: '20' },
       rounds: { type: 'string', default: '8' },
       stream: { type: 'string', default: '1200' },
-      'random-seeds': { type: 'string', default: '10' },
+      seeds: { type: 'string', default: '10' },
+      orders: { type: 'string' },
       seed: { type: 'string', default: '1' },
       cache: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -282,48 +302,78 @@ export async function benchMain(argv: string[]): Promise<number> {
   const embedSeconds = (Date.now() - started) / 1000;
 
   const labels = train.map((t) => t.label);
-  const initial: number[] = [];
-  for (let c = 0; c < classes.length; c++) {
-    initial.push(
-      ...train.flatMap((t, i) => (t.label === c ? [i] : [])).slice(0, Number(values['initial-per-class'])),
-    );
-  }
-  const initialSet = new Set(initial);
-  const data = {
-    features,
-    labels,
-    initial,
-    stream: train.map((_, i) => i).filter((i) => !initialSet.has(i)),
-    valX,
-    valY: validation.map((v) => v.label),
-  };
+  const initialPerClass = Number(values['initial-per-class']);
+  const valY = validation.map((v) => v.label);
   const budget = Number(values.budget);
   const rounds = Number(values.rounds);
-  const unc = simulate('uncertainty', seed, data, classes, budget, rounds);
-  const randomRuns = Array.from({ length: Number(values['random-seeds']) }, (_, s) =>
-    simulate('random', seed + 100 + s, data, classes, budget, rounds),
-  );
-  const rnd = unc.map((_, r) => ({
-    labels: unc[r].labels,
-    acc: randomRuns.reduce((sum, run) => sum + run[r].acc, 0) / randomRuns.length,
-  }));
+  const seeds = Array.from({ length: Number(values.seeds) }, (_, i) => seed + i);
+  // Each seed draws its own starting labels (and random's own stream order): the figure is the
+  // mean over seeds, not one lucky start.
+  const runsFor = (policy: QueueOrder | 'random') =>
+    seeds.map((s) => {
+      const order = shuffle(
+        train.map((_, i) => i),
+        createRng(s * 7919),
+      );
+      const initial: number[] = [];
+      for (let c = 0; c < classes.length; c++)
+        initial.push(...order.filter((i) => labels[i] === c).slice(0, initialPerClass));
+      const initialSet = new Set(initial);
+      const data = {
+        features,
+        labels,
+        initial,
+        stream: order.filter((i) => !initialSet.has(i)),
+        valX,
+        valY,
+      };
+      return simulate(policy, s + 100, data, classes, budget, rounds);
+    });
+  const mean = (runs: { labels: number; acc: number }[][]) =>
+    runs[0].map((point, r) => ({
+      labels: point.labels,
+      acc: runs.reduce((sum, run) => sum + run[r].acc, 0) / runs.length,
+    }));
+  const rnd = mean(runsFor('random'));
   const finalRandom = rnd[rnd.length - 1];
-  const needed = labelsToReach(unc, finalRandom.acc);
+  const orders = (values.orders ? values.orders.split(',') : [...QUEUE_ORDERS]) as QueueOrder[];
+  const byOrder = Object.fromEntries(
+    orders.map((order) => {
+      const curve = mean(runsFor(order));
+      const needed = labelsToReach(curve, finalRandom.acc);
+      return [
+        order,
+        {
+          curve,
+          needed,
+          labelSavings: needed === null ? 0 : Number((1 - needed / finalRandom.labels).toFixed(4)),
+        },
+      ];
+    }),
+  );
+  const main = byOrder[DEFAULT_QUEUE_ORDER] ?? byOrder[orders[0]];
   const result = {
-    rounds: unc.map((u, r) => ({
+    queueOrder: byOrder[DEFAULT_QUEUE_ORDER] ? DEFAULT_QUEUE_ORDER : orders[0],
+    rounds: main.curve.map((u, r) => ({
       labels: u.labels,
-      accUncertainty: Number(u.acc.toFixed(4)),
+      accQueue: Number(u.acc.toFixed(4)),
       accRandom: Number(rnd[r].acc.toFixed(4)),
     })),
-    labelSavings: needed === null ? 0 : Number((1 - needed / finalRandom.labels).toFixed(4)),
-    labelsUncertaintyNeeded: needed === null ? null : Math.round(needed),
+    labelSavings: main.labelSavings,
+    labelsQueueNeeded: main.needed === null ? null : Math.round(main.needed),
     labelsRandomUsed: finalRandom.labels,
-    target: 0.4,
+    orders: Object.fromEntries(
+      Object.entries(byOrder).map(([order, o]) => [
+        order,
+        { labelSavings: o.labelSavings, finalAccuracy: Number(o.curve[o.curve.length - 1].acc.toFixed(4)) },
+      ]),
+    ),
+    target: 0.6,
     classes: classes.length,
-    streamImages: data.stream.length,
+    streamImages: train.length - classes.length * initialPerClass,
     validationImages: validation.length,
     budgetPerRound: budget,
-    randomSeeds: randomRuns.length,
+    seeds: seeds.length,
     embedSeconds: Number(embedSeconds.toFixed(1)),
   };
   if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);

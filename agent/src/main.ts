@@ -56,6 +56,7 @@ import { ConfidenceStats } from './model/confidence-stats.ts';
 import { ModelInstaller } from './model/model-installer.ts';
 import { ModelStore } from './model/model-store.ts';
 import { RecentFrames } from './model/recent-frames.ts';
+import { DEFAULT_LOW_CONFIDENCE_THRESHOLD } from './samples/capture-policy.ts';
 import { SampleQueue } from './samples/sample-queue.ts';
 import { SampleUploader } from './samples/sample-uploader.ts';
 import { type BackoffOptions, DEFAULT_BACKOFF } from './util/backoff.ts';
@@ -173,7 +174,11 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const store = new ModelStore(config.dataDir);
   const active = new ActiveModel(log('model'));
   // Field behaviour per model version (for rollout gates) and frames to smoke-test candidates on.
-  const confidence = new ConfidenceStats(running.samples.lowConfidenceThreshold);
+  // One fixed threshold for every version (not each model's recommendation): rollout gates compare
+  // versions' low-confidence rates, which only means something against the same threshold.
+  const confidence = new ConfidenceStats(
+    running.samples.lowConfidenceThreshold ?? DEFAULT_LOW_CONFIDENCE_THRESHOLD,
+  );
   const recentFrames = new RecentFrames();
   const queue = await SampleQueue.open(join(config.dataDir, 'queue'), {
     maxQueued: running.samples.maxQueued,
@@ -444,7 +449,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         settingsNow = { ...settingsNow, samples };
         camerasRef.current?.setSamples(settingsNow);
         queue.setMaxQueued(samples.maxQueued);
-        confidence.setLowConfidenceThreshold(samples.lowConfidenceThreshold);
+        confidence.setLowConfidenceThreshold(
+          samples.lowConfidenceThreshold ?? DEFAULT_LOW_CONFIDENCE_THRESHOLD,
+        );
       },
       setPredictions: (predictions) => {
         settingsNow = { ...settingsNow, predictions };

@@ -28,7 +28,7 @@ const options = {
   json: {
     type: 'boolean',
     default: false,
-    description: 'print one JSON object: {accuracy, n, agreement?, latencyMs, perClass, confusion, …}',
+    description: 'print one JSON object: {accuracy, n, ece, agreement?, latencyMs, perClass, confusion, …}',
   },
 } as const satisfies OptionDefs;
 
@@ -37,7 +37,7 @@ export const evaluateCommand = defineCommand({
   summary: 'score an ONNX classifier on a folder-per-class dataset (accuracy, F1, latency)',
   usage: 'edgeloop evaluate --model DIR_OR_ONNX --data DIR [options]',
   description:
-    'Runs the model in onnxruntime over DIR/<class>/*.jpg (DIR/test or DIR/validation when present), matching classes by name, and prints accuracy, per-class precision/recall/F1, the confusion matrix and per-image latency.',
+    'Runs the model in onnxruntime over DIR/<class>/*.jpg (DIR/test or DIR/validation when present), matching classes by name, and prints accuracy, expected calibration error (ECE, 15 bins), per-class precision/recall/F1, the confusion matrix and per-image latency.',
   options,
   run: (args): Promise<number> => evaluate(args),
 });

@@ -36,26 +36,57 @@ const options = {
     type: 'string',
     value: 'A',
     choices: ['mobilenet_v1', 'mobilenet_v2'],
-    default: 'mobilenet_v1',
     description: 'mobilenet_v1 | mobilenet_v2',
+    defaultText: "the base's, else mobilenet_v1",
   },
   alpha: {
     type: 'number',
     value: 'A',
-    default: 0.25,
     description: 'width multiplier 0.25 | 0.35 | 0.5 | 0.75 | 1.0',
+    defaultText: "the base's, else 0.25",
   },
   'input-size': {
     type: 'number',
     value: 'N',
-    default: 64,
     description: 'input size in pixels, a multiple of 32',
+    defaultText: "the base's (224 for ImageNet MobileNets), else 64",
   },
-  epochs: { type: 'number', value: 'N', default: 10, description: 'maximum epochs' },
-  'batch-size': { type: 'number', value: 'N', default: 16, description: 'batch size' },
-  'learning-rate': { type: 'number', value: 'X', default: 0.002, description: 'Adam learning rate' },
-  dropout: { type: 'number', value: 'X', default: 0.2, description: 'dropout before the classifier' },
-  patience: { type: 'number', value: 'N', default: 3, description: 'early stopping patience in epochs' },
+  epochs: {
+    type: 'number',
+    value: 'N',
+    description: 'maximum epochs',
+    defaultText: 'about 800 optimizer steps (8-40 epochs) with --base, else 10',
+  },
+  'batch-size': {
+    type: 'number',
+    value: 'N',
+    description: 'batch size',
+    defaultText: '32 from 512 training images with --base, else 16',
+  },
+  'learning-rate': {
+    type: 'number',
+    value: 'X',
+    description: 'peak Adam learning rate (warmup, then cosine decay)',
+    defaultText: '0.002',
+  },
+  dropout: {
+    type: 'number',
+    value: 'X',
+    description: 'dropout before the classifier',
+    defaultText: '0.1 with --base, else 0.2',
+  },
+  patience: {
+    type: 'number',
+    value: 'N',
+    description: 'early stopping patience in epochs',
+    defaultText: '3',
+  },
+  'label-smoothing': {
+    type: 'number',
+    value: 'X',
+    description: 'label smoothing: targets (1 - X)·onehot + X/classes',
+    defaultText: '0',
+  },
   seed: {
     type: 'number',
     value: 'N',
@@ -79,7 +110,7 @@ const options = {
     type: 'string',
     value: 'F',
     description: 'what trains: head | last:N (the last N blocks + head) | none',
-    defaultText: 'head with --base, none without',
+    defaultText: 'with --base: last:1, head under 20 images per class; none without',
   },
   augment: {
     type: 'string',
@@ -90,9 +121,9 @@ const options = {
   'augment-variants': {
     type: 'number',
     value: 'N',
-    default: 4,
     description:
       'with a frozen part: augmented variants per image in the bottleneck cache, one picked per epoch',
+    defaultText: '10,000 / training images, within 3-8',
   },
   balance: {
     type: 'string',
@@ -118,6 +149,12 @@ const options = {
     value: 'N',
     description: 'skip images with more pixels than this',
     defaultText: '40000000',
+  },
+  budget: {
+    type: 'string',
+    value: 'TIME',
+    description:
+      'try a few recipes (freeze depth, schedule, augmentation) within TIME (e.g. 10m) and keep the best by validation accuracy; flags you give stay fixed',
   },
   'init-from': {
     type: 'string',
@@ -175,11 +212,12 @@ async function train({ values, explicit }: ParsedArgs<typeof options>): Promise<
   if (!values.data) throw new ValidationError(`--data is required\n\n${formatHelp(trainCommand)}`);
   const name = values.name ?? (values.data.replace(/\/+$/, '').split('/').pop() || 'model');
   const outDir = values.out ?? join('models', `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  const metrics = await trainer.train({
+  const trainOptions: TrainOptions = {
     dataDir: values.data,
     outDir,
     name,
-    architecture: values.architecture,
+    // Unset recipe settings stay undefined: the trainer picks them from the base and the dataset.
+    architecture: values.architecture as TrainOptions['architecture'],
     alpha: values.alpha as TrainOptions['alpha'],
     inputSize: values['input-size'],
     epochs: values.epochs,
@@ -187,6 +225,7 @@ async function train({ values, explicit }: ParsedArgs<typeof options>): Promise<
     learningRate: values['learning-rate'],
     dropout: values.dropout,
     patience: values.patience,
+    labelSmoothing: values['label-smoothing'],
     seed: values.seed,
     initFrom: values['init-from'],
     hiddenUnits: values['hidden-units'],
@@ -200,7 +239,13 @@ async function train({ values, explicit }: ParsedArgs<typeof options>): Promise<
     maxPixels: values['max-pixels'],
     logger,
     onProgress: progressPrinter(),
-  });
+  };
+  const budget = values.budget === undefined ? null : parseBudgetOption(trainer.parseBudget, values.budget);
+  const metrics =
+    budget === null
+      ? await trainer.train(trainOptions)
+      : await trainer.searchRecipes(trainOptions, budget, trainer.train);
+  if (metrics.search) process.stdout.write(`${trainer.formatSearch(metrics.search)}\n`);
   process.stdout.write(formatTrainSummary(outDir, metrics));
   // int8 step (issue 4): model.onnx becomes the int8 model, the float one stays as model.fp32.onnx.
   const q = await trainer.quantizeModelDir(outDir, values.data, { seed: values.seed });
@@ -210,4 +255,12 @@ async function train({ values, explicit }: ParsedArgs<typeof options>): Promise<
     process.stdout.write(`published version ${summary.modelVersion}\n`);
   }
   return 0;
+}
+
+function parseBudgetOption(parse: (text: string) => number, text: string): number {
+  try {
+    return parse(text);
+  } catch (err) {
+    throw new ValidationError(`--budget: ${(err as Error).message}`);
+  }
 }

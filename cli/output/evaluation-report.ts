@@ -5,7 +5,7 @@ const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 
 export function formatReport(r: EvaluationReport): string {
   const lines = [
-    `${r.model}: accuracy ${pct(r.accuracy)} on ${r.n} images (macro F1 ${r.macroF1.toFixed(3)})`,
+    `${r.model}: accuracy ${pct(r.accuracy)} on ${r.n} images (macro F1 ${r.macroF1.toFixed(3)}, ECE ${r.ece.toFixed(3)})`,
   ];
   if (r.reference) {
     lines.push(

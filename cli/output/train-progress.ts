@@ -25,6 +25,10 @@ export function progressPrinter(stream: NodeJS.WriteStream = process.stdout): (p
 export function formatTrainSummary(outDir: string, metrics: TrainMetrics): string {
   const pct = (v: number | null | undefined) => (v == null ? 'n/a' : `${(v * 100).toFixed(1)}%`);
   let text = `\nwrote ${outDir}: val accuracy ${pct(metrics.valAccuracy)} (onnx ${pct(metrics.onnxValAccuracy)}, max |onnx - tfjs| ${metrics.onnxMaxAbsDiff.toExponential(1)}), test ${pct(metrics.testAccuracy)}, ${metrics.trainImages} train / ${metrics.valImages} val / ${metrics.testImages ?? 0} test images, ${metrics.imagesPerSec.toFixed(1)} img/s on ${metrics.backend}, ${metrics.totalSeconds.toFixed(0)}s\n`;
+  const c = metrics.calibration;
+  if (c) {
+    text += `calibration on ${c.images} ${c.fittedOn} images: temperature ${c.temperature.toFixed(3)} folded into the model, ECE ${c.eceBefore.toFixed(4)} -> ${c.eceAfter.toFixed(4)}; recommended lowConfidenceThreshold ${c.lowConfidenceThreshold} (${Math.round(c.targetCaptureRate * 100)}% of frames below; per class in manifest.json)\n`;
+  }
   if (metrics.skipped.length) text += `skipped ${metrics.skipped.length} files (see metrics.json)\n`;
   if (metrics.duplicates) text += `${metrics.duplicates} duplicate images kept once\n`;
   return text;

@@ -6,6 +6,7 @@ export * from './artifacts/parse-artifact.ts';
 export * from './artifacts/read-model-folder.ts';
 export * from './artifacts/run-state.ts';
 export * from './bundle-manifest.ts';
+export * from './class-scores.ts';
 export * from './client/api-client.ts';
 export * from './client/loop-client.ts';
 export * from './config/agent-config.ts';

@@ -16,5 +16,7 @@ export {
   type QuantizationMetrics,
   quantizeModelDir,
 } from './quantize/quantize-model-dir.ts';
+export { defaultRecipe, type Recipe, resolveRecipe } from './train/recipe.ts';
 export { readRunState } from './train/run-state.ts';
+export { formatSearch, parseBudget, SEARCH_CANDIDATES, searchRecipes } from './train/search.ts';
 export * from './train/train.ts';

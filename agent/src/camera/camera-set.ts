@@ -112,11 +112,16 @@ export function startCameraSet(config: AgentConfig, deps: CameraSetDeps): Camera
       deps.sink.classified(prediction, result);
       if (unit.gate.allow(result.topK)) deps.sink.publishPrediction(prediction);
       if (deps.sink.connected()) await liveFrame.offer(result.frame, result.topK, result.modelVersion);
+      // The thresholds of the model that classified this frame (a swap may have happened since).
+      const model = deps.active.get();
+      const recommended = model?.version === result.modelVersion ? model.manifest.confidence : undefined;
       const sample = await unit.collector.consider(
         result.frame,
         result.topK,
         result.modelVersion,
         result.rgb,
+        Date.now(),
+        recommended,
       );
       if (sample?.queued) deps.sink.sampleQueued(sample.metadata, result);
       if (sample?.dropped)

@@ -9,11 +9,20 @@
  * - near-duplicates (a dHash within a few bits of a recent capture) are skipped, so a static scene
  *   is not uploaded a thousand times.
  */
-import type { CaptureReason, ClassScore } from '@edgeloop/shared';
+import {
+  type CaptureReason,
+  type ClassScore,
+  type ConfidenceSpec,
+  normalizedEntropy,
+} from '@edgeloop/shared';
 import { hammingDistance } from '../inference/frame-features.ts';
 
+/** The threshold when neither the configuration nor the model says (the schema's old default). */
+export const DEFAULT_LOW_CONFIDENCE_THRESHOLD = 0.6;
+
 export interface CapturePolicy {
-  lowConfidenceThreshold: number;
+  /** Undefined: the model's recommendation decides (see thresholdFor). */
+  lowConfidenceThreshold?: number;
   minMargin: number;
   maxEntropy: number;
   classThresholds: Record<string, number>;
@@ -24,18 +33,27 @@ export interface CapturePolicy {
   duplicateDistance: number;
 }
 
+// The capture rule and the labelling queue share one definition (shared/src/class-scores.ts).
+export { normalizedEntropy };
+
 /**
- * Entropy of the top-k plus one bucket for the remaining probability, divided by its maximum
- * (log of k+1 buckets): 0 = certain, 1 = spread evenly.
+ * The top-1 threshold for a frame predicted as `label`. The configuration wins when it sets one
+ * (its class threshold, then its lowConfidenceThreshold for every class); otherwise the running
+ * model's recommendation, measured on its calibrated validation frames (class, then overall);
+ * otherwise DEFAULT_LOW_CONFIDENCE_THRESHOLD.
  */
-export function normalizedEntropy(topK: readonly ClassScore[]): number {
-  const probs = topK.map((s) => s.confidence);
-  const rest = Math.max(0, 1 - probs.reduce((a, b) => a + b, 0));
-  if (rest > 1e-9) probs.push(rest);
-  if (probs.length < 2) return 0;
-  let h = 0;
-  for (const p of probs) if (p > 0) h -= p * Math.log(p);
-  return h / Math.log(probs.length);
+export function thresholdFor(
+  label: string,
+  policy: Pick<CapturePolicy, 'lowConfidenceThreshold' | 'classThresholds'>,
+  recommended?: Pick<ConfidenceSpec, 'lowConfidenceThreshold' | 'classThresholds'>,
+): number {
+  return (
+    policy.classThresholds[label] ??
+    policy.lowConfidenceThreshold ??
+    recommended?.classThresholds[label] ??
+    recommended?.lowConfidenceThreshold ??
+    DEFAULT_LOW_CONFIDENCE_THRESHOLD
+  );
 }
 
 /** Why this prediction should be labelled, or null when it should not (before limits and duplicates). */
@@ -43,10 +61,11 @@ export function captureReason(
   topK: readonly ClassScore[],
   policy: CapturePolicy,
   random: () => number = Math.random,
+  recommended?: Pick<ConfidenceSpec, 'lowConfidenceThreshold' | 'classThresholds'>,
 ): CaptureReason | null {
   const top = topK[0];
   if (!top) return null;
-  const threshold = policy.classThresholds[top.label] ?? policy.lowConfidenceThreshold;
+  const threshold = thresholdFor(top.label, policy, recommended);
   if (top.confidence < threshold) return 'low-confidence';
   if (topK.length > 1 && top.confidence - topK[1].confidence < policy.minMargin) return 'low-confidence';
   if (policy.maxEntropy < 1 && normalizedEntropy(topK) > policy.maxEntropy) return 'low-confidence';

@@ -4,7 +4,13 @@
  * duplicate never uses up the budget.
  */
 import { randomUUID } from 'node:crypto';
-import { type ClassScore, type Logger, PROTOCOL_VERSION, type SampleMetadata } from '@edgeloop/shared';
+import {
+  type ClassScore,
+  type ConfidenceSpec,
+  type Logger,
+  PROTOCOL_VERSION,
+  type SampleMetadata,
+} from '@edgeloop/shared';
 import type { Frame } from '../camera/camera.ts';
 import type { ImageCodec, RgbImage } from '../image/image-codec.ts';
 import { dHash } from '../inference/frame-features.ts';
@@ -42,7 +48,8 @@ export class SampleCollector {
 
   /**
    * Queues the frame when it qualifies; returns the queue's answer, or null when it did not.
-   * `rgb` is the decoded frame the model saw, for the perceptual hash (no second decode).
+   * `rgb` is the decoded frame the model saw, for the perceptual hash (no second decode);
+   * `recommended` the thresholds of the model that classified it (its manifest's `confidence`).
    */
   async consider(
     frame: Frame,
@@ -50,9 +57,10 @@ export class SampleCollector {
     modelVersion: number,
     rgb?: RgbImage,
     nowMs = Date.now(),
+    recommended?: ConfidenceSpec,
   ): Promise<(AddResult & { metadata: SampleMetadata }) | null> {
     this.counters.considered++;
-    const reason = captureReason(topK, this.policy, this.random);
+    const reason = captureReason(topK, this.policy, this.random, recommended);
     if (!reason) return null;
     const hash = rgb ? dHash(rgb) : null;
     if (hash !== null && this.recent.isDuplicate(hash)) {

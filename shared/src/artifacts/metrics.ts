@@ -69,8 +69,60 @@ export const QuantizationMetricsSchema = z.object({
   int8LatencyMs: LatencySchema,
   fusedActivations: Count,
   floatNodes: z.array(z.string()),
+  /** Expected calibration error (15 bins) of both models on the same images. */
+  fp32Ece: Fraction.optional(),
+  int8Ece: Fraction.optional(),
+  /** Residual temperature folded into the int8 model after quantizing (1: none needed). */
+  int8Temperature: z.number().positive().optional(),
 });
 export type QuantizationMetrics = z.infer<typeof QuantizationMetricsSchema>;
+
+/** Temperature scaling fitted after training (see trainer/src/evaluate/calibration.ts). */
+export const CalibrationMetricsSchema = z.object({
+  temperature: z.number().positive(),
+  /** Where T was fitted and ECE measured: the validation split, or the training split without one. */
+  fittedOn: z.enum(['validation', 'train']),
+  images: Count,
+  bins: Count,
+  eceBefore: Fraction,
+  eceAfter: Fraction,
+  nllBefore: z.number().nonnegative(),
+  nllAfter: z.number().nonnegative(),
+  /** Recommended capture thresholds, also carried in manifest.json's `confidence`. */
+  targetCaptureRate: Fraction,
+  lowConfidenceThreshold: Fraction,
+  classThresholds: z.record(z.string(), Fraction),
+});
+export type CalibrationMetrics = z.infer<typeof CalibrationMetricsSchema>;
+
+/** The training settings a run used, and which of them were defaults and why. */
+export const RecipeMetricsSchema = z.object({
+  /** 'pretrained-base' (picked from the base and the dataset) or 'from-scratch'. */
+  rule: z.string(),
+  /** One line on why these values, for people reading metrics.json. */
+  reason: z.string(),
+  values: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])),
+  /** Names of the settings that came from the defaults (the rest were given). */
+  defaulted: z.array(z.string()),
+});
+
+/** `--budget`: every candidate recipe tried, and which one won. */
+export const RecipeSearchSchema = z.object({
+  budgetSeconds: Seconds,
+  seconds: Seconds,
+  candidates: z.array(
+    z.object({
+      name: z.string(),
+      values: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])),
+      valAccuracy: Fraction.nullable(),
+      valLoss: z.number().nullable(),
+      seconds: Seconds,
+      /** Why a candidate has no figures (skipped for lack of time). */
+      skipped: z.string().optional(),
+    }),
+  ),
+  winner: z.string(),
+});
 
 export const TrainMetricsSchema = z.looseObject({
   name: z.string().min(1),
@@ -149,6 +201,9 @@ export const TrainMetricsSchema = z.looseObject({
   trainSeconds: Seconds,
   imagesPerSec: z.number().nonnegative(),
   totalSeconds: Seconds,
+  recipe: RecipeMetricsSchema.optional(),
+  search: RecipeSearchSchema.optional(),
+  calibration: CalibrationMetricsSchema.optional(),
   /** Added by the int8 step. */
   quantization: QuantizationMetricsSchema.optional(),
   /** Added by the control plane's pipeline: the candidate on the project's fixed evaluation set. */

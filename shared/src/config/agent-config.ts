@@ -27,8 +27,10 @@ export const SamplePolicySchema = z.object({
     .number()
     .min(0)
     .max(1)
-    .default(0.6)
-    .describe('Frames whose top-1 confidence is below this are sent back for labelling.'),
+    .optional()
+    .describe(
+      "Frames whose top-1 confidence is below this are sent back for labelling. Unset: the running model's recommended thresholds (its manifest's `confidence`, per class where it has one), else 0.6. Set: this value for every class, replacing the model's.",
+    ),
   minMargin: z
     .number()
     .min(0)

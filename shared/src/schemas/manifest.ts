@@ -72,6 +72,24 @@ export const SignatureSchema = z.object({
 });
 export type Signature = z.infer<typeof SignatureSchema>;
 
+/**
+ * What the trainer measured about the model's confidence on held-out frames: the temperature it
+ * folded into the graph (so the outputs are already calibrated) and the capture thresholds it
+ * recommends. A device uses the thresholds unless its own configuration sets one; they are part of
+ * the signed manifest, so nobody between trainer and device can change them unnoticed.
+ */
+export const ConfidenceSpecSchema = z.object({
+  /** Logits were divided by this before the softmax (already in the graph; 1 = uncalibrated). */
+  temperature: z.number().positive(),
+  /** Expected calibration error (15 bins) on the held-out frames, after calibration. */
+  ece: z.number().min(0).max(1).optional(),
+  /** Share of held-out frames that fall below the thresholds. */
+  targetCaptureRate: z.number().min(0).max(1),
+  lowConfidenceThreshold: z.number().min(0).max(1),
+  classThresholds: z.record(z.string(), z.number().min(0).max(1)).default({}),
+});
+export type ConfidenceSpec = z.infer<typeof ConfidenceSpecSchema>;
+
 const ModelVersionSchema = z.number().int().positive();
 
 /**
@@ -98,6 +116,8 @@ export const UnsignedManifestSchema = z.object({
   input: InputSpecSchema,
   output: OutputSpecSchema,
   files: z.array(ManifestFileSchema).min(1),
+  /** Calibration and recommended capture thresholds (models trained by edgeloop). */
+  confidence: ConfidenceSpecSchema.optional(),
 });
 export type UnsignedManifest = z.infer<typeof UnsignedManifestSchema>;
 

@@ -99,6 +99,22 @@ describe('train output: int8 model.onnx plus the fp32 reference', () => {
       ['model.onnx', 'model'],
       ['model.fp32.onnx', 'reference-model'],
     ]);
+    // Calibration: T fitted on validation and folded into both models; the thresholds devices get
+    // come from the int8 model's own confidences and travel in the manifest.
+    expect(metrics.calibration).toMatchObject({ fittedOn: 'validation', bins: 15 });
+    expect(metrics.calibration.temperature).toBeGreaterThan(0);
+    expect(metrics.calibration.nllAfter).toBeLessThanOrEqual(metrics.calibration.nllBefore + 1e-6);
+    expect(q.int8Ece).toBeGreaterThanOrEqual(0);
+    // The int8 model's own residual temperature is folded on top of the fp32 one.
+    expect(metrics.quantization.int8Temperature).toBeGreaterThan(0);
+    expect(manifest.confidence).toEqual({
+      temperature: metrics.calibration.temperature * metrics.quantization.int8Temperature,
+      ece: q.int8Ece,
+      targetCaptureRate: 0.1,
+      lowConfidenceThreshold: metrics.calibration.lowConfidenceThreshold,
+      classThresholds: metrics.calibration.classThresholds,
+    });
+    expect(readFileSync(join(outDir, 'reliability.svg'), 'utf8')).toMatch(/After, T = /);
 
     const evaluated = await edgeloop(
       'evaluate',
@@ -115,6 +131,8 @@ describe('train output: int8 model.onnx plus the fp32 reference', () => {
     expect(json.n).toBe(LABELS.length * 6);
     expect(json.accuracy).toBeCloseTo(q.int8Accuracy, 6);
     expect(json.agreement).toBeCloseTo(q.agreement, 6);
+    // The same validation images as the int8 step scored: the same calibration error.
+    expect(json.ece).toBeCloseTo(q.int8Ece!, 4);
     expect(json.latencyMs.p95).toBeGreaterThanOrEqual(json.latencyMs.p50);
     expect(json.perClass.map((c: { label: string }) => c.label)).toEqual([...LABELS].sort());
   }, 600_000);

@@ -8,6 +8,7 @@ import {
   normalizedEntropy,
   RateLimits,
   RecentHashes,
+  thresholdFor,
 } from '../../../agent/src/samples/capture-policy.ts';
 
 const base: CapturePolicy = {
@@ -34,6 +35,24 @@ describe('captureReason', () => {
     const policy = { ...base, classThresholds: { forklift: 0.95 } };
     expect(captureReason(scores(['forklift', 0.9], ['pallet', 0.05]), policy, never)).toBe('low-confidence');
     expect(captureReason(scores(['pallet', 0.9], ['forklift', 0.05]), policy, never)).toBeNull();
+  });
+
+  it("uses the model's recommended thresholds unless the configuration sets one", () => {
+    const recommended = { lowConfidenceThreshold: 0.45, classThresholds: { forklift: 0.8 } };
+    const unset = { ...base, lowConfidenceThreshold: undefined };
+    // Config silent: the model's class threshold, then its overall one.
+    expect(captureReason(scores(['forklift', 0.7], ['pallet', 0.2]), unset, never, recommended)).toBe(
+      'low-confidence',
+    );
+    expect(captureReason(scores(['pallet', 0.5], ['forklift', 0.3]), unset, never, recommended)).toBeNull();
+    expect(thresholdFor('pallet', unset, recommended)).toBe(0.45);
+    // Config sets lowConfidenceThreshold: it replaces every model threshold.
+    expect(thresholdFor('forklift', base, recommended)).toBe(0.6);
+    expect(captureReason(scores(['forklift', 0.7], ['pallet', 0.2]), base, never, recommended)).toBeNull();
+    // Config's own class threshold wins over everything.
+    expect(thresholdFor('forklift', { ...unset, classThresholds: { forklift: 0.3 } }, recommended)).toBe(0.3);
+    // Neither says: the old default.
+    expect(thresholdFor('pallet', unset)).toBe(0.6);
   });
 
   it('captures a confident top-1 when the runner-up is too close', () => {

@@ -17,11 +17,11 @@ describe('configuration reference', () => {
     const threshold = configRows(AgentConfigSchema, 'EDGELOOP_AGENT_').find(
       (r) => r.path === 'samples.lowConfidenceThreshold',
     );
-    expect(threshold).toMatchObject({
-      defaultValue: 0.6,
-      env: 'EDGELOOP_AGENT_SAMPLES__LOW_CONFIDENCE_THRESHOLD',
-    });
+    // No fixed default: unset means the running model's recommended thresholds.
+    expect(threshold).toMatchObject({ env: 'EDGELOOP_AGENT_SAMPLES__LOW_CONFIDENCE_THRESHOLD' });
+    expect(threshold?.defaultValue).toBeUndefined();
     expect(threshold?.description).toMatch(/labelling/);
+    expect(threshold?.description).toMatch(/recommended thresholds/);
   });
 
   it('gives every key of our own config schemas a description', () => {

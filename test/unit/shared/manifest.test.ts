@@ -89,6 +89,27 @@ describe('model manifest', () => {
     expect(verifyManifest(signed, { trustedKeys, now }).modelVersion).toBe(signed.modelVersion);
   });
 
+  it("covers the model's recommended capture thresholds: a changed threshold fails verification", () => {
+    const confidence = {
+      temperature: 1.4,
+      targetCaptureRate: 0.1,
+      lowConfidenceThreshold: 0.52,
+      classThresholds: { circle: 0.61 },
+    };
+    const signed = signManifest(unsigned({ confidence }), key);
+    expect(verifyManifest(JSON.parse(JSON.stringify(signed)), { trustedKeys, now }).confidence).toEqual(
+      confidence,
+    );
+    const tampered: Manifest[] = [
+      { ...signed, confidence: { ...confidence, lowConfidenceThreshold: 0.01 } },
+      { ...signed, confidence: { ...confidence, classThresholds: { circle: 0.01 } } },
+      { ...signed, confidence: undefined },
+    ];
+    for (const m of tampered) {
+      expect(codeOf(() => verifyManifest(m, { trustedKeys, now }))).toBe('MANIFEST_SIGNATURE_INVALID');
+    }
+  });
+
   it('rejects a manifest signed by a key it does not trust', () => {
     const other = generateSigningKey();
     const signed = signManifest(unsigned(), other);

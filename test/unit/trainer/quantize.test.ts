@@ -9,10 +9,13 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
+import { applyTemperature } from '../../../trainer/src/evaluate/calibration.ts';
 import type { ModelSpec } from '../../../trainer/src/model/index.ts';
 import { exportToOnnx, uint8InputSpec } from '../../../trainer/src/onnx/export-onnx.ts';
+import { DataType, encodeModel } from '../../../trainer/src/onnx/onnx-proto.ts';
 import { decodeModel } from '../../../trainer/src/onnx/onnx-reader.ts';
 import { slowInt8Stem } from '../../../trainer/src/quantize/float-stem.ts';
+import { divideLogits } from '../../../trainer/src/quantize/output-temperature.ts';
 import { quantizeModel } from '../../../trainer/src/quantize/quantize-model.ts';
 import { checkQdq, exportedMobileNet, SCALING, smoothImages } from '../../helpers/quantize-fixtures.ts';
 
@@ -167,6 +170,27 @@ describe('quantizeModel on our MobileNets', () => {
     // Wider stems are fast enough in int8: MobileNetV2 α0.35 starts with 16 channels.
     const v2 = exportedMobileNet({ ...base, alpha: 0.35, architecture: 'mobilenet_v2', inputSize: 32 }, 4);
     expect(slowInt8Stem(decodeModel(v2.bytes))).toEqual([]);
+  }, 120_000);
+
+  it("divides an int8 model's logits exactly by rescaling the classifier's dequantize scales", async () => {
+    const { bytes: fp32 } = exportedMobileNet(specs[0], 6);
+    const { bytes } = await quantizeModel(fp32, smoothImages(8, 32, 6), uint8InputSpec(32, 32), {
+      method: 'minmax',
+    });
+    const graph = decodeModel(bytes);
+    const before = graph.initializers.filter((t) => t.dataType !== DataType.FLOAT).map((t) => t.rawData);
+    expect(divideLogits(graph, 2.5)).toBe(true);
+    // No integer value changed: only float scales.
+    expect(graph.initializers.filter((t) => t.dataType !== DataType.FLOAT).map((t) => t.rawData)).toEqual(
+      before,
+    );
+    const images = smoothImages(6, 32, 61);
+    const a = await top1(bytes, images, 32);
+    const b = await top1(encodeModel(graph), images, 32);
+    a.probs.forEach((p, i) => {
+      const expected = applyTemperature(p, p.length, 2.5);
+      for (let c = 0; c < p.length; c++) expect(b.probs[i][c]).toBeCloseTo(expected[c], 4);
+    });
   }, 120_000);
 
   it('keeps the layers named in keepFloat in float', async () => {

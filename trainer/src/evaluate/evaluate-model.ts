@@ -12,6 +12,7 @@ import { createTensorRunner, type TensorRunner } from '../inference/onnx-runner.
 import { listImages } from '../quantize/calibration-images.ts';
 import { toInputTensor } from '../quantize/input-tensor.ts';
 import { agreement, argmax, type ClassMetrics, evaluatePredictions } from '../train/evaluate.ts';
+import { asProbabilities, expectedCalibrationError } from './calibration.ts';
 import type { Classifier } from './load-classifier.ts';
 
 export type EvaluationReport = {
@@ -19,6 +20,8 @@ export type EvaluationReport = {
   accuracy: number;
   n: number;
   macroF1: number;
+  /** Expected calibration error (15 bins) of the top-1 confidences. */
+  ece: number;
   perClass: ClassMetrics[];
   labels: string[];
   confusion: number[][];
@@ -33,10 +36,12 @@ export type EvaluationReport = {
 
 export type EvaluateOptions = { threads?: number; reference?: Classifier };
 
-type Scored = { predictions: number[]; times: number[] };
+type Scored = { predictions: number[]; probs: Float32Array; times: number[] };
 
 async function score(runner: TensorRunner, c: Classifier, images: Uint8Array[]): Promise<Scored> {
   const predictions: number[] = [];
+  const k = c.labels.length;
+  const probs = new Float32Array(images.length * k);
   const times: number[] = [];
   const output = runner.outputNames[0];
   // One image per run, as a device classifies frames; the first run is a warm-up and not timed.
@@ -46,9 +51,10 @@ async function score(runner: TensorRunner, c: Classifier, images: Uint8Array[]):
     const out = (await runner.run(input, [output])).get(output);
     if (i > 0 || images.length === 1) times.push(performance.now() - start);
     if (!out) throw new EdgeloopError('MODEL_INVALID', `model ${c.path} did not return a float output`);
-    predictions.push(argmax(out.data, 0, c.labels.length));
+    predictions.push(argmax(out.data, 0, k));
+    probs.set(asProbabilities(out.data.subarray(0, k)), i * k);
   }
-  return { predictions, times };
+  return { predictions, probs, times };
 }
 
 export function percentile(values: number[], p: number): number {
@@ -117,6 +123,7 @@ export async function evaluateClassifier(
     accuracy: evaluation.accuracy,
     n: evaluation.count,
     macroF1: evaluation.macroF1,
+    ece: expectedCalibrationError(main.probs, truth, c.labels.length),
     perClass: evaluation.perClass,
     labels: c.labels,
     confusion: evaluation.confusion,

@@ -21,6 +21,37 @@ export interface BaseWeights {
   /** sha256 over the manifest and weight bytes: the bottleneck cache's notion of "same base". */
   sha256: string;
   tensors: Map<string, tfjs.Tensor>;
+  /** What the base itself says it is, for defaults that follow it (null: cannot tell). */
+  shape: BaseShape;
+}
+
+export interface BaseShape {
+  /** The square input side in its topology (Keras `batch_input_shape`). */
+  inputSize: number | null;
+  architecture: 'mobilenet_v1' | 'mobilenet_v2' | null;
+  alpha: number | null;
+}
+
+const ALPHAS = [0.25, 0.35, 0.5, 0.75, 1.0];
+const nearestAlpha = (a: number) =>
+  ALPHAS.reduce((best, v) => (Math.abs(v - a) < Math.abs(best - a) ? v : best));
+
+/** The base's input size from its topology, family and width from its weight names and shapes. */
+export function baseShape(topology: unknown, tensors: Map<string, { shape: number[] }>): BaseShape {
+  let inputSize: number | null = null;
+  const t = topology as { model_config?: { config?: unknown }; config?: unknown } | undefined;
+  const config = (t?.model_config?.config ?? t?.config) as
+    | { layers?: { config?: { batch_input_shape?: unknown[] } }[] }
+    | undefined;
+  const shape = config?.layers?.[0]?.config?.batch_input_shape;
+  if (Array.isArray(shape) && typeof shape[1] === 'number' && shape[1] === shape[2]) inputSize = shape[1];
+  // Keras names: V1's first conv is conv1 (32·α filters); V2's last projection block_16_project (320·α).
+  const v1 = tensors.get('conv1/kernel');
+  const v2 = tensors.get('block_16_project/kernel');
+  if (v1 && tensors.has('conv_dw_1/depthwise_kernel'))
+    return { inputSize, architecture: 'mobilenet_v1', alpha: nearestAlpha(v1.shape[3] / 32) };
+  if (v2) return { inputSize, architecture: 'mobilenet_v2', alpha: nearestAlpha(v2.shape[3] / 320) };
+  return { inputSize, architecture: null, alpha: null };
 }
 
 export interface LoadBaseReport {
@@ -89,6 +120,7 @@ export async function readBaseWeights(tf: Tf, source: string): Promise<BaseWeigh
     data,
     `base ${jsonLocation} (not a tfjs model?)`,
   );
+  const topology = (data as { modelTopology?: unknown }).modelTopology;
   const hash = createHash('sha256').update(jsonBytes);
   const tensors = new Map<string, tfjs.Tensor>();
   for (const group of json.weightsManifest) {
@@ -115,7 +147,7 @@ export async function readBaseWeights(tf: Tf, source: string): Promise<BaseWeigh
     }
     for (const [name, t] of Object.entries(decoded)) tensors.set(name, t);
   }
-  return { source, sha256: hash.digest('hex'), tensors };
+  return { source, sha256: hash.digest('hex'), tensors, shape: baseShape(topology, tensors) };
 }
 
 /**

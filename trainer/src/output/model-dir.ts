@@ -10,6 +10,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  type ConfidenceSpec,
   EdgeloopError,
   MODEL_FOLDER,
   type ModelMetrics,
@@ -28,6 +29,18 @@ import {
 // The folder's files have schemas in @edgeloop/shared; the trainer's types come from them, so what
 // it writes is what every reader validates against.
 export type { ClassReport, EpochMetrics, TrainMetrics } from '@edgeloop/shared';
+
+/** The manifest's `confidence` (what devices use) from metrics.json's `calibration`. */
+export function confidenceSpec(c: TrainMetrics['calibration']): ConfidenceSpec | undefined {
+  if (!c) return undefined;
+  return {
+    temperature: c.temperature,
+    ece: c.eceAfter,
+    targetCaptureRate: c.targetCaptureRate,
+    lowConfidenceThreshold: c.lowConfidenceThreshold,
+    classThresholds: c.classThresholds,
+  };
+}
 
 export function buildManifest(
   onnx: Uint8Array,
@@ -58,6 +71,7 @@ export function buildManifest(
       },
       output: { name: 'probabilities', kind: 'probabilities' },
       files: [{ name: 'model.onnx', role: 'model', sha256: sha256Hex(onnx), bytes: onnx.byteLength }],
+      confidence: confidenceSpec(metrics.calibration),
     },
     'manifest',
   );

@@ -21,12 +21,17 @@ import {
 } from '@edgeloop/shared';
 import { readDataset } from '../data/dataset.ts';
 import { decodeResized } from '../data/image-decoder.ts';
+import { expectedCalibrationError, fitTemperature, recommendThresholds } from '../evaluate/calibration.ts';
 import { percentile } from '../evaluate/evaluate-model.ts';
 import { createTensorRunner } from '../inference/onnx-runner.ts';
 import { uint8InputSpec } from '../onnx/export-onnx.ts';
+import { encodeModel } from '../onnx/onnx-proto.ts';
+import { decodeModel } from '../onnx/onnx-reader.ts';
+import { confidenceSpec } from '../output/model-dir.ts';
 import { agreement, argmax } from '../train/evaluate.ts';
 import { evenlySpaced } from './calibration-images.ts';
 import type { CalibrationMethod } from './calibration-stats.ts';
+import { divideLogits } from './output-temperature.ts';
 import { quantizeModel } from './quantize-model.ts';
 
 export const FP32_MODEL_FILE = MODEL_FOLDER.fp32Model;
@@ -37,20 +42,23 @@ export type { QuantizationMetrics } from '@edgeloop/shared';
 async function scoreModel(bytes: Uint8Array, images: Uint8Array[], size: number, classes: number) {
   const runner = await createTensorRunner(bytes, 1);
   const predictions: number[] = [];
+  const probs = new Float32Array(images.length * classes);
   const times: number[] = [];
   try {
-    for (const img of images) {
+    for (const [i, img] of images.entries()) {
       const start = performance.now();
       const out = await runner.run({ data: img, dims: [1, size, size, 3] });
       times.push(performance.now() - start);
-      predictions.push(argmax(out.values().next().value!.data, 0, classes));
+      const data = out.values().next().value!.data;
+      probs.set(data.subarray(0, classes), i * classes);
+      predictions.push(argmax(data, 0, classes));
     }
   } finally {
     await runner.release();
   }
   // The first run includes onnxruntime's lazy set-up; it is not what a device sees per frame.
   const steady = times.length > 1 ? times.slice(1) : times;
-  return { predictions, latency: { p50: percentile(steady, 50), p95: percentile(steady, 95) } };
+  return { predictions, probs, latency: { p50: percentile(steady, 50), p95: percentile(steady, 95) } };
 }
 
 export async function quantizeModelDir(
@@ -82,7 +90,7 @@ export async function quantizeModelDir(
   };
   const calibration = await decode(dataset.train, options.maxCalibrationImages ?? 128);
   const method = options.method ?? 'minmax';
-  const { bytes: int8, report } = await quantizeModel(
+  const { bytes: quantized, report } = await quantizeModel(
     fp32,
     calibration.images,
     uint8InputSpec(width, height),
@@ -94,7 +102,21 @@ export async function quantizeModelDir(
   const evaluatedOn = dataset.validation.length ? 'validation' : 'train';
   const evalSet = await decode(evaluatedOn === 'validation' ? dataset.validation : dataset.train);
   const f = await scoreModel(fp32, evalSet.images, width, labels.length);
-  const q = await scoreModel(int8, evalSet.images, width, labels.length);
+  let int8 = quantized;
+  let q = await scoreModel(int8, evalSet.images, width, labels.length);
+  // Our models were calibrated in fp32; quantization moves the logits a little, so the int8 model
+  // gets its own residual temperature, fitted on the same images and folded exactly (see
+  // output-temperature.ts). The model is scored again: what is reported is what it now outputs.
+  let int8Temperature = 1;
+  if (metrics.calibration && evalSet.truth.length > 1) {
+    const t = fitTemperature(q.probs, evalSet.truth, labels.length);
+    const graph = decodeModel(int8);
+    if (Math.abs(t - 1) > 0.005 && divideLogits(graph, t)) {
+      int8Temperature = t;
+      int8 = encodeModel(graph);
+      q = await scoreModel(int8, evalSet.images, width, labels.length);
+    }
+  }
   const acc = (p: number[]) => (p.length ? p.filter((v, i) => v === evalSet.truth[i]).length / p.length : 0);
   const quantization: QuantizationMetrics = {
     method,
@@ -111,7 +133,17 @@ export async function quantizeModelDir(
     int8LatencyMs: q.latency,
     fusedActivations: report.fusedActivations,
     floatNodes: report.floatNodes,
+    fp32Ece: expectedCalibrationError(f.probs, evalSet.truth, labels.length),
+    int8Ece: expectedCalibrationError(q.probs, evalSet.truth, labels.length),
+    int8Temperature,
   };
+  // Devices run the int8 model: its own confidences decide the thresholds they are handed.
+  const calibrated = metrics.calibration
+    ? {
+        ...metrics.calibration,
+        ...recommendThresholds(q.probs, labels, metrics.calibration.targetCaptureRate),
+      }
+    : undefined;
 
   const updated: UnsignedManifest = parseWith(
     UnsignedManifestSchema,
@@ -123,6 +155,13 @@ export async function quantizeModelDir(
         { name: 'model.onnx', role: 'model', sha256: sha256Hex(int8), bytes: int8.byteLength },
         { name: FP32_MODEL_FILE, role: 'reference-model', sha256: sha256Hex(fp32), bytes: fp32.byteLength },
       ],
+      confidence: calibrated
+        ? {
+            ...confidenceSpec(calibrated),
+            temperature: calibrated.temperature * int8Temperature,
+            ece: quantization.int8Ece,
+          }
+        : manifest.confidence,
     },
     'manifest',
   );
@@ -131,7 +170,7 @@ export async function quantizeModelDir(
   await writeFileAtomic(join(dir, 'model.onnx'), int8);
   await writeFileAtomic(
     join(dir, 'metrics.json'),
-    `${JSON.stringify({ ...metrics, quantization }, null, 2)}\n`,
+    `${JSON.stringify({ ...metrics, ...(calibrated ? { calibration: calibrated } : {}), quantization }, null, 2)}\n`,
   );
   await writeFileAtomic(join(dir, 'manifest.json'), `${JSON.stringify(updated, null, 2)}\n`);
   return quantization;
@@ -139,5 +178,6 @@ export async function quantizeModelDir(
 
 export function formatQuantization(q: QuantizationMetrics): string {
   const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
-  return `int8 model.onnx: ${q.evaluatedOn} accuracy ${pct(q.int8Accuracy)} (fp32 ${pct(q.fp32Accuracy)}), top-1 agreement ${pct(q.agreement)}, ${(q.int8Bytes / 1024).toFixed(0)} KiB (${pct(q.sizeRatio)} of fp32), ${q.int8LatencyMs.p50.toFixed(2)} ms/image (fp32 ${q.fp32LatencyMs.p50.toFixed(2)} ms)`;
+  const ece = q.int8Ece === undefined ? '' : `, ECE ${q.int8Ece.toFixed(4)} (fp32 ${q.fp32Ece?.toFixed(4)})`;
+  return `int8 model.onnx: ${q.evaluatedOn} accuracy ${pct(q.int8Accuracy)} (fp32 ${pct(q.fp32Accuracy)})${ece}, top-1 agreement ${pct(q.agreement)}, ${(q.int8Bytes / 1024).toFixed(0)} KiB (${pct(q.sizeRatio)} of fp32), ${q.int8LatencyMs.p50.toFixed(2)} ms/image (fp32 ${q.fp32LatencyMs.p50.toFixed(2)} ms)`;
 }

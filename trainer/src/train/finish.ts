@@ -7,22 +7,31 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '@edgeloop/shared';
 import type * as tfjs from '@tensorflow/tfjs';
 import type { DatasetSplits } from '../data/dataset.ts';
+import {
+  ECE_BINS,
+  expectedCalibrationError,
+  fitTemperature,
+  negativeLogLikelihood,
+  recommendThresholds,
+  reliabilityBins,
+} from '../evaluate/calibration.ts';
 import { createOnnxRunner } from '../inference/onnx-runner.ts';
 import type { LoadBaseReport } from '../model/load-base.ts';
 import { exportToOnnx } from '../onnx/export-onnx.ts';
 import { confusionSvg, curvesSvg } from '../output/charts.ts';
 import { saveCheckpoint } from '../output/checkpoint.ts';
 import { type TrainMetrics, writeModelDir } from '../output/model-dir.ts';
+import { reliabilitySvg } from '../output/reliability-chart.ts';
 import { classCounts, type Normalization, onnxScaling } from './batches.ts';
 import type { DecodedSplit } from './decode-splits.ts';
 import { agreement, argmax, evaluatePredictions } from './evaluate.ts';
 import { type FitData, type FitState, predictAll } from './fit.ts';
-import type { TrainOptions, TrainProgress } from './train-options.ts';
+import type { ResolvedTrainOptions, TrainProgress } from './train-options.ts';
 
 type Tf = typeof tfjs;
 
 export interface FinishInput {
-  options: TrainOptions;
+  options: ResolvedTrainOptions;
   description: string;
   started: number;
   trainSeconds: number;
@@ -39,6 +48,7 @@ export interface FinishInput {
   baseReport: LoadBaseReport | null;
   freeze: string;
   augment: { enabled: boolean; variants: number | null };
+  recipe: TrainMetrics['recipe'];
   cacheReport: TrainMetrics['bottleneckCache'];
   progress: (p: TrainProgress) => void;
 }
@@ -57,8 +67,15 @@ export async function finishTraining(tf: Tf, f: FinishInput): Promise<TrainMetri
   // With no validation images, the training split stands in (as in earlier versions).
   const valSet = sets.validation.images.length ? sets.validation : sets.train;
   const valData = sets.validation.images.length ? f.data.validation : f.data.train;
+  const raw = predictions(valData);
+  const tfValEval = evaluatePredictions(raw.pred, valData.labels, labels);
+
+  // Temperature scaling, folded into the classifier so both exported models (fp32, and the int8
+  // one quantized from it) output calibrated probabilities with no extra operator on devices.
+  const temperature = fitTemperature(raw.probs, valData.labels, k);
+  foldTemperature(tf, f.model, temperature);
+  if (f.trainable !== f.model) foldTemperature(tf, f.trainable, temperature);
   const tfVal = predictions(valData);
-  const tfValEval = evaluatePredictions(tfVal.pred, valData.labels, labels);
 
   f.progress({ phase: 'export', message: 'exporting to ONNX and checking it in onnxruntime' });
   const onnx = exportToOnnx(f.model, {
@@ -74,6 +91,31 @@ export async function finishTraining(tf: Tf, f: FinishInput): Promise<TrainMetri
     maxAbsDiff = Math.max(maxAbsDiff, Math.abs(onnxVal[i] - tfVal.probs[i]));
   const onnxValPred = valSet.labels.map((_, i) => argmax(onnxVal, i * k, k));
   const onnxValEval = evaluatePredictions(onnxValPred, valSet.labels, labels);
+  const before = {
+    bins: reliabilityBins(raw.probs, valData.labels, k),
+    ece: expectedCalibrationError(raw.probs, valData.labels, k),
+  };
+  const after = {
+    bins: reliabilityBins(onnxVal, valSet.labels, k),
+    ece: expectedCalibrationError(onnxVal, valSet.labels, k),
+    temperature,
+  };
+  const thresholds = recommendThresholds(onnxVal, labels);
+  const calibration: TrainMetrics['calibration'] = {
+    temperature,
+    fittedOn: sets.validation.images.length ? 'validation' : 'train',
+    images: valSet.labels.length,
+    bins: ECE_BINS,
+    eceBefore: before.ece,
+    eceAfter: after.ece,
+    nllBefore: negativeLogLikelihood(raw.probs, valData.labels, k),
+    nllAfter: negativeLogLikelihood(onnxVal, valSet.labels, k),
+    ...thresholds,
+  };
+  f.progress({
+    phase: 'export',
+    message: `calibration: T ${temperature.toFixed(3)}, ECE ${before.ece.toFixed(4)} -> ${after.ece.toFixed(4)}; recommended lowConfidenceThreshold ${thresholds.lowConfidenceThreshold} (${thresholds.targetCaptureRate * 100}% of validation frames below)`,
+  });
   const testEval = onnxTest
     ? evaluatePredictions(
         sets.test.labels.map((_, i) => argmax(onnxTest, i * k, k)),
@@ -134,6 +176,8 @@ export async function finishTraining(tf: Tf, f: FinishInput): Promise<TrainMetri
     base: f.baseReport,
     freeze: f.freeze,
     augmentation: f.augment,
+    recipe: f.recipe,
+    calibration,
     bottleneckCache: f.cacheReport,
     skipped: f.dataset.skipped,
     duplicates: f.dataset.duplicates,
@@ -145,6 +189,7 @@ export async function finishTraining(tf: Tf, f: FinishInput): Promise<TrainMetri
   await writeModelDir(options.outDir, { onnx, metrics, size: options.inputSize });
   await writeFileAtomic(join(options.outDir, 'curves.svg'), curvesSvg(history));
   await writeFileAtomic(join(options.outDir, 'confusion.svg'), confusionSvg(labels, onnxValEval.confusion));
+  await writeFileAtomic(join(options.outDir, 'reliability.svg'), reliabilitySvg(before, after));
   await saveCheckpoint(tf, f.model, options.outDir);
   f.model.dispose();
   if (f.trainable !== f.model) f.trainable.dispose();
@@ -155,4 +200,12 @@ export async function finishTraining(tf: Tf, f: FinishInput): Promise<TrainMetri
       'model written',
     );
   return metrics;
+}
+
+/** Divides the classifier's logits by `temperature`: its kernel and bias, as softmax(z / T) needs. */
+export function foldTemperature(tf: Tf, model: tfjs.LayersModel, temperature: number): void {
+  const layer = model.getLayer('predictions');
+  const scaled = tf.tidy(() => layer.getWeights().map((w) => tf.div(w, temperature)));
+  layer.setWeights(scaled);
+  tf.dispose(scaled);
 }

@@ -61,6 +61,8 @@ export interface FitOptions {
   batchSize: number;
   learningRate: number;
   warmupEpochs: number;
+  /** ε of label smoothing (0 = one-hot targets). */
+  labelSmoothing?: number;
   patience: number;
   seed: number;
   balance: 'weights' | 'sampling' | 'none';
@@ -162,9 +164,12 @@ export async function fit(tf: Tf, o: FitOptions): Promise<FitState> {
       (optimizer as unknown as { learningRate: number }).learningRate = lr;
       seedDropout(o.model, o.seed, step);
       const idx = order.slice(b * batchSize, (b + 1) * batchSize);
-      const yBuf = new Float32Array(idx.length * k);
+      // Label smoothing keeps the head from pushing logits apart without bound on a small dataset
+      // (Szegedy et al. 2016); the calibration step afterwards fits the temperature it leaves.
+      const eps = o.labelSmoothing ?? 0;
+      const yBuf = new Float32Array(idx.length * k).fill(eps / k);
       idx.forEach((i, j) => {
-        yBuf[j * k + o.train.labels[i]] = 1;
+        yBuf[j * k + o.train.labels[i]] += 1 - eps;
       });
       const x = tf.tensor(o.train.inputs(idx, epoch), [idx.length, ...o.train.shape]);
       const y = tf.tensor2d(yBuf, [idx.length, k]);

@@ -6,33 +6,38 @@
 import type { Logger } from '@edgeloop/shared';
 import type { ModelSpec } from '../model/mobilenet-spec.ts';
 import type { FreezeSpec } from '../model/split-model.ts';
+import type { Recipe } from './recipe.ts';
 
 export interface TrainOptions {
   dataDir: string;
   outDir: string;
-  architecture: ModelSpec['architecture'];
-  alpha: ModelSpec['alpha'];
-  inputSize: number;
-  epochs: number;
-  batchSize: number;
-  learningRate: number;
-  dropout: number;
-  patience: number;
+  // Recipe settings: each one left undefined takes the default recipe.ts picks from the base and
+  // the dataset (printed at the start of the run and recorded in metrics.json's `recipe`).
+  architecture?: ModelSpec['architecture'];
+  alpha?: ModelSpec['alpha'];
+  inputSize?: number;
+  epochs?: number;
+  batchSize?: number;
+  learningRate?: number;
+  dropout?: number;
+  patience?: number;
+  /** Label smoothing ε: targets become (1 − ε)·onehot + ε/k. */
+  labelSmoothing?: number;
   seed: number;
   name: string;
   /** Extra Dense(relu) units between pooling and the classifier. */
   hiddenUnits?: number;
   /** tfjs layers model (folder, model.json path or http(s) URL) to take pretrained weights from. */
   base?: string;
-  /** What trains; default 'head' with a base, 'none' without. */
+  /** What trains (default from the recipe). */
   freeze?: FreezeSpec;
   /** Augment the training split (default true). */
   augment?: boolean;
-  /** Augmented variants per image kept in the bottleneck cache (default 4; variant 0 is the plain image). */
+  /** Augmented variants per image kept in the bottleneck cache (variant 0 is the plain image). */
   augmentVariants?: number;
   /** Class imbalance handling (default 'weights'). */
   balance?: 'weights' | 'sampling' | 'none';
-  /** Linear warmup length in epochs (default 1 with a base, else 0). */
+  /** Linear warmup length in epochs. */
   warmupEpochs?: number;
   /** Bottleneck cache folder; null keeps features in memory only. Default: <outDir>/../.bottleneck-cache. */
   cacheDir?: string | null;
@@ -51,8 +56,11 @@ export interface TrainOptions {
   onProgress?: (p: TrainProgress) => void;
 }
 
+/** Options with every recipe setting decided (what train() runs with after resolveRecipe). */
+export type ResolvedTrainOptions = TrainOptions & Omit<Recipe, 'freeze'> & { freeze: Recipe['freeze'] };
+
 export interface TrainProgress {
-  phase: 'decode' | 'cache' | 'train' | 'evaluate' | 'export';
+  phase: 'recipe' | 'decode' | 'cache' | 'train' | 'evaluate' | 'export';
   epoch?: number;
   epochs?: number;
   batch?: number;

@@ -29,8 +29,9 @@ import { decodeSplit } from './decode-splits.ts';
 import { finishTraining } from './finish.ts';
 import { type FitState, fit } from './fit.ts';
 import { prepareFitInputs } from './fit-inputs.ts';
+import { formatRecipe, recipeValues, resolveRecipe } from './recipe.ts';
 import { readOptimizerState, readRunState, writeRunState } from './run-state.ts';
-import type { TrainOptions } from './train-options.ts';
+import type { ResolvedTrainOptions, TrainOptions } from './train-options.ts';
 
 export type { TrainOptions, TrainProgress } from './train-options.ts';
 
@@ -69,20 +70,37 @@ export async function resumeTraining(
 }
 
 export async function train(
-  options: TrainOptions,
+  given: TrainOptions,
   resumeFrom?: { state: FitState; optimizerState?: { name: string; tensor: tfjs.Tensor }[] },
 ): Promise<TrainMetrics> {
   const resume = resumeFrom?.state;
   const started = Date.now();
-  const log = options.logger.child({ component: 'trainer' });
-  const progress = options.onProgress ?? (() => {});
+  const log = given.logger.child({ component: 'trainer' });
+  const progress = given.onProgress ?? (() => {});
   const { tf, description } = await loadTf();
   log.info({ backend: description }, 'tensorflow backend');
 
   // The base first: a wrong path or a dead URL should fail before minutes of decoding.
-  const base = options.base !== undefined ? await readBaseWeights(tf, options.base) : null;
-  const dataset = await readDataset(options.dataDir, { seed: options.seed, extraTrain: options.extraTrain });
+  const base = given.base !== undefined ? await readBaseWeights(tf, given.base) : null;
+  const dataset = await readDataset(given.dataDir, { seed: given.seed, extraTrain: given.extraTrain });
   const { labels } = dataset;
+  // Every setting the user left out follows the base and the dataset (recipe.ts); printed first.
+  const resolved = resolveRecipe(given, {
+    base: base ? base.shape : null,
+    trainImages: dataset.train.length,
+    classes: labels.length,
+  });
+  const options: ResolvedTrainOptions = { ...given, ...resolved.recipe };
+  const recipeReport = {
+    rule: resolved.rule,
+    reason: resolved.reason,
+    values: recipeValues(resolved.recipe),
+    defaulted: resolved.defaulted,
+  };
+  progress({
+    phase: 'recipe',
+    message: `recipe (${resolved.rule}: ${resolved.reason}):\n${formatRecipe(resolved.recipe, resolved.defaulted)}`,
+  });
   // Checked before minutes of decoding: a parent that does not fit fails fast.
   const parentNorm = options.initFrom ? await readParent(options.initFrom, labels) : null;
   const size = options.inputSize;
@@ -102,7 +120,7 @@ export async function train(
       : options.initFrom
         ? (parentNorm ?? MOBILENET_NORMALIZATION)
         : measureNormalization(trainSet.images);
-  const freeze: FreezeSpec = options.freeze ?? (options.base ? 'head' : 'none');
+  const freeze: FreezeSpec = options.freeze;
   const steps = options.epochs * Math.ceil(trainSet.images.length / options.batchSize);
   const spec: ModelSpec = {
     architecture: options.architecture,
@@ -149,7 +167,7 @@ export async function train(
     size,
     augment,
     seed: options.seed,
-    variants: augment ? Math.max(1, options.augmentVariants ?? 4) : 1,
+    variants: augment ? Math.max(1, options.augmentVariants) : 1,
     cacheBudgetBytes: options.cacheBudgetBytes ?? 3e9,
     cacheDir,
     cacheKey: {
@@ -194,7 +212,8 @@ export async function train(
     epochs: options.epochs,
     batchSize: options.batchSize,
     learningRate: options.learningRate,
-    warmupEpochs: options.warmupEpochs ?? (options.base ? 1 : 0),
+    warmupEpochs: options.warmupEpochs,
+    labelSmoothing: options.labelSmoothing,
     patience: options.patience,
     seed: options.seed,
     balance: options.balance ?? 'weights',
@@ -233,6 +252,7 @@ export async function train(
     baseReport,
     freeze: formatFreeze(freeze),
     augment: { enabled: augment !== null, variants },
+    recipe: recipeReport,
     cacheReport,
     progress,
   });

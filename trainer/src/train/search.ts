@@ -1,0 +1,137 @@
+/**
+ * `edgeloop train --budget 10m`: instead of flags, try a few recipes within a time budget and keep
+ * the one with the best validation accuracy. Candidates are variations of the default recipe
+ * (recipe.ts) in what the user did not set; they share the bottleneck cache, so a candidate with
+ * the same frozen cut and variants as an earlier one trains on features already computed. The
+ * default goes first (every search has at least its result); a later candidate is skipped when
+ * the time measured so far says it would not finish within the budget. The winner's folder
+ * becomes the output folder, with every candidate in metrics.json's `search`.
+ */
+import { cp, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MODEL_FOLDER, parseArtifact, TrainMetricsSchema, writeFileAtomic } from '@edgeloop/shared';
+import { type FreezeSpec, formatFreeze } from '../model/split-model.ts';
+import type { TrainMetrics } from '../output/model-dir.ts';
+import type { Recipe } from './recipe.ts';
+import type { TrainOptions } from './train-options.ts';
+
+export interface SearchCandidate {
+  name: string;
+  /** Changes to the default recipe; applied only to settings the user left unset. */
+  overrides: Partial<Recipe>;
+  /** Run time relative to the default candidate (features it reuses cost nothing), for skipping. */
+  relativeCost: number;
+}
+
+export const SEARCH_CANDIDATES: readonly SearchCandidate[] = [
+  { name: 'default', overrides: {}, relativeCost: 1 },
+  // Same features (cache hits): a longer, gentler schedule.
+  { name: 'longer', overrides: { epochs: 14, learningRate: 0.0015 }, relativeCost: 0.7 },
+  // Two blocks adapt to the new images: new features at an earlier cut, dearer steps.
+  { name: 'last:2', overrides: { freeze: { lastBlocks: 2 } }, relativeCost: 1.8 },
+  // More augmented views of each photo (new features for every variant).
+  { name: 'more-variants', overrides: { augmentVariants: 5 }, relativeCost: 1.7 },
+];
+
+export type SearchReport = NonNullable<TrainMetrics['search']>;
+
+type Trainer = (options: TrainOptions) => Promise<TrainMetrics>;
+
+/** Runs the candidates (see the file comment) and leaves the winner in `options.outDir`. */
+export async function searchRecipes(
+  options: TrainOptions,
+  budgetSeconds: number,
+  trainOne: Trainer,
+  candidates: readonly SearchCandidate[] = SEARCH_CANDIDATES,
+): Promise<TrainMetrics> {
+  const started = Date.now();
+  const elapsed = () => (Date.now() - started) / 1000;
+  const cacheDir =
+    options.cacheDir === undefined ? join(options.outDir, '..', '.bottleneck-cache') : options.cacheDir;
+  const given = options as unknown as Record<string, unknown>;
+  const report: SearchReport['candidates'] = [];
+  const results: { name: string; dir: string; metrics: TrainMetrics }[] = [];
+  const seen = new Set<string>();
+  let defaultSeconds: number | null = null;
+  for (const c of candidates) {
+    // The user's own settings stay; a candidate that changes nothing else is a repeat.
+    const overrides = Object.fromEntries(
+      Object.entries(c.overrides).filter(([k]) => given[k] === undefined),
+    ) as Partial<Recipe>;
+    const key = JSON.stringify(overrides);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const values = Object.fromEntries(
+      Object.entries(overrides).map(([k, v]) => [k, k === 'freeze' ? formatFreeze(v as FreezeSpec) : v]),
+    ) as Record<string, number | string>;
+    const estimate = defaultSeconds === null ? 0 : defaultSeconds * c.relativeCost;
+    if (results.length > 0 && elapsed() + estimate > budgetSeconds) {
+      report.push({
+        name: c.name,
+        values,
+        valAccuracy: null,
+        valLoss: null,
+        seconds: 0,
+        skipped: `about ${Math.round(estimate)} s would exceed the ${Math.round(budgetSeconds)} s budget`,
+      });
+      continue;
+    }
+    const dir = join(options.outDir, '.search', c.name);
+    const t0 = Date.now();
+    options.onProgress?.({
+      phase: 'recipe',
+      message: `search: candidate ${c.name} ${JSON.stringify(values)}`,
+    });
+    const metrics = await trainOne({ ...options, ...overrides, outDir: dir, cacheDir });
+    const seconds = (Date.now() - t0) / 1000;
+    defaultSeconds ??= seconds;
+    results.push({ name: c.name, dir, metrics });
+    const best = metrics.history.find((h) => h.epoch === metrics.bestEpoch);
+    report.push({
+      name: c.name,
+      values: { ...(metrics.recipe?.values ?? {}), ...values },
+      valAccuracy: metrics.onnxValAccuracy,
+      valLoss: best?.valLoss ?? null,
+      seconds,
+    });
+  }
+  // Best validation accuracy; ties go to the lower validation loss, then to the earlier candidate.
+  const score = (m: TrainMetrics) => [
+    m.onnxValAccuracy,
+    -(m.history.find((h) => h.epoch === m.bestEpoch)?.valLoss ?? 0),
+  ];
+  const winner = results.reduce((a, b) => {
+    const [sa, la] = score(a.metrics);
+    const [sb, lb] = score(b.metrics);
+    return sb > sa || (sb === sa && lb > la) ? b : a;
+  });
+  await cp(winner.dir, options.outDir, { recursive: true });
+  await rm(join(options.outDir, '.search'), { recursive: true, force: true });
+  const search: SearchReport = { budgetSeconds, seconds: elapsed(), candidates: report, winner: winner.name };
+  const file = join(options.outDir, MODEL_FOLDER.metrics);
+  const metrics = parseArtifact(TrainMetricsSchema, JSON.parse(await readFile(file, 'utf8')), file);
+  const updated = { ...metrics, search };
+  await writeFileAtomic(file, `${JSON.stringify(updated, null, 2)}\n`);
+  return updated;
+}
+
+/** The candidates as a table for stdout. */
+export function formatSearch(s: SearchReport): string {
+  const rows = s.candidates.map((c) => {
+    const acc = c.valAccuracy === null ? '—' : `${(c.valAccuracy * 100).toFixed(1)}%`;
+    const mark = c.name === s.winner ? ' *' : '';
+    return `  ${(c.name + mark).padEnd(16)} ${acc.padStart(7)} ${`${Math.round(c.seconds)} s`.padStart(7)}  ${c.skipped ?? JSON.stringify(c.values)}`;
+  });
+  return [
+    `recipe search (${Math.round(s.seconds)} s of a ${Math.round(s.budgetSeconds)} s budget; * = kept):`,
+    `  ${'candidate'.padEnd(16)} ${'val acc'.padStart(7)} ${'time'.padStart(7)}  settings`,
+    ...rows,
+  ].join('\n');
+}
+
+/** `10m`, `90s`, `1h`, or plain seconds. */
+export function parseBudget(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h)?$/.exec(text.trim());
+  if (!m) throw new Error(`budget '${text}': expected e.g. 10m, 600s or 1h`);
+  return Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
+}

@@ -1,5 +1,6 @@
 /** Serves the Hono app over node:http: the only importer of @hono/node-server. */
 import type { AddressInfo } from 'node:net';
+import { EdgeloopError } from '@edgeloop/shared';
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 
@@ -12,8 +13,14 @@ export interface HttpServer {
 // biome-ignore lint/suspicious/noExplicitAny: any Hono app, whatever its env and schema
 export function startHttpServer(app: Hono<any, any, any>, host: string, port: number): Promise<HttpServer> {
   return new Promise((resolve, reject) => {
+    const failed = (err: Error) =>
+      reject(
+        new EdgeloopError('INTERNAL', `HTTP server cannot listen on ${host}:${port}: ${err.message}`, {
+          cause: err,
+        }),
+      );
     const server = serve({ fetch: app.fetch, hostname: host, port }, (info: AddressInfo) => {
-      server.off('error', reject);
+      server.off('error', failed);
       const hostPart = host.includes(':') ? `[${host}]` : host;
       resolve({
         url: `http://${hostPart}:${info.port}`,
@@ -26,6 +33,6 @@ export function startHttpServer(app: Hono<any, any, any>, host: string, port: nu
           }),
       });
     });
-    server.once('error', reject);
+    server.once('error', failed);
   });
 }

@@ -18,6 +18,7 @@ import {
   deviceClientId,
   deviceMayPublish,
   deviceMaySubscribe,
+  EdgeloopError,
   type Logger,
 } from '@edgeloop/shared';
 import { Aedes, type AuthenticateError, type Client, type ConnectPacket } from 'aedes';
@@ -134,13 +135,23 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
   );
 
   const server: Server = createServer({ noDelay: true }, broker.handle);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    // aedes' own timers would keep a control plane that failed to start alive (EADDRINUSE).
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    throw new EdgeloopError(
+      'INTERNAL',
+      `MQTT broker cannot listen on ${options.host}:${options.port}: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const url = `mqtt://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;

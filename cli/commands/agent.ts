@@ -1,6 +1,7 @@
 /** `edgeloop agent`: runs the device agent until SIGINT/SIGTERM. */
 import { AgentConfigSchema, loadConfig, resolveCameras } from '@edgeloop/shared';
 import { defineCommand, type OptionDefs, type ParsedArgs } from '../options/option-types.ts';
+import { nextStopSignal } from '../options/stop-signal.ts';
 
 const options = {
   config: { type: 'string', value: 'FILE', description: 'agent config (JSON, see AgentConfigSchema)' },
@@ -57,14 +58,13 @@ async function agent({ values }: ParsedArgs<typeof options>): Promise<number> {
 
   const { startAgent } = await import('@edgeloop/agent');
   const running = await startAgent(config);
+  // Listening before the line that says so: whoever waits for it may signal at once.
+  const stopSignal = nextStopSignal();
   console.log(
     `edgeloop agent: device ${running.deviceId} running (data in ${config.dataDir}); Ctrl-C to stop`,
   );
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  const signal = await stopSignal;
   console.log(`edgeloop agent: ${signal} received, stopping`);
   await running.close();
   return 0;

@@ -139,9 +139,19 @@ describe.runIf(missing.length === 0 || required)('images and compose stack', () 
         'for t in gcc g++ cc make; do command -v $t; done; true',
       );
       expect(tools.trim(), `${target} has no build toolchain`).toBe('');
-      // The program's own dependencies load in the image (native modules included).
-      const command = target === 'trainer' ? 'quantize' : target;
-      await docker('run', '--rm', image, command, '--help');
+      // The program and its dependencies load in the image (native modules included).
+      await docker(
+        'run',
+        '--rm',
+        '--entrypoint',
+        'node',
+        image,
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '--eval',
+        `await import('@edgeloop/${target}')`,
+      );
     }
     const health = JSON.parse(
       await docker('image', 'inspect', '-f', '{{json .Config.Healthcheck}}', `edgeloop/agent:${TAG}`),

@@ -56,6 +56,11 @@ async function portFree(port: number): Promise<boolean> {
   });
 }
 
+/** `edgeloop health` (the containers' HEALTHCHECK) against a URL: its exit status. */
+async function healthProbe(flag: '--agent' | '--control-plane', url: string): Promise<number | null> {
+  return (await new CliProcess('health', [flag, url, '--timeout-ms', '3000']).exited).code;
+}
+
 function startControlPlane(dataDir: string, httpPort: number, mqttPort: number): CliProcess {
   return new CliProcess('control-plane', [
     '--data-dir',
@@ -135,9 +140,11 @@ describe('edgeloop agent and control-plane as services', () => {
       );
       await waitUntil(async () => (await device()).online, 'the device online');
       expect(captureProcesses().length, 'one ffmpeg capture process').toBe(1);
+      if (run === 0) expect(await healthProbe('--agent', localUrl)).toBe(0);
       const framesBefore = (await device()).framesProcessed;
 
       const exit = await a.stop(signal);
+      if (run === 0) expect(await healthProbe('--agent', localUrl), 'health of a stopped agent').toBe(1);
       expect(exit, `run ${run} (${signal})\n${a.tail()}`).toMatchObject({ code: 0, signal: null });
       expect(exit.ms, `run ${run}: stop time`).toBeLessThan(STOP_BUDGET_MS);
       expect(a.logged('agent stopped'), `run ${run}: "agent stopped" logged`).toBe(true);
@@ -215,6 +222,7 @@ describe('edgeloop agent and control-plane as services', () => {
         started.push(cp);
         await cp.waitFor((l) => l.msg === 'Press Ctrl+C to stop.', 'control plane restart');
       }
+      if (signal === 'SIGTERM') expect(await healthProbe('--control-plane', api.baseUrl)).toBe(0);
       const exit = await cp.stop(signal);
       expect(exit, `${signal}\n${cp.tail()}`).toMatchObject({ code: 0, signal: null });
       expect(exit.ms, `${signal}: stop time`).toBeLessThan(STOP_BUDGET_MS);
@@ -222,5 +230,6 @@ describe('edgeloop agent and control-plane as services', () => {
       expect(await portFree(httpPort)).toBe(true);
       expect(await portFree(mqttPort)).toBe(true);
     }
+    expect(await healthProbe('--control-plane', api.baseUrl), 'health of a stopped control plane').toBe(1);
   }, 120_000);
 });

@@ -239,11 +239,26 @@ describe.runIf(missing.length === 0 || required)('images and compose stack', () 
     });
 
     // `docker stop` sends SIGTERM: both programs stop cleanly, well inside docker's 10 s grace.
+    const stopAt = Date.now();
     await timed('compose stop', () => compose('stop'));
     for (const service of ['agent', 'control-plane']) {
+      // 0, not 137: it ended by itself, not by docker's SIGKILL after the grace period.
       expect(await inspect(service, '{{.State.ExitCode}}'), `${service} exit status`).toBe('0');
+      const finishedAt = Date.parse(await inspect(service, '{{.State.FinishedAt}}'));
+      timings[`${service} stopped after`] = Math.round((finishedAt - stopAt) / 100) / 10;
     }
-    const agentLogs = await compose('logs', '--no-color', 'agent');
+    const agentLogs = await docker('logs', '--timestamps', await containerOf('agent'));
     expect(agentLogs).toContain('agent stopped');
+    // How long the agent itself took, from the signal to its last line (docker's own stop adds
+    // the client's and daemon's time around it).
+    const at = (text: string) =>
+      Date.parse(
+        agentLogs
+          .split('\n')
+          .find((l) => l.includes(text))
+          ?.split(' ')[0] ?? '',
+      );
+    timings['agent signal to stopped'] =
+      Math.round((at('agent stopped') - at('SIGTERM received')) / 100) / 10;
   }, 900_000);
 });

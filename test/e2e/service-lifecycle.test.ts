@@ -129,6 +129,7 @@ describe('edgeloop agent and control-plane as services', () => {
 
   it('an agent with a live ffmpeg camera stops cleanly, 5 times in a row', async () => {
     const localUrl = `http://127.0.0.1:${(agentConfig.http as { port: number }).port}`;
+    const stopTimes: number[] = [];
     for (const [run, signal] of (['SIGTERM', 'SIGINT', 'SIGTERM', 'SIGINT', 'SIGTERM'] as const).entries()) {
       const a = agent();
       await a.waitFor((l) => l.msg === 'agent started', `run ${run}: agent started`);
@@ -147,6 +148,7 @@ describe('edgeloop agent and control-plane as services', () => {
       if (run === 0) expect(await healthProbe('--agent', localUrl), 'health of a stopped agent').toBe(1);
       expect(exit, `run ${run} (${signal})\n${a.tail()}`).toMatchObject({ code: 0, signal: null });
       expect(exit.ms, `run ${run}: stop time`).toBeLessThan(STOP_BUDGET_MS);
+      stopTimes.push(exit.ms);
       expect(a.logged('agent stopped'), `run ${run}: "agent stopped" logged`).toBe(true);
       expect(captureProcesses(), 'capture process left behind').toEqual([]);
 
@@ -162,6 +164,7 @@ describe('edgeloop agent and control-plane as services', () => {
       const jpegs = files.filter((f) => f.endsWith('.jpg')).map((f) => f.slice(0, -4));
       expect(jpegs.filter((key) => !files.includes(`${key}.json`))).toEqual([]);
     }
+    console.log(`agent stops (signal to exit): ${stopTimes.join(', ')} ms`);
     // Samples uploaded across the five runs were each stored once.
     const samples = await api.allSamples();
     expect(samples.length).toBeGreaterThan(0);

@@ -97,7 +97,7 @@ describe.runIf(missing.length === 0 || required)('images and compose stack', () 
     });
     // Whatever a failed earlier run left behind.
     await compose('down', '--volumes', '--remove-orphans');
-  }, 120_000);
+  }, 900_000); // a first run debootstraps bookworm (~1.5 min) and builds the base image
 
   afterAll(async () => {
     if (env?.DOCKER_HOST) {

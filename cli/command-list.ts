@@ -13,6 +13,7 @@ import { demoCommand } from './commands/demo.ts';
 import { deviceCommand } from './commands/device.ts';
 import { evaluateCommand } from './commands/evaluate.ts';
 import { hashPasswordCommand } from './commands/hash-password.ts';
+import { healthCommand } from './commands/health.ts';
 import { importModelCommand } from './commands/import-model.ts';
 import { labelCommand } from './commands/label.ts';
 import { modelCommand } from './commands/model.ts';
@@ -29,6 +30,7 @@ export const COMMANDS: readonly CommandDef[] = [
   hashPasswordCommand,
   agentCommand,
   bundleCommand,
+  healthCommand,
   trainCommand,
   predictCommand,
   publishCommand,

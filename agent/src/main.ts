@@ -60,6 +60,7 @@ import { DEFAULT_LOW_CONFIDENCE_THRESHOLD } from './samples/capture-policy.ts';
 import { SampleQueue } from './samples/sample-queue.ts';
 import { SampleUploader } from './samples/sample-uploader.ts';
 import { type BackoffOptions, DEFAULT_BACKOFF } from './util/backoff.ts';
+import { StopStack } from './util/stop-stack.ts';
 import { AGENT_VERSION } from './version.ts';
 
 export interface AgentDeps {
@@ -111,6 +112,23 @@ export type { AgentEvent, AgentEventListener };
 
 export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Promise<Agent> {
   const logger = deps.logger ?? createLogger({ level: config.logLevel, name: 'edgeloop-agent' });
+  const stops = new StopStack(logger);
+  try {
+    return await assemble(config, deps, logger, stops);
+  } catch (err) {
+    // Fail fast and leave nothing running: the caller (systemd, a container) restarts a whole agent.
+    await stops.run();
+    throw err;
+  }
+}
+
+/** Starts each part in order, registering how to stop it as soon as it runs. */
+async function assemble(
+  config: AgentConfig,
+  deps: AgentDeps,
+  logger: Logger,
+  stops: StopStack,
+): Promise<Agent> {
   const log = (component: string) => logger.child({ component });
   const retry = deps.retry ?? DEFAULT_BACKOFF;
   const codec = deps.codec ?? createSharpImageCodec();
@@ -173,6 +191,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   // Local state, all on disk under dataDir.
   const store = new ModelStore(config.dataDir);
   const active = new ActiveModel(log('model'));
+  stops.push('model', () => active.close());
   // Field behaviour per model version (for rollout gates) and frames to smoke-test candidates on.
   // One fixed threshold for every version (not each model's recommendation): rollout gates compare
   // versions' low-confidence rates, which only means something against the same threshold.
@@ -193,6 +212,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     tls: identity,
     logger: log('mqtt'),
   });
+  stops.push('mqtt', () => link.close());
   const publishEvent = (
     type: DeviceEvent['type'],
     message: string,
@@ -252,6 +272,12 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     config.reportIntervalMs,
     log('state'),
   );
+  // Runs after cameras and uploads stopped: the last report carries the final counters, and
+  // link.close() sends it before going offline.
+  stops.push('reporter', () => {
+    reporter.stop();
+    reporter.report();
+  });
 
   const installer = new ModelInstaller({
     store,
@@ -293,6 +319,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     },
   });
 
+  stops.push('installer', () => installer.close());
+
   // Cameras that name another model than the device's (desired state `cameraModels`).
   const cameraModels = new CameraModels({
     dataDir: config.dataDir,
@@ -325,6 +353,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       },
     },
   });
+  stops.push('camera-models', () => cameraModels.close());
 
   // 3. The model installed last time, from disk: the agent classifies even without a network.
   const restored = await installer.restoreFromDisk();
@@ -388,6 +417,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     running,
     deps.cameras ?? (deps.camera ? { [resolveCameras(running)[0].id]: deps.camera } : undefined),
   );
+  stops.push('cameras', () => camerasRef.current?.stop());
   // What the cameras run now; remote configuration changes replace sections of it.
   let settingsNow = running;
   const cameras = {
@@ -412,6 +442,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       }),
   });
   uploader.start();
+  stops.push('uploader', () => uploader.stop());
 
   // 8. State reports (the heartbeat): now, on every change and reconnect, and every reportIntervalMs.
   reporter.start();
@@ -465,6 +496,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       logger: log('remote-config'),
     }),
   );
+  stops.push('remote config', () => remote.close());
   try {
     remote.offer(await client.getDesiredConfig());
   } catch (err) {
@@ -507,6 +539,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         mqttConnected: () => link.connected(),
       })
     : null;
+  stops.push('metrics', () => metrics?.close());
   const endpoint = config.http
     ? await LocalEndpoint.start(
         {
@@ -522,6 +555,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         { ...config.http, logger: log('local-endpoint') },
       )
     : null;
+  stops.push('local endpoint', () => endpoint?.close());
   logger.info({ deviceId, modelVersion: active.version(), queued: queue.size() }, 'agent started');
 
   let closing: Promise<void> | null = null;
@@ -541,19 +575,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     }),
     onEvent: (listener) => bus.on(listener),
     close() {
-      closing ??= (async () => {
-        await endpoint?.close();
-        metrics?.close();
-        await remote.close();
-        await camerasRef.current?.stop();
-        await uploader.stop();
-        await installer.close();
-        await cameraModels.close();
-        reporter.stop();
-        await link.close();
-        await active.close();
-        logger.info({ deviceId }, 'agent stopped');
-      })();
+      closing ??= stops.run().then(() => logger.info({ deviceId }, 'agent stopped'));
       return closing;
     },
   };

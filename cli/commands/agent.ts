@@ -1,6 +1,7 @@
 /** `edgeloop agent`: runs the device agent until SIGINT/SIGTERM. */
 import { AgentConfigSchema, createLogger, loadConfig, resolveCameras } from '@edgeloop/shared';
 import { defineCommand, type OptionDefs, type ParsedArgs } from '../options/option-types.ts';
+import { nextStopSignal } from '../options/stop-signal.ts';
 
 const options = {
   config: { type: 'string', value: 'FILE', description: 'agent config (JSON, see AgentConfigSchema)' },
@@ -58,6 +59,8 @@ async function agent({ values }: ParsedArgs<typeof options>): Promise<number> {
   const { createSystemdNotifier, startAgent, startServiceWatchdog } = await import('@edgeloop/agent');
   const logger = createLogger({ level: config.logLevel, name: 'edgeloop-agent' });
   const running = await startAgent(config, { logger });
+  // Listening before the line that says so: whoever waits for it may signal at once.
+  const stopSignal = nextStopSignal();
   // The platform is printed because the same bundle format runs on arm64 and x64 boards.
   console.log(
     `edgeloop agent: device ${running.deviceId} running on ${process.platform}/${process.arch}, node ${process.version} (data in ${config.dataDir}); Ctrl-C to stop`,
@@ -69,10 +72,7 @@ async function agent({ values }: ParsedArgs<typeof options>): Promise<number> {
     logger: logger.child({ component: 'service-watchdog' }),
   });
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  const signal = await stopSignal;
   console.log(`edgeloop agent: ${signal} received, stopping`);
   await service.stop();
   await running.close();

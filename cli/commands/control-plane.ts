@@ -1,6 +1,7 @@
 /** `edgeloop control-plane`: load config, start, print where things are, stop on a signal. */
 import { API_BASE, ControlPlaneConfigSchema, EdgeloopError, loadConfig } from '@edgeloop/shared';
 import { defineCommand, type OptionDefs, type ParsedArgs } from '../options/option-types.ts';
+import { nextStopSignal } from '../options/stop-signal.ts';
 
 export const DEFAULT_DATA_DIR = '.edgeloop/control-plane';
 
@@ -70,6 +71,8 @@ async function controlPlane({ values, explicit }: ParsedArgs<typeof options>): P
     });
 
     const cp = await startControlPlane(config);
+    // Listening before the line that says so: whoever waits for it may signal at once.
+    const stopSignal = nextStopSignal();
     console.log(`edgeloop control plane
   HTTP API:     ${cp.httpUrl}${API_BASE}
   API docs:     ${cp.httpUrl}/docs/
@@ -80,10 +83,7 @@ async function controlPlane({ values, explicit }: ParsedArgs<typeof options>): P
   signing key:  ${cp.signingPublicKey.keyId}
 Press Ctrl+C to stop.`);
 
-    const signal = await new Promise<NodeJS.Signals>((resolve) => {
-      process.once('SIGINT', () => resolve('SIGINT'));
-      process.once('SIGTERM', () => resolve('SIGTERM'));
-    });
+    const signal = await stopSignal;
     console.log(`\n${signal}: stopping…`);
     await cp.close();
     return 0;

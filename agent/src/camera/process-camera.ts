@@ -49,6 +49,9 @@ export class ProcessCamera implements Camera {
     let latest: Buffer | null = null;
     let failure: CameraError | null = null;
     let exited = false;
+    // Set when the consumer stops: output still arriving while ffmpeg winds down is drained, and
+    // must not re-arm the stall timer (a fresh timer would hold the process open for stallTimeoutMs).
+    let stopping = false;
     let stderr = '';
     let wake: (() => void) | null = null;
     const notify = () => {
@@ -82,6 +85,7 @@ export class ProcessCamera implements Camera {
       stderr = (stderr + text).slice(-STDERR_TAIL_BYTES);
     });
     child.stdout?.on('data', (chunk: Buffer) => {
+      if (stopping) return;
       const frames = framer.push(chunk);
       if (frames.length === 0) return;
       latest = frames[frames.length - 1];
@@ -93,6 +97,7 @@ export class ProcessCamera implements Camera {
     let stallTimer: NodeJS.Timeout | null = null;
     const armStall = () => {
       if (stallTimer) clearTimeout(stallTimer);
+      if (stopping) return;
       stallTimer = setTimeout(() => {
         failure ??= new CameraError(
           `${capture.describe}: no frame for ${this.o.stallTimeoutMs} ms; restarting the capture process`,
@@ -119,6 +124,7 @@ export class ProcessCamera implements Camera {
         });
       }
     } finally {
+      stopping = true;
       if (stallTimer) clearTimeout(stallTimer);
       signal.removeEventListener('abort', onAbort);
       if (!exited && child.pid !== undefined) {

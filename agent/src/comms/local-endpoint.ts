@@ -14,7 +14,13 @@
 import { once } from 'node:events';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { DeviceHealth, Logger, Manifest, Prediction } from '@edgeloop/shared';
+import {
+  type DeviceHealth,
+  EdgeloopError,
+  type Logger,
+  type Manifest,
+  type Prediction,
+} from '@edgeloop/shared';
 import type { Frame } from '../camera/camera.ts';
 
 export interface LocalEndpointSource {
@@ -107,7 +113,16 @@ export class LocalEndpoint {
       });
     });
     server.listen(options.port, options.host);
-    await once(server, 'listening');
+    try {
+      await once(server, 'listening');
+    } catch (err) {
+      // Typically EADDRINUSE: another agent (or program) holds the port. The agent then fails to start.
+      throw new EdgeloopError(
+        'INTERNAL',
+        `local endpoint cannot listen on ${options.host}:${options.port}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
     const { port } = server.address() as AddressInfo;
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
     options.logger.info({ url: `http://${host}:${port}` }, 'local endpoint listening');

@@ -138,6 +138,10 @@ export function createOnnxBackend(backendOptions: OnnxBackendOptions = {}): Infe
         },
         async release() {
           if (dead) return;
+          // An idle worker is unreferenced, and so is the grace timer: without this ref, a program
+          // whose last other handle just closed would find its event loop empty while awaiting the
+          // exit, and Node would end it with status 13 (unsettled top-level await) mid-shutdown.
+          worker.ref();
           const exited = new Promise((resolve) => worker.once('exit', resolve));
           worker.postMessage({ type: 'release' });
           await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);

@@ -2,6 +2,7 @@
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TlsOptions } from 'node:tls';
+import { EdgeloopError } from '@edgeloop/shared';
 import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, Hono } from 'hono';
@@ -23,6 +24,12 @@ export function startHttpServer(
   tls?: TlsOptions,
 ): Promise<HttpServer> {
   return new Promise((resolve, reject) => {
+    const failed = (err: Error) =>
+      reject(
+        new EdgeloopError('INTERNAL', `HTTP server cannot listen on ${host}:${port}: ${err.message}`, {
+          cause: err,
+        }),
+      );
     const server = serve(
       {
         fetch: app.fetch,
@@ -31,7 +38,7 @@ export function startHttpServer(
         ...(tls ? { createServer: createHttpsServer, serverOptions: tls } : {}),
       },
       (info: AddressInfo) => {
-        server.off('error', reject);
+        server.off('error', failed);
         const hostPart = host.includes(':') ? `[${host}]` : host;
         resolve({
           url: `${tls ? 'https' : 'http'}://${hostPart}:${info.port}`,
@@ -46,7 +53,7 @@ export function startHttpServer(
         });
       },
     );
-    server.once('error', reject);
+    server.once('error', failed);
     // Idle keep-alive sockets outlive a load balancer's idle timeout (60 s on the common ones) and
     // a client's: the server closing a socket just as a client reuses it resets that request.
     if ('keepAliveTimeout' in server) {

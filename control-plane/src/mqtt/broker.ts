@@ -27,6 +27,7 @@ import {
   deviceClientId,
   deviceMayPublish,
   deviceMaySubscribe,
+  EdgeloopError,
   type Logger,
   RateLimitedError,
 } from '@edgeloop/shared';
@@ -239,13 +240,23 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
   const server: Server = options.tls
     ? createTlsServer({ ...options.tls, noDelay: true }, accept)
     : createServer({ noDelay: true }, accept);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    // aedes' own timers would keep a control plane that failed to start alive (EADDRINUSE).
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    throw new EdgeloopError(
+      'INTERNAL',
+      `MQTT broker cannot listen on ${options.host}:${options.port}: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const url = `${options.tls ? 'mqtts' : 'mqtt'}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;

@@ -18,6 +18,7 @@ describe('agent example configs', () => {
     ['agent-pi.json', 'camera rpicam'],
     ['agent-jetson.json', 'camera jetson-csi'],
     ['agent-cameras.json', 'cameras dock-north: rtsp, dock-south: rtsp, gate: v4l2'],
+    ['agent-container.json', 'camera ffmpeg'],
   ])('%s passes `edgeloop agent --check`', async (file, camera) => {
     const out: string[] = [];
     vi.spyOn(console, 'log').mockImplementation((text: string) => out.push(text));

@@ -39,6 +39,15 @@ export async function startFuzzTarget(root: string): Promise<FuzzTarget> {
         retries: 0,
       },
       alerts: { enabled: false },
+      // The fuzz tries inputs, not floods: thousands of wrong credentials from one address would
+      // otherwise (rightly) rate-limit the fuzz's own device (bench flood measures the limits).
+      rateLimits: {
+        addressBurst: 1_000_000,
+        addressPerMinute: 1_000_000,
+        identityBurst: 1_000_000,
+        identityPerMinute: 1_000_000,
+      },
+      quotas: { messagesPerSecond: 100_000, messagesBurst: 100_000, samplesPerHour: 1_000_000 },
     }),
   );
   const script = resolve(import.meta.dirname, '../rollout/control-plane-process.ts');

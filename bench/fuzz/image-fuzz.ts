@@ -5,7 +5,9 @@
  * number, other formats, and multipart bodies that are malformed on purpose (no boundary, the
  * wrong one, cut off, fields twice, a file where text belongs, hostile file names).
  */
+
 import { deflateSync } from 'node:zlib';
+import { apiRoutes, routeUrl } from '@edgeloop/shared';
 import sharp from 'sharp';
 import { int, pick, type Rng, randomString } from './json-values.ts';
 import type { Attempt, Recorder } from './recorder.ts';
@@ -202,10 +204,14 @@ export async function fuzzUploads(
   const seeds = await imageSeeds();
   const basic = `Basic ${Buffer.from(`${callers.device.deviceId}:${callers.device.secret}`).toString('base64')}`;
   const routes = [
-    { route: 'sample' as const, url: `${callers.baseUrl}/api/v1/samples`, auth: basic },
+    {
+      route: 'sample' as const,
+      url: `${callers.baseUrl}${routeUrl(apiRoutes.uploadSample, {})}`,
+      auth: basic,
+    },
     {
       route: 'dataset' as const,
-      url: `${callers.baseUrl}/api/v1/datasets/fuzz/images`,
+      url: `${callers.baseUrl}${routeUrl(apiRoutes.addDatasetImage, { name: 'fuzz' })}`,
       auth: `Bearer ${callers.adminToken}`,
     },
   ];

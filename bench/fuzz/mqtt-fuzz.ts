@@ -6,6 +6,7 @@
  * device's `online` flag (a column the digest ignores) and the API is polled until it shows.
  */
 import {
+  apiRoutes,
   DEVICE_PUBLISH_KINDS,
   DeviceEventSchema,
   DeviceStatusSchema,
@@ -13,6 +14,7 @@ import {
   LiveFrameSchema,
   PredictionSchema,
   ReportedStateSchema,
+  routeUrl,
   topics,
 } from '@edgeloop/shared';
 import mqtt from 'mqtt';
@@ -70,7 +72,7 @@ export async function fuzzMqtt(
     const status = { protocol: 1, online, at: new Date().toISOString() };
     await client.publishAsync(topics.status(device.deviceId), JSON.stringify(status), { qos: 1 });
     for (let i = 0; i < 400; i++) {
-      const res = await fetch(`${target.httpUrl}/api/v1/devices/${device.deviceId}`, {
+      const res = await fetch(`${target.httpUrl}${routeUrl(apiRoutes.getDevice, { id: device.deviceId })}`, {
         headers: { authorization: `Bearer ${target.adminToken}` },
       });
       if (((await res.json()) as { online?: boolean }).online === online) return;

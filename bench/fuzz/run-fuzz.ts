@@ -7,7 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRng } from '@edgeloop/shared';
+import { apiRoutes, createRng, routeUrl } from '@edgeloop/shared';
 import { startFuzzTarget } from './fuzz-target.ts';
 import { fuzzHttp } from './http-fuzz.ts';
 import { fuzzUploads } from './image-fuzz.ts';
@@ -44,21 +44,28 @@ export async function runFuzz(options: {
   const rng = createRng(options.seed);
   try {
     const admin = { authorization: `Bearer ${target.adminToken}`, 'content-type': 'application/json' };
-    const tokenRes = await fetch(`${target.httpUrl}/api/v1/enrollment-tokens`, {
+    const tokenRes = await fetch(`${target.httpUrl}${routeUrl(apiRoutes.createEnrollmentToken, {})}`, {
       method: 'POST',
       headers: admin,
-      body: JSON.stringify({ protocol: 1, uses: 1 }),
+      body: JSON.stringify({ protocol: 1, uses: 2 }),
     });
     const { token } = (await tokenRes.json()) as { token: string };
-    const enrolled = await fetch(`${target.httpUrl}/api/v1/devices/enroll`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ protocol: 1, token, deviceId: 'fuzz-cam' }),
-    });
-    const device = (await enrolled.json()) as { deviceId: string; secret: string };
+    const enroll = async (deviceId: string) => {
+      const enrolled = await fetch(`${target.httpUrl}${routeUrl(apiRoutes.enrollDevice, {})}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ protocol: 1, token, deviceId }),
+      });
+      return (await enrolled.json()) as { deviceId: string; secret: string };
+    };
+    // The HTTP fuzz calls every route as its device, rotateDeviceSecret among them (an accepted
+    // rotation changes that device's secret), so MQTT and uploads use a device of their own.
+    const httpDevice = await enroll('fuzz-http-cam');
+    const device = await enroll('fuzz-cam');
     const state = openStateReader(join(target.dataDir, 'control-plane.db'), join(target.dataDir, 'objects'));
     const recorder = new Recorder(state, target);
     const callers = { baseUrl: target.httpUrl, adminToken: target.adminToken, device };
+    const httpCallers = { ...callers, device: httpDevice };
     const byArea: Record<string, number> = {};
     const area = async (name: string, share: number, run: (budget: number) => Promise<void>) => {
       const before = recorder.inputs;
@@ -67,7 +74,7 @@ export async function runFuzz(options: {
       log(`${name}: ${byArea[name]} inputs, ${recorder.unexpected5xx} unexpected 5xx so far`);
     };
     try {
-      await area('http', 0.55, (n) => fuzzHttp(callers, recorder, rng, n));
+      await area('http', 0.55, (n) => fuzzHttp(httpCallers, recorder, rng, n));
       await area('mqtt', 0.2, (n) => fuzzMqtt(target, device, recorder, rng, n));
       await area('uploads', 0.15, (n) => fuzzUploads(callers, recorder, rng, n));
       await area('manifests', 0.1, (n) => fuzzManifests(recorder, rng, n));

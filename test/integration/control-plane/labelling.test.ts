@@ -68,7 +68,7 @@ describe('sample intake', () => {
 });
 
 describe('labelling queue', () => {
-  it('puts the least confident first and interleaves devices and predicted classes', async () => {
+  it('puts the least sure first and interleaves devices and predicted classes', async () => {
     const ids: Record<string, string> = {};
     ids.c30 = await sampleFrom(t, cam1, 1, 'circle', 0.3);
     ids.c31 = await sampleFrom(t, cam1, 2, 'circle', 0.31);
@@ -79,8 +79,21 @@ describe('labelling queue', () => {
 
     const q = await queue();
     expect(q.total).toBe(6);
-    // Pure confidence order would be c30 c31 c32 s35 s36 s50: one camera, one class first.
-    expect(q.samples.map((s) => s.sampleId)).toEqual([ids.c30, ids.s35, ids.s50, ids.c31, ids.s36, ids.c32]);
+    // Pure confidence order would be c30 c31 c32 s35 s36 s50: one camera, one class first. The
+    // queue starts with the frame the model was least sure of, then (device, predicted class)
+    // groups take turns, each giving the frame least like those already queued (label-queue.ts).
+    const order = q.samples.map((s) => s.sampleId);
+    expect(order[0]).toBe(ids.c30);
+    const groupOf = (id: string) =>
+      [ids.c30, ids.c31, ids.c32].includes(id)
+        ? 'cam-1 circle'
+        : id === ids.s50
+          ? 'cam-1 square'
+          : 'cam-2 square';
+    expect(new Set(order.slice(0, 3).map(groupOf))).toEqual(
+      new Set(['cam-1 circle', 'cam-1 square', 'cam-2 square']),
+    );
+    expect(new Set(order)).toEqual(new Set(Object.values(ids)));
     expect(q.samples[0]).toMatchObject({ preLabel: 'circle', labelStatus: null, deviceId: 'cam-1' });
     expect((await queue(2)).samples).toHaveLength(2);
 

@@ -22,6 +22,7 @@ import {
 import type { SigningKeyring } from '../auth/signing-keyring.ts';
 import { rollbackManifestPathOf } from '../models/manifest-signer.ts';
 import type { MqttConnection } from '../mqtt/mqtt-client.ts';
+import type { FragmentRecord } from '../store/config-store.ts';
 import type { DeviceRecord, Store } from '../store/store.ts';
 import { type CameraModels, cameraModelsOf } from './camera-models.ts';
 
@@ -58,6 +59,8 @@ export function signedDesiredStateOf(
   keyring: SigningKeyring,
   device: DeviceRecord,
   logger: Logger,
+  /** The remote-configuration fragments, read once by a caller that signs many devices. */
+  fragments: readonly FragmentRecord[] = store.config.listFragments(),
   now = new Date(),
 ): DesiredState {
   // A rollback names the order its manifest was signed for; the device checks they match.
@@ -67,7 +70,7 @@ export function signedDesiredStateOf(
       ? store.rollouts.getRollbackManifest(device.desiredVersion)?.rollbackOrder
       : undefined;
   const content = {
-    ...desiredContentOf(device, cameraModelsOf(store, device, logger)),
+    ...desiredContentOf(device, cameraModelsOf(store, device, logger, fragments)),
     rollbackOrder,
     deviceId: device.deviceId,
     trustedKeys: keyring.trusted(),
@@ -92,10 +95,11 @@ export function createDesiredStatePublisher(deps: {
 }): DesiredStatePublisher {
   const { connection, store, keyring } = deps;
   const log = deps.logger;
-  const stateOf = (device: DeviceRecord) => signedDesiredStateOf(store, keyring, device, log);
+  const stateOf = (device: DeviceRecord, fragments?: readonly FragmentRecord[]) =>
+    signedDesiredStateOf(store, keyring, device, log, fragments);
 
-  async function publishDevice(device: DeviceRecord): Promise<void> {
-    const payload = JSON.stringify(stateOf(device));
+  async function publishDevice(device: DeviceRecord, fragments: readonly FragmentRecord[]): Promise<void> {
+    const payload = JSON.stringify(stateOf(device, fragments));
     await connection.publish(topics.desired(device.deviceId), payload, {
       qos: 1,
       retain: true,
@@ -104,7 +108,8 @@ export function createDesiredStatePublisher(deps: {
   }
 
   async function publishAll(devices: DeviceRecord[]): Promise<void> {
-    const results = await Promise.allSettled(devices.map(publishDevice));
+    const fragments = store.config.listFragments();
+    const results = await Promise.allSettled(devices.map((d) => publishDevice(d, fragments)));
     const failed = devices.filter((_, i) => results[i].status === 'rejected').map((d) => d.deviceId);
     // The database already holds the change and a reconnect republishes everything, so a slow
     // broker is logged rather than failing the caller.

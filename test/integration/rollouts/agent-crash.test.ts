@@ -7,14 +7,12 @@
  * version; the restarted agent must come up on that model, resume the download (HTTP Range) where
  * it was cut, and finish the install.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { ModelStore } from '@edgeloop/agent';
 import { ApiClient } from '@edgeloop/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JsonLogProcess } from '../../helpers/json-log-process.ts';
 import { testManifest } from '../../helpers/manifest-fixture.ts';
 import { startThrottleProxy, type ThrottleProxy } from '../../helpers/throttle-proxy.ts';
 import { createToken, startTestControlPlane, type TestControlPlane } from '../control-plane/helpers.ts';
@@ -24,53 +22,10 @@ const AGENT_PROCESS = resolve(import.meta.dirname, '../../helpers/agent-process.
 const DEVICE = 'cam-crash';
 const MODEL_BYTES = 1_000_000;
 
-type LogLine = { msg?: string; modelVersion?: number; resumed?: boolean; [k: string]: unknown };
-
-class AgentProcess {
-  readonly lines: LogLine[] = [];
-  private waiters: { match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
-  readonly child: ChildProcess;
-
+/** The agent as a process: the power cut is a SIGKILL. */
+class AgentProcess extends JsonLogProcess {
   constructor(configPath: string) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', AGENT_PROCESS, configPath], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    createInterface({ input: this.child.stdout! }).on('line', (text) => {
-      let line: LogLine;
-      try {
-        line = JSON.parse(text);
-      } catch {
-        return;
-      }
-      this.lines.push(line);
-      this.waiters = this.waiters.filter((w) => {
-        if (!w.match(line)) return true;
-        w.resolve(line);
-        return false;
-      });
-    });
-  }
-
-  waitFor(match: (l: LogLine) => boolean, what: string, timeoutMs = 20_000): Promise<LogLine> {
-    const seen = this.lines.find(match);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`agent never logged ${what}`)), timeoutMs);
-      this.waiters.push({
-        match,
-        resolve: (l) => {
-          clearTimeout(timer);
-          resolve(l);
-        },
-      });
-    });
-  }
-
-  async kill(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = once(this.child, 'exit');
-    this.child.kill('SIGKILL');
-    await exited;
+    super(process.execPath, ['--import', 'tsx', AGENT_PROCESS, configPath]);
   }
 }
 

@@ -89,7 +89,6 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
   const servicePassword = randomBytes(24).toString('base64url');
   const identities = new WeakMap<Client, Identity>();
   const wills = new WeakMap<Client, ConnectPacket['will']>();
-  const addresses = new WeakMap<object, string>();
   const sockets = new WeakMap<object, Socket>();
   const retained = new Map<string, Set<string>>();
   const retainedMax = options.retainedTopicsPerDevice ?? 64;
@@ -126,7 +125,7 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
     }
     let ok = false;
     try {
-      const address = addresses.get(client.conn) ?? 'unknown';
+      const address = sockets.get(client.conn)?.remoteAddress ?? 'unknown';
       ok = DEVICE_ID_PATTERN.test(username) && (await options.devices.verify(username, secret, address));
     } catch (err) {
       if (!(err instanceof RateLimitedError)) throw err;
@@ -233,7 +232,6 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
       refused('oversize-packet');
       log.warn({ address: socket.remoteAddress, claimed, maxPacketBytes }, 'mqtt packet too large: closed');
     });
-    addresses.set(conn, socket.remoteAddress ?? 'unknown');
     sockets.set(conn, socket);
     broker.handle(conn);
   };

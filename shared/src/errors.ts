@@ -9,6 +9,10 @@ export const ErrorCodes = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  /** A sample commit for which nothing was uploaded to its presigned URL (upload, then commit). */
+  UPLOAD_MISSING: 409,
+  /** The uploaded object is not what the commit declares (length, sha256); it was deleted. */
+  UPLOAD_MISMATCH: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA: 415,
   /** Too many attempts from one address or for one identity, or too much work queued (Retry-After). */

@@ -13,9 +13,10 @@ export const REDACTED = '***';
 // In a JSON log line a `"` inside a password is escaped as `\"`, hence the (?:\\"|…) alternatives.
 const URL_USERINFO =
   /\b([a-z][a-z0-9+.-]*:\/\/)((?:\\"|[^/?#@\s"])*?)(?::((?:\\"|[^/?#\s"])*))?@(?=[^@\s]*(?:[/?#\s"]|$))/gi;
-// ?password=… &pwd=… and friends in query strings.
+// ?password=… &pwd=… and friends in query strings, and the signature parts of a presigned S3
+// URL (SigV4 X-Amz-Signature/-Credential/-Security-Token, SigV2 Signature/AWSAccessKeyId).
 const SECRET_QUERY =
-  /([?&](?:pass|password|passwd|pwd|token|secret|api_?key|apikey|auth|sig|signature)=)[^&#\s"]*/gi;
+  /([?&](?:pass|password|passwd|pwd|token|secret|api_?key|apikey|auth|sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|awsaccesskeyid)=)[^&#\s"]*/gi;
 
 /** `value` with every URL password (or bare userinfo token) and secret query parameter replaced by `***`. */
 export function redactText(value: string): string {

@@ -8,8 +8,14 @@ import S3rver from 's3rver';
 export interface TestS3 {
   endpoint: string;
   bucket: string;
-  /** The control-plane config that points at this server (keys under `prefix`). */
-  config(prefix?: string): Extract<ObjectStoreConfig, { type: 's3' }>;
+  /**
+   * The control-plane config that points at this server (keys under `prefix`); devices get
+   * presigned URLs unless `presign.enabled` is false.
+   */
+  config(
+    prefix?: string,
+    presign?: Partial<Extract<ObjectStoreConfig, { type: 's3' }>['presign']>,
+  ): Extract<ObjectStoreConfig, { type: 's3' }>;
   stop(): Promise<void>;
 }
 
@@ -27,7 +33,7 @@ export async function startS3(bucket = 'edgeloop-test'): Promise<TestS3> {
   return {
     endpoint,
     bucket,
-    config: (prefix = '') => ({
+    config: (prefix = '', presign = {}) => ({
       type: 's3',
       bucket,
       region: 'us-east-1',
@@ -37,6 +43,7 @@ export async function startS3(bucket = 'edgeloop-test'): Promise<TestS3> {
       accessKeyId: 'S3RVER',
       secretAccessKey: 'S3RVER',
       prefix,
+      presign: { enabled: true, expirySeconds: 300, ...presign },
     }),
     async stop() {
       await server.close();

@@ -13,10 +13,14 @@ import {
   NetworkError,
   PROTOCOL_VERSION,
   type ResultOf,
+  type SampleCommit,
   type SampleMetadata,
+  type SampleUploadRequest,
+  type SampleUploadSlot,
   type Transport,
   ValidationError,
 } from '@edgeloop/shared';
+import { getPresigned, ObjectStorageError, putPresigned } from './presigned-transfer.ts';
 
 export interface DeviceCredentials {
   deviceId: string;
@@ -96,20 +100,61 @@ export class ControlPlaneClient {
     }
   }
 
-  /** Starts a file download; `offset` > 0 asks for the rest of the file (HTTP Range, RFC 9110 §14.2). */
-  downloadModelFile(
+  /**
+   * Starts a file download; `offset` > 0 asks for the rest of the file (HTTP Range, RFC 9110
+   * §14.2). When the control plane redirects to a presigned URL the bytes come from object
+   * storage; a URL refused there (expired on a slow link) is asked for again once.
+   */
+  async downloadModelFile(
     version: number,
     name: string,
     options: { offset?: number; signal?: AbortSignal } = {},
   ): Promise<Response> {
     const headers: Record<string, string> = {};
     if (options.offset) headers.range = `bytes=${options.offset}-`;
-    return this.transport.send(apiRoutes.getModelFile, {
-      params: { version, name },
-      headers,
-      signal: options.signal,
-      timeoutMs: null,
-    });
+    for (let attempt = 0; ; attempt++) {
+      const res = await this.transport.send(apiRoutes.getModelFile, {
+        params: { version, name },
+        headers,
+        signal: options.signal,
+        timeoutMs: null,
+        redirect: 'manual',
+      });
+      if (res.status < 300) return res;
+      await res.body?.cancel();
+      const location = res.headers.get('location');
+      if (!location) throw new ValidationError(`model file ${name}: redirect without a Location`);
+      try {
+        return await getPresigned(this.fetch ?? fetch, location, options);
+      } catch (err) {
+        if (err instanceof ObjectStorageError && err.httpStatus === 403 && attempt === 0) continue;
+        throw err;
+      }
+    }
+  }
+
+  /** Where to send a sample: a presigned PUT, or this control plane (POST /samples). */
+  requestSampleUpload(request: SampleUploadRequest, signal?: AbortSignal): Promise<SampleUploadSlot> {
+    return this.transport.call(apiRoutes.requestSampleUpload, { body: request, signal });
+  }
+
+  /** PUTs a sample's bytes to the slot requestSampleUpload gave, with this agent's TLS settings. */
+  putSampleObject(
+    slot: Extract<SampleUploadSlot, { transfer: 'presigned' }>,
+    bytes: Uint8Array,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    return putPresigned(
+      this.fetch ?? fetch,
+      slot,
+      bytes,
+      signal ? AbortSignal.any([signal, timeout]) : timeout,
+    );
+  }
+
+  commitSampleUpload(commit: SampleCommit, signal?: AbortSignal): Promise<SampleUploadResponse> {
+    return this.transport.call(apiRoutes.commitSampleUpload, { body: commit, signal });
   }
 
   uploadSample(

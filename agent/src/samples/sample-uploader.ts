@@ -1,6 +1,7 @@
 /**
  * Drains the sample queue, most uncertain first. An entry is deleted only once the control plane
- * stored it (201) or refused the payload itself (400/413/415/422: retrying cannot help). Network
+ * stored it (201, or a commit of a presigned upload: sample-sender.ts) or refused the payload
+ * itself (400/413/415/422: retrying cannot help). Network
  * errors and 5xx keep it queued and back off with jitter. The idempotency key makes a retry after
  * a lost response harmless.
  */
@@ -9,6 +10,7 @@ import { ApiHttpError } from '@edgeloop/shared';
 import type { ControlPlaneClient, SampleUploadResponse } from '../comms/control-plane-client.ts';
 import { type BackoffOptions, backoffDelay, sleep } from '../util/backoff.ts';
 import type { QueueEntry, SampleQueue } from './sample-queue.ts';
+import { SampleSender } from './sample-sender.ts';
 
 const PAYLOAD_REJECTED = new Set([400, 413, 415, 422]);
 
@@ -28,8 +30,11 @@ export class SampleUploader {
   private readonly abort = new AbortController();
   private loop: Promise<void> | null = null;
   private uploadedCount = 0;
+  private readonly sender: SampleSender;
 
-  constructor(private readonly o: SampleUploaderOptions) {}
+  constructor(private readonly o: SampleUploaderOptions) {
+    this.sender = new SampleSender(o.client);
+  }
 
   uploaded(): number {
     return this.uploadedCount;
@@ -45,7 +50,7 @@ export class SampleUploader {
   }
 
   private async run(): Promise<void> {
-    const { queue, client, logger } = this.o;
+    const { queue, logger } = this.o;
     const signal = this.abort.signal;
     let failures = 0;
     while (await queue.waitForEntry(signal)) {
@@ -54,7 +59,7 @@ export class SampleUploader {
       const log = logger.child({ idempotencyKey: entry.key, frameId: entry.metadata.frameId });
       try {
         const image = await queue.readImage(entry);
-        const response = await client.uploadSample(entry.metadata, image, signal);
+        const response = await this.sender.send(entry.metadata, image, signal);
         await queue.remove(entry.key);
         if (failures > 0) logger.info({ failures, queued: queue.size() }, 'sample uploads resumed');
         failures = 0;

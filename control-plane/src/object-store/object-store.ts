@@ -22,6 +22,27 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
   /** Every key that starts with `prefix`, sorted; used to import a whole "folder" of images. */
   list(prefix: string): Promise<string[]>;
+  /** Present when devices may move bytes to and from this store themselves (S3); absent on disk. */
+  presigner?: ObjectPresigner;
+}
+
+/** What a presigned PUT must look like; the store pins what it can in the signature. */
+export interface PresignedPutSpec {
+  contentType: string;
+  contentLength: number;
+  /** Lowercase hex; sent as x-amz-checksum-sha256 so S3 itself refuses other bytes. */
+  sha256: string;
+}
+
+/**
+ * Short-lived URLs for one object each. A URL is a bearer credential until it expires: log the
+ * key, never the URL.
+ */
+export interface ObjectPresigner {
+  readonly expirySeconds: number;
+  getUrl(key: string): Promise<string>;
+  /** The URL and the headers the PUT must carry exactly (its length is the body's). */
+  putUrl(key: string, spec: PresignedPutSpec): Promise<{ url: string; headers: Record<string, string> }>;
 }
 
 /**

@@ -21,6 +21,9 @@ export function openObjectStore(
     accessKeyId: config.accessKeyId,
     secretAccessKey: config.secretAccessKey,
     prefix: config.prefix,
+    presign: config.presign.enabled
+      ? { expirySeconds: config.presign.expirySeconds, endpoint: config.presign.endpoint }
+      : undefined,
   });
   return {
     objects: store,

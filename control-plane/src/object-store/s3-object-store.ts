@@ -13,8 +13,14 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { NotFoundError, ValidationError } from '@edgeloop/shared';
-import { isValidListPrefix, isValidObjectKey, type ObjectStore } from './object-store.ts';
+import {
+  isValidListPrefix,
+  isValidObjectKey,
+  type ObjectPresigner,
+  type ObjectStore,
+} from './object-store.ts';
 
 export interface S3ObjectStoreOptions {
   bucket: string;
@@ -28,6 +34,8 @@ export interface S3ObjectStoreOptions {
   secretAccessKey?: string;
   /** Prepended to every key, e.g. `edgeloop/`. */
   prefix: string;
+  /** Presigned URLs for devices; none when absent. */
+  presign?: { expirySeconds: number; endpoint?: string };
 }
 
 export interface S3ObjectStore extends ObjectStore {
@@ -41,16 +49,62 @@ function isMissing(err: unknown): boolean {
   return false;
 }
 
-export function createS3ObjectStore(options: S3ObjectStoreOptions): S3ObjectStore {
-  const client = new S3Client({
+function clientFor(options: S3ObjectStoreOptions, endpoint: string | undefined): S3Client {
+  return new S3Client({
     region: options.region,
-    endpoint: options.endpoint,
+    endpoint,
     forcePathStyle: options.forcePathStyle,
     credentials:
       options.accessKeyId && options.secretAccessKey
         ? { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey }
         : undefined,
+    // Only the checksum we pin ourselves: the SDK's default adds a CRC32 of the *empty* presign
+    // request to the URL, which every real PUT would then fail.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
   });
+}
+
+/**
+ * Presigned GET and PUT URLs (SigV4 query signing). Content-Type, Content-Length and
+ * x-amz-checksum-sha256 are signed headers, so S3 refuses a PUT of other bytes or another size;
+ * a server that skips signature checks (s3rver) is caught by the control plane's commit check.
+ */
+function createPresigner(
+  signer: S3Client,
+  Bucket: string,
+  keyOf: (key: string) => string,
+  expirySeconds: number,
+): ObjectPresigner {
+  return {
+    expirySeconds,
+    getUrl: (key) =>
+      getSignedUrl(signer, new GetObjectCommand({ Bucket, Key: keyOf(key) }), { expiresIn: expirySeconds }),
+    async putUrl(key, spec) {
+      const checksum = Buffer.from(spec.sha256, 'hex').toString('base64');
+      const url = await getSignedUrl(
+        signer,
+        new PutObjectCommand({
+          Bucket,
+          Key: keyOf(key),
+          ContentType: spec.contentType,
+          ContentLength: spec.contentLength,
+          ChecksumSHA256: checksum,
+        }),
+        {
+          expiresIn: expirySeconds,
+          signableHeaders: new Set(['content-type', 'content-length']),
+          unhoistableHeaders: new Set(['x-amz-checksum-sha256']),
+        },
+      );
+      // Content-Length is the body's own; fetch sets it and refuses to be told.
+      return { url, headers: { 'content-type': spec.contentType, 'x-amz-checksum-sha256': checksum } };
+    },
+  };
+}
+
+export function createS3ObjectStore(options: S3ObjectStoreOptions): S3ObjectStore {
+  const client = clientFor(options, options.endpoint);
+  const signer = options.presign?.endpoint ? clientFor(options, options.presign.endpoint) : client;
   const Bucket = options.bucket;
 
   function keyOf(key: string): string {
@@ -59,6 +113,10 @@ export function createS3ObjectStore(options: S3ObjectStoreOptions): S3ObjectStor
   }
 
   return {
+    presigner: options.presign
+      ? createPresigner(signer, Bucket, keyOf, options.presign.expirySeconds)
+      : undefined,
+
     async put(key, bytes) {
       await client.send(new PutObjectCommand({ Bucket, Key: keyOf(key), Body: bytes }));
     },
@@ -140,6 +198,7 @@ export function createS3ObjectStore(options: S3ObjectStoreOptions): S3ObjectStor
 
     close() {
       client.destroy();
+      if (signer !== client) signer.destroy();
     },
   };
 }

@@ -33,7 +33,17 @@ export async function acceptSample(
   now = new Date(),
 ): Promise<{ sample: SampleRecord; duplicate: boolean }> {
   const metadata = parseJsonWith(SampleMetadataSchema, upload.metadataJson, 'sample metadata');
-  const existing = deps.store.findSampleByKey(upload.deviceId, metadata.idempotencyKey);
+  return storeSample(deps, { deviceId: upload.deviceId, metadata, image: upload.image }, now);
+}
+
+/** The already parsed form of acceptSample (a committed direct upload arrives this way). */
+export async function storeSample(
+  deps: SampleIntakeDeps,
+  upload: { deviceId: string; metadata: SampleMetadata; image: Uint8Array },
+  now = new Date(),
+): Promise<{ sample: SampleRecord; duplicate: boolean }> {
+  const { metadata } = upload;
+  const existing = await deps.store.findSampleByKey(upload.deviceId, metadata.idempotencyKey);
   if (existing) return { sample: existing, duplicate: true };
 
   if (upload.image.byteLength > deps.sampleMaxBytes) {
@@ -44,7 +54,7 @@ export async function acceptSample(
   const objectKey = `samples/${sha256}.${info.extension}`;
   if (!(await deps.objects.has(objectKey))) await deps.objects.put(objectKey, upload.image);
 
-  const result = deps.store.insertSample(
+  const result = await deps.store.insertSample(
     {
       deviceId: upload.deviceId,
       metadata,

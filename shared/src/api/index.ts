@@ -4,5 +4,6 @@ export * from './openapi.ts';
 export * from './route.ts';
 export * from './routes/broker-hooks.ts';
 export * from './routes/config.ts';
+export * from './sample-transfer-bodies.ts';
 export * from './transport.ts';
 export type * from './types.ts';

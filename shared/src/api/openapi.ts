@@ -56,6 +56,11 @@ function operation(route: RouteDef): ZodOpenApiOperationObject {
         description: spec.description,
         content: { [spec.contentType]: { schema: { type: 'string', format: 'binary' } } },
       };
+    } else if (spec.type === 'redirect') {
+      responses[status] = {
+        description: spec.description,
+        headers: { Location: { description: 'where to fetch the bytes', schema: { type: 'string' } } },
+      };
     } else {
       responses[status] = {
         description: spec.description,

@@ -41,7 +41,9 @@ export type BodySpec =
 export type ResponseSpec =
   | { type: 'json'; schema: z.ZodType; description: string }
   | { type: 'binary'; contentType: string; description: string }
-  | { type: 'event-stream'; description: string };
+  | { type: 'event-stream'; description: string }
+  /** A 3xx whose Location is where the bytes are (a presigned object-storage URL). */
+  | { type: 'redirect'; description: string };
 
 export interface RouteDef {
   /** The operation's name: the client method, the OpenAPI operationId and the dashboard's key. */

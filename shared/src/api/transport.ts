@@ -78,7 +78,10 @@ export interface TransportOptions {
 
 export interface Transport {
   readonly baseUrl: string;
-  /** Sends the call; resolves to the Response when its status is 2xx, else throws ApiHttpError. */
+  /**
+   * Sends the call; resolves to the Response when its status is 2xx (or 3xx with `redirect:
+   * 'manual'`), else throws ApiHttpError.
+   */
   send<R extends RouteDef>(route: R, input: CallInput<R>): Promise<Response>;
   /** Sends the call and parses a JSON answer with the route's schema (raw Response for bytes). */
   call<R extends RouteDef>(route: R, input: CallInput<R>): Promise<ResultOf<R>>;
@@ -114,6 +117,7 @@ export function createTransport(options: TransportOptions): Transport {
         method: route.method,
         headers,
         body,
+        redirect: input.redirect,
         signal: signals.length > 0 ? AbortSignal.any(signals) : undefined,
       });
     } catch (err) {
@@ -122,7 +126,8 @@ export function createTransport(options: TransportOptions): Transport {
       const reason = ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message;
       throw new NetworkError(`${what}: cannot reach the control plane at ${options.baseUrl}: ${reason}`, err);
     }
-    if (!res.ok) throw await errorFrom(res, what);
+    const redirected = input.redirect === 'manual' && res.status >= 300 && res.status < 400;
+    if (!res.ok && !redirected) throw await errorFrom(res, what);
     return res;
   }
 

@@ -35,6 +35,8 @@ export type CallInput<R extends RouteDef> = ParamsPart<R> &
     headers?: Record<string, string>;
     /** Per-call timeout (ms); null for none (large downloads bounded by `signal`). */
     timeoutMs?: number | null;
+    /** 'manual' hands a 3xx back to the caller instead of following it (a presigned Location). */
+    redirect?: 'follow' | 'manual';
   };
 
 type ReplyFor<T, S> = T extends { type: 'json'; schema: infer X extends z.ZodType }

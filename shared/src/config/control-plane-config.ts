@@ -39,6 +39,30 @@ export const ObjectStoreConfigSchema = z.discriminatedUnion('type', [
       .regex(/^([A-Za-z0-9_][A-Za-z0-9._-]*\/)*$/, 'empty, or segments each followed by /')
       .default('')
       .describe('Prepended to every key, so one bucket can hold several control planes.'),
+    presign: z
+      .object({
+        enabled: z
+          .boolean()
+          .default(true)
+          .describe(
+            'Devices download model files and upload samples through presigned URLs, straight to the bucket.',
+          ),
+        expirySeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(3600)
+          .default(300)
+          .describe('How long a presigned URL works; a device asks again for an expired one.'),
+        endpoint: z
+          .url()
+          .optional()
+          .describe(
+            'The S3 endpoint as devices reach it, when it differs from `endpoint` (signatures cover the host).',
+          ),
+      })
+      .prefault({})
+      .describe('Presigned URLs for devices (bytes that bypass the control plane).'),
   }),
 ]);
 export type ObjectStoreConfig = z.infer<typeof ObjectStoreConfigSchema>;

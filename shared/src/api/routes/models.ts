@@ -69,9 +69,13 @@ export const modelRoutes = {
     path: '/models/{version}/files/{name}',
     tag: 'models',
     summary: "One of a version's files (HTTP Range supported)",
+    description:
+      'With an S3 object store a device is redirected (307) to a short-lived presigned GET URL of ' +
+      'the file instead; it still checks the sha256 the signed manifest gives.',
     access: ['device', 'viewer'],
     params: ModelFileParamsSchema,
     responses: {
+      307: { type: 'redirect', description: 'the file at a presigned object-storage URL (devices)' },
       200: { type: 'binary', contentType: 'application/octet-stream', description: 'the file' },
       206: { type: 'binary', contentType: 'application/octet-stream', description: 'the requested range' },
     },

@@ -96,6 +96,8 @@ it('takes the S3 settings from EDGELOOP_CP_ environment variables', () => {
       EDGELOOP_CP_OBJECT_STORE__ENDPOINT: 'http://127.0.0.1:9000',
       EDGELOOP_CP_OBJECT_STORE__FORCE_PATH_STYLE: 'true',
       EDGELOOP_CP_OBJECT_STORE__PREFIX: 'site-1/',
+      EDGELOOP_CP_OBJECT_STORE__PRESIGN__EXPIRY_SECONDS: '60',
+      EDGELOOP_CP_OBJECT_STORE__PRESIGN__ENDPOINT: 'https://s3.example.com',
     },
   });
   expect(config.objectStore).toEqual({
@@ -105,6 +107,8 @@ it('takes the S3 settings from EDGELOOP_CP_ environment variables', () => {
     endpoint: 'http://127.0.0.1:9000',
     forcePathStyle: true,
     prefix: 'site-1/',
+    // Devices get presigned URLs by default, signed for the endpoint they reach.
+    presign: { enabled: true, expirySeconds: 60, endpoint: 'https://s3.example.com' },
   });
   expect(ControlPlaneConfigSchema.parse({ dataDir: '/tmp/x' }).objectStore).toEqual({ type: 'local' });
 });

@@ -20,6 +20,8 @@ const RIGHTS: Record<string, Right> = {
   getDesiredState: 'device',
   getDesiredConfig: 'device',
   uploadSample: 'device',
+  requestSampleUpload: 'device',
+  commitSampleUpload: 'device',
   rotateDeviceSecret: 'device',
   // The broker's auth hooks answer to the hook secret a clustered broker sends, not to a role
   // (404 while hooks are off, as here; test/integration/broker/broker-hooks.test.ts covers them).

@@ -38,6 +38,7 @@ import { DesiredTrust } from './comms/desired-trust.ts';
 import { homeAssistantDiscovery } from './comms/home-assistant.ts';
 import { LocalEndpoint } from './comms/local-endpoint.ts';
 import { MqttLink } from './comms/mqtt-link.ts';
+import { objectStorageAccess } from './comms/presigned-transfer.ts';
 import { StateReporter } from './comms/state-reporter.ts';
 import { createTlsFetch } from './comms/tls-fetch.ts';
 import { checkPlaintext, readDeviceKey, readServerCa, resolveServerCa } from './comms/tls-trust.ts';
@@ -147,6 +148,7 @@ async function assemble(
   const anonymous = new ControlPlaneClient(config.controlPlaneUrl, null, {
     timeoutMs: deps.httpTimeoutMs,
     fetch: serverCa ? createTlsFetch({ ca: serverCa }) : undefined,
+    objectStorage: await objectStorageAccess(config),
   });
   const enrolled = await loadOrEnroll(config, anonymous, log('enroll'), { serverCa });
   const deviceId = enrolled.deviceId;

@@ -20,7 +20,12 @@ import {
   type Transport,
   ValidationError,
 } from '@edgeloop/shared';
-import { getPresigned, ObjectStorageError, putPresigned } from './presigned-transfer.ts';
+import {
+  getPresigned,
+  type ObjectStorageAccess,
+  ObjectStorageError,
+  putPresigned,
+} from './presigned-transfer.ts';
 
 export interface DeviceCredentials {
   deviceId: string;
@@ -32,6 +37,8 @@ export interface ControlPlaneClientOptions {
   timeoutMs?: number;
   /** fetch with the agent's CA and client certificate (tls-fetch.ts); the global one otherwise. */
   fetch?: typeof fetch;
+  /** How presigned object-storage URLs are fetched (presigned-transfer.ts). */
+  objectStorage?: ObjectStorageAccess;
 }
 
 export type SampleUploadResponse = ResultOf<typeof apiRoutes.uploadSample>;
@@ -43,6 +50,7 @@ export class ControlPlaneClient {
   private readonly timeoutMs: number;
   private readonly transport: Transport;
   private readonly fetch?: typeof fetch;
+  private readonly objectStorage: ObjectStorageAccess;
 
   constructor(
     readonly baseUrl: string,
@@ -51,6 +59,7 @@ export class ControlPlaneClient {
   ) {
     this.timeoutMs = options.timeoutMs ?? 15_000;
     this.fetch = options.fetch;
+    this.objectStorage = options.objectStorage ?? {};
     const headers: Record<string, string> = {};
     // A certificate device has no secret: its client certificate authenticates it (mTLS).
     if (credentials?.secret) {
@@ -62,7 +71,11 @@ export class ControlPlaneClient {
 
   /** The same control plane as this device; `fetch` replaces this client's (a client certificate). */
   withCredentials(credentials: DeviceCredentials, fetch = this.fetch): ControlPlaneClient {
-    return new ControlPlaneClient(this.baseUrl, credentials, { timeoutMs: this.timeoutMs, fetch });
+    return new ControlPlaneClient(this.baseUrl, credentials, {
+      timeoutMs: this.timeoutMs,
+      fetch,
+      objectStorage: this.objectStorage,
+    });
   }
 
   /** Replaces this device's secret with `secret` (made by the agent and kept on disk first). */
@@ -125,7 +138,7 @@ export class ControlPlaneClient {
       const location = res.headers.get('location');
       if (!location) throw new ValidationError(`model file ${name}: redirect without a Location`);
       try {
-        return await getPresigned(this.fetch ?? fetch, location, options);
+        return await getPresigned(this.objectStorage, location, options);
       } catch (err) {
         if (err instanceof ObjectStorageError && err.httpStatus === 403 && attempt === 0) continue;
         throw err;
@@ -138,7 +151,7 @@ export class ControlPlaneClient {
     return this.transport.call(apiRoutes.requestSampleUpload, { body: request, signal });
   }
 
-  /** PUTs a sample's bytes to the slot requestSampleUpload gave, with this agent's TLS settings. */
+  /** PUTs a sample's bytes to the slot requestSampleUpload gave, with the object-storage trust. */
   putSampleObject(
     slot: Extract<SampleUploadSlot, { transfer: 'presigned' }>,
     bytes: Uint8Array,
@@ -146,7 +159,7 @@ export class ControlPlaneClient {
   ): Promise<void> {
     const timeout = AbortSignal.timeout(this.timeoutMs);
     return putPresigned(
-      this.fetch ?? fetch,
+      this.objectStorage,
       slot,
       bytes,
       signal ? AbortSignal.any([signal, timeout]) : timeout,

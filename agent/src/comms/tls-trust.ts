@@ -29,7 +29,7 @@ export function deviceKeyPath(dataDir: string): string {
   return join(dataDir, 'device-key.pem');
 }
 
-function isLoopback(host: string): boolean {
+export function isLoopback(host: string): boolean {
   const bare = host.replace(/^\[|\]$/g, '');
   return bare === 'localhost' || bare === '::1' || (isIP(bare) === 4 && bare.startsWith('127.'));
 }

@@ -107,6 +107,13 @@ export const AgentConfigObjectSchema = z.object({
         .min(1)
         .optional()
         .describe("PEM CA the control plane's certificate must chain to (https:// and mqtts://)."),
+      objectStorageCaFile: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          "PEM CA(s) an S3 endpoint with its own CA must chain to, for presigned model downloads and sample uploads; the system's CAs (and NODE_EXTRA_CA_CERTS) when absent.",
+        ),
       caFingerprint: z
         .string()
         .regex(

@@ -6,11 +6,15 @@
  * device's queue) only once the control plane has read it back, checked it and recorded it.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer as createTlsServer } from 'node:tls';
 import {
   ApiHttpError,
+  createCertificateAuthority,
+  issueServerCertificate,
   type Manifest,
   PROTOCOL_VERSION,
   type SampleMetadata,
@@ -19,7 +23,11 @@ import {
 } from '@edgeloop/shared';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ControlPlaneClient } from '../../../agent/src/comms/control-plane-client.ts';
-import { presignedUrl } from '../../../agent/src/comms/presigned-transfer.ts';
+import {
+  type ObjectStorageAccess,
+  objectStorageAccess,
+  presignedUrl,
+} from '../../../agent/src/comms/presigned-transfer.ts';
 import { downloadModelFiles } from '../../../agent/src/model/model-downloader.ts';
 import { SampleQueue } from '../../../agent/src/samples/sample-queue.ts';
 import { SampleSender } from '../../../agent/src/samples/sample-sender.ts';
@@ -54,13 +62,42 @@ afterEach(async () => {
 });
 
 async function start(
-  presign: { expirySeconds?: number } | 'disk' = {},
+  presign: { expirySeconds?: number; endpoint?: string } | 'disk' = {},
   overrides: TestControlPlaneOverrides = {},
 ): Promise<TestControlPlane> {
   const objectStore = presign === 'disk' ? { type: 'local' as const } : s3.config(`run-${++runs}/`, presign);
   const t = await startTestControlPlane({ ...overrides, objectStore });
   running.push(t);
   return t;
+}
+
+/** A TLS front (like a load balancer) on a plain-http port, counting the connections it takes. */
+async function startTlsFront(port: string, identity: { certPem: string; keyPem: string }) {
+  let count = 0;
+  const open = new Set<Socket>();
+  const server = createTlsServer({ cert: identity.certPem, key: identity.keyPem }, (socket) => {
+    count++;
+    const upstream = connect(Number(port), '127.0.0.1');
+    open.add(socket).add(upstream);
+    socket.pipe(upstream).pipe(socket);
+    const end = () => {
+      socket.destroy();
+      upstream.destroy();
+    };
+    socket.on('error', end);
+    upstream.on('error', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port: own } = server.address() as AddressInfo;
+  return {
+    url: `https://127.0.0.1:${own}`,
+    connections: () => count,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of open) socket.destroy();
+      }),
+  };
 }
 
 async function tempDir(): Promise<string> {
@@ -87,11 +124,19 @@ function recordingFetch(options: { delayFirstToS3Ms?: number } = {}) {
   return { fetch: wrapped, seen, toS3: () => seen.filter((r) => r.origin === s3.endpoint) };
 }
 
-function clientFor(t: TestControlPlane, device: Device, fetchFn?: typeof fetch): ControlPlaneClient {
-  return new ControlPlaneClient(t.cp.httpUrl, device, { timeoutMs: 5_000, fetch: fetchFn });
+function clientFor(
+  t: TestControlPlane,
+  device: Device,
+  fetchFn?: typeof fetch,
+  objectStorage: ObjectStorageAccess = { fetch: fetchFn },
+): ControlPlaneClient {
+  return new ControlPlaneClient(t.cp.httpUrl, device, { timeoutMs: 5_000, fetch: fetchFn, objectStorage });
 }
 
-async function publishModel(t: TestControlPlane, version = 1): Promise<{ bytes: Uint8Array; manifest: Manifest }> {
+async function publishModel(
+  t: TestControlPlane,
+  version = 1,
+): Promise<{ bytes: Uint8Array; manifest: Manifest }> {
   const bytes = new Uint8Array(randomBytes(64 * 1024));
   const form = new FormData();
   form.set('manifest', JSON.stringify(testManifest(bytes, { modelVersion: version })));
@@ -173,7 +218,9 @@ describe('model files through presigned GET URLs', () => {
     const { bytes, manifest } = await publishModel(t);
     const net = recordingFetch({ delayFirstToS3Ms: 2_500 });
     const dir = await tempDir();
-    await downloadModelFiles(clientFor(t, cam, net.fetch), manifest, dir, { logger: new LogCapture().logger });
+    await downloadModelFiles(clientFor(t, cam, net.fetch), manifest, dir, {
+      logger: new LogCapture().logger,
+    });
     expect(new Uint8Array(await readFile(join(dir, 'model.onnx')))).toEqual(bytes);
     expect(net.toS3().map((r) => r.status)).toEqual([403, 200]);
     const asked = net.seen.filter((r) => r.path.endsWith('/models/1/files/model.onnx'));
@@ -265,7 +312,9 @@ describe('samples through presigned PUT URLs', () => {
 
     // cam-2 cannot commit what cam-1 uploaded: the key is per device.
     const slot = await slotFor(client, 'mine');
-    expect(new URL(slot.url).pathname).toContain(stagedSampleKey('cam-1', metadataFor('mine').idempotencyKey));
+    expect(new URL(slot.url).pathname).toContain(
+      stagedSampleKey('cam-1', metadataFor('mine').idempotencyKey),
+    );
     await client.putSampleObject(slot, jpeg);
     expect(await codeOf(clientFor(t, other).commitSampleUpload(commitOf('mine')))).toBe('409 UPLOAD_MISSING');
     expect((await t.cp.store.listSamples({ limit: 10, offset: 0 })).total).toBe(0);
@@ -274,8 +323,10 @@ describe('samples through presigned PUT URLs', () => {
     // Bounded like the posted intake.
     const big = { ...request('big'), bytes: 10 * 1024 * 1024 };
     expect(await codeOf(client.requestSampleUpload(big))).toBe('413 PAYLOAD_TOO_LARGE');
-    // Only the control plane names keys, and only http(s) URLs are followed.
+    // Only http(s) URLs are followed, and plain http only to loopback unless the agent is insecure.
     expect(() => presignedUrl('file:///etc/passwd')).toThrow(/http\(s\)/);
+    expect(() => presignedUrl('http://s3.example.com/b/k?X-Amz-Signature=00')).toThrow(/plaintext/);
+    expect(presignedUrl('http://s3.example.com/b/k', { allowPlaintext: true }).host).toBe('s3.example.com');
   });
 
   it('asks for a fresh slot when the PUT URL expired before it was used', async () => {
@@ -288,6 +339,47 @@ describe('samples through presigned PUT URLs', () => {
     expect(net.toS3().map((r) => r.status)).toEqual([403, 200]);
     expect(net.seen.filter((r) => r.path.endsWith('/samples/uploads')).length).toBe(2);
     expect((await t.cp.store.listSamples({ limit: 10, offset: 0 })).total).toBe(1);
+  });
+});
+
+describe('an S3 endpoint with its own CA', () => {
+  it('is trusted through tls.objectStorageCaFile, not through the control plane or system CAs', async () => {
+    // Devices reach the bucket at an https endpoint (a TLS front on the same s3rver) whose
+    // certificate chains to a private CA; the control plane signs URLs for that endpoint.
+    const ca = await createCertificateAuthority('bucket CA', 1);
+    const front = await startTlsFront(
+      new URL(s3.endpoint).port,
+      await issueServerCertificate(ca, { names: [], addresses: ['127.0.0.1'] }, 1),
+    );
+    try {
+      const t = await start({ endpoint: front.url });
+      const cam = await enroll(t, 'cam-1');
+      const { bytes, manifest } = await publishModel(t);
+      const caFile = join(await tempDir(), 'bucket-ca.pem');
+      await writeFile(caFile, ca.certPem);
+      const access = await objectStorageAccess({
+        tls: { objectStorageCaFile: caFile, clientCertificate: false },
+        insecure: false,
+      });
+      const client = clientFor(t, cam, undefined, access);
+      const dir = await tempDir();
+      await downloadModelFiles(client, manifest, dir, { logger: new LogCapture().logger });
+      expect(new Uint8Array(await readFile(join(dir, 'model.onnx')))).toEqual(bytes);
+      const sent = await new SampleSender(client).send(metadataFor('tls'), await testImage(4, 'jpeg'));
+      expect(sent.duplicate).toBe(false);
+      expect(front.connections()).toBeGreaterThan(0);
+
+      // Without that setting the bucket's certificate is not trusted, and nothing is stored.
+      const untrusting = new SampleSender(clientFor(t, cam));
+      await expect(
+        untrusting.send(metadataFor('untrusted'), await testImage(5, 'jpeg')),
+      ).rejects.toMatchObject({
+        code: 'UPSTREAM_FAILED',
+      });
+      expect((await t.cp.store.listSamples({ limit: 10, offset: 0 })).total).toBe(1);
+    } finally {
+      await front.close();
+    }
   });
 });
 

@@ -95,6 +95,14 @@ describe('remote agent settings', () => {
     );
     // A bare userinfo may be a token (`https://TOKEN@host`): hidden too.
     expect(redactText('rtsp://token@h/s')).toBe(`rtsp://${REDACTED}@h/s`);
+    // A presigned S3 URL is a bearer credential: its signature and credential are hidden.
+    const presigned =
+      'https://s3.example.com/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F20261206' +
+      '&X-Amz-Date=20261206T054343Z&X-Amz-Security-Token=FQo&X-Amz-Signature=27996f49b5';
+    expect(redactText(presigned)).toBe(
+      'https://s3.example.com/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=***' +
+        '&X-Amz-Date=20261206T054343Z&X-Amz-Security-Token=***&X-Amz-Signature=***',
+    );
   });
 
   it('lets a device subscribe to its own config topic only', () => {

@@ -266,6 +266,9 @@ describe('samples through presigned PUT URLs', () => {
     expect(retried).toMatchObject({ sampleId: samples[0].sampleId, duplicate: true });
     const again = await new SampleSender(client).send(metadata, jpeg);
     expect(again).toMatchObject({ sampleId: samples[0].sampleId, duplicate: true });
+    // The same image under a new key (a frame captured twice) is the first sample too.
+    const sameImage = await new SampleSender(client).send(metadataFor('same-image'), jpeg);
+    expect(sameImage).toMatchObject({ sampleId: samples[0].sampleId, duplicate: true });
     expect((await t.cp.store.listSamples({ limit: 10, offset: 0 })).total).toBe(1);
     expect(await t.cp.objects.list('sample-uploads/')).toEqual([]);
     expectNoPresignedUrlIn(t.logs, agentLogs);

@@ -200,6 +200,10 @@ describe('model files through presigned GET URLs', () => {
     await downloadModelFiles(clientFor(t, cam, net.fetch), manifest, dir, { logger: agentLogs.logger });
     expect(new Uint8Array(await readFile(join(dir, 'model.onnx')))).toEqual(bytes);
     expect(net.toS3()).toEqual([expect.objectContaining({ method: 'GET', status: 200 })]);
+    // An interrupted download resumes from the bucket with a Range (RFC 9110 §14.2).
+    const rest = await clientFor(t, cam).downloadModelFile(1, 'model.onnx', { offset: 1000 });
+    expect(rest.status).toBe(206);
+    expect(new Uint8Array(await rest.arrayBuffer())).toEqual(bytes.subarray(1000));
 
     // Someone with write access to the bucket swaps the bytes (same length): the device refuses.
     const tampered = new Uint8Array(bytes);

@@ -23,6 +23,7 @@ import { SqliteDatasetStore } from './dataset-store.ts';
 import { hasAllTags } from './device-tags.ts';
 import { createSqlFleetTargetStore, type FleetTargetStore } from './fleet-target-store.ts';
 import { SqliteLabellingStore } from './labelling-store.ts';
+import { createSqlLeaseStore, type LeaseStore } from './lease-store.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { SqlitePipelineStore } from './pipeline-store.ts';
 import type {
@@ -104,6 +105,7 @@ class SqliteStore implements Store {
   readonly webhookDeliveries: SqliteWebhookDeliveryStore;
   readonly security: SqliteSecurityStore;
   readonly sessions: SessionStore;
+  readonly leases: LeaseStore;
 
   constructor(private readonly db: Database.Database) {
     const sql: SqlDatabase = {
@@ -122,6 +124,7 @@ class SqliteStore implements Store {
     this.webhookDeliveries = new SqliteWebhookDeliveryStore(sql);
     this.security = new SqliteSecurityStore(sql);
     this.sessions = createSqlSessionStore(sql);
+    this.leases = createSqlLeaseStore(sql);
   }
 
   createEnrollmentToken(token: EnrollmentTokenRecord): void {

@@ -370,6 +370,9 @@ export async function startControlPlane(
       brokerIdentities,
       brokerHookSecret,
       mqttConnected: () => connection.ready(),
+      replica: config.cluster.enabled
+        ? () => ({ id: leadership.replicaId, leader: leadership.isLeader() })
+        : undefined,
       version: packageJson.version,
       logger: root,
       checkResponses: deps.checkResponses ?? process.env.EDGELOOP_CHECK_RESPONSES === '1',

@@ -15,10 +15,12 @@ import {
 } from '@edgeloop/shared';
 import packageJson from '../package.json' with { type: 'json' };
 import { createAlertEngine } from './alerts/alert-engine.ts';
-import { createWebhookNotifier } from './alerts/webhook-notifier.ts';
+import { createWebhookNotifier, type WebhookNotifier } from './alerts/webhook-notifier.ts';
 import { createDeviceAuthenticator } from './auth/device-authenticator.ts';
 import { loadOrCreateAdminToken, loadOrCreateSigningKey } from './auth/key-files.ts';
 import { openSigningKeyring } from './auth/signing-keyring.ts';
+import { leaderScoped } from './cluster/leadership.ts';
+import { openLeadership } from './cluster/open-leadership.ts';
 import { createChangeFeed } from './dashboard/change-feed.ts';
 import { createLiveFrames } from './devices/live-frames.ts';
 import { createConvergence } from './fleet/convergence.ts';
@@ -124,22 +126,25 @@ export async function startControlPlane(
     const signingKey = keyring.active;
     const admin = loadOrCreateAdminToken(config.dataDir, config.adminToken);
     const tls: TlsMaterial | null = config.tls ? await loadTlsMaterial(config.tls, config.dataDir) : null;
-    // Nobody is connected yet; retained status messages and new connections tell us who is.
-    store.markAllOffline();
+    const leadership = openLeadership(config, store, root.child({ component: 'cluster' }));
+    // Replicas: another one may be connected to devices; their retained status tells who is.
+    if (!config.cluster.enabled) {
+      // Nobody is connected yet; retained status messages and new connections tell us who is.
+      store.markAllOffline();
+    }
     const retention = createRetention({
       store,
       config: config.retention,
       logger: root.child({ component: 'retention' }),
     });
-    retention.start();
-    stops.push(() => retention.stop());
+    leadership.add({ name: 'retention', start: () => retention.start(), stop: () => retention.stop() });
     const objectStore = openObjectStore(config.objectStore, config.dataDir);
     stops.push(() => objectStore.close());
     const { objects } = objectStore;
     // Before the broker, whose refusals it counts; its queue and alert figures are read at scrape time.
     const metrics = createControlPlaneMetrics({
       store,
-      alertQueueDepth: () => notifier.depth(),
+      alertQueueDepth: () => notifier.current()?.depth() ?? 0,
       openAlerts: () => alerts.openByRule(),
     });
     const guard = createCredentialGuard(config.rateLimits, {
@@ -183,16 +188,28 @@ export async function startControlPlane(
 
     // Alerts are notified through a bounded queue that never holds up a request or a message.
     const alertLog = root.child({ component: 'alerts' });
-    const notifier = createWebhookNotifier({
-      webhooks: config.alerts.webhooks,
-      delivery: config.alerts.delivery,
+    // Only the leader delivers: it resumes the deliveries the database holds, once, on election.
+    const notifier = leaderScoped<WebhookNotifier>(leadership, 'alert notifications', () =>
+      createWebhookNotifier({
+        webhooks: config.alerts.webhooks,
+        delivery: config.alerts.delivery,
+        logger: alertLog,
+        onOutcome: (outcome) => metrics.alertDelivery(outcome),
+        // Unsettled deliveries survive a restart: a notification is resent, not lost.
+        store: store.webhookDeliveries,
+      }),
+    );
+    const alerts = createAlertEngine({
+      store,
+      config: config.alerts,
+      notifier: {
+        enqueue: (n) => notifier.current()?.enqueue(n),
+        depth: () => notifier.current()?.depth() ?? 0,
+        idle: () => notifier.current()?.idle() ?? Promise.resolve(),
+        close: async () => {},
+      },
       logger: alertLog,
-      onOutcome: (outcome) => metrics.alertDelivery(outcome),
-      // Unsettled deliveries survive a restart: a notification is resent, not lost.
-      store: store.webhookDeliveries,
     });
-    stops.push(() => notifier.close());
-    const alerts = createAlertEngine({ store, config: config.alerts, notifier, logger: alertLog });
 
     const mqttLog = root.child({ component: 'fleet' });
     // Never waits for the broker: HTTP serves while it is down, and fleet logic runs on connect.
@@ -228,6 +245,7 @@ export async function startControlPlane(
       convergence,
       logger: root.child({ component: 'rollouts' }),
       tickMs: config.rollouts.tickMs,
+      isLeader: () => leadership.isLeader(),
     });
     const liveFrames = createLiveFrames();
     followDeviceMessages({
@@ -240,15 +258,32 @@ export async function startControlPlane(
       },
       onLiveFrame: (id, frame, at) => liveFrames.put(id, frame, at),
       quotas,
+      sharedGroup: config.cluster.enabled ? config.cluster.sharedSubscriptionGroup : undefined,
     });
     // Retained messages do not survive a broker restart: the database is the source of truth.
-    connection.onConnect(async () => {
+    // One replica (the leader) republishes and reconciles for all, on connect and on election.
+    const republish = async () => {
       await desired.republishAll();
       await desiredConfig.republishAll();
+    };
+    const reconcile = () => brokerIdentities.reconcile(store.listDevices().map((d) => d.deviceId));
+    connection.onConnect(async () => {
+      if (leadership.isLeader()) await republish();
     });
     connection.onConnect(async () => {
-      await brokerIdentities.reconcile(store.listDevices().map((d) => d.deviceId));
+      if (leadership.isLeader()) await reconcile();
     });
+    if (config.cluster.enabled) {
+      leadership.add({
+        name: 'broker state',
+        start: async () => {
+          if (!connection.ready()) return; // onConnect does it once linked
+          await republish();
+          await reconcile();
+        },
+        stop: () => {},
+      });
+    }
     // The embedded broker is up already; an external one may come later (a warning, not a failure).
     const linked = await connection.whenReady(brokerChoice.kind === 'embedded' ? 30_000 : 3_000);
     if (!linked && brokerChoice.kind === 'embedded') {
@@ -287,19 +322,16 @@ export async function startControlPlane(
       logger: pipelineLog,
     });
     stops.push(() => pipeline.close());
-    const triggers = startPipelineTriggers({
-      config: config.pipeline,
-      store,
-      runner: pipeline,
-      logger: pipelineLog,
-    });
-    stops.push(() => triggers.stop());
+    leadership.add({ name: 'pipeline', start: () => pipeline.start(), stop: () => pipeline.stop() });
+    leaderScoped(leadership, 'pipeline triggers', () =>
+      startPipelineTriggers({ config: config.pipeline, store, runner: pipeline, logger: pipelineLog }),
+    );
     // Rollouts live in the database; the engine picks running ones up again after a restart.
-    rollouts.start();
-    stops.push(() => rollouts.stop());
+    leadership.add({ name: 'rollouts', start: () => rollouts.start(), stop: () => rollouts.stop() });
     // After followDeviceMessages: retained status messages have said who is online by now.
-    alerts.start();
-    stops.push(() => alerts.stop());
+    leadership.add({ name: 'alerts', start: () => alerts.start(), stop: () => alerts.stop() });
+    await leadership.start();
+    stops.push(() => leadership.stop());
 
     const mqttPublicUrl = config.mqtt.publicUrl ?? brokerUrl;
     const changes = createChangeFeed({
@@ -338,6 +370,9 @@ export async function startControlPlane(
       brokerIdentities,
       brokerHookSecret,
       mqttConnected: () => connection.ready(),
+      replica: config.cluster.enabled
+        ? () => ({ id: leadership.replicaId, leader: leadership.isLeader() })
+        : undefined,
       version: packageJson.version,
       logger: root,
       checkResponses: deps.checkResponses ?? process.env.EDGELOOP_CHECK_RESPONSES === '1',

@@ -29,6 +29,9 @@ ctrl addRoleACL "$role" publishClientReceive '$CONTROL/dynamic-security/v1/respo
 # Publish desired state and config to every device; follow every device's messages.
 ctrl addRoleACL "$role" publishClientSend 'edgeloop/#' allow
 ctrl addRoleACL "$role" subscribePattern 'edgeloop/#' allow
+# Replicas (cluster.enabled) split device messages through shared subscriptions, which Mosquitto
+# checks against the whole filter, $share prefix included.
+ctrl addRoleACL "$role" subscribePattern '$share/+/edgeloop/#' allow
 ctrl createClient "$user" -p "$EDGELOOP_MQTT_PASSWORD"
 ctrl addClientRole "$user" "$role"
 echo "created Mosquitto user '$user' with role '$role'"

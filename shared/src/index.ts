@@ -10,6 +10,7 @@ export * from './class-scores.ts';
 export * from './client/api-client.ts';
 export * from './client/loop-client.ts';
 export * from './config/agent-config.ts';
+export * from './config/cluster-config.ts';
 export * from './config/control-plane-config.ts';
 export * from './config/limits-config.ts';
 export * from './config/load-config.ts';

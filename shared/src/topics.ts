@@ -53,7 +53,23 @@ export const topics = {
   frame: (deviceId: string) => deviceTopic(deviceId, 'frame'),
   /** Subscription filters the control plane uses to follow every device. */
   allDevices: (kind: (typeof DEVICE_PUBLISH_KINDS)[number]) => `${TOPIC_ROOT}/devices/+/${kind}`,
+  /**
+   * An MQTT 5 shared subscription (also accepted from 3.1.1 clients by Mosquitto and EMQX): the
+   * broker hands each message to one member of `group`, so replicas split the work.
+   */
+  shared: (group: string, filter: string) => `$share/${group}/${filter}`,
 };
+
+/**
+ * What replicas split between them (each message recorded once) versus what every replica
+ * follows: `status` is retained (a broker does not send retained messages to shared
+ * subscriptions) and idempotent, and `frame` feeds each replica's own live view.
+ */
+export const SHARED_DEVICE_KINDS: ReadonlySet<(typeof DEVICE_PUBLISH_KINDS)[number]> = new Set([
+  'state',
+  'predictions',
+  'events',
+]);
 
 export interface ParsedDeviceTopic {
   deviceId: string;

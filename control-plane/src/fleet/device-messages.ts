@@ -17,6 +17,7 @@ import {
   type ReportedState,
   ReportedStateSchema,
   redactText,
+  SHARED_DEVICE_KINDS,
   topics,
 } from '@edgeloop/shared';
 import type { DeviceQuotas } from '../limits/device-quotas.ts';
@@ -72,6 +73,8 @@ export function followDeviceMessages(deps: {
   onLiveFrame?: LiveFrameListener;
   /** Messages over a device's quota are dropped (counted there) before they are parsed. */
   quotas?: DeviceQuotas;
+  /** Replicas: split state, predictions and events in this shared-subscription group. */
+  sharedGroup?: string;
 }): void {
   const { connection, store } = deps;
   const log = deps.logger;
@@ -119,7 +122,11 @@ export function followDeviceMessages(deps: {
   // Clean sessions: subscribe again on every connect (retained state and status arrive right away).
   connection.onConnect(() =>
     connection.subscribe(
-      DEVICE_PUBLISH_KINDS.map((kind) => topics.allDevices(kind)),
+      DEVICE_PUBLISH_KINDS.map((kind) =>
+        deps.sharedGroup && SHARED_DEVICE_KINDS.has(kind)
+          ? topics.shared(deps.sharedGroup, topics.allDevices(kind))
+          : topics.allDevices(kind),
+      ),
       1,
     ),
   );

@@ -83,4 +83,6 @@ export interface AppDeps {
   brokerHookSecret?: string | null;
   /** Whether the control plane's own MQTT link is up (reported by /health). */
   mqttConnected?: () => boolean;
+  /** This replica's id and leadership, when it is one of several (reported by /health). */
+  replica?: () => { id: string; leader: boolean };
 }

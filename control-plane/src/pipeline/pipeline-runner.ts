@@ -27,10 +27,17 @@ export interface PipelineStepDef {
 export interface PipelineRunner {
   trigger(trigger: PipelineRun['trigger'], actor: string): PipelineRun;
   cancel(runId: string, actor: string): PipelineRun;
+  /** Begins running queued pipelines here (this replica leads); runs left `running` are failed. */
+  start(): void;
+  /** Stops running pipelines here (lost the lead): the active run fails as interrupted. */
+  stop(): Promise<void>;
   /** Resolves once no run is active or queued (tests and shutdown). */
   idle(): Promise<void>;
   close(): Promise<void>;
 }
+
+const CANCELLED_BY = 'cancelled by ';
+const STEPPED_DOWN = new Error('interrupted: the replica running it stopped leading; run it again');
 
 export function createPipelineRunner(deps: {
   store: Store;
@@ -38,19 +45,17 @@ export function createPipelineRunner(deps: {
   retries: number;
   retryDelayMs: number;
   logger: Logger;
+  /** How often the leader looks for runs queued or cancelled through other replicas (ms). */
+  pollMs?: number;
 }): PipelineRunner {
   const runs = deps.store.pipeline;
   let active: { runId: string; abort: AbortController; done: Promise<void> } | null = null;
   let closed = false;
   const idleWaiters: (() => void)[] = [];
 
-  for (const run of runs.runsIn(['running'])) {
-    runs.setRun(run.id, {
-      status: 'failed',
-      finishedAt: new Date().toISOString(),
-      error: 'interrupted by a control-plane restart',
-    });
-  }
+  /** Only the leader runs pipelines (start/stop); any replica may queue or cancel one. */
+  let executing = false;
+  let poll: NodeJS.Timeout | null = null;
 
   const now = () => new Date().toISOString();
 
@@ -102,7 +107,9 @@ export function createPipelineRunner(deps: {
           const s = runs.getRun(run.id)!.steps[rest];
           if (s.status === 'pending') runs.setStep(run.id, rest, { status: 'cancelled' });
         }
-        if (abort.signal.aborted) runs.setRun(run.id, { status: 'cancelled', finishedAt: now() });
+        if (abort.signal.reason === STEPPED_DOWN)
+          runs.setRun(run.id, { status: 'failed', finishedAt: now(), error: STEPPED_DOWN.message });
+        else if (abort.signal.aborted) runs.setRun(run.id, { status: 'cancelled', finishedAt: now() });
         deps.logger.warn({ runId: run.id, status: runs.getRun(run.id)?.status }, 'pipeline run ended early');
         return;
       }
@@ -112,7 +119,7 @@ export function createPipelineRunner(deps: {
   }
 
   function kick(): void {
-    if (active || closed) return;
+    if (active || closed || !executing) return;
     const next = runs.runsIn(['queued'])[0];
     if (!next) {
       for (const resolve of idleWaiters.splice(0)) resolve();
@@ -130,8 +137,6 @@ export function createPipelineRunner(deps: {
       });
     active = { runId: next.id, abort, done };
   }
-
-  kick();
 
   return {
     trigger(trigger, actor) {
@@ -161,13 +166,44 @@ export function createPipelineRunner(deps: {
       if (run.status === 'queued') {
         runs.setRun(runId, { status: 'cancelled', finishedAt: now(), error: `cancelled by ${actor}` });
         for (let i = 0; i < run.steps.length; i++) runs.setStep(runId, i, { status: 'cancelled' });
-      } else if (run.status === 'running' && active?.runId === runId) {
-        runs.setRun(runId, { status: 'running', error: `cancelled by ${actor}` });
-        active.abort.abort();
+      } else if (run.status === 'running') {
+        // Running here: stopped now; on the leader replica: stopped at its next look (start()).
+        runs.setRun(runId, { status: 'running', error: `${CANCELLED_BY}${actor}` });
+        if (active?.runId === runId) active.abort.abort();
       } else {
         throw new EdgeloopError('CONFLICT', `run '${runId}' is already ${run.status}`);
       }
       return runs.getRun(runId)!;
+    },
+
+    start() {
+      if (executing || closed) return;
+      // Whoever ran these before (an earlier process, or a leader that died) is gone.
+      for (const run of runs.runsIn(['running'])) {
+        runs.setRun(run.id, {
+          status: 'failed',
+          finishedAt: new Date().toISOString(),
+          error: 'interrupted by a control-plane restart',
+        });
+      }
+      executing = true;
+      kick();
+      // Runs queued, or cancelled, through another replica.
+      poll = setInterval(() => {
+        if (active && runs.getRun(active.runId)?.error?.startsWith(CANCELLED_BY)) active.abort.abort();
+        kick();
+      }, deps.pollMs ?? 2_000);
+      poll.unref();
+    },
+
+    async stop() {
+      executing = false;
+      if (poll) clearInterval(poll);
+      poll = null;
+      if (active) {
+        active.abort.abort(STEPPED_DOWN);
+        await active.done;
+      }
     },
 
     idle() {
@@ -177,6 +213,8 @@ export function createPipelineRunner(deps: {
 
     async close() {
       closed = true;
+      if (poll) clearInterval(poll);
+      poll = null;
       if (active) {
         active.abort.abort();
         await active.done;

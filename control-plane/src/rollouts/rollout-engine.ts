@@ -37,6 +37,11 @@ export interface RolloutEngineDeps {
   convergence: Convergence;
   logger: Logger;
   tickMs: number;
+  /**
+   * Whether this replica drives rollouts (the leader, cluster/leadership.ts). Others record what
+   * operators ask and leave driving to the leader, which looks at every running rollout each tick.
+   */
+  isLeader?: () => boolean;
 }
 
 export interface RolloutEngine {
@@ -63,6 +68,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
   // A rollout is driven when a device of it changed state, or else once a second (timeouts and
   // soak ends are the only time-driven events): a big fleet's rollout is not re-read every tick.
   const dirty = new Set<string>();
+  const leads = deps.isLeader ?? (() => true);
   const lastDriven = new Map<string, number>();
 
   function find(rolloutId: string): RolloutRecord {
@@ -282,7 +288,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
         'rollout created',
       );
       dirty.add(rolloutId);
-      await engine.tick(now);
+      if (leads()) await engine.tick(now);
       return view(rolloutId);
     },
     get: (rolloutId) => {
@@ -317,7 +323,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
       rollouts.update(rolloutId, patch, now.toISOString());
       if (patch.state === 'completed') await completed(r, now);
       dirty.add(rolloutId);
-      await engine.tick();
+      if (leads()) await engine.tick();
       return view(rolloutId);
     },
     async abort(rolloutId, reason = 'aborted by an operator') {

@@ -453,4 +453,17 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 14,
+    name: 'leases',
+    sql: `
+      -- Work one control-plane replica at a time may do (rollout engine, schedules, pipeline):
+      -- the replica holding the row until expires_at (ms since the epoch) does it.
+      CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+    `,
+  },
 ];

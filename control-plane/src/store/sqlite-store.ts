@@ -23,6 +23,7 @@ import { SqliteDatasetStore } from './dataset-store.ts';
 import { hasAllTags } from './device-tags.ts';
 import { createSqlFleetTargetStore, type FleetTargetStore } from './fleet-target-store.ts';
 import { SqliteLabellingStore } from './labelling-store.ts';
+import { createSqlLeaseStore, type LeaseStore } from './lease-store.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { SqlitePipelineStore } from './pipeline-store.ts';
 import type {
@@ -86,7 +87,7 @@ function migrate(db: Database.Database, logger: Logger): void {
         migration.version,
         new Date().toISOString(),
       );
-    })();
+    }).immediate();
     logger.info({ version: migration.version, name: migration.name }, 'applied migration');
   }
 }
@@ -104,11 +105,14 @@ class SqliteStore implements Store {
   readonly webhookDeliveries: SqliteWebhookDeliveryStore;
   readonly security: SqliteSecurityStore;
   readonly sessions: SessionStore;
+  readonly leases: LeaseStore;
 
   constructor(private readonly db: Database.Database) {
     const sql: SqlDatabase = {
       prepare: (text) => db.prepare(text),
-      transaction: (fn) => db.transaction(fn),
+      // IMMEDIATE: takes the write lock up front, so a second process on the same file (replicas
+      // on one host) waits busy_timeout for it instead of failing a read-to-write upgrade at once.
+      transaction: (fn) => db.transaction(fn).immediate,
     };
     this.labelling = new SqliteLabellingStore(sql);
     this.datasets = new SqliteDatasetStore(sql);
@@ -122,6 +126,7 @@ class SqliteStore implements Store {
     this.webhookDeliveries = new SqliteWebhookDeliveryStore(sql);
     this.security = new SqliteSecurityStore(sql);
     this.sessions = createSqlSessionStore(sql);
+    this.leases = createSqlLeaseStore(sql);
   }
 
   createEnrollmentToken(token: EnrollmentTokenRecord): void {
@@ -140,49 +145,51 @@ class SqliteStore implements Store {
   }
 
   enrollDevice(tokenHash: string, device: NewDevice, now: Date): DeviceRecord {
-    return this.db.transaction(() => {
-      const token = this.db
-        .prepare('SELECT grp, uses_left, expires_at, reenroll FROM enrollment_tokens WHERE token_hash = ?')
-        .get(tokenHash) as
-        | { grp: string; uses_left: number; expires_at: string; reenroll: number }
-        | undefined;
-      if (!token || token.uses_left <= 0 || Date.parse(token.expires_at) <= now.getTime()) {
-        throw new UnauthorizedError('enrollment token is unknown, expired or used up');
-      }
-      const existing = this.getDevice(device.deviceId);
-      if (existing && !(token.reenroll === 1 && existing.group === token.grp)) {
-        throw new ConflictError(`device '${device.deviceId}' already exists`);
-      }
-      this.db
-        .prepare('UPDATE enrollment_tokens SET uses_left = uses_left - 1 WHERE token_hash = ?')
-        .run(tokenHash);
-      if (existing) {
-        // Re-enrollment after a wipe: a new secret, nothing reported yet; group, tags, pin,
-        // desired state and history stay (the operator's record of the device).
+    return this.db
+      .transaction(() => {
+        const token = this.db
+          .prepare('SELECT grp, uses_left, expires_at, reenroll FROM enrollment_tokens WHERE token_hash = ?')
+          .get(tokenHash) as
+          | { grp: string; uses_left: number; expires_at: string; reenroll: number }
+          | undefined;
+        if (!token || token.uses_left <= 0 || Date.parse(token.expires_at) <= now.getTime()) {
+          throw new UnauthorizedError('enrollment token is unknown, expired or used up');
+        }
+        const existing = this.getDevice(device.deviceId);
+        if (existing && !(token.reenroll === 1 && existing.group === token.grp)) {
+          throw new ConflictError(`device '${device.deviceId}' already exists`);
+        }
+        this.db
+          .prepare('UPDATE enrollment_tokens SET uses_left = uses_left - 1 WHERE token_hash = ?')
+          .run(tokenHash);
+        if (existing) {
+          // Re-enrollment after a wipe: a new secret, nothing reported yet; group, tags, pin,
+          // desired state and history stay (the operator's record of the device).
+          this.db
+            .prepare(
+              `UPDATE devices SET secret_hash = ?, name = COALESCE(?, name), hardware = COALESCE(?, hardware),
+               reported_version = NULL, status = NULL, detail = NULL, health = NULL WHERE id = ?`,
+            )
+            .run(device.secretHash, device.name, device.hardware, device.deviceId);
+          return this.getDevice(device.deviceId)!;
+        }
         this.db
           .prepare(
-            `UPDATE devices SET secret_hash = ?, name = COALESCE(?, name), hardware = COALESCE(?, hardware),
-               reported_version = NULL, status = NULL, detail = NULL, health = NULL WHERE id = ?`,
-          )
-          .run(device.secretHash, device.name, device.hardware, device.deviceId);
-        return this.getDevice(device.deviceId)!;
-      }
-      this.db
-        .prepare(
-          `INSERT INTO devices (id, name, grp, hardware, secret_hash, enrolled_at, tags)
+            `INSERT INTO devices (id, name, grp, hardware, secret_hash, enrolled_at, tags)
            VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          device.deviceId,
-          device.name,
-          token.grp,
-          device.hardware,
-          device.secretHash,
-          now.toISOString(),
-          JSON.stringify(device.tags ?? []),
-        );
-      return this.getDevice(device.deviceId)!;
-    })();
+          )
+          .run(
+            device.deviceId,
+            device.name,
+            token.grp,
+            device.hardware,
+            device.secretHash,
+            now.toISOString(),
+            JSON.stringify(device.tags ?? []),
+          );
+        return this.getDevice(device.deviceId)!;
+      })
+      .immediate();
   }
 
   deviceExists(deviceId: string): boolean {
@@ -252,9 +259,11 @@ class SqliteStore implements Store {
     const update = this.db.prepare(
       'UPDATE devices SET desired_version = ?, desired_updated_at = ?, desired_manifest_path = ? WHERE id = ?',
     );
-    this.db.transaction(() => {
-      for (const id of deviceIds) update.run(modelVersion, at, manifestPath, id);
-    })();
+    this.db
+      .transaction(() => {
+        for (const id of deviceIds) update.run(modelVersion, at, manifestPath, id);
+      })
+      .immediate();
   }
 
   recordReportedState(deviceId: string, state: ReportedState, receivedAt: string): void {
@@ -284,42 +293,44 @@ class SqliteStore implements Store {
 
   recordPrediction(deviceId: string, prediction: Prediction, receivedAt: string): void {
     const top = prediction.topK.reduce((a, b) => (b.confidence > a.confidence ? b : a));
-    this.db.transaction(() => {
-      this.db
-        .prepare(
-          `INSERT INTO prediction_stats (device_id, total, last_prediction, last_received_at) VALUES (?, 1, ?, ?)
+    this.db
+      .transaction(() => {
+        this.db
+          .prepare(
+            `INSERT INTO prediction_stats (device_id, total, last_prediction, last_received_at) VALUES (?, 1, ?, ?)
            ON CONFLICT (device_id) DO UPDATE SET total = total + 1,
              last_prediction = excluded.last_prediction, last_received_at = excluded.last_received_at`,
-        )
-        .run(deviceId, JSON.stringify(prediction), receivedAt);
-      this.db
-        .prepare(
-          `INSERT INTO camera_predictions (device_id, camera_id, prediction, received_at) VALUES (?, ?, ?, ?)
+          )
+          .run(deviceId, JSON.stringify(prediction), receivedAt);
+        this.db
+          .prepare(
+            `INSERT INTO camera_predictions (device_id, camera_id, prediction, received_at) VALUES (?, ?, ?, ?)
            ON CONFLICT (device_id, camera_id) DO UPDATE SET
              prediction = excluded.prediction, received_at = excluded.received_at`,
-        )
-        .run(deviceId, prediction.cameraId ?? DEFAULT_CAMERA_ID, JSON.stringify(prediction), receivedAt);
-      const { lastInsertRowid } = this.db
-        .prepare(
-          `INSERT INTO recent_predictions
+          )
+          .run(deviceId, prediction.cameraId ?? DEFAULT_CAMERA_ID, JSON.stringify(prediction), receivedAt);
+        const { lastInsertRowid } = this.db
+          .prepare(
+            `INSERT INTO recent_predictions
              (device_id, model_version, frame_id, top_label, confidence, latency_ms, captured_at, received_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          deviceId,
-          prediction.modelVersion,
-          prediction.frameId,
-          top.label,
-          top.confidence,
-          prediction.latencyMs,
-          prediction.capturedAt,
-          receivedAt,
-        );
-      this.db
-        .prepare('DELETE FROM recent_predictions WHERE device_id = ? AND id <= ?')
-        .run(deviceId, Number(lastInsertRowid) - RECENT_PREDICTIONS_PER_DEVICE);
-      this.db.prepare('UPDATE devices SET last_seen_at = ? WHERE id = ?').run(receivedAt, deviceId);
-    })();
+          )
+          .run(
+            deviceId,
+            prediction.modelVersion,
+            prediction.frameId,
+            top.label,
+            top.confidence,
+            prediction.latencyMs,
+            prediction.capturedAt,
+            receivedAt,
+          );
+        this.db
+          .prepare('DELETE FROM recent_predictions WHERE device_id = ? AND id <= ?')
+          .run(deviceId, Number(lastInsertRowid) - RECENT_PREDICTIONS_PER_DEVICE);
+        this.db.prepare('UPDATE devices SET last_seen_at = ? WHERE id = ?').run(receivedAt, deviceId);
+      })
+      .immediate();
   }
 
   cameraPredictions(deviceId: string): CameraPrediction[] {
@@ -336,19 +347,21 @@ class SqliteStore implements Store {
   }
 
   pruneDeviceEvents(before: string, keepPerDevice: number): number {
-    return this.db.transaction(() => {
-      const old = this.db.prepare('DELETE FROM device_events WHERE received_at < ?').run(before).changes;
-      const extra = this.db
-        .prepare(
-          `DELETE FROM device_events WHERE id IN (
+    return this.db
+      .transaction(() => {
+        const old = this.db.prepare('DELETE FROM device_events WHERE received_at < ?').run(before).changes;
+        const extra = this.db
+          .prepare(
+            `DELETE FROM device_events WHERE id IN (
              SELECT id FROM (
                SELECT id, ROW_NUMBER() OVER (PARTITION BY device_id ORDER BY id DESC) AS newest
                FROM device_events)
              WHERE newest > ?)`,
-        )
-        .run(keepPerDevice).changes;
-      return old + extra;
-    })();
+          )
+          .run(keepPerDevice).changes;
+        return old + extra;
+      })
+      .immediate();
   }
 
   recordEvent(deviceId: string, event: DeviceEvent, receivedAt: string): void {
@@ -385,27 +398,29 @@ class SqliteStore implements Store {
   }
 
   insertModelVersion(record: ModelVersionRecord): void {
-    this.db.transaction(() => {
-      const latest = this.latestModelVersion();
-      if (latest !== null && record.modelVersion <= latest) {
-        throw new ConflictError(
-          `model version ${record.modelVersion} must be greater than the latest version ${latest}`,
-        );
-      }
-      this.db
-        .prepare(
-          `INSERT INTO model_versions (version, name, manifest, metrics, created_at, published_at)
+    this.db
+      .transaction(() => {
+        const latest = this.latestModelVersion();
+        if (latest !== null && record.modelVersion <= latest) {
+          throw new ConflictError(
+            `model version ${record.modelVersion} must be greater than the latest version ${latest}`,
+          );
+        }
+        this.db
+          .prepare(
+            `INSERT INTO model_versions (version, name, manifest, metrics, created_at, published_at)
            VALUES (?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          record.modelVersion,
-          record.name,
-          JSON.stringify(record.manifest),
-          record.metrics === null ? null : JSON.stringify(record.metrics),
-          record.createdAt,
-          record.publishedAt,
-        );
-    })();
+          )
+          .run(
+            record.modelVersion,
+            record.name,
+            JSON.stringify(record.manifest),
+            record.metrics === null ? null : JSON.stringify(record.metrics),
+            record.createdAt,
+            record.publishedAt,
+          );
+      })
+      .immediate();
   }
 
   getModelVersion(modelVersion: number): ModelVersionRecord | null {
@@ -431,38 +446,40 @@ class SqliteStore implements Store {
     const confidence = metadata.topK.reduce((max, s) => Math.max(max, s.confidence), 0);
     const id = `smp-${randomUUID()}`;
     // One transaction: two uploads of the same image racing each other still store one row.
-    return this.db.transaction(() => {
-      const seen =
-        this.findSampleByKey(sample.deviceId, metadata.idempotencyKey) ??
-        this.findSampleBySha256(sample.sha256);
-      if (seen) return { sample: seen, duplicate: true };
-      this.db
-        .prepare(
-          `INSERT INTO samples (id, device_id, idempotency_key, sha256, object_key, content_type, bytes, width,
+    return this.db
+      .transaction(() => {
+        const seen =
+          this.findSampleByKey(sample.deviceId, metadata.idempotencyKey) ??
+          this.findSampleBySha256(sample.sha256);
+        if (seen) return { sample: seen, duplicate: true };
+        this.db
+          .prepare(
+            `INSERT INTO samples (id, device_id, idempotency_key, sha256, object_key, content_type, bytes, width,
              height, model_version, frame_id, captured_at, received_at, reason, top_k, confidence, camera_id)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          id,
-          sample.deviceId,
-          metadata.idempotencyKey,
-          sample.sha256,
-          sample.objectKey,
-          sample.contentType,
-          sample.bytes,
-          sample.width,
-          sample.height,
-          metadata.modelVersion,
-          metadata.frameId,
-          metadata.capturedAt,
-          receivedAt,
-          metadata.reason,
-          JSON.stringify(metadata.topK),
-          confidence,
-          metadata.cameraId ?? null,
-        );
-      return { sample: this.getSample(id)!, duplicate: false };
-    })();
+          )
+          .run(
+            id,
+            sample.deviceId,
+            metadata.idempotencyKey,
+            sample.sha256,
+            sample.objectKey,
+            sample.contentType,
+            sample.bytes,
+            sample.width,
+            sample.height,
+            metadata.modelVersion,
+            metadata.frameId,
+            metadata.capturedAt,
+            receivedAt,
+            metadata.reason,
+            JSON.stringify(metadata.topK),
+            confidence,
+            metadata.cameraId ?? null,
+          );
+        return { sample: this.getSample(id)!, duplicate: false };
+      })
+      .immediate();
   }
 
   findSampleBySha256(sha256: string): SampleRecord | null {
@@ -496,11 +513,13 @@ class SqliteStore implements Store {
 
   markSamplesUsed(sampleIds: readonly string[], modelVersion: number): number {
     const update = this.db.prepare('UPDATE samples SET used_in_model_version = ? WHERE id = ?');
-    return this.db.transaction(() => {
-      let updated = 0;
-      for (const id of new Set(sampleIds)) updated += update.run(modelVersion, id).changes;
-      return updated;
-    })();
+    return this.db
+      .transaction(() => {
+        let updated = 0;
+        for (const id of new Set(sampleIds)) updated += update.run(modelVersion, id).changes;
+        return updated;
+      })
+      .immediate();
   }
 
   close(): void {

@@ -9,6 +9,7 @@ import type { DashboardStore } from './dashboard-store.ts';
 import type { DatasetStore } from './dataset-store.ts';
 import type { FleetTargetStore } from './fleet-target-store.ts';
 import type { LabellingStore } from './labelling-store.ts';
+import type { LeaseStore } from './lease-store.ts';
 import type { PipelineStore } from './pipeline-store.ts';
 import type {
   CameraPrediction,
@@ -125,6 +126,8 @@ export interface Store {
   readonly security: SecurityStore;
   /** Signed-out dashboard sessions. */
   readonly sessions: SessionStore;
+  /** Which replica does the work only one may do at a time. */
+  readonly leases: LeaseStore;
 
   close(): void;
 }

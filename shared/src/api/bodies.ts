@@ -89,6 +89,8 @@ export const HealthResponseSchema = z.object({
   version: z.string(),
   /** The control plane's own MQTT link: false while the broker is down or not up yet. */
   mqttConnected: z.boolean().optional(),
+  /** With cluster.enabled: which replica answered and whether it is the leader right now. */
+  replica: z.object({ id: z.string(), leader: z.boolean() }).optional(),
 });
 
 export const LiveFrameInfoSchema = LiveFrameSchema.pick({

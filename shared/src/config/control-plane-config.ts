@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AssignModelSchema } from '../schemas/http.ts';
 import { RolloutStrategySchema } from '../schemas/rollout.ts';
+import { ClusterConfigSchema } from './cluster-config.ts';
 import { DeviceQuotasConfigSchema, RateLimitsConfigSchema, RetentionConfigSchema } from './limits-config.ts';
 import { AlertsConfigSchema, MetricsConfigSchema } from './monitoring-config.ts';
 
@@ -452,6 +453,7 @@ export const ControlPlaneConfigSchema = z.object({
     })
     .prefault({})
     .describe('Device authentication.'),
+  cluster: ClusterConfigSchema.describe('Several replicas with one elected leader (off by default).'),
   rollouts: z
     .object({
       tickMs: z

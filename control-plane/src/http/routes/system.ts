@@ -9,7 +9,12 @@ export function systemHandlers(deps: AppDeps) {
   return handlers({
     getHealth: () => ({
       status: 200,
-      body: { ok: true as const, version: deps.version, mqttConnected: deps.mqttConnected?.() },
+      body: {
+        ok: true as const,
+        version: deps.version,
+        mqttConnected: deps.mqttConnected?.(),
+        replica: deps.replica?.(),
+      },
     }),
     getOpenApi: () => {
       document ??= createOpenApiDocument({ version: deps.version });

@@ -1,0 +1,194 @@
+/**
+ * Which control-plane replica does the work only one may do at a time: driving rollouts, cron
+ * schedules, the retraining pipeline, alert evaluation and webhook delivery, retention. Every
+ * replica serves HTTP and records device messages; the leader also runs these duties.
+ *
+ * The embedded control plane is its own leader from the start (`soleLeadership`). Replicas elect
+ * one through a lease in the shared database (`leaseLeadership`): the leader renews it every
+ * third of its length; a replica that cannot renew steps down before the lease runs out, so the
+ * next leader never overlaps it (clocks agreeing within a small part of the lease, e.g. by NTP); a
+ * leader that dies (kill -9, power cut) is replaced once its lease expires.
+ */
+import type { Logger } from '@edgeloop/shared';
+import type { LeaseStore } from '../store/lease-store.ts';
+
+/** Something the leader runs: started on election, stopped on losing the lease or at stop. */
+export interface LeaderDuty {
+  name: string;
+  start(): void | Promise<void>;
+  stop(): void | Promise<void>;
+}
+
+export interface Leadership {
+  readonly replicaId: string;
+  isLeader(): boolean;
+  /** Registers a duty; must be called before start(). */
+  add(duty: LeaderDuty): void;
+  start(): Promise<void>;
+  /** Stops the duties and hands the lease back. */
+  stop(): Promise<void>;
+}
+
+function dutyRunner(logger: Logger) {
+  const duties: LeaderDuty[] = [];
+  return {
+    add(duty: LeaderDuty) {
+      duties.push(duty);
+    },
+    async startAll() {
+      for (const duty of duties) {
+        try {
+          await duty.start();
+        } catch (err) {
+          logger.error({ err, duty: duty.name }, 'leader duty failed to start');
+        }
+      }
+    },
+    async stopAll() {
+      for (const duty of [...duties].reverse()) {
+        try {
+          await duty.stop();
+        } catch (err) {
+          logger.error({ err, duty: duty.name }, 'leader duty failed to stop');
+        }
+      }
+    },
+  };
+}
+
+/** One process, one leader: duties start with the control plane and stop with it. */
+export function soleLeadership(logger: Logger): Leadership {
+  const duties = dutyRunner(logger);
+  let started = false;
+  return {
+    replicaId: 'embedded',
+    isLeader: () => true,
+    add: (duty) => duties.add(duty),
+    async start() {
+      started = true;
+      await duties.startAll();
+    },
+    async stop() {
+      if (!started) return;
+      started = false;
+      await duties.stopAll();
+    },
+  };
+}
+
+export interface LeaseLeadershipOptions {
+  leases: LeaseStore;
+  replicaId: string;
+  leaseMs: number;
+  logger: Logger;
+  /** The lease's name; one per cluster. */
+  name?: string;
+  now?: () => number;
+}
+
+export function leaseLeadership(options: LeaseLeadershipOptions): Leadership {
+  const { leases, replicaId, leaseMs, logger } = options;
+  const name = options.name ?? 'leader';
+  const now = options.now ?? Date.now;
+  const renewMs = Math.max(50, Math.floor(leaseMs / 3));
+  const duties = dutyRunner(logger);
+  let leader = false;
+  let heldUntil = 0;
+  let timer: NodeJS.Timeout | null = null;
+  let stopping = false;
+  /** Elections and step-downs run one after another, never interleaved. */
+  let transition: Promise<void> = Promise.resolve();
+
+  const change = (to: boolean, why: string) => {
+    transition = transition.then(async () => {
+      if (leader === to) return;
+      leader = to;
+      if (to) {
+        logger.info({ replicaId, leaseMs }, 'elected leader');
+        await duties.startAll();
+      } else {
+        logger.warn({ replicaId, reason: why }, 'no longer leader');
+        await duties.stopAll();
+      }
+    });
+    return transition;
+  };
+
+  async function round(): Promise<void> {
+    const started = now();
+    try {
+      // Store calls may become asynchronous (a pooled Postgres); awaiting a plain value is harmless.
+      const held = await leases.acquire(name, replicaId, leaseMs, started);
+      if (stopping) return;
+      if (held) {
+        heldUntil = started + leaseMs;
+        await change(true, '');
+      } else {
+        await change(false, 'another replica holds the lease');
+      }
+    } catch (err) {
+      logger.warn({ err, replicaId }, 'could not renew the leader lease');
+    }
+    // Not renewed in time (database unreachable or slow): step down while the lease still holds,
+    // so no two replicas ever act as leader together.
+    if (leader && now() >= heldUntil - renewMs) await change(false, 'lease not renewed in time');
+  }
+
+  function schedule(): void {
+    if (stopping) return;
+    timer = setTimeout(() => {
+      round().finally(schedule);
+    }, renewMs);
+    timer.unref();
+  }
+
+  return {
+    replicaId,
+    isLeader: () => leader && now() < heldUntil,
+    add: (duty) => duties.add(duty),
+    async start() {
+      stopping = false;
+      await round();
+      schedule();
+    },
+    async stop() {
+      stopping = true;
+      if (timer) clearTimeout(timer);
+      timer = null;
+      const was = leader;
+      await change(false, 'stopping');
+      if (was) {
+        try {
+          await leases.release(name, replicaId);
+        } catch (err) {
+          logger.warn({ err }, 'could not release the leader lease; it expires on its own');
+        }
+      }
+    },
+  };
+}
+
+/**
+ * Something made afresh each time this replica is elected and ended when it stops leading (a
+ * notifier that resumes stored deliveries, cron schedules): `current()` is null meanwhile.
+ */
+export function leaderScoped<T extends { close?(): unknown; stop?(): unknown }>(
+  leadership: Leadership,
+  name: string,
+  make: () => T,
+): { current(): T | null } {
+  let current: T | null = null;
+  leadership.add({
+    name,
+    start() {
+      current = make();
+    },
+    async stop() {
+      const ending = current;
+      current = null;
+      if (ending?.close) await ending.close();
+      else if (ending?.stop) await ending.stop();
+    },
+  });
+  return { current: () => current };
+}

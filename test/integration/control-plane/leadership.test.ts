@@ -32,7 +32,12 @@ function twoReplicas(): [Store, Store] {
 }
 
 function replica(store: Store, id: string, log: string[]): Leadership {
-  const leadership = leaseLeadership({ leases: store.leases, replicaId: id, leaseMs: LEASE_MS, logger: silentLogger() });
+  const leadership = leaseLeadership({
+    leases: store.leases,
+    replicaId: id,
+    leaseMs: LEASE_MS,
+    logger: silentLogger(),
+  });
   leadership.add({
     name: 'work',
     start: () => {

@@ -4,7 +4,7 @@
  * and smoke test, atomic pointer — wired as agent/src/main.ts wires it, minus camera and samples.
  */
 import { mkdir } from 'node:fs/promises';
-import type { Logger, TrustedKey } from '@edgeloop/shared';
+import { type Logger, PROTOCOL_VERSION, type TrustedKey } from '@edgeloop/shared';
 import { ControlPlaneClient } from '../../agent/src/comms/control-plane-client.ts';
 import { MqttLink } from '../../agent/src/comms/mqtt-link.ts';
 import { StateReporter } from '../../agent/src/comms/state-reporter.ts';
@@ -19,6 +19,8 @@ export interface SimulatedAgent {
   version(): number | null;
   /** True when the latest install attempt failed for good (a transient failure is retried). */
   gaveUp(): boolean;
+  /** Publishes one prediction as the agent does (QoS 0) from the running model; false without one. */
+  predict(frameId: string): boolean;
   close(): Promise<void>;
 }
 
@@ -72,6 +74,22 @@ export async function startSimulatedAgent(o: {
     connected: () => link.connected(),
     version: () => active.version(),
     gaveUp: () => lastPhase === 'failed',
+    predict(frameId) {
+      const modelVersion = active.version();
+      if (modelVersion === null || !link.connected()) return false;
+      link.publishPrediction({
+        protocol: PROTOCOL_VERSION,
+        modelVersion,
+        frameId,
+        capturedAt: new Date().toISOString(),
+        topK: [
+          { label: 'red', confidence: 0.9 },
+          { label: 'blue', confidence: 0.1 },
+        ],
+        latencyMs: 12,
+      });
+      return true;
+    },
     async close() {
       await installer.close();
       reporter.stop();

@@ -28,6 +28,8 @@ export interface Mosquitto {
   admin: { username: string; password: string };
   /** The control plane's service identity (setup-dynsec.sh). */
   service: { username: string; password: string };
+  /** The running broker's process id (benchmarks read its CPU time and peak memory). */
+  pid(): number | undefined;
   /** Everything Mosquitto logged so far (stderr). */
   log(): string;
   start(): Promise<void>;
@@ -84,6 +86,7 @@ export async function startMosquitto(options: { running?: boolean } = {}): Promi
     admin,
     service,
     log: () => logText,
+    pid: () => child?.pid,
     async start() {
       if (child) return;
       const started = spawn('mosquitto', ['-c', confFile], { stdio: ['ignore', 'ignore', 'pipe'] });

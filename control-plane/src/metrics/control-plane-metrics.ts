@@ -112,6 +112,16 @@ export function createControlPlaneMetrics(sources: MetricsSources): ControlPlane
     },
   });
   new Gauge({
+    name: 'edgeloop_predictions_stored',
+    help: 'Predictions recorded from devices since they enrolled (each counted once, whichever replica received it).',
+    registers: [registry],
+    collect() {
+      let n = 0;
+      for (const d of store.listDevices()) n += d.predictionsTotal;
+      this.set(n);
+    },
+  });
+  new Gauge({
     name: 'edgeloop_samples_stored',
     help: 'Samples stored by the control plane.',
     registers: [registry],

@@ -1,0 +1,432 @@
+/**
+ * Fleet benchmark: the control plane past one machine under a simulated fleet.
+ *
+ *   npx edgeloop bench fleet [--devices 10000] [--replicas 2] [--broker mosquitto|embedded]
+ *     [--objects s3|local] [--ingest-seconds 60] [--predictions-per-minute 6] [--shards 2]
+ *     [--model-bytes 200000] [--json]
+ *
+ * Starts the replicas as processes of their own (cluster.enabled when more than one) on one shared
+ * store, a real Mosquitto with dynamic security (or the embedded broker with one replica), an S3
+ * server for model files (devices fetch them through presigned URLs), and a round-robin balancer.
+ * Devices enroll through the balancer (each its own credentials, made by the control plane) and
+ * run in --shards processes: each its own MQTT connection and the agent's verified install path
+ * (download, sha256 and signature, smoke test in onnxruntime — one session per distinct file,
+ * shared — atomic pointer). Version 1 is installed everywhere first; then
+ * - ingest: every device publishes predictions at the given rate for --ingest-seconds while the
+ *   fleet page is read through the balancer; predictions sent are compared with the count the
+ *   store holds (edgeloop_predictions_stored);
+ * - rollout: version 2 to every device (1, 10%, 100%, no soak) until all run it.
+ * Prints one JSON object. Setup (enrolling: one deliberately slow scrypt per device) is not timed.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import {
+  ApiClient,
+  apiRoutes,
+  type ControlPlaneConfigInput,
+  EnrollResponseSchema,
+  PROTOCOL_VERSION,
+  routeUrl,
+  type TrustedKey,
+} from '@edgeloop/shared';
+import { freePort } from '../test/helpers/free-port.ts';
+import { testManifest } from '../test/helpers/manifest-fixture.ts';
+import { type Mosquitto, startMosquitto } from '../test/helpers/mosquitto.ts';
+import { startS3, type TestS3 } from '../test/helpers/s3-server.ts';
+import { startTcpBalancer, type TcpBalancer } from '../test/helpers/tcp-balancer.ts';
+import { buildTinyClassifier } from '../test/helpers/tiny-onnx.ts';
+import type { FleetShardSpec } from './fleet/fleet-shard.ts';
+
+interface ReplicaInfo {
+  httpUrl: string;
+  mqttUrl: string;
+  adminToken: string;
+  signingPublicKey: TrustedKey;
+}
+
+class Replica {
+  child: ChildProcess | null = null;
+  info: ReplicaInfo | null = null;
+  constructor(readonly configPath: string) {}
+
+  async start(): Promise<ReplicaInfo> {
+    const script = resolve(import.meta.dirname, 'rollout/control-plane-process.ts');
+    const child = spawn(process.execPath, ['--import', 'tsx', script, this.configPath], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    this.child = child;
+    const line = await new Promise<string>((resolveLine, reject) => {
+      child.once('exit', (code) => reject(new Error(`control plane exited with ${code}`)));
+      createInterface({ input: child.stdout! }).once('line', resolveLine);
+    });
+    this.info = JSON.parse(line) as ReplicaInfo;
+    return this.info;
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+class Shard {
+  readonly child: ChildProcess;
+  connected = false;
+  versions: Record<string, number> = {};
+  failed = 0;
+  sent = 0;
+  private readonly exited: Promise<unknown>;
+
+  constructor(specPath: string) {
+    const script = resolve(import.meta.dirname, 'fleet/fleet-shard.ts');
+    this.child = spawn(process.execPath, ['--import', 'tsx', script, specPath], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    this.exited = new Promise((r) => this.child.once('exit', r));
+    createInterface({ input: this.child.stdout! }).on('line', (text) => {
+      const line = JSON.parse(text) as {
+        connected?: number;
+        versions?: Record<string, number>;
+        failed?: number;
+        sent?: number;
+      };
+      if (line.connected !== undefined) this.connected = true;
+      if (line.versions) this.versions = line.versions;
+      if (line.failed !== undefined) this.failed = line.failed;
+      if (line.sent !== undefined) this.sent = line.sent;
+    });
+  }
+
+  send(command: object): void {
+    this.child.stdin!.write(`${JSON.stringify(command)}\n`);
+  }
+
+  alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async stop(): Promise<void> {
+    if (this.alive()) this.child.kill('SIGTERM');
+    await this.exited;
+  }
+}
+
+/** CPU seconds (user + system) of a process so far, from /proc; null when it is gone. */
+function cpuSeconds(pid: number | undefined): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** Peak resident memory of a process (VmHWM), MiB. */
+function peakRssMb(pid: number | undefined): number | null {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Math.round(Number(match[1]) / 1024) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]);
+      }
+    }),
+  );
+  return out;
+}
+
+async function until(
+  probe: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const round = (n: number | null, digits = 1) =>
+  n === null ? null : Math.round(n * 10 ** digits) / 10 ** digits;
+
+export async function benchMain(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      devices: { type: 'string', default: '10000' },
+      replicas: { type: 'string', default: '2' },
+      broker: { type: 'string' },
+      objects: { type: 'string', default: 's3' },
+      'ingest-seconds': { type: 'string', default: '60' },
+      'predictions-per-minute': { type: 'string', default: '6' },
+      shards: { type: 'string', default: '2' },
+      'model-bytes': { type: 'string', default: '200000' },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const deviceCount = Number(values.devices);
+  const replicaCount = Math.max(1, Number(values.replicas));
+  const brokerKind = values.broker ?? (replicaCount > 1 ? 'mosquitto' : 'embedded');
+  if (brokerKind === 'embedded' && replicaCount > 1)
+    throw new Error('several replicas need a shared broker: --broker mosquitto');
+  const shardCount = Math.max(1, Number(values.shards));
+  const ingestSeconds = Number(values['ingest-seconds']);
+  const perMinute = Number(values['predictions-per-minute']);
+  const log = (msg: string) => values.json || process.stderr.write(`${msg}\n`);
+  // Devices' state on tmpfs: thousands of devices would each have a disk of their own.
+  const root = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'edgeloop-bench-fleet-'));
+  const replicas: Replica[] = [];
+  const shards: Shard[] = [];
+  let broker: Mosquitto | null = null;
+  let s3: TestS3 | null = null;
+  let balancer: TcpBalancer | null = null;
+  try {
+    if (brokerKind === 'mosquitto') broker = await startMosquitto();
+    if (values.objects === 's3') s3 = await startS3('edgeloop-bench');
+    for (let r = 0; r < replicaCount; r++) {
+      const config: ControlPlaneConfigInput = {
+        dataDir: join(root, 'control-plane'),
+        http: { host: '127.0.0.1', port: await freePort() },
+        mqtt: broker
+          ? {
+              external: {
+                url: broker.url,
+                username: broker.service.username,
+                password: broker.service.password,
+                identities: 'mosquitto-dynsec',
+              },
+            }
+          : { host: '127.0.0.1', port: 0 },
+        ...(s3 ? { objectStore: s3.config() } : {}),
+        ...(replicaCount > 1 ? { cluster: { enabled: true, replicaId: `cp-${r}`, leaseSeconds: 10 } } : {}),
+        // A fleet that installs at once: keep verified device secrets cached (docs/benchmarks.md).
+        auth: { credentialCacheSeconds: 3_600 },
+        // The whole fleet enrolls from one address here.
+        rateLimits: {
+          addressBurst: 1_000_000,
+          addressPerMinute: 1_000_000,
+          identityBurst: 1_000_000,
+          identityPerMinute: 1_000_000,
+        },
+        logLevel: 'warn',
+      };
+      const configPath = join(root, `replica-${r}.json`);
+      await writeFile(configPath, JSON.stringify(config));
+      replicas.push(new Replica(configPath));
+      // The first makes the database and keys; the others join them.
+      await replicas[r].start();
+    }
+    const first = replicas[0].info!;
+    balancer = await startTcpBalancer(
+      replicas.map((r) => {
+        const url = new URL(r.info!.httpUrl);
+        return { host: url.hostname, port: Number(url.port) };
+      }),
+    );
+    const httpUrl = balancer.url;
+    const api = new ApiClient(httpUrl, first.adminToken);
+    const modelOf = (variant: number) =>
+      buildTinyClassifier({
+        width: 32,
+        height: 32,
+        weights: [
+          [0.005, -0.005],
+          [0, 0],
+          [-0.005, 0.005],
+        ],
+        bias: [variant / 1000, 0],
+        padBytes: Number(values['model-bytes']),
+      });
+    for (const version of [1, 2]) {
+      const model = modelOf(version);
+      await api.publishModel(
+        testManifest(model, { modelVersion: version, name: `bench-fleet-v${version}` }),
+        new Map([['model.onnx', model]]),
+      );
+    }
+    await api.assign(1, { all: true });
+
+    const setupStart = Date.now();
+    const { token } = await api.createEnrollmentToken({ uses: deviceCount });
+    const ids = Array.from({ length: deviceCount }, (_, i) => `sim-${String(i).padStart(5, '0')}`);
+    log(`enrolling ${ids.length} devices…`);
+    const enrolled = await mapLimit(ids, 8, async (deviceId) => {
+      const res = await fetch(`${httpUrl}${routeUrl(apiRoutes.enrollDevice)}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ protocol: PROTOCOL_VERSION, token, deviceId }),
+      });
+      if (res.status !== 201) throw new Error(`enroll ${deviceId}: ${res.status} ${await res.text()}`);
+      return EnrollResponseSchema.parse(await res.json());
+    });
+    log(`connecting them in ${shardCount} processes…`);
+    for (let s = 0; s < shardCount; s++) {
+      const spec: FleetShardSpec = {
+        httpUrl,
+        mqttUrl: enrolled[0].mqttUrl ?? first.mqttUrl,
+        trustedKeys: [first.signingPublicKey],
+        root: join(root, 'devices'),
+        predictionsPerMinute: perMinute,
+        devices: enrolled
+          .filter((_, i) => i % shardCount === s)
+          .map((e) => ({ deviceId: e.deviceId, secret: e.secret })),
+      };
+      const specPath = join(root, `shard-${s}.json`);
+      await writeFile(specPath, JSON.stringify(spec));
+      shards.push(new Shard(specPath));
+    }
+    const sum = (f: (sh: Shard) => number) => shards.reduce((n, sh) => n + f(sh), 0);
+    const alive = () => {
+      if (!shards.every((sh) => sh.alive())) throw new Error('a device shard exited');
+      return true;
+    };
+    await until(() => alive() && shards.every((sh) => sh.connected), 1_800_000, 'devices to connect');
+    const connected = deviceCount;
+    await until(
+      () => alive() && sum((sh) => sh.versions['1'] ?? 0) === deviceCount,
+      900_000,
+      'version 1 everywhere',
+    );
+    const setupSeconds = (Date.now() - setupStart) / 1000;
+
+    // Ingest, with the fleet page read meanwhile.
+    log(`ingesting for ${ingestSeconds} s…`);
+    const metric = async (name: string) => {
+      const text = await (
+        await fetch(`${httpUrl}/metrics`, { headers: { authorization: `Bearer ${first.adminToken}` } })
+      ).text();
+      const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+      return line ? Number(line.split(' ')[1]) : Number.NaN;
+    };
+    const storedBefore = await metric('edgeloop_predictions_stored');
+    const sentBefore = sum((sh) => sh.sent);
+    const cpuOf = () => replicas.map((r) => cpuSeconds(r.child?.pid) ?? 0).reduce((a, b) => a + b, 0);
+    const ingestCpuBefore = cpuOf();
+    for (const sh of shards) sh.send({ predict: true });
+    const ingestStart = Date.now();
+    const fleetMs: number[] = [];
+    const fleetQueries = [
+      'page=0&pageSize=50',
+      'sort=lastSeenAt&dir=desc&pageSize=100',
+      'q=sim-01',
+      'status=online&page=3',
+    ];
+    while (Date.now() - ingestStart < ingestSeconds * 1000) {
+      const t = performance.now();
+      const res = await fetch(
+        `${httpUrl}${routeUrl(apiRoutes.getFleet)}?${fleetQueries[fleetMs.length % fleetQueries.length]}`,
+        {
+          headers: { authorization: `Bearer ${first.adminToken}` },
+        },
+      );
+      await res.arrayBuffer();
+      if (res.ok) fleetMs.push(performance.now() - t);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    for (const sh of shards) sh.send({ predict: false });
+    const ingestElapsed = (Date.now() - ingestStart) / 1000;
+    const ingestCpu = cpuOf() - ingestCpuBefore;
+    // Give the last messages time to be recorded, then compare.
+    await new Promise((r) => setTimeout(r, 3_000));
+    const messagesSent = sum((sh) => sh.sent) - sentBefore;
+    let messagesStored = 0;
+    await until(
+      async () => {
+        messagesStored = (await metric('edgeloop_predictions_stored')) - storedBefore;
+        return messagesStored >= messagesSent;
+      },
+      30_000,
+      'predictions stored',
+    ).catch(() => {});
+
+    log('rolling out version 2…');
+    const rolloutCpuBefore = cpuOf();
+    const t0 = Date.now();
+    const rollout = await api.createRollout({
+      modelVersion: 2,
+      target: { all: true },
+      strategy: {
+        waves: [{ devices: 1 }, { percent: 10 }, { percent: 100 }],
+        soakSeconds: 0,
+        deviceTimeoutSeconds: 600,
+      },
+    });
+    await until(
+      () => alive() && sum((sh) => (sh.versions['2'] ?? 0) + sh.failed) >= deviceCount,
+      1_800_000,
+      'every device on version 2',
+    );
+    const secondsToAllActive = (Date.now() - t0) / 1000;
+    const rolloutCpu = cpuOf() - rolloutCpuBefore;
+    const final = await api.getRollout(rollout.rolloutId);
+    fleetMs.sort((a, b) => a - b);
+    const peak: Record<string, number | null> = {};
+    replicas.forEach((r, i) => {
+      peak[`controlPlane${i}`] = peakRssMb(r.child?.pid);
+    });
+    shards.forEach((sh, i) => {
+      peak[`deviceShard${i}`] = peakRssMb(sh.child.pid);
+    });
+    if (broker) peak.mosquitto = peakRssMb(broker.pid());
+    peak.bench = peakRssMb(process.pid);
+    const result = {
+      devices: deviceCount,
+      connected,
+      replicas: replicaCount,
+      store: 'sqlite',
+      broker: brokerKind,
+      objects: values.objects,
+      ingestSeconds: round(ingestElapsed),
+      predictionsPerDevicePerMinute: perMinute,
+      ingestMessagesPerSec: round(messagesSent / ingestElapsed),
+      messagesSent,
+      messagesStored,
+      fleetApiRequests: fleetMs.length,
+      fleetApiP50Ms: round(percentile(fleetMs, 50)),
+      fleetApiP99Ms: round(percentile(fleetMs, 99)),
+      secondsToAllActive: round(secondsToAllActive, 2),
+      rolloutState: final.state,
+      failed: sum((sh) => sh.failed),
+      controlPlaneCpuMsPerDeviceUpdate: round((rolloutCpu * 1000) / deviceCount, 2),
+      controlPlaneCpuMsPerMessage: round((ingestCpu * 1000) / Math.max(1, messagesSent), 3),
+      peakRssMb: peak,
+      setupSeconds: round(setupSeconds),
+      modelBytes: modelOf(2).byteLength,
+      deviceProcesses: shardCount,
+      loadAverage1m: round(loadavg()[0]),
+    };
+    process.stdout.write(
+      values.json ? `${JSON.stringify(result)}\n` : `${JSON.stringify(result, null, 2)}\n`,
+    );
+    return result.failed === 0 && messagesStored === messagesSent ? 0 : 1;
+  } finally {
+    await Promise.allSettled(shards.map((sh) => sh.stop()));
+    await Promise.allSettled(replicas.map((r) => r.stop()));
+    await balancer?.close();
+    await broker?.remove();
+    await s3?.stop();
+    await rm(root, { recursive: true, force: true });
+  }
+}

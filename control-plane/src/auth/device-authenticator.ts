@@ -1,7 +1,10 @@
 /**
  * Checks device credentials (id + secret) for both the broker and the HTTP API. scrypt is slow on
- * purpose, so a successful check is cached briefly, keyed by a sha256 of the secret; failures are
- * never cached and every check of an unknown device still costs one scrypt (no timing oracle).
+ * purpose, so a successful check is cached briefly, keyed by a sha256 of the secret, together with
+ * the stored hash it was checked against: a cached answer holds only while the database still has
+ * that hash, so a secret rotated or a device revoked through any replica stops working on all of
+ * them at once. Failures are never cached and every check of an unknown device still costs one
+ * scrypt (no timing oracle).
  * Devices enrolled with a CSR prove who they are with their client certificate instead
  * (verifyCertificate); they have no secret at all.
  */
@@ -26,6 +29,7 @@ export interface DeviceAuthenticator {
   forget(deviceId: string): void;
 }
 
+const MAX_CACHED = 200_000;
 const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
 
 export function createDeviceAuthenticator(
@@ -34,25 +38,29 @@ export function createDeviceAuthenticator(
 ): DeviceAuthenticator {
   const cacheMs = options.cacheMs ?? 60_000;
   const now = options.now ?? Date.now;
-  const cache = new Map<string, number>();
+  const cache = new Map<string, { until: number; hash: string }>();
 
   return {
     async verify(deviceId, secret, address = 'unknown') {
       const key = `${deviceId}\n${createHash('sha256').update(secret).digest('hex')}`;
-      const until = cache.get(key);
-      if (until !== undefined && until > now()) return true;
+      const cached = cache.get(key);
+      if (cached !== undefined && cached.until > now()) {
+        // One indexed read instead of a scrypt: still the hash this secret was checked against?
+        if ((await store.getDeviceSecretHash(deviceId)) === cached.hash) return true;
+      }
       cache.delete(key);
       const { guard } = options;
       const attempt = await guard?.admit('device', address, deviceId);
-      const found = store.getDeviceSecretHash(deviceId);
+      const found = await store.getDeviceSecretHash(deviceId);
       // Revoked and certificate-only devices hold a marker, not a hash: same cost as a real check.
       const stored = found?.startsWith('scrypt$') ? found : null;
       const check = () => verifySecret(secret, stored ?? DUMMY_HASH);
       const ok = await (guard ? guard.hash('device', check) : check());
       if (!ok || stored === null) return false;
       await attempt?.succeeded();
-      if (cache.size > 10_000) cache.clear();
-      cache.set(key, now() + cacheMs);
+      // Bounded, and far above a fleet's size so a big fleet does not keep redoing scrypt.
+      if (cache.size >= MAX_CACHED) cache.clear();
+      cache.set(key, { until: now() + cacheMs, hash: stored });
       return true;
     },
     verifyCertificate(deviceId, fingerprint) {

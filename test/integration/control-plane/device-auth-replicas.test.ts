@@ -1,0 +1,64 @@
+/**
+ * A device's verified secret is cached (scrypt is slow on purpose), but with several replicas the
+ * cache must not outlive a change made through another one: two stores on one database file stand
+ * for two replicas, and a rotation or revocation made through one is refused by the other at once.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '@edgeloop/shared';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createDeviceAuthenticator } from '../../../control-plane/src/auth/device-authenticator.ts';
+import { hashSecret, newSecret, sha256Text } from '../../../control-plane/src/auth/secrets.ts';
+import { openSqliteStore } from '../../../control-plane/src/store/sqlite-store.ts';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0).reverse()) cleanup();
+});
+
+async function twoReplicasWithDevice() {
+  const dir = mkdtempSync(join(tmpdir(), 'edgeloop-auth-'));
+  const file = join(dir, 'control-plane.db');
+  const a = openSqliteStore(file, silentLogger());
+  const b = openSqliteStore(file, silentLogger());
+  cleanups.push(
+    () => rmSync(dir, { recursive: true, force: true }),
+    () => a.close(),
+    () => b.close(),
+  );
+  const token = newSecret();
+  a.createEnrollmentToken({
+    tokenHash: sha256Text(token),
+    group: 'default',
+    usesLeft: 1,
+    expiresAt: new Date(Date.now() + 60_000).toISOString(),
+  });
+  const secret = newSecret();
+  a.enrollDevice(
+    sha256Text(token),
+    { deviceId: 'cam-01', name: null, hardware: null, secretHash: await hashSecret(secret) },
+    new Date(),
+  );
+  // Replica A checks devices with a long cache, as a big fleet would configure it.
+  const auth = createDeviceAuthenticator(a, { cacheMs: 3_600_000 });
+  return { a, b, auth, secret };
+}
+
+describe('device credential cache with replicas', () => {
+  it('refuses a secret rotated through another replica at once, and accepts the new one', async () => {
+    const { b, auth, secret } = await twoReplicasWithDevice();
+    expect(await auth.verify('cam-01', secret)).toBe(true);
+    const rotated = newSecret();
+    expect(b.security.replaceSecretHash('cam-01', await hashSecret(rotated))).toBe(true);
+    expect(await auth.verify('cam-01', secret)).toBe(false);
+    expect(await auth.verify('cam-01', rotated)).toBe(true);
+  });
+
+  it('refuses a device revoked through another replica at once', async () => {
+    const { b, auth, secret } = await twoReplicasWithDevice();
+    expect(await auth.verify('cam-01', secret)).toBe(true);
+    expect(b.security.revoke('cam-01', 'admin', new Date().toISOString())).toBe(true);
+    expect(await auth.verify('cam-01', secret)).toBe(false);
+  });
+});

@@ -273,13 +273,21 @@ export async function benchMain(argv: string[]): Promise<number> {
     const ids = Array.from({ length: deviceCount }, (_, i) => `sim-${String(i).padStart(5, '0')}`);
     log(`enrolling ${ids.length} devices…`);
     const enrolled = await mapLimit(ids, 8, async (deviceId) => {
-      const res = await fetch(`${httpUrl}${routeUrl(apiRoutes.enrollDevice)}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ protocol: PROTOCOL_VERSION, token, deviceId }),
-      });
-      if (res.status !== 201) throw new Error(`enroll ${deviceId}: ${res.status} ${await res.text()}`);
-      return EnrollResponseSchema.parse(await res.json());
+      for (;;) {
+        const res = await fetch(`${httpUrl}${routeUrl(apiRoutes.enrollDevice)}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ protocol: PROTOCOL_VERSION, token, deviceId }),
+        });
+        // The scrypt work gate is full: wait as it asks, like an agent does.
+        if (res.status === 429) {
+          await res.arrayBuffer();
+          await new Promise((r) => setTimeout(r, 1000 * Number(res.headers.get('retry-after') ?? 1)));
+          continue;
+        }
+        if (res.status !== 201) throw new Error(`enroll ${deviceId}: ${res.status} ${await res.text()}`);
+        return EnrollResponseSchema.parse(await res.json());
+      }
     });
     log(`connecting them in ${shardCount} processes…`);
     for (let s = 0; s < shardCount; s++) {

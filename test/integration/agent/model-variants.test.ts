@@ -25,6 +25,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Agent, startAgent } from '../../../agent/src/main.ts';
 import { modelFileKey } from '../../../control-plane/src/models/model-registry.ts';
+import { putFragment } from '../../helpers/agent-config-fixtures.ts';
 import { testManifest } from '../../helpers/manifest-fixture.ts';
 import { redBlueClassifier } from '../../helpers/tiny-onnx.ts';
 import {
@@ -63,9 +64,15 @@ async function publish(version: number, int8: Uint8Array, fp32: Uint8Array): Pro
   );
 }
 
-async function start(deviceId: string, logs: LogCapture, inference: AgentConfigInput['inference'] = {}) {
+async function start(
+  deviceId: string,
+  logs: LogCapture,
+  inference: AgentConfigInput['inference'] = {},
+  more: Partial<AgentConfigInput> = {},
+) {
   return startAgent(
     AgentConfigSchema.parse({
+      ...more,
       controlPlaneUrl: t.cp.httpUrl,
       dataDir: join(t.dataDir, deviceId),
       enrollmentToken: await createToken(t),
@@ -201,4 +208,36 @@ describe('inference.variant', () => {
       await agent.close();
     }
   }, 60_000);
+});
+
+describe('a camera with its own model', () => {
+  it('chooses its variant by the same rule and reports it with the camera', async () => {
+    const DEVICE = 'variants-cams';
+    const logs = new LogCapture();
+    const cameras = (model?: number) => [
+      { id: 'gate', type: 'synthetic' as const, fps: 5 },
+      { id: 'yard', type: 'synthetic' as const, fps: 5, ...(model === undefined ? {} : { model }) },
+    ];
+    const agent = await start(DEVICE, logs, {}, { cameras: cameras() });
+    try {
+      await installed(agent, DEVICE, 1);
+      expect((await putFragment(t, 'device', DEVICE, { cameras: cameras(2) })).status).toBe(200);
+      const event = await waitUntil(
+        async () =>
+          (await t.cp.store.listEvents(DEVICE)).find(
+            (e) => e.type === 'model-variant-chosen' && e.cameraId === 'yard',
+          ),
+        "yard's variant event",
+        30_000,
+      );
+      // Version 2's fp32 is the fast one; the device's own model stays on version 1, int8.
+      expect(event).toMatchObject({ modelVersion: 2 });
+      expect(event.message).toMatch(
+        /^camera 'yard': version 2 runs fp32 on cpu \(measured: int8 [\d.]+ ms, fp32/,
+      );
+      expect(choiceOf(agent)).toMatchObject({ modelVersion: 1, variant: 'int8' });
+    } finally {
+      await agent.close();
+    }
+  }, 90_000);
 });

@@ -138,20 +138,25 @@ export async function benchMain(argv: string[]): Promise<number> {
           logger,
         });
         await model.session.release();
-        const ms = (v: string) => model.variant!.timings.find((t) => t.variant === v)!.meanMs!;
+        const ms = (v: string) => model.variant!.timings.find((t) => t.variant === v)!.medianMs!;
         means.push({ int8: ms('int8'), fp32: ms('fp32'), chosen: model.variant!.variant });
         log(`${m.name}: int8 ${ms('int8')} ms, fp32 ${ms('fp32')} ms → ${model.variant!.variant}`);
       }
-      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-      const int8Ms = median(means.map((x) => x.int8));
-      const fp32Ms = median(means.map((x) => x.fp32));
+      const median = (xs: number[]) => {
+        const sorted = [...xs].sort((a, b) => a - b);
+        const mid = sorted.length / 2;
+        return sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
+      };
+      const round3 = (x: number) => Math.round(x * 1000) / 1000;
       results.push({
         model: m.name,
         int8Bytes: m.int8.byteLength,
         fp32Bytes: m.fp32.byteLength,
-        int8MsMedian: int8Ms,
-        fp32MsMedian: fp32Ms,
-        int8OverFp32: Math.round((int8Ms / fp32Ms) * 1000) / 1000,
+        // Per round: each variant's median of `runs` interleaved runs; then the median over rounds.
+        int8MsMedian: round3(median(means.map((x) => x.int8))),
+        fp32MsMedian: round3(median(means.map((x) => x.fp32))),
+        // Paired within a round (both timed under the same load), then the median over rounds.
+        int8OverFp32: round3(median(means.map((x) => x.int8 / x.fp32))),
         chosen: {
           int8: means.filter((x) => x.chosen === 'int8').length,
           fp32: means.filter((x) => x.chosen === 'fp32').length,

@@ -4,7 +4,7 @@
  *
  *   every variant whose file verified → load + warm-up + smoke test (a failure rules it out) →
  *   time `runs` warm inferences of each, interleaved so a load change on the device hits both →
- *   serve the lower mean; release the others → record the choice in the slot
+ *   serve the lower median; release the others → record the choice in the slot
  *
  * The record (SlotVariantRecord) lets a restart load the chosen file directly, with its smoke test
  * but without timing both again; it is not used when it names another file, another execution
@@ -55,22 +55,31 @@ export interface VariantOptions {
 
 const now = () => new Date().toISOString();
 
-/** Mean ms per run of each session, `runs` rounds of one run each (blank frame, as a camera's). */
+/**
+ * Median ms per run of each session over `runs` rounds of one run each (blank frame, as a camera's
+ * frames are). Interleaved so a load change hits both; the median, because on a busy board a few
+ * runs that waited for the CPU would otherwise decide.
+ */
 async function timeInterleaved(
   models: readonly LoadedModel[],
   manifest: Manifest,
   runs: number,
 ): Promise<number[]> {
-  const totals = models.map(() => 0);
+  const times = models.map(() => [] as number[]);
   const input = blankInput(manifest.input);
   for (let r = 0; r < runs; r++) {
     for (const [i, model] of models.entries()) {
       const start = performance.now();
       await model.session.run(input);
-      totals[i] += performance.now() - start;
+      times[i].push(performance.now() - start);
     }
   }
-  return totals.map((t) => Math.round((t / runs) * 1000) / 1000);
+  return times.map((t) => {
+    const sorted = [...t].sort((a, b) => a - b);
+    const mid = sorted.length / 2;
+    const median = sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
+    return Math.round(median * 1000) / 1000;
+  });
 }
 
 /** Loads the recorded choice when it applies; null when there is none or it fails its checks. */
@@ -130,7 +139,7 @@ export async function loadBestVariant(o: VariantOptions): Promise<LoadedModel> {
     const rejected = o.rejected?.find((r) => r.variant === variant);
     if (!present.has(variant)) {
       const reason = rejected?.reason ?? 'file missing or failed verification';
-      timings.set(variant, { variant, meanMs: null, failed: reason.slice(0, 500) });
+      timings.set(variant, { variant, medianMs: null, failed: reason.slice(0, 500) });
       continue;
     }
     try {
@@ -143,7 +152,7 @@ export async function loadBestVariant(o: VariantOptions): Promise<LoadedModel> {
         o.smokeInput,
       );
       passed.push({ variant, model });
-      timings.set(variant, { variant, meanMs: null });
+      timings.set(variant, { variant, medianMs: null });
     } catch (err) {
       firstError ??= err;
       const error = toEdgeloopError(err);
@@ -153,7 +162,7 @@ export async function loadBestVariant(o: VariantOptions): Promise<LoadedModel> {
       );
       timings.set(variant, {
         variant,
-        meanMs: null,
+        medianMs: null,
         failed: `${error.code}: ${error.message}`.slice(0, 500),
       });
       continue;
@@ -177,7 +186,7 @@ export async function loadBestVariant(o: VariantOptions): Promise<LoadedModel> {
         manifest,
         o.runs,
       );
-      for (const [i, { variant }] of passed.entries()) timings.set(variant, { variant, meanMs: means[i] });
+      for (const [i, { variant }] of passed.entries()) timings.set(variant, { variant, medianMs: means[i] });
       chosen = passed[means.indexOf(Math.min(...means))];
       reason = 'measured';
     } finally {
@@ -209,7 +218,7 @@ export function describeChoice(choice: VariantChoice): string {
   const parts = choice.timings.map((t) =>
     t.failed
       ? `${t.variant} rejected (${t.failed})`
-      : `${t.variant} ${t.meanMs === null ? 'untimed' : `${t.meanMs} ms`}`,
+      : `${t.variant} ${t.medianMs === null ? 'untimed' : `${t.medianMs} ms`}`,
   );
   return `version ${choice.modelVersion} runs ${choice.variant} on ${choice.executionProvider} (${choice.reason}: ${parts.join(', ')})`;
 }

@@ -12,11 +12,11 @@ export type ExecutionProvider = z.infer<typeof ExecutionProviderSchema>;
 /** `inference.executionProviders: "auto"`: the fastest provider first, the CPU always last. */
 export const AUTO_EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ['tensorrt', 'cuda', 'cpu'];
 
-/** One variant's result at install: mean ms per warm inference, or why it was not measured. */
+/** One variant's result at install: median ms per warm inference, or why it was not measured. */
 export const VariantTimingSchema = z.object({
   variant: ModelVariantSchema,
-  /** Mean milliseconds per warm inference on a blank frame; null when it was not timed. */
-  meanMs: z.number().nonnegative().nullable(),
+  /** Median milliseconds per warm inference on a blank frame; null when it was not timed. */
+  medianMs: z.number().nonnegative().nullable(),
   /** Why the variant cannot serve (its load or smoke test failed); absent when it passed. */
   failed: z.string().max(500).optional(),
 });

@@ -180,18 +180,21 @@ export async function loadBestVariant(o: VariantOptions): Promise<LoadedModel> {
   let reason: VariantChoice['reason'] =
     o.preference !== 'auto' && chosen.variant === o.preference ? 'config' : 'only';
   if (passed.length > 1) {
+    let medians: number[];
     try {
-      const means = await timeInterleaved(
+      medians = await timeInterleaved(
         passed.map((p) => p.model),
         manifest,
         o.runs,
       );
-      for (const [i, { variant }] of passed.entries()) timings.set(variant, { variant, medianMs: means[i] });
-      chosen = passed[means.indexOf(Math.min(...means))];
-      reason = 'measured';
-    } finally {
-      for (const p of passed) if (p !== chosen) await p.model.session.release();
+    } catch (err) {
+      for (const p of passed) await p.model.session.release();
+      throw err;
     }
+    for (const [i, { variant }] of passed.entries()) timings.set(variant, { variant, medianMs: medians[i] });
+    chosen = passed[medians.indexOf(Math.min(...medians))];
+    reason = 'measured';
+    for (const p of passed) if (p !== chosen) await p.model.session.release();
   }
   const { variant, model } = chosen;
   const choice: VariantChoice = {

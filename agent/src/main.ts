@@ -1,12 +1,12 @@
 /**
  * Wiring of the device agent, and its start-up order in one function:
  *
- *   execution provider (probed; fails fast) → TLS trust (CA file, kept CA or pinned fingerprint) →
- *   credentials (stored, or enroll once) → desired-state trust (keys, last sequence) → last good
- *   remote config from disk → MQTT link → active model from disk (no network needed) → desired
- *   state over HTTP → desired state over MQTT → cameras (one shared model) → sample uploader →
- *   reports → remote config (HTTP, then MQTT) → Home Assistant discovery (optional) → local HTTP
- *   endpoint (optional)
+ *   execution provider (probed; one the config insists on and cannot load stops start-up) →
+ *   TLS trust (CA file, kept CA or pinned fingerprint) → credentials (stored, or enroll once) →
+ *   desired-state trust (keys, last sequence) → last good remote config from disk → MQTT link → active
+ *   model from disk (no network needed) → desired state over HTTP → desired state over MQTT →
+ *   cameras (one shared model) → sample uploader → reports → remote config (HTTP, then MQTT) →
+ *   Home Assistant discovery (optional) → local HTTP endpoint (optional)
  *
  * Everything the agent uses is built here and passed down; tests build the same graph with small
  * real parts through `deps`.

@@ -1,6 +1,7 @@
 /**
  * Wiring of the device agent, and its start-up order in one function:
  *
+ *   execution provider (probed; one the config insists on and cannot load stops start-up) →
  *   TLS trust (CA file, kept CA or pinned fingerprint) → credentials (stored, or enroll once) →
  *   desired-state trust (keys, last sequence) → last good remote config from disk → MQTT link → active
  *   model from disk (no network needed) → desired state over HTTP → desired state over MQTT →
@@ -56,6 +57,7 @@ import { CameraModels } from './model/camera-models.ts';
 import { ConfidenceStats } from './model/confidence-stats.ts';
 import { ModelInstaller } from './model/model-installer.ts';
 import { ModelStore } from './model/model-store.ts';
+import { describeChoice } from './model/model-variants.ts';
 import { RecentFrames } from './model/recent-frames.ts';
 import { DEFAULT_LOW_CONFIDENCE_THRESHOLD } from './samples/capture-policy.ts';
 import { SampleQueue } from './samples/sample-queue.ts';
@@ -136,6 +138,9 @@ async function assemble(
   const backend =
     deps.backend ??
     createOnnxBackend({ executionProviders: config.inference.executionProviders, logger: log('onnx') });
+  // 0. The execution provider, before anything else starts: one the config insists on (a list
+  // without cpu) that does not load is a start-up error (EXECUTION_PROVIDER_UNAVAILABLE).
+  const executionProvider = await backend.prepare();
   const startedAt = performance.now();
   const bus = new AgentBus(log('bus'));
   await mkdir(config.dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
@@ -260,6 +265,10 @@ async function assemble(
       uptimeS: Math.round((performance.now() - startedAt) / 1000),
       cpuTemperatureC: cpuTemperatureC(),
       cameras,
+      inference: {
+        executionProvider: active.get()?.session.executionProvider ?? executionProvider,
+        variant: active.get()?.variant,
+      },
     };
   };
   const reporter = new StateReporter(
@@ -281,6 +290,7 @@ async function assemble(
     reporter.report();
   });
 
+  const variants = { preference: config.inference.variant, runs: config.inference.variantRuns };
   const installer = new ModelInstaller({
     store,
     backend,
@@ -291,6 +301,7 @@ async function assemble(
       return trust.trustedKeys();
     },
     threads: config.inference.threads,
+    variants,
     logger: log('installer'),
     retry,
     smokeInput: () => ({ frames: recentFrames.list(), codec }),
@@ -318,6 +329,8 @@ async function assemble(
         publishEvent('model-install-failed', `${error.code}: ${error.message}`, modelVersion ?? undefined);
         bus.emit({ type: 'model-install-failed', modelVersion, code: error.code, message: error.message });
       },
+      variantChosen: (choice) =>
+        publishEvent('model-variant-chosen', describeChoice(choice), choice.modelVersion),
     },
   });
 
@@ -331,6 +344,7 @@ async function assemble(
     device: active,
     trustedKeys: config.trustedKeys,
     threads: config.inference.threads,
+    variants,
     logger: log('camera-models'),
     retry,
     smokeInput: () => ({ frames: recentFrames.list(), codec }),
@@ -350,6 +364,15 @@ async function assemble(
             'model-install-failed',
             `camera '${cameraId}' keeps the device's model: ${error.code}: ${error.message}`,
             modelVersion,
+            cameraId,
+          );
+      },
+      variantChosen: (choice, cameraIds) => {
+        for (const cameraId of cameraIds)
+          publishEvent(
+            'model-variant-chosen',
+            `camera '${cameraId}': ${describeChoice(choice)}`,
+            choice.modelVersion,
             cameraId,
           );
       },

@@ -32,6 +32,8 @@ export const ErrorCodes = {
   DATASET_INVALID: 422,
   MODEL_INVALID: 422,
   UPSTREAM_FAILED: 502,
+  /** None of the configured onnxruntime execution providers loads (agent start-up). */
+  EXECUTION_PROVIDER_UNAVAILABLE: 503,
   /** A camera or its capture process is missing, failing or stalled (the agent keeps retrying). */
   CAMERA_UNAVAILABLE: 503,
   INTERNAL: 500,

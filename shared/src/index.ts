@@ -36,6 +36,7 @@ export * from './schemas/device-identity.ts';
 export * from './schemas/fleet-target.ts';
 export * from './schemas/health.ts';
 export * from './schemas/http.ts';
+export * from './schemas/inference.ts';
 export * from './schemas/live-frame.ts';
 export * from './schemas/loop.ts';
 export * from './schemas/manifest.ts';

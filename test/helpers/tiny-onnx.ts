@@ -44,6 +44,7 @@ function msg(...fields: Field[]): number[] {
 
 const ELEM_FLOAT = 1;
 const ELEM_UINT8 = 2;
+const ELEM_INT64 = 7;
 const ATTR_INT = 2;
 const ATTR_INTS = 7;
 
@@ -65,6 +66,12 @@ function floatTensor(name: string, dims: number[], values: number[]): number[] {
     strField(8, name),
     bytesField(9, raw),
   );
+}
+
+/** TensorProto with int64 little-endian data. */
+function int64Tensor(name: string, values: number[]): number[] {
+  const raw = new Uint8Array(new BigInt64Array(values.map(BigInt)).buffer);
+  return msg(intField(1, values.length), intField(2, ELEM_INT64), strField(8, name), bytesField(9, raw));
 }
 
 type Attr = { name: string; int: number } | { name: string; ints: number[] };
@@ -104,6 +111,12 @@ export interface TinyClassifierOptions {
    */
   padBytes?: number;
   padSeed?: number;
+  /**
+   * Makes every run slower without changing predictions: the image is tiled `slowTiles`×`slowTiles`
+   * times, averaged, multiplied by zero and added to the logits. It depends on the input, so
+   * onnxruntime cannot fold it away at load (as it folds the pad), and it costs no file size.
+   */
+  slowTiles?: number;
 }
 
 /** Deterministic values in [-1, 1) (a small LCG), so each seed gives different bytes. */
@@ -144,9 +157,11 @@ export function buildTinyClassifier(options: TinyClassifierOptions): Uint8Array 
   );
   const logitsName = options.output === 'logits' ? outputName : 'logits';
   const padFloats = Math.floor((options.padBytes ?? 0) / 4);
+  const slow = options.slowTiles ?? 0;
+  // scores + b, then each optional term added in turn; the last Add writes the logits.
+  const terms: string[] = ['b'];
   if (padFloats > 0) {
     nodes.push(
-      node('Add', ['scores', 'b'], ['unpadded']),
       node(
         'ReduceMean',
         ['pad'],
@@ -156,10 +171,22 @@ export function buildTinyClassifier(options: TinyClassifierOptions): Uint8Array 
           { name: 'keepdims', int: 0 },
         ],
       ),
-      node('Add', ['unpadded', 'pad_mean'], [logitsName]),
     );
-  } else {
-    nodes.push(node('Add', ['scores', 'b'], [logitsName]));
+    terms.push('pad_mean');
+  }
+  if (slow > 0) {
+    nodes.push(
+      node('Tile', [x, 'tiles'], ['tiled']),
+      node('ReduceMean', ['tiled'], ['tiled_mean'], [{ name: 'keepdims', int: 0 }]),
+      node('Mul', ['tiled_mean', 'zero'], ['slow_zero']),
+    );
+    terms.push('slow_zero');
+  }
+  let sum = 'scores';
+  for (const [i, term] of terms.entries()) {
+    const out = i === terms.length - 1 ? logitsName : `sum_${i}`;
+    nodes.push(node('Add', [sum, term], [out]));
+    sum = out;
   }
   if (options.output !== 'logits')
     nodes.push(node('Softmax', ['logits'], [outputName], [{ name: 'axis', int: -1 }]));
@@ -172,6 +199,12 @@ export function buildTinyClassifier(options: TinyClassifierOptions): Uint8Array 
     bytesField(5, floatTensor('b', [numClasses], bias)),
     ...(padFloats > 0
       ? [bytesField(5, floatTensor('pad', [padFloats], padValues(padFloats, options.padSeed ?? 1)))]
+      : []),
+    ...(slow > 0
+      ? [
+          bytesField(5, int64Tensor('tiles', nchw ? [1, 1, slow, slow] : [1, slow, slow, 1])),
+          bytesField(5, floatTensor('zero', [1], [0])),
+        ]
       : []),
     bytesField(11, valueInfo(inputName, nchw ? ELEM_FLOAT : ELEM_UINT8, inputDims)),
     bytesField(12, valueInfo(outputName, ELEM_FLOAT, ['N', numClasses])),

@@ -1,4 +1,5 @@
 /** The role the inference runtime plays; `onnx-backend.ts` is the one implementation. */
+import type { ExecutionProvider } from '@edgeloop/shared';
 
 export type TensorDtype = 'uint8' | 'float32';
 
@@ -15,6 +16,8 @@ export interface TensorInput {
 export interface ModelSession {
   readonly inputName: string;
   readonly outputName: string;
+  /** The execution provider the session was created with (the first of its list that loaded). */
+  readonly executionProvider: ExecutionProvider;
   /** Runs the model on one input tensor and returns the output tensor's values. */
   run(input: TensorInput): Promise<Float32Array>;
   /** Frees native memory; the session must not be used afterwards. */
@@ -29,5 +32,10 @@ export interface SessionOptions {
 }
 
 export interface InferenceBackend {
+  /**
+   * Finds the execution provider to use, once: the first configured one that loads. Throws
+   * EXECUTION_PROVIDER_UNAVAILABLE when none does. createSession waits for it too.
+   */
+  prepare(): Promise<ExecutionProvider>;
   createSession(modelPath: string, options: SessionOptions): Promise<ModelSession>;
 }

@@ -8,19 +8,37 @@
  * agent stays responsive. Float tensors move to the worker without a copy (transferred). The
  * worker side is onnx-worker.mjs; the two files together are the adapter.
  *
- * Execution providers are tried in the configured order (tensorrt, cuda, cpu). One this build does
- * not list is skipped, and one that fails to initialise (no GPU, no CUDA libraries) makes the
- * session fall back to the CPU, each with a log line, so a Jetson config still runs on a Pi.
+ * Execution providers are tried in the configured order (auto: tensorrt, cuda, cpu) once, at
+ * `prepare`, on a one-node probe model: one this build does not list, or that fails to load (npm's
+ * package has no CUDA/TensorRT libraries; no GPU), is skipped with one log line, and the first that
+ * loads is the one sessions use (with the providers after it as onnxruntime's per-node fallback).
+ * None loading is EXECUTION_PROVIDER_UNAVAILABLE: with cpu in the list that cannot happen, without
+ * it the operator said the CPU is not good enough, so the agent does not start on it.
  */
 import { Worker } from 'node:worker_threads';
-import { EdgeloopError, type Logger } from '@edgeloop/shared';
+import {
+  AUTO_EXECUTION_PROVIDERS,
+  EdgeloopError,
+  type ExecutionProvider,
+  type Logger,
+} from '@edgeloop/shared';
 import * as ort from 'onnxruntime-node';
 import type { InferenceBackend, ModelSession, SessionOptions, TensorInput } from './inference-backend.ts';
 
-export type ExecutionProvider = 'tensorrt' | 'cuda' | 'cpu';
+export type { ExecutionProvider } from '@edgeloop/shared';
+
+/**
+ * ONNX ModelProto (ir 8, opset 13) of one Relu on a float [1] (`x` → `y`), made with onnx.helper
+ * and checked by onnx.checker: enough for a provider to load and run, before any model is installed.
+ */
+const PROBE_MODEL = Buffer.from(
+  'CAgSCGVkZ2Vsb29wOjcKDAoBeBIBeSIEUmVsdRIFcHJvYmVaDwoBeBIKCggIARIECgIIAWIPCgF5EgoKCAgBEgQKAggBQgQKABAN',
+  'base64',
+);
 
 export interface OnnxBackendOptions {
-  executionProviders?: readonly ExecutionProvider[];
+  /** 'auto' is tensorrt, cuda, cpu. Default: cpu only (tests and benchmarks). */
+  executionProviders?: readonly ExecutionProvider[] | 'auto';
   logger?: Logger;
   /**
    * Run sessions on the calling thread instead of one worker thread each. For a process that
@@ -38,14 +56,64 @@ interface WorkerInit {
 
 /** Replies of onnx-worker.mjs; every error there is about the model (MODEL_INVALID). */
 type WorkerReply =
-  | { type: 'ready'; inputName: string; outputName: string; fallback: string | null }
+  | {
+      type: 'ready';
+      inputName: string;
+      outputName: string;
+      provider: ExecutionProvider;
+      fallback: string | null;
+    }
   | { type: 'result'; id: number; output: Float32Array; input?: Float32Array }
   | { type: 'error'; id: number | null; message: string };
 
-/** The providers of `wanted` this onnxruntime build lists for this platform, cpu always last. */
-export function usableProviders(wanted: readonly ExecutionProvider[]): ExecutionProvider[] {
+export interface ProviderChoice {
+  /** The provider sessions are created for. */
+  provider: ExecutionProvider;
+  /** What sessions pass to onnxruntime: the chosen provider and the listed ones after it. */
+  providers: ExecutionProvider[];
+  /** Providers tried before it, and why each was skipped. */
+  skipped: { provider: ExecutionProvider; reason: string }[];
+}
+
+/**
+ * Tries each provider of `wanted` in order on the probe model; the first that creates a session
+ * and runs wins. onnxruntime prints its own error line for each provider library it cannot open;
+ * its log is set to fatal first (it is process-wide and set once), the reason is logged here.
+ */
+export async function chooseProvider(
+  wanted: readonly ExecutionProvider[],
+  logger?: Logger,
+): Promise<ProviderChoice> {
+  ort.env.logLevel = 'fatal';
   const listed = new Set(ort.listSupportedBackends().map((b) => b.name));
-  return [...wanted.filter((p) => p !== 'cpu' && listed.has(p)), 'cpu'];
+  const skipped: ProviderChoice['skipped'] = [];
+  for (const [i, provider] of wanted.entries()) {
+    if (provider !== 'cpu' && !listed.has(provider)) {
+      skipped.push({ provider, reason: 'not in this onnxruntime build' });
+      continue;
+    }
+    try {
+      const session = await ort.InferenceSession.create(PROBE_MODEL, { executionProviders: [provider] });
+      try {
+        await session.run({ x: new ort.Tensor('float32', new Float32Array([1]), [1]) });
+      } finally {
+        await session.release();
+      }
+    } catch (err) {
+      skipped.push({ provider, reason: (err as Error).message.slice(0, 300) });
+      continue;
+    }
+    const providers = [provider, ...wanted.slice(i + 1).filter((p) => p === 'cpu' || listed.has(p))];
+    if (skipped.length > 0)
+      logger?.warn({ skipped, using: provider }, `execution provider fallback: using ${provider}`);
+    logger?.info({ executionProvider: provider, providers }, 'execution provider chosen');
+    return { provider, providers, skipped };
+  }
+  throw new EdgeloopError(
+    'EXECUTION_PROVIDER_UNAVAILABLE',
+    `none of the configured execution providers loads (${skipped.map((s) => `${s.provider}: ${s.reason}`).join('; ')}); add "cpu" to inference.executionProviders (or use "auto") to run on the CPU`,
+    { details: { skipped } },
+  );
 }
 
 /** Handed over when the caller allows it and the array owns its whole (JS-allocated) buffer. */
@@ -60,17 +128,23 @@ function transferable(input: TensorInput): boolean {
 }
 
 export function createOnnxBackend(backendOptions: OnnxBackendOptions = {}): InferenceBackend {
-  const wanted = backendOptions.executionProviders ?? ['cpu'];
+  const configured = backendOptions.executionProviders ?? ['cpu'];
+  const wanted = configured === 'auto' ? AUTO_EXECUTION_PROVIDERS : configured;
   const logger = backendOptions.logger;
-  const providers = usableProviders(wanted);
-  const missing = wanted.filter((p) => !providers.includes(p));
-  if (missing.length > 0) {
-    logger?.warn({ missing, using: providers }, 'execution providers not in this onnxruntime build; skipped');
-  }
+  let choice: Promise<ProviderChoice> | null = null;
+  const prepare = () => {
+    choice ??= chooseProvider(wanted, logger);
+    return choice;
+  };
   if (backendOptions.inProcess)
-    return { createSession: (path, options) => inProcessSession(path, options, providers) };
+    return {
+      prepare: async () => (await prepare()).provider,
+      createSession: async (path, options) => inProcessSession(path, options, (await prepare()).providers),
+    };
   return {
+    prepare: async () => (await prepare()).provider,
     async createSession(modelPath: string, options: SessionOptions): Promise<ModelSession> {
+      const { providers } = await prepare();
       const init: WorkerInit = { modelPath, options, providers };
       const worker = new Worker(new URL('./onnx-worker.mjs', import.meta.url), { workerData: init });
       const pending = new Map<
@@ -82,11 +156,15 @@ export function createOnnxBackend(backendOptions: OnnxBackendOptions = {}): Infe
       const busy = () => (pending.size > 0 ? worker.ref() : worker.unref());
       let nextId = 0;
       let dead: Error | null = null;
-      const ready = new Promise<{ inputName: string; outputName: string }>((resolve, reject) => {
+      const ready = new Promise<{
+        inputName: string;
+        outputName: string;
+        executionProvider: ExecutionProvider;
+      }>((resolve, reject) => {
         worker.on('message', (reply: WorkerReply) => {
           if (reply.type === 'ready') {
             if (reply.fallback) logger?.warn({ modelPath }, `execution provider fallback: ${reply.fallback}`);
-            resolve(reply);
+            resolve({ ...reply, executionProvider: reply.provider });
           } else if (reply.type === 'error' && reply.id === null) {
             reject(new EdgeloopError('MODEL_INVALID', reply.message));
           } else if (reply.id !== null) {
@@ -110,7 +188,7 @@ export function createOnnxBackend(backendOptions: OnnxBackendOptions = {}): Infe
         );
         worker.on('exit', (code) => fail(new EdgeloopError('INTERNAL', `inference worker exited (${code})`)));
       });
-      let names: { inputName: string; outputName: string };
+      let names: { inputName: string; outputName: string; executionProvider: ExecutionProvider };
       try {
         names = await ready;
         busy();
@@ -119,7 +197,9 @@ export function createOnnxBackend(backendOptions: OnnxBackendOptions = {}): Infe
         throw err;
       }
       return {
-        ...names,
+        inputName: names.inputName,
+        outputName: names.outputName,
+        executionProvider: names.executionProvider,
         run(input: TensorInput): Promise<Float32Array> {
           if (dead) return Promise.reject(dead);
           const id = nextId++;
@@ -168,26 +248,37 @@ async function inProcessSession(
   options: SessionOptions,
   providers: ExecutionProvider[],
 ): Promise<ModelSession> {
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(modelPath, {
-      executionProviders: providers,
-      intraOpNumThreads: options.threads,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-    });
-  } catch (err) {
-    throw new EdgeloopError('MODEL_INVALID', `cannot load model ${modelPath}: ${(err as Error).message}`);
+  let session: ort.InferenceSession | null = null;
+  let executionProvider = providers[0];
+  let failure: Error | null = null;
+  // As the worker does: a provider that refuses this model hands it to the next one in the list.
+  for (const [i, provider] of providers.entries()) {
+    try {
+      session = await ort.InferenceSession.create(modelPath, {
+        executionProviders: providers.slice(i),
+        intraOpNumThreads: options.threads,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+      });
+      executionProvider = provider;
+      break;
+    } catch (err) {
+      failure = err as Error;
+    }
   }
+  if (!session)
+    throw new EdgeloopError('MODEL_INVALID', `cannot load model ${modelPath}: ${failure?.message}`);
   try {
     const inputName = pickName('input', session.inputNames, options.inputName);
     const outputName = pickName('output', session.outputNames, options.outputName);
+    const loaded = session;
     return {
       inputName,
       outputName,
+      executionProvider,
       async run(input: TensorInput): Promise<Float32Array> {
         try {
-          const result = await session.run(
+          const result = await loaded.run(
             { [inputName]: new ort.Tensor(input.dtype, input.data, input.dims) },
             [outputName],
           );
@@ -202,7 +293,7 @@ async function inProcessSession(
           throw new EdgeloopError('MODEL_INVALID', (err as Error).message);
         }
       },
-      release: () => session.release(),
+      release: () => loaded.release(),
     };
   } catch (err) {
     await session.release();

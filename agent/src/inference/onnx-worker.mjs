@@ -29,19 +29,27 @@ async function main() {
       graphOptimizationLevel: 'all',
     });
   let session;
+  let provider;
   let fallback = null;
-  try {
+  // The providers come from the backend's probe; one that still refuses this model (an operator it
+  // cannot compile) hands it to the next in the list, as the CPU is for onnxruntime's own nodes.
+  const failures = [];
+  for (const [i, candidate] of providers.entries()) {
     try {
-      session = await create(providers);
+      session = await create(providers.slice(i));
+      provider = candidate;
+      break;
     } catch (err) {
-      if (providers.length === 1) throw err;
-      fallback = `${providers.join(',')} failed (${err.message}); using cpu`;
-      session = await create(['cpu']);
+      failures.push({ candidate, message: err.message });
     }
-  } catch (err) {
-    parentPort.postMessage(errorReply(null, new Error(`cannot load model ${modelPath}: ${err.message}`)));
+  }
+  if (!session) {
+    const reason = failures.at(-1)?.message ?? 'no execution provider';
+    parentPort.postMessage(errorReply(null, new Error(`cannot load model ${modelPath}: ${reason}`)));
     return;
   }
+  if (failures.length > 0)
+    fallback = `${failures.map((f) => `${f.candidate}: ${f.message}`).join('; ')}; using ${provider}`;
   let inputName;
   let outputName;
   try {
@@ -52,7 +60,7 @@ async function main() {
     parentPort.postMessage(errorReply(null, err));
     return;
   }
-  parentPort.postMessage({ type: 'ready', inputName, outputName, fallback });
+  parentPort.postMessage({ type: 'ready', inputName, outputName, provider, fallback });
   parentPort.on('message', async (msg) => {
     if (msg.type === 'release') {
       await session.release();

@@ -2,7 +2,7 @@
  * The model that serves frames now. A swap is atomic for callers: `use()` pins the model it started
  * with, so the old session keeps serving in-flight frames and is released only once they finish.
  */
-import type { Logger, Manifest, ModelSlot } from '@edgeloop/shared';
+import type { Logger, Manifest, ModelSlot, VariantChoice } from '@edgeloop/shared';
 import type { InferenceBackend, ModelSession } from '../inference/inference-backend.ts';
 import { classify } from '../inference/postprocess.ts';
 import { blankInput } from '../inference/preprocess.ts';
@@ -14,6 +14,8 @@ export interface LoadedModel {
   slot: ModelSlot;
   manifest: Manifest;
   session: ModelSession;
+  /** Which variant this is and why (model-variants.ts); absent on a model loaded without a choice. */
+  variant?: VariantChoice;
 }
 
 /** Creates a session for an installed model and warms it up with one inference on a blank frame. */

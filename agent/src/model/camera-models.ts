@@ -2,7 +2,8 @@
  * Models for cameras that run another version than the device's (desired state `cameraModels`,
  * from the remote configuration's `cameras[].model`). Each extra version goes through the same
  * verified path as the device's model — signed manifest (trusted key, expiry), download capped and
- * hashed against it, load + warm-up + smoke test — into its own folder
+ * hashed against it, load + warm-up + smoke test, the faster int8/fp32 variant (model-variants.ts)
+ * — into its own folder
  * (dataDir/camera-models/<version>/), and is held by its own ActiveModel: one onnxruntime session
  * per distinct version, shared by every camera that names it. A version equal to the device's
  * model uses the device's session.
@@ -22,13 +23,15 @@ import {
   type ModelRef,
   type TrustedKey,
   toEdgeloopError,
+  type VariantChoice,
 } from '@edgeloop/shared';
 import type { ControlPlaneClient } from '../comms/control-plane-client.ts';
 import type { InferenceBackend } from '../inference/inference-backend.ts';
 import { type BackoffOptions, backoffDelay } from '../util/backoff.ts';
-import { ActiveModel, loadCheckedModel, type ModelSource } from './active-model.ts';
-import { downloadModelFiles } from './model-downloader.ts';
+import { ActiveModel, type ModelSource } from './active-model.ts';
+import { downloadModelFiles, type RejectedVariant } from './model-downloader.ts';
 import { ModelStore } from './model-store.ts';
+import { DEFAULT_VARIANT_RUNS, loadBestVariant, type VariantPreference } from './model-variants.ts';
 import type { SmokeTestInput } from './smoke-test.ts';
 import { fetchVerifiedManifest } from './verified-manifest.ts';
 
@@ -44,12 +47,15 @@ export interface CameraModelsOptions {
   device: ActiveModel;
   trustedKeys: readonly TrustedKey[];
   threads: number;
+  /** The device installer's variant rule (config `inference.variant`, `inference.variantRuns`). */
+  variants?: { preference: VariantPreference; runs: number };
   logger: Logger;
   retry: BackoffOptions;
   smokeInput?: () => SmokeTestInput | null;
   hooks: {
     installed(modelVersion: number, cameraIds: string[]): void;
     failed(modelVersion: number, cameraIds: string[], error: EdgeloopError): void;
+    variantChosen?(choice: VariantChoice, cameraIds: string[]): void;
   };
 }
 
@@ -153,6 +159,8 @@ export class CameraModels {
       try {
         const model = await this.install(ref);
         this.loaded.set(version, model);
+        const choice = model.get()?.variant;
+        if (choice && choice.reason !== 'persisted') this.o.hooks.variantChosen?.(choice, cameras);
         logger.info({ modelVersion: version, cameras }, 'camera model installed');
         this.o.hooks.installed(version, cameras);
       } catch (err) {
@@ -195,21 +203,29 @@ export class CameraModels {
     const signal = this.abort.signal;
     const manifest = await fetchVerifiedManifest(client, ref, trustedKeys, signal);
     const store = new ModelStore(this.folder(ref.modelVersion));
-    if (!(await store.slotHolds(SLOT, manifest, trustedKeys))) {
+    let rejected: RejectedVariant[] = [];
+    const held = await store.slotHolds(SLOT, manifest, trustedKeys);
+    if (!held) {
       const dir = await store.beginDownload(SLOT, manifest);
-      await downloadModelFiles(client, manifest, dir, { signal, logger });
+      rejected = await downloadModelFiles(client, manifest, dir, { signal, logger });
       await store.commitSlot(SLOT, manifest, { hashed: true });
     }
-    let loaded: Awaited<ReturnType<typeof loadCheckedModel>>;
+    let loaded: Awaited<ReturnType<typeof loadBestVariant>>;
     try {
-      loaded = await loadCheckedModel(
-        this.o.backend,
-        store.modelFilePath(SLOT, manifest),
+      loaded = await loadBestVariant({
+        backend: this.o.backend,
+        store,
+        slot: SLOT,
         manifest,
-        this.o.threads,
-        SLOT,
-        this.o.smokeInput?.() ?? null,
-      );
+        threads: this.o.threads,
+        preference: this.o.variants?.preference ?? 'auto',
+        runs: this.o.variants?.runs ?? DEFAULT_VARIANT_RUNS,
+        smokeInput: this.o.smokeInput?.() ?? null,
+        logger,
+        rejected,
+        // A folder kept from before a restart was measured then: its choice stands.
+        usePersisted: held,
+      });
     } catch (err) {
       await store.invalidateSlot(SLOT);
       throw err;

@@ -13,6 +13,8 @@ import {
   type Logger,
   type Manifest,
   type ManifestFile,
+  type ModelVariant,
+  modelVariants,
   NetworkError,
 } from '@edgeloop/shared';
 import type { ControlPlaneClient } from '../comms/control-plane-client.ts';
@@ -116,15 +118,44 @@ export async function downloadFile(
   }
 }
 
+/** A variant whose file failed its checks at download (it was removed; the other may serve). */
+export interface RejectedVariant {
+  variant: ModelVariant;
+  reason: string;
+}
+
+/**
+ * Downloads every device file. A model variant's file that fails its length or hash check is
+ * removed and reported back instead of failing the install, as long as another variant arrives
+ * intact: a bad fp32 (or int8) file must not cost the device the good one. Any other file, or every
+ * variant failing, fails the install as before.
+ */
 export async function downloadModelFiles(
   client: ControlPlaneClient,
   manifest: Manifest,
   dir: string,
   options: { signal?: AbortSignal; logger: Logger },
-): Promise<void> {
+): Promise<RejectedVariant[]> {
+  const variants = modelVariants(manifest);
+  const rejected: RejectedVariant[] = [];
+  let firstError: ChecksumError | null = null;
   for (const file of deviceFiles(manifest)) {
     options.signal?.throwIfAborted();
-    await downloadFile(client, manifest.modelVersion, file, dir, options);
+    const variant = variants.find((v) => v.file.name === file.name)?.variant;
+    try {
+      await downloadFile(client, manifest.modelVersion, file, dir, options);
+    } catch (err) {
+      if (!(err instanceof ChecksumError) || variant === undefined) throw err;
+      options.logger.warn(
+        { file: file.name, variant, err, modelVersion: manifest.modelVersion },
+        'model variant rejected: its file failed verification',
+      );
+      firstError ??= err;
+      rejected.push({ variant, reason: err.message });
+      continue;
+    }
     options.logger.debug({ file: file.name, bytes: file.bytes }, 'file downloaded and verified');
   }
+  if (firstError && rejected.length === variants.length) throw firstError;
+  return rejected;
 }

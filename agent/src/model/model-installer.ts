@@ -3,8 +3,9 @@
  * time, and a desired state that arrives meanwhile is applied after it (the latest one wins).
  *
  *   manifest → verify signature/trust/expiry/anti-rollback → download into the inactive slot
- *   (resumable, capped, hashed) → commit slot → load + warm up + smoke test → write the pointer
- *   (atomic) → swap → report active
+ *   (resumable, capped, hashed) → commit slot → load + warm up + smoke test each variant (int8,
+ *   fp32), time them, keep the faster (model-variants.ts) → write the pointer (atomic) → swap →
+ *   report active
  *
  * A version already complete in the inactive slot (the previous one, after a rollback order) is
  * switched to without a download. Any failure leaves the current model serving. Network trouble
@@ -22,15 +23,17 @@ import {
   type TrustedKey,
   toEdgeloopError,
   type UpdatePhase,
+  type VariantChoice,
 } from '@edgeloop/shared';
 import type { Frame } from '../camera/camera.ts';
 import type { ControlPlaneClient } from '../comms/control-plane-client.ts';
 import type { ImageCodec } from '../image/image-codec.ts';
 import type { InferenceBackend } from '../inference/inference-backend.ts';
 import { type BackoffOptions, backoffDelay } from '../util/backoff.ts';
-import { type ActiveModel, type LoadedModel, loadCheckedModel } from './active-model.ts';
-import { downloadModelFiles } from './model-downloader.ts';
+import type { ActiveModel, LoadedModel } from './active-model.ts';
+import { downloadModelFiles, type RejectedVariant } from './model-downloader.ts';
 import { type ModelStore, otherSlot, SLOTS } from './model-store.ts';
+import { DEFAULT_VARIANT_RUNS, loadBestVariant, type VariantPreference } from './model-variants.ts';
 import { type ShadowAgreement, shadowAgreement } from './shadow-run.ts';
 import type { SmokeTestInput } from './smoke-test.ts';
 import { fetchVerifiedManifest } from './verified-manifest.ts';
@@ -52,6 +55,8 @@ export interface InstallerHooks {
   progress(report: UpdateReport): void;
   installed(modelVersion: number, previousVersion: number | null): void;
   failed(modelVersion: number | null, error: EdgeloopError): void;
+  /** A variant was chosen by measuring or configuration (not when a restart reused a recorded one). */
+  variantChosen?(choice: VariantChoice): void;
 }
 
 export interface ModelInstallerOptions {
@@ -61,6 +66,8 @@ export interface ModelInstallerOptions {
   active: ActiveModel;
   trustedKeys: readonly TrustedKey[];
   threads: number;
+  /** Config `inference.variant` and `inference.variantRuns` (model-variants.ts). */
+  variants?: { preference: VariantPreference; runs: number };
   hooks: InstallerHooks;
   logger: Logger;
   retry: BackoffOptions;
@@ -112,7 +119,7 @@ export class ModelInstaller {
       if (!manifest) continue;
       let model: LoadedModel;
       try {
-        model = await this.loadChecked(slot, manifest);
+        model = await this.loadChecked(slot, manifest, { usePersisted: true });
       } catch (err) {
         logger.error({ err: toEdgeloopError(err), slot }, 'installed model failed its checks; skipping it');
         continue;
@@ -263,6 +270,7 @@ export class ModelInstaller {
 
     // The live slot is never written; with no live model either slot will do.
     const slot = active.get() ? otherSlot(active.get()!.slot) : 'a';
+    let rejected: RejectedVariant[] = [];
     if (await store.slotHolds(slot, manifest, trustedKeys)) {
       logger.info({ modelVersion: version, slot }, 'version already complete in the inactive slot');
       progress('verifying', `loading and smoke-testing version ${version}`);
@@ -270,7 +278,7 @@ export class ModelInstaller {
       progress('downloading', `downloading version ${version}`);
       const dir = await store.beginDownload(slot, manifest);
       logger.info({ modelVersion: version, slot }, 'download started');
-      await downloadModelFiles(client, manifest, dir, { signal, logger });
+      rejected = await downloadModelFiles(client, manifest, dir, { signal, logger });
       progress('verifying', `verifying, loading and smoke-testing version ${version}`);
       // downloadModelFiles hashed every byte it wrote (and resumed files from disk).
       await store.commitSlot(slot, manifest, { hashed: true });
@@ -279,7 +287,7 @@ export class ModelInstaller {
 
     let model: LoadedModel;
     try {
-      model = await this.loadChecked(slot, manifest);
+      model = await this.loadChecked(slot, manifest, { rejected });
     } catch (err) {
       // A model that loads badly or fails its smoke test must never be picked at a restart.
       await store.invalidateSlot(slot);
@@ -330,16 +338,28 @@ export class ModelInstaller {
     });
   }
 
-  /** Creates the session (with its warm-up) and runs the smoke test; releases it on failure. */
-  private loadChecked(slot: ModelSlot, manifest: Manifest): Promise<LoadedModel> {
-    const { store } = this.o;
-    return loadCheckedModel(
-      this.o.backend,
-      store.modelFilePath(slot, manifest),
-      manifest,
-      this.o.threads,
+  /**
+   * Creates the session of each variant (with its warm-up), runs the smoke test, keeps the faster
+   * one that passed (or the recorded choice at a restart); releases every other session.
+   */
+  private async loadChecked(
+    slot: ModelSlot,
+    manifest: Manifest,
+    extra: { rejected?: RejectedVariant[]; usePersisted?: boolean },
+  ): Promise<LoadedModel> {
+    const model = await loadBestVariant({
+      backend: this.o.backend,
+      store: this.o.store,
       slot,
-      this.o.smokeInput?.() ?? null,
-    );
+      manifest,
+      threads: this.o.threads,
+      preference: this.o.variants?.preference ?? 'auto',
+      runs: this.o.variants?.runs ?? DEFAULT_VARIANT_RUNS,
+      smokeInput: this.o.smokeInput?.() ?? null,
+      logger: this.o.logger,
+      ...extra,
+    });
+    if (model.variant && model.variant.reason !== 'persisted') this.o.hooks.variantChosen?.(model.variant);
+    return model;
   }
 }

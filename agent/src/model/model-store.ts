@@ -9,6 +9,11 @@
  * complete only once `.manifest.json` is in it: that file is removed before a download starts and
  * written (atomically) after every file was verified, so a crash at any moment leaves each slot
  * either complete and verified or visibly incomplete — never a partial file taken for a model.
+ *
+ * A model that ships int8 and fp32 has two variant files. Every other file must verify; a variant
+ * file may be missing — rejected at download for a bad hash, or from before devices took both — as
+ * long as one variant verifies: the missing one is simply not a choice (model-variants.ts). A slot
+ * also keeps `.variant.json`, the variant chosen at install (SlotVariantRecord).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -23,9 +28,13 @@ import {
   type Manifest,
   type ManifestFile,
   type ModelSlot,
+  type ModelVariant,
+  modelVariants,
   PRIVATE_DIR_MODE,
   PROTOCOL_VERSION,
   parseJsonWith,
+  type SlotVariantRecord,
+  SlotVariantRecordSchema,
   type TrustedKey,
   verifyManifest,
   writeFileAtomic,
@@ -35,6 +44,8 @@ import {
 const MANIFEST_FILE = '.manifest.json';
 /** The manifest a slot is being filled for; lets a restarted download resume (Range) in place. */
 const TARGET_FILE = '.target.json';
+/** The variant chosen at install (SlotVariantRecord). */
+const VARIANT_FILE = '.variant.json';
 export const SLOTS: readonly ModelSlot[] = ['a', 'b'];
 
 export function otherSlot(slot: ModelSlot): ModelSlot {
@@ -47,6 +58,13 @@ export async function fileSha256(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
 export async function verifyFiles(dir: string, files: readonly ManifestFile[]): Promise<void> {
   for (const file of files) {
     const path = join(dir, file.name);
@@ -57,6 +75,44 @@ export async function verifyFiles(dir: string, files: readonly ManifestFile[]): 
     const digest = await fileSha256(path);
     if (digest !== file.sha256)
       throw new ChecksumError(`${file.name} has sha256 ${digest}, manifest says ${file.sha256}`);
+  }
+}
+
+/**
+ * Checks a slot's files against its manifest: every non-variant file strictly; each variant file
+ * that is there (checked by length only when `hashed`: the downloader hashed those bytes). A
+ * variant file that fails is removed, so a file on disk is a verified file. Throws unless at least
+ * one variant remains.
+ */
+async function verifySlotFiles(dir: string, manifest: Manifest, hashed: boolean): Promise<void> {
+  const variants = new Set(modelVariants(manifest).map((v) => v.file.name));
+  const strict = deviceFiles(manifest).filter((f) => !variants.has(f.name));
+  if (hashed) {
+    for (const file of strict) {
+      const size = (await stat(join(dir, file.name))).size;
+      if (size !== file.bytes)
+        throw new ChecksumError(`${file.name} is ${size} bytes, manifest says ${file.bytes}`);
+    }
+  } else await verifyFiles(dir, strict);
+  let usable = 0;
+  let firstError: unknown = null;
+  for (const { file } of modelVariants(manifest)) {
+    const path = join(dir, file.name);
+    if (!(await exists(path))) continue;
+    try {
+      if (hashed) {
+        const size = (await stat(path)).size;
+        if (size !== file.bytes)
+          throw new ChecksumError(`${file.name} is ${size} bytes, manifest says ${file.bytes}`);
+      } else await verifyFiles(dir, [file]);
+      usable++;
+    } catch (err) {
+      firstError ??= err;
+      await rm(path, { force: true });
+    }
+  }
+  if (usable === 0) {
+    throw firstError ?? new ChecksumError(`no model file of version ${manifest.modelVersion} is in ${dir}`);
   }
 }
 
@@ -90,10 +146,34 @@ export class ModelStore {
     return join(this.modelsDir, slot);
   }
 
-  modelFilePath(slot: ModelSlot, manifest: Manifest): string {
-    const file = manifest.files.find((f) => f.role === 'model');
-    if (!file) throw new ChecksumError(`manifest of version ${manifest.modelVersion} lists no model file`);
-    return join(this.slotDir(slot), file.name);
+  /** The path of a variant's file (the manifest's `model` file without `variant`). */
+  modelFilePath(slot: ModelSlot, manifest: Manifest, variant?: ModelVariant): string {
+    const found = modelVariants(manifest).find((v) => variant === undefined || v.variant === variant);
+    if (!found)
+      throw new ChecksumError(
+        `manifest of version ${manifest.modelVersion} lists no ${variant ?? 'model'} model file`,
+      );
+    return join(this.slotDir(slot), found.file.name);
+  }
+
+  /** The variants whose file is in the slot (verified: verifySlotFiles removes one that is not). */
+  async variantsPresent(slot: ModelSlot, manifest: Manifest): Promise<ModelVariant[]> {
+    const present: ModelVariant[] = [];
+    for (const { variant, file } of modelVariants(manifest))
+      if (await exists(join(this.slotDir(slot), file.name))) present.push(variant);
+    return present;
+  }
+
+  /** The variant chosen at install, or null when none is recorded or the record is unreadable. */
+  async readVariantChoice(slot: ModelSlot): Promise<SlotVariantRecord | null> {
+    const parsed = SlotVariantRecordSchema.safeParse(
+      await readJsonFile(join(this.slotDir(slot), VARIANT_FILE)),
+    );
+    return parsed.success ? parsed.data : null;
+  }
+
+  async writeVariantChoice(slot: ModelSlot, record: SlotVariantRecord): Promise<void> {
+    await writeFileAtomic(join(this.slotDir(slot), VARIANT_FILE), `${JSON.stringify(record)}\n`);
   }
 
   /** The pointer, or null when there is none or it cannot be read (start-up then scans the slots). */
@@ -142,7 +222,7 @@ export class ModelStore {
         trustedKeys,
         now: new Date(typeof createdAt === 'string' ? createdAt : 0),
       });
-      if (checkFiles) await verifyFiles(this.slotDir(slot), deviceFiles(manifest));
+      if (checkFiles) await verifySlotFiles(this.slotDir(slot), manifest, false);
       return manifest;
     } catch {
       return null;
@@ -181,15 +261,7 @@ export class ModelStore {
    */
   async commitSlot(slot: ModelSlot, manifest: Manifest, options: { hashed?: boolean } = {}): Promise<void> {
     const dir = this.slotDir(slot);
-    if (options.hashed) {
-      for (const file of deviceFiles(manifest)) {
-        const size = (await stat(join(dir, file.name))).size;
-        if (size !== file.bytes)
-          throw new ChecksumError(`${file.name} is ${size} bytes, manifest says ${file.bytes}`);
-      }
-    } else {
-      await verifyFiles(dir, deviceFiles(manifest));
-    }
+    await verifySlotFiles(dir, manifest, options.hashed === true);
     await writeFileAtomic(join(dir, MANIFEST_FILE), JSON.stringify(manifest));
     await rm(join(dir, TARGET_FILE), { force: true });
   }
@@ -198,6 +270,7 @@ export class ModelStore {
   async invalidateSlot(slot: ModelSlot): Promise<void> {
     const dir = this.slotDir(slot);
     await rm(join(dir, MANIFEST_FILE), { force: true });
+    await rm(join(dir, VARIANT_FILE), { force: true });
     await fsyncDir(dir).catch(() => {});
   }
 }

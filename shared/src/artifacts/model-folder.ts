@@ -6,7 +6,7 @@
  *   model.onnx       required (listed in the manifest, role 'model'): what devices run
  *   labels.json      optional: LabelsSchema, equal to the manifest's labels
  *   metrics.json     optional (imported models have none): ModelMetricsSchema
- *   model.fp32.onnx  after the int8 step (role 'reference-model')
+ *   model.fp32.onnx  after the int8 step (role 'reference-model'; a device file: agents time both)
  *   curves.svg, confusion.svg   charts, read by people only
  *   checkpoint/      tfjs weights of the best epoch (for --init-from): TfjsCheckpointSchema
  *   resume/          the last epoch's weights and state.json (for --resume): RunStateSchema

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CameraIdSchema } from '../schemas/camera-id.ts';
 import { DeviceIdSchema, DeviceTagsSchema } from '../schemas/http.ts';
+import { ExecutionProviderSchema } from '../schemas/inference.ts';
 import { AliasNameSchema } from '../schemas/loop.ts';
 import {
   type CameraConfig,
@@ -179,12 +180,31 @@ export const AgentConfigObjectSchema = z.object({
         .describe('onnxruntime intra-op threads per session.'),
       topK: z.number().int().min(1).max(20).default(3).describe('How many classes each prediction reports.'),
       executionProviders: z
-        .array(z.enum(['tensorrt', 'cuda', 'cpu']))
-        .min(1)
-        .default(['cpu'])
+        .union([
+          z.literal('auto'),
+          z
+            .array(ExecutionProviderSchema)
+            .min(1)
+            .max(3)
+            .refine((v) => new Set(v).size === v.length, 'a provider is listed twice'),
+        ])
+        .default('auto')
         .describe(
-          'Tried in order; a provider this onnxruntime build lacks is skipped with a log line. cpu is always last.',
+          '"auto" (tensorrt, then cuda, then cpu) or an ordered list. The agent uses the first one its onnxruntime build can load and reports it; a list without cpu makes start-up fail (EXECUTION_PROVIDER_UNAVAILABLE) when none of its providers loads.',
         ),
+      variant: z
+        .enum(['auto', 'int8', 'fp32'])
+        .default('auto')
+        .describe(
+          'Which variant of a model that ships int8 and fp32 to run: auto times both at install and runs the faster one that passed its smoke test; int8 or fp32 runs that one (the other when it is missing or fails its smoke test).',
+        ),
+      variantRuns: z
+        .number()
+        .int()
+        .min(1)
+        .max(1000)
+        .default(20)
+        .describe('Warm inferences timed per variant at install (variant auto).'),
     })
     .prefault({})
     .describe('How the model runs in onnxruntime.'),

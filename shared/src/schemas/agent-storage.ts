@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { TrustedKeySchema } from '../config/agent-config.ts';
 import { PROTOCOL_VERSION } from '../protocol.ts';
 import { EnrollResponseSchema, SampleMetadataSchema } from './http.ts';
+import { VariantChoiceSchema } from './inference.ts';
+import { Sha256HexSchema } from './manifest.ts';
 
 const Protocol = z.literal(PROTOCOL_VERSION);
 
@@ -36,6 +38,18 @@ export const ActiveModelRecordSchema = z.object({
   activatedAt: z.iso.datetime(),
 });
 export type ActiveModelRecord = z.infer<typeof ActiveModelRecordSchema>;
+
+/**
+ * `.variant.json` in a model slot: the variant chosen at install and the chosen file's sha256, so a
+ * restart loads it without timing both again. Ignored when it does not match the slot's manifest,
+ * the configured variant or the execution provider in use (then the agent measures again).
+ */
+export const SlotVariantRecordSchema = z.object({
+  protocol: Protocol,
+  sha256: Sha256HexSchema,
+  choice: VariantChoiceSchema,
+});
+export type SlotVariantRecord = z.infer<typeof SlotVariantRecordSchema>;
 
 /** dataDir/queue/<key>.json beside <key>.jpg: one sample waiting for upload. */
 export const QueuedSampleSchema = z.object({

@@ -1,6 +1,7 @@
 /** The agent's heartbeat figures, carried in ReportedState.health (retained on `state`). */
 import { z } from 'zod';
 import { CameraIdSchema } from './camera-id.ts';
+import { InferenceReportSchema } from './inference.ts';
 
 /** One camera's figures, in DeviceHealth.cameras. */
 export const CameraHealthSchema = z.object({
@@ -37,5 +38,7 @@ export const DeviceHealthSchema = z.object({
    * above are the device's totals: fps, frames and restarts summed, latency of the slowest camera.
    */
   cameras: z.array(CameraHealthSchema).max(16).optional(),
+  /** Execution provider and model variant in use (see inference.ts); absent from older agents. */
+  inference: InferenceReportSchema.optional(),
 });
 export type DeviceHealth = z.infer<typeof DeviceHealthSchema>;

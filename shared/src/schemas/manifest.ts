@@ -16,13 +16,40 @@ export const ManifestFileSchema = z.object({
 });
 export type ManifestFile = z.infer<typeof ManifestFileSchema>;
 
+export const ModelVariantSchema = z.enum(['int8', 'fp32']);
+export type ModelVariant = z.infer<typeof ModelVariantSchema>;
+
+interface ManifestFiles {
+  architecture: { quantization: ModelVariant };
+  files: readonly ManifestFile[];
+}
+
 /**
- * The files a device needs to run a version: the model and its labels. The rest (the fp32
- * reference model, metrics) stay on the control plane, so an int8 rollout moves only int8 bytes.
+ * The runnable variants a manifest lists, the `model` file first: that file is the manifest's
+ * `architecture.quantization`, and a `reference-model` beside an int8 model is its fp32 original.
+ * A float-only manifest (an older one, or an imported model) has one variant.
  */
-export const DEVICE_FILE_ROLES: readonly ManifestFile['role'][] = ['model', 'labels'];
-export function deviceFiles(manifest: { files: readonly ManifestFile[] }): ManifestFile[] {
-  return manifest.files.filter((f) => DEVICE_FILE_ROLES.includes(f.role));
+export function modelVariants(manifest: ManifestFiles): { variant: ModelVariant; file: ManifestFile }[] {
+  const main = manifest.files.find((f) => f.role === 'model');
+  if (!main) return [];
+  const out = [{ variant: manifest.architecture.quantization, file: main }];
+  const reference = manifest.files.find((f) => f.role === 'reference-model');
+  if (manifest.architecture.quantization === 'int8' && reference)
+    out.push({ variant: 'fp32', file: reference });
+  return out;
+}
+
+/**
+ * The files a device needs to run a version: its labels and every model variant — on a quantized
+ * model the int8 `model` and its fp32 original (`reference-model`, `model.fp32.onnx`). Both ship
+ * because which one is faster depends on the device (on x86 AVX2 onnxruntime's int8 kernels lose in
+ * narrow layers, on ARM with dot-product instructions int8 usually wins): the agent times both at
+ * install and runs the faster one that passed its smoke test. Metrics stay on the control plane.
+ * The roles are those of earlier manifests, so one signed before devices took both verifies as is.
+ */
+export function deviceFiles(manifest: ManifestFiles): ManifestFile[] {
+  const variants = new Set(modelVariants(manifest).map((v) => v.file.name));
+  return manifest.files.filter((f) => f.role === 'labels' || variants.has(f.name));
 }
 
 /**

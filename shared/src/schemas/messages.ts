@@ -111,6 +111,8 @@ export const DeviceEventSchema = z.object({
   type: z.enum([
     'model-installed',
     'model-install-failed',
+    /** Which variant (int8/fp32) a model install chose, with both timings (a camera's, with cameraId). */
+    'model-variant-chosen',
     'camera-error',
     'agent-error',
     'sample-dropped',

@@ -39,27 +39,41 @@ describe('ModelStore slots', () => {
     expect(await store.readSlot('b', [{ keyId: 'other', publicKeyPem: key.publicKeyPem }], false)).toBeNull();
   });
 
-  it('needs only the files a device runs: the fp32 reference model stays on the control plane', async () => {
+  it('takes both variants of a quantized model; one missing or corrupt leaves the other serving', async () => {
     const base = testManifest(bytes, { modelVersion: 4 });
     const fp32 = new Uint8Array(64).fill(3);
-    const unsigned = {
-      ...base,
-      files: [
-        ...base.files,
-        {
-          name: 'model.fp32.onnx',
-          role: 'reference-model' as const,
-          sha256: sha256Hex(fp32),
-          bytes: fp32.length,
-        },
-      ],
+    const reference = {
+      name: 'model.fp32.onnx',
+      role: 'reference-model' as const,
+      sha256: sha256Hex(fp32),
+      bytes: fp32.length,
     };
-    const manifest = signManifest(unsigned, key);
-    expect(deviceFiles(manifest).map((f) => f.name)).toEqual(['model.onnx']);
+    const manifest = signManifest(
+      {
+        ...base,
+        architecture: { family: 'tiny-test', quantization: 'int8' },
+        files: [...base.files, reference],
+      },
+      key,
+    );
+    expect(deviceFiles(manifest).map((f) => f.name)).toEqual(['model.onnx', 'model.fp32.onnx']);
+    // A float-only manifest's reference model (there is no int8 to compare it with) stays behind.
+    const floatOnly = signManifest({ ...base, files: [...base.files, reference] }, key);
+    expect(deviceFiles(floatOnly).map((f) => f.name)).toEqual(['model.onnx']);
+
     const slotDir = await store.beginDownload('a', manifest);
     await writeFile(join(slotDir, 'model.onnx'), bytes);
+    await writeFile(join(slotDir, 'model.fp32.onnx'), fp32);
     await store.commitSlot('a', manifest);
+    expect(await store.variantsPresent('a', manifest)).toEqual(['int8', 'fp32']);
+
+    // A corrupt fp32 file is removed at the next check; the slot still serves int8.
+    await writeFile(join(slotDir, 'model.fp32.onnx'), new Uint8Array(64).fill(4));
     expect(await store.slotHolds('a', manifest, keys)).toBe(true);
+    expect(await store.variantsPresent('a', manifest)).toEqual(['int8']);
+    // With no variant left, it is not.
+    await writeFile(join(slotDir, 'model.onnx'), new Uint8Array(8).fill(9));
+    expect(await store.readSlot('a', keys, true)).toBeNull();
   });
 
   it('keeps a partial download of the same target for a resume and drops one of another', async () => {

@@ -3,7 +3,8 @@
  * (fp32 model.onnx), quantizes it with calibration images from the training split, scores both on
  * the validation split in onnxruntime, and rewrites the folder so that
  *   model.onnx       is the int8 model (what agents run; role 'model'),
- *   model.fp32.onnx  is the float original (role 'reference-model'),
+ *   model.fp32.onnx  is the float original (role 'reference-model'; agents download it too and
+ *                    run whichever variant is faster on them),
  * manifest.json says quantization 'int8', and metrics.json gains a `quantization` section with both
  * accuracies, their top-1 agreement, both file sizes and both latencies.
  */

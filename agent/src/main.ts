@@ -59,6 +59,8 @@ import { RecentFrames } from './model/recent-frames.ts';
 import { DEFAULT_LOW_CONFIDENCE_THRESHOLD } from './samples/capture-policy.ts';
 import { SampleQueue } from './samples/sample-queue.ts';
 import { SampleUploader } from './samples/sample-uploader.ts';
+import { AgentSlots } from './update/agent-slots.ts';
+import { SelfUpdater } from './update/self-updater.ts';
 import { type BackoffOptions, DEFAULT_BACKOFF } from './util/backoff.ts';
 import { StopStack } from './util/stop-stack.ts';
 import { AGENT_VERSION } from './version.ts';
@@ -104,6 +106,11 @@ export interface Agent {
   stats(): AgentStats;
   /** Internal bus events (model-installed, model-install-failed, prediction, sample-…); returns an unsubscribe. */
   onEvent(listener: AgentEventListener): () => void;
+  /**
+   * Resolves (with why) when a self-update switched the code pointer: the caller closes the agent
+   * and exits with EXIT_RESTART so the launcher starts the new slot.
+   */
+  restartRequested(): Promise<string>;
   /** Stops camera, uploads and installs, publishes offline status, releases the model. */
   close(): Promise<void>;
 }
@@ -359,6 +366,28 @@ async function assemble(
   const restored = await installer.restoreFromDisk();
   if (restored === null && reporter.current()?.status !== 'error') reporter.setStatus('idle');
 
+  // Agent self-updates (desired state `agent`): slots beside the launcher's pointer in dataDir/agent.
+  let requestRestart: (reason: string) => void = () => {};
+  const restartRequested = new Promise<string>((resolve) => {
+    requestRestart = resolve;
+  });
+  const selfUpdater = new SelfUpdater({
+    slots: new AgentSlots(join(config.dataDir, 'agent')),
+    client,
+    trustedKeys: () => trust.trustedKeys(),
+    report: (progress) => reporter.setAgentUpdate(progress),
+    restart: (reason) => requestRestart(reason),
+    healthy: () => link.connected() && reporter.current() !== null,
+    runningVersion: AGENT_VERSION,
+    arch: process.arch === 'arm64' ? 'arm64' : 'x64',
+    // Read once: the launcher's deadline, not a later remote change, bounds this trial.
+    healthySeconds: running.updates.agentHealthySeconds,
+    retry,
+    logger: log('self-update'),
+  });
+  await selfUpdater.start();
+  stops.push('self-update', () => selfUpdater.stop());
+
   // 4. Desired state over HTTP (fails soft: MQTT's retained copy arrives as soon as it connects).
   const offerDesired = (desired: unknown, via: string) => {
     let accepted: DesiredState;
@@ -372,6 +401,7 @@ async function assemble(
     }
     installer.setDesired(accepted);
     cameraModels.setDesired(accepted);
+    selfUpdater.setDesired(accepted.agent);
   };
   try {
     offerDesired(await client.getDesired(), 'http');
@@ -574,6 +604,7 @@ async function assemble(
       cameras: cameras.stats(),
     }),
     onEvent: (listener) => bus.on(listener),
+    restartRequested: () => restartRequested,
     close() {
       closing ??= stops.run().then(() => logger.info({ deviceId }, 'agent stopped'));
       return closing;

@@ -80,7 +80,7 @@ async function bundle({ values, positionals }: ParsedArgs<typeof options>): Prom
   }
   if (sub === 'verify') {
     if (!file) throw new ValidationError('bundle verify needs the bundle file');
-    const { verifyBundleDir } = await import('../bundle/bundle-files.ts');
+    const { verifyBundleDir } = await import('@edgeloop/shared');
     const { readPublicKeyFile } = await import('../bundle/key-files.ts');
     const work = await mkdtemp(join(tmpdir(), 'edgeloop-verify-'));
     try {

@@ -14,6 +14,7 @@ import {
   type TrustedKey,
 } from '@edgeloop/shared';
 import packageJson from '../package.json' with { type: 'json' };
+import { createAgentRolloutEngine } from './agent-versions/agent-rollout-engine.ts';
 import { createAlertEngine } from './alerts/alert-engine.ts';
 import { createWebhookNotifier } from './alerts/webhook-notifier.ts';
 import { createDeviceAuthenticator } from './auth/device-authenticator.ts';
@@ -229,6 +230,12 @@ export async function startControlPlane(
       logger: root.child({ component: 'rollouts' }),
       tickMs: config.rollouts.tickMs,
     });
+    const agentRollouts = createAgentRolloutEngine({
+      store,
+      desired,
+      logger: root.child({ component: 'agent-rollouts' }),
+      tickMs: config.rollouts.tickMs,
+    });
     const liveFrames = createLiveFrames();
     followDeviceMessages({
       connection,
@@ -237,6 +244,9 @@ export async function startControlPlane(
       onReportedState: (id, state, at) => {
         if (state.config) store.config.recordApplied(id, state.config, at);
         rollouts.onReportedState(id, state, at);
+        agentRollouts
+          .onReportedState(id, state, at)
+          .catch((err) => mqttLog.error({ err, deviceId: id }, 'tracking an agent rollout failed'));
       },
       onLiveFrame: (id, frame, at) => liveFrames.put(id, frame, at),
       quotas,
@@ -297,6 +307,8 @@ export async function startControlPlane(
     // Rollouts live in the database; the engine picks running ones up again after a restart.
     rollouts.start();
     stops.push(() => rollouts.stop());
+    agentRollouts.start();
+    stops.push(() => agentRollouts.stop());
     // After followDeviceMessages: retained status messages have said who is online by now.
     alerts.start();
     stops.push(() => alerts.stop());
@@ -322,6 +334,7 @@ export async function startControlPlane(
       keyring,
       signer,
       rollouts,
+      agentRollouts,
       tls: tls && {
         deviceCa: tls.deviceCa,
         serverCa: tls.serverCa,

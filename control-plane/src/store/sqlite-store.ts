@@ -16,6 +16,7 @@ import {
   UnauthorizedError,
 } from '@edgeloop/shared';
 import Database from 'better-sqlite3';
+import { SqlAgentVersionStore } from './agent-version-store.ts';
 import { SqliteAlertStore } from './alert-store.ts';
 import { SqliteConfigStore } from './config-store.ts';
 import { SqliteDashboardStore } from './dashboard-store.ts';
@@ -104,6 +105,7 @@ class SqliteStore implements Store {
   readonly webhookDeliveries: SqliteWebhookDeliveryStore;
   readonly security: SqliteSecurityStore;
   readonly sessions: SessionStore;
+  readonly agentVersions: SqlAgentVersionStore;
 
   constructor(private readonly db: Database.Database) {
     const sql: SqlDatabase = {
@@ -122,6 +124,7 @@ class SqliteStore implements Store {
     this.webhookDeliveries = new SqliteWebhookDeliveryStore(sql);
     this.security = new SqliteSecurityStore(sql);
     this.sessions = createSqlSessionStore(sql);
+    this.agentVersions = new SqlAgentVersionStore(sql);
   }
 
   createEnrollmentToken(token: EnrollmentTokenRecord): void {

@@ -1,0 +1,396 @@
+/**
+ * Drives agent rollouts from the database, the way rollout-engine.ts drives model rollouts (same
+ * strategy: waves, notification rate, soak, device timeout, abort criteria, gates), and sharing its
+ * wave arithmetic. A device is told through its signed desired state (`agent`); what it reports
+ * (agentVersion, agentUpdate) moves it along. A failed or reverted self-update is a failed device:
+ * the abort criteria and the `failed-self-updates` gate stop the rollout, and an abort orders
+ * every touched device back to the agent version it ran before (marked as a rollback, so the
+ * device's anti-rollback lets it go down).
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  type AgentRollout,
+  ConflictError,
+  type CreateAgentRollout,
+  type GateCheck,
+  type Logger,
+  NotFoundError,
+  type ReportedState,
+  type RolloutDeviceState,
+  ValidationError,
+} from '@edgeloop/shared';
+import type { DesiredStatePublisher } from '../fleet/desired-state.ts';
+import { FINISHED, IN_FLIGHT, TOUCHED } from '../rollouts/device-states.ts';
+import { assignWaves, waveSizes } from '../rollouts/waves.ts';
+import type { AgentRolloutDeviceRecord, AgentRolloutRecord } from '../store/agent-version-store.ts';
+import type { Store } from '../store/store.ts';
+
+const RANK: Partial<Record<RolloutDeviceState, number>> = {
+  notified: 1,
+  downloading: 2,
+  verifying: 3,
+  installed: 4,
+  active: 5,
+};
+
+export interface AgentRolloutEngine {
+  create(request: CreateAgentRollout, now?: Date): Promise<AgentRollout>;
+  get(rolloutId: string): Promise<AgentRollout>;
+  list(): Promise<AgentRollout[]>;
+  abort(rolloutId: string, reason?: string): Promise<AgentRollout>;
+  onReportedState(deviceId: string, state: ReportedState, at: string): Promise<void>;
+  tick(now?: Date): Promise<void>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/** What a report means for a device of a rollout to `version`, or null when nothing. */
+function derive(state: ReportedState, entry: AgentRolloutDeviceRecord, version: string) {
+  if (entry.state === 'rolling_back') {
+    return state.agentVersion === entry.previousVersion
+      ? { next: 'rolled_back' as const, reason: `running agent ${state.agentVersion} again` }
+      : null;
+  }
+  if (state.agentVersion === version) return { next: 'active' as const, reason: `running agent ${version}` };
+  const u = state.agentUpdate;
+  if (!u || u.targetVersion !== version || entry.notifiedAt === null) return null;
+  // A report from before the notification belongs to an earlier attempt (5 s of clock skew allowed).
+  if (Date.parse(u.at) < Date.parse(entry.notifiedAt) - 5_000) return null;
+  if (u.phase === 'failed' || u.phase === 'reverted')
+    return {
+      next: 'failed' as const,
+      reason: `self-update ${u.phase}: ${u.detail ?? u.code ?? 'no detail'}`,
+    };
+  if (u.phase === 'active') return { next: 'active' as const, reason: `running agent ${version}` };
+  return { next: u.phase, reason: u.detail ?? null };
+}
+
+export function agentGates(
+  devices: readonly AgentRolloutDeviceRecord[],
+  r: AgentRolloutRecord,
+  agentErrors: number,
+): GateCheck[] {
+  const { gates, abort } = r.strategy;
+  const count = (s: RolloutDeviceState) => devices.filter((d) => d.state === s).length;
+  const failed = count('failed');
+  const finished = count('active') + failed + (abort.countTimeouts ? count('timed_out') : 0);
+  const success = finished === 0 ? null : (count('active') / finished) * 100;
+  // The share of failures minSuccessPercent tolerates, as a count of this wave's devices.
+  const allowedFailures = Math.floor(((100 - gates.minSuccessPercent) / 100) * devices.length);
+  return [
+    {
+      name: 'update-success',
+      passed: success !== null && success >= gates.minSuccessPercent,
+      value: success === null ? null : Math.round(success * 100) / 100,
+      limit: gates.minSuccessPercent,
+      detail: `${count('active')} of ${finished} finished devices confirmed the new agent healthy`,
+    },
+    {
+      name: 'failed-self-updates',
+      passed: failed <= allowedFailures,
+      value: failed,
+      limit: allowedFailures,
+      detail: `${failed} self-updates failed or were reverted`,
+    },
+    {
+      name: 'agent-errors',
+      passed: agentErrors <= gates.maxAgentErrors,
+      value: agentErrors,
+      limit: gates.maxAgentErrors,
+      detail: `${agentErrors} agent or camera errors during the wave`,
+    },
+  ];
+}
+
+export function createAgentRolloutEngine(deps: {
+  store: Store;
+  desired: DesiredStatePublisher;
+  logger: Logger;
+  tickMs: number;
+}): AgentRolloutEngine {
+  const { desired, logger: log } = deps;
+  const store = deps.store;
+  const rollouts = store.agentVersions;
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> = Promise.resolve();
+
+  async function view(rolloutId: string): Promise<AgentRollout> {
+    const r = await rollouts.getRollout(rolloutId);
+    if (!r) throw new NotFoundError(`agent rollout '${rolloutId}' not found`);
+    const devices = await rollouts.rolloutDevices(rolloutId);
+    const counts: Record<string, number> = {};
+    for (const d of devices) counts[d.state] = (counts[d.state] ?? 0) + 1;
+    return {
+      ...r,
+      counts,
+      devices: devices.map(({ rolloutId: _r, notifiedAt: _n, ...d }) => d),
+    };
+  }
+
+  async function plan(request: CreateAgentRollout, now: Date): Promise<string> {
+    if ((await rollouts.bundlesOf(request.agentVersion)).length === 0)
+      throw new NotFoundError(`agent version ${request.agentVersion} is not published`);
+    const ids = await store.resolveTarget(request.target);
+    if (ids.length === 0) throw new ValidationError('the rollout target matches no devices');
+    const busy = new Set<string>();
+    for (const live of await rollouts.listLiveRollouts())
+      for (const d of await rollouts.rolloutDevices(live.rolloutId)) busy.add(d.deviceId);
+    const clash = ids.filter((id) => busy.has(id));
+    if (clash.length > 0)
+      throw new ConflictError(`devices already in a live agent rollout: ${clash.slice(0, 10).join(', ')}`);
+    const devices = [];
+    for (const id of ids) devices.push((await store.getDevice(id))!);
+    // Online devices first: the canary answers within the soak time.
+    devices.sort((a, b) => Number(b.online) - Number(a.online) || a.deviceId.localeCompare(b.deviceId));
+    const waveOf = assignWaves(
+      devices.map((d) => d.deviceId),
+      request.strategy.waves,
+    );
+    const at = now.toISOString();
+    const rolloutId = `arol-${randomUUID()}`;
+    await rollouts.createRollout(
+      {
+        rolloutId,
+        agentVersion: request.agentVersion,
+        target: request.target,
+        strategy: request.strategy,
+        state: 'running',
+        currentWave: 0,
+        waves: waveSizes(request.strategy.waves, devices.length).map((size, index) => ({
+          index,
+          devices: size,
+          state: index === 0 ? 'rolling' : 'pending',
+          startedAt: index === 0 ? at : null,
+          soakUntil: null,
+          checks: null,
+        })),
+        reason: null,
+        createdAt: at,
+        updatedAt: at,
+      },
+      devices.map((d, i) => ({
+        rolloutId,
+        deviceId: d.deviceId,
+        wave: waveOf[i],
+        state: 'queued' as const,
+        previousVersion: d.agentVersion,
+        reason: 'waiting for its wave',
+        notifiedAt: null,
+        updatedAt: at,
+        history: [],
+      })),
+    );
+    return rolloutId;
+  }
+
+  async function notify(r: AgentRolloutRecord, devices: AgentRolloutDeviceRecord[], now: Date) {
+    const queued = devices.filter((d) => d.wave <= r.currentWave && d.state === 'queued');
+    const windowStart = now.getTime() - 60_000;
+    const recent = devices.filter((d) => d.notifiedAt && Date.parse(d.notifiedAt) > windowStart).length;
+    const batch = queued.slice(0, Math.max(0, r.strategy.maxNotifiedPerMinute - recent));
+    if (batch.length === 0) return;
+    const ids = batch.map((d) => d.deviceId);
+    const at = now.toISOString();
+    await rollouts.setDesired(ids, r.agentVersion, false, at);
+    await rollouts.transition(
+      r.rolloutId,
+      ids,
+      'notified',
+      `desired agent ${r.agentVersion} published`,
+      at,
+      true,
+    );
+    await desired.publish(ids);
+    log.info({ rolloutId: r.rolloutId, wave: r.currentWave, devices: ids.length }, 'devices notified');
+  }
+
+  async function abortNow(r: AgentRolloutRecord, reason: string, now: Date): Promise<void> {
+    const at = now.toISOString();
+    const touched = (await rollouts.rolloutDevices(r.rolloutId)).filter((d) => TOUCHED.has(d.state));
+    const back: string[] = [];
+    for (const d of touched) {
+      const previous = d.previousVersion;
+      // Only a published version can be ordered back; otherwise the device keeps what it runs
+      // (a reverted device already runs its previous agent).
+      if (previous && (await rollouts.bundlesOf(previous)).length > 0) {
+        await rollouts.setDesired([d.deviceId], previous, true, at);
+        await rollouts.transition(
+          r.rolloutId,
+          [d.deviceId],
+          'rolling_back',
+          `back to agent ${previous}: ${reason}`,
+          at,
+        );
+      } else {
+        await rollouts.setDesired([d.deviceId], null, false, at);
+        await rollouts.transition(
+          r.rolloutId,
+          [d.deviceId],
+          'rolled_back',
+          'previous agent version not published; keeps what it runs',
+          at,
+        );
+      }
+      back.push(d.deviceId);
+    }
+    // Devices not told yet are let go: their desired agent version was never changed.
+    await rollouts.updateRollout(r.rolloutId, { state: 'aborted', reason }, at);
+    log.warn({ rolloutId: r.rolloutId, reason, devices: back.length }, 'agent rollout aborted');
+    await desired.publish(back);
+  }
+
+  async function drive(r: AgentRolloutRecord, now: Date): Promise<void> {
+    const at = now.toISOString();
+    const { strategy } = r;
+    let devices = await rollouts.rolloutDevices(r.rolloutId);
+    const late = devices.filter(
+      (d) =>
+        IN_FLIGHT.has(d.state) &&
+        d.notifiedAt &&
+        now.getTime() - Date.parse(d.notifiedAt) > strategy.deviceTimeoutSeconds * 1000,
+    );
+    if (late.length > 0) {
+      const ids = late.map((d) => d.deviceId);
+      await rollouts.transition(
+        r.rolloutId,
+        ids,
+        'timed_out',
+        `not active ${strategy.deviceTimeoutSeconds}s after notification`,
+        at,
+      );
+      devices = await rollouts.rolloutDevices(r.rolloutId);
+    }
+    const count = (s: RolloutDeviceState) => devices.filter((d) => d.state === s).length;
+    const failures = count('failed') + (strategy.abort.countTimeouts ? count('timed_out') : 0);
+    const finished = count('active') + failures;
+    if (
+      finished >= strategy.abort.minFinished &&
+      (failures / finished) * 100 > strategy.abort.failurePercent
+    ) {
+      await abortNow(
+        r,
+        `${failures} of ${finished} finished devices failed their self-update (limit ${strategy.abort.failurePercent}%)`,
+        now,
+      );
+      return;
+    }
+    await notify(r, devices, now);
+    const waves = r.waves.map((w) => ({ ...w }));
+    const wave = waves[r.currentWave];
+    const waveDevices = devices.filter((d) => d.wave === r.currentWave);
+    if (wave.state === 'rolling' && waveDevices.every((d) => FINISHED.has(d.state))) {
+      wave.state = 'soaking';
+      const soakMs = waveDevices.length === 0 ? 0 : strategy.soakSeconds * 1000;
+      wave.soakUntil = new Date(now.getTime() + soakMs).toISOString();
+      await rollouts.updateRollout(r.rolloutId, { waves }, at);
+    }
+    if (wave.state !== 'soaking' || now.getTime() < Date.parse(wave.soakUntil!)) return;
+    const since = wave.startedAt ? Date.parse(wave.startedAt) : 0;
+    let agentErrors = 0;
+    for (const d of waveDevices) {
+      agentErrors += (await store.listEvents(d.deviceId, 200)).filter(
+        (e) => (e.type === 'agent-error' || e.type === 'camera-error') && Date.parse(e.at) >= since,
+      ).length;
+    }
+    const checks = waveDevices.length === 0 ? [] : agentGates(waveDevices, r, agentErrors);
+    wave.checks = checks;
+    const failed = checks.filter((c) => !c.passed);
+    if (failed.length === 0) {
+      wave.state = 'passed';
+      const next = waves[r.currentWave + 1];
+      if (!next) {
+        await rollouts.updateRollout(
+          r.rolloutId,
+          { waves, state: 'completed', reason: 'every wave passed its gates' },
+          at,
+        );
+        log.info({ rolloutId: r.rolloutId }, 'agent rollout completed');
+        return;
+      }
+      next.state = 'rolling';
+      next.startedAt = at;
+      await rollouts.updateRollout(r.rolloutId, { waves, currentWave: r.currentWave + 1 }, at);
+      return;
+    }
+    wave.state = 'failed';
+    const reason = `wave ${r.currentWave} failed its gates: ${failed.map((c) => `${c.name} (${c.detail})`).join('; ')}`;
+    await rollouts.updateRollout(r.rolloutId, { waves }, at);
+    if (strategy.gates.onFailure === 'pause') {
+      await rollouts.updateRollout(r.rolloutId, { state: 'paused', reason }, at);
+      log.warn({ rolloutId: r.rolloutId, reason }, 'agent rollout paused by its gates');
+    } else await abortNow({ ...r, waves }, reason, now);
+  }
+
+  async function tickOnce(now: Date): Promise<void> {
+    for (const r of await rollouts.listLiveRollouts()) {
+      if (r.state !== 'running') continue;
+      try {
+        await drive(r, now);
+      } catch (err) {
+        // A loop boundary: one rollout's trouble must not stop the others.
+        log.error({ err, rolloutId: r.rolloutId }, 'driving agent rollout failed');
+      }
+    }
+  }
+
+  const engine: AgentRolloutEngine = {
+    async create(request, now = new Date()) {
+      const rolloutId = await plan(request, now);
+      log.info({ rolloutId, agentVersion: request.agentVersion }, 'agent rollout created');
+      await engine.tick(now);
+      return view(rolloutId);
+    },
+    get: (rolloutId) => view(rolloutId),
+    async list() {
+      const out = [];
+      for (const r of await rollouts.listRollouts()) out.push(await view(r.rolloutId));
+      return out;
+    },
+    async abort(rolloutId, reason = 'aborted by an operator') {
+      const r = await rollouts.getRollout(rolloutId);
+      if (!r) throw new NotFoundError(`agent rollout '${rolloutId}' not found`);
+      if (r.state !== 'running' && r.state !== 'paused')
+        throw new ConflictError(`agent rollout is already ${r.state}`);
+      await abortNow(r, reason, new Date());
+      return view(rolloutId);
+    },
+    async onReportedState(deviceId, state, at) {
+      for (const entry of await rollouts.liveEntriesOf(deviceId)) {
+        if (entry.state === 'queued' || entry.state === 'rolled_back' || entry.state === 'active') continue;
+        const r = await rollouts.getRollout(entry.rolloutId);
+        if (!r) continue;
+        const derived = derive(state, entry, r.agentVersion);
+        if (!derived || derived.next === entry.state) continue;
+        const forward =
+          derived.next === 'failed' ||
+          derived.next === 'rolled_back' ||
+          entry.state === 'failed' ||
+          entry.state === 'timed_out' ||
+          (RANK[derived.next] ?? 0) > (RANK[entry.state] ?? 0);
+        if (
+          !forward ||
+          (entry.state === 'failed' && derived.next !== 'active' && derived.next !== 'rolled_back')
+        )
+          continue;
+        await rollouts.transition(entry.rolloutId, [deviceId], derived.next, derived.reason, at);
+      }
+    },
+    tick(now = new Date()) {
+      // One tick at a time: a caller arriving mid-tick waits for it, then runs its own.
+      running = running.catch(() => {}).then(() => tickOnce(now));
+      return running;
+    },
+    start() {
+      timer ??= setInterval(() => {
+        engine.tick().catch((err) => log.error({ err }, 'agent rollout tick failed'));
+      }, deps.tickMs);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      timer = null;
+      await running.catch(() => {});
+    },
+  };
+  return engine;
+}

@@ -18,6 +18,8 @@ import {
   ApiClient,
   apiRoutes,
   type CreateAgentRolloutInput,
+  EdgeloopError,
+  generateSigningKey,
   PROTOCOL_VERSION,
 } from '@edgeloop/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,7 +81,7 @@ describe('agent self-update: slots, pointer, launcher revert, staged rollouts', 
       'every device reporting agent 0.1.0',
       120_000,
     );
-  }, 300_000);
+  }, 900_000);
 
   afterAll(async () => {
     for (const d of devices) await d.supervisor.stop();
@@ -147,6 +149,21 @@ describe('agent self-update: slots, pointer, launcher revert, staged rollouts', 
       () => true,
       () => false,
     );
+
+  it('publishing refuses a bundle not signed by the control plane, and a version published before', async () => {
+    const forged = await deriveBundle(bundleA.dir, {
+      version: '9.0.0',
+      signingKey: generateSigningKey(),
+      workDir: t.dataDir,
+    });
+    const refused = await publish(forged.file).catch((err: EdgeloopError) => err);
+    expect(refused).toBeInstanceOf(EdgeloopError);
+    expect((refused as EdgeloopError).code).toBe('MANIFEST_UNTRUSTED_KEY');
+    const again = await publish(bundleA.built.file).catch((err: EdgeloopError) => err);
+    expect((again as EdgeloopError).code).toBe('CONFLICT');
+    const listed = await api.call(apiRoutes.listAgentVersions, {});
+    expect(listed.agentVersions.map((v) => v.agentVersion).sort()).toEqual([A, B, C]);
+  }, 120_000);
 
   it('rolls agent 0.2.0 out to every device: inactive slot, pointer switched, confirmed healthy', async () => {
     const created = await rollout(B);

@@ -61,6 +61,11 @@ export class SelfUpdater {
     const result = await slots.result();
     if (trial && trial.version === runningVersion) {
       logger.info({ version: runningVersion, slot: trial.slot }, 'running a self-update on trial');
+      this.deps.report({
+        targetVersion: runningVersion,
+        phase: 'installed',
+        detail: `on trial in ${trial.slot}: confirming health`,
+      });
       this.confirmLater(Date.now() + this.deps.healthySeconds * 1000);
       return;
     }

@@ -51,8 +51,12 @@ function derive(state: ReportedState, entry: AgentRolloutDeviceRecord, version: 
       ? { next: 'rolled_back' as const, reason: `running agent ${state.agentVersion} again` }
       : null;
   }
-  if (state.agentVersion === version) return { next: 'active' as const, reason: `running agent ${version}` };
   const u = state.agentUpdate;
+  // Running it on trial is not done yet: the launcher may still revert it. Active once confirmed
+  // (or when the device runs it without an update of its own to it).
+  const onTrial = u?.targetVersion === version && u.phase !== 'active';
+  if (state.agentVersion === version && !onTrial)
+    return { next: 'active' as const, reason: `running agent ${version}, confirmed healthy` };
   if (!u || u.targetVersion !== version || entry.notifiedAt === null) return null;
   // A report from before the notification belongs to an earlier attempt (5 s of clock skew allowed).
   if (Date.parse(u.at) < Date.parse(entry.notifiedAt) - 5_000) return null;

@@ -286,6 +286,29 @@ async function assemble(
     reporter.report();
   });
 
+  // Agent self-updates (desired state `agent`): slots beside the launcher's pointer in dataDir/agent.
+  // Started before anything reports, so a new agent on trial never reports without saying so.
+  let requestRestart: (reason: string) => void = () => {};
+  const restartRequested = new Promise<string>((resolve) => {
+    requestRestart = resolve;
+  });
+  const selfUpdater = new SelfUpdater({
+    slots: new AgentSlots(join(config.dataDir, 'agent')),
+    client,
+    trustedKeys: () => trust.trustedKeys(),
+    report: (progress) => reporter.setAgentUpdate(progress),
+    restart: (reason) => requestRestart(reason),
+    healthy: () => link.connected() && reporter.current() !== null,
+    runningVersion: AGENT_VERSION,
+    arch: process.arch === 'arm64' ? 'arm64' : 'x64',
+    // Read once: the launcher's deadline, not a later remote change, bounds this trial.
+    healthySeconds: running.updates.agentHealthySeconds,
+    retry,
+    logger: log('self-update'),
+  });
+  await selfUpdater.start();
+  stops.push('self-update', () => selfUpdater.stop());
+
   const installer = new ModelInstaller({
     store,
     backend,
@@ -365,28 +388,6 @@ async function assemble(
   // 3. The model installed last time, from disk: the agent classifies even without a network.
   const restored = await installer.restoreFromDisk();
   if (restored === null && reporter.current()?.status !== 'error') reporter.setStatus('idle');
-
-  // Agent self-updates (desired state `agent`): slots beside the launcher's pointer in dataDir/agent.
-  let requestRestart: (reason: string) => void = () => {};
-  const restartRequested = new Promise<string>((resolve) => {
-    requestRestart = resolve;
-  });
-  const selfUpdater = new SelfUpdater({
-    slots: new AgentSlots(join(config.dataDir, 'agent')),
-    client,
-    trustedKeys: () => trust.trustedKeys(),
-    report: (progress) => reporter.setAgentUpdate(progress),
-    restart: (reason) => requestRestart(reason),
-    healthy: () => link.connected() && reporter.current() !== null,
-    runningVersion: AGENT_VERSION,
-    arch: process.arch === 'arm64' ? 'arm64' : 'x64',
-    // Read once: the launcher's deadline, not a later remote change, bounds this trial.
-    healthySeconds: running.updates.agentHealthySeconds,
-    retry,
-    logger: log('self-update'),
-  });
-  await selfUpdater.start();
-  stops.push('self-update', () => selfUpdater.stop());
 
   // 4. Desired state over HTTP (fails soft: MQTT's retained copy arrives as soon as it connects).
   const offerDesired = (desired: unknown, via: string) => {

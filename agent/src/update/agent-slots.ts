@@ -88,7 +88,8 @@ export class AgentSlots {
       );
     if (manifest.arch !== expect.arch)
       throw new ChecksumError(`bundle is for ${manifest.arch}, this device is ${expect.arch}`);
-    await run('sync', [temp]);
+    // syncfs: every unpacked file is on disk before a pointer can name the slot.
+    await run('sync', ['-f', temp]);
     await rm(this.path(slot), { recursive: true, force: true });
     await rename(temp, this.path(slot));
     await fsyncDir(this.path('slots'));

@@ -20,7 +20,7 @@ import {
 } from '@edgeloop/shared';
 import type { DesiredStatePublisher } from '../fleet/desired-state.ts';
 import { FINISHED, IN_FLIGHT, TOUCHED } from '../rollouts/device-states.ts';
-import { assignWaves, waveSizes } from '../rollouts/waves.ts';
+import { assignWaves, initialWaves } from '../rollouts/waves.ts';
 import type { AgentRolloutDeviceRecord, AgentRolloutRecord } from '../store/agent-version-store.ts';
 import type { Store } from '../store/store.ts';
 import { agentGates, deriveAgentState, RANK } from './agent-rollout-rules.ts';
@@ -90,14 +90,7 @@ export function createAgentRolloutEngine(deps: {
         strategy: request.strategy,
         state: 'running',
         currentWave: 0,
-        waves: waveSizes(request.strategy.waves, devices.length).map((size, index) => ({
-          index,
-          devices: size,
-          state: index === 0 ? 'rolling' : 'pending',
-          startedAt: index === 0 ? at : null,
-          soakUntil: null,
-          checks: null,
-        })),
+        waves: initialWaves(request.strategy.waves, devices.length, at),
         reason: null,
         createdAt: at,
         updatedAt: at,

@@ -126,6 +126,8 @@ export class SelfUpdater {
           .then(() => {
             this.deps.logger.info({ version }, 'self-update confirmed healthy');
             this.deps.report({ targetVersion: version, phase: 'active' });
+            // A newer desired version that arrived during the trial waited for this.
+            this.kick();
           })
           .catch((err) => this.deps.logger.error({ err }, 'confirming the self-update failed'));
       },

@@ -62,6 +62,8 @@ import { RecentFrames } from './model/recent-frames.ts';
 import { DEFAULT_LOW_CONFIDENCE_THRESHOLD } from './samples/capture-policy.ts';
 import { SampleQueue } from './samples/sample-queue.ts';
 import { SampleUploader } from './samples/sample-uploader.ts';
+import { AgentSlots } from './update/agent-slots.ts';
+import { SelfUpdater } from './update/self-updater.ts';
 import { type BackoffOptions, DEFAULT_BACKOFF } from './util/backoff.ts';
 import { StopStack } from './util/stop-stack.ts';
 import { AGENT_VERSION } from './version.ts';
@@ -107,6 +109,11 @@ export interface Agent {
   stats(): AgentStats;
   /** Internal bus events (model-installed, model-install-failed, prediction, sample-…); returns an unsubscribe. */
   onEvent(listener: AgentEventListener): () => void;
+  /**
+   * Resolves (with why) when a self-update switched the code pointer: the caller closes the agent
+   * and exits with EXIT_RESTART so the launcher starts the new slot.
+   */
+  restartRequested(): Promise<string>;
   /** Stops camera, uploads and installs, publishes offline status, releases the model. */
   close(): Promise<void>;
 }
@@ -291,6 +298,29 @@ async function assemble(
   });
 
   const variants = { preference: config.inference.variant, runs: config.inference.variantRuns };
+  // Agent self-updates (desired state `agent`): slots beside the launcher's pointer in dataDir/agent.
+  // Started before anything reports, so a new agent on trial never reports without saying so.
+  let requestRestart: (reason: string) => void = () => {};
+  const restartRequested = new Promise<string>((resolve) => {
+    requestRestart = resolve;
+  });
+  const selfUpdater = new SelfUpdater({
+    slots: new AgentSlots(join(config.dataDir, 'agent')),
+    client,
+    trustedKeys: () => trust.trustedKeys(),
+    report: (progress) => reporter.setAgentUpdate(progress),
+    restart: (reason) => requestRestart(reason),
+    healthy: () => link.connected() && reporter.current() !== null,
+    runningVersion: AGENT_VERSION,
+    arch: process.arch === 'arm64' ? 'arm64' : 'x64',
+    // Read once: the launcher's deadline, not a later remote change, bounds this trial.
+    healthySeconds: running.updates.agentHealthySeconds,
+    retry,
+    logger: log('self-update'),
+  });
+  await selfUpdater.start();
+  stops.push('self-update', () => selfUpdater.stop());
+
   const installer = new ModelInstaller({
     store,
     backend,
@@ -397,6 +427,7 @@ async function assemble(
     }
     installer.setDesired(accepted);
     cameraModels.setDesired(accepted);
+    selfUpdater.setDesired(accepted.agent);
   };
   try {
     offerDesired(await client.getDesired(), 'http');
@@ -599,6 +630,7 @@ async function assemble(
       cameras: cameras.stats(),
     }),
     onEvent: (listener) => bus.on(listener),
+    restartRequested: () => restartRequested,
     close() {
       closing ??= stops.run().then(() => logger.info({ deviceId }, 'agent stopped'));
       return closing;

@@ -13,6 +13,7 @@ export function createSharedSessionBackend(): InferenceBackend {
   const real = createOnnxBackend({ inProcess: true });
   const sessions = new Map<string, Promise<ModelSession>>();
   return {
+    prepare: () => real.prepare(),
     async createSession(modelPath, options) {
       const key = `${createHash('sha256')
         .update(await readFile(modelPath))
@@ -28,6 +29,7 @@ export function createSharedSessionBackend(): InferenceBackend {
       return {
         inputName: shared.inputName,
         outputName: shared.outputName,
+        executionProvider: shared.executionProvider,
         run: (i) => shared.run(i),
         release: async () => {},
       };

@@ -8,6 +8,7 @@
  *   edgeloop-agent-<version>-linux-<arch>/
  *     install.sh  edgeloop-agent.service  bundle-manifest.json
  *     bin/edgeloop-agent          (sh: exec node app/agent.mjs "$@")
+ *     bin/edgeloop-launcher       (the service's ExecStart: slot choice and self-update revert)
  *     app/agent.mjs  app/onnx-worker.mjs  app/verify-bundle.mjs  app/package.json  app/node_modules/
  *     node/bin/node               (with --with-node)
  */
@@ -33,11 +34,11 @@ import {
   BUNDLE_MANIFEST_FILE,
   type BundleManifest,
   ConfigError,
+  listBundleFiles,
   type SigningKey,
   signBundleManifest,
 } from '@edgeloop/shared';
 import { build } from 'esbuild';
-import { listBundleFiles } from './bundle-files.ts';
 
 const run = promisify(execFile);
 const REPO = resolve(import.meta.dirname, '../..');
@@ -221,6 +222,8 @@ export async function buildAgentBundle(options: BuildBundleOptions): Promise<Bui
     await installNative(app, version, options.arch, cacheDir, log);
     if (options.withNode) await addNode(root, options.arch, cacheDir, log);
     await writeFile(join(root, 'bin/edgeloop-agent'), LAUNCHER, { mode: 0o755 });
+    await copyFile(join(REPO, 'deploy/device/edgeloop-launcher'), join(root, 'bin/edgeloop-launcher'));
+    await chmod(join(root, 'bin/edgeloop-launcher'), 0o755);
     await copyFile(join(REPO, 'deploy/device/install.sh'), join(root, 'install.sh'));
     await chmod(join(root, 'install.sh'), 0o755);
     await copyFile(join(REPO, 'deploy/systemd/edgeloop-agent.service'), join(root, 'edgeloop-agent.service'));

@@ -3,7 +3,7 @@
  * runs it before copying anything, with the Node the bundle brings, so no other tool is needed.
  * Exit 0 and the manifest's version line when intact, 1 with the reason when not.
  */
-import { verifyBundleDir } from './bundle-files.ts';
+import { verifyBundleDir } from '@edgeloop/shared';
 import { readPublicKeyFile } from './key-files.ts';
 
 const [dir, keyFile] = process.argv.slice(2);

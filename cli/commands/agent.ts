@@ -23,6 +23,9 @@ const options = {
   },
 } as const satisfies OptionDefs;
 
+/** Exit status after a self-update switched slots (EX_TEMPFAIL): "start me again". */
+export const EXIT_RESTART = 75;
+
 export const agentCommand = defineCommand({
   name: 'agent',
   summary: 'run the device agent: camera → classifier → MQTT, model updates, samples',
@@ -72,9 +75,13 @@ async function agent({ values }: ParsedArgs<typeof options>): Promise<number> {
     logger: logger.child({ component: 'service-watchdog' }),
   });
 
-  const signal = await stopSignal;
-  console.log(`edgeloop agent: ${signal} received, stopping`);
+  const stop = await Promise.race([
+    stopSignal.then((signal) => ({ restart: false, why: `${signal} received` })),
+    running.restartRequested().then((why) => ({ restart: true, why })),
+  ]);
+  console.log(`edgeloop agent: ${stop.why}, stopping`);
   await service.stop();
   await running.close();
-  return 0;
+  // The launcher (systemd's ExecStart) is started again and runs the slot the pointer names now.
+  return stop.restart ? EXIT_RESTART : 0;
 }

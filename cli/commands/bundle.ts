@@ -5,7 +5,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ValidationError } from '@edgeloop/shared';
+import { apiRoutes, ValidationError } from '@edgeloop/shared';
+import { apiClient, CONNECTION_OPTIONS } from '../options/connection-options.ts';
 import { defineCommand, type OptionDefs, type ParsedArgs } from '../options/option-types.ts';
 
 const options = {
@@ -34,6 +35,7 @@ const options = {
     description:
       "verify: the key the bundle must be signed with (PEM, or the control plane's signing-key.json)",
   },
+  ...CONNECTION_OPTIONS,
 } as const satisfies OptionDefs;
 
 export const bundleCommand = defineCommand({
@@ -50,6 +52,10 @@ export const bundleCommand = defineCommand({
     {
       usage: 'verify FILE [--public-key FILE]',
       summary: 'check that a bundle is intact and signed by that key',
+    },
+    {
+      usage: 'publish FILE [--control-plane URL] [--admin-token T]',
+      summary: 'upload a bundle as an agent version, for agent rollouts (devices update themselves)',
     },
   ],
   options,
@@ -80,7 +86,7 @@ async function bundle({ values, positionals }: ParsedArgs<typeof options>): Prom
   }
   if (sub === 'verify') {
     if (!file) throw new ValidationError('bundle verify needs the bundle file');
-    const { verifyBundleDir } = await import('../bundle/bundle-files.ts');
+    const { verifyBundleDir } = await import('@edgeloop/shared');
     const { readPublicKeyFile } = await import('../bundle/key-files.ts');
     const work = await mkdtemp(join(tmpdir(), 'edgeloop-verify-'));
     try {
@@ -96,5 +102,16 @@ async function bundle({ values, positionals }: ParsedArgs<typeof options>): Prom
       await rm(work, { recursive: true, force: true });
     }
   }
-  throw new ValidationError(`unknown bundle subcommand '${sub}' (agent, verify)`);
+  if (sub === 'publish') {
+    if (!file) throw new ValidationError('bundle publish needs the bundle file');
+    const { readFile } = await import('node:fs/promises');
+    const form = new FormData();
+    form.set('bundle', new Blob([await readFile(file)], { type: 'application/gzip' }), 'bundle.tar.gz');
+    const v = await apiClient(values).call(apiRoutes.publishAgentVersion, { body: form });
+    console.log(
+      `published agent ${v.agentVersion} linux/${v.arch} (${(v.bytes / 1e6).toFixed(1)} MB, sha256 ${v.sha256.slice(0, 12)}…, signed by ${v.signerKeyId})`,
+    );
+    return 0;
+  }
+  throw new ValidationError(`unknown bundle subcommand '${sub}' (agent, verify, publish)`);
 }

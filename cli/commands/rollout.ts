@@ -3,7 +3,10 @@
  * over the admin HTTP API (shared ApiClient), so it works against any running control plane.
  */
 import {
+  type AgentRollout,
   type AssignModel,
+  apiRoutes,
+  PROTOCOL_VERSION,
   type Rollout,
   type RolloutStrategyInput,
   type RolloutWave,
@@ -16,6 +19,12 @@ import { formatRollout } from '../output/rollout-format.ts';
 
 const options = {
   'model-version': { type: 'number', value: 'N', description: 'create: the model version to roll out' },
+  'agent-version': {
+    type: 'string',
+    value: 'V',
+    description:
+      'create: roll out this agent software version instead (published with edgeloop bundle publish)',
+  },
   devices: { type: 'string', value: 'ID,ID', description: 'create: target these devices' },
   group: { type: 'string', value: 'G', description: 'create: target a device group' },
   tags: { type: 'string', value: 'T,T', description: 'create: target devices with these tags' },
@@ -91,8 +100,10 @@ export const rolloutCommand = defineCommand({
   usage: 'edgeloop rollout <command> [options]',
   subcommands: [
     {
-      usage: 'create --model-version N (--devices ID,ID | --group G | --tags T,T | --all) [strategy options]',
-      summary: 'start a staged rollout of a version to the target',
+      usage:
+        'create (--model-version N | --agent-version V) (--devices ID,ID | --group G | --tags T,T | --all) [strategy options]',
+      summary:
+        'start a staged rollout of a model version, or of an agent version (devices update themselves)',
     },
     { usage: 'status [ROLLOUT_ID]', summary: 'one rollout in detail, or every rollout in one line each' },
     { usage: 'pause ROLLOUT_ID', summary: 'stop notifying devices; devices already updating carry on' },
@@ -111,6 +122,11 @@ export const rolloutCommand = defineCommand({
   run: (args): Promise<number> => rollout(args),
 });
 
+/** Agent rollouts have their own ids (arol-…) and routes. */
+function isAgentRollout(id: string): boolean {
+  return id.startsWith('arol-');
+}
+
 function waves(text: string): RolloutWave[] {
   return text.split(',').map((w) => {
     const n = Number(w.trim().replace(/%$/, ''));
@@ -122,13 +138,15 @@ function waves(text: string): RolloutWave[] {
 async function rollout({ values, positionals }: ParsedArgs<typeof options>): Promise<number> {
   const [command, id] = positionals;
   const api = apiClient(values);
-  const print = (r: Rollout) =>
+  const print = (r: Rollout | AgentRollout) =>
     process.stdout.write(values.json ? `${JSON.stringify(r)}\n` : formatRollout(r));
 
   switch (command) {
     case 'create': {
       const version = values['model-version'];
-      if (version === undefined) throw new ValidationError('create needs --model-version N');
+      const agentVersion = values['agent-version'];
+      if ((version === undefined) === (agentVersion === undefined))
+        throw new ValidationError('create needs --model-version N or --agent-version V');
       const targets = [values.devices, values.group, values.tags, values.all].filter((v) => v !== undefined);
       if (targets.length !== 1)
         throw new ValidationError('create needs exactly one of --devices, --group, --tags, --all');
@@ -156,15 +174,25 @@ async function rollout({ values, positionals }: ParsedArgs<typeof options>): Pro
           onFailure: values['on-gate-failure'],
         },
       };
-      print(await api.createRollout({ modelVersion: version, target, strategy }));
+      if (agentVersion !== undefined) {
+        const body = { protocol: PROTOCOL_VERSION, agentVersion, target, strategy };
+        print(await api.call(apiRoutes.createAgentRollout, { body }));
+      } else print(await api.createRollout({ modelVersion: version!, target, strategy }));
       return 0;
     }
     case 'status': {
       if (id) {
-        print(await api.getRollout(id));
+        print(
+          isAgentRollout(id)
+            ? await api.call(apiRoutes.getAgentRollout, { params: { id } })
+            : await api.getRollout(id),
+        );
         return 0;
       }
-      const all = await api.listRollouts();
+      const all: (Rollout | AgentRollout)[] = [
+        ...(await api.listRollouts()),
+        ...(await api.call(apiRoutes.listAgentRollouts, {})).rollouts,
+      ];
       if (values.json) process.stdout.write(`${JSON.stringify(all)}\n`);
       else
         for (const r of all) process.stdout.write(formatRollout({ ...r, devices: [] }).split('\n')[0] + '\n');
@@ -175,7 +203,11 @@ async function rollout({ values, positionals }: ParsedArgs<typeof options>): Pro
     case 'abort':
     case 'rollback': {
       if (!id) throw new ValidationError(`${command} needs a rollout id`);
-      print(await api.rolloutAction(id, command, values.reason));
+      if (isAgentRollout(id)) {
+        if (command !== 'abort') throw new ValidationError(`agent rollouts can be aborted, not ${command}d`);
+        const body = { protocol: PROTOCOL_VERSION, reason: values.reason };
+        print(await api.call(apiRoutes.abortAgentRollout, { params: { id }, body }));
+      } else print(await api.rolloutAction(id, command, values.reason));
       return 0;
     }
     default:

@@ -1,12 +1,14 @@
 /** Text view of a rollout: its waves with gate results, and each device's current state. */
-import type { Rollout } from '@edgeloop/shared';
+import type { AgentRollout, Rollout } from '@edgeloop/shared';
 
-export function formatRollout(r: Rollout): string {
+/** Model rollouts and agent rollouts (their version is a string, shown as `agent X`). */
+export function formatRollout(r: Rollout | AgentRollout): string {
+  const version = 'modelVersion' in r ? `version ${r.modelVersion}` : `agent ${r.agentVersion}`;
   const counts = Object.entries(r.counts)
     .map(([state, n]) => `${state}=${n}`)
     .join(' ');
   const lines = [
-    `${r.rolloutId}  version ${r.modelVersion}  ${r.state}  wave ${r.currentWave + 1}/${r.waves.length}  ${counts}`,
+    `${r.rolloutId}  ${version}  ${r.state}  wave ${r.currentWave + 1}/${r.waves.length}  ${counts}`,
   ];
   if (r.reason) lines.push(`  reason: ${r.reason}`);
   for (const w of r.waves) {

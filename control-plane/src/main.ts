@@ -14,6 +14,7 @@ import {
   type TrustedKey,
 } from '@edgeloop/shared';
 import packageJson from '../package.json' with { type: 'json' };
+import { createAgentRolloutEngine } from './agent-versions/agent-rollout-engine.ts';
 import { createAlertEngine } from './alerts/alert-engine.ts';
 import { createWebhookNotifier, type WebhookNotifier } from './alerts/webhook-notifier.ts';
 import { createDeviceAuthenticator } from './auth/device-authenticator.ts';
@@ -247,6 +248,13 @@ export async function startControlPlane(
       tickMs: config.rollouts.tickMs,
       isLeader: () => leadership.isLeader(),
     });
+    const agentRollouts = createAgentRolloutEngine({
+      store,
+      desired,
+      logger: root.child({ component: 'agent-rollouts' }),
+      tickMs: config.rollouts.tickMs,
+      isLeader: () => leadership.isLeader(),
+    });
     const liveFrames = createLiveFrames();
     followDeviceMessages({
       connection,
@@ -255,6 +263,9 @@ export async function startControlPlane(
       onReportedState: (id, state, at) => {
         if (state.config) store.config.recordApplied(id, state.config, at);
         rollouts.onReportedState(id, state, at);
+        agentRollouts
+          .onReportedState(id, state, at)
+          .catch((err) => mqttLog.error({ err, deviceId: id }, 'tracking an agent rollout failed'));
       },
       onLiveFrame: (id, frame, at) => liveFrames.put(id, frame, at),
       quotas,
@@ -328,6 +339,11 @@ export async function startControlPlane(
     );
     // Rollouts live in the database; the engine picks running ones up again after a restart.
     leadership.add({ name: 'rollouts', start: () => rollouts.start(), stop: () => rollouts.stop() });
+    leadership.add({
+      name: 'agent rollouts',
+      start: () => agentRollouts.start(),
+      stop: () => agentRollouts.stop(),
+    });
     // After followDeviceMessages: retained status messages have said who is online by now.
     leadership.add({ name: 'alerts', start: () => alerts.start(), stop: () => alerts.stop() });
     await leadership.start();
@@ -354,6 +370,7 @@ export async function startControlPlane(
       keyring,
       signer,
       rollouts,
+      agentRollouts,
       tls: tls && {
         deviceCa: tls.deviceCa,
         serverCa: tls.serverCa,

@@ -11,9 +11,11 @@
 #                   signed with it. Without it the bundle is only checked to be intact.
 # --no-start        install, but do not enable and start the service.
 #
-# Layout: code in /opt/edgeloop/<version> with /opt/edgeloop/current pointing at it, config in
-# /etc/edgeloop/agent.json, state in /var/lib/edgeloop, service edgeloop-agent (user edgeloop, in
-# groups video and render). Running it again upgrades in place; state and config are kept.
+# Layout: code in /opt/edgeloop/<version> with /opt/edgeloop/current pointing at it, the service's
+# launcher in /opt/edgeloop/edgeloop-launcher, config in /etc/edgeloop/agent.json, state in
+# /var/lib/edgeloop (self-updates unpack into /var/lib/edgeloop/agent/slots), service
+# edgeloop-agent (user edgeloop, in groups video and render). Running it again upgrades in place;
+# state and config are kept, and the installed version runs (self-update slots are set aside).
 set -eu
 
 die() { echo "install.sh: $*" >&2; exit 1; }
@@ -66,10 +68,17 @@ rm -rf "/opt/edgeloop/$version"
 mv "/opt/edgeloop/$version.new" "/opt/edgeloop/$version"
 ln -sfn "$version" /opt/edgeloop/current.new
 mv -T /opt/edgeloop/current.new /opt/edgeloop/current
+# The launcher picks the self-updated slot or this code and reverts a bad self-update; it lives
+# outside the versioned folders so a self-update never replaces it (docs/guides/agent-updates.md).
+install -m 0755 "$here/bin/edgeloop-launcher" /opt/edgeloop/edgeloop-launcher.new
+mv -f /opt/edgeloop/edgeloop-launcher.new /opt/edgeloop/edgeloop-launcher
 
 # 4. State and config. The token is a secret until used: the config is readable by root and the
 # service only.
 install -d -m 0700 -o edgeloop -g edgeloop /var/lib/edgeloop
+# An install by hand is the operator's choice of version: the launcher runs it, not an older
+# self-updated slot (the slots stay; the next self-update reuses them).
+rm -f /var/lib/edgeloop/agent/current /var/lib/edgeloop/agent/trial /var/lib/edgeloop/agent/boots
 install -d -m 0750 -o root -g edgeloop /etc/edgeloop
 target=/etc/edgeloop/agent.json
 [ -n "$config" ] || { [ -f "$target" ] && config=$target; } || true

@@ -170,6 +170,18 @@ export class ControlPlaneClient {
     return this.transport.call(apiRoutes.commitSampleUpload, { body: commit, signal });
   }
 
+  /** Starts a bundle download from the path a (verified) desired state names; other paths are refused. */
+  downloadAgentBundle(path: string, signal?: AbortSignal): Promise<Response> {
+    const match = matchRoute([apiRoutes.getAgentBundle], path);
+    if (!match)
+      throw new ValidationError(`desired state names '${path}', which is not an agent bundle route`);
+    return this.transport.send(match.route, {
+      params: { version: match.params.version, arch: match.params.arch as 'arm64' | 'x64' },
+      signal,
+      timeoutMs: null,
+    });
+  }
+
   uploadSample(
     metadata: SampleMetadata,
     jpeg: Uint8Array,

@@ -3,6 +3,7 @@
  * and every reportIntervalMs as a heartbeat with fresh counters.
  */
 import {
+  type AgentUpdateProgress,
   type AppliedConfig,
   type DeviceHealth,
   type Logger,
@@ -46,6 +47,7 @@ export class StateReporter {
   private last: ReportedState | null = null;
   private update: UpdateProgress | undefined;
   private config: AppliedConfig | undefined;
+  private agentUpdate: AgentUpdateProgress | undefined;
 
   constructor(
     private readonly link: MqttLink,
@@ -84,6 +86,12 @@ export class StateReporter {
     this.report();
   }
 
+  /** Records an agent self-update phase and reports it at once; it rides along after, like `update`. */
+  setAgentUpdate(update: Omit<AgentUpdateProgress, 'at'>): void {
+    this.agentUpdate = { ...update, detail: update.detail?.slice(0, 500), at: new Date().toISOString() };
+    this.report();
+  }
+
   /** Reports when the model version changed since the last report. */
   modelMaybeChanged(): void {
     if (this.snapshot().modelVersion !== this.lastModel) this.report();
@@ -117,6 +125,7 @@ export class StateReporter {
       update: this.update,
       modelStats: snap.modelStats,
       config: this.config,
+      agentUpdate: this.agentUpdate,
     };
     this.last = state;
     try {

@@ -34,6 +34,7 @@ export function summaryOf(d: DeviceRecord): DeviceSummary {
     desiredVersion: d.desiredVersion,
     reportedVersion: d.reportedVersion,
     status: d.status,
+    agentVersion: d.agentVersion,
     enrolledAt: d.enrolledAt,
     pin: d.pin,
     converging: isConverging(d),

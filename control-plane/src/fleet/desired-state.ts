@@ -19,6 +19,7 @@ import {
   signDesiredState,
   topics,
 } from '@edgeloop/shared';
+import { desiredAgentOf } from '../agent-versions/desired-agent.ts';
 import type { SigningKeyring } from '../auth/signing-keyring.ts';
 import { rollbackManifestPathOf } from '../models/manifest-signer.ts';
 import type { MqttConnection } from '../mqtt/mqtt-client.ts';
@@ -72,6 +73,7 @@ export function signedDesiredStateOf(
   const content = {
     ...desiredContentOf(device, cameraModelsOf(store, device, logger, fragments)),
     rollbackOrder,
+    agent: desiredAgentOf(store, device.deviceId),
     deviceId: device.deviceId,
     trustedKeys: keyring.trusted(),
   };

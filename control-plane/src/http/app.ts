@@ -18,6 +18,7 @@ import { metricsRoutes } from '../metrics/metrics-route.ts';
 import { type Handlers, mountContract } from './contract-routes.ts';
 import type { AppDeps, AppEnv } from './env.ts';
 import { errorHandler, notFoundHandler } from './errors.ts';
+import { agentVersionHandlers } from './routes/agent-versions.ts';
 import { alertHandlers } from './routes/alerts.ts';
 import { assignmentHandlers } from './routes/assignments.ts';
 import { brokerHookHandlers } from './routes/broker-hooks.ts';
@@ -71,6 +72,7 @@ export function createApp(rootDeps: AppDeps) {
     ...assignmentHandlers(deps),
     ...sampleHandlers(deps),
     ...rolloutHandlers(deps),
+    ...agentVersionHandlers(deps),
     ...labellingHandlers(deps),
     ...datasetHandlers(deps),
     ...registryHandlers(deps),

@@ -1,5 +1,6 @@
 /** Types shared by the HTTP layer: who is calling, and what every route is built from. */
 import type { ControlPlaneConfig, KeyAndCert, Logger, SigningKey, UserRole } from '@edgeloop/shared';
+import type { AgentRolloutEngine } from '../agent-versions/agent-rollout-engine.ts';
 import type { AlertEngine } from '../alerts/alert-engine.ts';
 import type { DeviceAuthenticator } from '../auth/device-authenticator.ts';
 import type { Sessions } from '../auth/sessions.ts';
@@ -49,6 +50,8 @@ export interface AppDeps {
   /** Closes a device's live MQTT connections (embedded broker only); returns how many. */
   disconnectDevice?: (deviceId: string) => number;
   rollouts: RolloutEngine;
+  /** Staged rollouts of agent software versions (self-updates). */
+  agentRollouts: AgentRolloutEngine;
   /** Group/tag targets and pins: re-resolves a device's desired version when something changes. */
   convergence: Convergence;
   adminToken: string;

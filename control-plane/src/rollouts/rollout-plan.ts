@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { ConflictError, type CreateRollout, NotFoundError, ValidationError } from '@edgeloop/shared';
 import type { RolloutDeviceRecord, RolloutRecord } from '../store/rollout-store.ts';
 import type { Store } from '../store/store.ts';
-import { assignWaves, waveSizes } from './waves.ts';
+import { assignWaves, initialWaves } from './waves.ts';
 
 export function planRollout(
   store: Store,
@@ -58,7 +58,6 @@ export function planRollout(
   );
   const at = now.toISOString();
   const rolloutId = `rol-${randomUUID()}`;
-  const sizes = waveSizes(request.strategy.waves, devices.length);
   return {
     record: {
       rolloutId,
@@ -67,14 +66,7 @@ export function planRollout(
       strategy: request.strategy,
       state: 'running',
       currentWave: 0,
-      waves: sizes.map((size, index) => ({
-        index,
-        devices: size,
-        state: index === 0 ? 'rolling' : 'pending',
-        startedAt: index === 0 ? at : null,
-        soakUntil: null,
-        checks: null,
-      })),
+      waves: initialWaves(request.strategy.waves, devices.length, at),
       reason: null,
       createdAt: at,
       updatedAt: at,

@@ -1,5 +1,5 @@
 /** Splits a rollout's devices into waves. Pure. */
-import type { RolloutWave } from '@edgeloop/shared';
+import type { RolloutWave, RolloutWaveStatus } from '@edgeloop/shared';
 
 /**
  * Cumulative wave sizes for `total` devices: `{devices: n}` adds n devices, `{percent: p}` grows
@@ -27,4 +27,16 @@ export function assignWaves(deviceIds: readonly string[], waves: readonly Rollou
     for (let i = 0; i < size; i++) out.push(wave);
   });
   return out;
+}
+
+/** A new rollout's waves: the first one rolling from `at`, the others waiting. */
+export function initialWaves(waves: readonly RolloutWave[], total: number, at: string): RolloutWaveStatus[] {
+  return waveSizes(waves, total).map((size, index) => ({
+    index,
+    devices: size,
+    state: index === 0 ? 'rolling' : 'pending',
+    startedAt: index === 0 ? at : null,
+    soakUntil: null,
+    checks: null,
+  }));
 }

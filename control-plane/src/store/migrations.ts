@@ -466,4 +466,59 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 15,
+    name: 'agent-versions',
+    sql: `
+      -- Published agent bundles (edgeloop bundle agent), one per version and architecture; the
+      -- tarball is in the object store under object_key, its signed bundle manifest here.
+      CREATE TABLE agent_versions (
+        agent_version TEXT NOT NULL,
+        arch TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        bytes BIGINT NOT NULL,
+        object_key TEXT NOT NULL,
+        manifest TEXT NOT NULL,
+        signer_key_id TEXT NOT NULL,
+        node_bundled INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        published_at TEXT NOT NULL,
+        PRIMARY KEY (agent_version, arch)
+      );
+      -- The agent version a device should run; no row: keep what it runs. rollback = 1 allows a
+      -- version below the highest the device ran (an aborted agent rollout).
+      CREATE TABLE device_agent_desired (
+        device_id TEXT PRIMARY KEY REFERENCES devices (id),
+        agent_version TEXT NOT NULL,
+        rollback INTEGER NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      -- Agent rollouts: the model rollouts' strategy, for an agent version.
+      CREATE TABLE agent_rollouts (
+        id TEXT PRIMARY KEY,
+        agent_version TEXT NOT NULL,
+        target TEXT NOT NULL,
+        strategy TEXT NOT NULL,
+        state TEXT NOT NULL,
+        current_wave INTEGER NOT NULL,
+        waves TEXT NOT NULL,
+        reason TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE agent_rollout_devices (
+        rollout_id TEXT NOT NULL REFERENCES agent_rollouts (id),
+        device_id TEXT NOT NULL REFERENCES devices (id),
+        wave INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        previous_version TEXT,
+        reason TEXT,
+        notified_at TEXT,
+        updated_at TEXT NOT NULL,
+        history TEXT NOT NULL,
+        PRIMARY KEY (rollout_id, device_id)
+      );
+      CREATE INDEX agent_rollout_devices_device ON agent_rollout_devices (device_id, state);
+    `,
+  },
 ];

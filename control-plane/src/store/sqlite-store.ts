@@ -16,6 +16,7 @@ import {
   UnauthorizedError,
 } from '@edgeloop/shared';
 import Database from 'better-sqlite3';
+import { SqlAgentVersionStore } from './agent-version-store.ts';
 import { SqliteAlertStore } from './alert-store.ts';
 import { SqliteConfigStore } from './config-store.ts';
 import { SqliteDashboardStore } from './dashboard-store.ts';
@@ -106,6 +107,7 @@ class SqliteStore implements Store {
   readonly security: SqliteSecurityStore;
   readonly sessions: SessionStore;
   readonly leases: LeaseStore;
+  readonly agentVersions: SqlAgentVersionStore;
 
   constructor(private readonly db: Database.Database) {
     const sql: SqlDatabase = {
@@ -127,6 +129,7 @@ class SqliteStore implements Store {
     this.security = new SqliteSecurityStore(sql);
     this.sessions = createSqlSessionStore(sql);
     this.leases = createSqlLeaseStore(sql);
+    this.agentVersions = new SqlAgentVersionStore(sql);
   }
 
   createEnrollmentToken(token: EnrollmentTokenRecord): void {

@@ -2,7 +2,9 @@
  * The control plane's database, by role. One implementation today (SQLite, sqlite-store.ts);
  * methods are synchronous because every write the control plane makes is one short transaction.
  */
+
 import type { DeviceEvent, DeviceStatus, Manifest, Prediction, ReportedState } from '@edgeloop/shared';
+import type { SqlAgentVersionStore } from './agent-version-store.ts';
 import type { AlertStore } from './alert-store.ts';
 import type { ConfigStore } from './config-store.ts';
 import type { DashboardStore } from './dashboard-store.ts';
@@ -128,6 +130,8 @@ export interface Store {
   readonly sessions: SessionStore;
   /** Which replica does the work only one may do at a time. */
   readonly leases: LeaseStore;
+  /** Agent software versions, devices' desired agent version, agent rollouts. */
+  readonly agentVersions: SqlAgentVersionStore;
 
   close(): void;
 }

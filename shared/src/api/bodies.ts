@@ -131,7 +131,6 @@ export const DeviceDetailSchema = DeviceSummarySchema.extend({
   desiredManifestPath: z.string().nullable(),
   hardware: z.string().nullable(),
   detail: z.string().nullable(),
-  agentVersion: z.string().nullable(),
   framesProcessed: z.number(),
   samplesQueued: z.number(),
   desiredUpdatedAt: z.string().nullable(),

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { defineRoute } from './route.ts';
+import { agentVersionRoutes } from './routes/agent-versions.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { brokerHookRoutes } from './routes/broker-hooks.ts';
 import { configRoutes } from './routes/config.ts';
@@ -40,6 +41,7 @@ export const apiRoutes = {
   ...modelRoutes,
   ...sampleRoutes,
   ...rolloutRoutes,
+  ...agentVersionRoutes,
   ...labellingRoutes,
   ...datasetRoutes,
   ...registryRoutes,

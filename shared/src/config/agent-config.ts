@@ -316,9 +316,17 @@ export const AgentConfigObjectSchema = z.object({
         .min(100)
         .default(30_000)
         .describe('Give up waiting for shadow frames after this long and switch anyway (ms).'),
+      agentHealthySeconds: z
+        .number()
+        .min(0)
+        .max(3_600)
+        .default(30)
+        .describe(
+          'After a self-update, how long the new agent must run connected and reporting before it confirms itself; the launcher reverts it if that does not happen within its deadline (EDGELOOP_UPDATE_DEADLINE_S).',
+        ),
     })
     .prefault({})
-    .describe('How a verified new model version is switched in.'),
+    .describe('How a verified new model version or agent version is switched in.'),
   reportIntervalMs: z
     .number()
     .int()

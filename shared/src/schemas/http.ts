@@ -116,6 +116,8 @@ export const DeviceSummarySchema = z.object({
   desiredVersion: z.number().int().nullable(),
   reportedVersion: z.number().int().nullable(),
   status: z.string().nullable(),
+  /** The agent software version the device reports running (self-updates change it). */
+  agentVersion: z.string().nullable(),
   enrolledAt: z.string(),
   /** Set while an operator holds the device at a version. */
   pin: DevicePinSchema.nullable(),

@@ -1,6 +1,7 @@
 /** MQTT payloads. Every one carries `protocol`; topics are in ../topics.ts. */
 import { z } from 'zod';
 import { PROTOCOL_VERSION } from '../protocol.ts';
+import { AgentUpdateProgressSchema, DesiredAgentSchema } from './agent-update.ts';
 import { AppliedConfigSchema } from './applied-config.ts';
 import { CameraIdSchema } from './camera-id.ts';
 import { ClassNameSchema } from './class-name.ts';
@@ -35,6 +36,8 @@ export const DesiredStateSchema = z.object({
   cameraModels: z.record(CameraIdSchema, ModelRefSchema).optional(),
   /** With a rollback manifest: the order it must carry (the manifest's rollbackOrder). */
   rollbackOrder: z.string().min(1).max(100).optional(),
+  /** The agent software version to run (agent-update.ts); absent: keep the running one. */
+  agent: DesiredAgentSchema.optional(),
   /** The device this desired state is for. */
   deviceId: z.string().min(1).max(64),
   /** Grows whenever the content changes; a device refuses one lower than it accepted before. */
@@ -80,6 +83,8 @@ export const ReportedStateSchema = z.object({
   modelStats: z.array(ModelConfidenceSchema).max(4).optional(),
   /** The remote configuration revision the agent runs (see agent-settings.ts); absent from older agents. */
   config: AppliedConfigSchema.optional(),
+  /** The latest agent self-update attempt (agent-update.ts); absent until the agent has tried one. */
+  agentUpdate: AgentUpdateProgressSchema.optional(),
 });
 export type ReportedState = z.infer<typeof ReportedStateSchema>;
 

@@ -9,11 +9,12 @@ import {
   BUNDLE_MANIFEST_FILE,
   type BundleManifest,
   generateSigningKey,
+  listBundleFiles,
   type SigningKey,
   signBundleManifest,
+  verifyBundleDir,
 } from '@edgeloop/shared';
 import { describe, expect, it } from 'vitest';
-import { listBundleFiles, verifyBundleDir } from '../../../cli/bundle/bundle-files.ts';
 
 async function makeBundle(key: SigningKey): Promise<{ dir: string; manifest: BundleManifest }> {
   const dir = mkdtempSync(join(tmpdir(), 'bundle-test-'));

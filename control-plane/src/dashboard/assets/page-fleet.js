@@ -19,6 +19,7 @@ const COLUMNS = [
   ['group', 'Group'],
   [null, 'Tags'], // not sortable: filter by a tag instead
   ['version', 'Model'],
+  [null, 'Agent'], // the agent software version; self-updates change it
   ['lastSeenAt', 'Last seen'],
 ];
 
@@ -184,6 +185,7 @@ export function fleetPage(root) {
                 )
               : null,
           ),
+          h('td', { class: 'agent-version' }, d.agentVersion ?? '–'),
           h('td', { title: d.lastSeenAt ?? '' }, ago(d.lastSeenAt)),
           h('td', { class: 'num hide-narrow' }, num(d.fps)),
           h('td', { class: 'num hide-narrow' }, d.latencyMs === null ? '–' : `${num(d.latencyMs)} ms`),

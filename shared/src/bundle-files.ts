@@ -1,21 +1,17 @@
 /**
  * The files of an unpacked agent bundle: listing them with their hashes (to sign), and checking an
  * unpacked bundle against its signed manifest (nothing changed, missing or added). Used by
- * `edgeloop bundle` and by verify-bundle.mjs inside the bundle, which install.sh runs.
+ * `edgeloop bundle`, by verify-bundle.mjs inside the bundle (install.sh runs it) and by the agent
+ * before it switches to a self-update.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import {
-  BUNDLE_MANIFEST_FILE,
-  type BundleFile,
-  type BundleManifest,
-  ChecksumError,
-  ManifestError,
-  type TrustedKey,
-  verifyBundleManifest,
-} from '@edgeloop/shared';
+import { BUNDLE_MANIFEST_FILE, verifyBundleManifest } from './bundle-manifest.ts';
+import { ChecksumError, ManifestError } from './errors.ts';
+import type { TrustedKey } from './manifest.ts';
+import type { BundleFile, BundleManifest } from './schemas/bundle-manifest.ts';
 
 async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');

@@ -1,0 +1,325 @@
+/**
+ * Drives agent rollouts from the database, the way rollout-engine.ts drives model rollouts (same
+ * strategy: waves, notification rate, soak, device timeout, abort criteria, gates), and sharing its
+ * wave arithmetic. A device is told through its signed desired state (`agent`); what it reports
+ * (agentVersion, agentUpdate) moves it along. A failed or reverted self-update is a failed device:
+ * the abort criteria and the `failed-self-updates` gate stop the rollout, and an abort orders
+ * every touched device back to the agent version it ran before (marked as a rollback, so the
+ * device's anti-rollback lets it go down).
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  type AgentRollout,
+  ConflictError,
+  type CreateAgentRollout,
+  type Logger,
+  NotFoundError,
+  type ReportedState,
+  type RolloutDeviceState,
+  ValidationError,
+} from '@edgeloop/shared';
+import type { DesiredStatePublisher } from '../fleet/desired-state.ts';
+import { FINISHED, IN_FLIGHT, TOUCHED } from '../rollouts/device-states.ts';
+import { assignWaves, initialWaves } from '../rollouts/waves.ts';
+import type { AgentRolloutDeviceRecord, AgentRolloutRecord } from '../store/agent-version-store.ts';
+import type { Store } from '../store/store.ts';
+import { agentGates, deriveAgentState, RANK } from './agent-rollout-rules.ts';
+
+export interface AgentRolloutEngine {
+  create(request: CreateAgentRollout, now?: Date): Promise<AgentRollout>;
+  get(rolloutId: string): Promise<AgentRollout>;
+  list(): Promise<AgentRollout[]>;
+  abort(rolloutId: string, reason?: string): Promise<AgentRollout>;
+  onReportedState(deviceId: string, state: ReportedState, at: string): Promise<void>;
+  tick(now?: Date): Promise<void>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export function createAgentRolloutEngine(deps: {
+  store: Store;
+  desired: DesiredStatePublisher;
+  logger: Logger;
+  tickMs: number;
+  /** Whether this replica drives rollouts (cluster/leadership.ts); others only record them. */
+  isLeader?: () => boolean;
+}): AgentRolloutEngine {
+  const { desired, logger: log } = deps;
+  const store = deps.store;
+  const rollouts = store.agentVersions;
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> = Promise.resolve();
+
+  async function view(rolloutId: string): Promise<AgentRollout> {
+    const r = await rollouts.getRollout(rolloutId);
+    if (!r) throw new NotFoundError(`agent rollout '${rolloutId}' not found`);
+    const devices = await rollouts.rolloutDevices(rolloutId);
+    const counts: Record<string, number> = {};
+    for (const d of devices) counts[d.state] = (counts[d.state] ?? 0) + 1;
+    return {
+      ...r,
+      counts,
+      devices: devices.map(({ rolloutId: _r, notifiedAt: _n, ...d }) => d),
+    };
+  }
+
+  async function plan(request: CreateAgentRollout, now: Date): Promise<string> {
+    if ((await rollouts.bundlesOf(request.agentVersion)).length === 0)
+      throw new NotFoundError(`agent version ${request.agentVersion} is not published`);
+    const ids = await store.resolveTarget(request.target);
+    if (ids.length === 0) throw new ValidationError('the rollout target matches no devices');
+    const busy = new Set<string>();
+    for (const live of await rollouts.listLiveRollouts())
+      for (const d of await rollouts.rolloutDevices(live.rolloutId)) busy.add(d.deviceId);
+    const clash = ids.filter((id) => busy.has(id));
+    if (clash.length > 0)
+      throw new ConflictError(`devices already in a live agent rollout: ${clash.slice(0, 10).join(', ')}`);
+    const devices = [];
+    for (const id of ids) devices.push((await store.getDevice(id))!);
+    // Online devices first: the canary answers within the soak time.
+    devices.sort((a, b) => Number(b.online) - Number(a.online) || a.deviceId.localeCompare(b.deviceId));
+    const waveOf = assignWaves(
+      devices.map((d) => d.deviceId),
+      request.strategy.waves,
+    );
+    const at = now.toISOString();
+    const rolloutId = `arol-${randomUUID()}`;
+    await rollouts.createRollout(
+      {
+        rolloutId,
+        agentVersion: request.agentVersion,
+        target: request.target,
+        strategy: request.strategy,
+        state: 'running',
+        currentWave: 0,
+        waves: initialWaves(request.strategy.waves, devices.length, at),
+        reason: null,
+        createdAt: at,
+        updatedAt: at,
+      },
+      devices.map((d, i) => ({
+        rolloutId,
+        deviceId: d.deviceId,
+        wave: waveOf[i],
+        state: 'queued' as const,
+        previousVersion: d.agentVersion,
+        reason: 'waiting for its wave',
+        notifiedAt: null,
+        updatedAt: at,
+        history: [],
+      })),
+    );
+    return rolloutId;
+  }
+
+  async function notify(r: AgentRolloutRecord, devices: AgentRolloutDeviceRecord[], now: Date) {
+    const queued = devices.filter((d) => d.wave <= r.currentWave && d.state === 'queued');
+    const windowStart = now.getTime() - 60_000;
+    const recent = devices.filter((d) => d.notifiedAt && Date.parse(d.notifiedAt) > windowStart).length;
+    const batch = queued.slice(0, Math.max(0, r.strategy.maxNotifiedPerMinute - recent));
+    if (batch.length === 0) return;
+    const ids = batch.map((d) => d.deviceId);
+    const at = now.toISOString();
+    await rollouts.setDesired(ids, r.agentVersion, false, at);
+    await rollouts.transition(
+      r.rolloutId,
+      ids,
+      'notified',
+      `desired agent ${r.agentVersion} published`,
+      at,
+      true,
+    );
+    await desired.publish(ids);
+    log.info({ rolloutId: r.rolloutId, wave: r.currentWave, devices: ids.length }, 'devices notified');
+  }
+
+  async function abortNow(r: AgentRolloutRecord, reason: string, now: Date): Promise<void> {
+    const at = now.toISOString();
+    const touched = (await rollouts.rolloutDevices(r.rolloutId)).filter((d) => TOUCHED.has(d.state));
+    const back: string[] = [];
+    for (const d of touched) {
+      const previous = d.previousVersion;
+      // Only a published version can be ordered back; otherwise the device keeps what it runs
+      // (a reverted device already runs its previous agent).
+      if (previous && (await rollouts.bundlesOf(previous)).length > 0) {
+        await rollouts.setDesired([d.deviceId], previous, true, at);
+        await rollouts.transition(
+          r.rolloutId,
+          [d.deviceId],
+          'rolling_back',
+          `back to agent ${previous}: ${reason}`,
+          at,
+        );
+      } else {
+        await rollouts.setDesired([d.deviceId], null, false, at);
+        await rollouts.transition(
+          r.rolloutId,
+          [d.deviceId],
+          'rolled_back',
+          'previous agent version not published; keeps what it runs',
+          at,
+        );
+      }
+      back.push(d.deviceId);
+    }
+    // Devices not told yet are let go: their desired agent version was never changed.
+    await rollouts.updateRollout(r.rolloutId, { state: 'aborted', reason }, at);
+    log.warn({ rolloutId: r.rolloutId, reason, devices: back.length }, 'agent rollout aborted');
+    await desired.publish(back);
+  }
+
+  async function drive(r: AgentRolloutRecord, now: Date): Promise<void> {
+    const at = now.toISOString();
+    const { strategy } = r;
+    let devices = await rollouts.rolloutDevices(r.rolloutId);
+    const late = devices.filter(
+      (d) =>
+        IN_FLIGHT.has(d.state) &&
+        d.notifiedAt &&
+        now.getTime() - Date.parse(d.notifiedAt) > strategy.deviceTimeoutSeconds * 1000,
+    );
+    if (late.length > 0) {
+      const ids = late.map((d) => d.deviceId);
+      await rollouts.transition(
+        r.rolloutId,
+        ids,
+        'timed_out',
+        `not active ${strategy.deviceTimeoutSeconds}s after notification`,
+        at,
+      );
+      devices = await rollouts.rolloutDevices(r.rolloutId);
+    }
+    const count = (s: RolloutDeviceState) => devices.filter((d) => d.state === s).length;
+    const failures = count('failed') + (strategy.abort.countTimeouts ? count('timed_out') : 0);
+    const finished = count('active') + failures;
+    if (
+      finished >= strategy.abort.minFinished &&
+      (failures / finished) * 100 > strategy.abort.failurePercent
+    ) {
+      await abortNow(
+        r,
+        `${failures} of ${finished} finished devices failed their self-update (limit ${strategy.abort.failurePercent}%)`,
+        now,
+      );
+      return;
+    }
+    await notify(r, devices, now);
+    const waves = r.waves.map((w) => ({ ...w }));
+    const wave = waves[r.currentWave];
+    const waveDevices = devices.filter((d) => d.wave === r.currentWave);
+    if (wave.state === 'rolling' && waveDevices.every((d) => FINISHED.has(d.state))) {
+      wave.state = 'soaking';
+      const soakMs = waveDevices.length === 0 ? 0 : strategy.soakSeconds * 1000;
+      wave.soakUntil = new Date(now.getTime() + soakMs).toISOString();
+      await rollouts.updateRollout(r.rolloutId, { waves }, at);
+    }
+    if (wave.state !== 'soaking' || now.getTime() < Date.parse(wave.soakUntil!)) return;
+    const since = wave.startedAt ? Date.parse(wave.startedAt) : 0;
+    let agentErrors = 0;
+    for (const d of waveDevices) {
+      agentErrors += (await store.listEvents(d.deviceId, 200)).filter(
+        (e) => (e.type === 'agent-error' || e.type === 'camera-error') && Date.parse(e.at) >= since,
+      ).length;
+    }
+    const checks = waveDevices.length === 0 ? [] : agentGates(waveDevices, r, agentErrors);
+    wave.checks = checks;
+    const failed = checks.filter((c) => !c.passed);
+    if (failed.length === 0) {
+      wave.state = 'passed';
+      const next = waves[r.currentWave + 1];
+      if (!next) {
+        await rollouts.updateRollout(
+          r.rolloutId,
+          { waves, state: 'completed', reason: 'every wave passed its gates' },
+          at,
+        );
+        log.info({ rolloutId: r.rolloutId }, 'agent rollout completed');
+        return;
+      }
+      next.state = 'rolling';
+      next.startedAt = at;
+      await rollouts.updateRollout(r.rolloutId, { waves, currentWave: r.currentWave + 1 }, at);
+      return;
+    }
+    wave.state = 'failed';
+    const reason = `wave ${r.currentWave} failed its gates: ${failed.map((c) => `${c.name} (${c.detail})`).join('; ')}`;
+    await rollouts.updateRollout(r.rolloutId, { waves }, at);
+    if (strategy.gates.onFailure === 'pause') {
+      await rollouts.updateRollout(r.rolloutId, { state: 'paused', reason }, at);
+      log.warn({ rolloutId: r.rolloutId, reason }, 'agent rollout paused by its gates');
+    } else await abortNow({ ...r, waves }, reason, now);
+  }
+
+  async function tickOnce(now: Date): Promise<void> {
+    for (const r of await rollouts.listLiveRollouts()) {
+      if (r.state !== 'running') continue;
+      try {
+        await drive(r, now);
+      } catch (err) {
+        // A loop boundary: one rollout's trouble must not stop the others.
+        log.error({ err, rolloutId: r.rolloutId }, 'driving agent rollout failed');
+      }
+    }
+  }
+
+  const engine: AgentRolloutEngine = {
+    async create(request, now = new Date()) {
+      const rolloutId = await plan(request, now);
+      log.info({ rolloutId, agentVersion: request.agentVersion }, 'agent rollout created');
+      if (deps.isLeader?.() ?? true) await engine.tick(now);
+      return view(rolloutId);
+    },
+    get: (rolloutId) => view(rolloutId),
+    async list() {
+      const out = [];
+      for (const r of await rollouts.listRollouts()) out.push(await view(r.rolloutId));
+      return out;
+    },
+    async abort(rolloutId, reason = 'aborted by an operator') {
+      const r = await rollouts.getRollout(rolloutId);
+      if (!r) throw new NotFoundError(`agent rollout '${rolloutId}' not found`);
+      if (r.state !== 'running' && r.state !== 'paused')
+        throw new ConflictError(`agent rollout is already ${r.state}`);
+      await abortNow(r, reason, new Date());
+      return view(rolloutId);
+    },
+    async onReportedState(deviceId, state, at) {
+      for (const entry of await rollouts.liveEntriesOf(deviceId)) {
+        if (entry.state === 'queued' || entry.state === 'rolled_back' || entry.state === 'active') continue;
+        const r = await rollouts.getRollout(entry.rolloutId);
+        if (!r) continue;
+        const derived = deriveAgentState(state, entry, r.agentVersion);
+        if (!derived || derived.next === entry.state) continue;
+        const forward =
+          derived.next === 'failed' ||
+          derived.next === 'rolled_back' ||
+          entry.state === 'failed' ||
+          entry.state === 'timed_out' ||
+          (RANK[derived.next] ?? 0) > (RANK[entry.state] ?? 0);
+        if (
+          !forward ||
+          (entry.state === 'failed' && derived.next !== 'active' && derived.next !== 'rolled_back')
+        )
+          continue;
+        await rollouts.transition(entry.rolloutId, [deviceId], derived.next, derived.reason, at);
+      }
+    },
+    tick(now = new Date()) {
+      // One tick at a time: a caller arriving mid-tick waits for it, then runs its own.
+      running = running.catch(() => {}).then(() => tickOnce(now));
+      return running;
+    },
+    start() {
+      timer ??= setInterval(() => {
+        engine.tick().catch((err) => log.error({ err }, 'agent rollout tick failed'));
+      }, deps.tickMs);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      timer = null;
+      await running.catch(() => {});
+    },
+  };
+  return engine;
+}

@@ -1,0 +1,333 @@
+/**
+ * Agent versions, each device's desired agent version, and agent rollouts, with their SQL
+ * (portable: runs on SQLite and Postgres). Seen through `SqlDatabase` like the other stores.
+ */
+import type {
+  AgentArch,
+  AgentVersionSummary,
+  AssignModel,
+  BundleManifest,
+  RolloutDeviceState,
+  RolloutState,
+  RolloutStrategy,
+  RolloutTransition,
+  RolloutWaveStatus,
+} from '@edgeloop/shared';
+import type { SqlDatabase } from './sql.ts';
+
+/** A device's transitions kept per rollout entry: enough to read what happened, bounded. */
+const HISTORY_MAX = 20;
+
+export interface AgentVersionRecord extends AgentVersionSummary {
+  objectKey: string;
+  manifest: BundleManifest;
+}
+
+export interface DesiredAgentRecord {
+  agentVersion: string;
+  rollback: boolean;
+  updatedAt: string;
+}
+
+export interface AgentRolloutRecord {
+  rolloutId: string;
+  agentVersion: string;
+  target: AssignModel['target'];
+  strategy: RolloutStrategy;
+  state: RolloutState;
+  currentWave: number;
+  waves: RolloutWaveStatus[];
+  reason: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface AgentRolloutDeviceRecord {
+  rolloutId: string;
+  deviceId: string;
+  wave: number;
+  state: RolloutDeviceState;
+  previousVersion: string | null;
+  reason: string | null;
+  notifiedAt: string | null;
+  updatedAt: string;
+  history: RolloutTransition[];
+}
+
+interface VersionRow {
+  agent_version: string;
+  arch: AgentArch;
+  sha256: string;
+  bytes: number;
+  object_key: string;
+  manifest: string;
+  signer_key_id: string;
+  node_bundled: number;
+  created_at: string;
+  published_at: string;
+}
+
+interface RolloutRow {
+  id: string;
+  agent_version: string;
+  target: string;
+  strategy: string;
+  state: RolloutState;
+  current_wave: number;
+  waves: string;
+  reason: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+interface DeviceRow {
+  rollout_id: string;
+  device_id: string;
+  wave: number;
+  state: RolloutDeviceState;
+  previous_version: string | null;
+  reason: string | null;
+  notified_at: string | null;
+  updated_at: string;
+  history: string;
+}
+
+const versionOf = (r: VersionRow): AgentVersionRecord => ({
+  agentVersion: r.agent_version,
+  arch: r.arch,
+  sha256: r.sha256,
+  bytes: Number(r.bytes),
+  objectKey: r.object_key,
+  manifest: JSON.parse(r.manifest),
+  signerKeyId: r.signer_key_id,
+  nodeBundled: r.node_bundled === 1,
+  createdAt: r.created_at,
+  publishedAt: r.published_at,
+});
+
+const rolloutOf = (r: RolloutRow): AgentRolloutRecord => ({
+  rolloutId: r.id,
+  agentVersion: r.agent_version,
+  target: JSON.parse(r.target),
+  strategy: JSON.parse(r.strategy),
+  state: r.state,
+  currentWave: r.current_wave,
+  waves: JSON.parse(r.waves),
+  reason: r.reason,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+const deviceOf = (r: DeviceRow): AgentRolloutDeviceRecord => ({
+  rolloutId: r.rollout_id,
+  deviceId: r.device_id,
+  wave: r.wave,
+  state: r.state,
+  previousVersion: r.previous_version,
+  reason: r.reason,
+  notifiedAt: r.notified_at,
+  updatedAt: r.updated_at,
+  history: JSON.parse(r.history),
+});
+
+export class SqlAgentVersionStore {
+  constructor(private readonly sql: SqlDatabase) {}
+
+  addVersion(v: AgentVersionRecord): void {
+    this.sql
+      .prepare(
+        `INSERT INTO agent_versions (agent_version, arch, sha256, bytes, object_key, manifest,
+           signer_key_id, node_bundled, created_at, published_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        v.agentVersion,
+        v.arch,
+        v.sha256,
+        v.bytes,
+        v.objectKey,
+        JSON.stringify(v.manifest),
+        v.signerKeyId,
+        v.nodeBundled ? 1 : 0,
+        v.createdAt,
+        v.publishedAt,
+      );
+  }
+
+  getVersion(agentVersion: string, arch: AgentArch): AgentVersionRecord | null {
+    const row = this.sql
+      .prepare('SELECT * FROM agent_versions WHERE agent_version = ? AND arch = ?')
+      .get(agentVersion, arch) as VersionRow | undefined;
+    return row ? versionOf(row) : null;
+  }
+
+  /** Every architecture's bundle of one version. */
+  bundlesOf(agentVersion: string): AgentVersionRecord[] {
+    return (
+      this.sql
+        .prepare('SELECT * FROM agent_versions WHERE agent_version = ? ORDER BY arch')
+        .all(agentVersion) as VersionRow[]
+    ).map(versionOf);
+  }
+
+  listVersions(): AgentVersionRecord[] {
+    return (
+      this.sql
+        .prepare('SELECT * FROM agent_versions ORDER BY published_at DESC, agent_version DESC, arch')
+        .all() as VersionRow[]
+    ).map(versionOf);
+  }
+
+  desiredOf(deviceId: string): DesiredAgentRecord | null {
+    const row = this.sql
+      .prepare('SELECT agent_version, rollback, updated_at FROM device_agent_desired WHERE device_id = ?')
+      .get(deviceId) as { agent_version: string; rollback: number; updated_at: string } | undefined;
+    return row
+      ? { agentVersion: row.agent_version, rollback: row.rollback === 1, updatedAt: row.updated_at }
+      : null;
+  }
+
+  /** `agentVersion` null: no desired agent version (the device keeps what it runs). */
+  setDesired(deviceIds: readonly string[], agentVersion: string | null, rollback: boolean, at: string): void {
+    const remove = this.sql.prepare('DELETE FROM device_agent_desired WHERE device_id = ?');
+    const upsert = this.sql.prepare(
+      `INSERT INTO device_agent_desired (device_id, agent_version, rollback, updated_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (device_id) DO UPDATE SET agent_version = excluded.agent_version,
+         rollback = excluded.rollback, updated_at = excluded.updated_at`,
+    );
+    this.sql.transaction(() => {
+      for (const id of deviceIds) {
+        if (agentVersion === null) remove.run(id);
+        else upsert.run(id, agentVersion, rollback ? 1 : 0, at);
+      }
+    })();
+  }
+
+  createRollout(r: AgentRolloutRecord, devices: readonly AgentRolloutDeviceRecord[]): void {
+    const device = this.sql.prepare(
+      `INSERT INTO agent_rollout_devices (rollout_id, device_id, wave, state, previous_version, reason,
+         notified_at, updated_at, history) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.sql.transaction(() => {
+      this.sql
+        .prepare(
+          `INSERT INTO agent_rollouts (id, agent_version, target, strategy, state, current_wave, waves,
+             reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          r.rolloutId,
+          r.agentVersion,
+          JSON.stringify(r.target),
+          JSON.stringify(r.strategy),
+          r.state,
+          r.currentWave,
+          JSON.stringify(r.waves),
+          r.reason,
+          r.createdAt,
+          r.updatedAt,
+        );
+      for (const d of devices) {
+        device.run(
+          d.rolloutId,
+          d.deviceId,
+          d.wave,
+          d.state,
+          d.previousVersion,
+          d.reason,
+          d.notifiedAt,
+          d.updatedAt,
+          JSON.stringify(d.history),
+        );
+      }
+    })();
+  }
+
+  getRollout(rolloutId: string): AgentRolloutRecord | null {
+    const row = this.sql.prepare('SELECT * FROM agent_rollouts WHERE id = ?').get(rolloutId) as
+      | RolloutRow
+      | undefined;
+    return row ? rolloutOf(row) : null;
+  }
+
+  listRollouts(): AgentRolloutRecord[] {
+    return (
+      this.sql.prepare('SELECT * FROM agent_rollouts ORDER BY created_at DESC, id').all() as RolloutRow[]
+    ).map(rolloutOf);
+  }
+
+  listLiveRollouts(): AgentRolloutRecord[] {
+    return (
+      this.sql
+        .prepare("SELECT * FROM agent_rollouts WHERE state IN ('running', 'paused') ORDER BY created_at")
+        .all() as RolloutRow[]
+    ).map(rolloutOf);
+  }
+
+  updateRollout(
+    rolloutId: string,
+    patch: Partial<Pick<AgentRolloutRecord, 'state' | 'currentWave' | 'waves' | 'reason'>>,
+    at: string,
+  ): void {
+    const r = this.getRollout(rolloutId);
+    if (!r) return;
+    const next = { ...r, ...patch };
+    this.sql
+      .prepare(
+        'UPDATE agent_rollouts SET state = ?, current_wave = ?, waves = ?, reason = ?, updated_at = ? WHERE id = ?',
+      )
+      .run(next.state, next.currentWave, JSON.stringify(next.waves), next.reason, at, rolloutId);
+  }
+
+  rolloutDevices(rolloutId: string): AgentRolloutDeviceRecord[] {
+    return (
+      this.sql
+        .prepare('SELECT * FROM agent_rollout_devices WHERE rollout_id = ? ORDER BY wave, device_id')
+        .all(rolloutId) as DeviceRow[]
+    ).map(deviceOf);
+  }
+
+  /** This device's entries in live agent rollouts. */
+  liveEntriesOf(deviceId: string): AgentRolloutDeviceRecord[] {
+    return (
+      this.sql
+        .prepare(
+          `SELECT d.* FROM agent_rollout_devices d JOIN agent_rollouts r ON r.id = d.rollout_id
+           WHERE d.device_id = ? AND r.state IN ('running', 'paused', 'aborted')`,
+        )
+        .all(deviceId) as DeviceRow[]
+    ).map(deviceOf);
+  }
+
+  /** Moves devices to `state` and appends the transition to their history, in one transaction. */
+  transition(
+    rolloutId: string,
+    deviceIds: readonly string[],
+    state: RolloutDeviceState,
+    reason: string | null,
+    at: string,
+    notified = false,
+  ): void {
+    const read = this.sql.prepare(
+      'SELECT history, notified_at FROM agent_rollout_devices WHERE rollout_id = ? AND device_id = ?',
+    );
+    const write = this.sql.prepare(
+      `UPDATE agent_rollout_devices SET state = ?, reason = ?, updated_at = ?, notified_at = ?, history = ?
+       WHERE rollout_id = ? AND device_id = ?`,
+    );
+    this.sql.transaction(() => {
+      for (const id of deviceIds) {
+        const row = read.get(rolloutId, id) as { history: string; notified_at: string | null } | undefined;
+        if (!row) continue;
+        const history = [...(JSON.parse(row.history) as RolloutTransition[]), { state, at, reason }];
+        write.run(
+          state,
+          reason,
+          at,
+          notified ? at : row.notified_at,
+          JSON.stringify(history.slice(-HISTORY_MAX)),
+          rolloutId,
+          id,
+        );
+      }
+    })();
+  }
+}

@@ -87,5 +87,6 @@ function asSeenBy(
     labelledAt: null,
     usedInModelVersion: null,
     cameraId: metadata.cameraId ?? null,
+    embedding: metadata.embedding ?? null,
   };
 }

@@ -453,4 +453,13 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 14,
+    name: 'sample-embedding',
+    sql: `
+      -- The compact frame embedding a device sent with a sample (JSON array of int8, at most 128;
+      -- NULL when its model has no features output): the labelling queue's diversity measure.
+      ALTER TABLE samples ADD COLUMN embedding TEXT;
+    `,
+  },
 ];

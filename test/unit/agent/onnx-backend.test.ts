@@ -140,3 +140,37 @@ describe('onnx backend on the calling thread (many simulated devices in one proc
     ).rejects.toMatchObject({ code: 'MODEL_INVALID' });
   });
 });
+
+describe('onnx backend: the optional features output (the sample embedding source)', () => {
+  it('returns the features a model exports beside its scores, and null for a model without', async () => {
+    const withFeatures = join(dir, 'features.onnx');
+    await writeFile(withFeatures, redBlueClassifier({ k: 0.05, features: true }));
+    const plain = join(dir, 'plain.onnx');
+    await writeFile(plain, redBlueClassifier({ k: 0.05 }));
+    const spec = InputSpecSchema.parse({
+      name: 'input',
+      dtype: 'uint8',
+      layout: 'NHWC',
+      width: 32,
+      height: 32,
+      channels: 3,
+    });
+    const names = { threads: 1, inputName: 'input', outputName: 'probabilities' };
+    for (const backend of [createOnnxBackend(), createOnnxBackend({ inProcess: true })]) {
+      const session = await backend.createSession(withFeatures, names);
+      const without = await backend.createSession(plain, names);
+      try {
+        expect(session.featuresName).toBe('features');
+        const out = await session.runWithFeatures(tensorFromRgb(solid(230, 20, 40), spec));
+        // The tiny model's features are the frame's mean R, G, B.
+        expect([...(out.features ?? [])]).toEqual([230, 20, 40]);
+        expect(classify(out.scores, { kind: 'probabilities' }, ['red', 'blue'], 1)[0].label).toBe('red');
+        expect(without.featuresName).toBeNull();
+        expect((await without.runWithFeatures(tensorFromRgb(solid(1, 2, 3), spec))).features).toBeNull();
+      } finally {
+        await session.release();
+        await without.release();
+      }
+    }
+  });
+});

@@ -1,20 +1,24 @@
 /**
- * Orders the labelling queue by usefulness (pure). Three ideas from the active-learning literature
- * on small labelling budgets, each measured by `bench active-learning` (docs/benchmarks.md):
+ * Orders the labelling queue by usefulness (pure). Ideas from the active-learning literature on
+ * small labelling budgets, each measured by `bench active-learning` (docs/benchmarks.md):
  *
  * - uncertainty: frames the model was least sure about teach it most. `margin` (top-1 minus top-2
  *   confidence) ranks a frame torn between two classes first, which least-confident and entropy
  *   miss when the rest of the probability mass is spread thin;
+ * - density (`margin-density-diverse`, the default): margin weighted by how typical the frame's
+ *   embedding is among the candidates (typicality.ts), so early batches do not go to torn outliers;
  * - class balance: frames are grouped by (device, predicted class) and the groups take turns, so a
  *   queue is not 50 frames of one confusing class or one noisy camera;
- * - diversity (`margin-diverse-wide`, the default; `margin-diverse` looks at 3): within a group's
- *   turn, of its 8 lowest-margin frames the one whose probability vector (the topK the device
- *   sent: the model's last-layer view of the frame) is farthest from everything already queued
- *   goes first (greedy k-center), so one batch is not 20 near-copies.
+ * - diversity: within a group's turn, of its 8 most useful frames the one farthest from everything
+ *   already queued goes first (greedy k-center), so one batch is not 20 near-copies. Distance is
+ *   over the frame embeddings devices send (`margin-diverse-embed` and the default), else over the
+ *   top-k probabilities (`margin-diverse-wide`; `margin-diverse` looks at 3).
  *
+ * Without embeddings every frame is equally typical, so the default is margin-diverse-wide.
  * Measured over 10 seeds on real photos (docs/benchmarks.md#active-learning-on-real-photos):
  * labelSavings 0.30 least-confident (the old order), 0.42 margin, 0.32 entropy, 0.46
- * margin-diverse, 0.46 margin-kcenter (k-center without class turns), 0.48 margin-diverse-wide.
+ * margin-diverse, 0.46 margin-kcenter (k-center without class turns), 0.48 margin-diverse-wide,
+ * 0.49 margin-diverse-embed, 0.54 margin-density-diverse.
  *
  * Frames someone skipped come after every frame nobody has looked at yet.
  */

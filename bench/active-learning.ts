@@ -21,7 +21,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createRng, type LabelledSample } from '@edgeloop/shared';
+import { compactEmbedding, createRng, type LabelledSample } from '@edgeloop/shared';
 import {
   DEFAULT_QUEUE_ORDER,
   orderLabelQueue,
@@ -190,12 +190,14 @@ function queuePick(
   head: Head,
   stream: number[],
   features: Float32Array[],
+  embeddings: number[][],
   classes: string[],
   budget: number,
 ): number[] {
   const pool = stream.map((idx) => {
     const top = topK(head, features[idx], classes, 3);
     return {
+      embedding: embeddings[idx],
       sampleId: String(idx),
       deviceId: 'cam-1',
       preLabel: top[0].label,
@@ -212,6 +214,7 @@ function simulate(
   seed: number,
   data: {
     features: Float32Array[];
+    embeddings: number[][];
     labels: number[];
     initial: number[];
     stream: number[];
@@ -237,7 +240,7 @@ function simulate(
     const picked =
       policy === 'random'
         ? stream.slice(0, budget)
-        : queuePick(policy, head, stream, data.features, classes, budget);
+        : queuePick(policy, head, stream, data.features, data.embeddings, classes, budget);
     const chosen = new Set(picked);
     labelled.push(...picked);
     stream = stream.filter((i) => !chosen.has(i));
@@ -300,6 +303,8 @@ export async function benchMain(argv: string[]): Promise<number> {
   const features = await embedCached(train, weights, values.cache, log);
   const valX = await embedCached(validation, weights, values.cache, log);
   const embedSeconds = (Date.now() - started) / 1000;
+  // What a device sends with a sample: the same features, compacted as the agent does.
+  const embeddings = features.map((f) => compactEmbedding(f));
 
   const labels = train.map((t) => t.label);
   const initialPerClass = Number(values['initial-per-class']);
@@ -321,6 +326,7 @@ export async function benchMain(argv: string[]): Promise<number> {
       const initialSet = new Set(initial);
       const data = {
         features,
+        embeddings,
         labels,
         initial,
         stream: order.filter((i) => !initialSet.has(i)),
@@ -334,19 +340,37 @@ export async function benchMain(argv: string[]): Promise<number> {
       labels: point.labels,
       acc: runs.reduce((sum, run) => sum + run[r].acc, 0) / runs.length,
     }));
-  const rnd = mean(runsFor('random'));
+  const randomRuns = runsFor('random');
+  const rnd = mean(randomRuns);
   const finalRandom = rnd[rnd.length - 1];
+  const savings = (curve: { labels: number; acc: number }[], target: { labels: number; acc: number }) => {
+    const needed = labelsToReach(curve, target.acc);
+    return needed === null ? 0 : 1 - needed / target.labels;
+  };
   const orders = (values.orders ? values.orders.split(',') : [...QUEUE_ORDERS]) as QueueOrder[];
   const byOrder = Object.fromEntries(
     orders.map((order) => {
-      const curve = mean(runsFor(order));
+      const runs = runsFor(order);
+      const curve = mean(runs);
+      // The spread: each seed's own savings against random's final accuracy on the same seed.
+      const perSeed = runs.map((run, i) => savings(run, randomRuns[i][randomRuns[i].length - 1]));
+      const avg = perSeed.reduce((a, b) => a + b, 0) / perSeed.length;
+      const sd = Math.sqrt(perSeed.reduce((a, b) => a + (b - avg) ** 2, 0) / perSeed.length);
+      const spread = {
+        meanOfSeeds: Number(avg.toFixed(4)),
+        sd: Number(sd.toFixed(4)),
+        min: Number(Math.min(...perSeed).toFixed(4)),
+        max: Number(Math.max(...perSeed).toFixed(4)),
+      };
       const needed = labelsToReach(curve, finalRandom.acc);
+      log(`${order}: labels to reach random's final accuracy ${needed?.toFixed(0) ?? 'never'}`);
       return [
         order,
         {
           curve,
           needed,
-          labelSavings: needed === null ? 0 : Number((1 - needed / finalRandom.labels).toFixed(4)),
+          labelSavings: Number(savings(curve, finalRandom).toFixed(4)),
+          spread,
         },
       ];
     }),
@@ -360,12 +384,17 @@ export async function benchMain(argv: string[]): Promise<number> {
       accRandom: Number(rnd[r].acc.toFixed(4)),
     })),
     labelSavings: main.labelSavings,
+    labelSavingsPerSeed: main.spread,
     labelsQueueNeeded: main.needed === null ? null : Math.round(main.needed),
     labelsRandomUsed: finalRandom.labels,
     orders: Object.fromEntries(
       Object.entries(byOrder).map(([order, o]) => [
         order,
-        { labelSavings: o.labelSavings, finalAccuracy: Number(o.curve[o.curve.length - 1].acc.toFixed(4)) },
+        {
+          labelSavings: o.labelSavings,
+          perSeed: o.spread,
+          finalAccuracy: Number(o.curve[o.curve.length - 1].acc.toFixed(4)),
+        },
       ]),
     ),
     target: 0.6,

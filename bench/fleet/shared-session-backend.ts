@@ -26,13 +26,7 @@ export function createSharedSessionBackend(): InferenceBackend {
       }
       const shared = await session;
       // Released by the process's end, not by any one device.
-      return {
-        inputName: shared.inputName,
-        outputName: shared.outputName,
-        executionProvider: shared.executionProvider,
-        run: (i) => shared.run(i),
-        release: async () => {},
-      };
+      return { ...shared, release: async () => {} };
     },
   };
 }

@@ -18,6 +18,7 @@ export * from './config/load-config.ts';
 export * from './config/monitoring-config.ts';
 export * from './desired-state-signature.ts';
 export * from './errors.ts';
+export * from './frame-embedding.ts';
 export * from './fs/atomic-write.ts';
 export * from './fs/read-if-exists.ts';
 export * from './fs/safe-path.ts';

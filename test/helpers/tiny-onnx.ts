@@ -117,6 +117,8 @@ export interface TinyClassifierOptions {
    * onnxruntime cannot fold it away at load (as it folds the pad), and it costs no file size.
    */
   slowTiles?: number;
+  /** Also export the mean RGB as a second output named `features` (the frame-embedding source). */
+  features?: boolean;
 }
 
 /** Deterministic values in [-1, 1) (a small LCG), so each seed gives different bytes. */
@@ -190,6 +192,7 @@ export function buildTinyClassifier(options: TinyClassifierOptions): Uint8Array 
   }
   if (options.output !== 'logits')
     nodes.push(node('Softmax', ['logits'], [outputName], [{ name: 'axis', int: -1 }]));
+  if (options.features) nodes.push(node('Identity', ['mean_rgb'], ['features']));
 
   // GraphProto{node=1, name=2, initializer=5, input=11, output=12}
   const graph = msg(
@@ -208,6 +211,7 @@ export function buildTinyClassifier(options: TinyClassifierOptions): Uint8Array 
       : []),
     bytesField(11, valueInfo(inputName, nchw ? ELEM_FLOAT : ELEM_UINT8, inputDims)),
     bytesField(12, valueInfo(outputName, ELEM_FLOAT, ['N', numClasses])),
+    ...(options.features ? [bytesField(12, valueInfo('features', ELEM_FLOAT, ['N', 3]))] : []),
   );
   // ModelProto{ir_version=1, producer_name=2, graph=7, opset_import=8: {domain=1, version=2}}
   const model = msg(

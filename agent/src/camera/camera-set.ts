@@ -122,6 +122,7 @@ export function startCameraSet(config: AgentConfig, deps: CameraSetDeps): Camera
         result.rgb,
         Date.now(),
         recommended,
+        result.features,
       );
       if (sample?.queued) deps.sink.sampleQueued(sample.metadata, result);
       if (sample?.dropped)

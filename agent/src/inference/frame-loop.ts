@@ -33,6 +33,8 @@ export interface FrameResult {
   rgb: RgbImage;
   modelVersion: number;
   topK: ClassScore[];
+  /** The model's `features` output for the frame; null when the model has none. */
+  features: Float32Array | null;
   /** From taking the frame out of the slot to the model's answer. */
   latencyMs: number;
   /** How long the frame waited in the slot before it was taken. */
@@ -275,17 +277,18 @@ export class FrameLoop {
         let granted = started;
         const run = () => {
           granted = performance.now();
-          return model.session.run(input);
+          return model.session.runWithFeatures(input);
         };
         const { scheduler } = this.o;
         const output = await (scheduler ? scheduler.run(this.o.cameraId ?? 'default', run) : run());
-        const topK = classify(output, model.manifest.output, model.manifest.labels, this.o.topK);
+        const topK = classify(output.scores, model.manifest.output, model.manifest.labels, this.o.topK);
         const done = performance.now();
         return {
           frame: p.frame,
           rgb: p.rgb,
           modelVersion: model.version,
           topK,
+          features: output.features,
           latencyMs: done - p.takenAt,
           ageMs: p.ageMs,
           stages: {

@@ -13,13 +13,23 @@ export interface TensorInput {
   recycle?: (data: Float32Array) => void;
 }
 
+/**
+ * The optional second output a model may export: the frame's features (e.g. the penultimate
+ * layer, pooled), compacted into the sample's embedding for the labelling queue's diversity.
+ */
+export const FEATURES_OUTPUT_NAME = 'features';
+
 export interface ModelSession {
   readonly inputName: string;
   readonly outputName: string;
   /** The execution provider the session was created with (the first of its list that loaded). */
   readonly executionProvider: ExecutionProvider;
+  /** FEATURES_OUTPUT_NAME when the model has that output (besides `outputName`), else null. */
+  readonly featuresName: string | null;
   /** Runs the model on one input tensor and returns the output tensor's values. */
   run(input: TensorInput): Promise<Float32Array>;
+  /** As `run`, and also the features output's values (null when the model has none). */
+  runWithFeatures(input: TensorInput): Promise<{ scores: Float32Array; features: Float32Array | null }>;
   /** Frees native memory; the session must not be used afterwards. */
   release(): Promise<void>;
 }

@@ -23,7 +23,13 @@ import {
   type Logger,
 } from '@edgeloop/shared';
 import * as ort from 'onnxruntime-node';
-import type { InferenceBackend, ModelSession, SessionOptions, TensorInput } from './inference-backend.ts';
+import {
+  FEATURES_OUTPUT_NAME,
+  type InferenceBackend,
+  type ModelSession,
+  type SessionOptions,
+  type TensorInput,
+} from './inference-backend.ts';
 
 export type { ExecutionProvider } from '@edgeloop/shared';
 
@@ -61,9 +67,10 @@ type WorkerReply =
       inputName: string;
       outputName: string;
       provider: ExecutionProvider;
+      featuresName: string | null;
       fallback: string | null;
     }
-  | { type: 'result'; id: number; output: Float32Array; input?: Float32Array }
+  | { type: 'result'; id: number; output: Float32Array; features?: Float32Array; input?: Float32Array }
   | { type: 'error'; id: number | null; message: string };
 
 export interface ProviderChoice {
@@ -147,24 +154,32 @@ export function createOnnxBackend(backendOptions: OnnxBackendOptions = {}): Infe
       const { providers } = await prepare();
       const init: WorkerInit = { modelPath, options, providers };
       const worker = new Worker(new URL('./onnx-worker.mjs', import.meta.url), { workerData: init });
+      type Outputs = { scores: Float32Array; features: Float32Array | null };
       const pending = new Map<
         number,
-        { resolve(out: Float32Array): void; reject(err: Error): void; recycle?: (data: Float32Array) => void }
+        { resolve(out: Outputs): void; reject(err: Error): void; recycle?: (data: Float32Array) => void }
       >();
       // Referenced only while it has work: an idle session nobody released must not keep a finished
       // program alive, and a pending run must keep it alive until it answers.
       const busy = () => (pending.size > 0 ? worker.ref() : worker.unref());
       let nextId = 0;
       let dead: Error | null = null;
-      const ready = new Promise<{
+      type Names = {
         inputName: string;
         outputName: string;
+        featuresName: string | null;
         executionProvider: ExecutionProvider;
-      }>((resolve, reject) => {
+      };
+      const ready = new Promise<Names>((resolve, reject) => {
         worker.on('message', (reply: WorkerReply) => {
           if (reply.type === 'ready') {
             if (reply.fallback) logger?.warn({ modelPath }, `execution provider fallback: ${reply.fallback}`);
-            resolve({ ...reply, executionProvider: reply.provider });
+            resolve({
+              inputName: reply.inputName,
+              outputName: reply.outputName,
+              featuresName: reply.featuresName,
+              executionProvider: reply.provider,
+            });
           } else if (reply.type === 'error' && reply.id === null) {
             reject(new EdgeloopError('MODEL_INVALID', reply.message));
           } else if (reply.id !== null) {
@@ -173,7 +188,7 @@ export function createOnnxBackend(backendOptions: OnnxBackendOptions = {}): Infe
             busy();
             if (reply.type === 'result') {
               if (reply.input) call?.recycle?.(reply.input);
-              call?.resolve(reply.output);
+              call?.resolve({ scores: reply.output, features: reply.features ?? null });
             } else call?.reject(new EdgeloopError('MODEL_INVALID', reply.message));
           }
         });
@@ -188,7 +203,7 @@ export function createOnnxBackend(backendOptions: OnnxBackendOptions = {}): Infe
         );
         worker.on('exit', (code) => fail(new EdgeloopError('INTERNAL', `inference worker exited (${code})`)));
       });
-      let names: { inputName: string; outputName: string; executionProvider: ExecutionProvider };
+      let names: Names;
       try {
         names = await ready;
         busy();
@@ -196,26 +211,27 @@ export function createOnnxBackend(backendOptions: OnnxBackendOptions = {}): Infe
         await worker.terminate();
         throw err;
       }
+      const call = (input: TensorInput, withFeatures: boolean): Promise<Outputs> => {
+        if (dead) return Promise.reject(dead);
+        const id = nextId++;
+        return new Promise((resolve, reject) => {
+          const transfer = transferable(input);
+          pending.set(id, { resolve, reject, recycle: transfer ? input.recycle : undefined });
+          busy();
+          const message = {
+            type: 'run',
+            id,
+            input: { dtype: input.dtype, data: input.data, dims: input.dims },
+            returnInput: transfer && input.recycle !== undefined,
+            withFeatures,
+          };
+          worker.postMessage(message, transfer ? [input.data.buffer as ArrayBuffer] : []);
+        });
+      };
       return {
-        inputName: names.inputName,
-        outputName: names.outputName,
-        executionProvider: names.executionProvider,
-        run(input: TensorInput): Promise<Float32Array> {
-          if (dead) return Promise.reject(dead);
-          const id = nextId++;
-          return new Promise((resolve, reject) => {
-            const transfer = transferable(input);
-            pending.set(id, { resolve, reject, recycle: transfer ? input.recycle : undefined });
-            busy();
-            const message = {
-              type: 'run',
-              id,
-              input: { dtype: input.dtype, data: input.data, dims: input.dims },
-              returnInput: transfer && input.recycle !== undefined,
-            };
-            worker.postMessage(message, transfer ? [input.data.buffer as ArrayBuffer] : []);
-          });
-        },
+        ...names,
+        run: async (input) => (await call(input, false)).scores,
+        runWithFeatures: (input) => call(input, true),
         async release() {
           if (dead) return;
           // An idle worker is unreferenced, and so is the grace timer: without this ref, a program
@@ -272,27 +288,38 @@ async function inProcessSession(
     const inputName = pickName('input', session.inputNames, options.inputName);
     const outputName = pickName('output', session.outputNames, options.outputName);
     const loaded = session;
+    const featuresName =
+      outputName !== FEATURES_OUTPUT_NAME && session.outputNames.includes(FEATURES_OUTPUT_NAME)
+        ? FEATURES_OUTPUT_NAME
+        : null;
+    const call = async (input: TensorInput, withFeatures: boolean) => {
+      try {
+        const wanted = withFeatures && featuresName ? [outputName, featuresName] : [outputName];
+        const result = await loaded.run(
+          { [inputName]: new ort.Tensor(input.dtype, input.data, input.dims) },
+          wanted,
+        );
+        for (const name of wanted) {
+          if (result[name].type !== 'float32')
+            throw new Error(`output '${name}' is ${result[name].type}, expected float32`);
+        }
+        // Nothing was transferred on this thread: the buffer can go straight back for reuse.
+        if (input.transfer && input.recycle && input.data instanceof Float32Array) input.recycle(input.data);
+        return {
+          scores: result[outputName].data as Float32Array,
+          features: wanted.length > 1 ? (result[wanted[1]].data as Float32Array) : null,
+        };
+      } catch (err) {
+        throw new EdgeloopError('MODEL_INVALID', (err as Error).message);
+      }
+    };
     return {
       inputName,
       outputName,
+      featuresName,
       executionProvider,
-      async run(input: TensorInput): Promise<Float32Array> {
-        try {
-          const result = await loaded.run(
-            { [inputName]: new ort.Tensor(input.dtype, input.data, input.dims) },
-            [outputName],
-          );
-          const out = result[outputName];
-          if (out.type !== 'float32')
-            throw new Error(`output '${outputName}' is ${out.type}, expected float32`);
-          // Nothing was transferred on this thread: the buffer can go straight back for reuse.
-          if (input.transfer && input.recycle && input.data instanceof Float32Array)
-            input.recycle(input.data);
-          return out.data as Float32Array;
-        } catch (err) {
-          throw new EdgeloopError('MODEL_INVALID', (err as Error).message);
-        }
-      },
+      run: async (input) => (await call(input, false)).scores,
+      runWithFeatures: (input) => call(input, true),
       release: () => loaded.release(),
     };
   } catch (err) {

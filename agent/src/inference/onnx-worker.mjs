@@ -60,7 +60,10 @@ async function main() {
     parentPort.postMessage(errorReply(null, err));
     return;
   }
-  parentPort.postMessage({ type: 'ready', inputName, outputName, provider, fallback });
+  // The optional features output (inference-backend.ts FEATURES_OUTPUT_NAME), fetched on request.
+  const featuresName =
+    outputName !== 'features' && session.outputNames.includes('features') ? 'features' : null;
+  parentPort.postMessage({ type: 'ready', inputName, outputName, provider, featuresName, fallback });
   parentPort.on('message', async (msg) => {
     if (msg.type === 'release') {
       await session.release();
@@ -69,13 +72,25 @@ async function main() {
     }
     try {
       const { dtype, data, dims } = msg.input;
-      const result = await session.run({ [inputName]: new ort.Tensor(dtype, data, dims) }, [outputName]);
+      const wanted = msg.withFeatures && featuresName ? [outputName, featuresName] : [outputName];
+      const result = await session.run({ [inputName]: new ort.Tensor(dtype, data, dims) }, wanted);
+      for (const name of wanted) {
+        if (result[name].type !== 'float32')
+          throw new Error(`output '${name}' is ${result[name].type}, expected float32`);
+      }
       const out = result[outputName];
-      if (out.type !== 'float32') throw new Error(`output '${outputName}' is ${out.type}, expected float32`);
+      const features = wanted.length > 1 ? result[featuresName].data : undefined;
       // A transferred input goes back with the result, so the main thread can reuse it.
       const back = msg.returnInput ? data : undefined;
-      const transfer = back ? [out.data.buffer, back.buffer] : [out.data.buffer];
-      parentPort.postMessage({ type: 'result', id: msg.id, output: out.data, input: back }, transfer);
+      const transfer = [
+        out.data.buffer,
+        ...(back ? [back.buffer] : []),
+        ...(features ? [features.buffer] : []),
+      ];
+      parentPort.postMessage(
+        { type: 'result', id: msg.id, output: out.data, features, input: back },
+        transfer,
+      );
     } catch (err) {
       parentPort.postMessage(errorReply(msg.id, err));
     }

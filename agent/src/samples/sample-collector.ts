@@ -7,6 +7,8 @@ import { randomUUID } from 'node:crypto';
 import {
   type ClassScore,
   type ConfidenceSpec,
+  compactEmbedding,
+  EMBEDDING_MAX_INPUT,
   type Logger,
   PROTOCOL_VERSION,
   type SampleMetadata,
@@ -49,7 +51,8 @@ export class SampleCollector {
   /**
    * Queues the frame when it qualifies; returns the queue's answer, or null when it did not.
    * `rgb` is the decoded frame the model saw, for the perceptual hash (no second decode);
-   * `recommended` the thresholds of the model that classified it (its manifest's `confidence`).
+   * `recommended` the thresholds of the model that classified it (its manifest's `confidence`);
+   * `features` its `features` output, if the model has one (sent compacted, frame-embedding.ts).
    */
   async consider(
     frame: Frame,
@@ -58,6 +61,7 @@ export class SampleCollector {
     rgb?: RgbImage,
     nowMs = Date.now(),
     recommended?: ConfidenceSpec,
+    features?: Float32Array | null,
   ): Promise<(AddResult & { metadata: SampleMetadata }) | null> {
     this.counters.considered++;
     const reason = captureReason(topK, this.policy, this.random, recommended);
@@ -81,6 +85,7 @@ export class SampleCollector {
       reason,
       topK: topK.slice(0, 20),
       cameraId: this.cameraId,
+      ...(usableFeatures(features) ? { embedding: compactEmbedding(features) } : {}),
     };
     const jpeg = await this.codec.toJpeg(frame.image, frame.mime);
     const result = await this.queue.add({ metadata, confidence: topK[0]?.confidence ?? 0, jpeg });
@@ -93,4 +98,14 @@ export class SampleCollector {
     }
     return { ...result, metadata };
   }
+}
+
+/** A model's features output worth sending: present, bounded and finite (else the sample goes without). */
+function usableFeatures(features: Float32Array | null | undefined): features is Float32Array {
+  return (
+    features != null &&
+    features.length > 0 &&
+    features.length <= EMBEDDING_MAX_INPUT &&
+    features.every(Number.isFinite)
+  );
 }

@@ -1,24 +1,29 @@
 /**
- * Orders the labelling queue by usefulness (pure). Three ideas from the active-learning literature
- * on small labelling budgets, each measured by `bench active-learning` (docs/benchmarks.md):
+ * Orders the labelling queue by usefulness (pure). Ideas from the active-learning literature on
+ * small labelling budgets, each measured by `bench active-learning` (docs/benchmarks.md):
  *
  * - uncertainty: frames the model was least sure about teach it most. `margin` (top-1 minus top-2
  *   confidence) ranks a frame torn between two classes first, which least-confident and entropy
  *   miss when the rest of the probability mass is spread thin;
+ * - density (`margin-density-diverse`, the default): margin weighted by how typical the frame's
+ *   embedding is among the candidates (typicality.ts), so early batches do not go to torn outliers;
  * - class balance: frames are grouped by (device, predicted class) and the groups take turns, so a
  *   queue is not 50 frames of one confusing class or one noisy camera;
- * - diversity (`margin-diverse-wide`, the default; `margin-diverse` looks at 3): within a group's
- *   turn, of its 8 lowest-margin frames the one whose probability vector (the topK the device
- *   sent: the model's last-layer view of the frame) is farthest from everything already queued
- *   goes first (greedy k-center), so one batch is not 20 near-copies.
+ * - diversity: within a group's turn, of its 8 most useful frames the one farthest from everything
+ *   already queued goes first (greedy k-center), so one batch is not 20 near-copies. Distance is
+ *   over the frame embeddings devices send (`margin-diverse-embed` and the default), else over the
+ *   top-k probabilities (`margin-diverse-wide`; `margin-diverse` looks at 3).
  *
+ * Without embeddings every frame is equally typical, so the default is margin-diverse-wide.
  * Measured over 10 seeds on real photos (docs/benchmarks.md#active-learning-on-real-photos):
  * labelSavings 0.30 least-confident (the old order), 0.42 margin, 0.32 entropy, 0.46
- * margin-diverse, 0.46 margin-kcenter (k-center without class turns), 0.48 margin-diverse-wide.
+ * margin-diverse, 0.46 margin-kcenter (k-center without class turns), 0.48 margin-diverse-wide,
+ * 0.49 margin-diverse-embed, 0.54 margin-density-diverse.
  *
  * Frames someone skipped come after every frame nobody has looked at yet.
  */
-import { type LabelledSample, normalizedEntropy } from '@edgeloop/shared';
+import { embeddingDistance, type LabelledSample, normalizedEntropy } from '@edgeloop/shared';
+import { typicality } from './typicality.ts';
 
 export const QUEUE_ORDERS = [
   'least-confident',
@@ -27,12 +32,17 @@ export const QUEUE_ORDERS = [
   'margin-diverse',
   'margin-diverse-wide',
   'margin-kcenter',
+  'margin-diverse-embed',
+  'margin-density-diverse',
 ] as const;
 export type QueueOrder = (typeof QUEUE_ORDERS)[number];
 /** The best order measured by `bench active-learning` (labelSavings over 10 seeds). */
-export const DEFAULT_QUEUE_ORDER: QueueOrder = 'margin-diverse-wide';
+export const DEFAULT_QUEUE_ORDER: QueueOrder = 'margin-density-diverse';
 
-type Scored = Pick<LabelledSample, 'deviceId' | 'preLabel' | 'confidence' | 'topK'>;
+type Scored = Pick<LabelledSample, 'deviceId' | 'preLabel' | 'confidence' | 'topK'> & {
+  /** The frame embedding the device sent (shared/frame-embedding.ts); absent for older agents. */
+  embedding?: readonly number[] | null;
+};
 
 /** How sure the model was (lower = more useful to label), by the chosen order. */
 export function certainty(s: Scored, order: QueueOrder): number {
@@ -40,6 +50,17 @@ export function certainty(s: Scored, order: QueueOrder): number {
   if (order === 'least-confident' || top.length === 0) return s.confidence;
   if (order === 'entropy') return 1 - normalizedEntropy(top);
   return top[0].confidence - (top[1]?.confidence ?? 0);
+}
+
+/**
+ * How different two frames are: the cosine distance of their embeddings when both devices sent
+ * one of the same size (the model's features: near-copies are close even when their top-k
+ * differ), else the squared distance of their probability vectors.
+ */
+function featureDistance(a: Scored, b: Scored): number {
+  if (a.embedding && b.embedding && a.embedding.length === b.embedding.length)
+    return embeddingDistance(a.embedding, b.embedding);
+  return distance(a, b);
 }
 
 /** Squared distance between two frames' probability vectors (labels missing from a topK count 0). */
@@ -56,9 +77,10 @@ function distance(a: Scored, b: Scored): number {
   return d;
 }
 
-function groupsOf<T extends Scored>(items: readonly T[], order: QueueOrder): T[][] {
+/** Groups by (device, predicted class), each sorted by `rank` (lowest, i.e. most useful, first). */
+function groupsOf<T extends Scored>(items: readonly T[], rank: (item: T) => number): T[][] {
   const groups = new Map<string, T[]>();
-  const scored = items.map((item) => ({ item, c: certainty(item, order) }));
+  const scored = items.map((item) => ({ item, c: rank(item) }));
   scored.sort((a, b) => a.c - b.c);
   for (const { item } of scored) {
     const key = `${item.deviceId}\u0000${item.preLabel ?? ''}`;
@@ -72,7 +94,7 @@ function groupsOf<T extends Scored>(items: readonly T[], order: QueueOrder): T[]
 /** Groups take turns, each round visiting them by their most uncertain frame. */
 function interleave<T extends Scored>(items: readonly T[], order: QueueOrder): T[] {
   const out: T[] = [];
-  let queues = groupsOf(items, order);
+  let queues = groupsOf(items, (item) => certainty(item, order));
   while (queues.length > 0) {
     // Map order breaks ties deterministically.
     queues.sort((a, b) => certainty(a[0], order) - certainty(b[0], order));
@@ -83,20 +105,27 @@ function interleave<T extends Scored>(items: readonly T[], order: QueueOrder): T
 }
 
 /**
- * Interleaved by group as above, but each turn takes, from the group's most uncertain frames
- * (`shortlist` per group), the one farthest from everything already picked.
+ * Interleaved by group as above, but each turn takes, from the group's most useful frames by
+ * `rank` (`shortlist` per group), the one farthest (`dist`) from everything already picked.
  */
-function diverse<T extends Scored>(items: readonly T[], limit: number, shortlist: number): T[] {
+function diverse<T extends Scored>(
+  items: readonly T[],
+  limit: number,
+  shortlist: number,
+  dist: (a: Scored, b: Scored) => number,
+  rank: (item: Scored) => number,
+): T[] {
   const out: T[] = [];
   const minDist = new Map<T, number>();
   const pick = (item: T) => {
     out.push(item);
-    for (const [other, d] of minDist) minDist.set(other, Math.min(d, distance(item, other)));
+    for (const [other, d] of minDist) minDist.set(other, Math.min(d, dist(item, other)));
   };
-  let queues = groupsOf(items, 'margin');
+  const ranks = new Map<T, number>(items.map((item) => [item, rank(item)]));
+  let queues = groupsOf(items, (item) => ranks.get(item)!);
   for (const q of queues) for (const item of q) minDist.set(item, Number.POSITIVE_INFINITY);
   while (queues.length > 0 && out.length < limit) {
-    queues.sort((a, b) => certainty(a[0], 'margin') - certainty(b[0], 'margin'));
+    queues.sort((a, b) => ranks.get(a[0])! - ranks.get(b[0])!);
     for (const q of queues) {
       if (out.length >= limit) break;
       let best = 0;
@@ -109,6 +138,16 @@ function diverse<T extends Scored>(items: readonly T[], limit: number, shortlist
     queues = queues.filter((q) => q.length > 0);
   }
   return out;
+}
+
+/**
+ * Uncertainty weighted by typicality, as a rank (lower first): −(1 − margin) · typicality, so a
+ * frame torn between two classes that also looks like many others comes before a torn outlier.
+ */
+function densityWeighted(items: readonly Scored[]): (item: Scored) => number {
+  const typ = typicality(items);
+  const weight = new Map(items.map((item, i) => [item, Math.max(typ[i], 0)]));
+  return (item) => -(1 - certainty(item, 'margin')) * (weight.get(item) ?? 1);
 }
 
 /**
@@ -138,7 +177,7 @@ function kCenter<T extends Scored>(items: readonly T[], limit: number): T[] {
   return out;
 }
 
-export function orderLabelQueue<T extends LabelledSample>(
+export function orderLabelQueue<T extends LabelledSample & { embedding?: readonly number[] | null }>(
   pool: readonly T[],
   limit: number,
   order: QueueOrder = DEFAULT_QUEUE_ORDER,
@@ -147,13 +186,18 @@ export function orderLabelQueue<T extends LabelledSample>(
   const skipped = pool
     .filter((s) => s.skippedAt !== null)
     .sort((a, b) => (a.skippedAt! < b.skippedAt! ? -1 : a.skippedAt! > b.skippedAt! ? 1 : 0));
+  const byMargin = (item: Scored) => certainty(item, 'margin');
   const ordered =
     order === 'margin-diverse'
-      ? diverse(fresh, limit, 3)
+      ? diverse(fresh, limit, 3, distance, byMargin)
       : order === 'margin-diverse-wide'
-        ? diverse(fresh, limit, 8)
-        : order === 'margin-kcenter'
-          ? kCenter(fresh, limit)
-          : interleave(fresh, order);
+        ? diverse(fresh, limit, 8, distance, byMargin)
+        : order === 'margin-diverse-embed'
+          ? diverse(fresh, limit, 8, featureDistance, byMargin)
+          : order === 'margin-density-diverse'
+            ? diverse(fresh, limit, 8, featureDistance, densityWeighted(fresh))
+            : order === 'margin-kcenter'
+              ? kCenter(fresh, limit)
+              : interleave(fresh, order);
   return [...ordered, ...skipped].slice(0, limit);
 }

@@ -97,5 +97,6 @@ function asSeenBy(
     labelledAt: null,
     usedInModelVersion: null,
     cameraId: metadata.cameraId ?? null,
+    embedding: metadata.embedding ?? null,
   };
 }

@@ -10,6 +10,7 @@ import type { SqlDatabase } from './sql.ts';
 export interface LabelledSampleRecord extends LabelledSample {
   objectKey: string;
   contentType: string;
+  embedding: number[] | null;
 }
 
 export interface LabelWrite {
@@ -52,6 +53,7 @@ export function labelledFromRow(row: LabelledRow): LabelledSampleRecord {
     skippedAt: row.skipped_at,
     objectKey: record.objectKey,
     contentType: record.contentType,
+    embedding: record.embedding,
   };
 }
 

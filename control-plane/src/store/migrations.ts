@@ -521,4 +521,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX agent_rollout_devices_device ON agent_rollout_devices (device_id, state);
     `,
   },
+  {
+    version: 16,
+    name: 'sample-embedding',
+    sql: `
+      -- The compact frame embedding a device sent with a sample (JSON array of int8, at most 128;
+      -- NULL when its model has no features output): the labelling queue's diversity measure.
+      ALTER TABLE samples ADD COLUMN embedding TEXT;
+    `,
+  },
 ];

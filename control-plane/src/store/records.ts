@@ -73,6 +73,8 @@ export interface NewSample {
 export interface SampleRecord extends Sample {
   objectKey: string;
   contentType: string;
+  /** SampleMetadata.embedding as stored; internal to the control plane (the queue's diversity). */
+  embedding: number[] | null;
 }
 
 export interface CameraPrediction {
@@ -90,6 +92,6 @@ export type DeviceTarget = { deviceIds: string[] } | { group: string } | { tags:
 
 /** The public view of a sample: internal storage fields dropped. */
 export function publicSample(record: SampleRecord): Sample {
-  const { objectKey: _key, contentType: _type, ...sample } = record;
+  const { objectKey: _key, contentType: _type, embedding: _embedding, ...sample } = record;
   return sample;
 }

@@ -112,6 +112,7 @@ export interface SampleRow {
   labelled_at: string | null;
   used_in_model_version: number | null;
   camera_id: string | null;
+  embedding: string | null;
 }
 
 export function sampleFromRow(row: SampleRow): SampleRecord {
@@ -134,6 +135,7 @@ export function sampleFromRow(row: SampleRow): SampleRecord {
     labelledAt: row.labelled_at,
     usedInModelVersion: row.used_in_model_version,
     cameraId: row.camera_id ?? null,
+    embedding: row.embedding === null ? null : (JSON.parse(row.embedding) as number[]),
     objectKey: row.object_key,
     contentType: row.content_type,
   };

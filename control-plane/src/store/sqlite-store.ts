@@ -458,8 +458,9 @@ class SqliteStore implements Store {
         this.db
           .prepare(
             `INSERT INTO samples (id, device_id, idempotency_key, sha256, object_key, content_type, bytes, width,
-             height, model_version, frame_id, captured_at, received_at, reason, top_k, confidence, camera_id)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             height, model_version, frame_id, captured_at, received_at, reason, top_k, confidence, camera_id,
+             embedding)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(
             id,
@@ -479,6 +480,7 @@ class SqliteStore implements Store {
             JSON.stringify(metadata.topK),
             confidence,
             metadata.cameraId ?? null,
+            metadata.embedding ? JSON.stringify(metadata.embedding) : null,
           );
         return { sample: this.getSample(id)!, duplicate: false };
       })

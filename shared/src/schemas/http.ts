@@ -1,5 +1,6 @@
 /** HTTP request and response bodies of the control plane's API (see docs/protocol.md). */
 import { z } from 'zod';
+import { FrameEmbeddingSchema } from '../frame-embedding.ts';
 import { PROTOCOL_VERSION } from '../protocol.ts';
 import { DEVICE_ID_PATTERN } from '../topics.ts';
 import { CameraIdSchema } from './camera-id.ts';
@@ -165,6 +166,11 @@ export const SampleMetadataSchema = z.object({
   topK: z.array(ClassScoreSchema).max(20),
   /** The camera that took the frame; absent means the device's only camera. */
   cameraId: CameraIdSchema.optional(),
+  /**
+   * The model's features for the frame, compacted (frame-embedding.ts); absent when the model has
+   * no `features` output. The labelling queue uses it to keep near-copies out of one batch.
+   */
+  embedding: FrameEmbeddingSchema.optional(),
 });
 export type SampleMetadata = z.infer<typeof SampleMetadataSchema>;
 

@@ -20,13 +20,16 @@ import { Readable } from 'node:stream';
 import {
   type AgentConfig,
   AgentConfigSchema,
+  compactEmbedding,
   createLogger,
   type DesiredState,
   DeviceHealthSchema,
   deviceClientId,
   deviceMayPublish,
   deviceMaySubscribe,
+  EMBEDDING_DIMS,
   EnrollRequestSchema,
+  embeddingDistance,
   generateSigningKey,
   type LogLevel,
   type Manifest,
@@ -350,7 +353,8 @@ function waitForEvent<T extends AgentEvent['type']>(
 // ---------------------------------------------------------------------------------------------
 // Models: the tiny red-vs-blue classifier, published as signed versions.
 
-const modelBytes = redBlueClassifier({ k: 0.01 });
+// With a `features` output, so the agent's samples carry an embedding (frame-embedding.ts).
+const modelBytes = redBlueClassifier({ k: 0.01, features: true });
 
 function unsignedManifest(version: number, bytes: Uint8Array, overrides: Partial<Manifest> = {}): Manifest {
   return testManifest(bytes, { name: 'red-vs-blue', modelVersion: version, ...overrides });
@@ -490,6 +494,11 @@ describe('agent against a stand-in control plane', () => {
     const expected = stored.metadata.frameId === 'a-red.jpg' ? 'red' : 'blue';
     expect(stored.metadata.topK[0].label).toBe(expected);
     expect(stored.metadata.topK[0].confidence).toBeLessThan(0.99);
+    // The model's features (the frame's mean RGB), compacted: red and blue frames point apart.
+    expect(stored.metadata.embedding).toHaveLength(EMBEDDING_DIMS);
+    const red = compactEmbedding([220, 30, 30]);
+    const near = embeddingDistance(stored.metadata.embedding!, red);
+    expect(expected === 'red' ? near < 0.05 : near > 0.5).toBe(true);
     expect([...stored.image.subarray(0, 2)]).toEqual([0xff, 0xd8]); // a JPEG
     expect(agent!.stats().samplesUploaded).toBeGreaterThan(0);
   });

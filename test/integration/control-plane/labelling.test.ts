@@ -1,4 +1,4 @@
-import { LabelledSampleSchema, LabelQueueSchema } from '@edgeloop/shared';
+import { compactEmbedding, LabelledSampleSchema, LabelQueueSchema } from '@edgeloop/shared';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { labelCommand } from '../../../cli/commands/label.ts';
 import { runCommand } from '../../../cli/options/run-command.ts';
@@ -104,6 +104,80 @@ describe('labelling queue', () => {
     expect(after.total).toBe(6);
   });
 });
+
+describe('frame embeddings', () => {
+  // Two frames the model sees as the same picture (equal embeddings) and a third it sees
+  // differently. Their top-3 say the opposite: the odd frame's top-3 matches the first copy's.
+  const copy = compactEmbedding(Array.from({ length: 32 }, (_, i) => Math.sin(i)));
+  const other = compactEmbedding(Array.from({ length: 32 }, (_, i) => Math.cos(3 * i)));
+
+  it('stores the embedding a device sends and spends a batch on different frames, not copies', async () => {
+    const upload = async (seed: number, topK: [string, number][], embedding: number[]) => {
+      const meta = {
+        ...sampleMetadata(
+          `emb-${seed}`,
+          topK.map(([label, confidence]) => ({ label, confidence })),
+        ),
+        embedding,
+      };
+      const { status, body } = await uploadSample(t, cam1, meta, await testImage(seed));
+      expect(status).toBe(201);
+      return body.sampleId;
+    };
+    const first = await upload(
+      1,
+      [
+        ['cat', 0.5],
+        ['dog', 0.48],
+        ['fox', 0.02],
+      ],
+      copy,
+    );
+    const second = await upload(
+      2,
+      [
+        ['cat', 0.45],
+        ['fox', 0.42],
+        ['dog', 0.13],
+      ],
+      copy,
+    );
+    const odd = await upload(
+      3,
+      [
+        ['cat', 0.5],
+        ['dog', 0.45],
+        ['fox', 0.05],
+      ],
+      other,
+    );
+    expect((await t.cp.store.labelling.getLabelled(second))?.embedding).toEqual(copy);
+
+    const batch = (await queue(2)).samples.map((s) => s.sampleId);
+    expect(batch).toEqual([first, odd]);
+    // The embedding stays inside the control plane: the API's samples do not carry it.
+    expect((await queue(2)).samples[0]).not.toHaveProperty('embedding');
+  });
+
+  it('refuses an embedding that is too long or not int8 with a named error, storing nothing', async () => {
+    for (const embedding of [new Array(129).fill(1), new Array(64).fill(0.5), new Array(64).fill(300)]) {
+      const meta = { ...sampleMetadata(`bad-${embedding.length}-${embedding[0]}`, []), embedding };
+      const res = await t.api('/samples', { method: 'POST', body: await formOfImage(meta), device: cam1 });
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe('VALIDATION_FAILED');
+      expect(body.error.message).toMatch(/embedding/);
+    }
+    expect((await queue()).total).toBe(0);
+  });
+});
+
+async function formOfImage(meta: object) {
+  const form = new FormData();
+  form.set('metadata', JSON.stringify(meta));
+  form.set('image', new Blob([await testImage(99)]), 'frame.png');
+  return form;
+}
 
 describe('label actions', () => {
   it('confirms, corrects, marks none-of-the-classes and keeps who and when for each', async () => {

@@ -16,6 +16,16 @@ function solid(r: number, g: number, b: number, size = 32) {
   return { width: size, height: size, data };
 }
 
+/** Our contract's input at the tiny model's size. */
+const uint8Spec = InputSpecSchema.parse({
+  name: 'input',
+  dtype: 'uint8',
+  layout: 'NHWC',
+  width: 32,
+  height: 32,
+  channels: 3,
+});
+
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'edgeloop-onnx-'));
@@ -48,14 +58,7 @@ describe('onnx backend (real onnxruntime session)', () => {
       inputName: 'input',
       outputName: 'probabilities',
     });
-    const spec = InputSpecSchema.parse({
-      name: 'input',
-      dtype: 'uint8',
-      layout: 'NHWC',
-      width: 32,
-      height: 32,
-      channels: 3,
-    });
+    const spec = uint8Spec;
     const red = classify(
       await session.run(tensorFromRgb(solid(230, 20, 20), spec)),
       { kind: 'probabilities' },
@@ -114,14 +117,7 @@ describe('onnx backend on the calling thread (many simulated devices in one proc
   it('answers exactly as the worker-thread sessions do, and refuses a wrong input name', async () => {
     const path = join(dir, 'in-process.onnx');
     await writeFile(path, redBlueClassifier({ k: 0.05 }));
-    const spec = InputSpecSchema.parse({
-      name: 'input',
-      dtype: 'uint8',
-      layout: 'NHWC',
-      width: 32,
-      height: 32,
-      channels: 3,
-    });
+    const spec = uint8Spec;
     const names = { threads: 1, inputName: 'input', outputName: 'probabilities' };
     const inWorker = await createOnnxBackend().createSession(path, names);
     const inProcess = await createOnnxBackend({ inProcess: true }).createSession(path, names);
@@ -138,5 +134,32 @@ describe('onnx backend on the calling thread (many simulated devices in one proc
     await expect(
       createOnnxBackend({ inProcess: true }).createSession(path, { ...names, inputName: 'pixels' }),
     ).rejects.toMatchObject({ code: 'MODEL_INVALID' });
+  });
+});
+
+describe('onnx backend: the optional features output (the sample embedding source)', () => {
+  it('returns the features a model exports beside its scores, and null for a model without', async () => {
+    const withFeatures = join(dir, 'features.onnx');
+    await writeFile(withFeatures, redBlueClassifier({ k: 0.05, features: true }));
+    const plain = join(dir, 'plain.onnx');
+    await writeFile(plain, redBlueClassifier({ k: 0.05 }));
+    const spec = uint8Spec;
+    const names = { threads: 1, inputName: 'input', outputName: 'probabilities' };
+    for (const backend of [createOnnxBackend(), createOnnxBackend({ inProcess: true })]) {
+      const session = await backend.createSession(withFeatures, names);
+      const without = await backend.createSession(plain, names);
+      try {
+        expect(session.featuresName).toBe('features');
+        const out = await session.runWithFeatures(tensorFromRgb(solid(230, 20, 40), spec));
+        // The tiny model's features are the frame's mean R, G, B.
+        expect([...(out.features ?? [])]).toEqual([230, 20, 40]);
+        expect(classify(out.scores, { kind: 'probabilities' }, ['red', 'blue'], 1)[0].label).toBe('red');
+        expect(without.featuresName).toBeNull();
+        expect((await without.runWithFeatures(tensorFromRgb(solid(1, 2, 3), spec))).features).toBeNull();
+      } finally {
+        await session.release();
+        await without.release();
+      }
+    }
   });
 });

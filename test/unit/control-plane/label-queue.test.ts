@@ -1,12 +1,20 @@
 /**
- * The labelling queue's order: margin first, class turns, and no batch of near-copies.
+ * The labelling queue's order: margin first, class turns, and no batch of near-copies; with frame
+ * embeddings, near-copies by the model's features are not spent in one batch and typical frames
+ * come before outliers, and frames without an embedding (older agents) still get ordered.
  */
-import type { LabelledSample } from '@edgeloop/shared';
+import { compactEmbedding, createRng, type LabelledSample } from '@edgeloop/shared';
 import { describe, expect, it } from 'vitest';
-import { certainty, orderLabelQueue } from '../../../control-plane/src/labelling/label-queue.ts';
+import {
+  certainty,
+  DEFAULT_QUEUE_ORDER,
+  orderLabelQueue,
+} from '../../../control-plane/src/labelling/label-queue.ts';
+import { typicality } from '../../../control-plane/src/labelling/typicality.ts';
 
 let n = 0;
-function sample(top: [string, number][], extra: Partial<LabelledSample> = {}): LabelledSample {
+type Sample = LabelledSample & { embedding?: number[] | null };
+function sample(top: [string, number][], extra: Partial<Sample> = {}): Sample {
   n++;
   return {
     sampleId: `s${n}`,
@@ -16,7 +24,7 @@ function sample(top: [string, number][], extra: Partial<LabelledSample> = {}): L
     topK: top.map(([label, confidence]) => ({ label, confidence })),
     skippedAt: null,
     ...extra,
-  } as LabelledSample;
+  } as Sample;
 }
 
 describe('label queue order', () => {
@@ -85,5 +93,123 @@ describe('label queue order', () => {
       skippedEarly,
       skippedLate,
     ]);
+  });
+});
+
+const random = createRng(42);
+/** A point of cluster `c` (features in 32 dims): clusters far apart, members close together. */
+function features(c: number, jitter = 0.05): number[] {
+  return Array.from({ length: 32 }, (_, d) => (d % 8 === c ? 1 : 0) + (random() - 0.5) * jitter);
+}
+
+describe('default queue order with frame embeddings', () => {
+  it('is the density-weighted, embedding-diverse order', () => {
+    expect(DEFAULT_QUEUE_ORDER).toBe('margin-density-diverse');
+  });
+
+  it('does not put near-duplicate frames in one batch, even when their top-k differ', () => {
+    // Five near-copies of one scene, each torn between cat and dog (or fox): the lowest margins.
+    // (Diversity works within each class's 8 most useful frames; the agent's perceptual-hash
+    // filter already keeps longer bursts of one scene from being uploaded.)
+    const copies = Array.from({ length: 5 }, (_, i) =>
+      sample(
+        [
+          ['cat', 0.5],
+          [i % 2 ? 'dog' : 'fox', 0.47 - i * 0.001],
+        ],
+        { embedding: compactEmbedding(features(0, 0.01)) },
+      ),
+    );
+    // Three other scenes, a bit less uncertain, all predicted cat as well.
+    const others = [1, 2, 3].map((c) =>
+      sample(
+        [
+          ['cat', 0.55],
+          ['dog', 0.4],
+        ],
+        { embedding: compactEmbedding(features(c)) },
+      ),
+    );
+    // Each scene also appears often enough to be typical, with confident predictions.
+    const context = [0, 1, 2, 3].flatMap((c) =>
+      Array.from({ length: 6 }, () =>
+        sample(
+          [
+            ['cat', 0.97],
+            ['dog', 0.02],
+          ],
+          { embedding: compactEmbedding(features(c)) },
+        ),
+      ),
+    );
+    const batch = orderLabelQueue([...copies, ...others, ...context], 4);
+    expect(batch.filter((s) => copies.includes(s))).toHaveLength(1);
+    expect(batch.filter((s) => others.includes(s))).toHaveLength(3);
+    // Diversity over the top-k alone (the previous default) takes copies whose runner-up differs.
+    const byTopK = orderLabelQueue([...copies, ...others, ...context], 4, 'margin-diverse-wide');
+    expect(byTopK.filter((s) => copies.includes(s)).length).toBeGreaterThan(1);
+  });
+
+  it('gives each predicted class its turn', () => {
+    const pool = ['cat', 'dog', 'fox'].flatMap((label, c) =>
+      Array.from({ length: 8 }, (_, i) =>
+        sample(
+          [
+            [label, 0.5 + c * 0.1 + i * 0.01],
+            ['other', 0.3],
+          ],
+          { embedding: compactEmbedding(features(c + i)) },
+        ),
+      ),
+    );
+    const batch = orderLabelQueue(pool, 6);
+    const perClass = new Map<string, number>();
+    for (const s of batch) perClass.set(s.preLabel!, (perClass.get(s.preLabel!) ?? 0) + 1);
+    expect([...perClass.values()]).toEqual([2, 2, 2]);
+  });
+
+  it('takes a torn frame from a crowded scene before an equally torn outlier', () => {
+    const crowd = Array.from({ length: 25 }, () =>
+      sample(
+        [
+          ['cat', 0.9],
+          ['dog', 0.05],
+        ],
+        { embedding: compactEmbedding(features(1)) },
+      ),
+    );
+    const torn = [['cat', 0.5] as [string, number], ['dog', 0.45] as [string, number]];
+    const outlier = sample(torn, {
+      embedding: compactEmbedding(features(6).map((v, d) => (d % 3 === 0 ? -v : v))),
+    });
+    const typical = sample(torn, { embedding: compactEmbedding(features(1)) });
+    expect(orderLabelQueue([outlier, ...crowd, typical], 1)[0]).toBe(typical);
+  });
+
+  it('still orders frames without an embedding (top-k diversity), and mixes both kinds', () => {
+    const plain = [0.1, 0.3, 0.05].map((gap) =>
+      sample(
+        [
+          ['cat', 0.5],
+          ['dog', 0.5 - gap],
+        ],
+        { embedding: null },
+      ),
+    );
+    const order = orderLabelQueue(plain, 3);
+    expect(order[0]).toBe(plain[2]); // the smallest margin
+    expect(new Set(order)).toEqual(new Set(plain));
+    const mixed = [
+      ...plain,
+      sample(
+        [
+          ['cat', 0.51],
+          ['dog', 0.49],
+        ],
+        { embedding: compactEmbedding(features(2)) },
+      ),
+    ];
+    expect(orderLabelQueue(mixed, 4)).toHaveLength(4);
+    expect(typicality(plain)).toEqual([1, 1, 1]);
   });
 });

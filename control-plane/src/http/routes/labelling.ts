@@ -7,7 +7,7 @@ import { handlers } from '../contract-routes.ts';
 import type { AppDeps } from '../env.ts';
 
 function publicLabelled(record: LabelledSampleRecord): LabelledSample {
-  const { objectKey: _key, contentType: _type, ...sample } = record;
+  const { objectKey: _key, contentType: _type, embedding: _embedding, ...sample } = record;
   return sample;
 }
 

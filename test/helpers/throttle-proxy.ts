@@ -12,6 +12,8 @@ export interface ThrottleProxy {
 export async function startThrottleProxy(
   target: { host: string; port: number },
   bytesPerSecond: number,
+  /** Where the proxy listens (a network namespace test uses the host end of its veth link). */
+  listenHost = '127.0.0.1',
 ): Promise<ThrottleProxy> {
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
@@ -33,10 +35,10 @@ export async function startThrottleProxy(
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, listenHost, resolve));
   const { port } = server.address() as { port: number };
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${listenHost}:${port}`,
     async close() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

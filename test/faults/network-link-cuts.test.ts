@@ -136,16 +136,25 @@ describe.skipIf(NETNS_OPT_OUT)('agents in a network namespace whose link is cut 
 
   it('every device converges and every sample is stored exactly once', async () => {
     const rng = seededRandom(SEED);
-    const cuts: { during: string; atMs: number; downMs: number; midDownload: boolean }[] = [];
+    const cuts: {
+      during: string;
+      atMs: number;
+      downMs: number;
+      midDownload: boolean;
+      farEndReset: boolean;
+    }[] = [];
     const logged = (a: JsonLogProcess, msg: string, version: number) =>
       a.lines.some((l) => l.msg === msg && l.modelVersion === version);
     /** Some agent started the download of version 2 and has not committed it yet. */
     const midDownload = () =>
       [...agents.values()].some((a) => logged(a, 'download started', 2) && !logged(a, 'slot committed', 2));
-    const cutFor = async (during: string, downMs: number) => {
-      cuts.push({ during, atMs: Date.now() - started, downMs, midDownload: midDownload() });
+    /** `farEndReset`: while the link is down the server side resets its connections (lost). */
+    const cutFor = async (during: string, downMs: number, farEndReset = false) => {
+      cuts.push({ during, atMs: Date.now() - started, downMs, midDownload: midDownload(), farEndReset });
       await net!.cut();
-      await sleep(downMs);
+      await sleep(downMs / 2);
+      if (farEndReset) proxy.reset();
+      await sleep(downMs / 2);
       await net!.restore();
     };
     const started = Date.now();
@@ -182,10 +191,14 @@ describe.skipIf(NETNS_OPT_OUT)('agents in a network namespace whose link is cut 
       await Promise.race(downloading);
       // The first cut early in the download, the second at a random moment of what is left.
       await sleep(Math.round(rng() * (i === 0 ? 1_000 : 500)));
-      await cutFor('model download', 1_000 + Math.round(rng() * 2_000));
+      // The last one also loses the download's connection on the far side, as a control plane
+      // restart or a NAT that forgot the flow does: the device hears nothing more on it.
+      await cutFor('model download', 1_000 + Math.round(rng() * 2_000), i === CUTS_DURING_DOWNLOAD - 1);
     }
     const lastRestore = Date.now();
-    await converged(2, 90_000);
+    // The download whose connection died unseen must be noticed by the agent's stall timeout (5 s
+    // here), not by TCP keep-alive, which waits a minute before its first probe.
+    await converged(2, 50_000);
     const convergedMsAfterLastCut = Date.now() - lastRestore;
 
     // Version 2 captures nothing, so the queues drain: every queued sample must reach the server.

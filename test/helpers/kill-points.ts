@@ -66,6 +66,8 @@ export interface KillRound<P extends JsonLogProcess> {
   begin(proc: P): Promise<void>;
   /** Whether `line` is `point.after` of this round's update (not of an earlier one). */
   isAnchor(line: LogLine, point: KillPoint): boolean;
+  /** How long the anchor may take to appear (default 20 s). */
+  anchorTimeoutMs?: number;
   /** With the process dead: checks what the cut left on disk; returns an outcome label. */
   afterKill(point: KillPoint): Promise<string>;
   /** With a new process: waits until it came back and finished the update; may refine the label. */
@@ -107,6 +109,7 @@ export async function runKillPoints<P extends JsonLogProcess>(o: {
     const anchor = current.waitFor(
       (l) => round.isAnchor(l, point) && current.lines.indexOf(l) >= from,
       `${describePoint(point)} (point ${index})`,
+      round.anchorTimeoutMs,
     );
     await round.begin(current);
     await anchor;
@@ -138,7 +141,7 @@ export class WarmSpare<P extends JsonLogProcess> {
   /** Wakes the spare and starts loading the next one. */
   async take(): Promise<P> {
     const proc = this.spare;
-    await proc.waitFor((l) => l.msg === 'standby', 'standby', 60_000);
+    await proc.waitFor((l) => l.msg === 'standby', 'standby', 120_000);
     proc.child.kill('SIGUSR2');
     this.spare = this.spawn();
     return proc;

@@ -12,7 +12,14 @@
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ModelStore } from '@edgeloop/agent';
-import { ApiClient, apiRoutes, type ModelSlot, PROTOCOL_VERSION, sha256Hex } from '@edgeloop/shared';
+import {
+  ApiClient,
+  apiRoutes,
+  createRng,
+  type ModelSlot,
+  PROTOCOL_VERSION,
+  sha256Hex,
+} from '@edgeloop/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonLogProcess } from '../helpers/json-log-process.ts';
 import {
@@ -21,7 +28,6 @@ import {
   type KillRound,
   killPlan,
   runKillPoints,
-  seededRandom,
   WarmSpare,
 } from '../helpers/kill-points.ts';
 import { testManifest } from '../helpers/manifest-fixture.ts';
@@ -189,7 +195,7 @@ describe('an agent SIGKILLed at 50+ points of model updates', () => {
   };
 
   it('always restarts on a verified model and converges to the desired version', async () => {
-    const rng = seededRandom(SEED);
+    const rng = createRng(SEED);
     await publish(1);
     await publish(2);
     spares = new WarmSpare(() => new AgentProcess(configPath));

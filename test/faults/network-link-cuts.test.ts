@@ -16,10 +16,9 @@
  */
 import { readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ApiClient, apiRoutes, PROTOCOL_VERSION } from '@edgeloop/shared';
+import { ApiClient, apiRoutes, createRng, PROTOCOL_VERSION } from '@edgeloop/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonLogProcess, type LogLine } from '../helpers/json-log-process.ts';
-import { seededRandom } from '../helpers/kill-points.ts';
 import { testManifest } from '../helpers/manifest-fixture.ts';
 import { createLinkedNamespace, type LinkedNamespace, NETNS_OPT_OUT } from '../helpers/netns.ts';
 import { startThrottleProxy, type ThrottleProxy } from '../helpers/throttle-proxy.ts';
@@ -135,7 +134,7 @@ describe.skipIf(NETNS_OPT_OUT)('agents in a network namespace whose link is cut 
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   it('every device converges and every sample is stored exactly once', async () => {
-    const rng = seededRandom(SEED);
+    const rng = createRng(SEED);
     const cuts: {
       during: string;
       atMs: number;

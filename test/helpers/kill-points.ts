@@ -5,22 +5,11 @@
  * caller checks what the cut left on disk and that the restarted program comes back and converges.
  *
  * Nothing here knows about models: a round supplies how to start its update, which log line the
- * point's delay counts from, and the checks. Model installs use it today; agent self-updates can
+ * point's delay counts from, and the checks. Random moments come from shared's seeded `createRng`,
+ * so a failing seed can be replayed. Model installs use it today; agent self-updates can
  * add rounds of their own (anchored on their own log lines) with the same loop.
  */
 import type { JsonLogProcess, LogLine } from './json-log-process.ts';
-
-/** mulberry32: small, fast and the same on every machine, so a failing seed can be replayed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 export interface KillPoint {
   /** The log line (of the update under test) the delay counts from. */

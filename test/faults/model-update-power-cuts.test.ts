@@ -41,8 +41,11 @@ import { fleetModel, freePort, waitUntil } from '../integration/rollouts/fleet.t
 
 const AGENT_PROCESS = resolve(import.meta.dirname, '../helpers/agent-process.ts');
 const DEVICE = 'cam-power-cut';
-/** Small enough to keep a point cheap, big enough that the throttled download is a real stage. */
-const MODEL_BYTES = 200_000;
+/**
+ * Small enough to keep a point cheap, big enough that the throttled download is a real stage and
+ * that a cut in it leaves a partial file to resume (the downloader writes in 256 KiB batches).
+ */
+const MODEL_BYTES = 600_000;
 const LINK_BYTES_PER_SECOND = 1_000_000;
 const SEED = Number(process.env.FAULT_SEED ?? 20261206);
 const RANDOM_POINTS = Number(process.env.FAULT_RANDOM_POINTS ?? 42);
@@ -62,8 +65,8 @@ class AgentProcess extends JsonLogProcess {
 const NAMED_FORWARD = [
   { after: 'manifest verified', delayMs: 0 },
   { after: 'download started', delayMs: 0 },
-  { after: 'download started', delayMs: 80 },
-  { after: 'download started', delayMs: 160 },
+  { after: 'download started', delayMs: 150 },
+  { after: 'download started', delayMs: 400 },
   { after: 'slot committed', delayMs: 0 },
   { after: 'smoke test passed', delayMs: 0 },
   { after: 'pointer written', delayMs: 0 },

@@ -6,14 +6,22 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 
 export interface ThrottleProxy {
   url: string;
+  /**
+   * Resets every connection towards the clients (TCP RST), as a far end that gave up or lost its
+   * state does; over a cut link the reset is lost, and the client is left waiting on a dead one.
+   */
+  reset(): void;
   close(): Promise<void>;
 }
 
 export async function startThrottleProxy(
   target: { host: string; port: number },
   bytesPerSecond: number,
+  /** Where the proxy listens (a network namespace test uses the host end of its veth link). */
+  listenHost = '127.0.0.1',
 ): Promise<ThrottleProxy> {
   const sockets = new Set<Socket>();
+  const clients = new Set<Socket>();
   const server: Server = createServer((client) => {
     const upstream = createConnection(target);
     sockets.add(client).add(upstream);
@@ -24,7 +32,9 @@ export async function startThrottleProxy(
       setTimeout(() => upstream.resume(), (chunk.length / bytesPerSecond) * 1000);
     });
     upstream.on('end', () => client.end());
+    clients.add(client);
     const drop = () => {
+      clients.delete(client);
       client.destroy();
       upstream.destroy();
       sockets.delete(client);
@@ -33,10 +43,13 @@ export async function startThrottleProxy(
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, listenHost, resolve));
   const { port } = server.address() as { port: number };
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${listenHost}:${port}`,
+    reset() {
+      for (const client of clients) client.resetAndDestroy();
+    },
     async close() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

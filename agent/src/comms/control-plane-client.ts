@@ -47,7 +47,8 @@ export type SampleUploadResponse = ResultOf<typeof apiRoutes.uploadSample>;
 const MANIFEST_ROUTES = [apiRoutes.getManifest, apiRoutes.getRollbackManifest];
 
 export class ControlPlaneClient {
-  private readonly timeoutMs: number;
+  /** How long a request may wait for an answer (and a download for its next byte). */
+  readonly timeoutMs: number;
   private readonly transport: Transport;
   private readonly fetch?: typeof fetch;
   private readonly objectStorage: ObjectStorageAccess;

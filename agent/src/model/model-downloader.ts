@@ -2,6 +2,11 @@
  * Downloads a manifest's files into a partial folder, trusting nothing the server says beyond the
  * signed manifest: each file is capped at its declared length and must match its sha256. An
  * interrupted download resumes with an HTTP Range request (RFC 9110 §14.2) on the next attempt.
+ *
+ * A download has no overall deadline (a big model on a slow link takes what it takes), but one
+ * that receives nothing for `stallTimeoutMs` is given up and resumed: a connection can die without
+ * a word (a link cut while the far end reset it; the reset was lost with the link), and the
+ * device would otherwise wait for TCP keep-alive, a minute or more, before it noticed.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -21,6 +26,32 @@ import type { ControlPlaneClient } from '../comms/control-plane-client.ts';
 import { fileSha256 } from './model-store.ts';
 
 const WRITE_BATCH_BYTES = 256 * 1024;
+export interface DownloadOptions {
+  signal?: AbortSignal;
+  logger: Logger;
+  /** No byte for this long gives the attempt up (resumable); default: the client's request timeout. */
+  stallTimeoutMs?: number;
+}
+
+/** An abort signal that fires when `touch` was not called for `ms`, or when `outer` aborts. */
+function stallWatch(file: string, ms: number, outer?: AbortSignal) {
+  const stalled = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const touch = () => {
+    clearTimeout(timer);
+    timer = setTimeout(
+      () =>
+        stalled.abort(new NetworkError(`download of ${file} stalled: nothing received for ${ms} ms`, null)),
+      ms,
+    );
+  };
+  touch();
+  return {
+    signal: outer ? AbortSignal.any([outer, stalled.signal]) : stalled.signal,
+    touch,
+    stop: () => clearTimeout(timer),
+  };
+}
 
 async function sizeOf(path: string): Promise<number> {
   return stat(path).then(
@@ -40,7 +71,7 @@ export async function downloadFile(
   modelVersion: number,
   file: ManifestFile,
   dir: string,
-  options: { signal?: AbortSignal; logger: Logger },
+  options: DownloadOptions,
 ): Promise<void> {
   const path = join(dir, file.name);
   let have = await sizeOf(path);
@@ -54,9 +85,26 @@ export async function downloadFile(
     have = 0;
   }
 
+  const watch = stallWatch(file.name, options.stallTimeoutMs ?? client.timeoutMs, options.signal);
+  try {
+    await receive(client, modelVersion, file, path, have, watch, options);
+  } finally {
+    watch.stop();
+  }
+}
+
+async function receive(
+  client: ControlPlaneClient,
+  modelVersion: number,
+  file: ManifestFile,
+  path: string,
+  have: number,
+  watch: ReturnType<typeof stallWatch>,
+  options: DownloadOptions,
+): Promise<void> {
   const res = await client.downloadModelFile(modelVersion, file.name, {
     offset: have,
-    signal: options.signal,
+    signal: watch.signal,
   });
   // 206 = the server honoured the Range; anything else (200) sends the whole file again.
   const resume = have > 0 && res.status === 206;
@@ -77,6 +125,7 @@ export async function downloadFile(
   try {
     if (res.body) {
       for await (const chunk of res.body) {
+        watch.touch();
         if (written + chunk.length > file.bytes) {
           // Never store more than the manifest declares: a server cannot fill the disk.
           await res.body.cancel().catch(() => {});
@@ -134,7 +183,7 @@ export async function downloadModelFiles(
   client: ControlPlaneClient,
   manifest: Manifest,
   dir: string,
-  options: { signal?: AbortSignal; logger: Logger },
+  options: DownloadOptions,
 ): Promise<RejectedVariant[]> {
   const variants = modelVariants(manifest);
   const rejected: RejectedVariant[] = [];

@@ -97,6 +97,8 @@ export class SampleQueue {
     const { key: _key, ...record } = entry;
     await writeFileAtomic(this.metaPath(key), JSON.stringify(record));
     this.entries.set(key, entry);
+    // With 'sample uploaded' (same key), a sample can be followed from capture to the server.
+    this.logger.debug({ idempotencyKey: key, queued: this.entries.size }, 'sample queued');
     for (const wake of this.waiters) wake();
     return { queued: true, dropped };
   }

@@ -13,6 +13,8 @@ const logger = silentLogger();
 const content = Buffer.from(Array.from({ length: 10_000 }, (_, i) => i % 251));
 const ranges: (string | undefined)[] = [];
 let serve: Buffer = content;
+/** Sends this many bytes, then nothing more on a connection that stays open (a dead link). */
+let stallAfter: number | null = null;
 let server: Server;
 let client: ControlPlaneClient;
 let dir: string;
@@ -31,7 +33,8 @@ beforeAll(async () => {
     ranges.push(req.headers.range);
     const start = Number(/^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1] ?? 0);
     res.writeHead(start > 0 ? 206 : 200);
-    res.end(serve.subarray(start));
+    if (stallAfter !== null) res.write(serve.subarray(start, stallAfter));
+    else res.end(serve.subarray(start));
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -41,6 +44,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
+  server.closeAllConnections();
   server.close();
   await rm(dir, { recursive: true, force: true });
 });
@@ -77,5 +81,25 @@ describe('downloadFile', () => {
       message: expect.stringMatching(/sha256/),
     });
     await expect(stat(join(dir, 'model.onnx'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('gives up a download that receives nothing for the stall timeout, keeping what arrived', async () => {
+    serve = content;
+    stallAfter = 3_000;
+    await rm(join(dir, 'model.onnx'), { force: true });
+    const started = Date.now();
+    await expect(downloadFile(client, 1, file(), dir, { logger, stallTimeoutMs: 300 })).rejects.toMatchObject(
+      {
+        code: 'UPSTREAM_FAILED',
+      },
+    );
+    // Well before TCP keep-alive (a minute) would have noticed; the next attempt resumes from here.
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect((await stat(join(dir, 'model.onnx'))).size).toBe(3_000);
+    stallAfter = null;
+    ranges.length = 0;
+    await downloadFile(client, 1, file(), dir, { logger });
+    expect(ranges).toEqual(['bytes=3000-']);
+    expect((await readFile(join(dir, 'model.onnx'))).equals(content)).toBe(true);
   });
 });

@@ -140,6 +140,8 @@ export const RecipeSearchSchema = z.object({
       valAccuracy: Fraction.nullable(),
       valLoss: z.number().nullable(),
       seconds: Seconds,
+      /** What the search expected it to take, from the first candidate's measured cost. */
+      estimatedSeconds: Seconds.optional(),
       /** Why a candidate has no figures (skipped for lack of time). */
       skipped: z.string().optional(),
     }),

@@ -7,7 +7,7 @@
  * recipe.ts picks). Prints one JSON object with both side by side: validation accuracy of both
  * exported models, calibration (temperature, ECE before/after, the int8 model's ECE) and wall time.
  * Targets (issue 18): the defaults give int8 validation accuracy >= 0.88 and ECE <= 0.03 in <= 5
- * minutes on a 2-core machine.
+ * minutes on a 2-core machine; `met` says which, one by one.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -87,6 +87,11 @@ async function runOne(
     eceBefore: metrics.calibration?.eceBefore,
     eceAfter: metrics.calibration?.eceAfter,
     int8Ece: q.int8Ece,
+    // How far the 15-bin figures can be trusted on this many frames (noise floor, bootstrap 95%,
+    // equal-mass bins, cross-fitted temperature): see calibration-uncertainty.ts.
+    eceAfterDetail: metrics.calibration?.eceAfterDetail,
+    int8EceDetail: q.int8EceDetail,
+    int8Temperature: q.int8Temperature,
     lowConfidenceThreshold: metrics.calibration?.lowConfidenceThreshold,
     macroF1: metrics.macroF1,
     trainAccuracy: metrics.trainAccuracy,
@@ -130,10 +135,12 @@ export async function benchMain(argv: string[]): Promise<number> {
       wallSeconds: main.wallSeconds,
       backend: (await loadTf()).description,
       targets: { int8ValAccuracy: 0.88, wallSeconds: 5 * 60, int8Ece: 0.03 },
-      met:
-        (main.int8ValAccuracy as number) >= 0.88 &&
-        (main.wallSeconds as number) <= 5 * 60 &&
-        (main.int8Ece as number) <= 0.03,
+      met: {
+        int8ValAccuracy: (main.int8ValAccuracy as number) >= 0.88,
+        // Wall time depends on the machine's load: compare loadAverage1m* before reading it.
+        wallSeconds: (main.wallSeconds as number) <= 5 * 60,
+        int8Ece: (main.int8Ece as number) <= 0.03,
+      },
     };
     process.stdout.write(
       values.json ? `${JSON.stringify(result)}\n` : `${JSON.stringify(result, null, 2)}\n`,

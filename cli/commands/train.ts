@@ -4,6 +4,7 @@ import type { TrainOptions } from '@edgeloop/trainer';
 import { apiClient, CONNECTION_OPTIONS } from '../options/connection-options.ts';
 import { formatHelp } from '../options/format-help.ts';
 import { defineCommand, type OptionDefs, type ParsedArgs } from '../options/option-types.ts';
+import { formatEceDetail } from '../output/ece-detail.ts';
 import { formatTrainSummary, progressPrinter } from '../output/train-progress.ts';
 
 /** Errors that mean "your data, base or flags are wrong": exit 2 like a usage error. */
@@ -250,6 +251,7 @@ async function train({ values, explicit }: ParsedArgs<typeof options>): Promise<
   // int8 step (issue 4): model.onnx becomes the int8 model, the float one stays as model.fp32.onnx.
   const q = await trainer.quantizeModelDir(outDir, values.data, { seed: values.seed });
   process.stdout.write(`${trainer.formatQuantization(q)}\n`);
+  if (q.int8EceDetail) process.stdout.write(`  int8 ${formatEceDetail(q.int8EceDetail, q.images)}\n`);
   if (values.publish) {
     const summary = await trainer.publishModelDir(apiClient(values), outDir);
     process.stdout.write(`published version ${summary.modelVersion}\n`);

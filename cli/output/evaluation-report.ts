@@ -1,11 +1,13 @@
 /** Text view of an evaluation report: accuracy, per-class precision/recall/F1, confusion, latency. */
 import type { EvaluationReport } from '@edgeloop/trainer';
+import { formatEceDetail } from './ece-detail.ts';
 
 const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 
 export function formatReport(r: EvaluationReport): string {
   const lines = [
     `${r.model}: accuracy ${pct(r.accuracy)} on ${r.n} images (macro F1 ${r.macroF1.toFixed(3)}, ECE ${r.ece.toFixed(3)})`,
+    `  ${formatEceDetail(r.eceDetail, r.n)}`,
   ];
   if (r.reference) {
     lines.push(

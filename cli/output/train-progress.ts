@@ -1,5 +1,6 @@
 /** What `edgeloop train` prints while it trains and when it is done. */
 import type { TrainMetrics, TrainProgress } from '@edgeloop/trainer';
+import { formatEceDetail } from './ece-detail.ts';
 
 export function progressPrinter(stream: NodeJS.WriteStream = process.stdout): (p: TrainProgress) => void {
   const tty = stream.isTTY === true;
@@ -28,6 +29,7 @@ export function formatTrainSummary(outDir: string, metrics: TrainMetrics): strin
   const c = metrics.calibration;
   if (c) {
     text += `calibration on ${c.images} ${c.fittedOn} images: temperature ${c.temperature.toFixed(3)} folded into the model, ECE ${c.eceBefore.toFixed(4)} -> ${c.eceAfter.toFixed(4)}; recommended lowConfidenceThreshold ${c.lowConfidenceThreshold} (${Math.round(c.targetCaptureRate * 100)}% of frames below; per class in manifest.json)\n`;
+    if (c.eceAfterDetail) text += `  ${formatEceDetail(c.eceAfterDetail, c.images)}\n`;
   }
   if (metrics.skipped.length) text += `skipped ${metrics.skipped.length} files (see metrics.json)\n`;
   if (metrics.duplicates) text += `${metrics.duplicates} duplicate images kept once\n`;

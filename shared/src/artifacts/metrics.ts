@@ -52,6 +52,20 @@ export const TestMetricsSchema = z.object({
 
 const LatencySchema = z.object({ p50: z.number().nonnegative(), p95: z.number().nonnegative() });
 
+/**
+ * How far an ECE measured on a few hundred frames can be trusted (trainer/src/evaluate/
+ * calibration-uncertainty.ts): equal-mass-bin ECE, a bootstrap 95% interval, and the ECE a
+ * perfectly calibrated model with the same confidences would show on as many frames.
+ */
+export const EceDetailSchema = z.object({
+  adaptive: Fraction,
+  interval: z.tuple([Fraction, Fraction]),
+  noiseFloor: z.object({ mean: Fraction, p95: Fraction }),
+  /** ECE when each fold is calibrated by a temperature fitted on the other folds only. */
+  crossFit: Fraction.optional(),
+});
+export type EceDetail = z.infer<typeof EceDetailSchema>;
+
 /** The int8 step's section: both models scored on the same images. */
 export const QuantizationMetricsSchema = z.object({
   method: z.enum(['minmax', 'percentile', 'entropy']),
@@ -72,8 +86,16 @@ export const QuantizationMetricsSchema = z.object({
   /** Expected calibration error (15 bins) of both models on the same images. */
   fp32Ece: Fraction.optional(),
   int8Ece: Fraction.optional(),
+  int8EceDetail: EceDetailSchema.optional(),
   /** Residual temperature folded into the int8 model after quantizing (1: none needed). */
   int8Temperature: z.number().positive().optional(),
+  /**
+   * Why the residual was or was not folded: its cross-fitted validation NLL against the NLL
+   * without it (folded only when it helps on frames its fit did not see).
+   */
+  int8TemperatureCheck: z
+    .object({ fitted: z.number().positive(), nllAsIs: z.number(), nllCrossFit: z.number() })
+    .optional(),
 });
 export type QuantizationMetrics = z.infer<typeof QuantizationMetricsSchema>;
 
@@ -86,6 +108,7 @@ export const CalibrationMetricsSchema = z.object({
   bins: Count,
   eceBefore: Fraction,
   eceAfter: Fraction,
+  eceAfterDetail: EceDetailSchema.optional(),
   nllBefore: z.number().nonnegative(),
   nllAfter: z.number().nonnegative(),
   /** Recommended capture thresholds, also carried in manifest.json's `confidence`. */
@@ -117,6 +140,8 @@ export const RecipeSearchSchema = z.object({
       valAccuracy: Fraction.nullable(),
       valLoss: z.number().nullable(),
       seconds: Seconds,
+      /** What the search expected it to take, from the first candidate's measured cost. */
+      estimatedSeconds: Seconds.optional(),
       /** Why a candidate has no figures (skipped for lack of time). */
       skipped: z.string().optional(),
     }),

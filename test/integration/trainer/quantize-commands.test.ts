@@ -105,8 +105,16 @@ describe('train output: int8 model.onnx plus the fp32 reference', () => {
     expect(metrics.calibration.temperature).toBeGreaterThan(0);
     expect(metrics.calibration.nllAfter).toBeLessThanOrEqual(metrics.calibration.nllBefore + 1e-6);
     expect(q.int8Ece).toBeGreaterThanOrEqual(0);
-    // The int8 model's own residual temperature is folded on top of the fp32 one.
-    expect(metrics.quantization.int8Temperature).toBeGreaterThan(0);
+    // The int8 model's own residual temperature is folded on top of the fp32 one when, fitted on
+    // the int8 outputs, it also helps the frames its fit did not see (cross-fitted NLL).
+    const check = metrics.quantization.int8TemperatureCheck;
+    expect(metrics.quantization.int8Temperature).toBe(check.nllCrossFit < check.nllAsIs ? check.fitted : 1);
+    // Beside the 15-bin ECE: what a perfectly calibrated model would show on as many frames.
+    const detail = metrics.quantization.int8EceDetail;
+    expect(detail.noiseFloor.p95).toBeGreaterThanOrEqual(detail.noiseFloor.mean);
+    expect(detail.noiseFloor.mean).toBeGreaterThan(0);
+    expect(detail.interval[1]).toBeGreaterThanOrEqual(detail.interval[0]);
+    expect(metrics.calibration.eceAfterDetail.crossFit).toBeGreaterThanOrEqual(0);
     expect(manifest.confidence).toEqual({
       temperature: metrics.calibration.temperature * metrics.quantization.int8Temperature,
       ece: q.int8Ece,
@@ -114,7 +122,9 @@ describe('train output: int8 model.onnx plus the fp32 reference', () => {
       lowConfidenceThreshold: metrics.calibration.lowConfidenceThreshold,
       classThresholds: metrics.calibration.classThresholds,
     });
-    expect(readFileSync(join(outDir, 'reliability.svg'), 'utf8')).toMatch(/After, T = /);
+    const svg = readFileSync(join(outDir, 'reliability.svg'), 'utf8');
+    expect(svg).toMatch(/After, T = /);
+    expect(svg).toContain(`int8 model.onnx (ECE ${q.int8Ece!.toFixed(3)})`);
 
     const evaluated = await edgeloop(
       'evaluate',
@@ -133,6 +143,7 @@ describe('train output: int8 model.onnx plus the fp32 reference', () => {
     expect(json.agreement).toBeCloseTo(q.agreement, 6);
     // The same validation images as the int8 step scored: the same calibration error.
     expect(json.ece).toBeCloseTo(q.int8Ece!, 4);
+    expect(json.eceDetail.noiseFloor.mean).toBeGreaterThan(0);
     expect(json.latencyMs.p95).toBeGreaterThanOrEqual(json.latencyMs.p50);
     expect(json.perClass.map((c: { label: string }) => c.label)).toEqual([...LABELS].sort());
   }, 600_000);

@@ -34,10 +34,10 @@ describe('recipe search', () => {
   it('keeps the better candidate and reports both; a user-given setting stays fixed', async () => {
     const outDir = join(work, 'both');
     const metrics = await searchRecipes(options(outDir), 3600, train, [
-      { name: 'one-epoch', overrides: { epochs: 1, learningRate: 1e-6 }, relativeCost: 1 },
-      { name: 'six-epochs', overrides: { epochs: 6, learningRate: 0.01 }, relativeCost: 1 },
+      { name: 'one-epoch', overrides: { epochs: 1, learningRate: 1e-6 } },
+      { name: 'six-epochs', overrides: { epochs: 6, learningRate: 0.01 } },
       // inputSize was given: this candidate would change nothing else, so it is not run twice.
-      { name: 'bigger', overrides: { inputSize: 64, epochs: 6, learningRate: 0.01 }, relativeCost: 1 },
+      { name: 'bigger', overrides: { inputSize: 64, epochs: 6, learningRate: 0.01 } },
     ]);
     const search = metrics.search!;
     expect(search.candidates.map((c) => c.name)).toEqual(['one-epoch', 'six-epochs']);
@@ -60,8 +60,8 @@ describe('recipe search', () => {
 
   it('always trains the first candidate and skips what would not fit the budget', async () => {
     const metrics = await searchRecipes(options(join(work, 'tight')), 0.001, train, [
-      { name: 'first', overrides: { epochs: 1 }, relativeCost: 1 },
-      { name: 'second', overrides: { epochs: 2 }, relativeCost: 1 },
+      { name: 'first', overrides: { epochs: 1 } },
+      { name: 'second', overrides: { epochs: 2 } },
     ]);
     expect(metrics.search?.winner).toBe('first');
     expect(metrics.search?.candidates[1]).toMatchObject({ name: 'second', valAccuracy: null });

@@ -2,7 +2,6 @@
  * Confidence calibration: ECE, temperature scaling (fitted, and folded into a real tfjs classifier
  * so the exported graph needs no extra operator) and the thresholds handed to devices.
  */
-import { createRng } from '@edgeloop/shared';
 import { describe, expect, it } from 'vitest';
 import {
   applyTemperature,
@@ -13,28 +12,7 @@ import {
 } from '../../../trainer/src/evaluate/calibration.ts';
 import { loadTf } from '../../../trainer/src/tf/load-tf.ts';
 import { foldTemperature } from '../../../trainer/src/train/finish.ts';
-
-/** n frames of k classes whose true class is drawn from softmax(z); the model reports softmax(z·s). */
-function overconfident(n: number, k: number, sharpen: number, seed: number) {
-  const rng = createRng(seed);
-  const probs = new Float32Array(n * k);
-  const truth: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const z = Array.from({ length: k }, () => rng() * 4);
-    const p = z.map(Math.exp);
-    const sum = p.reduce((a, b) => a + b, 0);
-    let r = rng() * sum;
-    let label = 0;
-    while (label < k - 1 && r > p[label]) r -= p[label++];
-    truth.push(label);
-    const q = z.map((v) => Math.exp(v * sharpen));
-    const qs = q.reduce((a, b) => a + b, 0);
-    q.forEach((v, c) => {
-      probs[i * k + c] = v / qs;
-    });
-  }
-  return { probs, truth };
-}
+import { overconfident } from '../../helpers/miscalibrated.ts';
 
 describe('temperature scaling', () => {
   it('finds the temperature that undoes over-confidence and brings ECE down', () => {

@@ -22,7 +22,8 @@ export interface ReliabilityBin {
   accuracy: number;
 }
 
-function top1(probs: ArrayLike<number>, row: number, k: number): { label: number; p: number } {
+/** The winning class of row `row` and its probability. */
+export function top1(probs: ArrayLike<number>, row: number, k: number): { label: number; p: number } {
   let label = 0;
   for (let c = 1; c < k; c++) if (probs[row * k + c] > probs[row * k + label]) label = c;
   return { label, p: probs[row * k + label] };

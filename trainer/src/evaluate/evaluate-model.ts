@@ -13,6 +13,7 @@ import { listImages } from '../quantize/calibration-images.ts';
 import { toInputTensor } from '../quantize/input-tensor.ts';
 import { agreement, argmax, type ClassMetrics, evaluatePredictions } from '../train/evaluate.ts';
 import { asProbabilities, expectedCalibrationError } from './calibration.ts';
+import { type EceDetail, eceDetail } from './calibration-uncertainty.ts';
 import type { Classifier } from './load-classifier.ts';
 
 export type EvaluationReport = {
@@ -22,6 +23,8 @@ export type EvaluationReport = {
   macroF1: number;
   /** Expected calibration error (15 bins) of the top-1 confidences. */
   ece: number;
+  /** How far `ece` can be trusted on this many frames (calibration-uncertainty.ts). */
+  eceDetail: EceDetail;
   perClass: ClassMetrics[];
   labels: string[];
   confusion: number[][];
@@ -124,6 +127,7 @@ export async function evaluateClassifier(
     n: evaluation.count,
     macroF1: evaluation.macroF1,
     ece: expectedCalibrationError(main.probs, truth, c.labels.length),
+    eceDetail: eceDetail(main.probs, truth, c.labels.length),
     perClass: evaluation.perClass,
     labels: c.labels,
     confusion: evaluation.confusion,

@@ -1,8 +1,8 @@
 /**
  * reliability.svg: the reliability diagram of a model folder, before and after temperature
- * scaling side by side. Each bar is one confidence bin: its height is the bin's accuracy, the
- * diagonal is perfect calibration, and a bar below the diagonal means the model claimed more than
- * it delivered. Plain SVG like the other charts (charts.ts).
+ * scaling side by side (and, once quantized, the int8 model devices run). Each bar is one
+ * confidence bin: its height is the bin's accuracy, the diagonal is perfect calibration, and a bar
+ * below the diagonal means the model claimed more than it delivered. Plain SVG like the other charts (charts.ts).
  */
 import type { ReliabilityBin } from '../evaluate/calibration.ts';
 
@@ -41,13 +41,20 @@ function panel(x0: number, title: string, bins: ReliabilityBin[]): string {
   return parts.join('\n');
 }
 
-export function reliabilitySvg(
-  before: { bins: ReliabilityBin[]; ece: number },
-  after: { bins: ReliabilityBin[]; ece: number; temperature: number },
-): string {
-  const body = [
-    panel(0, `Before calibration (ECE ${before.ece.toFixed(3)})`, before.bins),
-    panel(340, `After, T = ${after.temperature.toFixed(2)} (ECE ${after.ece.toFixed(3)})`, after.bins),
-  ].join('\n');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="680" height="350" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${body}\n</svg>\n`;
+export interface ReliabilityPanel {
+  title: string;
+  bins: ReliabilityBin[];
 }
+
+/** The panels side by side, 340 px each. */
+export function reliabilitySvg(panels: readonly ReliabilityPanel[]): string {
+  const body = panels.map((p, i) => panel(i * 340, p.title, p.bins)).join('\n');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${panels.length * 340}" height="350" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${body}\n</svg>\n`;
+}
+
+/** Panel titles: before calibration, after (with T), and optionally the int8 model devices run. */
+export const reliabilityTitles = {
+  before: (ece: number) => `Before calibration (ECE ${ece.toFixed(3)})`,
+  after: (temperature: number, ece: number) => `After, T = ${temperature.toFixed(2)} (ECE ${ece.toFixed(3)})`,
+  int8: (ece: number) => `int8 model.onnx (ECE ${ece.toFixed(3)})`,
+};

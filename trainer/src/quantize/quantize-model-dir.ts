@@ -22,13 +22,25 @@ import {
 } from '@edgeloop/shared';
 import { readDataset } from '../data/dataset.ts';
 import { decodeResized } from '../data/image-decoder.ts';
-import { expectedCalibrationError, fitTemperature, recommendThresholds } from '../evaluate/calibration.ts';
+import {
+  applyTemperature,
+  expectedCalibrationError,
+  fitTemperature,
+  recommendThresholds,
+  reliabilityBins,
+} from '../evaluate/calibration.ts';
+import {
+  crossFitTemperature,
+  eceDetail,
+  temperatureHelpsOutOfFold,
+} from '../evaluate/calibration-uncertainty.ts';
 import { percentile } from '../evaluate/evaluate-model.ts';
 import { createTensorRunner } from '../inference/onnx-runner.ts';
 import { uint8InputSpec } from '../onnx/export-onnx.ts';
 import { encodeModel } from '../onnx/onnx-proto.ts';
 import { decodeModel } from '../onnx/onnx-reader.ts';
 import { confidenceSpec } from '../output/model-dir.ts';
+import { reliabilitySvg, reliabilityTitles } from '../output/reliability-chart.ts';
 import { agreement, argmax } from '../train/evaluate.ts';
 import { evenlySpaced } from './calibration-images.ts';
 import type { CalibrationMethod } from './calibration-stats.ts';
@@ -106,18 +118,42 @@ export async function quantizeModelDir(
   let int8 = quantized;
   let q = await scoreModel(int8, evalSet.images, width, labels.length);
   // Our models were calibrated in fp32; quantization moves the logits a little, so the int8 model
-  // gets its own residual temperature, fitted on the same images and folded exactly (see
-  // output-temperature.ts). The model is scored again: what is reported is what it now outputs.
+  // may need its own residual temperature, folded exactly (see output-temperature.ts). A
+  // temperature fitted on the same images always lowers their NLL a little, so it is folded only
+  // when it also lowers the NLL of frames its fit did not see (cross-fitted). The model is then
+  // scored again: what is reported is what it now outputs.
   let int8Temperature = 1;
+  let int8TemperatureCheck: QuantizationMetrics['int8TemperatureCheck'];
   if (metrics.calibration && evalSet.truth.length > 1) {
-    const t = fitTemperature(q.probs, evalSet.truth, labels.length);
+    const fitted = fitTemperature(q.probs, evalSet.truth, labels.length);
+    const check = temperatureHelpsOutOfFold(q.probs, evalSet.truth, labels.length, options.seed ?? 1);
+    int8TemperatureCheck = { fitted, nllAsIs: check.nllAsIs, nllCrossFit: check.nllCrossFit };
     const graph = decodeModel(int8);
-    if (Math.abs(t - 1) > 0.005 && divideLogits(graph, t)) {
-      int8Temperature = t;
+    if (check.helps && divideLogits(graph, fitted)) {
+      int8Temperature = fitted;
       int8 = encodeModel(graph);
       q = await scoreModel(int8, evalSet.images, width, labels.length);
     }
   }
+  // The honest post-calibration figure: the whole temperature taken back out, then each fold
+  // rescaled by a temperature fitted on the other folds only.
+  const totalTemperature = (metrics.calibration?.temperature ?? 1) * int8Temperature;
+  const int8EceDetail = {
+    ...eceDetail(q.probs, evalSet.truth, labels.length),
+    ...(metrics.calibration
+      ? {
+          crossFit: expectedCalibrationError(
+            crossFitTemperature(
+              applyTemperature(q.probs, labels.length, 1 / totalTemperature),
+              evalSet.truth,
+              labels.length,
+            ).probs,
+            evalSet.truth,
+            labels.length,
+          ),
+        }
+      : {}),
+  };
   const acc = (p: number[]) => (p.length ? p.filter((v, i) => v === evalSet.truth[i]).length / p.length : 0);
   const quantization: QuantizationMetrics = {
     method,
@@ -136,7 +172,9 @@ export async function quantizeModelDir(
     floatNodes: report.floatNodes,
     fp32Ece: expectedCalibrationError(f.probs, evalSet.truth, labels.length),
     int8Ece: expectedCalibrationError(q.probs, evalSet.truth, labels.length),
+    int8EceDetail,
     int8Temperature,
+    int8TemperatureCheck,
   };
   // Devices run the int8 model: its own confidences decide the thresholds they are handed.
   const calibrated = metrics.calibration
@@ -174,6 +212,22 @@ export async function quantizeModelDir(
     `${JSON.stringify({ ...metrics, ...(calibrated ? { calibration: calibrated } : {}), quantization }, null, 2)}\n`,
   );
   await writeFileAtomic(join(dir, 'manifest.json'), `${JSON.stringify(updated, null, 2)}\n`);
+  if (metrics.calibration) {
+    // The fp32 model outputs softmax(z / T): raising its probabilities back by T recovers the
+    // uncalibrated ones exactly, so the diagram can show all three on the same frames.
+    const k = labels.length;
+    const { temperature } = metrics.calibration;
+    const bins = (p: ArrayLike<number>) => reliabilityBins(p, evalSet.truth, k);
+    const raw = applyTemperature(f.probs, k, 1 / temperature);
+    await writeFileAtomic(
+      join(dir, 'reliability.svg'),
+      reliabilitySvg([
+        { title: reliabilityTitles.before(expectedCalibrationError(raw, evalSet.truth, k)), bins: bins(raw) },
+        { title: reliabilityTitles.after(temperature, quantization.fp32Ece ?? 0), bins: bins(f.probs) },
+        { title: reliabilityTitles.int8(quantization.int8Ece ?? 0), bins: bins(q.probs) },
+      ]),
+    );
+  }
   return quantization;
 }
 

@@ -15,13 +15,14 @@ import {
   recommendThresholds,
   reliabilityBins,
 } from '../evaluate/calibration.ts';
+import { crossFitTemperature, eceDetail } from '../evaluate/calibration-uncertainty.ts';
 import { createOnnxRunner } from '../inference/onnx-runner.ts';
 import type { LoadBaseReport } from '../model/load-base.ts';
 import { exportToOnnx } from '../onnx/export-onnx.ts';
 import { confusionSvg, curvesSvg } from '../output/charts.ts';
 import { saveCheckpoint } from '../output/checkpoint.ts';
 import { type TrainMetrics, writeModelDir } from '../output/model-dir.ts';
-import { reliabilitySvg } from '../output/reliability-chart.ts';
+import { reliabilitySvg, reliabilityTitles } from '../output/reliability-chart.ts';
 import { classCounts, type Normalization, onnxScaling } from './batches.ts';
 import type { DecodedSplit } from './decode-splits.ts';
 import { agreement, argmax, evaluatePredictions } from './evaluate.ts';
@@ -100,6 +101,12 @@ export async function finishTraining(tf: Tf, f: FinishInput): Promise<TrainMetri
     ece: expectedCalibrationError(onnxVal, valSet.labels, k),
     temperature,
   };
+  // The same figure when no frame is calibrated by a fit that saw it, and how noisy it is.
+  const crossFit = crossFitTemperature(raw.probs, valData.labels, k, { seed: options.seed });
+  const afterDetail = {
+    ...eceDetail(onnxVal, valSet.labels, k),
+    crossFit: expectedCalibrationError(crossFit.probs, valData.labels, k),
+  };
   const thresholds = recommendThresholds(onnxVal, labels);
   const calibration: TrainMetrics['calibration'] = {
     temperature,
@@ -108,6 +115,7 @@ export async function finishTraining(tf: Tf, f: FinishInput): Promise<TrainMetri
     bins: ECE_BINS,
     eceBefore: before.ece,
     eceAfter: after.ece,
+    eceAfterDetail: afterDetail,
     nllBefore: negativeLogLikelihood(raw.probs, valData.labels, k),
     nllAfter: negativeLogLikelihood(onnxVal, valSet.labels, k),
     ...thresholds,
@@ -189,7 +197,13 @@ export async function finishTraining(tf: Tf, f: FinishInput): Promise<TrainMetri
   await writeModelDir(options.outDir, { onnx, metrics, size: options.inputSize });
   await writeFileAtomic(join(options.outDir, 'curves.svg'), curvesSvg(history));
   await writeFileAtomic(join(options.outDir, 'confusion.svg'), confusionSvg(labels, onnxValEval.confusion));
-  await writeFileAtomic(join(options.outDir, 'reliability.svg'), reliabilitySvg(before, after));
+  await writeFileAtomic(
+    join(options.outDir, 'reliability.svg'),
+    reliabilitySvg([
+      { title: reliabilityTitles.before(before.ece), bins: before.bins },
+      { title: reliabilityTitles.after(temperature, after.ece), bins: after.bins },
+    ]),
+  );
   await saveCheckpoint(tf, f.model, options.outDir);
   f.model.dispose();
   if (f.trainable !== f.model) f.trainable.dispose();

@@ -13,9 +13,10 @@
  * (download, sha256 and signature, smoke test in onnxruntime — one session per distinct file,
  * shared — atomic pointer). Version 1 is installed everywhere first; then
  * - ingest: every device publishes predictions at the given rate for --ingest-seconds while the
- *   fleet page is read through the balancer; predictions sent are compared with the count the
- *   store holds (edgeloop_predictions_stored);
- * - rollout: version 2 to every device (1, 10%, 100%, no soak) until all run it.
+ *   fleet page is read through the balancer;
+ * - rollout: version 2 to every device (1, 10%, 100%, no soak, not paced) until all run it, the
+ *   devices still classifying; then every prediction sent since ingest began is compared with
+ *   the count the store holds (edgeloop_predictions_stored).
  * Prints one JSON object. Setup (enrolling: one deliberately slow scrypt per device) is not timed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -353,11 +354,36 @@ export async function benchMain(argv: string[]): Promise<number> {
       if (res.ok) fleetMs.push(performance.now() - t);
       await new Promise((r) => setTimeout(r, 200));
     }
-    for (const sh of shards) sh.send({ predict: false });
     const ingestElapsed = (Date.now() - ingestStart) / 1000;
     const ingestCpu = cpuOf() - ingestCpuBefore;
-    // Give the last messages time to be recorded, then compare.
-    await new Promise((r) => setTimeout(r, 3_000));
+    const ingestSent = sum((sh) => sh.sent) - sentBefore;
+
+    // Devices keep classifying through the rollout: its health gates judge the new version on them.
+    log('rolling out version 2…');
+    const rolloutCpuBefore = cpuOf();
+    const t0 = Date.now();
+    const rollout = await api.createRollout({
+      modelVersion: 2,
+      target: { all: true },
+      strategy: {
+        waves: [{ devices: 1 }, { percent: 10 }, { percent: 100 }],
+        // The machinery's own speed, not a pacing choice (the default notifies 100 a minute).
+        maxNotifiedPerMinute: 1_000_000,
+        soakSeconds: 0,
+        deviceTimeoutSeconds: 600,
+        gates: { minPredictions: 3 },
+      },
+    });
+    await until(
+      () => alive() && sum((sh) => (sh.versions['2'] ?? 0) + sh.failed) >= deviceCount,
+      1_800_000,
+      'every device on version 2',
+    );
+    const secondsToAllActive = (Date.now() - t0) / 1000;
+    const rolloutCpu = cpuOf() - rolloutCpuBefore;
+    for (const sh of shards) sh.send({ predict: false });
+    // Every prediction sent since ingest began must be stored, once: give the last ones time.
+    await new Promise((r) => setTimeout(r, 2_000));
     const messagesSent = sum((sh) => sh.sent) - sentBefore;
     let messagesStored = 0;
     await until(
@@ -368,26 +394,6 @@ export async function benchMain(argv: string[]): Promise<number> {
       30_000,
       'predictions stored',
     ).catch(() => {});
-
-    log('rolling out version 2…');
-    const rolloutCpuBefore = cpuOf();
-    const t0 = Date.now();
-    const rollout = await api.createRollout({
-      modelVersion: 2,
-      target: { all: true },
-      strategy: {
-        waves: [{ devices: 1 }, { percent: 10 }, { percent: 100 }],
-        soakSeconds: 0,
-        deviceTimeoutSeconds: 600,
-      },
-    });
-    await until(
-      () => alive() && sum((sh) => (sh.versions['2'] ?? 0) + sh.failed) >= deviceCount,
-      1_800_000,
-      'every device on version 2',
-    );
-    const secondsToAllActive = (Date.now() - t0) / 1000;
-    const rolloutCpu = cpuOf() - rolloutCpuBefore;
     const final = await api.getRollout(rollout.rolloutId);
     fleetMs.sort((a, b) => a - b);
     const peak: Record<string, number | null> = {};
@@ -408,7 +414,7 @@ export async function benchMain(argv: string[]): Promise<number> {
       objects: values.objects,
       ingestSeconds: round(ingestElapsed),
       predictionsPerDevicePerMinute: perMinute,
-      ingestMessagesPerSec: round(messagesSent / ingestElapsed),
+      ingestMessagesPerSec: round(ingestSent / ingestElapsed),
       messagesSent,
       messagesStored,
       fleetApiRequests: fleetMs.length,

@@ -112,20 +112,20 @@ export async function startControlPlane(
     mkdirSync(config.dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
     // An existing folder made by hand (or by an older version) is closed to others too.
     chmodSync(config.dataDir, PRIVATE_DIR_MODE);
-    const store = openSqliteStore(
+    const store = await openSqliteStore(
       join(config.dataDir, 'control-plane.db'),
       root.child({ component: 'store' }),
     );
     stops.push(() => store.close());
     const keyring = openSigningKeyring(
       config.dataDir,
-      loadOrCreateSigningKey(config.dataDir, { devicesEnrolled: store.listDevices().length > 0 }),
+      loadOrCreateSigningKey(config.dataDir, { devicesEnrolled: (await store.devices.list()).length > 0 }),
     );
     const signingKey = keyring.active;
     const admin = loadOrCreateAdminToken(config.dataDir, config.adminToken);
     const tls: TlsMaterial | null = config.tls ? await loadTlsMaterial(config.tls, config.dataDir) : null;
     // Nobody is connected yet; retained status messages and new connections tell us who is.
-    store.markAllOffline();
+    await store.devices.markAllOffline();
     const retention = createRetention({
       store,
       config: config.retention,
@@ -234,9 +234,9 @@ export async function startControlPlane(
       connection,
       store,
       logger: mqttLog,
-      onReportedState: (id, state, at) => {
-        if (state.config) store.config.recordApplied(id, state.config, at);
-        rollouts.onReportedState(id, state, at);
+      onReportedState: async (id, state, at) => {
+        if (state.config) await store.config.recordApplied(id, state.config, at);
+        await rollouts.onReportedState(id, state, at);
       },
       onLiveFrame: (id, frame, at) => liveFrames.put(id, frame, at),
       quotas,
@@ -247,7 +247,7 @@ export async function startControlPlane(
       await desiredConfig.republishAll();
     });
     connection.onConnect(async () => {
-      await brokerIdentities.reconcile(store.listDevices().map((d) => d.deviceId));
+      await brokerIdentities.reconcile((await store.devices.list()).map((d) => d.deviceId));
     });
     // The embedded broker is up already; an external one may come later (a warning, not a failure).
     const linked = await connection.whenReady(brokerChoice.kind === 'embedded' ? 30_000 : 3_000);
@@ -268,7 +268,7 @@ export async function startControlPlane(
       modelMaxBytes: config.limits.modelMaxBytes,
     });
     const pipelineLog = root.child({ component: 'pipeline' });
-    const pipeline = createPipelineRunner({
+    const pipeline = await createPipelineRunner({
       store,
       steps: pipelineSteps({
         store,

@@ -22,7 +22,7 @@ describe.skipIf(!hasChromium)('device page with two cameras', () => {
       () =>
         ['front', 'back'].every(
           (id) =>
-            rig.t.cp.store.cameraPredictions(DEVICE_ID).some((p) => p.cameraId === id) &&
+            rig.t.cp.store.devices.cameraPredictions(DEVICE_ID).some((p) => p.cameraId === id) &&
             rig.agent.stats().cameras.find((c) => c.cameraId === id)!.framesProcessed > 3,
         ),
       'both cameras classifying',

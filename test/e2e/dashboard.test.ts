@@ -206,7 +206,7 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
       const { status } = await uploadSample(t, devices[0], meta, await colourImage(colour, 300 + i, 96));
       expect(status).toBe(201);
     }
-    await until(() => (t.cp.store.getDevice('cam-01')?.predictionsTotal ?? 0) >= 8, 'predictions recorded');
+    await until(() => (t.cp.store.devices.get('cam-01')?.predictionsTotal ?? 0) >= 8, 'predictions recorded');
     browser = await browserStart;
   }, 60_000);
 
@@ -334,12 +334,12 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await shot(page, 'labelling', true);
     const first = await firstQueued();
     await page.keyboard.press('Enter'); // confirm the pre-label
-    await until(() => t.cp.store.getSample(first.sampleId)?.label === first.preLabel, 'confirmed label');
+    await until(() => t.cp.store.samples.get(first.sampleId)?.label === first.preLabel, 'confirmed label');
     const second = await firstQueued();
     const keyOfBlue = await page.locator('.key[data-label="blue"] kbd').textContent();
     await page.waitForSelector(`img[alt="sample ${second.sampleId}"]`);
     await page.keyboard.press(keyOfBlue!);
-    await until(() => t.cp.store.getSample(second.sampleId)?.label === 'blue', 'corrected label');
+    await until(() => t.cp.store.samples.get(second.sampleId)?.label === 'blue', 'corrected label');
     const third = await firstQueued();
     await page.waitForSelector(`img[alt="sample ${third.sampleId}"]`);
     await page.keyboard.press('s');
@@ -349,9 +349,9 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await page.waitForSelector(`img[alt="sample ${fourth.sampleId}"]`);
     await page.fill('input[aria-label="new class"]', 'purple');
     await page.press('input[aria-label="new class"]', 'Enter');
-    await until(() => t.cp.store.getSample(fourth.sampleId)?.label === 'purple', 'new class label');
+    await until(() => t.cp.store.samples.get(fourth.sampleId)?.label === 'purple', 'new class label');
     expect(t.cp.store.labelling.listClasses().map((c) => c.name)).toContain('purple');
-    expect(t.cp.store.getSample(second.sampleId)?.labelledBy).toBe('olga');
+    expect(t.cp.store.samples.get(second.sampleId)?.labelledBy).toBe('olga');
     await page.context().close();
     expect(pageErrors).toEqual([]);
   });

@@ -132,7 +132,7 @@ describe('install.sh in a clean bookworm root filesystem, offline', () => {
     await api.assign(1, { deviceIds: [deviceId] });
     await waitUntil(
       () => {
-        const d = t.cp.store.getDevice(deviceId);
+        const d = t.cp.store.devices.get(deviceId);
         return d?.reportedVersion === 1 && d.framesProcessed > 0;
       },
       `${deviceId} classifying with model 1`,

@@ -33,7 +33,7 @@ export async function acceptSample(
   now = new Date(),
 ): Promise<{ sample: SampleRecord; duplicate: boolean }> {
   const metadata = parseJsonWith(SampleMetadataSchema, upload.metadataJson, 'sample metadata');
-  const existing = deps.store.findSampleByKey(upload.deviceId, metadata.idempotencyKey);
+  const existing = await deps.store.samples.findByKey(upload.deviceId, metadata.idempotencyKey);
   if (existing) return { sample: existing, duplicate: true };
 
   if (upload.image.byteLength > deps.sampleMaxBytes) {
@@ -44,7 +44,7 @@ export async function acceptSample(
   const objectKey = `samples/${sha256}.${info.extension}`;
   if (!(await deps.objects.has(objectKey))) await deps.objects.put(objectKey, upload.image);
 
-  const result = deps.store.insertSample(
+  const result = await deps.store.samples.insert(
     {
       deviceId: upload.deviceId,
       metadata,

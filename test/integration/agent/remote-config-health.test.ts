@@ -77,7 +77,7 @@ beforeAll(async () => {
     logLevel: 'info',
   });
   agent = await start(3_000);
-  await waitUntil(() => t.cp.store.getDevice(DEVICE)?.online, 'agent online');
+  await waitUntil(() => t.cp.store.devices.get(DEVICE)?.online, 'agent online');
 }, 30_000);
 
 afterAll(async () => {
@@ -97,7 +97,7 @@ describe('remote configuration health check', () => {
     expect(reverted.detail).not.toMatch(/camera 'gate'/);
     expect(cameraPaths(agent)).toEqual([frames, frames]);
     await waitUntil(
-      () => t.cp.store.listEvents(DEVICE).some((e) => e.type === 'config-reverted' && /yard/.test(e.message)),
+      () => t.cp.store.events.list(DEVICE).some((e) => e.type === 'config-reverted' && /yard/.test(e.message)),
       'config-reverted event naming the camera',
     );
     // Both cameras deliver again after the revert.

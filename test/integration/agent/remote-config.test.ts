@@ -92,7 +92,7 @@ beforeAll(async () => {
     },
   );
   await waitUntil(
-    () => agent.stats().health.fps >= 0 && t.cp.store.getDevice(DEVICE)?.online,
+    () => agent.stats().health.fps >= 0 && t.cp.store.devices.get(DEVICE)?.online,
     'agent online',
   );
 }, 30_000);
@@ -168,7 +168,7 @@ describe('remote configuration', () => {
     expect(agent.currentConfig().camera).toMatchObject({ type: 'folder', path: frames });
     // The revert restored a camera that delivers frames, and the event reached the control plane.
     await waitUntil(
-      () => t.cp.store.listEvents(DEVICE).some((e) => e.type === 'config-reverted'),
+      () => t.cp.store.events.list(DEVICE).some((e) => e.type === 'config-reverted'),
       'config-reverted event',
     );
     const view = await deviceConfig();
@@ -227,7 +227,7 @@ describe('remote configuration', () => {
     expect(agent.currentConfig().camera).toMatchObject({ type: 'folder', path: frames });
     const seen = JSON.stringify([
       t.cp.store.config.getApplied(DEVICE),
-      t.cp.store.listEvents(DEVICE),
+      t.cp.store.events.list(DEVICE),
       await api.call(apiRoutes.getDeviceConfig, { params: { id: DEVICE } }),
     ]);
     expect(seen).toContain('rtsp://viewer:***@127.0.0.1');

@@ -184,7 +184,7 @@ export async function startFleet(size: number, overrides: TestControlPlaneOverri
       }
     },
     reported(id) {
-      const d = t.cp.store.getDevice(id);
+      const d = t.cp.store.devices.get(id);
       return { version: d?.reportedVersion ?? null, status: d?.status ?? null };
     },
     async close() {

@@ -100,7 +100,7 @@ describe('group targets with real agents', () => {
 
   it('converges a device moved between groups, up and down, counted as converging until it reports', async () => {
     await fleet.stopAgent(B);
-    await waitUntil(() => fleet.t.cp.store.getDevice(B)?.online === false, `${B} offline`);
+    await waitUntil(() => fleet.t.cp.store.devices.get(B)?.online === false, `${B} offline`);
     const moved = await move(B, 'lobby');
     expect(moved).toMatchObject({ group: 'lobby', desiredVersion: 2, reportedVersion: 1, converging: true });
     expect((await fleetCounts()).bySync.converging).toBe(1);

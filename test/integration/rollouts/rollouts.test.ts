@@ -189,7 +189,7 @@ describe('rollouts over MQTT with real agents', () => {
   it('lets a device that was offline catch up when it returns', async () => {
     const away = fleet.ids[2];
     await fleet.stopAgent(away);
-    await waitUntil(() => fleet.t.cp.store.getDevice(away)?.online === false, 'device offline');
+    await waitUntil(() => fleet.t.cp.store.devices.get(away)?.online === false, 'device offline');
     await fleet.publish(8, fleetModel('confident', 8));
     const created = await fleet.api.createRollout({
       modelVersion: 8,
@@ -270,7 +270,7 @@ describe('rollouts over MQTT with real agents', () => {
     });
     expect(res.status).toBe(200);
     await fleet.publish(10, fleetModel('confident', 10));
-    const before = new Map(others.map((id) => [id, fleet.t.cp.store.getDevice(id)!.desiredVersion]));
+    const before = new Map(others.map((id) => [id, fleet.t.cp.store.devices.get(id)!.desiredVersion]));
     const out: string[] = [];
     const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
       out.push(String(chunk));
@@ -295,7 +295,7 @@ describe('rollouts over MQTT with real agents', () => {
     // The untagged devices were never told about version 10.
     for (const id of others) {
       expect(fleet.reported(id).version).not.toBe(10);
-      expect(fleet.t.cp.store.getDevice(id)!.desiredVersion).toBe(before.get(id));
+      expect(fleet.t.cp.store.devices.get(id)!.desiredVersion).toBe(before.get(id));
     }
   });
 });

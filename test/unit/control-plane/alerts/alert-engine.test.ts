@@ -34,19 +34,19 @@ const notifier: WebhookNotifier = {
   close: async () => {},
 };
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'edgeloop-alerts-'));
   store = openSqliteStore(join(dir, 'db.sqlite'), logger);
   sent = [];
-  store.createEnrollmentToken({
+  await store.devices.createEnrollmentToken({
     tokenHash: 'h',
     group: 'default',
     usesLeft: 5,
     expiresAt: '2999-01-01T00:00:00Z',
   });
-  store.enrollDevice('h', { deviceId: 'cam-1', name: null, hardware: null, secretHash: 'x' }, new Date());
+  await store.devices.enroll('h', { deviceId: 'cam-1', name: null, hardware: null, secretHash: 'x' }, new Date());
   const now = new Date().toISOString();
-  store.insertModelVersion({
+  await store.models.insert({
     modelVersion: 1,
     name: 'm1',
     manifest: testManifest(new Uint8Array([1, 2, 3]), { modelVersion: 1, name: 'm1' }),
@@ -56,8 +56,8 @@ beforeEach(() => {
   });
 });
 
-afterEach(() => {
-  store.close();
+afterEach(async () => {
+  await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -65,11 +65,11 @@ function engine(config = {}) {
   return createAlertEngine({ store, config: AlertsConfigSchema.parse(config), notifier, logger });
 }
 
-function online(at: Date) {
-  store.recordStatus('cam-1', { protocol: 1, online: true, at: at.toISOString() }, at.toISOString());
+async function online(at: Date) {
+  await store.devices.recordStatus('cam-1', { protocol: 1, online: true, at: at.toISOString() }, at.toISOString());
 }
 
-function report(at: Date, health: Partial<DeviceHealth>, modelVersion: number | null = null) {
+async function report(at: Date, health: Partial<DeviceHealth>, modelVersion: number | null = null) {
   const state: ReportedState = {
     protocol: 1,
     modelVersion,
@@ -91,16 +91,16 @@ function report(at: Date, health: Partial<DeviceHealth>, modelVersion: number | 
       ...health,
     },
   };
-  store.recordReportedState('cam-1', state, at.toISOString());
+  await store.devices.recordReportedState('cam-1', state, at.toISOString());
 }
 
 const rules = (alerts: Alert[]) => alerts.map((a) => `${a.rule}:${a.status}`);
 const at = (minutes: number) => new Date(Date.UTC(2026, 0, 1, 12, 0) + minutes * 60_000);
 
 describe('alert engine', () => {
-  it('counts offline time from its own start, and keeps an alert open across a restart', () => {
+  it('counts offline time from its own start, and keeps an alert open across a restart', async () => {
     // The device was last seen an hour before the control plane (re)started.
-    store.recordStatus(
+    await store.devices.recordStatus(
       'cam-1',
       { protocol: 1, online: false, at: at(-60).toISOString() },
       at(-60).toISOString(),
@@ -148,9 +148,9 @@ describe('alert engine', () => {
     const e = engine({ confidenceDrift: { drop: 0.2, minPredictions: 10 } });
     online(at(0));
     report(at(0), {}, 1);
-    const predict = (confidence: number, n: number) => {
+    const predict = async (confidence: number, n: number) => {
       for (let i = 0; i < n; i++) {
-        store.recordPrediction(
+        await store.devices.recordPrediction(
           'cam-1',
           {
             protocol: 1,
@@ -179,8 +179,8 @@ describe('alert engine', () => {
   it('resolves a paused rollout once it runs again, and notifies a completed one once', () => {
     const e = engine();
     const t0 = new Date();
-    const iso = (ms: number) => new Date(t0.getTime() + ms).toISOString();
-    store.rollouts.create(
+    const iso = async (ms: number) => new Date(t0.getTime() + ms).toISOString();
+    await store.rollouts.create(
       {
         rolloutId: 'r1',
         modelVersion: 1,
@@ -196,11 +196,11 @@ describe('alert engine', () => {
       [],
     );
     expect(rules(e.evaluate(t0))).toEqual([]);
-    store.rollouts.update('r1', { state: 'paused', reason: 'gate failed' }, iso(1000));
+    await store.rollouts.update('r1', { state: 'paused', reason: 'gate failed' }, iso(1000));
     expect(rules(e.evaluate(new Date(t0.getTime() + 1000)))).toEqual(['rollout-paused:firing']);
-    store.rollouts.update('r1', { state: 'running', reason: null }, iso(2000));
+    await store.rollouts.update('r1', { state: 'running', reason: null }, iso(2000));
     expect(rules(e.evaluate(new Date(t0.getTime() + 2000)))).toEqual(['rollout-paused:resolved']);
-    store.rollouts.update('r1', { state: 'completed' }, iso(3000));
+    await store.rollouts.update('r1', { state: 'completed' }, iso(3000));
     expect(rules(e.evaluate(new Date(t0.getTime() + 3000)))).toEqual(['rollout-completed:firing']);
     expect(rules(e.evaluate(new Date(t0.getTime() + 4000)))).toEqual([]);
     // One-shot notifications are listed for the header but not counted as open.
@@ -209,9 +209,9 @@ describe('alert engine', () => {
     expect(listed.alerts.map((a) => a.rule)).toEqual(['rollout-completed']);
   });
 
-  it('does not replay old history: one-shot changes older than the lookback are not sent', () => {
+  it('does not replay old history: one-shot changes older than the lookback are not sent', async () => {
     const e = engine({ eventLookbackMinutes: 10 });
-    store.rollouts.create(
+    await store.rollouts.create(
       {
         rolloutId: 'old',
         modelVersion: 1,
@@ -231,8 +231,8 @@ describe('alert engine', () => {
 
   it('keeps one alert per failed run until a later run succeeds', () => {
     const e = engine();
-    const run = (id: string, minute: number) => {
-      store.pipeline.createRun({
+    const run = async (id: string, minute: number) => {
+      await store.pipeline.createRun({
         id,
         trigger: 'manual',
         requestedBy: 'admin',
@@ -242,7 +242,7 @@ describe('alert engine', () => {
     };
     const now = new Date();
     run('run-1', 0);
-    store.pipeline.setRun('run-1', {
+    await store.pipeline.setRun('run-1', {
       status: 'failed',
       finishedAt: now.toISOString(),
       error: 'no base dataset',
@@ -250,7 +250,7 @@ describe('alert engine', () => {
     expect(rules(e.evaluate(now))).toEqual(['pipeline-failed:firing']);
     expect(rules(e.evaluate(now))).toEqual([]);
     run('run-2', 1);
-    store.pipeline.setRun('run-2', { status: 'succeeded', finishedAt: now.toISOString() });
+    await store.pipeline.setRun('run-2', { status: 'succeeded', finishedAt: now.toISOString() });
     expect(rules(e.evaluate(now))).toEqual(['pipeline-failed:resolved']);
     expect(sent.map((n) => n.notificationId.split(':')[1])).toEqual(['firing', 'resolved']);
   });

@@ -1,0 +1,50 @@
+/** The Store over any `SqlDatabase`: the same sub-stores and SQL on SQLite and Postgres. */
+import { SqlAlertStore } from './alert-store.ts';
+import { SqlConfigStore } from './config-store.ts';
+import { SqlDashboardStore } from './dashboard-store.ts';
+import { SqlDatasetStore } from './dataset-store.ts';
+import { createSqlDeviceStore } from './device-store.ts';
+import { createSqlEventStore } from './event-store.ts';
+import { createSqlFleetTargetStore } from './fleet-target-store.ts';
+import { SqlLabellingStore } from './labelling-store.ts';
+import { createSqlModelStore } from './model-store.ts';
+import { SqlPipelineStore } from './pipeline-store.ts';
+import { SqlRegistryStore } from './registry-store.ts';
+import { createSqlRolloutStore } from './rollout-store.ts';
+import { createSqlSampleStore } from './sample-store.ts';
+import { SqlSecurityStore } from './security-store.ts';
+import { createSqlSessionStore } from './session-store.ts';
+import type { SqlDatabase } from './sql.ts';
+import type { Store } from './store.ts';
+import { SqlWebhookDeliveryStore } from './webhook-delivery-store.ts';
+
+export function createSqlStore(db: SqlDatabase, close: () => Promise<void>): Store {
+  return {
+    engine: db.dialect,
+    devices: createSqlDeviceStore(db),
+    events: createSqlEventStore(db),
+    models: createSqlModelStore(db),
+    samples: createSqlSampleStore(db),
+    rollouts: createSqlRolloutStore(db),
+    targets: createSqlFleetTargetStore(db),
+    labelling: new SqlLabellingStore(db),
+    datasets: new SqlDatasetStore(db),
+    registry: new SqlRegistryStore(db),
+    pipeline: new SqlPipelineStore(db),
+    dashboard: new SqlDashboardStore(db),
+    alerts: new SqlAlertStore(db),
+    config: new SqlConfigStore(db),
+    webhookDeliveries: new SqlWebhookDeliveryStore(db),
+    security: new SqlSecurityStore(db),
+    sessions: createSqlSessionStore(db),
+    transaction: (fn) =>
+      db.transaction((tx) =>
+        fn(
+          createSqlStore(tx, async () => {
+            throw new Error('close the store, not a transaction');
+          }),
+        ),
+      ),
+    close,
+  };
+}

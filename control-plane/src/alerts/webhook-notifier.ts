@@ -182,22 +182,22 @@ export function createWebhookNotifier(deps: WebhookNotifierDeps): WebhookNotifie
   const kept = deps.store;
   if (kept) {
     void (async () => {
-    const byName = new Map(deps.webhooks.map((w) => [w.name, w]));
-    for (const row of await kept.pending(delivery.queueSize)) {
-      const webhook = byName.get(row.webhook);
-      if (!webhook) {
-        log.warn(
-          { webhook: row.webhook, notification: row.notification.notificationId },
-          'stored alert delivery for a webhook no longer configured: dropped',
-        );
-        await kept.remove(row.webhook, row.notification.notificationId);
-        continue;
+      const byName = new Map(deps.webhooks.map((w) => [w.name, w]));
+      for (const row of await kept.pending(delivery.queueSize)) {
+        const webhook = byName.get(row.webhook);
+        if (!webhook) {
+          log.warn(
+            { webhook: row.webhook, notification: row.notification.notificationId },
+            'stored alert delivery for a webhook no longer configured: dropped',
+          );
+          await kept.remove(row.webhook, row.notification.notificationId);
+          continue;
+        }
+        queue.push({ webhook, n: row.notification, attempt: row.attempt, dueAt: row.dueAt });
+        pending.add(keyOf(queue[queue.length - 1]));
       }
-      queue.push({ webhook, n: row.notification, attempt: row.attempt, dueAt: row.dueAt });
-      pending.add(keyOf(queue[queue.length - 1]));
-    }
-    if (queue.length > 0) log.info({ pending: queue.length }, 'resuming stored alert deliveries');
-    schedule();
+      if (queue.length > 0) log.info({ pending: queue.length }, 'resuming stored alert deliveries');
+      schedule();
     })().catch((err: unknown) => log.error({ err }, 'reading stored alert deliveries failed'));
   }
 

@@ -70,7 +70,7 @@ export async function enrollDevice(
   if (request.csr) await checkCsr(request.csr);
   const tokenHash = sha256Text(request.token);
   // A wrong token costs a sha256 and a lookup, never a scrypt (the transaction checks it again).
-  if (!await store.devices.enrollmentTokenUsable(tokenHash, now)) {
+  if (!(await store.devices.enrollmentTokenUsable(tokenHash, now))) {
     throw new UnauthorizedError('enrollment token is unknown, expired or used up');
   }
   const secret = request.csr ? '' : newSecret();
@@ -111,7 +111,10 @@ export async function enrollDevice(
       now,
     );
   }
-  await store.security.setCertificate(device.deviceId, certificate ? certificateFingerprint(certificate) : null);
+  await store.security.setCertificate(
+    device.deviceId,
+    certificate ? certificateFingerprint(certificate) : null,
+  );
   return {
     response: {
       protocol: PROTOCOL_VERSION,

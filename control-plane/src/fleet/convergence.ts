@@ -90,7 +90,8 @@ export function createConvergence(deps: {
         let manifestPath: string | null = null;
         if (down) {
           manifestPath =
-            rollbackPaths.get(r.modelVersion) ?? await signer.orderRollback(r.modelVersion, `change:${at}`, now);
+            rollbackPaths.get(r.modelVersion) ??
+            (await signer.orderRollback(r.modelVersion, `change:${at}`, now));
           rollbackPaths.set(r.modelVersion, manifestPath);
         }
         await store.devices.setDesiredVersion([id], r.modelVersion, at, manifestPath);

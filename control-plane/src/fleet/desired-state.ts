@@ -76,7 +76,11 @@ export async function signedDesiredStateOf(
     deviceId: device.deviceId,
     trustedKeys: keyring.trusted(),
   };
-  const numbered = await store.security.desiredSequence(device.deviceId, canonicalJson(content), now.toISOString());
+  const numbered = await store.security.desiredSequence(
+    device.deviceId,
+    canonicalJson(content),
+    now.toISOString(),
+  );
   return signDesiredState({ ...content, ...numbered }, keyring.signers());
 }
 

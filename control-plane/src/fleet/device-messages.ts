@@ -56,7 +56,8 @@ function recorders(onState?: ReportedStateListener, onFrame?: LiveFrameListener)
 }
 
 const RECORDERS: Record<Exclude<Kind, 'frame'>, Recorder> = {
-  state: async (store, id, payload, at) => await store.devices.recordReportedState(id, reportedState(payload), at),
+  state: async (store, id, payload, at) =>
+    await store.devices.recordReportedState(id, reportedState(payload), at),
   status: async (store, id, payload, at) =>
     await store.devices.recordStatus(id, parseJsonWith(DeviceStatusSchema, payload, 'device status'), at),
   predictions: async (store, id, payload, at) =>

@@ -67,7 +67,8 @@ export function authorize(deps: AppDeps, route: RouteDef): MiddlewareHandler<App
   return async (c, next) => {
     if (route.access.length === 0) return next();
     const header = c.req.header('authorization');
-    const certified = header === undefined && roles.includes('device') ? await certifiedDevice(c, deps) : null;
+    const certified =
+      header === undefined && roles.includes('device') ? await certifiedDevice(c, deps) : null;
     if (certified) {
       c.set('principal', certified);
       return next();

@@ -144,7 +144,8 @@ export function createControlPlaneMetrics(sources: MetricsSources): ControlPlane
     labelNames: ['status'],
     registers: [registry],
     async collect() {
-      for (const status of PIPELINE_STATUSES) this.set({ status }, (await store.pipeline.runsIn([status])).length);
+      for (const status of PIPELINE_STATUSES)
+        this.set({ status }, (await store.pipeline.runsIn([status])).length);
     },
   });
   new Gauge({

@@ -108,7 +108,10 @@ export async function createPipelineRunner(deps: {
           if (s.status === 'pending') await runs.setStep(run.id, rest, { status: 'cancelled' });
         }
         if (abort.signal.aborted) await runs.setRun(run.id, { status: 'cancelled', finishedAt: now() });
-        deps.logger.warn({ runId: run.id, status: (await runs.getRun(run.id))?.status }, 'pipeline run ended early');
+        deps.logger.warn(
+          { runId: run.id, status: (await runs.getRun(run.id))?.status },
+          'pipeline run ended early',
+        );
         return;
       }
     }

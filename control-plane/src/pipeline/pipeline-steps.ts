@@ -296,9 +296,9 @@ export function pipelineSteps(deps: PipelineStepDeps): PipelineStepDef[] {
         });
         // The field samples in the dataset version (trained on, or held out as field-hard) are
         // recorded as used by this version, so a sample shows which model learnt from it.
-        const sampleIds = (await store.datasets
-          .versionEntries(datasetVersion))
-          .flatMap((e) => (e.sampleId === null ? [] : [e.sampleId]));
+        const sampleIds = (await store.datasets.versionEntries(datasetVersion)).flatMap((e) =>
+          e.sampleId === null ? [] : [e.sampleId],
+        );
         await store.samples.markUsed(sampleIds, summary.modelVersion);
         await store.registry.setAlias(
           CANDIDATE_ALIAS,

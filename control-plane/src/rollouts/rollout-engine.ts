@@ -101,11 +101,9 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     const from = since ? Date.parse(since) : 0;
     let n = 0;
     for (const id of deviceIds) {
-      n += (await store
-        .events.list(id, 200))
-        .filter(
-          (e) => (e.type === 'agent-error' || e.type === 'camera-error') && Date.parse(e.at) >= from,
-        ).length;
+      n += (await store.events.list(id, 200)).filter(
+        (e) => (e.type === 'agent-error' || e.type === 'camera-error') && Date.parse(e.at) >= from,
+      ).length;
     }
     return n;
   }
@@ -116,7 +114,9 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     const touched = (await rollouts.devices(r.rolloutId)).filter((d) => TOUCHED.has(d.state));
     // A device pinned since (possible once the rollout completed) keeps its pin.
     const pinned = new Set(
-      (await store.devices.getMany(touched.map((d) => d.deviceId))).filter((d) => d.pin).map((d) => d.deviceId),
+      (await store.devices.getMany(touched.map((d) => d.deviceId)))
+        .filter((d) => d.pin)
+        .map((d) => d.deviceId),
     );
     if (pinned.size > 0)
       await rollouts.transitionMany(r.rolloutId, [...pinned], 'skipped', 'pinned; not rolled back', at);
@@ -127,7 +127,13 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     for (const [previous, ids] of byPrevious) {
       if (previous === null) {
         // Nothing to go back to: the device keeps what it runs.
-        await rollouts.transitionMany(r.rolloutId, ids, 'rolled_back', 'no previous version to return to', at);
+        await rollouts.transitionMany(
+          r.rolloutId,
+          ids,
+          'rolled_back',
+          'no previous version to return to',
+          at,
+        );
         continue;
       }
       const manifestPath = await signer.orderRollback(previous, `rollout:${r.rolloutId}`, now);

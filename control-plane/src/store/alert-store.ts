@@ -22,7 +22,12 @@ export interface AlertStore {
   /** Newest first: firing ones plus one-shot notifications since `oneShotSince`, or everything. */
   list(query: { open: boolean; oneShotSince: string; limit: number }): Promise<AlertRecord[]>;
   baseline(deviceId: string, modelVersion: number): Promise<ConfidenceBaseline | null>;
-  setBaseline(deviceId: string, modelVersion: number, baseline: ConfidenceBaseline, at: string): Promise<void>;
+  setBaseline(
+    deviceId: string,
+    modelVersion: number,
+    baseline: ConfidenceBaseline,
+    at: string,
+  ): Promise<void>;
   /** Recent top-1 confidences of a device with one model version, newest first. */
   recentConfidences(deviceId: string, modelVersion: number, limit: number): Promise<number[]>;
 }
@@ -63,14 +68,14 @@ export class SqlAlertStore implements AlertStore {
 
   async firing(): Promise<AlertRecord[]> {
     return (
-      await this.db
+      (await this.db
         .prepare("SELECT * FROM alerts WHERE status = 'firing' AND one_shot = 0 ORDER BY fired_at, id")
-        .all() as AlertRow[]
+        .all()) as AlertRow[]
     ).map(fromRow);
   }
 
   async seen(key: string): Promise<boolean> {
-    return await this.db.prepare('SELECT 1 FROM alerts WHERE key = ? LIMIT 1').get(key) !== undefined;
+    return (await this.db.prepare('SELECT 1 FROM alerts WHERE key = ? LIMIT 1').get(key)) !== undefined;
   }
 
   async insert(a: AlertRecord): Promise<void> {
@@ -96,11 +101,13 @@ export class SqlAlertStore implements AlertStore {
   }
 
   async resolve(id: string, at: string): Promise<AlertRecord | null> {
-    const changed = (await this.db
-      .prepare("UPDATE alerts SET status = 'resolved', resolved_at = ? WHERE id = ? AND status = 'firing'")
-      .run(at, id)).changes;
+    const changed = (
+      await this.db
+        .prepare("UPDATE alerts SET status = 'resolved', resolved_at = ? WHERE id = ? AND status = 'firing'")
+        .run(at, id)
+    ).changes;
     if (changed === 0) return null;
-    return fromRow(await this.db.prepare('SELECT * FROM alerts WHERE id = ?').get(id) as AlertRow);
+    return fromRow((await this.db.prepare('SELECT * FROM alerts WHERE id = ?').get(id)) as AlertRow);
   }
 
   async list(query: { open: boolean; oneShotSince: string; limit: number }): Promise<AlertRecord[]> {
@@ -108,20 +115,25 @@ export class SqlAlertStore implements AlertStore {
       ? "WHERE (status = 'firing' AND one_shot = 0) OR (one_shot = 1 AND fired_at >= ?)"
       : 'WHERE ? IS NOT NULL';
     return (
-      await this.db
+      (await this.db
         .prepare(`SELECT * FROM alerts ${where} ORDER BY fired_at DESC, id DESC LIMIT ?`)
-        .all(query.oneShotSince, query.limit) as AlertRow[]
+        .all(query.oneShotSince, query.limit)) as AlertRow[]
     ).map(fromRow);
   }
 
   async baseline(deviceId: string, modelVersion: number): Promise<ConfidenceBaseline | null> {
-    const row = await this.db
+    const row = (await this.db
       .prepare('SELECT mean, predictions FROM confidence_baselines WHERE device_id = ? AND model_version = ?')
-      .get(deviceId, modelVersion) as ConfidenceBaseline | undefined;
+      .get(deviceId, modelVersion)) as ConfidenceBaseline | undefined;
     return row ?? null;
   }
 
-  async setBaseline(deviceId: string, modelVersion: number, b: ConfidenceBaseline, at: string): Promise<void> {
+  async setBaseline(
+    deviceId: string,
+    modelVersion: number,
+    b: ConfidenceBaseline,
+    at: string,
+  ): Promise<void> {
     await this.db
       .prepare(
         `INSERT INTO confidence_baselines (device_id, model_version, mean, predictions, at) VALUES (?, ?, ?, ?, ?)
@@ -132,11 +144,11 @@ export class SqlAlertStore implements AlertStore {
 
   async recentConfidences(deviceId: string, modelVersion: number, limit: number): Promise<number[]> {
     return (
-      await this.db
+      (await this.db
         .prepare(
           'SELECT confidence FROM recent_predictions WHERE device_id = ? AND model_version = ? ORDER BY id DESC LIMIT ?',
         )
-        .all(deviceId, modelVersion, limit) as { confidence: number }[]
+        .all(deviceId, modelVersion, limit)) as { confidence: number }[]
     ).map((r) => r.confidence);
   }
 }

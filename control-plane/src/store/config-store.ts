@@ -59,20 +59,23 @@ export class SqlConfigStore implements ConfigStore {
   }
 
   async getFragment(scope: ConfigScope, key: string): Promise<FragmentRecord | null> {
-    const row = await this.db
+    const row = (await this.db
       .prepare('SELECT * FROM config_fragments WHERE scope = ? AND key = ?')
-      .get(scope, key) as FragmentRow | undefined;
+      .get(scope, key)) as FragmentRow | undefined;
     return row ? fragmentFromRow(row) : null;
   }
 
   async deleteFragment(scope: ConfigScope, key: string): Promise<boolean> {
     return (
-      (await this.db.prepare('DELETE FROM config_fragments WHERE scope = ? AND key = ?').run(scope, key)).changes > 0
+      (await this.db.prepare('DELETE FROM config_fragments WHERE scope = ? AND key = ?').run(scope, key))
+        .changes > 0
     );
   }
 
   async listFragments(): Promise<FragmentRecord[]> {
-    const rows = await this.db.prepare('SELECT * FROM config_fragments ORDER BY scope, key').all() as FragmentRow[];
+    const rows = (await this.db
+      .prepare('SELECT * FROM config_fragments ORDER BY scope, key')
+      .all()) as FragmentRow[];
     return rows.map(fragmentFromRow);
   }
 
@@ -87,9 +90,9 @@ export class SqlConfigStore implements ConfigStore {
   }
 
   async getApplied(deviceId: string): Promise<AppliedConfig | null> {
-    const row = await this.db
+    const row = (await this.db
       .prepare('SELECT report FROM device_config_reports WHERE device_id = ?')
-      .get(deviceId) as { report: string } | undefined;
+      .get(deviceId)) as { report: string } | undefined;
     return row ? (JSON.parse(row.report) as AppliedConfig) : null;
   }
 }

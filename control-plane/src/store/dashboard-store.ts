@@ -60,12 +60,12 @@ export class SqlDashboardStore implements DashboardStore {
     const out = new Map<string, TelemetryPoint[]>(deviceIds.map((id) => [id, []]));
     for (let i = 0; i < deviceIds.length; i += IN_CHUNK) {
       const chunk = deviceIds.slice(i, i + IN_CHUNK);
-      const rows = await this.db
+      const rows = (await this.db
         .prepare(
           `SELECT device_id, model_version, top_label, confidence, latency_ms, captured_at, received_at
            FROM recent_predictions WHERE device_id IN (${chunk.map(() => '?').join(',')}) ORDER BY id`,
         )
-        .all(...chunk) as TelemetryRow[];
+        .all(...chunk)) as TelemetryRow[];
       for (const r of rows) {
         out.get(r.device_id)?.push({
           modelVersion: r.model_version,
@@ -81,16 +81,16 @@ export class SqlDashboardStore implements DashboardStore {
   }
 
   async latestSampleId(deviceId: string): Promise<string | null> {
-    const row = await this.db
+    const row = (await this.db
       .prepare('SELECT id FROM samples WHERE device_id = ? ORDER BY received_at DESC, id DESC LIMIT 1')
-      .get(deviceId) as { id: string } | undefined;
+      .get(deviceId)) as { id: string } | undefined;
     return row?.id ?? null;
   }
 
   async fingerprints(): Promise<Record<ChangeTopic, string>> {
     const out = {} as Record<ChangeTopic, string>;
     for (const [topic, sql] of Object.entries(FINGERPRINTS) as [ChangeTopic, string][]) {
-      out[topic] = JSON.stringify(Object.values(await this.db.prepare(sql).get() as object));
+      out[topic] = JSON.stringify(Object.values((await this.db.prepare(sql).get()) as object));
     }
     return out;
   }

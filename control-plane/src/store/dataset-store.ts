@@ -131,11 +131,11 @@ export class SqlDatasetStore implements DatasetStore {
   }
 
   async listDatasets() {
-    const rows = await this.db
+    const rows = (await this.db
       .prepare(
         'SELECT dataset, label, COUNT(*) AS n FROM dataset_images GROUP BY dataset, label ORDER BY dataset, label',
       )
-      .all() as { dataset: string; label: string; n: number }[];
+      .all()) as { dataset: string; label: string; n: number }[];
     const out = new Map<string, { name: string; images: number; classes: Record<string, number> }>();
     for (const r of rows) {
       const d = out.get(r.dataset) ?? { name: r.dataset, images: 0, classes: {} };
@@ -148,25 +148,25 @@ export class SqlDatasetStore implements DatasetStore {
 
   async listImages(dataset: string, query: { until?: string; limit: number; offset: number }) {
     const until = query.until ?? '9999';
-    const rows = await this.db
+    const rows = (await this.db
       .prepare(
         'SELECT * FROM dataset_images WHERE dataset = ? AND added_at <= ? ORDER BY added_at, sha256 LIMIT ? OFFSET ?',
       )
-      .all(dataset, until, query.limit, query.offset) as ImageRow[];
-    const { n } = await this.db
+      .all(dataset, until, query.limit, query.offset)) as ImageRow[];
+    const { n } = (await this.db
       .prepare('SELECT COUNT(*) AS n FROM dataset_images WHERE dataset = ? AND added_at <= ?')
-      .get(dataset, until) as { n: number };
+      .get(dataset, until)) as { n: number };
     return { images: rows.map(imageFromRow), total: Number(n) };
   }
 
   async labelledSamples(until: string): Promise<LabelledSampleRef[]> {
-    const rows = await this.db
+    const rows = (await this.db
       .prepare(
         `SELECT id, sha256, label, object_key, content_type, labelled_at FROM samples
          WHERE label_status IN ('confirmed', 'corrected') AND label IS NOT NULL AND labelled_at <= ?
          ORDER BY labelled_at, id`,
       )
-      .all(until) as {
+      .all(until)) as {
       id: string;
       sha256: string;
       label: string;
@@ -204,40 +204,41 @@ export class SqlDatasetStore implements DatasetStore {
         `INSERT INTO dataset_version_entries (version_id, split, sha256, label, object_key, sample_id)
          VALUES (?, ?, ?, ?, ?, ?)`,
       );
-      for (const e of entries) await insert.run(version.id, e.split, e.sha256, e.label, e.objectKey, e.sampleId);
+      for (const e of entries)
+        await insert.run(version.id, e.split, e.sha256, e.label, e.objectKey, e.sampleId);
       return { version, created: true };
     });
   }
 
   async getVersion(id: string): Promise<DatasetVersion | null> {
-    const row = await this.db.prepare('SELECT * FROM dataset_versions WHERE id = ?').get(id) as
+    const row = (await this.db.prepare('SELECT * FROM dataset_versions WHERE id = ?').get(id)) as
       | VersionRow
       | undefined;
     return row ? versionFromRow(row) : null;
   }
 
   async listVersions(): Promise<DatasetVersion[]> {
-    const rows = await this.db
+    const rows = (await this.db
       .prepare('SELECT * FROM dataset_versions ORDER BY created_at, id')
-      .all() as VersionRow[];
+      .all()) as VersionRow[];
     return rows.map(versionFromRow);
   }
 
   async versionEntries(id: string): Promise<VersionEntryRecord[]> {
-    const rows = await this.db
+    const rows = (await this.db
       .prepare(
         'SELECT split, sha256, label, object_key, sample_id FROM dataset_version_entries WHERE version_id = ? ORDER BY split, label, sha256',
       )
-      .all(id) as EntryRow[];
+      .all(id)) as EntryRow[];
     return rows.map(entryFromRow);
   }
 
   async versionEntry(id: string, sha256: string): Promise<VersionEntryRecord | null> {
-    const row = await this.db
+    const row = (await this.db
       .prepare(
         'SELECT split, sha256, label, object_key, sample_id FROM dataset_version_entries WHERE version_id = ? AND sha256 = ?',
       )
-      .get(id, sha256) as EntryRow | undefined;
+      .get(id, sha256)) as EntryRow | undefined;
     return row ? entryFromRow(row) : null;
   }
 }

@@ -93,7 +93,9 @@ export function createSqlDeviceStore(db: SqlDatabase): DeviceStore {
         // The use is spent by a conditional update, so two enrollments racing for the last use
         // cannot both win on Postgres either (the second waits for the first's row lock).
         const spent = await tx
-          .prepare('UPDATE enrollment_tokens SET uses_left = uses_left - 1 WHERE token_hash = ? AND uses_left > 0')
+          .prepare(
+            'UPDATE enrollment_tokens SET uses_left = uses_left - 1 WHERE token_hash = ? AND uses_left > 0',
+          )
           .run(tokenHash);
         if (spent.changes === 0) throw unusable();
         const existing = await devices.get(device.deviceId);
@@ -136,7 +138,9 @@ export function createSqlDeviceStore(db: SqlDatabase): DeviceStore {
     },
 
     async get(deviceId) {
-      const row = (await db.prepare(`${DEVICE_SELECT} WHERE d.id = ?`).get(deviceId)) as DeviceRow | undefined;
+      const row = (await db.prepare(`${DEVICE_SELECT} WHERE d.id = ?`).get(deviceId)) as
+        | DeviceRow
+        | undefined;
       return row ? deviceFromRow(row) : null;
     },
 
@@ -168,7 +172,9 @@ export function createSqlDeviceStore(db: SqlDatabase): DeviceStore {
 
     async update(deviceId, update) {
       const result = await db
-        .prepare('UPDATE devices SET grp = COALESCE(?, grp), tags = COALESCE(?, tags), edited_at = ? WHERE id = ?')
+        .prepare(
+          'UPDATE devices SET grp = COALESCE(?, grp), tags = COALESCE(?, tags), edited_at = ? WHERE id = ?',
+        )
         .run(
           update.group ?? null,
           update.tags ? JSON.stringify(update.tags) : null,

@@ -20,7 +20,12 @@ export interface FleetTargetStore {
   list(): Promise<FleetTargetRecord[]>;
   get(selector: FleetSelector): Promise<FleetTargetRecord | null>;
   /** Sets a selector's version; the one it replaces becomes `previousVersion`. */
-  set(selector: FleetSelector, modelVersion: number, rolloutId: string | null, at: string): Promise<FleetTargetRecord>;
+  set(
+    selector: FleetSelector,
+    modelVersion: number,
+    rolloutId: string | null,
+    at: string,
+  ): Promise<FleetTargetRecord>;
   /** Puts back a stored record as it was (a rollback), or removes the selector's target (null). */
   restore(selector: FleetSelector, record: FleetTargetRecord | null): Promise<void>;
   /** Sets or clears a device's pin; false when the device does not exist. */
@@ -48,15 +53,15 @@ function targetFromRow(row: TargetRow): FleetTargetRecord {
 export function createSqlFleetTargetStore(db: SqlDatabase): FleetTargetStore {
   const store: FleetTargetStore = {
     async list() {
-      const rows = await db
+      const rows = (await db
         .prepare('SELECT * FROM fleet_targets ORDER BY set_at, selector_key')
-        .all() as TargetRow[];
+        .all()) as TargetRow[];
       return rows.map(targetFromRow);
     },
     async get(selector) {
-      const row = await db
+      const row = (await db
         .prepare('SELECT * FROM fleet_targets WHERE selector_key = ?')
-        .get(selectorKey(selector)) as TargetRow | undefined;
+        .get(selectorKey(selector))) as TargetRow | undefined;
       return row ? targetFromRow(row) : null;
     },
     async set(selector, modelVersion, rolloutId, at) {
@@ -87,20 +92,22 @@ export function createSqlFleetTargetStore(db: SqlDatabase): FleetTargetStore {
         await db.prepare('DELETE FROM fleet_targets WHERE selector_key = ?').run(key);
         return;
       }
-      await db.prepare(
-        `INSERT INTO fleet_targets (selector_key, selector, model_version, previous_version, rollout_id, set_at)
+      await db
+        .prepare(
+          `INSERT INTO fleet_targets (selector_key, selector, model_version, previous_version, rollout_id, set_at)
          VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (selector_key) DO UPDATE SET selector = excluded.selector,
            model_version = excluded.model_version, previous_version = excluded.previous_version,
            rollout_id = excluded.rollout_id, set_at = excluded.set_at`,
-      ).run(
-        key,
-        JSON.stringify(record.selector),
-        record.modelVersion,
-        record.previousVersion,
-        record.rolloutId,
-        record.setAt,
-      );
+        )
+        .run(
+          key,
+          JSON.stringify(record.selector),
+          record.modelVersion,
+          record.previousVersion,
+          record.rolloutId,
+          record.setAt,
+        );
     },
     async setPin(deviceId, pin) {
       const result = await db

@@ -51,7 +51,11 @@ export function numberPlaceholders(text: string): string {
   return text.replace(/\?/g, () => `$${++n}`);
 }
 
-function executor(db: AnyKysely | Transaction<unknown>, dialect: SqlDialect, inTransaction: boolean): SqlDatabase {
+function executor(
+  db: AnyKysely | Transaction<unknown>,
+  dialect: SqlDialect,
+  inTransaction: boolean,
+): SqlDatabase {
   const query = async (text: string, params: readonly unknown[]) =>
     db.executeQuery(CompiledQuery.raw(dialect === 'postgres' ? numberPlaceholders(text) : text, [...params]));
   const self: SqlDatabase = {

@@ -59,25 +59,27 @@ export class SqlLabellingStore implements LabellingStore {
   constructor(private readonly db: SqlDatabase) {}
 
   async getLabelled(sampleId: string): Promise<LabelledSampleRecord | null> {
-    const row = await this.db.prepare('SELECT * FROM samples WHERE id = ?').get(sampleId) as
+    const row = (await this.db.prepare('SELECT * FROM samples WHERE id = ?').get(sampleId)) as
       | LabelledRow
       | undefined;
     return row ? labelledFromRow(row) : null;
   }
 
   async queuePool(limit: number): Promise<LabelledSampleRecord[]> {
-    const rows = await this.db
+    const rows = (await this.db
       .prepare(
         `SELECT * FROM samples WHERE label_status IS NULL
          ORDER BY skipped_at IS NOT NULL, skipped_at, confidence, received_at, id LIMIT ?`,
       )
-      .all(limit) as LabelledRow[];
+      .all(limit)) as LabelledRow[];
     return rows.map(labelledFromRow);
   }
 
   async countUnlabelled(): Promise<number> {
     return (
-      await this.db.prepare('SELECT COUNT(*) AS n FROM samples WHERE label_status IS NULL').get() as { n: number }
+      (await this.db.prepare('SELECT COUNT(*) AS n FROM samples WHERE label_status IS NULL').get()) as {
+        n: number;
+      }
     ).n;
   }
 
@@ -108,9 +110,9 @@ export class SqlLabellingStore implements LabellingStore {
   }
 
   async history(sampleId: string): Promise<LabelEvent[]> {
-    const rows = await this.db
+    const rows = (await this.db
       .prepare('SELECT sample_id, action, label, actor, at FROM label_events WHERE sample_id = ? ORDER BY id')
-      .all(sampleId) as {
+      .all(sampleId)) as {
       sample_id: string;
       action: LabelEvent['action'];
       label: string | null;
@@ -127,9 +129,9 @@ export class SqlLabellingStore implements LabellingStore {
   }
 
   async countLabelsSince(since: string): Promise<number> {
-    const row = await this.db
+    const row = (await this.db
       .prepare("SELECT COUNT(*) AS n FROM label_events WHERE action != 'skip' AND at > ?")
-      .get(since) as { n: number };
+      .get(since)) as { n: number };
     return row.n;
   }
 
@@ -144,10 +146,14 @@ export class SqlLabellingStore implements LabellingStore {
 
   async listClasses() {
     const out = new Map<string, 'classes' | 'model' | 'dataset'>();
-    for (const r of await this.db.prepare('SELECT name FROM classes ORDER BY name').all() as { name: string }[]) {
+    for (const r of (await this.db.prepare('SELECT name FROM classes ORDER BY name').all()) as {
+      name: string;
+    }[]) {
       out.set(r.name, 'classes');
     }
-    const manifests = await this.db.prepare('SELECT manifest FROM model_versions ORDER BY version').all() as {
+    const manifests = (await this.db
+      .prepare('SELECT manifest FROM model_versions ORDER BY version')
+      .all()) as {
       manifest: string;
     }[];
     for (const m of manifests) {
@@ -155,9 +161,9 @@ export class SqlLabellingStore implements LabellingStore {
         if (!out.has(label)) out.set(label, 'model');
       }
     }
-    const datasetLabels = await this.db
+    const datasetLabels = (await this.db
       .prepare('SELECT DISTINCT label FROM dataset_images ORDER BY label')
-      .all() as {
+      .all()) as {
       label: string;
     }[];
     for (const r of datasetLabels) if (!out.has(r.label)) out.set(r.label, 'dataset');

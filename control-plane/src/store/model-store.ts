@@ -57,7 +57,9 @@ export function createSqlModelStore(db: SqlDatabase): ModelStore {
     },
 
     async list() {
-      const rows = (await db.prepare('SELECT * FROM model_versions ORDER BY version').all()) as ModelVersionRow[];
+      const rows = (await db
+        .prepare('SELECT * FROM model_versions ORDER BY version')
+        .all()) as ModelVersionRow[];
       return rows.map(modelVersionFromRow);
     },
 

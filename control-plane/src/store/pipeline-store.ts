@@ -93,9 +93,9 @@ export class SqlPipelineStore implements PipelineStore {
   }
 
   private async withSteps(row: RunRow): Promise<PipelineRun> {
-    const steps = await this.db
+    const steps = (await this.db
       .prepare('SELECT * FROM pipeline_steps WHERE run_id = ? ORDER BY idx')
-      .all(row.id) as StepRow[];
+      .all(row.id)) as StepRow[];
     return {
       id: row.id,
       trigger: row.trigger,
@@ -121,30 +121,35 @@ export class SqlPipelineStore implements PipelineStore {
   }
 
   async getRun(id: string): Promise<PipelineRun | null> {
-    const row = await this.db.prepare('SELECT * FROM pipeline_runs WHERE id = ?').get(id) as RunRow | undefined;
+    const row = (await this.db.prepare('SELECT * FROM pipeline_runs WHERE id = ?').get(id)) as
+      | RunRow
+      | undefined;
     return row ? this.withSteps(row) : null;
   }
 
   async listRuns(limit: number): Promise<PipelineRun[]> {
-    const rows = await this.db
+    const rows = (await this.db
       .prepare('SELECT * FROM pipeline_runs ORDER BY created_at DESC, id DESC LIMIT ?')
-      .all(limit) as RunRow[];
+      .all(limit)) as RunRow[];
     return Promise.all(rows.map((r) => this.withSteps(r)));
   }
 
   async runsIn(statuses: readonly RunStatus[]): Promise<PipelineRun[]> {
     if (statuses.length === 0) return [];
-    const rows = await this.db
+    const rows = (await this.db
       .prepare(
         `SELECT * FROM pipeline_runs WHERE status IN (${statuses.map(() => '?').join(',')}) ORDER BY created_at, id`,
       )
-      .all(...statuses) as RunRow[];
+      .all(...statuses)) as RunRow[];
     return Promise.all(rows.map((r) => this.withSteps(r)));
   }
 
   async lastRunCreatedAt(): Promise<string | null> {
-    return (await this.db.prepare('SELECT MAX(created_at) AS at FROM pipeline_runs').get() as { at: string | null })
-      .at;
+    return (
+      (await this.db.prepare('SELECT MAX(created_at) AS at FROM pipeline_runs').get()) as {
+        at: string | null;
+      }
+    ).at;
   }
 
   async setRun(
@@ -172,7 +177,9 @@ export class SqlPipelineStore implements PipelineStore {
   async appendStepLog(runId: string, index: number, text: string) {
     // The last LOG_MAX_CHARS characters: SQLite's substr takes a negative start, Postgres has right().
     const tail =
-      this.db.dialect === 'postgres' ? `right(log || ?, ${LOG_MAX_CHARS})` : `substr(log || ?, -${LOG_MAX_CHARS})`;
+      this.db.dialect === 'postgres'
+        ? `right(log || ?, ${LOG_MAX_CHARS})`
+        : `substr(log || ?, -${LOG_MAX_CHARS})`;
     await this.db
       .prepare(`UPDATE pipeline_steps SET log = ${tail} WHERE run_id = ? AND idx = ?`)
       .run(text, runId, index);

@@ -55,7 +55,7 @@ export class SqlRegistryStore implements RegistryStore {
   }
 
   async getLineage(modelVersion: number): Promise<LineageRecord | null> {
-    const row = await this.db.prepare('SELECT * FROM model_lineage WHERE version = ?').get(modelVersion) as
+    const row = (await this.db.prepare('SELECT * FROM model_lineage WHERE version = ?').get(modelVersion)) as
       | {
           parameters: string;
           dataset_version: string | null;
@@ -83,14 +83,14 @@ export class SqlRegistryStore implements RegistryStore {
   }
 
   async getAlias(alias: string): Promise<ModelAlias | null> {
-    const row = await this.db.prepare('SELECT * FROM model_aliases WHERE alias = ?').get(alias) as
+    const row = (await this.db.prepare('SELECT * FROM model_aliases WHERE alias = ?').get(alias)) as
       | AliasRow
       | undefined;
     return row ? aliasFromRow(row) : null;
   }
 
   async listAliases(): Promise<ModelAlias[]> {
-    return (await this.db.prepare('SELECT * FROM model_aliases ORDER BY alias').all() as AliasRow[]).map(
+    return ((await this.db.prepare('SELECT * FROM model_aliases ORDER BY alias').all()) as AliasRow[]).map(
       aliasFromRow,
     );
   }
@@ -105,9 +105,9 @@ export class SqlRegistryStore implements RegistryStore {
   }
 
   async promotionsOf(modelVersion: number): Promise<PromotionDecision[]> {
-    const rows = await this.db
+    const rows = (await this.db
       .prepare('SELECT * FROM promotions WHERE candidate = ? ORDER BY id')
-      .all(modelVersion) as {
+      .all(modelVersion)) as {
       candidate: number;
       production: number | null;
       promoted: number;

@@ -147,21 +147,23 @@ export function createSqlRolloutStore(db: SqlDatabase): RolloutStore {
   return {
     async create(rollout, devices) {
       await db.transaction(async (tx) => {
-        await tx.prepare(
-          `INSERT INTO rollouts (id, model_version, target, strategy, state, current_wave, waves, reason,
+        await tx
+          .prepare(
+            `INSERT INTO rollouts (id, model_version, target, strategy, state, current_wave, waves, reason,
              created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(
-          rollout.rolloutId,
-          rollout.modelVersion,
-          JSON.stringify(rollout.target),
-          JSON.stringify(rollout.strategy),
-          rollout.state,
-          rollout.currentWave,
-          JSON.stringify(rollout.waves),
-          rollout.reason,
-          rollout.createdAt,
-          rollout.updatedAt,
-        );
+          )
+          .run(
+            rollout.rolloutId,
+            rollout.modelVersion,
+            JSON.stringify(rollout.target),
+            JSON.stringify(rollout.strategy),
+            rollout.state,
+            rollout.currentWave,
+            JSON.stringify(rollout.waves),
+            rollout.reason,
+            rollout.createdAt,
+            rollout.updatedAt,
+          );
         const insert = tx.prepare(
           `INSERT INTO rollout_devices (rollout_id, device_id, wave, state, previous_version, reason,
              notified_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -185,44 +187,48 @@ export function createSqlRolloutStore(db: SqlDatabase): RolloutStore {
       });
     },
     async get(rolloutId) {
-      const row = await db.prepare('SELECT * FROM rollouts WHERE id = ?').get(rolloutId) as RolloutRow | undefined;
+      const row = (await db.prepare('SELECT * FROM rollouts WHERE id = ?').get(rolloutId)) as
+        | RolloutRow
+        | undefined;
       return row ? rolloutFromRow(row) : null;
     },
     async list() {
-      return (await db.prepare('SELECT * FROM rollouts ORDER BY created_at, id').all() as RolloutRow[]).map(
+      return ((await db.prepare('SELECT * FROM rollouts ORDER BY created_at, id').all()) as RolloutRow[]).map(
         rolloutFromRow,
       );
     },
     async listLive() {
       return (
-        await db
+        (await db
           .prepare("SELECT * FROM rollouts WHERE state IN ('running', 'paused') ORDER BY created_at, id")
-          .all() as RolloutRow[]
+          .all()) as RolloutRow[]
       ).map(rolloutFromRow);
     },
     async update(rolloutId, patch, at) {
       const current = await this.get(rolloutId);
       if (!current) return;
       const next = { ...current, ...patch };
-      await db.prepare(
-        'UPDATE rollouts SET state = ?, current_wave = ?, waves = ?, reason = ?, updated_at = ? WHERE id = ?',
-      ).run(next.state, next.currentWave, JSON.stringify(next.waves), next.reason, at, rolloutId);
+      await db
+        .prepare(
+          'UPDATE rollouts SET state = ?, current_wave = ?, waves = ?, reason = ?, updated_at = ? WHERE id = ?',
+        )
+        .run(next.state, next.currentWave, JSON.stringify(next.waves), next.reason, at, rolloutId);
     },
     async devices(rolloutId) {
       return (
-        await db
+        (await db
           .prepare('SELECT * FROM rollout_devices WHERE rollout_id = ? ORDER BY wave, device_id')
-          .all(rolloutId) as DeviceRow[]
+          .all(rolloutId)) as DeviceRow[]
       ).map(deviceFromRow);
     },
     async entriesOf(deviceId) {
       return (
-        await db
+        (await db
           .prepare(
             `SELECT d.* FROM rollout_devices d JOIN rollouts r ON r.id = d.rollout_id
              WHERE d.device_id = ? ORDER BY r.created_at DESC, r.id DESC`,
           )
-          .all(deviceId) as DeviceRow[]
+          .all(deviceId)) as DeviceRow[]
       ).map(deviceFromRow);
     },
     async transition(rolloutId, deviceId, state, reason, at, notified = false) {
@@ -239,22 +245,24 @@ export function createSqlRolloutStore(db: SqlDatabase): RolloutStore {
             )
             .run(state, reason, at, notified ? 1 : 0, at, rolloutId, deviceId);
           await tx
-            .prepare('INSERT INTO rollout_transitions (rollout_id, device_id, state, at, reason) VALUES (?, ?, ?, ?, ?)')
+            .prepare(
+              'INSERT INTO rollout_transitions (rollout_id, device_id, state, at, reason) VALUES (?, ?, ?, ?, ?)',
+            )
             .run(rolloutId, deviceId, state, at, reason);
         }
       });
     },
     async setStats(rolloutId, deviceId, baseline, latest) {
-      await db.prepare(
-        'UPDATE rollout_devices SET baseline = ?, latest = ? WHERE rollout_id = ? AND device_id = ?',
-      ).run(json(baseline), json(latest), rolloutId, deviceId);
+      await db
+        .prepare('UPDATE rollout_devices SET baseline = ?, latest = ? WHERE rollout_id = ? AND device_id = ?')
+        .run(json(baseline), json(latest), rolloutId, deviceId);
     },
     async history(rolloutId) {
-      const rows = await db
+      const rows = (await db
         .prepare(
           'SELECT device_id, state, at, reason FROM rollout_transitions WHERE rollout_id = ? ORDER BY id',
         )
-        .all(rolloutId) as {
+        .all(rolloutId)) as {
         device_id: string;
         state: RolloutDeviceState;
         at: string;
@@ -269,18 +277,20 @@ export function createSqlRolloutStore(db: SqlDatabase): RolloutStore {
       return out;
     },
     async putRollbackManifest(version, manifest, at) {
-      await db.prepare(
-        `INSERT INTO rollback_manifests (version, manifest, signed_at) VALUES (?, ?, ?)
+      await db
+        .prepare(
+          `INSERT INTO rollback_manifests (version, manifest, signed_at) VALUES (?, ?, ?)
          ON CONFLICT (version) DO UPDATE SET manifest = excluded.manifest, signed_at = excluded.signed_at`,
-      ).run(version, JSON.stringify(manifest), at);
+        )
+        .run(version, JSON.stringify(manifest), at);
     },
     async pruneRollbackManifests(before) {
       return (await db.prepare('DELETE FROM rollback_manifests WHERE signed_at < ?').run(before)).changes;
     },
     async getRollbackManifest(version) {
-      const row = await db.prepare('SELECT manifest FROM rollback_manifests WHERE version = ?').get(version) as
-        | { manifest: string }
-        | undefined;
+      const row = (await db
+        .prepare('SELECT manifest FROM rollback_manifests WHERE version = ?')
+        .get(version)) as { manifest: string } | undefined;
       return row ? (JSON.parse(row.manifest) as Manifest) : null;
     },
   };

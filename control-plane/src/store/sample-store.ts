@@ -79,13 +79,19 @@ export function createSqlSampleStore(db: SqlDatabase): SampleStore {
     },
 
     async get(sampleId) {
-      const row = (await db.prepare('SELECT * FROM samples WHERE id = ?').get(sampleId)) as SampleRow | undefined;
+      const row = (await db.prepare('SELECT * FROM samples WHERE id = ?').get(sampleId)) as
+        | SampleRow
+        | undefined;
       return row ? sampleFromRow(row) : null;
     },
 
     async list(query) {
       const where =
-        query.labelled === undefined ? '' : query.labelled ? 'WHERE label IS NOT NULL' : 'WHERE label IS NULL';
+        query.labelled === undefined
+          ? ''
+          : query.labelled
+            ? 'WHERE label IS NOT NULL'
+            : 'WHERE label IS NULL';
       const rows = (await db
         .prepare(`SELECT * FROM samples ${where} ORDER BY received_at, id LIMIT ? OFFSET ?`)
         .all(query.limit, query.offset)) as SampleRow[];

@@ -26,7 +26,11 @@ export interface SecurityStore {
    * last time when the content is unchanged (so every copy is the same message), else one more
    * (starting at 1) issued `now`.
    */
-  desiredSequence(deviceId: string, content: string, now: string): Promise<{ sequence: number; issuedAt: string }>;
+  desiredSequence(
+    deviceId: string,
+    content: string,
+    now: string,
+  ): Promise<{ sequence: number; issuedAt: string }>;
 }
 
 interface IdentityRow {
@@ -39,9 +43,9 @@ export class SqlSecurityStore implements SecurityStore {
   constructor(private readonly sql: SqlDatabase) {}
 
   private async row(deviceId: string): Promise<IdentityRow | undefined> {
-    return await this.sql
+    return (await this.sql
       .prepare('SELECT cert_fingerprint, revoked_at, revoked_by FROM device_identity WHERE device_id = ?')
-      .get(deviceId) as IdentityRow | undefined;
+      .get(deviceId)) as IdentityRow | undefined;
   }
 
   async setCertificate(deviceId: string, fingerprint: string | null): Promise<void> {
@@ -85,8 +89,8 @@ export class SqlSecurityStore implements SecurityStore {
   async replaceSecretHash(deviceId: string, secretHash: string): Promise<boolean> {
     if (await this.revocationOf(deviceId)) return false;
     return (
-      (await this.sql.prepare('UPDATE devices SET secret_hash = ? WHERE id = ?').run(secretHash, deviceId)).changes >
-      0
+      (await this.sql.prepare('UPDATE devices SET secret_hash = ? WHERE id = ?').run(secretHash, deviceId))
+        .changes > 0
     );
   }
 

@@ -18,7 +18,7 @@ export function createSqlSessionStore(db: SqlDatabase, now: () => number = Date.
       });
     },
     async isRevoked(id) {
-      return await db.prepare('SELECT 1 FROM revoked_sessions WHERE id = ?').get(id) !== undefined;
+      return (await db.prepare('SELECT 1 FROM revoked_sessions WHERE id = ?').get(id)) !== undefined;
     },
   };
 }

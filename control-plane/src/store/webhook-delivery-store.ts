@@ -36,7 +36,9 @@ export class SqlWebhookDeliveryStore implements WebhookDeliveryStore {
   constructor(private readonly db: SqlDatabase) {}
 
   async pending(limit: number): Promise<PendingDelivery[]> {
-    const rows = await this.db.prepare('SELECT * FROM webhook_deliveries ORDER BY seq LIMIT ?').all(limit) as Row[];
+    const rows = (await this.db
+      .prepare('SELECT * FROM webhook_deliveries ORDER BY seq LIMIT ?')
+      .all(limit)) as Row[];
     const out: PendingDelivery[] = [];
     for (const r of rows) {
       const parsed = AlertNotificationSchema.safeParse(JSON.parse(r.notification));

@@ -197,7 +197,7 @@ describe('a corrupted metrics.json is refused with its file and field', () => {
   });
 
   it('by the control plane registry on upload, and by model comparison on stored rows', async () => {
-    const store = openSqliteStore(join(root, 'cp', 'db.sqlite'), logger);
+    const store = await openSqliteStore(join(root, 'cp', 'db.sqlite'), logger);
     const registry = createModelRegistry({
       store,
       objects: createLocalObjectStore(join(root, 'cp', 'objects')),
@@ -227,7 +227,7 @@ describe('a corrupted metrics.json is refused with its file and field', () => {
 
       const summary = await registry.publish(upload(good));
       expect(summary.metrics).toEqual(good);
-      const record = await store.models.get(summary.modelVersion)!;
+      const record = (await store.models.get(summary.modelVersion))!;
       // A row stored before uploads were validated.
       const legacy: ModelVersionRecord = {
         ...record,

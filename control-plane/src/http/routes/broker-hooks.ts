@@ -60,7 +60,7 @@ export function brokerHookHandlers(deps: AppDeps) {
         const device = body.username;
         const allowed =
           body.clientid === deviceClientId(device) &&
-          await deps.store.devices.exists(device) &&
+          (await deps.store.devices.exists(device)) &&
           (body.action === 'publish'
             ? deviceMayPublish(device, body.topic)
             : deviceMaySubscribe(device, body.topic));

@@ -38,10 +38,7 @@ function redacted(f: FragmentRecord): ConfigFragmentRecord {
 export function configHandlers(deps: AppDeps) {
   const { store } = deps;
   const affected = async (scope: ConfigScope, key: string) =>
-    (await store
-      .devices.list())
-      .filter((d) => fragmentApplies(d, scope, key))
-      .map((d) => d.deviceId);
+    (await store.devices.list()).filter((d) => fragmentApplies(d, scope, key)).map((d) => d.deviceId);
   const publish = async (scope: ConfigScope, key: string) => {
     // Without a publisher (an app built without MQTT) devices still fetch it over HTTP at start.
     if (deps.desiredConfig) return deps.desiredConfig.publishScope(scope, key);
@@ -61,7 +58,7 @@ export function configHandlers(deps: AppDeps) {
     putConfigFragment: async ({ params, query, body }, c) => {
       const { scope } = params;
       const key = parseWith(KEY_SCHEMAS[scope], params.key, `${scope} name`);
-      if (scope === 'device' && !await store.devices.exists(key))
+      if (scope === 'device' && !(await store.devices.exists(key)))
         throw new NotFoundError(`device '${key}' not found`);
       const stored = await store.config.getFragment(scope, key);
       const settings = validateFragment(restoreRedacted(body.settings, stored?.settings ?? null));
@@ -89,7 +86,7 @@ export function configHandlers(deps: AppDeps) {
     },
     deleteConfigFragment: async ({ params }) => {
       const existing = await store.config.getFragment(params.scope, params.key);
-      if (!existing || !await store.config.deleteFragment(params.scope, params.key)) {
+      if (!existing || !(await store.config.deleteFragment(params.scope, params.key))) {
         throw new NotFoundError(`no configuration for ${params.scope} '${params.key}'`);
       }
       const devices = await publish(params.scope, params.key);

@@ -69,10 +69,15 @@ export function datasetHandlers(deps: AppDeps) {
       });
       return created ? { status: 201, body: version } : { status: 200, body: version };
     },
-    listDatasetVersions: async () => ({ status: 200, body: { versions: await store.datasets.listVersions() } }),
+    listDatasetVersions: async () => ({
+      status: 200,
+      body: { versions: await store.datasets.listVersions() },
+    }),
     getDatasetVersion: async ({ params }) => {
       const version = await findVersion(params.id);
-      const entries = (await store.datasets.versionEntries(version.id)).map(({ objectKey: _k, ...entry }) => entry);
+      const entries = (await store.datasets.versionEntries(version.id)).map(
+        ({ objectKey: _k, ...entry }) => entry,
+      );
       return { status: 200, body: { version, entries } };
     },
     getDatasetVersionImage: async ({ params }) => {

@@ -34,7 +34,7 @@ export function deviceIdentityHandlers(deps: AppDeps) {
   return handlers({
     revokeDevice: async ({ params }, c) => {
       const revokedAt = new Date().toISOString();
-      if (!await store.security.revoke(params.id, actorOf(c), revokedAt)) {
+      if (!(await store.security.revoke(params.id, actorOf(c), revokedAt))) {
         throw new NotFoundError(`device '${params.id}' not found`);
       }
       deps.devices.forget(params.id);
@@ -47,7 +47,7 @@ export function deviceIdentityHandlers(deps: AppDeps) {
     rotateDeviceSecret: async ({ body }, c) => {
       const deviceId = deviceIdOf(c);
       const hash = await hashSecret(body.secret);
-      if (!await store.security.replaceSecretHash(deviceId, hash)) throw new UnauthorizedError();
+      if (!(await store.security.replaceSecretHash(deviceId, hash))) throw new UnauthorizedError();
       deps.devices.forget(deviceId);
       await deps.brokerIdentities?.provisionDevice(deviceId, body.secret);
       log.info({ deviceId }, 'device secret rotated');

@@ -20,7 +20,10 @@ function liveFrameOf(deps: AppDeps, deviceId: string, cameraId?: string) {
 export function deviceHandlers(deps: AppDeps) {
   const { store, convergence } = deps;
   return handlers({
-    listDevices: async () => ({ status: 200, body: { devices: (await store.devices.list()).map(summaryOf) } }),
+    listDevices: async () => ({
+      status: 200,
+      body: { devices: (await store.devices.list()).map(summaryOf) },
+    }),
     getDevice: async ({ params }) => {
       const device = await store.devices.get(params.id);
       if (!device) throw new NotFoundError(`device '${params.id}' not found`);
@@ -42,7 +45,7 @@ export function deviceHandlers(deps: AppDeps) {
         'device updated',
       );
       await convergence.converge([device.deviceId]);
-      return { status: 200, body: summaryOf(await store.devices.get(device.deviceId) ?? device) };
+      return { status: 200, body: summaryOf((await store.devices.get(device.deviceId)) ?? device) };
     },
     pinDevice: async ({ params, body }, c) => {
       const pin = { modelVersion: body.modelVersion, reason: body.reason ?? null, pinnedBy: actorOf(c) };

@@ -11,7 +11,10 @@ export function pipelineHandlers(deps: AppDeps) {
     return deps.pipeline;
   };
   return handlers({
-    triggerPipeline: async (_input, c) => ({ status: 202, body: await runner().trigger('manual', actorOf(c)) }),
+    triggerPipeline: async (_input, c) => ({
+      status: 202,
+      body: await runner().trigger('manual', actorOf(c)),
+    }),
     listPipelineRuns: async () => ({ status: 200, body: { runs: await store.pipeline.listRuns(50) } }),
     getPipelineRun: async ({ params }) => {
       const run = await store.pipeline.getRun(params.id);

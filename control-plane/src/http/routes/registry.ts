@@ -21,7 +21,10 @@ export function registryHandlers(deps: AppDeps) {
       return { status: 200, body: saved };
     },
     compareModels: async ({ query }) => {
-      const comparison = compareModels(await resolveModel(store, query.a), await resolveModel(store, query.b));
+      const comparison = compareModels(
+        await resolveModel(store, query.a),
+        await resolveModel(store, query.b),
+      );
       if (comparison === null) {
         throw new ValidationError(
           'both versions need metrics with accuracy, perClass and confusion to compare',
@@ -36,8 +39,7 @@ export function registryHandlers(deps: AppDeps) {
         body: {
           modelVersion: model.modelVersion,
           lineage: await store.registry.getLineage(model.modelVersion),
-          aliases: (await store.registry
-            .listAliases())
+          aliases: (await store.registry.listAliases())
             .filter((a) => a.modelVersion === model.modelVersion)
             .map((a) => a.alias),
           promotions: await store.registry.promotionsOf(model.modelVersion),

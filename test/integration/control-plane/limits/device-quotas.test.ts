@@ -55,11 +55,11 @@ describe('per-device quotas', () => {
         expect(
           await metric(/edgeloop_device_quota_exceeded_total\{kind="events"\} (\d+)/),
         ).toBeGreaterThanOrEqual(50);
-        expect(t.cp.store.events.list('quiet', 100)).toHaveLength(4);
+        expect(await t.cp.store.events.list('quiet', 100)).toHaveLength(4);
       },
       { timeout: 10_000, interval: 50 },
     );
-    const kept = t.cp.store.events.list('noisy', 100).length;
+    const kept = (await t.cp.store.events.list('noisy', 100)).length;
     expect(kept).toBeGreaterThanOrEqual(5);
     expect(kept).toBeLessThanOrEqual(10);
     // The quota dropped what it counted, nothing else.
@@ -96,7 +96,7 @@ describe('per-device quotas', () => {
 
   it('retains at most the quota of Home Assistant topics per device', async () => {
     const dir = tempDir();
-    const store = openSqliteStore(join(dir.path, 'db.sqlite'), createLogger({ level: 'silent' }));
+    const store = await openSqliteStore(join(dir.path, 'db.sqlite'), createLogger({ level: 'silent' }));
     await store.devices.createEnrollmentToken({
       tokenHash: 'h',
       group: 'default',

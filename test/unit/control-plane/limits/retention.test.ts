@@ -20,7 +20,7 @@ let store: Store;
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'edgeloop-retention-'));
-  store = openSqliteStore(join(dir, 'db.sqlite'), logger);
+  store = await openSqliteStore(join(dir, 'db.sqlite'), logger);
   await store.devices.createEnrollmentToken({
     tokenHash: 'h',
     group: 'default',
@@ -28,7 +28,11 @@ beforeEach(async () => {
     expiresAt: '2999-01-01T00:00:00Z',
   });
   for (const id of ['cam-1', 'cam-2']) {
-    await store.devices.enroll('h', { deviceId: id, name: null, hardware: null, secretHash: 'x' }, new Date());
+    await store.devices.enroll(
+      'h',
+      { deviceId: id, name: null, hardware: null, secretHash: 'x' },
+      new Date(),
+    );
   }
   for (const v of [1, 2]) {
     const at = new Date().toISOString();
@@ -63,7 +67,7 @@ describe('retention', () => {
       config: RetentionConfigSchema.parse({ deviceEventsDays: 30, deviceEventsPerDevice: 5 }),
       logger,
     });
-    const pruned = retention.prune(now);
+    const pruned = await retention.prune(now);
     expect(pruned.deviceEvents).toBe(1 + 3);
     expect((await store.events.list('cam-1', 100)).map((e) => e.message)).toEqual([
       'recent-7',
@@ -85,7 +89,7 @@ describe('retention', () => {
       config: RetentionConfigSchema.parse({ rollbackManifestDays: 30 }),
       logger,
     });
-    expect(retention.prune(now).rollbackManifests).toBe(1);
+    expect((await retention.prune(now)).rollbackManifests).toBe(1);
     expect(await store.rollouts.getRollbackManifest(1)).toBeNull();
     expect(await store.rollouts.getRollbackManifest(2)).not.toBeNull();
   });

@@ -45,7 +45,7 @@ import { createPipelineRunner, type PipelineRunner } from './pipeline/pipeline-r
 import { pipelineSteps } from './pipeline/pipeline-steps.ts';
 import { startPipelineTriggers } from './pipeline/pipeline-triggers.ts';
 import { createRolloutEngine } from './rollouts/rollout-engine.ts';
-import { openSqliteStore } from './store/sqlite-store.ts';
+import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
 import { checkExposure } from './tls/exposure.ts';
 import { loadTlsMaterial, type TlsMaterial } from './tls/tls-material.ts';
@@ -112,10 +112,7 @@ export async function startControlPlane(
     mkdirSync(config.dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
     // An existing folder made by hand (or by an older version) is closed to others too.
     chmodSync(config.dataDir, PRIVATE_DIR_MODE);
-    const store = await openSqliteStore(
-      join(config.dataDir, 'control-plane.db'),
-      root.child({ component: 'store' }),
-    );
+    const store = await openStore(config.store, config.dataDir, root.child({ component: 'store' }));
     stops.push(() => store.close());
     const keyring = openSigningKeyring(
       config.dataDir,

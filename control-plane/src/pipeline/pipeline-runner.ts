@@ -168,6 +168,8 @@ export async function createPipelineRunner(deps: {
         'pipeline run queued',
       );
       kick();
+      // Started (or queued behind the active run) before answering, as the caller sees it.
+      await kicking;
       return (await runs.getRun(id))!;
     },
 

@@ -26,7 +26,9 @@ function asPostgres(command: string): void {
 
 export async function startPostgres(): Promise<PostgresCluster> {
   if (!existsSync(join(BIN, 'initdb'))) {
-    throw new Error(`Postgres binaries not found in ${BIN}: apt-get install postgresql (or set EDGELOOP_TEST_SKIP_POSTGRES=1)`);
+    throw new Error(
+      `Postgres binaries not found in ${BIN}: apt-get install postgresql (or set EDGELOOP_TEST_SKIP_POSTGRES=1)`,
+    );
   }
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-pg-'));
   chmodSync(dir, 0o777);

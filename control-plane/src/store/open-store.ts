@@ -6,6 +6,7 @@ import { openSqliteStore } from './sqlite-store.ts';
 import type { Store } from './store.ts';
 
 export function openStore(config: StoreConfig, dataDir: string, logger: Logger): Promise<Store> {
-  if (config.type === 'postgres') return openPostgresStore({ url: config.url, poolSize: config.poolSize }, logger);
+  if (config.type === 'postgres')
+    return openPostgresStore({ url: config.url, poolSize: config.poolSize }, logger);
   return openSqliteStore(config.path ?? join(dataDir, 'control-plane.db'), logger);
 }

@@ -58,7 +58,12 @@ describe.each(engines)('the %s store', (_name, open) => {
     store.devices.enroll(token, { deviceId, name: null, hardware: null, secretHash: 'h', tags }, now);
 
   it('spends a token use per enrollment and refuses a used-up or unknown one', async () => {
-    await store.devices.createEnrollmentToken({ tokenHash: 'tok', group: 'yard', usesLeft: 3, expiresAt: later });
+    await store.devices.createEnrollmentToken({
+      tokenHash: 'tok',
+      group: 'yard',
+      usesLeft: 3,
+      expiresAt: later,
+    });
     expect(await store.devices.enrollmentTokenUsable('tok', now)).toBe(true);
     const a = await enroll('cam-a', 'tok', ['outdoor']);
     expect(a).toMatchObject({ deviceId: 'cam-a', group: 'yard', tags: ['outdoor'], online: false });
@@ -72,7 +77,12 @@ describe.each(engines)('the %s store', (_name, open) => {
   });
 
   it('lets exactly one of two concurrent enrollments spend the last use', async () => {
-    await store.devices.createEnrollmentToken({ tokenHash: 'last', group: 'dock', usesLeft: 1, expiresAt: later });
+    await store.devices.createEnrollmentToken({
+      tokenHash: 'last',
+      group: 'dock',
+      usesLeft: 1,
+      expiresAt: later,
+    });
     const results = await Promise.allSettled([enroll('race-1', 'last'), enroll('race-2', 'last')]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
@@ -89,14 +99,24 @@ describe.each(engines)('the %s store', (_name, open) => {
     const dock = await store.devices.resolveTarget({ group: 'dock' });
     expect(dock).toHaveLength(2);
     expect(dock[0]).toBe('cam-b');
-    expect(await store.devices.resolveTarget({ deviceIds: ['cam-c', 'ghost', 'cam-a'] })).toEqual(['cam-a', 'cam-c']);
+    expect(await store.devices.resolveTarget({ deviceIds: ['cam-c', 'ghost', 'cam-a'] })).toEqual([
+      'cam-a',
+      'cam-c',
+    ]);
     await store.devices.setDesiredVersion(['cam-a', 'cam-c'], 3, now.toISOString());
     expect((await store.devices.get('cam-a'))?.desiredVersion).toBe(3);
-    expect((await store.devices.getMany(['cam-c', 'ghost', 'cam-a'])).map((d) => d.deviceId)).toEqual(['cam-c', 'cam-a']);
+    expect((await store.devices.getMany(['cam-c', 'ghost', 'cam-a'])).map((d) => d.deviceId)).toEqual([
+      'cam-c',
+      'cam-a',
+    ]);
   });
 
   it('records status, predictions (counted, latest per camera) and events', async () => {
-    await store.devices.recordStatus('cam-a', { protocol: 1, online: true, at: now.toISOString() }, now.toISOString());
+    await store.devices.recordStatus(
+      'cam-a',
+      { protocol: 1, online: true, at: now.toISOString() },
+      now.toISOString(),
+    );
     for (let i = 0; i < 3; i++) {
       await store.devices.recordPrediction(
         'cam-a',
@@ -116,7 +136,13 @@ describe.each(engines)('the %s store', (_name, open) => {
     expect(device?.lastPrediction?.frameId).toBe('f2');
     expect((await store.devices.cameraPredictions('cam-a')).map((p) => p.prediction.frameId)).toEqual(['f2']);
     for (const message of ['one', 'two', 'three']) {
-      await store.events.record('cam-a', { protocol: 1, deviceId: 'cam-a', type: 'agent-error', message, at: now.toISOString() } as Parameters<Store['events']['record']>[1], now.toISOString());
+      await store.events.record(
+        'cam-a',
+        { protocol: 1, deviceId: 'cam-a', type: 'agent-error', message, at: now.toISOString() } as Parameters<
+          Store['events']['record']
+        >[1],
+        now.toISOString(),
+      );
     }
     expect((await store.events.list('cam-a', 2)).map((e) => e.message)).toEqual(['three', 'two']);
     expect(await store.events.prune('2000-01-01T00:00:00Z', 1)).toBe(2);
@@ -142,27 +168,30 @@ describe.each(engines)('the %s store', (_name, open) => {
   });
 
   it('stores a sample once per idempotency key and once per image content', async () => {
-    const sample = (key: string, sha256: string) => ({
-      deviceId: 'cam-a',
-      sha256,
-      objectKey: `samples/${sha256}.jpg`,
-      contentType: 'image/jpeg',
-      bytes: 100,
-      width: 8,
-      height: 8,
-      metadata: {
-        protocol: 1,
-        idempotencyKey: key,
-        modelVersion: 1,
-        frameId: 'f1',
-        capturedAt: now.toISOString(),
-        reason: 'low-confidence',
-        topK: [{ label: 'red', confidence: 0.4 }],
-      },
-    }) as unknown as Parameters<Store['samples']['insert']>[0];
+    const sample = (key: string, sha256: string) =>
+      ({
+        deviceId: 'cam-a',
+        sha256,
+        objectKey: `samples/${sha256}.jpg`,
+        contentType: 'image/jpeg',
+        bytes: 100,
+        width: 8,
+        height: 8,
+        metadata: {
+          protocol: 1,
+          idempotencyKey: key,
+          modelVersion: 1,
+          frameId: 'f1',
+          capturedAt: now.toISOString(),
+          reason: 'low-confidence',
+          topK: [{ label: 'red', confidence: 0.4 }],
+        },
+      }) as unknown as Parameters<Store['samples']['insert']>[0];
     const first = await store.samples.insert(sample('k1', 'a'.repeat(64)), now.toISOString());
     expect(first.duplicate).toBe(false);
-    expect((await store.samples.insert(sample('k1', 'b'.repeat(64)), now.toISOString())).duplicate).toBe(true);
+    expect((await store.samples.insert(sample('k1', 'b'.repeat(64)), now.toISOString())).duplicate).toBe(
+      true,
+    );
     const [x, y] = await Promise.all([
       store.samples.insert(sample('k2', 'c'.repeat(64)), now.toISOString()),
       store.samples.insert(sample('k3', 'c'.repeat(64)), now.toISOString()),
@@ -199,22 +228,47 @@ describe.each(engines)('the %s store', (_name, open) => {
         createdAt: at,
         updatedAt: at,
       },
-      [{ rolloutId: 'r1', deviceId: 'cam-a', wave: 0, state: 'queued', previousVersion: 1, reason: null, notifiedAt: null, updatedAt: at, baseline: null, latest: null }],
+      [
+        {
+          rolloutId: 'r1',
+          deviceId: 'cam-a',
+          wave: 0,
+          state: 'queued',
+          previousVersion: 1,
+          reason: null,
+          notifiedAt: null,
+          updatedAt: at,
+          baseline: null,
+          latest: null,
+        },
+      ],
     );
     await store.rollouts.transition('r1', 'cam-a', 'notified', null, at, true);
     const [entry] = await store.rollouts.devices('r1');
     expect(entry).toMatchObject({ state: 'notified', notifiedAt: at });
-    expect((await store.rollouts.history('r1')).get('cam-a')?.map((h) => h.state)).toEqual(['queued', 'notified']);
+    expect((await store.rollouts.history('r1')).get('cam-a')?.map((h) => h.state)).toEqual([
+      'queued',
+      'notified',
+    ]);
     expect((await store.rollouts.listLive()).map((r) => r.rolloutId)).toEqual(['r1']);
   });
 
   it('keeps pipeline runs and their step logs', async () => {
-    await store.pipeline.createRun({ id: 'run-1', trigger: 'manual', requestedBy: 'olga', createdAt: now.toISOString(), steps: ['export', 'train'] });
+    await store.pipeline.createRun({
+      id: 'run-1',
+      trigger: 'manual',
+      requestedBy: 'olga',
+      createdAt: now.toISOString(),
+      steps: ['export', 'train'],
+    });
     await store.pipeline.appendStepLog('run-1', 0, 'hello ');
     await store.pipeline.appendStepLog('run-1', 0, 'world');
     await store.pipeline.setRun('run-1', { status: 'running', startedAt: now.toISOString() });
     const run = await store.pipeline.getRun('run-1');
-    expect(run).toMatchObject({ status: 'running', steps: [{ name: 'export', log: 'hello world' }, { name: 'train' }] });
+    expect(run).toMatchObject({
+      status: 'running',
+      steps: [{ name: 'export', log: 'hello world' }, { name: 'train' }],
+    });
     expect((await store.pipeline.runsIn(['running'])).map((r) => r.id)).toEqual(['run-1']);
   });
 

@@ -2,7 +2,7 @@
 import { type Logger, redactText } from '@edgeloop/shared';
 import pg from 'pg';
 import { postgresKysely } from './kysely-database.ts';
-import { createSqlStore } from './sql-store.ts';
+import { migratedStore } from './sql-store.ts';
 import type { Store } from './store.ts';
 
 /** pg's type ids: BIGINT (int8; our INTEGER columns and COUNT(*)) and NUMERIC (SUM, AVG). */
@@ -23,18 +23,7 @@ export async function openPostgresStore(
   const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, types });
   // An idle client's error (server restart) must not crash the process; the pool replaces it.
   pool.on('error', (err) => logger.warn({ err: redactText(err.message) }, 'postgres connection lost'));
-  const kysely = postgresKysely(pool);
-  try {
-    await kysely.migrate(logger);
-  } catch (err) {
-    await kysely.close();
-    throw err;
-  }
+  const store = await migratedStore(postgresKysely(pool), logger);
   logger.info({ url: redactText(options.url), poolSize: options.poolSize ?? 10 }, 'store: postgres');
-  let closed = false;
-  return createSqlStore(kysely.sql, async () => {
-    if (closed) return;
-    closed = true;
-    await kysely.close();
-  });
+  return store;
 }

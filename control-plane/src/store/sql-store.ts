@@ -1,4 +1,6 @@
 /** The Store over any `SqlDatabase`: the same sub-stores and SQL on SQLite and Postgres. */
+
+import type { Logger } from '@edgeloop/shared';
 import { SqlAlertStore } from './alert-store.ts';
 import { SqlConfigStore } from './config-store.ts';
 import { SqlDashboardStore } from './dashboard-store.ts';
@@ -6,6 +8,7 @@ import { SqlDatasetStore } from './dataset-store.ts';
 import { createSqlDeviceStore } from './device-store.ts';
 import { createSqlEventStore } from './event-store.ts';
 import { createSqlFleetTargetStore } from './fleet-target-store.ts';
+import type { KyselyDatabase } from './kysely-database.ts';
 import { SqlLabellingStore } from './labelling-store.ts';
 import { createSqlModelStore } from './model-store.ts';
 import { SqlPipelineStore } from './pipeline-store.ts';
@@ -47,4 +50,20 @@ export function createSqlStore(db: SqlDatabase, close: () => Promise<void>): Sto
       ),
     close,
   };
+}
+
+/** Migrates the database (closing it if that fails) and returns the Store on it. */
+export async function migratedStore(kysely: KyselyDatabase, logger: Logger): Promise<Store> {
+  try {
+    await kysely.migrate(logger);
+  } catch (err) {
+    await kysely.close();
+    throw err;
+  }
+  let closed = false;
+  return createSqlStore(kysely.sql, async () => {
+    if (closed) return;
+    closed = true;
+    await kysely.close();
+  });
 }

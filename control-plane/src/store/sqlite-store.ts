@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { type Logger, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '@edgeloop/shared';
 import Database from 'better-sqlite3';
 import { sqliteKysely } from './kysely-database.ts';
-import { createSqlStore } from './sql-store.ts';
+import { migratedStore } from './sql-store.ts';
 import type { Store } from './store.ts';
 
 export { RECENT_PREDICTIONS_PER_DEVICE } from './device-store.ts';
@@ -19,17 +19,5 @@ export async function openSqliteStore(file: string, logger: Logger): Promise<Sto
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  const kysely = sqliteKysely(db);
-  try {
-    await kysely.migrate(logger);
-  } catch (err) {
-    await kysely.close();
-    throw err;
-  }
-  let closed = false;
-  return createSqlStore(kysely.sql, async () => {
-    if (closed) return;
-    closed = true;
-    await kysely.close();
-  });
+  return migratedStore(sqliteKysely(db), logger);
 }

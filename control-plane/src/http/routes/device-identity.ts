@@ -63,7 +63,7 @@ export function deviceIdentityHandlers(deps: AppDeps) {
     },
     retireSigningKey: async ({ params }) => {
       const keys = await keyring.retire(params.keyId);
-      const resigned = resignManifests();
+      const resigned = await resignManifests();
       log.warn({ retired: params.keyId, resigned }, 'signing key retired');
       await deps.desired.republishAll();
       return { status: 200, body: keys };

@@ -53,7 +53,7 @@ export async function benchMain(argv: string[]): Promise<number> {
     for (const group of groups) {
       const hash = `${tokenHash.slice(0, 60)}${groups.indexOf(group)}`;
       byGroup.set(group, hash);
-      cp.store.createEnrollmentToken({
+      await cp.store.devices.createEnrollmentToken({
         tokenHash: hash,
         group,
         usesLeft: deviceCount,
@@ -63,14 +63,14 @@ export async function benchMain(argv: string[]): Promise<number> {
     const seedStart = performance.now();
     for (let i = 0; i < deviceCount; i++) {
       const deviceId = `cam-${String(i).padStart(5, '0')}`;
-      cp.store.enrollDevice(
+      await cp.store.devices.enroll(
         byGroup.get(groups[i % groups.length])!,
         { deviceId, name: `Camera ${i}`, hardware: 'rpi4', secretHash: 'scrypt$bench' },
         now,
       );
       const at = new Date(Date.now() - (i % 600) * 1000).toISOString();
-      if (i % 3 !== 0) cp.store.recordStatus(deviceId, { protocol: 1, online: true, at }, at);
-      cp.store.recordReportedState(
+      if (i % 3 !== 0) await cp.store.devices.recordStatus(deviceId, { protocol: 1, online: true, at }, at);
+      await cp.store.devices.recordReportedState(
         deviceId,
         {
           protocol: 1,
@@ -86,7 +86,7 @@ export async function benchMain(argv: string[]): Promise<number> {
       if (i < predicting) {
         for (let k = 0; k < 20; k++) {
           const captured = new Date(Date.now() - (20 - k) * 200).toISOString();
-          cp.store.recordPrediction(
+          await cp.store.devices.recordPrediction(
             deviceId,
             {
               protocol: 1,

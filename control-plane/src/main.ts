@@ -48,7 +48,7 @@ import { createPipelineRunner, type PipelineRunner } from './pipeline/pipeline-r
 import { pipelineSteps } from './pipeline/pipeline-steps.ts';
 import { startPipelineTriggers } from './pipeline/pipeline-triggers.ts';
 import { createRolloutEngine } from './rollouts/rollout-engine.ts';
-import { openSqliteStore } from './store/sqlite-store.ts';
+import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
 import { checkExposure } from './tls/exposure.ts';
 import { loadTlsMaterial, type TlsMaterial } from './tls/tls-material.ts';
@@ -115,14 +115,11 @@ export async function startControlPlane(
     mkdirSync(config.dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
     // An existing folder made by hand (or by an older version) is closed to others too.
     chmodSync(config.dataDir, PRIVATE_DIR_MODE);
-    const store = openSqliteStore(
-      join(config.dataDir, 'control-plane.db'),
-      root.child({ component: 'store' }),
-    );
+    const store = await openStore(config.store, config.dataDir, root.child({ component: 'store' }));
     stops.push(() => store.close());
     const keyring = openSigningKeyring(
       config.dataDir,
-      loadOrCreateSigningKey(config.dataDir, { devicesEnrolled: store.listDevices().length > 0 }),
+      loadOrCreateSigningKey(config.dataDir, { devicesEnrolled: (await store.devices.list()).length > 0 }),
     );
     const signingKey = keyring.active;
     const admin = loadOrCreateAdminToken(config.dataDir, config.adminToken);
@@ -131,7 +128,7 @@ export async function startControlPlane(
     // Replicas: another one may be connected to devices; their retained status tells who is.
     if (!config.cluster.enabled) {
       // Nobody is connected yet; retained status messages and new connections tell us who is.
-      store.markAllOffline();
+      await store.devices.markAllOffline();
     }
     const retention = createRetention({
       store,
@@ -260,12 +257,10 @@ export async function startControlPlane(
       connection,
       store,
       logger: mqttLog,
-      onReportedState: (id, state, at) => {
-        if (state.config) store.config.recordApplied(id, state.config, at);
-        rollouts.onReportedState(id, state, at);
-        agentRollouts
-          .onReportedState(id, state, at)
-          .catch((err) => mqttLog.error({ err, deviceId: id }, 'tracking an agent rollout failed'));
+      onReportedState: async (id, state, at) => {
+        if (state.config) await store.config.recordApplied(id, state.config, at);
+        await rollouts.onReportedState(id, state, at);
+        await agentRollouts.onReportedState(id, state, at);
       },
       onLiveFrame: (id, frame, at) => liveFrames.put(id, frame, at),
       quotas,
@@ -277,7 +272,8 @@ export async function startControlPlane(
       await desired.republishAll();
       await desiredConfig.republishAll();
     };
-    const reconcile = () => brokerIdentities.reconcile(store.listDevices().map((d) => d.deviceId));
+    const reconcile = async () =>
+      brokerIdentities.reconcile((await store.devices.list()).map((d) => d.deviceId));
     connection.onConnect(async () => {
       if (leadership.isLeader()) await republish();
     });
@@ -314,7 +310,7 @@ export async function startControlPlane(
       modelMaxBytes: config.limits.modelMaxBytes,
     });
     const pipelineLog = root.child({ component: 'pipeline' });
-    const pipeline = createPipelineRunner({
+    const pipeline = await createPipelineRunner({
       store,
       steps: pipelineSteps({
         store,

@@ -77,7 +77,10 @@ describe('agent self-update: slots, pointer, launcher revert, staged rollouts', 
     for (const id of ['self-update-1', 'self-update-2']) devices.push(await installDevice(id));
     for (const d of devices) d.supervisor.start();
     await waitUntil(
-      () => devices.every((d) => t.cp.store.getDevice(d.id)?.agentVersion === A),
+      async () => {
+        const stored = await t.cp.store.devices.getMany(devices.map((d) => d.id));
+        return stored.length === devices.length && stored.every((d) => d.agentVersion === A);
+      },
       'every device reporting agent 0.1.0',
       120_000,
     );
@@ -178,7 +181,7 @@ describe('agent self-update: slots, pointer, launcher revert, staged rollouts', 
     expect(done.state).toBe('completed');
     expect(done.devices.map((d) => d.state)).toEqual(['active', 'active']);
     for (const d of devices) {
-      expect(t.cp.store.getDevice(d.id)?.agentVersion).toBe(B);
+      expect((await t.cp.store.devices.get(d.id))?.agentVersion).toBe(B);
       expect(await readlink(join(d.data, 'agent/current'))).toBe('slots/a');
       expect(await exists(join(d.data, 'agent/trial'))).toBe(false);
       expect(JSON.parse(await readFile(join(d.data, 'agent/result'), 'utf8'))).toMatchObject({
@@ -228,7 +231,7 @@ describe('agent self-update: slots, pointer, launcher revert, staged rollouts', 
       // ... and the update completes: 0.2.0 confirmed, no trial left.
       await waitUntil(
         async () =>
-          t.cp.store.getDevice(d.id)?.agentVersion === B &&
+          (await t.cp.store.devices.get(d.id))?.agentVersion === B &&
           !(await exists(join(agentDir, 'trial'))) &&
           (await readlink(join(agentDir, 'current')).catch(() => null)) !== null,
         `device back on ${B} after a power cut at '${step}'`,
@@ -258,7 +261,7 @@ describe('agent self-update: slots, pointer, launcher revert, staged rollouts', 
     const canaryDevice = devices.find((d) => d.id === canary.deviceId)!;
     // The launcher switched back; the reverted device runs 0.2.0 and reports so.
     await waitUntil(
-      () => t.cp.store.getDevice(canary.deviceId)?.agentVersion === B,
+      async () => (await t.cp.store.devices.get(canary.deviceId))?.agentVersion === B,
       'the canary running 0.2.0 again',
       60_000,
     );
@@ -266,7 +269,7 @@ describe('agent self-update: slots, pointer, launcher revert, staged rollouts', 
       outcome: 'reverted',
       version: C,
     });
-    expect(t.cp.store.getDevice(other.deviceId)?.agentVersion).toBe(B);
+    expect((await t.cp.store.devices.get(other.deviceId))?.agentVersion).toBe(B);
     // Ordered back to 0.2.0, which it runs: rolled back.
     await waitUntil(
       async () =>

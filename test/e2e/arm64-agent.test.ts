@@ -115,8 +115,8 @@ describe('the arm64 agent bundle under qemu', () => {
       180_000,
     );
     const firstPrediction = await waitUntil(
-      () => {
-        const d = t.cp.store.getDevice(DEVICE);
+      async () => {
+        const d = await t.cp.store.devices.get(DEVICE);
         return d && d.reportedVersion === 1 && d.framesProcessed > 0 ? performance.now() : null;
       },
       'a classified frame',
@@ -133,7 +133,7 @@ describe('the arm64 agent bundle under qemu', () => {
     );
     expect(samples[0].deviceId).toBe(DEVICE);
     const health = await waitUntil(
-      () => t.cp.store.getDevice(DEVICE)?.health?.latencyP50Ms,
+      async () => (await t.cp.store.devices.get(DEVICE))?.health?.latencyP50Ms,
       'a latency figure',
     );
     console.log(
@@ -144,7 +144,7 @@ describe('the arm64 agent bundle under qemu', () => {
 
     // A power cut: SIGKILL, start again; the agent comes back on the verified model from disk.
     await agent.kill();
-    const framesBefore = t.cp.store.getDevice(DEVICE)!.framesProcessed;
+    const framesBefore = (await t.cp.store.devices.get(DEVICE))!.framesProcessed;
     agent = start();
     const loaded = await agent.waitFor(
       (l) => l.msg === 'active model loaded from disk',
@@ -153,8 +153,8 @@ describe('the arm64 agent bundle under qemu', () => {
     );
     expect(loaded.modelVersion).toBe(1);
     await waitUntil(
-      () => {
-        const d = t.cp.store.getDevice(DEVICE);
+      async () => {
+        const d = await t.cp.store.devices.get(DEVICE);
         return (
           d?.status === 'running' &&
           d.reportedVersion === 1 &&

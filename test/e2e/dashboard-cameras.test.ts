@@ -21,8 +21,8 @@ describe.skipIf(!hasChromium)('device page with two cameras', () => {
     await waitUntil(
       () =>
         ['front', 'back'].every(
-          (id) =>
-            rig.t.cp.store.cameraPredictions(DEVICE_ID).some((p) => p.cameraId === id) &&
+          async (id) =>
+            (await rig.t.cp.store.devices.cameraPredictions(DEVICE_ID)).some((p) => p.cameraId === id) &&
             rig.agent.stats().cameras.find((c) => c.cameraId === id)!.framesProcessed > 3,
         ),
       'both cameras classifying',

@@ -14,10 +14,10 @@ import { type Fleet, fleetModel, startFleet, waitUntil } from '../integration/ro
 let fleet: Fleet;
 let browser: Browser;
 const runs = (id: string, version: number) =>
-  waitUntil(
-    () => fleet.reported(id).version === version && fleet.reported(id).status === 'running',
-    `${id} running version ${version}`,
-  );
+  waitUntil(async () => {
+    const r = await fleet.reported(id);
+    return r.version === version && r.status === 'running';
+  }, `${id} running version ${version}`);
 
 describe.skipIf(!hasChromium)('pins and group targets in Chromium with real agents', () => {
   beforeAll(async () => {
@@ -73,7 +73,7 @@ describe.skipIf(!hasChromium)('pins and group targets in Chromium with real agen
     await page.locator('#device-pin', { hasText: 'pinned to v2 by ada (night trial)' }).waitFor();
     expect(await page.textContent('#device-governed-by')).toContain('its pin (v2)');
     await runs('cam-00', 2);
-    expect(fleet.reported('cam-01').version).toBe(1);
+    expect((await fleet.reported('cam-01')).version).toBe(1);
 
     await page.click('a[data-page="fleet"]');
     const row = page.locator('tr[data-device="cam-00"]');

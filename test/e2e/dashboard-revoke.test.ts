@@ -56,7 +56,7 @@ describe.skipIf(!hasChromium)('revoking a device from the dashboard', () => {
       headers: { authorization: basicAuth(device.deviceId, device.secret) },
     });
     expect(res.status).toBe(401);
-    expect(t.cp.store.security.revocationOf('cam-revoke')?.revokedBy).toBe('admin');
+    expect((await t.cp.store.security.revocationOf('cam-revoke'))?.revokedBy).toBe('admin');
     await page.context().close();
   });
 });

@@ -14,7 +14,8 @@ import { type Fleet, fleetModel, startFleet, waitUntil } from '../integration/ro
 let fleet: Fleet;
 let browser: Browser;
 
-const onVersion = (version: number) => () => fleet.ids.every((id) => fleet.reported(id).version === version);
+const onVersion = (version: number) => async () =>
+  (await Promise.all(fleet.ids.map((id) => fleet.reported(id)))).every((r) => r.version === version);
 
 async function fillForm(page: Page, version: number, soakSeconds: number) {
   await page.selectOption('select[aria-label="rollout version"]', String(version));
@@ -54,7 +55,7 @@ describe.skipIf(!hasChromium)('Rollouts page in Chromium with real agents', () =
     await page.waitForSelector('#rollout-form');
     expect(await page.isDisabled('#rollout-create')).toBe(true);
     await page.context().close();
-    expect(fleet.t.cp.store.rollouts.list()).toEqual([]);
+    expect(await fleet.t.cp.store.rollouts.list()).toEqual([]);
   });
 
   it("shows a real agent's live frame with its prediction on the Device page (to a viewer too)", async () => {
@@ -114,7 +115,10 @@ describe.skipIf(!hasChromium)('Rollouts page in Chromium with real agents', () =
     await page.click('#rollout-create');
     await page.waitForSelector('#rollout-waves');
     // The canary takes version 3; the long soak holds the second wave back.
-    await waitUntil(() => fleet.ids.some((id) => fleet.reported(id).version === 3), 'canary on version 3');
+    await waitUntil(
+      async () => (await Promise.all(fleet.ids.map((id) => fleet.reported(id)))).some((r) => r.version === 3),
+      'canary on version 3',
+    );
     await page.click('#rollout-pause');
     await page.locator('#rollout-state', { hasText: 'paused' }).waitFor();
     await page.click('#rollout-resume');
@@ -124,7 +128,7 @@ describe.skipIf(!hasChromium)('Rollouts page in Chromium with real agents', () =
     await waitUntil(onVersion(2), 'the canary back on version 2', 30_000);
     await screenshot(page, 'rollout-aborted');
 
-    const [first] = fleet.t.cp.store.rollouts.list().filter((r) => r.modelVersion === 2);
+    const [first] = (await fleet.t.cp.store.rollouts.list()).filter((r) => r.modelVersion === 2);
     await page.goto(`${fleet.t.cp.httpUrl}/ui/#/rollouts/${first.rolloutId}`);
     await page.click('#rollout-rollback');
     await waitUntil(onVersion(1), 'every device back on version 1', 30_000);

@@ -206,7 +206,10 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
       const { status } = await uploadSample(t, devices[0], meta, await colourImage(colour, 300 + i, 96));
       expect(status).toBe(201);
     }
-    await until(() => (t.cp.store.getDevice('cam-01')?.predictionsTotal ?? 0) >= 8, 'predictions recorded');
+    await until(
+      async () => ((await t.cp.store.devices.get('cam-01'))?.predictionsTotal ?? 0) >= 8,
+      'predictions recorded',
+    );
     browser = await browserStart;
   }, 60_000);
 
@@ -232,7 +235,7 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await page.waitForSelector('#start-run');
     expect(await page.isDisabled('#start-run')).toBe(true);
     // The keyboard did not label anything either.
-    expect(t.cp.store.labelling.history((await firstQueued()).sampleId)).toEqual([]);
+    expect(await t.cp.store.labelling.history((await firstQueued()).sampleId)).toEqual([]);
     await page.context().close();
     expect(pageErrors).toEqual([]);
   });
@@ -334,24 +337,36 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await shot(page, 'labelling', true);
     const first = await firstQueued();
     await page.keyboard.press('Enter'); // confirm the pre-label
-    await until(() => t.cp.store.getSample(first.sampleId)?.label === first.preLabel, 'confirmed label');
+    await until(
+      async () => (await t.cp.store.samples.get(first.sampleId))?.label === first.preLabel,
+      'confirmed label',
+    );
     const second = await firstQueued();
     const keyOfBlue = await page.locator('.key[data-label="blue"] kbd').textContent();
     await page.waitForSelector(`img[alt="sample ${second.sampleId}"]`);
     await page.keyboard.press(keyOfBlue!);
-    await until(() => t.cp.store.getSample(second.sampleId)?.label === 'blue', 'corrected label');
+    await until(
+      async () => (await t.cp.store.samples.get(second.sampleId))?.label === 'blue',
+      'corrected label',
+    );
     const third = await firstQueued();
     await page.waitForSelector(`img[alt="sample ${third.sampleId}"]`);
     await page.keyboard.press('s');
-    await until(() => t.cp.store.labelling.getLabelled(third.sampleId)?.skippedAt !== null, 'skip');
+    await until(
+      async () => (await t.cp.store.labelling.getLabelled(third.sampleId))?.skippedAt !== null,
+      'skip',
+    );
     // A class nobody has defined yet, typed in (typing does not trigger the shortcuts).
     const fourth = await firstQueued();
     await page.waitForSelector(`img[alt="sample ${fourth.sampleId}"]`);
     await page.fill('input[aria-label="new class"]', 'purple');
     await page.press('input[aria-label="new class"]', 'Enter');
-    await until(() => t.cp.store.getSample(fourth.sampleId)?.label === 'purple', 'new class label');
-    expect(t.cp.store.labelling.listClasses().map((c) => c.name)).toContain('purple');
-    expect(t.cp.store.getSample(second.sampleId)?.labelledBy).toBe('olga');
+    await until(
+      async () => (await t.cp.store.samples.get(fourth.sampleId))?.label === 'purple',
+      'new class label',
+    );
+    expect((await t.cp.store.labelling.listClasses()).map((c) => c.name)).toContain('purple');
+    expect((await t.cp.store.samples.get(second.sampleId))?.labelledBy).toBe('olga');
     await page.context().close();
     expect(pageErrors).toEqual([]);
   });
@@ -369,7 +384,7 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await page.waitForSelector('#promotion-result');
     // The decision depends on whether the retraining run (racing this test) promoted its model
     // first; either way the page shows the stored decision, and the alias follows it.
-    const decision = t.cp.store.registry.promotionsOf(2).at(-1)!;
+    const decision = (await t.cp.store.registry.promotionsOf(2)).at(-1)!;
     expect(decision.actor).toBe('olga');
     expect(await page.textContent('#promotion-result')).toContain(decision.reason);
     if (decision.promoted) {
@@ -397,7 +412,7 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
 
   it('shows the finished run with its steps, logs and training curves', async () => {
     await t.cp.pipeline.idle();
-    const [run] = t.cp.store.pipeline.listRuns(1);
+    const [run] = await t.cp.store.pipeline.listRuns(1);
     expect(run.status).toBe('succeeded');
     const page = await signedIn('olga', 'operator-pass');
     await page.goto(`${t.cp.httpUrl}/ui/#/runs/${run.id}`);

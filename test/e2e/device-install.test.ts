@@ -131,8 +131,8 @@ describe('install.sh in a clean bookworm root filesystem, offline', () => {
     expect(running.text).toContain(`device ${deviceId} running on linux/${arch}`);
     await api.assign(1, { deviceIds: [deviceId] });
     await waitUntil(
-      () => {
-        const d = t.cp.store.getDevice(deviceId);
+      async () => {
+        const d = await t.cp.store.devices.get(deviceId);
         return d?.reportedVersion === 1 && d.framesProcessed > 0;
       },
       `${deviceId} classifying with model 1`,

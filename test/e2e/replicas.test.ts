@@ -1,12 +1,9 @@
 /**
  * Two control-plane replicas as a site runs them past one machine: separate processes sharing one
- * database and a Mosquitto with dynamic security, behind a round-robin load balancer, with real
+ * Postgres and a Mosquitto with dynamic security, behind a round-robin load balancer, with real
  * agents enrolled through the balancer. Shows the faults that matter: the leader killed with
  * SIGKILL in the middle of a rollout (the other replica takes over and completes it), and the
  * broker restarted in the middle of one (every device converges).
- *
- * The shared database here is one SQLite file (both processes on this machine, WAL mode); the
- * Postgres store runs the same control plane.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +15,7 @@ import { freePort } from '../helpers/free-port.ts';
 import { JsonLogProcess } from '../helpers/json-log-process.ts';
 import { testManifest } from '../helpers/manifest-fixture.ts';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.ts';
+import { type PostgresCluster, startPostgres } from '../helpers/postgres-cluster.ts';
 import { startTcpBalancer, type TcpBalancer } from '../helpers/tcp-balancer.ts';
 import { fleetModel, waitUntil } from '../integration/rollouts/fleet.ts';
 
@@ -32,6 +30,7 @@ interface Replica {
 }
 
 let broker: Mosquitto;
+let postgres: PostgresCluster;
 let dir: string;
 let balancer: TcpBalancer;
 let api: ApiClient;
@@ -44,6 +43,7 @@ async function startReplica(replica: Replica): Promise<void> {
     configFile,
     JSON.stringify({
       dataDir: join(dir, 'control-plane'),
+      store: { type: 'postgres', url: postgres.url },
       http: { host: '127.0.0.1', port: replica.port },
       mqtt: {
         external: {
@@ -131,6 +131,7 @@ async function rolloutUntil(id: string, done: (r: Rollout) => boolean, what: str
 
 beforeAll(async () => {
   broker = await startMosquitto();
+  postgres = await startPostgres();
   dir = mkdtempSync(join(tmpdir(), 'edgeloop-replicas-'));
   for (const id of ['cp-a', 'cp-b']) replicas.push({ id, port: await freePort(), process: null });
   // The first start makes the database and the keys; the second joins them.
@@ -182,6 +183,7 @@ afterAll(async () => {
   for (const r of replicas) await r.process?.kill('SIGTERM').catch(() => {});
   await balancer?.close();
   await broker?.remove();
+  await postgres?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

@@ -143,14 +143,14 @@ describe('an agent SIGKILLed at 50+ points of model updates', () => {
   const converged = (version: number) =>
     waitUntil(
       async () => {
-        const d = await t.cp.store.getDevice(DEVICE);
+        const d = await t.cp.store.devices.get(DEVICE);
         return d?.reportedVersion === version && d.status === 'running';
       },
       `device running version ${version}`,
       STEP_TIMEOUT_MS,
     ).catch(async (err) => {
       // Say where it got stuck: what the control plane last heard, what the agent last did.
-      const d = await t.cp.store.getDevice(DEVICE);
+      const d = await t.cp.store.devices.get(DEVICE);
       const tail = agent?.lines.slice(-10).map((l) => `${l.msg ?? l.text} ${l.modelVersion ?? ''}`);
       throw new Error(
         `${(err as Error).message}; reported ${d?.reportedVersion} ${d?.status} (${d?.detail}); agent: ${tail?.join(' | ')}`,
@@ -303,7 +303,7 @@ describe('an agent SIGKILLed at 50+ points of model updates', () => {
     expect(Object.keys(summary.outcomes).some((o) => o.endsWith('new version'))).toBe(true);
     expect(Object.keys(summary.outcomes).some((o) => o.endsWith('old version'))).toBe(true);
     expect(resumed).toBeGreaterThanOrEqual(1);
-    expect(current).toBe((await t.cp.store.getDevice(DEVICE))?.reportedVersion);
+    expect(current).toBe((await t.cp.store.devices.get(DEVICE))?.reportedVersion);
     // ~3 min on an idle 2-core machine; the bound only guards against a hang on a very busy one.
   }, 2_400_000);
 });

@@ -122,7 +122,7 @@ describe.skipIf(NETNS_OPT_OUT)('agents in a network namespace whose link is cut 
     waitUntil(
       async () => {
         for (const id of DEVICES) {
-          const d = await t.cp.store.getDevice(id);
+          const d = await t.cp.store.devices.get(id);
           if (d?.reportedVersion !== version || d.status !== 'running') return false;
         }
         return true;
@@ -247,7 +247,7 @@ describe.skipIf(NETNS_OPT_OUT)('agents in a network namespace whose link is cut 
     // Not lost: every queued sample is stored under its own key. Not twice: nothing else is.
     for (const key of queued) {
       const [deviceId, idempotencyKey] = key.split('/');
-      expect(await t.cp.store.findSampleByKey(deviceId, idempotencyKey), `sample ${key}`).not.toBeNull();
+      expect(await t.cp.store.samples.findByKey(deviceId, idempotencyKey), `sample ${key}`).not.toBeNull();
     }
     expect(stored.length).toBe(queued.length);
     expect(storedPerDevice.every((n) => n > 0)).toBe(true);

@@ -53,6 +53,8 @@ describe('package dependency direction', () => {
       aedes: ['control-plane/src/mqtt/broker.ts'],
       mqtt: ['control-plane/src/mqtt/mqtt-client.ts'],
       'better-sqlite3': ['control-plane/src/store/sqlite-store.ts'],
+      pg: ['control-plane/src/store/postgres-store.ts'],
+      kysely: ['control-plane/src/store/kysely-database.ts'],
       '@hono/node-server': ['control-plane/src/http/server.ts'],
       sharp: ['control-plane/src/samples/image-probe.ts'],
       '@aws-sdk/client-s3': ['control-plane/src/object-store/s3-object-store.ts'],

@@ -66,7 +66,7 @@ export function createAgentRolloutEngine(deps: {
   async function plan(request: CreateAgentRollout, now: Date): Promise<string> {
     if ((await rollouts.bundlesOf(request.agentVersion)).length === 0)
       throw new NotFoundError(`agent version ${request.agentVersion} is not published`);
-    const ids = await store.resolveTarget(request.target);
+    const ids = await store.devices.resolveTarget(request.target);
     if (ids.length === 0) throw new ValidationError('the rollout target matches no devices');
     const busy = new Set<string>();
     for (const live of await rollouts.listLiveRollouts())
@@ -75,7 +75,7 @@ export function createAgentRolloutEngine(deps: {
     if (clash.length > 0)
       throw new ConflictError(`devices already in a live agent rollout: ${clash.slice(0, 10).join(', ')}`);
     const devices = [];
-    for (const id of ids) devices.push((await store.getDevice(id))!);
+    for (const id of ids) devices.push((await store.devices.get(id))!);
     // Online devices first: the canary answers within the soak time.
     devices.sort((a, b) => Number(b.online) - Number(a.online) || a.deviceId.localeCompare(b.deviceId));
     const waveOf = assignWaves(
@@ -217,7 +217,7 @@ export function createAgentRolloutEngine(deps: {
     const since = wave.startedAt ? Date.parse(wave.startedAt) : 0;
     let agentErrors = 0;
     for (const d of waveDevices) {
-      agentErrors += (await store.listEvents(d.deviceId, 200)).filter(
+      agentErrors += (await store.events.list(d.deviceId, 200)).filter(
         (e) => (e.type === 'agent-error' || e.type === 'camera-error') && Date.parse(e.at) >= since,
       ).length;
     }

@@ -5,11 +5,10 @@
 import { apiRoutes, type DesiredAgent, routeUrl } from '@edgeloop/shared';
 import type { Store } from '../store/store.ts';
 
-// Synchronous like signedDesiredStateOf, its one caller: the Store's async port changes both.
-export function desiredAgentOf(store: Store, deviceId: string): DesiredAgent | undefined {
-  const desired = store.agentVersions.desiredOf(deviceId);
+export async function desiredAgentOf(store: Store, deviceId: string): Promise<DesiredAgent | undefined> {
+  const desired = await store.agentVersions.desiredOf(deviceId);
   if (!desired) return undefined;
-  const bundles = store.agentVersions.bundlesOf(desired.agentVersion);
+  const bundles = await store.agentVersions.bundlesOf(desired.agentVersion);
   if (bundles.length === 0) return undefined;
   return {
     agentVersion: desired.agentVersion,

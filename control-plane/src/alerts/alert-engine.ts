@@ -19,10 +19,10 @@ const RUNS_LOOKED_AT = 50;
 
 export interface AlertEngine {
   /** One evaluation; returns the alerts that changed (tests). */
-  evaluate(now?: Date): Alert[];
-  list(query: { status: 'open' | 'all'; limit: number }, now?: Date): AlertList;
+  evaluate(now?: Date): Promise<Alert[]>;
+  list(query: { status: 'open' | 'all'; limit: number }, now?: Date): Promise<AlertList>;
   /** Firing alerts by rule (metrics). */
-  openByRule(): Record<string, number>;
+  openByRule(): Promise<Record<string, number>>;
   start(): void;
   stop(): void;
 }
@@ -67,22 +67,22 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
     return count - history[0][1];
   }
 
-  function confidence(d: DeviceRecord, at: string) {
+  async function confidence(d: DeviceRecord, at: string) {
     const version = d.reportedVersion;
     if (version === null) return null;
     const n = config.confidenceDrift.minPredictions;
-    const recent = alerts.recentConfidences(d.deviceId, version, n);
+    const recent = await alerts.recentConfidences(d.deviceId, version, n);
     if (recent.length < n) return null;
     const mean = recent.reduce((a, b) => a + b, 0) / recent.length;
-    const baseline = alerts.baseline(d.deviceId, version);
+    const baseline = await alerts.baseline(d.deviceId, version);
     if (!baseline) {
-      alerts.setBaseline(d.deviceId, version, { mean, predictions: recent.length }, at);
+      await alerts.setBaseline(d.deviceId, version, { mean, predictions: recent.length }, at);
       return null;
     }
     return { baseline: baseline.mean, recent: mean, modelVersion: version };
   }
 
-  function open(c: Condition, at: string): Alert {
+  async function open(c: Condition, at: string): Promise<Alert> {
     const record: AlertRecord = {
       id: randomUUID(),
       key: c.key,
@@ -96,7 +96,7 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
       firedAt: at,
       resolvedAt: null,
     };
-    alerts.insert(record);
+    await alerts.insert(record);
     log.info(
       { rule: c.rule, subject: c.subject, summary: c.summary },
       c.oneShot ? 'alert notification' : 'alert firing',
@@ -104,31 +104,37 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
     return publicAlert(record);
   }
 
-  function evaluate(now = new Date()): Alert[] {
+  async function evaluate(now = new Date()): Promise<Alert[]> {
     const at = now.toISOString();
     const t = now.getTime();
-    const firing = new Map(alerts.firing().map((a) => [a.key, a]));
+    const firing = new Map((await alerts.firing()).map((a) => [a.key, a]));
     watchingSince ??= now;
+    const devices = await store.devices.list();
+    // The rules are pure and synchronous: read each device's confidence figures first.
+    const confidences = new Map<string, Awaited<ReturnType<typeof confidence>>>();
+    if (config.confidenceDrift.enabled) {
+      for (const d of devices) confidences.set(d.deviceId, await confidence(d, at));
+    }
     const conditions = evaluateRules(config, {
       now,
       watchingSince,
-      devices: store.listDevices(),
-      rollouts: store.rollouts.list(),
-      runs: store.pipeline.listRuns(RUNS_LOOKED_AT),
+      devices,
+      rollouts: await store.rollouts.list(),
+      runs: await store.pipeline.listRuns(RUNS_LOOKED_AT),
       restartsInWindow: (d) => restartsInWindow(d, t),
-      confidence: (d) => confidence(d, at),
+      confidence: (d) => confidences.get(d.deviceId) ?? null,
       isFiring: (key) => firing.has(key),
     });
     const changed: Alert[] = [];
     const holding = new Set<string>();
     for (const c of conditions) {
       holding.add(c.key);
-      if (c.oneShot ? alerts.seen(c.key) : firing.has(c.key)) continue;
-      changed.push(open(c, at));
+      if (c.oneShot ? await alerts.seen(c.key) : firing.has(c.key)) continue;
+      changed.push(await open(c, at));
     }
     for (const [key, a] of firing) {
       if (holding.has(key)) continue;
-      const resolved = alerts.resolve(a.id, at);
+      const resolved = await alerts.resolve(a.id, at);
       if (resolved) {
         log.info({ rule: a.rule, subject: a.subject }, 'alert resolved');
         changed.push(publicAlert(resolved));
@@ -143,28 +149,24 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
 
   return {
     evaluate,
-    list(query, now = new Date()) {
-      const rows = alerts.list({
+    async list(query, now = new Date()) {
+      const rows = await alerts.list({
         open: query.status === 'open',
         oneShotSince: new Date(now.getTime() - ONE_SHOT_LISTED_MS).toISOString(),
         limit: query.limit,
       });
-      return { open: alerts.firing().length, alerts: rows.map(publicAlert) };
+      return { open: (await alerts.firing()).length, alerts: rows.map(publicAlert) };
     },
-    openByRule() {
+    async openByRule() {
       const out: Record<string, number> = {};
-      for (const a of alerts.firing()) out[a.rule] = (out[a.rule] ?? 0) + 1;
+      for (const a of await alerts.firing()) out[a.rule] = (out[a.rule] ?? 0) + 1;
       return out;
     },
     start() {
       if (timer || !config.enabled) return;
       const tick = () => {
         // The loop boundary: a failed evaluation is logged and the next one tries again.
-        try {
-          evaluate();
-        } catch (err) {
-          log.error({ err }, 'alert evaluation failed');
-        }
+        evaluate().catch((err: unknown) => log.error({ err }, 'alert evaluation failed'));
       };
       timer = setInterval(tick, config.evaluateSeconds * 1000);
       timer.unref();

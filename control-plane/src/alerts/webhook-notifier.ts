@@ -59,14 +59,19 @@ export function createWebhookNotifier(deps: WebhookNotifierDeps): WebhookNotifie
   let idleWaiters: (() => void)[] = [];
 
   const outcome = (o: DeliveryOutcome, job: Job) => deps.onOutcome?.(o, job.webhook.name);
+  // Stored in the background; a failed write only loses the delivery's survival of a restart.
+  const stored = (write: Promise<void> | undefined) =>
+    void write?.catch((err: unknown) => log.error({ err }, 'storing alert delivery failed'));
   const persist = (job: Job) =>
-    deps.store?.save({
-      webhook: job.webhook.name,
-      notification: job.n,
-      attempt: job.attempt,
-      dueAt: job.dueAt,
-    });
-  const settle = (job: Job) => deps.store?.remove(job.webhook.name, job.n.notificationId);
+    stored(
+      deps.store?.save({
+        webhook: job.webhook.name,
+        notification: job.n,
+        attempt: job.attempt,
+        dueAt: job.dueAt,
+      }),
+    );
+  const settle = (job: Job) => stored(deps.store?.remove(job.webhook.name, job.n.notificationId));
   /** webhook name + notification id of every delivery waiting or in flight (deduplication). */
   const pending = new Set<string>();
   const keyOf = (job: Job) => `${job.webhook.name}\u0000${job.n.notificationId}`;
@@ -173,23 +178,27 @@ export function createWebhookNotifier(deps: WebhookNotifierDeps): WebhookNotifie
   }
 
   // Deliveries the previous run left unsettled, in their order, with their attempts so far.
-  if (deps.store) {
-    const byName = new Map(deps.webhooks.map((w) => [w.name, w]));
-    for (const row of deps.store.pending(delivery.queueSize)) {
-      const webhook = byName.get(row.webhook);
-      if (!webhook) {
-        log.warn(
-          { webhook: row.webhook, notification: row.notification.notificationId },
-          'stored alert delivery for a webhook no longer configured: dropped',
-        );
-        deps.store.remove(row.webhook, row.notification.notificationId);
-        continue;
+  // Read in the background: the store is async and the notifier is usable at once.
+  const kept = deps.store;
+  if (kept) {
+    void (async () => {
+      const byName = new Map(deps.webhooks.map((w) => [w.name, w]));
+      for (const row of await kept.pending(delivery.queueSize)) {
+        const webhook = byName.get(row.webhook);
+        if (!webhook) {
+          log.warn(
+            { webhook: row.webhook, notification: row.notification.notificationId },
+            'stored alert delivery for a webhook no longer configured: dropped',
+          );
+          await kept.remove(row.webhook, row.notification.notificationId);
+          continue;
+        }
+        queue.push({ webhook, n: row.notification, attempt: row.attempt, dueAt: row.dueAt });
+        pending.add(keyOf(queue[queue.length - 1]));
       }
-      queue.push({ webhook, n: row.notification, attempt: row.attempt, dueAt: row.dueAt });
-      pending.add(keyOf(queue[queue.length - 1]));
-    }
-    if (queue.length > 0) log.info({ pending: queue.length }, 'resuming stored alert deliveries');
-    schedule();
+      if (queue.length > 0) log.info({ pending: queue.length }, 'resuming stored alert deliveries');
+      schedule();
+    })().catch((err: unknown) => log.error({ err }, 'reading stored alert deliveries failed'));
   }
 
   return {

@@ -24,7 +24,7 @@ export interface DeviceAuthenticator {
    * A client certificate our CA issued and the TLS handshake verified: accepted when it is the one
    * recorded for this device at enrollment and the device is not revoked.
    */
-  verifyCertificate(deviceId: string, fingerprint: string): boolean;
+  verifyCertificate(deviceId: string, fingerprint: string): Promise<boolean>;
   /** Drops cached checks of a device whose secret changed (re-enrollment, rotation, revocation). */
   forget(deviceId: string): void;
 }
@@ -46,12 +46,12 @@ export function createDeviceAuthenticator(
       const cached = cache.get(key);
       if (cached !== undefined && cached.until > now()) {
         // One indexed read instead of a scrypt: still the hash this secret was checked against?
-        if ((await store.getDeviceSecretHash(deviceId)) === cached.hash) return true;
+        if ((await store.devices.secretHash(deviceId)) === cached.hash) return true;
       }
       cache.delete(key);
       const { guard } = options;
       const attempt = await guard?.admit('device', address, deviceId);
-      const found = await store.getDeviceSecretHash(deviceId);
+      const found = await store.devices.secretHash(deviceId);
       // Revoked and certificate-only devices hold a marker, not a hash: same cost as a real check.
       const stored = found?.startsWith('scrypt$') ? found : null;
       const check = () => verifySecret(secret, stored ?? DUMMY_HASH);
@@ -63,8 +63,8 @@ export function createDeviceAuthenticator(
       cache.set(key, { until: now() + cacheMs, hash: stored });
       return true;
     },
-    verifyCertificate(deviceId, fingerprint) {
-      const recorded = store.security.certificateOf(deviceId);
+    async verifyCertificate(deviceId, fingerprint) {
+      const recorded = await store.security.certificateOf(deviceId);
       return recorded !== null && recorded === fingerprint;
     },
     forget(deviceId) {

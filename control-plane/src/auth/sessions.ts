@@ -12,14 +12,19 @@ import { hashSecret, safeEqual, verifySecret } from './secrets.ts';
 
 /** Where signed-out session ids are kept (store/session-store.ts). */
 export interface SessionRevocations {
-  revoke(id: string, expiresAt: number): void;
-  isRevoked(id: string): boolean;
+  revoke(id: string, expiresAt: number): Promise<void>;
+  isRevoked(id: string): Promise<boolean>;
 }
 
 /** Process-local revocations, for tests and tools that have no store. */
 export function memoryRevocations(): SessionRevocations {
   const revoked = new Set<string>();
-  return { revoke: (id) => revoked.add(id), isRevoked: (id) => revoked.has(id) };
+  return {
+    revoke: async (id) => {
+      revoked.add(id);
+    },
+    isRevoked: async (id) => revoked.has(id),
+  };
 }
 
 export const SESSION_COOKIE = 'edgeloop_session';
@@ -38,9 +43,9 @@ export interface Sessions {
   signIn(name: string, password: string): Promise<Session | null>;
   encode(session: Session): string;
   /** Null for a forged, malformed, expired or signed-out cookie, or a user no longer configured. */
-  decode(cookie: string): Session | null;
+  decode(cookie: string): Promise<Session | null>;
   /** Ends the cookie's session for good (sign-out); a cookie that does not decode changes nothing. */
-  revoke(cookie: string): void;
+  revoke(cookie: string): Promise<void>;
 }
 
 export function createSessions(options: {
@@ -89,7 +94,7 @@ export function createSessions(options: {
       ).toString('base64url');
       return `${body}.${sign(body)}`;
     },
-    decode(cookie) {
+    async decode(cookie) {
       const [body, mac] = cookie.split('.');
       if (!body || !mac || !safeEqual(mac, sign(body))) return null;
       let parsed: unknown;
@@ -102,15 +107,15 @@ export function createSessions(options: {
       const [name, role, expiresAt, id] = parsed as [unknown, unknown, unknown, unknown];
       const roleParsed = UserRoleSchema.safeParse(role);
       if (typeof name !== 'string' || !roleParsed.success || typeof expiresAt !== 'number') return null;
-      if (typeof id !== 'string' || expiresAt <= now() || revocations.isRevoked(id)) return null;
+      if (typeof id !== 'string' || expiresAt <= now() || (await revocations.isRevoked(id))) return null;
       // A role taken away in config ends the session at once, a lowered one applies at once.
       const role_ = current(name);
       if (role_ === null) return null;
       return { name, role: role_, expiresAt, id };
     },
-    revoke(cookie) {
-      const session = this.decode(cookie);
-      if (session) revocations.revoke(session.id, session.expiresAt);
+    async revoke(cookie) {
+      const session = await this.decode(cookie);
+      if (session) await revocations.revoke(session.id, session.expiresAt);
     },
   };
 }

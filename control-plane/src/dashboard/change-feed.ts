@@ -27,9 +27,9 @@ export function createChangeFeed(options: {
   let last: Record<ChangeTopic, string> | null = null;
   let timer: NodeJS.Timeout | null = null;
 
-  const tick = () => {
+  const tick = async () => {
     try {
-      const now = options.store.fingerprints();
+      const now = await options.store.fingerprints();
       const changed = last
         ? (Object.keys(now) as ChangeTopic[]).filter((topic) => now[topic] !== last?.[topic])
         : [];

@@ -25,33 +25,32 @@ export function dashboardHandlers(deps: AppDeps, changes: ChangeFeed) {
         p.kind === 'user' ? { name: p.name, role: p.role } : { name: 'admin', role: 'admin' as const };
       return { status: 200, body };
     },
-    getFleet: ({ query }) => ({ status: 200, body: fleetPage(store, query) }),
-    getDeviceTelemetry: ({ params }) => {
+    getFleet: async ({ query }) => ({ status: 200, body: await fleetPage(store, query) }),
+    getDeviceTelemetry: async ({ params }) => {
       const id = params.id;
-      const device = store.getDevice(id);
+      const device = await store.devices.get(id);
       if (!device) throw new NotFoundError(`device '${id}' not found`);
-      const points = store.dashboard.telemetry([id]).get(id) ?? [];
+      const points = (await store.dashboard.telemetry([id])).get(id) ?? [];
       const body = {
         device: {
-          ...detailOf(device, deps.convergence.resolve(device)),
-          cameras: camerasOf(store, deps.liveFrames, id, device.health),
+          ...detailOf(device, await deps.convergence.resolve(device)),
+          cameras: await camerasOf(store, deps.liveFrames, id, device.health),
         },
         figures: figuresOf(points, device.health),
         telemetry: points,
-        events: store.listEvents(id, 50),
+        events: await store.events.list(id, 50),
         // The device's part in every rollout: from which version to which, and how it ended.
-        rollouts: store.rollouts
-          .entriesOf(id)
-          .slice(0, 20)
-          .map((e) => ({
+        rollouts: await Promise.all(
+          (await store.rollouts.entriesOf(id)).slice(0, 20).map(async (e) => ({
             rolloutId: e.rolloutId,
-            modelVersion: store.rollouts.get(e.rolloutId)?.modelVersion ?? null,
+            modelVersion: (await store.rollouts.get(e.rolloutId))?.modelVersion ?? null,
             previousVersion: e.previousVersion,
             state: e.state,
             reason: e.reason,
             updatedAt: e.updatedAt,
           })),
-        latestSampleId: store.dashboard.latestSampleId(id),
+        ),
+        latestSampleId: await store.dashboard.latestSampleId(id),
       };
       return { status: 200, body };
     },

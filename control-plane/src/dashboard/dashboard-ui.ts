@@ -102,10 +102,10 @@ export function dashboardUiRoutes(deps: AppDeps) {
       deps.logger.info({ name, role: session.role }, 'dashboard sign-in');
       return c.json({ name: session.name, role: session.role });
     })
-    .post('/ui/sign-out', (c) => {
+    .post('/ui/sign-out', async (c) => {
       // Revoked server-side too: a copy of the cookie stops working now, not at its expiry.
       const cookie = getCookie(c, SESSION_COOKIE);
-      if (cookie && sessions) sessions.revoke(cookie);
+      if (cookie && sessions) await sessions.revoke(cookie);
       deleteCookie(c, SESSION_COOKIE, { path: '/' });
       return c.json({ ok: true });
     });

@@ -70,8 +70,8 @@ function compare(sort: Sort): (a: DeviceRecord, b: DeviceRecord) => number {
   }
 }
 
-export function fleetPage(store: Store, query: FleetQuery) {
-  const all = store.listDevices();
+export async function fleetPage(store: Store, query: FleetQuery) {
+  const all = await store.devices.list();
   const matches = all.filter(
     (d) =>
       (query.status === 'all' || d.online === (query.status === 'online')) &&
@@ -95,7 +95,7 @@ export function fleetPage(store: Store, query: FleetQuery) {
     return out;
   };
   const slice = matches.slice(query.page * query.pageSize, (query.page + 1) * query.pageSize);
-  const telemetry = store.dashboard.telemetry(slice.map((d) => d.deviceId));
+  const telemetry = await store.dashboard.telemetry(slice.map((d) => d.deviceId));
   return {
     total: all.length,
     matching: matches.length,

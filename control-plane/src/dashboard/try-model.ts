@@ -30,7 +30,7 @@ async function exists(path: string): Promise<boolean> {
 
 /** Writes the version's files and manifest once; a half-written folder is never reused. */
 async function modelDir(deps: { store: Store; objects: ObjectStore; cacheDir: string }, version: number) {
-  const record = deps.store.getModelVersion(version);
+  const record = await deps.store.models.get(version);
   if (!record) throw new EdgeloopError('NOT_FOUND', `model version ${version} not found`);
   const dir = join(deps.cacheDir, String(version));
   if (await exists(join(dir, '.complete'))) return dir;

@@ -56,7 +56,7 @@ export async function addDatasetImage(
     objectKey,
     contentType: info.contentType,
   };
-  const added = deps.store.datasets.insertImage(record);
+  const added = await deps.store.datasets.insertImage(record);
   const { objectKey: _k, contentType: _c, ...publicImage } = record;
   return { image: publicImage, duplicate: !added };
 }

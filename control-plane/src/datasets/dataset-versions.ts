@@ -36,20 +36,20 @@ export function datasetVersionId(
 
 const PAGE = 10_000;
 
-function allImages(store: Store, dataset: string, until: string) {
+async function allImages(store: Store, dataset: string, until: string) {
   const out = [];
   for (let offset = 0; ; offset += PAGE) {
-    const page = store.datasets.listImages(dataset, { until, limit: PAGE, offset });
+    const page = await store.datasets.listImages(dataset, { until, limit: PAGE, offset });
     out.push(...page.images);
     if (page.images.length < PAGE) return out;
   }
 }
 
-export function snapshotDataset(
+export async function snapshotDataset(
   store: Store,
   options: { base: string; until?: string; actor: string },
   now = new Date(),
-): { version: DatasetVersion; created: boolean } {
+): Promise<{ version: DatasetVersion; created: boolean }> {
   const cutoff = options.until ?? now.toISOString();
   const bySha = new Map<string, VersionEntryRecord>();
   const put = (split: DatasetSplit, e: Omit<VersionEntryRecord, 'split'>) =>
@@ -57,7 +57,7 @@ export function snapshotDataset(
 
   // Lowest precedence first; later puts replace earlier ones.
   if (options.base !== EVAL_DATASET) {
-    for (const img of allImages(store, options.base, cutoff)) {
+    for (const img of await allImages(store, options.base, cutoff)) {
       put('train', {
         sha256: img.sha256,
         label: img.label,
@@ -67,7 +67,7 @@ export function snapshotDataset(
       });
     }
   }
-  for (const s of store.datasets.labelledSamples(cutoff)) {
+  for (const s of await store.datasets.labelledSamples(cutoff)) {
     put(isFieldHard(s.sha256) ? 'field-hard' : 'train', {
       sha256: s.sha256,
       label: s.label,
@@ -76,7 +76,7 @@ export function snapshotDataset(
       sampleId: s.sampleId,
     });
   }
-  for (const img of allImages(store, EVAL_DATASET, cutoff)) {
+  for (const img of await allImages(store, EVAL_DATASET, cutoff)) {
     put('validation', {
       sha256: img.sha256,
       label: img.label,

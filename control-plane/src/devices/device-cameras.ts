@@ -7,14 +7,14 @@ import type { CameraHealth, DeviceHealth } from '@edgeloop/shared';
 import type { Store } from '../store/store.ts';
 import type { LiveFrames, StoredLiveFrame } from './live-frames.ts';
 
-export function camerasOf(
+export async function camerasOf(
   store: Store,
   liveFrames: LiveFrames | undefined,
   deviceId: string,
   health: DeviceHealth | null,
 ) {
   const reported = new Map<string, CameraHealth>((health?.cameras ?? []).map((c) => [c.cameraId, c]));
-  const predictions = new Map(store.cameraPredictions(deviceId).map((p) => [p.cameraId, p]));
+  const predictions = new Map((await store.devices.cameraPredictions(deviceId)).map((p) => [p.cameraId, p]));
   const frames = new Map((liveFrames?.list(deviceId) ?? []).map((f) => [f.cameraId, f]));
   const ids = [...new Set([...reported.keys(), ...predictions.keys(), ...frames.keys()])];
   return ids.map((cameraId) => {

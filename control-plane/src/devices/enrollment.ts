@@ -29,10 +29,10 @@ import type { DeviceRecord, Store } from '../store/store.ts';
 /** Ids a device may not take: the broker's service identity. */
 const RESERVED_IDS = new Set([SERVICE_USERNAME]);
 
-export function createEnrollmentToken(store: Store, input: CreateEnrollmentToken, now = new Date()) {
+export async function createEnrollmentToken(store: Store, input: CreateEnrollmentToken, now = new Date()) {
   const token = `elt_${randomBytes(24).toString('base64url')}`;
   const expiresAt = new Date(now.getTime() + input.ttlSeconds * 1000).toISOString();
-  store.createEnrollmentToken({
+  await store.devices.createEnrollmentToken({
     tokenHash: sha256Text(token),
     group: input.group,
     usesLeft: input.uses,
@@ -70,7 +70,7 @@ export async function enrollDevice(
   if (request.csr) await checkCsr(request.csr);
   const tokenHash = sha256Text(request.token);
   // A wrong token costs a sha256 and a lookup, never a scrypt (the transaction checks it again).
-  if (!store.enrollmentTokenUsable(tokenHash, now)) {
+  if (!(await store.devices.enrollmentTokenUsable(tokenHash, now))) {
     throw new UnauthorizedError('enrollment token is unknown, expired or used up');
   }
   const secret = request.csr ? '' : newSecret();
@@ -84,12 +84,12 @@ export async function enrollDevice(
 
   let device: DeviceRecord;
   if (request.deviceId) {
-    device = store.enrollDevice(tokenHash, { deviceId: request.deviceId, ...fields }, now);
+    device = await store.devices.enroll(tokenHash, { deviceId: request.deviceId, ...fields }, now);
   } else {
     // 32 random bits: retry the rare collision rather than report it to the device.
     for (let attempt = 0; ; attempt++) {
       try {
-        device = store.enrollDevice(
+        device = await store.devices.enroll(
           tokenHash,
           { deviceId: `dev-${randomBytes(4).toString('hex')}`, ...fields },
           now,
@@ -111,7 +111,10 @@ export async function enrollDevice(
       now,
     );
   }
-  store.security.setCertificate(device.deviceId, certificate ? certificateFingerprint(certificate) : null);
+  await store.security.setCertificate(
+    device.deviceId,
+    certificate ? certificateFingerprint(certificate) : null,
+  );
   return {
     response: {
       protocol: PROTOCOL_VERSION,

@@ -17,26 +17,28 @@ export async function assignModel(
 ): Promise<string[]> {
   const { store, convergence } = deps;
   const { target } = request;
-  if (!store.getModelVersion(request.modelVersion)) {
+  if (!(await store.models.get(request.modelVersion))) {
     throw new NotFoundError(`model version ${request.modelVersion} does not exist`);
   }
-  let deviceIds = store.resolveTarget(target);
+  let deviceIds = await store.devices.resolveTarget(target);
   if ('deviceIds' in target) {
     const unknown = target.deviceIds.filter((id) => !deviceIds.includes(id));
     if (unknown.length > 0) throw new NotFoundError(`unknown devices: ${unknown.join(', ')}`);
-    const pinned = deviceIds.filter((id) => store.getDevice(id)?.pin);
+    const pinned = (await store.devices.getMany(deviceIds)).filter((d) => d.pin).map((d) => d.deviceId);
     if (pinned.length > 0)
       throw new ConflictError(`devices are pinned (unpin them first): ${pinned.join(', ')}`);
   } else {
-    store.targets.set(target, request.modelVersion, null, now.toISOString());
-    deviceIds = deviceIds.filter((id) => {
-      const r = convergence.resolve(store.getDevice(id)!);
-      return r.source === 'target' && r.modelVersion === request.modelVersion;
-    });
+    await store.targets.set(target, request.modelVersion, null, now.toISOString());
+    const following: string[] = [];
+    for (const device of await store.devices.getMany(deviceIds)) {
+      const r = await convergence.resolve(device);
+      if (r.source === 'target' && r.modelVersion === request.modelVersion) following.push(device.deviceId);
+    }
+    deviceIds = following;
   }
   // Stored with a new updatedAt even when the version is the same: an agent retries a failed
   // install only when its desired state changes, so assigning again is how an operator retries.
-  store.setDesiredVersion(deviceIds, request.modelVersion, now.toISOString());
+  await store.devices.setDesiredVersion(deviceIds, request.modelVersion, now.toISOString());
   await deps.desired.publish(deviceIds);
   return deviceIds;
 }

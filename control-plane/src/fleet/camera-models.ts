@@ -20,18 +20,19 @@ import { effectiveConfigOf } from './desired-config.ts';
 
 export type CameraModels = NonNullable<DesiredState['cameraModels']>;
 
-export function cameraModelsOf(
+export async function cameraModelsOf(
   store: Store,
   device: Pick<DeviceRecord, 'deviceId' | 'group' | 'tags'>,
   logger: Logger,
-  fragments: readonly FragmentRecord[] = store.config.listFragments(),
-): CameraModels | undefined {
+  fragmentsRead?: readonly FragmentRecord[],
+): Promise<CameraModels | undefined> {
+  const fragments = fragmentsRead ?? (await store.config.listFragments());
   const cameras = (effectiveConfigOf(device, fragments).settings.cameras ?? []) as Partial<CameraEntry>[];
   const out: CameraModels = {};
   for (const camera of cameras) {
     if (camera.model === undefined || typeof camera.id !== 'string') continue;
     try {
-      const { modelVersion } = resolveModel(store, String(camera.model));
+      const { modelVersion } = await resolveModel(store, String(camera.model));
       out[camera.id] = {
         modelVersion,
         manifestPath: routeUrl(apiRoutes.getManifest, { version: modelVersion }),

@@ -15,7 +15,7 @@ import type { DesiredStatePublisher } from './desired-state.ts';
 import { type Resolution, resolveDesired } from './desired-version.ts';
 
 export interface Convergence {
-  resolve(device: DeviceRecord): Resolution;
+  resolve(device: DeviceRecord): Promise<Resolution>;
   /** Resolves these devices again; stores and publishes the ones whose version changed. */
   converge(deviceIds: readonly string[], now?: Date): Promise<string[]>;
   /** A completed rollout or an assignment set a selector's version: its devices follow. */
@@ -48,21 +48,25 @@ export function createConvergence(deps: {
   const { store, desired, signer } = deps;
   const log = deps.logger;
 
-  function liveRolloutOf(deviceId: string): string | null {
-    for (const entry of store.rollouts.entriesOf(deviceId)) {
+  async function liveRolloutOf(deviceId: string): Promise<string | null> {
+    for (const entry of await store.rollouts.entriesOf(deviceId)) {
       if (!HELD.has(entry.state)) continue;
-      const state = store.rollouts.get(entry.rolloutId)?.state;
+      const state = (await store.rollouts.get(entry.rolloutId))?.state;
       if (state === 'running' || state === 'paused') return entry.rolloutId;
     }
     return null;
   }
 
-  function resolve(device: DeviceRecord, targets = store.targets.list()): Resolution {
-    return resolveDesired({ device, liveRolloutId: liveRolloutOf(device.deviceId), targets });
+  async function resolve(device: DeviceRecord, targets?: FleetTargetRecord[]): Promise<Resolution> {
+    return resolveDesired({
+      device,
+      liveRolloutId: await liveRolloutOf(device.deviceId),
+      targets: targets ?? (await store.targets.list()),
+    });
   }
 
-  function mustGet(deviceId: string): DeviceRecord {
-    const device = store.getDevice(deviceId);
+  async function mustGet(deviceId: string): Promise<DeviceRecord> {
+    const device = await store.devices.get(deviceId);
     if (!device) throw new NotFoundError(`device '${deviceId}' not found`);
     return device;
   }
@@ -72,13 +76,13 @@ export function createConvergence(deps: {
 
     async converge(deviceIds, now = new Date()) {
       const at = now.toISOString();
-      const targets = store.targets.list();
+      const targets = await store.targets.list();
       const rollbackPaths = new Map<number, string>();
       const changed: string[] = [];
       for (const id of deviceIds) {
-        const device = store.getDevice(id);
+        const device = await store.devices.get(id);
         if (!device) continue;
-        const r = resolve(device, targets);
+        const r = await resolve(device, targets);
         if (r.source !== 'pin' && r.source !== 'target') continue;
         if (r.modelVersion === device.desiredVersion) continue;
         // The agent refuses a lower version unless its manifest is signed as a rollback.
@@ -86,10 +90,11 @@ export function createConvergence(deps: {
         let manifestPath: string | null = null;
         if (down) {
           manifestPath =
-            rollbackPaths.get(r.modelVersion) ?? signer.orderRollback(r.modelVersion, `change:${at}`, now);
+            rollbackPaths.get(r.modelVersion) ??
+            (await signer.orderRollback(r.modelVersion, `change:${at}`, now));
           rollbackPaths.set(r.modelVersion, manifestPath);
         }
-        store.setDesiredVersion([id], r.modelVersion, at, manifestPath);
+        await store.devices.setDesiredVersion([id], r.modelVersion, at, manifestPath);
         changed.push(id);
         log.info(
           { deviceId: id, from: device.desiredVersion, to: r.modelVersion, source: r.source },
@@ -101,14 +106,14 @@ export function createConvergence(deps: {
     },
 
     async setTarget(selector, modelVersion, rolloutId, now = new Date()) {
-      const record = store.targets.set(selector, modelVersion, rolloutId, now.toISOString());
+      const record = await store.targets.set(selector, modelVersion, rolloutId, now.toISOString());
       log.info({ selector: record.selector, modelVersion, rolloutId }, 'fleet target set');
-      await convergence.converge(store.resolveTarget(selector), now);
+      await convergence.converge(await store.devices.resolveTarget(selector), now);
       return record;
     },
 
     async revertTarget(selector, rolloutId, except, now = new Date()) {
-      const current = store.targets.get(selector);
+      const current = await store.targets.get(selector);
       if (!current || current.rolloutId !== rolloutId) return;
       const previous =
         current.previousVersion === null
@@ -120,31 +125,31 @@ export function createConvergence(deps: {
               rolloutId: null,
               setAt: now.toISOString(),
             };
-      store.targets.restore(selector, previous);
+      await store.targets.restore(selector, previous);
       log.info(
         { selector, modelVersion: previous?.modelVersion ?? null, rolloutId },
         'fleet target reverted',
       );
       const skip = new Set(except);
       await convergence.converge(
-        store.resolveTarget(selector).filter((id) => !skip.has(id)),
+        (await store.devices.resolveTarget(selector)).filter((id) => !skip.has(id)),
         now,
       );
     },
 
     async pin(deviceId, pin, now = new Date()) {
-      mustGet(deviceId);
-      if (!store.getModelVersion(pin.modelVersion)) {
+      await mustGet(deviceId);
+      if (!(await store.models.get(pin.modelVersion))) {
         throw new NotFoundError(`model version ${pin.modelVersion} does not exist`);
       }
       const at = now.toISOString();
-      store.targets.setPin(deviceId, { ...pin, pinnedAt: at });
+      await store.targets.setPin(deviceId, { ...pin, pinnedAt: at });
       // The pin outranks a rollout in progress: the rollout lets go of the device (and neither
       // its gates nor an abort count it any more).
-      for (const entry of store.rollouts.entriesOf(deviceId)) {
-        const state = store.rollouts.get(entry.rolloutId)?.state;
+      for (const entry of await store.rollouts.entriesOf(deviceId)) {
+        const state = (await store.rollouts.get(entry.rolloutId))?.state;
         if ((state === 'running' || state === 'paused') && HELD.has(entry.state)) {
-          store.rollouts.transition(
+          await store.rollouts.transition(
             entry.rolloutId,
             deviceId,
             'skipped',
@@ -159,9 +164,9 @@ export function createConvergence(deps: {
     },
 
     async unpin(deviceId, now = new Date()) {
-      const device = mustGet(deviceId);
+      const device = await mustGet(deviceId);
       if (device.pin === null) return device;
-      store.targets.setPin(deviceId, null);
+      await store.targets.setPin(deviceId, null);
       log.info({ deviceId, was: device.pin.modelVersion }, 'device unpinned');
       await convergence.converge([deviceId], now);
       return mustGet(deviceId);

@@ -93,7 +93,7 @@ export function createDesiredConfigPublisher(deps: {
   const log = deps.logger;
 
   async function publishAll(devices: DeviceRecord[]): Promise<void> {
-    const fragments = store.config.listFragments();
+    const fragments = await store.config.listFragments();
     const at = new Date().toISOString();
     const results = await Promise.allSettled(
       devices.map((device) =>
@@ -112,16 +112,16 @@ export function createDesiredConfigPublisher(deps: {
 
   return {
     async publish(deviceIds) {
-      const devices = deviceIds.map((id) => store.getDevice(id)).filter((d): d is DeviceRecord => d !== null);
+      const devices = await store.devices.getMany(deviceIds);
       await publishAll(devices);
     },
     async publishScope(scope, key) {
-      const devices = store.listDevices().filter((d) => fragmentApplies(d, scope, key));
+      const devices = (await store.devices.list()).filter((d) => fragmentApplies(d, scope, key));
       await publishAll(devices);
       return devices.map((d) => d.deviceId);
     },
     async republishAll() {
-      const devices = store.listDevices();
+      const devices = await store.devices.list();
       await publishAll(devices);
       log.info({ devices: devices.length }, 'republished desired config');
     },

@@ -55,29 +55,34 @@ export function desiredContentOf(
 }
 
 /** The device's desired state, numbered and signed by every signing key in use. */
-export function signedDesiredStateOf(
+export async function signedDesiredStateOf(
   store: Store,
   keyring: SigningKeyring,
   device: DeviceRecord,
   logger: Logger,
   /** The remote-configuration fragments, read once by a caller that signs many devices. */
-  fragments: readonly FragmentRecord[] = store.config.listFragments(),
+  fragmentsRead?: readonly FragmentRecord[],
   now = new Date(),
-): DesiredState {
+): Promise<DesiredState> {
+  const fragments = fragmentsRead ?? (await store.config.listFragments());
   // A rollback names the order its manifest was signed for; the device checks they match.
   const rollbackOrder =
     device.desiredVersion !== null &&
     device.desiredManifestPath === rollbackManifestPathOf(device.desiredVersion)
-      ? store.rollouts.getRollbackManifest(device.desiredVersion)?.rollbackOrder
+      ? (await store.rollouts.getRollbackManifest(device.desiredVersion))?.rollbackOrder
       : undefined;
   const content = {
-    ...desiredContentOf(device, cameraModelsOf(store, device, logger, fragments)),
+    ...desiredContentOf(device, await cameraModelsOf(store, device, logger, fragments)),
     rollbackOrder,
-    agent: desiredAgentOf(store, device.deviceId),
+    agent: await desiredAgentOf(store, device.deviceId),
     deviceId: device.deviceId,
     trustedKeys: keyring.trusted(),
   };
-  const numbered = store.security.desiredSequence(device.deviceId, canonicalJson(content), now.toISOString());
+  const numbered = await store.security.desiredSequence(
+    device.deviceId,
+    canonicalJson(content),
+    now.toISOString(),
+  );
   return signDesiredState({ ...content, ...numbered }, keyring.signers());
 }
 
@@ -86,7 +91,7 @@ export interface DesiredStatePublisher {
   publish(deviceIds: readonly string[]): Promise<void>;
   republishAll(): Promise<void>;
   /** The signed desired state of one device (served over HTTP too). */
-  stateOf(device: DeviceRecord): DesiredState;
+  stateOf(device: DeviceRecord): Promise<DesiredState>;
 }
 
 export function createDesiredStatePublisher(deps: {
@@ -101,7 +106,7 @@ export function createDesiredStatePublisher(deps: {
     signedDesiredStateOf(store, keyring, device, log, fragments);
 
   async function publishDevice(device: DeviceRecord, fragments: readonly FragmentRecord[]): Promise<void> {
-    const payload = JSON.stringify(stateOf(device, fragments));
+    const payload = JSON.stringify(await stateOf(device, fragments));
     await connection.publish(topics.desired(device.deviceId), payload, {
       qos: 1,
       retain: true,
@@ -110,7 +115,7 @@ export function createDesiredStatePublisher(deps: {
   }
 
   async function publishAll(devices: DeviceRecord[]): Promise<void> {
-    const fragments = store.config.listFragments();
+    const fragments = await store.config.listFragments();
     const results = await Promise.allSettled(devices.map((d) => publishDevice(d, fragments)));
     const failed = devices.filter((_, i) => results[i].status === 'rejected').map((d) => d.deviceId);
     // The database already holds the change and a reconnect republishes everything, so a slow
@@ -121,11 +126,11 @@ export function createDesiredStatePublisher(deps: {
   return {
     stateOf,
     async publish(deviceIds) {
-      const devices = deviceIds.map((id) => store.getDevice(id)).filter((d): d is DeviceRecord => d !== null);
+      const devices = await store.devices.getMany(deviceIds);
       await publishAll(devices);
     },
     async republishAll() {
-      const devices = store.listDevices();
+      const devices = await store.devices.list();
       await publishAll(devices);
       log.info({ devices: devices.length }, 'republished desired state');
     },

@@ -25,10 +25,14 @@ import type { MqttConnection } from '../mqtt/mqtt-client.ts';
 import type { Store } from '../store/store.ts';
 
 type Kind = (typeof DEVICE_PUBLISH_KINDS)[number];
-type Recorder = (store: Store, deviceId: string, payload: Buffer, receivedAt: string) => void;
+type Recorder = (store: Store, deviceId: string, payload: Buffer, receivedAt: string) => Promise<void> | void;
 
 /** Called with every valid ReportedState after it was recorded (the rollout engine follows these). */
-export type ReportedStateListener = (deviceId: string, state: ReportedState, receivedAt: string) => void;
+export type ReportedStateListener = (
+  deviceId: string,
+  state: ReportedState,
+  receivedAt: string,
+) => Promise<void> | void;
 
 /** Called with every valid live frame; nothing is stored in the database for these. */
 export type LiveFrameListener = (deviceId: string, frame: LiveFrame, receivedAt: string) => void;
@@ -44,24 +48,25 @@ function recorders(onState?: ReportedStateListener, onFrame?: LiveFrameListener)
     ...RECORDERS,
     frame: (_store, id, payload, at) =>
       onFrame?.(id, parseJsonWith(LiveFrameSchema, payload, 'live frame'), at),
-    state: (store, id, payload, at) => {
+    state: async (store, id, payload, at) => {
       const state = reportedState(payload);
-      store.recordReportedState(id, state, at);
-      onState?.(id, state, at);
+      await store.devices.recordReportedState(id, state, at);
+      await onState?.(id, state, at);
     },
   };
 }
 
 const RECORDERS: Record<Exclude<Kind, 'frame'>, Recorder> = {
-  state: (store, id, payload, at) => store.recordReportedState(id, reportedState(payload), at),
-  status: (store, id, payload, at) =>
-    store.recordStatus(id, parseJsonWith(DeviceStatusSchema, payload, 'device status'), at),
-  predictions: (store, id, payload, at) =>
-    store.recordPrediction(id, parseJsonWith(PredictionSchema, payload, 'prediction'), at),
-  events: (store, id, payload, at) => {
+  state: async (store, id, payload, at) =>
+    await store.devices.recordReportedState(id, reportedState(payload), at),
+  status: async (store, id, payload, at) =>
+    await store.devices.recordStatus(id, parseJsonWith(DeviceStatusSchema, payload, 'device status'), at),
+  predictions: async (store, id, payload, at) =>
+    await store.devices.recordPrediction(id, parseJsonWith(PredictionSchema, payload, 'prediction'), at),
+  events: async (store, id, payload, at) => {
     const event = parseJsonWith(DeviceEventSchema, payload, 'device event');
     // Agents redact their own messages; an older or foreign one may not: never store a password.
-    store.recordEvent(id, { ...event, message: redactText(event.message) }, at);
+    await store.events.record(id, { ...event, message: redactText(event.message) }, at);
   },
 };
 
@@ -80,6 +85,17 @@ export function followDeviceMessages(deps: {
   const log = deps.logger;
   const record = recorders(deps.onReportedState, deps.onLiveFrame);
 
+  // Each device's messages are recorded one after another, in the order they came (the store is
+  // async: without this a status could overtake the state sent before it).
+  const queues = new Map<string, Promise<void>>();
+  const inOrder = (deviceId: string, work: () => Promise<void>) => {
+    const next = (queues.get(deviceId) ?? Promise.resolve()).then(work);
+    queues.set(deviceId, next);
+    void next.finally(() => {
+      if (queues.get(deviceId) === next) queues.delete(deviceId);
+    });
+  };
+
   // The message loop boundary: errors are logged here with context and never rethrown.
   connection.onMessage((topic, payload) => {
     const parsed = parseDeviceTopic(topic);
@@ -91,25 +107,25 @@ export function followDeviceMessages(deps: {
     const kind = parsed.kind as Kind;
     // A zero-length retained message only clears the retained copy (MQTT 3.1.1 §3.3.1.3).
     if (payload.length === 0) return;
-    if (!store.deviceExists(deviceId)) {
-      log.warn({ deviceId, kind }, 'dropped message from unknown device');
-      return;
-    }
     const receivedAt = new Date().toISOString();
-    // The in-memory quota answers in the same order messages came (microtasks), so order holds.
-    if (deps.quotas) {
-      deps.quotas.message(deviceId, kind).then(
-        (ok) => ok && recordOne(deviceId, kind, payload, receivedAt),
-        (err) => log.error({ deviceId, kind, err }, 'device quota check failed'),
-      );
-      return;
-    }
-    recordOne(deviceId, kind, payload, receivedAt);
+    inOrder(deviceId, async () => {
+      try {
+        if (!(await store.devices.exists(deviceId))) {
+          log.warn({ deviceId, kind }, 'dropped message from unknown device');
+          return;
+        }
+        if (deps.quotas && !(await deps.quotas.message(deviceId, kind))) return;
+      } catch (err) {
+        log.error({ deviceId, kind, err }, 'device quota check failed');
+        return;
+      }
+      await recordOne(deviceId, kind, payload, receivedAt);
+    });
   });
 
-  function recordOne(deviceId: string, kind: Kind, payload: Buffer, receivedAt: string): void {
+  async function recordOne(deviceId: string, kind: Kind, payload: Buffer, receivedAt: string): Promise<void> {
     try {
-      record[kind](store, deviceId, payload, receivedAt);
+      await record[kind](store, deviceId, payload, receivedAt);
     } catch (err) {
       if (err instanceof EdgeloopError && err.code === 'VALIDATION_FAILED') {
         log.warn({ deviceId, kind, reason: err.message }, 'dropped malformed payload');

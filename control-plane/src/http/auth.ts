@@ -45,9 +45,9 @@ async function identify(
 }
 
 /** The signed-in dashboard user, if the request carries a valid session cookie. */
-export function sessionOf(c: Context, deps: AppDeps): Principal | null {
+export async function sessionOf(c: Context, deps: AppDeps): Promise<Principal | null> {
   const cookie = getCookie(c, SESSION_COOKIE);
-  const session = cookie && deps.sessions ? deps.sessions.decode(cookie) : null;
+  const session = cookie && deps.sessions ? await deps.sessions.decode(cookie) : null;
   return session ? { kind: 'user', name: session.name, role: session.role } : null;
 }
 
@@ -67,12 +67,13 @@ export function authorize(deps: AppDeps, route: RouteDef): MiddlewareHandler<App
   return async (c, next) => {
     if (route.access.length === 0) return next();
     const header = c.req.header('authorization');
-    const certified = header === undefined && roles.includes('device') ? certifiedDevice(c, deps) : null;
+    const certified =
+      header === undefined && roles.includes('device') ? await certifiedDevice(c, deps) : null;
     if (certified) {
       c.set('principal', certified);
       return next();
     }
-    const user = header === undefined && people ? sessionOf(c, deps) : null;
+    const user = header === undefined && people ? await sessionOf(c, deps) : null;
     if (user?.kind === 'user') {
       if (!mayCall(route, user.role)) {
         throw new ForbiddenError(
@@ -93,10 +94,10 @@ export function authorize(deps: AppDeps, route: RouteDef): MiddlewareHandler<App
 }
 
 /** A device proven by its client certificate (the one on record, not revoked), or null. */
-function certifiedDevice(c: Context, deps: AppDeps): Principal | null {
+async function certifiedDevice(c: Context, deps: AppDeps): Promise<Principal | null> {
   const incoming = (c.env as { incoming?: { socket?: unknown } } | undefined)?.incoming;
   const peer = peerDevice(incoming?.socket);
-  if (!peer || !deps.devices.verifyCertificate(peer.deviceId, peer.fingerprint)) return null;
+  if (!peer || !(await deps.devices.verifyCertificate(peer.deviceId, peer.fingerprint))) return null;
   return { kind: 'device', deviceId: peer.deviceId };
 }
 

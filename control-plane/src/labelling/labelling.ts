@@ -13,22 +13,22 @@ import { orderLabelQueue } from './label-queue.ts';
 const QUEUE_POOL_FACTOR = 20;
 
 export interface Labelling {
-  queue(limit: number): { samples: LabelledSampleRecord[]; total: number };
-  act(sampleId: string, action: LabelAction, actor: string, now?: Date): LabelledSampleRecord;
+  queue(limit: number): Promise<{ samples: LabelledSampleRecord[]; total: number }>;
+  act(sampleId: string, action: LabelAction, actor: string, now?: Date): Promise<LabelledSampleRecord>;
   /** The older free-form label call: any label is accepted and becomes a known class. */
-  setLabel(sampleId: string, label: string, actor: string, now?: Date): LabelledSampleRecord;
+  setLabel(sampleId: string, label: string, actor: string, now?: Date): Promise<LabelledSampleRecord>;
   bulkConfirm(
     sampleIds: readonly string[],
     actor: string,
     now?: Date,
-  ): { confirmed: string[]; skipped: { sampleId: string; reason: string }[] };
+  ): Promise<{ confirmed: string[]; skipped: { sampleId: string; reason: string }[] }>;
 }
 
 export function createLabelling(store: Store): Labelling {
   const labels = store.labelling;
 
-  function find(sampleId: string): LabelledSampleRecord {
-    const sample = labels.getLabelled(sampleId);
+  async function find(sampleId: string): Promise<LabelledSampleRecord> {
+    const sample = await labels.getLabelled(sampleId);
     if (!sample) throw new NotFoundError(`sample '${sampleId}' not found`);
     return sample;
   }
@@ -37,7 +37,7 @@ export function createLabelling(store: Store): Labelling {
     return sample.preLabel === label ? ('confirmed' as const) : ('corrected' as const);
   }
 
-  function write(
+  async function write(
     sample: LabelledSampleRecord,
     fields: {
       action: LabelAction['action'] | 'label';
@@ -46,18 +46,18 @@ export function createLabelling(store: Store): Labelling {
     },
     actor: string,
     now: Date,
-  ): LabelledSampleRecord {
-    return labels.apply({ sampleId: sample.sampleId, ...fields, actor, at: now.toISOString() })!;
+  ): Promise<LabelledSampleRecord> {
+    return (await labels.apply({ sampleId: sample.sampleId, ...fields, actor, at: now.toISOString() }))!;
   }
 
   return {
-    queue(limit) {
-      const pool = labels.queuePool(limit * QUEUE_POOL_FACTOR);
-      return { samples: orderLabelQueue(pool, limit), total: labels.countUnlabelled() };
+    async queue(limit) {
+      const pool = await labels.queuePool(limit * QUEUE_POOL_FACTOR);
+      return { samples: orderLabelQueue(pool, limit), total: await labels.countUnlabelled() };
     },
 
-    act(sampleId, action, actor, now = new Date()) {
-      const sample = find(sampleId);
+    async act(sampleId, action, actor, now = new Date()) {
+      const sample = await find(sampleId);
       switch (action.action) {
         case 'skip':
           return write(sample, { action: 'skip', label: null, status: null }, actor, now);
@@ -70,33 +70,33 @@ export function createLabelling(store: Store): Labelling {
         }
         case 'correct': {
           const label = action.label!;
-          const known = labels.listClasses().some((c) => c.name === label);
+          const known = (await labels.listClasses()).some((c) => c.name === label);
           if (!known && !action.newClass) {
             throw new ValidationError(`'${label}' is not a known class; send newClass: true to add it`);
           }
-          if (!known) labels.addClass(label, actor, now.toISOString());
+          if (!known) await labels.addClass(label, actor, now.toISOString());
           return write(sample, { action: 'correct', label, status: statusFor(sample, label) }, actor, now);
         }
       }
     },
 
-    setLabel(sampleId, label, actor, now = new Date()) {
-      const sample = find(sampleId);
-      labels.addClass(label, actor, now.toISOString());
+    async setLabel(sampleId, label, actor, now = new Date()) {
+      const sample = await find(sampleId);
+      await labels.addClass(label, actor, now.toISOString());
       return write(sample, { action: 'label', label, status: statusFor(sample, label) }, actor, now);
     },
 
-    bulkConfirm(sampleIds, actor, now = new Date()) {
+    async bulkConfirm(sampleIds, actor, now = new Date()) {
       const confirmed: string[] = [];
       const skipped: { sampleId: string; reason: string }[] = [];
       for (const sampleId of new Set(sampleIds)) {
-        const sample = labels.getLabelled(sampleId);
+        const sample = await labels.getLabelled(sampleId);
         if (!sample) skipped.push({ sampleId, reason: 'not found' });
         else if (sample.labelStatus !== null)
           skipped.push({ sampleId, reason: `already ${sample.labelStatus}` });
         else if (sample.preLabel === null) skipped.push({ sampleId, reason: 'no prediction to confirm' });
         else {
-          write(sample, { action: 'confirm', label: sample.preLabel, status: 'confirmed' }, actor, now);
+          await write(sample, { action: 'confirm', label: sample.preLabel, status: 'confirmed' }, actor, now);
           confirmed.push(sampleId);
         }
       }

@@ -12,7 +12,7 @@ const DAY_MS = 86_400_000;
 
 export interface Retention {
   /** Prunes now; returns what went. */
-  prune(now?: Date): { deviceEvents: number; rollbackManifests: number };
+  prune(now?: Date): Promise<{ deviceEvents: number; rollbackManifests: number }>;
   /** Prunes now and then every pruneIntervalMinutes until stop(). */
   start(): void;
   stop(): void;
@@ -21,22 +21,18 @@ export interface Retention {
 export function createRetention(deps: { store: Store; config: RetentionConfig; logger: Logger }): Retention {
   const { store, config, logger } = deps;
   let timer: NodeJS.Timeout | undefined;
-  const prune = (now = new Date()) => {
+  const prune = async (now = new Date()) => {
     const before = (days: number) => new Date(now.getTime() - days * DAY_MS).toISOString();
     const pruned = {
-      deviceEvents: store.pruneDeviceEvents(before(config.deviceEventsDays), config.deviceEventsPerDevice),
-      rollbackManifests: store.rollouts.pruneRollbackManifests(before(config.rollbackManifestDays)),
+      deviceEvents: await store.events.prune(before(config.deviceEventsDays), config.deviceEventsPerDevice),
+      rollbackManifests: await store.rollouts.pruneRollbackManifests(before(config.rollbackManifestDays)),
     };
     if (pruned.deviceEvents + pruned.rollbackManifests > 0) logger.info(pruned, 'pruned old rows');
     return pruned;
   };
   // The loop boundary: a failed prune is logged and tried again next time.
   const tick = () => {
-    try {
-      prune();
-    } catch (err) {
-      logger.error({ err }, 'pruning old rows failed');
-    }
+    prune().catch((err: unknown) => logger.error({ err }, 'pruning old rows failed'));
   };
   return {
     prune,

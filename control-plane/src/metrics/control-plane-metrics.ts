@@ -30,7 +30,7 @@ export interface MetricsSources {
   /** Webhook deliveries waiting (the alert notifier's queue). */
   alertQueueDepth?: () => number;
   /** Open alerts by rule. */
-  openAlerts?: () => Record<string, number>;
+  openAlerts?: () => Promise<Record<string, number>>;
 }
 
 const PIPELINE_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
@@ -93,9 +93,9 @@ export function createControlPlaneMetrics(sources: MetricsSources): ControlPlane
     help: 'Enrolled devices by status (offline, or the run status they report) and reported model version.',
     labelNames: ['status', 'version'],
     registers: [registry],
-    collect() {
+    async collect() {
       this.reset();
-      for (const d of store.listDevices()) {
+      for (const d of await store.devices.list()) {
         const status = d.online ? (d.status ?? 'unknown') : 'offline';
         this.inc({ status, version: d.reportedVersion === null ? 'none' : String(d.reportedVersion) });
       }
@@ -105,9 +105,9 @@ export function createControlPlaneMetrics(sources: MetricsSources): ControlPlane
     name: 'edgeloop_device_sample_queue_items',
     help: "Samples waiting in devices' on-disk upload queues, summed over online devices (last heartbeat).",
     registers: [registry],
-    collect() {
+    async collect() {
       let n = 0;
-      for (const d of store.listDevices()) if (d.online) n += d.health?.queueDepth ?? d.samplesQueued;
+      for (const d of await store.devices.list()) if (d.online) n += d.health?.queueDepth ?? d.samplesQueued;
       this.set(n);
     },
   });
@@ -115,9 +115,9 @@ export function createControlPlaneMetrics(sources: MetricsSources): ControlPlane
     name: 'edgeloop_predictions_stored',
     help: 'Predictions recorded from devices since they enrolled (each counted once, whichever replica received it).',
     registers: [registry],
-    collect() {
+    async collect() {
       let n = 0;
-      for (const d of store.listDevices()) n += d.predictionsTotal;
+      for (const d of await store.devices.list()) n += d.predictionsTotal;
       this.set(n);
     },
   });
@@ -125,16 +125,16 @@ export function createControlPlaneMetrics(sources: MetricsSources): ControlPlane
     name: 'edgeloop_samples_stored',
     help: 'Samples stored by the control plane.',
     registers: [registry],
-    collect() {
-      this.set(store.listSamples({ limit: 0, offset: 0 }).total);
+    async collect() {
+      this.set((await store.samples.list({ limit: 0, offset: 0 })).total);
     },
   });
   new Gauge({
     name: 'edgeloop_label_queue_items',
     help: 'Stored samples not labelled yet.',
     registers: [registry],
-    collect() {
-      this.set(store.listSamples({ labelled: false, limit: 0, offset: 0 }).total);
+    async collect() {
+      this.set((await store.samples.list({ labelled: false, limit: 0, offset: 0 })).total);
     },
   });
   new Gauge({
@@ -142,9 +142,9 @@ export function createControlPlaneMetrics(sources: MetricsSources): ControlPlane
     help: 'Rollouts by state.',
     labelNames: ['state'],
     registers: [registry],
-    collect() {
+    async collect() {
       const counts = Object.fromEntries(ROLLOUT_STATES.map((s) => [s, 0])) as Record<string, number>;
-      for (const r of store.rollouts.list()) counts[r.state] = (counts[r.state] ?? 0) + 1;
+      for (const r of await store.rollouts.list()) counts[r.state] = (counts[r.state] ?? 0) + 1;
       for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
     },
   });
@@ -153,8 +153,9 @@ export function createControlPlaneMetrics(sources: MetricsSources): ControlPlane
     help: 'Retraining pipeline runs by status (queued ones are the pipeline queue).',
     labelNames: ['status'],
     registers: [registry],
-    collect() {
-      for (const status of PIPELINE_STATUSES) this.set({ status }, store.pipeline.runsIn([status]).length);
+    async collect() {
+      for (const status of PIPELINE_STATUSES)
+        this.set({ status }, (await store.pipeline.runsIn([status])).length);
     },
   });
   new Gauge({
@@ -170,9 +171,10 @@ export function createControlPlaneMetrics(sources: MetricsSources): ControlPlane
     help: 'Open (firing) alerts by rule.',
     labelNames: ['rule'],
     registers: [registry],
-    collect() {
+    async collect() {
+      const open = (await sources.openAlerts?.()) ?? {};
       this.reset();
-      for (const [rule, n] of Object.entries(sources.openAlerts?.() ?? {})) this.set({ rule }, n);
+      for (const [rule, n] of Object.entries(open)) this.set({ rule }, n);
     },
   });
 

@@ -26,16 +26,16 @@ export function rollbackManifestPathOf(modelVersion: number): string {
 
 export interface ManifestSigner {
   /** The version's manifest, re-signed first when less than a tenth of its lifetime is left. */
-  current(modelVersion: number, now?: Date): Manifest;
+  current(modelVersion: number, now?: Date): Promise<Manifest>;
   /**
    * Signs the rollback manifest of a version for one order (`rollout:ID`, or a fleet change);
    * returns its path for desired state.
    */
-  orderRollback(modelVersion: number, order: string, now?: Date): string;
+  orderRollback(modelVersion: number, order: string, now?: Date): Promise<string>;
   /** The rollback manifest as signed (expired ones too: devices refuse them); null if none. */
-  rollback(modelVersion: number): Manifest | null;
+  rollback(modelVersion: number): Promise<Manifest | null>;
   /** The order the version's current rollback manifest was signed for. */
-  rollbackOrderOf(modelVersion: number): string | undefined;
+  rollbackOrderOf(modelVersion: number): Promise<string | undefined>;
 }
 
 export function createManifestSigner(deps: {
@@ -49,44 +49,44 @@ export function createManifestSigner(deps: {
     return Date.parse(manifest.expiresAt) - now.getTime() < (ttlDays * DAY_MS) / 10;
   }
 
-  function signRollback(modelVersion: number, order: string, now: Date): Manifest {
-    const record = store.getModelVersion(modelVersion);
+  async function signRollback(modelVersion: number, order: string, now: Date): Promise<Manifest> {
+    const record = await store.models.get(modelVersion);
     if (!record) throw new NotFoundError(`model version ${modelVersion} does not exist`);
     const expiresAt = new Date(now.getTime() + ROLLBACK_TTL_DAYS * DAY_MS).toISOString();
     const manifest = signManifest(
       { ...record.manifest, rollback: true, rollbackOrder: order, expiresAt },
       signingKey,
     );
-    store.rollouts.putRollbackManifest(modelVersion, manifest, now.toISOString());
+    await store.rollouts.putRollbackManifest(modelVersion, manifest, now.toISOString());
     return manifest;
   }
 
   return {
-    current(modelVersion, now = new Date()) {
-      const record = store.getModelVersion(modelVersion);
+    async current(modelVersion, now = new Date()) {
+      const record = await store.models.get(modelVersion);
       if (!record) throw new NotFoundError(`model version ${modelVersion} does not exist`);
       if (!nearExpiry(record.manifest, deps.ttlDays, now)) return record.manifest;
       const expiresAt = new Date(now.getTime() + deps.ttlDays * DAY_MS).toISOString();
       const renewed = signManifest({ ...record.manifest, expiresAt }, signingKey);
-      store.updateModelManifest(modelVersion, renewed);
+      await store.models.updateManifest(modelVersion, renewed);
       return renewed;
     },
-    orderRollback(modelVersion, order, now = new Date()) {
+    async orderRollback(modelVersion, order, now = new Date()) {
       // One rollback manifest per version: while the current one has over half its life left,
       // every order back to this version shares it (and its order), so devices already sent back
       // by an earlier order keep a manifest that matches their desired state.
-      const stored = store.rollouts.getRollbackManifest(modelVersion);
+      const stored = await store.rollouts.getRollbackManifest(modelVersion);
       const fresh =
         stored?.rollbackOrder !== undefined &&
         Date.parse(stored.expiresAt) - now.getTime() > (ROLLBACK_TTL_DAYS * DAY_MS) / 2;
-      if (!fresh) signRollback(modelVersion, order, now);
+      if (!fresh) await signRollback(modelVersion, order, now);
       return rollbackManifestPathOf(modelVersion);
     },
-    rollback(modelVersion) {
+    async rollback(modelVersion) {
       return store.rollouts.getRollbackManifest(modelVersion);
     },
-    rollbackOrderOf(modelVersion) {
-      return store.rollouts.getRollbackManifest(modelVersion)?.rollbackOrder;
+    async rollbackOrderOf(modelVersion) {
+      return (await store.rollouts.getRollbackManifest(modelVersion))?.rollbackOrder;
     },
   };
 }

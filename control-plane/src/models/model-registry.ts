@@ -55,8 +55,8 @@ export function summaryOf(record: ModelVersionRecord): ModelVersionSummary {
 }
 
 /** The version to publish as: the request when it is newer than the latest, else refused; none → next. */
-function nextVersion(store: Store, requested: number | undefined): number {
-  const latest = store.latestModelVersion();
+async function nextVersion(store: Store, requested: number | undefined): Promise<number> {
+  const latest = await store.models.latestVersion();
   if (requested === undefined) return (latest ?? 0) + 1;
   if (latest !== null && requested <= latest) {
     throw new ConflictError(`model version ${requested} must be greater than the latest version ${latest}`);
@@ -138,7 +138,7 @@ export function createModelRegistry(deps: ModelRegistryDeps): ModelRegistry {
     const unsigned = parseJsonWith(UnsignedManifestSchema, upload.manifestJson, 'manifest');
     checkFiles(unsigned, upload.files, deps.modelMaxBytes);
     const metrics = checkModelFolder(unsigned, upload.metricsJson, upload.files);
-    const version = nextVersion(deps.store, unsigned.modelVersion);
+    const version = await nextVersion(deps.store, unsigned.modelVersion);
 
     const expiresAt = new Date(now.getTime() + deps.manifestTtlDays * 86_400_000).toISOString();
     const manifest = signManifest({ ...unsigned, modelVersion: version, expiresAt }, deps.signingKey);
@@ -154,7 +154,7 @@ export function createModelRegistry(deps: ModelRegistryDeps): ModelRegistry {
         createdAt: manifest.createdAt,
         publishedAt: now.toISOString(),
       };
-      deps.store.insertModelVersion(record);
+      await deps.store.models.insert(record);
       return summaryOf(record);
     } catch (err) {
       await Promise.allSettled(manifest.files.map((f) => deps.objects.delete(modelFileKey(version, f.name))));

@@ -10,25 +10,25 @@ import { judgePromotion, type PromotionRule } from './model-comparison.ts';
 export const PRODUCTION_ALIAS = 'production';
 export const CANDIDATE_ALIAS = 'candidate';
 
-export function resolveModel(store: Store, ref: string): ModelVersionRecord {
+export async function resolveModel(store: Store, ref: string): Promise<ModelVersionRecord> {
   let version: number | null = null;
   if (/^\d+$/.test(ref)) version = Number(ref);
-  else version = store.registry.getAlias(ref)?.modelVersion ?? null;
-  const record = version === null ? null : store.getModelVersion(version);
+  else version = (await store.registry.getAlias(ref))?.modelVersion ?? null;
+  const record = version === null ? null : await store.models.get(version);
   if (!record) throw new NotFoundError(`model '${ref}' not found (a version number or an alias)`);
   return record;
 }
 
-export function promote(
+export async function promote(
   store: Store,
   candidateRef: string,
   rule: PromotionRule,
   actor: string,
   now = new Date(),
-): PromotionDecision {
-  const candidate = resolveModel(store, candidateRef);
-  const productionVersion = store.registry.getAlias(PRODUCTION_ALIAS)?.modelVersion ?? null;
-  const production = productionVersion === null ? null : store.getModelVersion(productionVersion);
+): Promise<PromotionDecision> {
+  const candidate = await resolveModel(store, candidateRef);
+  const productionVersion = (await store.registry.getAlias(PRODUCTION_ALIAS))?.modelVersion ?? null;
+  const production = productionVersion === null ? null : await store.models.get(productionVersion);
   const verdict = judgePromotion(candidate, production, rule);
   const decision: PromotionDecision = {
     candidate: candidate.modelVersion,
@@ -37,8 +37,8 @@ export function promote(
     actor,
     at: now.toISOString(),
   };
-  store.registry.recordPromotion(decision);
+  await store.registry.recordPromotion(decision);
   if (decision.promoted)
-    store.registry.setAlias(PRODUCTION_ALIAS, candidate.modelVersion, actor, decision.at);
+    await store.registry.setAlias(PRODUCTION_ALIAS, candidate.modelVersion, actor, decision.at);
   return decision;
 }

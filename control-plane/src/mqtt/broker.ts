@@ -109,7 +109,7 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
   async function identify(client: Client, username?: string, password?: Buffer): Promise<Identity> {
     const certified = peerDevice(sockets.get(client.conn) ?? client.conn);
     if (certified && username === certified.deviceId && password === undefined) {
-      if (!options.devices.verifyCertificate(certified.deviceId, certified.fingerprint)) {
+      if (!(await options.devices.verifyCertificate(certified.deviceId, certified.fingerprint))) {
         throw refuse(CONNACK.NOT_AUTHORIZED, 'certificate not accepted');
       }
       return checkDevice(client, certified.deviceId);

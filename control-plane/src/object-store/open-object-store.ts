@@ -27,7 +27,7 @@ export function openObjectStore(
   });
   return {
     objects: store,
-    close: () => store.close(),
+    close: async () => await store.close(),
     describe: `s3://${config.bucket}/${config.prefix}${config.endpoint ? ` at ${config.endpoint}` : ''}`,
   };
 }

@@ -25,10 +25,10 @@ export interface PipelineStepDef {
 }
 
 export interface PipelineRunner {
-  trigger(trigger: PipelineRun['trigger'], actor: string): PipelineRun;
-  cancel(runId: string, actor: string): PipelineRun;
+  trigger(trigger: PipelineRun['trigger'], actor: string): Promise<PipelineRun>;
+  cancel(runId: string, actor: string): Promise<PipelineRun>;
   /** Begins running queued pipelines here (this replica leads); runs left `running` are failed. */
-  start(): void;
+  start(): Promise<void>;
   /** Stops running pipelines here (lost the lead): the active run fails as interrupted. */
   stop(): Promise<void>;
   /** Resolves once no run is active or queued (tests and shutdown). */
@@ -39,7 +39,7 @@ export interface PipelineRunner {
 const CANCELLED_BY = 'cancelled by ';
 const STEPPED_DOWN = new Error('interrupted: the replica running it stopped leading; run it again');
 
-export function createPipelineRunner(deps: {
+export async function createPipelineRunner(deps: {
   store: Store;
   steps: readonly PipelineStepDef[];
   retries: number;
@@ -47,7 +47,7 @@ export function createPipelineRunner(deps: {
   logger: Logger;
   /** How often the leader looks for runs queued or cancelled through other replicas (ms). */
   pollMs?: number;
-}): PipelineRunner {
+}): Promise<PipelineRunner> {
   const runs = deps.store.pipeline;
   let active: { runId: string; abort: AbortController; done: Promise<void> } | null = null;
   let closed = false;
@@ -65,25 +65,30 @@ export function createPipelineRunner(deps: {
     step: PipelineStepDef,
     ctx: StepContext,
   ): Promise<boolean> {
-    const log = (text: string) => runs.appendStepLog(run.id, index, text);
-    runs.setStep(run.id, index, { status: 'running', startedAt: now() });
+    // Step logs are written in the background, in order on one connection; a lost line is logged.
+    const log = (text: string) => {
+      runs
+        .appendStepLog(run.id, index, text)
+        .catch((err: unknown) => deps.logger.error({ err, runId: run.id }, 'writing a step log failed'));
+    };
+    await runs.setStep(run.id, index, { status: 'running', startedAt: now() });
     for (let n = 1; n <= deps.retries + 1; n++) {
-      runs.setStep(run.id, index, { attempts: n });
+      await runs.setStep(run.id, index, { attempts: n });
       try {
         const artifacts = await step.run({ ...ctx, log });
-        runs.setStepArtifacts(run.id, index, artifacts);
-        runs.setStep(run.id, index, { status: 'succeeded', finishedAt: now(), error: null });
+        await runs.setStepArtifacts(run.id, index, artifacts);
+        await runs.setStep(run.id, index, { status: 'succeeded', finishedAt: now(), error: null });
         return true;
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         log(`\nattempt ${n} failed: ${message}\n`);
         if (ctx.signal.aborted) {
-          runs.setStep(run.id, index, { status: 'cancelled', finishedAt: now(), error: 'cancelled' });
+          await runs.setStep(run.id, index, { status: 'cancelled', finishedAt: now(), error: 'cancelled' });
           return false;
         }
         if (n > deps.retries) {
-          runs.setStep(run.id, index, { status: 'failed', finishedAt: now(), error: message });
-          runs.setRun(run.id, {
+          await runs.setStep(run.id, index, { status: 'failed', finishedAt: now(), error: message });
+          await runs.setRun(run.id, {
             status: 'failed',
             finishedAt: now(),
             error: `step '${step.name}' failed after ${n} attempts: ${message}`,
@@ -98,38 +103,49 @@ export function createPipelineRunner(deps: {
   }
 
   async function execute(run: PipelineRun, abort: AbortController): Promise<void> {
-    runs.setRun(run.id, { status: 'running', startedAt: now() });
+    await runs.setRun(run.id, { status: 'running', startedAt: now() });
     deps.logger.info({ runId: run.id, trigger: run.trigger }, 'pipeline run started');
     const ctx: StepContext = { runId: run.id, signal: abort.signal, log: () => {}, state: {} };
     for (const [index, step] of deps.steps.entries()) {
       if (abort.signal.aborted || !(await attempt(run, index, step, ctx))) {
         for (let rest = index; rest < deps.steps.length; rest++) {
-          const s = runs.getRun(run.id)!.steps[rest];
-          if (s.status === 'pending') runs.setStep(run.id, rest, { status: 'cancelled' });
+          const s = (await runs.getRun(run.id))!.steps[rest];
+          if (s.status === 'pending') await runs.setStep(run.id, rest, { status: 'cancelled' });
         }
         if (abort.signal.reason === STEPPED_DOWN)
-          runs.setRun(run.id, { status: 'failed', finishedAt: now(), error: STEPPED_DOWN.message });
-        else if (abort.signal.aborted) runs.setRun(run.id, { status: 'cancelled', finishedAt: now() });
-        deps.logger.warn({ runId: run.id, status: runs.getRun(run.id)?.status }, 'pipeline run ended early');
+          await runs.setRun(run.id, { status: 'failed', finishedAt: now(), error: STEPPED_DOWN.message });
+        else if (abort.signal.aborted) await runs.setRun(run.id, { status: 'cancelled', finishedAt: now() });
+        deps.logger.warn(
+          { runId: run.id, status: (await runs.getRun(run.id))?.status },
+          'pipeline run ended early',
+        );
         return;
       }
     }
-    runs.setRun(run.id, { status: 'succeeded', finishedAt: now() });
+    await runs.setRun(run.id, { status: 'succeeded', finishedAt: now() });
     deps.logger.info({ runId: run.id }, 'pipeline run succeeded');
   }
 
+  // Kicks run one after another, so two of them never both start the next queued run.
+  let kicking: Promise<void> = Promise.resolve();
   function kick(): void {
+    kicking = kicking
+      .then(startNext)
+      .catch((err: unknown) => deps.logger.error({ err }, 'starting the next pipeline run failed'));
+  }
+
+  async function startNext(): Promise<void> {
     if (active || closed || !executing) return;
-    const next = runs.runsIn(['queued'])[0];
+    const next = (await runs.runsIn(['queued']))[0];
     if (!next) {
       for (const resolve of idleWaiters.splice(0)) resolve();
       return;
     }
     const abort = new AbortController();
     const done = execute(next, abort)
-      .catch((err) => {
+      .catch(async (err) => {
         deps.logger.error({ err, runId: next.id }, 'pipeline run crashed');
-        runs.setRun(next.id, { status: 'failed', finishedAt: now(), error: (err as Error).message });
+        await runs.setRun(next.id, { status: 'failed', finishedAt: now(), error: (err as Error).message });
       })
       .finally(() => {
         active = null;
@@ -139,13 +155,13 @@ export function createPipelineRunner(deps: {
   }
 
   return {
-    trigger(trigger, actor) {
+    async trigger(trigger, actor) {
       if (closed) throw new EdgeloopError('CONFLICT', 'the pipeline is shutting down');
       const id = `run-${new Date()
         .toISOString()
         .replace(/[-:.TZ]/g, '')
         .slice(0, 14)}-${randomUUID().slice(0, 8)}`;
-      runs.createRun({
+      await runs.createRun({
         id,
         trigger,
         requestedBy: actor,
@@ -157,30 +173,32 @@ export function createPipelineRunner(deps: {
         'pipeline run queued',
       );
       kick();
-      return runs.getRun(id)!;
+      // Started (or queued behind the active run) before answering, as the caller sees it.
+      await kicking;
+      return (await runs.getRun(id))!;
     },
 
-    cancel(runId, actor) {
-      const run = runs.getRun(runId);
+    async cancel(runId, actor) {
+      const run = await runs.getRun(runId);
       if (!run) throw new NotFoundError(`pipeline run '${runId}' not found`);
       if (run.status === 'queued') {
-        runs.setRun(runId, { status: 'cancelled', finishedAt: now(), error: `cancelled by ${actor}` });
-        for (let i = 0; i < run.steps.length; i++) runs.setStep(runId, i, { status: 'cancelled' });
+        await runs.setRun(runId, { status: 'cancelled', finishedAt: now(), error: `cancelled by ${actor}` });
+        for (let i = 0; i < run.steps.length; i++) await runs.setStep(runId, i, { status: 'cancelled' });
       } else if (run.status === 'running') {
         // Running here: stopped now; on the leader replica: stopped at its next look (start()).
-        runs.setRun(runId, { status: 'running', error: `${CANCELLED_BY}${actor}` });
+        await runs.setRun(runId, { status: 'running', error: `${CANCELLED_BY}${actor}` });
         if (active?.runId === runId) active.abort.abort();
       } else {
         throw new EdgeloopError('CONFLICT', `run '${runId}' is already ${run.status}`);
       }
-      return runs.getRun(runId)!;
+      return (await runs.getRun(runId))!;
     },
 
-    start() {
+    async start() {
       if (executing || closed) return;
       // Whoever ran these before (an earlier process, or a leader that died) is gone.
-      for (const run of runs.runsIn(['running'])) {
-        runs.setRun(run.id, {
+      for (const run of await runs.runsIn(['running'])) {
+        await runs.setRun(run.id, {
           status: 'failed',
           finishedAt: new Date().toISOString(),
           error: 'interrupted by a control-plane restart',
@@ -190,7 +208,14 @@ export function createPipelineRunner(deps: {
       kick();
       // Runs queued, or cancelled, through another replica.
       poll = setInterval(() => {
-        if (active && runs.getRun(active.runId)?.error?.startsWith(CANCELLED_BY)) active.abort.abort();
+        const current = active;
+        if (current)
+          runs
+            .getRun(current.runId)
+            .then((run) => {
+              if (run?.error?.startsWith(CANCELLED_BY)) current.abort.abort();
+            })
+            .catch((err: unknown) => deps.logger.error({ err }, 'checking for a cancelled run failed'));
         kick();
       }, deps.pollMs ?? 2_000);
       poll.unref();
@@ -206,8 +231,8 @@ export function createPipelineRunner(deps: {
       }
     },
 
-    idle() {
-      if (!active && runs.runsIn(['queued']).length === 0) return Promise.resolve();
+    async idle() {
+      if (!active && (await runs.runsIn(['queued'])).length === 0) return Promise.resolve();
       return new Promise((resolve) => idleWaiters.push(resolve));
     },
 

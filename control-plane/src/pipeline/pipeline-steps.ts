@@ -105,10 +105,10 @@ async function parentFolder(
   name: string,
   classes: readonly string[],
 ): Promise<{ version: number; dir: string } | null> {
-  const version = deps.store.registry.getAlias(PRODUCTION_ALIAS)?.modelVersion;
+  const version = (await deps.store.registry.getAlias(PRODUCTION_ALIAS))?.modelVersion;
   if (version === undefined) return null;
-  const { run, candidate } = deps.store.registry.getLineage(version)?.parameters ?? {};
-  const labels = deps.store.getModelVersion(version)?.manifest.labels ?? [];
+  const { run, candidate } = (await deps.store.registry.getLineage(version))?.parameters ?? {};
+  const labels = (await deps.store.models.get(version))?.manifest.labels ?? [];
   if (typeof run !== 'string' || candidate !== name || labels.join('\n') !== classes.join('\n')) return null;
   const dir = join(deps.workDir, run, 'models', name);
   const found = await stat(join(dir, 'checkpoint')).then(
@@ -128,7 +128,7 @@ export function pipelineSteps(deps: PipelineStepDeps): PipelineStepDef[] {
     {
       name: 'snapshot',
       async run(ctx) {
-        const { version, created } = snapshotDataset(store, {
+        const { version, created } = await snapshotDataset(store, {
           base: config.baseDataset,
           actor: PIPELINE_ACTOR,
         });
@@ -145,7 +145,7 @@ export function pipelineSteps(deps: PipelineStepDeps): PipelineStepDef[] {
       async run(ctx) {
         const dir = join(runDir(ctx), 'data');
         await rm(dir, { recursive: true, force: true });
-        const entries = store.datasets.versionEntries(ctx.state.datasetVersion as string);
+        const entries = await store.datasets.versionEntries(ctx.state.datasetVersion as string);
         const fieldHard: { path: string; label: string }[] = [];
         for (const e of entries) {
           // Labels and hashes came from devices and people: safeJoin refuses any that leaves `dir`.
@@ -279,9 +279,9 @@ export function pipelineSteps(deps: PipelineStepDeps): PipelineStepDef[] {
           metricsJson: JSON.stringify(metrics),
           files,
         });
-        const production = store.registry.getAlias(PRODUCTION_ALIAS)?.modelVersion ?? null;
+        const production = (await store.registry.getAlias(PRODUCTION_ALIAS))?.modelVersion ?? null;
         const datasetVersion = ctx.state.datasetVersion as string;
-        store.registry.setLineage(summary.modelVersion, {
+        await store.registry.setLineage(summary.modelVersion, {
           // `run` and `candidate` locate this model's folder, so a later run can continue from it.
           parameters: {
             candidate: best.name,
@@ -296,11 +296,11 @@ export function pipelineSteps(deps: PipelineStepDeps): PipelineStepDef[] {
         });
         // The field samples in the dataset version (trained on, or held out as field-hard) are
         // recorded as used by this version, so a sample shows which model learnt from it.
-        const sampleIds = store.datasets
-          .versionEntries(datasetVersion)
-          .flatMap((e) => (e.sampleId === null ? [] : [e.sampleId]));
-        store.markSamplesUsed(sampleIds, summary.modelVersion);
-        store.registry.setAlias(
+        const sampleIds = (await store.datasets.versionEntries(datasetVersion)).flatMap((e) =>
+          e.sampleId === null ? [] : [e.sampleId],
+        );
+        await store.samples.markUsed(sampleIds, summary.modelVersion);
+        await store.registry.setAlias(
           CANDIDATE_ALIAS,
           summary.modelVersion,
           PIPELINE_ACTOR,
@@ -317,7 +317,7 @@ export function pipelineSteps(deps: PipelineStepDeps): PipelineStepDef[] {
     {
       name: 'promote',
       async run(ctx) {
-        const decision = promote(store, String(ctx.state.modelVersion), deps.rule(), PIPELINE_ACTOR);
+        const decision = await promote(store, String(ctx.state.modelVersion), deps.rule(), PIPELINE_ACTOR);
         ctx.state.promoted = decision.promoted;
         if (decision.promoted) await deps.aliasesChanged?.();
         ctx.log(`${decision.promoted ? 'promoted' : 'not promoted'}: ${decision.reason}\n`);
@@ -331,7 +331,7 @@ export function pipelineSteps(deps: PipelineStepDeps): PipelineStepDef[] {
           ctx.log(canary ? 'candidate was not promoted: no canary\n' : 'no canary target configured\n');
           return { devices: [] };
         }
-        if (store.resolveTarget(canary.target).length === 0) {
+        if ((await store.devices.resolveTarget(canary.target)).length === 0) {
           // Not an error: an empty canary group just means nobody volunteered yet.
           ctx.log(`no devices match the canary target ${JSON.stringify(canary.target)}: no rollout\n`);
           return { rolloutId: null, target: canary.target, devices: [] };

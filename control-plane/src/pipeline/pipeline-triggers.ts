@@ -17,9 +17,9 @@ export function startPipelineTriggers(deps: {
 }): { stop(): Promise<void> } {
   const { config, store, runner, logger } = deps;
   const stops: (() => unknown)[] = [];
-  const fire = (trigger: 'schedule' | 'labels') => {
+  const fire = async (trigger: 'schedule' | 'labels') => {
     try {
-      runner.trigger(trigger, PIPELINE_ACTOR);
+      await runner.trigger(trigger, PIPELINE_ACTOR);
     } catch (err) {
       logger.error({ err, trigger }, 'could not start a pipeline run');
     }
@@ -36,17 +36,19 @@ export function startPipelineTriggers(deps: {
   const threshold = config.newLabelsThreshold;
   if (threshold !== undefined) {
     let checking = false;
-    const timer = setInterval(() => {
+    const timer = setInterval(async () => {
       if (checking) return;
       checking = true;
       try {
-        const active = store.pipeline.runsIn(['queued', 'running']).length > 0;
-        const since = store.pipeline.lastRunCreatedAt() ?? '';
-        const labels = store.labelling.countLabelsSince(since);
+        const active = (await store.pipeline.runsIn(['queued', 'running'])).length > 0;
+        const since = (await store.pipeline.lastRunCreatedAt()) ?? '';
+        const labels = await store.labelling.countLabelsSince(since);
         if (!active && labels >= threshold) {
           logger.info({ labels, threshold }, 'enough new labels: starting a pipeline run');
-          fire('labels');
+          await fire('labels');
         }
+      } catch (err) {
+        logger.error({ err }, 'checking for new labels failed');
       } finally {
         checking = false;
       }

@@ -46,14 +46,14 @@ export interface RolloutEngineDeps {
 
 export interface RolloutEngine {
   create(request: CreateRollout, now?: Date): Promise<Rollout>;
-  get(rolloutId: string): Rollout;
-  list(): Rollout[];
-  pause(rolloutId: string, reason?: string): Rollout;
+  get(rolloutId: string): Promise<Rollout>;
+  list(): Promise<Rollout[]>;
+  pause(rolloutId: string, reason?: string): Promise<Rollout>;
   resume(rolloutId: string, reason?: string): Promise<Rollout>;
   abort(rolloutId: string, reason?: string): Promise<Rollout>;
   /** Like abort, and also for a completed rollout: every updated device goes back. */
   rollback(rolloutId: string, reason?: string): Promise<Rollout>;
-  onReportedState(deviceId: string, state: ReportedState, receivedAt: string): void;
+  onReportedState(deviceId: string, state: ReportedState, receivedAt: string): Promise<void>;
   tick(now?: Date): Promise<void>;
   start(): void;
   stop(): Promise<void>;
@@ -71,14 +71,14 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
   const leads = deps.isLeader ?? (() => true);
   const lastDriven = new Map<string, number>();
 
-  function find(rolloutId: string): RolloutRecord {
-    const record = rollouts.get(rolloutId);
+  async function find(rolloutId: string): Promise<RolloutRecord> {
+    const record = await rollouts.get(rolloutId);
     if (!record) throw new NotFoundError(`rollout '${rolloutId}' not found`);
     return record;
   }
 
-  function view(rolloutId: string): Rollout {
-    return rolloutView(rollouts, rolloutId)!;
+  async function view(rolloutId: string): Promise<Rollout> {
+    return (await rolloutView(rollouts, rolloutId))!;
   }
 
   async function notify(r: RolloutRecord, devices: RolloutDeviceRecord[], now: Date): Promise<void> {
@@ -90,8 +90,8 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     if (batch.length === 0) return;
     const ids = batch.map((d) => d.deviceId);
     const at = now.toISOString();
-    store.setDesiredVersion(ids, r.modelVersion, at, null);
-    rollouts.transitionMany(
+    await store.devices.setDesiredVersion(ids, r.modelVersion, at, null);
+    await rollouts.transitionMany(
       r.rolloutId,
       ids,
       'notified',
@@ -103,15 +103,13 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     log.info({ rolloutId: r.rolloutId, wave: r.currentWave, devices: ids.length }, 'devices notified');
   }
 
-  function agentErrorsSince(deviceIds: readonly string[], since: string | null): number {
+  async function agentErrorsSince(deviceIds: readonly string[], since: string | null): Promise<number> {
     const from = since ? Date.parse(since) : 0;
     let n = 0;
     for (const id of deviceIds) {
-      n += store
-        .listEvents(id, 200)
-        .filter(
-          (e) => (e.type === 'agent-error' || e.type === 'camera-error') && Date.parse(e.at) >= from,
-        ).length;
+      n += (await store.events.list(id, 200)).filter(
+        (e) => (e.type === 'agent-error' || e.type === 'camera-error') && Date.parse(e.at) >= from,
+      ).length;
     }
     return n;
   }
@@ -119,11 +117,15 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
   async function abortNow(r: RolloutRecord, reason: string, now: Date, alsoCompleted = false): Promise<void> {
     if (r.state === 'aborted' || (r.state === 'completed' && !alsoCompleted)) return;
     const at = now.toISOString();
-    const touched = rollouts.devices(r.rolloutId).filter((d) => TOUCHED.has(d.state));
+    const touched = (await rollouts.devices(r.rolloutId)).filter((d) => TOUCHED.has(d.state));
     // A device pinned since (possible once the rollout completed) keeps its pin.
-    const pinned = new Set(touched.filter((d) => store.getDevice(d.deviceId)?.pin).map((d) => d.deviceId));
+    const pinned = new Set(
+      (await store.devices.getMany(touched.map((d) => d.deviceId)))
+        .filter((d) => d.pin)
+        .map((d) => d.deviceId),
+    );
     if (pinned.size > 0)
-      rollouts.transitionMany(r.rolloutId, [...pinned], 'skipped', 'pinned; not rolled back', at);
+      await rollouts.transitionMany(r.rolloutId, [...pinned], 'skipped', 'pinned; not rolled back', at);
     const devices = touched.filter((d) => !pinned.has(d.deviceId));
     const byPrevious = new Map<number | null, string[]>();
     for (const d of devices)
@@ -131,12 +133,18 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     for (const [previous, ids] of byPrevious) {
       if (previous === null) {
         // Nothing to go back to: the device keeps what it runs.
-        rollouts.transitionMany(r.rolloutId, ids, 'rolled_back', 'no previous version to return to', at);
+        await rollouts.transitionMany(
+          r.rolloutId,
+          ids,
+          'rolled_back',
+          'no previous version to return to',
+          at,
+        );
         continue;
       }
-      const manifestPath = signer.orderRollback(previous, `rollout:${r.rolloutId}`, now);
-      store.setDesiredVersion(ids, previous, at, manifestPath);
-      rollouts.transitionMany(
+      const manifestPath = await signer.orderRollback(previous, `rollout:${r.rolloutId}`, now);
+      await store.devices.setDesiredVersion(ids, previous, at, manifestPath);
+      await rollouts.transitionMany(
         r.rolloutId,
         ids,
         'rolling_back',
@@ -144,7 +152,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
         at,
       );
     }
-    rollouts.update(r.rolloutId, { state: 'aborted', reason }, at);
+    await rollouts.update(r.rolloutId, { state: 'aborted', reason }, at);
     log.warn({ rolloutId: r.rolloutId, reason, devices: devices.length }, 'rollout aborted; rolling back');
     await desired.publish(devices.map((d) => d.deviceId));
   }
@@ -158,7 +166,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     if ('deviceIds' in r.target) return;
     await convergence.setTarget(r.target, r.modelVersion, r.rolloutId, now);
     await convergence.converge(
-      rollouts.devices(r.rolloutId).map((d) => d.deviceId),
+      (await rollouts.devices(r.rolloutId)).map((d) => d.deviceId),
       now,
     );
   }
@@ -166,7 +174,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
   async function drive(r: RolloutRecord, now: Date): Promise<void> {
     const at = now.toISOString();
     const { strategy } = r;
-    let devices = rollouts.devices(r.rolloutId);
+    let devices = await rollouts.devices(r.rolloutId);
 
     const timeoutMs = strategy.deviceTimeoutSeconds * 1000;
     const late = devices.filter(
@@ -174,14 +182,14 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     );
     if (late.length > 0) {
       const ids = late.map((d) => d.deviceId);
-      rollouts.transitionMany(
+      await rollouts.transitionMany(
         r.rolloutId,
         ids,
         'timed_out',
         `not active ${strategy.deviceTimeoutSeconds}s after notification`,
         at,
       );
-      devices = rollouts.devices(r.rolloutId);
+      devices = await rollouts.devices(r.rolloutId);
     }
 
     const count = (s: RolloutDeviceState) => devices.filter((d) => d.state === s).length;
@@ -209,7 +217,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
       // An empty wave has nothing to watch.
       const soakMs = waveDevices.length === 0 ? 0 : strategy.soakSeconds * 1000;
       wave.soakUntil = new Date(now.getTime() + soakMs).toISOString();
-      rollouts.update(r.rolloutId, { waves }, at);
+      await rollouts.update(r.rolloutId, { waves }, at);
       dirty.add(r.rolloutId);
     }
     if (wave.state !== 'soaking' || now.getTime() < Date.parse(wave.soakUntil!)) return;
@@ -219,7 +227,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
         ? []
         : evaluateGates({
             devices: waveDevices,
-            agentErrors: agentErrorsSince(
+            agentErrors: await agentErrorsSince(
               waveDevices.map((d) => d.deviceId),
               wave.startedAt,
             ),
@@ -232,7 +240,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
       wave.state = 'passed';
       const next = waves[r.currentWave + 1];
       if (!next) {
-        rollouts.update(
+        await rollouts.update(
           r.rolloutId,
           { waves, state: 'completed', reason: 'every wave passed its gates' },
           at,
@@ -243,16 +251,16 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
       }
       next.state = 'rolling';
       next.startedAt = at;
-      rollouts.update(r.rolloutId, { waves, currentWave: r.currentWave + 1 }, at);
+      await rollouts.update(r.rolloutId, { waves, currentWave: r.currentWave + 1 }, at);
       dirty.add(r.rolloutId); // notify the next wave on the next tick
       log.info({ rolloutId: r.rolloutId, wave: r.currentWave + 1 }, 'wave passed; next wave');
       return;
     }
     wave.state = 'failed';
     const reason = `wave ${r.currentWave} failed its gates: ${failed.map((c) => `${c.name} (${c.detail})`).join('; ')}`;
-    rollouts.update(r.rolloutId, { waves }, at);
+    await rollouts.update(r.rolloutId, { waves }, at);
     if (strategy.gates.onFailure === 'pause') {
-      rollouts.update(r.rolloutId, { state: 'paused', reason }, at);
+      await rollouts.update(r.rolloutId, { state: 'paused', reason }, at);
       log.warn({ rolloutId: r.rolloutId, reason }, 'rollout paused by its gates');
     } else {
       await abortNow({ ...r, waves }, reason, now);
@@ -260,7 +268,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
   }
 
   async function tickOnce(now: Date): Promise<void> {
-    for (const r of rollouts.listLive()) {
+    for (const r of await rollouts.listLive()) {
       if (r.state !== 'running') continue;
       const wave = r.waves[r.currentWave];
       const soakOver = wave?.state === 'soaking' && now.getTime() >= Date.parse(wave.soakUntil!);
@@ -279,8 +287,12 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
 
   const engine: RolloutEngine = {
     async create(request, now = new Date()) {
-      const { record, devices } = planRollout(store, request, now);
-      rollouts.create(record, devices);
+      // Planned and stored in one transaction: two rollouts racing cannot both claim a device.
+      const { record, devices } = await store.transaction(async (tx) => {
+        const plan = await planRollout(tx, request, now);
+        await tx.rollouts.create(plan.record, plan.devices);
+        return plan;
+      });
       const { rolloutId } = record;
       const sizes = record.waves.map((w) => w.devices);
       log.info(
@@ -291,19 +303,19 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
       if (leads()) await engine.tick(now);
       return view(rolloutId);
     },
-    get: (rolloutId) => {
-      find(rolloutId);
+    get: async (rolloutId) => {
+      await find(rolloutId);
       return view(rolloutId);
     },
-    list: () => rollouts.list().map((r) => view(r.rolloutId)),
-    pause(rolloutId, reason = 'paused by an operator') {
-      const r = find(rolloutId);
+    list: async () => Promise.all((await rollouts.list()).map((r) => view(r.rolloutId))),
+    async pause(rolloutId, reason = 'paused by an operator') {
+      const r = await find(rolloutId);
       if (r.state !== 'running') throw new ConflictError(`rollout is ${r.state}, not running`);
-      rollouts.update(rolloutId, { state: 'paused', reason }, new Date().toISOString());
+      await rollouts.update(rolloutId, { state: 'paused', reason }, new Date().toISOString());
       return view(rolloutId);
     },
     async resume(rolloutId, reason = 'resumed by an operator') {
-      const r = find(rolloutId);
+      const r = await find(rolloutId);
       if (r.state !== 'paused') throw new ConflictError(`rollout is ${r.state}, not paused`);
       const waves = r.waves.map((w) => ({ ...w }));
       const wave = waves[r.currentWave];
@@ -320,33 +332,33 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
         }
       }
       const now = new Date();
-      rollouts.update(rolloutId, patch, now.toISOString());
+      await rollouts.update(rolloutId, patch, now.toISOString());
       if (patch.state === 'completed') await completed(r, now);
       dirty.add(rolloutId);
       if (leads()) await engine.tick();
       return view(rolloutId);
     },
     async abort(rolloutId, reason = 'aborted by an operator') {
-      const r = find(rolloutId);
+      const r = await find(rolloutId);
       if (r.state !== 'running' && r.state !== 'paused')
         throw new ConflictError(`rollout is already ${r.state}`);
       await abortNow(r, reason, new Date());
       return view(rolloutId);
     },
     async rollback(rolloutId, reason = 'rolled back by an operator') {
-      const r = find(rolloutId);
+      const r = await find(rolloutId);
       if (r.state === 'aborted') throw new ConflictError('rollout is already aborted');
       const now = new Date();
       await abortNow(r, reason, now, true);
       // The target it set goes back too; its own devices are already on their way back.
       if (r.state === 'completed' && !('deviceIds' in r.target)) {
-        const own = rollouts.devices(rolloutId).map((d) => d.deviceId);
+        const own = (await rollouts.devices(rolloutId)).map((d) => d.deviceId);
         await convergence.revertTarget(r.target, rolloutId, own, now);
       }
       return view(rolloutId);
     },
-    onReportedState(deviceId, state, receivedAt) {
-      for (const id of trackReportedState({ rollouts, logger: log }, deviceId, state, receivedAt))
+    async onReportedState(deviceId, state, receivedAt) {
+      for (const id of await trackReportedState({ rollouts, logger: log }, deviceId, state, receivedAt))
         dirty.add(id);
     },
     tick(now = new Date()) {

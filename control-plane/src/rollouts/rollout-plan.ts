@@ -10,16 +10,16 @@ import type { RolloutDeviceRecord, RolloutRecord } from '../store/rollout-store.
 import type { Store } from '../store/store.ts';
 import { assignWaves, initialWaves } from './waves.ts';
 
-export function planRollout(
+export async function planRollout(
   store: Store,
   request: CreateRollout,
   now: Date,
-): { record: RolloutRecord; devices: RolloutDeviceRecord[] } {
+): Promise<{ record: RolloutRecord; devices: RolloutDeviceRecord[] }> {
   const { rollouts } = store;
-  if (!store.getModelVersion(request.modelVersion)) {
+  if (!(await store.models.get(request.modelVersion))) {
     throw new NotFoundError(`model version ${request.modelVersion} does not exist`);
   }
-  const ids = store.resolveTarget(request.target);
+  const ids = await store.devices.resolveTarget(request.target);
   if ('deviceIds' in request.target) {
     const unknown = request.target.deviceIds.filter((id) => !ids.includes(id));
     if (unknown.length > 0) throw new NotFoundError(`unknown devices: ${unknown.join(', ')}`);
@@ -27,7 +27,8 @@ export function planRollout(
   if (ids.length === 0) throw new ValidationError('the rollout target matches no devices');
   // A pin outranks a rollout: pinned devices of a group, tag set or the fleet are left out, and
   // naming one explicitly is refused, so nobody believes a pinned device was updated.
-  const pinned = ids.filter((id) => store.getDevice(id)?.pin);
+  const targeted = await store.devices.getMany(ids);
+  const pinned = targeted.filter((d) => d.pin).map((d) => d.deviceId);
   if ('deviceIds' in request.target && pinned.length > 0) {
     throw new ConflictError(`devices are pinned (unpin them first): ${pinned.slice(0, 10).join(', ')}`);
   }
@@ -35,14 +36,10 @@ export function planRollout(
   const pinnedSet = new Set(pinned);
   const unpinned = new Set(ids.filter((id) => !pinnedSet.has(id)));
   // A device a live rollout skipped (it was pinned meanwhile) is no longer held by it.
-  const busy = new Set(
-    rollouts.listLive().flatMap((r) =>
-      rollouts
-        .devices(r.rolloutId)
-        .filter((d) => d.state !== 'skipped')
-        .map((d) => d.deviceId),
-    ),
-  );
+  const busy = new Set<string>();
+  for (const r of await rollouts.listLive()) {
+    for (const d of await rollouts.devices(r.rolloutId)) if (d.state !== 'skipped') busy.add(d.deviceId);
+  }
   const clash = [...unpinned].filter((id) => busy.has(id));
   if (clash.length > 0) {
     throw new ConflictError(
@@ -50,7 +47,7 @@ export function planRollout(
     );
   }
   // Online devices first: the canary and early waves give feedback within the soak time.
-  const devices = [...unpinned].map((id) => store.getDevice(id)!);
+  const devices = targeted.filter((d) => unpinned.has(d.deviceId));
   devices.sort((a, b) => Number(b.online) - Number(a.online) || a.deviceId.localeCompare(b.deviceId));
   const waveOf = assignWaves(
     devices.map((d) => d.deviceId),

@@ -31,18 +31,18 @@ function derive(state: ReportedState, entry: RolloutDeviceRecord, version: numbe
   return { next: u.phase, reason: u.detail ?? null };
 }
 
-export function trackReportedState(
+export async function trackReportedState(
   deps: { rollouts: RolloutStore; logger: Logger },
   deviceId: string,
   state: ReportedState,
   at: string,
-): Set<string> {
+): Promise<Set<string>> {
   const { rollouts } = deps;
   const changed = new Set<string>();
-  for (const entry of rollouts.entriesOf(deviceId)) {
+  for (const entry of await rollouts.entriesOf(deviceId)) {
     // Not yet told, already back, or let go because an operator pinned the device.
     if (entry.state === 'queued' || entry.state === 'rolled_back' || entry.state === 'skipped') continue;
-    const rollout = rollouts.get(entry.rolloutId);
+    const rollout = await rollouts.get(entry.rolloutId);
     if (!rollout) continue;
     const version = rollout.modelVersion;
 
@@ -50,12 +50,12 @@ export function trackReportedState(
       const baseline =
         state.modelStats.find((s) => s.modelVersion === entry.previousVersion) ?? entry.baseline;
       const latest = state.modelStats.find((s) => s.modelVersion === version) ?? entry.latest;
-      rollouts.setStats(entry.rolloutId, deviceId, baseline, latest);
+      await rollouts.setStats(entry.rolloutId, deviceId, baseline, latest);
     }
 
     if (entry.state === 'rolling_back') {
       if (state.modelVersion === entry.previousVersion && state.status === 'running') {
-        rollouts.transition(
+        await rollouts.transition(
           entry.rolloutId,
           deviceId,
           'rolled_back',
@@ -72,7 +72,7 @@ export function trackReportedState(
     if (derived.next === entry.state) {
       // Same phase, new finding (a shadow-mode agreement): recorded, the state stays.
       if (state.update?.agreement && derived.reason !== entry.reason) {
-        rollouts.transition(entry.rolloutId, deviceId, entry.state, derived.reason, at);
+        await rollouts.transition(entry.rolloutId, deviceId, entry.state, derived.reason, at);
       }
       continue;
     }
@@ -83,7 +83,7 @@ export function trackReportedState(
       from === 'timed_out' ||
       (RANK[derived.next] ?? 0) > (RANK[from] ?? 0);
     if (!forward) continue;
-    rollouts.transition(entry.rolloutId, deviceId, derived.next, derived.reason, at);
+    await rollouts.transition(entry.rolloutId, deviceId, derived.next, derived.reason, at);
     changed.add(entry.rolloutId);
     deps.logger.debug(
       { rolloutId: entry.rolloutId, deviceId, from, to: derived.next },

@@ -1,12 +1,12 @@
-/** Rollout records → the API's Rollout shape. Pure. */
+/** Rollout records → the API's Rollout shape. */
 import type { Rollout } from '@edgeloop/shared';
 import type { RolloutStore } from '../store/rollout-store.ts';
 
-export function rolloutView(rollouts: RolloutStore, rolloutId: string): Rollout | null {
-  const record = rollouts.get(rolloutId);
+export async function rolloutView(rollouts: RolloutStore, rolloutId: string): Promise<Rollout | null> {
+  const record = await rollouts.get(rolloutId);
   if (!record) return null;
-  const devices = rollouts.devices(rolloutId);
-  const history = rollouts.history(rolloutId);
+  const devices = await rollouts.devices(rolloutId);
+  const history = await rollouts.history(rolloutId);
   const counts: Record<string, number> = {};
   for (const d of devices) counts[d.state] = (counts[d.state] ?? 0) + 1;
   return {

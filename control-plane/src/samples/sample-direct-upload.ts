@@ -61,7 +61,7 @@ export async function commitSample(
   now = new Date(),
 ): Promise<{ sample: SampleRecord; duplicate: boolean }> {
   const key = stagedSampleKey(deviceId, commit.metadata.idempotencyKey);
-  const existing = await deps.store.findSampleByKey(deviceId, commit.metadata.idempotencyKey);
+  const existing = await deps.store.samples.findByKey(deviceId, commit.metadata.idempotencyKey);
   if (existing) {
     // A PUT repeated after the first commit leaves a candidate nobody needs.
     await deps.objects.delete(key);

@@ -43,7 +43,7 @@ export async function storeSample(
   now = new Date(),
 ): Promise<{ sample: SampleRecord; duplicate: boolean }> {
   const { metadata } = upload;
-  const existing = await deps.store.findSampleByKey(upload.deviceId, metadata.idempotencyKey);
+  const existing = await deps.store.samples.findByKey(upload.deviceId, metadata.idempotencyKey);
   if (existing) return { sample: existing, duplicate: true };
 
   if (upload.image.byteLength > deps.sampleMaxBytes) {
@@ -54,7 +54,7 @@ export async function storeSample(
   const objectKey = `samples/${sha256}.${info.extension}`;
   if (!(await deps.objects.has(objectKey))) await deps.objects.put(objectKey, upload.image);
 
-  const result = await deps.store.insertSample(
+  const result = await deps.store.samples.insert(
     {
       deviceId: upload.deviceId,
       metadata,

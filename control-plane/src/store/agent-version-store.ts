@@ -133,8 +133,8 @@ const deviceOf = (r: DeviceRow): AgentRolloutDeviceRecord => ({
 export class SqlAgentVersionStore {
   constructor(private readonly sql: SqlDatabase) {}
 
-  addVersion(v: AgentVersionRecord): void {
-    this.sql
+  async addVersion(v: AgentVersionRecord): Promise<void> {
+    await this.sql
       .prepare(
         `INSERT INTO agent_versions (agent_version, arch, sha256, bytes, object_key, manifest,
            signer_key_id, node_bundled, created_at, published_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -153,62 +153,61 @@ export class SqlAgentVersionStore {
       );
   }
 
-  getVersion(agentVersion: string, arch: AgentArch): AgentVersionRecord | null {
-    const row = this.sql
+  async getVersion(agentVersion: string, arch: AgentArch): Promise<AgentVersionRecord | null> {
+    const row = (await this.sql
       .prepare('SELECT * FROM agent_versions WHERE agent_version = ? AND arch = ?')
-      .get(agentVersion, arch) as VersionRow | undefined;
+      .get(agentVersion, arch)) as VersionRow | undefined;
     return row ? versionOf(row) : null;
   }
 
   /** Every architecture's bundle of one version. */
-  bundlesOf(agentVersion: string): AgentVersionRecord[] {
-    return (
-      this.sql
-        .prepare('SELECT * FROM agent_versions WHERE agent_version = ? ORDER BY arch')
-        .all(agentVersion) as VersionRow[]
-    ).map(versionOf);
+  async bundlesOf(agentVersion: string): Promise<AgentVersionRecord[]> {
+    const rows = (await this.sql
+      .prepare('SELECT * FROM agent_versions WHERE agent_version = ? ORDER BY arch')
+      .all(agentVersion)) as VersionRow[];
+    return rows.map(versionOf);
   }
 
-  listVersions(): AgentVersionRecord[] {
-    return (
-      this.sql
-        .prepare('SELECT * FROM agent_versions ORDER BY published_at DESC, agent_version DESC, arch')
-        .all() as VersionRow[]
-    ).map(versionOf);
+  async listVersions(): Promise<AgentVersionRecord[]> {
+    const rows = (await this.sql
+      .prepare('SELECT * FROM agent_versions ORDER BY published_at DESC, agent_version DESC, arch')
+      .all()) as VersionRow[];
+    return rows.map(versionOf);
   }
 
-  desiredOf(deviceId: string): DesiredAgentRecord | null {
-    const row = this.sql
+  async desiredOf(deviceId: string): Promise<DesiredAgentRecord | null> {
+    const row = (await this.sql
       .prepare('SELECT agent_version, rollback, updated_at FROM device_agent_desired WHERE device_id = ?')
-      .get(deviceId) as { agent_version: string; rollback: number; updated_at: string } | undefined;
+      .get(deviceId)) as { agent_version: string; rollback: number; updated_at: string } | undefined;
     return row
-      ? { agentVersion: row.agent_version, rollback: row.rollback === 1, updatedAt: row.updated_at }
+      ? { agentVersion: row.agent_version, rollback: Number(row.rollback) === 1, updatedAt: row.updated_at }
       : null;
   }
 
   /** `agentVersion` null: no desired agent version (the device keeps what it runs). */
-  setDesired(deviceIds: readonly string[], agentVersion: string | null, rollback: boolean, at: string): void {
-    const remove = this.sql.prepare('DELETE FROM device_agent_desired WHERE device_id = ?');
-    const upsert = this.sql.prepare(
-      `INSERT INTO device_agent_desired (device_id, agent_version, rollback, updated_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (device_id) DO UPDATE SET agent_version = excluded.agent_version,
-         rollback = excluded.rollback, updated_at = excluded.updated_at`,
-    );
-    this.sql.transaction(() => {
+  async setDesired(
+    deviceIds: readonly string[],
+    agentVersion: string | null,
+    rollback: boolean,
+    at: string,
+  ): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      const remove = tx.prepare('DELETE FROM device_agent_desired WHERE device_id = ?');
+      const upsert = tx.prepare(
+        `INSERT INTO device_agent_desired (device_id, agent_version, rollback, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (device_id) DO UPDATE SET agent_version = excluded.agent_version,
+           rollback = excluded.rollback, updated_at = excluded.updated_at`,
+      );
       for (const id of deviceIds) {
-        if (agentVersion === null) remove.run(id);
-        else upsert.run(id, agentVersion, rollback ? 1 : 0, at);
+        if (agentVersion === null) await remove.run(id);
+        else await upsert.run(id, agentVersion, rollback ? 1 : 0, at);
       }
-    })();
+    });
   }
 
-  createRollout(r: AgentRolloutRecord, devices: readonly AgentRolloutDeviceRecord[]): void {
-    const device = this.sql.prepare(
-      `INSERT INTO agent_rollout_devices (rollout_id, device_id, wave, state, previous_version, reason,
-         notified_at, updated_at, history) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.sql.transaction(() => {
-      this.sql
+  async createRollout(r: AgentRolloutRecord, devices: readonly AgentRolloutDeviceRecord[]): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      await tx
         .prepare(
           `INSERT INTO agent_rollouts (id, agent_version, target, strategy, state, current_wave, waves,
              reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -225,8 +224,12 @@ export class SqlAgentVersionStore {
           r.createdAt,
           r.updatedAt,
         );
+      const device = tx.prepare(
+        `INSERT INTO agent_rollout_devices (rollout_id, device_id, wave, state, previous_version, reason,
+           notified_at, updated_at, history) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
       for (const d of devices) {
-        device.run(
+        await device.run(
           d.rolloutId,
           d.deviceId,
           d.wave,
@@ -238,87 +241,87 @@ export class SqlAgentVersionStore {
           JSON.stringify(d.history),
         );
       }
-    })();
+    });
   }
 
-  getRollout(rolloutId: string): AgentRolloutRecord | null {
-    const row = this.sql.prepare('SELECT * FROM agent_rollouts WHERE id = ?').get(rolloutId) as
+  async getRollout(rolloutId: string): Promise<AgentRolloutRecord | null> {
+    const row = (await this.sql.prepare('SELECT * FROM agent_rollouts WHERE id = ?').get(rolloutId)) as
       | RolloutRow
       | undefined;
     return row ? rolloutOf(row) : null;
   }
 
-  listRollouts(): AgentRolloutRecord[] {
-    return (
-      this.sql.prepare('SELECT * FROM agent_rollouts ORDER BY created_at DESC, id').all() as RolloutRow[]
-    ).map(rolloutOf);
+  async listRollouts(): Promise<AgentRolloutRecord[]> {
+    const rows = (await this.sql
+      .prepare('SELECT * FROM agent_rollouts ORDER BY created_at DESC, id')
+      .all()) as RolloutRow[];
+    return rows.map(rolloutOf);
   }
 
-  listLiveRollouts(): AgentRolloutRecord[] {
-    return (
-      this.sql
-        .prepare("SELECT * FROM agent_rollouts WHERE state IN ('running', 'paused') ORDER BY created_at")
-        .all() as RolloutRow[]
-    ).map(rolloutOf);
+  async listLiveRollouts(): Promise<AgentRolloutRecord[]> {
+    const rows = (await this.sql
+      .prepare("SELECT * FROM agent_rollouts WHERE state IN ('running', 'paused') ORDER BY created_at")
+      .all()) as RolloutRow[];
+    return rows.map(rolloutOf);
   }
 
-  updateRollout(
+  async updateRollout(
     rolloutId: string,
     patch: Partial<Pick<AgentRolloutRecord, 'state' | 'currentWave' | 'waves' | 'reason'>>,
     at: string,
-  ): void {
-    const r = this.getRollout(rolloutId);
+  ): Promise<void> {
+    const r = await this.getRollout(rolloutId);
     if (!r) return;
     const next = { ...r, ...patch };
-    this.sql
+    await this.sql
       .prepare(
         'UPDATE agent_rollouts SET state = ?, current_wave = ?, waves = ?, reason = ?, updated_at = ? WHERE id = ?',
       )
       .run(next.state, next.currentWave, JSON.stringify(next.waves), next.reason, at, rolloutId);
   }
 
-  rolloutDevices(rolloutId: string): AgentRolloutDeviceRecord[] {
-    return (
-      this.sql
-        .prepare('SELECT * FROM agent_rollout_devices WHERE rollout_id = ? ORDER BY wave, device_id')
-        .all(rolloutId) as DeviceRow[]
-    ).map(deviceOf);
+  async rolloutDevices(rolloutId: string): Promise<AgentRolloutDeviceRecord[]> {
+    const rows = (await this.sql
+      .prepare('SELECT * FROM agent_rollout_devices WHERE rollout_id = ? ORDER BY wave, device_id')
+      .all(rolloutId)) as DeviceRow[];
+    return rows.map(deviceOf);
   }
 
   /** This device's entries in live agent rollouts. */
-  liveEntriesOf(deviceId: string): AgentRolloutDeviceRecord[] {
-    return (
-      this.sql
-        .prepare(
-          `SELECT d.* FROM agent_rollout_devices d JOIN agent_rollouts r ON r.id = d.rollout_id
-           WHERE d.device_id = ? AND r.state IN ('running', 'paused', 'aborted')`,
-        )
-        .all(deviceId) as DeviceRow[]
-    ).map(deviceOf);
+  async liveEntriesOf(deviceId: string): Promise<AgentRolloutDeviceRecord[]> {
+    const rows = (await this.sql
+      .prepare(
+        `SELECT d.* FROM agent_rollout_devices d JOIN agent_rollouts r ON r.id = d.rollout_id
+         WHERE d.device_id = ? AND r.state IN ('running', 'paused', 'aborted')`,
+      )
+      .all(deviceId)) as DeviceRow[];
+    return rows.map(deviceOf);
   }
 
   /** Moves devices to `state` and appends the transition to their history, in one transaction. */
-  transition(
+  async transition(
     rolloutId: string,
     deviceIds: readonly string[],
     state: RolloutDeviceState,
     reason: string | null,
     at: string,
     notified = false,
-  ): void {
-    const read = this.sql.prepare(
-      'SELECT history, notified_at FROM agent_rollout_devices WHERE rollout_id = ? AND device_id = ?',
-    );
-    const write = this.sql.prepare(
-      `UPDATE agent_rollout_devices SET state = ?, reason = ?, updated_at = ?, notified_at = ?, history = ?
-       WHERE rollout_id = ? AND device_id = ?`,
-    );
-    this.sql.transaction(() => {
+  ): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      const read = tx.prepare(
+        'SELECT history, notified_at FROM agent_rollout_devices WHERE rollout_id = ? AND device_id = ?',
+      );
+      const write = tx.prepare(
+        `UPDATE agent_rollout_devices SET state = ?, reason = ?, updated_at = ?, notified_at = ?, history = ?
+         WHERE rollout_id = ? AND device_id = ?`,
+      );
       for (const id of deviceIds) {
-        const row = read.get(rolloutId, id) as { history: string; notified_at: string | null } | undefined;
+        const row = (await read.get(rolloutId, id)) as
+          | { history: string; notified_at: string | null }
+          | undefined;
         if (!row) continue;
         const history = [...(JSON.parse(row.history) as RolloutTransition[]), { state, at, reason }];
-        write.run(
+        await write.run(
           state,
           reason,
           at,
@@ -328,6 +331,6 @@ export class SqlAgentVersionStore {
           id,
         );
       }
-    })();
+    });
   }
 }

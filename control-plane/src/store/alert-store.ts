@@ -14,17 +14,22 @@ export interface ConfidenceBaseline {
 
 export interface AlertStore {
   /** Firing condition alerts (not one-shot), oldest first. */
-  firing(): AlertRecord[];
+  firing(): Promise<AlertRecord[]>;
   /** Whether an alert with this key was ever raised (one-shot notifications are sent once). */
-  seen(key: string): boolean;
-  insert(alert: AlertRecord): void;
-  resolve(id: string, at: string): AlertRecord | null;
+  seen(key: string): Promise<boolean>;
+  insert(alert: AlertRecord): Promise<void>;
+  resolve(id: string, at: string): Promise<AlertRecord | null>;
   /** Newest first: firing ones plus one-shot notifications since `oneShotSince`, or everything. */
-  list(query: { open: boolean; oneShotSince: string; limit: number }): AlertRecord[];
-  baseline(deviceId: string, modelVersion: number): ConfidenceBaseline | null;
-  setBaseline(deviceId: string, modelVersion: number, baseline: ConfidenceBaseline, at: string): void;
+  list(query: { open: boolean; oneShotSince: string; limit: number }): Promise<AlertRecord[]>;
+  baseline(deviceId: string, modelVersion: number): Promise<ConfidenceBaseline | null>;
+  setBaseline(
+    deviceId: string,
+    modelVersion: number,
+    baseline: ConfidenceBaseline,
+    at: string,
+  ): Promise<void>;
   /** Recent top-1 confidences of a device with one model version, newest first. */
-  recentConfidences(deviceId: string, modelVersion: number, limit: number): number[];
+  recentConfidences(deviceId: string, modelVersion: number, limit: number): Promise<number[]>;
 }
 
 interface AlertRow {
@@ -58,23 +63,23 @@ function fromRow(r: AlertRow): AlertRecord {
   };
 }
 
-export class SqliteAlertStore implements AlertStore {
+export class SqlAlertStore implements AlertStore {
   constructor(private readonly db: SqlDatabase) {}
 
-  firing(): AlertRecord[] {
+  async firing(): Promise<AlertRecord[]> {
     return (
-      this.db
+      (await this.db
         .prepare("SELECT * FROM alerts WHERE status = 'firing' AND one_shot = 0 ORDER BY fired_at, id")
-        .all() as AlertRow[]
+        .all()) as AlertRow[]
     ).map(fromRow);
   }
 
-  seen(key: string): boolean {
-    return this.db.prepare('SELECT 1 FROM alerts WHERE key = ? LIMIT 1').get(key) !== undefined;
+  async seen(key: string): Promise<boolean> {
+    return (await this.db.prepare('SELECT 1 FROM alerts WHERE key = ? LIMIT 1').get(key)) !== undefined;
   }
 
-  insert(a: AlertRecord): void {
-    this.db
+  async insert(a: AlertRecord): Promise<void> {
+    await this.db
       .prepare(
         `INSERT INTO alerts (id, key, rule, severity, status, subject_kind, subject_id, summary, details,
            one_shot, fired_at, resolved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -95,34 +100,41 @@ export class SqliteAlertStore implements AlertStore {
       );
   }
 
-  resolve(id: string, at: string): AlertRecord | null {
-    const changed = this.db
-      .prepare("UPDATE alerts SET status = 'resolved', resolved_at = ? WHERE id = ? AND status = 'firing'")
-      .run(at, id).changes;
+  async resolve(id: string, at: string): Promise<AlertRecord | null> {
+    const changed = (
+      await this.db
+        .prepare("UPDATE alerts SET status = 'resolved', resolved_at = ? WHERE id = ? AND status = 'firing'")
+        .run(at, id)
+    ).changes;
     if (changed === 0) return null;
-    return fromRow(this.db.prepare('SELECT * FROM alerts WHERE id = ?').get(id) as AlertRow);
+    return fromRow((await this.db.prepare('SELECT * FROM alerts WHERE id = ?').get(id)) as AlertRow);
   }
 
-  list(query: { open: boolean; oneShotSince: string; limit: number }): AlertRecord[] {
+  async list(query: { open: boolean; oneShotSince: string; limit: number }): Promise<AlertRecord[]> {
     const where = query.open
       ? "WHERE (status = 'firing' AND one_shot = 0) OR (one_shot = 1 AND fired_at >= ?)"
       : 'WHERE ? IS NOT NULL';
     return (
-      this.db
+      (await this.db
         .prepare(`SELECT * FROM alerts ${where} ORDER BY fired_at DESC, id DESC LIMIT ?`)
-        .all(query.oneShotSince, query.limit) as AlertRow[]
+        .all(query.oneShotSince, query.limit)) as AlertRow[]
     ).map(fromRow);
   }
 
-  baseline(deviceId: string, modelVersion: number): ConfidenceBaseline | null {
-    const row = this.db
+  async baseline(deviceId: string, modelVersion: number): Promise<ConfidenceBaseline | null> {
+    const row = (await this.db
       .prepare('SELECT mean, predictions FROM confidence_baselines WHERE device_id = ? AND model_version = ?')
-      .get(deviceId, modelVersion) as ConfidenceBaseline | undefined;
+      .get(deviceId, modelVersion)) as ConfidenceBaseline | undefined;
     return row ?? null;
   }
 
-  setBaseline(deviceId: string, modelVersion: number, b: ConfidenceBaseline, at: string): void {
-    this.db
+  async setBaseline(
+    deviceId: string,
+    modelVersion: number,
+    b: ConfidenceBaseline,
+    at: string,
+  ): Promise<void> {
+    await this.db
       .prepare(
         `INSERT INTO confidence_baselines (device_id, model_version, mean, predictions, at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (device_id, model_version) DO NOTHING`,
@@ -130,13 +142,13 @@ export class SqliteAlertStore implements AlertStore {
       .run(deviceId, modelVersion, b.mean, b.predictions, at);
   }
 
-  recentConfidences(deviceId: string, modelVersion: number, limit: number): number[] {
+  async recentConfidences(deviceId: string, modelVersion: number, limit: number): Promise<number[]> {
     return (
-      this.db
+      (await this.db
         .prepare(
           'SELECT confidence FROM recent_predictions WHERE device_id = ? AND model_version = ? ORDER BY id DESC LIMIT ?',
         )
-        .all(deviceId, modelVersion, limit) as { confidence: number }[]
+        .all(deviceId, modelVersion, limit)) as { confidence: number }[]
     ).map((r) => r.confidence);
   }
 }

@@ -16,14 +16,14 @@ export interface FragmentRecord {
 }
 
 export interface ConfigStore {
-  putFragment(fragment: FragmentRecord): void;
-  getFragment(scope: ConfigScope, key: string): FragmentRecord | null;
+  putFragment(fragment: FragmentRecord): Promise<void>;
+  getFragment(scope: ConfigScope, key: string): Promise<FragmentRecord | null>;
   /** True when there was one to delete. */
-  deleteFragment(scope: ConfigScope, key: string): boolean;
-  listFragments(): FragmentRecord[];
+  deleteFragment(scope: ConfigScope, key: string): Promise<boolean>;
+  listFragments(): Promise<FragmentRecord[]>;
   /** Writes only when the report differs (it rides along in every heartbeat). */
-  recordApplied(deviceId: string, applied: AppliedConfig, receivedAt: string): void;
-  getApplied(deviceId: string): AppliedConfig | null;
+  recordApplied(deviceId: string, applied: AppliedConfig, receivedAt: string): Promise<void>;
+  getApplied(deviceId: string): Promise<AppliedConfig | null>;
 }
 
 interface FragmentRow {
@@ -44,11 +44,11 @@ const fragmentFromRow = (r: FragmentRow): FragmentRecord => ({
   updatedBy: r.updated_by,
 });
 
-export class SqliteConfigStore implements ConfigStore {
+export class SqlConfigStore implements ConfigStore {
   constructor(private readonly db: SqlDatabase) {}
 
-  putFragment(f: FragmentRecord): void {
-    this.db
+  async putFragment(f: FragmentRecord): Promise<void> {
+    await this.db
       .prepare(
         `INSERT INTO config_fragments (scope, key, settings, revision, updated_at, updated_by)
          VALUES (?, ?, ?, ?, ?, ?)
@@ -58,38 +58,41 @@ export class SqliteConfigStore implements ConfigStore {
       .run(f.scope, f.key, JSON.stringify(f.settings), f.revision, f.updatedAt, f.updatedBy);
   }
 
-  getFragment(scope: ConfigScope, key: string): FragmentRecord | null {
-    const row = this.db
+  async getFragment(scope: ConfigScope, key: string): Promise<FragmentRecord | null> {
+    const row = (await this.db
       .prepare('SELECT * FROM config_fragments WHERE scope = ? AND key = ?')
-      .get(scope, key) as FragmentRow | undefined;
+      .get(scope, key)) as FragmentRow | undefined;
     return row ? fragmentFromRow(row) : null;
   }
 
-  deleteFragment(scope: ConfigScope, key: string): boolean {
+  async deleteFragment(scope: ConfigScope, key: string): Promise<boolean> {
     return (
-      this.db.prepare('DELETE FROM config_fragments WHERE scope = ? AND key = ?').run(scope, key).changes > 0
+      (await this.db.prepare('DELETE FROM config_fragments WHERE scope = ? AND key = ?').run(scope, key))
+        .changes > 0
     );
   }
 
-  listFragments(): FragmentRecord[] {
-    const rows = this.db.prepare('SELECT * FROM config_fragments ORDER BY scope, key').all() as FragmentRow[];
+  async listFragments(): Promise<FragmentRecord[]> {
+    const rows = (await this.db
+      .prepare('SELECT * FROM config_fragments ORDER BY scope, key')
+      .all()) as FragmentRow[];
     return rows.map(fragmentFromRow);
   }
 
-  recordApplied(deviceId: string, applied: AppliedConfig, receivedAt: string): void {
-    this.db
+  async recordApplied(deviceId: string, applied: AppliedConfig, receivedAt: string): Promise<void> {
+    await this.db
       .prepare(
         `INSERT INTO device_config_reports (device_id, report, received_at) VALUES (?, ?, ?)
          ON CONFLICT (device_id) DO UPDATE SET report = excluded.report, received_at = excluded.received_at
-         WHERE report != excluded.report`,
+         WHERE device_config_reports.report != excluded.report`,
       )
       .run(deviceId, JSON.stringify(applied), receivedAt);
   }
 
-  getApplied(deviceId: string): AppliedConfig | null {
-    const row = this.db
+  async getApplied(deviceId: string): Promise<AppliedConfig | null> {
+    const row = (await this.db
       .prepare('SELECT report FROM device_config_reports WHERE device_id = ?')
-      .get(deviceId) as { report: string } | undefined;
+      .get(deviceId)) as { report: string } | undefined;
     return row ? (JSON.parse(row.report) as AppliedConfig) : null;
   }
 }

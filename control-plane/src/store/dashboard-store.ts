@@ -18,11 +18,11 @@ export type ChangeTopic = 'fleet' | 'labels' | 'models' | 'pipeline' | 'rollouts
 
 export interface DashboardStore {
   /** Each device's recent predictions, oldest first (a bounded window per device). */
-  telemetry(deviceIds: readonly string[]): Map<string, TelemetryPoint[]>;
+  telemetry(deviceIds: readonly string[]): Promise<Map<string, TelemetryPoint[]>>;
   /** Id of the device's most recently received sample. */
-  latestSampleId(deviceId: string): string | null;
+  latestSampleId(deviceId: string): Promise<string | null>;
   /** One opaque string per topic; it differs whenever something of that topic changed. */
-  fingerprints(): Record<ChangeTopic, string>;
+  fingerprints(): Promise<Record<ChangeTopic, string>>;
 }
 
 interface TelemetryRow {
@@ -53,19 +53,19 @@ const FINGERPRINTS: Record<ChangeTopic, string> = {
   alerts: `SELECT COUNT(*), MAX(fired_at), MAX(resolved_at) FROM alerts`,
 };
 
-export class SqliteDashboardStore implements DashboardStore {
+export class SqlDashboardStore implements DashboardStore {
   constructor(private readonly db: SqlDatabase) {}
 
-  telemetry(deviceIds: readonly string[]): Map<string, TelemetryPoint[]> {
+  async telemetry(deviceIds: readonly string[]): Promise<Map<string, TelemetryPoint[]>> {
     const out = new Map<string, TelemetryPoint[]>(deviceIds.map((id) => [id, []]));
     for (let i = 0; i < deviceIds.length; i += IN_CHUNK) {
       const chunk = deviceIds.slice(i, i + IN_CHUNK);
-      const rows = this.db
+      const rows = (await this.db
         .prepare(
           `SELECT device_id, model_version, top_label, confidence, latency_ms, captured_at, received_at
            FROM recent_predictions WHERE device_id IN (${chunk.map(() => '?').join(',')}) ORDER BY id`,
         )
-        .all(...chunk) as TelemetryRow[];
+        .all(...chunk)) as TelemetryRow[];
       for (const r of rows) {
         out.get(r.device_id)?.push({
           modelVersion: r.model_version,
@@ -80,17 +80,17 @@ export class SqliteDashboardStore implements DashboardStore {
     return out;
   }
 
-  latestSampleId(deviceId: string): string | null {
-    const row = this.db
+  async latestSampleId(deviceId: string): Promise<string | null> {
+    const row = (await this.db
       .prepare('SELECT id FROM samples WHERE device_id = ? ORDER BY received_at DESC, id DESC LIMIT 1')
-      .get(deviceId) as { id: string } | undefined;
+      .get(deviceId)) as { id: string } | undefined;
     return row?.id ?? null;
   }
 
-  fingerprints(): Record<ChangeTopic, string> {
+  async fingerprints(): Promise<Record<ChangeTopic, string>> {
     const out = {} as Record<ChangeTopic, string>;
     for (const [topic, sql] of Object.entries(FINGERPRINTS) as [ChangeTopic, string][]) {
-      out[topic] = JSON.stringify(Object.values(this.db.prepare(sql).get() as object));
+      out[topic] = JSON.stringify(Object.values((await this.db.prepare(sql).get()) as object));
     }
     return out;
   }

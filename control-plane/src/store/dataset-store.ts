@@ -30,26 +30,26 @@ export interface LabelledSampleRef {
 
 export interface DatasetStore {
   /** False when the dataset already holds an image with this hash (nothing changes). */
-  insertImage(image: DatasetImageRecord): boolean;
-  listDatasets(): { name: string; images: number; classes: Record<string, number> }[];
+  insertImage(image: DatasetImageRecord): Promise<boolean>;
+  listDatasets(): Promise<{ name: string; images: number; classes: Record<string, number> }[]>;
   listImages(
     dataset: string,
     query: { until?: string; limit: number; offset: number },
-  ): {
+  ): Promise<{
     images: DatasetImageRecord[];
     total: number;
-  };
+  }>;
   /** Samples with a class label (confirmed or corrected) given at or before `until`. */
-  labelledSamples(until: string): LabelledSampleRef[];
+  labelledSamples(until: string): Promise<LabelledSampleRef[]>;
   /** Stores a version with its entries unless one with the same id exists; returns the stored one. */
   insertVersion(
     version: DatasetVersion,
     entries: readonly VersionEntryRecord[],
-  ): { version: DatasetVersion; created: boolean };
-  getVersion(id: string): DatasetVersion | null;
-  listVersions(): DatasetVersion[];
-  versionEntries(id: string): VersionEntryRecord[];
-  versionEntry(id: string, sha256: string): VersionEntryRecord | null;
+  ): Promise<{ version: DatasetVersion; created: boolean }>;
+  getVersion(id: string): Promise<DatasetVersion | null>;
+  listVersions(): Promise<DatasetVersion[]>;
+  versionEntries(id: string): Promise<VersionEntryRecord[]>;
+  versionEntry(id: string, sha256: string): Promise<VersionEntryRecord | null>;
 }
 
 interface ImageRow {
@@ -104,11 +104,11 @@ function versionFromRow(r: VersionRow): DatasetVersion {
   };
 }
 
-export class SqliteDatasetStore implements DatasetStore {
+export class SqlDatasetStore implements DatasetStore {
   constructor(private readonly db: SqlDatabase) {}
 
-  insertImage(image: DatasetImageRecord): boolean {
-    const result = this.db
+  async insertImage(image: DatasetImageRecord): Promise<boolean> {
+    const result = await this.db
       .prepare(
         `INSERT INTO dataset_images (dataset, sha256, label, object_key, content_type, bytes, width, height,
            source, added_by, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -130,43 +130,43 @@ export class SqliteDatasetStore implements DatasetStore {
     return result.changes > 0;
   }
 
-  listDatasets() {
-    const rows = this.db
+  async listDatasets() {
+    const rows = (await this.db
       .prepare(
         'SELECT dataset, label, COUNT(*) AS n FROM dataset_images GROUP BY dataset, label ORDER BY dataset, label',
       )
-      .all() as { dataset: string; label: string; n: number }[];
+      .all()) as { dataset: string; label: string; n: number }[];
     const out = new Map<string, { name: string; images: number; classes: Record<string, number> }>();
     for (const r of rows) {
       const d = out.get(r.dataset) ?? { name: r.dataset, images: 0, classes: {} };
-      d.images += r.n;
-      d.classes[r.label] = r.n;
+      d.images += Number(r.n);
+      d.classes[r.label] = Number(r.n);
       out.set(r.dataset, d);
     }
     return [...out.values()];
   }
 
-  listImages(dataset: string, query: { until?: string; limit: number; offset: number }) {
+  async listImages(dataset: string, query: { until?: string; limit: number; offset: number }) {
     const until = query.until ?? '9999';
-    const rows = this.db
+    const rows = (await this.db
       .prepare(
         'SELECT * FROM dataset_images WHERE dataset = ? AND added_at <= ? ORDER BY added_at, sha256 LIMIT ? OFFSET ?',
       )
-      .all(dataset, until, query.limit, query.offset) as ImageRow[];
-    const { n } = this.db
+      .all(dataset, until, query.limit, query.offset)) as ImageRow[];
+    const { n } = (await this.db
       .prepare('SELECT COUNT(*) AS n FROM dataset_images WHERE dataset = ? AND added_at <= ?')
-      .get(dataset, until) as { n: number };
-    return { images: rows.map(imageFromRow), total: n };
+      .get(dataset, until)) as { n: number };
+    return { images: rows.map(imageFromRow), total: Number(n) };
   }
 
-  labelledSamples(until: string): LabelledSampleRef[] {
-    const rows = this.db
+  async labelledSamples(until: string): Promise<LabelledSampleRef[]> {
+    const rows = (await this.db
       .prepare(
         `SELECT id, sha256, label, object_key, content_type, labelled_at FROM samples
          WHERE label_status IN ('confirmed', 'corrected') AND label IS NOT NULL AND labelled_at <= ?
          ORDER BY labelled_at, id`,
       )
-      .all(until) as {
+      .all(until)) as {
       id: string;
       sha256: string;
       label: string;
@@ -184,11 +184,11 @@ export class SqliteDatasetStore implements DatasetStore {
     }));
   }
 
-  insertVersion(version: DatasetVersion, entries: readonly VersionEntryRecord[]) {
-    return this.db.transaction(() => {
-      const existing = this.getVersion(version.id);
+  async insertVersion(version: DatasetVersion, entries: readonly VersionEntryRecord[]) {
+    return this.db.transaction(async (tx) => {
+      const existing = await new SqlDatasetStore(tx).getVersion(version.id);
       if (existing) return { version: existing, created: false };
-      this.db
+      await tx
         .prepare(
           'INSERT INTO dataset_versions (id, base, cutoff, counts, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)',
         )
@@ -200,44 +200,45 @@ export class SqliteDatasetStore implements DatasetStore {
           version.createdBy,
           version.createdAt,
         );
-      const insert = this.db.prepare(
+      const insert = tx.prepare(
         `INSERT INTO dataset_version_entries (version_id, split, sha256, label, object_key, sample_id)
          VALUES (?, ?, ?, ?, ?, ?)`,
       );
-      for (const e of entries) insert.run(version.id, e.split, e.sha256, e.label, e.objectKey, e.sampleId);
+      for (const e of entries)
+        await insert.run(version.id, e.split, e.sha256, e.label, e.objectKey, e.sampleId);
       return { version, created: true };
-    })();
+    });
   }
 
-  getVersion(id: string): DatasetVersion | null {
-    const row = this.db.prepare('SELECT * FROM dataset_versions WHERE id = ?').get(id) as
+  async getVersion(id: string): Promise<DatasetVersion | null> {
+    const row = (await this.db.prepare('SELECT * FROM dataset_versions WHERE id = ?').get(id)) as
       | VersionRow
       | undefined;
     return row ? versionFromRow(row) : null;
   }
 
-  listVersions(): DatasetVersion[] {
-    const rows = this.db
+  async listVersions(): Promise<DatasetVersion[]> {
+    const rows = (await this.db
       .prepare('SELECT * FROM dataset_versions ORDER BY created_at, id')
-      .all() as VersionRow[];
+      .all()) as VersionRow[];
     return rows.map(versionFromRow);
   }
 
-  versionEntries(id: string): VersionEntryRecord[] {
-    const rows = this.db
+  async versionEntries(id: string): Promise<VersionEntryRecord[]> {
+    const rows = (await this.db
       .prepare(
         'SELECT split, sha256, label, object_key, sample_id FROM dataset_version_entries WHERE version_id = ? ORDER BY split, label, sha256',
       )
-      .all(id) as EntryRow[];
+      .all(id)) as EntryRow[];
     return rows.map(entryFromRow);
   }
 
-  versionEntry(id: string, sha256: string): VersionEntryRecord | null {
-    const row = this.db
+  async versionEntry(id: string, sha256: string): Promise<VersionEntryRecord | null> {
+    const row = (await this.db
       .prepare(
         'SELECT split, sha256, label, object_key, sample_id FROM dataset_version_entries WHERE version_id = ? AND sha256 = ?',
       )
-      .get(id, sha256) as EntryRow | undefined;
+      .get(id, sha256)) as EntryRow | undefined;
     return row ? entryFromRow(row) : null;
   }
 }

@@ -17,14 +17,19 @@ export function selectorKey(selector: FleetSelector): string {
 }
 
 export interface FleetTargetStore {
-  list(): FleetTargetRecord[];
-  get(selector: FleetSelector): FleetTargetRecord | null;
+  list(): Promise<FleetTargetRecord[]>;
+  get(selector: FleetSelector): Promise<FleetTargetRecord | null>;
   /** Sets a selector's version; the one it replaces becomes `previousVersion`. */
-  set(selector: FleetSelector, modelVersion: number, rolloutId: string | null, at: string): FleetTargetRecord;
+  set(
+    selector: FleetSelector,
+    modelVersion: number,
+    rolloutId: string | null,
+    at: string,
+  ): Promise<FleetTargetRecord>;
   /** Puts back a stored record as it was (a rollback), or removes the selector's target (null). */
-  restore(selector: FleetSelector, record: FleetTargetRecord | null): void;
+  restore(selector: FleetSelector, record: FleetTargetRecord | null): Promise<void>;
   /** Sets or clears a device's pin; false when the device does not exist. */
-  setPin(deviceId: string, pin: DevicePin | null): boolean;
+  setPin(deviceId: string, pin: DevicePin | null): Promise<boolean>;
 }
 
 interface TargetRow {
@@ -47,22 +52,23 @@ function targetFromRow(row: TargetRow): FleetTargetRecord {
 
 export function createSqlFleetTargetStore(db: SqlDatabase): FleetTargetStore {
   const store: FleetTargetStore = {
-    list() {
-      const rows = db
+    async list() {
+      const rows = (await db
         .prepare('SELECT * FROM fleet_targets ORDER BY set_at, selector_key')
-        .all() as TargetRow[];
+        .all()) as TargetRow[];
       return rows.map(targetFromRow);
     },
-    get(selector) {
-      const row = db
+    async get(selector) {
+      const row = (await db
         .prepare('SELECT * FROM fleet_targets WHERE selector_key = ?')
-        .get(selectorKey(selector)) as TargetRow | undefined;
+        .get(selectorKey(selector))) as TargetRow | undefined;
       return row ? targetFromRow(row) : null;
     },
-    set(selector, modelVersion, rolloutId, at) {
+    async set(selector, modelVersion, rolloutId, at) {
       const stored = 'tags' in selector ? { tags: normaliseTags(selector.tags) } : selector;
-      return db.transaction(() => {
-        const before = store.get(stored);
+      return db.transaction(async (tx) => {
+        const targets = createSqlFleetTargetStore(tx);
+        const before = await targets.get(stored);
         const record: FleetTargetRecord = {
           selector: stored,
           modelVersion,
@@ -76,33 +82,35 @@ export function createSqlFleetTargetStore(db: SqlDatabase): FleetTargetStore {
           rolloutId,
           setAt: at,
         };
-        store.restore(stored, record);
+        await targets.restore(stored, record);
         return record;
-      })();
+      });
     },
-    restore(selector, record) {
+    async restore(selector, record) {
       const key = selectorKey(selector);
       if (record === null) {
-        db.prepare('DELETE FROM fleet_targets WHERE selector_key = ?').run(key);
+        await db.prepare('DELETE FROM fleet_targets WHERE selector_key = ?').run(key);
         return;
       }
-      db.prepare(
-        `INSERT INTO fleet_targets (selector_key, selector, model_version, previous_version, rollout_id, set_at)
+      await db
+        .prepare(
+          `INSERT INTO fleet_targets (selector_key, selector, model_version, previous_version, rollout_id, set_at)
          VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (selector_key) DO UPDATE SET selector = excluded.selector,
            model_version = excluded.model_version, previous_version = excluded.previous_version,
            rollout_id = excluded.rollout_id, set_at = excluded.set_at`,
-      ).run(
-        key,
-        JSON.stringify(record.selector),
-        record.modelVersion,
-        record.previousVersion,
-        record.rolloutId,
-        record.setAt,
-      );
+        )
+        .run(
+          key,
+          JSON.stringify(record.selector),
+          record.modelVersion,
+          record.previousVersion,
+          record.rolloutId,
+          record.setAt,
+        );
     },
-    setPin(deviceId, pin) {
-      const result = db
+    async setPin(deviceId, pin) {
+      const result = await db
         .prepare(
           // edited_at: open dashboards notice a pin even when the desired version stays the same.
           `UPDATE devices SET pinned_version = ?, pinned_reason = ?, pinned_by = ?, pinned_at = ?, edited_at = ?

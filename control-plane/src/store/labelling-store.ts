@@ -24,18 +24,18 @@ export interface LabelWrite {
 }
 
 export interface LabellingStore {
-  getLabelled(sampleId: string): LabelledSampleRecord | null;
+  getLabelled(sampleId: string): Promise<LabelledSampleRecord | null>;
   /** Unlabelled samples, never-skipped first, least confident first; at most `limit`. */
-  queuePool(limit: number): LabelledSampleRecord[];
-  countUnlabelled(): number;
+  queuePool(limit: number): Promise<LabelledSampleRecord[]>;
+  countUnlabelled(): Promise<number>;
   /** Applies one action and records it in the history, in one transaction. */
-  apply(write: LabelWrite): LabelledSampleRecord | null;
-  history(sampleId: string): LabelEvent[];
+  apply(write: LabelWrite): Promise<LabelledSampleRecord | null>;
+  history(sampleId: string): Promise<LabelEvent[]>;
   /** Label actions (not skips) recorded after `since`; the pipeline's "N new labels" trigger. */
-  countLabelsSince(since: string): number;
-  addClass(name: string, actor: string, at: string): boolean;
+  countLabelsSince(since: string): Promise<number>;
+  addClass(name: string, actor: string, at: string): Promise<boolean>;
   /** Classes added by hand, then labels of published models, then labels of dataset images. */
-  listClasses(): { name: string; source: 'classes' | 'model' | 'dataset' }[];
+  listClasses(): Promise<{ name: string; source: 'classes' | 'model' | 'dataset' }[]>;
 }
 
 type LabelledRow = SampleRow & { label_status: LabelStatus | null; skipped_at: string | null };
@@ -57,45 +57,48 @@ export function labelledFromRow(row: LabelledRow): LabelledSampleRecord {
   };
 }
 
-export class SqliteLabellingStore implements LabellingStore {
+export class SqlLabellingStore implements LabellingStore {
   constructor(private readonly db: SqlDatabase) {}
 
-  getLabelled(sampleId: string): LabelledSampleRecord | null {
-    const row = this.db.prepare('SELECT * FROM samples WHERE id = ?').get(sampleId) as
+  async getLabelled(sampleId: string): Promise<LabelledSampleRecord | null> {
+    const row = (await this.db.prepare('SELECT * FROM samples WHERE id = ?').get(sampleId)) as
       | LabelledRow
       | undefined;
     return row ? labelledFromRow(row) : null;
   }
 
-  queuePool(limit: number): LabelledSampleRecord[] {
-    const rows = this.db
+  async queuePool(limit: number): Promise<LabelledSampleRecord[]> {
+    const rows = (await this.db
       .prepare(
         `SELECT * FROM samples WHERE label_status IS NULL
          ORDER BY skipped_at IS NOT NULL, skipped_at, confidence, received_at, id LIMIT ?`,
       )
-      .all(limit) as LabelledRow[];
+      .all(limit)) as LabelledRow[];
     return rows.map(labelledFromRow);
   }
 
-  countUnlabelled(): number {
+  async countUnlabelled(): Promise<number> {
     return (
-      this.db.prepare('SELECT COUNT(*) AS n FROM samples WHERE label_status IS NULL').get() as { n: number }
+      (await this.db.prepare('SELECT COUNT(*) AS n FROM samples WHERE label_status IS NULL').get()) as {
+        n: number;
+      }
     ).n;
   }
 
-  apply(write: LabelWrite): LabelledSampleRecord | null {
-    return this.db.transaction(() => {
-      if (!this.getLabelled(write.sampleId)) return null;
+  async apply(write: LabelWrite): Promise<LabelledSampleRecord | null> {
+    return this.db.transaction(async (tx) => {
+      const labelling = new SqlLabellingStore(tx);
+      if (!(await labelling.getLabelled(write.sampleId))) return null;
       if (write.action === 'skip') {
-        this.db.prepare('UPDATE samples SET skipped_at = ? WHERE id = ?').run(write.at, write.sampleId);
+        await tx.prepare('UPDATE samples SET skipped_at = ? WHERE id = ?').run(write.at, write.sampleId);
       } else {
-        this.db
+        await tx
           .prepare(
             'UPDATE samples SET label = ?, label_status = ?, labelled_by = ?, labelled_at = ? WHERE id = ?',
           )
           .run(write.label, write.status, write.actor, write.at, write.sampleId);
       }
-      this.db
+      await tx
         .prepare('INSERT INTO label_events (sample_id, action, label, actor, at) VALUES (?, ?, ?, ?, ?)')
         .run(
           write.sampleId,
@@ -104,14 +107,14 @@ export class SqliteLabellingStore implements LabellingStore {
           write.actor,
           write.at,
         );
-      return this.getLabelled(write.sampleId);
-    })();
+      return labelling.getLabelled(write.sampleId);
+    });
   }
 
-  history(sampleId: string): LabelEvent[] {
-    const rows = this.db
+  async history(sampleId: string): Promise<LabelEvent[]> {
+    const rows = (await this.db
       .prepare('SELECT sample_id, action, label, actor, at FROM label_events WHERE sample_id = ? ORDER BY id')
-      .all(sampleId) as {
+      .all(sampleId)) as {
       sample_id: string;
       action: LabelEvent['action'];
       label: string | null;
@@ -127,15 +130,15 @@ export class SqliteLabellingStore implements LabellingStore {
     }));
   }
 
-  countLabelsSince(since: string): number {
-    const row = this.db
+  async countLabelsSince(since: string): Promise<number> {
+    const row = (await this.db
       .prepare("SELECT COUNT(*) AS n FROM label_events WHERE action != 'skip' AND at > ?")
-      .get(since) as { n: number };
+      .get(since)) as { n: number };
     return row.n;
   }
 
-  addClass(name: string, actor: string, at: string): boolean {
-    const result = this.db
+  async addClass(name: string, actor: string, at: string): Promise<boolean> {
+    const result = await this.db
       .prepare(
         'INSERT INTO classes (name, added_by, added_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING',
       )
@@ -143,12 +146,16 @@ export class SqliteLabellingStore implements LabellingStore {
     return result.changes > 0;
   }
 
-  listClasses() {
+  async listClasses() {
     const out = new Map<string, 'classes' | 'model' | 'dataset'>();
-    for (const r of this.db.prepare('SELECT name FROM classes ORDER BY name').all() as { name: string }[]) {
+    for (const r of (await this.db.prepare('SELECT name FROM classes ORDER BY name').all()) as {
+      name: string;
+    }[]) {
       out.set(r.name, 'classes');
     }
-    const manifests = this.db.prepare('SELECT manifest FROM model_versions ORDER BY version').all() as {
+    const manifests = (await this.db
+      .prepare('SELECT manifest FROM model_versions ORDER BY version')
+      .all()) as {
       manifest: string;
     }[];
     for (const m of manifests) {
@@ -156,9 +163,9 @@ export class SqliteLabellingStore implements LabellingStore {
         if (!out.has(label)) out.set(label, 'model');
       }
     }
-    const datasetLabels = this.db
+    const datasetLabels = (await this.db
       .prepare('SELECT DISTINCT label FROM dataset_images ORDER BY label')
-      .all() as {
+      .all()) as {
       label: string;
     }[];
     for (const r of datasetLabels) if (!out.has(r.label)) out.set(r.label, 'dataset');

@@ -9,35 +9,37 @@ import type { SqlDatabase } from './sql.ts';
 
 export interface LeaseStore {
   /** Takes or renews `name` for `holder` until `now + ttlMs`; true when `holder` has it afterwards. */
-  acquire(name: string, holder: string, ttlMs: number, now: number): boolean;
+  acquire(name: string, holder: string, ttlMs: number, now: number): Promise<boolean>;
   /** Gives the lease up early (a clean stop), so another replica need not wait for it to expire. */
-  release(name: string, holder: string): void;
+  release(name: string, holder: string): Promise<void>;
   /** Who holds `name` now, or null when nobody does (never taken, released or expired). */
-  holder(name: string, now: number): string | null;
+  holder(name: string, now: number): Promise<string | null>;
 }
 
 export function createSqlLeaseStore(db: SqlDatabase): LeaseStore {
   return {
     acquire(name, holder, ttlMs, now) {
-      return db.transaction(() => {
-        db.prepare(
-          `INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
-           ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-           WHERE leases.holder = excluded.holder OR leases.expires_at <= ?`,
-        ).run(name, holder, now + ttlMs, now);
-        const row = db.prepare('SELECT holder FROM leases WHERE name = ?').get(name) as
+      return db.transaction(async (tx) => {
+        await tx
+          .prepare(
+            `INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+             WHERE leases.holder = excluded.holder OR leases.expires_at <= ?`,
+          )
+          .run(name, holder, now + ttlMs, now);
+        const row = (await tx.prepare('SELECT holder FROM leases WHERE name = ?').get(name)) as
           | { holder: string }
           | undefined;
         return row?.holder === holder;
-      })();
+      });
     },
-    release(name, holder) {
-      db.prepare('DELETE FROM leases WHERE name = ? AND holder = ?').run(name, holder);
+    async release(name, holder) {
+      await db.prepare('DELETE FROM leases WHERE name = ? AND holder = ?').run(name, holder);
     },
-    holder(name, now) {
-      const row = db.prepare('SELECT holder FROM leases WHERE name = ? AND expires_at > ?').get(name, now) as
-        | { holder: string }
-        | undefined;
+    async holder(name, now) {
+      const row = (await db
+        .prepare('SELECT holder FROM leases WHERE name = ? AND expires_at > ?')
+        .get(name, now)) as { holder: string } | undefined;
       return row?.holder ?? null;
     },
   };

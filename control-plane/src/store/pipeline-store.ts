@@ -15,17 +15,17 @@ export interface NewPipelineRun {
 }
 
 export interface PipelineStore {
-  createRun(run: NewPipelineRun): void;
-  getRun(id: string): PipelineRun | null;
-  listRuns(limit: number): PipelineRun[];
+  createRun(run: NewPipelineRun): Promise<void>;
+  getRun(id: string): Promise<PipelineRun | null>;
+  listRuns(limit: number): Promise<PipelineRun[]>;
   /** Runs in one of these states, oldest first. */
-  runsIn(statuses: readonly RunStatus[]): PipelineRun[];
+  runsIn(statuses: readonly RunStatus[]): Promise<PipelineRun[]>;
   /** Newest run's creation time, for the "N new labels since the last run" trigger. */
-  lastRunCreatedAt(): string | null;
+  lastRunCreatedAt(): Promise<string | null>;
   setRun(
     id: string,
     fields: { status: RunStatus; startedAt?: string; finishedAt?: string; error?: string | null },
-  ): void;
+  ): Promise<void>;
   setStep(
     runId: string,
     index: number,
@@ -36,9 +36,9 @@ export interface PipelineStore {
       finishedAt: string;
       error: string | null;
     }>,
-  ): void;
-  appendStepLog(runId: string, index: number, text: string): void;
-  setStepArtifacts(runId: string, index: number, artifacts: Record<string, unknown>): void;
+  ): Promise<void>;
+  appendStepLog(runId: string, index: number, text: string): Promise<void>;
+  setStepArtifacts(runId: string, index: number, artifacts: Record<string, unknown>): Promise<void>;
 }
 
 /** A step's log keeps its last this many characters; training can print a lot. */
@@ -75,27 +75,27 @@ const COLUMN: Record<string, string> = {
   error: 'error',
 };
 
-export class SqlitePipelineStore implements PipelineStore {
+export class SqlPipelineStore implements PipelineStore {
   constructor(private readonly db: SqlDatabase) {}
 
-  createRun(run: NewPipelineRun) {
-    this.db.transaction(() => {
-      this.db
+  async createRun(run: NewPipelineRun) {
+    await this.db.transaction(async (tx) => {
+      await tx
         .prepare(
           "INSERT INTO pipeline_runs (id, trigger, status, requested_by, created_at) VALUES (?, ?, 'queued', ?, ?)",
         )
         .run(run.id, run.trigger, run.requestedBy, run.createdAt);
-      const step = this.db.prepare(
+      const step = tx.prepare(
         "INSERT INTO pipeline_steps (run_id, idx, name, status) VALUES (?, ?, ?, 'pending')",
       );
-      for (const [i, name] of run.steps.entries()) step.run(run.id, i, name);
-    })();
+      for (const [i, name] of run.steps.entries()) await step.run(run.id, i, name);
+    });
   }
 
-  private withSteps(row: RunRow): PipelineRun {
-    const steps = this.db
+  private async withSteps(row: RunRow): Promise<PipelineRun> {
+    const steps = (await this.db
       .prepare('SELECT * FROM pipeline_steps WHERE run_id = ? ORDER BY idx')
-      .all(row.id) as StepRow[];
+      .all(row.id)) as StepRow[];
     return {
       id: row.id,
       trigger: row.trigger,
@@ -120,37 +120,43 @@ export class SqlitePipelineStore implements PipelineStore {
     };
   }
 
-  getRun(id: string): PipelineRun | null {
-    const row = this.db.prepare('SELECT * FROM pipeline_runs WHERE id = ?').get(id) as RunRow | undefined;
+  async getRun(id: string): Promise<PipelineRun | null> {
+    const row = (await this.db.prepare('SELECT * FROM pipeline_runs WHERE id = ?').get(id)) as
+      | RunRow
+      | undefined;
     return row ? this.withSteps(row) : null;
   }
 
-  listRuns(limit: number): PipelineRun[] {
-    const rows = this.db
+  async listRuns(limit: number): Promise<PipelineRun[]> {
+    const rows = (await this.db
       .prepare('SELECT * FROM pipeline_runs ORDER BY created_at DESC, id DESC LIMIT ?')
-      .all(limit) as RunRow[];
-    return rows.map((r) => this.withSteps(r));
+      .all(limit)) as RunRow[];
+    return Promise.all(rows.map((r) => this.withSteps(r)));
   }
 
-  runsIn(statuses: readonly RunStatus[]): PipelineRun[] {
-    const rows = this.db
+  async runsIn(statuses: readonly RunStatus[]): Promise<PipelineRun[]> {
+    if (statuses.length === 0) return [];
+    const rows = (await this.db
       .prepare(
         `SELECT * FROM pipeline_runs WHERE status IN (${statuses.map(() => '?').join(',')}) ORDER BY created_at, id`,
       )
-      .all(...statuses) as RunRow[];
-    return rows.map((r) => this.withSteps(r));
+      .all(...statuses)) as RunRow[];
+    return Promise.all(rows.map((r) => this.withSteps(r)));
   }
 
-  lastRunCreatedAt(): string | null {
-    return (this.db.prepare('SELECT MAX(created_at) AS at FROM pipeline_runs').get() as { at: string | null })
-      .at;
+  async lastRunCreatedAt(): Promise<string | null> {
+    return (
+      (await this.db.prepare('SELECT MAX(created_at) AS at FROM pipeline_runs').get()) as {
+        at: string | null;
+      }
+    ).at;
   }
 
-  setRun(
+  async setRun(
     id: string,
     fields: { status: RunStatus; startedAt?: string; finishedAt?: string; error?: string | null },
   ) {
-    this.db
+    await this.db
       .prepare(
         `UPDATE pipeline_runs SET status = ?, started_at = COALESCE(?, started_at),
            finished_at = COALESCE(?, finished_at), error = COALESCE(?, error) WHERE id = ?`,
@@ -158,26 +164,29 @@ export class SqlitePipelineStore implements PipelineStore {
       .run(fields.status, fields.startedAt ?? null, fields.finishedAt ?? null, fields.error ?? null, id);
   }
 
-  setStep(runId: string, index: number, fields: Record<string, unknown>) {
+  async setStep(runId: string, index: number, fields: Record<string, unknown>) {
     const keys = Object.keys(fields).filter((k) => k in COLUMN);
     if (keys.length === 0) return;
-    this.db
+    await this.db
       .prepare(
         `UPDATE pipeline_steps SET ${keys.map((k) => `${COLUMN[k]} = ?`).join(', ')} WHERE run_id = ? AND idx = ?`,
       )
       .run(...keys.map((k) => fields[k] ?? null), runId, index);
   }
 
-  appendStepLog(runId: string, index: number, text: string) {
-    this.db
-      .prepare(
-        `UPDATE pipeline_steps SET log = substr(log || ?, -${LOG_MAX_CHARS}) WHERE run_id = ? AND idx = ?`,
-      )
+  async appendStepLog(runId: string, index: number, text: string) {
+    // The last LOG_MAX_CHARS characters: SQLite's substr takes a negative start, Postgres has right().
+    const tail =
+      this.db.dialect === 'postgres'
+        ? `right(log || ?, ${LOG_MAX_CHARS})`
+        : `substr(log || ?, -${LOG_MAX_CHARS})`;
+    await this.db
+      .prepare(`UPDATE pipeline_steps SET log = ${tail} WHERE run_id = ? AND idx = ?`)
       .run(text, runId, index);
   }
 
-  setStepArtifacts(runId: string, index: number, artifacts: Record<string, unknown>) {
-    this.db
+  async setStepArtifacts(runId: string, index: number, artifacts: Record<string, unknown>) {
+    await this.db
       .prepare('UPDATE pipeline_steps SET artifacts = ? WHERE run_id = ? AND idx = ?')
       .run(JSON.stringify(artifacts), runId, index);
   }

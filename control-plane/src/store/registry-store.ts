@@ -10,13 +10,13 @@ export interface LineageRecord {
 }
 
 export interface RegistryStore {
-  setLineage(modelVersion: number, lineage: LineageRecord): void;
-  getLineage(modelVersion: number): LineageRecord | null;
-  setAlias(alias: string, modelVersion: number, actor: string, at: string): void;
-  getAlias(alias: string): ModelAlias | null;
-  listAliases(): ModelAlias[];
-  recordPromotion(decision: PromotionDecision): void;
-  promotionsOf(modelVersion: number): PromotionDecision[];
+  setLineage(modelVersion: number, lineage: LineageRecord): Promise<void>;
+  getLineage(modelVersion: number): Promise<LineageRecord | null>;
+  setAlias(alias: string, modelVersion: number, actor: string, at: string): Promise<void>;
+  getAlias(alias: string): Promise<ModelAlias | null>;
+  listAliases(): Promise<ModelAlias[]>;
+  recordPromotion(decision: PromotionDecision): Promise<void>;
+  promotionsOf(modelVersion: number): Promise<PromotionDecision[]>;
 }
 
 interface AliasRow {
@@ -33,11 +33,11 @@ const aliasFromRow = (r: AliasRow): ModelAlias => ({
   setAt: r.set_at,
 });
 
-export class SqliteRegistryStore implements RegistryStore {
+export class SqlRegistryStore implements RegistryStore {
   constructor(private readonly db: SqlDatabase) {}
 
-  setLineage(modelVersion: number, lineage: LineageRecord): void {
-    this.db
+  async setLineage(modelVersion: number, lineage: LineageRecord): Promise<void> {
+    await this.db
       .prepare(
         `INSERT INTO model_lineage (version, parameters, dataset_version, parent_version, created_by)
          VALUES (?, ?, ?, ?, ?)
@@ -54,8 +54,8 @@ export class SqliteRegistryStore implements RegistryStore {
       );
   }
 
-  getLineage(modelVersion: number): LineageRecord | null {
-    const row = this.db.prepare('SELECT * FROM model_lineage WHERE version = ?').get(modelVersion) as
+  async getLineage(modelVersion: number): Promise<LineageRecord | null> {
+    const row = (await this.db.prepare('SELECT * FROM model_lineage WHERE version = ?').get(modelVersion)) as
       | {
           parameters: string;
           dataset_version: string | null;
@@ -72,8 +72,8 @@ export class SqliteRegistryStore implements RegistryStore {
     };
   }
 
-  setAlias(alias: string, modelVersion: number, actor: string, at: string): void {
-    this.db
+  async setAlias(alias: string, modelVersion: number, actor: string, at: string): Promise<void> {
+    await this.db
       .prepare(
         `INSERT INTO model_aliases (alias, version, set_by, set_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (alias) DO UPDATE SET version = excluded.version, set_by = excluded.set_by,
@@ -82,21 +82,21 @@ export class SqliteRegistryStore implements RegistryStore {
       .run(alias, modelVersion, actor, at);
   }
 
-  getAlias(alias: string): ModelAlias | null {
-    const row = this.db.prepare('SELECT * FROM model_aliases WHERE alias = ?').get(alias) as
+  async getAlias(alias: string): Promise<ModelAlias | null> {
+    const row = (await this.db.prepare('SELECT * FROM model_aliases WHERE alias = ?').get(alias)) as
       | AliasRow
       | undefined;
     return row ? aliasFromRow(row) : null;
   }
 
-  listAliases(): ModelAlias[] {
-    return (this.db.prepare('SELECT * FROM model_aliases ORDER BY alias').all() as AliasRow[]).map(
+  async listAliases(): Promise<ModelAlias[]> {
+    return ((await this.db.prepare('SELECT * FROM model_aliases ORDER BY alias').all()) as AliasRow[]).map(
       aliasFromRow,
     );
   }
 
-  recordPromotion(d: PromotionDecision): void {
-    this.db
+  async recordPromotion(d: PromotionDecision): Promise<void> {
+    await this.db
       .prepare(
         `INSERT INTO promotions (candidate, production, promoted, reason, details, actor, at)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -104,10 +104,10 @@ export class SqliteRegistryStore implements RegistryStore {
       .run(d.candidate, d.production, d.promoted ? 1 : 0, d.reason, JSON.stringify(d.details), d.actor, d.at);
   }
 
-  promotionsOf(modelVersion: number): PromotionDecision[] {
-    const rows = this.db
+  async promotionsOf(modelVersion: number): Promise<PromotionDecision[]> {
+    const rows = (await this.db
       .prepare('SELECT * FROM promotions WHERE candidate = ? ORDER BY id')
-      .all(modelVersion) as {
+      .all(modelVersion)) as {
       candidate: number;
       production: number | null;
       promoted: number;

@@ -1,6 +1,5 @@
 /**
- * Rollout records by role, and their SQL. The SQL runs on the database handle sqlite-store.ts
- * opens (the one importer of better-sqlite3); this file sees it only through `SqlDatabase`.
+ * Rollout records by role, and their SQL, run through `SqlDatabase` on SQLite or Postgres.
  */
 import type {
   AssignModel,
@@ -42,19 +41,19 @@ export interface RolloutDeviceRecord {
 }
 
 export interface RolloutStore {
-  create(rollout: RolloutRecord, devices: readonly RolloutDeviceRecord[]): void;
-  get(rolloutId: string): RolloutRecord | null;
-  list(): RolloutRecord[];
+  create(rollout: RolloutRecord, devices: readonly RolloutDeviceRecord[]): Promise<void>;
+  get(rolloutId: string): Promise<RolloutRecord | null>;
+  list(): Promise<RolloutRecord[]>;
   /** Rollouts the engine still drives (running or paused). */
-  listLive(): RolloutRecord[];
+  listLive(): Promise<RolloutRecord[]>;
   update(
     rolloutId: string,
     patch: Partial<Pick<RolloutRecord, 'state' | 'currentWave' | 'waves' | 'reason'>>,
     at: string,
-  ): void;
-  devices(rolloutId: string): RolloutDeviceRecord[];
+  ): Promise<void>;
+  devices(rolloutId: string): Promise<RolloutDeviceRecord[]>;
   /** This device's entries in every rollout, newest rollout first. */
-  entriesOf(deviceId: string): RolloutDeviceRecord[];
+  entriesOf(deviceId: string): Promise<RolloutDeviceRecord[]>;
   /** Changes a device's state and records the transition, in one transaction. */
   transition(
     rolloutId: string,
@@ -63,7 +62,7 @@ export interface RolloutStore {
     reason: string | null,
     at: string,
     notified?: boolean,
-  ): void;
+  ): Promise<void>;
   /** The same transition for many devices, in one transaction. */
   transitionMany(
     rolloutId: string,
@@ -72,18 +71,18 @@ export interface RolloutStore {
     reason: string | null,
     at: string,
     notified?: boolean,
-  ): void;
+  ): Promise<void>;
   setStats(
     rolloutId: string,
     deviceId: string,
     baseline: ModelConfidence | null,
     latest: ModelConfidence | null,
-  ): void;
-  history(rolloutId: string): Map<string, RolloutTransition[]>;
-  putRollbackManifest(version: number, manifest: Manifest, at: string): void;
-  getRollbackManifest(version: number): Manifest | null;
+  ): Promise<void>;
+  history(rolloutId: string): Promise<Map<string, RolloutTransition[]>>;
+  putRollbackManifest(version: number, manifest: Manifest, at: string): Promise<void>;
+  getRollbackManifest(version: number): Promise<Manifest | null>;
   /** Deletes rollback manifests last signed before `before` (ISO time); returns how many. */
-  pruneRollbackManifests(before: string): number;
+  pruneRollbackManifests(before: string): Promise<number>;
 }
 
 interface RolloutRow {
@@ -146,32 +145,34 @@ const json = (v: unknown) => (v === null || v === undefined ? null : JSON.string
 
 export function createSqlRolloutStore(db: SqlDatabase): RolloutStore {
   return {
-    create(rollout, devices) {
-      db.transaction(() => {
-        db.prepare(
-          `INSERT INTO rollouts (id, model_version, target, strategy, state, current_wave, waves, reason,
+    async create(rollout, devices) {
+      await db.transaction(async (tx) => {
+        await tx
+          .prepare(
+            `INSERT INTO rollouts (id, model_version, target, strategy, state, current_wave, waves, reason,
              created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(
-          rollout.rolloutId,
-          rollout.modelVersion,
-          JSON.stringify(rollout.target),
-          JSON.stringify(rollout.strategy),
-          rollout.state,
-          rollout.currentWave,
-          JSON.stringify(rollout.waves),
-          rollout.reason,
-          rollout.createdAt,
-          rollout.updatedAt,
-        );
-        const insert = db.prepare(
+          )
+          .run(
+            rollout.rolloutId,
+            rollout.modelVersion,
+            JSON.stringify(rollout.target),
+            JSON.stringify(rollout.strategy),
+            rollout.state,
+            rollout.currentWave,
+            JSON.stringify(rollout.waves),
+            rollout.reason,
+            rollout.createdAt,
+            rollout.updatedAt,
+          );
+        const insert = tx.prepare(
           `INSERT INTO rollout_devices (rollout_id, device_id, wave, state, previous_version, reason,
              notified_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         );
-        const history = db.prepare(
+        const history = tx.prepare(
           'INSERT INTO rollout_transitions (rollout_id, device_id, state, at, reason) VALUES (?, ?, ?, ?, ?)',
         );
         for (const d of devices) {
-          insert.run(
+          await insert.run(
             d.rolloutId,
             d.deviceId,
             d.wave,
@@ -181,79 +182,87 @@ export function createSqlRolloutStore(db: SqlDatabase): RolloutStore {
             null,
             d.updatedAt,
           );
-          history.run(d.rolloutId, d.deviceId, d.state, d.updatedAt, d.reason);
+          await history.run(d.rolloutId, d.deviceId, d.state, d.updatedAt, d.reason);
         }
-      })();
+      });
     },
-    get(rolloutId) {
-      const row = db.prepare('SELECT * FROM rollouts WHERE id = ?').get(rolloutId) as RolloutRow | undefined;
+    async get(rolloutId) {
+      const row = (await db.prepare('SELECT * FROM rollouts WHERE id = ?').get(rolloutId)) as
+        | RolloutRow
+        | undefined;
       return row ? rolloutFromRow(row) : null;
     },
-    list() {
-      return (db.prepare('SELECT * FROM rollouts ORDER BY created_at, id').all() as RolloutRow[]).map(
+    async list() {
+      return ((await db.prepare('SELECT * FROM rollouts ORDER BY created_at, id').all()) as RolloutRow[]).map(
         rolloutFromRow,
       );
     },
-    listLive() {
+    async listLive() {
       return (
-        db
+        (await db
           .prepare("SELECT * FROM rollouts WHERE state IN ('running', 'paused') ORDER BY created_at, id")
-          .all() as RolloutRow[]
+          .all()) as RolloutRow[]
       ).map(rolloutFromRow);
     },
-    update(rolloutId, patch, at) {
-      const current = this.get(rolloutId);
+    async update(rolloutId, patch, at) {
+      const current = await this.get(rolloutId);
       if (!current) return;
       const next = { ...current, ...patch };
-      db.prepare(
-        'UPDATE rollouts SET state = ?, current_wave = ?, waves = ?, reason = ?, updated_at = ? WHERE id = ?',
-      ).run(next.state, next.currentWave, JSON.stringify(next.waves), next.reason, at, rolloutId);
+      await db
+        .prepare(
+          'UPDATE rollouts SET state = ?, current_wave = ?, waves = ?, reason = ?, updated_at = ? WHERE id = ?',
+        )
+        .run(next.state, next.currentWave, JSON.stringify(next.waves), next.reason, at, rolloutId);
     },
-    devices(rolloutId) {
+    async devices(rolloutId) {
       return (
-        db
+        (await db
           .prepare('SELECT * FROM rollout_devices WHERE rollout_id = ? ORDER BY wave, device_id')
-          .all(rolloutId) as DeviceRow[]
+          .all(rolloutId)) as DeviceRow[]
       ).map(deviceFromRow);
     },
-    entriesOf(deviceId) {
+    async entriesOf(deviceId) {
       return (
-        db
+        (await db
           .prepare(
             `SELECT d.* FROM rollout_devices d JOIN rollouts r ON r.id = d.rollout_id
              WHERE d.device_id = ? ORDER BY r.created_at DESC, r.id DESC`,
           )
-          .all(deviceId) as DeviceRow[]
+          .all(deviceId)) as DeviceRow[]
       ).map(deviceFromRow);
     },
-    transition(rolloutId, deviceId, state, reason, at, notified = false) {
-      this.transitionMany(rolloutId, [deviceId], state, reason, at, notified);
+    async transition(rolloutId, deviceId, state, reason, at, notified = false) {
+      await this.transitionMany(rolloutId, [deviceId], state, reason, at, notified);
     },
-    transitionMany(rolloutId, deviceIds, state, reason, at, notified = false) {
-      db.transaction(() => {
+    async transitionMany(rolloutId, deviceIds, state, reason, at, notified = false) {
+      await db.transaction(async (tx) => {
         for (const deviceId of deviceIds) {
-          db.prepare(
-            `UPDATE rollout_devices SET state = ?, reason = ?, updated_at = ?,
-             notified_at = CASE WHEN ? THEN ? ELSE notified_at END
-           WHERE rollout_id = ? AND device_id = ?`,
-          ).run(state, reason, at, notified ? 1 : 0, at, rolloutId, deviceId);
-          db.prepare(
-            'INSERT INTO rollout_transitions (rollout_id, device_id, state, at, reason) VALUES (?, ?, ?, ?, ?)',
-          ).run(rolloutId, deviceId, state, at, reason);
+          await tx
+            .prepare(
+              `UPDATE rollout_devices SET state = ?, reason = ?, updated_at = ?,
+                 notified_at = CASE WHEN ? = 1 THEN ? ELSE notified_at END
+               WHERE rollout_id = ? AND device_id = ?`,
+            )
+            .run(state, reason, at, notified ? 1 : 0, at, rolloutId, deviceId);
+          await tx
+            .prepare(
+              'INSERT INTO rollout_transitions (rollout_id, device_id, state, at, reason) VALUES (?, ?, ?, ?, ?)',
+            )
+            .run(rolloutId, deviceId, state, at, reason);
         }
-      })();
+      });
     },
-    setStats(rolloutId, deviceId, baseline, latest) {
-      db.prepare(
-        'UPDATE rollout_devices SET baseline = ?, latest = ? WHERE rollout_id = ? AND device_id = ?',
-      ).run(json(baseline), json(latest), rolloutId, deviceId);
+    async setStats(rolloutId, deviceId, baseline, latest) {
+      await db
+        .prepare('UPDATE rollout_devices SET baseline = ?, latest = ? WHERE rollout_id = ? AND device_id = ?')
+        .run(json(baseline), json(latest), rolloutId, deviceId);
     },
-    history(rolloutId) {
-      const rows = db
+    async history(rolloutId) {
+      const rows = (await db
         .prepare(
           'SELECT device_id, state, at, reason FROM rollout_transitions WHERE rollout_id = ? ORDER BY id',
         )
-        .all(rolloutId) as {
+        .all(rolloutId)) as {
         device_id: string;
         state: RolloutDeviceState;
         at: string;
@@ -267,19 +276,21 @@ export function createSqlRolloutStore(db: SqlDatabase): RolloutStore {
       }
       return out;
     },
-    putRollbackManifest(version, manifest, at) {
-      db.prepare(
-        `INSERT INTO rollback_manifests (version, manifest, signed_at) VALUES (?, ?, ?)
+    async putRollbackManifest(version, manifest, at) {
+      await db
+        .prepare(
+          `INSERT INTO rollback_manifests (version, manifest, signed_at) VALUES (?, ?, ?)
          ON CONFLICT (version) DO UPDATE SET manifest = excluded.manifest, signed_at = excluded.signed_at`,
-      ).run(version, JSON.stringify(manifest), at);
+        )
+        .run(version, JSON.stringify(manifest), at);
     },
-    pruneRollbackManifests(before) {
-      return db.prepare('DELETE FROM rollback_manifests WHERE signed_at < ?').run(before).changes;
+    async pruneRollbackManifests(before) {
+      return (await db.prepare('DELETE FROM rollback_manifests WHERE signed_at < ?').run(before)).changes;
     },
-    getRollbackManifest(version) {
-      const row = db.prepare('SELECT manifest FROM rollback_manifests WHERE version = ?').get(version) as
-        | { manifest: string }
-        | undefined;
+    async getRollbackManifest(version) {
+      const row = (await db
+        .prepare('SELECT manifest FROM rollback_manifests WHERE version = ?')
+        .get(version)) as { manifest: string } | undefined;
       return row ? (JSON.parse(row.manifest) as Manifest) : null;
     },
   };

@@ -14,19 +14,23 @@ export interface Revocation {
 
 export interface SecurityStore {
   /** Records the certificate issued at enrollment (a re-enrollment replaces it, or clears it). */
-  setCertificate(deviceId: string, fingerprint: string | null): void;
-  certificateOf(deviceId: string): string | null;
+  setCertificate(deviceId: string, fingerprint: string | null): Promise<void>;
+  certificateOf(deviceId: string): Promise<string | null>;
   /** Revokes a device: its secret and certificate stop working. False when the device is unknown. */
-  revoke(deviceId: string, by: string, at: string): boolean;
-  revocationOf(deviceId: string): Revocation | null;
+  revoke(deviceId: string, by: string, at: string): Promise<boolean>;
+  revocationOf(deviceId: string): Promise<Revocation | null>;
   /** A device's new secret hash (rotation); false when the device is unknown or revoked. */
-  replaceSecretHash(deviceId: string, secretHash: string): boolean;
+  replaceSecretHash(deviceId: string, secretHash: string): Promise<boolean>;
   /**
    * The sequence number and issue time for this content of a device's desired state: the same as
    * last time when the content is unchanged (so every copy is the same message), else one more
    * (starting at 1) issued `now`.
    */
-  desiredSequence(deviceId: string, content: string, now: string): { sequence: number; issuedAt: string };
+  desiredSequence(
+    deviceId: string,
+    content: string,
+    now: string,
+  ): Promise<{ sequence: number; issuedAt: string }>;
 }
 
 interface IdentityRow {
@@ -35,18 +39,18 @@ interface IdentityRow {
   revoked_by: string | null;
 }
 
-export class SqliteSecurityStore implements SecurityStore {
+export class SqlSecurityStore implements SecurityStore {
   constructor(private readonly sql: SqlDatabase) {}
 
-  private row(deviceId: string): IdentityRow | undefined {
-    return this.sql
+  private async row(deviceId: string): Promise<IdentityRow | undefined> {
+    return (await this.sql
       .prepare('SELECT cert_fingerprint, revoked_at, revoked_by FROM device_identity WHERE device_id = ?')
-      .get(deviceId) as IdentityRow | undefined;
+      .get(deviceId)) as IdentityRow | undefined;
   }
 
-  setCertificate(deviceId: string, fingerprint: string | null): void {
+  async setCertificate(deviceId: string, fingerprint: string | null): Promise<void> {
     // A (re-)enrollment starts a fresh identity: any revocation is lifted with it.
-    this.sql
+    await this.sql
       .prepare(
         `INSERT INTO device_identity (device_id, cert_fingerprint) VALUES (?, ?)
          ON CONFLICT (device_id) DO UPDATE SET cert_fingerprint = excluded.cert_fingerprint,
@@ -55,18 +59,18 @@ export class SqliteSecurityStore implements SecurityStore {
       .run(deviceId, fingerprint);
   }
 
-  certificateOf(deviceId: string): string | null {
-    const row = this.row(deviceId);
+  async certificateOf(deviceId: string): Promise<string | null> {
+    const row = await this.row(deviceId);
     return row && row.revoked_at === null ? row.cert_fingerprint : null;
   }
 
-  revoke(deviceId: string, by: string, at: string): boolean {
-    return this.sql.transaction(() => {
-      const changed = this.sql
+  async revoke(deviceId: string, by: string, at: string): Promise<boolean> {
+    return this.sql.transaction(async (tx) => {
+      const { changes } = await tx
         .prepare('UPDATE devices SET secret_hash = ? WHERE id = ?')
-        .run(REVOKED_SECRET_HASH, deviceId).changes;
-      if (changed === 0) return false;
-      this.sql
+        .run(REVOKED_SECRET_HASH, deviceId);
+      if (changes === 0) return false;
+      await tx
         .prepare(
           `INSERT INTO device_identity (device_id, cert_fingerprint, revoked_at, revoked_by) VALUES (?, NULL, ?, ?)
            ON CONFLICT (device_id) DO UPDATE SET cert_fingerprint = NULL, revoked_at = excluded.revoked_at,
@@ -74,30 +78,32 @@ export class SqliteSecurityStore implements SecurityStore {
         )
         .run(deviceId, at, by);
       return true;
-    })();
+    });
   }
 
-  revocationOf(deviceId: string): Revocation | null {
-    const row = this.row(deviceId);
+  async revocationOf(deviceId: string): Promise<Revocation | null> {
+    const row = await this.row(deviceId);
     return row?.revoked_at ? { revokedAt: row.revoked_at, revokedBy: row.revoked_by ?? 'unknown' } : null;
   }
 
-  replaceSecretHash(deviceId: string, secretHash: string): boolean {
-    if (this.revocationOf(deviceId)) return false;
+  async replaceSecretHash(deviceId: string, secretHash: string): Promise<boolean> {
+    if (await this.revocationOf(deviceId)) return false;
     return (
-      this.sql.prepare('UPDATE devices SET secret_hash = ? WHERE id = ?').run(secretHash, deviceId).changes >
-      0
+      (await this.sql.prepare('UPDATE devices SET secret_hash = ? WHERE id = ?').run(secretHash, deviceId))
+        .changes > 0
     );
   }
 
-  desiredSequence(deviceId: string, content: string, now: string) {
-    return this.sql.transaction(() => {
-      const row = this.sql
+  async desiredSequence(deviceId: string, content: string, now: string) {
+    return this.sql.transaction(async (tx) => {
+      // Two publishes for one device on Postgres must not hand out the same number twice.
+      await tx.lock(`desired-sequence:${deviceId}`);
+      const row = (await tx
         .prepare('SELECT sequence, content, issued_at FROM desired_sequence WHERE device_id = ?')
-        .get(deviceId) as { sequence: number; content: string; issued_at: string } | undefined;
-      if (row && row.content === content) return { sequence: row.sequence, issuedAt: row.issued_at };
-      const sequence = (row?.sequence ?? 0) + 1;
-      this.sql
+        .get(deviceId)) as { sequence: number; content: string; issued_at: string } | undefined;
+      if (row && row.content === content) return { sequence: Number(row.sequence), issuedAt: row.issued_at };
+      const sequence = Number(row?.sequence ?? 0) + 1;
+      await tx
         .prepare(
           `INSERT INTO desired_sequence (device_id, sequence, content, issued_at) VALUES (?, ?, ?, ?)
            ON CONFLICT (device_id) DO UPDATE SET sequence = excluded.sequence, content = excluded.content,
@@ -105,6 +111,6 @@ export class SqliteSecurityStore implements SecurityStore {
         )
         .run(deviceId, sequence, content, now);
       return { sequence, issuedAt: now };
-    })();
+    });
   }
 }

@@ -9,17 +9,16 @@ export type SessionStore = SessionRevocations;
 
 export function createSqlSessionStore(db: SqlDatabase, now: () => number = Date.now): SessionStore {
   return {
-    revoke(id, expiresAt) {
-      db.transaction(() => {
-        db.prepare('DELETE FROM revoked_sessions WHERE expires_at <= ?').run(now());
-        db.prepare('INSERT OR IGNORE INTO revoked_sessions (id, expires_at) VALUES (?, ?)').run(
-          id,
-          expiresAt,
-        );
-      })();
+    async revoke(id, expiresAt) {
+      await db.transaction(async (tx) => {
+        await tx.prepare('DELETE FROM revoked_sessions WHERE expires_at <= ?').run(now());
+        await tx
+          .prepare('INSERT INTO revoked_sessions (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING')
+          .run(id, expiresAt);
+      });
     },
-    isRevoked(id) {
-      return db.prepare('SELECT 1 FROM revoked_sessions WHERE id = ?').get(id) !== undefined;
+    async isRevoked(id) {
+      return (await db.prepare('SELECT 1 FROM revoked_sessions WHERE id = ?').get(id)) !== undefined;
     },
   };
 }

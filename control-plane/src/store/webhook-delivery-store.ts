@@ -18,10 +18,10 @@ export interface PendingDelivery {
 
 export interface WebhookDeliveryStore {
   /** Oldest first, at most `limit`; rows that no longer parse are deleted and left out. */
-  pending(limit: number): PendingDelivery[];
+  pending(limit: number): Promise<PendingDelivery[]>;
   /** Inserts or updates the (webhook, notification) row. */
-  save(delivery: PendingDelivery): void;
-  remove(webhook: string, notificationId: string): void;
+  save(delivery: PendingDelivery): Promise<void>;
+  remove(webhook: string, notificationId: string): Promise<void>;
 }
 
 interface Row {
@@ -32,16 +32,18 @@ interface Row {
   due_at: number;
 }
 
-export class SqliteWebhookDeliveryStore implements WebhookDeliveryStore {
+export class SqlWebhookDeliveryStore implements WebhookDeliveryStore {
   constructor(private readonly db: SqlDatabase) {}
 
-  pending(limit: number): PendingDelivery[] {
-    const rows = this.db.prepare('SELECT * FROM webhook_deliveries ORDER BY seq LIMIT ?').all(limit) as Row[];
+  async pending(limit: number): Promise<PendingDelivery[]> {
+    const rows = (await this.db
+      .prepare('SELECT * FROM webhook_deliveries ORDER BY seq LIMIT ?')
+      .all(limit)) as Row[];
     const out: PendingDelivery[] = [];
     for (const r of rows) {
       const parsed = AlertNotificationSchema.safeParse(JSON.parse(r.notification));
       if (!parsed.success) {
-        this.remove(r.webhook, r.notification_id);
+        await this.remove(r.webhook, r.notification_id);
         continue;
       }
       out.push({ webhook: r.webhook, notification: parsed.data, attempt: r.attempt, dueAt: r.due_at });
@@ -49,8 +51,8 @@ export class SqliteWebhookDeliveryStore implements WebhookDeliveryStore {
     return out;
   }
 
-  save(d: PendingDelivery): void {
-    this.db
+  async save(d: PendingDelivery): Promise<void> {
+    await this.db
       .prepare(
         `INSERT INTO webhook_deliveries (webhook, notification_id, notification, attempt, due_at)
          VALUES (?, ?, ?, ?, ?)
@@ -59,8 +61,8 @@ export class SqliteWebhookDeliveryStore implements WebhookDeliveryStore {
       .run(d.webhook, d.notification.notificationId, JSON.stringify(d.notification), d.attempt, d.dueAt);
   }
 
-  remove(webhook: string, notificationId: string): void {
-    this.db
+  async remove(webhook: string, notificationId: string): Promise<void> {
+    await this.db
       .prepare('DELETE FROM webhook_deliveries WHERE webhook = ? AND notification_id = ?')
       .run(webhook, notificationId);
   }

@@ -293,6 +293,26 @@ export const TlsConfigSchema = z.object({
 });
 export type TlsConfig = z.infer<typeof TlsConfigSchema>;
 
+/**
+ * The control plane's database. SQLite (a file in dataDir) is the embedded default; Postgres is for
+ * running past one machine. Env: EDGELOOP_CP_STORE__TYPE=postgres, EDGELOOP_CP_STORE__URL=postgres://…
+ */
+export const StoreConfigSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('sqlite'),
+    path: z.string().min(1).optional().describe('SQLite database file; default dataDir/control-plane.db.'),
+  }),
+  z.object({
+    type: z.literal('postgres'),
+    url: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+      .describe('Connection URL (postgres://user:password@host:5432/db); the password is never logged.'),
+    poolSize: z.number().int().min(1).max(100).default(10).describe('Connections in the pool.'),
+  }),
+]);
+export type StoreConfig = z.infer<typeof StoreConfigSchema>;
+
 export const ControlPlaneConfigSchema = z.object({
   dataDir: z
     .string()
@@ -400,6 +420,7 @@ export const ControlPlaneConfigSchema = z.object({
       modelMaxBytes: 200 * 1024 * 1024,
     })
     .describe('Size limits on uploads.'),
+  store: StoreConfigSchema.default({ type: 'sqlite' }).describe('Where the control plane keeps its records.'),
   objectStore: ObjectStoreConfigSchema.default({ type: 'local' }).describe(
     'Where model files, sample images and dataset images are kept: local folder or S3.',
   ),

@@ -39,9 +39,9 @@ const folder = (id: string, model?: number | string) => ({
 });
 
 /** The last prediction's model version of each camera, as the control plane received them. */
-function versionsSeen(): Record<string, number> {
+async function versionsSeen(): Promise<Record<string, number>> {
   return Object.fromEntries(
-    t.cp.store.cameraPredictions(DEVICE).map((c) => [c.cameraId, c.prediction.modelVersion]),
+    (await t.cp.store.devices.cameraPredictions(DEVICE)).map((c) => [c.cameraId, c.prediction.modelVersion]),
   );
 }
 
@@ -92,8 +92,8 @@ afterAll(async () => {
 
 describe('a model per camera', () => {
   it("runs each camera's named model and reports it in every prediction", async () => {
-    await waitUntil(() => {
-      const seen = versionsSeen();
+    await waitUntil(async () => {
+      const seen = await versionsSeen();
       return seen.gate === 1 && seen.yard === 1 && seen.dock === 1;
     }, 'every camera on the device model first');
 
@@ -103,13 +103,18 @@ describe('a model per camera', () => {
     expect(res.status).toBe(200);
 
     await waitUntil(
-      () => t.cp.store.listEvents(DEVICE).some((e) => e.type === 'model-installed' && e.cameraId === 'yard'),
+      async () =>
+        (await t.cp.store.events.list(DEVICE)).some(
+          (e) => e.type === 'model-installed' && e.cameraId === 'yard',
+        ),
       "yard's model installed",
       20_000,
     );
     const failed = await waitUntil(
-      () =>
-        t.cp.store.listEvents(DEVICE).find((e) => e.type === 'model-install-failed' && e.cameraId === 'dock'),
+      async () =>
+        (await t.cp.store.events.list(DEVICE)).find(
+          (e) => e.type === 'model-install-failed' && e.cameraId === 'dock',
+        ),
       "dock's install reported as failed",
       20_000,
     );
@@ -119,13 +124,13 @@ describe('a model per camera', () => {
     // Fresh predictions from every camera after the switch, each with the version that produced it.
     const since = new Date().toISOString();
     await waitUntil(
-      () => t.cp.store.cameraPredictions(DEVICE).every((c) => c.receivedAt > since),
+      async () => (await t.cp.store.devices.cameraPredictions(DEVICE)).every((c) => c.receivedAt > since),
       'new predictions from every camera',
     );
     expect(versionsSeen()).toEqual({ gate: 1, yard: 2, dock: 1 });
     // The device's own model is untouched: that is what rollouts and targets move.
     expect(agent.currentModelVersion()).toBe(1);
-    expect(t.cp.store.getDevice(DEVICE)?.desiredVersion).toBe(1);
+    expect((await t.cp.store.devices.get(DEVICE))?.desiredVersion).toBe(1);
   }, 60_000);
 
   it('follows the alias when it moves; a camera on the device version shares its session', async () => {
@@ -136,7 +141,7 @@ describe('a model per camera', () => {
     await agentLogs.waitFor((e) => e.msg === 'camera model released' && e.modelVersion === 2);
     const since = new Date().toISOString();
     await waitUntil(
-      () => t.cp.store.cameraPredictions(DEVICE).every((c) => c.receivedAt > since),
+      async () => (await t.cp.store.devices.cameraPredictions(DEVICE)).every((c) => c.receivedAt > since),
       'new predictions from every camera',
     );
     expect(versionsSeen()).toEqual({ gate: 1, yard: 1, dock: 1 });

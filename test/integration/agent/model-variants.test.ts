@@ -153,14 +153,14 @@ describe('int8 and fp32 variants on the device', () => {
 
     // The fleet view: the heartbeat the control plane stored, and the event.
     await waitUntil(
-      async () => (await t.cp.store.getDevice(DEVICE))?.health?.inference?.variant?.modelVersion === 1,
+      async () => (await t.cp.store.devices.get(DEVICE))?.health?.inference?.variant?.modelVersion === 1,
       'the choice in the reported state',
     );
-    const health = (await t.cp.store.getDevice(DEVICE))!.health!;
+    const health = (await t.cp.store.devices.get(DEVICE))!.health!;
     expect(health.inference).toMatchObject({ executionProvider: 'cpu', variant: { variant: 'int8' } });
     const event = await waitUntil(
       async () =>
-        (await t.cp.store.listEvents(DEVICE)).find(
+        (await t.cp.store.events.list(DEVICE)).find(
           (e) => e.type === 'model-variant-chosen' && e.modelVersion === 1,
         ),
       'the variant event',
@@ -224,7 +224,7 @@ describe('a camera with its own model', () => {
       expect((await putFragment(t, 'device', DEVICE, { cameras: cameras(2) })).status).toBe(200);
       const event = await waitUntil(
         async () =>
-          (await t.cp.store.listEvents(DEVICE)).find(
+          (await t.cp.store.events.list(DEVICE)).find(
             (e) => e.type === 'model-variant-chosen' && e.cameraId === 'yard',
           ),
         "yard's variant event",

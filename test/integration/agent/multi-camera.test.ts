@@ -89,7 +89,7 @@ describe('an agent with several cameras', () => {
     expect(broken.health!.lastError).toMatch(/capture process exited/);
     expect(broken.lastPrediction).toBeNull();
     // Its failures reach the control plane as camera-error events naming it.
-    const events = rig.t.cp.store.listEvents(DEVICE_ID, 50);
+    const events = await rig.t.cp.store.events.list(DEVICE_ID, 50);
     expect(events.some((e) => e.type === 'camera-error' && e.message.includes("camera 'broken'"))).toBe(true);
     // Meanwhile both good cameras keep classifying.
     const [front, back] = [countOf('front'), countOf('back')];

@@ -257,7 +257,7 @@ describe('samples through presigned PUT URLs', () => {
     await uploader.stop();
 
     expect(net.toS3()).toEqual([expect.objectContaining({ method: 'PUT', status: 200 })]);
-    const { samples, total } = await t.cp.store.listSamples({ limit: 10, offset: 0 });
+    const { samples, total } = await t.cp.store.samples.list({ limit: 10, offset: 0 });
     expect(total).toBe(1);
     expect(acknowledged).toEqual([samples[0].sampleId]);
     expect(samples[0]).toMatchObject({ deviceId: 'cam-1', sha256: sha256Hex(jpeg), bytes: jpeg.byteLength });
@@ -273,7 +273,7 @@ describe('samples through presigned PUT URLs', () => {
     // The same image under a new key (a frame captured twice) is the first sample too.
     const sameImage = await new SampleSender(client).send(metadataFor('same-image'), jpeg);
     expect(sameImage).toMatchObject({ sampleId: samples[0].sampleId, duplicate: true });
-    expect((await t.cp.store.listSamples({ limit: 10, offset: 0 })).total).toBe(1);
+    expect((await t.cp.store.samples.list({ limit: 10, offset: 0 })).total).toBe(1);
     expect(await t.cp.objects.list('sample-uploads/')).toEqual([]);
     expectNoPresignedUrlIn(t.logs, agentLogs);
   });
@@ -324,7 +324,7 @@ describe('samples through presigned PUT URLs', () => {
     );
     await client.putSampleObject(slot, jpeg);
     expect(await codeOf(clientFor(t, other).commitSampleUpload(commitOf('mine')))).toBe('409 UPLOAD_MISSING');
-    expect((await t.cp.store.listSamples({ limit: 10, offset: 0 })).total).toBe(0);
+    expect((await t.cp.store.samples.list({ limit: 10, offset: 0 })).total).toBe(0);
     expect(await client.commitSampleUpload(commitOf('mine'))).toMatchObject({ duplicate: false });
 
     // Bounded like the posted intake.
@@ -345,7 +345,7 @@ describe('samples through presigned PUT URLs', () => {
     expect(sent.duplicate).toBe(false);
     expect(net.toS3().map((r) => r.status)).toEqual([403, 200]);
     expect(net.seen.filter((r) => r.path.endsWith('/samples/uploads')).length).toBe(2);
-    expect((await t.cp.store.listSamples({ limit: 10, offset: 0 })).total).toBe(1);
+    expect((await t.cp.store.samples.list({ limit: 10, offset: 0 })).total).toBe(1);
   });
 });
 
@@ -383,7 +383,7 @@ describe('an S3 endpoint with its own CA', () => {
       ).rejects.toMatchObject({
         code: 'UPSTREAM_FAILED',
       });
-      expect((await t.cp.store.listSamples({ limit: 10, offset: 0 })).total).toBe(1);
+      expect((await t.cp.store.samples.list({ limit: 10, offset: 0 })).total).toBe(1);
     } finally {
       await front.close();
     }
@@ -414,6 +414,6 @@ describe('the disk store (embedded default)', () => {
       'POST /samples 201',
       'POST /samples 201',
     ]);
-    expect((await t.cp.store.listSamples({ limit: 10, offset: 0 })).total).toBe(3);
+    expect((await t.cp.store.samples.list({ limit: 10, offset: 0 })).total).toBe(3);
   });
 });

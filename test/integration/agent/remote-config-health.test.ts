@@ -57,8 +57,8 @@ const cameraPaths = (a: Agent | null) =>
 const ignored = () =>
   agentLogs.entries.filter((e) => e.msg === 'ignoring a remote config that already failed here').length;
 
-const reportedRevert = (failed: string) => () => {
-  const applied = t.cp.store.config.getApplied(DEVICE) as AppliedConfig | null;
+const reportedRevert = (failed: string) => async () => {
+  const applied = (await t.cp.store.config.getApplied(DEVICE)) as AppliedConfig | null;
   return applied?.status === 'reverted' && applied.failedRevision === failed ? applied : null;
 };
 
@@ -77,7 +77,7 @@ beforeAll(async () => {
     logLevel: 'info',
   });
   agent = await start(3_000);
-  await waitUntil(() => t.cp.store.getDevice(DEVICE)?.online, 'agent online');
+  await waitUntil(async () => (await t.cp.store.devices.get(DEVICE))?.online, 'agent online');
 }, 30_000);
 
 afterAll(async () => {
@@ -97,7 +97,10 @@ describe('remote configuration health check', () => {
     expect(reverted.detail).not.toMatch(/camera 'gate'/);
     expect(cameraPaths(agent)).toEqual([frames, frames]);
     await waitUntil(
-      () => t.cp.store.listEvents(DEVICE).some((e) => e.type === 'config-reverted' && /yard/.test(e.message)),
+      async () =>
+        (await t.cp.store.events.list(DEVICE)).some(
+          (e) => e.type === 'config-reverted' && /yard/.test(e.message),
+        ),
       'config-reverted event naming the camera',
     );
     // Both cameras deliver again after the revert.

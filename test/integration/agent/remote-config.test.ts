@@ -92,7 +92,7 @@ beforeAll(async () => {
     },
   );
   await waitUntil(
-    () => agent.stats().health.fps >= 0 && t.cp.store.getDevice(DEVICE)?.online,
+    async () => agent.stats().health.fps >= 0 && (await t.cp.store.devices.get(DEVICE))?.online,
     'agent online',
   );
 }, 30_000);
@@ -120,7 +120,7 @@ describe('remote configuration', () => {
     expect((await t.api('/config/fragments/group/dock', { admin: true })).status).toBe(404);
     const view = await deviceConfig();
     expect(view.desired.revision).toBeNull();
-    await waitUntil(() => t.cp.store.config.getApplied(DEVICE), 'first config report');
+    await waitUntil(async () => await t.cp.store.config.getApplied(DEVICE), 'first config report');
     expect(agent.configStatus()).toMatchObject({ revision: null, status: 'applied' });
   });
 
@@ -156,8 +156,8 @@ describe('remote configuration', () => {
     const bad = (await deviceConfig()).desired.revision;
     expect(bad).not.toBe(good);
     const reverted = await waitUntil(
-      () => {
-        const applied = t.cp.store.config.getApplied(DEVICE) as AppliedConfig | null;
+      async () => {
+        const applied = (await t.cp.store.config.getApplied(DEVICE)) as AppliedConfig | null;
         return applied?.status === 'reverted' ? applied : null;
       },
       'the revert reported to the control plane',
@@ -168,7 +168,7 @@ describe('remote configuration', () => {
     expect(agent.currentConfig().camera).toMatchObject({ type: 'folder', path: frames });
     // The revert restored a camera that delivers frames, and the event reached the control plane.
     await waitUntil(
-      () => t.cp.store.listEvents(DEVICE).some((e) => e.type === 'config-reverted'),
+      async () => (await t.cp.store.events.list(DEVICE)).some((e) => e.type === 'config-reverted'),
       'config-reverted event',
     );
     const view = await deviceConfig();
@@ -199,7 +199,7 @@ describe('remote configuration', () => {
     // The dashboard saves what it read (with ***) plus a change: the stored password survives.
     const again = await put('tag', 'lobby', { camera: { ...read.settings.camera, fps: 3 } });
     expect(again.status).toBe(200);
-    const stored = t.cp.store.config.getFragment('tag', 'lobby');
+    const stored = await t.cp.store.config.getFragment('tag', 'lobby');
     expect(stored?.settings.camera).toMatchObject({ url, fps: 3 });
     // A device that has the tag gets the real URL; readers of its effective config do not.
     await expect(
@@ -217,8 +217,8 @@ describe('remote configuration', () => {
     expect(res.status).toBe(200);
     const bad = (await deviceConfig()).desired.revision;
     await waitUntil(
-      () => {
-        const applied = t.cp.store.config.getApplied(DEVICE);
+      async () => {
+        const applied = await t.cp.store.config.getApplied(DEVICE);
         return applied?.status === 'reverted' && applied.failedRevision === bad;
       },
       'the RTSP camera reverted',
@@ -226,8 +226,8 @@ describe('remote configuration', () => {
     );
     expect(agent.currentConfig().camera).toMatchObject({ type: 'folder', path: frames });
     const seen = JSON.stringify([
-      t.cp.store.config.getApplied(DEVICE),
-      t.cp.store.listEvents(DEVICE),
+      await t.cp.store.config.getApplied(DEVICE),
+      await t.cp.store.events.list(DEVICE),
       await api.call(apiRoutes.getDeviceConfig, { params: { id: DEVICE } }),
     ]);
     expect(seen).toContain('rtsp://viewer:***@127.0.0.1');

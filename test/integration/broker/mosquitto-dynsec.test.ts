@@ -110,9 +110,9 @@ describe('Mosquitto with dynamic security, managed by the control plane', () => 
       expect(stored.mqttUrl).toBe(broker.url);
       await fleet.publish(1, fleetModel('confident', 1));
       await fleet.api.assign(1, { all: true });
-      await waitUntil(() => fleet.reported(id).version === 1, 'the device to run version 1');
+      await waitUntil(async () => (await fleet.reported(id)).version === 1, 'the device to run version 1');
       await waitUntil(
-        () => (fleet.t.cp.store.getDevice(id)?.predictionsTotal ?? 0) > 0,
+        async () => ((await fleet.t.cp.store.devices.get(id))?.predictionsTotal ?? 0) > 0,
         'predictions to reach the control plane through mosquitto',
       );
     } finally {

@@ -109,9 +109,9 @@ describe('broker topic ACL', () => {
 
     // B's own event, sent afterwards, reaches the control plane; the forged one never did.
     await clientB.publishAsync(topics.events('cam-b'), event('from B'), { qos: 1 });
-    await vi.waitFor(() => expect(t.cp.store.listEvents('cam-b')).toHaveLength(1), WAIT);
-    expect(t.cp.store.listEvents('cam-b').map((e) => e.message)).toEqual(['from B']);
-    expect(t.cp.store.listEvents('cam-a')).toEqual([]);
+    await vi.waitFor(async () => expect(await t.cp.store.events.list('cam-b')).toHaveLength(1), WAIT);
+    expect((await t.cp.store.events.list('cam-b')).map((e) => e.message)).toEqual(['from B']);
+    expect(await t.cp.store.events.list('cam-a')).toEqual([]);
     expect(received).toHaveLength(1);
 
     // Nor was the forged desired state retained for B to find later.
@@ -192,14 +192,17 @@ describe('broker topic ACL', () => {
     const clientA = await device(a);
     const state = reportedState({ status: 'running', framesProcessed: 42, samplesQueued: 3, detail: 'ok' });
     await clientA.publishAsync(topics.state('cam-a'), JSON.stringify(state), { qos: 1, retain: true });
-    await vi.waitFor(() => expect(t.cp.store.getDevice('cam-a')?.status).toBe('running'), WAIT);
-    expect(t.cp.store.getDevice('cam-a')).toMatchObject({
+    await vi.waitFor(
+      async () => expect((await t.cp.store.devices.get('cam-a'))?.status).toBe('running'),
+      WAIT,
+    );
+    expect(await t.cp.store.devices.get('cam-a')).toMatchObject({
       framesProcessed: 42,
       samplesQueued: 3,
       detail: 'ok',
       agentVersion: '0.1.0',
     });
-    expect(t.cp.store.getDevice('cam-a')?.lastSeenAt).not.toBeNull();
+    expect((await t.cp.store.devices.get('cam-a'))?.lastSeenAt).not.toBeNull();
   });
 
   it('drops a malformed state payload, logs it with the device id and changes nothing', async () => {
@@ -207,8 +210,11 @@ describe('broker topic ACL', () => {
     await clientA.publishAsync(topics.state('cam-a'), JSON.stringify(reportedState({ framesProcessed: 7 })), {
       qos: 1,
     });
-    await vi.waitFor(() => expect(t.cp.store.getDevice('cam-a')?.framesProcessed).toBe(7), WAIT);
-    const before = t.cp.store.getDevice('cam-a');
+    await vi.waitFor(
+      async () => expect((await t.cp.store.devices.get('cam-a'))?.framesProcessed).toBe(7),
+      WAIT,
+    );
+    const before = await t.cp.store.devices.get('cam-a');
 
     await clientA.publishAsync(
       topics.state('cam-a'),
@@ -223,12 +229,15 @@ describe('broker topic ACL', () => {
     );
     expect(dropped).toMatchObject({ deviceId: 'cam-a', kind: 'state', component: 'fleet' });
     expect(t.logs.entries.filter((e) => e.msg === 'dropped malformed payload')).toHaveLength(2);
-    expect(t.cp.store.getDevice('cam-a')).toEqual(before);
+    expect(await t.cp.store.devices.get('cam-a')).toEqual(before);
     // Still connected and still heard.
     await clientA.publishAsync(topics.state('cam-a'), JSON.stringify(reportedState({ framesProcessed: 8 })), {
       qos: 1,
     });
-    await vi.waitFor(() => expect(t.cp.store.getDevice('cam-a')?.framesProcessed).toBe(8), WAIT);
+    await vi.waitFor(
+      async () => expect((await t.cp.store.devices.get('cam-a'))?.framesProcessed).toBe(8),
+      WAIT,
+    );
   });
 
   it('tracks online status, including the will the broker publishes when a device vanishes', async () => {
@@ -238,9 +247,9 @@ describe('broker topic ACL', () => {
     });
     const online = JSON.stringify({ protocol: 1, online: true, at: new Date().toISOString() });
     await clientA.publishAsync(topics.status('cam-a'), online, { qos: 1, retain: true });
-    await vi.waitFor(() => expect(t.cp.store.getDevice('cam-a')?.online).toBe(true), WAIT);
+    await vi.waitFor(async () => expect((await t.cp.store.devices.get('cam-a'))?.online).toBe(true), WAIT);
     // A dropped socket (no DISCONNECT) makes the broker publish the will (MQTT 3.1.1 §3.1.2.5).
     clientA.stream.destroy();
-    await vi.waitFor(() => expect(t.cp.store.getDevice('cam-a')?.online).toBe(false), WAIT);
+    await vi.waitFor(async () => expect((await t.cp.store.devices.get('cam-a'))?.online).toBe(false), WAIT);
   });
 });

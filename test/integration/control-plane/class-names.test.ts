@@ -98,7 +98,7 @@ describe('class names at every entry point', () => {
       const other = i === 0 ? bytes : await testImage(10);
       const hash = sha256Hex(other);
       if (i > 0) await t.cp.objects.put(`datasets/${hash}.png`, other);
-      t.cp.store.datasets.insertImage({
+      await t.cp.store.datasets.insertImage({
         dataset: 'base',
         sha256: hash,
         label,

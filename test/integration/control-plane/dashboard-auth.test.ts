@@ -68,7 +68,7 @@ describe('dashboard roles', () => {
     expect((await asUser(cookie, '/pipeline/runs', { method: 'POST', body: '{"protocol":1}' })).status).toBe(
       403,
     );
-    expect(t.cp.store.getSample(sampleId)?.label).toBeNull();
+    expect((await t.cp.store.samples.get(sampleId))?.label).toBeNull();
   });
 
   it('lets an operator label, recorded under their own name, only from the dashboard', async () => {
@@ -80,7 +80,7 @@ describe('dashboard roles', () => {
       headers: { 'x-edgeloop-actor': 'someone-else' },
     });
     expect(res.status).toBe(200);
-    expect(t.cp.store.getSample(sampleId)).toMatchObject({ label: 'red', labelledBy: 'olga' });
+    expect(await t.cp.store.samples.get(sampleId)).toMatchObject({ label: 'red', labelledBy: 'olga' });
   });
 
   it('signs in as admin with the admin token', async () => {

@@ -13,29 +13,29 @@ import { hashSecret, newSecret, sha256Text } from '../../../control-plane/src/au
 import { openSqliteStore } from '../../../control-plane/src/store/sqlite-store.ts';
 
 const cleanups: (() => unknown)[] = [];
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0).reverse()) cleanup();
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
 async function twoReplicasWithDevice() {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-auth-'));
   const file = join(dir, 'control-plane.db');
-  const a = openSqliteStore(file, silentLogger());
-  const b = openSqliteStore(file, silentLogger());
+  const a = await openSqliteStore(file, silentLogger());
+  const b = await openSqliteStore(file, silentLogger());
   cleanups.push(
     () => rmSync(dir, { recursive: true, force: true }),
     () => a.close(),
     () => b.close(),
   );
   const token = newSecret();
-  a.createEnrollmentToken({
+  await a.devices.createEnrollmentToken({
     tokenHash: sha256Text(token),
     group: 'default',
     usesLeft: 1,
     expiresAt: new Date(Date.now() + 60_000).toISOString(),
   });
   const secret = newSecret();
-  a.enrollDevice(
+  await a.devices.enroll(
     sha256Text(token),
     { deviceId: 'cam-01', name: null, hardware: null, secretHash: await hashSecret(secret) },
     new Date(),
@@ -50,7 +50,7 @@ describe('device credential cache with replicas', () => {
     const { b, auth, secret } = await twoReplicasWithDevice();
     expect(await auth.verify('cam-01', secret)).toBe(true);
     const rotated = newSecret();
-    expect(b.security.replaceSecretHash('cam-01', await hashSecret(rotated))).toBe(true);
+    expect(await b.security.replaceSecretHash('cam-01', await hashSecret(rotated))).toBe(true);
     expect(await auth.verify('cam-01', secret)).toBe(false);
     expect(await auth.verify('cam-01', rotated)).toBe(true);
   });
@@ -58,7 +58,7 @@ describe('device credential cache with replicas', () => {
   it('refuses a device revoked through another replica at once', async () => {
     const { b, auth, secret } = await twoReplicasWithDevice();
     expect(await auth.verify('cam-01', secret)).toBe(true);
-    expect(b.security.revoke('cam-01', 'admin', new Date().toISOString())).toBe(true);
+    expect(await b.security.revoke('cam-01', 'admin', new Date().toISOString())).toBe(true);
     expect(await auth.verify('cam-01', secret)).toBe(false);
   });
 });

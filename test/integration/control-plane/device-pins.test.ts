@@ -77,7 +77,7 @@ describe('pins and targets', () => {
         previousVersion: null,
       }),
     ]);
-    expect(t.cp.store.getDevice('cam-a')?.desiredVersion).toBe(1);
+    expect((await t.cp.store.devices.get('cam-a'))?.desiredVersion).toBe(1);
 
     await enrollInto('dock', 'cam-c');
     const late = await api.call(apiRoutes.getDevice, { params: { id: 'cam-c' } });

@@ -50,8 +50,8 @@ describe('enrollment', () => {
     const one = await t.api(`/devices/${enrolled.deviceId}`, { admin: true });
     expect(one.status).toBe(200);
     // The secret is shown once; the database keeps only a salted scrypt hash.
-    expect(t.cp.store.getDeviceSecretHash(enrolled.deviceId)).toMatch(/^scrypt\$/);
-    expect(t.cp.store.getDeviceSecretHash(enrolled.deviceId)).not.toContain(enrolled.secret);
+    expect(await t.cp.store.devices.secretHash(enrolled.deviceId)).toMatch(/^scrypt\$/);
+    expect(await t.cp.store.devices.secretHash(enrolled.deviceId)).not.toContain(enrolled.secret);
   });
 
   it('gives a requested id and refuses it a second time with 409 without spending the token', async () => {
@@ -90,7 +90,7 @@ describe('enrollment', () => {
     // The API never mints an already-expired token, so plant one the way the control plane stores
     // them: by sha256 of the token text.
     const token = 'elt_expired-token-for-this-test';
-    t.cp.store.createEnrollmentToken({
+    await t.cp.store.devices.createEnrollmentToken({
       tokenHash: createHash('sha256').update(token).digest('hex'),
       group: 'default',
       usesLeft: 5,

@@ -68,6 +68,8 @@ export interface Device {
   mqttUrl: string;
 }
 
+import { startPostgres } from '../../helpers/postgres-cluster.ts';
+
 export type TestControlPlaneOverrides = Partial<ControlPlaneConfigInput>;
 
 export async function startTestControlPlane(
@@ -75,11 +77,14 @@ export async function startTestControlPlane(
 ): Promise<TestControlPlane> {
   const dir = tempDir();
   const logs = new LogCapture();
+  // EDGELOOP_TEST_STORE=postgres runs the same HTTP tests on a throwaway Postgres cluster.
+  const postgres = process.env.EDGELOOP_TEST_STORE === 'postgres' ? await startPostgres() : undefined;
   const config = ControlPlaneConfigSchema.parse({
     dataDir: dir.path,
     http: { host: '127.0.0.1', port: 0 },
     mqtt: { host: '127.0.0.1', port: 0 },
     logLevel: 'debug',
+    ...(postgres ? { store: { type: 'postgres', url: postgres.url, poolSize: 4 } } : {}),
     ...overrides,
   });
   const handle: TestControlPlane = {
@@ -98,6 +103,7 @@ export async function startTestControlPlane(
     },
     async stop() {
       await handle.cp.close();
+      await postgres?.stop();
       dir.remove();
     },
   };

@@ -20,11 +20,11 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function twoReplicas(): [Store, Store] {
+async function twoReplicas(): Promise<[Store, Store]> {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-leases-'));
   const file = join(dir, 'control-plane.db');
-  const a = openSqliteStore(file, silentLogger());
-  const b = openSqliteStore(file, silentLogger());
+  const a = await openSqliteStore(file, silentLogger());
+  const b = await openSqliteStore(file, silentLogger());
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   cleanups.push(() => a.close());
   cleanups.push(() => b.close());
@@ -53,7 +53,7 @@ function replica(store: Store, id: string, log: string[]): Leadership {
 
 describe('leader lease', () => {
   it('lets exactly one replica lead and run the duties', async () => {
-    const [a, b] = twoReplicas();
+    const [a, b] = await twoReplicas();
     const log: string[] = [];
     const first = replica(a, 'cp-a', log);
     const second = replica(b, 'cp-b', log);
@@ -68,27 +68,27 @@ describe('leader lease', () => {
   });
 
   it('hands the lead over when the leader stops, without waiting for the lease to expire', async () => {
-    const [a, b] = twoReplicas();
+    const [a, b] = await twoReplicas();
     const log: string[] = [];
     const first = replica(a, 'cp-a', log);
     const second = replica(b, 'cp-b', log);
     await first.start();
     await second.start();
     await first.stop();
-    expect(a.leases.holder('leader', Date.now())).toBeNull();
+    expect(await a.leases.holder('leader', Date.now())).toBeNull();
     await waitUntil(() => second.isLeader(), 'cp-b to lead', LEASE_MS);
     expect(log).toEqual(['cp-a start', 'cp-a stop', 'cp-b start']);
   });
 
   it('steps down before its lease runs out when it cannot renew, and the other takes over after', async () => {
-    const [a, b] = twoReplicas();
+    const [a, b] = await twoReplicas();
     const log: string[] = [];
     const first = replica(a, 'cp-a', log);
     const second = replica(b, 'cp-b', log);
     await first.start();
     await second.start();
     // cp-a loses its database (closed connection: every renewal throws).
-    a.close();
+    await a.close();
     const lostAt = Date.now();
     await waitUntil(() => log.includes('cp-a stop'), 'cp-a to step down', LEASE_MS * 3);
     await waitUntil(() => second.isLeader(), 'cp-b to lead', LEASE_MS * 3);

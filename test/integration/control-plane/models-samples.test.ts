@@ -123,7 +123,7 @@ describe('model versions', () => {
     expect(res.status).toBe(422);
     expect(await errorCode(res)).toBe('CHECKSUM_MISMATCH');
     expect((await t.api('/models/1/manifest', { admin: true })).status).toBe(404);
-    expect(t.cp.store.listModelVersions()).toEqual([]);
+    expect(await t.cp.store.models.list()).toEqual([]);
     expect(await t.cp.objects.list('models/')).toEqual([]);
   });
 
@@ -137,7 +137,7 @@ describe('model versions', () => {
       expect(body.error.code).toBe('CONFLICT');
       expect(body.error.message).toMatch(/latest version 3/);
     }
-    expect(t.cp.store.listModelVersions().map((m) => m.modelVersion)).toEqual([3]);
+    expect((await t.cp.store.models.list()).map((m) => m.modelVersion)).toEqual([3]);
   });
 
   it('numbers an upload without a version itself: the next free one, never the same twice', async () => {
@@ -222,7 +222,7 @@ describe('assignments', () => {
     // The same state over HTTP, and the manifest path resolves for the device.
     expect(await (await t.api('/device/desired', { device: cam })).json()).toEqual(desired);
     expect((await fetch(`${t.cp.httpUrl}${desired.manifestPath}`, { headers: basic(cam) })).status).toBe(200);
-    expect(t.cp.store.getDevice('cam-1')?.desiredVersion).toBe(1);
+    expect((await t.cp.store.devices.get('cam-1'))?.desiredVersion).toBe(1);
   });
 
   it('refuses an unknown version with 404 and changes nothing', async () => {
@@ -231,7 +231,7 @@ describe('assignments', () => {
       admin: true,
     });
     expect(res.status).toBe(404);
-    expect(t.cp.store.getDevice('cam-1')?.desiredVersion).toBeNull();
+    expect((await t.cp.store.devices.get('cam-1'))?.desiredVersion).toBeNull();
   });
 
   it('republishes desired state after a restart on the same dataDir', async () => {

@@ -190,8 +190,8 @@ describe('retraining pipeline', () => {
     };
     expect(rollout.modelVersion).toBe(1);
     expect(rollout.devices).toMatchObject([{ deviceId: 'cam-canary', state: 'notified' }]);
-    expect(t.cp.store.getDevice('cam-canary')?.desiredVersion).toBe(1);
-    expect(t.cp.store.getDevice('cam-1')?.desiredVersion).toBeNull();
+    expect((await t.cp.store.devices.get('cam-canary'))?.desiredVersion).toBe(1);
+    expect((await t.cp.store.devices.get('cam-1'))?.desiredVersion).toBeNull();
 
     const details = (await (await t.api('/models/1/details', { admin: true })).json()) as {
       lineage: { datasetVersion: string; createdBy: string };
@@ -205,7 +205,7 @@ describe('retraining pipeline', () => {
     };
     expect(manifest.labels).toEqual(['blue', 'red']);
     // Every labelled sample in the dataset version is recorded as used by the version it trained.
-    const samples = t.cp.store.listSamples({ labelled: true, limit: 100, offset: 0 }).samples;
+    const samples = (await t.cp.store.samples.list({ labelled: true, limit: 100, offset: 0 })).samples;
     expect(samples.map((s) => s.usedInModelVersion)).toEqual(Array(8).fill(1));
 
     // The next run continues from the production model's weights: same candidate, same classes.

@@ -72,10 +72,13 @@ describe('alerts to a webhook', () => {
     receiver = await startWebhookReceiver();
     fleet = await startFleet(1, alertsConfig(receiver.url));
     const [id] = fleet.ids;
-    await waitUntil(() => fleet?.t.cp.store.getDevice(id)?.online, 'device online');
+    await waitUntil(async () => (await fleet?.t.cp.store.devices.get(id))?.online, 'device online');
 
     await fleet.stopAgent(id);
-    await waitUntil(() => fleet?.t.cp.store.getDevice(id)?.online === false, 'device offline');
+    await waitUntil(
+      async () => (await fleet?.t.cp.store.devices.get(id))?.online === false,
+      'device offline',
+    );
     const wentOffline = performance.now();
     // (Between enrolling and its first connection the device was offline too; that alert is older.)
     const fired = await receiver.waitFor(

@@ -73,8 +73,8 @@ describe('an agent killed at any point of an install', () => {
   });
 
   const onVersion = (v: number) =>
-    waitUntil(() => {
-      const d = t.cp.store.getDevice(DEVICE);
+    waitUntil(async () => {
+      const d = await t.cp.store.devices.get(DEVICE);
       return d?.reportedVersion === v && d.status === 'running';
     }, `device running version ${v}`);
 

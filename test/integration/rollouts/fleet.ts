@@ -86,7 +86,7 @@ export interface Fleet {
   publish(version: number, model: Uint8Array): Promise<void>;
   restartControlPlane(): Promise<void>;
   rolloutUntil(id: string, done: (r: Rollout) => boolean, what: string, timeoutMs?: number): Promise<Rollout>;
-  reported(id: string): { version: number | null; status: string | null };
+  reported(id: string): Promise<{ version: number | null; status: string | null }>;
   close(): Promise<void>;
 }
 
@@ -183,8 +183,8 @@ export async function startFleet(size: number, overrides: TestControlPlaneOverri
         throw new Error(`${(err as Error).message}; last seen: ${JSON.stringify(where, null, 1)}`);
       }
     },
-    reported(id) {
-      const d = t.cp.store.getDevice(id);
+    async reported(id) {
+      const d = await t.cp.store.devices.get(id);
       return { version: d?.reportedVersion ?? null, status: d?.status ?? null };
     },
     async close() {

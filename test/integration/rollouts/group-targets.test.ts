@@ -29,7 +29,10 @@ const fleetCounts = async () => (await fleet.api.call(apiRoutes.getFleet, { quer
 
 async function runs(id: string, version: number): Promise<void> {
   await waitUntil(
-    () => fleet.reported(id).version === version && fleet.reported(id).status === 'running',
+    async () => {
+      const r = await fleet.reported(id);
+      return r.version === version && r.status === 'running';
+    },
     `${id} running version ${version}`,
     30_000,
   );
@@ -95,12 +98,12 @@ describe('group targets with real agents', () => {
       rolloutId: null,
       selector: { group: 'dock' },
     });
-    expect(fleet.reported(C).version).toBe(2);
+    expect((await fleet.reported(C)).version).toBe(2);
   });
 
   it('converges a device moved between groups, up and down, counted as converging until it reports', async () => {
     await fleet.stopAgent(B);
-    await waitUntil(() => fleet.t.cp.store.getDevice(B)?.online === false, `${B} offline`);
+    await waitUntil(async () => (await fleet.t.cp.store.devices.get(B))?.online === false, `${B} offline`);
     const moved = await move(B, 'lobby');
     expect(moved).toMatchObject({ group: 'lobby', desiredVersion: 2, reportedVersion: 1, converging: true });
     expect((await fleetCounts()).bySync.converging).toBe(1);
@@ -124,8 +127,8 @@ describe('group targets with real agents', () => {
 
     const done = await rolloutToGroup(3, 'dock');
     expect(done.devices.map((d) => d.deviceId).sort()).toEqual([B, LATE]);
-    for (const id of [B, LATE]) expect(fleet.reported(id).version).toBe(3);
-    expect(fleet.reported(A).version).toBe(1);
+    for (const id of [B, LATE]) expect((await fleet.reported(id)).version).toBe(3);
+    expect((await fleet.reported(A)).version).toBe(1);
     const a = await detail(A);
     expect(a).toMatchObject({
       desiredVersion: 1,
@@ -167,7 +170,7 @@ describe('group targets with real agents', () => {
     );
     await runs(canary, 3);
     // The pin held through the abort; the aborted rollout set no target.
-    expect(fleet.reported(later).version).toBe(2);
+    expect((await fleet.reported(later)).version).toBe(2);
     expect(
       (await targets()).find((t) => 'group' in t.selector && t.selector.group === 'dock')?.modelVersion,
     ).toBe(3);
@@ -182,7 +185,7 @@ describe('group targets with real agents', () => {
     expect(dock).toMatchObject({ modelVersion: 1, rolloutId: null });
     // Its own devices go back to what they ran, and A (unpinned onto v3 later) follows the target.
     for (const id of [A, B, LATE]) await runs(id, 1);
-    expect(fleet.reported(C).version).toBe(2);
+    expect((await fleet.reported(C)).version).toBe(2);
   });
 
   it('brings a wiped device that enrolls again back to its group version', async () => {

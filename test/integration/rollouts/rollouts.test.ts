@@ -43,8 +43,10 @@ beforeAll(async () => {
   await fleet.publish(1, fleetModel('confident', 1));
   await fleet.api.assign(1, { all: true });
   await waitUntil(
-    () =>
-      fleet.ids.every((id) => fleet.reported(id).version === 1 && fleet.reported(id).status === 'running'),
+    async () =>
+      (await Promise.all(fleet.ids.map((id) => fleet.reported(id)))).every(
+        (r) => r.version === 1 && r.status === 'running',
+      ),
     'every device on version 1',
   );
   await predictionsOn(1, 8);
@@ -70,7 +72,7 @@ describe('rollouts over MQTT with real agents', () => {
       'rollout v2 done',
     );
 
-    for (const id of fleet.ids) expect(fleet.reported(id).version).toBe(2);
+    for (const id of fleet.ids) expect((await fleet.reported(id)).version).toBe(2);
     expect(done.counts).toEqual({ active: 3 });
     for (const d of done.devices) {
       const states = d.history.map((h) => h.state);
@@ -165,7 +167,11 @@ describe('rollouts over MQTT with real agents', () => {
     expect(states.slice(-2)).toEqual(['rolling_back', 'rolled_back']);
     // The other devices were never told; every device runs version 2.
     for (const d of aborted.devices.filter((x) => x.deviceId !== canary)) expect(d.state).toBe('queued');
-    await waitUntil(() => fleet.ids.every((id) => fleet.reported(id).version === 2), 'fleet on version 2');
+    await waitUntil(
+      async () =>
+        (await Promise.all(fleet.ids.map((id) => fleet.reported(id)))).every((r) => r.version === 2),
+      'fleet on version 2',
+    );
   });
 
   it('finishes a rollout across a restart of the control plane and its broker', async () => {
@@ -183,13 +189,16 @@ describe('rollouts over MQTT with real agents', () => {
       'rollout v7 done',
     );
     expect(done.counts).toEqual({ active: 3 });
-    for (const id of fleet.ids) expect(fleet.reported(id).version).toBe(7);
+    for (const id of fleet.ids) expect((await fleet.reported(id)).version).toBe(7);
   });
 
   it('lets a device that was offline catch up when it returns', async () => {
     const away = fleet.ids[2];
     await fleet.stopAgent(away);
-    await waitUntil(() => fleet.t.cp.store.getDevice(away)?.online === false, 'device offline');
+    await waitUntil(
+      async () => (await fleet.t.cp.store.devices.get(away))?.online === false,
+      'device offline',
+    );
     await fleet.publish(8, fleetModel('confident', 8));
     const created = await fleet.api.createRollout({
       modelVersion: 8,
@@ -214,7 +223,7 @@ describe('rollouts over MQTT with real agents', () => {
     expect(device(caughtUp, away).history.map((h) => h.state)).toEqual(
       expect.arrayContaining(['timed_out', 'active']),
     );
-    expect(fleet.reported(away).version).toBe(8);
+    expect((await fleet.reported(away)).version).toBe(8);
   });
 
   it('is operated from the CLI: create, status, pause, resume, abort rolls the canary back', async () => {
@@ -259,7 +268,10 @@ describe('rollouts over MQTT with real agents', () => {
       (r) => device(r, canary).state === 'rolled_back',
       'canary rolled back by the CLI',
     );
-    await waitUntil(() => fleet.ids.every((x) => fleet.reported(x).version === 8), 'fleet back on version 8');
+    await waitUntil(
+      async () => (await Promise.all(fleet.ids.map((x) => fleet.reported(x)))).every((r) => r.version === 8),
+      'fleet back on version 8',
+    );
   });
   it('reaches only the tagged device when a rollout targets a tag (from the CLI)', async () => {
     const [tagged, ...others] = fleet.ids;
@@ -270,7 +282,9 @@ describe('rollouts over MQTT with real agents', () => {
     });
     expect(res.status).toBe(200);
     await fleet.publish(10, fleetModel('confident', 10));
-    const before = new Map(others.map((id) => [id, fleet.t.cp.store.getDevice(id)!.desiredVersion]));
+    const before = new Map(
+      (await fleet.t.cp.store.devices.getMany(others)).map((d) => [d.deviceId, d.desiredVersion]),
+    );
     const out: string[] = [];
     const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
       out.push(String(chunk));
@@ -291,11 +305,11 @@ describe('rollouts over MQTT with real agents', () => {
     expect(created.target).toEqual({ tags: ['site-a', 'outdoor'] });
     expect(created.devices.map((d) => d.deviceId)).toEqual([tagged]);
     await fleet.rolloutUntil(created.rolloutId, (r) => r.state === 'completed', 'tag rollout done');
-    expect(fleet.reported(tagged).version).toBe(10);
+    expect((await fleet.reported(tagged)).version).toBe(10);
     // The untagged devices were never told about version 10.
     for (const id of others) {
-      expect(fleet.reported(id).version).not.toBe(10);
-      expect(fleet.t.cp.store.getDevice(id)!.desiredVersion).toBe(before.get(id));
+      expect((await fleet.reported(id)).version).not.toBe(10);
+      expect((await fleet.t.cp.store.devices.get(id))!.desiredVersion).toBe(before.get(id));
     }
   });
 });

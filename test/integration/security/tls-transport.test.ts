@@ -96,10 +96,16 @@ describe('TLS with the control plane’s own CA', () => {
 
   it('a password agent pins the CA, enrolls over HTTPS, connects over MQTTS and installs a signed model', async () => {
     const agent = await start('tls-pw');
-    await waitUntil(() => t.cp.store.getDevice('tls-pw')?.online, 'the agent online over MQTTS');
+    await waitUntil(
+      async () => (await t.cp.store.devices.get('tls-pw'))?.online,
+      'the agent online over MQTTS',
+    );
     await assign('tls-pw', 1);
     await waitUntil(() => agent.currentModelVersion() === 1, 'version 1 installed over HTTPS');
-    await waitUntil(() => t.cp.store.getDevice('tls-pw')?.reportedVersion === 1, 'version 1 reported');
+    await waitUntil(
+      async () => (await t.cp.store.devices.get('tls-pw'))?.reportedVersion === 1,
+      'version 1 reported',
+    );
   }, 60_000);
 
   it('an mTLS agent keeps its key, gets no secret, and is accepted by certificate on MQTT and HTTP', async () => {
@@ -114,7 +120,10 @@ describe('TLS with the control plane’s own CA', () => {
     );
     expect(credentials.secret).toBe('');
     expect(credentials.certificate).toContain('BEGIN CERTIFICATE');
-    await waitUntil(() => t.cp.store.getDevice('tls-cert')?.online, 'the certificate agent online');
+    await waitUntil(
+      async () => (await t.cp.store.devices.get('tls-cert'))?.online,
+      'the certificate agent online',
+    );
     await assign('tls-cert', 1);
     await waitUntil(() => agent.currentModelVersion() === 1, 'version 1 installed with mTLS');
 
@@ -152,7 +161,10 @@ describe('TLS with the control plane’s own CA', () => {
     const dataDir = join(t.dataDir, 'agents', 'tls-cert');
     const identity = agentIdentity(dataDir);
     await api.call(apiRoutes.revokeDevice, { params: { id: 'tls-cert' } });
-    await waitUntil(() => t.cp.store.getDevice('tls-cert')?.online === false, 'the revoked agent offline');
+    await waitUntil(
+      async () => (await t.cp.store.devices.get('tls-cert'))?.online === false,
+      'the revoked agent offline',
+    );
     expect((await fetchTrusting(ca, identity)(`${t.cp.httpUrl}/api/v1/device/desired`)).status).toBe(401);
     await expect(
       connectDeviceTls(t.cp.mqttUrl, { deviceId: 'tls-cert' }, { ca, ...identity }),
@@ -214,7 +226,10 @@ describe('TLS with the control plane’s own CA', () => {
       });
     expect((await desiredWith(before.secret)).status).toBe(401);
     expect((await desiredWith(after.secret)).status).toBe(200);
-    await waitUntil(() => t.cp.store.getDevice('tls-rot')?.online, 'online with the new secret');
+    await waitUntil(
+      async () => (await t.cp.store.devices.get('tls-rot'))?.online,
+      'online with the new secret',
+    );
   }, 60_000);
 
   it('refuses plaintext clients on both listeners', async () => {

@@ -82,15 +82,15 @@ describe('sessions', () => {
     const olga = await sessions.signIn('olga', 'operator-pass');
     expect(olga).toMatchObject({ name: 'olga', role: 'operator' });
     const cookie = sessions.encode(olga!);
-    expect(sessions.decode(cookie)).toMatchObject({ name: 'olga', role: 'operator' });
+    expect(await sessions.decode(cookie)).toMatchObject({ name: 'olga', role: 'operator' });
     const [body, mac] = cookie.split('.');
     const raised = Buffer.from(JSON.stringify(['olga', 'admin', olga!.expiresAt])).toString('base64url');
-    expect(sessions.decode(`${raised}.${mac}`)).toBeNull();
-    expect(sessions.decode(`${body}.x${mac.slice(1)}`)).toBeNull();
+    expect(await sessions.decode(`${raised}.${mac}`)).toBeNull();
+    expect(await sessions.decode(`${body}.x${mac.slice(1)}`)).toBeNull();
     expect(await sessions.signIn('admin', 'a'.repeat(32))).toMatchObject({ role: 'admin' });
     // Another admin token (a rotated one) signs differently: old cookies stop working.
     const rotated = createSessions({ users, adminToken: 'c'.repeat(32), sessionHours: 1 });
-    expect(rotated.decode(cookie)).toBeNull();
+    expect(await rotated.decode(cookie)).toBeNull();
   });
 
   it('ends sessions at expiry and follows the config: a removed user is out, a lowered role applies', async () => {
@@ -110,11 +110,11 @@ describe('sessions', () => {
       sessionHours: 1,
       now: () => now,
     });
-    expect(lowered.decode(cookie)?.role).toBe('viewer');
+    expect((await lowered.decode(cookie))?.role).toBe('viewer');
     expect(
-      createSessions({ users: [], adminToken, sessionHours: 1, now: () => now }).decode(cookie),
+      await createSessions({ users: [], adminToken, sessionHours: 1, now: () => now }).decode(cookie),
     ).toBeNull();
     now += 3600_000;
-    expect(before.decode(cookie)).toBeNull();
+    expect(await before.decode(cookie)).toBeNull();
   });
 });

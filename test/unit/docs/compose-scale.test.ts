@@ -58,6 +58,10 @@ describe('deploy/compose.scale.yaml', () => {
       expect(config.mqtt.external?.identities, name).toBe('mosquitto-dynsec');
       expect(config.mqtt.external?.password, name).toBe('test-edgeloop_mqtt_password');
       expect(config.objectStore.type, name).toBe('s3');
+      expect(config.store, name).toMatchObject({
+        type: 'postgres',
+        url: 'postgres://edgeloop:test-postgres_password@postgres:5432/edgeloop',
+      });
       ids.add(config.cluster.replicaId ?? '');
     }
     expect(ids.size).toBe(2);

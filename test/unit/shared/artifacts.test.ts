@@ -197,7 +197,7 @@ describe('a corrupted metrics.json is refused with its file and field', () => {
   });
 
   it('by the control plane registry on upload, and by model comparison on stored rows', async () => {
-    const store = openSqliteStore(join(root, 'cp', 'db.sqlite'), logger);
+    const store = await openSqliteStore(join(root, 'cp', 'db.sqlite'), logger);
     const registry = createModelRegistry({
       store,
       objects: createLocalObjectStore(join(root, 'cp', 'objects')),
@@ -221,13 +221,13 @@ describe('a corrupted metrics.json is refused with its file and field', () => {
       const err = await rejection(registry.publish(upload(bad)));
       expect(err.code).toBe('MODEL_INVALID');
       expect(err.message).toMatch(fieldError);
-      expect(store.latestModelVersion()).toBeNull();
+      expect(await store.models.latestVersion()).toBeNull();
       const wrongLabels = await rejection(registry.publish(upload({ ...good, labels: ['red', 'green'] })));
       expect(wrongLabels.message).toMatch(/metrics\.json: labels: expected the manifest's labels/);
 
       const summary = await registry.publish(upload(good));
       expect(summary.metrics).toEqual(good);
-      const record = store.getModelVersion(summary.modelVersion)!;
+      const record = (await store.models.get(summary.modelVersion))!;
       // A row stored before uploads were validated.
       const legacy: ModelVersionRecord = {
         ...record,
@@ -251,7 +251,7 @@ describe('a corrupted metrics.json is refused with its file and field', () => {
       );
       expect(compareModels(record, record)?.accuracy.delta).toBe(0);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 

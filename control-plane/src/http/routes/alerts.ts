@@ -5,9 +5,9 @@ import type { AppDeps } from '../env.ts';
 
 export function alertHandlers(deps: AppDeps) {
   return handlers({
-    listAlerts: ({ query }) => {
+    listAlerts: async ({ query }) => {
       if (!deps.alerts) throw new EdgeloopError('INTERNAL', 'alerts are not wired into this app');
-      return { status: 200, body: deps.alerts.list(query) };
+      return { status: 200, body: await deps.alerts.list(query) };
     },
   });
 }

@@ -53,14 +53,14 @@ export function brokerHookHandlers(deps: AppDeps) {
       return { status: 200, body: { result, is_superuser: false as const } };
     },
 
-    authorizeBrokerClient: ({ body }, c) => {
+    authorizeBrokerClient: async ({ body }, c) => {
       checkSecret(c);
       let result: BrokerHookResult = 'ignore';
       if (isDeviceName(body.username)) {
         const device = body.username;
         const allowed =
           body.clientid === deviceClientId(device) &&
-          deps.store.deviceExists(device) &&
+          (await deps.store.devices.exists(device)) &&
           (body.action === 'publish'
             ? deviceMayPublish(device, body.topic)
             : deviceMaySubscribe(device, body.topic));

@@ -37,11 +37,8 @@ function redacted(f: FragmentRecord): ConfigFragmentRecord {
 
 export function configHandlers(deps: AppDeps) {
   const { store } = deps;
-  const affected = (scope: ConfigScope, key: string) =>
-    store
-      .listDevices()
-      .filter((d) => fragmentApplies(d, scope, key))
-      .map((d) => d.deviceId);
+  const affected = async (scope: ConfigScope, key: string) =>
+    (await store.devices.list()).filter((d) => fragmentApplies(d, scope, key)).map((d) => d.deviceId);
   const publish = async (scope: ConfigScope, key: string) => {
     // Without a publisher (an app built without MQTT) devices still fetch it over HTTP at start.
     if (deps.desiredConfig) return deps.desiredConfig.publishScope(scope, key);
@@ -49,21 +46,21 @@ export function configHandlers(deps: AppDeps) {
   };
 
   return handlers({
-    listConfigFragments: () => ({
+    listConfigFragments: async () => ({
       status: 200,
-      body: { fragments: store.config.listFragments().map(redacted) },
+      body: { fragments: (await store.config.listFragments()).map(redacted) },
     }),
-    getConfigFragment: ({ params }) => {
-      const fragment = store.config.getFragment(params.scope, params.key);
+    getConfigFragment: async ({ params }) => {
+      const fragment = await store.config.getFragment(params.scope, params.key);
       if (!fragment) throw new NotFoundError(`no configuration for ${params.scope} '${params.key}'`);
       return { status: 200, body: redacted(fragment) };
     },
     putConfigFragment: async ({ params, query, body }, c) => {
       const { scope } = params;
       const key = parseWith(KEY_SCHEMAS[scope], params.key, `${scope} name`);
-      if (scope === 'device' && !store.deviceExists(key))
+      if (scope === 'device' && !(await store.devices.exists(key)))
         throw new NotFoundError(`device '${key}' not found`);
-      const stored = store.config.getFragment(scope, key);
+      const stored = await store.config.getFragment(scope, key);
       const settings = validateFragment(restoreRedacted(body.settings, stored?.settings ?? null));
       const fragment: FragmentRecord = {
         scope,
@@ -76,10 +73,10 @@ export function configHandlers(deps: AppDeps) {
       if (query.dryRun) {
         return {
           status: 200,
-          body: { fragment: redacted(fragment), devices: affected(scope, key), dryRun: true },
+          body: { fragment: redacted(fragment), devices: await affected(scope, key), dryRun: true },
         };
       }
-      store.config.putFragment(fragment);
+      await store.config.putFragment(fragment);
       const devices = await publish(scope, key);
       deps.logger.info(
         { scope, key, revision: fragment.revision, devices: devices.length },
@@ -88,8 +85,8 @@ export function configHandlers(deps: AppDeps) {
       return { status: 200, body: { fragment: redacted(fragment), devices, dryRun: false } };
     },
     deleteConfigFragment: async ({ params }) => {
-      const existing = store.config.getFragment(params.scope, params.key);
-      if (!existing || !store.config.deleteFragment(params.scope, params.key)) {
+      const existing = await store.config.getFragment(params.scope, params.key);
+      if (!existing || !(await store.config.deleteFragment(params.scope, params.key))) {
         throw new NotFoundError(`no configuration for ${params.scope} '${params.key}'`);
       }
       const devices = await publish(params.scope, params.key);
@@ -99,11 +96,11 @@ export function configHandlers(deps: AppDeps) {
       );
       return { status: 200, body: { fragment: redacted(existing), devices, dryRun: false } };
     },
-    getDeviceConfig: ({ params }) => {
-      const device = store.getDevice(params.id);
+    getDeviceConfig: async ({ params }) => {
+      const device = await store.devices.get(params.id);
       if (!device) throw new NotFoundError(`device '${params.id}' not found`);
-      const effective = effectiveConfigOf(device, store.config.listFragments());
-      const reported = store.config.getApplied(device.deviceId);
+      const effective = effectiveConfigOf(device, await store.config.listFragments());
+      const reported = await store.config.getApplied(device.deviceId);
       // Agents redact their own details; older or foreign ones might not.
       const applied = reported && { ...reported, detail: reported.detail && redactText(reported.detail) };
       return {
@@ -125,10 +122,10 @@ export function configHandlers(deps: AppDeps) {
         },
       };
     },
-    getDesiredConfig: (_input, c) => {
-      const device = store.getDevice(deviceIdOf(c));
+    getDesiredConfig: async (_input, c) => {
+      const device = await store.devices.get(deviceIdOf(c));
       if (!device) throw new NotFoundError('device not found');
-      const effective = effectiveConfigOf(device, store.config.listFragments());
+      const effective = effectiveConfigOf(device, await store.config.listFragments());
       return { status: 200, body: desiredConfigOf(effective, new Date().toISOString()) };
     },
   });

@@ -31,16 +31,16 @@ export function datasetHandlers(deps: AppDeps) {
   };
   const datasetName = (raw: string) => parseWith(DatasetNameSchema, raw, 'dataset name');
 
-  function findVersion(id: string) {
-    const version = store.datasets.getVersion(id);
+  async function findVersion(id: string) {
+    const version = await store.datasets.getVersion(id);
     if (!version) throw new NotFoundError(`dataset version '${id}' not found`);
     return version;
   }
 
   return handlers({
-    listDatasets: () => ({ status: 200, body: { datasets: store.datasets.listDatasets() } }),
-    listDatasetImages: ({ params, query }) => {
-      const { images, total } = store.datasets.listImages(datasetName(params.name), query);
+    listDatasets: async () => ({ status: 200, body: { datasets: await store.datasets.listDatasets() } }),
+    listDatasetImages: async ({ params, query }) => {
+      const { images, total } = await store.datasets.listImages(datasetName(params.name), query);
       return {
         status: 200,
         body: { images: images.map(({ objectKey: _k, contentType: _c, ...image }) => image), total },
@@ -61,23 +61,28 @@ export function datasetHandlers(deps: AppDeps) {
       deps.logger.info({ dataset: params.name, ...result, failed: result.failed.length }, 'dataset import');
       return { status: 200, body: result };
     },
-    createDatasetVersion: ({ body }, c) => {
-      const { version, created } = snapshotDataset(store, {
+    createDatasetVersion: async ({ body }, c) => {
+      const { version, created } = await snapshotDataset(store, {
         base: body.base,
         until: body.until,
         actor: actorOf(c),
       });
       return created ? { status: 201, body: version } : { status: 200, body: version };
     },
-    listDatasetVersions: () => ({ status: 200, body: { versions: store.datasets.listVersions() } }),
-    getDatasetVersion: ({ params }) => {
-      const version = findVersion(params.id);
-      const entries = store.datasets.versionEntries(version.id).map(({ objectKey: _k, ...entry }) => entry);
+    listDatasetVersions: async () => ({
+      status: 200,
+      body: { versions: await store.datasets.listVersions() },
+    }),
+    getDatasetVersion: async ({ params }) => {
+      const version = await findVersion(params.id);
+      const entries = (await store.datasets.versionEntries(version.id)).map(
+        ({ objectKey: _k, ...entry }) => entry,
+      );
       return { status: 200, body: { version, entries } };
     },
     getDatasetVersionImage: async ({ params }) => {
-      const version = findVersion(params.id);
-      const entry = store.datasets.versionEntry(version.id, params.sha256);
+      const version = await findVersion(params.id);
+      const entry = await store.datasets.versionEntry(version.id, params.sha256);
       if (!entry) throw new NotFoundError(`version ${version.id} has no image ${params.sha256}`);
       const bytes = await objects.get(entry.objectKey);
       return new Response(bytes, {

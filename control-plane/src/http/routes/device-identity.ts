@@ -14,13 +14,13 @@ export function deviceIdentityHandlers(deps: AppDeps) {
   const log = deps.logger;
 
   /** After the previous key is retired, nothing a device needs may still carry only its signature. */
-  function resignManifests(): number {
+  async function resignManifests(): Promise<number> {
     let count = 0;
-    for (const version of store.listModelVersions()) {
-      store.updateModelManifest(version.modelVersion, signManifest(version.manifest, keyring.active));
-      const rollback = store.rollouts.getRollbackManifest(version.modelVersion);
+    for (const version of await store.models.list()) {
+      await store.models.updateManifest(version.modelVersion, signManifest(version.manifest, keyring.active));
+      const rollback = await store.rollouts.getRollbackManifest(version.modelVersion);
       if (rollback) {
-        store.rollouts.putRollbackManifest(
+        await store.rollouts.putRollbackManifest(
           version.modelVersion,
           signManifest(rollback, keyring.active),
           new Date().toISOString(),
@@ -34,7 +34,7 @@ export function deviceIdentityHandlers(deps: AppDeps) {
   return handlers({
     revokeDevice: async ({ params }, c) => {
       const revokedAt = new Date().toISOString();
-      if (!store.security.revoke(params.id, actorOf(c), revokedAt)) {
+      if (!(await store.security.revoke(params.id, actorOf(c), revokedAt))) {
         throw new NotFoundError(`device '${params.id}' not found`);
       }
       deps.devices.forget(params.id);
@@ -47,7 +47,7 @@ export function deviceIdentityHandlers(deps: AppDeps) {
     rotateDeviceSecret: async ({ body }, c) => {
       const deviceId = deviceIdOf(c);
       const hash = await hashSecret(body.secret);
-      if (!store.security.replaceSecretHash(deviceId, hash)) throw new UnauthorizedError();
+      if (!(await store.security.replaceSecretHash(deviceId, hash))) throw new UnauthorizedError();
       deps.devices.forget(deviceId);
       await deps.brokerIdentities?.provisionDevice(deviceId, body.secret);
       log.info({ deviceId }, 'device secret rotated');
@@ -63,7 +63,7 @@ export function deviceIdentityHandlers(deps: AppDeps) {
     },
     retireSigningKey: async ({ params }) => {
       const keys = await keyring.retire(params.keyId);
-      const resigned = resignManifests();
+      const resigned = await resignManifests();
       log.warn({ retired: params.keyId, resigned }, 'signing key retired');
       await deps.desired.republishAll();
       return { status: 200, body: keys };

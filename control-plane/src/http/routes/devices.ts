@@ -20,17 +20,20 @@ function liveFrameOf(deps: AppDeps, deviceId: string, cameraId?: string) {
 export function deviceHandlers(deps: AppDeps) {
   const { store, convergence } = deps;
   return handlers({
-    listDevices: () => ({ status: 200, body: { devices: store.listDevices().map(summaryOf) } }),
-    getDevice: ({ params }) => {
-      const device = store.getDevice(params.id);
+    listDevices: async () => ({
+      status: 200,
+      body: { devices: (await store.devices.list()).map(summaryOf) },
+    }),
+    getDevice: async ({ params }) => {
+      const device = await store.devices.get(params.id);
       if (!device) throw new NotFoundError(`device '${params.id}' not found`);
-      const cameras = camerasOf(store, deps.liveFrames, device.deviceId, device.health);
-      return { status: 200, body: { ...detailOf(device, convergence.resolve(device)), cameras } };
+      const cameras = await camerasOf(store, deps.liveFrames, device.deviceId, device.health);
+      return { status: 200, body: { ...detailOf(device, await convergence.resolve(device)), cameras } };
     },
     // Operators regroup and retag devices: it changes which rollouts they fall into, and the
     // device follows the target of its new group or tags.
     updateDevice: async ({ params, body }) => {
-      const device = store.updateDevice(params.id, {
+      const device = await store.devices.update(params.id, {
         group: body.group,
         tags: body.tags && normaliseTags(body.tags),
       });
@@ -42,14 +45,14 @@ export function deviceHandlers(deps: AppDeps) {
         'device updated',
       );
       await convergence.converge([device.deviceId]);
-      return { status: 200, body: summaryOf(store.getDevice(device.deviceId) ?? device) };
+      return { status: 200, body: summaryOf((await store.devices.get(device.deviceId)) ?? device) };
     },
     pinDevice: async ({ params, body }, c) => {
       const pin = { modelVersion: body.modelVersion, reason: body.reason ?? null, pinnedBy: actorOf(c) };
       return { status: 200, body: summaryOf(await convergence.pin(params.id, pin)) };
     },
     unpinDevice: async ({ params }) => ({ status: 200, body: summaryOf(await convergence.unpin(params.id)) }),
-    listFleetTargets: () => ({ status: 200, body: { targets: store.targets.list() } }),
+    listFleetTargets: async () => ({ status: 200, body: { targets: await store.targets.list() } }),
     // The last live frame: its prediction as JSON, the JPEG itself under /frame.jpg.
     getDeviceFrame: ({ params, query }) => ({
       status: 200,
@@ -65,11 +68,11 @@ export function deviceHandlers(deps: AppDeps) {
         },
       });
     },
-    getDesiredState: (_input, c) => {
+    getDesiredState: async (_input, c) => {
       const deviceId = deviceIdOf(c);
-      const device = store.getDevice(deviceId);
+      const device = await store.devices.get(deviceId);
       if (!device) throw new NotFoundError(`device '${deviceId}' not found`);
-      return { status: 200, body: deps.desired.stateOf(device) };
+      return { status: 200, body: await deps.desired.stateOf(device) };
     },
   });
 }

@@ -8,8 +8,8 @@ import { clientAddress } from '../server.ts';
 export function enrollmentHandlers(deps: AppDeps) {
   const log = deps.logger;
   return handlers({
-    createEnrollmentToken: ({ body }) => {
-      const token = createEnrollmentToken(deps.store, body);
+    createEnrollmentToken: async ({ body }) => {
+      const token = await createEnrollmentToken(deps.store, body);
       log.info(
         { group: body.group, uses: body.uses, expiresAt: token.expiresAt },
         'enrollment token created',

@@ -14,29 +14,32 @@ function publicLabelled(record: LabelledSampleRecord): LabelledSample {
 export function labellingHandlers(deps: AppDeps) {
   const { store } = deps;
   const labelling = createLabelling(store);
-  const classes = () => ({ classes: store.labelling.listClasses() });
+  const classes = async () => ({ classes: await store.labelling.listClasses() });
   return handlers({
-    getLabelQueue: ({ query }) => {
-      const { samples, total } = labelling.queue(query.limit);
+    getLabelQueue: async ({ query }) => {
+      const { samples, total } = await labelling.queue(query.limit);
       return { status: 200, body: { samples: samples.map(publicLabelled), total } };
     },
-    bulkConfirm: ({ body }, c) => ({ status: 200, body: labelling.bulkConfirm(body.sampleIds, actorOf(c)) }),
-    labelSample: ({ params, body }, c) => ({
+    bulkConfirm: async ({ body }, c) => ({
       status: 200,
-      body: publicLabelled(labelling.act(params.id, body, actorOf(c))),
+      body: await labelling.bulkConfirm(body.sampleIds, actorOf(c)),
     }),
-    getLabelledSample: ({ params }) => {
-      const sample = store.labelling.getLabelled(params.id);
+    labelSample: async ({ params, body }, c) => ({
+      status: 200,
+      body: publicLabelled(await labelling.act(params.id, body, actorOf(c))),
+    }),
+    getLabelledSample: async ({ params }) => {
+      const sample = await store.labelling.getLabelled(params.id);
       if (!sample) throw new NotFoundError(`sample '${params.id}' not found`);
       return {
         status: 200,
-        body: { sample: publicLabelled(sample), history: store.labelling.history(sample.sampleId) },
+        body: { sample: publicLabelled(sample), history: await store.labelling.history(sample.sampleId) },
       };
     },
-    listClasses: () => ({ status: 200, body: classes() }),
-    addClass: ({ body }, c) => {
-      const created = store.labelling.addClass(body.name, actorOf(c), new Date().toISOString());
-      return created ? { status: 201, body: classes() } : { status: 200, body: classes() };
+    listClasses: async () => ({ status: 200, body: await classes() }),
+    addClass: async ({ body }, c) => {
+      const created = await store.labelling.addClass(body.name, actorOf(c), new Date().toISOString());
+      return { status: created ? 201 : 200, body: await classes() };
     },
   });
 }

@@ -18,8 +18,8 @@ export function modelHandlers(deps: AppDeps) {
       modelMaxBytes: config.limits.modelMaxBytes,
     });
 
-  function findVersion(version: number) {
-    const record = store.getModelVersion(version);
+  async function findVersion(version: number) {
+    const record = await store.models.get(version);
     if (!record) throw new NotFoundError(`model version '${version}' not found`);
     return record;
   }
@@ -37,10 +37,10 @@ export function modelHandlers(deps: AppDeps) {
         lineageText === undefined
           ? ModelLineageSchema.parse({})
           : parseJsonWith(ModelLineageSchema, lineageText, 'lineage');
-      store.registry.setLineage(summary.modelVersion, {
+      await store.registry.setLineage(summary.modelVersion, {
         ...lineage,
         parameters: {
-          architecture: store.getModelVersion(summary.modelVersion)?.manifest.architecture,
+          architecture: (await store.models.get(summary.modelVersion))?.manifest.architecture,
           ...lineage.parameters,
         },
         // The caller, never a name the uploaded lineage claims.
@@ -49,19 +49,19 @@ export function modelHandlers(deps: AppDeps) {
       deps.logger.info({ modelVersion: summary.modelVersion, name: summary.name }, 'model version published');
       return { status: 201, body: summary };
     },
-    listModels: () => ({ status: 200, body: { models: store.listModelVersions().map(summaryOf) } }),
-    getManifest: ({ params }) => ({
+    listModels: async () => ({ status: 200, body: { models: (await store.models.list()).map(summaryOf) } }),
+    getManifest: async ({ params }) => ({
       status: 200,
-      body: deps.signer.current(findVersion(params.version).modelVersion),
+      body: await deps.signer.current((await findVersion(params.version)).modelVersion),
     }),
-    getRollbackManifest: ({ params }) => {
-      const version = findVersion(params.version).modelVersion;
-      const manifest = deps.signer.rollback(version);
+    getRollbackManifest: async ({ params }) => {
+      const version = (await findVersion(params.version)).modelVersion;
+      const manifest = await deps.signer.rollback(version);
       if (!manifest) throw new NotFoundError(`no rollback to version ${version} has been ordered`);
       return { status: 200, body: manifest };
     },
     getModelFile: async ({ params }, c) => {
-      const record = findVersion(params.version);
+      const record = await findVersion(params.version);
       const file = record.manifest.files.find((f) => f.name === params.name);
       if (!file) throw new NotFoundError(`model ${record.modelVersion} has no file '${params.name}'`);
       const key = modelFileKey(record.modelVersion, file.name);

@@ -11,13 +11,19 @@ export function pipelineHandlers(deps: AppDeps) {
     return deps.pipeline;
   };
   return handlers({
-    triggerPipeline: (_input, c) => ({ status: 202, body: runner().trigger('manual', actorOf(c)) }),
-    listPipelineRuns: () => ({ status: 200, body: { runs: store.pipeline.listRuns(50) } }),
-    getPipelineRun: ({ params }) => {
-      const run = store.pipeline.getRun(params.id);
+    triggerPipeline: async (_input, c) => ({
+      status: 202,
+      body: await runner().trigger('manual', actorOf(c)),
+    }),
+    listPipelineRuns: async () => ({ status: 200, body: { runs: await store.pipeline.listRuns(50) } }),
+    getPipelineRun: async ({ params }) => {
+      const run = await store.pipeline.getRun(params.id);
       if (!run) throw new NotFoundError(`pipeline run '${params.id}' not found`);
       return { status: 200, body: run };
     },
-    cancelPipelineRun: ({ params }, c) => ({ status: 200, body: runner().cancel(params.id, actorOf(c)) }),
+    cancelPipelineRun: async ({ params }, c) => ({
+      status: 200,
+      body: await runner().cancel(params.id, actorOf(c)),
+    }),
   });
 }

@@ -9,19 +9,22 @@ import type { AppDeps } from '../env.ts';
 export function registryHandlers(deps: AppDeps) {
   const { store, config } = deps;
   return handlers({
-    listAliases: () => ({ status: 200, body: { aliases: store.registry.listAliases() } }),
+    listAliases: async () => ({ status: 200, body: { aliases: await store.registry.listAliases() } }),
     setAlias: async ({ params, body }, c) => {
       const alias = parseWith(AliasNameSchema, params.name, 'alias');
-      const model = resolveModel(store, String(body.modelVersion));
-      store.registry.setAlias(alias, model.modelVersion, actorOf(c), new Date().toISOString());
-      const saved = store.registry.getAlias(alias);
+      const model = await resolveModel(store, String(body.modelVersion));
+      await store.registry.setAlias(alias, model.modelVersion, actorOf(c), new Date().toISOString());
+      const saved = await store.registry.getAlias(alias);
       if (!saved) throw new Error(`alias '${alias}' vanished after it was set`);
       // Cameras that name the alias (`cameras[].model`) follow it.
       await deps.desired.republishAll();
       return { status: 200, body: saved };
     },
-    compareModels: ({ query }) => {
-      const comparison = compareModels(resolveModel(store, query.a), resolveModel(store, query.b));
+    compareModels: async ({ query }) => {
+      const comparison = compareModels(
+        await resolveModel(store, query.a),
+        await resolveModel(store, query.b),
+      );
       if (comparison === null) {
         throw new ValidationError(
           'both versions need metrics with accuracy, perClass and confusion to compare',
@@ -29,31 +32,30 @@ export function registryHandlers(deps: AppDeps) {
       }
       return { status: 200, body: comparison };
     },
-    getModelDetails: ({ params }) => {
-      const model = resolveModel(store, params.ref);
+    getModelDetails: async ({ params }) => {
+      const model = await resolveModel(store, params.ref);
       return {
         status: 200,
         body: {
           modelVersion: model.modelVersion,
-          lineage: store.registry.getLineage(model.modelVersion),
-          aliases: store.registry
-            .listAliases()
+          lineage: await store.registry.getLineage(model.modelVersion),
+          aliases: (await store.registry.listAliases())
             .filter((a) => a.modelVersion === model.modelVersion)
             .map((a) => a.alias),
-          promotions: store.registry.promotionsOf(model.modelVersion),
+          promotions: await store.registry.promotionsOf(model.modelVersion),
         },
       };
     },
-    setLineage: ({ params, body }, c) => {
-      const model = resolveModel(store, params.ref);
+    setLineage: async ({ params, body }, c) => {
+      const model = await resolveModel(store, params.ref);
       // The recorded actor is the caller (actor.ts), never a name the body claims.
-      store.registry.setLineage(model.modelVersion, { ...body, createdBy: actorOf(c) });
-      const saved = store.registry.getLineage(model.modelVersion);
+      await store.registry.setLineage(model.modelVersion, { ...body, createdBy: actorOf(c) });
+      const saved = await store.registry.getLineage(model.modelVersion);
       if (!saved) throw new Error(`lineage of ${model.modelVersion} vanished after it was set`);
       return { status: 200, body: saved };
     },
     promoteModel: async ({ params, body }, c) => {
-      const decision = promote(
+      const decision = await promote(
         store,
         params.ref,
         {

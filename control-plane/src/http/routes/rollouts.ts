@@ -6,9 +6,12 @@ export function rolloutHandlers(deps: AppDeps) {
   const { rollouts } = deps;
   return handlers({
     createRollout: async ({ body }) => ({ status: 201, body: await rollouts.create(body) }),
-    listRollouts: () => ({ status: 200, body: { rollouts: rollouts.list() } }),
-    getRollout: ({ params }) => ({ status: 200, body: rollouts.get(params.id) }),
-    pauseRollout: ({ params, body }) => ({ status: 200, body: rollouts.pause(params.id, body.reason) }),
+    listRollouts: async () => ({ status: 200, body: { rollouts: await rollouts.list() } }),
+    getRollout: async ({ params }) => ({ status: 200, body: await rollouts.get(params.id) }),
+    pauseRollout: async ({ params, body }) => ({
+      status: 200,
+      body: await rollouts.pause(params.id, body.reason),
+    }),
     resumeRollout: async ({ params, body }) => ({
       status: 200,
       body: await rollouts.resume(params.id, body.reason),

@@ -47,12 +47,12 @@ export function sampleHandlers(deps: AppDeps) {
       const deviceId = deviceIdOf(c);
       return reply(deviceId, await commitSample(intake, deviceId, body));
     },
-    listSamples: ({ query }) => {
-      const { samples, total } = store.listSamples(query);
+    listSamples: async ({ query }) => {
+      const { samples, total } = await store.samples.list(query);
       return { status: 200, body: { samples: samples.map(publicSample), total } };
     },
     getSampleImage: async ({ params }) => {
-      const sample = store.getSample(params.id);
+      const sample = await store.samples.get(params.id);
       if (!sample) throw new NotFoundError(`sample '${params.id}' not found`);
       const bytes = await objects.get(sample.objectKey);
       return new Response(bytes, {

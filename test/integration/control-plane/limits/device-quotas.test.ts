@@ -55,11 +55,11 @@ describe('per-device quotas', () => {
         expect(
           await metric(/edgeloop_device_quota_exceeded_total\{kind="events"\} (\d+)/),
         ).toBeGreaterThanOrEqual(50);
-        expect(t.cp.store.listEvents('quiet', 100)).toHaveLength(4);
+        expect(await t.cp.store.events.list('quiet', 100)).toHaveLength(4);
       },
       { timeout: 10_000, interval: 50 },
     );
-    const kept = t.cp.store.listEvents('noisy', 100).length;
+    const kept = (await t.cp.store.events.list('noisy', 100)).length;
     expect(kept).toBeGreaterThanOrEqual(5);
     expect(kept).toBeLessThanOrEqual(10);
     // The quota dropped what it counted, nothing else.
@@ -96,14 +96,14 @@ describe('per-device quotas', () => {
 
   it('retains at most the quota of Home Assistant topics per device', async () => {
     const dir = tempDir();
-    const store = openSqliteStore(join(dir.path, 'db.sqlite'), createLogger({ level: 'silent' }));
-    store.createEnrollmentToken({
+    const store = await openSqliteStore(join(dir.path, 'db.sqlite'), createLogger({ level: 'silent' }));
+    await store.devices.createEnrollmentToken({
       tokenHash: 'h',
       group: 'default',
       usesLeft: 1,
       expiresAt: '2999-01-01T00:00:00Z',
     });
-    store.enrollDevice(
+    await store.devices.enroll(
       'h',
       { deviceId: 'cam-1', name: null, hardware: null, secretHash: await hashSecret('s3cret-value') },
       new Date(),
@@ -150,7 +150,7 @@ describe('per-device quotas', () => {
       expect(seen.filter((m) => m !== 'x').sort()).toEqual(['{"id":"class2"}', '{"id":"confidence"}']);
     } finally {
       await broker.close();
-      store.close();
+      await store.close();
       dir.remove();
     }
   });

@@ -1,0 +1,62 @@
+/** Device events (errors, installs, refusals) as received, with their retention. */
+import type { DeviceEvent } from '@edgeloop/shared';
+import type { DeviceEventRecord } from './records.ts';
+import { type DeviceEventRow, deviceEventFromRow } from './rows.ts';
+import type { SqlDatabase } from './sql.ts';
+
+export interface EventStore {
+  record(deviceId: string, event: DeviceEvent, receivedAt: string): Promise<void>;
+  /** The device's newest events first. */
+  list(deviceId: string, limit?: number): Promise<DeviceEventRecord[]>;
+  /**
+   * Deletes device events received before `before` (ISO time) and, per device, all but the
+   * newest `keepPerDevice`; returns how many went.
+   */
+  prune(before: string, keepPerDevice: number): Promise<number>;
+}
+
+export function createSqlEventStore(db: SqlDatabase): EventStore {
+  return {
+    async record(deviceId, event, receivedAt) {
+      await db
+        .prepare(
+          `INSERT INTO device_events (device_id, type, message, model_version, camera_id, at, received_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          deviceId,
+          event.type,
+          event.message,
+          event.modelVersion ?? null,
+          event.cameraId ?? null,
+          event.at,
+          receivedAt,
+        );
+    },
+
+    async list(deviceId, limit = 100) {
+      const rows = (await db
+        .prepare('SELECT * FROM device_events WHERE device_id = ? ORDER BY id DESC LIMIT ?')
+        .all(deviceId, limit)) as DeviceEventRow[];
+      return rows.map(deviceEventFromRow);
+    },
+
+    prune(before, keepPerDevice) {
+      return db.transaction(async (tx) => {
+        const old = (await tx.prepare('DELETE FROM device_events WHERE received_at < ?').run(before)).changes;
+        const extra = (
+          await tx
+            .prepare(
+              `DELETE FROM device_events WHERE id IN (
+                 SELECT id FROM (
+                   SELECT id, ROW_NUMBER() OVER (PARTITION BY device_id ORDER BY id DESC) AS newest
+                   FROM device_events) ranked
+                 WHERE newest > ?)`,
+            )
+            .run(keepPerDevice)
+        ).changes;
+        return old + extra;
+      });
+    },
+  };
+}

@@ -1,0 +1,307 @@
+/**
+ * One behavioural contract for the Store, run against both engines: SQLite (a real file) and
+ * Postgres 15 (a throwaway cluster on loopback). Same calls, same answers.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConflictError, createLogger, UnauthorizedError } from '@edgeloop/shared';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPostgresStore } from '../../../control-plane/src/store/postgres-store.ts';
+import { openSqliteStore } from '../../../control-plane/src/store/sqlite-store.ts';
+import type { Store } from '../../../control-plane/src/store/store.ts';
+import { type PostgresCluster, postgresSkipped, startPostgres } from '../../helpers/postgres-cluster.ts';
+
+const logger = createLogger({ level: 'silent' });
+const now = new Date('2026-12-06T10:00:00Z');
+const later = new Date(now.getTime() + 3600_000).toISOString();
+
+const engines: [string, () => Promise<{ store: Store; done: () => Promise<void> }>][] = [
+  [
+    'sqlite',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'edgeloop-contract-'));
+      const store = await openSqliteStore(join(dir, 'db.sqlite'), logger);
+      return { store, done: async () => rmSync(dir, { recursive: true, force: true }) };
+    },
+  ],
+];
+let cluster: PostgresCluster | undefined;
+if (!postgresSkipped) {
+  engines.push([
+    'postgres',
+    async () => {
+      cluster = await startPostgres();
+      const store = await openPostgresStore({ url: cluster.url, poolSize: 4 }, logger);
+      return { store, done: async () => cluster?.stop() };
+    },
+  ]);
+}
+
+const manifest = (version: number) =>
+  ({ name: `m${version}`, files: [], labels: ['red', 'blue'] }) as unknown as Parameters<
+    Store['models']['updateManifest']
+  >[1];
+
+describe.each(engines)('the %s store', (_name, open) => {
+  let store: Store;
+  let done: () => Promise<void>;
+  beforeAll(async () => {
+    ({ store, done } = await open());
+  }, 60_000);
+  afterAll(async () => {
+    await store?.close();
+    await done?.();
+  });
+
+  const enroll = (deviceId: string, token = 'tok', tags: string[] = []) =>
+    store.devices.enroll(token, { deviceId, name: null, hardware: null, secretHash: 'h', tags }, now);
+
+  it('spends a token use per enrollment and refuses a used-up or unknown one', async () => {
+    await store.devices.createEnrollmentToken({
+      tokenHash: 'tok',
+      group: 'yard',
+      usesLeft: 3,
+      expiresAt: later,
+    });
+    expect(await store.devices.enrollmentTokenUsable('tok', now)).toBe(true);
+    const a = await enroll('cam-a', 'tok', ['outdoor']);
+    expect(a).toMatchObject({ deviceId: 'cam-a', group: 'yard', tags: ['outdoor'], online: false });
+    await expect(enroll('cam-a')).rejects.toBeInstanceOf(ConflictError);
+    await enroll('cam-b');
+    await enroll('cam-c', 'tok', ['outdoor', 'site-1']);
+    expect(await store.devices.enrollmentTokenUsable('tok', now)).toBe(false);
+    await expect(enroll('cam-d')).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(enroll('cam-e', 'nope')).rejects.toBeInstanceOf(UnauthorizedError);
+    expect((await store.devices.list()).map((d) => d.deviceId)).toEqual(['cam-a', 'cam-b', 'cam-c']);
+  });
+
+  it('lets exactly one of two concurrent enrollments spend the last use', async () => {
+    await store.devices.createEnrollmentToken({
+      tokenHash: 'last',
+      group: 'dock',
+      usesLeft: 1,
+      expiresAt: later,
+    });
+    const results = await Promise.allSettled([enroll('race-1', 'last'), enroll('race-2', 'last')]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toBeInstanceOf(UnauthorizedError);
+  });
+
+  it('updates devices, resolves targets and records desired versions', async () => {
+    expect(await store.devices.update('cam-b', { group: 'dock', tags: ['indoor'] })).toMatchObject({
+      group: 'dock',
+      tags: ['indoor'],
+    });
+    expect(await store.devices.update('ghost', { group: 'x' })).toBeNull();
+    expect(await store.devices.resolveTarget({ tags: ['outdoor'] })).toEqual(['cam-a', 'cam-c']);
+    const dock = await store.devices.resolveTarget({ group: 'dock' });
+    expect(dock).toHaveLength(2);
+    expect(dock[0]).toBe('cam-b');
+    expect(await store.devices.resolveTarget({ deviceIds: ['cam-c', 'ghost', 'cam-a'] })).toEqual([
+      'cam-a',
+      'cam-c',
+    ]);
+    await store.devices.setDesiredVersion(['cam-a', 'cam-c'], 3, now.toISOString());
+    expect((await store.devices.get('cam-a'))?.desiredVersion).toBe(3);
+    expect((await store.devices.getMany(['cam-c', 'ghost', 'cam-a'])).map((d) => d.deviceId)).toEqual([
+      'cam-c',
+      'cam-a',
+    ]);
+  });
+
+  it('records status, predictions (counted, latest per camera) and events', async () => {
+    await store.devices.recordStatus(
+      'cam-a',
+      { protocol: 1, online: true, at: now.toISOString() },
+      now.toISOString(),
+    );
+    for (let i = 0; i < 3; i++) {
+      await store.devices.recordPrediction(
+        'cam-a',
+        {
+          protocol: 1,
+          modelVersion: 1,
+          frameId: `f${i}`,
+          capturedAt: now.toISOString(),
+          topK: [{ label: 'red', confidence: 0.5 + i / 10 }],
+          latencyMs: 4.25,
+        } as Parameters<Store['devices']['recordPrediction']>[1],
+        now.toISOString(),
+      );
+    }
+    const device = await store.devices.get('cam-a');
+    expect(device).toMatchObject({ online: true, predictionsTotal: 3 });
+    expect(device?.lastPrediction?.frameId).toBe('f2');
+    expect((await store.devices.cameraPredictions('cam-a')).map((p) => p.prediction.frameId)).toEqual(['f2']);
+    for (const message of ['one', 'two', 'three']) {
+      await store.events.record(
+        'cam-a',
+        { protocol: 1, deviceId: 'cam-a', type: 'agent-error', message, at: now.toISOString() } as Parameters<
+          Store['events']['record']
+        >[1],
+        now.toISOString(),
+      );
+    }
+    expect((await store.events.list('cam-a', 2)).map((e) => e.message)).toEqual(['three', 'two']);
+    expect(await store.events.prune('2000-01-01T00:00:00Z', 1)).toBe(2);
+    await store.devices.markAllOffline();
+    expect((await store.devices.get('cam-a'))?.online).toBe(false);
+  });
+
+  it('only accepts a model version greater than every stored one', async () => {
+    const record = (v: number) => ({
+      modelVersion: v,
+      name: `m${v}`,
+      manifest: manifest(v),
+      metrics: null,
+      createdAt: now.toISOString(),
+      publishedAt: now.toISOString(),
+    });
+    await store.models.insert(record(1));
+    await store.models.insert(record(2));
+    await expect(store.models.insert(record(2))).rejects.toBeInstanceOf(ConflictError);
+    await expect(store.models.insert(record(1))).rejects.toBeInstanceOf(ConflictError);
+    expect(await store.models.latestVersion()).toBe(2);
+    expect((await store.models.list()).map((m) => m.modelVersion)).toEqual([1, 2]);
+  });
+
+  it('stores a sample once per idempotency key and once per image content', async () => {
+    const sample = (key: string, sha256: string) =>
+      ({
+        deviceId: 'cam-a',
+        sha256,
+        objectKey: `samples/${sha256}.jpg`,
+        contentType: 'image/jpeg',
+        bytes: 100,
+        width: 8,
+        height: 8,
+        metadata: {
+          protocol: 1,
+          idempotencyKey: key,
+          modelVersion: 1,
+          frameId: 'f1',
+          capturedAt: now.toISOString(),
+          reason: 'low-confidence',
+          topK: [{ label: 'red', confidence: 0.4 }],
+        },
+      }) as unknown as Parameters<Store['samples']['insert']>[0];
+    const first = await store.samples.insert(sample('k1', 'a'.repeat(64)), now.toISOString());
+    expect(first.duplicate).toBe(false);
+    expect((await store.samples.insert(sample('k1', 'b'.repeat(64)), now.toISOString())).duplicate).toBe(
+      true,
+    );
+    const [x, y] = await Promise.all([
+      store.samples.insert(sample('k2', 'c'.repeat(64)), now.toISOString()),
+      store.samples.insert(sample('k3', 'c'.repeat(64)), now.toISOString()),
+    ]);
+    expect([x.duplicate, y.duplicate].sort()).toEqual([false, true]);
+    expect((await store.samples.list({ limit: 10, offset: 0 })).total).toBe(2);
+
+    const labelled = await store.labelling.apply({
+      sampleId: first.sample.sampleId,
+      action: 'correct',
+      label: 'blue',
+      status: 'corrected',
+      actor: 'olga',
+      at: now.toISOString(),
+    });
+    expect(labelled).toMatchObject({ label: 'blue', labelStatus: 'corrected' });
+    expect(await store.labelling.countUnlabelled()).toBe(1);
+    expect((await store.samples.list({ labelled: true, limit: 10, offset: 0 })).total).toBe(1);
+    expect(await store.samples.markUsed([first.sample.sampleId, first.sample.sampleId], 2)).toBe(1);
+  });
+
+  it('keeps rollouts with their device transitions', async () => {
+    const at = now.toISOString();
+    await store.rollouts.create(
+      {
+        rolloutId: 'r1',
+        modelVersion: 2,
+        target: { group: 'yard' },
+        strategy: { waves: [] } as never,
+        state: 'running',
+        currentWave: 0,
+        waves: [],
+        reason: null,
+        createdAt: at,
+        updatedAt: at,
+      },
+      [
+        {
+          rolloutId: 'r1',
+          deviceId: 'cam-a',
+          wave: 0,
+          state: 'queued',
+          previousVersion: 1,
+          reason: null,
+          notifiedAt: null,
+          updatedAt: at,
+          baseline: null,
+          latest: null,
+        },
+      ],
+    );
+    await store.rollouts.transition('r1', 'cam-a', 'notified', null, at, true);
+    const [entry] = await store.rollouts.devices('r1');
+    expect(entry).toMatchObject({ state: 'notified', notifiedAt: at });
+    expect((await store.rollouts.history('r1')).get('cam-a')?.map((h) => h.state)).toEqual([
+      'queued',
+      'notified',
+    ]);
+    expect((await store.rollouts.listLive()).map((r) => r.rolloutId)).toEqual(['r1']);
+  });
+
+  it('keeps pipeline runs and their step logs', async () => {
+    await store.pipeline.createRun({
+      id: 'run-1',
+      trigger: 'manual',
+      requestedBy: 'olga',
+      createdAt: now.toISOString(),
+      steps: ['export', 'train'],
+    });
+    await store.pipeline.appendStepLog('run-1', 0, 'hello ');
+    await store.pipeline.appendStepLog('run-1', 0, 'world');
+    await store.pipeline.setRun('run-1', { status: 'running', startedAt: now.toISOString() });
+    const run = await store.pipeline.getRun('run-1');
+    expect(run).toMatchObject({
+      status: 'running',
+      steps: [{ name: 'export', log: 'hello world' }, { name: 'train' }],
+    });
+    expect((await store.pipeline.runsIn(['running'])).map((r) => r.id)).toEqual(['run-1']);
+  });
+
+  it('records the configuration a device applied, replaced when it changes', async () => {
+    const applied = { revision: 'r1', status: 'applied' as const, at: now.toISOString() };
+    await store.config.recordApplied('cam-a', applied, now.toISOString());
+    await store.config.recordApplied('cam-a', applied, later);
+    expect(await store.config.getApplied('cam-a')).toEqual(applied);
+    const reverted = { ...applied, status: 'reverted' as const, failedRevision: 'r2' };
+    await store.config.recordApplied('cam-a', reverted, later);
+    expect(await store.config.getApplied('cam-a')).toEqual(reverted);
+  });
+
+  it('lets one holder at a time take a lease, and another once it expires or is released', async () => {
+    const t = now.getTime();
+    expect(await store.leases.acquire('leader', 'cp-a', 1_000, t)).toBe(true);
+    expect(await store.leases.acquire('leader', 'cp-b', 1_000, t + 10)).toBe(false);
+    expect(await store.leases.acquire('leader', 'cp-a', 1_000, t + 500)).toBe(true);
+    expect(await store.leases.holder('leader', t + 600)).toBe('cp-a');
+    expect(await store.leases.acquire('leader', 'cp-b', 1_000, t + 1_600)).toBe(true);
+    await store.leases.release('leader', 'cp-a');
+    expect(await store.leases.holder('leader', t + 1_700)).toBe('cp-b');
+    await store.leases.release('leader', 'cp-b');
+    expect(await store.leases.holder('leader', t + 1_700)).toBeNull();
+  });
+
+  it('rolls a transaction back as a whole', async () => {
+    await expect(
+      store.transaction(async (tx) => {
+        await tx.devices.update('cam-a', { group: 'moved' });
+        throw new Error('stop');
+      }),
+    ).rejects.toThrow('stop');
+    expect((await store.devices.get('cam-a'))?.group).toBe('yard');
+  });
+});

@@ -20,7 +20,7 @@
  * Prints one JSON object. Setup (enrolling: one deliberately slow scrypt per device) is not timed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -42,6 +42,7 @@ import { startS3, type TestS3 } from '../test/helpers/s3-server.ts';
 import { startTcpBalancer, type TcpBalancer } from '../test/helpers/tcp-balancer.ts';
 import { buildTinyClassifier } from '../test/helpers/tiny-onnx.ts';
 import type { FleetShardSpec } from './fleet/fleet-shard.ts';
+import { cpuSeconds, mapLimit, peakRssMb, until } from './support/process-figures.ts';
 
 interface ReplicaInfo {
   httpUrl: string;
@@ -117,52 +118,6 @@ class Shard {
   async stop(): Promise<void> {
     if (this.alive()) this.child.kill('SIGTERM');
     await this.exited;
-  }
-}
-
-/** CPU seconds (user + system) of a process so far, from /proc; null when it is gone. */
-function cpuSeconds(pid: number | undefined): number | null {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return null;
-  }
-}
-
-/** Peak resident memory of a process (VmHWM), MiB. */
-function peakRssMb(pid: number | undefined): number | null {
-  try {
-    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Math.round(Number(match[1]) / 1024) : null;
-  } catch {
-    return null;
-  }
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]);
-      }
-    }),
-  );
-  return out;
-}
-
-async function until(
-  probe: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

@@ -13,7 +13,7 @@
  * Prints {agents, secondsToAllActive, secondsToRolloutCompleted, failed, ...}.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -31,6 +31,7 @@ import {
 import { testManifest } from '../test/helpers/manifest-fixture.ts';
 import { buildTinyClassifier } from '../test/helpers/tiny-onnx.ts';
 import type { ShardSpec } from './rollout/device-shard.ts';
+import { cpuSeconds, mapLimit, until } from './support/process-figures.ts';
 
 function parseWaves(text: string): RolloutWave[] {
   return text
@@ -67,17 +68,6 @@ async function startControlPlaneProcess(dataDir: string): Promise<{
   return { child, info: JSON.parse(line) };
 }
 
-/** CPU seconds (user + system) a process used so far, from /proc (Linux); null elsewhere. */
-function cpuSecondsOf(pid: number | undefined): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ (100)
-  } catch {
-    return null;
-  }
-}
-
 /** A process running a share of the simulated devices (rollout/device-shard.ts). */
 class Shard {
   readonly child: ChildProcess;
@@ -107,32 +97,6 @@ class Shard {
   async stop(): Promise<void> {
     if (this.alive()) this.child.kill('SIGTERM');
     await this.exited;
-  }
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]);
-      }
-    }),
-  );
-  return out;
-}
-
-async function until(
-  probe: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
@@ -230,7 +194,7 @@ export async function benchMain(argv: string[]): Promise<number> {
 
     log('rolling out…');
     const t0 = Date.now();
-    const cpuBefore = { devices: shards.map((sh) => cpuSecondsOf(sh.child.pid)), cp: cpuSecondsOf(cp.pid) };
+    const cpuBefore = { devices: shards.map((sh) => cpuSeconds(sh.child.pid)), cp: cpuSeconds(cp.pid) };
     const rollout = await api.createRollout({
       modelVersion: 1,
       target: { all: true },
@@ -252,10 +216,10 @@ export async function benchMain(argv: string[]): Promise<number> {
     );
     const secondsToAllActive = (Date.now() - t0) / 1000;
     const cpuDevices = shards.reduce(
-      (n, sh, i) => n + ((cpuSecondsOf(sh.child.pid) ?? 0) - (cpuBefore.devices[i] ?? 0)),
+      (n, sh, i) => n + ((cpuSeconds(sh.child.pid) ?? 0) - (cpuBefore.devices[i] ?? 0)),
       0,
     );
-    const cpCpuNow = cpuSecondsOf(cp.pid);
+    const cpCpuNow = cpuSeconds(cp.pid);
     let final = await api.getRollout(rollout.rolloutId);
     await until(
       async () => {

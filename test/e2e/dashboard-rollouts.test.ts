@@ -98,7 +98,7 @@ describe.skipIf(!hasChromium)('Rollouts page in Chromium with real agents', () =
     await page.waitForSelector('#rollout-waves');
     // The page is not reloaded: server-sent events bring every wave and device state.
     await page.locator('#rollout-state', { hasText: 'completed' }).waitFor({ timeout: 40_000 });
-    expect(onVersion(2)()).toBe(true);
+    expect(await onVersion(2)()).toBe(true);
     expect(await page.locator('#rollout-devices tbody tr').count()).toBe(3);
     expect(await page.locator('#rollout-devices td.state', { hasText: 'active' }).count()).toBe(3);
     expect(await page.locator('[data-wave] table.gates tbody tr').count()).toBeGreaterThan(0);

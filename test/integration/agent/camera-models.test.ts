@@ -127,7 +127,7 @@ describe('a model per camera', () => {
       async () => (await t.cp.store.devices.cameraPredictions(DEVICE)).every((c) => c.receivedAt > since),
       'new predictions from every camera',
     );
-    expect(versionsSeen()).toEqual({ gate: 1, yard: 2, dock: 1 });
+    expect(await versionsSeen()).toEqual({ gate: 1, yard: 2, dock: 1 });
     // The device's own model is untouched: that is what rollouts and targets move.
     expect(agent.currentModelVersion()).toBe(1);
     expect((await t.cp.store.devices.get(DEVICE))?.desiredVersion).toBe(1);
@@ -144,6 +144,6 @@ describe('a model per camera', () => {
       async () => (await t.cp.store.devices.cameraPredictions(DEVICE)).every((c) => c.receivedAt > since),
       'new predictions from every camera',
     );
-    expect(versionsSeen()).toEqual({ gate: 1, yard: 1, dock: 1 });
+    expect(await versionsSeen()).toEqual({ gate: 1, yard: 1, dock: 1 });
   }, 30_000);
 });

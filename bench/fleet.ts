@@ -43,6 +43,7 @@ import { startTcpBalancer, type TcpBalancer } from '../test/helpers/tcp-balancer
 import { buildTinyClassifier } from '../test/helpers/tiny-onnx.ts';
 import type { FleetShardSpec } from './fleet/fleet-shard.ts';
 import { cpuSeconds, mapLimit, peakRssMb, until } from './support/process-figures.ts';
+import { ShardProcess } from './support/shard-process.ts';
 
 interface ReplicaInfo {
   httpUrl: string;
@@ -79,45 +80,23 @@ class Replica {
   }
 }
 
-class Shard {
-  readonly child: ChildProcess;
+type ShardLine = { connected?: number; versions?: Record<string, number>; failed?: number; sent?: number };
+
+class Shard extends ShardProcess<ShardLine> {
   connected = false;
   versions: Record<string, number> = {};
   failed = 0;
   sent = 0;
-  private readonly exited: Promise<unknown>;
 
   constructor(specPath: string) {
-    const script = resolve(import.meta.dirname, 'fleet/fleet-shard.ts');
-    this.child = spawn(process.execPath, ['--import', 'tsx', script, specPath], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    this.exited = new Promise((r) => this.child.once('exit', r));
-    createInterface({ input: this.child.stdout! }).on('line', (text) => {
-      const line = JSON.parse(text) as {
-        connected?: number;
-        versions?: Record<string, number>;
-        failed?: number;
-        sent?: number;
-      };
-      if (line.connected !== undefined) this.connected = true;
-      if (line.versions) this.versions = line.versions;
-      if (line.failed !== undefined) this.failed = line.failed;
-      if (line.sent !== undefined) this.sent = line.sent;
-    });
+    super(resolve(import.meta.dirname, 'fleet/fleet-shard.ts'), specPath);
   }
 
-  send(command: object): void {
-    this.child.stdin!.write(`${JSON.stringify(command)}\n`);
-  }
-
-  alive(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  async stop(): Promise<void> {
-    if (this.alive()) this.child.kill('SIGTERM');
-    await this.exited;
+  protected onLine(line: ShardLine): void {
+    if (line.connected !== undefined) this.connected = true;
+    if (line.versions) this.versions = line.versions;
+    if (line.failed !== undefined) this.failed = line.failed;
+    if (line.sent !== undefined) this.sent = line.sent;
   }
 }
 

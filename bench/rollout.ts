@@ -32,6 +32,7 @@ import { testManifest } from '../test/helpers/manifest-fixture.ts';
 import { buildTinyClassifier } from '../test/helpers/tiny-onnx.ts';
 import type { ShardSpec } from './rollout/device-shard.ts';
 import { cpuSeconds, mapLimit, until } from './support/process-figures.ts';
+import { ShardProcess } from './support/shard-process.ts';
 
 function parseWaves(text: string): RolloutWave[] {
   return text
@@ -69,34 +70,19 @@ async function startControlPlaneProcess(dataDir: string): Promise<{
 }
 
 /** A process running a share of the simulated devices (rollout/device-shard.ts). */
-class Shard {
-  readonly child: ChildProcess;
+class Shard extends ShardProcess<{ connected?: number; active?: number; failed?: number }> {
   connected = false;
   active = 0;
   failed = 0;
-  private readonly exited: Promise<unknown>;
 
   constructor(specPath: string) {
-    const script = resolve(import.meta.dirname, 'rollout/device-shard.ts');
-    this.child = spawn(process.execPath, ['--import', 'tsx', script, specPath], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    this.exited = new Promise((r) => this.child.once('exit', r));
-    createInterface({ input: this.child.stdout! }).on('line', (text) => {
-      const line = JSON.parse(text) as { connected?: number; active?: number; failed?: number };
-      if (line.connected !== undefined) this.connected = true;
-      if (line.active !== undefined) this.active = line.active;
-      if (line.failed !== undefined) this.failed = line.failed;
-    });
+    super(resolve(import.meta.dirname, 'rollout/device-shard.ts'), specPath);
   }
 
-  alive(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  async stop(): Promise<void> {
-    if (this.alive()) this.child.kill('SIGTERM');
-    await this.exited;
+  protected onLine(line: { connected?: number; active?: number; failed?: number }): void {
+    if (line.connected !== undefined) this.connected = true;
+    if (line.active !== undefined) this.active = line.active;
+    if (line.failed !== undefined) this.failed = line.failed;
   }
 }
 

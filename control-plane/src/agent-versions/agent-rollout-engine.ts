@@ -1,7 +1,7 @@
 /**
  * Drives agent rollouts from the database, the way rollout-engine.ts drives model rollouts (same
- * strategy: waves, notification rate, soak, device timeout, abort criteria, gates), and sharing its
- * wave arithmetic. A device is told through its signed desired state (`agent`); what it reports
+ * strategy: waves, notification rate, soak, device timeout, abort criteria, gates) with the same
+ * wave driver (rollouts/wave-driver.ts). A device is told through its signed desired state (`agent`); what it reports
  * (agentVersion, agentUpdate) moves it along. A failed or reverted self-update is a failed device:
  * the abort criteria and the `failed-self-updates` gate stop the rollout, and an abort orders
  * every touched device back to the agent version it ran before (marked as a rollback, so the
@@ -15,11 +15,11 @@ import {
   type Logger,
   NotFoundError,
   type ReportedState,
-  type RolloutDeviceState,
   ValidationError,
 } from '@edgeloop/shared';
 import type { DesiredStatePublisher } from '../fleet/desired-state.ts';
-import { FINISHED, IN_FLIGHT, TOUCHED } from '../rollouts/device-states.ts';
+import { TOUCHED } from '../rollouts/device-states.ts';
+import { agentErrorsSince, driveWaves, type WaveOps } from '../rollouts/wave-driver.ts';
 import { assignWaves, initialWaves } from '../rollouts/waves.ts';
 import type { AgentRolloutDeviceRecord, AgentRolloutRecord } from '../store/agent-version-store.ts';
 import type { Store } from '../store/store.ts';
@@ -112,27 +112,6 @@ export function createAgentRolloutEngine(deps: {
     return rolloutId;
   }
 
-  async function notify(r: AgentRolloutRecord, devices: AgentRolloutDeviceRecord[], now: Date) {
-    const queued = devices.filter((d) => d.wave <= r.currentWave && d.state === 'queued');
-    const windowStart = now.getTime() - 60_000;
-    const recent = devices.filter((d) => d.notifiedAt && Date.parse(d.notifiedAt) > windowStart).length;
-    const batch = queued.slice(0, Math.max(0, r.strategy.maxNotifiedPerMinute - recent));
-    if (batch.length === 0) return;
-    const ids = batch.map((d) => d.deviceId);
-    const at = now.toISOString();
-    await rollouts.setDesired(ids, r.agentVersion, false, at);
-    await rollouts.transition(
-      r.rolloutId,
-      ids,
-      'notified',
-      `desired agent ${r.agentVersion} published`,
-      at,
-      true,
-    );
-    await desired.publish(ids);
-    log.info({ rolloutId: r.rolloutId, wave: r.currentWave, devices: ids.length }, 'devices notified');
-  }
-
   async function abortNow(r: AgentRolloutRecord, reason: string, now: Date): Promise<void> {
     const at = now.toISOString();
     const touched = (await rollouts.rolloutDevices(r.rolloutId)).filter((d) => TOUCHED.has(d.state));
@@ -168,86 +147,38 @@ export function createAgentRolloutEngine(deps: {
     await desired.publish(back);
   }
 
-  async function drive(r: AgentRolloutRecord, now: Date): Promise<void> {
-    const at = now.toISOString();
-    const { strategy } = r;
-    let devices = await rollouts.rolloutDevices(r.rolloutId);
-    const late = devices.filter(
-      (d) =>
-        IN_FLIGHT.has(d.state) &&
-        d.notifiedAt &&
-        now.getTime() - Date.parse(d.notifiedAt) > strategy.deviceTimeoutSeconds * 1000,
-    );
-    if (late.length > 0) {
-      const ids = late.map((d) => d.deviceId);
-      await rollouts.transition(
-        r.rolloutId,
-        ids,
-        'timed_out',
-        `not active ${strategy.deviceTimeoutSeconds}s after notification`,
-        at,
-      );
-      devices = await rollouts.rolloutDevices(r.rolloutId);
-    }
-    const count = (s: RolloutDeviceState) => devices.filter((d) => d.state === s).length;
-    const failures = count('failed') + (strategy.abort.countTimeouts ? count('timed_out') : 0);
-    const finished = count('active') + failures;
-    if (
-      finished >= strategy.abort.minFinished &&
-      (failures / finished) * 100 > strategy.abort.failurePercent
-    ) {
-      await abortNow(
-        r,
-        `${failures} of ${finished} finished devices failed their self-update (limit ${strategy.abort.failurePercent}%)`,
-        now,
-      );
-      return;
-    }
-    await notify(r, devices, now);
-    const waves = r.waves.map((w) => ({ ...w }));
-    const wave = waves[r.currentWave];
-    const waveDevices = devices.filter((d) => d.wave === r.currentWave);
-    if (wave.state === 'rolling' && waveDevices.every((d) => FINISHED.has(d.state))) {
-      wave.state = 'soaking';
-      const soakMs = waveDevices.length === 0 ? 0 : strategy.soakSeconds * 1000;
-      wave.soakUntil = new Date(now.getTime() + soakMs).toISOString();
-      await rollouts.updateRollout(r.rolloutId, { waves }, at);
-    }
-    if (wave.state !== 'soaking' || now.getTime() < Date.parse(wave.soakUntil!)) return;
-    const since = wave.startedAt ? Date.parse(wave.startedAt) : 0;
-    let agentErrors = 0;
-    for (const d of waveDevices) {
-      agentErrors += (await store.events.list(d.deviceId, 200)).filter(
-        (e) => (e.type === 'agent-error' || e.type === 'camera-error') && Date.parse(e.at) >= since,
-      ).length;
-    }
-    const checks = waveDevices.length === 0 ? [] : agentGates(waveDevices, r, agentErrors);
-    wave.checks = checks;
-    const failed = checks.filter((c) => !c.passed);
-    if (failed.length === 0) {
-      wave.state = 'passed';
-      const next = waves[r.currentWave + 1];
-      if (!next) {
-        await rollouts.updateRollout(
+  function drive(r: AgentRolloutRecord, now: Date): Promise<boolean> {
+    const ops: WaveOps<AgentRolloutDeviceRecord> = {
+      kind: 'agent rollout',
+      failedAs: 'failed their self-update',
+      devices: () => rollouts.rolloutDevices(r.rolloutId),
+      transition: (ids, state, reason, at) => rollouts.transition(r.rolloutId, ids, state, reason, at),
+      async notify(ids, at) {
+        await rollouts.setDesired(ids, r.agentVersion, false, at);
+        await rollouts.transition(
           r.rolloutId,
-          { waves, state: 'completed', reason: 'every wave passed its gates' },
+          ids,
+          'notified',
+          `desired agent ${r.agentVersion} published`,
           at,
+          true,
         );
-        log.info({ rolloutId: r.rolloutId }, 'agent rollout completed');
-        return;
-      }
-      next.state = 'rolling';
-      next.startedAt = at;
-      await rollouts.updateRollout(r.rolloutId, { waves, currentWave: r.currentWave + 1 }, at);
-      return;
-    }
-    wave.state = 'failed';
-    const reason = `wave ${r.currentWave} failed its gates: ${failed.map((c) => `${c.name} (${c.detail})`).join('; ')}`;
-    await rollouts.updateRollout(r.rolloutId, { waves }, at);
-    if (strategy.gates.onFailure === 'pause') {
-      await rollouts.updateRollout(r.rolloutId, { state: 'paused', reason }, at);
-      log.warn({ rolloutId: r.rolloutId, reason }, 'agent rollout paused by its gates');
-    } else await abortNow({ ...r, waves }, reason, now);
+        await desired.publish(ids);
+      },
+      update: (patch, at) => rollouts.updateRollout(r.rolloutId, patch, at),
+      abort: (reason, waves) => abortNow({ ...r, waves }, reason, now),
+      gates: async (waveDevices, wave) =>
+        agentGates(
+          waveDevices,
+          r,
+          await agentErrorsSince(
+            store,
+            waveDevices.map((d) => d.deviceId),
+            wave.startedAt,
+          ),
+        ),
+    };
+    return driveWaves(r, ops, now, log);
   }
 
   async function tickOnce(now: Date): Promise<void> {

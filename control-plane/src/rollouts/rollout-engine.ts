@@ -13,19 +13,18 @@ import {
   NotFoundError,
   type ReportedState,
   type Rollout,
-  type RolloutDeviceState,
-  type RolloutWaveStatus,
 } from '@edgeloop/shared';
 import type { Convergence } from '../fleet/convergence.ts';
 import type { DesiredStatePublisher } from '../fleet/desired-state.ts';
 import type { ManifestSigner } from '../models/manifest-signer.ts';
 import type { RolloutDeviceRecord, RolloutRecord } from '../store/rollout-store.ts';
 import type { Store } from '../store/store.ts';
-import { FINISHED, IN_FLIGHT, TOUCHED } from './device-states.ts';
+import { TOUCHED } from './device-states.ts';
 import { evaluateGates } from './health-gates.ts';
 import { planRollout } from './rollout-plan.ts';
 import { trackReportedState } from './rollout-tracker.ts';
 import { rolloutView } from './rollout-view.ts';
+import { agentErrorsSince, driveWaves, type WaveOps } from './wave-driver.ts';
 
 const IDLE_DRIVE_MS = 1_000;
 
@@ -79,39 +78,6 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
 
   async function view(rolloutId: string): Promise<Rollout> {
     return (await rolloutView(rollouts, rolloutId))!;
-  }
-
-  async function notify(r: RolloutRecord, devices: RolloutDeviceRecord[], now: Date): Promise<void> {
-    const queued = devices.filter((d) => d.wave <= r.currentWave && d.state === 'queued');
-    if (queued.length === 0) return;
-    const windowStart = now.getTime() - 60_000;
-    const recent = devices.filter((d) => d.notifiedAt && Date.parse(d.notifiedAt) > windowStart).length;
-    const batch = queued.slice(0, Math.max(0, r.strategy.maxNotifiedPerMinute - recent));
-    if (batch.length === 0) return;
-    const ids = batch.map((d) => d.deviceId);
-    const at = now.toISOString();
-    await store.devices.setDesiredVersion(ids, r.modelVersion, at, null);
-    await rollouts.transitionMany(
-      r.rolloutId,
-      ids,
-      'notified',
-      `desired version ${r.modelVersion} published`,
-      at,
-      true,
-    );
-    await desired.publish(ids);
-    log.info({ rolloutId: r.rolloutId, wave: r.currentWave, devices: ids.length }, 'devices notified');
-  }
-
-  async function agentErrorsSince(deviceIds: readonly string[], since: string | null): Promise<number> {
-    const from = since ? Date.parse(since) : 0;
-    let n = 0;
-    for (const id of deviceIds) {
-      n += (await store.events.list(id, 200)).filter(
-        (e) => (e.type === 'agent-error' || e.type === 'camera-error') && Date.parse(e.at) >= from,
-      ).length;
-    }
-    return n;
   }
 
   async function abortNow(r: RolloutRecord, reason: string, now: Date, alsoCompleted = false): Promise<void> {
@@ -171,100 +137,40 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     );
   }
 
-  async function drive(r: RolloutRecord, now: Date): Promise<void> {
-    const at = now.toISOString();
-    const { strategy } = r;
-    let devices = await rollouts.devices(r.rolloutId);
-
-    const timeoutMs = strategy.deviceTimeoutSeconds * 1000;
-    const late = devices.filter(
-      (d) => IN_FLIGHT.has(d.state) && d.notifiedAt && now.getTime() - Date.parse(d.notifiedAt) > timeoutMs,
-    );
-    if (late.length > 0) {
-      const ids = late.map((d) => d.deviceId);
-      await rollouts.transitionMany(
-        r.rolloutId,
-        ids,
-        'timed_out',
-        `not active ${strategy.deviceTimeoutSeconds}s after notification`,
-        at,
-      );
-      devices = await rollouts.devices(r.rolloutId);
-    }
-
-    const count = (s: RolloutDeviceState) => devices.filter((d) => d.state === s).length;
-    const failures = count('failed') + (strategy.abort.countTimeouts ? count('timed_out') : 0);
-    const finished = count('active') + failures;
-    if (
-      finished >= strategy.abort.minFinished &&
-      (failures / finished) * 100 > strategy.abort.failurePercent
-    ) {
-      await abortNow(
-        r,
-        `${failures} of ${finished} finished devices failed (limit ${strategy.abort.failurePercent}%)`,
-        now,
-      );
-      return;
-    }
-
-    await notify(r, devices, now);
-    const waves: RolloutWaveStatus[] = r.waves.map((w) => ({ ...w }));
-    const wave = waves[r.currentWave];
-    // Devices pinned away during the rollout are no longer its business.
-    const waveDevices = devices.filter((d) => d.wave === r.currentWave && d.state !== 'skipped');
-    if (wave.state === 'rolling' && waveDevices.every((d) => FINISHED.has(d.state))) {
-      wave.state = 'soaking';
-      // An empty wave has nothing to watch.
-      const soakMs = waveDevices.length === 0 ? 0 : strategy.soakSeconds * 1000;
-      wave.soakUntil = new Date(now.getTime() + soakMs).toISOString();
-      await rollouts.update(r.rolloutId, { waves }, at);
-      dirty.add(r.rolloutId);
-    }
-    if (wave.state !== 'soaking' || now.getTime() < Date.parse(wave.soakUntil!)) return;
-
-    const checks =
-      waveDevices.length === 0
-        ? []
-        : evaluateGates({
-            devices: waveDevices,
-            agentErrors: await agentErrorsSince(
-              waveDevices.map((d) => d.deviceId),
-              wave.startedAt,
-            ),
-            gates: strategy.gates,
-            countTimeouts: strategy.abort.countTimeouts,
-          });
-    wave.checks = checks;
-    const failed = checks.filter((c) => !c.passed);
-    if (failed.length === 0) {
-      wave.state = 'passed';
-      const next = waves[r.currentWave + 1];
-      if (!next) {
-        await rollouts.update(
+  function drive(r: RolloutRecord, now: Date): Promise<boolean> {
+    const ops: WaveOps<RolloutDeviceRecord> = {
+      kind: 'rollout',
+      failedAs: 'failed',
+      devices: () => rollouts.devices(r.rolloutId),
+      transition: (ids, state, reason, at) => rollouts.transitionMany(r.rolloutId, ids, state, reason, at),
+      async notify(ids, at) {
+        await store.devices.setDesiredVersion(ids, r.modelVersion, at, null);
+        await rollouts.transitionMany(
           r.rolloutId,
-          { waves, state: 'completed', reason: 'every wave passed its gates' },
+          ids,
+          'notified',
+          `desired version ${r.modelVersion} published`,
           at,
+          true,
         );
-        log.info({ rolloutId: r.rolloutId }, 'rollout completed');
-        await completed(r, now);
-        return;
-      }
-      next.state = 'rolling';
-      next.startedAt = at;
-      await rollouts.update(r.rolloutId, { waves, currentWave: r.currentWave + 1 }, at);
-      dirty.add(r.rolloutId); // notify the next wave on the next tick
-      log.info({ rolloutId: r.rolloutId, wave: r.currentWave + 1 }, 'wave passed; next wave');
-      return;
-    }
-    wave.state = 'failed';
-    const reason = `wave ${r.currentWave} failed its gates: ${failed.map((c) => `${c.name} (${c.detail})`).join('; ')}`;
-    await rollouts.update(r.rolloutId, { waves }, at);
-    if (strategy.gates.onFailure === 'pause') {
-      await rollouts.update(r.rolloutId, { state: 'paused', reason }, at);
-      log.warn({ rolloutId: r.rolloutId, reason }, 'rollout paused by its gates');
-    } else {
-      await abortNow({ ...r, waves }, reason, now);
-    }
+        await desired.publish(ids);
+      },
+      update: (patch, at) => rollouts.update(r.rolloutId, patch, at),
+      abort: (reason, waves) => abortNow({ ...r, waves }, reason, now),
+      gates: async (waveDevices, wave) =>
+        evaluateGates({
+          devices: waveDevices,
+          agentErrors: await agentErrorsSince(
+            store,
+            waveDevices.map((d) => d.deviceId),
+            wave.startedAt,
+          ),
+          gates: r.strategy.gates,
+          countTimeouts: r.strategy.abort.countTimeouts,
+        }),
+      completed: () => completed(r, now),
+    };
+    return driveWaves(r, ops, now, log);
   }
 
   async function tickOnce(now: Date): Promise<void> {
@@ -277,7 +183,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
       dirty.delete(r.rolloutId);
       lastDriven.set(r.rolloutId, now.getTime());
       try {
-        await drive(r, now);
+        if (await drive(r, now)) dirty.add(r.rolloutId);
       } catch (err) {
         // The tick is a loop boundary: one rollout's trouble must not stop the others.
         log.error({ err, rolloutId: r.rolloutId }, 'driving rollout failed');

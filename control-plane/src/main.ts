@@ -30,7 +30,7 @@ import { createDesiredStatePublisher } from './fleet/desired-state.ts';
 import { followDeviceMessages } from './fleet/device-messages.ts';
 import { type App, createApp } from './http/app.ts';
 import { startHttpServer } from './http/server.ts';
-import { createCredentialGuard } from './limits/credential-guard.ts';
+import { createCredentialGuard, sharedCredentialBudgets } from './limits/credential-guard.ts';
 import { createDeviceQuotas } from './limits/device-quotas.ts';
 import { createRetention } from './limits/retention.ts';
 import { createControlPlaneMetrics } from './metrics/control-plane-metrics.ts';
@@ -147,6 +147,8 @@ export async function startControlPlane(
     });
     const guard = createCredentialGuard(config.rateLimits, {
       onRefused: (kind, reason) => metrics.credentialRefused(kind, reason),
+      // Replicas share the attempt budgets through the database; one process keeps them in memory.
+      ...(config.cluster.enabled ? sharedCredentialBudgets(store.rateBuckets, config.rateLimits) : {}),
     });
     const quotas = createDeviceQuotas(config.quotas, {
       logger: root.child({ component: 'quotas' }),

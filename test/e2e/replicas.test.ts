@@ -203,6 +203,24 @@ describe('two control-plane replicas behind a load balancer', () => {
     expect(first.process).not.toBeNull();
   });
 
+  it('counts failed credential checks once across replicas, not once per replica', async () => {
+    // Attempts alternate between the replicas; the per-identity budget (10 by default) is shared
+    // through the database, so the eleventh wrong attempt is refused whichever replica it reaches
+    // (each replica alone has seen only five or six).
+    const statuses: number[] = [];
+    for (let i = 0; i < 11; i++) {
+      const replica = replicas[i % replicas.length];
+      const res = await fetch(`http://127.0.0.1:${replica.port}/api/v1/devices/enroll`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ protocol: 1, token: 'not-a-token-anybody-issued', deviceId: `intruder-${i}` }),
+      });
+      statuses.push(res.status);
+    }
+    expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
+    expect(statuses[10]).toBe(429);
+  });
+
   it('completes a rollout when the leader is killed with SIGKILL in the middle of it', async () => {
     await publish(2);
     const created = await api.createRollout({ modelVersion: 2, target: { all: true }, strategy });

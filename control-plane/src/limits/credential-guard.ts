@@ -8,7 +8,9 @@
  */
 import { createHash } from 'node:crypto';
 import { RateLimitedError, type RateLimitsConfig } from '@edgeloop/shared';
+import type { RateBucketStore } from '../store/rate-bucket-store.ts';
 import { createMemoryRateLimiter, type RateLimiter } from './rate-limiter.ts';
+import { createStoreRateLimiter } from './store-rate-limiter.ts';
 import { createWorkGate, type WorkGate } from './work-gate.ts';
 
 export type CredentialKind = 'sign-in' | 'enroll' | 'device';
@@ -83,6 +85,25 @@ export function createCredentialGuard(
     },
   };
   return guard;
+}
+
+/** The per-address and per-identity budgets in the shared database, for several replicas. */
+export function sharedCredentialBudgets(
+  buckets: RateBucketStore,
+  config: RateLimitsConfig,
+): { byAddress: RateLimiter; byIdentity: RateLimiter } {
+  return {
+    byAddress: createStoreRateLimiter(buckets, {
+      name: 'credential-address',
+      burst: config.addressBurst,
+      perSecond: config.addressPerMinute / 60,
+    }),
+    byIdentity: createStoreRateLimiter(buckets, {
+      name: 'credential-identity',
+      burst: config.identityBurst,
+      perSecond: config.identityPerMinute / 60,
+    }),
+  };
 }
 
 /**

@@ -561,4 +561,19 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE samples ADD COLUMN embedding TEXT;
     `,
   },
+  {
+    version: 17,
+    name: 'rate-buckets',
+    sql: `
+      -- Token buckets every replica spends from (store/rate-bucket-store.ts): tokens left, when
+      -- (ms) they were last counted, and whether the last take was allowed (returned by it).
+      CREATE TABLE rate_buckets (
+        key TEXT PRIMARY KEY,
+        tokens REAL NOT NULL,
+        at INTEGER NOT NULL,
+        allowed INTEGER NOT NULL
+      );
+      CREATE INDEX rate_buckets_at ON rate_buckets (at);
+    `,
+  },
 ];

@@ -14,6 +14,7 @@ import { SqlLabellingStore } from './labelling-store.ts';
 import { createSqlLeaseStore } from './lease-store.ts';
 import { createSqlModelStore } from './model-store.ts';
 import { SqlPipelineStore } from './pipeline-store.ts';
+import { createSqlRateBucketStore } from './rate-bucket-store.ts';
 import { SqlRegistryStore } from './registry-store.ts';
 import { createSqlRolloutStore } from './rollout-store.ts';
 import { createSqlSampleStore } from './sample-store.ts';
@@ -43,6 +44,7 @@ export function createSqlStore(db: SqlDatabase, close: () => Promise<void>): Sto
     security: new SqlSecurityStore(db),
     sessions: createSqlSessionStore(db),
     leases: createSqlLeaseStore(db),
+    rateBuckets: createSqlRateBucketStore(db),
     agentVersions: new SqlAgentVersionStore(db),
     transaction: (fn) =>
       db.transaction((tx) =>

@@ -15,6 +15,7 @@ import type { LabellingStore } from './labelling-store.ts';
 import type { LeaseStore } from './lease-store.ts';
 import type { ModelStore } from './model-store.ts';
 import type { PipelineStore } from './pipeline-store.ts';
+import type { RateBucketStore } from './rate-bucket-store.ts';
 import type { RegistryStore } from './registry-store.ts';
 import type { RolloutStore } from './rollout-store.ts';
 import type { SampleStore } from './sample-store.ts';
@@ -67,6 +68,8 @@ export interface Store {
   readonly sessions: SessionStore;
   /** Which replica does the work only one may do at a time. */
   readonly leases: LeaseStore;
+  /** Token buckets every replica shares (the credential guard's budgets when clustered). */
+  readonly rateBuckets: RateBucketStore;
   /** Agent software versions, devices' desired agent version, agent rollouts. */
   readonly agentVersions: SqlAgentVersionStore;
   /**

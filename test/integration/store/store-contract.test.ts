@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConflictError, createLogger, UnauthorizedError } from '@edgeloop/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStoreRateLimiter } from '../../../control-plane/src/limits/store-rate-limiter.ts';
 import { openPostgresStore } from '../../../control-plane/src/store/postgres-store.ts';
 import { openSqliteStore } from '../../../control-plane/src/store/sqlite-store.ts';
 import type { Store } from '../../../control-plane/src/store/store.ts';
@@ -293,6 +294,33 @@ describe.each(engines)('the %s store', (_name, open) => {
     expect(await store.leases.holder('leader', t + 1_700)).toBe('cp-b');
     await store.leases.release('leader', 'cp-b');
     expect(await store.leases.holder('leader', t + 1_700)).toBeNull();
+  });
+
+  it('spends a shared token bucket atomically, refills it with time and gives refunds back', async () => {
+    let t = now.getTime();
+    const limiter = createStoreRateLimiter(store.rateBuckets, {
+      name: 'contract',
+      burst: 5,
+      perSecond: 1,
+      now: () => t,
+    });
+    // Twelve attempts at once (a pool of connections on Postgres): exactly the burst gets through.
+    const first = await Promise.all(Array.from({ length: 12 }, () => limiter.take('addr:198.51.100.7')));
+    expect(first.filter((d) => d.allowed)).toHaveLength(5);
+    const refused = first.find((d) => !d.allowed)!;
+    expect(refused.retryAfterSeconds).toBeCloseTo(1, 5);
+    // Another key has its own budget.
+    expect((await limiter.take('addr:198.51.100.8')).allowed).toBe(true);
+    t += 2_000; // two tokens earned back
+    expect((await limiter.take('addr:198.51.100.7', 2)).allowed).toBe(true);
+    expect((await limiter.take('addr:198.51.100.7')).allowed).toBe(false);
+    await limiter.refund('addr:198.51.100.7');
+    expect((await limiter.take('addr:198.51.100.7')).allowed).toBe(true);
+    // A cost above the burst never fits; the wait names when the bucket is full.
+    expect(await limiter.take('addr:198.51.100.7', 9)).toEqual({ allowed: false, retryAfterSeconds: 5 });
+    // Buckets idle long enough to be full again are pruned; only this limiter's.
+    expect(await store.rateBuckets.prune('other/', t + 60_000)).toBe(0);
+    expect(await store.rateBuckets.prune('contract/', t + 60_000)).toBe(2);
   });
 
   it('rolls a transaction back as a whole', async () => {

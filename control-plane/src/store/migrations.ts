@@ -39,6 +39,26 @@ export function migrationSql(migration: Migration, dialect: SqlDialect): string[
     .filter((statement) => statement.length > 0);
 }
 
+/** The fleet-query-indexes migration's SQL (its Postgres form differs in the backfill's JSON function only). */
+const FLEET_QUERY_SQL = `
+      -- A device's tags one row each (devices.tags stays the record; every writer keeps both in
+      -- step), so the fleet page's tag filter and tag list, and tag targets, are indexed SQL.
+      CREATE TABLE device_tags (
+        device_id TEXT NOT NULL REFERENCES devices (id),
+        tag TEXT NOT NULL,
+        PRIMARY KEY (device_id, tag)
+      );
+      CREATE INDEX device_tags_tag ON device_tags (tag, device_id);
+      INSERT INTO device_tags (device_id, tag)
+        SELECT DISTINCT d.id, t.value FROM devices d, json_each(d.tags) t;
+      -- The fleet page's filter and sort columns (grp has its index since migration 1), each with
+      -- the id tie-breaker it sorts by.
+      CREATE INDEX devices_reported_version ON devices (reported_version, id);
+      CREATE INDEX devices_online ON devices (online, id);
+      CREATE INDEX devices_last_seen_at ON devices (last_seen_at, id);
+      CREATE INDEX devices_name ON devices (name, id);
+    `;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -564,38 +584,11 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 17,
     name: 'fleet-query-indexes',
-    sql: `
-      -- A device's tags one row each (devices.tags stays the record; every writer keeps both in
-      -- step), so the fleet page's tag filter and tag list, and tag targets, are indexed SQL.
-      CREATE TABLE device_tags (
-        device_id TEXT NOT NULL REFERENCES devices (id),
-        tag TEXT NOT NULL,
-        PRIMARY KEY (device_id, tag)
-      );
-      CREATE INDEX device_tags_tag ON device_tags (tag, device_id);
-      INSERT INTO device_tags (device_id, tag)
-        SELECT DISTINCT d.id, t.value FROM devices d, json_each(d.tags) t;
-      -- The fleet page's filter and sort columns (grp has its index since migration 1), each with
-      -- the id tie-breaker it sorts by.
-      CREATE INDEX devices_reported_version ON devices (reported_version, id);
-      CREATE INDEX devices_online ON devices (online, id);
-      CREATE INDEX devices_last_seen_at ON devices (last_seen_at, id);
-      CREATE INDEX devices_name ON devices (name, id);
-    `,
+    sql: FLEET_QUERY_SQL,
     // The backfill reads the JSON array with each engine's own function (json_each is SQLite's).
-    postgres: `
-      CREATE TABLE device_tags (
-        device_id TEXT NOT NULL REFERENCES devices (id),
-        tag TEXT NOT NULL,
-        PRIMARY KEY (device_id, tag)
-      );
-      CREATE INDEX device_tags_tag ON device_tags (tag, device_id);
-      INSERT INTO device_tags (device_id, tag)
-        SELECT DISTINCT d.id, t.value FROM devices d, json_array_elements_text(CAST(d.tags AS json)) t;
-      CREATE INDEX devices_reported_version ON devices (reported_version, id);
-      CREATE INDEX devices_online ON devices (online, id);
-      CREATE INDEX devices_last_seen_at ON devices (last_seen_at, id);
-      CREATE INDEX devices_name ON devices (name, id);
-    `,
+    postgres: FLEET_QUERY_SQL.replace(
+      'json_each(d.tags) t',
+      'json_array_elements_text(CAST(d.tags AS json)) t',
+    ),
   },
 ];

@@ -96,7 +96,7 @@ function whereOf(query: FleetQuery): Where {
     const like = "LIKE ? ESCAPE '\\'";
     conditions.push(
       `(LOWER(d.id) ${like} OR LOWER(COALESCE(d.name, '')) ${like} OR LOWER(d.grp) ${like}
-        OR EXISTS (SELECT 1 FROM device_tags t WHERE t.device_id = d.id AND LOWER(t.tag) ${like}))`,
+        OR d.id IN (SELECT t.device_id FROM device_tags t WHERE LOWER(t.tag) ${like}))`,
     );
     params.push(...Array.from({ length: 4 }, () => likeContains(query.q)));
   }
@@ -145,10 +145,13 @@ function countsOf(rows: readonly CountRow[]): FleetCounts {
 
 export async function fleetQuery(db: SqlDatabase, query: FleetQuery): Promise<FleetResult> {
   const where = whereOf(query);
-  const [rows, countRows, total, groups, tags] = await Promise.all([
+  const [pageIds, countRows, total, groups, tags] = await Promise.all([
+    // Ids only: the sort carries narrow rows, and only the page's devices are read whole.
     db
-      .prepare(`${DEVICE_SELECT} WHERE ${where.sql} ORDER BY ${orderOf(db, query)} LIMIT ? OFFSET ?`)
-      .all(...where.params, query.pageSize, query.page * query.pageSize) as Promise<DeviceRow[]>,
+      .prepare(
+        `SELECT d.id FROM devices d WHERE ${where.sql} ORDER BY ${orderOf(db, query)} LIMIT ? OFFSET ?`,
+      )
+      .all(...where.params, query.pageSize, query.page * query.pageSize) as Promise<{ id: string }[]>,
     db
       .prepare(
         `SELECT d.reported_version, d.online, d.status, ${SYNC_STATE_SQL} AS sync, COUNT(*) AS n,
@@ -162,6 +165,14 @@ export async function fleetQuery(db: SqlDatabase, query: FleetQuery): Promise<Fl
     db.prepare('SELECT DISTINCT grp FROM devices').all() as Promise<{ grp: string }[]>,
     db.prepare('SELECT DISTINCT tag FROM device_tags').all() as Promise<{ tag: string }[]>,
   ]);
+  const ids = pageIds.map((r) => r.id);
+  const rows =
+    ids.length === 0
+      ? []
+      : ((await db
+          .prepare(`${DEVICE_SELECT} WHERE d.id IN (${ids.map(() => '?').join(',')})`)
+          .all(...ids)) as DeviceRow[]);
+  const byId = new Map(rows.map((r) => [r.id, deviceFromRow(r)]));
   return {
     total: total.n,
     matching: countRows.reduce((sum, r) => sum + r.n, 0),
@@ -169,7 +180,8 @@ export async function fleetQuery(db: SqlDatabase, query: FleetQuery): Promise<Fl
     // A JavaScript sort (UTF-16 code units), as the lists always were.
     groups: groups.map((r) => r.grp).sort(),
     tags: tags.map((r) => r.tag).sort(),
-    devices: rows.map(deviceFromRow),
+    // A device deleted between the two reads is left out rather than shown half.
+    devices: ids.flatMap((id) => byId.get(id) ?? []),
   };
 }
 

@@ -39,8 +39,13 @@ export function migrationSql(migration: Migration, dialect: SqlDialect): string[
     .filter((statement) => statement.length > 0);
 }
 
-/** The fleet-query-indexes migration's SQL (its Postgres form differs in the backfill's JSON function only). */
-const FLEET_QUERY_SQL = `
+/**
+ * The fleet-query-indexes migration: `device_tags` (backfilled with each engine's JSON function)
+ * and indexes in the order the fleet query sorts — on Postgres in byte order (`COLLATE "C"`) and
+ * with missing values first, as the query asks, so a page can be read off an index in either
+ * direction; SQLite's default order is both already.
+ */
+const DEVICE_TAGS_SQL = `
       -- A device's tags one row each (devices.tags stays the record; every writer keeps both in
       -- step), so the fleet page's tag filter and tag list, and tag targets, are indexed SQL.
       CREATE TABLE device_tags (
@@ -51,12 +56,22 @@ const FLEET_QUERY_SQL = `
       CREATE INDEX device_tags_tag ON device_tags (tag, device_id);
       INSERT INTO device_tags (device_id, tag)
         SELECT DISTINCT d.id, t.value FROM devices d, json_each(d.tags) t;
-      -- The fleet page's filter and sort columns (grp has its index since migration 1), each with
+    `;
+const FLEET_INDEXES_SQLITE = `
+      -- The fleet page's filter and sort keys (grp has its index since migration 1), each with
       -- the id tie-breaker it sorts by.
       CREATE INDEX devices_reported_version ON devices (reported_version, id);
       CREATE INDEX devices_online ON devices (online, id);
       CREATE INDEX devices_last_seen_at ON devices (last_seen_at, id);
-      CREATE INDEX devices_name ON devices (name, id);
+      CREATE INDEX devices_name ON devices (LOWER(name), name, id);
+    `;
+const FLEET_INDEXES_POSTGRES = `
+      CREATE INDEX devices_id_bytes ON devices (id COLLATE "C");
+      CREATE INDEX devices_reported_version ON devices (reported_version NULLS FIRST, id COLLATE "C");
+      CREATE INDEX devices_online ON devices (online, id COLLATE "C");
+      CREATE INDEX devices_last_seen_at ON devices (last_seen_at COLLATE "C" NULLS FIRST, id COLLATE "C");
+      CREATE INDEX devices_name ON devices
+        ((LOWER(name) COLLATE "C") NULLS FIRST, (name COLLATE "C") NULLS FIRST, id COLLATE "C");
     `;
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -584,11 +599,9 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 17,
     name: 'fleet-query-indexes',
-    sql: FLEET_QUERY_SQL,
-    // The backfill reads the JSON array with each engine's own function (json_each is SQLite's).
-    postgres: FLEET_QUERY_SQL.replace(
-      'json_each(d.tags) t',
-      'json_array_elements_text(CAST(d.tags AS json)) t',
-    ),
+    sql: DEVICE_TAGS_SQL + FLEET_INDEXES_SQLITE,
+    postgres:
+      DEVICE_TAGS_SQL.replace('json_each(d.tags) t', 'json_array_elements_text(CAST(d.tags AS json)) t') +
+      FLEET_INDEXES_POSTGRES,
   },
 ];

@@ -30,6 +30,7 @@ import { type PostgresCluster, startPostgres } from '../test/helpers/postgres-cl
 const CHROMIUM = '/usr/bin/chromium';
 
 const SEED_BATCH = 250;
+const STREAM_WRITERS = 8;
 
 function prediction(deviceIndex: number, k: number, capturedAt: string): Prediction {
   return {
@@ -82,26 +83,30 @@ async function seedDevice(store: Store, i: number, tokenHash: string, now: Date,
 
 /**
  * Writes `perSecond` predictions a second for random devices through the store, as ingestion
- * does, until stopped; resolves to the number written.
+ * does, from STREAM_WRITERS concurrent writers (Postgres serves them on several connections),
+ * until stopped; resolves to how many were written in how long.
  */
 function streamPredictions(store: Store, deviceCount: number, perSecond: number) {
   let stopped = false;
   let written = 0;
   const started = performance.now();
-  const done = (async () => {
+  const due = () => Math.floor(((performance.now() - started) / 1000) * perSecond);
+  const writer = async () => {
     while (!stopped) {
-      const due = Math.floor(((performance.now() - started) / 1000) * perSecond);
-      if (written >= due) {
+      if (written >= due()) {
         await new Promise((r) => setTimeout(r, 5));
         continue;
       }
+      const n = written++;
       const i = Math.floor(Math.random() * deviceCount);
       const at = new Date().toISOString();
-      await store.devices.recordPrediction(deviceIdOf(i), prediction(i, written, at), at);
-      written++;
+      await store.devices.recordPrediction(deviceIdOf(i), prediction(i, n, at), at);
     }
-    return { written, seconds: (performance.now() - started) / 1000 };
-  })();
+  };
+  const done = Promise.all(Array.from({ length: STREAM_WRITERS }, writer)).then(() => ({
+    written,
+    seconds: (performance.now() - started) / 1000,
+  }));
   return {
     stop: async () => {
       stopped = true;

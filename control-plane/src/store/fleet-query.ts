@@ -140,7 +140,16 @@ function countsOf(rows: readonly CountRow[]): FleetCounts {
     add(counts.bySync, r.sync, r.n);
     counts.pinned += r.pinned;
   }
-  return counts;
+  // Keys in one order whatever the engine's row order (the page shows them as listed).
+  const sorted = (into: Record<string, number>) =>
+    Object.fromEntries(Object.entries(into).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return {
+    byVersion: sorted(counts.byVersion),
+    byStatus: sorted(counts.byStatus),
+    byRunStatus: sorted(counts.byRunStatus),
+    bySync: sorted(counts.bySync),
+    pinned: counts.pinned,
+  };
 }
 
 export async function fleetQuery(db: SqlDatabase, query: FleetQuery): Promise<FleetResult> {
@@ -157,8 +166,7 @@ export async function fleetQuery(db: SqlDatabase, query: FleetQuery): Promise<Fl
         `SELECT d.reported_version, d.online, d.status, ${SYNC_STATE_SQL} AS sync, COUNT(*) AS n,
            SUM(CASE WHEN d.pinned_version IS NULL THEN 0 ELSE 1 END) AS pinned
          FROM devices d WHERE ${where.sql}
-         GROUP BY d.reported_version, d.online, d.status, ${SYNC_STATE_SQL}
-         ORDER BY d.reported_version, d.online, d.status`,
+         GROUP BY d.reported_version, d.online, d.status, ${SYNC_STATE_SQL}`,
       )
       .all(...where.params) as Promise<CountRow[]>,
     db.prepare('SELECT COUNT(*) AS n FROM devices').get() as Promise<{ n: number }>,

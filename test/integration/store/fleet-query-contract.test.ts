@@ -291,6 +291,9 @@ describe.each(storeEngines())('the fleet query on %s', (_name, open) => {
       groups: ['Dock', 'attic', 'yard'],
       tags: ['indoor', 'outdoor', 'site-a', 'site-b'],
     });
+    // The page lists counts in key order, the same on both engines.
+    expect(Object.keys(first.counts.byRunStatus)).toEqual(['error', 'idle', 'running', 'unknown']);
+    expect(Object.keys(first.counts.byStatus)).toEqual(['offline', 'online']);
     const dock = await store.dashboard.fleet(query({ group: 'Dock', pageSize: 1 }));
     expect(dock).toMatchObject({
       total: 7,

@@ -3,7 +3,8 @@
  * control plane (never prom-client's global one), so tests can run several side by side. Counters
  * and the latency histogram are fed by the HTTP layer and an MQTT listener; the fleet figures
  * (devices, samples, rollouts, pipeline runs, queues) are read from the store at scrape time, so
- * they are right after a restart and cost nothing between scrapes.
+ * they are right after a restart and cost nothing between scrapes; each is one aggregate query,
+ * not a read of every device.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Store } from '../store/store.ts';
@@ -95,9 +96,8 @@ export function createControlPlaneMetrics(sources: MetricsSources): ControlPlane
     registers: [registry],
     async collect() {
       this.reset();
-      for (const d of await store.devices.list()) {
-        const status = d.online ? (d.status ?? 'unknown') : 'offline';
-        this.inc({ status, version: d.reportedVersion === null ? 'none' : String(d.reportedVersion) });
+      for (const c of await store.dashboard.deviceCounts()) {
+        this.inc({ status: c.status, version: c.version }, c.devices);
       }
     },
   });
@@ -106,9 +106,7 @@ export function createControlPlaneMetrics(sources: MetricsSources): ControlPlane
     help: "Samples waiting in devices' on-disk upload queues, summed over online devices (last heartbeat).",
     registers: [registry],
     async collect() {
-      let n = 0;
-      for (const d of await store.devices.list()) if (d.online) n += d.health?.queueDepth ?? d.samplesQueued;
-      this.set(n);
+      this.set(await store.dashboard.sampleQueueItems());
     },
   });
   new Gauge({
@@ -116,9 +114,7 @@ export function createControlPlaneMetrics(sources: MetricsSources): ControlPlane
     help: 'Predictions recorded from devices since they enrolled (each counted once, whichever replica received it).',
     registers: [registry],
     async collect() {
-      let n = 0;
-      for (const d of await store.devices.list()) n += d.predictionsTotal;
-      this.set(n);
+      this.set(await store.dashboard.predictionsStored());
     },
   });
   new Gauge({

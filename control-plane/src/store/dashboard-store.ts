@@ -1,8 +1,18 @@
 /**
- * Read-only queries the dashboard needs beyond the per-concept stores: per-device telemetry from
+ * Read-only queries the dashboard needs beyond the per-concept stores: the fleet page and fleet
+ * sums (fleet-query.ts), per-device telemetry from
  * the recent-predictions window, a device's newest sample, and cheap fingerprints that change
  * whenever the fleet, the labels, the models or the pipeline change (for live updates).
  */
+import type { FleetQuery } from '@edgeloop/shared';
+import {
+  type DeviceCount,
+  deviceCounts,
+  type FleetResult,
+  fleetQuery,
+  predictionsStored,
+  sampleQueueItems,
+} from './fleet-query.ts';
 import type { SqlDatabase } from './sql.ts';
 
 export interface TelemetryPoint {
@@ -17,6 +27,14 @@ export interface TelemetryPoint {
 export type ChangeTopic = 'fleet' | 'labels' | 'models' | 'pipeline' | 'rollouts' | 'alerts';
 
 export interface DashboardStore {
+  /** The Fleet page: one page of the filtered, sorted devices, counts over all that match. */
+  fleet(query: FleetQuery): Promise<FleetResult>;
+  /** Devices by status and reported version (the edgeloop_devices gauge). */
+  deviceCounts(): Promise<DeviceCount[]>;
+  /** Samples waiting in online devices' upload queues, summed. */
+  sampleQueueItems(): Promise<number>;
+  /** Predictions recorded from enrolled devices, summed. */
+  predictionsStored(): Promise<number>;
   /** Each device's recent predictions, oldest first (a bounded window per device). */
   telemetry(deviceIds: readonly string[]): Promise<Map<string, TelemetryPoint[]>>;
   /** Id of the device's most recently received sample. */
@@ -55,6 +73,22 @@ const FINGERPRINTS: Record<ChangeTopic, string> = {
 
 export class SqlDashboardStore implements DashboardStore {
   constructor(private readonly db: SqlDatabase) {}
+
+  fleet(query: FleetQuery): Promise<FleetResult> {
+    return fleetQuery(this.db, query);
+  }
+
+  deviceCounts(): Promise<DeviceCount[]> {
+    return deviceCounts(this.db);
+  }
+
+  sampleQueueItems(): Promise<number> {
+    return sampleQueueItems(this.db);
+  }
+
+  predictionsStored(): Promise<number> {
+    return predictionsStored(this.db);
+  }
 
   async telemetry(deviceIds: readonly string[]): Promise<Map<string, TelemetryPoint[]>> {
     const out = new Map<string, TelemetryPoint[]>(deviceIds.map((id) => [id, []]));

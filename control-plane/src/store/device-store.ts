@@ -10,7 +10,7 @@ import {
   type ReportedState,
   UnauthorizedError,
 } from '@edgeloop/shared';
-import { hasAllTags } from './device-tags.ts';
+import { hasAllTagsSql, replaceDeviceTags } from './device-tags.ts';
 import type {
   CameraPrediction,
   DeviceRecord,
@@ -18,7 +18,7 @@ import type {
   EnrollmentTokenRecord,
   NewDevice,
 } from './records.ts';
-import { type DeviceRow, deviceFromRow } from './rows.ts';
+import { DEVICE_SELECT, type DeviceRow, deviceFromRow } from './rows.ts';
 import type { SqlDatabase } from './sql.ts';
 
 /** How many recent predictions are kept per device; older ones only count in prediction_stats. */
@@ -60,10 +60,6 @@ export interface DeviceStore {
   /** At start: nobody is connected until the broker says so again. */
   markAllOffline(): Promise<void>;
 }
-
-const DEVICE_SELECT = `
-  SELECT d.*, p.total AS predictions_total, p.last_prediction AS last_prediction
-  FROM devices d LEFT JOIN prediction_stats p ON p.device_id = d.id`;
 
 export function createSqlDeviceStore(db: SqlDatabase): DeviceStore {
   const store: DeviceStore = {
@@ -128,6 +124,7 @@ export function createSqlDeviceStore(db: SqlDatabase): DeviceStore {
             );
           // Another enrollment created the same id meanwhile (Postgres, concurrent transactions).
           if (inserted.changes === 0) throw new ConflictError(`device '${device.deviceId}' already exists`);
+          await replaceDeviceTags(tx, device.deviceId, device.tags ?? []);
         }
         return (await devices.get(device.deviceId))!;
       });
@@ -171,17 +168,21 @@ export function createSqlDeviceStore(db: SqlDatabase): DeviceStore {
     },
 
     async update(deviceId, update) {
-      const result = await db
-        .prepare(
-          'UPDATE devices SET grp = COALESCE(?, grp), tags = COALESCE(?, tags), edited_at = ? WHERE id = ?',
-        )
-        .run(
-          update.group ?? null,
-          update.tags ? JSON.stringify(update.tags) : null,
-          new Date().toISOString(),
-          deviceId,
-        );
-      return result.changes === 0 ? null : store.get(deviceId);
+      const changed = await db.transaction(async (tx) => {
+        const result = await tx
+          .prepare(
+            'UPDATE devices SET grp = COALESCE(?, grp), tags = COALESCE(?, tags), edited_at = ? WHERE id = ?',
+          )
+          .run(
+            update.group ?? null,
+            update.tags ? JSON.stringify(update.tags) : null,
+            new Date().toISOString(),
+            deviceId,
+          );
+        if (result.changes > 0 && update.tags) await replaceDeviceTags(tx, deviceId, update.tags);
+        return result.changes > 0;
+      });
+      return changed ? store.get(deviceId) : null;
     },
 
     async resolveTarget(target) {
@@ -197,11 +198,10 @@ export function createSqlDeviceStore(db: SqlDatabase): DeviceStore {
           id: string;
         }[];
       } else if ('tags' in target) {
-        const tagged = (await db.prepare('SELECT id, tags FROM devices ORDER BY id').all()) as {
-          id: string;
-          tags: string;
-        }[];
-        rows = tagged.filter((r) => hasAllTags(JSON.parse(r.tags) as string[], target.tags));
+        const tags = [...new Set(target.tags)];
+        rows = (await db
+          .prepare(`SELECT id FROM devices d WHERE ${hasAllTagsSql(tags.length)} ORDER BY id`)
+          .all(...tags)) as { id: string }[];
       } else {
         rows = (await db.prepare('SELECT id FROM devices ORDER BY id').all()) as { id: string }[];
       }

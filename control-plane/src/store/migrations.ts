@@ -39,6 +39,41 @@ export function migrationSql(migration: Migration, dialect: SqlDialect): string[
     .filter((statement) => statement.length > 0);
 }
 
+/**
+ * The fleet-query-indexes migration: `device_tags` (backfilled with each engine's JSON function)
+ * and indexes in the order the fleet query sorts — on Postgres in byte order (`COLLATE "C"`) and
+ * with missing values first, as the query asks, so a page can be read off an index in either
+ * direction; SQLite's default order is both already.
+ */
+const DEVICE_TAGS_SQL = `
+      -- A device's tags one row each (devices.tags stays the record; every writer keeps both in
+      -- step), so the fleet page's tag filter and tag list, and tag targets, are indexed SQL.
+      CREATE TABLE device_tags (
+        device_id TEXT NOT NULL REFERENCES devices (id),
+        tag TEXT NOT NULL,
+        PRIMARY KEY (device_id, tag)
+      );
+      CREATE INDEX device_tags_tag ON device_tags (tag, device_id);
+      INSERT INTO device_tags (device_id, tag)
+        SELECT DISTINCT d.id, t.value FROM devices d, json_each(d.tags) t;
+    `;
+const FLEET_INDEXES_SQLITE = `
+      -- The fleet page's filter and sort keys (grp has its index since migration 1), each with
+      -- the id tie-breaker it sorts by.
+      CREATE INDEX devices_reported_version ON devices (reported_version, id);
+      CREATE INDEX devices_online ON devices (online, id);
+      CREATE INDEX devices_last_seen_at ON devices (last_seen_at, id);
+      CREATE INDEX devices_name ON devices (LOWER(name), name, id);
+    `;
+const FLEET_INDEXES_POSTGRES = `
+      CREATE INDEX devices_id_bytes ON devices (id COLLATE "C");
+      CREATE INDEX devices_reported_version ON devices (reported_version NULLS FIRST, id COLLATE "C");
+      CREATE INDEX devices_online ON devices (online, id COLLATE "C");
+      CREATE INDEX devices_last_seen_at ON devices (last_seen_at COLLATE "C" NULLS FIRST, id COLLATE "C");
+      CREATE INDEX devices_name ON devices
+        ((LOWER(name) COLLATE "C") NULLS FIRST, (name COLLATE "C") NULLS FIRST, id COLLATE "C");
+    `;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -575,5 +610,13 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX rate_buckets_at ON rate_buckets (at);
     `,
+  },
+  {
+    version: 18,
+    name: 'fleet-query-indexes',
+    sql: DEVICE_TAGS_SQL + FLEET_INDEXES_SQLITE,
+    postgres:
+      DEVICE_TAGS_SQL.replace('json_each(d.tags) t', 'json_array_elements_text(CAST(d.tags AS json)) t') +
+      FLEET_INDEXES_POSTGRES,
   },
 ];

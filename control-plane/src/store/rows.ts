@@ -1,4 +1,4 @@
-/** Row ↔ record mapping for the SQLite store: pure functions, no database access. */
+/** Row ↔ record mapping for the SQL store: pure functions (and the device SELECT they map), no database access. */
 import {
   type DeviceHealth,
   type Manifest,
@@ -36,6 +36,11 @@ export interface DeviceRow {
   pinned_by: string | null;
   pinned_at: string | null;
 }
+
+/** The device rows `deviceFromRow` maps: devices aliased `d`, with their prediction figures. */
+export const DEVICE_SELECT = `
+  SELECT d.*, p.total AS predictions_total, p.last_prediction AS last_prediction
+  FROM devices d LEFT JOIN prediction_stats p ON p.device_id = d.id`;
 
 export function deviceFromRow(row: DeviceRow): DeviceRecord {
   return {

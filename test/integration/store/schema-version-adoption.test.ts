@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger } from '@edgeloop/shared';
+import { createLogger, FleetQuerySchema } from '@edgeloop/shared';
 import Database from 'better-sqlite3';
 import { afterEach, expect, it } from 'vitest';
 import { MIGRATIONS, migrationSql } from '../../../control-plane/src/store/migrations.ts';
@@ -38,6 +38,10 @@ it('opens a schema_version database without losing or re-migrating anything', as
       group: 'yard',
       tags: ['a'],
     });
+    // Tags written before device_tags existed are found by the fleet page's tag filter and list.
+    const tagged = await store.dashboard.fleet(FleetQuerySchema.parse({ tags: 'a' }));
+    expect(tagged.devices.map((d) => d.deviceId)).toEqual(['cam-old']);
+    expect(tagged.tags).toEqual(['a']);
     await store.devices.createEnrollmentToken({
       tokenHash: 't',
       group: 'yard',

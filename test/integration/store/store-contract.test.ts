@@ -2,49 +2,21 @@
  * One behavioural contract for the Store, run against both engines: SQLite (a real file) and
  * Postgres 15 (a throwaway cluster on loopback). Same calls, same answers.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ConflictError, createLogger, UnauthorizedError } from '@edgeloop/shared';
+import { ConflictError, UnauthorizedError } from '@edgeloop/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStoreRateLimiter } from '../../../control-plane/src/limits/store-rate-limiter.ts';
-import { openPostgresStore } from '../../../control-plane/src/store/postgres-store.ts';
-import { openSqliteStore } from '../../../control-plane/src/store/sqlite-store.ts';
 import type { Store } from '../../../control-plane/src/store/store.ts';
-import { type PostgresCluster, postgresSkipped, startPostgres } from '../../helpers/postgres-cluster.ts';
+import { storeEngines } from '../../helpers/store-engines.ts';
 
-const logger = createLogger({ level: 'silent' });
 const now = new Date('2026-12-06T10:00:00Z');
 const later = new Date(now.getTime() + 3600_000).toISOString();
-
-const engines: [string, () => Promise<{ store: Store; done: () => Promise<void> }>][] = [
-  [
-    'sqlite',
-    async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'edgeloop-contract-'));
-      const store = await openSqliteStore(join(dir, 'db.sqlite'), logger);
-      return { store, done: async () => rmSync(dir, { recursive: true, force: true }) };
-    },
-  ],
-];
-let cluster: PostgresCluster | undefined;
-if (!postgresSkipped) {
-  engines.push([
-    'postgres',
-    async () => {
-      cluster = await startPostgres();
-      const store = await openPostgresStore({ url: cluster.url, poolSize: 4 }, logger);
-      return { store, done: async () => cluster?.stop() };
-    },
-  ]);
-}
 
 const manifest = (version: number) =>
   ({ name: `m${version}`, files: [], labels: ['red', 'blue'] }) as unknown as Parameters<
     Store['models']['updateManifest']
   >[1];
 
-describe.each(engines)('the %s store', (_name, open) => {
+describe.each(storeEngines())('the %s store', (_name, open) => {
   let store: Store;
   let done: () => Promise<void>;
   beforeAll(async () => {

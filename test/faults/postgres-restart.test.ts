@@ -4,6 +4,7 @@
  * Mosquitto with dynamic security, a balancer, real agents), with a model unsure of every frame so
  * each agent queues a sample per frame and uploads it while the database goes away.
  *
+ * It is restarted twice: as a service restart does (sessions told to end), then as a crash does.
  * While it is down, a request that needs the database is answered at once with 503
  * STORE_UNAVAILABLE (not a hang, not a crash) and the leader steps down when it cannot renew its
  * lease. Once it is back: both replicas answer again (same processes), one leads, every sample
@@ -131,6 +132,13 @@ describe('Postgres restarted under two replicas while samples upload', () => {
       const api = new ApiClient(`http://127.0.0.1:${r.port}`, cluster.adminToken);
       expect(await api.listDevices()).toHaveLength(DEVICES.length);
     }
+
+    // Then as a crash does it (no goodbye to the sessions), while samples keep coming.
+    const beforeCrash = acknowledged.size;
+    await waitUntil(() => acknowledged.size >= beforeCrash + 4, 'samples uploading again', 20_000);
+    await postgres.restart({ mode: 'immediate' });
+    await cluster.leader(20_000);
+    expect(replicas.map((r) => r.process?.child.pid)).toEqual(pids);
 
     // Devices' states keep updating: a sure model stops the samples, and both report it.
     await cluster.api.assign(2, { all: true });

@@ -390,6 +390,7 @@ export async function benchMain(argv: string[]): Promise<number> {
       fleetApiP99Ms: round(percentile(fleetMs, 99)),
       secondsToAllActive: round(secondsToAllActive, 2),
       rolloutState: final.state,
+      rolloutCounts: final.counts,
       failed: sum((sh) => sh.failed),
       controlPlaneCpuMsPerDeviceUpdate: round((rolloutCpu * 1000) / deviceCount, 2),
       controlPlaneCpuMsPerMessage: round((ingestCpu * 1000) / Math.max(1, messagesSent), 3),

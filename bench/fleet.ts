@@ -6,8 +6,8 @@
  *     [--predictions-per-minute 6] [--shards 2] [--model-bytes 200000] [--json]
  *
  * Starts the replicas as processes of their own (cluster.enabled when more than one) on one shared
- * store — a throwaway Postgres 15 (default with several replicas, as a site runs them) or one
- * SQLite file (default with one) —, a real Mosquitto with dynamic security (or the embedded broker
+ * store — a throwaway Postgres 15 (needed, and the default, with several replicas) or a SQLite
+ * file (the default with one) —, a real Mosquitto with dynamic security (or the embedded broker
  * with one replica), an S3 server for model files (devices fetch them through presigned URLs), and
  * a round-robin balancer.
  * Devices enroll through the balancer (each its own credentials, made by the control plane) and
@@ -139,11 +139,13 @@ export async function benchMain(argv: string[]): Promise<number> {
   const brokerKind = values.broker ?? (replicaCount > 1 ? 'mosquitto' : 'embedded');
   if (brokerKind === 'embedded' && replicaCount > 1)
     throw new Error('several replicas need a shared broker: --broker mosquitto');
-  // Several replicas share a database as a site runs them: Postgres. SQLite stays available
-  // with several (one file on one machine) to compare with the figures measured before Postgres.
+  // Several replicas share a database server, as a site runs them: Postgres. Two processes on one
+  // SQLite file refuse each other's writes under load ("database is locked" while enrolling).
   const storeKind = values.store ?? (replicaCount > 1 ? 'postgres' : 'sqlite');
   if (storeKind !== 'postgres' && storeKind !== 'sqlite')
     throw new Error(`--store must be postgres or sqlite, not '${storeKind}'`);
+  if (storeKind === 'sqlite' && replicaCount > 1)
+    throw new Error('several replicas need a shared database server: --store postgres (or --replicas 1)');
   const shardCount = Math.max(1, Number(values.shards));
   const ingestSeconds = Number(values['ingest-seconds']);
   const perMinute = Number(values['predictions-per-minute']);

@@ -83,7 +83,9 @@ export async function trackReportedState(
       from === 'timed_out' ||
       (RANK[derived.next] ?? 0) > (RANK[from] ?? 0);
     if (!forward) continue;
-    await rollouts.transition(entry.rolloutId, deviceId, derived.next, derived.reason, at);
+    // Only from the state read above: another replica may have recorded a newer report meanwhile.
+    if (!(await rollouts.advance(entry.rolloutId, deviceId, from, derived.next, derived.reason, at)))
+      continue;
     changed.add(entry.rolloutId);
     deps.logger.debug(
       { rolloutId: entry.rolloutId, deviceId, from, to: derived.next },

@@ -51,7 +51,6 @@ beforeAll(async () => {
   // Version 1 is 50/50 on every frame (each frame a sample); version 2 is sure (none).
   await publish(1, fleetModel('collapsed', 1));
   await publish(2, fleetModel('confident', 2));
-  await cluster.api.assign(1, { all: true });
   // Each camera its own seed: a frame another device sent already would be stored only once.
   const agents = await cluster.startAgents(DEVICES, (i) => ({
     camera: { type: 'synthetic', width: 32, height: 32, fps: 4, seed: i + 11 },
@@ -66,6 +65,8 @@ beforeAll(async () => {
           duplicate: e.duplicate,
         });
     });
+  // Only now, with every sample heard from the first: no model, no samples.
+  await cluster.api.assign(1, { all: true });
   await devicesOn(1, 30_000);
 }, 120_000);
 

@@ -1,13 +1,15 @@
 /**
  * Fleet benchmark: the control plane past one machine under a simulated fleet.
  *
- *   npx edgeloop bench fleet [--devices 10000] [--replicas 2] [--broker mosquitto|embedded]
- *     [--objects s3|local] [--ingest-seconds 60] [--predictions-per-minute 6] [--shards 2]
- *     [--model-bytes 200000] [--json]
+ *   npx edgeloop bench fleet [--devices 10000] [--replicas 2] [--store postgres|sqlite]
+ *     [--broker mosquitto|embedded] [--objects s3|local] [--ingest-seconds 60]
+ *     [--predictions-per-minute 6] [--shards 2] [--model-bytes 200000] [--json]
  *
  * Starts the replicas as processes of their own (cluster.enabled when more than one) on one shared
- * store, a real Mosquitto with dynamic security (or the embedded broker with one replica), an S3
- * server for model files (devices fetch them through presigned URLs), and a round-robin balancer.
+ * store — a throwaway Postgres 15 (needed, and the default, with several replicas) or a SQLite
+ * file (the default with one) —, a real Mosquitto with dynamic security (or the embedded broker
+ * with one replica), an S3 server for model files (devices fetch them through presigned URLs), and
+ * a round-robin balancer.
  * Devices enroll through the balancer (each its own credentials, made by the control plane) and
  * run in --shards processes: each its own MQTT connection and the agent's verified install path
  * (download, sha256 and signature, smoke test in onnxruntime — one session per distinct file,
@@ -18,6 +20,8 @@
  *   devices still classifying; then every prediction sent since ingest began is compared with
  *   the count the store holds (edgeloop_predictions_stored).
  * Prints one JSON object. Setup (enrolling: one deliberately slow scrypt per device) is not timed.
+ * Postgres' own CPU (postmaster and backends) is reported apart from the control plane's: both
+ * are part of what a device update costs.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -38,11 +42,19 @@ import {
 import { freePort } from '../test/helpers/free-port.ts';
 import { testManifest } from '../test/helpers/manifest-fixture.ts';
 import { type Mosquitto, startMosquitto } from '../test/helpers/mosquitto.ts';
+import { type PostgresCluster, startPostgres } from '../test/helpers/postgres-cluster.ts';
 import { startS3, type TestS3 } from '../test/helpers/s3-server.ts';
 import { startTcpBalancer, type TcpBalancer } from '../test/helpers/tcp-balancer.ts';
 import { buildTinyClassifier } from '../test/helpers/tiny-onnx.ts';
 import type { FleetShardSpec } from './fleet/fleet-shard.ts';
-import { cpuSeconds, mapLimit, peakRssMb, until } from './support/process-figures.ts';
+import {
+  cpuSeconds,
+  mapLimit,
+  peakRssMb,
+  treeCpuSeconds,
+  treePssMb,
+  until,
+} from './support/process-figures.ts';
 import { ShardProcess } from './support/shard-process.ts';
 
 interface ReplicaInfo {
@@ -111,6 +123,7 @@ export async function benchMain(argv: string[]): Promise<number> {
     options: {
       devices: { type: 'string', default: '10000' },
       replicas: { type: 'string', default: '2' },
+      store: { type: 'string' },
       broker: { type: 'string' },
       objects: { type: 'string', default: 's3' },
       'ingest-seconds': { type: 'string', default: '60' },
@@ -126,6 +139,13 @@ export async function benchMain(argv: string[]): Promise<number> {
   const brokerKind = values.broker ?? (replicaCount > 1 ? 'mosquitto' : 'embedded');
   if (brokerKind === 'embedded' && replicaCount > 1)
     throw new Error('several replicas need a shared broker: --broker mosquitto');
+  // Several replicas share a database server, as a site runs them: Postgres. Two processes on one
+  // SQLite file refuse each other's writes under load ("database is locked" while enrolling).
+  const storeKind = values.store ?? (replicaCount > 1 ? 'postgres' : 'sqlite');
+  if (storeKind !== 'postgres' && storeKind !== 'sqlite')
+    throw new Error(`--store must be postgres or sqlite, not '${storeKind}'`);
+  if (storeKind === 'sqlite' && replicaCount > 1)
+    throw new Error('several replicas need a shared database server: --store postgres (or --replicas 1)');
   const shardCount = Math.max(1, Number(values.shards));
   const ingestSeconds = Number(values['ingest-seconds']);
   const perMinute = Number(values['predictions-per-minute']);
@@ -135,14 +155,18 @@ export async function benchMain(argv: string[]): Promise<number> {
   const replicas: Replica[] = [];
   const shards: Shard[] = [];
   let broker: Mosquitto | null = null;
+  let postgres: PostgresCluster | null = null;
+  let postgresSampler: NodeJS.Timeout | null = null;
   let s3: TestS3 | null = null;
   let balancer: TcpBalancer | null = null;
   try {
     if (brokerKind === 'mosquitto') broker = await startMosquitto();
+    if (storeKind === 'postgres') postgres = await startPostgres();
     if (values.objects === 's3') s3 = await startS3('edgeloop-bench');
     for (let r = 0; r < replicaCount; r++) {
       const config: ControlPlaneConfigInput = {
         dataDir: join(root, 'control-plane'),
+        ...(postgres ? { store: { type: 'postgres' as const, url: postgres.url } } : {}),
         http: { host: '127.0.0.1', port: await freePort() },
         mqtt: broker
           ? {
@@ -266,7 +290,15 @@ export async function benchMain(argv: string[]): Promise<number> {
     const storedBefore = await metric('edgeloop_predictions_stored');
     const sentBefore = sum((sh) => sh.sent);
     const cpuOf = () => replicas.map((r) => cpuSeconds(r.child?.pid) ?? 0).reduce((a, b) => a + b, 0);
+    // Postgres: the postmaster and its backends, CPU and memory (sampled: backends come and go).
+    const postgresPid = postgres ? await postgres.pid() : null;
+    const postgresCpuOf = () => treeCpuSeconds(postgresPid) ?? 0;
+    let postgresPeakMb: number | null = treePssMb(postgresPid);
+    postgresSampler = setInterval(() => {
+      postgresPeakMb = Math.max(postgresPeakMb ?? 0, treePssMb(postgresPid) ?? 0);
+    }, 1_000);
     const ingestCpuBefore = cpuOf();
+    const ingestPostgresCpuBefore = postgresCpuOf();
     for (const sh of shards) sh.send({ predict: true });
     const ingestStart = Date.now();
     const fleetMs: number[] = [];
@@ -290,11 +322,13 @@ export async function benchMain(argv: string[]): Promise<number> {
     }
     const ingestElapsed = (Date.now() - ingestStart) / 1000;
     const ingestCpu = cpuOf() - ingestCpuBefore;
+    const ingestPostgresCpu = postgresCpuOf() - ingestPostgresCpuBefore;
     const ingestSent = sum((sh) => sh.sent) - sentBefore;
 
     // Devices keep classifying through the rollout: its health gates judge the new version on them.
     log('rolling out version 2…');
     const rolloutCpuBefore = cpuOf();
+    const rolloutPostgresCpuBefore = postgresCpuOf();
     const t0 = Date.now();
     const rollout = await api.createRollout({
       modelVersion: 2,
@@ -315,6 +349,7 @@ export async function benchMain(argv: string[]): Promise<number> {
     );
     const secondsToAllActive = (Date.now() - t0) / 1000;
     const rolloutCpu = cpuOf() - rolloutCpuBefore;
+    const rolloutPostgresCpu = postgresCpuOf() - rolloutPostgresCpuBefore;
     for (const sh of shards) sh.send({ predict: false });
     // Every prediction sent since ingest began must be stored, once: give the last ones time.
     await new Promise((r) => setTimeout(r, 2_000));
@@ -338,12 +373,13 @@ export async function benchMain(argv: string[]): Promise<number> {
       peak[`deviceShard${i}`] = peakRssMb(sh.child.pid);
     });
     if (broker) peak.mosquitto = peakRssMb(broker.pid());
+    if (postgres) peak.postgres = postgresPeakMb;
     peak.bench = peakRssMb(process.pid);
     const result = {
       devices: deviceCount,
       connected,
       replicas: replicaCount,
-      store: 'sqlite',
+      store: storeKind,
       broker: brokerKind,
       objects: values.objects,
       ingestSeconds: round(ingestElapsed),
@@ -356,9 +392,14 @@ export async function benchMain(argv: string[]): Promise<number> {
       fleetApiP99Ms: round(percentile(fleetMs, 99)),
       secondsToAllActive: round(secondsToAllActive, 2),
       rolloutState: final.state,
+      rolloutCounts: final.counts,
       failed: sum((sh) => sh.failed),
       controlPlaneCpuMsPerDeviceUpdate: round((rolloutCpu * 1000) / deviceCount, 2),
       controlPlaneCpuMsPerMessage: round((ingestCpu * 1000) / Math.max(1, messagesSent), 3),
+      postgresCpuMsPerDeviceUpdate: postgres ? round((rolloutPostgresCpu * 1000) / deviceCount, 2) : null,
+      postgresCpuMsPerMessage: postgres
+        ? round((ingestPostgresCpu * 1000) / Math.max(1, messagesSent), 3)
+        : null,
       peakRssMb: peak,
       setupSeconds: round(setupSeconds),
       modelBytes: modelOf(2).byteLength,
@@ -371,10 +412,12 @@ export async function benchMain(argv: string[]): Promise<number> {
     return result.failed === 0 && messagesStored === messagesSent ? 0 : 1;
   } finally {
     await Promise.allSettled(shards.map((sh) => sh.stop()));
+    if (postgresSampler) clearInterval(postgresSampler);
     await Promise.allSettled(replicas.map((r) => r.stop()));
     await balancer?.close();
     await broker?.remove();
     await s3?.stop();
+    await postgres?.stop();
     await rm(root, { recursive: true, force: true });
   }
 }

@@ -36,6 +36,8 @@ export const ErrorCodes = {
   EXECUTION_PROVIDER_UNAVAILABLE: 503,
   /** A camera or its capture process is missing, failing or stalled (the agent keeps retrying). */
   CAMERA_UNAVAILABLE: 503,
+  /** The control plane's database is unreachable (restarting, failing over): try again shortly. */
+  STORE_UNAVAILABLE: 503,
   INTERNAL: 500,
 } as const;
 

@@ -5,123 +5,43 @@
  * SIGKILL in the middle of a rollout (the other replica takes over and completes it), and the
  * broker restarted in the middle of one (every device converges).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { type Agent, startAgent } from '@edgeloop/agent';
-import { AgentConfigSchema, ApiClient, createLogger, type Rollout } from '@edgeloop/shared';
+import type { Rollout } from '@edgeloop/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../helpers/free-port.ts';
-import { JsonLogProcess } from '../helpers/json-log-process.ts';
 import { testManifest } from '../helpers/manifest-fixture.ts';
-import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.ts';
-import { type PostgresCluster, startPostgres } from '../helpers/postgres-cluster.ts';
-import { startTcpBalancer, type TcpBalancer } from '../helpers/tcp-balancer.ts';
+import { type ReplicaCluster, startReplicaCluster } from '../helpers/replica-cluster.ts';
 import { fleetModel, waitUntil } from '../integration/rollouts/fleet.ts';
 
-const CLI = resolve(import.meta.dirname, '../../cli/edgeloop.mjs');
-const LEASE_SECONDS = 2;
 const DEVICES = ['cam-00', 'cam-01', 'cam-02'];
 
-interface Replica {
-  id: string;
-  port: number;
-  process: JsonLogProcess | null;
-}
-
-let broker: Mosquitto;
-let postgres: PostgresCluster;
-let dir: string;
-let balancer: TcpBalancer;
-let api: ApiClient;
-const replicas: Replica[] = [];
-const agents: Agent[] = [];
-
-async function startReplica(replica: Replica): Promise<void> {
-  const configFile = join(dir, `${replica.id}.json`);
-  writeFileSync(
-    configFile,
-    JSON.stringify({
-      dataDir: join(dir, 'control-plane'),
-      store: { type: 'postgres', url: postgres.url },
-      http: { host: '127.0.0.1', port: replica.port },
-      mqtt: {
-        external: {
-          url: broker.url,
-          username: broker.service.username,
-          password: broker.service.password,
-          identities: 'mosquitto-dynsec',
-        },
-      },
-      cluster: { enabled: true, replicaId: replica.id, leaseSeconds: LEASE_SECONDS },
-      rollouts: { tickMs: 100 },
-      logLevel: 'info',
-    }),
-  );
-  const child = new JsonLogProcess(process.execPath, [CLI, 'control-plane', '--config', configFile]);
-  replica.process = child;
-  await child.waitFor((l) => l.msg === 'control plane started', `${replica.id} to start`, 60_000);
-}
-
-async function health(replica: Replica): Promise<{ replica?: { id: string; leader: boolean } } | null> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${replica.port}/api/v1/health`);
-    return (await res.json()) as { replica?: { id: string; leader: boolean } };
-  } catch {
-    return null;
-  }
-}
-
-async function leader(): Promise<Replica> {
-  return waitUntil(
-    async () => {
-      for (const r of replicas) if (r.process && (await health(r))?.replica?.leader) return r;
-      return null;
-    },
-    'a leader',
-    30_000,
-  );
-}
+let cluster: ReplicaCluster;
 
 async function publish(version: number): Promise<void> {
   const model = fleetModel('confident', version);
-  await api.publishModel(
+  await cluster.api.publishModel(
     testManifest(model, { modelVersion: version, name: `fleet-v${version}` }),
     new Map([['model.onnx', model]]),
   );
-}
-
-/** Warnings and errors the replicas logged, to say why a wait failed. */
-function replicaTrouble(): string {
-  return replicas
-    .flatMap((r) =>
-      (r.process?.lines ?? [])
-        .filter((l) => typeof l.level === 'number' && l.level >= 40)
-        .map((l) => `${r.id}: ${JSON.stringify(l)}`),
-    )
-    .slice(-20)
-    .join('\n');
 }
 
 async function allOn(version: number, timeoutMs = 60_000): Promise<void> {
   let seen: unknown = null;
   await waitUntil(
     async () => {
-      const devices = await api.listDevices().catch(() => []);
+      const devices = await cluster.api.listDevices().catch(() => []);
       seen = devices.map((d) => [d.deviceId, d.online, d.desiredVersion, d.reportedVersion]);
       return devices.length === DEVICES.length && devices.every((d) => d.reportedVersion === version);
     },
     `every device on version ${version}`,
     timeoutMs,
   ).catch((err) => {
-    throw new Error(`${err.message}; devices: ${JSON.stringify(seen)}\n${replicaTrouble()}`);
+    throw new Error(`${err.message}; devices: ${JSON.stringify(seen)}\n${cluster.trouble()}`);
   });
 }
 
 async function rolloutUntil(id: string, done: (r: Rollout) => boolean, what: string): Promise<Rollout> {
   return waitUntil(
     async () => {
-      const r = await api.getRollout(id).catch(() => null);
+      const r = await cluster.api.getRollout(id).catch(() => null);
       return r && done(r) ? r : null;
     },
     what,
@@ -130,61 +50,15 @@ async function rolloutUntil(id: string, done: (r: Rollout) => boolean, what: str
 }
 
 beforeAll(async () => {
-  broker = await startMosquitto();
-  postgres = await startPostgres();
-  dir = mkdtempSync(join(tmpdir(), 'edgeloop-replicas-'));
-  for (const id of ['cp-a', 'cp-b']) replicas.push({ id, port: await freePort(), process: null });
-  // The first start makes the database and the keys; the second joins them.
-  await startReplica(replicas[0]);
-  await startReplica(replicas[1]);
-  balancer = await startTcpBalancer(replicas.map((r) => ({ host: '127.0.0.1', port: r.port })));
-  const adminToken = readFileSync(join(dir, 'control-plane', 'admin-token'), 'utf8').trim();
-  api = new ApiClient(balancer.url, adminToken);
-  const signing = JSON.parse(readFileSync(join(dir, 'control-plane', 'signing-key.json'), 'utf8'));
-  const { token } = (await (
-    await fetch(`${balancer.url}/api/v1/enrollment-tokens`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ protocol: 1, uses: DEVICES.length, group: 'default' }),
-    })
-  ).json()) as { token: string };
-  for (const [i, deviceId] of DEVICES.entries()) {
-    const config = AgentConfigSchema.parse({
-      controlPlaneUrl: balancer.url,
-      dataDir: join(dir, 'agents', deviceId),
-      enrollmentToken: token,
-      deviceId,
-      trustedKeys: [{ keyId: signing.keyId, publicKeyPem: signing.publicKeyPem }],
-      camera: { type: 'synthetic', width: 48, height: 48, fps: 8, seed: i + 1 },
-      reportIntervalMs: 300,
-      logLevel: 'silent',
-    });
-    agents.push(
-      await startAgent(config, {
-        logger: createLogger({ level: 'silent' }),
-        retry: { baseMs: 100, maxMs: 500 },
-        httpTimeoutMs: 2_000,
-      }),
-    );
-  }
+  cluster = await startReplicaCluster({ replicaIds: ['cp-a', 'cp-b'], leaseSeconds: 2 });
+  await cluster.startAgents(DEVICES);
   await publish(1);
-  await api.assign(1, { all: true });
+  await cluster.api.assign(1, { all: true });
   await allOn(1);
 }, 240_000);
 
 afterAll(async () => {
-  if (process.env.EDGELOOP_REPLICA_LOGS)
-    for (const r of replicas)
-      writeFileSync(
-        join(process.env.EDGELOOP_REPLICA_LOGS, `${r.id}.log`),
-        (r.process?.lines ?? []).map((l) => JSON.stringify(l)).join('\n'),
-      );
-  for (const agent of agents) await agent.close().catch(() => {});
-  for (const r of replicas) await r.process?.kill('SIGTERM').catch(() => {});
-  await balancer?.close();
-  await broker?.remove();
-  await postgres?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await cluster?.close();
 });
 
 const strategy = {
@@ -196,7 +70,8 @@ const strategy = {
 
 describe('two control-plane replicas behind a load balancer', () => {
   it('elects exactly one leader and serves the API from both', async () => {
-    const first = await leader();
+    const { replicas, health } = cluster;
+    const first = await cluster.leader();
     const states = await Promise.all(replicas.map(health));
     expect(states.filter((s) => s?.replica?.leader)).toHaveLength(1);
     expect(states.map((s) => s?.replica?.id).sort()).toEqual(['cp-a', 'cp-b']);
@@ -223,26 +98,28 @@ describe('two control-plane replicas behind a load balancer', () => {
 
   it('completes a rollout when the leader is killed with SIGKILL in the middle of it', async () => {
     await publish(2);
+    const { api, replicas } = cluster;
     const created = await api.createRollout({ modelVersion: 2, target: { all: true }, strategy });
     // The canary is on version 2 and its wave soaking: the leader dies now.
     await rolloutUntil(created.rolloutId, (r) => r.counts.active === 1, 'the canary on version 2');
-    const dead = await leader();
+    const dead = await cluster.leader();
     await dead.process!.kill('SIGKILL');
     dead.process = null;
     const survivor = replicas.find((r) => r !== dead)!;
-    const next = await leader();
+    const next = await cluster.leader();
     expect(next).toBe(survivor);
     const done = await rolloutUntil(created.rolloutId, (r) => r.state !== 'running', 'the rollout to end');
     expect(done.state).toBe('completed');
     expect(done.counts).toEqual({ active: DEVICES.length });
     await allOn(2);
     // The killed replica comes back as a follower: the lease stays where it is.
-    await startReplica(dead);
-    expect((await health(dead))?.replica?.leader).toBe(false);
+    await cluster.startReplica(dead);
+    expect((await cluster.health(dead))?.replica?.leader).toBe(false);
   }, 180_000);
 
   it('converges every device when Mosquitto restarts in the middle of a rollout', async () => {
     await publish(3);
+    const { api, broker } = cluster;
     const created = await api.createRollout({ modelVersion: 3, target: { all: true }, strategy });
     await rolloutUntil(created.rolloutId, (r) => r.counts.active === 1, 'the canary on version 3');
     // Retained desired states go with the broker (no persistence): the leader publishes them again.

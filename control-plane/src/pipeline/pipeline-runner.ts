@@ -145,7 +145,12 @@ export async function createPipelineRunner(deps: {
     const done = execute(next, abort)
       .catch(async (err) => {
         deps.logger.error({ err, runId: next.id }, 'pipeline run crashed');
-        await runs.setRun(next.id, { status: 'failed', finishedAt: now(), error: (err as Error).message });
+        await runs
+          .setRun(next.id, { status: 'failed', finishedAt: now(), error: (err as Error).message })
+          // The database may be what failed: say so rather than leave an unhandled rejection.
+          .catch((storeErr) =>
+            deps.logger.error({ err: storeErr, runId: next.id }, 'could not record the failed run'),
+          );
       })
       .finally(() => {
         active = null;

@@ -271,9 +271,13 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
       // One tick at a time; a caller arriving mid-tick waits for it and then runs its own.
       const previous = running ?? Promise.resolve();
       const next = previous.then(() => tickOnce(now));
-      const settled: Promise<void> = next.finally(() => {
-        if (running === settled) running = null;
-      });
+      // `running` only marks the tick in progress and never rejects: the caller gets the error
+      // from `next` (a database gone mid-tick would otherwise be an unhandled rejection).
+      const settled: Promise<void> = next
+        .catch(() => {})
+        .finally(() => {
+          if (running === settled) running = null;
+        });
       running = settled;
       return next;
     },

@@ -31,6 +31,23 @@ function derive(state: ReportedState, entry: RolloutDeviceRecord, version: numbe
   return { next: u.phase, reason: u.detail ?? null };
 }
 
+/** States a device's own report may move it out of (the rest are the engine's or final). */
+const MOVABLE = new Set<RolloutDeviceState>([
+  'notified',
+  'downloading',
+  'verifying',
+  'installed',
+  'failed',
+  'timed_out',
+]);
+
+function isForward(from: RolloutDeviceState, next: RolloutDeviceState): boolean {
+  if (next === from) return false;
+  return (
+    next === 'failed' || from === 'failed' || from === 'timed_out' || (RANK[next] ?? 0) > (RANK[from] ?? 0)
+  );
+}
+
 export async function trackReportedState(
   deps: { rollouts: RolloutStore; logger: Logger },
   deviceId: string,
@@ -76,19 +93,23 @@ export async function trackReportedState(
       }
       continue;
     }
-    const from = entry.state;
-    const forward =
-      derived.next === 'failed' ||
-      from === 'failed' ||
-      from === 'timed_out' ||
-      (RANK[derived.next] ?? 0) > (RANK[from] ?? 0);
-    if (!forward) continue;
-    await rollouts.transition(entry.rolloutId, deviceId, derived.next, derived.reason, at);
-    changed.add(entry.rolloutId);
-    deps.logger.debug(
-      { rolloutId: entry.rolloutId, deviceId, from, to: derived.next },
-      'rollout device state',
-    );
+    // Only from the state read: another replica (recording a newer report) or the leader (timing
+    // the device out) may have moved it meanwhile; then decide again from what is stored now.
+    let current: RolloutDeviceRecord | undefined = entry;
+    for (let attempt = 0; current && attempt < 3; attempt++) {
+      const from: RolloutDeviceState = current.state;
+      const next = MOVABLE.has(from) ? derive(state, current, version) : null;
+      if (!next || !isForward(from, next.next)) break;
+      if (await rollouts.advance(entry.rolloutId, deviceId, from, next.next, next.reason, at)) {
+        changed.add(entry.rolloutId);
+        deps.logger.debug(
+          { rolloutId: entry.rolloutId, deviceId, from, to: next.next },
+          'rollout device state',
+        );
+        break;
+      }
+      current = (await rollouts.entriesOf(deviceId)).find((e) => e.rolloutId === entry.rolloutId);
+    }
   }
   return changed;
 }

@@ -2,7 +2,7 @@
  * The one importer of Kysely: turns a better-sqlite3 handle or a pg pool into a `SqlDatabase`
  * and applies the migrations with Kysely's `Migrator` on either engine.
  */
-import type { Logger } from '@edgeloop/shared';
+import { EdgeloopError, type Logger } from '@edgeloop/shared';
 import {
   CompiledQuery,
   type Dialect,
@@ -28,17 +28,27 @@ export interface KyselyDatabase {
   close(): Promise<void>;
 }
 
+/** Says whether an error means the database server is gone (not that the statement is wrong). */
+export type ConnectionLoss = (err: unknown) => boolean;
+
 export function sqliteKysely(database: SqliteDatabase): KyselyDatabase {
-  return wrap(new Kysely({ dialect: new SqliteDialect({ database }) }), 'sqlite');
+  return wrap(new Kysely({ dialect: new SqliteDialect({ database }) }), 'sqlite', () => false);
 }
 
-export function postgresKysely(pool: PostgresPool): KyselyDatabase {
-  return wrap(new Kysely({ dialect: new PostgresDialect({ pool }) as Dialect }), 'postgres');
+export function postgresKysely(pool: PostgresPool, connectionLoss: ConnectionLoss): KyselyDatabase {
+  return wrap(new Kysely({ dialect: new PostgresDialect({ pool }) as Dialect }), 'postgres', connectionLoss);
 }
 
-function wrap(db: AnyKysely, dialect: SqlDialect): KyselyDatabase {
+function wrap(db: AnyKysely, dialect: SqlDialect, connectionLoss: ConnectionLoss): KyselyDatabase {
+  // A lost server becomes one named error (HTTP 503), so callers retry instead of seeing a 500.
+  const named = (err: unknown): unknown =>
+    err instanceof EdgeloopError || !connectionLoss(err)
+      ? err
+      : new EdgeloopError('STORE_UNAVAILABLE', 'the database is unreachable; try again shortly', {
+          cause: err,
+        });
   return {
-    sql: executor(db, dialect, false),
+    sql: executor(db, dialect, false, named),
     dialect,
     migrate: (logger) => migrate(db, dialect, logger),
     close: () => db.destroy(),
@@ -55,9 +65,14 @@ function executor(
   db: AnyKysely | Transaction<unknown>,
   dialect: SqlDialect,
   inTransaction: boolean,
+  named: (err: unknown) => unknown,
 ): SqlDatabase {
   const query = async (text: string, params: readonly unknown[]) =>
-    db.executeQuery(CompiledQuery.raw(dialect === 'postgres' ? numberPlaceholders(text) : text, [...params]));
+    db
+      .executeQuery(CompiledQuery.raw(dialect === 'postgres' ? numberPlaceholders(text) : text, [...params]))
+      .catch((err: unknown) => {
+        throw named(err);
+      });
   const self: SqlDatabase = {
     dialect,
     prepare: (text) => ({
@@ -71,7 +86,12 @@ function executor(
     transaction: (fn) =>
       inTransaction
         ? fn(self)
-        : (db as AnyKysely).transaction().execute((trx) => fn(executor(trx, dialect, true))),
+        : (db as AnyKysely)
+            .transaction()
+            .execute((trx) => fn(executor(trx, dialect, true, named)))
+            .catch((err: unknown) => {
+              throw named(err);
+            }),
     lock: async (name) => {
       if (dialect === 'postgres' && inTransaction) {
         await query('SELECT pg_advisory_xact_lock(hashtext(?))', [name]);

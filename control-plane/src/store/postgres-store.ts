@@ -5,6 +5,34 @@ import { postgresKysely } from './kysely-database.ts';
 import { migratedStore } from './sql-store.ts';
 import type { Store } from './store.ts';
 
+/** Socket errors: the server is not there (restarting, failing over) or the link broke. */
+const SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/**
+ * Whether an error from pg means the server went away rather than that a statement failed:
+ * SQLSTATE class 08 (connection exception), 57P01-57P03 (shut down by an administrator, crashed,
+ * not accepting connections yet), a socket error, or pg's words for a client whose connection
+ * ended under it.
+ */
+export function postgresConnectionLoss(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (
+    typeof code === 'string' &&
+    (SOCKET_CODES.has(code) || code.startsWith('08') || /^57P0[1-3]$/.test(code))
+  )
+    return true;
+  const message = err instanceof Error ? err.message : '';
+  return /Connection terminated|not queryable|timeout exceeded when trying to connect/i.test(message);
+}
+
 /** pg's type ids: BIGINT (int8; our INTEGER columns and COUNT(*)) and NUMERIC (SUM, AVG). */
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
@@ -21,9 +49,16 @@ export async function openPostgresStore(
         : pg.types.getTypeParser(oid, format ?? 'text'),
   };
   const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, types });
-  // An idle client's error (server restart) must not crash the process; the pool replaces it.
-  pool.on('error', (err) => logger.warn({ err: redactText(err.message) }, 'postgres connection lost'));
-  const store = await migratedStore(postgresKysely(pool), logger);
+  // A server restart ends every connection with an error event: on an idle client the pool hears
+  // it (and replaces the client); on one checked out between two statements (inside a
+  // transaction) only the client does, and an unheard 'error' event would end the process. The
+  // statement that follows fails, and the pool drops the broken client when it is released.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => logger.warn({ err: redactText(err.message) }, 'postgres connection lost'));
+  });
+  // The pool re-emits an idle client's error: logged once already, by the listener above.
+  pool.on('error', () => {});
+  const store = await migratedStore(postgresKysely(pool, postgresConnectionLoss), logger);
   logger.info({ url: redactText(options.url), poolSize: options.poolSize ?? 10 }, 'store: postgres');
   return store;
 }

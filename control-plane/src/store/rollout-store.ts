@@ -63,6 +63,19 @@ export interface RolloutStore {
     at: string,
     notified?: boolean,
   ): Promise<void>;
+  /**
+   * The transition only if the device is still in state `from` (compare and set); false when
+   * another writer moved it first. Replicas record one device's reports concurrently: without
+   * this a stale 'downloading' read before an 'active' was written would overwrite it.
+   */
+  advance(
+    rolloutId: string,
+    deviceId: string,
+    from: RolloutDeviceState,
+    state: RolloutDeviceState,
+    reason: string | null,
+    at: string,
+  ): Promise<boolean>;
   /** The same transition for many devices, in one transaction. */
   transitionMany(
     rolloutId: string,
@@ -233,6 +246,23 @@ export function createSqlRolloutStore(db: SqlDatabase): RolloutStore {
     },
     async transition(rolloutId, deviceId, state, reason, at, notified = false) {
       await this.transitionMany(rolloutId, [deviceId], state, reason, at, notified);
+    },
+    advance(rolloutId, deviceId, from, state, reason, at) {
+      return db.transaction(async (tx) => {
+        const { changes } = await tx
+          .prepare(
+            `UPDATE rollout_devices SET state = ?, reason = ?, updated_at = ?
+             WHERE rollout_id = ? AND device_id = ? AND state = ?`,
+          )
+          .run(state, reason, at, rolloutId, deviceId, from);
+        if (changes === 0) return false;
+        await tx
+          .prepare(
+            'INSERT INTO rollout_transitions (rollout_id, device_id, state, at, reason) VALUES (?, ?, ?, ?, ?)',
+          )
+          .run(rolloutId, deviceId, state, at, reason);
+        return true;
+      });
     },
     async transitionMany(rolloutId, deviceIds, state, reason, at, notified = false) {
       await db.transaction(async (tx) => {

@@ -224,6 +224,17 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
       'notified',
     ]);
     expect((await store.rollouts.listLive()).map((r) => r.rolloutId)).toEqual(['r1']);
+    // Compare and set: a writer that read 'notified' before another moved the device on loses.
+    expect(await store.rollouts.advance('r1', 'cam-a', 'notified', 'active', 'running version 2', at)).toBe(
+      true,
+    );
+    expect(await store.rollouts.advance('r1', 'cam-a', 'notified', 'downloading', null, at)).toBe(false);
+    expect((await store.rollouts.devices('r1'))[0].state).toBe('active');
+    expect((await store.rollouts.history('r1')).get('cam-a')?.map((h) => h.state)).toEqual([
+      'queued',
+      'notified',
+      'active',
+    ]);
   });
 
   it('keeps pipeline runs and their step logs', async () => {

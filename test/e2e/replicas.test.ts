@@ -3,7 +3,8 @@
  * Postgres and a Mosquitto with dynamic security, behind a round-robin load balancer, with real
  * agents enrolled through the balancer. Shows the faults that matter: the leader killed with
  * SIGKILL in the middle of a rollout (the other replica takes over and completes it), and the
- * broker restarted in the middle of one (every device converges).
+ * broker restarted in the middle of one (every device converges); and that failed credential
+ * checks spend one budget across the replicas.
  */
 import type { Rollout } from '@edgeloop/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,7 +85,7 @@ describe('two control-plane replicas behind a load balancer', () => {
     // (each replica alone has seen only five or six).
     const statuses: number[] = [];
     for (let i = 0; i < 11; i++) {
-      const replica = replicas[i % replicas.length];
+      const replica = cluster.replicas[i % cluster.replicas.length];
       const res = await fetch(`http://127.0.0.1:${replica.port}/api/v1/devices/enroll`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },

@@ -116,5 +116,5 @@ describe('an agent killed at any point of an install', () => {
     }
     // The mid-download kills left partial files that the restarted agent continued with a Range.
     expect(resumedDownloads).toBeGreaterThanOrEqual(1);
-  }, 150_000); // eight agent process starts; each loads onnxruntime and sharp afresh
+  }, 400_000); // eight agent process starts, each loading onnxruntime and sharp afresh: 5–20 s each at load 20
 });

@@ -99,9 +99,22 @@ describe('agent self-update: slots, pointer, launcher revert, staged rollouts', 
       }),
     ];
     for (const file of [bundleA.built.file, ...derived.map((d) => d.file)]) await publish(file);
-    // The first device is the one power cuts hit: it logs at info, the steps the cuts anchor on.
-    devices.push(await installDevice('self-update-1', { logLevel: 'info', agentHealthySeconds: 1 }));
-    devices.push(await installDevice('self-update-2', { logLevel: 'warn', agentHealthySeconds: 3 }));
+    // The first device is the one power cuts hit: it logs at info (the steps the cuts anchor on)
+    // and reports often, so each cut's checks see its state without waiting out a report interval.
+    devices.push(
+      await installDevice('self-update-1', {
+        logLevel: 'info',
+        agentHealthySeconds: 1,
+        reportIntervalMs: 250,
+      }),
+    );
+    devices.push(
+      await installDevice('self-update-2', {
+        logLevel: 'warn',
+        agentHealthySeconds: 3,
+        reportIntervalMs: 1000,
+      }),
+    );
     for (const d of devices) d.supervisor.start();
     await waitUntil(
       async () => {
@@ -127,7 +140,7 @@ describe('agent self-update: slots, pointer, launcher revert, staged rollouts', 
   /** The factory code (as install.sh leaves /opt/edgeloop/current), a config, and a launcher. */
   async function installDevice(
     id: string,
-    o: { logLevel: 'info' | 'warn'; agentHealthySeconds: number },
+    o: { logLevel: 'info' | 'warn'; agentHealthySeconds: number; reportIntervalMs: number },
   ): Promise<Device> {
     const dir = join(t.dataDir, id);
     const factory = join(dir, 'opt/current');
@@ -143,7 +156,7 @@ describe('agent self-update: slots, pointer, launcher revert, staged rollouts', 
         enrollmentToken: await createToken(t),
         trustedKeys: [t.cp.signingPublicKey],
         camera: { type: 'synthetic', width: 32, height: 32, fps: 1 },
-        reportIntervalMs: 1000,
+        reportIntervalMs: o.reportIntervalMs,
         updates: { agentHealthySeconds: o.agentHealthySeconds },
         logLevel: o.logLevel,
       }),

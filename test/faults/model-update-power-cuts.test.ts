@@ -44,7 +44,7 @@ const DEVICE = 'cam-power-cut';
 const MODEL_BYTES = 600_000;
 const LINK_BYTES_PER_SECOND = 1_000_000;
 const SEED = Number(process.env.FAULT_SEED ?? 20261206);
-/** Beside the 10 named steps; 30 model points in all keep the file near 1.5 min on CI. */
+/** Beside the 10 named steps: 30 model points (the other 20 of the 50 cut agent self-updates). */
 const RANDOM_POINTS = Number(process.env.FAULT_RANDOM_POINTS ?? 20);
 /** Guards against a hang, not a speed target: a step takes seconds on an idle machine. */
 const STEP_TIMEOUT_MS = 90_000;
@@ -282,6 +282,6 @@ describe('an agent SIGKILLed at 30 points of model updates', () => {
     expect(Object.keys(summary.outcomes).some((o) => o.endsWith('old version'))).toBe(true);
     expect(resumed).toBeGreaterThanOrEqual(1);
     expect(current).toBe((await t.cp.store.devices.get(DEVICE))?.reportedVersion);
-    // ~1.5 min on an idle 2-core machine; the bound only guards against a hang on a very busy one.
+    // 4 min at load 7–10 on a shared 2-core machine; the bound only guards against a hang.
   }, 2_400_000);
 });

@@ -26,7 +26,7 @@ import { createChangeFeed } from './dashboard/change-feed.ts';
 import { createLiveFrames } from './devices/live-frames.ts';
 import { createConvergence } from './fleet/convergence.ts';
 import { createDesiredConfigPublisher } from './fleet/desired-config.ts';
-import { createDesiredStatePublisher } from './fleet/desired-state.ts';
+import { createDesiredStatePublisher, type DesiredStatePublisher } from './fleet/desired-state.ts';
 import { followDeviceMessages } from './fleet/device-messages.ts';
 import { type App, createApp } from './http/app.ts';
 import { startHttpServer } from './http/server.ts';
@@ -74,6 +74,12 @@ export interface ControlPlane {
   objects: ObjectStore;
   /** The retraining pipeline (runs one at a time). */
   pipeline: PipelineRunner;
+  /**
+   * Publishes devices' stored desired state (signed, retained): what the rollout engines call after
+   * changing it, for a program embedding the control plane that changes it itself (a test ordering
+   * an agent version the way an aborted agent rollout does).
+   */
+  desired: Pick<DesiredStatePublisher, 'publish'>;
   /** The HTTP app itself (every route it serves is in `app.routes`). */
   app: App;
   close(): Promise<void>;
@@ -421,6 +427,7 @@ export async function startControlPlane(
       store,
       objects,
       pipeline,
+      desired,
       app,
       async close() {
         await stopAll();

@@ -6,38 +6,59 @@
  * re-signed), one of them broken so that its agent exits at start.
  *
  *   - a rollout from A (0.1.0) to B (0.2.0) reaches every device, through the slots and pointer;
- *   - power cuts (SIGKILL of launcher and agent together) at each step of a self-update leave a
- *     device that starts an agent again, and it ends on B;
  *   - a broken C (0.3.0) crash-loops on the canary, the launcher reverts it to B, the rollout
- *     counts the failure and aborts, and the other device is never told.
+ *     counts the failure and aborts, and the other device is never told;
+ *   - power cuts (SIGKILL of launcher and agent together) at each named step of self-updates and at
+ *     seeded random moments between "update started" and "update confirmed", in both directions
+ *     (B → D, and D → B as an ordered rollback; each update switches to the other slot): after
+ *     every cut the pointer names verified code (the old version or the new), the model is
+ *     verified, the device restarts through the launcher and reports over MQTT, and the update
+ *     ends on the version ordered (a cut is not a failed trial: it never reverts). Seed:
+ *     FAULT_SEED (printed); FAULT_AGENT_RANDOM_POINTS sets the random moments per direction.
  */
-import { cp, mkdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type AgentRollout,
   ApiClient,
   apiRoutes,
   type CreateAgentRolloutInput,
+  createRng,
   EdgeloopError,
   generateSigningKey,
   PROTOCOL_VERSION,
+  sha256Hex,
 } from '@edgeloop/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSigningKeyFile } from '../../cli/bundle/key-files.ts';
 import { buildTestBundle, type UnpackedBundle } from '../helpers/agent-bundle.ts';
 import { deriveBundle } from '../helpers/derived-bundle.ts';
+import { agentCodeOnDisk, verifiedModelOnDisk } from '../helpers/device-disk-checks.ts';
+import {
+  describePoint,
+  type KillPoint,
+  type KillRound,
+  type KillTarget,
+  killPlan,
+  runKillPoints,
+} from '../helpers/kill-points.ts';
 import { LauncherSupervisor } from '../helpers/launcher-supervisor.ts';
+import { testManifest } from '../helpers/manifest-fixture.ts';
 import {
   createToken,
   startTestControlPlane,
   type TestControlPlane,
 } from '../integration/control-plane/helpers.ts';
-import { freePort, waitUntil } from '../integration/rollouts/fleet.ts';
+import { fleetModel, freePort, waitUntil } from '../integration/rollouts/fleet.ts';
 
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const A = '0.1.0';
 const B = '0.2.0';
 const C = '0.3.0';
+const D = '0.4.0';
+const SEED = Number(process.env.FAULT_SEED ?? 20261206);
+/** Random moments per direction (B → D and D → B), beside the 6 named steps in each: 20 cuts. */
+const RANDOM_PER_DIRECTION = Number(process.env.FAULT_AGENT_RANDOM_POINTS ?? 4);
 
 interface Device {
   id: string;
@@ -63,18 +84,37 @@ describe('agent self-update: slots, pointer, launcher revert, staged rollouts', 
     const keyFile = join(t.dataDir, 'signing-key.json');
     bundleA = await buildTestBundle('x64', keyFile, t.dataDir);
     const key = readSigningKeyFile(keyFile);
+    // B and C leave out the Node runtime (the bundle variant for devices with Node 20; the
+    // launcher's bin/edgeloop-agent then uses the system's): a third of the bytes to move, unpack
+    // and verify in each of the many updates below. A, the factory code, is the full bundle.
     const derived = [
-      await deriveBundle(bundleA.dir, { version: B, signingKey: key, workDir: t.dataDir }),
+      await deriveBundle(bundleA.dir, { version: B, signingKey: key, workDir: t.dataDir, withoutNode: true }),
       // Exits before it does anything: the new agent cannot even start.
       await deriveBundle(bundleA.dir, {
         version: C,
         signingKey: key,
         workDir: t.dataDir,
         breakWith: 'process.exit(70);',
+        withoutNode: true,
       }),
     ];
     for (const file of [bundleA.built.file, ...derived.map((d) => d.file)]) await publish(file);
-    for (const id of ['self-update-1', 'self-update-2']) devices.push(await installDevice(id));
+    // The first device is the one power cuts hit: it logs at info (the steps the cuts anchor on)
+    // and reports often, so each cut's checks see its state without waiting out a report interval.
+    devices.push(
+      await installDevice('self-update-1', {
+        logLevel: 'info',
+        agentHealthySeconds: 1,
+        reportIntervalMs: 250,
+      }),
+    );
+    devices.push(
+      await installDevice('self-update-2', {
+        logLevel: 'warn',
+        agentHealthySeconds: 3,
+        reportIntervalMs: 1000,
+      }),
+    );
     for (const d of devices) d.supervisor.start();
     await waitUntil(
       async () => {
@@ -98,7 +138,10 @@ describe('agent self-update: slots, pointer, launcher revert, staged rollouts', 
   }
 
   /** The factory code (as install.sh leaves /opt/edgeloop/current), a config, and a launcher. */
-  async function installDevice(id: string): Promise<Device> {
+  async function installDevice(
+    id: string,
+    o: { logLevel: 'info' | 'warn'; agentHealthySeconds: number; reportIntervalMs: number },
+  ): Promise<Device> {
     const dir = join(t.dataDir, id);
     const factory = join(dir, 'opt/current');
     const data = join(dir, 'var-lib');
@@ -113,9 +156,9 @@ describe('agent self-update: slots, pointer, launcher revert, staged rollouts', 
         enrollmentToken: await createToken(t),
         trustedKeys: [t.cp.signingPublicKey],
         camera: { type: 'synthetic', width: 32, height: 32, fps: 1 },
-        reportIntervalMs: 1000,
-        updates: { agentHealthySeconds: 3 },
-        logLevel: 'warn',
+        reportIntervalMs: o.reportIntervalMs,
+        updates: { agentHealthySeconds: o.agentHealthySeconds },
+        logLevel: o.logLevel,
       }),
     );
     const supervisor = new LauncherSupervisor({
@@ -194,52 +237,6 @@ describe('agent self-update: slots, pointer, launcher revert, staged rollouts', 
     for (const d of devices) expect(listed.devices.find((x) => x.deviceId === d.id)?.agentVersion).toBe(B);
   }, 300_000);
 
-  // Each step of a self-update, named by what is on disk (or logged) when the power goes.
-  const STEPS: { step: string; when: (agent: string, s: LauncherSupervisor) => Promise<boolean> }[] = [
-    { step: 'download', when: (a) => exists(join(a, 'download.tar.gz')) },
-    { step: 'unpack and verify', when: (a) => exists(join(a, 'slots/a.tmp')) },
-    { step: 'pointer switch', when: (a) => exists(join(a, 'trial')) },
-    { step: 'first boot', when: (a) => exists(join(a, 'boots')) },
-    {
-      // The new agent runs but has not confirmed itself yet (it waits agentHealthySeconds).
-      step: 'health confirm',
-      when: async (a, s) => {
-        const trial = s.lines.findLastIndex((l) => /trial of agent/.test(l));
-        return (
-          trial >= 0 &&
-          s.lines.slice(trial).some((l) => /running on linux/.test(l)) &&
-          (await exists(join(a, 'trial')))
-        );
-      },
-    },
-  ];
-
-  it('a power cut at each step of a self-update leaves a device that runs an agent and ends on 0.2.0', async () => {
-    const d = devices[0];
-    const agentDir = join(d.data, 'agent');
-    for (const { step, when } of STEPS) {
-      // Back to the factory code (0.1.0); its desired state still says 0.2.0, so it updates again.
-      await d.supervisor.stop();
-      await rm(agentDir, { recursive: true, force: true });
-      d.supervisor.start();
-      await waitUntil(() => when(agentDir, d.supervisor), `step '${step}'`, 120_000);
-      await d.supervisor.powerCut();
-      const from = d.supervisor.mark();
-      d.supervisor.start();
-      // An agent runs again (the old one or the new one, never none) ...
-      await d.supervisor.waitFor(/running on linux/, from, 120_000);
-      // ... and the update completes: 0.2.0 confirmed, no trial left.
-      await waitUntil(
-        async () =>
-          (await t.cp.store.devices.get(d.id))?.agentVersion === B &&
-          !(await exists(join(agentDir, 'trial'))) &&
-          (await readlink(join(agentDir, 'current')).catch(() => null)) !== null,
-        `device back on ${B} after a power cut at '${step}'`,
-        120_000,
-      );
-    }
-  }, 900_000);
-
   it('a broken 0.3.0 crash-loops on the canary, is reverted by the launcher, and the rollout aborts', async () => {
     const created = await rollout(C);
     const done = await waitUntil(
@@ -278,4 +275,180 @@ describe('agent self-update: slots, pointer, launcher revert, staged rollouts', 
       60_000,
     );
   }, 300_000);
+
+  /**
+   * The steps of a self-update, named by the line that says each is done (the agent's, or the
+   * launcher's for a trial start): a cut right after each, in both directions.
+   */
+  const NAMED_STEPS = [
+    'agent update started', // the download begins
+    'agent bundle downloaded; unpacking and verifying it',
+    'agent installed in the inactive slot; restarting into it', // pointer switched
+    'trial of agent', // the launcher's first start of the new slot
+    'running a self-update on trial', // the new agent runs, not confirmed yet
+    'self-update confirmed healthy',
+  ].map((after) => ({ after, delayMs: 0 }));
+
+  it('power cuts at named steps and random moments of self-updates both ways leave a working agent on a verified model', async () => {
+    const d = devices[0];
+    const keys = [t.cp.signingPublicKey];
+    const s = d.supervisor;
+    // D, a fourth version: B → D is an update, D → B an ordered rollback (an aborted rollout's order).
+    const derivedD = await deriveBundle(bundleA.dir, {
+      version: D,
+      signingKey: readSigningKeyFile(join(t.dataDir, 'signing-key.json')),
+      workDir: t.dataDir,
+      withoutNode: true,
+    });
+    await publish(derivedD.file);
+    // A model to run, so every restart must also come back on a verified model.
+    const model = fleetModel('confident', 1, 200_000);
+    await api.publishModel(testManifest(model, { modelVersion: 1 }), new Map([['model.onnx', model]]));
+    await api.assign(1, { deviceIds: [d.id] });
+    await waitUntil(
+      async () => (await t.cp.store.devices.get(d.id))?.reportedVersion === 1,
+      'the device running model 1',
+      120_000,
+    );
+
+    // An order as the rollout engine gives one: the desired row, then the signed desired state.
+    const order = async (version: string) => {
+      await t.cp.store.agentVersions.setDesired([d.id], version, version === B, new Date().toISOString());
+      await t.cp.desired.publish([d.id]);
+    };
+    const converged = (version: string, why: string) =>
+      waitUntil(
+        async () => {
+          const stored = await t.cp.store.devices.get(d.id);
+          return (
+            stored?.agentVersion === version &&
+            stored.status === 'running' &&
+            !(await exists(join(d.data, 'agent/trial')))
+          );
+        },
+        `device confirmed on agent ${version} ${why}`,
+        120_000,
+      );
+    /** An uncut update: its time from 'agent update started' to 'self-update confirmed healthy'. */
+    const timedUpdate = async (version: string) => {
+      const from = s.mark();
+      const started = s.waitForLine(
+        (l) => l.msg === 'agent update started' && l.version === version,
+        'update started',
+        from,
+        120_000,
+      );
+      const confirmed = s.waitForLine(
+        (l) => l.msg === 'self-update confirmed healthy' && l.version === version,
+        'update confirmed',
+        from,
+        120_000,
+      );
+      await order(version);
+      const ms = Number((await confirmed).time) - Number((await started).time);
+      await converged(version, 'uncut');
+      return ms;
+    };
+    // After the broken C, the device runs B from slot a. Calibrate the random moments on this
+    // machine: B → D (into slot b), D → B (into slot a).
+    await converged(B, 'before the cuts');
+    const windowMs: Record<string, number> = { [D]: await timedUpdate(D), [B]: await timedUpdate(B) };
+
+    const rng = createRng(SEED);
+    const plans = [D, B].map((to) =>
+      killPlan({
+        rng,
+        named: NAMED_STEPS,
+        random: RANDOM_PER_DIRECTION,
+        anchor: NAMED_STEPS[0].after,
+        windowMs: windowMs[to],
+      }),
+    );
+    // Alternate directions: each round goes to the version the device is not on.
+    const plan: { point: KillPoint; to: string }[] = [];
+    for (let i = 0; i < plans[0].length; i++)
+      plan.push({ point: plans[0][i], to: D }, { point: plans[1][i], to: B });
+    let current = B;
+
+    const target: KillTarget = s.killTarget();
+    let restart = { from: 0, at: 0 };
+    const { summary } = await runKillPoints<KillTarget>({
+      proc: target,
+      points: plan.map((p) => p.point),
+      start: () => {
+        restart = { from: s.mark(), at: Date.now() };
+        s.start();
+        return target;
+      },
+      round: (i): KillRound<KillTarget> => {
+        const { to } = plan[i];
+        const from = current;
+        return {
+          begin: () => order(to),
+          isAnchor: (l, p) =>
+            p.after === 'trial of agent'
+              ? l.text?.includes(`trial of agent ${to}`) === true
+              : l.msg === p.after && l.version === to,
+          anchorTimeoutMs: 120_000,
+          async afterKill(p) {
+            const where = `${describePoint(p)} of the update to ${to}`;
+            // The code the launcher starts next is complete and verified, and is A or B.
+            const code = await agentCodeOnDisk(d.data, { version: A }, keys);
+            expect([from, to], `agent code on disk after ${where}`).toContain(code.version);
+            if (code.trial !== null) expect(code.trial, `trial after ${where}`).toBe(code.version);
+            const onDisk = await verifiedModelOnDisk(d.data, keys);
+            expect(onDisk, `model on disk after ${where}`).toEqual({
+              modelVersion: 1,
+              sha256: sha256Hex(model),
+            });
+            return `came back on the ${code.version === to ? 'new' : 'old'} agent`;
+          },
+          async recover(_, outcome) {
+            // A working agent: started by the launcher, on the verified model, reporting over MQTT.
+            const loaded = await s.waitForLine(
+              (l) => l.msg === 'active model loaded from disk',
+              'a model from disk',
+              restart.from,
+              120_000,
+            );
+            expect(loaded.modelVersion).toBe(1);
+            await waitUntil(
+              async () => {
+                const stored = await t.cp.store.devices.get(d.id);
+                return (
+                  stored?.status === 'running' &&
+                  Date.parse(stored.lastSeenAt ?? '') >= restart.at &&
+                  [from, to].includes(stored.agentVersion ?? '')
+                );
+              },
+              `a report from the restarted agent (update to ${to})`,
+              120_000,
+            );
+            await converged(to, `after a cut at ${describePoint(plan[i].point)}`);
+            // The designed outcome: a cut never counts as a failed trial, so nothing is reverted.
+            expect(JSON.parse(await readFile(join(d.data, 'agent/result'), 'utf8'))).toMatchObject({
+              outcome: 'confirmed',
+              version: to,
+            });
+            current = to;
+            return outcome;
+          },
+        };
+      },
+      onPoint: (i, point, outcome, ms) =>
+        process.stdout.write(
+          `agent power cut ${i + 1}/${plan.length}: ${plan[i].to === D ? 'B→D' : 'D→B'} ${describePoint(point)} → ${outcome} (${ms} ms)\n`,
+        ),
+    });
+    process.stdout.write(
+      `power cuts over agent self-updates: ${JSON.stringify({ seed: SEED, windowMs, ...summary })}\n`,
+    );
+    expect(summary.points).toBe(2 * (NAMED_STEPS.length + RANDOM_PER_DIRECTION));
+    expect(summary.restarts).toBe(summary.points);
+    expect(Object.keys(summary.outcomes).sort()).toEqual([
+      'came back on the new agent',
+      'came back on the old agent',
+    ]);
+    expect((await t.cp.store.devices.get(d.id))?.agentVersion).toBe(B);
+  }, 1_200_000);
 });

@@ -1,19 +1,19 @@
 /**
  * Power-cut realism for model updates, as Mender tests it: the real agent (its own process,
  * onnxruntime, signed manifests) runs against a real control plane (HTTP, embedded aedes broker,
- * SQLite) and is SIGKILLed at over 50 points while models roll forward (a download) and back (a
- * switch to the slot kept for rollback): at each named step of an install, and at moments drawn
- * from a seeded RNG across the whole manifest → download → verify → smoke test → activate window.
+ * SQLite) and is SIGKILLed at 30 points while models roll forward (a download) and back (a switch
+ * to the slot kept for rollback): at each named step of an install, and at moments drawn from a
+ * seeded RNG across the whole manifest → download → verify → smoke test → activate window. The
+ * other 22 of the 52 power cuts hit agent self-updates (test/e2e/agent-self-update.test.ts).
  * After every cut, before the restart, the disk must hold a verified model (the one it had or the
  * new one; signature and every hash match the manifest the control plane signed) and no slot that
  * looks complete but holds a partial file; the restarted agent must load exactly that model and
  * converge to the desired version. Seed: FAULT_SEED (printed, so a failure can be replayed).
  */
-import { writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { ModelStore } from '@edgeloop/agent';
 import {
-  ApiClient,
+  type ApiClient,
   apiRoutes,
   createRng,
   type ModelSlot,
@@ -31,13 +31,9 @@ import {
   WarmSpare,
 } from '../helpers/kill-points.ts';
 import { testManifest } from '../helpers/manifest-fixture.ts';
-import { startThrottleProxy, type ThrottleProxy } from '../helpers/throttle-proxy.ts';
-import {
-  createToken,
-  startTestControlPlane,
-  type TestControlPlane,
-} from '../integration/control-plane/helpers.ts';
-import { fleetModel, freePort, waitUntil } from '../integration/rollouts/fleet.ts';
+import { startThrottledAgentSetup, type ThrottledAgentSetup } from '../helpers/throttled-agent-setup.ts';
+import type { TestControlPlane } from '../integration/control-plane/helpers.ts';
+import { fleetModel, waitUntil } from '../integration/rollouts/fleet.ts';
 
 const AGENT_PROCESS = resolve(import.meta.dirname, '../helpers/agent-process.ts');
 const DEVICE = 'cam-power-cut';
@@ -48,7 +44,8 @@ const DEVICE = 'cam-power-cut';
 const MODEL_BYTES = 600_000;
 const LINK_BYTES_PER_SECOND = 1_000_000;
 const SEED = Number(process.env.FAULT_SEED ?? 20261206);
-const RANDOM_POINTS = Number(process.env.FAULT_RANDOM_POINTS ?? 42);
+/** Beside the 10 named steps: 30 model points (the other 20 of the 50 cut agent self-updates). */
+const RANDOM_POINTS = Number(process.env.FAULT_RANDOM_POINTS ?? 20);
 /** Guards against a hang, not a speed target: a step takes seconds on an idle machine. */
 const STEP_TIMEOUT_MS = 90_000;
 
@@ -77,11 +74,10 @@ const NAMED_BACK = [
   { after: 'pointer written', delayMs: 0 },
 ];
 
-describe('an agent SIGKILLed at 50+ points of model updates', () => {
+describe('an agent SIGKILLed at 30 points of model updates', () => {
+  let setup: ThrottledAgentSetup;
   let t: TestControlPlane;
   let api: ApiClient;
-  let proxy: ThrottleProxy;
-  let configPath: string;
   let store: ModelStore;
   let agent: AgentProcess | null = null;
   let spares: WarmSpare<AgentProcess> | null = null;
@@ -89,39 +85,21 @@ describe('an agent SIGKILLed at 50+ points of model updates', () => {
   const published = new Map<number, string>();
 
   beforeAll(async () => {
-    t = await startTestControlPlane({
-      http: { host: '127.0.0.1', port: await freePort() },
-      mqtt: { host: '127.0.0.1', port: await freePort() },
-      logLevel: 'warn',
+    setup = await startThrottledAgentSetup({
+      deviceId: DEVICE,
+      linkBytesPerSecond: LINK_BYTES_PER_SECOND,
+      frameSize: 32,
+      reportIntervalMs: 200,
+      controlPlaneLogLevel: 'warn',
     });
-    api = new ApiClient(t.cp.httpUrl, t.cp.adminToken);
-    proxy = await startThrottleProxy(
-      { host: '127.0.0.1', port: Number(new URL(t.cp.httpUrl).port) },
-      LINK_BYTES_PER_SECOND,
-    );
-    const dataDir = join(t.dataDir, 'agent');
-    store = new ModelStore(dataDir);
-    configPath = join(t.dataDir, 'agent.json');
-    await writeFile(
-      configPath,
-      JSON.stringify({
-        controlPlaneUrl: proxy.url,
-        dataDir,
-        enrollmentToken: await createToken(t),
-        deviceId: DEVICE,
-        trustedKeys: [t.cp.signingPublicKey],
-        camera: { type: 'synthetic', width: 32, height: 32, fps: 5 },
-        reportIntervalMs: 200,
-        logLevel: 'debug',
-      }),
-    );
+    ({ t, api } = setup);
+    store = new ModelStore(setup.dataDir);
   });
 
   afterAll(async () => {
     await agent?.kill();
     await spares?.close();
-    await proxy?.close();
-    await t?.stop();
+    await setup?.close();
   });
 
   const publish = async (version: number) => {
@@ -201,7 +179,7 @@ describe('an agent SIGKILLed at 50+ points of model updates', () => {
     const rng = createRng(SEED);
     await publish(1);
     await publish(2);
-    spares = new WarmSpare(() => new AgentProcess(configPath));
+    spares = new WarmSpare(() => new AgentProcess(setup.configPath));
     agent = await spares.take();
     await agent.waitFor((l) => l.msg === 'agent started', 'start', STEP_TIMEOUT_MS);
     await pin(1);
@@ -297,13 +275,13 @@ describe('an agent SIGKILLed at 50+ points of model updates', () => {
       ...summary,
     };
     process.stdout.write(`power cuts over model updates: ${JSON.stringify(result)}\n`);
-    expect(summary.points).toBeGreaterThanOrEqual(50);
+    expect(summary.points).toBe(NAMED_FORWARD.length + NAMED_BACK.length + RANDOM_POINTS);
     expect(summary.restarts).toBe(summary.points);
     // Cuts landed on both sides of the commit point, and some mid-download ones resumed (Range).
     expect(Object.keys(summary.outcomes).some((o) => o.endsWith('new version'))).toBe(true);
     expect(Object.keys(summary.outcomes).some((o) => o.endsWith('old version'))).toBe(true);
     expect(resumed).toBeGreaterThanOrEqual(1);
     expect(current).toBe((await t.cp.store.devices.get(DEVICE))?.reportedVersion);
-    // ~3 min on an idle 2-core machine; the bound only guards against a hang on a very busy one.
+    // 4 min at load 7–10 on a shared 2-core machine; the bound only guards against a hang.
   }, 2_400_000);
 });

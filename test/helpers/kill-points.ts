@@ -6,10 +6,17 @@
  *
  * Nothing here knows about models: a round supplies how to start its update, which log line the
  * point's delay counts from, and the checks. Random moments come from shared's seeded `createRng`,
- * so a failing seed can be replayed. Model installs use it today; agent self-updates can
- * add rounds of their own (anchored on their own log lines) with the same loop.
+ * so a failing seed can be replayed. Model installs (an agent process) and agent self-updates (a
+ * launcher with the agent it runs, launcher-supervisor.ts) use the same loop.
  */
 import type { JsonLogProcess, LogLine } from './json-log-process.ts';
+
+/** What a power cut stops: a program that logs lines (JSON parsed), killed with SIGKILL. */
+export interface KillTarget {
+  readonly lines: readonly LogLine[];
+  waitFor(match: (l: LogLine) => boolean, what: string, timeoutMs?: number): Promise<LogLine>;
+  kill(signal: 'SIGKILL'): Promise<void>;
+}
 
 export interface KillPoint {
   /** The log line (of the update under test) the delay counts from. */
@@ -50,7 +57,7 @@ export function killPlan(o: {
 }
 
 /** One update cut by one kill. */
-export interface KillRound<P extends JsonLogProcess> {
+export interface KillRound<P extends KillTarget> {
   /** Starts the update (e.g. assigns a version) on the running process. */
   begin(proc: P): Promise<void>;
   /** Whether `line` is `point.after` of this round's update (not of an earlier one). */
@@ -75,7 +82,7 @@ export interface KillRunSummary {
  * Runs every point: begin the round's update, wait for the anchor, wait the delay, SIGKILL, check
  * the disk, start a new process, recover. Returns the process left running and a summary.
  */
-export async function runKillPoints<P extends JsonLogProcess>(o: {
+export async function runKillPoints<P extends KillTarget>(o: {
   proc: P;
   points: readonly KillPoint[];
   round(index: number, point: KillPoint): KillRound<P>;

@@ -6,6 +6,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import type { LogLine } from './json-log-process.ts';
+import type { KillTarget } from './kill-points.ts';
 
 export interface LauncherOptions {
   launcher: string;
@@ -16,12 +18,18 @@ export interface LauncherOptions {
 
 export class LauncherSupervisor {
   readonly lines: string[] = [];
+  /** The same lines, the agent's pino JSON parsed (others as { text }). */
+  readonly log: LogLine[] = [];
   readonly exits: (number | null)[] = [];
   starts = 0;
   private child: ChildProcess | null = null;
   private stopped = true;
   private timer: NodeJS.Timeout | null = null;
-  private waiters: { match: RegExp; from: number; resolve: () => void }[] = [];
+  private waiters: {
+    match: (l: LogLine, text: string) => boolean;
+    from: number;
+    resolve: (l: LogLine) => void;
+  }[] = [];
 
   constructor(private readonly options: LauncherOptions) {}
 
@@ -40,10 +48,17 @@ export class LauncherSupervisor {
     this.child = child;
     for (const stream of [child.stdout!, child.stderr!]) {
       createInterface({ input: stream }).on('line', (line) => {
+        let parsed: LogLine;
+        try {
+          parsed = JSON.parse(line);
+        } catch {
+          parsed = { text: line };
+        }
         this.lines.push(line);
+        this.log.push(parsed);
         this.waiters = this.waiters.filter((w) => {
-          if (this.lines.length - 1 < w.from || !w.match.test(line)) return true;
-          w.resolve();
+          if (this.lines.length - 1 < w.from || !w.match(parsed, line)) return true;
+          w.resolve(parsed);
           return false;
         });
       });
@@ -61,18 +76,38 @@ export class LauncherSupervisor {
   }
 
   waitFor(match: RegExp, from = 0, timeoutMs = 60_000): Promise<void> {
-    if (this.lines.slice(from).some((l) => match.test(l))) return Promise.resolve();
+    return this.waitForLine((_, text) => match.test(text), `${match}`, from, timeoutMs).then(() => {});
+  }
+
+  /** The first line from `from` on that `match` accepts (a JSON line parsed). */
+  waitForLine(
+    match: (l: LogLine, text: string) => boolean,
+    what: string,
+    from = 0,
+    timeoutMs = 60_000,
+  ): Promise<LogLine> {
+    const seen = this.log.findIndex((l, i) => i >= from && match(l, this.lines[i]));
+    if (seen >= 0) return Promise.resolve(this.log[seen]);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`launcher never logged ${match}`)), timeoutMs);
+      const timer = setTimeout(() => reject(new Error(`launcher never logged ${what}`)), timeoutMs);
       this.waiters.push({
         match,
         from,
-        resolve: () => {
+        resolve: (l) => {
           clearTimeout(timer);
-          resolve();
+          resolve(l);
         },
       });
     });
+  }
+
+  /** This device as kill-points.ts drives it: a kill is a power cut, the lines go on across starts. */
+  killTarget(): KillTarget {
+    return {
+      lines: this.log,
+      waitFor: (match, what, timeoutMs) => this.waitForLine(match, what, 0, timeoutMs),
+      kill: () => this.powerCut(),
+    };
   }
 
   /** SIGKILL to the whole process group, and no restart until start() (the power is off). */

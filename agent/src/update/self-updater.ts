@@ -174,11 +174,13 @@ export class SelfUpdater {
     }
     const bundle = target.bundles.find((b) => b.arch === arch);
     if (!bundle) throw new EdgeloopError('NOT_FOUND', `agent ${version} has no bundle for ${arch}`);
+    logger.info({ version, from: this.deps.runningVersion, bytes: bundle.bytes }, 'agent update started');
     this.deps.report({ targetVersion: version, phase: 'downloading' });
     const file = join(slots.root, 'download.tar.gz');
     await this.download(bundle.path, bundle.sha256, bundle.bytes, file);
-    this.deps.report({ targetVersion: version, phase: 'verifying' });
     const slot = await slots.inactive();
+    logger.info({ version, slot }, 'agent bundle downloaded; unpacking and verifying it');
+    this.deps.report({ targetVersion: version, phase: 'verifying' });
     await slots.stage(file, slot, { version, arch, trustedKeys: this.deps.trustedKeys() });
     await rm(file, { force: true });
     this.abort.signal.throwIfAborted();

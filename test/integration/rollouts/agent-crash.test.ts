@@ -7,16 +7,15 @@
  * version; the restarted agent must come up on that model, resume the download (HTTP Range) where
  * it was cut, and finish the install.
  */
-import { writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { ModelStore } from '@edgeloop/agent';
-import { ApiClient } from '@edgeloop/shared';
+import type { ApiClient } from '@edgeloop/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonLogProcess } from '../../helpers/json-log-process.ts';
 import { testManifest } from '../../helpers/manifest-fixture.ts';
-import { startThrottleProxy, type ThrottleProxy } from '../../helpers/throttle-proxy.ts';
-import { createToken, startTestControlPlane, type TestControlPlane } from '../control-plane/helpers.ts';
-import { fleetModel, freePort, waitUntil } from './fleet.ts';
+import { startThrottledAgentSetup, type ThrottledAgentSetup } from '../../helpers/throttled-agent-setup.ts';
+import type { TestControlPlane } from '../control-plane/helpers.ts';
+import { fleetModel, waitUntil } from './fleet.ts';
 
 const AGENT_PROCESS = resolve(import.meta.dirname, '../../helpers/agent-process.ts');
 const DEVICE = 'cam-crash';
@@ -30,46 +29,28 @@ class AgentProcess extends JsonLogProcess {
 }
 
 describe('an agent killed at any point of an install', () => {
+  let setup: ThrottledAgentSetup;
   let t: TestControlPlane;
   let api: ApiClient;
-  let proxy: ThrottleProxy;
   let configPath: string;
   let dataDir: string;
   let agent: AgentProcess | null = null;
 
   beforeAll(async () => {
-    t = await startTestControlPlane({
-      http: { host: '127.0.0.1', port: await freePort() },
-      mqtt: { host: '127.0.0.1', port: await freePort() },
-      logLevel: 'info',
-    });
-    api = new ApiClient(t.cp.httpUrl, t.cp.adminToken);
     // ~2 MB/s: a 1 MB model takes about half a second to arrive.
-    proxy = await startThrottleProxy(
-      { host: '127.0.0.1', port: Number(new URL(t.cp.httpUrl).port) },
-      2_000_000,
-    );
-    dataDir = join(t.dataDir, 'agent');
-    configPath = join(t.dataDir, 'agent.json');
-    await writeFile(
-      configPath,
-      JSON.stringify({
-        controlPlaneUrl: proxy.url,
-        dataDir,
-        enrollmentToken: await createToken(t),
-        deviceId: DEVICE,
-        trustedKeys: [t.cp.signingPublicKey],
-        camera: { type: 'synthetic', width: 48, height: 48, fps: 5 },
-        reportIntervalMs: 500,
-        logLevel: 'debug',
-      }),
-    );
+    setup = await startThrottledAgentSetup({
+      deviceId: DEVICE,
+      linkBytesPerSecond: 2_000_000,
+      frameSize: 48,
+      reportIntervalMs: 500,
+      controlPlaneLogLevel: 'info',
+    });
+    ({ t, api, configPath, dataDir } = setup);
   });
 
   afterAll(async () => {
     await agent?.kill();
-    await proxy?.close();
-    await t?.stop();
+    await setup?.close();
   });
 
   const onVersion = (v: number) =>
@@ -135,5 +116,5 @@ describe('an agent killed at any point of an install', () => {
     }
     // The mid-download kills left partial files that the restarted agent continued with a Range.
     expect(resumedDownloads).toBeGreaterThanOrEqual(1);
-  }, 150_000); // eight agent process starts; each loads onnxruntime and sharp afresh
+  }, 400_000); // eight agent process starts, each loading onnxruntime and sharp afresh: 5–20 s each at load 20
 });

@@ -15,6 +15,7 @@ import {
   type Logger,
   NotFoundError,
   type ReportedState,
+  type RolloutDeviceState,
   ValidationError,
 } from '@edgeloop/shared';
 import type { DesiredStatePublisher } from '../fleet/desired-state.ts';
@@ -34,6 +35,23 @@ export interface AgentRolloutEngine {
   tick(now?: Date): Promise<void>;
   start(): void;
   stop(): Promise<void>;
+}
+
+/** Whether a device's own report may move it out of `state` (the rest are final or the engine's). */
+function moves(state: RolloutDeviceState): boolean {
+  return state !== 'queued' && state !== 'rolled_back' && state !== 'active';
+}
+
+/** Reports only move a device forward, except that a failed one may still end active or back. */
+function isForward(from: RolloutDeviceState, next: RolloutDeviceState): boolean {
+  if (next === from) return false;
+  if (from === 'failed') return next === 'active' || next === 'rolled_back';
+  return (
+    next === 'failed' ||
+    next === 'rolled_back' ||
+    from === 'timed_out' ||
+    (RANK[next] ?? 0) > (RANK[from] ?? 0)
+  );
 }
 
 export function createAgentRolloutEngine(deps: {
@@ -216,23 +234,18 @@ export function createAgentRolloutEngine(deps: {
     },
     async onReportedState(deviceId, state, at) {
       for (const entry of await rollouts.liveEntriesOf(deviceId)) {
-        if (entry.state === 'queued' || entry.state === 'rolled_back' || entry.state === 'active') continue;
         const r = await rollouts.getRollout(entry.rolloutId);
         if (!r) continue;
-        const derived = deriveAgentState(state, entry, r.agentVersion);
-        if (!derived || derived.next === entry.state) continue;
-        const forward =
-          derived.next === 'failed' ||
-          derived.next === 'rolled_back' ||
-          entry.state === 'failed' ||
-          entry.state === 'timed_out' ||
-          (RANK[derived.next] ?? 0) > (RANK[entry.state] ?? 0);
-        if (
-          !forward ||
-          (entry.state === 'failed' && derived.next !== 'active' && derived.next !== 'rolled_back')
-        )
-          continue;
-        await rollouts.transition(entry.rolloutId, [deviceId], derived.next, derived.reason, at);
+        // Only from the state read: another replica (recording a newer report) or the leader
+        // (timing the device out) may have moved it meanwhile; then decide again from the store.
+        let current: AgentRolloutDeviceRecord | undefined = entry;
+        for (let attempt = 0; current && attempt < 3; attempt++) {
+          const from = current.state;
+          const next = moves(from) ? deriveAgentState(state, current, r.agentVersion) : null;
+          if (!next || !isForward(from, next.next)) break;
+          if (await rollouts.advance(entry.rolloutId, deviceId, from, next.next, next.reason, at)) break;
+          current = (await rollouts.liveEntriesOf(deviceId)).find((e) => e.rolloutId === entry.rolloutId);
+        }
       }
     },
     tick(now = new Date()) {

@@ -298,6 +298,39 @@ export class SqlAgentVersionStore {
     return rows.map(deviceOf);
   }
 
+  /**
+   * Moves one device to `state` only if it is still in `from` (compare-and-set: replicas record
+   * one device's reports at once, and a stale read must not write an older phase over a newer
+   * one). True when it moved.
+   */
+  async advance(
+    rolloutId: string,
+    deviceId: string,
+    from: RolloutDeviceState,
+    state: RolloutDeviceState,
+    reason: string | null,
+    at: string,
+  ): Promise<boolean> {
+    return this.sql.transaction(async (tx) => {
+      const { changes } = await tx
+        .prepare(
+          `UPDATE agent_rollout_devices SET state = ?, reason = ?, updated_at = ?
+           WHERE rollout_id = ? AND device_id = ? AND state = ?`,
+        )
+        .run(state, reason, at, rolloutId, deviceId, from);
+      if (changes === 0) return false;
+      // The row is ours until commit: its history is read and extended without a race.
+      const row = (await tx
+        .prepare('SELECT history FROM agent_rollout_devices WHERE rollout_id = ? AND device_id = ?')
+        .get(rolloutId, deviceId)) as { history: string };
+      const history = [...(JSON.parse(row.history) as RolloutTransition[]), { state, at, reason }];
+      await tx
+        .prepare('UPDATE agent_rollout_devices SET history = ? WHERE rollout_id = ? AND device_id = ?')
+        .run(JSON.stringify(history.slice(-HISTORY_MAX)), rolloutId, deviceId);
+      return true;
+    });
+  }
+
   /** Moves devices to `state` and appends the transition to their history, in one transaction. */
   async transition(
     rolloutId: string,

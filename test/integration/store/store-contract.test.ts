@@ -237,6 +237,46 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
     ]);
   });
 
+  it('moves an agent rollout device only from the state it was read in', async () => {
+    const at = now.toISOString();
+    await store.agentVersions.createRollout(
+      {
+        rolloutId: 'arol-1',
+        agentVersion: '0.2.0',
+        target: { deviceIds: ['cam-a'] },
+        strategy: { waves: [] } as never,
+        state: 'running',
+        currentWave: 0,
+        waves: [],
+        reason: null,
+        createdAt: at,
+        updatedAt: at,
+      },
+      [
+        {
+          rolloutId: 'arol-1',
+          deviceId: 'cam-a',
+          wave: 0,
+          state: 'notified',
+          previousVersion: '0.1.0',
+          reason: null,
+          notifiedAt: at,
+          updatedAt: at,
+          history: [],
+        },
+      ],
+    );
+    const moved = await store.agentVersions.advance('arol-1', 'cam-a', 'notified', 'active', 'confirmed', at);
+    expect(moved).toBe(true);
+    // A replica that read 'notified' before: its older phase is not written over 'active'.
+    expect(await store.agentVersions.advance('arol-1', 'cam-a', 'notified', 'installed', null, at)).toBe(
+      false,
+    );
+    const [device] = await store.agentVersions.rolloutDevices('arol-1');
+    expect(device.state).toBe('active');
+    expect(device.history.map((h) => h.state)).toEqual(['active']);
+  });
+
   it('keeps pipeline runs and their step logs', async () => {
     await store.pipeline.createRun({
       id: 'run-1',

@@ -23,6 +23,7 @@
  * Frames someone skipped come after every frame nobody has looked at yet.
  */
 import { embeddingDistance, type LabelledSample, normalizedEntropy } from '@edgeloop/shared';
+import { neighbourGraph } from './neighbours.ts';
 import { typicality } from './typicality.ts';
 
 export const QUEUE_ORDERS = [
@@ -34,6 +35,7 @@ export const QUEUE_ORDERS = [
   'margin-kcenter',
   'margin-diverse-embed',
   'margin-density-diverse',
+  'margin-density-smoothed',
 ] as const;
 export type QueueOrder = (typeof QUEUE_ORDERS)[number];
 /** The best order measured by `bench active-learning` (labelSavings over 10 seeds). */
@@ -61,6 +63,22 @@ function featureDistance(a: Scored, b: Scored): number {
   if (a.embedding && b.embedding && a.embedding.length === b.embedding.length)
     return embeddingDistance(a.embedding, b.embedding);
   return distance(a, b);
+}
+
+/**
+ * Cosine distance under which two frames' embeddings count as the same scene (consecutive frames
+ * of one camera); distinct photos of one kind of thing are further apart (nearest neighbours of
+ * the clothing photos: about 0.05 and more).
+ */
+const NEAR_COPY = 0.02;
+
+function isNearCopy(a: Scored, b: Scored): boolean {
+  return (
+    !!a.embedding &&
+    !!b.embedding &&
+    a.embedding.length === b.embedding.length &&
+    embeddingDistance(a.embedding, b.embedding) < NEAR_COPY
+  );
 }
 
 /** Squared distance between two frames' probability vectors (labels missing from a topK count 0). */
@@ -117,23 +135,36 @@ function diverse<T extends Scored>(
 ): T[] {
   const out: T[] = [];
   const minDist = new Map<T, number>();
+  const copies = new Set<T>();
   const pick = (item: T) => {
     out.push(item);
-    for (const [other, d] of minDist) minDist.set(other, Math.min(d, dist(item, other)));
+    for (const [other, d] of minDist) {
+      minDist.set(other, Math.min(d, dist(item, other)));
+      if (dist === featureDistance && isNearCopy(item, other)) copies.add(other);
+    }
   };
   const ranks = new Map<T, number>(items.map((item) => [item, rank(item)]));
   let queues = groupsOf(items, (item) => ranks.get(item)!);
   for (const q of queues) for (const item of q) minDist.set(item, Number.POSITIVE_INFINITY);
+  const takeFrom = (q: T[]) => {
+    // The shortlist: the group's most useful frames, less near-copies of frames already picked;
+    // when those fill it, the next most useful other frame (copies wait until nothing else is
+    // left), so a burst of one scene cannot fill a batch.
+    const list: number[] = [];
+    for (let i = 0; i < q.length && (i < shortlist || list.length === 0); i++)
+      if (!copies.has(q[i])) list.push(i);
+    if (list.length === 0) for (let i = 0; i < Math.min(shortlist, q.length); i++) list.push(i);
+    let best = list[0];
+    for (const i of list) if (minDist.get(q[i])! > minDist.get(q[best])!) best = i;
+    const [item] = q.splice(best, 1);
+    minDist.delete(item);
+    pick(item);
+  };
   while (queues.length > 0 && out.length < limit) {
     queues.sort((a, b) => ranks.get(a[0])! - ranks.get(b[0])!);
     for (const q of queues) {
       if (out.length >= limit) break;
-      let best = 0;
-      for (let i = 1; i < Math.min(shortlist, q.length); i++)
-        if (minDist.get(q[i])! > minDist.get(q[best])!) best = i;
-      const [item] = q.splice(best, 1);
-      minDist.delete(item);
-      pick(item);
+      takeFrom(q);
     }
     queues = queues.filter((q) => q.length > 0);
   }
@@ -144,10 +175,22 @@ function diverse<T extends Scored>(
  * Uncertainty weighted by typicality, as a rank (lower first): −(1 − margin) · typicality, so a
  * frame torn between two classes that also looks like many others comes before a torn outlier.
  */
-function densityWeighted(items: readonly Scored[]): (item: Scored) => number {
-  const typ = typicality(items);
-  const weight = new Map(items.map((item, i) => [item, Math.max(typ[i], 0)]));
-  return (item) => -(1 - certainty(item, 'margin')) * (weight.get(item) ?? 1);
+function densityWeighted(items: readonly Scored[], smoothed = false): (item: Scored) => number {
+  const graph = neighbourGraph(items);
+  const typ = typicality(items, graph);
+  const doubt = items.map((item) => 1 - certainty(item, 'margin'));
+  // Smoothed: half the frame's own doubt, half its neighbours' mean doubt — a region the model is
+  // unsure about as a whole beats one torn frame among confident neighbours (a young model's
+  // margins are noisy one frame at a time).
+  const value = smoothed
+    ? doubt.map((u, i) => {
+        const near = graph.indices[i];
+        if (near.length === 0) return u;
+        return 0.5 * u + (0.5 * near.reduce((sum, j) => sum + doubt[j], 0)) / near.length;
+      })
+    : doubt;
+  const score = new Map(items.map((item, i) => [item, value[i] * Math.max(typ[i], 0)]));
+  return (item) => -(score.get(item) ?? 0);
 }
 
 /**
@@ -194,8 +237,14 @@ export function orderLabelQueue<T extends LabelledSample & { embedding?: readonl
         ? diverse(fresh, limit, 8, distance, byMargin)
         : order === 'margin-diverse-embed'
           ? diverse(fresh, limit, 8, featureDistance, byMargin)
-          : order === 'margin-density-diverse'
-            ? diverse(fresh, limit, 8, featureDistance, densityWeighted(fresh))
+          : order === 'margin-density-diverse' || order === 'margin-density-smoothed'
+            ? diverse(
+                fresh,
+                limit,
+                8,
+                featureDistance,
+                densityWeighted(fresh, order === 'margin-density-smoothed'),
+              )
             : order === 'margin-kcenter'
               ? kCenter(fresh, limit)
               : interleave(fresh, order);

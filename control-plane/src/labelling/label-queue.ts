@@ -12,18 +12,23 @@
  * - diversity: within a group's turn, of its 8 most useful frames the one farthest from everything
  *   already queued goes first (greedy k-center), so one batch is not 20 near-copies. Distance is
  *   over the frame embeddings devices send (`margin-diverse-embed` and the default), else over the
- *   top-k probabilities (`margin-diverse-wide`; `margin-diverse` looks at 3).
+ *   top-k probabilities (`margin-diverse-wide`; `margin-diverse` looks at 3). With embeddings,
+ *   near-copies of a frame already queued (a burst of one scene) leave the shortlist until nothing
+ *   else is left, so a burst cannot fill the 8 places diversity chooses from.
  *
  * Without embeddings every frame is equally typical, so the default is margin-diverse-wide.
  * Measured over 10 seeds on real photos (docs/benchmarks.md#active-learning-on-real-photos):
  * labelSavings 0.30 least-confident (the old order), 0.42 margin, 0.32 entropy, 0.46
  * margin-diverse, 0.46 margin-kcenter (k-center without class turns), 0.48 margin-diverse-wide,
- * 0.49 margin-diverse-embed, 0.54 margin-density-diverse.
+ * 0.49 margin-diverse-embed, 0.54 margin-density-diverse. Tried and not kept (same seeds, all
+ * worse): margin-weighted coverage of the embeddings' neighbourhoods (ProbCover-like) 0.51 with
+ * class turns, 0.49 without; BADGE gradient-embedding seeding 0.39 (0.25 density-weighted); class
+ * turns shared by usefulness 0.32, favouring rarely predicted classes 0.50 / 0.45; doubt smoothed
+ * over neighbours 0.48. Equal class turns and a mild density weight are what the gain rests on.
  *
  * Frames someone skipped come after every frame nobody has looked at yet.
  */
 import { embeddingDistance, type LabelledSample, normalizedEntropy } from '@edgeloop/shared';
-import { neighbourGraph } from './neighbours.ts';
 import { typicality } from './typicality.ts';
 
 export const QUEUE_ORDERS = [
@@ -35,7 +40,6 @@ export const QUEUE_ORDERS = [
   'margin-kcenter',
   'margin-diverse-embed',
   'margin-density-diverse',
-  'margin-density-smoothed',
 ] as const;
 export type QueueOrder = (typeof QUEUE_ORDERS)[number];
 /** The best order measured by `bench active-learning` (labelSavings over 10 seeds). */
@@ -175,22 +179,10 @@ function diverse<T extends Scored>(
  * Uncertainty weighted by typicality, as a rank (lower first): −(1 − margin) · typicality, so a
  * frame torn between two classes that also looks like many others comes before a torn outlier.
  */
-function densityWeighted(items: readonly Scored[], smoothed = false): (item: Scored) => number {
-  const graph = neighbourGraph(items);
-  const typ = typicality(items, graph);
-  const doubt = items.map((item) => 1 - certainty(item, 'margin'));
-  // Smoothed: half the frame's own doubt, half its neighbours' mean doubt — a region the model is
-  // unsure about as a whole beats one torn frame among confident neighbours (a young model's
-  // margins are noisy one frame at a time).
-  const value = smoothed
-    ? doubt.map((u, i) => {
-        const near = graph.indices[i];
-        if (near.length === 0) return u;
-        return 0.5 * u + (0.5 * near.reduce((sum, j) => sum + doubt[j], 0)) / near.length;
-      })
-    : doubt;
-  const score = new Map(items.map((item, i) => [item, value[i] * Math.max(typ[i], 0)]));
-  return (item) => -(score.get(item) ?? 0);
+function densityWeighted(items: readonly Scored[]): (item: Scored) => number {
+  const typ = typicality(items);
+  const weight = new Map(items.map((item, i) => [item, Math.max(typ[i], 0)]));
+  return (item) => -(1 - certainty(item, 'margin')) * (weight.get(item) ?? 1);
 }
 
 /**
@@ -237,14 +229,8 @@ export function orderLabelQueue<T extends LabelledSample & { embedding?: readonl
         ? diverse(fresh, limit, 8, distance, byMargin)
         : order === 'margin-diverse-embed'
           ? diverse(fresh, limit, 8, featureDistance, byMargin)
-          : order === 'margin-density-diverse' || order === 'margin-density-smoothed'
-            ? diverse(
-                fresh,
-                limit,
-                8,
-                featureDistance,
-                densityWeighted(fresh, order === 'margin-density-smoothed'),
-              )
+          : order === 'margin-density-diverse'
+            ? diverse(fresh, limit, 8, featureDistance, densityWeighted(fresh))
             : order === 'margin-kcenter'
               ? kCenter(fresh, limit)
               : interleave(fresh, order);

@@ -1,7 +1,7 @@
 /**
  * The nearest neighbours of each candidate frame by cosine similarity of the embeddings devices
- * send (shared/frame-embedding.ts). Typicality (typicality.ts) averages these similarities, and
- * the coverage order (coverage.ts) marks a picked frame's neighbours as covered. Pure.
+ * send (shared/frame-embedding.ts); typicality (typicality.ts) averages their similarities. The
+ * embeddings are made unit length once, so each comparison is one dot product. Pure.
  */
 
 export const NEIGHBOURS = 20;
@@ -15,12 +15,10 @@ export interface Embedded {
   embedding?: readonly number[] | null;
 }
 
-export interface NeighbourGraph {
+interface NeighbourGraph {
   /** Items with a comparable embedding, by index into the input. */
   usable: number[];
-  /** For each input item, its nearest reference items (indices into the input), closest first. */
-  indices: number[][];
-  /** The cosine similarity to each of them. */
+  /** For each input item, the cosine similarities to its nearest reference items, closest first. */
   similarities: number[][];
 }
 
@@ -53,16 +51,14 @@ function unitEmbeddings(items: readonly Embedded[]): (Float64Array | null)[] {
 export function neighbourGraph(items: readonly Embedded[], k = NEIGHBOURS): NeighbourGraph {
   const vectors = unitEmbeddings(items);
   const usable = vectors.flatMap((v, i) => (v ? [i] : []));
-  const indices = items.map((): number[] => []);
   const similarities = items.map((): number[] => []);
-  if (usable.length < 2) return { usable, indices, similarities };
+  if (usable.length < 2) return { usable, similarities };
   // An even stride through the usable frames, so the reference set spans the whole pool.
   const step = Math.max(1, usable.length / REFERENCE);
   const reference: number[] = [];
   for (let r = 0; r < usable.length && reference.length < REFERENCE; r += step)
     reference.push(usable[Math.floor(r)]);
   const topSim = new Float64Array(k);
-  const topIdx = new Int32Array(k);
   for (const i of usable) {
     const a = vectors[i]!;
     // The k largest similarities, kept sorted (descending) by insertion.
@@ -77,14 +73,11 @@ export function neighbourGraph(items: readonly Embedded[], k = NEIGHBOURS): Neig
       let p = n - 1;
       while (p > 0 && topSim[p - 1] < sim) {
         topSim[p] = topSim[p - 1];
-        topIdx[p] = topIdx[p - 1];
         p--;
       }
       topSim[p] = sim;
-      topIdx[p] = j;
     }
-    indices[i] = Array.from(topIdx.subarray(0, n));
     similarities[i] = Array.from(topSim.subarray(0, n));
   }
-  return { usable, indices, similarities };
+  return { usable, similarities };
 }

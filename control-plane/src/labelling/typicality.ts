@@ -5,19 +5,16 @@
  * queue from spending labels on odd frames nobody will see again, which matters most while few
  * labels exist. Pure.
  */
-import { type Embedded, type NeighbourGraph, neighbourGraph } from './neighbours.ts';
+import { type Embedded, neighbourGraph } from './neighbours.ts';
 
 /**
  * One value per item in [−1, 1]. Frames without a (comparable) embedding get the mean of the
  * others, so they are ranked by uncertainty alone; with no embeddings at all, every value is 1.
  */
-export function typicality(items: readonly Embedded[], graph = neighbourGraph(items)): number[] {
-  return typicalityOf(items.length, graph);
-}
-
-export function typicalityOf(count: number, graph: NeighbourGraph): number[] {
-  if (graph.usable.length < 2) return new Array<number>(count).fill(1);
-  const out = new Array<number>(count).fill(Number.NaN);
+export function typicality(items: readonly Embedded[]): number[] {
+  const graph = neighbourGraph(items);
+  if (graph.usable.length < 2) return items.map(() => 1);
+  const out = new Array<number>(items.length).fill(Number.NaN);
   for (const i of graph.usable) {
     const sims = graph.similarities[i];
     out[i] = sims.length === 0 ? 0 : sims.reduce((a, b) => a + b, 0) / sims.length;

@@ -303,7 +303,8 @@ export async function benchMain(argv: string[]): Promise<number> {
   const features = await embedCached(train, weights, values.cache, log);
   const valX = await embedCached(validation, weights, values.cache, log);
   const embedSeconds = (Date.now() - started) / 1000;
-  // What a device sends with a sample: the same features, compacted as the agent does.
+  // What a device sends with a sample: the pooled layer the trainer exports as the model's
+  // `features` output (export-onnx.ts), compacted as the agent does.
   const embeddings = features.map((f) => compactEmbedding(f));
 
   const labels = train.map((t) => t.label);

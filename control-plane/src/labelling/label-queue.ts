@@ -12,13 +12,21 @@
  * - diversity: within a group's turn, of its 8 most useful frames the one farthest from everything
  *   already queued goes first (greedy k-center), so one batch is not 20 near-copies. Distance is
  *   over the frame embeddings devices send (`margin-diverse-embed` and the default), else over the
- *   top-k probabilities (`margin-diverse-wide`; `margin-diverse` looks at 3).
+ *   top-k probabilities (`margin-diverse-wide`; `margin-diverse` looks at 3). With embeddings,
+ *   near-copies of a frame already queued (a burst of one scene) leave the shortlist until nothing
+ *   else is left, so a burst cannot fill the 8 places diversity chooses from.
  *
  * Without embeddings every frame is equally typical, so the default is margin-diverse-wide.
  * Measured over 10 seeds on real photos (docs/benchmarks.md#active-learning-on-real-photos):
  * labelSavings 0.30 least-confident (the old order), 0.42 margin, 0.32 entropy, 0.46
  * margin-diverse, 0.46 margin-kcenter (k-center without class turns), 0.48 margin-diverse-wide,
- * 0.49 margin-diverse-embed, 0.54 margin-density-diverse.
+ * 0.49 margin-diverse-embed, 0.54 margin-density-diverse. Tried and not kept (same seeds, all
+ * worse): margin-weighted coverage of the embeddings' neighbourhoods (ProbCover-like) 0.51 with
+ * class turns, 0.49 without; BADGE gradient-embedding seeding 0.39 (0.25 density-weighted); class
+ * turns shared by usefulness 0.32, favouring rarely predicted classes 0.50 / 0.45; doubt smoothed
+ * over neighbours 0.48; the default with a shortlist of 4 or 16 0.45 / 0.51, with √typicality
+ * 0.46; turns counting each pick for its top-1 and top-2 class 0.53. Equal class turns and a mild
+ * density weight are what the gain rests on.
  *
  * Frames someone skipped come after every frame nobody has looked at yet.
  */
@@ -61,6 +69,22 @@ function featureDistance(a: Scored, b: Scored): number {
   if (a.embedding && b.embedding && a.embedding.length === b.embedding.length)
     return embeddingDistance(a.embedding, b.embedding);
   return distance(a, b);
+}
+
+/**
+ * Cosine distance under which two frames' embeddings count as the same scene (consecutive frames
+ * of one camera); distinct photos of one kind of thing are further apart (nearest neighbours of
+ * the clothing photos: about 0.05 and more).
+ */
+const NEAR_COPY = 0.02;
+
+function isNearCopy(a: Scored, b: Scored): boolean {
+  return (
+    !!a.embedding &&
+    !!b.embedding &&
+    a.embedding.length === b.embedding.length &&
+    embeddingDistance(a.embedding, b.embedding) < NEAR_COPY
+  );
 }
 
 /** Squared distance between two frames' probability vectors (labels missing from a topK count 0). */
@@ -117,23 +141,36 @@ function diverse<T extends Scored>(
 ): T[] {
   const out: T[] = [];
   const minDist = new Map<T, number>();
+  const copies = new Set<T>();
   const pick = (item: T) => {
     out.push(item);
-    for (const [other, d] of minDist) minDist.set(other, Math.min(d, dist(item, other)));
+    for (const [other, d] of minDist) {
+      minDist.set(other, Math.min(d, dist(item, other)));
+      if (dist === featureDistance && isNearCopy(item, other)) copies.add(other);
+    }
   };
   const ranks = new Map<T, number>(items.map((item) => [item, rank(item)]));
   let queues = groupsOf(items, (item) => ranks.get(item)!);
   for (const q of queues) for (const item of q) minDist.set(item, Number.POSITIVE_INFINITY);
+  const takeFrom = (q: T[]) => {
+    // The shortlist: the group's most useful frames, less near-copies of frames already picked;
+    // when those fill it, the next most useful other frame (copies wait until nothing else is
+    // left), so a burst of one scene cannot fill a batch.
+    const list: number[] = [];
+    for (let i = 0; i < q.length && (i < shortlist || list.length === 0); i++)
+      if (!copies.has(q[i])) list.push(i);
+    if (list.length === 0) for (let i = 0; i < Math.min(shortlist, q.length); i++) list.push(i);
+    let best = list[0];
+    for (const i of list) if (minDist.get(q[i])! > minDist.get(q[best])!) best = i;
+    const [item] = q.splice(best, 1);
+    minDist.delete(item);
+    pick(item);
+  };
   while (queues.length > 0 && out.length < limit) {
     queues.sort((a, b) => ranks.get(a[0])! - ranks.get(b[0])!);
     for (const q of queues) {
       if (out.length >= limit) break;
-      let best = 0;
-      for (let i = 1; i < Math.min(shortlist, q.length); i++)
-        if (minDist.get(q[i])! > minDist.get(q[best])!) best = i;
-      const [item] = q.splice(best, 1);
-      minDist.delete(item);
-      pick(item);
+      takeFrom(q);
     }
     queues = queues.filter((q) => q.length > 0);
   }

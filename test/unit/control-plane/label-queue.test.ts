@@ -213,3 +213,56 @@ describe('default queue order with frame embeddings', () => {
     expect(typicality(plain)).toEqual([1, 1, 1]);
   });
 });
+
+describe('what a labeller sees in one batch', () => {
+  /** A scene's frame: near-copies of one scene share `c`, with a little sensor noise. */
+  const frame = (label: string, c: number, gap: number, jitter = 0.01) =>
+    sample(
+      [
+        [label, 0.5],
+        [label === 'cat' ? 'dog' : 'cat', 0.5 - gap],
+      ],
+      { embedding: compactEmbedding(features(c, jitter)) },
+    );
+
+  it('does not fill a batch with a burst of one scene, even when the burst is the most uncertain', () => {
+    // Per predicted class: a burst of 12 near-copies of its most uncertain scene, then 4 other
+    // scenes a little less uncertain.
+    const bursts = new Map(
+      ['cat', 'dog'].map((label, k) => [
+        label,
+        Array.from({ length: 12 }, (_, i) => frame(label, k, 0.01 + i * 0.001)),
+      ]),
+    );
+    const others = ['cat', 'dog'].flatMap((label, k) =>
+      [2, 3, 4, 5].map((c) => frame(label, c + k * 2, 0.05 + c * 0.001, 0.05)),
+    );
+    const pool = [...bursts.values()].flat().concat(others);
+    const batch = orderLabelQueue(pool, 8);
+    expect(batch).toHaveLength(8);
+    // One frame of each burst; the rest of the batch goes to the other scenes.
+    for (const burst of bursts.values()) expect(batch.filter((s) => burst.includes(s))).toHaveLength(1);
+    // Equal turns: four frames per predicted class.
+    expect(batch.filter((s) => s.preLabel === 'cat')).toHaveLength(4);
+    // Once every other frame is queued, the burst's other copies still come (last).
+    expect(orderLabelQueue(pool, pool.length)).toHaveLength(pool.length);
+  });
+
+  it('gives the same queue for the same frames, in whatever order the store returns them', () => {
+    const pool = ['cat', 'dog', 'fox'].flatMap((label, k) =>
+      Array.from({ length: 10 }, (_, i) =>
+        sample(
+          [
+            [label, 0.5 + i * 0.03],
+            ['other', 0.3 - k * 0.01 - i * 0.005],
+          ],
+          { embedding: compactEmbedding(features((k * 3 + i) % 8, 0.3)) },
+        ),
+      ),
+    );
+    const shuffled = [...pool].reverse();
+    const ids = (q: Sample[]) => q.map((s) => s.sampleId);
+    expect(ids(orderLabelQueue(shuffled, 12))).toEqual(ids(orderLabelQueue(pool, 12)));
+    expect(ids(orderLabelQueue(pool, 12))).toEqual(ids(orderLabelQueue(pool, 12)));
+  });
+});

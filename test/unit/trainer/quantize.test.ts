@@ -82,9 +82,9 @@ describe('quantizeModel on our MobileNets', () => {
       // layers keep theirs (profiles, --keep-float).
       const q = decodeModel(bytes);
       expect(q.inputs.map((i) => i.name)).toEqual(['input']);
-      expect(q.outputs.map((o) => o.name)).toEqual(['probabilities']);
+      expect(q.outputs.map((o) => o.name)).toEqual(['probabilities', 'features']);
       const internal = [...q.initializers.map((t) => t.name), ...q.nodes.flatMap((n) => n.outputs)].filter(
-        (v) => v !== 'probabilities',
+        (v) => v !== 'probabilities' && v !== 'features',
       );
       expect(Math.max(...internal.map((v) => v.length))).toBeLessThanOrEqual(3);
       expect(new Set(internal).size).toBe(internal.length);
@@ -124,12 +124,13 @@ describe('quantizeModel on our MobileNets', () => {
       expect(ops).toContain('QLinearConv');
       expect(ops).toContain('QGemm');
       if (spec.architecture === 'mobilenet_v2') expect(ops).toContain('QLinearAdd');
-      // Nothing heavy is left in float, and no Q/DQ pair survives between fused kernels.
+      // Nothing heavy is left in float, and no Q/DQ pair survives between fused kernels: the one
+      // DequantizeLinear left hands the pooled features to the `features` output.
       expect(
         ops.filter((op) =>
           ['Conv', 'Gemm', 'Add', 'DequantizeLinear', 'QuantizeLinear', 'Cast'].includes(op),
         ),
-      ).toEqual([]);
+      ).toEqual(['DequantizeLinear']);
 
       const images = smoothImages(30, size, 99);
       const a = await top1(fp32, images, size);
@@ -156,11 +157,12 @@ describe('quantizeModel on our MobileNets', () => {
     expect(report.keepFloat).toEqual(stem);
     const ops = await fusedOps(bytes, 'stem');
     const count = (op: string) => ops.filter((o) => o === op).length;
-    // The five float convs, one DequantizeLinear for the pixels and one QuantizeLinear where the
-    // integer part starts: no float island, and onnxruntime did not re-quantize the stem.
-    // (onnxruntime fuses a float Conv with its Clip into FusedConv.)
+    // The five float convs, one DequantizeLinear for the pixels (and one for the `features`
+    // output) and one QuantizeLinear where the integer part starts: no float island, and
+    // onnxruntime did not re-quantize the stem. (onnxruntime fuses a float Conv with its Clip into
+    // FusedConv.)
     expect([count('Conv') + count('FusedConv'), count('DequantizeLinear'), count('QuantizeLinear')]).toEqual([
-      5, 1, 1,
+      5, 2, 1,
     ]);
     expect(count('QLinearConv')).toBe(22);
     const images = smoothImages(30, 32, 98);

@@ -20,9 +20,11 @@ export async function createOnnxRunner(model: Uint8Array, threads = 1): Promise<
       const pixels = size * size * 3;
       const data = new Uint8Array(images.length * pixels);
       for (const [i, img] of images.entries()) data.set(img, i * pixels);
-      const result = await session.run({
-        [inputName]: new ort.Tensor('uint8', data, [images.length, size, size, 3]),
-      });
+      // Only the probabilities: a `features` output (export-onnx.ts) is for devices.
+      const result = await session.run(
+        { [inputName]: new ort.Tensor('uint8', data, [images.length, size, size, 3]) },
+        [outputName],
+      );
       return result[outputName].data as Float32Array;
     },
     release: () => session.release(),

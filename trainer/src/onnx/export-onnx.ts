@@ -12,7 +12,11 @@
  *    that constant on the raw pixels and the first Conv has no pads — exact at the borders too. If the
  *    first layer is not a convolution, an explicit Mul/Add is emitted instead.
  * OUTPUT: one float32 output named `probabilities`, shape [N, numClasses] (whatever the last layer
- * produces; a 4-D output is transposed back to NHWC).
+ * produces; a 4-D output is transposed back to NHWC), and, when the network pools globally before
+ * its head, a second float32 output named `features`, shape [N, channels]: the pooled penultimate
+ * activations, which the agent compacts with shared/frame-embedding.ts and sends with a sample so
+ * the labelling queue can tell near-copies and outliers apart. The compaction stays out of the
+ * graph so the agent and `bench active-learning` run the one definition in shared/.
  *
  * Translation: BatchNorm folded into the preceding conv, ZeroPadding2D folded into the next conv's
  * pads, 'same' padding made explicit as tfjs computes it, DepthwiseConv2D as Conv with group = C,
@@ -32,6 +36,8 @@ export const ONNX_OPSET = 13;
 export const ONNX_IR_VERSION = 8;
 export const ONNX_INPUT_NAME = 'input';
 export const ONNX_OUTPUT_NAME = 'probabilities';
+/** The agent's FEATURES_OUTPUT_NAME; agent and trainer do not import each other. */
+export const ONNX_FEATURES_NAME = 'features';
 
 /** Bumped when the input/output contract or the metadata keys change (docs/model-format.md). */
 export const MODEL_FORMAT_VERSION = '1';
@@ -106,7 +112,7 @@ export function exportToOnnx(model: tf.LayersModel, opts: OnnxExportOptions): Ui
   }
   const uniform = new Set(scales).size === 1 && new Set(offsets).size === 1;
 
-  const g = new GraphBuilder([ONNX_INPUT_NAME, ONNX_OUTPUT_NAME]);
+  const g = new GraphBuilder([ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, ONNX_FEATURES_NAME]);
   const uses = countUses(model);
   const slots = new Map<number, Slot>();
   const inputId = model.inputs[0].id;
@@ -174,9 +180,10 @@ export function exportToOnnx(model: tf.LayersModel, opts: OnnxExportOptions): Ui
     ]);
   }
   if (g.nodes.some((n) => n.outputs.includes(outName))) g.rename(outName, ONNX_OUTPUT_NAME);
-  else g.node('Identity', [outName], ONNX_OUTPUT_NAME);
+  else g.identityTo(ONNX_OUTPUT_NAME, outName);
 
   const outShape = model.outputs[0].shape.map((d, i) => (i === 0 ? 'N' : (d as number)));
+  const features = featuresOutput(g, model, slots);
   return encodeModel({
     irVersion: ONNX_IR_VERSION,
     opsetVersion: ONNX_OPSET,
@@ -190,13 +197,31 @@ export function exportToOnnx(model: tf.LayersModel, opts: OnnxExportOptions): Ui
         ? { name: ONNX_INPUT_NAME, elemType: DataType.FLOAT, shape: ['N', channels, height, width] }
         : { name: ONNX_INPUT_NAME, elemType: DataType.UINT8, shape: ['N', height, width, channels] },
     ],
-    outputs: [{ name: ONNX_OUTPUT_NAME, elemType: DataType.FLOAT, shape: outShape }],
+    outputs: [
+      { name: ONNX_OUTPUT_NAME, elemType: DataType.FLOAT, shape: outShape },
+      ...(features ? [{ name: ONNX_FEATURES_NAME, elemType: DataType.FLOAT, shape: ['N', features] }] : []),
+    ],
     metadata: {
       ...opts.metadata,
       [METADATA_KEYS.inputSpec]: JSON.stringify(inputSpec),
       [METADATA_KEYS.formatVersion]: MODEL_FORMAT_VERSION,
     },
   });
+}
+
+/**
+ * Adds the `features` output (an Identity of the last global pooling's flattened output) and
+ * returns its width; null when the network has no global pooling or its pooling is the output.
+ */
+function featuresOutput(g: GraphBuilder, model: tf.LayersModel, slots: Map<number, Slot>): number | null {
+  const pool = model.layers.findLast((l) => l.getClassName() === 'GlobalAveragePooling2D');
+  const pooled = pool?.inboundNodes[0]?.outputTensors[0];
+  if (!pooled || pooled.id === model.outputs[0].id) return null;
+  const slot = slots.get(pooled.id);
+  const width = pooled.shape[1];
+  if (!slot || pooled.shape.length !== 2 || typeof width !== 'number') return null;
+  g.identityTo(ONNX_FEATURES_NAME, materialize(g, slot.value));
+  return width;
 }
 
 /** The contract of the default export: raw RGB bytes, scaling folded into the graph. */

@@ -25,6 +25,12 @@ export class GraphBuilder {
     return output;
   }
 
+  /** An Identity writing `input` to a name reserved in the constructor (a graph output). */
+  identityTo(reserved: string, input: string): string {
+    this.nodes.push({ name: reserved, opType: 'Identity', inputs: [input], outputs: [reserved] });
+    return reserved;
+  }
+
   floats(base: string, dims: readonly number[], data: Float32Array): string {
     const name = this.uniqueName(base);
     this.initializers.push(floatTensor(name, dims, data));

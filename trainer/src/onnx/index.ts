@@ -1,6 +1,7 @@
 export { OnnxExportError, UnsupportedLayerError } from './errors.ts';
 export {
   exportToOnnx,
+  ONNX_FEATURES_NAME,
   ONNX_INPUT_NAME,
   ONNX_IR_VERSION,
   ONNX_OPSET,

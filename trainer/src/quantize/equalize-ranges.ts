@@ -22,6 +22,11 @@ type Pair = {
   /** The layer that reads the activation, and how its weights index the channel. */
   consumer: OnnxNode;
   kind: 'conv' | 'depthwise' | 'gemm';
+  /**
+   * Graph outputs that read the pooled channels beside the head (the `features` output, an
+   * Identity): they get the inverse scale, so the features a device sends keep their direction.
+   */
+  taps: OnnxNode[];
 };
 
 function findPairs(model: OnnxModel, skip: ReadonlySet<string>): Pair[] {
@@ -45,6 +50,7 @@ function findPairs(model: OnnxModel, skip: ReadonlySet<string>): Pair[] {
     if (act.opType === 'Clip' && act.inputs[1] && tensorFloats(inits.get(act.inputs[1])!)[0] !== 0) continue;
     let next = only(act.outputs[0]);
     let kind: Pair['kind'] | undefined;
+    let taps: OnnxNode[] = [];
     if (next?.opType === 'Conv' && next.inputs[0] === act.outputs[0] && isFloatInit(next.inputs[1])) {
       const w = inits.get(next.inputs[1])!;
       const group = intAttr(next, 'group', 1);
@@ -56,13 +62,19 @@ function findPairs(model: OnnxModel, skip: ReadonlySet<string>): Pair[] {
             : undefined;
     } else if (next?.opType === 'GlobalAveragePool') {
       let x = only(next.outputs[0]);
-      if (x?.opType === 'Flatten' || x?.opType === 'Reshape') x = only(x.outputs[0]);
+      if ((x?.opType === 'Flatten' || x?.opType === 'Reshape') && !outputs.has(x.outputs[0])) {
+        const readers = consumers.get(x.outputs[0]) ?? [];
+        taps = readers.filter((r) => r.opType === 'Identity' && outputs.has(r.outputs[0]));
+        const rest = readers.filter((r) => !taps.includes(r));
+        x = rest.length === 1 ? rest[0] : undefined;
+      }
       if (x?.opType === 'Gemm' && isFloatInit(x.inputs[1]) && intAttr(x, 'transA', 0) === 0) {
         next = x;
         kind = 'gemm';
       }
     }
-    if (next && kind && !skip.has(next.name)) pairs.push({ activation: act, producer, consumer: next, kind });
+    if (next && kind && !skip.has(next.name))
+      pairs.push({ activation: act, producer, consumer: next, kind, taps: kind === 'gemm' ? taps : [] });
   }
   return pairs;
 }
@@ -175,6 +187,18 @@ export async function equalizeActivationRanges(
     replace(model, inits, w1, a);
     replace(model, inits, b1, b);
     replace(model, inits, w2, d);
+    for (const tap of p.taps) {
+      // Identity → Mul by 1 / a_c (broadcast over [N, C]): the output is what it was before.
+      const unscale = floatInit(
+        `${tap.outputs[0]}_unscale`,
+        [gain.length],
+        Float32Array.from(gain, (v) => 1 / v),
+      );
+      model.initializers.push(unscale);
+      inits.set(unscale.name, unscale);
+      tap.opType = 'Mul';
+      tap.inputs = [tap.inputs[0], unscale.name];
+    }
     done++;
   }
   return done;

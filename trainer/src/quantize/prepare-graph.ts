@@ -5,6 +5,7 @@
  * quantizer does not know — naming them.
  */
 import { EdgeloopError } from '@edgeloop/shared';
+import { ONNX_FEATURES_NAME } from '../onnx/export-onnx.ts';
 import type { OnnxModel, OnnxNode } from '../onnx/onnx-proto.ts';
 import { DataType } from '../onnx/onnx-proto.ts';
 import {
@@ -58,7 +59,10 @@ export const MIN_OPSET = 13;
 
 export type ClassifierShape = { layout: 'NHWC' | 'NCHW'; height: number; width: number; classes: number };
 
-/** One image input ([N,H,W,3] or [N,3,H,W], static H and W) and one [N, classes] float output. */
+/**
+ * One image input ([N,H,W,3] or [N,3,H,W], static H and W) and one [N, classes] float output,
+ * optionally followed by the float `features` output our exporter adds (export-onnx.ts).
+ */
 export function classifierShape(model: OnnxModel): ClassifierShape {
   const notClassifier = (why: string): never => {
     throw new EdgeloopError('MODEL_INVALID', `not an image classifier: ${why}`);
@@ -66,7 +70,14 @@ export function classifierShape(model: OnnxModel): ClassifierShape {
   const inits = new Set(model.initializers.map((t) => t.name));
   const inputs = model.inputs.filter((i) => !inits.has(i.name));
   if (inputs.length !== 1) notClassifier(`expected one input, found ${inputs.length}`);
-  if (model.outputs.length !== 1) notClassifier(`expected one output, found ${model.outputs.length}`);
+  const extra = model.outputs.slice(1);
+  if (
+    model.outputs.length === 0 ||
+    extra.some((o) => o.name !== ONNX_FEATURES_NAME || o.elemType !== DataType.FLOAT)
+  )
+    notClassifier(
+      `expected one output (and optionally a float '${ONNX_FEATURES_NAME}'), found ${model.outputs.map((o) => o.name).join(', ')}`,
+    );
   const [input] = inputs;
   const shape = input.shape ?? [];
   if (shape.length !== 4) notClassifier(`input ${input.name} has shape [${shape}], expected 4 dims`);

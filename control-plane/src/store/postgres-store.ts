@@ -21,8 +21,13 @@ export async function openPostgresStore(
         : pg.types.getTypeParser(oid, format ?? 'text'),
   };
   const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, types });
-  // An idle client's error (server restart) must not crash the process; the pool replaces it.
-  pool.on('error', (err) => logger.warn({ err: redactText(err.message) }, 'postgres connection lost'));
+  // A connection's error (server restart, network cut) must not crash the process. pg emits it on
+  // the client, checked out or not (the pool passes an idle client's on as its own 'error'); the
+  // query it interrupted fails with it, and the pool opens a new connection for the next one.
+  pool.on('connect', (client) =>
+    client.on('error', (err) => logger.warn({ err: redactText(err.message) }, 'postgres connection lost')),
+  );
+  pool.on('error', () => {});
   const store = await migratedStore(postgresKysely(pool), logger);
   logger.info({ url: redactText(options.url), poolSize: options.poolSize ?? 10 }, 'store: postgres');
   return store;

@@ -38,7 +38,7 @@ export const IngestConfigSchema = z
       .max(100_000)
       .default(100)
       .describe(
-        "Each device's newest predictions kept row by row (drift and confidence alerts read them); older ones only count in the device's totals.",
+        "Each device's newest predictions kept row by row (the dashboard's telemetry and the confidence-drift alert read them; keep it at least alerts.confidenceDrift.minPredictions); older ones only count in the device's totals.",
       ),
   })
   .prefault({})

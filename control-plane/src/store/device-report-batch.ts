@@ -113,17 +113,7 @@ export async function writeDeviceReports(
       .run(...chunk.flatMap((r) => [r.deviceId, r.at]), ...chunk.map((r) => r.deviceId));
   }
 
-  const stats = [...batch.stats].map(([deviceId, s]) => ({ deviceId, ...s }));
-  for (const chunk of chunked(byDevice(stats))) {
-    await tx
-      .prepare(
-        `INSERT INTO prediction_stats (device_id, total, last_prediction, last_received_at)
-         VALUES ${valueRows(chunk.length, 4)}
-         ON CONFLICT (device_id) DO UPDATE SET total = prediction_stats.total + excluded.total,
-           last_prediction = excluded.last_prediction, last_received_at = excluded.last_received_at`,
-      )
-      .run(...chunk.flatMap((s) => [s.deviceId, s.total, JSON.stringify(s.last), s.receivedAt]));
-  }
+  const totals = await countPredictions(tx, batch.stats);
   for (const chunk of chunked(byDevice(batch.cameras.values()))) {
     await tx
       .prepare(
@@ -134,23 +124,58 @@ export async function writeDeviceReports(
       )
       .run(...chunk.flatMap((c) => [c.deviceId, c.cameraId, JSON.stringify(c.value), c.receivedAt]));
   }
-  await insertRecent(tx, [...batch.recent.values()].flat());
-  await trimRecent(tx, [...batch.recent.keys()], recentPerDevice);
+  await insertRecent(tx, batch.recent, totals);
+  await trimRecent(tx, totals, recentPerDevice);
 }
 
-async function insertRecent(tx: SqlDatabase, rows: Received<Prediction>[]): Promise<void> {
+/** Adds the batch's predictions to each device's aggregate; returns each device's new total. */
+async function countPredictions(
+  tx: SqlDatabase,
+  stats: Map<string, { total: number; last: Prediction; receivedAt: string }>,
+): Promise<Map<string, number>> {
+  const totals = new Map<string, number>();
+  const rows = [...stats].map(([deviceId, s]) => ({ deviceId, ...s }));
+  for (const chunk of chunked(byDevice(rows))) {
+    const counted = (await tx
+      .prepare(
+        `INSERT INTO prediction_stats (device_id, total, last_prediction, last_received_at)
+         VALUES ${valueRows(chunk.length, 4)}
+         ON CONFLICT (device_id) DO UPDATE SET total = prediction_stats.total + excluded.total,
+           last_prediction = excluded.last_prediction, last_received_at = excluded.last_received_at
+         RETURNING device_id, total`,
+      )
+      .all(...chunk.flatMap((s) => [s.deviceId, s.total, JSON.stringify(s.last), s.receivedAt]))) as {
+      device_id: string;
+      total: number | string;
+    }[];
+    for (const row of counted) totals.set(row.device_id, Number(row.total));
+  }
+  return totals;
+}
+
+/** Inserts each device's newest predictions, numbered in its sequence (its total counts the last). */
+async function insertRecent(
+  tx: SqlDatabase,
+  recent: Map<string, Received<Prediction>[]>,
+  totals: Map<string, number>,
+): Promise<void> {
+  const rows = [...recent].flatMap(([deviceId, window]) => {
+    const total = totals.get(deviceId)!;
+    return window.map((received, i) => ({ ...received, seq: total - (window.length - 1 - i) }));
+  });
   for (const chunk of chunked(rows)) {
     await tx
       .prepare(
         `INSERT INTO recent_predictions
-           (device_id, model_version, frame_id, top_label, confidence, latency_ms, captured_at, received_at)
-         VALUES ${valueRows(chunk.length, 8)}`,
+           (device_id, seq, model_version, frame_id, top_label, confidence, latency_ms, captured_at, received_at)
+         VALUES ${valueRows(chunk.length, 9)}`,
       )
       .run(
-        ...chunk.flatMap(({ deviceId, value: p, receivedAt }) => {
+        ...chunk.flatMap(({ deviceId, seq, value: p, receivedAt }) => {
           const top = p.topK.reduce((a, b) => (b.confidence > a.confidence ? b : a));
           return [
             deviceId,
+            seq,
             p.modelVersion,
             p.frameId,
             top.label,
@@ -165,19 +190,19 @@ async function insertRecent(tx: SqlDatabase, rows: Received<Prediction>[]): Prom
 }
 
 /**
- * Keeps each device's newest `keep` rows. Ranked per device (ids grow with every insert, across
- * all devices, so "id <= newest id - keep" would keep far fewer than `keep` in a busy fleet).
+ * Keeps each device's newest `keep` rows: those numbered above its total minus `keep`, one index
+ * range per device. (Ids grow across all devices, so the old "id <= newest id - keep" kept far
+ * fewer than `keep` per device in a busy fleet.)
  */
-async function trimRecent(tx: SqlDatabase, deviceIds: string[], keep: number): Promise<void> {
-  for (const chunk of chunked(deviceIds.sort())) {
+async function trimRecent(tx: SqlDatabase, totals: Map<string, number>, keep: number): Promise<void> {
+  const over = [...totals]
+    .filter(([, total]) => total > keep)
+    .map(([deviceId, total]) => ({ deviceId, below: total - keep }));
+  for (const chunk of chunked(byDevice(over), 200)) {
     await tx
       .prepare(
-        `DELETE FROM recent_predictions WHERE id IN (
-           SELECT id FROM (
-             SELECT id, ROW_NUMBER() OVER (PARTITION BY device_id ORDER BY id DESC) AS newest
-             FROM recent_predictions WHERE device_id IN (${marks(chunk.length)})) ranked
-           WHERE newest > ?)`,
+        `DELETE FROM recent_predictions WHERE ${chunk.map(() => '(device_id = ? AND seq <= ?)').join(' OR ')}`,
       )
-      .run(...chunk, keep);
+      .run(...chunk.flatMap((d) => [d.deviceId, d.below]));
   }
 }

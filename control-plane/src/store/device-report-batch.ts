@@ -78,6 +78,19 @@ export async function writeDeviceReports(
   if (reports.length === 0) return;
   const batch = coalesce(reports, recentPerDevice);
 
+  // First, as it touches every device of the batch: their row locks are all taken here, in one
+  // statement over sorted ids, and the updates below take no new ones (fewer deadlocks between
+  // replicas; one that happens is retried by the batcher).
+  const seen = [...batch.lastSeen].map(([deviceId, at]) => ({ deviceId, at }));
+  for (const chunk of chunked(byDevice(seen))) {
+    await tx
+      .prepare(
+        `UPDATE devices SET last_seen_at = CASE id ${chunk.map(() => 'WHEN ? THEN ?').join(' ')} END
+         WHERE id IN (${marks(chunk.length)})`,
+      )
+      .run(...chunk.flatMap((r) => [r.deviceId, r.at]), ...chunk.map((r) => r.deviceId));
+  }
+
   // Reported state: one row per device that reported one (rare next to predictions).
   const setState = tx.prepare(
     `UPDATE devices SET reported_version = ?, status = ?, detail = ?, agent_version = ?,
@@ -103,16 +116,6 @@ export async function writeDeviceReports(
         .run(flag ? 1 : 0, ...chunk);
     }
   }
-  const seen = [...batch.lastSeen].map(([deviceId, at]) => ({ deviceId, at }));
-  for (const chunk of chunked(byDevice(seen))) {
-    await tx
-      .prepare(
-        `UPDATE devices SET last_seen_at = CASE id ${chunk.map(() => 'WHEN ? THEN ?').join(' ')} END
-         WHERE id IN (${marks(chunk.length)})`,
-      )
-      .run(...chunk.flatMap((r) => [r.deviceId, r.at]), ...chunk.map((r) => r.deviceId));
-  }
-
   const totals = await countPredictions(tx, batch.stats);
   for (const chunk of chunked(byDevice(batch.cameras.values()))) {
     await tx

@@ -80,7 +80,7 @@ export async function writeDeviceReports(
 
   // First, as it touches every device of the batch: their row locks are all taken here, in one
   // statement over sorted ids, and the updates below take no new ones (fewer deadlocks between
-  // replicas; one that happens is retried by the batcher).
+  // replicas; the batcher writes a batch that still hits one message by message).
   const seen = [...batch.lastSeen].map(([deviceId, at]) => ({ deviceId, at }));
   for (const chunk of chunked(byDevice(seen))) {
     await tx

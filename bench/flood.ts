@@ -210,13 +210,18 @@ export async function runFlood(options: {
       info.httpUrl,
       /edgeloop_device_quota_exceeded_total\{kind="state"\} (\d+)/,
     );
+    // Received states are written in batches (ingest.flushMs): wait, within the same bound, for the last ones.
     let lastStateStored = 0;
-    for (let i = 0; i < clients.length; i++) {
-      const device = (await api.call(apiRoutes.getDevice, { params: { id: `real-${i}` } })) as {
-        framesProcessed: number;
-      };
-      if (device.framesProcessed === lastSeq[i]) lastStateStored++;
-    }
+    do {
+      lastStateStored = 0;
+      for (let i = 0; i < clients.length; i++) {
+        const device = (await api.call(apiRoutes.getDevice, { params: { id: `real-${i}` } })) as {
+          framesProcessed: number;
+        };
+        if (device.framesProcessed === lastSeq[i]) lastStateStored++;
+      }
+      if (lastStateStored < clients.length) await new Promise((r) => setTimeout(r, 100));
+    } while (lastStateStored < clients.length && Date.now() < settle);
     const statesStored = received - dropped;
     const sorted = [...latencies].sort((a, b) => a - b);
     const round = (n: number) => Math.round(n * 10) / 10;

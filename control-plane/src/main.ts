@@ -28,6 +28,7 @@ import { createConvergence } from './fleet/convergence.ts';
 import { createDesiredConfigPublisher } from './fleet/desired-config.ts';
 import { createDesiredStatePublisher, type DesiredStatePublisher } from './fleet/desired-state.ts';
 import { followDeviceMessages } from './fleet/device-messages.ts';
+import { createIngestBatcher } from './fleet/ingest-batcher.ts';
 import { type App, createApp } from './http/app.ts';
 import { startHttpServer } from './http/server.ts';
 import { createCredentialGuard, sharedCredentialBudgets } from './limits/credential-guard.ts';
@@ -150,6 +151,7 @@ export async function startControlPlane(
       store,
       alertQueueDepth: () => notifier.current()?.depth() ?? 0,
       openAlerts: () => alerts.openByRule(),
+      ingestBuffered: () => ingest.buffered(),
     });
     const guard = createCredentialGuard(config.rateLimits, {
       onRefused: (kind, reason) => metrics.credentialRefused(kind, reason),
@@ -218,6 +220,22 @@ export async function startControlPlane(
     });
 
     const mqttLog = root.child({ component: 'fleet' });
+    // Device state, status, predictions and events are written in batches. Created before the
+    // MQTT connection so that it stops after it (no message comes in any more) and before the
+    // store closes: what is buffered is written first.
+    const ingest = createIngestBatcher({
+      store,
+      config: config.ingest,
+      logger: root.child({ component: 'ingest' }),
+      // Only called once messages flow, after the engines below exist.
+      onReportedState: async (id, state, at) => {
+        if (state.config) await store.config.recordApplied(id, state.config, at);
+        await rollouts.onReportedState(id, state, at);
+        await agentRollouts.onReportedState(id, state, at);
+      },
+      onDropped: (reason, count) => metrics.ingestDropped(reason, count),
+    });
+    stops.push(() => ingest.stop());
     // Never waits for the broker: HTTP serves while it is down, and fleet logic runs on connect.
     const connection = connectMqtt({
       url: brokerUrl,
@@ -265,11 +283,7 @@ export async function startControlPlane(
       connection,
       store,
       logger: mqttLog,
-      onReportedState: async (id, state, at) => {
-        if (state.config) await store.config.recordApplied(id, state.config, at);
-        await rollouts.onReportedState(id, state, at);
-        await agentRollouts.onReportedState(id, state, at);
-      },
+      ingest,
       onLiveFrame: (id, frame, at) => liveFrames.put(id, frame, at),
       quotas,
       sharedGroup: config.cluster.enabled ? config.cluster.sharedSubscriptionGroup : undefined,

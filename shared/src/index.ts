@@ -13,6 +13,7 @@ export * from './client/loop-client.ts';
 export * from './config/agent-config.ts';
 export * from './config/cluster-config.ts';
 export * from './config/control-plane-config.ts';
+export * from './config/ingest-config.ts';
 export * from './config/limits-config.ts';
 export * from './config/load-config.ts';
 export * from './config/monitoring-config.ts';

@@ -1,7 +1,9 @@
 /**
- * Follows every device's state, status, predictions and events over MQTT and records them. Each
- * payload is validated with its shared schema; a malformed one is logged with the device id and
- * dropped, so a misbehaving device can neither crash the control plane nor change what it stores.
+ * Follows every device's state, status, predictions and events over MQTT and hands them to the
+ * ingest batcher, which writes them in batches. Each payload is checked against the device's quota
+ * and validated with its shared schema as it arrives; a malformed one is logged with the device id
+ * and dropped, so a misbehaving device can neither crash the control plane nor change what it
+ * stores. Messages from devices that are not enrolled are dropped when their batch is written.
  */
 import {
   DEVICE_PUBLISH_KINDS,
@@ -14,7 +16,6 @@ import {
   PredictionSchema,
   parseDeviceTopic,
   parseJsonWith,
-  type ReportedState,
   ReportedStateSchema,
   redactText,
   SHARED_DEVICE_KINDS,
@@ -23,50 +24,40 @@ import {
 import type { DeviceQuotas } from '../limits/device-quotas.ts';
 import type { MqttConnection } from '../mqtt/mqtt-client.ts';
 import type { Store } from '../store/store.ts';
+import type { IngestBatcher, IngestMessage } from './ingest-batcher.ts';
 
 type Kind = (typeof DEVICE_PUBLISH_KINDS)[number];
-type Recorder = (store: Store, deviceId: string, payload: Buffer, receivedAt: string) => Promise<void> | void;
-
-/** Called with every valid ReportedState after it was recorded (the rollout engine follows these). */
-export type ReportedStateListener = (
-  deviceId: string,
-  state: ReportedState,
-  receivedAt: string,
-) => Promise<void> | void;
 
 /** Called with every valid live frame; nothing is stored in the database for these. */
 export type LiveFrameListener = (deviceId: string, frame: LiveFrame, receivedAt: string) => void;
 
-/** A reported state with its free-text detail redacted (it may quote a camera URL). */
-function reportedState(payload: Buffer): ReportedState {
-  const state = parseJsonWith(ReportedStateSchema, payload, 'reported state');
-  return state.detail === undefined ? state : { ...state, detail: redactText(state.detail) };
-}
-
-function recorders(onState?: ReportedStateListener, onFrame?: LiveFrameListener): Record<Kind, Recorder> {
-  return {
-    ...RECORDERS,
-    frame: (_store, id, payload, at) =>
-      onFrame?.(id, parseJsonWith(LiveFrameSchema, payload, 'live frame'), at),
-    state: async (store, id, payload, at) => {
-      const state = reportedState(payload);
-      await store.devices.recordReportedState(id, state, at);
-      await onState?.(id, state, at);
-    },
-  };
-}
-
-const RECORDERS: Record<Exclude<Kind, 'frame'>, Recorder> = {
-  state: async (store, id, payload, at) =>
-    await store.devices.recordReportedState(id, reportedState(payload), at),
-  status: async (store, id, payload, at) =>
-    await store.devices.recordStatus(id, parseJsonWith(DeviceStatusSchema, payload, 'device status'), at),
-  predictions: async (store, id, payload, at) =>
-    await store.devices.recordPrediction(id, parseJsonWith(PredictionSchema, payload, 'prediction'), at),
-  events: async (store, id, payload, at) => {
+/** Validates one stored kind's payload into what the batcher writes (throws VALIDATION_FAILED). */
+const PARSERS: Record<
+  Exclude<Kind, 'frame'>,
+  (deviceId: string, payload: Buffer, at: string) => IngestMessage
+> = {
+  state: (deviceId, payload, receivedAt) => {
+    const state = parseJsonWith(ReportedStateSchema, payload, 'reported state');
+    // The free-text detail may quote a camera URL.
+    const redacted = state.detail === undefined ? state : { ...state, detail: redactText(state.detail) };
+    return { kind: 'state', deviceId, state: redacted, receivedAt };
+  },
+  status: (deviceId, payload, receivedAt) => ({
+    kind: 'status',
+    deviceId,
+    status: parseJsonWith(DeviceStatusSchema, payload, 'device status'),
+    receivedAt,
+  }),
+  predictions: (deviceId, payload, receivedAt) => ({
+    kind: 'prediction',
+    deviceId,
+    prediction: parseJsonWith(PredictionSchema, payload, 'prediction'),
+    receivedAt,
+  }),
+  events: (deviceId, payload, receivedAt) => {
     const event = parseJsonWith(DeviceEventSchema, payload, 'device event');
     // Agents redact their own messages; an older or foreign one may not: never store a password.
-    await store.events.record(id, { ...event, message: redactText(event.message) }, at);
+    return { kind: 'event', deviceId, event: { ...event, message: redactText(event.message) }, receivedAt };
   },
 };
 
@@ -74,32 +65,42 @@ export function followDeviceMessages(deps: {
   connection: MqttConnection;
   store: Store;
   logger: Logger;
-  onReportedState?: ReportedStateListener;
+  /** Where valid state, status, predictions and events go to be written in batches. */
+  ingest: IngestBatcher;
   onLiveFrame?: LiveFrameListener;
   /** Messages over a device's quota are dropped (counted there) before they are parsed. */
   quotas?: DeviceQuotas;
   /** Replicas: split state, predictions and events in this shared-subscription group. */
   sharedGroup?: string;
 }): void {
-  const { connection, store } = deps;
+  const { connection, store, ingest } = deps;
   const log = deps.logger;
-  const record = recorders(deps.onReportedState, deps.onLiveFrame);
 
-  // Each device's messages are recorded one after another, in the order they came (the store is
-  // async: without this a status could overtake the state sent before it).
-  const queues = new Map<string, Promise<void>>();
-  const inOrder = (deviceId: string, work: () => Promise<void>) => {
-    const next = (queues.get(deviceId) ?? Promise.resolve()).then(work);
-    queues.set(deviceId, next);
-    void next.finally(() => {
-      if (queues.get(deviceId) === next) queues.delete(deviceId);
-    });
-  };
+  /** Quota, then schema: null when the message is dropped (each reason logged or counted). */
+  async function accept(deviceId: string, kind: Kind, payload: Buffer, receivedAt: string) {
+    try {
+      if (deps.quotas && !(await deps.quotas.message(deviceId, kind))) return null;
+      if (kind !== 'frame') return PARSERS[kind](deviceId, payload, receivedAt);
+      // Live frames are not stored: shown at once, from enrolled devices only.
+      if (!(await store.devices.exists(deviceId))) {
+        log.warn({ deviceId, kind }, 'dropped message from unknown device');
+        return null;
+      }
+      deps.onLiveFrame?.(deviceId, parseJsonWith(LiveFrameSchema, payload, 'live frame'), receivedAt);
+    } catch (err) {
+      if (err instanceof EdgeloopError && err.code === 'VALIDATION_FAILED') {
+        log.warn({ deviceId, kind, reason: err.message }, 'dropped malformed payload');
+      } else {
+        log.error({ deviceId, kind, err }, 'failed to take device message');
+      }
+    }
+    return null;
+  }
 
-  // The message loop boundary: errors are logged here with context and never rethrown.
+  // The message loop boundary: errors are logged in accept() and never rethrown.
   connection.onMessage((topic, payload) => {
     const parsed = parseDeviceTopic(topic);
-    if (!parsed || !(parsed.kind in record)) {
+    if (!parsed || !(DEVICE_PUBLISH_KINDS as readonly string[]).includes(parsed.kind)) {
       log.debug({ topic }, 'ignored message outside the device tree');
       return;
     }
@@ -108,32 +109,9 @@ export function followDeviceMessages(deps: {
     // A zero-length retained message only clears the retained copy (MQTT 3.1.1 §3.3.1.3).
     if (payload.length === 0) return;
     const receivedAt = new Date().toISOString();
-    inOrder(deviceId, async () => {
-      try {
-        if (!(await store.devices.exists(deviceId))) {
-          log.warn({ deviceId, kind }, 'dropped message from unknown device');
-          return;
-        }
-        if (deps.quotas && !(await deps.quotas.message(deviceId, kind))) return;
-      } catch (err) {
-        log.error({ deviceId, kind, err }, 'device quota check failed');
-        return;
-      }
-      await recordOne(deviceId, kind, payload, receivedAt);
-    });
+    // The batcher runs each device's messages in the order they came, then writes them in batches.
+    ingest.take(deviceId, () => accept(deviceId, kind, payload, receivedAt));
   });
-
-  async function recordOne(deviceId: string, kind: Kind, payload: Buffer, receivedAt: string): Promise<void> {
-    try {
-      await record[kind](store, deviceId, payload, receivedAt);
-    } catch (err) {
-      if (err instanceof EdgeloopError && err.code === 'VALIDATION_FAILED') {
-        log.warn({ deviceId, kind, reason: err.message }, 'dropped malformed payload');
-      } else {
-        log.error({ deviceId, kind, err }, 'failed to record device message');
-      }
-    }
-  }
 
   // Clean sessions: subscribe again on every connect (retained state and status arrive right away).
   connection.onConnect(() =>

@@ -22,6 +22,8 @@ export interface ControlPlaneMetrics {
   mqttRefused(reason: string): void;
   /** A device message or upload dropped or refused by its quota, by kind. */
   quotaExceeded(kind: string): void;
+  /** Device messages not stored: buffer full, unknown device, refused by the database, or stopping. */
+  ingestDropped(reason: string, count: number): void;
   /** Exposition text and its content type. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -32,6 +34,8 @@ export interface MetricsSources {
   alertQueueDepth?: () => number;
   /** Open alerts by rule. */
   openAlerts?: () => Promise<Record<string, number>>;
+  /** Device messages waiting to be written (the ingest batcher's buffer). */
+  ingestBuffered?: () => number;
 }
 
 const PIPELINE_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
@@ -55,6 +59,20 @@ export function createControlPlaneMetrics(sources: MetricsSources): ControlPlane
     help: 'MQTT messages received from devices, by topic kind.',
     labelNames: ['kind'],
     registers: [registry],
+  });
+  const ingestDrops = new Counter({
+    name: 'edgeloop_ingest_dropped_total',
+    help: 'Valid device messages not stored, by reason (buffer-full: the database was slow or down too long; unknown-device; rejected by the database; stopped).',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'edgeloop_ingest_buffered_messages',
+    help: 'Device messages received and waiting to be written to the database.',
+    registers: [registry],
+    collect() {
+      this.set(sources.ingestBuffered?.() ?? 0);
+    },
   });
   const http = new Histogram({
     name: 'edgeloop_http_request_duration_seconds',
@@ -182,6 +200,7 @@ export function createControlPlaneMetrics(sources: MetricsSources): ControlPlane
     credentialRefused: (kind, reason) => credentialRefusals.inc({ kind, reason }),
     mqttRefused: (reason) => mqttRefusals.inc({ reason }),
     quotaExceeded: (kind) => quotaDrops.inc({ kind }),
+    ingestDropped: (reason, count) => ingestDrops.inc({ reason }, count),
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };
     },

@@ -4,16 +4,17 @@
  */
 import {
   ConflictError,
-  DEFAULT_CAMERA_ID,
   type DeviceStatus,
   type Prediction,
   type ReportedState,
   UnauthorizedError,
 } from '@edgeloop/shared';
+import { chunked, writeDeviceReports } from './device-report-batch.ts';
 import { hasAllTagsSql, replaceDeviceTags } from './device-tags.ts';
 import type {
   CameraPrediction,
   DeviceRecord,
+  DeviceReport,
   DeviceTarget,
   EnrollmentTokenRecord,
   NewDevice,
@@ -55,6 +56,18 @@ export interface DeviceStore {
   recordReportedState(deviceId: string, state: ReportedState, receivedAt: string): Promise<void>;
   recordStatus(deviceId: string, status: DeviceStatus, receivedAt: string): Promise<void>;
   recordPrediction(deviceId: string, prediction: Prediction, receivedAt: string): Promise<void>;
+  /**
+   * Records many reports in one transaction with multi-row statements (device-report-batch.ts):
+   * per device the last state and status win, predictions are counted, kept last per camera and
+   * in a recent window of `recentPredictionsPerDevice` (default RECENT_PREDICTIONS_PER_DEVICE).
+   * Every device must exist (see existingIds).
+   */
+  recordBatch(
+    reports: readonly DeviceReport[],
+    options?: { recentPredictionsPerDevice?: number },
+  ): Promise<void>;
+  /** Which of these ids are enrolled devices. */
+  existingIds(deviceIds: readonly string[]): Promise<Set<string>>;
   /** The last prediction of each of the device's cameras, by camera id. */
   cameraPredictions(deviceId: string): Promise<CameraPrediction[]>;
   /** At start: nobody is connected until the broker says so again. */
@@ -217,69 +230,27 @@ export function createSqlDeviceStore(db: SqlDatabase): DeviceStore {
       });
     },
 
-    async recordReportedState(deviceId, state, receivedAt) {
-      await db
-        .prepare(
-          `UPDATE devices SET reported_version = ?, status = ?, detail = ?, agent_version = ?,
-             frames_processed = ?, samples_queued = ?, last_seen_at = ?, health = ? WHERE id = ?`,
-        )
-        .run(
-          state.modelVersion,
-          state.status,
-          state.detail ?? null,
-          state.agentVersion,
-          state.framesProcessed,
-          state.samplesQueued,
-          receivedAt,
-          state.health ? JSON.stringify(state.health) : null,
-          deviceId,
-        );
+    recordReportedState: (deviceId, state, receivedAt) =>
+      store.recordBatch([{ kind: 'state', deviceId, state, receivedAt }]),
+    recordStatus: (deviceId, status, receivedAt) =>
+      store.recordBatch([{ kind: 'status', deviceId, status, receivedAt }]),
+    recordPrediction: (deviceId, prediction, receivedAt) =>
+      store.recordBatch([{ kind: 'prediction', deviceId, prediction, receivedAt }]),
+
+    recordBatch(reports, options = {}) {
+      const keep = options.recentPredictionsPerDevice ?? RECENT_PREDICTIONS_PER_DEVICE;
+      return db.transaction((tx) => writeDeviceReports(tx, reports, keep));
     },
 
-    async recordStatus(deviceId, status, receivedAt) {
-      await db
-        .prepare('UPDATE devices SET online = ?, last_seen_at = ? WHERE id = ?')
-        .run(status.online ? 1 : 0, receivedAt, deviceId);
-    },
-
-    async recordPrediction(deviceId, prediction, receivedAt) {
-      const top = prediction.topK.reduce((a, b) => (b.confidence > a.confidence ? b : a));
-      await db.transaction(async (tx) => {
-        await tx
-          .prepare(
-            `INSERT INTO prediction_stats (device_id, total, last_prediction, last_received_at) VALUES (?, 1, ?, ?)
-             ON CONFLICT (device_id) DO UPDATE SET total = prediction_stats.total + 1,
-               last_prediction = excluded.last_prediction, last_received_at = excluded.last_received_at`,
-          )
-          .run(deviceId, JSON.stringify(prediction), receivedAt);
-        await tx
-          .prepare(
-            `INSERT INTO camera_predictions (device_id, camera_id, prediction, received_at) VALUES (?, ?, ?, ?)
-             ON CONFLICT (device_id, camera_id) DO UPDATE SET
-               prediction = excluded.prediction, received_at = excluded.received_at`,
-          )
-          .run(deviceId, prediction.cameraId ?? DEFAULT_CAMERA_ID, JSON.stringify(prediction), receivedAt);
-        const inserted = (await tx
-          .prepare(
-            `INSERT INTO recent_predictions
-               (device_id, model_version, frame_id, top_label, confidence, latency_ms, captured_at, received_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-          )
-          .get(
-            deviceId,
-            prediction.modelVersion,
-            prediction.frameId,
-            top.label,
-            top.confidence,
-            prediction.latencyMs,
-            prediction.capturedAt,
-            receivedAt,
-          )) as { id: number | string };
-        await tx
-          .prepare('DELETE FROM recent_predictions WHERE device_id = ? AND id <= ?')
-          .run(deviceId, Number(inserted.id) - RECENT_PREDICTIONS_PER_DEVICE);
-        await tx.prepare('UPDATE devices SET last_seen_at = ? WHERE id = ?').run(receivedAt, deviceId);
-      });
+    async existingIds(deviceIds) {
+      const found = new Set<string>();
+      for (const chunk of chunked([...new Set(deviceIds)])) {
+        const rows = (await db
+          .prepare(`SELECT id FROM devices WHERE id IN (${chunk.map(() => '?').join(',')})`)
+          .all(...chunk)) as { id: string }[];
+        for (const row of rows) found.add(row.id);
+      }
+      return found;
     },
 
     async cameraPredictions(deviceId) {

@@ -1,11 +1,14 @@
 /** Device events (errors, installs, refusals) as received, with their retention. */
 import type { DeviceEvent } from '@edgeloop/shared';
-import type { DeviceEventRecord } from './records.ts';
+import { chunked, valueRows } from './device-report-batch.ts';
+import type { DeviceEventRecord, ReceivedDeviceEvent } from './records.ts';
 import { type DeviceEventRow, deviceEventFromRow } from './rows.ts';
 import type { SqlDatabase } from './sql.ts';
 
 export interface EventStore {
   record(deviceId: string, event: DeviceEvent, receivedAt: string): Promise<void>;
+  /** Inserts many events, in the order given, with multi-row statements (the devices must exist). */
+  recordBatch(events: readonly ReceivedDeviceEvent[]): Promise<void>;
   /** The device's newest events first. */
   list(deviceId: string, limit?: number): Promise<DeviceEventRecord[]>;
   /**
@@ -16,22 +19,30 @@ export interface EventStore {
 }
 
 export function createSqlEventStore(db: SqlDatabase): EventStore {
-  return {
-    async record(deviceId, event, receivedAt) {
-      await db
-        .prepare(
-          `INSERT INTO device_events (device_id, type, message, model_version, camera_id, at, received_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          deviceId,
-          event.type,
-          event.message,
-          event.modelVersion ?? null,
-          event.cameraId ?? null,
-          event.at,
-          receivedAt,
-        );
+  const events: EventStore = {
+    record(deviceId, event, receivedAt) {
+      return events.recordBatch([{ deviceId, event, receivedAt }]);
+    },
+
+    async recordBatch(received) {
+      for (const chunk of chunked(received)) {
+        await db
+          .prepare(
+            `INSERT INTO device_events (device_id, type, message, model_version, camera_id, at, received_at)
+             VALUES ${valueRows(chunk.length, 7)}`,
+          )
+          .run(
+            ...chunk.flatMap(({ deviceId, event, receivedAt }) => [
+              deviceId,
+              event.type,
+              event.message,
+              event.modelVersion ?? null,
+              event.cameraId ?? null,
+              event.at,
+              receivedAt,
+            ]),
+          );
+      }
     },
 
     async list(deviceId, limit = 100) {
@@ -59,4 +70,5 @@ export function createSqlEventStore(db: SqlDatabase): EventStore {
       });
     },
   };
+  return events;
 }

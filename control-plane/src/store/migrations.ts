@@ -619,4 +619,19 @@ export const MIGRATIONS: readonly Migration[] = [
       DEVICE_TAGS_SQL.replace('json_each(d.tags) t', 'json_array_elements_text(CAST(d.tags AS json)) t') +
       FLEET_INDEXES_POSTGRES,
   },
+  {
+    version: 19,
+    name: 'recent-prediction-seq',
+    sql: `
+      -- Each recent prediction's number in its device's own sequence (prediction_stats.total once
+      -- it was counted), so a device's window is trimmed by one index range, seq <= total - window,
+      -- touching only the rows that go. Existing rows are numbered back from the device's total.
+      ALTER TABLE recent_predictions ADD COLUMN seq INTEGER;
+      UPDATE recent_predictions SET seq =
+        (SELECT p.total FROM prediction_stats p WHERE p.device_id = recent_predictions.device_id)
+        - (SELECT COUNT(*) FROM recent_predictions r
+           WHERE r.device_id = recent_predictions.device_id AND r.id > recent_predictions.id);
+      CREATE INDEX recent_predictions_device_seq ON recent_predictions (device_id, seq);
+    `,
+  },
 ];

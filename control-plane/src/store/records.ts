@@ -7,10 +7,12 @@ import type {
   DeviceEvent,
   DeviceHealth,
   DevicePin,
+  DeviceStatus,
   DeviceSummary,
   Manifest,
   ModelMetrics,
   Prediction,
+  ReportedState,
   Sample,
   SampleMetadata,
 } from '@edgeloop/shared';
@@ -85,6 +87,20 @@ export interface CameraPrediction {
 
 export interface DeviceEventRecord extends DeviceEvent {
   deviceId: string;
+  receivedAt: string;
+}
+
+/** One validated report from a device (MQTT), as the ingest batcher hands it to the store. */
+export type DeviceReport = { deviceId: string; receivedAt: string } & (
+  | { kind: 'state'; state: ReportedState }
+  | { kind: 'status'; status: DeviceStatus }
+  | { kind: 'prediction'; prediction: Prediction }
+);
+
+/** One validated device event, as received. */
+export interface ReceivedDeviceEvent {
+  deviceId: string;
+  event: DeviceEvent;
   receivedAt: string;
 }
 

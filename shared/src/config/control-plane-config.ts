@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AssignModelSchema } from '../schemas/http.ts';
 import { RolloutStrategySchema } from '../schemas/rollout.ts';
 import { ClusterConfigSchema } from './cluster-config.ts';
+import { IngestConfigSchema } from './ingest-config.ts';
 import { DeviceQuotasConfigSchema, RateLimitsConfigSchema, RetentionConfigSchema } from './limits-config.ts';
 import { AlertsConfigSchema, MetricsConfigSchema } from './monitoring-config.ts';
 
@@ -491,6 +492,7 @@ export const ControlPlaneConfigSchema = z.object({
   rateLimits: RateLimitsConfigSchema,
   quotas: DeviceQuotasConfigSchema,
   retention: RetentionConfigSchema,
+  ingest: IngestConfigSchema,
   datasetImport: z
     .object({
       allowNetworks: z

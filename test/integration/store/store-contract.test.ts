@@ -5,6 +5,7 @@
 import { ConflictError, UnauthorizedError } from '@edgeloop/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStoreRateLimiter } from '../../../control-plane/src/limits/store-rate-limiter.ts';
+import { RECENT_PREDICTIONS_PER_DEVICE } from '../../../control-plane/src/store/device-store.ts';
 import type { Store } from '../../../control-plane/src/store/store.ts';
 import { storeEngines } from '../../helpers/store-engines.ts';
 
@@ -354,5 +355,126 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
       }),
     ).rejects.toThrow('stop');
     expect((await store.devices.get('cam-a'))?.group).toBe('yard');
+  });
+  describe('batched device reports', () => {
+    const at = (second: number) => new Date(now.getTime() + second * 1000).toISOString();
+    const prediction = (frameId: string, confidence: number, cameraId?: string) =>
+      ({
+        protocol: 1,
+        modelVersion: 1,
+        frameId,
+        capturedAt: now.toISOString(),
+        topK: [{ label: 'red', confidence }],
+        latencyMs: 3,
+        ...(cameraId ? { cameraId } : {}),
+      }) as Parameters<Store['devices']['recordPrediction']>[1];
+    const state = (modelVersion: number, status: 'running' | 'idle') =>
+      ({
+        protocol: 1,
+        modelVersion,
+        status,
+        agentVersion: '1.0.0',
+        framesProcessed: modelVersion * 10,
+        samplesQueued: 0,
+      }) as Parameters<Store['devices']['recordReportedState']>[1];
+
+    beforeAll(async () => {
+      await store.devices.createEnrollmentToken({
+        tokenHash: 'batch',
+        group: 'b',
+        usesLeft: 3,
+        expiresAt: later,
+      });
+      for (const id of ['batch-1', 'batch-2', 'batch-3']) await enroll(id, 'batch');
+    });
+
+    it('keeps each device its own recent window, however many devices report in between', async () => {
+      // Interleaved, one prediction per call: ids grow across devices, the window is per device.
+      const calls = RECENT_PREDICTIONS_PER_DEVICE + 20;
+      for (let i = 0; i < calls; i++) {
+        for (const id of ['batch-1', 'batch-2']) {
+          await store.devices.recordPrediction(id, prediction(`f${i}`, i / 1000), at(i));
+        }
+      }
+      const recent = await store.dashboard.telemetry(['batch-1', 'batch-2']);
+      for (const id of ['batch-1', 'batch-2']) {
+        const kept = recent.get(id)!.map((p) => Math.round(p.confidence * 1000));
+        expect(kept).toHaveLength(RECENT_PREDICTIONS_PER_DEVICE);
+        expect(kept[0]).toBe(20);
+        expect(kept.at(-1)).toBe(calls - 1);
+        expect((await store.devices.get(id))?.predictionsTotal).toBe(calls);
+      }
+    });
+
+    it('writes a batch: counted, last state and status win, last per camera, window trimmed per device', async () => {
+      const before = (await store.devices.get('batch-1'))!.predictionsTotal;
+      await store.devices.recordBatch(
+        [
+          { kind: 'state', deviceId: 'batch-3', state: state(1, 'idle'), receivedAt: at(1) },
+          {
+            kind: 'status',
+            deviceId: 'batch-3',
+            status: { protocol: 1, online: true, at: at(1) },
+            receivedAt: at(1),
+          },
+          ...Array.from({ length: 7 }, (_, i) => ({
+            kind: 'prediction' as const,
+            deviceId: 'batch-3',
+            prediction: prediction(`g${i}`, i / 100, i % 2 === 0 ? 'front' : 'back'),
+            receivedAt: at(2 + i),
+          })),
+          { kind: 'prediction', deviceId: 'batch-1', prediction: prediction('h0', 0.5), receivedAt: at(3) },
+          { kind: 'state', deviceId: 'batch-3', state: state(2, 'running'), receivedAt: at(20) },
+          {
+            kind: 'status',
+            deviceId: 'batch-2',
+            status: { protocol: 1, online: false, at: at(1) },
+            receivedAt: at(21),
+          },
+        ],
+        { recentPredictionsPerDevice: 4 },
+      );
+      const three = (await store.devices.get('batch-3'))!;
+      expect(three).toMatchObject({
+        reportedVersion: 2,
+        status: 'running',
+        online: true,
+        predictionsTotal: 7,
+      });
+      expect(three.lastSeenAt).toBe(at(20));
+      expect(three.lastPrediction?.frameId).toBe('g6');
+      expect(
+        (await store.devices.cameraPredictions('batch-3')).map((p) => [p.cameraId, p.prediction.frameId]),
+      ).toEqual([
+        ['back', 'g5'],
+        ['front', 'g6'],
+      ]);
+      const recent = await store.dashboard.telemetry(['batch-1', 'batch-3']);
+      expect(recent.get('batch-3')!.map((p) => Math.round(p.confidence * 100))).toEqual([3, 4, 5, 6]);
+      // The other device's window is trimmed to the batch's window too, newest kept.
+      expect(recent.get('batch-1')!.map((p) => p.confidence)).toHaveLength(4);
+      expect(recent.get('batch-1')!.at(-1)?.confidence).toBe(0.5);
+      expect((await store.devices.get('batch-1'))!.predictionsTotal).toBe(before + 1);
+      expect((await store.devices.get('batch-2'))!.lastSeenAt).toBe(at(21));
+      expect(await store.devices.existingIds(['batch-1', 'ghost', 'batch-3'])).toEqual(
+        new Set(['batch-1', 'batch-3']),
+      );
+    });
+
+    it('inserts a batch of events in order', async () => {
+      const event = (message: string) =>
+        ({ protocol: 1, type: 'agent-error', message, at: now.toISOString() }) as Parameters<
+          Store['events']['record']
+        >[1];
+      await store.events.recordBatch(
+        ['e1', 'e2', 'e3'].map((m, i) => ({
+          deviceId: i === 1 ? 'batch-2' : 'batch-3',
+          event: event(m),
+          receivedAt: at(i),
+        })),
+      );
+      expect((await store.events.list('batch-3')).map((e) => e.message)).toEqual(['e3', 'e1']);
+      expect((await store.events.list('batch-2')).map((e) => e.message)).toEqual(['e2']);
+    });
   });
 });

@@ -36,6 +36,7 @@ import type { DeviceAuthenticator } from '../auth/device-authenticator.ts';
 import { safeEqual } from '../auth/secrets.ts';
 import { peerDevice } from '../tls/peer-certificate.ts';
 import { guardPacketSize } from './packet-size-guard.ts';
+import { indexRetained, type RetainedPersistence } from './retained-index.ts';
 import { SERVICE_USERNAME } from './service-identity.ts';
 
 const SYS_PREFIX = '$SYS/';
@@ -211,6 +212,9 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
       done(null, null);
     },
   });
+
+  // aedes sets `persistence` on the instance (its default memory one) but does not declare it.
+  indexRetained((broker as unknown as { persistence: RetainedPersistence }).persistence);
 
   broker.on('clientDisconnect', (client) => {
     const identity = identities.get(client);

@@ -4,6 +4,8 @@
  * cleared), and wildcard filters still get theirs.
  */
 import type { Readable } from 'node:stream';
+// aedes' own persistence, installed with aedes (not a dependency of ours: the broker adapter only
+// wraps the instance aedes creates).
 import memory from 'aedes-persistence';
 import { describe, expect, it } from 'vitest';
 import { indexRetained, type RetainedPersistence } from '../../../control-plane/src/mqtt/retained-index.ts';

@@ -19,12 +19,12 @@ import {
   ValidationError,
 } from '@edgeloop/shared';
 import type { DesiredStatePublisher } from '../fleet/desired-state.ts';
-import { TOUCHED } from '../rollouts/device-states.ts';
+import { RANK, TOUCHED } from '../rollouts/device-states.ts';
 import { agentErrorsSince, driveWaves, type WaveOps } from '../rollouts/wave-driver.ts';
 import { assignWaves, initialWaves } from '../rollouts/waves.ts';
 import type { AgentRolloutDeviceRecord, AgentRolloutRecord } from '../store/agent-version-store.ts';
 import type { Store } from '../store/store.ts';
-import { agentGates, deriveAgentState, RANK } from './agent-rollout-rules.ts';
+import { agentGates, deriveAgentState } from './agent-rollout-rules.ts';
 
 export interface AgentRolloutEngine {
   create(request: CreateAgentRollout, now?: Date): Promise<AgentRollout>;

@@ -5,15 +5,6 @@
 import type { GateCheck, ReportedState, RolloutDeviceState } from '@edgeloop/shared';
 import type { AgentRolloutDeviceRecord, AgentRolloutRecord } from '../store/agent-version-store.ts';
 
-/** How far along an update a device state is: reports only move a device forward. */
-export const RANK: Partial<Record<RolloutDeviceState, number>> = {
-  notified: 1,
-  downloading: 2,
-  verifying: 3,
-  installed: 4,
-  active: 5,
-};
-
 /** What a report means for a device of a rollout to `version`, or null when nothing. */
 export function deriveAgentState(state: ReportedState, entry: AgentRolloutDeviceRecord, version: string) {
   if (entry.state === 'rolling_back') {

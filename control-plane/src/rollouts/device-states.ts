@@ -12,3 +12,12 @@ export const FINISHED = new Set<RolloutDeviceState>(['active', 'failed', 'timed_
 export const TOUCHED = new Set<RolloutDeviceState>([...IN_FLIGHT, ...FINISHED]);
 /** Still held by a live rollout (waiting or touched): a pin takes these out of it. */
 export const HELD = new Set<RolloutDeviceState>(['queued', ...TOUCHED]);
+
+/** How far along an update a state is: a device's reports only move it forward. */
+export const RANK: Partial<Record<RolloutDeviceState, number>> = {
+  notified: 1,
+  downloading: 2,
+  verifying: 3,
+  installed: 4,
+  active: 5,
+};

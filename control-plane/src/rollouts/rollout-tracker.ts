@@ -6,17 +6,10 @@
  */
 import type { Logger, ReportedState, RolloutDeviceState } from '@edgeloop/shared';
 import type { RolloutDeviceRecord, RolloutStore } from '../store/rollout-store.ts';
+import { RANK } from './device-states.ts';
 
 /** Device clocks drift; an update report stamped slightly before the notification still counts. */
 const CLOCK_SKEW_MS = 5_000;
-
-const RANK: Partial<Record<RolloutDeviceState, number>> = {
-  notified: 1,
-  downloading: 2,
-  verifying: 3,
-  installed: 4,
-  active: 5,
-};
 
 function derive(state: ReportedState, entry: RolloutDeviceRecord, version: number) {
   if (state.modelVersion === version && state.status !== 'downloading' && state.status !== 'verifying') {

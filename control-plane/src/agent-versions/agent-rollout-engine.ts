@@ -20,6 +20,7 @@ import {
 } from '@edgeloop/shared';
 import type { DesiredStatePublisher } from '../fleet/desired-state.ts';
 import { RANK, TOUCHED } from '../rollouts/device-states.ts';
+import type { TrackedReport } from '../rollouts/rollout-tracker.ts';
 import { agentErrorsSince, driveWaves, type WaveOps } from '../rollouts/wave-driver.ts';
 import { assignWaves, initialWaves } from '../rollouts/waves.ts';
 import type { AgentRolloutDeviceRecord, AgentRolloutRecord } from '../store/agent-version-store.ts';
@@ -32,6 +33,8 @@ export interface AgentRolloutEngine {
   list(): Promise<AgentRollout[]>;
   abort(rolloutId: string, reason?: string): Promise<AgentRollout>;
   onReportedState(deviceId: string, state: ReportedState, at: string): Promise<void>;
+  /** The same for a batch of stored reports, in arrival order: one read finds the few that matter. */
+  onReportedStates(reports: readonly TrackedReport[]): Promise<void>;
   tick(now?: Date): Promise<void>;
   start(): void;
   stop(): Promise<void>;
@@ -246,6 +249,13 @@ export function createAgentRolloutEngine(deps: {
           if (await rollouts.advance(entry.rolloutId, deviceId, from, next.next, next.reason, at)) break;
           current = (await rollouts.liveEntriesOf(deviceId)).find((e) => e.rolloutId === entry.rolloutId);
         }
+      }
+    },
+    async onReportedStates(reports) {
+      if (reports.length === 0) return;
+      const live = await rollouts.liveDevicesAmong(reports.map((r) => r.deviceId));
+      for (const r of reports) {
+        if (live.has(r.deviceId)) await engine.onReportedState(r.deviceId, r.state, r.receivedAt);
       }
     },
     tick(now = new Date()) {

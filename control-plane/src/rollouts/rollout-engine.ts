@@ -22,7 +22,7 @@ import type { Store } from '../store/store.ts';
 import { TOUCHED } from './device-states.ts';
 import { evaluateGates } from './health-gates.ts';
 import { planRollout } from './rollout-plan.ts';
-import { trackReportedState } from './rollout-tracker.ts';
+import { type TrackedReport, trackReportedStates } from './rollout-tracker.ts';
 import { rolloutView } from './rollout-view.ts';
 import { agentErrorsSince, driveWaves, type WaveOps } from './wave-driver.ts';
 
@@ -53,6 +53,8 @@ export interface RolloutEngine {
   /** Like abort, and also for a completed rollout: every updated device goes back. */
   rollback(rolloutId: string, reason?: string): Promise<Rollout>;
   onReportedState(deviceId: string, state: ReportedState, receivedAt: string): Promise<void>;
+  /** The same for a batch of stored reports, in arrival order (what ingestion hands over). */
+  onReportedStates(reports: readonly TrackedReport[]): Promise<void>;
   tick(now?: Date): Promise<void>;
   start(): void;
   stop(): Promise<void>;
@@ -263,9 +265,11 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
       }
       return view(rolloutId);
     },
-    async onReportedState(deviceId, state, receivedAt) {
-      for (const id of await trackReportedState({ rollouts, logger: log }, deviceId, state, receivedAt))
-        dirty.add(id);
+    onReportedState(deviceId, state, receivedAt) {
+      return engine.onReportedStates([{ deviceId, state, receivedAt }]);
+    },
+    async onReportedStates(reports) {
+      for (const id of await trackReportedStates({ rollouts, logger: log }, reports)) dirty.add(id);
     },
     tick(now = new Date()) {
       // One tick at a time; a caller arriving mid-tick waits for it and then runs its own.

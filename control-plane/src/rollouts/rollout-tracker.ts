@@ -5,7 +5,7 @@
  * aborted rollout's device becomes rolled_back once it runs its previous version again.
  */
 import type { Logger, ReportedState, RolloutDeviceState } from '@edgeloop/shared';
-import type { RolloutDeviceRecord, RolloutStore } from '../store/rollout-store.ts';
+import type { RolloutDeviceRecord, RolloutMove, RolloutStats, RolloutStore } from '../store/rollout-store.ts';
 import { RANK } from './device-states.ts';
 
 /** Device clocks drift; an update report stamped slightly before the notification still counts. */
@@ -102,6 +102,108 @@ export async function trackReportedState(
         break;
       }
       current = (await rollouts.entriesOf(deviceId)).find((e) => e.rolloutId === entry.rolloutId);
+    }
+  }
+  return changed;
+}
+
+/** A reported state as the ingest batcher hands it over, after it was stored. */
+export interface TrackedReport {
+  deviceId: string;
+  state: ReportedState;
+  receivedAt: string;
+}
+
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+/**
+ * trackReportedState for a batch of reports (in arrival order), with one read for every device's
+ * entries and one transaction for what changed, instead of several statements per report: a
+ * fleet-wide rollout brings thousands of reports a second. Decides exactly as the one-report path
+ * does; a device another writer moved meanwhile (a move that did not apply) has its remaining
+ * reports decided again through that path, from what is stored now.
+ */
+export async function trackReportedStates(
+  deps: { rollouts: RolloutStore; logger: Logger },
+  reports: readonly TrackedReport[],
+): Promise<Set<string>> {
+  const { rollouts } = deps;
+  const changed = new Set<string>();
+  if (reports.length === 0) return changed;
+  const entries = await rollouts.trackedEntriesOf(reports.map((r) => r.deviceId));
+  if (entries.size === 0) return changed;
+  const moves: RolloutMove[] = [];
+  /** For each move, the index of the report it came from. */
+  const moveReport: number[] = [];
+  const stats = new Map<string, RolloutStats>();
+  reports.forEach((report, index) => {
+    const { deviceId, state, receivedAt: at } = report;
+    for (const entry of entries.get(deviceId) ?? []) {
+      // Not yet told, already back, or let go because an operator pinned the device.
+      if (entry.state === 'queued' || entry.state === 'rolled_back' || entry.state === 'skipped') continue;
+      const move = (to: RolloutDeviceState, reason: string | null) => {
+        moves.push({ rolloutId: entry.rolloutId, deviceId, from: entry.state, to, reason, at });
+        moveReport.push(index);
+        entry.state = to;
+        entry.reason = reason;
+      };
+      const version = entry.modelVersion;
+      if (state.modelStats) {
+        const baseline =
+          state.modelStats.find((s) => s.modelVersion === entry.previousVersion) ?? entry.baseline;
+        const latest = state.modelStats.find((s) => s.modelVersion === version) ?? entry.latest;
+        if (!sameJson(baseline, entry.baseline) || !sameJson(latest, entry.latest)) {
+          entry.baseline = baseline;
+          entry.latest = latest;
+          stats.set(`${entry.rolloutId}\u0000${deviceId}`, {
+            rolloutId: entry.rolloutId,
+            deviceId,
+            baseline,
+            latest,
+          });
+        }
+      }
+      if (entry.state === 'rolling_back') {
+        if (state.modelVersion === entry.previousVersion && state.status === 'running')
+          move('rolled_back', `running version ${state.modelVersion} again`);
+        continue;
+      }
+      if (!MOVABLE.has(entry.state)) continue;
+      const derived = derive(state, entry, version);
+      if (!derived) continue;
+      if (derived.next === entry.state) {
+        // Same phase, new finding (a shadow-mode agreement): recorded, the state stays.
+        if (state.update?.agreement && derived.reason !== entry.reason) move(entry.state, derived.reason);
+        continue;
+      }
+      if (isForward(entry.state, derived.next)) move(derived.next, derived.reason);
+    }
+  });
+  let applied: boolean[];
+  try {
+    applied = await rollouts.applyTracking(moves, [...stats.values()]);
+  } catch (err) {
+    // E.g. a deadlock with another writer: decide every report again, one by one.
+    deps.logger.warn(
+      { err, reports: reports.length },
+      'batched rollout tracking failed; tracking one by one',
+    );
+    for (const r of reports)
+      for (const id of await trackReportedState(deps, r.deviceId, r.state, r.receivedAt)) changed.add(id);
+    return changed;
+  }
+  /** Per device, the first report whose move did not apply: from there on, decide again. */
+  const redo = new Map<string, number>();
+  applied.forEach((ok, i) => {
+    const m = moves[i]!;
+    if (ok) changed.add(m.rolloutId);
+    else if (!redo.has(m.deviceId)) redo.set(m.deviceId, moveReport[i]!);
+  });
+  for (const [deviceId, from] of redo) {
+    for (let i = from; i < reports.length; i++) {
+      const r = reports[i]!;
+      if (r.deviceId !== deviceId) continue;
+      for (const id of await trackReportedState(deps, deviceId, r.state, r.receivedAt)) changed.add(id);
     }
   }
   return changed;

@@ -13,6 +13,7 @@ import type {
   RolloutTransition,
   RolloutWaveStatus,
 } from '@edgeloop/shared';
+import { chunked } from './device-report-batch.ts';
 import type { SqlDatabase } from './sql.ts';
 
 /** A device's transitions kept per rollout entry: enough to read what happened, bounded. */
@@ -285,6 +286,21 @@ export class SqlAgentVersionStore {
       .prepare('SELECT * FROM agent_rollout_devices WHERE rollout_id = ? ORDER BY wave, device_id')
       .all(rolloutId)) as DeviceRow[];
     return rows.map(deviceOf);
+  }
+
+  /** Which of these devices have an entry in a live agent rollout (one read for a batch of reports). */
+  async liveDevicesAmong(deviceIds: readonly string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const chunk of chunked([...new Set(deviceIds)])) {
+      const rows = (await this.sql
+        .prepare(
+          `SELECT DISTINCT d.device_id FROM agent_rollout_devices d JOIN agent_rollouts r ON r.id = d.rollout_id
+           WHERE d.device_id IN (${chunk.map(() => '?').join(', ')}) AND r.state IN ('running', 'paused', 'aborted')`,
+        )
+        .all(...chunk)) as { device_id: string }[];
+      for (const row of rows) out.add(row.device_id);
+    }
+    return out;
   }
 
   /** This device's entries in live agent rollouts. */

@@ -11,6 +11,7 @@ import type {
   RolloutTransition,
   RolloutWaveStatus,
 } from '@edgeloop/shared';
+import { chunked, valueRows } from './device-report-batch.ts';
 import type { SqlDatabase } from './sql.ts';
 
 export interface RolloutRecord {
@@ -40,6 +41,32 @@ export interface RolloutDeviceRecord {
   latest: ModelConfidence | null;
 }
 
+/** An entry with what tracking needs of its rollout (read in the same query). */
+export interface TrackedRolloutEntry extends RolloutDeviceRecord {
+  modelVersion: number;
+}
+
+/** A compare-and-set transition: `deviceId` moves from `from` to `to` only if it is still in `from`. */
+export interface RolloutMove {
+  rolloutId: string;
+  deviceId: string;
+  from: RolloutDeviceState;
+  to: RolloutDeviceState;
+  reason: string | null;
+  at: string;
+}
+
+/** A device's latest field confidence in a rollout: of its previous version and of the new one. */
+export interface RolloutStats {
+  rolloutId: string;
+  deviceId: string;
+  baseline: ModelConfidence | null;
+  latest: ModelConfidence | null;
+}
+
+/** Entry states no report moves (the rest may still change). */
+const SETTLED_SQL = "('active', 'queued', 'rolled_back', 'skipped')";
+
 export interface RolloutStore {
   create(rollout: RolloutRecord, devices: readonly RolloutDeviceRecord[]): Promise<void>;
   get(rolloutId: string): Promise<RolloutRecord | null>;
@@ -52,6 +79,12 @@ export interface RolloutStore {
     at: string,
   ): Promise<void>;
   devices(rolloutId: string): Promise<RolloutDeviceRecord[]>;
+  /**
+   * The entries a device's report can still change, for many devices in one read: every entry of
+   * a running or paused rollout, and any rollout's entry that is not settled (a timed-out device
+   * may still catch up, an aborted rollout's device roll back). Newest rollout first per device.
+   */
+  trackedEntriesOf(deviceIds: readonly string[]): Promise<Map<string, TrackedRolloutEntry[]>>;
   /** This device's entries in every rollout, newest rollout first. */
   entriesOf(deviceId: string): Promise<RolloutDeviceRecord[]>;
   /** Changes a device's state and records the transition, in one transaction. */
@@ -76,6 +109,12 @@ export interface RolloutStore {
     reason: string | null,
     at: string,
   ): Promise<boolean>;
+  /**
+   * What a batch of device reports changed, in one transaction: field-confidence figures, then
+   * compare-and-set transitions (one device's successive moves chain, in the order given);
+   * returns which moves applied. Each applied move is recorded in the history.
+   */
+  applyTracking(moves: readonly RolloutMove[], stats?: readonly RolloutStats[]): Promise<boolean[]>;
   /** The same transition for many devices, in one transaction. */
   transitionMany(
     rolloutId: string,
@@ -244,6 +283,77 @@ export function createSqlRolloutStore(db: SqlDatabase): RolloutStore {
           .all(deviceId)) as DeviceRow[]
       ).map(deviceFromRow);
     },
+    async trackedEntriesOf(deviceIds) {
+      const out = new Map<string, TrackedRolloutEntry[]>();
+      for (const chunk of chunked([...new Set(deviceIds)])) {
+        const rows = (await db
+          .prepare(
+            `SELECT d.*, r.model_version AS rollout_model_version FROM rollout_devices d
+             JOIN rollouts r ON r.id = d.rollout_id
+             WHERE d.device_id IN (${chunk.map(() => '?').join(', ')})
+               AND (r.state IN ('running', 'paused') OR d.state NOT IN ${SETTLED_SQL})
+             ORDER BY r.created_at DESC, r.id DESC`,
+          )
+          .all(...chunk)) as (DeviceRow & { rollout_model_version: number })[];
+        for (const row of rows) {
+          const list = out.get(row.device_id) ?? [];
+          list.push({ ...deviceFromRow(row), modelVersion: row.rollout_model_version });
+          out.set(row.device_id, list);
+        }
+      }
+      return out;
+    },
+    async applyTracking(moves, stats = []) {
+      if (moves.length === 0 && stats.length === 0) return [];
+      // Rows are locked in one order (rollout, device) by every batch, so two replicas' batches
+      // cannot deadlock on each other; a device's own moves keep their order.
+      const rows = new Map<string, { stats?: RolloutStats; moves: number[] }>();
+      const rowOf = (rolloutId: string, deviceId: string) => {
+        const key = `${rolloutId}\u0000${deviceId}`;
+        const row = rows.get(key) ?? { moves: [] };
+        rows.set(key, row);
+        return row;
+      };
+      for (const s of stats) rowOf(s.rolloutId, s.deviceId).stats = s;
+      moves.forEach((m, i) => {
+        rowOf(m.rolloutId, m.deviceId).moves.push(i);
+      });
+      const keys = [...rows.keys()].sort();
+      return db.transaction(async (tx) => {
+        const applied = moves.map(() => false);
+        const recorded: RolloutMove[] = [];
+        for (const key of keys) {
+          const row = rows.get(key)!;
+          if (row.stats) {
+            const s = row.stats;
+            await tx
+              .prepare(
+                'UPDATE rollout_devices SET baseline = ?, latest = ? WHERE rollout_id = ? AND device_id = ?',
+              )
+              .run(json(s.baseline), json(s.latest), s.rolloutId, s.deviceId);
+          }
+          for (const i of row.moves) {
+            const m = moves[i]!;
+            const { changes } = await tx
+              .prepare(
+                `UPDATE rollout_devices SET state = ?, reason = ?, updated_at = ?
+                 WHERE rollout_id = ? AND device_id = ? AND state = ?`,
+              )
+              .run(m.to, m.reason, m.at, m.rolloutId, m.deviceId, m.from);
+            applied[i] = changes > 0;
+            if (applied[i]) recorded.push(m);
+          }
+        }
+        for (const chunk of chunked(recorded)) {
+          await tx
+            .prepare(
+              `INSERT INTO rollout_transitions (rollout_id, device_id, state, at, reason) VALUES ${valueRows(chunk.length, 5)}`,
+            )
+            .run(...chunk.flatMap((m) => [m.rolloutId, m.deviceId, m.to, m.at, m.reason]));
+        }
+        return applied;
+      });
+    },
     async transition(rolloutId, deviceId, state, reason, at, notified = false) {
       await this.transitionMany(rolloutId, [deviceId], state, reason, at, notified);
     },
@@ -266,7 +376,8 @@ export function createSqlRolloutStore(db: SqlDatabase): RolloutStore {
     },
     async transitionMany(rolloutId, deviceIds, state, reason, at, notified = false) {
       await db.transaction(async (tx) => {
-        for (const deviceId of deviceIds) {
+        // Sorted: the same lock order as applyTracking (see there).
+        for (const deviceId of [...deviceIds].sort()) {
           await tx
             .prepare(
               `UPDATE rollout_devices SET state = ?, reason = ?, updated_at = ?,

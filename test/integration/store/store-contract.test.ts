@@ -238,6 +238,71 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
     ]);
   });
 
+  it('reads and applies a batch of rollout tracking in one go', async () => {
+    const at = now.toISOString();
+    await store.rollouts.create(
+      {
+        rolloutId: 'r9',
+        modelVersion: 2,
+        target: { group: 'yard' },
+        strategy: { waves: [] } as never,
+        state: 'running',
+        currentWave: 0,
+        waves: [],
+        reason: null,
+        createdAt: at,
+        updatedAt: at,
+      },
+      [
+        {
+          rolloutId: 'r9',
+          deviceId: 'cam-a',
+          wave: 0,
+          state: 'notified',
+          previousVersion: 1,
+          reason: null,
+          notifiedAt: at,
+          updatedAt: at,
+          baseline: null,
+          latest: null,
+        },
+      ],
+    );
+    const tracked = await store.rollouts.trackedEntriesOf(['cam-a', 'cam-a', 'nobody']);
+    expect([...tracked.keys()]).toEqual(['cam-a']);
+    expect(tracked.get('cam-a')?.find((e) => e.rolloutId === 'r9')).toMatchObject({
+      modelVersion: 2,
+      state: 'notified',
+    });
+    const latest = { modelVersion: 2, frames: 10, meanConfidence: 0.9, lowConfidenceRate: 0.1 };
+    const move = (from: 'notified' | 'downloading', to: 'downloading' | 'verifying' | 'installed') => ({
+      rolloutId: 'r9',
+      deviceId: 'cam-a',
+      from,
+      to,
+      reason: null,
+      at,
+    });
+    // One device's moves chain in order; a move from a state it already left does not apply.
+    expect(
+      await store.rollouts.applyTracking(
+        [move('notified', 'downloading'), move('downloading', 'verifying'), move('notified', 'installed')],
+        [{ rolloutId: 'r9', deviceId: 'cam-a', baseline: null, latest: latest as never }],
+      ),
+    ).toEqual([true, true, false]);
+    expect((await store.rollouts.devices('r9'))[0]).toMatchObject({ state: 'verifying', latest });
+    expect((await store.rollouts.history('r9')).get('cam-a')?.map((h) => h.state)).toEqual([
+      'notified',
+      'downloading',
+      'verifying',
+    ]);
+    // Once the device is active and the rollout completed, nothing of it is tracked any more.
+    await store.rollouts.transition('r9', 'cam-a', 'active', null, at);
+    await store.rollouts.update('r9', { state: 'completed' }, at);
+    const after = await store.rollouts.trackedEntriesOf(['cam-a']);
+    expect(after.get('cam-a')?.some((e) => e.rolloutId === 'r9')).toBe(false);
+  });
+
   it('moves an agent rollout device only from the state it was read in', async () => {
     const at = now.toISOString();
     await store.agentVersions.createRollout(

@@ -19,6 +19,9 @@
  * - rollout: version 2 to every device (1, 10%, 100%, no soak, not paced) until all run it, the
  *   devices still classifying; then every prediction sent since ingest began is compared with
  *   the count the store holds (edgeloop_predictions_stored).
+ * CPU per device update is what the rollout added: the control plane's CPU over the rollout minus
+ * its steady cost (devices classifying, no page reads, measured for 15 s before) over as many
+ * seconds; the gross figure is printed too.
  * Prints one JSON object. Setup (enrolling: one deliberately slow scrypt per device) is not timed.
  * Postgres' own CPU (postmaster and backends) is reported apart from the control plane's: both
  * are part of what a device update costs.
@@ -111,6 +114,9 @@ class Shard extends ShardProcess<ShardLine> {
     if (line.sent !== undefined) this.sent = line.sent;
   }
 }
+
+/** Seconds of predictions without page reads, to measure the fleet's steady cost. */
+const QUIET_SECONDS = 15;
 
 const percentile = (sorted: number[], p: number) =>
   sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -287,6 +293,21 @@ export async function benchMain(argv: string[]): Promise<number> {
       const line = text.split('\n').find((l) => l.startsWith(`${name} `));
       return line ? Number(line.split(' ')[1]) : Number.NaN;
     };
+    /** Device messages each replica dropped (its own counter, every reason), summed. */
+    const droppedOf = async () => {
+      let total = 0;
+      for (const r of replicas) {
+        const text = await (
+          await fetch(`${r.info!.httpUrl}/metrics`, {
+            headers: { authorization: `Bearer ${first.adminToken}` },
+          })
+        ).text();
+        for (const l of text.split('\n'))
+          if (l.startsWith('edgeloop_ingest_dropped_total')) total += Number(l.split(' ').at(-1));
+      }
+      return total;
+    };
+    const droppedBefore = await droppedOf();
     const storedBefore = await metric('edgeloop_predictions_stored');
     const sentBefore = sum((sh) => sh.sent);
     const cpuOf = () => replicas.map((r) => cpuSeconds(r.child?.pid) ?? 0).reduce((a, b) => a + b, 0);
@@ -324,6 +345,16 @@ export async function benchMain(argv: string[]): Promise<number> {
     const ingestCpu = cpuOf() - ingestCpuBefore;
     const ingestPostgresCpu = postgresCpuOf() - ingestPostgresCpuBefore;
     const ingestSent = sum((sh) => sh.sent) - sentBefore;
+
+    // The fleet's steady cost (predictions, status, housekeeping) without page reads: what the
+    // control plane would spend over the rollout's seconds anyway, taken out of its per-update figure.
+    const quietCpuBefore = cpuOf();
+    const quietPostgresCpuBefore = postgresCpuOf();
+    const quietStart = Date.now();
+    await new Promise((r) => setTimeout(r, QUIET_SECONDS * 1000));
+    const quietElapsed = (Date.now() - quietStart) / 1000;
+    const steadyCpuPerSec = (cpuOf() - quietCpuBefore) / quietElapsed;
+    const steadyPostgresCpuPerSec = (postgresCpuOf() - quietPostgresCpuBefore) / quietElapsed;
 
     // Devices keep classifying through the rollout: its health gates judge the new version on them.
     log('rolling out version 2…');
@@ -387,6 +418,7 @@ export async function benchMain(argv: string[]): Promise<number> {
       ingestMessagesPerSec: round(ingestSent / ingestElapsed),
       messagesSent,
       messagesStored,
+      messagesDropped: (await droppedOf()) - droppedBefore,
       fleetApiRequests: fleetMs.length,
       fleetApiP50Ms: round(percentile(fleetMs, 50)),
       fleetApiP99Ms: round(percentile(fleetMs, 99)),
@@ -394,10 +426,26 @@ export async function benchMain(argv: string[]): Promise<number> {
       rolloutState: final.state,
       rolloutCounts: final.counts,
       failed: sum((sh) => sh.failed),
-      controlPlaneCpuMsPerDeviceUpdate: round((rolloutCpu * 1000) / deviceCount, 2),
+      // What the rollout added: its CPU minus the fleet's steady cost over the same seconds.
+      controlPlaneCpuMsPerDeviceUpdate: round(
+        (Math.max(0, rolloutCpu - steadyCpuPerSec * secondsToAllActive) * 1000) / deviceCount,
+        2,
+      ),
+      // All of it, the devices' predictions during the rollout included.
+      controlPlaneCpuMsPerDeviceUpdateGross: round((rolloutCpu * 1000) / deviceCount, 2),
+      controlPlaneSteadyCpuPercent: round(steadyCpuPerSec * 100),
       // CPU of the ingest window over the messages sent in that window (the fleet page reads included).
       controlPlaneCpuMsPerMessage: round((ingestCpu * 1000) / Math.max(1, ingestSent), 3),
-      postgresCpuMsPerDeviceUpdate: postgres ? round((rolloutPostgresCpu * 1000) / deviceCount, 2) : null,
+      postgresCpuMsPerDeviceUpdate: postgres
+        ? round(
+            (Math.max(0, rolloutPostgresCpu - steadyPostgresCpuPerSec * secondsToAllActive) * 1000) /
+              deviceCount,
+            2,
+          )
+        : null,
+      postgresCpuMsPerDeviceUpdateGross: postgres
+        ? round((rolloutPostgresCpu * 1000) / deviceCount, 2)
+        : null,
       postgresCpuMsPerMessage: postgres
         ? round((ingestPostgresCpu * 1000) / Math.max(1, ingestSent), 3)
         : null,

@@ -67,19 +67,25 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
     return count - history[0][1];
   }
 
-  async function confidence(d: DeviceRecord, at: string) {
-    const version = d.reportedVersion;
-    if (version === null) return null;
+  /** Each device's drift figures (null: too few predictions yet, or its baseline was just set). */
+  async function confidences(devices: readonly DeviceRecord[], at: string) {
+    const out = new Map<string, { baseline: number; recent: number; modelVersion: number } | null>();
     const n = config.confidenceDrift.minPredictions;
-    const recent = await alerts.recentConfidences(d.deviceId, version, n);
-    if (recent.length < n) return null;
-    const mean = recent.reduce((a, b) => a + b, 0) / recent.length;
-    const baseline = await alerts.baseline(d.deviceId, version);
-    if (!baseline) {
-      await alerts.setBaseline(d.deviceId, version, { mean, predictions: recent.length }, at);
-      return null;
+    const running = devices.flatMap((d) =>
+      d.reportedVersion === null ? [] : [{ deviceId: d.deviceId, modelVersion: d.reportedVersion }],
+    );
+    const figures = await alerts.confidenceFigures(running, n);
+    for (const { deviceId, modelVersion } of running) {
+      const f = figures.get(deviceId);
+      if (!f || f.recent.length < n) continue;
+      const mean = f.recent.reduce((a, b) => a + b, 0) / f.recent.length;
+      if (!f.baseline) {
+        await alerts.setBaseline(deviceId, modelVersion, { mean, predictions: f.recent.length }, at);
+        continue;
+      }
+      out.set(deviceId, { baseline: f.baseline.mean, recent: mean, modelVersion });
     }
-    return { baseline: baseline.mean, recent: mean, modelVersion: version };
+    return out;
   }
 
   async function open(c: Condition, at: string): Promise<Alert> {
@@ -111,10 +117,7 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
     watchingSince ??= now;
     const devices = await store.devices.list();
     // The rules are pure and synchronous: read each device's confidence figures first.
-    const confidences = new Map<string, Awaited<ReturnType<typeof confidence>>>();
-    if (config.confidenceDrift.enabled) {
-      for (const d of devices) confidences.set(d.deviceId, await confidence(d, at));
-    }
+    const drift = config.confidenceDrift.enabled ? await confidences(devices, at) : new Map();
     const conditions = evaluateRules(config, {
       now,
       watchingSince,
@@ -122,7 +125,7 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
       rollouts: await store.rollouts.list(),
       runs: await store.pipeline.listRuns(RUNS_LOOKED_AT),
       restartsInWindow: (d) => restartsInWindow(d, t),
-      confidence: (d) => confidences.get(d.deviceId) ?? null,
+      confidence: (d) => drift.get(d.deviceId) ?? null,
       isFiring: (key) => firing.has(key),
     });
     const changed: Alert[] = [];

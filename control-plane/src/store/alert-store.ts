@@ -1,5 +1,6 @@
 /** Alerts the rules raised, and the confidence baselines the drift rule compares against. */
 import type { Alert } from '@edgeloop/shared';
+import { chunked } from './device-report-batch.ts';
 import type { SqlDatabase } from './sql.ts';
 
 /** An alert as stored: the public Alert plus its deduplication key. */
@@ -21,15 +22,26 @@ export interface AlertStore {
   resolve(id: string, at: string): Promise<AlertRecord | null>;
   /** Newest first: firing ones plus one-shot notifications since `oneShotSince`, or everything. */
   list(query: { open: boolean; oneShotSince: string; limit: number }): Promise<AlertRecord[]>;
-  baseline(deviceId: string, modelVersion: number): Promise<ConfidenceBaseline | null>;
   setBaseline(
     deviceId: string,
     modelVersion: number,
     baseline: ConfidenceBaseline,
     at: string,
   ): Promise<void>;
-  /** Recent top-1 confidences of a device with one model version, newest first. */
-  recentConfidences(deviceId: string, modelVersion: number, limit: number): Promise<number[]>;
+  /**
+   * For each device with the version it runs: its newest `limit` top-1 confidences with that
+   * version (newest first) and its baseline, a few statements for the whole fleet (evaluated
+   * every few seconds: two statements per device would be thousands a second).
+   */
+  confidenceFigures(
+    devices: readonly { deviceId: string; modelVersion: number }[],
+    limit: number,
+  ): Promise<Map<string, ConfidenceFigures>>;
+}
+
+export interface ConfidenceFigures {
+  recent: number[];
+  baseline: ConfidenceBaseline | null;
 }
 
 interface AlertRow {
@@ -121,13 +133,6 @@ export class SqlAlertStore implements AlertStore {
     ).map(fromRow);
   }
 
-  async baseline(deviceId: string, modelVersion: number): Promise<ConfidenceBaseline | null> {
-    const row = (await this.db
-      .prepare('SELECT mean, predictions FROM confidence_baselines WHERE device_id = ? AND model_version = ?')
-      .get(deviceId, modelVersion)) as ConfidenceBaseline | undefined;
-    return row ?? null;
-  }
-
   async setBaseline(
     deviceId: string,
     modelVersion: number,
@@ -142,13 +147,40 @@ export class SqlAlertStore implements AlertStore {
       .run(deviceId, modelVersion, b.mean, b.predictions, at);
   }
 
-  async recentConfidences(deviceId: string, modelVersion: number, limit: number): Promise<number[]> {
-    return (
-      (await this.db
-        .prepare(
-          'SELECT confidence FROM recent_predictions WHERE device_id = ? AND model_version = ? ORDER BY id DESC LIMIT ?',
-        )
-        .all(deviceId, modelVersion, limit)) as { confidence: number }[]
-    ).map((r) => r.confidence);
+  async confidenceFigures(
+    devices: readonly { deviceId: string; modelVersion: number }[],
+    limit: number,
+  ): Promise<Map<string, ConfidenceFigures>> {
+    const out = new Map<string, ConfidenceFigures>();
+    const byVersion = new Map<number, string[]>();
+    for (const d of devices) {
+      out.set(d.deviceId, { recent: [], baseline: null });
+      byVersion.set(d.modelVersion, [...(byVersion.get(d.modelVersion) ?? []), d.deviceId]);
+    }
+    for (const [version, ids] of byVersion) {
+      for (const chunk of chunked(ids)) {
+        const marks = chunk.map(() => '?').join(', ');
+        const recent = (await this.db
+          .prepare(
+            `SELECT device_id, confidence FROM (
+               SELECT device_id, confidence, ROW_NUMBER() OVER (PARTITION BY device_id ORDER BY id DESC) AS rn
+               FROM recent_predictions WHERE model_version = ? AND device_id IN (${marks})
+             ) newest WHERE rn <= ? ORDER BY device_id, rn`,
+          )
+          .all(version, ...chunk, limit)) as { device_id: string; confidence: number }[];
+        for (const r of recent) out.get(r.device_id)?.recent.push(r.confidence);
+        const baselines = (await this.db
+          .prepare(
+            `SELECT device_id, mean, predictions FROM confidence_baselines
+             WHERE model_version = ? AND device_id IN (${marks})`,
+          )
+          .all(version, ...chunk)) as { device_id: string; mean: number; predictions: number }[];
+        for (const b of baselines) {
+          const figures = out.get(b.device_id);
+          if (figures) figures.baseline = { mean: b.mean, predictions: b.predictions };
+        }
+      }
+    }
+    return out;
   }
 }

@@ -526,6 +526,27 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
       );
     });
 
+    it("reads the fleet's confidence-drift figures: newest first, per version, with baselines", async () => {
+      const figures = await store.alerts.confidenceFigures(
+        [
+          { deviceId: 'batch-3', modelVersion: 1 },
+          { deviceId: 'batch-2', modelVersion: 99 },
+        ],
+        3,
+      );
+      expect(figures.get('batch-3')).toEqual({
+        recent: [0.06, 0.05, 0.04],
+        baseline: null,
+      });
+      expect(figures.get('batch-2')).toEqual({ recent: [], baseline: null });
+      await store.alerts.setBaseline('batch-3', 1, { mean: 0.05, predictions: 3 }, at(30));
+      const again = await store.alerts.confidenceFigures([{ deviceId: 'batch-3', modelVersion: 1 }], 2);
+      expect(again.get('batch-3')).toEqual({
+        recent: [0.06, 0.05],
+        baseline: { mean: 0.05, predictions: 3 },
+      });
+    });
+
     it('inserts a batch of events in order', async () => {
       const event = (message: string) =>
         ({ protocol: 1, type: 'agent-error', message, at: now.toISOString() }) as Parameters<

@@ -3,7 +3,7 @@
  *
  *   npx edgeloop bench fleet [--devices 10000] [--replicas 2] [--store postgres|sqlite]
  *     [--broker mosquitto|embedded] [--objects s3|local] [--ingest-seconds 60]
- *     [--predictions-per-minute 6] [--shards 2] [--model-bytes 200000] [--json]
+ *     [--predictions-per-minute 6] [--shards 2] [--model-bytes 200000] [--state DIR] [--json]
  *
  * Starts the replicas as processes of their own (cluster.enabled when more than one) on one shared
  * store — a throwaway Postgres 15 (needed, and the default, with several replicas) or a SQLite
@@ -16,7 +16,7 @@
  * shared — atomic pointer). Version 1 is installed everywhere first; then
  * - ingest: every device publishes predictions at the given rate for --ingest-seconds while the
  *   fleet page is read through the balancer;
- * - rollout: version 2 to every device (1, 10%, 100%, no soak, not paced) until all run it, the
+ * - rollout: the next version (2 on a fresh fleet) to every device (1, 10%, 100%, no soak, not paced) until all run it, the
  *   devices still classifying; then every prediction sent since ingest began is compared with
  *   the count the store holds (edgeloop_predictions_stored).
  * CPU per device update is what the rollout added: the control plane's CPU over the rollout minus
@@ -28,7 +28,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -37,6 +37,7 @@ import {
   ApiClient,
   apiRoutes,
   type ControlPlaneConfigInput,
+  EdgeloopError,
   EnrollResponseSchema,
   PROTOCOL_VERSION,
   routeUrl,
@@ -59,6 +60,15 @@ import {
   until,
 } from './support/process-figures.ts';
 import { ShardProcess } from './support/shard-process.ts';
+
+/** What --state keeps of an enrolled fleet besides the servers' own files. */
+interface SavedFleet {
+  devices: { deviceId: string; secret: string }[];
+  broker: string;
+  store: string;
+  /** The version every device runs after the last run. */
+  version: number;
+}
 
 interface ReplicaInfo {
   httpUrl: string;
@@ -136,6 +146,7 @@ export async function benchMain(argv: string[]): Promise<number> {
       'predictions-per-minute': { type: 'string', default: '6' },
       shards: { type: 'string', default: '2' },
       'model-bytes': { type: 'string', default: '200000' },
+      state: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
     strict: true,
@@ -157,7 +168,23 @@ export async function benchMain(argv: string[]): Promise<number> {
   const perMinute = Number(values['predictions-per-minute']);
   const log = (msg: string) => values.json || process.stderr.write(`${msg}\n`);
   // Devices' state on tmpfs: thousands of devices would each have a disk of their own.
-  const root = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'edgeloop-bench-fleet-'));
+  // --state keeps the enrolled fleet (database, broker identities, device folders) for the next
+  // run: enrolling 10,000 devices through Mosquitto's dynamic security takes most of an hour.
+  const stateDir = values.state ? resolve(values.state) : null;
+  const root =
+    stateDir ??
+    (await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'edgeloop-bench-fleet-')));
+  if (stateDir) await mkdir(stateDir, { recursive: true });
+  const fleetFile = join(root, 'fleet.json');
+  const saved: SavedFleet | null =
+    stateDir && existsSync(fleetFile) ? JSON.parse(await readFile(fleetFile, 'utf8')) : null;
+  if (
+    saved &&
+    (saved.devices.length !== deviceCount || saved.broker !== brokerKind || saved.store !== storeKind)
+  )
+    throw new Error(
+      `--state ${stateDir} holds ${saved.devices.length} devices on ${saved.store} + ${saved.broker}: use another folder`,
+    );
   const replicas: Replica[] = [];
   const shards: Shard[] = [];
   let broker: Mosquitto | null = null;
@@ -166,9 +193,12 @@ export async function benchMain(argv: string[]): Promise<number> {
   let s3: TestS3 | null = null;
   let balancer: TcpBalancer | null = null;
   try {
-    if (brokerKind === 'mosquitto') broker = await startMosquitto();
-    if (storeKind === 'postgres') postgres = await startPostgres();
-    if (values.objects === 's3') s3 = await startS3('edgeloop-bench');
+    if (brokerKind === 'mosquitto')
+      broker = await startMosquitto(stateDir ? { dir: join(root, 'mosquitto') } : {});
+    if (storeKind === 'postgres')
+      postgres = await startPostgres(stateDir ? { dir: join(root, 'postgres') } : {});
+    if (values.objects === 's3')
+      s3 = await startS3('edgeloop-bench', stateDir ? { directory: join(root, 's3') } : {});
     for (let r = 0; r < replicaCount; r++) {
       const config: ControlPlaneConfigInput = {
         dataDir: join(root, 'control-plane'),
@@ -224,41 +254,65 @@ export async function benchMain(argv: string[]): Promise<number> {
         bias: [variant / 1000, 0],
         padBytes: Number(values['model-bytes']),
       });
-    for (const version of [1, 2]) {
+    // A fresh fleet runs version 1 and is rolled out to 2; a kept one runs the last run's newest
+    // and is rolled out to the next.
+    const baseVersion = saved ? saved.version : 1;
+    const nextVersion = baseVersion + 1;
+    for (const version of saved ? [nextVersion] : [baseVersion, nextVersion]) {
       const model = modelOf(version);
-      await api.publishModel(
-        testManifest(model, { modelVersion: version, name: `bench-fleet-v${version}` }),
-        new Map([['model.onnx', model]]),
-      );
+      await api
+        .publishModel(
+          testManifest(model, { modelVersion: version, name: `bench-fleet-v${version}` }),
+          new Map([['model.onnx', model]]),
+        )
+        .catch((err: unknown) => {
+          // Published by a kept fleet's earlier run that stopped before its rollout ended.
+          if (!(saved && err instanceof EdgeloopError && err.code === 'CONFLICT')) throw err;
+        });
     }
-    await api.assign(1, { all: true });
+    // A kept fleet's earlier run may have stopped mid-rollout: everyone back on the base first.
+    await api.assign(baseVersion, { all: true });
 
     const setupStart = Date.now();
-    const { token } = await api.createEnrollmentToken({ uses: deviceCount });
     const ids = Array.from({ length: deviceCount }, (_, i) => `sim-${String(i).padStart(5, '0')}`);
-    log(`enrolling ${ids.length} devices…`);
-    const enrolled = await mapLimit(ids, 8, async (deviceId) => {
-      for (;;) {
-        const res = await fetch(`${httpUrl}${routeUrl(apiRoutes.enrollDevice)}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ protocol: PROTOCOL_VERSION, token, deviceId }),
-        });
-        // The scrypt work gate is full: wait as it asks, like an agent does.
-        if (res.status === 429) {
-          await res.arrayBuffer();
-          await new Promise((r) => setTimeout(r, 1000 * Number(res.headers.get('retry-after') ?? 1)));
-          continue;
+    const enrolled = saved ? saved.devices : await enrollAll(ids);
+    if (stateDir && !saved) {
+      const fleet: SavedFleet = {
+        devices: enrolled,
+        broker: brokerKind,
+        store: storeKind,
+        version: baseVersion,
+      };
+      await writeFile(fleetFile, JSON.stringify(fleet), { mode: 0o600 });
+    }
+    async function enrollAll(ids: string[]) {
+      const { token } = await api.createEnrollmentToken({ uses: deviceCount });
+      log(`enrolling ${ids.length} devices…`);
+      return mapLimit(ids, 8, async (deviceId) => {
+        for (;;) {
+          const res = await fetch(`${httpUrl}${routeUrl(apiRoutes.enrollDevice)}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ protocol: PROTOCOL_VERSION, token, deviceId }),
+          });
+          // The scrypt work gate is full: wait as it asks, like an agent does.
+          if (res.status === 429) {
+            await res.arrayBuffer();
+            await new Promise((r) => setTimeout(r, 1000 * Number(res.headers.get('retry-after') ?? 1)));
+            continue;
+          }
+          if (res.status !== 201) throw new Error(`enroll ${deviceId}: ${res.status} ${await res.text()}`);
+          const { secret } = EnrollResponseSchema.parse(await res.json());
+          return { deviceId, secret };
         }
-        if (res.status !== 201) throw new Error(`enroll ${deviceId}: ${res.status} ${await res.text()}`);
-        return EnrollResponseSchema.parse(await res.json());
-      }
-    });
+      });
+    }
     log(`connecting them in ${shardCount} processes…`);
     for (let s = 0; s < shardCount; s++) {
       const spec: FleetShardSpec = {
         httpUrl,
-        mqttUrl: enrolled[0].mqttUrl ?? first.mqttUrl,
+        // The broker's address of this run (a kept fleet's broker listens on a new port).
+        mqttUrl: broker?.url ?? first.mqttUrl,
         trustedKeys: [first.signingPublicKey],
         root: join(root, 'devices'),
         predictionsPerMinute: perMinute,
@@ -278,9 +332,9 @@ export async function benchMain(argv: string[]): Promise<number> {
     await until(() => alive() && shards.every((sh) => sh.connected), 1_800_000, 'devices to connect');
     const connected = deviceCount;
     await until(
-      () => alive() && sum((sh) => sh.versions['1'] ?? 0) === deviceCount,
+      () => alive() && sum((sh) => sh.versions[String(baseVersion)] ?? 0) === deviceCount,
       900_000,
-      'version 1 everywhere',
+      `version ${baseVersion} everywhere`,
     );
     const setupSeconds = (Date.now() - setupStart) / 1000;
 
@@ -357,12 +411,12 @@ export async function benchMain(argv: string[]): Promise<number> {
     const steadyPostgresCpuPerSec = (postgresCpuOf() - quietPostgresCpuBefore) / quietElapsed;
 
     // Devices keep classifying through the rollout: its health gates judge the new version on them.
-    log('rolling out version 2…');
+    log(`rolling out version ${nextVersion}…`);
     const rolloutCpuBefore = cpuOf();
     const rolloutPostgresCpuBefore = postgresCpuOf();
     const t0 = Date.now();
     const rollout = await api.createRollout({
-      modelVersion: 2,
+      modelVersion: nextVersion,
       target: { all: true },
       strategy: {
         waves: [{ devices: 1 }, { percent: 10 }, { percent: 100 }],
@@ -374,11 +428,20 @@ export async function benchMain(argv: string[]): Promise<number> {
       },
     });
     await until(
-      () => alive() && sum((sh) => (sh.versions['2'] ?? 0) + sh.failed) >= deviceCount,
+      () => alive() && sum((sh) => (sh.versions[String(nextVersion)] ?? 0) + sh.failed) >= deviceCount,
       1_800_000,
-      'every device on version 2',
+      `every device on version ${nextVersion}`,
     );
     const secondsToAllActive = (Date.now() - t0) / 1000;
+    if (stateDir) {
+      const fleet: SavedFleet = {
+        devices: enrolled,
+        broker: brokerKind,
+        store: storeKind,
+        version: nextVersion,
+      };
+      await writeFile(fleetFile, JSON.stringify(fleet), { mode: 0o600 });
+    }
     const rolloutCpu = cpuOf() - rolloutCpuBefore;
     const rolloutPostgresCpu = postgresCpuOf() - rolloutPostgresCpuBefore;
     for (const sh of shards) sh.send({ predict: false });
@@ -467,6 +530,6 @@ export async function benchMain(argv: string[]): Promise<number> {
     await broker?.remove();
     await s3?.stop();
     await postgres?.stop();
-    await rm(root, { recursive: true, force: true });
+    if (!stateDir) await rm(root, { recursive: true, force: true });
   }
 }

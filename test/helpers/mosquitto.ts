@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -49,16 +49,27 @@ async function acceptsConnections(port: number): Promise<boolean> {
 }
 
 /** A configured broker with the service identity in place, running unless `running: false`. */
-export async function startMosquitto(options: { running?: boolean } = {}): Promise<Mosquitto> {
+/**
+ * Given a `dir`, the broker's files live there and are kept: a later start with the same dir
+ * reuses the dynsec file with every identity in it (benchmarks reusing a large enrolled fleet).
+ */
+export async function startMosquitto(options: { running?: boolean; dir?: string } = {}): Promise<Mosquitto> {
   const plugin = PLUGINS.find((p) => existsSync(p));
   if (!plugin) throw new Error('mosquitto dynamic-security plugin not found (apt-get install mosquitto)');
-  const dir = mkdtempSync(join(tmpdir(), 'edgeloop-mosquitto-'));
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'edgeloop-mosquitto-'));
+  mkdirSync(dir, { recursive: true });
   const port = await freePort();
-  const admin = { username: 'admin', password: randomBytes(12).toString('hex') };
-  const service = { username: 'edgeloop-control-plane', password: randomBytes(12).toString('hex') };
   const dynsecFile = join(dir, 'dynamic-security.json');
   const confFile = join(dir, 'mosquitto.conf');
-  await run('mosquitto_ctrl', ['dynsec', 'init', dynsecFile, admin.username, admin.password]);
+  const identitiesFile = join(dir, 'identities.json');
+  const reused = options.dir !== undefined && existsSync(identitiesFile) && existsSync(dynsecFile);
+  const { admin, service } = reused
+    ? (JSON.parse(readFileSync(identitiesFile, 'utf8')) as Pick<Mosquitto, 'admin' | 'service'>)
+    : {
+        admin: { username: 'admin', password: randomBytes(12).toString('hex') },
+        service: { username: 'edgeloop-control-plane', password: randomBytes(12).toString('hex') },
+      };
+  if (!reused) await run('mosquitto_ctrl', ['dynsec', 'init', dynsecFile, admin.username, admin.password]);
   writeFileSync(
     confFile,
     [
@@ -112,10 +123,15 @@ export async function startMosquitto(options: { running?: boolean } = {}): Promi
     },
     async remove() {
       await broker.stop();
-      rmSync(dir, { recursive: true, force: true });
+      if (!options.dir) rmSync(dir, { recursive: true, force: true });
     },
   };
   await broker.start();
+  if (reused) {
+    if (options.running === false) await broker.stop();
+    return broker;
+  }
+  if (options.dir) writeFileSync(identitiesFile, JSON.stringify({ admin, service }), { mode: 0o600 });
   await run('sh', [SETUP_SCRIPT], {
     env: {
       ...process.env,

@@ -1,10 +1,12 @@
 /**
  * A throwaway Postgres 15 cluster for tests: Debian's binaries, initdb as the `postgres` user
  * (initdb refuses root), trust auth, loopback only, a temp dir removed on stop. Missing binaries
- * fail the suite unless EDGELOOP_TEST_SKIP_POSTGRES=1 says so explicitly.
+ * fail the suite unless EDGELOOP_TEST_SKIP_POSTGRES=1 says so explicitly. Given a `dir`, the
+ * cluster lives there and is kept on stop, and a later start reuses it (benchmarks that reuse a
+ * large enrolled fleet).
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,13 +39,15 @@ async function asPostgres(command: string): Promise<void> {
   else await run('/bin/sh', ['-c', command]);
 }
 
-export async function startPostgres(): Promise<PostgresCluster> {
+export async function startPostgres(options: { dir?: string } = {}): Promise<PostgresCluster> {
   if (!existsSync(join(BIN, 'initdb'))) {
     throw new Error(
       `Postgres binaries not found in ${BIN}: apt-get install postgresql (or set EDGELOOP_TEST_SKIP_POSTGRES=1)`,
     );
   }
-  const dir = mkdtempSync(join(tmpdir(), 'edgeloop-pg-'));
+  const kept = options.dir !== undefined;
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'edgeloop-pg-'));
+  mkdirSync(dir, { recursive: true });
   chmodSync(dir, 0o777);
   const data = join(dir, 'data');
   const port = await freePort();
@@ -51,7 +55,8 @@ export async function startPostgres(): Promise<PostgresCluster> {
     asPostgres(`${BIN}/pg_ctl -D ${data} -o "-p ${port} -k ${dir} -h 127.0.0.1" -w start >/dev/null`);
   const stopServer = (mode: 'fast' | 'immediate') =>
     asPostgres(`${BIN}/pg_ctl -D ${data} -m ${mode} -w stop >/dev/null`);
-  await asPostgres(`${BIN}/initdb -D ${data} -A trust -U edgeloop >/dev/null`);
+  if (!existsSync(join(data, 'PG_VERSION')))
+    await asPostgres(`${BIN}/initdb -D ${data} -A trust -U edgeloop >/dev/null`);
   await start();
   const url = `postgres://edgeloop@127.0.0.1:${port}/postgres`;
   return {
@@ -78,9 +83,9 @@ export async function startPostgres(): Promise<PostgresCluster> {
     },
     async stop() {
       try {
-        if (existsSync(join(data, 'postmaster.pid'))) await stopServer('immediate');
+        if (existsSync(join(data, 'postmaster.pid'))) await stopServer(kept ? 'fast' : 'immediate');
       } finally {
-        rmSync(dir, { recursive: true, force: true });
+        if (!kept) rmSync(dir, { recursive: true, force: true });
       }
     },
   };

@@ -1,5 +1,5 @@
 /** A real S3-protocol server (s3rver) on a loopback port with one bucket, for the S3 path in tests. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ObjectStoreConfig } from '@edgeloop/shared';
@@ -19,8 +19,13 @@ export interface TestS3 {
   stop(): Promise<void>;
 }
 
-export async function startS3(bucket = 'edgeloop-test'): Promise<TestS3> {
-  const directory = mkdtempSync(join(tmpdir(), 'edgeloop-s3-'));
+/** Objects go to a temp dir removed on stop, or to `options.directory`, kept (and reused). */
+export async function startS3(
+  bucket = 'edgeloop-test',
+  options: { directory?: string } = {},
+): Promise<TestS3> {
+  const directory = options.directory ?? mkdtempSync(join(tmpdir(), 'edgeloop-s3-'));
+  mkdirSync(directory, { recursive: true });
   const server = new S3rver({
     address: '127.0.0.1',
     port: 0,
@@ -47,7 +52,7 @@ export async function startS3(bucket = 'edgeloop-test'): Promise<TestS3> {
     }),
     async stop() {
       await server.close();
-      rmSync(directory, { recursive: true, force: true });
+      if (!options.directory) rmSync(directory, { recursive: true, force: true });
     },
   };
 }

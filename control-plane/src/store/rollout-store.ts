@@ -375,21 +375,22 @@ export function createSqlRolloutStore(db: SqlDatabase): RolloutStore {
       });
     },
     async transitionMany(rolloutId, deviceIds, state, reason, at, notified = false) {
+      // A wave tells thousands of devices at once: a statement per chunk, not two per device.
+      // Sorted chunks: rows are taken in roughly the order applyTracking takes them (see there).
       await db.transaction(async (tx) => {
-        // Sorted: the same lock order as applyTracking (see there).
-        for (const deviceId of [...deviceIds].sort()) {
+        for (const chunk of chunked([...new Set(deviceIds)].sort())) {
           await tx
             .prepare(
               `UPDATE rollout_devices SET state = ?, reason = ?, updated_at = ?,
                  notified_at = CASE WHEN ? = 1 THEN ? ELSE notified_at END
-               WHERE rollout_id = ? AND device_id = ?`,
+               WHERE rollout_id = ? AND device_id IN (${chunk.map(() => '?').join(', ')})`,
             )
-            .run(state, reason, at, notified ? 1 : 0, at, rolloutId, deviceId);
+            .run(state, reason, at, notified ? 1 : 0, at, rolloutId, ...chunk);
           await tx
             .prepare(
-              'INSERT INTO rollout_transitions (rollout_id, device_id, state, at, reason) VALUES (?, ?, ?, ?, ?)',
+              `INSERT INTO rollout_transitions (rollout_id, device_id, state, at, reason) VALUES ${valueRows(chunk.length, 5)}`,
             )
-            .run(rolloutId, deviceId, state, at, reason);
+            .run(...chunk.flatMap((deviceId) => [rolloutId, deviceId, state, at, reason]));
         }
       });
     },

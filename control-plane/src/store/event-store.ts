@@ -12,6 +12,15 @@ export interface EventStore {
   /** The device's newest events first. */
   list(deviceId: string, limit?: number): Promise<DeviceEventRecord[]>;
   /**
+   * Events of these types from these devices, newest first, at most `limitPerDevice` each
+   * (a few statements for a whole wave of devices).
+   */
+  listOfTypes(
+    deviceIds: readonly string[],
+    types: readonly string[],
+    limitPerDevice: number,
+  ): Promise<DeviceEventRecord[]>;
+  /**
    * Deletes device events received before `before` (ISO time) and, per device, all but the
    * newest `keepPerDevice`; returns how many went.
    */
@@ -50,6 +59,24 @@ export function createSqlEventStore(db: SqlDatabase): EventStore {
         .prepare('SELECT * FROM device_events WHERE device_id = ? ORDER BY id DESC LIMIT ?')
         .all(deviceId, limit)) as DeviceEventRow[];
       return rows.map(deviceEventFromRow);
+    },
+
+    async listOfTypes(deviceIds, types, limitPerDevice) {
+      if (types.length === 0) return [];
+      const out: DeviceEventRecord[] = [];
+      for (const chunk of chunked([...new Set(deviceIds)])) {
+        const rows = (await db
+          .prepare(
+            `SELECT * FROM (
+               SELECT e.*, ROW_NUMBER() OVER (PARTITION BY device_id ORDER BY id DESC) AS newest
+               FROM device_events e
+               WHERE device_id IN (${chunk.map(() => '?').join(', ')}) AND type IN (${types.map(() => '?').join(', ')})
+             ) ranked WHERE newest <= ? ORDER BY id DESC`,
+          )
+          .all(...chunk, ...types, limitPerDevice)) as DeviceEventRow[];
+        out.push(...rows.map(deviceEventFromRow));
+      }
+      return out;
     },
 
     prune(before, keepPerDevice) {

@@ -561,6 +561,14 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
       );
       expect((await store.events.list('batch-3')).map((e) => e.message)).toEqual(['e3', 'e1']);
       expect((await store.events.list('batch-2')).map((e) => e.message)).toEqual(['e2']);
+      // A wave's error events in one read: newest first, only the types asked, bounded per device.
+      await store.events.record('batch-3', { ...event('warm'), type: 'model-installed' }, at(5));
+      const errors = await store.events.listOfTypes(['batch-2', 'batch-3'], ['agent-error'], 1);
+      expect(errors.map((e) => [e.deviceId, e.message])).toEqual([
+        ['batch-3', 'e3'],
+        ['batch-2', 'e2'],
+      ]);
+      expect(await store.events.listOfTypes(['batch-3'], ['camera-error'], 10)).toEqual([]);
     });
   });
 });

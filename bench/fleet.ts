@@ -286,7 +286,8 @@ export async function benchMain(argv: string[]): Promise<number> {
       await writeFile(fleetFile, JSON.stringify(fleet), { mode: 0o600 });
     }
     async function enrollAll(ids: string[]) {
-      const { token } = await api.createEnrollmentToken({ uses: deviceCount });
+      // Spare uses: an enrolment the broker did not confirm in time is retried and spends another.
+      const { token } = await api.createEnrollmentToken({ uses: deviceCount * 2 });
       log(`enrolling ${ids.length} devices…`);
       return mapLimit(ids, 8, async (deviceId) => {
         for (;;) {
@@ -295,8 +296,9 @@ export async function benchMain(argv: string[]): Promise<number> {
             headers: { 'content-type': 'application/json' },
             body: JSON.stringify({ protocol: PROTOCOL_VERSION, token, deviceId }),
           });
-          // The scrypt work gate is full: wait as it asks, like an agent does.
-          if (res.status === 429) {
+          // The scrypt work gate is full (429), or the broker did not confirm the device's
+          // identity in time (502/503): wait and enrol again, like an agent does.
+          if (res.status === 429 || res.status === 502 || res.status === 503) {
             await res.arrayBuffer();
             await new Promise((r) => setTimeout(r, 1000 * Number(res.headers.get('retry-after') ?? 1)));
             continue;

@@ -118,6 +118,10 @@ export function createMosquittoDynsec(deps: {
           pending.set(command.correlationData, { command: command.command, resolve, reject, timer });
         }),
     );
+    // Watched from now on: an answer may time out while the publish still waits for its PUBACK,
+    // and an unwatched rejection would end the process.
+    const all = Promise.all(answers);
+    all.catch(() => {});
     try {
       await connection.publish(DYNSEC_COMMAND_TOPIC, JSON.stringify({ commands: tagged }), {
         qos: 1,
@@ -132,7 +136,7 @@ export function createMosquittoDynsec(deps: {
       }
       throw err;
     }
-    return Promise.all(answers);
+    return all;
   }
 
   function check(response: DynsecResponse, allowed: (r: DynsecResponse) => boolean = (r) => !r.error) {

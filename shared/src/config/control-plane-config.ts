@@ -118,8 +118,12 @@ export const ExternalBrokerConfigSchema = z.object({
     .number()
     .int()
     .positive()
-    .default(5_000)
-    .describe('How long a dynamic-security command may take before it fails (ms).'),
+    .default(30_000)
+    // Mosquitto 2.0 rewrites its whole dynsec file per change: at 10,000 identities a burst of
+    // enrolments queues for seconds (docs/guides/past-one-machine.md).
+    .describe(
+      'How long a dynamic-security command may take before it fails (ms); the broker answers them in turn, each slower as the fleet grows.',
+    ),
 });
 export type ExternalBrokerConfig = z.infer<typeof ExternalBrokerConfigSchema>;
 

@@ -232,6 +232,27 @@ describe('Mosquitto with dynamic security, managed by the control plane', () => 
     expect(logs.entries.some((e) => e.msg === 'mqtt connected')).toBe(true);
   }, 60_000);
 
+  it('answers 502 when the broker does not confirm an identity in time, and keeps serving', async () => {
+    const quick = managed(broker);
+    const t = await controlPlane({
+      mqtt: { external: { ...quick.mqtt.external, commandTimeoutMs: 300 } },
+    });
+    const token = await createToken(t, { uses: 2 });
+    // A broker too busy to answer (frozen): the command's answers time out while its publish
+    // still waits for the broker's acknowledgement.
+    process.kill(broker.pid()!, 'SIGSTOP');
+    try {
+      const res = await t.api('/devices/enroll', jsonBody({ protocol: 1, token, deviceId: 'cam-slow' }));
+      expect(res.status).toBe(502);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('UPSTREAM_FAILED');
+      // The process is still there and serving.
+      expect((await t.api('/health')).status).toBe(200);
+    } finally {
+      process.kill(broker.pid()!, 'SIGCONT');
+    }
+    await linked(t);
+  }, 60_000);
+
   it('hands devices their own URL and credentials, never the service password', async () => {
     // The older form: service credentials inside externalUrl (no dynamic security, so no provisioning).
     const legacyUrl = `mqtt://${broker.service.username}:${broker.service.password}@127.0.0.1:${broker.port}`;

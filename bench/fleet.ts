@@ -286,8 +286,9 @@ export async function benchMain(argv: string[]): Promise<number> {
       await writeFile(fleetFile, JSON.stringify(fleet), { mode: 0o600 });
     }
     async function enrollAll(ids: string[]) {
-      // Spare uses: an enrolment the broker did not confirm in time is retried and spends another.
-      const { token } = await api.createEnrollmentToken({ uses: deviceCount * 2 });
+      // An enrolment the broker did not confirm in time is retried: the device exists by then
+      // (re-enrolment) and spends another use.
+      const { token } = await api.createEnrollmentToken({ uses: deviceCount * 2, reenroll: true });
       log(`enrolling ${ids.length} devices…`);
       return mapLimit(ids, 8, async (deviceId) => {
         for (;;) {

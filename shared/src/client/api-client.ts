@@ -8,7 +8,13 @@ import type { RouteDef } from '../api/route.ts';
 import { createTransport, type Transport } from '../api/transport.ts';
 import type { CallInput, ResultOf } from '../api/types.ts';
 import { PROTOCOL_VERSION } from '../protocol.ts';
-import type { AssignModel, DeviceSummary, ModelVersionSummary, Sample } from '../schemas/http.ts';
+import type {
+  AssignModel,
+  CreateEnrollmentToken,
+  DeviceSummary,
+  ModelVersionSummary,
+  Sample,
+} from '../schemas/http.ts';
 import { ACTOR_HEADER } from '../schemas/loop.ts';
 import type { Manifest, UnsignedManifest } from '../schemas/manifest.ts';
 import type { CreateRolloutInput, Rollout } from '../schemas/rollout.ts';
@@ -40,7 +46,9 @@ export class ApiClient {
     return this.transport.call(route, (input ?? {}) as CallInput<R>);
   }
 
-  createEnrollmentToken(options: { uses?: number; ttlSeconds?: number; group?: string } = {}) {
+  createEnrollmentToken(
+    options: Partial<Pick<CreateEnrollmentToken, 'uses' | 'ttlSeconds' | 'group' | 'reenroll'>> = {},
+  ) {
     return this.call(apiRoutes.createEnrollmentToken, { body: { protocol: PROTOCOL_VERSION, ...options } });
   }
 

@@ -34,6 +34,12 @@ export interface DeviceStore {
    * ConflictError (device id taken; the token keeps its use).
    */
   enroll(tokenHash: string, device: NewDevice, now: Date): Promise<DeviceRecord>;
+  /**
+   * Takes back an enrollment whose device could not be given its broker identity: the token gets
+   * its use back and, when the enrollment created the device, the device goes (nothing else holds
+   * it yet), so the device can enroll again with the same token.
+   */
+  undoEnrollment(tokenHash: string, deviceId: string, created: boolean): Promise<void>;
   /** Whether a token with this hash exists, has uses left and has not expired (checked before hashing). */
   enrollmentTokenUsable(tokenHash: string, now: Date): Promise<boolean>;
   exists(deviceId: string): Promise<boolean>;
@@ -140,6 +146,18 @@ export function createSqlDeviceStore(db: SqlDatabase): DeviceStore {
           await replaceDeviceTags(tx, device.deviceId, device.tags ?? []);
         }
         return (await devices.get(device.deviceId))!;
+      });
+    },
+
+    undoEnrollment(tokenHash, deviceId, created) {
+      return db.transaction(async (tx) => {
+        await tx
+          .prepare('UPDATE enrollment_tokens SET uses_left = uses_left + 1 WHERE token_hash = ?')
+          .run(tokenHash);
+        if (!created) return;
+        await tx.prepare('DELETE FROM device_tags WHERE device_id = ?').run(deviceId);
+        await tx.prepare('DELETE FROM device_identity WHERE device_id = ?').run(deviceId);
+        await tx.prepare('DELETE FROM devices WHERE id = ?').run(deviceId);
       });
     },
 

@@ -232,12 +232,12 @@ describe('Mosquitto with dynamic security, managed by the control plane', () => 
     expect(logs.entries.some((e) => e.msg === 'mqtt connected')).toBe(true);
   }, 60_000);
 
-  it('answers 502 when the broker does not confirm an identity in time, and keeps serving', async () => {
+  it('answers 502 when the broker does not confirm an identity in time, keeps serving, and takes the enrolment back', async () => {
     const quick = managed(broker);
     const t = await controlPlane({
       mqtt: { external: { ...quick.mqtt.external, commandTimeoutMs: 300 } },
     });
-    const token = await createToken(t, { uses: 2 });
+    const token = await createToken(t);
     // A broker too busy to answer (frozen): the command's answers time out while its publish
     // still waits for the broker's acknowledgement.
     process.kill(broker.pid()!, 'SIGSTOP');
@@ -251,6 +251,33 @@ describe('Mosquitto with dynamic security, managed by the control plane', () => 
       process.kill(broker.pid()!, 'SIGCONT');
     }
     await linked(t);
+
+    // Frozen between the checks and the provisioning, after the token was spent: the enrolment
+    // is taken back, so the single-use token works again and the device connects with it.
+    const identities = t.cp.brokerIdentities;
+    const provision = identities.provisionDevice;
+    identities.provisionDevice = (id, secret) => {
+      process.kill(broker.pid()!, 'SIGSTOP');
+      return provision(id, secret);
+    };
+    const single = await createToken(t, { uses: 1 });
+    try {
+      const res = await t.api(
+        '/devices/enroll',
+        jsonBody({ protocol: 1, token: single, deviceId: 'cam-late2' }),
+      );
+      expect(res.status).toBe(502);
+    } finally {
+      identities.provisionDevice = provision;
+      process.kill(broker.pid()!, 'SIGCONT');
+    }
+    await linked(t);
+    const res = await t.api(
+      '/devices/enroll',
+      jsonBody({ protocol: 1, token: single, deviceId: 'cam-late2' }),
+    );
+    expect(res.status).toBe(201);
+    expect((await device((await res.json()) as Device)).connected).toBe(true);
   }, 60_000);
 
   it('hands devices their own URL and credentials, never the service password', async () => {

@@ -1,5 +1,6 @@
 /** Enrollment tokens (operators) and device enrollment (token holders, no other auth). */
 import { EdgeloopError } from '@edgeloop/shared';
+import { sha256Text } from '../../auth/secrets.ts';
 import { createEnrollmentToken, enrollDevice } from '../../devices/enrollment.ts';
 import { handlers } from '../contract-routes.ts';
 import type { AppDeps } from '../env.ts';
@@ -24,6 +25,7 @@ export function enrollmentHandlers(deps: AppDeps) {
       const { guard } = deps;
       const attempt = await guard?.admit('enroll', clientAddress(c), body.token);
       if (body.deviceId) await deps.brokerIdentities?.assertAvailable(body.deviceId);
+      const existed = body.deviceId ? await deps.store.devices.exists(body.deviceId) : false;
       const { response, device } = await enrollDevice(
         deps.store,
         body,
@@ -34,8 +36,16 @@ export function enrollmentHandlers(deps: AppDeps) {
       );
       await attempt?.succeeded();
       // A certificate-only device has no password to give an external broker (docs/security.md).
-      if (response.secret !== '')
-        await deps.brokerIdentities?.provisionDevice(device.deviceId, response.secret);
+      if (response.secret !== '' && deps.brokerIdentities) {
+        try {
+          await deps.brokerIdentities.provisionDevice(device.deviceId, response.secret);
+        } catch (err) {
+          // The device never learns this secret: give the token its use back (and drop a device
+          // this enrollment created), so its retry can succeed even with a single-use token.
+          await deps.store.devices.undoEnrollment(sha256Text(body.token), device.deviceId, !existed);
+          throw err;
+        }
+      }
       log.info({ deviceId: device.deviceId, group: device.group }, 'device enrolled');
       // A re-enrolled device's old secret must stop working now, not when its cached check ends.
       deps.devices.forget(device.deviceId);

@@ -15,7 +15,10 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createDeviceAuthenticator } from '../../../control-plane/src/auth/device-authenticator.ts';
 import { hashSecret } from '../../../control-plane/src/auth/secrets.ts';
 import { followDeviceMessages } from '../../../control-plane/src/fleet/device-messages.ts';
-import { createIngestBatcher, type IngestDropReason } from '../../../control-plane/src/fleet/ingest-batcher.ts';
+import {
+  createIngestBatcher,
+  type IngestDropReason,
+} from '../../../control-plane/src/fleet/ingest-batcher.ts';
 import { startBroker } from '../../../control-plane/src/mqtt/broker.ts';
 import { connectMqtt, type MqttConnection } from '../../../control-plane/src/mqtt/mqtt-client.ts';
 import { openPostgresStore } from '../../../control-plane/src/store/postgres-store.ts';
@@ -362,10 +365,10 @@ describe.skipIf(postgresSkipped)('batched ingestion while the database is unreac
 
     hop.restore();
     await Promise.all(sends);
-    await vi.waitFor(
-      async () => expect((await store.devices.get('cam-1'))?.predictionsTotal).toBe(SENT),
-      { timeout: 20_000, interval: 50 },
-    );
+    await vi.waitFor(async () => expect((await store.devices.get('cam-1'))?.predictionsTotal).toBe(SENT), {
+      timeout: 20_000,
+      interval: 50,
+    });
     await t.ingest.flush();
     // Each one exactly once, in the order sent.
     const device = await store.devices.get('cam-1');

@@ -109,25 +109,27 @@ export function connectMqtt(options: ConnectOptions): MqttConnection {
    * While a message is held nothing is read, PINGRESP included, and no PUBACK goes out: ping the
    * broker so it keeps the session (it closes one silent for 1.5 keep alives, §3.1.2.10), and
    * restart mqtt.js's keep-alive clock so it does not give up on a session that is only paused.
-   * A clean session lost here would lose the backlog the broker holds for us.
+   * A clean session lost here would lose the backlog the broker holds for us. Nothing of that
+   * for the usual wait of a tick, so mqtt.js's own pings go on while messages flow.
    */
   async function hold(waits: Promise<void>[]): Promise<void> {
-    const keepaliveMs = client.options.keepalive ? client.options.keepalive * 1000 : 0;
-    client.reschedulePing(true);
-    const alive =
-      keepaliveMs > 0
-        ? setInterval(() => {
-            if (!client.connected) return;
-            client.sendPing();
-            client.reschedulePing(true);
-          }, keepaliveMs / 2)
-        : undefined;
+    const keepaliveMs = (client.options.keepalive ?? 0) * 1000;
+    let timer: NodeJS.Timeout | undefined;
+    const keepAlive = () => {
+      if (client.connected) {
+        client.sendPing();
+        client.reschedulePing(true);
+      }
+      timer = setTimeout(keepAlive, keepaliveMs / 2);
+    };
+    // Before mqtt.js's next check (every half keep alive) could count a second one unanswered.
+    if (keepaliveMs > 0) timer = setTimeout(keepAlive, keepaliveMs / 4);
     try {
       await Promise.race([Promise.all(waits), released]);
     } catch (err) {
       log.error({ err }, 'mqtt message handler failed');
     } finally {
-      clearInterval(alive);
+      clearTimeout(timer);
     }
   }
 

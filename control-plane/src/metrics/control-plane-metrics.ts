@@ -22,7 +22,7 @@ export interface ControlPlaneMetrics {
   mqttRefused(reason: string): void;
   /** A device message or upload dropped or refused by its quota, by kind. */
   quotaExceeded(kind: string): void;
-  /** Device messages not stored: buffer full, unknown device, refused by the database, or stopping. */
+  /** Device messages not stored: unknown device, refused by the database, or stopping. */
   ingestDropped(reason: string, count: number): void;
   /** Exposition text and its content type. */
   render(): Promise<{ contentType: string; body: string }>;

@@ -223,15 +223,24 @@ export async function startControlPlane(
     // Device state, status, predictions and events are written in batches. Created before the
     // MQTT connection so that it stops after it (no message comes in any more) and before the
     // store closes: what is buffered is written first.
+    const ingestLog = root.child({ component: 'ingest' });
     const ingest = createIngestBatcher({
       store,
       config: config.ingest,
-      logger: root.child({ component: 'ingest' }),
-      // Only called once messages flow, after the engines below exist.
-      onReportedState: async (id, state, at) => {
-        if (state.config) await store.config.recordApplied(id, state.config, at);
-        await rollouts.onReportedState(id, state, at);
-        await agentRollouts.onReportedState(id, state, at);
+      logger: ingestLog,
+      // Each committed batch's states in order, off the writer's path (the engines publish over
+      // MQTT). Only called once messages flow, after the engines below exist.
+      onReportedStates: async (states) => {
+        for (const { deviceId: id, state, receivedAt: at } of states) {
+          try {
+            if (state.config) await store.config.recordApplied(id, state.config, at);
+            await rollouts.onReportedState(id, state, at);
+            await agentRollouts.onReportedState(id, state, at);
+          } catch (err) {
+            // One state's failure must not keep the batch's other states from the engines.
+            ingestLog.error({ deviceId: id, err }, 'reported state listener failed');
+          }
+        }
       },
       onDropped: (reason, count) => metrics.ingestDropped(reason, count),
     });

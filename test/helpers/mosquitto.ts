@@ -78,8 +78,12 @@ export async function startMosquitto(options: { running?: boolean; dir?: string 
       `plugin ${plugin}`,
       `plugin_opt_config_file ${dynsecFile}`,
       'persistence false',
+      // As deploy/mosquitto/mosquitto.conf: the control plane's backlog waits here while its
+      // database is slow (the default of 1000 per client drops the rest).
+      'max_queued_messages 1000000',
       'log_dest stderr',
-      'log_type all',
+      // Not `all`: at thousands of devices that is a line per message; log() only explains failures.
+      'log_type error warning notice information',
       '',
     ].join('\n'),
   );

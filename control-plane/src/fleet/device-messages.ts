@@ -4,6 +4,11 @@
  * and validated with its shared schema as it arrives; a malformed one is logged with the device id
  * and dropped, so a misbehaving device can neither crash the control plane nor change what it
  * stores. Messages from devices that are not enrolled are dropped when their batch is written.
+ *
+ * Backpressure: the handler returns the batcher's "room" promise, and the MQTT adapter holds the
+ * PUBACK and the reading of the next message until it settles. While the database is slow or
+ * down the backlog therefore waits in the broker (bounded by its own queue limits), never in an
+ * ever larger buffer here, and nothing is dropped for lack of room.
  */
 import {
   DEVICE_PUBLISH_KINDS,
@@ -109,8 +114,9 @@ export function followDeviceMessages(deps: {
     // A zero-length retained message only clears the retained copy (MQTT 3.1.1 §3.3.1.3).
     if (payload.length === 0) return;
     const receivedAt = new Date().toISOString();
-    // The batcher runs each device's messages in the order they came, then writes them in batches.
-    ingest.take(deviceId, () => accept(deviceId, kind, payload, receivedAt));
+    // The batcher runs each device's messages in the order they came, then writes them in batches;
+    // the next message is read once it has room.
+    return ingest.take(deviceId, () => accept(deviceId, kind, payload, receivedAt));
   });
 
   // Clean sessions: subscribe again on every connect (retained state and status arrive right away).

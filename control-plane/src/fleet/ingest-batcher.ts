@@ -6,11 +6,14 @@
  * - a failed write (database down or restarting) keeps the batch and is retried with backoff;
  * - if the database answers but refuses the batch, its messages are written one by one and only
  *   the ones it refuses are dropped (logged and counted), so one bad row cannot stall ingestion;
- * - the buffer is bounded (`maxBuffered`): beyond it new messages are dropped, counted and
- *   logged once per interval, never held in ever more memory;
+ * - memory is bounded without dropping: take() returns a promise that settles once there is room
+ *   (messages being taken + buffered < `maxBuffered`), and the MQTT reader waits for it before it
+ *   acknowledges and reads the next message, so the backlog waits in the broker;
  * - stop() writes what is buffered before the store closes.
- * Reported states are handed to the listener (the rollout engine follows them) one by one, in
- * per-device order, after the transaction holding them committed.
+ * Reported states are handed to the listener (the rollout engines follow them) after the
+ * transaction holding them committed, batch by batch, in arrival order, through a queue of its
+ * own that the writer never waits for: the listener publishes over MQTT and waits for PUBACKs,
+ * which are not read while the reader waits for room, so a writer waiting on it could deadlock.
  */
 import type { IngestConfig, Logger, ReportedState } from '@edgeloop/shared';
 import type { DeviceReport, ReceivedDeviceEvent } from '../store/records.ts';
@@ -18,27 +21,34 @@ import type { Store } from '../store/store.ts';
 
 export type IngestMessage = DeviceReport | ({ kind: 'event' } & ReceivedDeviceEvent);
 
-/** Called with every stored ReportedState, after it was committed. */
-export type ReportedStateListener = (
-  deviceId: string,
-  state: ReportedState,
-  receivedAt: string,
-) => Promise<void> | void;
+export interface CommittedState {
+  deviceId: string;
+  state: ReportedState;
+  receivedAt: string;
+}
+
+/** Each committed batch's states, in arrival order, after the commit; calls never overlap. */
+export type ReportedStatesListener = (states: readonly CommittedState[]) => Promise<void> | void;
 
 /** Why a message was not stored (label of edgeloop_ingest_dropped_total). */
-export type IngestDropReason = 'buffer-full' | 'unknown-device' | 'rejected' | 'stopped';
+export type IngestDropReason = 'unknown-device' | 'rejected' | 'stopped';
 
 export interface IngestBatcher {
   /**
    * Takes a device's next message: `produce` runs once the device's earlier messages were taken,
-   * and what it returns is buffered (null: nothing to store). It must not throw.
+   * and what it returns is buffered (null: nothing to store). It must not throw. The promise
+   * settles once the batcher has room for another message; whoever feeds it waits for that
+   * (backpressure), so it never holds more than `maxBuffered`.
    */
-  take(deviceId: string, produce: () => Promise<IngestMessage | null>): void;
+  take(deviceId: string, produce: () => Promise<IngestMessage | null>): Promise<void>;
   /** Messages waiting to be written. */
   buffered(): number;
-  /** Writes everything taken so far (waits while the database is down). */
+  /** Writes everything taken so far (waits while the database is down) and lets the listener hear it. */
   flush(): Promise<void>;
-  /** Stops taking messages and writes what is buffered, retrying for up to `stopTimeoutMs`. */
+  /**
+   * Stops taking messages, writes what is buffered (retrying for up to `stopTimeoutMs`), then
+   * waits for the listener to hear every committed state.
+   */
   stop(): Promise<void>;
 }
 
@@ -46,15 +56,12 @@ export interface IngestBatcherDeps {
   store: Store;
   config: IngestConfig;
   logger: Logger;
-  onReportedState?: ReportedStateListener;
+  onReportedStates?: ReportedStatesListener;
   onDropped?: (reason: IngestDropReason, count: number) => void;
   /** Backoff between retries of a failed write (ms). */
   retry?: { baseMs: number; maxMs: number };
   stopTimeoutMs?: number;
 }
-
-/** At most one "buffer full" warning per this long: the log must not become the flood. */
-const DROP_LOG_INTERVAL_MS = 10_000;
 
 export function createIngestBatcher(deps: IngestBatcherDeps): IngestBatcher {
   const { store, config, logger: log } = deps;
@@ -63,35 +70,38 @@ export function createIngestBatcher(deps: IngestBatcherDeps): IngestBatcher {
   /** In arrival order; written from the front, so per-device order holds. */
   const buffer: IngestMessage[] = [];
   const intake = new Map<string, Promise<void>>();
+  /** Messages whose `produce` has not finished yet: they count against the bound too. */
+  let taking = 0;
+  /** Feeders waiting for room. */
+  const roomWaiters: (() => void)[] = [];
   let timer: NodeJS.Timeout | null = null;
   let writer: Promise<void> | null = null;
+  /** The tail of the listener's queue: each committed batch's states are heard after the last. */
+  let heard: Promise<void> = Promise.resolve();
   let stopping = false;
   let stopDeadline = Number.POSITIVE_INFINITY;
-  let droppedFull = 0;
-  let nextDropLog = 0;
 
   const dropped = (reason: IngestDropReason, count = 1) => deps.onDropped?.(reason, count);
 
+  const hasRoom = () => stopping || taking + buffer.length < config.maxBuffered;
+
+  /** Lets the feeders go on once there is room (they wait one message at a time). */
+  function wakeFeeders(): void {
+    if (roomWaiters.length === 0 || !hasRoom()) return;
+    for (const wake of roomWaiters.splice(0)) wake();
+  }
+
+  function whenRoom(): Promise<void> {
+    if (hasRoom()) return Promise.resolve();
+    return new Promise((resolve) => roomWaiters.push(resolve));
+  }
+
   function add(message: IngestMessage): void {
-    if (buffer.length >= config.maxBuffered) {
-      dropped('buffer-full');
-      droppedFull++;
-      if (Date.now() >= nextDropLog) {
-        nextDropLog = Date.now() + DROP_LOG_INTERVAL_MS;
-        log.warn(
-          { dropped: droppedFull, maxBuffered: config.maxBuffered },
-          'ingest buffer full (database slow or down): dropping device messages',
-        );
-        droppedFull = 0;
-      }
-      return;
-    }
     buffer.push(message);
     if (buffer.length >= config.maxBatch) kick();
     else if (!timer && !writer) timer = setTimeout(kick, config.flushMs);
   }
 
-  /** Starts the writer unless it runs; it writes until the buffer is empty. */
   function kick(): void {
     if (timer) clearTimeout(timer);
     timer = null;
@@ -119,14 +129,21 @@ export function createIngestBatcher(deps: IngestBatcherDeps): IngestBatcher {
       dropped('unknown-device', batch.length - kept.length);
       log.warn({ deviceIds: [...unknown].slice(0, 20) }, 'dropped messages from unknown devices');
     }
-    for (const m of kept) {
-      if (m.kind !== 'state' || !deps.onReportedState) continue;
+    const states = kept.flatMap((m) =>
+      m.kind === 'state' ? [{ deviceId: m.deviceId, state: m.state, receivedAt: m.receivedAt }] : [],
+    );
+    if (states.length > 0 && deps.onReportedStates) hear(deps.onReportedStates, states);
+  }
+
+  /** Queues committed states for the listener: in order, one call at a time, never awaited here. */
+  function hear(listener: ReportedStatesListener, states: readonly CommittedState[]): void {
+    heard = heard.then(async () => {
       try {
-        await deps.onReportedState(m.deviceId, m.state, m.receivedAt);
+        await listener(states);
       } catch (err) {
-        log.error({ deviceId: m.deviceId, err }, 'reported state listener failed');
+        log.error({ states: states.length, err }, 'reported state listener failed');
       }
-    }
+    });
   }
 
   /** A plain read: whether the database is up (then a refused batch is the batch's fault). */
@@ -165,12 +182,14 @@ export function createIngestBatcher(deps: IngestBatcherDeps): IngestBatcher {
       try {
         await commit(batch);
         buffer.splice(0, batch.length);
+        wakeFeeders();
         if (failures > 0) log.info({ failures }, 'device messages are written again');
         failures = 0;
       } catch (err) {
         if (await databaseAnswers(batch[0]!.deviceId)) {
           const handled = await commitSeparately(batch);
           buffer.splice(0, handled);
+          wakeFeeders();
           if (handled === batch.length) continue;
         }
         failures++;
@@ -193,24 +212,34 @@ export function createIngestBatcher(deps: IngestBatcherDeps): IngestBatcher {
   async function flush(): Promise<void> {
     kick();
     while (writer) await writer;
+    // Taken after everything written so far was queued for the listener.
+    await heard;
   }
 
   return {
     take(deviceId, produce) {
       if (stopping) {
         dropped('stopped');
-        return;
+        return Promise.resolve();
       }
-      const next = (intake.get(deviceId) ?? Promise.resolve()).then(produce).then(
-        (message) => {
-          if (message) add(message);
-        },
-        (err) => log.error({ deviceId, err }, 'failed to take a device message'),
-      );
+      taking++;
+      const next = (intake.get(deviceId) ?? Promise.resolve())
+        .then(produce)
+        .then(
+          (message) => {
+            if (message) add(message);
+          },
+          (err) => log.error({ deviceId, err }, 'failed to take a device message'),
+        )
+        .finally(() => {
+          taking--;
+          wakeFeeders();
+        });
       intake.set(deviceId, next);
       void next.finally(() => {
         if (intake.get(deviceId) === next) intake.delete(deviceId);
       });
+      return whenRoom();
     },
     buffered: () => buffer.length,
     flush,
@@ -218,6 +247,8 @@ export function createIngestBatcher(deps: IngestBatcherDeps): IngestBatcher {
       // Messages being taken land in the buffer first, then everything is written.
       await Promise.all(intake.values());
       stopping = true;
+      // Nothing more is taken: a feeder still waiting goes on (and its next message is dropped).
+      wakeFeeders();
       stopDeadline = Date.now() + stopTimeoutMs;
       await flush();
     },

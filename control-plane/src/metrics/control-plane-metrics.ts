@@ -22,7 +22,7 @@ export interface ControlPlaneMetrics {
   mqttRefused(reason: string): void;
   /** A device message or upload dropped or refused by its quota, by kind. */
   quotaExceeded(kind: string): void;
-  /** Device messages not stored: buffer full, unknown device, refused by the database, or stopping. */
+  /** Device messages not stored: unknown device, refused by the database, or stopping. */
   ingestDropped(reason: string, count: number): void;
   /** Exposition text and its content type. */
   render(): Promise<{ contentType: string; body: string }>;
@@ -62,13 +62,13 @@ export function createControlPlaneMetrics(sources: MetricsSources): ControlPlane
   });
   const ingestDrops = new Counter({
     name: 'edgeloop_ingest_dropped_total',
-    help: 'Valid device messages not stored, by reason (buffer-full: the database was slow or down too long; unknown-device; rejected by the database; stopped).',
+    help: 'Valid device messages not stored, by reason (unknown-device; rejected by the database; stopped: shut down while the database was down).',
     labelNames: ['reason'],
     registers: [registry],
   });
   new Gauge({
     name: 'edgeloop_ingest_buffered_messages',
-    help: 'Device messages received and waiting to be written to the database.',
+    help: 'Device messages received and waiting to be written to the database (at most ingest.maxBuffered: beyond it the backlog waits in the broker).',
     registers: [registry],
     collect() {
       this.set(sources.ingestBuffered?.() ?? 0);

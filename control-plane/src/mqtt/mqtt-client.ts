@@ -6,6 +6,12 @@
  * refused CONNACK, e.g. while an operator is still creating the service identity), and whatever
  * must happen on a fresh session (subscriptions, republishing retained desired state) is an
  * onConnect handler, run after every connect.
+ *
+ * Flow control: a message handler may return a promise, and the PUBACK of that message and the
+ * reading of the next packet wait for it (mqtt.js 5 calls `handleMessage` after emitting
+ * 'message' and sends the PUBACK, then reads on, only once its callback runs). The broker then
+ * holds what comes next. Nothing is read meanwhile, the PUBACKs of our own publishes included,
+ * so what a handler waits for must never wait for an MQTT acknowledgement.
  */
 import { randomBytes } from 'node:crypto';
 import { EdgeloopError, type Logger } from '@edgeloop/shared';
@@ -18,7 +24,8 @@ export interface PublishOptions {
   timeoutMs?: number;
 }
 
-export type MessageHandler = (topic: string, payload: Buffer, retained: boolean) => void;
+/** A returned promise holds the PUBACK and the reading of the next message until it settles. */
+export type MessageHandler = (topic: string, payload: Buffer, retained: boolean) => Promise<void> | void;
 
 export interface MqttConnection {
   /** True while the session is up (onConnect handlers may still be running). */
@@ -48,6 +55,8 @@ export interface ConnectOptions {
   logger: Logger;
   /** mqtts: the CA to trust (default: the system's) and whether any server name is accepted. */
   tls?: { ca?: string; anyName?: boolean };
+  /** MQTT keep alive (s, MQTT 3.1.1 §3.1.2.10); mqtt.js's default when unset. */
+  keepaliveSeconds?: number;
 }
 
 export function connectMqtt(options: ConnectOptions): MqttConnection {
@@ -62,6 +71,7 @@ export function connectMqtt(options: ConnectOptions): MqttConnection {
     // mqtt.js stops for good after a refused CONNACK unless told otherwise.
     reconnectOnConnackError: true,
     connectTimeout: 10_000,
+    ...(options.keepaliveSeconds ? { keepalive: options.keepaliveSeconds } : {}),
     // onConnect handlers subscribe on every connect; mqtt.js's own resubscribe would double it.
     resubscribe: false,
     ...(options.tls?.ca ? { ca: options.tls.ca } : {}),
@@ -73,6 +83,66 @@ export function connectMqtt(options: ConnectOptions): MqttConnection {
   let lastError = '';
   const connectHandlers: (() => Promise<void> | void)[] = [];
   const readyWaiters = new Set<(ready: boolean) => void>();
+  const messageHandlers: MessageHandler[] = [];
+  /** What the handlers returned for a packet, from its 'message' event to its handleMessage. */
+  const pending = new WeakMap<object, Promise<void>[]>();
+  /** Settles on close(): a held message is let go then, so a graceful end can read its PUBACKs. */
+  let release: () => void = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+
+  client.on('message', (topic, payload, packet) => {
+    const waits: Promise<void>[] = [];
+    for (const handler of messageHandlers) {
+      try {
+        const result = handler(topic, payload, packet.retain);
+        if (result) waits.push(result);
+      } catch (err) {
+        log.error({ topic, err }, 'mqtt message handler failed');
+      }
+    }
+    if (waits.length > 0) pending.set(packet, waits);
+  });
+
+  /**
+   * While a message is held nothing is read, PINGRESP included, and no PUBACK goes out: ping the
+   * broker so it keeps the session (it closes one silent for 1.5 keep alives, §3.1.2.10), and
+   * restart mqtt.js's keep-alive clock so it does not give up on a session that is only paused.
+   * A clean session lost here would lose the backlog the broker holds for us. Nothing of that
+   * for the usual wait of a tick, so mqtt.js's own pings go on while messages flow.
+   */
+  async function hold(waits: Promise<void>[]): Promise<void> {
+    const keepaliveMs = (client.options.keepalive ?? 0) * 1000;
+    let timer: NodeJS.Timeout | undefined;
+    const keepAlive = () => {
+      if (client.connected) {
+        client.sendPing();
+        client.reschedulePing(true);
+      }
+      timer = setTimeout(keepAlive, keepaliveMs / 2);
+    };
+    // Before mqtt.js's next check (every half keep alive) could count a second one unanswered.
+    if (keepaliveMs > 0) timer = setTimeout(keepAlive, keepaliveMs / 4);
+    try {
+      await Promise.race([Promise.all(waits), released]);
+    } catch (err) {
+      log.error({ err }, 'mqtt message handler failed');
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  // mqtt.js's hook between 'message' and the PUBACK (a no-op by default).
+  client.handleMessage = (packet, callback) => {
+    const waits = pending.get(packet);
+    if (!waits) {
+      callback();
+      return;
+    }
+    pending.delete(packet);
+    void hold(waits).then(() => callback());
+  };
 
   async function runConnectHandlers(session: number): Promise<void> {
     for (const handler of connectHandlers) {
@@ -145,7 +215,7 @@ export function connectMqtt(options: ConnectOptions): MqttConnection {
     },
 
     onMessage(handler) {
-      client.on('message', (topic, payload, packet) => handler(topic, payload, packet.retain));
+      messageHandlers.push(handler);
     },
 
     onConnect(handler) {
@@ -175,6 +245,7 @@ export function connectMqtt(options: ConnectOptions): MqttConnection {
 
     async close() {
       closing = true;
+      release();
       for (const wake of readyWaiters) wake(false);
       readyWaiters.clear();
       // Graceful when connected (in-flight PUBACKs arrive); nothing to wait for otherwise.

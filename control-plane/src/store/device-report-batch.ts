@@ -26,6 +26,24 @@ export function valueRows(rows: number, columns: number): string {
 
 const marks = (n: number) => new Array(n).fill('?').join(', ');
 
+/**
+ * The devices columns a reported state sets. Each value is CAST: inside `CASE id WHEN ? THEN ?`
+ * Postgres cannot infer a parameter's type from the column, and would take it as text.
+ */
+const STATE_COLUMNS: {
+  column: string;
+  type: 'INTEGER' | 'TEXT';
+  value: (s: ReportedState) => string | number | null;
+}[] = [
+  { column: 'reported_version', type: 'INTEGER', value: (s) => s.modelVersion },
+  { column: 'status', type: 'TEXT', value: (s) => s.status },
+  { column: 'detail', type: 'TEXT', value: (s) => s.detail ?? null },
+  { column: 'agent_version', type: 'TEXT', value: (s) => s.agentVersion },
+  { column: 'frames_processed', type: 'INTEGER', value: (s) => s.framesProcessed },
+  { column: 'samples_queued', type: 'INTEGER', value: (s) => s.samplesQueued },
+  { column: 'health', type: 'TEXT', value: (s) => (s.health ? JSON.stringify(s.health) : null) },
+];
+
 interface Received<T> {
   deviceId: string;
   value: T;
@@ -91,22 +109,19 @@ export async function writeDeviceReports(
       .run(...chunk.flatMap((r) => [r.deviceId, r.at]), ...chunk.map((r) => r.deviceId));
   }
 
-  // Reported state: one row per device that reported one (rare next to predictions).
-  const setState = tx.prepare(
-    `UPDATE devices SET reported_version = ?, status = ?, detail = ?, agent_version = ?,
-       frames_processed = ?, samples_queued = ?, health = ? WHERE id = ?`,
-  );
-  for (const { deviceId, value: s } of byDevice(batch.states.values())) {
-    await setState.run(
-      s.modelVersion,
-      s.status,
-      s.detail ?? null,
-      s.agentVersion,
-      s.framesProcessed,
-      s.samplesQueued,
-      s.health ? JSON.stringify(s.health) : null,
-      deviceId,
+  // Reported state: each device's last of the batch, all in one statement per chunk (a statement
+  // per state was the batch's largest statement count in a fleet rollout).
+  for (const chunk of chunked(byDevice(batch.states.values()))) {
+    const sets = STATE_COLUMNS.map(
+      ({ column, type }) =>
+        `${column} = CASE id ${chunk.map(() => `WHEN ? THEN CAST(? AS ${type})`).join(' ')} END`,
     );
+    await tx
+      .prepare(`UPDATE devices SET ${sets.join(', ')} WHERE id IN (${marks(chunk.length)})`)
+      .run(
+        ...STATE_COLUMNS.flatMap(({ value }) => chunk.flatMap((r) => [r.deviceId, value(r.value)])),
+        ...chunk.map((r) => r.deviceId),
+      );
   }
   for (const flag of [true, false]) {
     const ids = [...batch.online].filter(([, on]) => on === flag).map(([id]) => id);

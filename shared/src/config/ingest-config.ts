@@ -29,7 +29,7 @@ export const IngestConfigSchema = z
       .max(10_000_000)
       .default(50_000)
       .describe(
-        'Messages held in memory while the database is slow or down (a failed write is retried with backoff); beyond this, new messages are dropped and counted (edgeloop_ingest_dropped_total).',
+        'Messages held in memory while the database is slow or down (a failed write is retried with backoff); at this bound the control plane stops reading MQTT until there is room, so the backlog waits in the broker and nothing is dropped.',
       ),
     recentPredictionsPerDevice: z
       .number()

@@ -2,13 +2,14 @@
  * Batched ingestion on its real path: devices publish over real MQTT connections to the embedded
  * aedes broker, the control plane's own client follows them, and the ingest batcher writes them to
  * a real store in batches. Everything sent is stored exactly once and in each device's order, the
- * rollout engine's listener hears every state after it was committed, stop() writes what is still
- * buffered, a message for a device that is not enrolled is dropped, and while the database is cut
- * off messages wait (up to the buffer's bound) and are written once it is back.
+ * rollout engine's listener hears every state after it was committed (without the writer waiting
+ * for it), stop() writes what is still buffered, a message for a device that is not enrolled is
+ * dropped, and while the database is cut off the backlog waits in the broker (the buffer stays at
+ * its bound, nothing is dropped) and every message is written once it is back.
  */
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { type IngestConfig, type ReportedState, topics } from '@edgeloop/shared';
+import { type IngestConfig, topics } from '@edgeloop/shared';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createDeviceAuthenticator } from '../../../control-plane/src/auth/device-authenticator.ts';
@@ -16,11 +17,10 @@ import { hashSecret } from '../../../control-plane/src/auth/secrets.ts';
 import { followDeviceMessages } from '../../../control-plane/src/fleet/device-messages.ts';
 import {
   createIngestBatcher,
-  type IngestBatcher,
   type IngestDropReason,
 } from '../../../control-plane/src/fleet/ingest-batcher.ts';
 import { startBroker } from '../../../control-plane/src/mqtt/broker.ts';
-import { connectMqtt } from '../../../control-plane/src/mqtt/mqtt-client.ts';
+import { connectMqtt, type MqttConnection } from '../../../control-plane/src/mqtt/mqtt-client.ts';
 import { openPostgresStore } from '../../../control-plane/src/store/postgres-store.ts';
 import { openSqliteStore } from '../../../control-plane/src/store/sqlite-store.ts';
 import type { Store } from '../../../control-plane/src/store/store.ts';
@@ -70,10 +70,19 @@ const event = (message: string) =>
   JSON.stringify({ protocol: 1, type: 'agent-error', message, at: new Date().toISOString() });
 
 /** The control plane's ingestion, wired as main.ts wires it, on a real broker and store. */
-async function startIngestion(config: Partial<IngestConfig>) {
+async function startIngestion(
+  config: Partial<IngestConfig>,
+  options: {
+    /** Default: a fresh SQLite file. */
+    store?: Store;
+    keepaliveSeconds?: number;
+    /** Runs after each committed batch's states were recorded in `heard`. */
+    afterHeard?: (connection: MqttConnection) => Promise<void>;
+  } = {},
+) {
   const dir = tempDir();
   const logs = new LogCapture();
-  const store = await openSqliteStore(join(dir.path, 'db.sqlite'), logs.logger);
+  const store = options.store ?? (await openSqliteStore(join(dir.path, 'db.sqlite'), logs.logger));
   const broker = await startBroker({
     host: '127.0.0.1',
     port: 0,
@@ -81,26 +90,44 @@ async function startIngestion(config: Partial<IngestConfig>) {
     logger: logs.logger,
   });
   const heard: { deviceId: string; frames: number; storedFrames: number | undefined }[] = [];
+  let listenerCalls = 0;
+  let listening = 0;
+  let overlapped = false;
   const drops: IngestDropReason[] = [];
   const ingest = createIngestBatcher({
     store,
     config: { flushMs: 50, maxBatch: 64, maxBuffered: 100_000, recentPredictionsPerDevice: 40, ...config },
     logger: logs.logger,
     // What the store holds when the listener hears a state: it must already include that state.
-    onReportedState: async (deviceId: string, s: ReportedState) => {
-      const storedFrames = (await store.devices.get(deviceId))?.framesProcessed;
-      heard.push({ deviceId, frames: s.framesProcessed, storedFrames });
+    onReportedStates: async (states) => {
+      listenerCalls++;
+      if (++listening > 1) overlapped = true;
+      try {
+        for (const { deviceId, state: s } of states) {
+          const storedFrames = (await store.devices.get(deviceId))?.framesProcessed;
+          heard.push({ deviceId, frames: s.framesProcessed, storedFrames });
+        }
+        await options.afterHeard?.(connection);
+      } finally {
+        listening--;
+      }
     },
     onDropped: (reason, count) => drops.push(...new Array<IngestDropReason>(count).fill(reason)),
+    retry: { baseMs: 50, maxMs: 200 },
   });
-  const connection = connectMqtt({ url: broker.url, ...broker.service, logger: logs.logger });
+  const connection = connectMqtt({
+    url: broker.url,
+    ...broker.service,
+    logger: logs.logger,
+    keepaliveSeconds: options.keepaliveSeconds,
+  });
   followDeviceMessages({ connection, store, logger: logs.logger, ingest });
   expect(await connection.whenReady(10_000)).toBe(true);
   const closeAll = async () => {
     await connection.close();
     await ingest.stop();
     await broker.close();
-    await store.close();
+    if (!options.store) await store.close();
   };
   let closed = false;
   cleanups.push(async () => {
@@ -114,6 +141,9 @@ async function startIngestion(config: Partial<IngestConfig>) {
     heard,
     drops,
     logs,
+    listenerCalls: () => listenerCalls,
+    /** Whether two listener calls ever ran at once. */
+    overlapped: () => overlapped,
     /** Shuts down in main.ts's order: the connection, then the batcher, then broker and store. */
     async stopInOrder() {
       closed = true;
@@ -206,6 +236,53 @@ describe('batched ingestion', () => {
     expect(t.heard.map((h) => h.frames)).toEqual([7]);
     await t.store.close();
   });
+
+  it('hands committed states to a slow listener in order while the writer goes on without it', async () => {
+    // The bound is far below what the device sends, so the reader waits for room again and again.
+    // The listener publishes and waits for the PUBACK, which is not read while the reader waits:
+    // a writer that waited for the listener would never make room again.
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const t = await startIngestion(
+      { flushMs: 10, maxBatch: 4, maxBuffered: 5 },
+      {
+        afterHeard: async (connection) => {
+          await connection.publish(topics.desired('cam-1'), '{}', { qos: 1, retain: false });
+          await gate;
+        },
+      },
+    );
+    await enrollAll(t.store, ['cam-1']);
+    const client = await t.device('cam-1');
+    const PREDICTIONS = 60;
+    const sends: Promise<unknown>[] = [];
+    for (let i = 1; i <= PREDICTIONS; i++) {
+      if (i % 10 === 1) sends.push(client.publishAsync(topics.state('cam-1'), state(i), { qos: 1 }));
+      sends.push(client.publishAsync(topics.predictions('cam-1'), prediction(i), { qos: 1 }));
+    }
+    await Promise.all(sends);
+
+    // Everything is written while the listener's first call is still waiting.
+    await vi.waitFor(
+      async () => {
+        const device = await t.store.devices.get('cam-1');
+        expect(device?.predictionsTotal).toBe(PREDICTIONS);
+        expect(device?.framesProcessed).toBe(51);
+      },
+      { timeout: 20_000, interval: 50 },
+    );
+    expect(t.listenerCalls()).toBe(1);
+
+    release();
+    await t.ingest.flush();
+    // Every state, once, in the order sent, each heard after its batch committed; calls never overlapped.
+    expect(t.heard.map((h) => h.frames)).toEqual([1, 11, 21, 31, 41, 51]);
+    for (const h of t.heard) expect(h.storedFrames).toBeGreaterThanOrEqual(h.frames);
+    expect(t.overlapped()).toBe(false);
+    expect(t.drops).toEqual([]);
+  });
 });
 
 /**
@@ -249,7 +326,7 @@ async function startCuttableHop(target: string) {
 }
 
 describe.skipIf(postgresSkipped)('batched ingestion while the database is unreachable', () => {
-  it('keeps messages, up to its bound, and writes them once the database is back', async () => {
+  it('leaves the backlog in the broker, drops nothing, and stores every message once the database is back', async () => {
     const cluster = await startPostgres();
     cleanups.push(() => cluster.stop());
     const hop = await startCuttableHop(cluster.url);
@@ -258,41 +335,49 @@ describe.skipIf(postgresSkipped)('batched ingestion while the database is unreac
     const store = await openPostgresStore({ url: hop.url, poolSize: 2 }, logs.logger);
     cleanups.push(() => store.close());
     await enrollAll(store, ['cam-1']);
-    const drops: IngestDropReason[] = [];
-    const ingest: IngestBatcher = createIngestBatcher({
-      store,
-      config: { flushMs: 20, maxBatch: 10, maxBuffered: 50, recentPredictionsPerDevice: 100 },
-      logger: logs.logger,
-      onDropped: (reason, count) => drops.push(...new Array<IngestDropReason>(count).fill(reason)),
-      retry: { baseMs: 50, maxMs: 200 },
-    });
-    const take = (i: number) =>
-      ingest.take('cam-1', async () => ({
-        kind: 'prediction',
-        deviceId: 'cam-1',
-        prediction: JSON.parse(prediction(i)),
-        receivedAt: new Date().toISOString(),
-      }));
+    // A one-second keep alive, so the wait below outlasts it many times over.
+    const t = await startIngestion(
+      { flushMs: 20, maxBatch: 10, maxBuffered: 50, recentPredictionsPerDevice: 200 },
+      { store, keepaliveSeconds: 1 },
+    );
+    // Connected (the broker checks its secret in the store) before the database goes away.
+    const client = await t.device('cam-1');
 
     hop.cut();
-    for (let i = 1; i <= 30; i++) take(i);
+    const SENT = 150;
+    const sends: Promise<unknown>[] = [];
+    for (let i = 1; i <= SENT; i++) {
+      sends.push(client.publishAsync(topics.predictions('cam-1'), prediction(i), { qos: 1 }));
+    }
     await vi.waitFor(
-      () => expect(logs.entries.some((e) => e.msg?.includes('keeping them and retrying'))).toBe(true),
+      () => {
+        expect(t.logs.entries.some((e) => e.msg?.includes('keeping them and retrying'))).toBe(true);
+        expect(t.ingest.buffered()).toBe(50);
+      },
       { timeout: 10_000, interval: 20 },
     );
-    for (let i = 31; i <= 70; i++) take(i);
-    await vi.waitFor(() => expect(drops).toHaveLength(20), { timeout: 5_000, interval: 20 });
-    expect(drops.every((d) => d === 'buffer-full')).toBe(true);
-    expect(ingest.buffered()).toBe(50);
-    // One warning for the whole burst, not one per dropped message.
-    expect(logs.entries.filter((e) => e.msg?.includes('ingest buffer full'))).toHaveLength(1);
+    // Held past 1.5 keep alives (when an idle session is given up, MQTT 3.1.1 §3.1.2.10): the
+    // control plane reads nothing meanwhile, yet keeps its session and with it the broker's backlog.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(t.ingest.buffered()).toBe(50);
+    expect(t.drops).toEqual([]);
+    expect(t.logs.entries.some((e) => e.msg === 'mqtt reconnected')).toBe(false);
 
     hop.restore();
-    await ingest.flush();
+    await Promise.all(sends);
+    await vi.waitFor(async () => expect((await store.devices.get('cam-1'))?.predictionsTotal).toBe(SENT), {
+      timeout: 20_000,
+      interval: 50,
+    });
+    await t.ingest.flush();
+    // Each one exactly once, in the order sent.
     const device = await store.devices.get('cam-1');
-    expect(device?.predictionsTotal).toBe(50);
-    // The first 50 taken are the ones kept, in order.
-    expect(device?.lastPrediction?.frameId).toBe('f50');
-    await ingest.stop();
+    expect(device?.predictionsTotal).toBe(SENT);
+    expect(device?.lastPrediction?.frameId).toBe(`f${SENT}`);
+    const recent = (await store.dashboard.telemetry(['cam-1'])).get('cam-1')!;
+    expect(recent.map((p) => Math.round(p.confidence * 1000))).toEqual(
+      Array.from({ length: SENT }, (_, i) => i + 1),
+    );
+    expect(t.drops).toEqual([]);
   }, 60_000);
 });

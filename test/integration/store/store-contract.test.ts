@@ -473,6 +473,19 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
 
     it('writes a batch: counted, last state and status win, last per camera, window trimmed per device', async () => {
       const before = (await store.devices.get('batch-1'))!.predictionsTotal;
+      const untouched = (await store.devices.get('batch-2'))!;
+      const health = {
+        fps: 2.5,
+        latencyP50Ms: 12,
+        latencyP95Ms: null,
+        framesDropped: 0,
+        cameraRestarts: 1,
+        queueDepth: 3,
+        evictions: 0,
+        uptimeS: 60,
+        cpuTemperatureC: null,
+      };
+      const withDetail = { ...state(7, 'idle'), agentVersion: '1.2.0', detail: 'camera: retrying', health };
       await store.devices.recordBatch(
         [
           { kind: 'state', deviceId: 'batch-3', state: state(1, 'idle'), receivedAt: at(1) },
@@ -489,6 +502,7 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
             receivedAt: at(2 + i),
           })),
           { kind: 'prediction', deviceId: 'batch-1', prediction: prediction('h0', 0.5), receivedAt: at(3) },
+          { kind: 'state', deviceId: 'batch-1', state: withDetail, receivedAt: at(4) },
           { kind: 'state', deviceId: 'batch-3', state: state(2, 'running'), receivedAt: at(20) },
           {
             kind: 'status',
@@ -507,6 +521,23 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
         predictionsTotal: 7,
       });
       expect(three.lastSeenAt).toBe(at(20));
+      // Several devices' states in one statement, each its own values; a device without one keeps its own.
+      expect(await store.devices.get('batch-1')).toMatchObject({
+        reportedVersion: 7,
+        status: 'idle',
+        detail: 'camera: retrying',
+        agentVersion: '1.2.0',
+        framesProcessed: 70,
+        samplesQueued: 0,
+        health,
+      });
+      expect(three).toMatchObject({ detail: null, agentVersion: '1.0.0', framesProcessed: 20, health: null });
+      const two = (await store.devices.get('batch-2'))!;
+      expect([two.reportedVersion, two.status, two.framesProcessed]).toEqual([
+        untouched.reportedVersion,
+        untouched.status,
+        untouched.framesProcessed,
+      ]);
       expect(three.lastPrediction?.frameId).toBe('g6');
       expect(
         (await store.devices.cameraPredictions('batch-3')).map((p) => [p.cameraId, p.prediction.frameId]),

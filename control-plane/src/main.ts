@@ -231,16 +231,21 @@ export async function startControlPlane(
       // Each committed batch's states in order, off the writer's path (the engines publish over
       // MQTT). Only called once messages flow, after the engines below exist.
       onReportedStates: async (states) => {
-        for (const { deviceId: id, state, receivedAt: at } of states) {
+        // Each step on its own: one failing must not keep the states from the others.
+        const step = async (what: string, work: () => Promise<void>) => {
           try {
-            if (state.config) await store.config.recordApplied(id, state.config, at);
-            await rollouts.onReportedState(id, state, at);
-            await agentRollouts.onReportedState(id, state, at);
+            await work();
           } catch (err) {
-            // One state's failure must not keep the batch's other states from the engines.
-            ingestLog.error({ deviceId: id, err }, 'reported state listener failed');
+            ingestLog.error({ err, states: states.length }, `reported states: ${what} failed`);
           }
+        };
+        for (const { deviceId: id, state, receivedAt: at } of states) {
+          if (state.config)
+            await step('applied config', () => store.config.recordApplied(id, state.config!, at));
         }
+        // Batched: a fleet-wide rollout brings thousands of states a second.
+        await step('model rollouts', () => rollouts.onReportedStates(states));
+        await step('agent rollouts', () => agentRollouts.onReportedStates(states));
       },
       onDropped: (reason, count) => metrics.ingestDropped(reason, count),
     });

@@ -5,6 +5,7 @@
  * aborted rollout's device becomes rolled_back once it runs its previous version again.
  */
 import type { Logger, ReportedState, RolloutDeviceState } from '@edgeloop/shared';
+import type { CommittedState } from '../fleet/ingest-batcher.ts';
 import type { RolloutDeviceRecord, RolloutMove, RolloutStats, RolloutStore } from '../store/rollout-store.ts';
 import { RANK } from './device-states.ts';
 
@@ -108,11 +109,7 @@ export async function trackReportedState(
 }
 
 /** A reported state as the ingest batcher hands it over, after it was stored. */
-export interface TrackedReport {
-  deviceId: string;
-  state: ReportedState;
-  receivedAt: string;
-}
+export type TrackedReport = CommittedState;
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 

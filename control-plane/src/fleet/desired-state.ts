@@ -13,9 +13,12 @@ import {
   apiRoutes,
   canonicalJson,
   type DesiredState,
+  type DesiredStateSigner,
+  desiredStateSigners,
   type Logger,
   PROTOCOL_VERSION,
   routeUrl,
+  type SigningKey,
   signDesiredState,
   topics,
 } from '@edgeloop/shared';
@@ -54,36 +57,54 @@ export function desiredContentOf(
   };
 }
 
-/** The device's desired state, numbered and signed by every signing key in use. */
-export async function signedDesiredStateOf(
+/** What a device's desired state says before it is numbered and signed. */
+async function unnumberedStateOf(
   store: Store,
   keyring: SigningKeyring,
   device: DeviceRecord,
   logger: Logger,
-  /** The remote-configuration fragments, read once by a caller that signs many devices. */
-  fragmentsRead?: readonly FragmentRecord[],
-  now = new Date(),
-): Promise<DesiredState> {
-  const fragments = fragmentsRead ?? (await store.config.listFragments());
+  fragments: readonly FragmentRecord[],
+) {
   // A rollback names the order its manifest was signed for; the device checks they match.
   const rollbackOrder =
     device.desiredVersion !== null &&
     device.desiredManifestPath === rollbackManifestPathOf(device.desiredVersion)
       ? (await store.rollouts.getRollbackManifest(device.desiredVersion))?.rollbackOrder
       : undefined;
-  const content = {
+  return {
     ...desiredContentOf(device, await cameraModelsOf(store, device, logger, fragments)),
     rollbackOrder,
     agent: await desiredAgentOf(store, device.deviceId),
     deviceId: device.deviceId,
     trustedKeys: keyring.trusted(),
   };
-  const numbered = await store.security.desiredSequence(
-    device.deviceId,
-    canonicalJson(content),
+}
+
+/**
+ * These devices' desired states, numbered together (one transaction, not one per device: a
+ * rollout publishes a wave at once) and each signed by every signing key in use.
+ */
+export async function signedDesiredStatesOf(
+  store: Store,
+  keyring: SigningKeyring,
+  devices: readonly DeviceRecord[],
+  logger: Logger,
+  /** The remote-configuration fragments, read once by a caller that signs many devices. */
+  fragmentsRead?: readonly FragmentRecord[],
+  now = new Date(),
+  /** The signing keys with their private keys parsed (desiredStateSigners), kept by the caller. */
+  signers: readonly DesiredStateSigner[] = desiredStateSigners(keyring.signers()),
+): Promise<DesiredState[]> {
+  if (devices.length === 0) return [];
+  const fragments = fragmentsRead ?? (await store.config.listFragments());
+  const contents = await Promise.all(
+    devices.map((device) => unnumberedStateOf(store, keyring, device, logger, fragments)),
+  );
+  const numbers = await store.security.desiredSequences(
+    contents.map((content) => ({ deviceId: content.deviceId, content: canonicalJson(content) })),
     now.toISOString(),
   );
-  return signDesiredState({ ...content, ...numbered }, keyring.signers());
+  return contents.map((content, i) => signDesiredState({ ...content, ...numbers[i] }, signers));
 }
 
 export interface DesiredStatePublisher {
@@ -102,21 +123,31 @@ export function createDesiredStatePublisher(deps: {
 }): DesiredStatePublisher {
   const { connection, store, keyring } = deps;
   const log = deps.logger;
-  const stateOf = (device: DeviceRecord, fragments?: readonly FragmentRecord[]) =>
-    signedDesiredStateOf(store, keyring, device, log, fragments);
-
-  async function publishDevice(device: DeviceRecord, fragments: readonly FragmentRecord[]): Promise<void> {
-    const payload = JSON.stringify(await stateOf(device, fragments));
-    await connection.publish(topics.desired(device.deviceId), payload, {
-      qos: 1,
-      retain: true,
-      timeoutMs: PUBLISH_TIMEOUT_MS,
-    });
-  }
+  // The keys parsed once, again only after a rotation or retirement changed them.
+  let parsed: { keys: SigningKey[]; signers: DesiredStateSigner[] } | null = null;
+  const signers = () => {
+    const keys = keyring.signers();
+    const same =
+      parsed?.keys.length === keys.length &&
+      keys.every((k, i) => k.privateKeyPem === parsed?.keys[i].privateKeyPem);
+    if (!same) parsed = { keys, signers: desiredStateSigners(keys) };
+    return parsed!.signers;
+  };
+  const statesOf = (devices: readonly DeviceRecord[], fragments?: readonly FragmentRecord[]) =>
+    signedDesiredStatesOf(store, keyring, devices, log, fragments, new Date(), signers());
 
   async function publishAll(devices: DeviceRecord[]): Promise<void> {
-    const fragments = await store.config.listFragments();
-    const results = await Promise.allSettled(devices.map((d) => publishDevice(d, fragments)));
+    if (devices.length === 0) return;
+    const states = await statesOf(devices);
+    const results = await Promise.allSettled(
+      states.map((state) =>
+        connection.publish(topics.desired(state.deviceId), JSON.stringify(state), {
+          qos: 1,
+          retain: true,
+          timeoutMs: PUBLISH_TIMEOUT_MS,
+        }),
+      ),
+    );
     const failed = devices.filter((_, i) => results[i].status === 'rejected').map((d) => d.deviceId);
     // The database already holds the change and a reconnect republishes everything, so a slow
     // broker is logged rather than failing the caller.
@@ -124,7 +155,7 @@ export function createDesiredStatePublisher(deps: {
   }
 
   return {
-    stateOf,
+    stateOf: async (device) => (await statesOf([device]))[0],
     async publish(deviceIds) {
       const devices = await store.devices.getMany(deviceIds);
       await publishAll(devices);

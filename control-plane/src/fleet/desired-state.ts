@@ -12,6 +12,7 @@
 import {
   apiRoutes,
   canonicalJson,
+  type DesiredAgent,
   type DesiredState,
   type DesiredStateSigner,
   desiredStateSigners,
@@ -22,7 +23,7 @@ import {
   signDesiredState,
   topics,
 } from '@edgeloop/shared';
-import { desiredAgentOf } from '../agent-versions/desired-agent.ts';
+import { desiredAgentsOf } from '../agent-versions/desired-agent.ts';
 import type { SigningKeyring } from '../auth/signing-keyring.ts';
 import { rollbackManifestPathOf } from '../models/manifest-signer.ts';
 import type { MqttConnection } from '../mqtt/mqtt-client.ts';
@@ -64,6 +65,7 @@ async function unnumberedStateOf(
   device: DeviceRecord,
   logger: Logger,
   fragments: readonly FragmentRecord[],
+  agents: ReadonlyMap<string, DesiredAgent>,
 ) {
   // A rollback names the order its manifest was signed for; the device checks they match.
   const rollbackOrder =
@@ -74,7 +76,7 @@ async function unnumberedStateOf(
   return {
     ...desiredContentOf(device, await cameraModelsOf(store, device, logger, fragments)),
     rollbackOrder,
-    agent: await desiredAgentOf(store, device.deviceId),
+    agent: agents.get(device.deviceId),
     deviceId: device.deviceId,
     trustedKeys: keyring.trusted(),
   };
@@ -97,8 +99,12 @@ export async function signedDesiredStatesOf(
 ): Promise<DesiredState[]> {
   if (devices.length === 0) return [];
   const fragments = fragmentsRead ?? (await store.config.listFragments());
+  const agents = await desiredAgentsOf(
+    store,
+    devices.map((d) => d.deviceId),
+  );
   const contents = await Promise.all(
-    devices.map((device) => unnumberedStateOf(store, keyring, device, logger, fragments)),
+    devices.map((device) => unnumberedStateOf(store, keyring, device, logger, fragments, agents)),
   );
   const numbers = await store.security.desiredSequences(
     contents.map((content) => ({ deviceId: content.deviceId, content: canonicalJson(content) })),

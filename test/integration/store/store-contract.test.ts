@@ -278,6 +278,20 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
     expect(device.history.map((h) => h.state)).toEqual(['active']);
   });
 
+  it("reads many devices' desired agent versions at once, the same as one by one", async () => {
+    const at = now.toISOString();
+    await store.agentVersions.setDesired(['cam-a', 'cam-b'], '0.2.0', false, at);
+    await store.agentVersions.setDesired(['cam-c'], '0.1.0', true, later);
+    const many = await store.agentVersions.desiredOfMany(['cam-a', 'cam-c', 'cam-a', 'no-such-device']);
+    expect([...many.keys()].sort()).toEqual(['cam-a', 'cam-c']);
+    expect(many.get('cam-a')).toEqual({ agentVersion: '0.2.0', rollback: false, updatedAt: at });
+    expect(many.get('cam-c')).toEqual(await store.agentVersions.desiredOf('cam-c'));
+    expect(many.get('cam-c')?.rollback).toBe(true);
+    expect((await store.agentVersions.desiredOfMany([])).size).toBe(0);
+    await store.agentVersions.setDesired(['cam-a', 'cam-b', 'cam-c'], null, false, later);
+    expect((await store.agentVersions.desiredOfMany(['cam-a', 'cam-b', 'cam-c'])).size).toBe(0);
+  });
+
   it('keeps pipeline runs and their step logs', async () => {
     await store.pipeline.createRun({
       id: 'run-1',

@@ -9,6 +9,7 @@
  * database), so a republish after a restart is the same message and a replay of an older one is
  * refused by the device.
  */
+import { createHash } from 'node:crypto';
 import {
   apiRoutes,
   canonicalJson,
@@ -22,6 +23,7 @@ import {
   type SigningKey,
   signDesiredState,
   topics,
+  type UnsignedDesiredState,
 } from '@edgeloop/shared';
 import { desiredAgentsOf } from '../agent-versions/desired-agent.ts';
 import type { SigningKeyring } from '../auth/signing-keyring.ts';
@@ -82,23 +84,25 @@ async function unnumberedStateOf(
   };
 }
 
+/** A device's desired state numbered but not signed yet, with the canonical content it was numbered for. */
+export interface NumberedDesiredState {
+  state: UnsignedDesiredState;
+  content: string;
+}
+
 /**
- * These devices' desired states, numbered together (one transaction, not one per device: a
- * rollout publishes a wave at once) and each signed by every signing key in use.
+ * These devices' desired states, numbered together: one transaction, not one per device (a
+ * rollout publishes a wave at once, a new leader the whole fleet).
  */
-export async function signedDesiredStatesOf(
+export async function numberedDesiredStatesOf(
   store: Store,
   keyring: SigningKeyring,
   devices: readonly DeviceRecord[],
   logger: Logger,
-  /** The remote-configuration fragments, read once by a caller that signs many devices. */
-  fragmentsRead?: readonly FragmentRecord[],
   now = new Date(),
-  /** The signing keys with their private keys parsed (desiredStateSigners), kept by the caller. */
-  signers: readonly DesiredStateSigner[] = desiredStateSigners(keyring.signers()),
-): Promise<DesiredState[]> {
+): Promise<NumberedDesiredState[]> {
   if (devices.length === 0) return [];
-  const fragments = fragmentsRead ?? (await store.config.listFragments());
+  const fragments = await store.config.listFragments();
   const agents = await desiredAgentsOf(
     store,
     devices.map((d) => d.deviceId),
@@ -106,11 +110,12 @@ export async function signedDesiredStatesOf(
   const contents = await Promise.all(
     devices.map((device) => unnumberedStateOf(store, keyring, device, logger, fragments, agents)),
   );
+  const canonical = contents.map((content) => canonicalJson(content));
   const numbers = await store.security.desiredSequences(
-    contents.map((content) => ({ deviceId: content.deviceId, content: canonicalJson(content) })),
+    contents.map((content, i) => ({ deviceId: content.deviceId, content: canonical[i] })),
     now.toISOString(),
   );
-  return contents.map((content, i) => signDesiredState({ ...content, ...numbers[i] }, signers));
+  return contents.map((content, i) => ({ state: { ...content, ...numbers[i] }, content: canonical[i] }));
 }
 
 export interface DesiredStatePublisher {
@@ -139,37 +144,63 @@ export function createDesiredStatePublisher(deps: {
     if (!same) parsed = { keys, signers: desiredStateSigners(keys) };
     return parsed!.signers;
   };
-  const statesOf = (devices: readonly DeviceRecord[], fragments?: readonly FragmentRecord[]) =>
-    signedDesiredStatesOf(store, keyring, devices, log, fragments, new Date(), signers());
+  // What the broker confirmed on this connection, per device: a digest of the numbered content
+  // and the keys that signed it. A new leader republishes the whole fleet while the broker still
+  // retains every message, so one it confirmed already is neither signed nor sent again. A new
+  // connection starts empty: the broker may have restarted without its retained messages.
+  const confirmed = new Map<string, string>();
+  let session = 0;
+  connection.onConnect(() => {
+    session++;
+    confirmed.clear();
+  });
 
-  async function publishAll(devices: DeviceRecord[]): Promise<void> {
-    if (devices.length === 0) return;
-    const states = await statesOf(devices);
+  /** Publishes what the broker does not hold yet; returns how many were sent. */
+  async function publishAll(devices: readonly DeviceRecord[]): Promise<number> {
+    const numbered = await numberedDesiredStatesOf(store, keyring, devices, log);
+    const keys = signers();
+    const keyIds = keys.map((k) => k.keyId).join(',');
+    const digestOf = ({ state, content }: NumberedDesiredState) =>
+      createHash('sha256')
+        .update(`${keyIds}\n${state.sequence}\n${state.issuedAt}\n${content}`)
+        .digest('base64');
+    const due = numbered
+      .map((n) => ({ deviceId: n.state.deviceId, n, digest: digestOf(n) }))
+      .filter(({ deviceId, digest }) => confirmed.get(deviceId) !== digest);
+    const at = session;
     const results = await Promise.allSettled(
-      states.map((state) =>
-        connection.publish(topics.desired(state.deviceId), JSON.stringify(state), {
+      due.map(async ({ deviceId, n, digest }) => {
+        const payload = JSON.stringify(signDesiredState(n.state, keys));
+        await connection.publish(topics.desired(deviceId), payload, {
           qos: 1,
           retain: true,
           timeoutMs: PUBLISH_TIMEOUT_MS,
-        }),
-      ),
+        });
+        if (at === session) confirmed.set(deviceId, digest);
+      }),
     );
-    const failed = devices.filter((_, i) => results[i].status === 'rejected').map((d) => d.deviceId);
+    const failed = due.filter((_, i) => results[i].status === 'rejected').map((d) => d.deviceId);
     // The database already holds the change and a reconnect republishes everything, so a slow
     // broker is logged rather than failing the caller.
     if (failed.length > 0) log.warn({ devices: failed }, 'desired state not confirmed by the broker yet');
+    return due.length;
   }
 
   return {
-    stateOf: async (device) => (await statesOf([device]))[0],
+    stateOf: async (device) => {
+      const [{ state }] = await numberedDesiredStatesOf(store, keyring, [device], log);
+      return signDesiredState(state, signers());
+    },
     async publish(deviceIds) {
-      const devices = await store.devices.getMany(deviceIds);
-      await publishAll(devices);
+      await publishAll(await store.devices.getMany(deviceIds));
     },
     async republishAll() {
       const devices = await store.devices.list();
-      await publishAll(devices);
-      log.info({ devices: devices.length }, 'republished desired state');
+      // Devices gone since are forgotten (the map stays the size of the fleet).
+      const listed = new Set(devices.map((d) => d.deviceId));
+      for (const id of confirmed.keys()) if (!listed.has(id)) confirmed.delete(id);
+      const sent = await publishAll(devices);
+      log.info({ devices: devices.length, sent }, 'republished desired state');
     },
   };
 }

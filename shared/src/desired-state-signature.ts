@@ -6,7 +6,7 @@
  * desired state itself is signed with the manifest keys (ed25519, canonical JSON), names its
  * device, carries a sequence that only grows and the time it was issued.
  */
-import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
 import { EdgeloopError } from './errors.ts';
 import { canonicalJson, type SigningKey, type TrustedKey } from './manifest.ts';
 import { type DesiredState, DesiredStateSchema } from './schemas/messages.ts';
@@ -22,13 +22,33 @@ function signedBytes(state: UnsignedDesiredState | DesiredState): Buffer {
   return Buffer.from(canonicalJson(rest), 'utf8');
 }
 
+/**
+ * A signing key with its private key parsed once. Parsing a PEM costs more than the ed25519
+ * signature itself, and a rollout signs one desired state per device.
+ */
+export interface DesiredStateSigner {
+  keyId: string;
+  privateKey: KeyObject;
+}
+
+export function desiredStateSigners(keys: readonly SigningKey[]): DesiredStateSigner[] {
+  return keys.map((key) => ({ keyId: key.keyId, privateKey: createPrivateKey(key.privateKeyPem) }));
+}
+
 /** Signs with every key given (during a key rotation: the new and the old one). */
-export function signDesiredState(state: UnsignedDesiredState, keys: readonly SigningKey[]): DesiredState {
+export function signDesiredState(
+  state: UnsignedDesiredState,
+  keys: readonly (SigningKey | DesiredStateSigner)[],
+): DesiredState {
   const bytes = signedBytes(state);
   const signatures = keys.map((key) => ({
     alg: 'ed25519' as const,
     keyId: key.keyId,
-    value: sign(null, bytes, createPrivateKey(key.privateKeyPem)).toString('base64'),
+    value: sign(
+      null,
+      bytes,
+      'privateKey' in key ? key.privateKey : createPrivateKey(key.privateKeyPem),
+    ).toString('base64'),
   }));
   return parseWith(DesiredStateSchema, { ...state, signatures }, 'desired state');
 }

@@ -9,17 +9,23 @@
  * database), so a republish after a restart is the same message and a replay of an older one is
  * refused by the device.
  */
+import { createHash } from 'node:crypto';
 import {
   apiRoutes,
   canonicalJson,
+  type DesiredAgent,
   type DesiredState,
+  type DesiredStateSigner,
+  desiredStateSigners,
   type Logger,
   PROTOCOL_VERSION,
   routeUrl,
+  type SigningKey,
   signDesiredState,
   topics,
+  type UnsignedDesiredState,
 } from '@edgeloop/shared';
-import { desiredAgentOf } from '../agent-versions/desired-agent.ts';
+import { desiredAgentsOf } from '../agent-versions/desired-agent.ts';
 import type { SigningKeyring } from '../auth/signing-keyring.ts';
 import { rollbackManifestPathOf } from '../models/manifest-signer.ts';
 import type { MqttConnection } from '../mqtt/mqtt-client.ts';
@@ -54,36 +60,62 @@ export function desiredContentOf(
   };
 }
 
-/** The device's desired state, numbered and signed by every signing key in use. */
-export async function signedDesiredStateOf(
+/** What a device's desired state says before it is numbered and signed. */
+async function unnumberedStateOf(
   store: Store,
   keyring: SigningKeyring,
   device: DeviceRecord,
   logger: Logger,
-  /** The remote-configuration fragments, read once by a caller that signs many devices. */
-  fragmentsRead?: readonly FragmentRecord[],
-  now = new Date(),
-): Promise<DesiredState> {
-  const fragments = fragmentsRead ?? (await store.config.listFragments());
+  fragments: readonly FragmentRecord[],
+  agents: ReadonlyMap<string, DesiredAgent>,
+) {
   // A rollback names the order its manifest was signed for; the device checks they match.
   const rollbackOrder =
     device.desiredVersion !== null &&
     device.desiredManifestPath === rollbackManifestPathOf(device.desiredVersion)
       ? (await store.rollouts.getRollbackManifest(device.desiredVersion))?.rollbackOrder
       : undefined;
-  const content = {
+  return {
     ...desiredContentOf(device, await cameraModelsOf(store, device, logger, fragments)),
     rollbackOrder,
-    agent: await desiredAgentOf(store, device.deviceId),
+    agent: agents.get(device.deviceId),
     deviceId: device.deviceId,
     trustedKeys: keyring.trusted(),
   };
-  const numbered = await store.security.desiredSequence(
-    device.deviceId,
-    canonicalJson(content),
+}
+
+/** A device's desired state numbered but not signed yet, with the canonical content it was numbered for. */
+export interface NumberedDesiredState {
+  state: UnsignedDesiredState;
+  content: string;
+}
+
+/**
+ * These devices' desired states, numbered together: one transaction, not one per device (a
+ * rollout publishes a wave at once, a new leader the whole fleet).
+ */
+export async function numberedDesiredStatesOf(
+  store: Store,
+  keyring: SigningKeyring,
+  devices: readonly DeviceRecord[],
+  logger: Logger,
+  now = new Date(),
+): Promise<NumberedDesiredState[]> {
+  if (devices.length === 0) return [];
+  const fragments = await store.config.listFragments();
+  const agents = await desiredAgentsOf(
+    store,
+    devices.map((d) => d.deviceId),
+  );
+  const contents = await Promise.all(
+    devices.map((device) => unnumberedStateOf(store, keyring, device, logger, fragments, agents)),
+  );
+  const canonical = contents.map((content) => canonicalJson(content));
+  const numbers = await store.security.desiredSequences(
+    contents.map((content, i) => ({ deviceId: content.deviceId, content: canonical[i] })),
     now.toISOString(),
   );
-  return signDesiredState({ ...content, ...numbered }, keyring.signers());
+  return contents.map((content, i) => ({ state: { ...content, ...numbers[i] }, content: canonical[i] }));
 }
 
 export interface DesiredStatePublisher {
@@ -102,37 +134,75 @@ export function createDesiredStatePublisher(deps: {
 }): DesiredStatePublisher {
   const { connection, store, keyring } = deps;
   const log = deps.logger;
-  const stateOf = (device: DeviceRecord, fragments?: readonly FragmentRecord[]) =>
-    signedDesiredStateOf(store, keyring, device, log, fragments);
+  // The keys parsed once, again only after a rotation or retirement changed them.
+  let parsed: { keys: SigningKey[]; signers: DesiredStateSigner[] } | null = null;
+  const signers = () => {
+    const keys = keyring.signers();
+    const same =
+      parsed?.keys.length === keys.length &&
+      keys.every((k, i) => k.privateKeyPem === parsed?.keys[i].privateKeyPem);
+    if (!same) parsed = { keys, signers: desiredStateSigners(keys) };
+    return parsed!.signers;
+  };
+  // What the broker confirmed on this connection, per device: a digest of the numbered content
+  // and the keys that signed it. A new leader republishes the whole fleet while the broker still
+  // retains every message, so one it confirmed already is neither signed nor sent again. A new
+  // connection starts empty: the broker may have restarted without its retained messages. (This
+  // handler is added when the publisher is made, so it runs before main.ts's republish handler:
+  // handlers run in the order added.)
+  const confirmed = new Map<string, string>();
+  let session = 0;
+  connection.onConnect(() => {
+    session++;
+    confirmed.clear();
+  });
 
-  async function publishDevice(device: DeviceRecord, fragments: readonly FragmentRecord[]): Promise<void> {
-    const payload = JSON.stringify(await stateOf(device, fragments));
-    await connection.publish(topics.desired(device.deviceId), payload, {
-      qos: 1,
-      retain: true,
-      timeoutMs: PUBLISH_TIMEOUT_MS,
-    });
-  }
-
-  async function publishAll(devices: DeviceRecord[]): Promise<void> {
-    const fragments = await store.config.listFragments();
-    const results = await Promise.allSettled(devices.map((d) => publishDevice(d, fragments)));
-    const failed = devices.filter((_, i) => results[i].status === 'rejected').map((d) => d.deviceId);
+  /** Publishes what the broker does not hold yet; returns how many were sent. */
+  async function publishAll(devices: readonly DeviceRecord[]): Promise<number> {
+    const numbered = await numberedDesiredStatesOf(store, keyring, devices, log);
+    const keys = signers();
+    const keyIds = keys.map((k) => k.keyId).join(',');
+    const digestOf = ({ state, content }: NumberedDesiredState) =>
+      createHash('sha256')
+        .update(`${keyIds}\n${state.sequence}\n${state.issuedAt}\n${content}`)
+        .digest('base64');
+    const due = numbered
+      .map((n) => ({ deviceId: n.state.deviceId, n, digest: digestOf(n) }))
+      .filter(({ deviceId, digest }) => confirmed.get(deviceId) !== digest);
+    const at = session;
+    const results = await Promise.allSettled(
+      due.map(async ({ deviceId, n, digest }) => {
+        const payload = JSON.stringify(signDesiredState(n.state, keys));
+        await connection.publish(topics.desired(deviceId), payload, {
+          qos: 1,
+          retain: true,
+          timeoutMs: PUBLISH_TIMEOUT_MS,
+        });
+        if (at === session) confirmed.set(deviceId, digest);
+      }),
+    );
+    const failed = due.filter((_, i) => results[i].status === 'rejected').map((d) => d.deviceId);
     // The database already holds the change and a reconnect republishes everything, so a slow
     // broker is logged rather than failing the caller.
     if (failed.length > 0) log.warn({ devices: failed }, 'desired state not confirmed by the broker yet');
+    return due.length;
   }
 
   return {
-    stateOf,
+    stateOf: async (device) => {
+      const [{ state }] = await numberedDesiredStatesOf(store, keyring, [device], log);
+      return signDesiredState(state, signers());
+    },
     async publish(deviceIds) {
-      const devices = await store.devices.getMany(deviceIds);
-      await publishAll(devices);
+      await publishAll(await store.devices.getMany(deviceIds));
     },
     async republishAll() {
       const devices = await store.devices.list();
-      await publishAll(devices);
-      log.info({ devices: devices.length }, 'republished desired state');
+      // Devices gone since are forgotten (the map stays the size of the fleet).
+      const listed = new Set(devices.map((d) => d.deviceId));
+      for (const id of confirmed.keys()) if (!listed.has(id)) confirmed.delete(id);
+      const sent = await publishAll(devices);
+      log.info({ devices: devices.length, sent }, 'republished desired state');
     },
   };
 }

@@ -24,6 +24,9 @@ export interface AgentVersionRecord extends AgentVersionSummary {
   manifest: BundleManifest;
 }
 
+/** Device ids per statement in desiredOfMany: well inside every engine's parameter limit. */
+const DESIRED_CHUNK = 500;
+
 export interface DesiredAgentRecord {
   agentVersion: string;
   rollback: boolean;
@@ -183,6 +186,34 @@ export class SqlAgentVersionStore {
     return row
       ? { agentVersion: row.agent_version, rollback: Number(row.rollback) === 1, updatedAt: row.updated_at }
       : null;
+  }
+
+  /** desiredOf for many devices with one statement per few hundred: only devices that have one. */
+  async desiredOfMany(deviceIds: readonly string[]): Promise<Map<string, DesiredAgentRecord>> {
+    const out = new Map<string, DesiredAgentRecord>();
+    const ids = [...new Set(deviceIds)];
+    for (let i = 0; i < ids.length; i += DESIRED_CHUNK) {
+      const chunk = ids.slice(i, i + DESIRED_CHUNK);
+      const rows = (await this.sql
+        .prepare(
+          `SELECT device_id, agent_version, rollback, updated_at FROM device_agent_desired
+           WHERE device_id IN (${chunk.map(() => '?').join(', ')})`,
+        )
+        .all(...chunk)) as {
+        device_id: string;
+        agent_version: string;
+        rollback: number;
+        updated_at: string;
+      }[];
+      for (const row of rows) {
+        out.set(row.device_id, {
+          agentVersion: row.agent_version,
+          rollback: Number(row.rollback) === 1,
+          updatedAt: row.updated_at,
+        });
+      }
+    }
+    return out;
   }
 
   /** `agentVersion` null: no desired agent version (the device keeps what it runs). */

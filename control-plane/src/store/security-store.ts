@@ -26,11 +26,33 @@ export interface SecurityStore {
    * last time when the content is unchanged (so every copy is the same message), else one more
    * (starting at 1) issued `now`.
    */
-  desiredSequence(
-    deviceId: string,
-    content: string,
-    now: string,
-  ): Promise<{ sequence: number; issuedAt: string }>;
+  desiredSequence(deviceId: string, content: string, now: string): Promise<DesiredNumber>;
+  /**
+   * desiredSequence for many devices in one transaction (a rollout's wave, a republish of the
+   * fleet), answered in the order asked: the same numbers as one call per entry in that order.
+   */
+  desiredSequences(entries: readonly DesiredContent[], now: string): Promise<DesiredNumber[]>;
+}
+
+export interface DesiredContent {
+  deviceId: string;
+  /** The canonical JSON of what the desired state says. */
+  content: string;
+}
+
+export interface DesiredNumber {
+  sequence: number;
+  issuedAt: string;
+}
+
+/** Rows per statement: well inside SQLite's and Postgres' limits on bound parameters. */
+const SEQUENCE_CHUNK = 250;
+
+interface SequenceRow {
+  device_id: string;
+  sequence: number;
+  content: string;
+  issued_at: string;
 }
 
 interface IdentityRow {
@@ -94,23 +116,58 @@ export class SqlSecurityStore implements SecurityStore {
     );
   }
 
-  async desiredSequence(deviceId: string, content: string, now: string) {
+  async desiredSequence(deviceId: string, content: string, now: string): Promise<DesiredNumber> {
+    const [numbered] = await this.desiredSequences([{ deviceId, content }], now);
+    return numbered;
+  }
+
+  async desiredSequences(entries: readonly DesiredContent[], now: string): Promise<DesiredNumber[]> {
+    if (entries.length === 0) return [];
     return this.sql.transaction(async (tx) => {
-      // Two publishes for one device on Postgres must not hand out the same number twice.
-      await tx.lock(`desired-sequence:${deviceId}`);
-      const row = (await tx
-        .prepare('SELECT sequence, content, issued_at FROM desired_sequence WHERE device_id = ?')
-        .get(deviceId)) as { sequence: number; content: string; issued_at: string } | undefined;
-      if (row && row.content === content) return { sequence: Number(row.sequence), issuedAt: row.issued_at };
-      const sequence = Number(row?.sequence ?? 0) + 1;
-      await tx
-        .prepare(
-          `INSERT INTO desired_sequence (device_id, sequence, content, issued_at) VALUES (?, ?, ?, ?)
-           ON CONFLICT (device_id) DO UPDATE SET sequence = excluded.sequence, content = excluded.content,
-             issued_at = excluded.issued_at`,
-        )
-        .run(deviceId, sequence, content, now);
-      return { sequence, issuedAt: now };
+      // One lock for every device's numbers: two replicas publishing at once must not hand out
+      // the same number twice, and one lock per batch costs one statement, not one per device.
+      await tx.lock('desired-sequence');
+      const ids = [...new Set(entries.map((e) => e.deviceId))];
+      const stored = new Map<string, SequenceRow>();
+      for (let i = 0; i < ids.length; i += SEQUENCE_CHUNK) {
+        const chunk = ids.slice(i, i + SEQUENCE_CHUNK);
+        const rows = (await tx
+          .prepare(
+            `SELECT device_id, sequence, content, issued_at FROM desired_sequence
+             WHERE device_id IN (${chunk.map(() => '?').join(', ')})`,
+          )
+          .all(...chunk)) as SequenceRow[];
+        for (const row of rows) stored.set(row.device_id, row);
+      }
+      // The content is compared in full: only a change of content takes a new number.
+      const changed = new Map<string, SequenceRow>();
+      const numbers = entries.map(({ deviceId, content }) => {
+        const row = stored.get(deviceId);
+        if (row && row.content === content)
+          return { sequence: Number(row.sequence), issuedAt: row.issued_at };
+        const next = {
+          device_id: deviceId,
+          sequence: Number(row?.sequence ?? 0) + 1,
+          content,
+          issued_at: now,
+        };
+        stored.set(deviceId, next);
+        changed.set(deviceId, next);
+        return { sequence: next.sequence, issuedAt: now };
+      });
+      const rows = [...changed.values()];
+      for (let i = 0; i < rows.length; i += SEQUENCE_CHUNK) {
+        const chunk = rows.slice(i, i + SEQUENCE_CHUNK);
+        await tx
+          .prepare(
+            `INSERT INTO desired_sequence (device_id, sequence, content, issued_at)
+             VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(', ')}
+             ON CONFLICT (device_id) DO UPDATE SET sequence = excluded.sequence, content = excluded.content,
+               issued_at = excluded.issued_at`,
+          )
+          .run(...chunk.flatMap((r) => [r.device_id, r.sequence, r.content, r.issued_at]));
+      }
+      return numbers;
     });
   }
 }

@@ -343,6 +343,20 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
     expect(device.history.map((h) => h.state)).toEqual(['active']);
   });
 
+  it("reads many devices' desired agent versions at once, the same as one by one", async () => {
+    const at = now.toISOString();
+    await store.agentVersions.setDesired(['cam-a', 'cam-b'], '0.2.0', false, at);
+    await store.agentVersions.setDesired(['cam-c'], '0.1.0', true, later);
+    const many = await store.agentVersions.desiredOfMany(['cam-a', 'cam-c', 'cam-a', 'no-such-device']);
+    expect([...many.keys()].sort()).toEqual(['cam-a', 'cam-c']);
+    expect(many.get('cam-a')).toEqual({ agentVersion: '0.2.0', rollback: false, updatedAt: at });
+    expect(many.get('cam-c')).toEqual(await store.agentVersions.desiredOf('cam-c'));
+    expect(many.get('cam-c')?.rollback).toBe(true);
+    expect((await store.agentVersions.desiredOfMany([])).size).toBe(0);
+    await store.agentVersions.setDesired(['cam-a', 'cam-b', 'cam-c'], null, false, later);
+    expect((await store.agentVersions.desiredOfMany(['cam-a', 'cam-b', 'cam-c'])).size).toBe(0);
+  });
+
   it('keeps pipeline runs and their step logs', async () => {
     await store.pipeline.createRun({
       id: 'run-1',
@@ -421,6 +435,57 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
     ).rejects.toThrow('stop');
     expect((await store.devices.get('cam-a'))?.group).toBe('yard');
   });
+  describe('desired-state sequence numbers', () => {
+    const t = (minute: number) => new Date(now.getTime() + minute * 60_000).toISOString();
+    /** `at` and entries written 'device=content'; answers written 'sequence@minute'. */
+    const ask = async (at: number, ...entries: string[]) =>
+      (
+        await store.security.desiredSequences(
+          entries.map((e) => ({ deviceId: e.split('=')[0], content: e.split('=')[1] })),
+          t(at),
+        )
+      ).map((n) => `${n.sequence}@${(Date.parse(n.issuedAt) - now.getTime()) / 60_000}`);
+
+    it('numbers a batch in the order asked: a new number only when the content changed', async () => {
+      expect(await ask(1)).toEqual([]);
+      expect(await ask(1, 'cam-a=A1', 'cam-b=B1')).toEqual(['1@1', '1@1']);
+      // Unchanged content keeps its number and issue time (every copy is the same message).
+      expect(await ask(2, 'cam-a=A1', 'cam-b=B2', 'cam-c=C1')).toEqual(['1@1', '2@2', '1@2']);
+      // One device twice in a batch: as two calls in that order.
+      expect(await ask(3, 'cam-a=A2', 'cam-a=A2', 'cam-a=A3')).toEqual(['2@3', '2@3', '3@3']);
+      // The one-device call agrees with what the batches stored; going back to older content is a change.
+      expect(await store.security.desiredSequence('cam-a', 'A3', t(4))).toEqual({
+        sequence: 3,
+        issuedAt: t(3),
+      });
+      expect(await store.security.desiredSequence('cam-b', 'B1', t(4))).toEqual({
+        sequence: 3,
+        issuedAt: t(4),
+      });
+    });
+
+    it('numbers a batch larger than one statement holds, and batches at once never share a number', async () => {
+      const ids = Array.from({ length: 300 }, (_, i) => `seq-${String(i).padStart(3, '0')}`);
+      await store.devices.createEnrollmentToken({
+        tokenHash: 'seq',
+        group: 'seq',
+        usesLeft: ids.length,
+        expiresAt: later,
+      });
+      for (const id of ids) await enroll(id, 'seq');
+      expect(new Set(await ask(1, ...ids.map((id) => `${id}=v1`)))).toEqual(new Set(['1@1']));
+      // Replicas publishing different content for the same devices at the same moment (each on
+      // a connection of its own: the pool's connections are opened first).
+      await Promise.all(ids.slice(0, 4).map((id) => store.devices.get(id)));
+      const answers = await Promise.all(['x', 'y', 'z'].map((c) => ask(2, ...ids.map((id) => `${id}=${c}`))));
+      for (let i = 0; i < ids.length; i++) {
+        expect(answers.map((a) => a[i]).sort()).toEqual(['2@2', '3@2', '4@2']);
+      }
+      const last = ['x', 'y', 'z'][answers.findIndex((a) => a[0] === '4@2')];
+      expect(await ask(3, `${ids[0]}=${last}`)).toEqual(['4@2']);
+    });
+  });
+
   describe('batched device reports', () => {
     const at = (second: number) => new Date(now.getTime() + second * 1000).toISOString();
     const prediction = (frameId: string, confidence: number, cameraId?: string) =>

@@ -1,5 +1,5 @@
 /** Enrollment tokens (operators) and device enrollment (token holders, no other auth). */
-import { EdgeloopError } from '@edgeloop/shared';
+import { EdgeloopError, RateLimitedError } from '@edgeloop/shared';
 import { createEnrollmentToken, enrollDevice } from '../../devices/enrollment.ts';
 import { handlers } from '../contract-routes.ts';
 import type { AppDeps } from '../env.ts';
@@ -23,16 +23,23 @@ export function enrollmentHandlers(deps: AppDeps) {
       }
       const { guard } = deps;
       const attempt = await guard?.admit('enroll', clientAddress(c), body.token);
-      if (body.deviceId) await deps.brokerIdentities?.assertAvailable(body.deviceId);
-      const { response, device } = await enrollDevice(
-        deps.store,
-        body,
-        deps.mqttPublicUrl,
-        new Date(),
-        (work) => (guard ? guard.hash('enroll', work) : work()),
-        deps.tls ?? null,
-      );
-      await attempt?.succeeded();
+      const enrolled = async () => {
+        if (body.deviceId) await deps.brokerIdentities?.assertAvailable(body.deviceId);
+        return enrollDevice(
+          deps.store,
+          body,
+          deps.mqttPublicUrl,
+          new Date(),
+          (work) => (guard ? guard.hash('enroll', work) : work()),
+          deps.tls ?? null,
+        );
+      };
+      // Any refusal is charged, as when every attempt was spent up front; only a busy hashing
+      // queue is not (that attempt was never checked).
+      const { response, device } = await enrolled().catch(async (err: unknown) => {
+        if (!(err instanceof RateLimitedError)) await attempt?.failed();
+        throw err;
+      });
       // A certificate-only device has no password to give an external broker (docs/security.md).
       if (response.secret !== '')
         await deps.brokerIdentities?.provisionDevice(device.deviceId, response.secret);

@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import type { CredentialGuard } from '../limits/credential-guard.ts';
 import type { Store } from '../store/store.ts';
+import { gatheredSecretHashReads } from './secret-hash-reads.ts';
 import { verifySecret } from './secrets.ts';
 
 export interface DeviceAuthenticator {
@@ -39,6 +40,7 @@ export function createDeviceAuthenticator(
   const cacheMs = options.cacheMs ?? 60_000;
   const now = options.now ?? Date.now;
   const cache = new Map<string, { until: number; hash: string }>();
+  const secretHash = gatheredSecretHashReads(store.devices);
 
   return {
     async verify(deviceId, secret, address = 'unknown') {
@@ -46,15 +48,16 @@ export function createDeviceAuthenticator(
       const cached = cache.get(key);
       let found: string | null | undefined;
       if (cached !== undefined && cached.until > now()) {
-        // One indexed read instead of a scrypt: still the hash this secret was checked against?
-        found = await store.devices.secretHash(deviceId);
+        // One indexed read (shared with the checks waiting beside it) instead of a scrypt: is it
+        // still the hash this secret was checked against?
+        found = await secretHash(deviceId);
         if (found === cached.hash) return true;
       }
       cache.delete(key);
       const { guard } = options;
       const attempt = await guard?.admit('device', address, deviceId);
       // Read after admission (a refused flood costs no read), unless the cache check just did.
-      if (found === undefined) found = await store.devices.secretHash(deviceId);
+      if (found === undefined) found = await secretHash(deviceId);
       // Revoked and certificate-only devices hold a marker, not a hash: same cost as a real check.
       const stored = found?.startsWith('scrypt$') ? found : null;
       const check = () => verifySecret(secret, stored ?? DUMMY_HASH);

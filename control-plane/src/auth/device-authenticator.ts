@@ -10,8 +10,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { CredentialGuard } from '../limits/credential-guard.ts';
+import { gatheredReads } from '../store/gathered-reads.ts';
 import type { Store } from '../store/store.ts';
-import { gatheredSecretHashReads } from './secret-hash-reads.ts';
 import { verifySecret } from './secrets.ts';
 
 export interface DeviceAuthenticator {
@@ -40,7 +40,8 @@ export function createDeviceAuthenticator(
   const cacheMs = options.cacheMs ?? 60_000;
   const now = options.now ?? Date.now;
   const cache = new Map<string, { until: number; hash: string }>();
-  const secretHash = gatheredSecretHashReads(store.devices);
+  const read = gatheredReads((ids) => store.devices.secretHashes(ids));
+  const secretHash = async (deviceId: string) => (await read(deviceId)) ?? null;
 
   return {
     async verify(deviceId, secret, address = 'unknown') {

@@ -2,10 +2,12 @@
  * The credential guard's two budgets of failed attempts, per source address and per identity, as
  * token buckets in a RateBucketStore: the process's memory for one control plane, the shared
  * database for replicas (so N replicas behind a balancer do not give an address N times the
- * attempts). Checking both is one read and spends nothing; only a failed check is charged, one
- * write per budget, so right credentials cost the database no write at all.
+ * attempts). Checking both is one read and spends nothing (checks arriving together share it,
+ * store/gathered-reads.ts); only a failed check is charged, one write per budget, so right
+ * credentials cost the database no write at all.
  */
 import type { RateLimitsConfig } from '@edgeloop/shared';
+import { gatheredReads } from '../store/gathered-reads.ts';
 import { type BucketPolicy, bucketLevel, type RateBucketStore } from '../store/rate-bucket-store.ts';
 
 export type BudgetName = 'address' | 'identity';
@@ -37,13 +39,14 @@ export function createAttemptBudgets(
   // A bucket untouched this long is full again even from the deepest debt, so its row can go.
   const fullAfterMs = Math.max(...ORDER.map((b) => (2 * policies[b].burst) / policies[b].perMs));
   let nextPrune = 0;
+  const read = gatheredReads((keys) => buckets.read(keys));
 
   return {
     async exhausted(keys) {
       const t = now();
-      const rows = await buckets.read(ORDER.map((b) => prefix[b] + keys[b]));
-      for (const budget of ORDER) {
-        const level = bucketLevel(rows.get(prefix[budget] + keys[budget]), policies[budget], t);
+      const rows = await Promise.all(ORDER.map((b) => read(prefix[b] + keys[b])));
+      for (const [i, budget] of ORDER.entries()) {
+        const level = bucketLevel(rows[i], policies[budget], t);
         if (level < 1) return { budget, retryAfterSeconds: (1 - level) / (policies[budget].perMs * 1000) };
       }
       return null;

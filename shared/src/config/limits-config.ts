@@ -19,7 +19,9 @@ export const RateLimitsConfigSchema = z
       .describe('Failed credential checks per minute one source address earns back after its burst.'),
     identityBurst: count()
       .default(10)
-      .describe('Failed credential checks for one identity (user name, device id, enrollment token) at once.'),
+      .describe(
+        'Failed credential checks for one identity (user name, device id, enrollment token) at once.',
+      ),
     identityPerMinute: count()
       .default(10)
       .describe('Failed credential checks per minute one identity earns back after its burst.'),

@@ -31,7 +31,7 @@ import { followDeviceMessages } from './fleet/device-messages.ts';
 import { createIngestBatcher } from './fleet/ingest-batcher.ts';
 import { type App, createApp } from './http/app.ts';
 import { startHttpServer } from './http/server.ts';
-import { createCredentialGuard, sharedCredentialBudgets } from './limits/credential-guard.ts';
+import { createCredentialGuard } from './limits/credential-guard.ts';
 import { createDeviceQuotas } from './limits/device-quotas.ts';
 import { createRetention } from './limits/retention.ts';
 import { createControlPlaneMetrics } from './metrics/control-plane-metrics.ts';
@@ -156,7 +156,7 @@ export async function startControlPlane(
     const guard = createCredentialGuard(config.rateLimits, {
       onRefused: (kind, reason) => metrics.credentialRefused(kind, reason),
       // Replicas share the attempt budgets through the database; one process keeps them in memory.
-      ...(config.cluster.enabled ? sharedCredentialBudgets(store.rateBuckets, config.rateLimits) : {}),
+      ...(config.cluster.enabled ? { buckets: store.rateBuckets } : {}),
     });
     const quotas = createDeviceQuotas(config.quotas, {
       logger: root.child({ component: 'quotas' }),

@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { CredentialGuard } from '../limits/credential-guard.ts';
+import { gatheredReads } from '../store/gathered-reads.ts';
 import type { Store } from '../store/store.ts';
 import { verifySecret } from './secrets.ts';
 
@@ -39,25 +40,33 @@ export function createDeviceAuthenticator(
   const cacheMs = options.cacheMs ?? 60_000;
   const now = options.now ?? Date.now;
   const cache = new Map<string, { until: number; hash: string }>();
+  const read = gatheredReads((ids) => store.devices.secretHashes(ids));
+  const secretHash = async (deviceId: string) => (await read(deviceId)) ?? null;
 
   return {
     async verify(deviceId, secret, address = 'unknown') {
       const key = `${deviceId}\n${createHash('sha256').update(secret).digest('hex')}`;
       const cached = cache.get(key);
+      let found: string | null | undefined;
       if (cached !== undefined && cached.until > now()) {
-        // One indexed read instead of a scrypt: still the hash this secret was checked against?
-        if ((await store.devices.secretHash(deviceId)) === cached.hash) return true;
+        // One indexed read (shared with the checks waiting beside it) instead of a scrypt: is it
+        // still the hash this secret was checked against?
+        found = await secretHash(deviceId);
+        if (found === cached.hash) return true;
       }
       cache.delete(key);
       const { guard } = options;
       const attempt = await guard?.admit('device', address, deviceId);
-      const found = await store.devices.secretHash(deviceId);
+      // Read after admission (a refused flood costs no read), unless the cache check just did.
+      if (found === undefined) found = await secretHash(deviceId);
       // Revoked and certificate-only devices hold a marker, not a hash: same cost as a real check.
       const stored = found?.startsWith('scrypt$') ? found : null;
       const check = () => verifySecret(secret, stored ?? DUMMY_HASH);
       const ok = await (guard ? guard.hash('device', check) : check());
-      if (!ok || stored === null) return false;
-      await attempt?.succeeded();
+      if (!ok || stored === null) {
+        await attempt?.failed();
+        return false;
+      }
       // Bounded, and far above a fleet's size so a big fleet does not keep redoing scrypt.
       if (cache.size >= MAX_CACHED) cache.clear();
       cache.set(key, { until: now() + cacheMs, hash: stored });

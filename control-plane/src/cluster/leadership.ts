@@ -117,8 +117,12 @@ export function leaseLeadership(options: LeaseLeadershipOptions): Leadership {
   async function round(): Promise<void> {
     const started = now();
     try {
-      // Store calls may become asynchronous (a pooled Postgres); awaiting a plain value is harmless.
-      const held = await leases.acquire(name, replicaId, leaseMs, started);
+      // A leader waits for its renewal only while its lease still holds (a frozen server or a
+      // silently dropped link can leave a statement unanswered for minutes); then it gives up on
+      // this round and steps down below. A renewal that lands later only extends a lease nobody
+      // acts on, which is safe: the others wait for it to expire.
+      const deadline = leader ? heldUntil - renewMs : Number.POSITIVE_INFINITY;
+      const held = await withDeadline(leases.acquire(name, replicaId, leaseMs, started), deadline - started);
       if (stopping) return;
       if (held) {
         heldUntil = started + leaseMs;
@@ -166,6 +170,25 @@ export function leaseLeadership(options: LeaseLeadershipOptions): Leadership {
       }
     },
   };
+}
+
+class RenewalTimeout extends Error {
+  constructor(ms: number) {
+    super(`the lease renewal got no answer within ${ms} ms`);
+    this.name = 'RenewalTimeout';
+  }
+}
+
+/** `work`'s result, or a RenewalTimeout once `ms` passed (the work itself is left to finish). */
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  if (!Number.isFinite(ms)) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RenewalTimeout(Math.round(ms))), Math.max(0, ms));
+  });
+  // A late rejection of the abandoned work is not an unhandled one.
+  work.catch(() => {});
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
 /**

@@ -87,8 +87,8 @@ export function dashboardUiRoutes(deps: AppDeps) {
       const attempt = await guard?.admit('sign-in', clientAddress(c), name);
       const signIn = async () => (sessions ? sessions.signIn(name, password) : null);
       const session = guard ? await guard.hash('sign-in', signIn) : await signIn();
-      if (session) await attempt?.succeeded();
       if (!sessions || !session) {
+        await attempt?.failed();
         deps.logger.info({ name }, 'dashboard sign-in refused');
         throw new UnauthorizedError('wrong name or password');
       }

@@ -1,27 +1,35 @@
 /**
- * What every credential check passes through before it costs a scrypt: a budget per source
- * address and one per identity (user name, device id, enrollment token), then a place in the
- * bounded hashing queue. Sign-in, enrollment, device Basic auth and MQTT CONNECT all use it, so
- * one address cannot try more than its budget whichever door it knocks on. An attempt is spent up
- * front (so a parallel flood is limited too) and given back when the credentials were right, so
- * honest bursts (a provisioning station enrolling fifty devices) are not limited; wrong ones are.
+ * What every credential check passes through before it costs a scrypt: a budget of failed
+ * attempts per source address and one per identity (user name, device id, enrollment token), then
+ * a place in the bounded hashing queue. Sign-in, enrollment, device Basic auth and MQTT CONNECT all
+ * use it, so one address cannot guess more than its budget whichever door it knocks on.
+ *
+ * Only failures are charged; a check is refused before hashing when either budget is already
+ * empty, whether its credentials would have been right or not (else an empty budget would still
+ * answer "right" to the one good guess). So an honest fleet behind one address (a NAT, a
+ * provisioning station enrolling fifty devices) never spends the budget, and right credentials
+ * cost the shared database one read and no write. What an attacker gains over charging up front:
+ * a parallel flood is read as "budget left" until its failures are charged, so up to the hashing
+ * queue's bound per replica (hashConcurrency + hashQueue; the gate refuses the rest, uncharged)
+ * is hashed past an empty budget once. Every one of those failures is still charged, into a debt
+ * down to minus the burst that must be earned back before the next attempt, so over time guesses
+ * stay within burst + rate x time (+ that one-off in-flight bound).
  */
 import { createHash } from 'node:crypto';
 import { RateLimitedError, type RateLimitsConfig } from '@edgeloop/shared';
-import type { RateBucketStore } from '../store/rate-bucket-store.ts';
-import { createMemoryRateLimiter, type RateLimiter } from './rate-limiter.ts';
-import { createStoreRateLimiter } from './store-rate-limiter.ts';
+import { createMemoryRateBucketStore, type RateBucketStore } from '../store/rate-bucket-store.ts';
+import { type AttemptBudgets, createAttemptBudgets } from './attempt-budgets.ts';
 import { createWorkGate, type WorkGate } from './work-gate.ts';
 
 export type CredentialKind = 'sign-in' | 'enroll' | 'device';
 
-/** An admitted attempt: call succeeded() when the credentials were right. */
+/** An admitted attempt: call failed() when the credentials were wrong. */
 export interface Attempt {
-  succeeded(): Promise<void>;
+  failed(): Promise<void>;
 }
 
 export interface CredentialGuard {
-  /** Spends one attempt for `address` and for `identity`; throws RateLimitedError when refused. */
+  /** Refuses (RateLimitedError) when `address` or `identity` has no failed attempt left. */
   admit(kind: CredentialKind, address: string, identity: string): Promise<Attempt>;
   /** Runs password hashing within the bounded queue; throws RateLimitedError when it is full. */
   hash<T>(kind: CredentialKind, work: () => Promise<T>): Promise<T>;
@@ -32,16 +40,18 @@ export interface CredentialGuard {
 export function createCredentialGuard(
   config: RateLimitsConfig,
   options: {
-    byAddress?: RateLimiter;
-    byIdentity?: RateLimiter;
+    /** Where the budgets live: the shared database for replicas; this process's memory if absent. */
+    buckets?: RateBucketStore;
+    now?: () => number;
     gate?: WorkGate;
     onRefused?: CredentialGuard['onRefused'];
   } = {},
 ): CredentialGuard {
-  const perMinute = (burst: number, refill: number) =>
-    createMemoryRateLimiter({ burst, perSecond: refill / 60, maxKeys: config.trackedKeys });
-  const byAddress = options.byAddress ?? perMinute(config.addressBurst, config.addressPerMinute);
-  const byIdentity = options.byIdentity ?? perMinute(config.identityBurst, config.identityPerMinute);
+  const budgets: AttemptBudgets = createAttemptBudgets(
+    options.buckets ?? createMemoryRateBucketStore(2 * config.trackedKeys),
+    config,
+    options.now,
+  );
   const gate =
     options.gate ??
     createWorkGate({
@@ -53,27 +63,20 @@ export function createCredentialGuard(
   const guard: CredentialGuard = {
     onRefused: options.onRefused,
     async admit(kind, address, identity) {
-      const addrKey = `addr:${addressKey(address)}`;
-      const byAddr = await byAddress.take(addrKey);
-      if (!byAddr.allowed) {
-        guard.onRefused?.(kind, 'address');
-        throw new RateLimitedError('too many credential checks from this address', byAddr.retryAfterSeconds);
-      }
       // Hashed: identities may be secrets (an enrollment token) and must not sit in memory as is.
       const id = createHash('sha256').update(identity).digest('base64url').slice(0, 22);
-      const idKey = `${kind}:${id}`;
-      const byId = await byIdentity.take(idKey);
-      if (!byId.allowed) {
-        await byAddress.refund(addrKey);
-        guard.onRefused?.(kind, 'identity');
-        throw new RateLimitedError(`too many ${kind} attempts for this identity`, byId.retryAfterSeconds);
+      const keys = { address: `addr:${addressKey(address)}`, identity: `${kind}:${id}` };
+      const empty = await budgets.exhausted(keys);
+      if (empty) {
+        guard.onRefused?.(kind, empty.budget);
+        throw new RateLimitedError(
+          empty.budget === 'address'
+            ? 'too many credential checks from this address'
+            : `too many ${kind} attempts for this identity`,
+          empty.retryAfterSeconds,
+        );
       }
-      return {
-        async succeeded() {
-          await byAddress.refund(addrKey);
-          await byIdentity.refund(idKey);
-        },
-      };
+      return { failed: () => budgets.charge(keys) };
     },
     async hash(kind, work) {
       try {
@@ -85,25 +88,6 @@ export function createCredentialGuard(
     },
   };
   return guard;
-}
-
-/** The per-address and per-identity budgets in the shared database, for several replicas. */
-export function sharedCredentialBudgets(
-  buckets: RateBucketStore,
-  config: RateLimitsConfig,
-): { byAddress: RateLimiter; byIdentity: RateLimiter } {
-  return {
-    byAddress: createStoreRateLimiter(buckets, {
-      name: 'credential-address',
-      burst: config.addressBurst,
-      perSecond: config.addressPerMinute / 60,
-    }),
-    byIdentity: createStoreRateLimiter(buckets, {
-      name: 'credential-identity',
-      burst: config.identityBurst,
-      perSecond: config.identityPerMinute / 60,
-    }),
-  };
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
  * Token buckets by key, behind one interface. A bucket holds up to `burst` tokens and earns
- * `perSecond` back; `take` spends `cost` or refuses with the wait until it could. Callers are
- * the credential guard (attempts per address and per identity) and the device quotas (messages,
- * samples, bytes).
+ * `perSecond` back; `take` spends `cost` or refuses with the wait until it could. The caller is
+ * the device quotas (messages, samples, bytes); the credential guard keeps its budgets of failed
+ * attempts in a RateBucketStore instead (attempt-budgets.ts), read before a check and charged
+ * after a failure.
  *
  * The interface is async so a shared implementation (one bucket per key in Redis or Postgres for
  * several control-plane replicas) can stand in for this in-memory one without touching callers.

@@ -47,6 +47,8 @@ export interface DeviceStore {
   /** The devices among these ids that exist, in the order asked. */
   getMany(deviceIds: readonly string[]): Promise<DeviceRecord[]>;
   secretHash(deviceId: string): Promise<string | null>;
+  /** The stored secret hashes of the devices among these ids that exist (one statement per 400). */
+  secretHashes(deviceIds: readonly string[]): Promise<Map<string, string>>;
   list(): Promise<DeviceRecord[]>;
   /** Changes a device's group and/or tags; returns the updated device, or null if unknown. */
   update(deviceId: string, update: { group?: string; tags?: string[] }): Promise<DeviceRecord | null>;
@@ -191,6 +193,17 @@ export function createSqlDeviceStore(db: SqlDatabase): DeviceStore {
         | { secret_hash: string }
         | undefined;
       return row?.secret_hash ?? null;
+    },
+
+    async secretHashes(deviceIds) {
+      const found = new Map<string, string>();
+      for (const chunk of chunked([...new Set(deviceIds)])) {
+        const rows = (await db
+          .prepare(`SELECT id, secret_hash FROM devices WHERE id IN (${chunk.map(() => '?').join(', ')})`)
+          .all(...chunk)) as { id: string; secret_hash: string }[];
+        for (const row of rows) found.set(row.id, row.secret_hash);
+      }
+      return found;
     },
 
     async list() {

@@ -3,7 +3,8 @@
  * A lease is a row with its holder and expiry (milliseconds since the epoch, from the holder's
  * clock): taking it succeeds when nobody holds it, the caller already does, or it has expired.
  * Plain SQL both engines run (upsert with a WHERE on the conflict branch), so the embedded SQLite
- * store and a shared Postgres elect the same way.
+ * store and a shared Postgres elect the same way. On Postgres the store gives leases a connection
+ * of their own (postgres-store.ts), so a renewal never waits behind ordinary queries.
  */
 import type { SqlDatabase } from './sql.ts';
 
@@ -18,20 +19,18 @@ export interface LeaseStore {
 
 export function createSqlLeaseStore(db: SqlDatabase): LeaseStore {
   return {
-    acquire(name, holder, ttlMs, now) {
-      return db.transaction(async (tx) => {
-        await tx
-          .prepare(
-            `INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
-             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-             WHERE leases.holder = excluded.holder OR leases.expires_at <= ?`,
-          )
-          .run(name, holder, now + ttlMs, now);
-        const row = (await tx.prepare('SELECT holder FROM leases WHERE name = ?').get(name)) as
-          | { holder: string }
-          | undefined;
-        return row?.holder === holder;
-      });
+    async acquire(name, holder, ttlMs, now) {
+      // One statement, no transaction: RETURNING gives a row only when this holder inserted or
+      // renewed the lease, none when another holds it (a renewal is one round trip).
+      const row = (await db
+        .prepare(
+          `INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
+           ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+           WHERE leases.holder = excluded.holder OR leases.expires_at <= ?
+           RETURNING holder`,
+        )
+        .get(name, holder, now + ttlMs, now)) as { holder: string } | undefined;
+      return row?.holder === holder;
     },
     async release(name, holder) {
       await db.prepare('DELETE FROM leases WHERE name = ? AND holder = ?').run(name, holder);

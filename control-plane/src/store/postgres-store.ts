@@ -33,6 +33,9 @@ export function postgresConnectionLoss(err: unknown): boolean {
   return /Connection terminated|not queryable|timeout exceeded when trying to connect/i.test(message);
 }
 
+/** A lease connection that cannot be made this fast will not renew a lease in time either. */
+const LEASE_CONNECT_TIMEOUT_MS = 5_000;
+
 /** pg's type ids: BIGINT (int8; our INTEGER columns and COUNT(*)) and NUMERIC (SUM, AVG). */
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
@@ -49,16 +52,34 @@ export async function openPostgresStore(
         : pg.types.getTypeParser(oid, format ?? 'text'),
   };
   const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, types });
-  // A server restart ends every connection with an error event: on an idle client the pool hears
-  // it (and replaces the client); on one checked out between two statements (inside a
-  // transaction) only the client does, and an unheard 'error' event would end the process. The
-  // statement that follows fails, and the pool drops the broken client when it is released.
-  pool.on('connect', (client) => {
-    client.on('error', (err) => logger.warn({ err: redactText(err.message) }, 'postgres connection lost'));
+  // The leader lease's own connection: renewals must not queue behind a pool busy with ingest and
+  // rollout queries, or a healthy leader steps down because its renewal waited its turn. Made on
+  // first use (only replicas take leases), kept alive, and quick to give up connecting; a renewal
+  // that hangs anyway is bounded by the leadership's own deadline (cluster/leadership.ts).
+  const leasePool = new pg.Pool({
+    connectionString: options.url,
+    max: 1,
+    types,
+    keepAlive: true,
+    connectionTimeoutMillis: LEASE_CONNECT_TIMEOUT_MS,
+    idleTimeoutMillis: 0,
   });
-  // The pool re-emits an idle client's error: logged once already, by the listener above.
-  pool.on('error', () => {});
-  const store = await migratedStore(postgresKysely(pool, postgresConnectionLoss), logger);
+  for (const p of [pool, leasePool]) {
+    // A server restart ends every connection with an error event: on an idle client the pool
+    // hears it (and replaces the client); on one checked out between two statements (inside a
+    // transaction) only the client does, and an unheard 'error' event would end the process. The
+    // statement that follows fails, and the pool drops the broken client when it is released.
+    p.on('connect', (client) => {
+      client.on('error', (err) => logger.warn({ err: redactText(err.message) }, 'postgres connection lost'));
+    });
+    // The pool re-emits an idle client's error: logged once already, by the listener above.
+    p.on('error', () => {});
+  }
+  const store = await migratedStore(
+    postgresKysely(pool, postgresConnectionLoss),
+    logger,
+    postgresKysely(leasePool, postgresConnectionLoss),
+  );
   logger.info({ url: redactText(options.url), poolSize: options.poolSize ?? 10 }, 'store: postgres');
   return store;
 }

@@ -1,8 +1,9 @@
 /**
  * Token buckets in the database, so every control-plane replica spends from the same budget (the
- * credential guard's per-address and per-identity attempts). One statement per take: the upsert
- * refills the bucket from its last update, spends `cost` when it holds that much, and returns
- * what it decided — atomic on both engines without a read-then-write race between replicas.
+ * credential guard's per-address and per-identity budgets of failed attempts). Reading buckets is
+ * one SELECT for all keys asked; a charge is one upsert that refills the bucket from its last
+ * update and spends from it in the same statement, atomic on both engines without a
+ * read-then-write race between replicas.
  */
 import type { SqlDatabase } from './sql.ts';
 
@@ -12,68 +13,108 @@ export interface BucketPolicy {
   perMs: number;
 }
 
+/** A bucket as last written: `tokens` at time `at` (ms), before any refill since. */
+export interface BucketRow {
+  tokens: number;
+  at: number;
+}
+
 export interface RateBucketStore {
-  /** Spends `cost` from `key` at time `now` (ms); returns whether it did and the tokens left. */
-  take(
-    key: string,
-    cost: number,
-    policy: BucketPolicy,
-    now: number,
-  ): Promise<{ allowed: boolean; tokens: number }>;
-  /** Gives `cost` back to `key`, never above the burst. */
-  refund(key: string, cost: number, policy: BucketPolicy): Promise<void>;
+  /** The buckets among `keys` that exist; a missing one is full. */
+  read(keys: readonly string[]): Promise<Map<string, BucketRow>>;
+  /**
+   * Spends `cost` from `key` at time `now` (ms) even past empty, down to `-burst` at most (a debt
+   * that is earned back before the bucket allows again); returns the tokens left.
+   */
+  charge(key: string, cost: number, policy: BucketPolicy, now: number): Promise<number>;
   /** Forgets buckets under `prefix` untouched since `before` (ms): they would be full again. */
   prune(prefix: string, before: number): Promise<number>;
 }
 
+/** The level of `row` at `now`, refilled and capped at the burst; a missing bucket is full. */
+export function bucketLevel(row: BucketRow | undefined, { burst, perMs }: BucketPolicy, now: number): number {
+  return row ? Math.min(burst, row.tokens + Math.max(0, now - row.at) * perMs) : burst;
+}
+
 export function createSqlRateBucketStore(db: SqlDatabase): RateBucketStore {
   return {
-    async take(key, cost, { burst, perMs }, now) {
+    async read(keys) {
+      const rows = keys.length
+        ? ((await db
+            .prepare(
+              `SELECT key, tokens, at FROM rate_buckets WHERE key IN (${keys.map(() => '?').join(', ')})`,
+            )
+            .all(...keys)) as { key: string; tokens: number | string; at: number | string }[])
+        : [];
+      return new Map(rows.map((r) => [r.key, { tokens: Number(r.tokens), at: Number(r.at) }]));
+    },
+    async charge(key, cost, { burst, perMs }, now) {
       // The refilled level, capped at the burst, written out in each place it is used (portable
       // SQL has no two-argument MIN/LEAST on both engines). SET reads the row's old values.
       // Casts so Postgres types the parameters as numbers (it would guess BIGINT for the rate).
       const refilled = 'rate_buckets.tokens + (? - rate_buckets.at) * CAST(? AS DOUBLE PRECISION)';
       const level = `CASE WHEN ${refilled} > ? THEN CAST(? AS DOUBLE PRECISION) ELSE ${refilled} END`;
       const levelArgs = [now, perMs, burst, burst, now, perMs];
-      const fresh = burst >= cost;
       const row = (await db
         .prepare(
-          `INSERT INTO rate_buckets (key, tokens, at, allowed) VALUES (?, ?, ?, ?)
+          `INSERT INTO rate_buckets (key, tokens, at, allowed) VALUES (?, ?, ?, 1)
            ON CONFLICT (key) DO UPDATE SET
-             tokens = CASE WHEN ${level} >= ? THEN ${level} - ? ELSE ${level} END,
-             allowed = CASE WHEN ${level} >= ? THEN 1 ELSE 0 END,
+             tokens = CASE WHEN ${level} - ? < ? THEN CAST(? AS DOUBLE PRECISION) ELSE ${level} - ? END,
              at = ?
-           RETURNING tokens, allowed`,
+           RETURNING tokens`,
         )
         .get(
           key,
-          fresh ? burst - cost : burst,
+          Math.max(-burst, burst - cost),
           now,
-          fresh ? 1 : 0,
           ...levelArgs,
           cost,
-          ...levelArgs,
-          cost,
-          ...levelArgs,
+          -burst,
+          -burst,
           ...levelArgs,
           cost,
           now,
-        )) as { tokens: number; allowed: number | string };
-      return { allowed: Number(row.allowed) === 1, tokens: Number(row.tokens) };
-    },
-    async refund(key, cost, { burst }) {
-      await db
-        .prepare(
-          `UPDATE rate_buckets SET tokens = CASE WHEN tokens + ? > ? THEN ? ELSE tokens + ? END
-           WHERE key = ?`,
-        )
-        .run(cost, burst, burst, cost, key);
+        )) as { tokens: number | string };
+      return Number(row.tokens);
     },
     async prune(prefix, before) {
       const result = await db
         .prepare('DELETE FROM rate_buckets WHERE key LIKE ? AND at < ?')
         .run(`${prefix.replace(/[%_\\]/g, '')}%`, before);
       return Number(result.changes ?? 0);
+    },
+  };
+}
+
+/** The same buckets in one process's memory, the least recently used forgotten past `maxKeys`. */
+export function createMemoryRateBucketStore(maxKeys: number): RateBucketStore {
+  const rows = new Map<string, BucketRow>();
+  return {
+    async read(keys) {
+      const found = new Map<string, BucketRow>();
+      for (const key of keys) {
+        const row = rows.get(key);
+        if (row) found.set(key, { ...row });
+      }
+      return found;
+    },
+    async charge(key, cost, policy, now) {
+      const tokens = Math.max(-policy.burst, bucketLevel(rows.get(key), policy, now) - cost);
+      // Re-inserted so the Map's order is least recently used first.
+      rows.delete(key);
+      rows.set(key, { tokens, at: now });
+      for (const oldest of rows.keys()) {
+        if (rows.size <= maxKeys) break;
+        rows.delete(oldest);
+      }
+      return tokens;
+    },
+    async prune(prefix, before) {
+      let pruned = 0;
+      for (const [key, row] of rows) {
+        if (key.startsWith(prefix) && row.at < before && rows.delete(key)) pruned++;
+      }
+      return pruned;
     },
   };
 }

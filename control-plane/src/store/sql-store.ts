@@ -24,7 +24,12 @@ import type { SqlDatabase } from './sql.ts';
 import type { Store } from './store.ts';
 import { SqlWebhookDeliveryStore } from './webhook-delivery-store.ts';
 
-export function createSqlStore(db: SqlDatabase, close: () => Promise<void>): Store {
+/** `leaseDb`: where leases are taken and renewed, when not on `db` (a connection of their own). */
+export function createSqlStore(
+  db: SqlDatabase,
+  close: () => Promise<void>,
+  leaseDb: SqlDatabase = db,
+): Store {
   return {
     engine: db.dialect,
     devices: createSqlDeviceStore(db),
@@ -43,7 +48,7 @@ export function createSqlStore(db: SqlDatabase, close: () => Promise<void>): Sto
     webhookDeliveries: new SqlWebhookDeliveryStore(db),
     security: new SqlSecurityStore(db),
     sessions: createSqlSessionStore(db),
-    leases: createSqlLeaseStore(db),
+    leases: createSqlLeaseStore(leaseDb),
     rateBuckets: createSqlRateBucketStore(db),
     agentVersions: new SqlAgentVersionStore(db),
     transaction: (fn) =>
@@ -58,18 +63,32 @@ export function createSqlStore(db: SqlDatabase, close: () => Promise<void>): Sto
   };
 }
 
-/** Migrates the database (closing it if that fails) and returns the Store on it. */
-export async function migratedStore(kysely: KyselyDatabase, logger: Logger): Promise<Store> {
+/**
+ * Migrates the database (closing it if that fails) and returns the Store on it; leases on
+ * `leases` when given (the same database through a connection of their own), closed with it.
+ */
+export async function migratedStore(
+  kysely: KyselyDatabase,
+  logger: Logger,
+  leases?: KyselyDatabase,
+): Promise<Store> {
+  const closeAll = async () => {
+    await Promise.all([kysely.close(), leases?.close()]);
+  };
   try {
     await kysely.migrate(logger);
   } catch (err) {
-    await kysely.close();
+    await closeAll();
     throw err;
   }
   let closed = false;
-  return createSqlStore(kysely.sql, async () => {
-    if (closed) return;
-    closed = true;
-    await kysely.close();
-  });
+  return createSqlStore(
+    kysely.sql,
+    async () => {
+      if (closed) return;
+      closed = true;
+      await closeAll();
+    },
+    leases?.sql,
+  );
 }

@@ -12,17 +12,19 @@ export const RateLimitsConfigSchema = z
     addressBurst: count()
       .default(30)
       .describe(
-        'Credential checks (sign-in, enrollment, device secrets, MQTT CONNECT) one source address may make at once before it is slowed to addressPerMinute.',
+        'Failed credential checks (sign-in, enrollment, device secrets, MQTT CONNECT) one source address may make at once before it is slowed to addressPerMinute; right ones are not counted.',
       ),
     addressPerMinute: count()
       .default(60)
-      .describe('Credential checks per minute one source address earns back after its burst.'),
+      .describe('Failed credential checks per minute one source address earns back after its burst.'),
     identityBurst: count()
       .default(10)
-      .describe('Credential checks for one identity (user name, device id, enrollment token) at once.'),
+      .describe(
+        'Failed credential checks for one identity (user name, device id, enrollment token) at once.',
+      ),
     identityPerMinute: count()
       .default(10)
-      .describe('Credential checks per minute one identity earns back after its burst.'),
+      .describe('Failed credential checks per minute one identity earns back after its burst.'),
     hashConcurrency: count(64)
       .default(1)
       .describe(

@@ -2,6 +2,7 @@
  * A device's verified secret is cached (scrypt is slow on purpose), but with several replicas the
  * cache must not outlive a change made through another one: two stores on one database file stand
  * for two replicas, and a rotation or revocation made through one is refused by the other at once.
+ * Checks that arrive together share their reads of the stored hashes.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,7 +32,7 @@ async function twoReplicasWithDevice() {
   await a.devices.createEnrollmentToken({
     tokenHash: sha256Text(token),
     group: 'default',
-    usesLeft: 1,
+    usesLeft: 100,
     expiresAt: new Date(Date.now() + 60_000).toISOString(),
   });
   const secret = newSecret();
@@ -42,7 +43,7 @@ async function twoReplicasWithDevice() {
   );
   // Replica A checks devices with a long cache, as a big fleet would configure it.
   const auth = createDeviceAuthenticator(a, { cacheMs: 3_600_000 });
-  return { a, b, auth, secret };
+  return { a, b, auth, secret, token };
 }
 
 describe('device credential cache with replicas', () => {
@@ -60,5 +61,37 @@ describe('device credential cache with replicas', () => {
     expect(await auth.verify('cam-01', secret)).toBe(true);
     expect(await b.security.revoke('cam-01', 'admin', new Date().toISOString())).toBe(true);
     expect(await auth.verify('cam-01', secret)).toBe(false);
+  });
+});
+
+describe('device credential checks arriving together', () => {
+  it('share their reads of the stored hashes, and each still sees a revocation made before it', async () => {
+    const { a, b, secret, token } = await twoReplicasWithDevice();
+    const secretHash = await a.devices.secretHash('cam-01');
+    const ids = Array.from({ length: 20 }, (_, i) => `cam-${String(i + 2).padStart(2, '0')}`);
+    for (const deviceId of ids) {
+      await a.devices.enroll(
+        sha256Text(token),
+        { deviceId, name: null, hardware: null, secretHash: secretHash as string },
+        new Date(),
+      );
+    }
+    // Replica A's store, counting the statements its authenticator reads hashes with.
+    let reads = 0;
+    const devices = {
+      ...a.devices,
+      secretHashes: (deviceIds: readonly string[]) => {
+        reads++;
+        return a.devices.secretHashes(deviceIds);
+      },
+    };
+    const auth = createDeviceAuthenticator({ ...a, devices }, { cacheMs: 3_600_000 });
+    for (const deviceId of ids) expect(await auth.verify(deviceId, secret)).toBe(true);
+    expect(await b.security.revoke('cam-07', 'admin', new Date().toISOString())).toBe(true);
+    reads = 0;
+    const answers = await Promise.all(ids.map((deviceId) => auth.verify(deviceId, secret)));
+    expect(ids.filter((_, i) => !answers[i])).toEqual(['cam-07']);
+    // The first read starts at once; the other nineteen checks wait for it and share the next.
+    expect(reads).toBeLessThanOrEqual(2);
   });
 });

@@ -4,7 +4,6 @@
  */
 import { ConflictError, UnauthorizedError } from '@edgeloop/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStoreRateLimiter } from '../../../control-plane/src/limits/store-rate-limiter.ts';
 import { RECENT_PREDICTIONS_PER_DEVICE } from '../../../control-plane/src/store/device-store.ts';
 import type { Store } from '../../../control-plane/src/store/store.ts';
 import { storeEngines } from '../../helpers/store-engines.ts';
@@ -399,29 +398,23 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
     expect(await store.leases.holder('leader', t + 1_700)).toBeNull();
   });
 
-  it('spends a shared token bucket atomically, refills it with time and gives refunds back', async () => {
+  it('charges a shared token bucket atomically, refills it with time and bounds its debt', async () => {
     let t = now.getTime();
-    const limiter = createStoreRateLimiter(store.rateBuckets, {
-      name: 'contract',
-      burst: 5,
-      perSecond: 1,
-      now: () => t,
-    });
-    // Twelve attempts at once (a pool of connections on Postgres): exactly the burst gets through.
-    const first = await Promise.all(Array.from({ length: 12 }, () => limiter.take('addr:198.51.100.7')));
-    expect(first.filter((d) => d.allowed)).toHaveLength(5);
-    const refused = first.find((d) => !d.allowed)!;
-    expect(refused.retryAfterSeconds).toBeCloseTo(1, 5);
-    // Another key has its own budget.
-    expect((await limiter.take('addr:198.51.100.8')).allowed).toBe(true);
-    t += 2_000; // two tokens earned back
-    expect((await limiter.take('addr:198.51.100.7', 2)).allowed).toBe(true);
-    expect((await limiter.take('addr:198.51.100.7')).allowed).toBe(false);
-    await limiter.refund('addr:198.51.100.7');
-    expect((await limiter.take('addr:198.51.100.7')).allowed).toBe(true);
-    // A cost above the burst never fits; the wait names when the bucket is full.
-    expect(await limiter.take('addr:198.51.100.7', 9)).toEqual({ allowed: false, retryAfterSeconds: 5 });
-    // Buckets idle long enough to be full again are pruned; only this limiter's.
+    const policy = { burst: 5, perMs: 1 / 1000 };
+    const key = 'contract/addr:198.51.100.7';
+    expect((await store.rateBuckets.read([key])).size).toBe(0);
+    // Three charges at once (a pool of connections on Postgres): none is lost.
+    await Promise.all(Array.from({ length: 3 }, () => store.rateBuckets.charge(key, 1, policy, t)));
+    expect((await store.rateBuckets.read([key, 'contract/other'])).get(key)).toEqual({ tokens: 2, at: t });
+    t += 2_000; // two tokens earned back, never above the burst
+    expect(await store.rateBuckets.charge(key, 1, policy, t)).toBeCloseTo(3, 5);
+    t += 60_000;
+    expect(await store.rateBuckets.charge(key, 1, policy, t)).toBeCloseTo(4, 5);
+    // Past empty the debt goes down to minus the burst, no further.
+    expect(await store.rateBuckets.charge(key, 8, policy, t)).toBeCloseTo(-4, 5);
+    expect(await store.rateBuckets.charge(key, 8, policy, t)).toBeCloseTo(-5, 5);
+    await store.rateBuckets.charge('contract/addr:198.51.100.8', 1, policy, t);
+    // Buckets idle long enough to be full again are pruned; only under the prefix asked.
     expect(await store.rateBuckets.prune('other/', t + 60_000)).toBe(0);
     expect(await store.rateBuckets.prune('contract/', t + 60_000)).toBe(2);
   });

@@ -1,5 +1,5 @@
 /** Enrollment tokens (operators) and device enrollment (token holders, no other auth). */
-import { EdgeloopError } from '@edgeloop/shared';
+import { EdgeloopError, RateLimitedError } from '@edgeloop/shared';
 import { sha256Text } from '../../auth/secrets.ts';
 import { createEnrollmentToken, enrollDevice } from '../../devices/enrollment.ts';
 import { handlers } from '../contract-routes.ts';
@@ -24,17 +24,26 @@ export function enrollmentHandlers(deps: AppDeps) {
       }
       const { guard } = deps;
       const attempt = await guard?.admit('enroll', clientAddress(c), body.token);
-      if (body.deviceId) await deps.brokerIdentities?.assertAvailable(body.deviceId);
       const existed = body.deviceId ? await deps.store.devices.exists(body.deviceId) : false;
-      const { response, device } = await enrollDevice(
-        deps.store,
-        body,
-        deps.mqttPublicUrl,
-        new Date(),
-        (work) => (guard ? guard.hash('enroll', work) : work()),
-        deps.tls ?? null,
-      );
-      await attempt?.succeeded();
+      const enrolled = async () => {
+        if (body.deviceId) await deps.brokerIdentities?.assertAvailable(body.deviceId);
+        return enrollDevice(
+          deps.store,
+          body,
+          deps.mqttPublicUrl,
+          new Date(),
+          (work) => (guard ? guard.hash('enroll', work) : work()),
+          deps.tls ?? null,
+        );
+      };
+      // Any refusal is charged, as when every attempt was spent up front; not a busy hashing
+      // queue (that attempt was never checked) nor a broker that did not answer (not the caller's).
+      const { response, device } = await enrolled().catch(async (err: unknown) => {
+        const notTheirs =
+          err instanceof RateLimitedError || (err instanceof EdgeloopError && err.code === 'UPSTREAM_FAILED');
+        if (!notTheirs) await attempt?.failed();
+        throw err;
+      });
       // A certificate-only device has no password to give an external broker (docs/security.md).
       if (response.secret !== '' && deps.brokerIdentities) {
         try {

@@ -1,7 +1,7 @@
 /**
  * Wrong credentials are rate-limited per source address and per identity before they cost a
  * scrypt: sign-in, enrollment and device Basic auth answer 429 with Retry-After, MQTT CONNECT is
- * refused with CONNACK 3; right credentials give their attempt back, and a device whose
+ * refused with CONNACK 3; right credentials are not charged, and a device whose
  * credentials are cached keeps working through it all. Password hashing runs in a bounded queue
  * that refuses at once when full.
  */
@@ -62,7 +62,7 @@ describe('rate limits on credential checks', () => {
       rateLimits: tight,
       users: [{ name: 'olga', role: 'operator', passwordHash: await hashSecret('right') }],
     });
-    // Right passwords give their attempt back: more of them than the burst all succeed.
+    // Right passwords are not charged: more of them than the burst all succeed.
     for (let i = 0; i < 7; i++) expect((await signIn('olga', 'right')).status).toBe(200);
     const statuses: number[] = [];
     for (let i = 0; i < 8; i++) statuses.push((await signIn('olga', `wrong-${i}`)).status);

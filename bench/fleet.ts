@@ -276,15 +276,13 @@ export async function benchMain(argv: string[]): Promise<number> {
     const setupStart = Date.now();
     const ids = Array.from({ length: deviceCount }, (_, i) => `sim-${String(i).padStart(5, '0')}`);
     const enrolled = saved ? saved.devices : await enrollAll(ids);
-    if (stateDir && !saved) {
-      const fleet: SavedFleet = {
-        devices: enrolled,
-        broker: brokerKind,
-        store: storeKind,
-        version: baseVersion,
-      };
+    /** --state: the enrolled fleet and the version every device runs now. */
+    const saveFleet = async (version: number) => {
+      if (!stateDir) return;
+      const fleet: SavedFleet = { devices: enrolled, broker: brokerKind, store: storeKind, version };
       await writeFile(fleetFile, JSON.stringify(fleet), { mode: 0o600 });
-    }
+    };
+    if (!saved) await saveFleet(baseVersion);
     async function enrollAll(ids: string[]) {
       // An enrolment the broker did not confirm in time is retried: the device exists by then
       // (re-enrolment) and spends another use.
@@ -436,15 +434,7 @@ export async function benchMain(argv: string[]): Promise<number> {
       `every device on version ${nextVersion}`,
     );
     const secondsToAllActive = (Date.now() - t0) / 1000;
-    if (stateDir) {
-      const fleet: SavedFleet = {
-        devices: enrolled,
-        broker: brokerKind,
-        store: storeKind,
-        version: nextVersion,
-      };
-      await writeFile(fleetFile, JSON.stringify(fleet), { mode: 0o600 });
-    }
+    await saveFleet(nextVersion);
     const rolloutCpu = cpuOf() - rolloutCpuBefore;
     const rolloutPostgresCpu = postgresCpuOf() - rolloutPostgresCpuBefore;
     for (const sh of shards) sh.send({ predict: false });

@@ -14,6 +14,7 @@ import {
   type SigningKey,
   signManifest,
 } from '@edgeloop/shared';
+import type { ModelVersionRecord } from '../store/records.ts';
 import type { Store } from '../store/store.ts';
 
 const DAY_MS = 86_400_000;
@@ -26,7 +27,7 @@ export function rollbackManifestPathOf(modelVersion: number): string {
 
 export interface ManifestSigner {
   /** The version's manifest, re-signed first when less than a tenth of its lifetime is left. */
-  current(modelVersion: number, now?: Date): Promise<Manifest>;
+  current(modelVersion: number, now?: Date, known?: ModelVersionRecord): Promise<Manifest>;
   /**
    * Signs the rollback manifest of a version for one order (`rollout:ID`, or a fleet change);
    * returns its path for desired state.
@@ -62,8 +63,9 @@ export function createManifestSigner(deps: {
   }
 
   return {
-    async current(modelVersion, now = new Date()) {
-      const record = await store.models.get(modelVersion);
+    async current(modelVersion, now = new Date(), known) {
+      // `known`: the caller read the version just now (a device's download asks per file).
+      const record = known?.modelVersion === modelVersion ? known : await store.models.get(modelVersion);
       if (!record) throw new NotFoundError(`model version ${modelVersion} does not exist`);
       if (!nearExpiry(record.manifest, deps.ttlDays, now)) return record.manifest;
       const expiresAt = new Date(now.getTime() + deps.ttlDays * DAY_MS).toISOString();

@@ -9,6 +9,8 @@ export interface ModelStore {
   /** Throws ConflictError unless the version is greater than every stored one. */
   insert(record: ModelVersionRecord): Promise<void>;
   get(modelVersion: number): Promise<ModelVersionRecord | null>;
+  /** The versions among these that exist, in one statement. */
+  getMany(modelVersions: readonly number[]): Promise<Map<number, ModelVersionRecord>>;
   list(): Promise<ModelVersionRecord[]>;
   /** Replaces a version's signed manifest (re-signed with a later expiry; same content). */
   updateManifest(modelVersion: number, manifest: Manifest): Promise<void>;
@@ -54,6 +56,20 @@ export function createSqlModelStore(db: SqlDatabase): ModelStore {
         | ModelVersionRow
         | undefined;
       return row ? modelVersionFromRow(row) : null;
+    },
+
+    async getMany(modelVersions) {
+      const out = new Map<number, ModelVersionRecord>();
+      const wanted = [...new Set(modelVersions)];
+      if (wanted.length === 0) return out;
+      const rows = (await db
+        .prepare(`SELECT * FROM model_versions WHERE version IN (${wanted.map(() => '?').join(', ')})`)
+        .all(...wanted)) as ModelVersionRow[];
+      for (const row of rows) {
+        const record = modelVersionFromRow(row);
+        out.set(record.modelVersion, record);
+      }
+      return out;
     },
 
     async list() {

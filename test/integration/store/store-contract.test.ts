@@ -137,6 +137,8 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
     await expect(store.models.insert(record(2))).rejects.toBeInstanceOf(ConflictError);
     await expect(store.models.insert(record(1))).rejects.toBeInstanceOf(ConflictError);
     expect(await store.models.latestVersion()).toBe(2);
+    expect([...(await store.models.getMany([2, 1, 2, 7])).keys()].sort()).toEqual([1, 2]);
+    expect((await store.models.getMany([])).size).toBe(0);
     expect((await store.models.list()).map((m) => m.modelVersion)).toEqual([1, 2]);
   });
 

@@ -68,6 +68,8 @@ interface SavedFleet {
   store: string;
   /** The version every device runs after the last run. */
   version: number;
+  /** Still enrolling (a run stopped part-way): the next run enrols the rest. */
+  enrolling?: boolean;
 }
 
 interface ReplicaInfo {
@@ -180,7 +182,9 @@ export async function benchMain(argv: string[]): Promise<number> {
     stateDir && existsSync(fleetFile) ? JSON.parse(await readFile(fleetFile, 'utf8')) : null;
   if (
     saved &&
-    (saved.devices.length !== deviceCount || saved.broker !== brokerKind || saved.store !== storeKind)
+    ((!saved.enrolling && saved.devices.length !== deviceCount) ||
+      saved.broker !== brokerKind ||
+      saved.store !== storeKind)
   )
     throw new Error(
       `--state ${stateDir} holds ${saved.devices.length} devices on ${saved.store} + ${saved.broker}: use another folder`,
@@ -275,14 +279,27 @@ export async function benchMain(argv: string[]): Promise<number> {
 
     const setupStart = Date.now();
     const ids = Array.from({ length: deviceCount }, (_, i) => `sim-${String(i).padStart(5, '0')}`);
-    const enrolled = saved ? saved.devices : await enrollAll(ids);
-    /** --state: the enrolled fleet and the version every device runs now. */
-    const saveFleet = async (version: number) => {
-      if (!stateDir) return;
-      const fleet: SavedFleet = { devices: enrolled, broker: brokerKind, store: storeKind, version };
-      await writeFile(fleetFile, JSON.stringify(fleet), { mode: 0o600 });
+    const enrolled: { deviceId: string; secret: string }[] = [...(saved?.devices ?? [])];
+    /** --state: the enrolled fleet and the version every device runs now (writes one at a time). */
+    let saving = Promise.resolve();
+    const saveFleet = (version: number, enrolling = false) => {
+      if (!stateDir) return saving;
+      const fleet: SavedFleet = {
+        devices: enrolled,
+        broker: brokerKind,
+        store: storeKind,
+        version,
+        enrolling,
+      };
+      saving = saving.then(() => writeFile(fleetFile, JSON.stringify(fleet), { mode: 0o600 }));
+      return saving;
     };
-    if (!saved) await saveFleet(baseVersion);
+    const have = new Set(enrolled.map((d) => d.deviceId));
+    const missing = ids.filter((id) => !have.has(id));
+    if (missing.length > 0) {
+      await enrollAll(missing);
+      await saveFleet(baseVersion);
+    }
     async function enrollAll(ids: string[]) {
       // An enrolment the broker did not confirm in time is retried: the device exists by then
       // (re-enrolment) and spends another use.
@@ -304,6 +321,9 @@ export async function benchMain(argv: string[]): Promise<number> {
           }
           if (res.status !== 201) throw new Error(`enroll ${deviceId}: ${res.status} ${await res.text()}`);
           const { secret } = EnrollResponseSchema.parse(await res.json());
+          enrolled.push({ deviceId, secret });
+          // Kept as it goes: a long enrolment stopped part-way resumes where it was.
+          if (enrolled.length % 100 === 0) await saveFleet(baseVersion, true);
           return { deviceId, secret };
         }
       });

@@ -74,12 +74,14 @@ describe('alerts to a webhook', () => {
     const [id] = fleet.ids;
     await waitUntil(async () => (await fleet?.t.cp.store.devices.get(id))?.online, 'device online');
 
+    // Timed from the stop: the device cannot have gone offline before it, while seeing the store
+    // say so may lag on a busy machine (the report is written in a batch).
+    const wentOffline = performance.now();
     await fleet.stopAgent(id);
     await waitUntil(
       async () => (await fleet?.t.cp.store.devices.get(id))?.online === false,
       'device offline',
     );
-    const wentOffline = performance.now();
     // (Between enrolling and its first connection the device was offline too; that alert is older.)
     const fired = await receiver.waitFor(
       (r) => is('device-offline', 'firing')(r) && r.at > wentOffline,

@@ -27,7 +27,7 @@
  * are part of what a device update costs.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -130,6 +130,19 @@ class Shard extends ShardProcess<ShardLine> {
 /** Seconds of predictions without page reads, to measure the fleet's steady cost. */
 const QUIET_SECONDS = 15;
 
+/** This process's soft limit on open files (Linux), or null when it cannot be read. */
+function openFileLimit(): number | null {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
+    const soft = line?.split(/\s{2,}/)[1];
+    return soft && /^\d+$/.test(soft) ? Number(soft) : null;
+  } catch {
+    return null;
+  }
+}
+
 const percentile = (sorted: number[], p: number) =>
   sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const round = (n: number | null, digits = 1) =>
@@ -154,6 +167,16 @@ export async function benchMain(argv: string[]): Promise<number> {
     strict: true,
   });
   const deviceCount = Number(values.devices);
+  // This process serves the devices' S3 downloads (one descriptor each) and proxies their HTTP
+  // (two each): a fleet installing at once needs three per device here. 10,000 devices ran out at
+  // a limit of 20,000 half-way through their first install; fail now rather than then.
+  const openFiles = openFileLimit();
+  const needed = deviceCount * 3;
+  if (openFiles !== null && openFiles < needed)
+    throw new Error(
+      `open-file limit ${openFiles} is too low for ${deviceCount} devices (about ${needed}): ` +
+        `raise it (\`ulimit -n ${needed}\`, or prlimit on this shell)`,
+    );
   const replicaCount = Math.max(1, Number(values.replicas));
   const brokerKind = values.broker ?? (replicaCount > 1 ? 'mosquitto' : 'embedded');
   if (brokerKind === 'embedded' && replicaCount > 1)

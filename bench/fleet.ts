@@ -3,15 +3,18 @@
  *
  *   npx edgeloop bench fleet [--devices 10000] [--replicas 2] [--store postgres|sqlite]
  *     [--broker mosquitto|embedded] [--objects s3|local] [--ingest-seconds 60]
- *     [--predictions-per-minute 6] [--shards 2] [--model-bytes 200000] [--state DIR] [--json]
+ *     [--predictions-per-minute 6] [--shards N] [--model-bytes 200000] [--state DIR] [--json]
  *
  * Starts the replicas as processes of their own (cluster.enabled when more than one) on one shared
  * store — a throwaway Postgres 15 (needed, and the default, with several replicas) or a SQLite
  * file (the default with one) —, a real Mosquitto with dynamic security (or the embedded broker
- * with one replica), an S3 server for model files (devices fetch them through presigned URLs), and
- * a round-robin balancer.
- * Devices enroll through the balancer (each its own credentials, made by the control plane) and
- * run in --shards processes: each its own MQTT connection and the agent's verified install path
+ * with one replica), an S3 server for model files in a process of its own (devices fetch them
+ * through presigned URLs), and a round-robin balancer for enrolment, the API and the fleet page.
+ * Devices enroll through the balancer (each its own credentials, made by the control plane), then
+ * reach the replicas' HTTP directly, spread over them by device as DNS round-robin would (a
+ * balancer in one process would hold two descriptors per device), and run in --shards processes
+ * (default: one per 2,500 devices, at least two): each its own MQTT connection and the agent's
+ * verified install path
  * (download, sha256 and signature, smoke test in onnxruntime — one session per distinct file,
  * shared — atomic pointer). Version 1 is installed everywhere first; then
  * - ingest: every device publishes predictions at the given rate for --ingest-seconds while the
@@ -39,6 +42,7 @@ import {
   type ControlPlaneConfigInput,
   EdgeloopError,
   EnrollResponseSchema,
+  type ObjectStoreConfig,
   PROTOCOL_VERSION,
   routeUrl,
   type TrustedKey,
@@ -47,7 +51,6 @@ import { freePort } from '../test/helpers/free-port.ts';
 import { testManifest } from '../test/helpers/manifest-fixture.ts';
 import { type Mosquitto, startMosquitto } from '../test/helpers/mosquitto.ts';
 import { type PostgresCluster, startPostgres } from '../test/helpers/postgres-cluster.ts';
-import { startS3, type TestS3 } from '../test/helpers/s3-server.ts';
 import { startTcpBalancer, type TcpBalancer } from '../test/helpers/tcp-balancer.ts';
 import { buildTinyClassifier } from '../test/helpers/tiny-onnx.ts';
 import type { FleetShardSpec } from './fleet/fleet-shard.ts';
@@ -79,22 +82,25 @@ interface ReplicaInfo {
   signingPublicKey: TrustedKey;
 }
 
-class Replica {
+/** A server in a process of its own that prints one JSON line when it is up, and stops on SIGTERM. */
+class ServerProcess<Info> {
   child: ChildProcess | null = null;
-  info: ReplicaInfo | null = null;
-  constructor(readonly configPath: string) {}
+  info: Info | null = null;
+  constructor(
+    readonly script: string,
+    readonly args: string[],
+  ) {}
 
-  async start(): Promise<ReplicaInfo> {
-    const script = resolve(import.meta.dirname, 'rollout/control-plane-process.ts');
-    const child = spawn(process.execPath, ['--import', 'tsx', script, this.configPath], {
+  async start(): Promise<Info> {
+    const child = spawn(process.execPath, ['--import', 'tsx', this.script, ...this.args], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     this.child = child;
     const line = await new Promise<string>((resolveLine, reject) => {
-      child.once('exit', (code) => reject(new Error(`control plane exited with ${code}`)));
+      child.once('exit', (code) => reject(new Error(`${this.script} exited with ${code}`)));
       createInterface({ input: child.stdout! }).once('line', resolveLine);
     });
-    this.info = JSON.parse(line) as ReplicaInfo;
+    this.info = JSON.parse(line) as Info;
     return this.info;
   }
 
@@ -106,6 +112,12 @@ class Replica {
     await exited;
   }
 }
+
+const replicaProcess = (configPath: string) =>
+  new ServerProcess<ReplicaInfo>(resolve(import.meta.dirname, 'rollout/control-plane-process.ts'), [
+    configPath,
+  ]);
+type Replica = ReturnType<typeof replicaProcess>;
 
 type ShardLine = { connected?: number; versions?: Record<string, number>; failed?: number; sent?: number };
 
@@ -159,7 +171,7 @@ export async function benchMain(argv: string[]): Promise<number> {
       objects: { type: 'string', default: 's3' },
       'ingest-seconds': { type: 'string', default: '60' },
       'predictions-per-minute': { type: 'string', default: '6' },
-      shards: { type: 'string', default: '2' },
+      shards: { type: 'string' },
       'model-bytes': { type: 'string', default: '200000' },
       state: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -167,15 +179,17 @@ export async function benchMain(argv: string[]): Promise<number> {
     strict: true,
   });
   const deviceCount = Number(values.devices);
-  // This process serves the devices' S3 downloads (one descriptor each) and proxies their HTTP
-  // (two each): a fleet installing at once needs three per device here. 10,000 devices ran out at
-  // a limit of 20,000 half-way through their first install; fail now rather than then.
+  const shardCount = Math.max(1, Number(values.shards ?? Math.max(2, Math.ceil(deviceCount / 2_500))));
+  // A device shard holds about three descriptors per device while its fleet installs at once (MQTT,
+  // HTTP, the S3 download) and the S3 server one per device. When one process served the S3
+  // downloads and balanced the devices' HTTP, 10,000 devices ran out at a limit of 20,000 half-way
+  // through their first install; fail now rather than then.
   const openFiles = openFileLimit();
-  const needed = deviceCount * 3;
+  const needed = Math.max(Math.ceil(deviceCount / shardCount) * 3, deviceCount + 1_000);
   if (openFiles !== null && openFiles < needed)
     throw new Error(
-      `open-file limit ${openFiles} is too low for ${deviceCount} devices (about ${needed}): ` +
-        `raise it (\`ulimit -n ${needed}\`, or prlimit on this shell)`,
+      `open-file limit ${openFiles} is too low for ${deviceCount} devices in ${shardCount} shards ` +
+        `(about ${needed} per process): raise it (\`ulimit -n ${needed}\`) or pass more --shards`,
     );
   const replicaCount = Math.max(1, Number(values.replicas));
   const brokerKind = values.broker ?? (replicaCount > 1 ? 'mosquitto' : 'embedded');
@@ -188,7 +202,6 @@ export async function benchMain(argv: string[]): Promise<number> {
     throw new Error(`--store must be postgres or sqlite, not '${storeKind}'`);
   if (storeKind === 'sqlite' && replicaCount > 1)
     throw new Error('several replicas need a shared database server: --store postgres (or --replicas 1)');
-  const shardCount = Math.max(1, Number(values.shards));
   const ingestSeconds = Number(values['ingest-seconds']);
   const perMinute = Number(values['predictions-per-minute']);
   const log = (msg: string) => values.json || process.stderr.write(`${msg}\n`);
@@ -217,15 +230,20 @@ export async function benchMain(argv: string[]): Promise<number> {
   let broker: Mosquitto | null = null;
   let postgres: PostgresCluster | null = null;
   let postgresSampler: NodeJS.Timeout | null = null;
-  let s3: TestS3 | null = null;
+  let s3: ServerProcess<Extract<ObjectStoreConfig, { type: 's3' }>> | null = null;
   let balancer: TcpBalancer | null = null;
   try {
     if (brokerKind === 'mosquitto')
       broker = await startMosquitto(stateDir ? { dir: join(root, 'mosquitto') } : {});
     if (storeKind === 'postgres')
       postgres = await startPostgres(stateDir ? { dir: join(root, 'postgres') } : {});
-    if (values.objects === 's3')
-      s3 = await startS3('edgeloop-bench', stateDir ? { directory: join(root, 's3') } : {});
+    if (values.objects === 's3') {
+      s3 = new ServerProcess(resolve(import.meta.dirname, 'support/s3-process.ts'), [
+        'edgeloop-bench',
+        ...(stateDir ? [join(root, 's3')] : []),
+      ]);
+      await s3.start();
+    }
     for (let r = 0; r < replicaCount; r++) {
       const config: ControlPlaneConfigInput = {
         dataDir: join(root, 'control-plane'),
@@ -241,7 +259,7 @@ export async function benchMain(argv: string[]): Promise<number> {
               },
             }
           : { host: '127.0.0.1', port: 0 },
-        ...(s3 ? { objectStore: s3.config() } : {}),
+        ...(s3 ? { objectStore: s3.info! } : {}),
         ...(replicaCount > 1 ? { cluster: { enabled: true, replicaId: `cp-${r}`, leaseSeconds: 10 } } : {}),
         // A fleet that installs at once: keep verified device secrets cached (docs/benchmarks.md).
         auth: { credentialCacheSeconds: 3_600 },
@@ -256,7 +274,7 @@ export async function benchMain(argv: string[]): Promise<number> {
       };
       const configPath = join(root, `replica-${r}.json`);
       await writeFile(configPath, JSON.stringify(config));
-      replicas.push(new Replica(configPath));
+      replicas.push(replicaProcess(configPath));
       // The first makes the database and keys; the others join them.
       await replicas[r].start();
     }
@@ -354,7 +372,7 @@ export async function benchMain(argv: string[]): Promise<number> {
     log(`connecting them in ${shardCount} processes…`);
     for (let s = 0; s < shardCount; s++) {
       const spec: FleetShardSpec = {
-        httpUrl,
+        httpUrls: replicas.map((r) => r.info!.httpUrl),
         // The broker's address of this run (a kept fleet's broker listens on a new port).
         mqttUrl: broker?.url ?? first.mqttUrl,
         trustedKeys: [first.signingPublicKey],

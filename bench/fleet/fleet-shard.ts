@@ -14,7 +14,8 @@ import { type SimulatedAgent, startSimulatedAgent } from '../rollout/simulated-a
 import { createSharedSessionBackend } from './shared-session-backend.ts';
 
 export interface FleetShardSpec {
-  httpUrl: string;
+  /** The replicas' HTTP: device i of the shard uses the i-th modulo their count. */
+  httpUrls: string[];
   mqttUrl: string;
   trustedKeys: TrustedKey[];
   root: string;
@@ -40,10 +41,10 @@ createInterface({ input: process.stdin }).on('line', (text) => {
 
 for (let i = 0; i < spec.devices.length; i += CONNECT_BATCH) {
   const batch = await Promise.all(
-    spec.devices.slice(i, i + CONNECT_BATCH).map((d) =>
+    spec.devices.slice(i, i + CONNECT_BATCH).map((d, j) =>
       startSimulatedAgent({
         ...d,
-        httpUrl: spec.httpUrl,
+        httpUrl: spec.httpUrls[(i + j) % spec.httpUrls.length],
         mqttUrl: spec.mqttUrl,
         dataDir: join(spec.root, d.deviceId),
         trustedKeys: spec.trustedKeys,

@@ -106,7 +106,11 @@ export function createDesiredConfigPublisher(deps: {
     );
     const failed = devices.filter((_, i) => results[i].status === 'rejected').map((d) => d.deviceId);
     // The database holds the change and a reconnect republishes everything: log, do not fail.
-    if (failed.length > 0) log.warn({ devices: failed }, 'desired config not confirmed by the broker yet');
+    if (failed.length > 0)
+      log.warn(
+        { count: failed.length, devices: failed.slice(0, 20) },
+        'desired config not confirmed by the broker yet',
+      );
     await deps.desired?.publish(devices.map((d) => d.deviceId));
   }
 

@@ -184,7 +184,11 @@ export function createDesiredStatePublisher(deps: {
     const failed = due.filter((_, i) => results[i].status === 'rejected').map((d) => d.deviceId);
     // The database already holds the change and a reconnect republishes everything, so a slow
     // broker is logged rather than failing the caller.
-    if (failed.length > 0) log.warn({ devices: failed }, 'desired state not confirmed by the broker yet');
+    if (failed.length > 0)
+      log.warn(
+        { count: failed.length, devices: failed.slice(0, 20) },
+        'desired state not confirmed by the broker yet',
+      );
     return due.length;
   }
 

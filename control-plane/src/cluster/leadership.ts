@@ -8,6 +8,12 @@
  * third of its length; a replica that cannot renew steps down before the lease runs out, so the
  * next leader never overlaps it (clocks agreeing within a small part of the lease, e.g. by NTP); a
  * leader that dies (kill -9, power cut) is replaced once its lease expires.
+ *
+ * Renewals never wait for the duties: starting them can take long (a new leader republishes every
+ * device's retained state), and a renewal held up behind that let the lease lapse, so on a
+ * 10,000-device fleet the lead went back and forth every few seconds, each new leader
+ * republishing everything again. Duties follow the lease in a queue of their own; `isLeader()` is
+ * false as soon as the lease is not held, even while the duties are still being stopped.
  */
 import type { Logger } from '@edgeloop/shared';
 import type { LeaseStore } from '../store/lease-store.ts';
@@ -92,15 +98,21 @@ export function leaseLeadership(options: LeaseLeadershipOptions): Leadership {
   const now = options.now ?? Date.now;
   const renewMs = Math.max(50, Math.floor(leaseMs / 3));
   const duties = dutyRunner(logger);
+  /** The lease is this replica's as of its last round. */
+  let holding = false;
+  /** The duties run (or are being started). */
   let leader = false;
   let heldUntil = 0;
   let timer: NodeJS.Timeout | null = null;
   let stopping = false;
-  /** Elections and step-downs run one after another, never interleaved. */
+  /** Duties start and stop one after another, never interleaved, following `holding`. */
   let transition: Promise<void> = Promise.resolve();
 
-  const change = (to: boolean, why: string) => {
+  const holds = () => holding && now() < heldUntil;
+  /** Brings the duties in line with the lease once the transitions queued before it are done. */
+  const follow = (why: string) => {
     transition = transition.then(async () => {
+      const to = holds();
       if (leader === to) return;
       leader = to;
       if (to) {
@@ -111,6 +123,8 @@ export function leaseLeadership(options: LeaseLeadershipOptions): Leadership {
         await duties.stopAll();
       }
     });
+    // Each duty's own failure is caught and logged by the runner; this keeps the queue going.
+    transition = transition.catch((err) => logger.error({ err, replicaId }, 'leadership change failed'));
     return transition;
   };
 
@@ -121,21 +135,26 @@ export function leaseLeadership(options: LeaseLeadershipOptions): Leadership {
       // silently dropped link can leave a statement unanswered for minutes); then it gives up on
       // this round and steps down below. A renewal that lands later only extends a lease nobody
       // acts on, which is safe: the others wait for it to expire.
-      const deadline = leader ? heldUntil - renewMs : Number.POSITIVE_INFINITY;
+      const deadline = holding ? heldUntil - renewMs : Number.POSITIVE_INFINITY;
       const held = await withDeadline(leases.acquire(name, replicaId, leaseMs, started), deadline - started);
       if (stopping) return;
       if (held) {
         heldUntil = started + leaseMs;
-        await change(true, '');
+        holding = true;
+        void follow('');
       } else {
-        await change(false, 'another replica holds the lease');
+        holding = false;
+        void follow('another replica holds the lease');
       }
     } catch (err) {
       logger.warn({ err, replicaId }, 'could not renew the leader lease');
     }
     // Not renewed in time (database unreachable or slow): step down while the lease still holds,
     // so no two replicas ever act as leader together.
-    if (leader && now() >= heldUntil - renewMs) await change(false, 'lease not renewed in time');
+    if (holding && now() >= heldUntil - renewMs) {
+      holding = false;
+      void follow('lease not renewed in time');
+    }
   }
 
   function schedule(): void {
@@ -148,19 +167,22 @@ export function leaseLeadership(options: LeaseLeadershipOptions): Leadership {
 
   return {
     replicaId,
-    isLeader: () => leader && now() < heldUntil,
+    isLeader: () => leader && holds(),
     add: (duty) => duties.add(duty),
     async start() {
       stopping = false;
       await round();
+      // Renewing from now on, while the duties of a first election start.
       schedule();
+      await transition;
     },
     async stop() {
       stopping = true;
       if (timer) clearTimeout(timer);
       timer = null;
-      const was = leader;
-      await change(false, 'stopping');
+      const was = holding || leader;
+      holding = false;
+      await follow('stopping');
       if (was) {
         try {
           await leases.release(name, replicaId);

@@ -67,6 +67,38 @@ describe('leader lease', () => {
     expect(log).toEqual(['cp-a start']);
   });
 
+  it('keeps the lead while its duties take longer than the lease to start', async () => {
+    const [a, b] = await twoReplicas();
+    const log: string[] = [];
+    // A new leader's first work can be long (republishing every device's retained state): its
+    // renewals must go on meanwhile, or the lead lapses and passes back and forth.
+    const first = leaseLeadership({
+      leases: a.leases,
+      replicaId: 'cp-a',
+      leaseMs: LEASE_MS,
+      logger: silentLogger(),
+    });
+    first.add({
+      name: 'slow',
+      start: async () => {
+        log.push('cp-a starting');
+        await new Promise((r) => setTimeout(r, LEASE_MS * 3));
+        log.push('cp-a started');
+      },
+      stop: () => {
+        log.push('cp-a stop');
+      },
+    });
+    cleanups.push(() => first.stop());
+    const second = replica(b, 'cp-b', log);
+    const starting = first.start();
+    await second.start();
+    await starting;
+    await new Promise((r) => setTimeout(r, LEASE_MS * 2));
+    expect([first.isLeader(), second.isLeader()]).toEqual([true, false]);
+    expect(log).toEqual(['cp-a starting', 'cp-a started']);
+  });
+
   it('hands the lead over when the leader stops, without waiting for the lease to expire', async () => {
     const [a, b] = await twoReplicas();
     const log: string[] = [];

@@ -315,7 +315,11 @@ export async function benchMain(argv: string[]): Promise<number> {
           if (!(saved && err instanceof EdgeloopError && err.code === 'CONFLICT')) throw err;
         });
     }
-    // A kept fleet's earlier run may have stopped mid-rollout: everyone back on the base first.
+    // A kept fleet's earlier run may have stopped mid-rollout: that rollout ended (a live one holds
+    // its devices) and everyone back on the base first.
+    for (const r of await api.listRollouts())
+      if (r.state === 'running' || r.state === 'paused')
+        await api.rolloutAction(r.rolloutId, 'abort', 'an earlier bench run stopped mid-rollout');
     await api.assign(baseVersion, { all: true });
 
     const setupStart = Date.now();

@@ -40,7 +40,6 @@ import {
   ApiClient,
   apiRoutes,
   type ControlPlaneConfigInput,
-  EdgeloopError,
   EnrollResponseSchema,
   type ObjectStoreConfig,
   PROTOCOL_VERSION,
@@ -299,24 +298,23 @@ export async function benchMain(argv: string[]): Promise<number> {
         bias: [variant / 1000, 0],
         padBytes: Number(values['model-bytes']),
       });
-    // A fresh fleet runs version 1 and is rolled out to 2; a kept one runs the last run's newest
-    // and is rolled out to the next.
-    const baseVersion = saved ? saved.version : 1;
+    // A fresh fleet runs version 1 and is rolled out to 2. A kept one is brought to the newest
+    // version published (an earlier run that stopped mid-rollout left part of it there, and a
+    // device refuses to go back to an older version unless a rollback says so), then rolled out to
+    // the next.
+    const newest = saved
+      ? Math.max(saved.version, ...(await api.listModels()).map((m) => m.modelVersion))
+      : 0;
+    const baseVersion = saved ? newest : 1;
     const nextVersion = baseVersion + 1;
     for (const version of saved ? [nextVersion] : [baseVersion, nextVersion]) {
       const model = modelOf(version);
-      await api
-        .publishModel(
-          testManifest(model, { modelVersion: version, name: `bench-fleet-v${version}` }),
-          new Map([['model.onnx', model]]),
-        )
-        .catch((err: unknown) => {
-          // Published by a kept fleet's earlier run that stopped before its rollout ended.
-          if (!(saved && err instanceof EdgeloopError && err.code === 'CONFLICT')) throw err;
-        });
+      await api.publishModel(
+        testManifest(model, { modelVersion: version, name: `bench-fleet-v${version}` }),
+        new Map([['model.onnx', model]]),
+      );
     }
-    // A kept fleet's earlier run may have stopped mid-rollout: that rollout ended (a live one holds
-    // its devices) and everyone back on the base first.
+    // A rollout an earlier run left live holds its devices: end it first.
     for (const r of await api.listRollouts())
       if (r.state === 'running' || r.state === 'paused')
         await api.rolloutAction(r.rolloutId, 'abort', 'an earlier bench run stopped mid-rollout');

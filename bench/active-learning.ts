@@ -24,6 +24,7 @@ import { parseArgs } from 'node:util';
 import { compactEmbedding, createRng, type LabelledSample } from '@edgeloop/shared';
 import {
   DEFAULT_QUEUE_ORDER,
+  type Known,
   orderLabelQueue,
   QUEUE_ORDERS,
   type QueueOrder,
@@ -193,6 +194,7 @@ function queuePick(
   embeddings: number[][],
   classes: string[],
   budget: number,
+  known: Known[],
 ): number[] {
   const pool = stream.map((idx) => {
     const top = topK(head, features[idx], classes, 3);
@@ -206,7 +208,7 @@ function queuePick(
       skippedAt: null,
     };
   }) as unknown as LabelledSample[];
-  return orderLabelQueue(pool, budget, order).map((s) => Number(s.sampleId));
+  return orderLabelQueue(pool, budget, order, known).map((s) => Number(s.sampleId));
 }
 
 function simulate(
@@ -240,7 +242,8 @@ function simulate(
     const picked =
       policy === 'random'
         ? stream.slice(0, budget)
-        : queuePick(policy, head, stream, data.features, data.embeddings, classes, budget);
+        : queuePick(policy, head, stream, data.features, data.embeddings, classes, budget,
+            labelled.map((i) => ({ embedding: data.embeddings[i], label: classes[data.labels[i]] })));
     const chosen = new Set(picked);
     labelled.push(...picked);
     stream = stream.filter((i) => !chosen.has(i));

@@ -24,7 +24,6 @@ import { parseArgs } from 'node:util';
 import { compactEmbedding, createRng, type LabelledSample } from '@edgeloop/shared';
 import {
   DEFAULT_QUEUE_ORDER,
-  type Known,
   orderLabelQueue,
   QUEUE_ORDERS,
   type QueueOrder,
@@ -194,7 +193,7 @@ function queuePick(
   embeddings: number[][],
   classes: string[],
   budget: number,
-  known: Known[],
+  labelled: number[],
 ): number[] {
   const pool = stream.map((idx) => {
     const top = topK(head, features[idx], classes, 3);
@@ -208,6 +207,8 @@ function queuePick(
       skippedAt: null,
     };
   }) as unknown as LabelledSample[];
+  // What the control plane passes: the embeddings of the frames labelled so far.
+  const known = labelled.map((idx) => embeddings[idx]);
   return orderLabelQueue(pool, budget, order, known).map((s) => Number(s.sampleId));
 }
 
@@ -242,8 +243,7 @@ function simulate(
     const picked =
       policy === 'random'
         ? stream.slice(0, budget)
-        : queuePick(policy, head, stream, data.features, data.embeddings, classes, budget,
-            labelled.map((i) => ({ embedding: data.embeddings[i], label: classes[data.labels[i]] })));
+        : queuePick(policy, head, stream, data.features, data.embeddings, classes, budget, labelled);
     const chosen = new Set(picked);
     labelled.push(...picked);
     stream = stream.filter((i) => !chosen.has(i));

@@ -14,7 +14,10 @@
  *   over the frame embeddings devices send (`margin-diverse-embed` and the default), else over the
  *   top-k probabilities (`margin-diverse-wide`; `margin-diverse` looks at 3). With embeddings,
  *   near-copies of a frame already queued (a burst of one scene) leave the shortlist until nothing
- *   else is left, so a burst cannot fill the 8 places diversity chooses from.
+ *   else is left, so a burst cannot fill the 8 places diversity chooses from. Frames already
+ *   labelled count as picked (core-set style): the farthest-first choice starts from them, and a
+ *   near-copy of a labelled frame waits like a near-copy of a queued one, so the queue does not
+ *   offer again a scene someone labelled in an earlier batch.
  *
  * Without embeddings every frame is equally typical, so the default is margin-diverse-wide.
  * Measured over 10 seeds on real photos (docs/benchmarks.md#active-learning-on-real-photos):
@@ -42,20 +45,6 @@ export const QUEUE_ORDERS = [
   'margin-kcenter',
   'margin-diverse-embed',
   'margin-density-diverse',
-  'x-ratio',
-  'x-coreset',
-  'x-knn',
-  'x-cold',
-  'x-coreset-knn',
-  'x-cold-coreset',
-  'x-fill',
-  'x-uncovered',
-  'x-fill-cold',
-  'x-freq',
-  'x-freq-coreset',
-  'x-soft',
-  'x-sharp',
-  'x-egl',
 ] as const;
 export type QueueOrder = (typeof QUEUE_ORDERS)[number];
 /** The best order measured by `bench active-learning` (labelSavings over 10 seeds). */
@@ -152,23 +141,21 @@ function diverse<T extends Scored>(
   shortlist: number,
   dist: (a: Scored, b: Scored) => number,
   rank: (item: Scored) => number,
-  known: readonly Known[] = [],
-  fill = false,
-  freq = false,
+  labelled: readonly (readonly number[])[] = [],
 ): T[] {
-  const labelCount = new Map<string, number>();
-  for (const k of known) labelCount.set(k.label, (labelCount.get(k.label) ?? 0) + 1);
   const out: T[] = [];
   const minDist = new Map<T, number>();
-  const startDist = (item: T) => {
+  const copies = new Set<T>();
+  // Distance to the nearest labelled frame (embedding distance only: a labelled frame's top-k is
+  // not comparable with the current model's).
+  const fromLabelled = (item: T) => {
     let d = Number.POSITIVE_INFINITY;
-    if (item.embedding)
-      for (const k of known)
-        if (k.embedding && k.embedding.length === item.embedding.length)
-          d = Math.min(d, embeddingDistance(k.embedding, item.embedding));
+    if (dist !== featureDistance || !item.embedding) return d;
+    for (const e of labelled)
+      if (e.length === item.embedding.length) d = Math.min(d, embeddingDistance(e, item.embedding));
+    if (d < NEAR_COPY) copies.add(item);
     return d;
   };
-  const copies = new Set<T>();
   const pick = (item: T) => {
     out.push(item);
     for (const [other, d] of minDist) {
@@ -178,7 +165,7 @@ function diverse<T extends Scored>(
   };
   const ranks = new Map<T, number>(items.map((item) => [item, rank(item)]));
   let queues = groupsOf(items, (item) => ranks.get(item)!);
-  for (const q of queues) for (const item of q) minDist.set(item, startDist(item));
+  for (const q of queues) for (const item of q) minDist.set(item, fromLabelled(item));
   const takeFrom = (q: T[]) => {
     // The shortlist: the group's most useful frames, less near-copies of frames already picked;
     // when those fill it, the next most useful other frame (copies wait until nothing else is
@@ -193,35 +180,6 @@ function diverse<T extends Scored>(
     minDist.delete(item);
     pick(item);
   };
-  if (freq) {
-    const alpha = Number(process.env.ALPHA ?? 0.5);
-    const weight = new Map(queues.map((q) => [q, q.length ** alpha]));
-    const taken = new Map(queues.map((q) => [q, 0]));
-    // Sainte-Lague-like: the group with the largest weight / (taken + 1) takes the next turn.
-    while (queues.length > 0 && out.length < limit) {
-      queues.sort(
-        (a, b) =>
-          weight.get(b)! / (taken.get(b)! + 1) - weight.get(a)! / (taken.get(a)! + 1) ||
-          ranks.get(a[0])! - ranks.get(b[0])!,
-      );
-      const q = queues[0];
-      taken.set(q, taken.get(q)! + 1);
-      takeFrom(q);
-      queues = queues.filter((x) => x.length > 0);
-    }
-    return out;
-  }
-  if (fill) {
-    const count = (q: T[]) => labelCount.get(q[0].preLabel ?? '') ?? 0;
-    while (queues.length > 0 && out.length < limit) {
-      queues.sort((a, b) => count(a) - count(b) || ranks.get(a[0])! - ranks.get(b[0])!);
-      const q = queues[0];
-      labelCount.set(q[0].preLabel ?? '', count(q) + 1);
-      takeFrom(q);
-      queues = queues.filter((x) => x.length > 0);
-    }
-    return out;
-  }
   while (queues.length > 0 && out.length < limit) {
     queues.sort((a, b) => ranks.get(a[0])! - ranks.get(b[0])!);
     for (const q of queues) {
@@ -270,96 +228,17 @@ function kCenter<T extends Scored>(items: readonly T[], limit: number): T[] {
   return out;
 }
 
-export interface Known {
-  embedding?: readonly number[] | null;
-  label: string;
-}
-
-function ratioWeighted(items: readonly Scored[]): (item: Scored) => number {
-  const typ = typicality(items);
-  const weight = new Map(items.map((item, i) => [item, Math.max(typ[i], 0)]));
-  return (item) => -((item.topK[1]?.confidence ?? 0) / (item.topK[0]?.confidence || 1)) * (weight.get(item) ?? 1);
-}
-
-function typicalOnly(items: readonly Scored[]): (item: Scored) => number {
-  const typ = typicality(items);
-  const weight = new Map(items.map((item, i) => [item, Math.max(typ[i], 0)]));
-  return (item) => -(weight.get(item) ?? 1);
-}
-
-function knnWeighted(items: readonly Scored[], known: readonly Known[], k = 10): (item: Scored) => number {
-  const typ = typicality(items);
-  const weight = new Map(items.map((item, i) => [item, Math.max(typ[i], 0)]));
-  const margins = new Map<Scored, number>();
-  for (const item of items) {
-    const probs = new Map(item.topK.map((t) => [t.label, t.confidence / 2]));
-    if (item.embedding) {
-      const near = known
-        .filter((x) => x.embedding && x.embedding.length === item.embedding!.length)
-        .map((x) => ({ label: x.label, sim: 1 - embeddingDistance(x.embedding!, item.embedding!) }))
-        .sort((a, b) => b.sim - a.sim)
-        .slice(0, k);
-      const total = near.reduce((a, b) => a + Math.max(b.sim, 0), 0) || 1;
-      for (const x of near) probs.set(x.label, (probs.get(x.label) ?? 0) + Math.max(x.sim, 0) / total / 2);
-    }
-    const sorted = [...probs.values()].sort((a, b) => b - a);
-    margins.set(item, (sorted[0] ?? 0) - (sorted[1] ?? 0));
-  }
-  return (item) => -(1 - (margins.get(item) ?? 1)) * (weight.get(item) ?? 1);
-}
-
-function uncoveredWeighted(items: readonly Scored[], known: readonly Known[]): (item: Scored) => number {
-  const typ = typicality(items);
-  const weight = new Map(
-    items.map((item, i) => {
-      let dL = Number.POSITIVE_INFINITY;
-      if (item.embedding)
-        for (const k of known)
-          if (k.embedding && k.embedding.length === item.embedding.length)
-            dL = Math.min(dL, embeddingDistance(k.embedding, item.embedding));
-      const own = Math.max(1 - typ[i], 1e-6);
-      return [item, Math.max(typ[i], 0) * Math.min(1, dL / own)];
-    }),
-  );
-  return (item) => -(1 - certainty(item, 'margin')) * (weight.get(item) ?? 1);
-}
-
-function tempWeighted(items: readonly Scored[], t: number): (item: Scored) => number {
-  const typ = typicality(items);
-  const weight = new Map(items.map((item, i) => [item, Math.max(typ[i], 0)]));
-  return (item) => {
-    const p = item.topK.map((x) => x.confidence ** (1 / t));
-    const sum = p.reduce((a, b) => a + b, 0) + Math.max(0, 1 - item.topK.reduce((a, b) => a + b.confidence, 0)) ** (1 / t);
-    const m = ((p[0] ?? 0) - (p[1] ?? 0)) / (sum || 1);
-    return -(1 - m) * (weight.get(item) ?? 1);
-  };
-}
-
-function eglWeighted(items: readonly Scored[]): (item: Scored) => number {
-  const typ = typicality(items);
-  const weight = new Map(items.map((item, i) => [item, Math.max(typ[i], 0)]));
-  return (item) => {
-    const p = item.topK.map((x) => x.confidence);
-    const rest = Math.max(0, 1 - p.reduce((a, b) => a + b, 0));
-    const all = rest > 0 ? [...p, rest] : p;
-    let e = 0;
-    for (let y = 0; y < all.length; y++) {
-      let sq = 0;
-      for (let c = 0; c < all.length; c++) sq += (all[c] - (c === y ? 1 : 0)) ** 2;
-      e += all[y] * Math.sqrt(sq);
-    }
-    return -(e / Math.SQRT2) * (weight.get(item) ?? 1);
-  };
-}
-
+/**
+ * The first `limit` frames of `pool` to label, by `order`. `labelled` holds the embeddings of
+ * frames already labelled (most recent first, bounded by the caller); the embedding orders keep
+ * their picks away from them.
+ */
 export function orderLabelQueue<T extends LabelledSample & { embedding?: readonly number[] | null }>(
   pool: readonly T[],
   limit: number,
   order: QueueOrder = DEFAULT_QUEUE_ORDER,
-  known: readonly Known[] = [],
+  labelled: readonly (readonly number[])[] = [],
 ): T[] {
-  const classCount = new Set(known.map((k) => k.label)).size || 1;
-  const cold = known.length / classCount <= Number(process.env.COLD ?? 2);
   const fresh = pool.filter((s) => s.skippedAt === null);
   const skipped = pool
     .filter((s) => s.skippedAt !== null)
@@ -371,37 +250,9 @@ export function orderLabelQueue<T extends LabelledSample & { embedding?: readonl
       : order === 'margin-diverse-wide'
         ? diverse(fresh, limit, 8, distance, byMargin)
         : order === 'margin-diverse-embed'
-          ? diverse(fresh, limit, 8, featureDistance, byMargin)
+          ? diverse(fresh, limit, 8, featureDistance, byMargin, labelled)
           : order === 'margin-density-diverse'
-            ? diverse(fresh, limit, 8, featureDistance, densityWeighted(fresh))
-            : order === 'x-ratio'
-              ? diverse(fresh, limit, 8, featureDistance, ratioWeighted(fresh))
-            : order === 'x-coreset'
-              ? diverse(fresh, limit, 8, featureDistance, densityWeighted(fresh), known)
-            : order === 'x-knn'
-              ? diverse(fresh, limit, 8, featureDistance, knnWeighted(fresh, known))
-            : order === 'x-coreset-knn'
-              ? diverse(fresh, limit, 8, featureDistance, knnWeighted(fresh, known), known)
-            : order === 'x-cold'
-              ? diverse(fresh, limit, 8, featureDistance, cold ? typicalOnly(fresh) : densityWeighted(fresh))
-            : order === 'x-cold-coreset'
-              ? diverse(fresh, limit, 8, featureDistance, cold ? typicalOnly(fresh) : densityWeighted(fresh), known)
-            : order === 'x-fill'
-              ? diverse(fresh, limit, 8, featureDistance, densityWeighted(fresh), known, true)
-            : order === 'x-fill-cold'
-              ? diverse(fresh, limit, 8, featureDistance, cold ? typicalOnly(fresh) : densityWeighted(fresh), known, true)
-            : order === 'x-uncovered'
-              ? diverse(fresh, limit, 8, featureDistance, uncoveredWeighted(fresh, known))
-            : order === 'x-freq'
-              ? diverse(fresh, limit, 8, featureDistance, densityWeighted(fresh), [], false, true)
-            : order === 'x-freq-coreset'
-              ? diverse(fresh, limit, 8, featureDistance, densityWeighted(fresh), known, false, true)
-            : order === 'x-soft'
-              ? diverse(fresh, limit, 8, featureDistance, tempWeighted(fresh, 2))
-            : order === 'x-sharp'
-              ? diverse(fresh, limit, 8, featureDistance, tempWeighted(fresh, 0.5))
-            : order === 'x-egl'
-              ? diverse(fresh, limit, 8, featureDistance, eglWeighted(fresh))
+            ? diverse(fresh, limit, 8, featureDistance, densityWeighted(fresh), labelled)
             : order === 'margin-kcenter'
               ? kCenter(fresh, limit)
               : interleave(fresh, order);

@@ -3,7 +3,10 @@
  * with labelling random frames?
  *
  *   npx edgeloop bench active-learning --data ../shared/data/clothing-small --json [--cache emb.json]
- *     [--seeds 10] [--orders margin,margin-diverse-wide,…]
+ *     [--seeds 10] [--seed 1] [--orders margin,margin-diverse-wide,…]
+ *
+ * `--seed S` runs seeds S…S+N−1 (and draws which training photos make the stream from S), so
+ * `--seed 11` checks a result on seeds nobody tuned against.
  *
  * Simulation. Frames are embedded once by the pretrained MobileNet V1 0.25 (frozen; the classifier
  * on top is what each round retrains, as a fine-tuned head would be). Each seed starts from its own
@@ -407,6 +410,7 @@ export async function benchMain(argv: string[]): Promise<number> {
     validationImages: validation.length,
     budgetPerRound: budget,
     seeds: seeds.length,
+    firstSeed: seed,
     embedSeconds: Number(embedSeconds.toFixed(1)),
   };
   if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);

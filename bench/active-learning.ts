@@ -3,7 +3,10 @@
  * with labelling random frames?
  *
  *   npx edgeloop bench active-learning --data ../shared/data/clothing-small --json [--cache emb.json]
- *     [--seeds 10] [--orders margin,margin-diverse-wide,…]
+ *     [--seeds 10] [--seed 1] [--orders margin,margin-diverse-wide,…]
+ *
+ * `--seed S` runs seeds S…S+N−1 (and draws which training photos make the stream from S), so
+ * `--seed 11` checks a result on seeds nobody tuned against.
  *
  * Simulation. Frames are embedded once by the pretrained MobileNet V1 0.25 (frozen; the classifier
  * on top is what each round retrains, as a fine-tuned head would be). Each seed starts from its own
@@ -193,6 +196,7 @@ function queuePick(
   embeddings: number[][],
   classes: string[],
   budget: number,
+  labelled: number[],
 ): number[] {
   const pool = stream.map((idx) => {
     const top = topK(head, features[idx], classes, 3);
@@ -206,7 +210,9 @@ function queuePick(
       skippedAt: null,
     };
   }) as unknown as LabelledSample[];
-  return orderLabelQueue(pool, budget, order).map((s) => Number(s.sampleId));
+  // What the control plane passes: the embeddings of the frames labelled so far.
+  const known = labelled.map((idx) => embeddings[idx]);
+  return orderLabelQueue(pool, budget, order, known).map((s) => Number(s.sampleId));
 }
 
 function simulate(
@@ -240,7 +246,7 @@ function simulate(
     const picked =
       policy === 'random'
         ? stream.slice(0, budget)
-        : queuePick(policy, head, stream, data.features, data.embeddings, classes, budget);
+        : queuePick(policy, head, stream, data.features, data.embeddings, classes, budget, labelled);
     const chosen = new Set(picked);
     labelled.push(...picked);
     stream = stream.filter((i) => !chosen.has(i));
@@ -404,6 +410,7 @@ export async function benchMain(argv: string[]): Promise<number> {
     validationImages: validation.length,
     budgetPerRound: budget,
     seeds: seeds.length,
+    firstSeed: seed,
     embedSeconds: Number(embedSeconds.toFixed(1)),
   };
   if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);

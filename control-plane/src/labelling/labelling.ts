@@ -11,6 +11,11 @@ import { orderLabelQueue } from './label-queue.ts';
 
 /** How many candidates the queue draws from before interleaving (the least confident first). */
 const QUEUE_POOL_FACTOR = 20;
+/**
+ * How many recent labelled frames the queue keeps its picks away from: bounds the comparisons to
+ * candidates × 500 (a few hundred ms at the largest queue); older labels matter less anyway.
+ */
+const LABELLED_REFERENCE = 500;
 
 export interface Labelling {
   queue(limit: number): Promise<{ samples: LabelledSampleRecord[]; total: number }>;
@@ -53,7 +58,11 @@ export function createLabelling(store: Store): Labelling {
   return {
     async queue(limit) {
       const pool = await labels.queuePool(limit * QUEUE_POOL_FACTOR);
-      return { samples: orderLabelQueue(pool, limit), total: await labels.countUnlabelled() };
+      const labelled = await labels.labelledEmbeddings(LABELLED_REFERENCE);
+      return {
+        samples: orderLabelQueue(pool, limit, undefined, labelled),
+        total: await labels.countUnlabelled(),
+      };
     },
 
     async act(sampleId, action, actor, now = new Date()) {

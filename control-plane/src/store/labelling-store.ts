@@ -28,6 +28,11 @@ export interface LabellingStore {
   /** Unlabelled samples, never-skipped first, least confident first; at most `limit`. */
   queuePool(limit: number): Promise<LabelledSampleRecord[]>;
   countUnlabelled(): Promise<number>;
+  /**
+   * The frame embeddings of the `limit` most recently labelled samples (any label action but a
+   * skip): the queue keeps its picks away from scenes someone has already labelled.
+   */
+  labelledEmbeddings(limit: number): Promise<number[][]>;
   /** Applies one action and records it in the history, in one transaction. */
   apply(write: LabelWrite): Promise<LabelledSampleRecord | null>;
   history(sampleId: string): Promise<LabelEvent[]>;
@@ -83,6 +88,16 @@ export class SqlLabellingStore implements LabellingStore {
         n: number;
       }
     ).n;
+  }
+
+  async labelledEmbeddings(limit: number): Promise<number[][]> {
+    const rows = (await this.db
+      .prepare(
+        `SELECT embedding FROM samples WHERE label_status IS NOT NULL AND embedding IS NOT NULL
+         ORDER BY labelled_at DESC, id DESC LIMIT ?`,
+      )
+      .all(limit)) as { embedding: string }[];
+    return rows.map((row) => JSON.parse(row.embedding) as number[]);
   }
 
   async apply(write: LabelWrite): Promise<LabelledSampleRecord | null> {

@@ -159,6 +159,28 @@ describe('frame embeddings', () => {
     expect((await queue(2)).samples[0]).not.toHaveProperty('embedding');
   });
 
+  it('does not offer again a scene someone already labelled while another waits', async () => {
+    const upload = async (seed: number, gap: number, embedding: number[]) => {
+      const topK = [
+        { label: 'cat', confidence: 0.5 },
+        { label: 'dog', confidence: 0.5 - gap },
+      ];
+      const meta = { ...sampleMetadata(`seen-${seed}`, topK), embedding };
+      const { status, body } = await uploadSample(t, cam1, meta, await testImage(seed));
+      expect(status).toBe(201);
+      return body.sampleId;
+    };
+    const labelledScene = await upload(1, 0.2, copy);
+    const again = await upload(2, 0.01, copy);
+    const odd = await upload(3, 0.05, other);
+    // Before anything is labelled, the most torn frame comes first.
+    expect((await queue(1)).samples.map((s) => s.sampleId)).toEqual([again]);
+    expect((await act(labelledScene, { action: 'confirm' })).status).toBe(200);
+    expect(await t.cp.store.labelling.labelledEmbeddings(10)).toEqual([copy]);
+    expect((await queue(1)).samples.map((s) => s.sampleId)).toEqual([odd]);
+    expect((await queue(2)).samples.map((s) => s.sampleId)).toEqual([odd, again]);
+  });
+
   it('refuses an embedding that is too long or not int8 with a named error, storing nothing', async () => {
     for (const embedding of [new Array(129).fill(1), new Array(64).fill(0.5), new Array(64).fill(300)]) {
       const meta = { ...sampleMetadata(`bad-${embedding.length}-${embedding[0]}`, []), embedding };

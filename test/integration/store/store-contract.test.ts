@@ -160,8 +160,10 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
           capturedAt: now.toISOString(),
           reason: 'low-confidence',
           topK: [{ label: 'red', confidence: 0.4 }],
+          embedding,
         },
       }) as unknown as Parameters<Store['samples']['insert']>[0];
+    const embedding = [12, -7, 0, 127, -128, 3, 5, 9];
     const first = await store.samples.insert(sample('k1', 'a'.repeat(64)), now.toISOString());
     expect(first.duplicate).toBe(false);
     expect((await store.samples.insert(sample('k1', 'b'.repeat(64)), now.toISOString())).duplicate).toBe(
@@ -184,6 +186,8 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
     });
     expect(labelled).toMatchObject({ label: 'blue', labelStatus: 'corrected' });
     expect(await store.labelling.countUnlabelled()).toBe(1);
+    // What the queue keeps its picks away from: the embeddings of labelled frames only.
+    expect(await store.labelling.labelledEmbeddings(10)).toEqual([embedding]);
     expect((await store.samples.list({ labelled: true, limit: 10, offset: 0 })).total).toBe(1);
     expect(await store.samples.markUsed([first.sample.sampleId, first.sample.sampleId], 2)).toBe(1);
   });

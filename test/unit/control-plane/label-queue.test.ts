@@ -248,6 +248,33 @@ describe('what a labeller sees in one batch', () => {
     expect(orderLabelQueue(pool, pool.length)).toHaveLength(pool.length);
   });
 
+  it('does not offer again a scene labelled in an earlier batch while other scenes wait', () => {
+    // The most uncertain frames are new frames of scene 0, which someone labelled yesterday.
+    const again = [0.01, 0.012, 0.014].map((gap) => frame('cat', 0, gap));
+    const fresh = [3, 4].map((c) => frame('cat', c, 0.05, 0.05));
+    const pool = [...again, ...fresh];
+    const labelledYesterday = [compactEmbedding(features(0, 0.01))];
+    expect(orderLabelQueue(pool, 1)[0]).toBe(again[0]);
+    const batch = orderLabelQueue(pool, 2, DEFAULT_QUEUE_ORDER, labelledYesterday);
+    expect(batch.every((s) => fresh.includes(s))).toBe(true);
+    // Once nothing else is left, the scene comes back (it may still be worth a second label).
+    expect(orderLabelQueue(pool, 5, DEFAULT_QUEUE_ORDER, labelledYesterday).slice(2)).toEqual(
+      expect.arrayContaining(again),
+    );
+  });
+
+  it('spends a batch on scenes unlike those already labelled, before ones beside them', () => {
+    // Eight scenes; 0-3 are a little more torn, but each lies beside a labelled frame (close, not
+    // a near-copy).
+    const pool = Array.from({ length: 8 }, (_, c) => frame('cat', c, c < 4 ? 0.01 : 0.03, 0.01));
+    const labelled = [0, 1, 2, 3].map((c) => compactEmbedding(features(c, 0.6)));
+    const scene = (s: Sample) => pool.indexOf(s);
+    // Without what is labelled, the most torn scene goes first.
+    expect(orderLabelQueue(pool, 4)[0]).toBe(pool[0]);
+    const batch = orderLabelQueue(pool, 4, DEFAULT_QUEUE_ORDER, labelled);
+    expect(batch.map(scene).sort()).toEqual([4, 5, 6, 7]);
+  });
+
   it('gives the same queue for the same frames, in whatever order the store returns them', () => {
     const pool = ['cat', 'dog', 'fox'].flatMap((label, k) =>
       Array.from({ length: 10 }, (_, i) =>

@@ -20,22 +20,9 @@
  *   offer again a scene someone labelled in an earlier batch.
  *
  * Without embeddings every frame is equally typical, so the default is margin-diverse-wide.
- * Measured over 10 seeds on real photos (docs/benchmarks.md#active-learning-on-real-photos):
- * labelSavings 0.30 least-confident (the old order), 0.42 margin, 0.32 entropy, 0.46
- * margin-diverse, 0.46 margin-kcenter (k-center without class turns), 0.48 margin-diverse-wide,
- * 0.49 margin-diverse-embed, 0.54 margin-density-diverse, 0.56 with labelled frames counted as
- * picked (the default; 0.57 against 0.54 on seeds 11–20, 0.54 against 0.52 on 21–30, though the
- * per-seed means move −0.02, −0.04 and +0.02: within noise). Tried and not kept (same seeds, all
- * worse): margin-weighted coverage of the embeddings' neighbourhoods (ProbCover-like) 0.51 with
- * class turns, 0.49 without; BADGE gradient-embedding seeding 0.39 (0.25 density-weighted); class
- * turns shared by usefulness 0.32, favouring rarely predicted classes 0.50 / 0.45; doubt smoothed
- * over neighbours 0.48; the default with a shortlist of 4 or 16 0.45 / 0.51, with √typicality
- * 0.46; turns counting each pick for its top-1 and top-2 class 0.53; typicality alone while there
- * are ≤ 2 labels per class (cold start) 0.56 but 0.51 on seeds 11–20, ≤ 4 per class 0.47; margin as
- * p2/p1 0.51, at temperature 2 / 0.5 0.38 / 0.51; margin blended with a 10-NN vote of the labelled
- * frames 0.45; typicality discounted near labelled frames 0.52; turns to the classes with the
- * fewest labels 0.50, ∝ √ / ∝ predicted frequency 0.52 / 0.48; expected gradient length 0.51.
- * Equal class turns and a mild density weight are what the gain rests on.
+ * Each order, and the ~30 tried and not kept, is measured over 10 seeds on real photos in
+ * docs/benchmarks.md#active-learning-on-real-photos: equal class turns and a mild density weight
+ * are what the gain rests on.
  *
  * Frames someone skipped come after every frame nobody has looked at yet.
  */

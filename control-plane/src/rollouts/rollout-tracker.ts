@@ -25,6 +25,8 @@ function derive(state: ReportedState, entry: RolloutDeviceRecord, version: numbe
   return { next: u.phase, reason: u.detail ?? null };
 }
 
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
 /** States a device's own report may move it out of (the rest are the engine's or final). */
 const MOVABLE = new Set<RolloutDeviceState>([
   'notified',
@@ -42,6 +44,48 @@ function isForward(from: RolloutDeviceState, next: RolloutDeviceState): boolean 
   );
 }
 
+/** The rollout's field figures for the versions before and after, when the report changes them. */
+function statsOf(state: ReportedState, entry: RolloutDeviceRecord, version: number) {
+  if (!state.modelStats) return null;
+  const baseline = state.modelStats.find((s) => s.modelVersion === entry.previousVersion) ?? entry.baseline;
+  const latest = state.modelStats.find((s) => s.modelVersion === version) ?? entry.latest;
+  return sameJson(baseline, entry.baseline) && sameJson(latest, entry.latest) ? null : { baseline, latest };
+}
+
+/**
+ * The move one report calls for in one rollout entry, or null: the rules of this module, written
+ * once for the batched path and for the one-report path that re-decides a move another writer beat.
+ */
+function decide(
+  state: ReportedState,
+  entry: RolloutDeviceRecord,
+  version: number,
+): { to: RolloutDeviceState; reason: string | null } | null {
+  if (entry.state === 'rolling_back') {
+    return state.modelVersion === entry.previousVersion && state.status === 'running'
+      ? { to: 'rolled_back', reason: `running version ${state.modelVersion} again` }
+      : null;
+  }
+  if (!MOVABLE.has(entry.state)) return null;
+  const derived = derive(state, entry, version);
+  if (!derived) return null;
+  if (derived.next === entry.state) {
+    // Same phase, new finding (a shadow-mode agreement): recorded, the state stays.
+    return state.update?.agreement && derived.reason !== entry.reason
+      ? { to: entry.state, reason: derived.reason }
+      : null;
+  }
+  return isForward(entry.state, derived.next) ? { to: derived.next, reason: derived.reason } : null;
+}
+
+/** Not yet told, already back, or let go because an operator pinned the device: nothing to record. */
+const UNTRACKED = new Set<RolloutDeviceState>(['queued', 'rolled_back', 'skipped']);
+
+/**
+ * One report, statement by statement, each move a compare-and-set from the state read: another
+ * replica (recording a newer report) or the leader (timing the device out) may have moved the
+ * entry meanwhile; then it is decided again from what is stored now.
+ */
 export async function trackReportedState(
   deps: { rollouts: RolloutStore; logger: Logger },
   deviceId: string,
@@ -51,53 +95,20 @@ export async function trackReportedState(
   const { rollouts } = deps;
   const changed = new Set<string>();
   for (const entry of await rollouts.entriesOf(deviceId)) {
-    // Not yet told, already back, or let go because an operator pinned the device.
-    if (entry.state === 'queued' || entry.state === 'rolled_back' || entry.state === 'skipped') continue;
+    if (UNTRACKED.has(entry.state)) continue;
     const rollout = await rollouts.get(entry.rolloutId);
     if (!rollout) continue;
     const version = rollout.modelVersion;
-
-    if (state.modelStats) {
-      const baseline =
-        state.modelStats.find((s) => s.modelVersion === entry.previousVersion) ?? entry.baseline;
-      const latest = state.modelStats.find((s) => s.modelVersion === version) ?? entry.latest;
-      await rollouts.setStats(entry.rolloutId, deviceId, baseline, latest);
-    }
-
-    if (entry.state === 'rolling_back') {
-      if (state.modelVersion === entry.previousVersion && state.status === 'running') {
-        await rollouts.transition(
-          entry.rolloutId,
-          deviceId,
-          'rolled_back',
-          `running version ${state.modelVersion} again`,
-          at,
-        );
-        changed.add(entry.rolloutId);
-      }
-      continue;
-    }
-    if (entry.state === 'active') continue;
-    const derived = derive(state, entry, version);
-    if (!derived) continue;
-    if (derived.next === entry.state) {
-      // Same phase, new finding (a shadow-mode agreement): recorded, the state stays.
-      if (state.update?.agreement && derived.reason !== entry.reason) {
-        await rollouts.transition(entry.rolloutId, deviceId, entry.state, derived.reason, at);
-      }
-      continue;
-    }
-    // Only from the state read: another replica (recording a newer report) or the leader (timing
-    // the device out) may have moved it meanwhile; then decide again from what is stored now.
+    const stats = statsOf(state, entry, version);
+    if (stats) await rollouts.setStats(entry.rolloutId, deviceId, stats.baseline, stats.latest);
     let current: RolloutDeviceRecord | undefined = entry;
     for (let attempt = 0; current && attempt < 3; attempt++) {
-      const from: RolloutDeviceState = current.state;
-      const next = MOVABLE.has(from) ? derive(state, current, version) : null;
-      if (!next || !isForward(from, next.next)) break;
-      if (await rollouts.advance(entry.rolloutId, deviceId, from, next.next, next.reason, at)) {
+      const move = decide(state, current, version);
+      if (!move) break;
+      if (await rollouts.advance(entry.rolloutId, deviceId, current.state, move.to, move.reason, at)) {
         changed.add(entry.rolloutId);
         deps.logger.debug(
-          { rolloutId: entry.rolloutId, deviceId, from, to: next.next },
+          { rolloutId: entry.rolloutId, deviceId, from: current.state, to: move.to },
           'rollout device state',
         );
         break;
@@ -110,8 +121,6 @@ export async function trackReportedState(
 
 /** A reported state as the ingest batcher hands it over, after it was stored. */
 export type TrackedReport = CommittedState;
-
-const sameJson = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
 /**
  * trackReportedState for a batch of reports (in arrival order), with one read for every device's
@@ -136,44 +145,24 @@ export async function trackReportedStates(
   reports.forEach((report, index) => {
     const { deviceId, state, receivedAt: at } = report;
     for (const entry of entries.get(deviceId) ?? []) {
-      // Not yet told, already back, or let go because an operator pinned the device.
-      if (entry.state === 'queued' || entry.state === 'rolled_back' || entry.state === 'skipped') continue;
-      const move = (to: RolloutDeviceState, reason: string | null) => {
-        moves.push({ rolloutId: entry.rolloutId, deviceId, from: entry.state, to, reason, at });
-        moveReport.push(index);
-        entry.state = to;
-        entry.reason = reason;
-      };
+      if (UNTRACKED.has(entry.state)) continue;
       const version = entry.modelVersion;
-      if (state.modelStats) {
-        const baseline =
-          state.modelStats.find((s) => s.modelVersion === entry.previousVersion) ?? entry.baseline;
-        const latest = state.modelStats.find((s) => s.modelVersion === version) ?? entry.latest;
-        if (!sameJson(baseline, entry.baseline) || !sameJson(latest, entry.latest)) {
-          entry.baseline = baseline;
-          entry.latest = latest;
-          stats.set(`${entry.rolloutId}\u0000${deviceId}`, {
-            rolloutId: entry.rolloutId,
-            deviceId,
-            baseline,
-            latest,
-          });
-        }
+      const figures = statsOf(state, entry, version);
+      if (figures) {
+        entry.baseline = figures.baseline;
+        entry.latest = figures.latest;
+        stats.set(`${entry.rolloutId}\u0000${deviceId}`, {
+          rolloutId: entry.rolloutId,
+          deviceId,
+          ...figures,
+        });
       }
-      if (entry.state === 'rolling_back') {
-        if (state.modelVersion === entry.previousVersion && state.status === 'running')
-          move('rolled_back', `running version ${state.modelVersion} again`);
-        continue;
-      }
-      if (!MOVABLE.has(entry.state)) continue;
-      const derived = derive(state, entry, version);
-      if (!derived) continue;
-      if (derived.next === entry.state) {
-        // Same phase, new finding (a shadow-mode agreement): recorded, the state stays.
-        if (state.update?.agreement && derived.reason !== entry.reason) move(entry.state, derived.reason);
-        continue;
-      }
-      if (isForward(entry.state, derived.next)) move(derived.next, derived.reason);
+      const move = decide(state, entry, version);
+      if (!move) continue;
+      moves.push({ rolloutId: entry.rolloutId, deviceId, from: entry.state, ...move, at });
+      moveReport.push(index);
+      entry.state = move.to;
+      entry.reason = move.reason;
     }
   });
   let applied: boolean[];

@@ -634,4 +634,11 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX recent_predictions_device_seq ON recent_predictions (device_id, seq);
     `,
   },
+  {
+    version: 20,
+    name: 'samples-labelled-at',
+    // The label queue reads the most recently labelled frames' embeddings on every call: one index
+    // range instead of sorting every sample ever received.
+    sql: 'CREATE INDEX samples_labelled_at ON samples (labelled_at, id);',
+  },
 ];

@@ -40,7 +40,11 @@ export interface PresignedPutSpec {
  */
 export interface ObjectPresigner {
   readonly expirySeconds: number;
-  getUrl(key: string): Promise<string>;
+  /**
+   * A URL to GET the object with, valid for at least half of `expirySeconds` from `now`; callers
+   * may be handed the same one (it grants only what each of them may read anyway).
+   */
+  getUrl(key: string, now?: number): Promise<string>;
   /** The URL and the headers the PUT must carry exactly (its length is the body's). */
   putUrl(key: string, spec: PresignedPutSpec): Promise<{ url: string; headers: Record<string, string> }>;
 }

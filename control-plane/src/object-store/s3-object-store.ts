@@ -64,6 +64,9 @@ function clientFor(options: S3ObjectStoreOptions, endpoint: string | undefined):
   });
 }
 
+/** Model files handed out as shared GET URLs at once: a few versions' files. */
+const MAX_SHARED_GET_URLS = 64;
+
 /**
  * Presigned GET and PUT URLs (SigV4 query signing). Content-Type, Content-Length and
  * x-amz-checksum-sha256 are signed headers, so S3 refuses a PUT of other bytes or another size;
@@ -75,10 +78,24 @@ function createPresigner(
   keyOf: (key: string) => string,
   expirySeconds: number,
 ): ObjectPresigner {
+  // A GET URL is the same for every device (each may read every model file), and signing one
+  // through the SDK's middleware costs more than the rest of the request: a fleet installing at
+  // once shares one per file while it has more than half its lifetime left.
+  const gets = new Map<string, { url: Promise<string>; freshUntil: number }>();
   return {
     expirySeconds,
-    getUrl: (key) =>
-      getSignedUrl(signer, new GetObjectCommand({ Bucket, Key: keyOf(key) }), { expiresIn: expirySeconds }),
+    getUrl(key, now = Date.now()) {
+      const cached = gets.get(key);
+      if (cached && now < cached.freshUntil) return cached.url;
+      const url = getSignedUrl(signer, new GetObjectCommand({ Bucket, Key: keyOf(key) }), {
+        expiresIn: expirySeconds,
+      });
+      for (const [k, v] of gets) if (now >= v.freshUntil) gets.delete(k);
+      if (gets.size >= MAX_SHARED_GET_URLS) gets.delete(gets.keys().next().value!);
+      gets.set(key, { url, freshUntil: now + (expirySeconds * 1000) / 2 });
+      url.catch(() => gets.delete(key));
+      return url;
+    },
     async putUrl(key, spec) {
       const checksum = Buffer.from(spec.sha256, 'hex').toString('base64');
       const url = await getSignedUrl(

@@ -172,6 +172,7 @@ export function createAgentRolloutEngine(deps: {
     const ops: WaveOps<AgentRolloutDeviceRecord> = {
       kind: 'agent rollout',
       failedAs: 'failed their self-update',
+      waves: rollouts.waves,
       devices: () => rollouts.rolloutDevices(r.rolloutId),
       transition: (ids, state, reason, at) => rollouts.transition(r.rolloutId, ids, state, reason, at),
       async notify(ids, at) {

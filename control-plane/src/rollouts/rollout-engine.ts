@@ -143,6 +143,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     const ops: WaveOps<RolloutDeviceRecord> = {
       kind: 'rollout',
       failedAs: 'failed',
+      waves: rollouts.waves,
       devices: () => rollouts.devices(r.rolloutId),
       transition: (ids, state, reason, at) => rollouts.transitionMany(r.rolloutId, ids, state, reason, at),
       async notify(ids, at) {

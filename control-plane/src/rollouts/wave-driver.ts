@@ -8,6 +8,7 @@
  */
 import type { GateCheck, Logger, RolloutDeviceState, RolloutWaveStatus } from '@edgeloop/shared';
 import type { Store } from '../store/store.ts';
+import type { WaveReads } from '../store/wave-queries.ts';
 import { FINISHED, IN_FLIGHT } from './device-states.ts';
 
 export interface WaveDevice {
@@ -42,6 +43,9 @@ export interface WaveOps<D extends WaveDevice> {
   kind: string;
   /** How the abort reason says what went wrong, e.g. 'failed' or 'failed their self-update'. */
   failedAs: string;
+  /** Counts and the device ids a drive acts on, read in SQL (a wave can hold 10,000 devices). */
+  waves: WaveReads;
+  /** Every device's entry: read only when a wave's gates run. */
   devices(): Promise<D[]>;
   transition(deviceIds: string[], state: RolloutDeviceState, reason: string, at: string): Promise<void>;
   /** Tell these devices of the new version: desired state set, marked notified, published. */
@@ -66,23 +70,29 @@ export async function driveWaves<D extends WaveDevice>(
 ): Promise<boolean> {
   const at = now.toISOString();
   const { strategy } = r;
-  let devices = await ops.devices();
+  const windowStart = new Date(now.getTime() - 60_000).toISOString();
+  const summarize = () => ops.waves.summary(r.rolloutId, r.currentWave, windowStart);
+  let summary = await summarize();
+  const count = (s: RolloutDeviceState) => summary.counts[s] ?? 0;
 
-  const timeoutMs = strategy.deviceTimeoutSeconds * 1000;
-  const late = devices.filter(
-    (d) => IN_FLIGHT.has(d.state) && d.notifiedAt && now.getTime() - Date.parse(d.notifiedAt) > timeoutMs,
-  );
-  if (late.length > 0) {
-    await ops.transition(
-      late.map((d) => d.deviceId),
-      'timed_out',
-      `not active ${strategy.deviceTimeoutSeconds}s after notification`,
-      at,
+  if ([...IN_FLIGHT].some((s) => count(s) > 0)) {
+    const timeoutMs = strategy.deviceTimeoutSeconds * 1000;
+    const late = await ops.waves.notifiedBefore(
+      r.rolloutId,
+      [...IN_FLIGHT],
+      new Date(now.getTime() - timeoutMs).toISOString(),
     );
-    devices = await ops.devices();
+    if (late.length > 0) {
+      await ops.transition(
+        late,
+        'timed_out',
+        `not active ${strategy.deviceTimeoutSeconds}s after notification`,
+        at,
+      );
+      summary = await summarize();
+    }
   }
 
-  const count = (s: RolloutDeviceState) => devices.filter((d) => d.state === s).length;
   const failures = count('failed') + (strategy.abort.countTimeouts ? count('timed_out') : 0);
   const finished = count('active') + failures;
   if (finished >= strategy.abort.minFinished && (failures / finished) * 100 > strategy.abort.failurePercent) {
@@ -93,16 +103,14 @@ export async function driveWaves<D extends WaveDevice>(
     return false;
   }
 
-  const queued = devices.filter((d) => d.wave <= r.currentWave && d.state === 'queued');
-  if (queued.length > 0) {
-    const windowStart = now.getTime() - 60_000;
-    const recent = devices.filter((d) => d.notifiedAt && Date.parse(d.notifiedAt) > windowStart).length;
-    const batch = queued.slice(0, Math.max(0, strategy.maxNotifiedPerMinute - recent));
+  if (count('queued') > 0) {
+    const batch = await ops.waves.queued(
+      r.rolloutId,
+      r.currentWave,
+      strategy.maxNotifiedPerMinute - summary.notifiedSince,
+    );
     if (batch.length > 0) {
-      await ops.notify(
-        batch.map((d) => d.deviceId),
-        at,
-      );
+      await ops.notify(batch, at);
       log.info({ rolloutId: r.rolloutId, wave: r.currentWave, devices: batch.length }, 'devices notified');
     }
   }
@@ -110,18 +118,26 @@ export async function driveWaves<D extends WaveDevice>(
   const waves: RolloutWaveStatus[] = r.waves.map((w) => ({ ...w }));
   const wave = waves[r.currentWave];
   // Devices pinned away during the rollout are no longer its business.
-  const waveDevices = devices.filter((d) => d.wave === r.currentWave && d.state !== 'skipped');
+  const inWave = Object.entries(summary.waveCounts).filter(([state]) => state !== 'skipped') as [
+    RolloutDeviceState,
+    number,
+  ][];
+  const waveSize = inWave.reduce((n, [, c]) => n + c, 0);
   let again = false;
-  if (wave.state === 'rolling' && waveDevices.every((d) => FINISHED.has(d.state))) {
+  if (wave.state === 'rolling' && inWave.every(([state, c]) => c === 0 || FINISHED.has(state))) {
     wave.state = 'soaking';
     // An empty wave has nothing to watch.
-    const soakMs = waveDevices.length === 0 ? 0 : strategy.soakSeconds * 1000;
+    const soakMs = waveSize === 0 ? 0 : strategy.soakSeconds * 1000;
     wave.soakUntil = new Date(now.getTime() + soakMs).toISOString();
     await ops.update({ waves }, at);
     again = true;
   }
   if (wave.state !== 'soaking' || now.getTime() < Date.parse(wave.soakUntil!)) return again;
 
+  const waveDevices =
+    waveSize === 0
+      ? []
+      : (await ops.devices()).filter((d) => d.wave === r.currentWave && d.state !== 'skipped');
   const checks = waveDevices.length === 0 ? [] : await ops.gates(waveDevices, wave);
   wave.checks = checks;
   const failed = checks.filter((c) => !c.passed);

@@ -15,6 +15,7 @@ import type {
 } from '@edgeloop/shared';
 import { chunked } from './device-report-batch.ts';
 import type { SqlDatabase } from './sql.ts';
+import { type WaveReads, waveReads } from './wave-queries.ts';
 
 /** A device's transitions kept per rollout entry: enough to read what happened, bounded. */
 const HISTORY_MAX = 20;
@@ -135,7 +136,11 @@ const deviceOf = (r: DeviceRow): AgentRolloutDeviceRecord => ({
 });
 
 export class SqlAgentVersionStore {
-  constructor(private readonly sql: SqlDatabase) {}
+  /** What a drive of an agent rollout reads (counts and the ids it acts on). */
+  readonly waves: WaveReads;
+  constructor(private readonly sql: SqlDatabase) {
+    this.waves = waveReads(sql, 'agent_rollout_devices');
+  }
 
   async addVersion(v: AgentVersionRecord): Promise<void> {
     await this.sql

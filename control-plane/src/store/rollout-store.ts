@@ -13,6 +13,7 @@ import type {
 } from '@edgeloop/shared';
 import { chunked, valueRows } from './device-report-batch.ts';
 import type { SqlDatabase } from './sql.ts';
+import { type WaveReads, waveReads } from './wave-queries.ts';
 
 export interface RolloutRecord {
   rolloutId: string;
@@ -79,6 +80,8 @@ export interface RolloutStore {
     at: string,
   ): Promise<void>;
   devices(rolloutId: string): Promise<RolloutDeviceRecord[]>;
+  /** What a drive of a rollout reads (counts and the ids it acts on). */
+  readonly waves: WaveReads;
   /**
    * The entries a device's report can still change, for many devices in one read: every entry of
    * a running or paused rollout, and any rollout's entry that is not settled (a timed-out device
@@ -197,6 +200,7 @@ const json = (v: unknown) => (v === null || v === undefined ? null : JSON.string
 
 export function createSqlRolloutStore(db: SqlDatabase): RolloutStore {
   return {
+    waves: waveReads(db, 'rollout_devices'),
     async create(rollout, devices) {
       await db.transaction(async (tx) => {
         await tx

@@ -243,6 +243,56 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
     ]);
   });
 
+  it('answers what a rollout drive reads: counts per state and wave, late and queued devices', async () => {
+    const minute = (m: number) => new Date(now.getTime() + m * 60_000).toISOString();
+    const entry = (deviceId: string, wave: number) => ({
+      rolloutId: 'r5',
+      deviceId,
+      wave,
+      state: 'queued' as const,
+      previousVersion: 1,
+      reason: null,
+      notifiedAt: null,
+      updatedAt: minute(0),
+      baseline: null,
+      latest: null,
+    });
+    await store.rollouts.create(
+      {
+        rolloutId: 'r5',
+        modelVersion: 2,
+        target: { group: 'yard' },
+        strategy: { waves: [] } as never,
+        state: 'running',
+        currentWave: 1,
+        waves: [],
+        reason: null,
+        createdAt: minute(0),
+        updatedAt: minute(0),
+      },
+      [entry('cam-a', 0), entry('cam-b', 1), entry('cam-c', 1)],
+    );
+    await store.rollouts.transition('r5', 'cam-a', 'active', null, minute(0), true);
+    await store.rollouts.transition('r5', 'cam-b', 'downloading', null, minute(5), true);
+    const summary = await store.rollouts.waves.summary('r5', 1, minute(3));
+    // Plain numbers on both engines (Postgres counts are bigint).
+    expect(summary).toEqual({
+      counts: { active: 1, downloading: 1, queued: 1 },
+      waveCounts: { downloading: 1, queued: 1 },
+      notifiedSince: 1,
+    });
+    expect(await store.rollouts.waves.notifiedBefore('r5', ['notified', 'downloading'], minute(6))).toEqual([
+      'cam-b',
+    ]);
+    expect(await store.rollouts.waves.notifiedBefore('r5', ['notified', 'downloading'], minute(5))).toEqual(
+      [],
+    );
+    expect(await store.rollouts.waves.queued('r5', 1, 10)).toEqual(['cam-c']);
+    expect(await store.rollouts.waves.queued('r5', 0, 10)).toEqual([]);
+    expect(await store.rollouts.waves.queued('r5', 1, 0)).toEqual([]);
+    await store.rollouts.update('r5', { state: 'aborted' }, minute(9));
+  });
+
   it('reads and applies a batch of rollout tracking in one go', async () => {
     const at = now.toISOString();
     await store.rollouts.create(

@@ -298,22 +298,23 @@ export async function benchMain(argv: string[]): Promise<number> {
         bias: [variant / 1000, 0],
         padBytes: Number(values['model-bytes']),
       });
-    // A fresh fleet runs version 1 and is rolled out to 2. A kept one is brought to the newest
-    // version published (an earlier run that stopped mid-rollout left part of it there, and a
-    // device refuses to go back to an older version unless a rollback says so), then rolled out to
-    // the next.
-    const newest = saved
-      ? Math.max(saved.version, ...(await api.listModels()).map((m) => m.modelVersion))
-      : 0;
-    const baseVersion = saved ? newest : 1;
-    const nextVersion = baseVersion + 1;
-    for (const version of saved ? [nextVersion] : [baseVersion, nextVersion]) {
+    const publish = async (version: number) => {
       const model = modelOf(version);
       await api.publishModel(
         testManifest(model, { modelVersion: version, name: `bench-fleet-v${version}` }),
         new Map([['model.onnx', model]]),
       );
-    }
+    };
+    // A fresh fleet runs version 1 and is rolled out to 2. A kept one is brought to the newest
+    // version published (an earlier run that stopped mid-rollout left part of it there, and a
+    // device refuses to go back to an older version unless a rollback says so), then rolled out to
+    // the next, published only then (so a run that stops before its rollout leaves nothing newer).
+    const newest = saved
+      ? Math.max(saved.version, ...(await api.listModels()).map((m) => m.modelVersion))
+      : 0;
+    const baseVersion = saved ? newest : 1;
+    const nextVersion = baseVersion + 1;
+    if (!saved) await publish(baseVersion);
     // A rollout an earlier run left live holds its devices: end it first.
     for (const r of await api.listRollouts())
       if (r.state === 'running' || r.state === 'paused')
@@ -477,6 +478,7 @@ export async function benchMain(argv: string[]): Promise<number> {
 
     // Devices keep classifying through the rollout: its health gates judge the new version on them.
     log(`rolling out version ${nextVersion}…`);
+    await publish(nextVersion);
     const rolloutCpuBefore = cpuOf();
     const rolloutPostgresCpuBefore = postgresCpuOf();
     const t0 = Date.now();

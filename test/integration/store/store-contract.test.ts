@@ -27,6 +27,19 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
     await done?.();
   });
 
+  /** A running model rollout of version 2 to the yard group (its waves are the test's business). */
+  const rolloutOf = (rolloutId: string, at: string, currentWave = 0) => ({
+    rolloutId,
+    modelVersion: 2,
+    target: { group: 'yard' },
+    strategy: { waves: [] } as never,
+    state: 'running' as const,
+    currentWave,
+    waves: [],
+    reason: null,
+    createdAt: at,
+    updatedAt: at,
+  });
   const enroll = (deviceId: string, token = 'tok', tags: string[] = []) =>
     store.devices.enroll(token, { deviceId, name: null, hardware: null, secretHash: 'h', tags }, now);
 
@@ -194,34 +207,20 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
 
   it('keeps rollouts with their device transitions', async () => {
     const at = now.toISOString();
-    await store.rollouts.create(
+    await store.rollouts.create(rolloutOf('r1', at), [
       {
         rolloutId: 'r1',
-        modelVersion: 2,
-        target: { group: 'yard' },
-        strategy: { waves: [] } as never,
-        state: 'running',
-        currentWave: 0,
-        waves: [],
+        deviceId: 'cam-a',
+        wave: 0,
+        state: 'queued',
+        previousVersion: 1,
         reason: null,
-        createdAt: at,
+        notifiedAt: null,
         updatedAt: at,
+        baseline: null,
+        latest: null,
       },
-      [
-        {
-          rolloutId: 'r1',
-          deviceId: 'cam-a',
-          wave: 0,
-          state: 'queued',
-          previousVersion: 1,
-          reason: null,
-          notifiedAt: null,
-          updatedAt: at,
-          baseline: null,
-          latest: null,
-        },
-      ],
-    );
+    ]);
     await store.rollouts.transition('r1', 'cam-a', 'notified', null, at, true);
     const [entry] = await store.rollouts.devices('r1');
     expect(entry).toMatchObject({ state: 'notified', notifiedAt: at });
@@ -257,21 +256,11 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
       baseline: null,
       latest: null,
     });
-    await store.rollouts.create(
-      {
-        rolloutId: 'r5',
-        modelVersion: 2,
-        target: { group: 'yard' },
-        strategy: { waves: [] } as never,
-        state: 'running',
-        currentWave: 1,
-        waves: [],
-        reason: null,
-        createdAt: minute(0),
-        updatedAt: minute(0),
-      },
-      [entry('cam-a', 0), entry('cam-b', 1), entry('cam-c', 1)],
-    );
+    await store.rollouts.create(rolloutOf('r5', minute(0), 1), [
+      entry('cam-a', 0),
+      entry('cam-b', 1),
+      entry('cam-c', 1),
+    ]);
     await store.rollouts.transition('r5', 'cam-a', 'active', null, minute(0), true);
     await store.rollouts.transition('r5', 'cam-b', 'downloading', null, minute(5), true);
     const summary = await store.rollouts.waves.summary('r5', 1, minute(3));
@@ -295,34 +284,20 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
 
   it('reads and applies a batch of rollout tracking in one go', async () => {
     const at = now.toISOString();
-    await store.rollouts.create(
+    await store.rollouts.create(rolloutOf('r9', at), [
       {
         rolloutId: 'r9',
-        modelVersion: 2,
-        target: { group: 'yard' },
-        strategy: { waves: [] } as never,
-        state: 'running',
-        currentWave: 0,
-        waves: [],
+        deviceId: 'cam-a',
+        wave: 0,
+        state: 'notified',
+        previousVersion: 1,
         reason: null,
-        createdAt: at,
+        notifiedAt: at,
         updatedAt: at,
+        baseline: null,
+        latest: null,
       },
-      [
-        {
-          rolloutId: 'r9',
-          deviceId: 'cam-a',
-          wave: 0,
-          state: 'notified',
-          previousVersion: 1,
-          reason: null,
-          notifiedAt: at,
-          updatedAt: at,
-          baseline: null,
-          latest: null,
-        },
-      ],
-    );
+    ]);
     const tracked = await store.rollouts.trackedEntriesOf(['cam-a', 'cam-a', 'nobody']);
     expect([...tracked.keys()]).toEqual(['cam-a']);
     expect(tracked.get('cam-a')?.find((e) => e.rolloutId === 'r9')).toMatchObject({

@@ -93,7 +93,10 @@ function createPresigner(
       for (const [k, v] of gets) if (now >= v.freshUntil) gets.delete(k);
       if (gets.size >= MAX_SHARED_GET_URLS) gets.delete(gets.keys().next().value!);
       gets.set(key, { url, freshUntil: now + (expirySeconds * 1000) / 2 });
-      url.catch(() => gets.delete(key));
+      // A failed signature is not handed out again (nor a newer one dropped in its place).
+      url.catch(() => {
+        if (gets.get(key)?.url === url) gets.delete(key);
+      });
       return url;
     },
     async putUrl(key, spec) {

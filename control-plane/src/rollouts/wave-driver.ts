@@ -75,11 +75,12 @@ export async function driveWaves<D extends WaveDevice>(
   let summary = await summarize();
   const count = (s: RolloutDeviceState) => summary.counts[s] ?? 0;
 
-  if ([...IN_FLIGHT].some((s) => count(s) > 0)) {
+  const inFlight = [...IN_FLIGHT];
+  if (inFlight.some((s) => count(s) > 0)) {
     const timeoutMs = strategy.deviceTimeoutSeconds * 1000;
     const late = await ops.waves.notifiedBefore(
       r.rolloutId,
-      [...IN_FLIGHT],
+      inFlight,
       new Date(now.getTime() - timeoutMs).toISOString(),
     );
     if (late.length > 0) {

@@ -24,7 +24,8 @@ export function valueRows(rows: number, columns: number): string {
   return new Array(rows).fill(row).join(', ');
 }
 
-const marks = (n: number) => new Array(n).fill('?').join(', ');
+/** `?, ?, ?` for an IN list of `n` values. */
+export const marks = (n: number) => new Array(n).fill('?').join(', ');
 
 /**
  * The devices columns a reported state sets. Each value is CAST: inside `CASE id WHEN ? THEN ?`

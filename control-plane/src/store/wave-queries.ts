@@ -5,6 +5,7 @@
  * Times are ISO-8601 strings as the stores write them (`toISOString()`), so they compare as text.
  */
 import type { RolloutDeviceState } from '@edgeloop/shared';
+import { marks } from './device-report-batch.ts';
 import type { SqlDatabase } from './sql.ts';
 
 export type WaveTable = 'rollout_devices' | 'agent_rollout_devices';
@@ -18,93 +19,68 @@ export interface WaveSummary {
   notifiedSince: number;
 }
 
-const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
-
-export async function waveSummary(
-  db: SqlDatabase,
-  table: WaveTable,
-  rolloutId: string,
-  currentWave: number,
-  windowStart: string,
-): Promise<WaveSummary> {
-  // Grouped by position: the same expression written twice with two parameters is not the same
-  // expression to Postgres. Counts come back as text from Postgres (bigint).
-  const rows = (await db
-    .prepare(
-      `SELECT state, CASE WHEN wave = ? THEN 1 ELSE 0 END AS cur, COUNT(*) AS n,
-              SUM(CASE WHEN notified_at > ? THEN 1 ELSE 0 END) AS recent
-       FROM ${table} WHERE rollout_id = ? GROUP BY 1, 2`,
-    )
-    .all(currentWave, windowStart, rolloutId)) as {
-    state: RolloutDeviceState;
-    cur: number | string;
-    n: number | string;
-    recent: number | string | null;
-  }[];
-  const summary: WaveSummary = { counts: {}, waveCounts: {}, notifiedSince: 0 };
-  for (const row of rows) {
-    const n = Number(row.n);
-    summary.counts[row.state] = (summary.counts[row.state] ?? 0) + n;
-    if (Number(row.cur) === 1) summary.waveCounts[row.state] = n;
-    summary.notifiedSince += Number(row.recent ?? 0);
-  }
-  return summary;
-}
-
-/** Devices in one of `states` notified before `notifiedBefore` (late to answer). */
-export async function devicesNotifiedBefore(
-  db: SqlDatabase,
-  table: WaveTable,
-  rolloutId: string,
-  states: readonly RolloutDeviceState[],
-  notifiedBefore: string,
-): Promise<string[]> {
-  const rows = (await db
-    .prepare(
-      `SELECT device_id FROM ${table}
-       WHERE rollout_id = ? AND state IN (${placeholders(states.length)}) AND notified_at < ?
-       ORDER BY wave, device_id`,
-    )
-    .all(rolloutId, ...states, notifiedBefore)) as { device_id: string }[];
-  return rows.map((r) => r.device_id);
-}
-
-/** Up to `limit` queued devices of waves up to `throughWave`, in wave and id order. */
-export async function queuedDevices(
-  db: SqlDatabase,
-  table: WaveTable,
-  rolloutId: string,
-  throughWave: number,
-  limit: number,
-): Promise<string[]> {
-  if (limit <= 0) return [];
-  const rows = (await db
-    .prepare(
-      `SELECT device_id FROM ${table}
-       WHERE rollout_id = ? AND state = 'queued' AND wave <= ?
-       ORDER BY wave, device_id LIMIT ?`,
-    )
-    .all(rolloutId, throughWave, limit)) as { device_id: string }[];
-  return rows.map((r) => r.device_id);
-}
-
-/** The reads above bound to one rollout table, as each rollout store exposes them. */
+/** The reads of one rollout table, as each rollout store exposes them. */
 export interface WaveReads {
   summary(rolloutId: string, currentWave: number, windowStart: string): Promise<WaveSummary>;
+  /** Devices in one of `states` notified before `notifiedBefore` (late to answer). */
   notifiedBefore(
     rolloutId: string,
     states: readonly RolloutDeviceState[],
     notifiedBefore: string,
   ): Promise<string[]>;
+  /** Up to `limit` queued devices of waves up to `throughWave`, in wave and id order. */
   queued(rolloutId: string, throughWave: number, limit: number): Promise<string[]>;
 }
 
 export function waveReads(db: SqlDatabase, table: WaveTable): WaveReads {
+  const ids = (rows: unknown) => (rows as { device_id: string }[]).map((r) => r.device_id);
   return {
-    summary: (rolloutId, currentWave, windowStart) =>
-      waveSummary(db, table, rolloutId, currentWave, windowStart),
-    notifiedBefore: (rolloutId, states, before) =>
-      devicesNotifiedBefore(db, table, rolloutId, states, before),
-    queued: (rolloutId, throughWave, limit) => queuedDevices(db, table, rolloutId, throughWave, limit),
+    async summary(rolloutId, currentWave, windowStart) {
+      // Grouped by position: the same expression written twice with two parameters is not the
+      // same expression to Postgres. Counts come back as text from Postgres (bigint).
+      const rows = (await db
+        .prepare(
+          `SELECT state, CASE WHEN wave = ? THEN 1 ELSE 0 END AS cur, COUNT(*) AS n,
+                  SUM(CASE WHEN notified_at > ? THEN 1 ELSE 0 END) AS recent
+           FROM ${table} WHERE rollout_id = ? GROUP BY 1, 2`,
+        )
+        .all(currentWave, windowStart, rolloutId)) as {
+        state: RolloutDeviceState;
+        cur: number | string;
+        n: number | string;
+        recent: number | string | null;
+      }[];
+      const summary: WaveSummary = { counts: {}, waveCounts: {}, notifiedSince: 0 };
+      for (const row of rows) {
+        const n = Number(row.n);
+        summary.counts[row.state] = (summary.counts[row.state] ?? 0) + n;
+        if (Number(row.cur) === 1) summary.waveCounts[row.state] = n;
+        summary.notifiedSince += Number(row.recent ?? 0);
+      }
+      return summary;
+    },
+    async notifiedBefore(rolloutId, states, before) {
+      return ids(
+        await db
+          .prepare(
+            `SELECT device_id FROM ${table}
+             WHERE rollout_id = ? AND state IN (${marks(states.length)}) AND notified_at < ?
+             ORDER BY wave, device_id`,
+          )
+          .all(rolloutId, ...states, before),
+      );
+    },
+    async queued(rolloutId, throughWave, limit) {
+      if (limit <= 0) return [];
+      return ids(
+        await db
+          .prepare(
+            `SELECT device_id FROM ${table}
+             WHERE rollout_id = ? AND state = 'queued' AND wave <= ?
+             ORDER BY wave, device_id LIMIT ?`,
+          )
+          .all(rolloutId, throughWave, limit),
+      );
+    },
   };
 }

@@ -22,6 +22,7 @@ import { loadOrCreateAdminToken, loadOrCreateSigningKey } from './auth/key-files
 import { openSigningKeyring } from './auth/signing-keyring.ts';
 import { leaderScoped } from './cluster/leadership.ts';
 import { openLeadership } from './cluster/open-leadership.ts';
+import { replicaClientId, replicaSessions } from './cluster/replica-sessions.ts';
 import { createChangeFeed } from './dashboard/change-feed.ts';
 import { createLiveFrames } from './devices/live-frames.ts';
 import { createConvergence } from './fleet/convergence.ts';
@@ -251,12 +252,20 @@ export async function startControlPlane(
     });
     stops.push(() => ingest.stop());
     // Never waits for the broker: HTTP serves while it is down, and fleet logic runs on connect.
-    const connection = connectMqtt({
+    const mqttOptions = {
       url: brokerUrl,
       ...service,
       logger: mqttLog,
       // Its own broker, reached on whatever address it bound: the chain is checked, not the name.
       tls: tls && brokerChoice.kind !== 'external' ? { ca: tls.serverCa?.pem, anyName: true } : undefined,
+    };
+    // Replicas keep their session across a lost connection (cluster/replica-sessions.ts); the
+    // embedded broker lives and dies with this process, so there a clean session is all there is.
+    const connection = connectMqtt({
+      ...mqttOptions,
+      ...(config.cluster.enabled
+        ? { clientId: replicaClientId(leadership.replicaId), persistent: true }
+        : {}),
     });
     stops.push(() => connection.close());
     const brokerIdentities =
@@ -293,7 +302,7 @@ export async function startControlPlane(
       isLeader: () => leadership.isLeader(),
     });
     const liveFrames = createLiveFrames();
-    followDeviceMessages({
+    const follower = followDeviceMessages({
       connection,
       store,
       logger: mqttLog,
@@ -317,6 +326,20 @@ export async function startControlPlane(
       if (leadership.isLeader()) await reconcile();
     });
     if (config.cluster.enabled) {
+      const sessions = replicaSessions({
+        leases: store.leases,
+        replicaId: leadership.replicaId,
+        leaseMs: config.cluster.leaseSeconds * 1000,
+        logger: root.child({ component: 'cluster' }),
+        connect: (clientId, persistent) =>
+          connectMqtt({ ...mqttOptions, clientId, persistent, reconnect: false }),
+        handle: follower.handle,
+        filters: follower.filters,
+      });
+      await sessions.start();
+      // Before the connection's stop (stops run in reverse): its lease then lapses on its own.
+      stops.push(() => sessions.stop());
+      leadership.add(sessions.handover);
       leadership.add({
         name: 'broker state',
         start: async () => {

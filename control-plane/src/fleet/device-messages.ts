@@ -27,11 +27,19 @@ import {
   topics,
 } from '@edgeloop/shared';
 import type { DeviceQuotas } from '../limits/device-quotas.ts';
-import type { MqttConnection } from '../mqtt/mqtt-client.ts';
+import type { MessageHandler, MqttConnection } from '../mqtt/mqtt-client.ts';
 import type { Store } from '../store/store.ts';
 import type { IngestBatcher, IngestMessage } from './ingest-batcher.ts';
 
 type Kind = (typeof DEVICE_PUBLISH_KINDS)[number];
+
+/** What follows device messages, for another session's messages to go the same way. */
+export interface DeviceMessageFollower {
+  /** The subscriptions every connect makes. */
+  readonly filters: readonly string[];
+  /** Takes one message as this connection's own are taken. */
+  readonly handle: MessageHandler;
+}
 
 /** Called with every valid live frame; nothing is stored in the database for these. */
 export type LiveFrameListener = (deviceId: string, frame: LiveFrame, receivedAt: string) => void;
@@ -77,7 +85,7 @@ export function followDeviceMessages(deps: {
   quotas?: DeviceQuotas;
   /** Replicas: split state, predictions and events in this shared-subscription group. */
   sharedGroup?: string;
-}): void {
+}): DeviceMessageFollower {
   const { connection, store, ingest } = deps;
   const log = deps.logger;
 
@@ -103,7 +111,7 @@ export function followDeviceMessages(deps: {
   }
 
   // The message loop boundary: errors are logged in accept() and never rethrown.
-  connection.onMessage((topic, payload) => {
+  const handle: MessageHandler = (topic, payload) => {
     const parsed = parseDeviceTopic(topic);
     if (!parsed || !(DEVICE_PUBLISH_KINDS as readonly string[]).includes(parsed.kind)) {
       log.debug({ topic }, 'ignored message outside the device tree');
@@ -117,17 +125,16 @@ export function followDeviceMessages(deps: {
     // The batcher runs each device's messages in the order they came, then writes them in batches;
     // the next message is read once it has room.
     return ingest.take(deviceId, () => accept(deviceId, kind, payload, receivedAt));
-  });
+  };
+  connection.onMessage(handle);
 
-  // Clean sessions: subscribe again on every connect (retained state and status arrive right away).
-  connection.onConnect(() =>
-    connection.subscribe(
-      DEVICE_PUBLISH_KINDS.map((kind) =>
-        deps.sharedGroup && SHARED_DEVICE_KINDS.has(kind)
-          ? topics.shared(deps.sharedGroup, topics.allDevices(kind))
-          : topics.allDevices(kind),
-      ),
-      1,
-    ),
+  const filters = DEVICE_PUBLISH_KINDS.map((kind) =>
+    deps.sharedGroup && SHARED_DEVICE_KINDS.has(kind)
+      ? topics.shared(deps.sharedGroup, topics.allDevices(kind))
+      : topics.allDevices(kind),
   );
+  // On every connect: a clean session has no subscriptions (retained state and status arrive
+  // right away), a persistent one keeps them and subscribing again changes nothing.
+  connection.onConnect(() => connection.subscribe(filters, 1));
+  return { filters, handle };
 }

@@ -35,10 +35,13 @@ export interface MqttConnection {
   publish(topic: string, payload: string, options: PublishOptions): Promise<void>;
   /** Throws when the broker refuses any of the filters (SUBACK 0x80, MQTT 3.1.1 §3.9.3). */
   subscribe(filters: readonly string[], qos: 0 | 1): Promise<void>;
+  /** Ends the subscriptions; what the broker already queued for the session still arrives. */
+  unsubscribe(filters: readonly string[]): Promise<void>;
   onMessage(handler: MessageHandler): void;
   /**
-   * Runs after every connect, the first included, in the order added (the session is clean, so
-   * subscriptions are made here). A handler that throws is logged; the others still run.
+   * Runs after every connect, the first included, in the order added (subscriptions are made
+   * here: a clean session has none, a persistent one keeps them and a repeat changes nothing).
+   * A handler that throws is logged; the others still run.
    */
   onConnect(handler: () => Promise<void> | void): void;
   /** Resolves true once ready, or false when timeoutMs passes first. */
@@ -51,6 +54,16 @@ export interface ConnectOptions {
   username?: string;
   password?: string;
   clientIdPrefix?: string;
+  /** The exact client id (instead of the prefix and a random part): a session to come back to. */
+  clientId?: string;
+  /**
+   * Keep the session on the broker while the connection is down (CONNECT without Clean Session,
+   * MQTT 3.1.1 §3.1.2.4): what it queued for us meanwhile, and what we had not acknowledged,
+   * arrives after the reconnect instead of being thrown away. Needs a fixed `clientId`.
+   */
+  persistent?: boolean;
+  /** Connect again after a lost or refused connection (default); false: one connection only. */
+  reconnect?: boolean;
   reconnectPeriodMs?: number;
   logger: Logger;
   /** mqtts: the CA to trust (default: the system's) and whether any server name is accepted. */
@@ -61,13 +74,16 @@ export interface ConnectOptions {
 
 export function connectMqtt(options: ConnectOptions): MqttConnection {
   const log = options.logger;
+  if (options.persistent && !options.clientId)
+    throw new EdgeloopError('INTERNAL', 'a persistent MQTT session needs a fixed client id');
   const client: MqttClient = connect(options.url, {
-    clientId: `${options.clientIdPrefix ?? 'control-plane'}-${randomBytes(4).toString('hex')}`,
+    clientId:
+      options.clientId ?? `${options.clientIdPrefix ?? 'control-plane'}-${randomBytes(4).toString('hex')}`,
     username: options.username,
     password: options.password,
     protocolVersion: 4,
-    clean: true,
-    reconnectPeriod: options.reconnectPeriodMs ?? 1000,
+    clean: !options.persistent,
+    reconnectPeriod: options.reconnect === false ? 0 : (options.reconnectPeriodMs ?? 1000),
     // mqtt.js stops for good after a refused CONNACK unless told otherwise.
     reconnectOnConnackError: true,
     connectTimeout: 10_000,
@@ -212,6 +228,10 @@ export function connectMqtt(options: ConnectOptions): MqttConnection {
           cause: err,
         });
       }
+    },
+
+    async unsubscribe(filters) {
+      await client.unsubscribeAsync([...filters]);
     },
 
     onMessage(handler) {

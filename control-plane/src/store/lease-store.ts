@@ -15,6 +15,8 @@ export interface LeaseStore {
   release(name: string, holder: string): Promise<void>;
   /** Who holds `name` now, or null when nobody does (never taken, released or expired). */
   holder(name: string, now: number): Promise<string | null>;
+  /** The leases named `prefix…` that have expired and were not released, oldest first. */
+  expired(prefix: string, now: number): Promise<{ name: string; holder: string }[]>;
 }
 
 export function createSqlLeaseStore(db: SqlDatabase): LeaseStore {
@@ -40,6 +42,14 @@ export function createSqlLeaseStore(db: SqlDatabase): LeaseStore {
         .prepare('SELECT holder FROM leases WHERE name = ? AND expires_at > ?')
         .get(name, now)) as { holder: string } | undefined;
       return row?.holder ?? null;
+    },
+    async expired(prefix, now) {
+      if (/[%_\\]/.test(prefix)) throw new Error(`lease prefix '${prefix}' must not hold LIKE wildcards`);
+      return (await db
+        .prepare(
+          'SELECT name, holder FROM leases WHERE name LIKE ? AND expires_at <= ? ORDER BY expires_at, name',
+        )
+        .all(`${prefix}%`, now)) as { name: string; holder: string }[];
     },
   };
 }

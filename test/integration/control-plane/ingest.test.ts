@@ -7,7 +7,6 @@
  * dropped, and while the database is cut off the backlog waits in the broker (the buffer stays at
  * its bound, nothing is dropped) and every message is written once it is back.
  */
-import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { type IngestConfig, topics } from '@edgeloop/shared';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -24,6 +23,7 @@ import { connectMqtt, type MqttConnection } from '../../../control-plane/src/mqt
 import { openPostgresStore } from '../../../control-plane/src/store/postgres-store.ts';
 import { openSqliteStore } from '../../../control-plane/src/store/sqlite-store.ts';
 import type { Store } from '../../../control-plane/src/store/store.ts';
+import { startCuttableHop } from '../../helpers/cuttable-hop.ts';
 import { postgresSkipped, startPostgres } from '../../helpers/postgres-cluster.ts';
 import { connectDevice, LogCapture, tempDir } from './helpers.ts';
 
@@ -284,46 +284,6 @@ describe('batched ingestion', () => {
     expect(t.drops).toEqual([]);
   });
 });
-
-/**
- * A TCP hop between the store and Postgres that can be cut (every connection reset, new ones
- * refused, as while the server restarts) and restored.
- */
-async function startCuttableHop(target: string) {
-  const upstream = new URL(target);
-  const sockets = new Set<Socket>();
-  let cut = false;
-  const server = createServer((client) => {
-    if (cut) {
-      client.destroy();
-      return;
-    }
-    const link = connect({ host: upstream.hostname, port: Number(upstream.port) });
-    for (const s of [client, link]) {
-      sockets.add(s);
-      s.on('error', () => {}).on('close', () => {
-        sockets.delete(s);
-        client.destroy();
-        link.destroy();
-      });
-    }
-    client.pipe(link).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = new URL(target);
-  url.port = String((server.address() as { port: number }).port);
-  return {
-    url: url.toString(),
-    cut() {
-      cut = true;
-      for (const s of sockets) s.destroy();
-    },
-    restore() {
-      cut = false;
-    },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 describe.skipIf(postgresSkipped)('batched ingestion while the database is unreachable', () => {
   it('leaves the backlog in the broker, drops nothing, and stores every message once the database is back', async () => {

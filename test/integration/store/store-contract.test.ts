@@ -429,6 +429,23 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
     expect(await store.leases.holder('leader', t + 1_700)).toBeNull();
   });
 
+  it('lists the leases of a kind that expired without being released', async () => {
+    const t = now.getTime();
+    await store.leases.acquire('session/a', 'cp-a', 1_000, t);
+    await store.leases.acquire('session/b', 'cp-b', 2_000, t);
+    await store.leases.acquire('session/c', 'cp-c', 1_000, t);
+    await store.leases.release('session/c', 'cp-c');
+    await store.leases.acquire('leader', 'cp-a', 1, t);
+    expect(await store.leases.expired('session/', t + 500)).toEqual([]);
+    expect(await store.leases.expired('session/', t + 1_500)).toEqual([
+      { name: 'session/a', holder: 'cp-a' },
+    ]);
+    expect(await store.leases.expired('session/', t + 2_500)).toEqual([
+      { name: 'session/a', holder: 'cp-a' },
+      { name: 'session/b', holder: 'cp-b' },
+    ]);
+  });
+
   it('charges a shared token bucket atomically, refills it with time and bounds its debt', async () => {
     let t = now.getTime();
     const policy = { burst: 5, perMs: 1 / 1000 };

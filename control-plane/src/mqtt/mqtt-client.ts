@@ -20,7 +20,10 @@ import { connect, type MqttClient } from 'mqtt';
 export interface PublishOptions {
   qos: 0 | 1;
   retain: boolean;
-  /** Give up waiting for the PUBACK after this long; the client still sends it on reconnect. */
+  /**
+   * Give up waiting for the PUBACK this long after the publish left (its turn in the window of
+   * publishes in flight comes first); the client still sends it on reconnect.
+   */
   timeoutMs?: number;
 }
 
@@ -72,6 +75,39 @@ export interface ConnectOptions {
   keepaliveSeconds?: number;
 }
 
+/**
+ * QoS 1 publishes awaiting their PUBACK at once; the rest wait their turn here. A whole-fleet
+ * republish (a new leader, a reconnect: tens of thousands of signed desired states, megabytes)
+ * handed to mqtt.js at once queued every packet in the socket, and a per-publish timeout counted
+ * from then ran out for most of them while the broker was still working through the queue: they
+ * were reported unconfirmed and sent again though the broker took every one. Here a timeout starts
+ * when the publish leaves, and no more than this many packets sit in the socket ahead of a ping.
+ * The broker side has the same kind of bound (MQTT 5 Receive Maximum; Mosquitto's
+ * max_inflight_messages).
+ */
+const MAX_PUBLISHES_IN_FLIGHT = 100;
+
+/** A counting semaphore: take() resolves once fewer than `size` are held. */
+function publishWindow(size: number) {
+  let held = 0;
+  const waiting: (() => void)[] = [];
+  return {
+    async take(): Promise<void> {
+      if (held < size) {
+        held++;
+        return;
+      }
+      // Handed the slot of the publish that frees it.
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    },
+    free(): void {
+      const next = waiting.shift();
+      if (next) next();
+      else held--;
+    },
+  };
+}
+
 export function connectMqtt(options: ConnectOptions): MqttConnection {
   const log = options.logger;
   if (options.persistent && !options.clientId)
@@ -93,6 +129,7 @@ export function connectMqtt(options: ConnectOptions): MqttConnection {
     ...(options.tls?.ca ? { ca: options.tls.ca } : {}),
     ...(options.tls?.anyName ? { checkServerIdentity: () => undefined } : {}),
   });
+  const window = publishWindow(MAX_PUBLISHES_IN_FLIGHT);
   let closing = false;
   let isReady = false;
   let connects = 0;
@@ -198,9 +235,19 @@ export function connectMqtt(options: ConnectOptions): MqttConnection {
 
     async publish(topic, payload, { qos, retain, timeoutMs }) {
       // Not queued while down: what must reach devices is republished from the database on connect.
-      if (!client.connected)
-        throw new EdgeloopError('UPSTREAM_FAILED', `mqtt broker not connected (${topic})`);
+      const notConnected = () => new EdgeloopError('UPSTREAM_FAILED', `mqtt broker not connected (${topic})`);
+      if (!client.connected) throw notConnected();
+      if (qos === 1) {
+        await window.take();
+        if (!client.connected) {
+          window.free();
+          throw notConnected();
+        }
+      }
       const sent = client.publishAsync(topic, payload, { qos, retain });
+      // The slot is held until the broker answers (or the client gives the packet up), even past
+      // our timeout: the packet is still outstanding until then.
+      if (qos === 1) void sent.then(window.free, window.free);
       if (timeoutMs === undefined) {
         await sent;
         return;

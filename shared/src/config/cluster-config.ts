@@ -16,7 +16,9 @@ export const ClusterConfigSchema = z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)
       .optional()
-      .describe('This replica\'s name in logs and the leader lease; defaults to "<hostname>-<pid>".'),
+      .describe(
+        'This replica\'s name in logs, the leader lease and its MQTT session (client id control-plane-replica-<id>); keep it the same across restarts so a restarted replica resumes its session. Defaults to "<hostname>-<pid>".',
+      ),
     leaseSeconds: z
       .number()
       .min(1)

@@ -186,6 +186,29 @@ export function connectMqtt(options: ConnectOptions): MqttConnection {
     }
   }
 
+  /**
+   * The broker writes its PINGRESP behind the messages already on their way to us. While we
+   * apply backpressure each message is held for a moment (each shorter than hold()'s own pings
+   * need), we read slower than the broker sends, and the PINGRESP comes late: mqtt.js, counting
+   * 1.5 keep alives from its ping, dropped connections that were delivering all along (replicas
+   * of the 10,000-device benchmark, every few minutes). Any packet read proves the broker is
+   * there: only a connection that delivered nothing for a whole keep alive is given up. We ping
+   * again instead, so the broker hears from us at least once a keep alive.
+   */
+  let lastPacketAt = Date.now();
+  client.on('packetreceive', () => {
+    lastPacketAt = Date.now();
+  });
+  const giveUp = client.onKeepaliveTimeout.bind(client);
+  client.onKeepaliveTimeout = () => {
+    if (Date.now() - lastPacketAt < client.keepalive * 1000) {
+      client.sendPing();
+      client.reschedulePing(true);
+      return;
+    }
+    giveUp();
+  };
+
   // mqtt.js's hook between 'message' and the PUBACK (a no-op by default).
   client.handleMessage = (packet, callback) => {
     const waits = pending.get(packet);

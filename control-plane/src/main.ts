@@ -319,11 +319,14 @@ export async function startControlPlane(
     };
     const reconcile = async () =>
       brokerIdentities.reconcile((await store.devices.list()).map((d) => d.deviceId));
+    // Not when the broker resumed our session (a replica's connection dropped, the broker did not
+    // restart): it kept its retained messages and identities, and a whole-fleet republish after
+    // every dropped connection only loaded a busy broker further.
     connection.onConnect(async () => {
-      if (leadership.isLeader()) await republish();
+      if (leadership.isLeader() && !connection.resumed()) await republish();
     });
     connection.onConnect(async () => {
-      if (leadership.isLeader()) await reconcile();
+      if (leadership.isLeader() && !connection.resumed()) await reconcile();
     });
     if (config.cluster.enabled) {
       const sessions = replicaSessions({

@@ -147,12 +147,14 @@ export function createDesiredStatePublisher(deps: {
   // What the broker confirmed on this connection, per device: a digest of the numbered content
   // and the keys that signed it. A new leader republishes the whole fleet while the broker still
   // retains every message, so one it confirmed already is neither signed nor sent again. A new
-  // connection starts empty: the broker may have restarted without its retained messages. (This
+  // connection starts empty unless the broker resumed our session: it may have restarted without
+  // its retained messages. (This
   // handler is added when the publisher is made, so it runs before main.ts's republish handler:
   // handlers run in the order added.)
   const confirmed = new Map<string, string>();
   let session = 0;
   connection.onConnect(() => {
+    if (connection.resumed()) return;
     session++;
     confirmed.clear();
   });

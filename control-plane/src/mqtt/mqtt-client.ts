@@ -35,6 +35,13 @@ export interface MqttConnection {
   connected(): boolean;
   /** True once connected and every onConnect handler of this session has run. */
   ready(): boolean;
+  /**
+   * True when the broker resumed the session of the previous connection (CONNACK Session
+   * Present, MQTT 3.1.1 §3.2.2.2): it did not lose our state, so neither did it lose its retained
+   * messages. False on the first connect, with a clean session, and after a broker restart that
+   * kept nothing.
+   */
+  resumed(): boolean;
   publish(topic: string, payload: string, options: PublishOptions): Promise<void>;
   /** Throws when the broker refuses any of the filters (SUBACK 0x80, MQTT 3.1.1 §3.9.3). */
   subscribe(filters: readonly string[], qos: 0 | 1): Promise<void>;
@@ -132,6 +139,7 @@ export function connectMqtt(options: ConnectOptions): MqttConnection {
   const window = publishWindow(MAX_PUBLISHES_IN_FLIGHT);
   let closing = false;
   let isReady = false;
+  let resumed = false;
   let connects = 0;
   let lastError = '';
   const connectHandlers: (() => Promise<void> | void)[] = [];
@@ -235,8 +243,9 @@ export function connectMqtt(options: ConnectOptions): MqttConnection {
     readyWaiters.clear();
   }
 
-  client.on('connect', () => {
+  client.on('connect', (connack) => {
     if (closing) return;
+    resumed = connects > 0 && connack.sessionPresent === true;
     connects += 1;
     lastError = '';
     log.info({ url: options.url }, connects === 1 ? 'mqtt connected' : 'mqtt reconnected');
@@ -255,6 +264,7 @@ export function connectMqtt(options: ConnectOptions): MqttConnection {
   return {
     connected: () => client.connected,
     ready: () => isReady,
+    resumed: () => resumed,
 
     async publish(topic, payload, { qos, retain, timeoutMs }) {
       // Not queued while down: what must reach devices is republished from the database on connect.

@@ -62,6 +62,7 @@ it('delivers what the broker queued while a replica was cut off, once it is back
   cleanups.push(() => hop.close());
   const a = replica('a', hop.url);
   expect(await a.connection.whenReady(10_000)).toBe(true);
+  expect(a.connection.resumed()).toBe(false);
   await send(1, 10);
   await vi.waitFor(() => expect(a.received).toEqual(range(1, 10)));
 
@@ -74,6 +75,8 @@ it('delivers what the broker queued while a replica was cut off, once it is back
   // QoS 1 is at least once: one whose acknowledgement the cut swallowed comes again.
   const firstSeen = () => [...new Set(a.received)];
   await vi.waitFor(() => expect(firstSeen()).toEqual(range(1, 60)), { timeout: 15_000 });
+  // The broker says so in its CONNACK: the control plane need not republish what it retains.
+  expect(a.connection.resumed()).toBe(true);
   // Those queued while it was cut off come exactly once.
   expect(a.received.filter((m) => Number(m.slice(1)) > 10)).toEqual(range(11, 60));
 });

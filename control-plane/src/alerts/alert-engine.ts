@@ -77,10 +77,10 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
     const figures = await alerts.confidenceFigures(running, n);
     for (const { deviceId, modelVersion } of running) {
       const f = figures.get(deviceId);
-      if (!f || f.recent.length < n) continue;
-      const mean = f.recent.reduce((a, b) => a + b, 0) / f.recent.length;
+      if (!f || f.recentMean === null || f.recentCount < n) continue;
+      const mean = f.recentMean;
       if (!f.baseline) {
-        await alerts.setBaseline(deviceId, modelVersion, { mean, predictions: f.recent.length }, at);
+        await alerts.setBaseline(deviceId, modelVersion, { mean, predictions: f.recentCount }, at);
         continue;
       }
       out.set(deviceId, { baseline: f.baseline.mean, recent: mean, modelVersion });

@@ -50,7 +50,11 @@ export function figuresOf(
 
 export async function fleetPage(store: Store, query: FleetQuery) {
   const fleet = await store.dashboard.fleet(query);
-  const telemetry = await store.dashboard.telemetry(fleet.devices.map((d) => d.deviceId));
+  // Only what the figures use: a page of 100 devices with full windows was 10,000 rows.
+  const telemetry = await store.dashboard.telemetry(
+    fleet.devices.map((d) => d.deviceId),
+    Math.max(TREND_POINTS, RATE_POINTS),
+  );
   return {
     total: fleet.total,
     matching: fleet.matching,

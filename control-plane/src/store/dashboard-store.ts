@@ -35,8 +35,11 @@ export interface DashboardStore {
   sampleQueueItems(): Promise<number>;
   /** Predictions recorded from enrolled devices, summed. */
   predictionsStored(): Promise<number>;
-  /** Each device's recent predictions, oldest first (a bounded window per device). */
-  telemetry(deviceIds: readonly string[]): Promise<Map<string, TelemetryPoint[]>>;
+  /**
+   * Each device's recent predictions, oldest first (a bounded window per device); only the
+   * `newest` of each when given.
+   */
+  telemetry(deviceIds: readonly string[], newest?: number): Promise<Map<string, TelemetryPoint[]>>;
   /** Id of the device's most recently received sample. */
   latestSampleId(deviceId: string): Promise<string | null>;
   /** One opaque string per topic; it differs whenever something of that topic changed. */
@@ -90,16 +93,25 @@ export class SqlDashboardStore implements DashboardStore {
     return predictionsStored(this.db);
   }
 
-  async telemetry(deviceIds: readonly string[]): Promise<Map<string, TelemetryPoint[]>> {
+  async telemetry(deviceIds: readonly string[], newest?: number): Promise<Map<string, TelemetryPoint[]>> {
     const out = new Map<string, TelemetryPoint[]>(deviceIds.map((id) => [id, []]));
+    const columns =
+      'id, device_id, model_version, top_label, confidence, latency_ms, captured_at, received_at';
     for (let i = 0; i < deviceIds.length; i += IN_CHUNK) {
       const chunk = deviceIds.slice(i, i + IN_CHUNK);
-      const rows = (await this.db
-        .prepare(
-          `SELECT device_id, model_version, top_label, confidence, latency_ms, captured_at, received_at
-           FROM recent_predictions WHERE device_id IN (${chunk.map(() => '?').join(',')}) ORDER BY id`,
-        )
-        .all(...chunk)) as TelemetryRow[];
+      const where = `device_id IN (${chunk.map(() => '?').join(',')})`;
+      const rows = (await (newest === undefined
+        ? this.db
+            .prepare(`SELECT ${columns} FROM recent_predictions WHERE ${where} ORDER BY id`)
+            .all(...chunk)
+        : this.db
+            .prepare(
+              `SELECT ${columns} FROM (
+                 SELECT ${columns}, ROW_NUMBER() OVER (PARTITION BY device_id ORDER BY id DESC) AS rn
+                 FROM recent_predictions WHERE ${where}
+               ) newest WHERE rn <= ? ORDER BY id`,
+            )
+            .all(...chunk, newest))) as TelemetryRow[];
       for (const r of rows) {
         out.get(r.device_id)?.push({
           modelVersion: r.model_version,

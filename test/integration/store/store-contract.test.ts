@@ -653,6 +653,10 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
       ]);
       const recent = await store.dashboard.telemetry(['batch-1', 'batch-3']);
       expect(recent.get('batch-3')!.map((p) => Math.round(p.confidence * 100))).toEqual([3, 4, 5, 6]);
+      // Only the newest two when asked (the fleet page's figures), still oldest first.
+      const newest = await store.dashboard.telemetry(['batch-3', 'batch-1'], 2);
+      expect(newest.get('batch-3')!.map((p) => Math.round(p.confidence * 100))).toEqual([5, 6]);
+      expect(newest.get('batch-1')).toHaveLength(2);
       // The other device's window is trimmed to the batch's window too, newest kept.
       expect(recent.get('batch-1')!.map((p) => p.confidence)).toHaveLength(4);
       expect(recent.get('batch-1')!.at(-1)?.confidence).toBe(0.5);
@@ -663,7 +667,7 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
       );
     });
 
-    it("reads the fleet's confidence-drift figures: newest first, per version, with baselines", async () => {
+    it("reads the fleet's confidence-drift figures: the newest per version, with baselines", async () => {
       const figures = await store.alerts.confidenceFigures(
         [
           { deviceId: 'batch-3', modelVersion: 1 },
@@ -671,17 +675,17 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
         ],
         3,
       );
-      expect(figures.get('batch-3')).toEqual({
-        recent: [0.06, 0.05, 0.04],
-        baseline: null,
-      });
-      expect(figures.get('batch-2')).toEqual({ recent: [], baseline: null });
+      // The newest three of 0.03…0.06: their mean.
+      expect(figures.get('batch-3')).toMatchObject({ recentCount: 3, baseline: null });
+      expect(figures.get('batch-3')!.recentMean).toBeCloseTo(0.05, 6);
+      expect(figures.get('batch-2')).toEqual({ recentCount: 0, recentMean: null, baseline: null });
       await store.alerts.setBaseline('batch-3', 1, { mean: 0.05, predictions: 3 }, at(30));
       const again = await store.alerts.confidenceFigures([{ deviceId: 'batch-3', modelVersion: 1 }], 2);
-      expect(again.get('batch-3')).toEqual({
-        recent: [0.06, 0.05],
+      expect(again.get('batch-3')).toMatchObject({
+        recentCount: 2,
         baseline: { mean: 0.05, predictions: 3 },
       });
+      expect(again.get('batch-3')!.recentMean).toBeCloseTo(0.055, 6);
     });
 
     it('inserts a batch of events in order', async () => {

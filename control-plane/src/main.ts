@@ -87,6 +87,9 @@ export interface ControlPlane {
   close(): Promise<void>;
 }
 
+/** A stop step still running after this long is logged (and again every as long). */
+const STOP_STEP_WARN_MS = 5000;
+
 export interface ControlPlaneDeps {
   logger?: Logger;
   /**
@@ -102,13 +105,22 @@ export async function startControlPlane(
 ): Promise<ControlPlane> {
   const root = deps.logger ?? createLogger({ level: config.logLevel, name: 'edgeloop' });
   const logger = root.child({ component: 'control-plane' });
-  const stops: (() => Promise<void> | void)[] = [];
+  const stops: { name: string; run: () => Promise<void> | void }[] = [];
+  const onStop = (name: string, run: () => Promise<void> | void) => stops.push({ name, run });
   const stopAll = async () => {
     for (const stop of stops.splice(0).reverse()) {
+      // A stop that hangs says which step it is stuck on, instead of only never returning.
+      const started = Date.now();
+      const slow = setInterval(
+        () => logger.warn({ step: stop.name, ms: Date.now() - started }, 'still stopping'),
+        STOP_STEP_WARN_MS,
+      );
       try {
-        await stop();
+        await stop.run();
       } catch (err) {
-        logger.error({ err }, 'error while stopping');
+        logger.error({ err, step: stop.name }, 'error while stopping');
+      } finally {
+        clearInterval(slow);
       }
     }
   };
@@ -124,7 +136,7 @@ export async function startControlPlane(
     // An existing folder made by hand (or by an older version) is closed to others too.
     chmodSync(config.dataDir, PRIVATE_DIR_MODE);
     const store = await openStore(config.store, config.dataDir, root.child({ component: 'store' }));
-    stops.push(() => store.close());
+    onStop('store', () => store.close());
     const keyring = openSigningKeyring(
       config.dataDir,
       loadOrCreateSigningKey(config.dataDir, { devicesEnrolled: (await store.devices.list()).length > 0 }),
@@ -145,7 +157,7 @@ export async function startControlPlane(
     });
     leadership.add({ name: 'retention', start: () => retention.start(), stop: () => retention.stop() });
     const objectStore = openObjectStore(config.objectStore, config.dataDir);
-    stops.push(() => objectStore.close());
+    onStop('object store', () => objectStore.close());
     const { objects } = objectStore;
     // Before the broker, whose refusals it counts; its queue and alert figures are read at scrape time.
     const metrics = createControlPlaneMetrics({
@@ -188,7 +200,7 @@ export async function startControlPlane(
         onRefused: (reason) => metrics.mqttRefused(reason),
         tls: tls ? serverTlsOptions(tls) : undefined,
       });
-      stops.push(() => broker.close());
+      onStop('embedded broker', () => broker.close());
       brokerUrl = broker.url;
       service = broker.service;
       if (broker.secure) secureServers.push(broker.secure);
@@ -250,7 +262,7 @@ export async function startControlPlane(
       },
       onDropped: (reason, count) => metrics.ingestDropped(reason, count),
     });
-    stops.push(() => ingest.stop());
+    onStop('ingestion', () => ingest.stop());
     // Never waits for the broker: HTTP serves while it is down, and fleet logic runs on connect.
     const mqttOptions = {
       url: brokerUrl,
@@ -267,7 +279,7 @@ export async function startControlPlane(
         ? { clientId: replicaClientId(leadership.replicaId), persistent: true }
         : {}),
     });
-    stops.push(() => connection.close());
+    onStop('mqtt connection', () => connection.close());
     const brokerIdentities =
       brokerChoice.kind === 'external' && brokerChoice.identities === 'mosquitto-dynsec'
         ? createMosquittoDynsec({
@@ -341,7 +353,7 @@ export async function startControlPlane(
       });
       await sessions.start();
       // Before the connection's stop (stops run in reverse): its lease then lapses on its own.
-      stops.push(() => sessions.stop());
+      onStop('replica sessions', () => sessions.stop());
       leadership.add(sessions.handover);
       leadership.add({
         name: 'broker state',
@@ -390,7 +402,7 @@ export async function startControlPlane(
       retryDelayMs: 1000,
       logger: pipelineLog,
     });
-    stops.push(() => pipeline.close());
+    onStop('pipeline', () => pipeline.close());
     leadership.add({ name: 'pipeline', start: () => pipeline.start(), stop: () => pipeline.stop() });
     leaderScoped(leadership, 'pipeline triggers', () =>
       startPipelineTriggers({ config: config.pipeline, store, runner: pipeline, logger: pipelineLog }),
@@ -405,7 +417,7 @@ export async function startControlPlane(
     // After followDeviceMessages: retained status messages have said who is online by now.
     leadership.add({ name: 'alerts', start: () => alerts.start(), stop: () => alerts.stop() });
     await leadership.start();
-    stops.push(() => leadership.stop());
+    onStop('leader duties', () => leadership.stop());
 
     const mqttPublicUrl = config.mqtt.publicUrl ?? brokerUrl;
     const changes = createChangeFeed({
@@ -458,14 +470,14 @@ export async function startControlPlane(
       config.http.port,
       tls ? serverTlsOptions(tls) : undefined,
     );
-    stops.push(() => http.close());
+    onStop('http server', () => http.close());
     if (http.secure) secureServers.push(http.secure);
     if (tls && tls.watched.length > 0) {
       const reloader = watchTlsFiles(tls, secureServers, root.child({ component: 'tls' }));
-      stops.push(() => reloader.close());
+      onStop('tls reloader', () => reloader.close());
     }
     // Runs before http.close(): open event streams end, so the server can close.
-    stops.push(() => changes.close());
+    onStop('event stream', () => changes.close());
     logger.info(
       { httpUrl: http.url, mqttUrl: brokerUrl, adminTokenFile: admin.file, objects: objectStore.describe },
       'control plane started',

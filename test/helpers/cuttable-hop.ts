@@ -2,12 +2,14 @@ import { connect, createServer, type Socket } from 'node:net';
 
 /**
  * A TCP hop in front of a server (Postgres, an MQTT broker) that can be cut — every connection
- * reset, new ones refused, as while the server restarts or the network is down — and restored.
+ * reset, new ones refused, as while the server restarts or the network is down — and restored;
+ * or stalled — connections stay open but nothing more crosses, as behind a dead route.
  * `target` is the server's URL; the hop's URL is the same with its own port.
  */
 export async function startCuttableHop(target: string) {
   const upstream = new URL(target);
   const sockets = new Set<Socket>();
+  const pairs = new Set<[Socket, Socket]>();
   let cut = false;
   const server = createServer((client) => {
     if (cut) {
@@ -15,10 +17,13 @@ export async function startCuttableHop(target: string) {
       return;
     }
     const link = connect({ host: upstream.hostname, port: Number(upstream.port) });
-    for (const s of [client, link]) {
+    const pair: [Socket, Socket] = [client, link];
+    pairs.add(pair);
+    for (const s of pair) {
       sockets.add(s);
       s.on('error', () => {}).on('close', () => {
         sockets.delete(s);
+        pairs.delete(pair);
         client.destroy();
         link.destroy();
       });
@@ -34,9 +39,21 @@ export async function startCuttableHop(target: string) {
       cut = true;
       for (const s of sockets) s.destroy();
     },
+    stall() {
+      for (const [client, link] of pairs) {
+        client.unpipe(link);
+        link.unpipe(client);
+        client.pause();
+        link.pause();
+      }
+    },
     restore() {
       cut = false;
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      }),
   };
 }

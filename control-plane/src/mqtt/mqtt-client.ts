@@ -94,23 +94,39 @@ export interface ConnectOptions {
  */
 const MAX_PUBLISHES_IN_FLIGHT = 100;
 
-/** A counting semaphore: take() resolves once fewer than `size` are held. */
+/**
+ * How long close() lets publishes already sent wait for their PUBACK. mqtt.js's graceful end
+ * waits for every one without limit, also when the connection is lost meanwhile (it no longer
+ * reconnects then): a stop could hang for good.
+ */
+const CLOSE_GRACE_MS = 3000;
+
+/**
+ * A counting semaphore: take() resolves once fewer than `size` are held, and rejects once the
+ * window is closed (a publish still waiting for its turn has not left: nothing to wait for).
+ */
 function publishWindow(size: number) {
   let held = 0;
-  const waiting: (() => void)[] = [];
+  let closed: Error | undefined;
+  const waiting: { resolve: () => void; reject: (err: Error) => void }[] = [];
   return {
     async take(): Promise<void> {
+      if (closed) throw closed;
       if (held < size) {
         held++;
         return;
       }
       // Handed the slot of the publish that frees it.
-      await new Promise<void>((resolve) => waiting.push(resolve));
+      await new Promise<void>((resolve, reject) => waiting.push({ resolve, reject }));
     },
     free(): void {
       const next = waiting.shift();
-      if (next) next();
+      if (next) next.resolve();
       else held--;
+    },
+    close(err: Error): void {
+      closed = err;
+      for (const w of waiting.splice(0)) w.reject(err);
     },
   };
 }
@@ -152,6 +168,29 @@ export function connectMqtt(options: ConnectOptions): MqttConnection {
   const released = new Promise<void>((resolve) => {
     release = resolve;
   });
+
+  /** Rejects once close() gave up on publishes the broker had not acknowledged. */
+  let abandon: (err: Error) => void = () => {};
+  const abandoned = new Promise<never>((_, reject) => {
+    abandon = reject;
+  });
+  abandoned.catch(() => {});
+
+  /** Resolves when nothing sent awaits a PUBACK, the connection closes, or `ms` pass. */
+  function outgoingSettled(ms: number): Promise<void> {
+    if (Object.keys(client.outgoing).length === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        client.off('outgoingEmpty', done);
+        client.off('close', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      client.on('outgoingEmpty', done);
+      client.on('close', done);
+    });
+  }
 
   client.on('message', (topic, payload, packet) => {
     const waits: Promise<void>[] = [];
@@ -277,7 +316,7 @@ export function connectMqtt(options: ConnectOptions): MqttConnection {
           throw notConnected();
         }
       }
-      const sent = client.publishAsync(topic, payload, { qos, retain });
+      const sent = Promise.race([client.publishAsync(topic, payload, { qos, retain }), abandoned]);
       // The slot is held until the broker answers (or the client gives the packet up), even past
       // our timeout: the packet is still outstanding until then.
       if (qos === 1) void sent.then(window.free, window.free);
@@ -346,10 +385,15 @@ export function connectMqtt(options: ConnectOptions): MqttConnection {
     async close() {
       closing = true;
       release();
+      window.close(new EdgeloopError('UPSTREAM_FAILED', 'mqtt connection closed'));
       for (const wake of readyWaiters) wake(false);
       readyWaiters.clear();
-      // Graceful when connected (in-flight PUBACKs arrive); nothing to wait for otherwise.
-      await client.endAsync(!client.connected);
+      // In-flight PUBACKs get a moment to arrive; then the connection ends whatever is left.
+      if (client.connected) await outgoingSettled(CLOSE_GRACE_MS);
+      const graceful = client.connected && Object.keys(client.outgoing).length === 0;
+      await client.endAsync(!graceful);
+      // A forced end keeps unacknowledged publishes for a reconnect that will not come: settle them.
+      abandon(new EdgeloopError('UPSTREAM_FAILED', 'mqtt connection closed before the broker acknowledged'));
     },
   };
 }

@@ -7,12 +7,15 @@
  * - a whole fleet's retained desired state published at once (a new leader, a broker restart) to a
  *   broker that takes seconds to work through it: each publish's timeout counts from when it
  *   left, not from when it was queued behind thousands of others, or most are reported
- *   unconfirmed (and sent again) though the broker takes every one.
+ *   unconfirmed (and sent again) though the broker takes every one;
+ * - a broker that stops answering (a dead route) while publishes are out and more wait for their
+ *   turn: closing the connection ends every one of them within moments, so a stop never hangs.
  */
 import { topics } from '@edgeloop/shared';
 import mqtt from 'mqtt';
 import { afterEach, expect, it, vi } from 'vitest';
 import { connectMqtt } from '../../../control-plane/src/mqtt/mqtt-client.ts';
+import { startCuttableHop } from '../../helpers/cuttable-hop.ts';
 import { startMosquitto } from '../../helpers/mosquitto.ts';
 import { LogCapture } from '../control-plane/helpers.ts';
 
@@ -82,3 +85,29 @@ it('has every message of a fleet-wide republish confirmed by a busy broker, none
   expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
   expect(dropped()).toEqual([]);
 }, 120_000);
+
+it('closes within moments when the broker stops answering, settling every publish', async () => {
+  const broker = await startMosquitto();
+  cleanups.push(() => broker.remove());
+  const hop = await startCuttableHop(broker.url);
+  cleanups.push(() => hop.close());
+  const connection = connectMqtt({ url: hop.url, ...broker.service, logger: new LogCapture().logger });
+  expect(await connection.whenReady(10_000)).toBe(true);
+
+  hop.stall();
+  // More than the window of publishes in flight: some left and are never acknowledged, the rest
+  // wait for a turn that never comes.
+  const outcomes = Array.from({ length: 150 }, (_, i) =>
+    connection.publish(topics.state(`cam-${i}`), 'x', { qos: 1, retain: true }).then(
+      () => 'acknowledged',
+      (err: Error) => err.message,
+    ),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const started = Date.now();
+  await connection.close();
+  const settled = await Promise.all(outcomes);
+  expect(Date.now() - started).toBeLessThan(10_000);
+  expect(settled.filter((o) => o === 'acknowledged')).toEqual([]);
+  expect(settled.every((o) => /mqtt connection closed/.test(o))).toBe(true);
+}, 30_000);

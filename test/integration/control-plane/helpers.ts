@@ -69,6 +69,7 @@ export interface Device {
 }
 
 import { startPostgres } from '../../helpers/postgres-cluster.ts';
+import { reportIfSlow } from '../../helpers/report-slow.ts';
 
 export type TestControlPlaneOverrides = Partial<ControlPlaneConfigInput>;
 
@@ -102,7 +103,9 @@ export async function startTestControlPlane(
       handle.cp = await startControlPlane(config, { logger: logs.logger });
     },
     async stop() {
-      await handle.cp.close();
+      // Warnings and errors the control plane logged last ("still stopping" names the step).
+      const lastWarnings = () => logs.entries.filter((e) => Number(e.level) >= 40).slice(-15);
+      await reportIfSlow('control plane stop', handle.cp.close(), lastWarnings);
       await postgres?.stop();
       dir.remove();
     },

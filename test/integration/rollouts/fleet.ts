@@ -15,6 +15,7 @@ import {
 } from '@edgeloop/shared';
 import { freePort } from '../../helpers/free-port.ts';
 import { testManifest } from '../../helpers/manifest-fixture.ts';
+import { reportIfSlow } from '../../helpers/report-slow.ts';
 import { buildTinyClassifier } from '../../helpers/tiny-onnx.ts';
 import {
   createToken,
@@ -188,7 +189,7 @@ export async function startFleet(size: number, overrides: TestControlPlaneOverri
       return { version: d?.reportedVersion ?? null, status: d?.status ?? null };
     },
     async close() {
-      for (const id of [...agents.keys()]) await fleet.stopAgent(id);
+      for (const id of [...agents.keys()]) await reportIfSlow(`stop agent ${id}`, fleet.stopAgent(id));
       await t.stop();
     },
   };

@@ -254,7 +254,9 @@ export class MqttLink {
         .publishAsync(topics.status(this.deviceId), status(false), { qos: 1, retain: true })
         .catch((err) => this.logger.warn({ err }, 'publishing offline status failed'));
       await Promise.race([published, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
-      await this.client.endAsync();
+      // mqtt.js's graceful end waits without limit for every PUBACK still out, even after the
+      // connection is lost (it no longer reconnects then): only graceful when none is.
+      await this.client.endAsync(Object.keys(this.client.outgoing).length > 0);
     } else {
       await this.client.endAsync(true);
     }

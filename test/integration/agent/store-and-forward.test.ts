@@ -21,6 +21,7 @@ import { ControlPlaneClient } from '../../../agent/src/comms/control-plane-clien
 import { createSharpImageCodec } from '../../../agent/src/image/sharp-image.ts';
 import { SampleQueue } from '../../../agent/src/samples/sample-queue.ts';
 import { SampleUploader } from '../../../agent/src/samples/sample-uploader.ts';
+import { freePort } from '../../helpers/free-port.ts';
 
 const codec = createSharpImageCodec();
 const logger = silentLogger();
@@ -29,15 +30,15 @@ let cp: ControlPlane | null = null;
 let port = 0;
 
 async function startCp(): Promise<ControlPlane> {
+  // Comes back on the same port (the agent's URL): one from below the ephemeral range.
+  port ||= await freePort();
   const config = ControlPlaneConfigSchema.parse({
     dataDir: join(root, 'cp'),
     http: { host: '127.0.0.1', port },
     mqtt: { host: '127.0.0.1', port: 0 },
     logLevel: 'silent',
   });
-  const started = await startControlPlane(config, { logger });
-  port = Number(new URL(started.httpUrl).port);
-  return started;
+  return startControlPlane(config, { logger });
 }
 
 async function admin(path: string, init: RequestInit = {}): Promise<Response> {

@@ -25,7 +25,7 @@
  * CPU per device update is what the rollout added: the control plane's CPU over the rollout minus
  * its steady cost (devices classifying, no page reads, measured for 15 s before) over as many
  * seconds; the gross figure is printed too.
- * Prints one JSON object. Setup (enrolling: one deliberately slow scrypt per device) is not timed.
+ * Prints one JSON object. Setup (enrolling every device, its broker identity included) is not timed.
  * Postgres' own CPU (postmaster and backends) is reported apart from the control plane's: both
  * are part of what a device update costs.
  */
@@ -356,7 +356,7 @@ export async function benchMain(argv: string[]): Promise<number> {
             headers: { 'content-type': 'application/json' },
             body: JSON.stringify({ protocol: PROTOCOL_VERSION, token, deviceId }),
           });
-          // The scrypt work gate is full (429), or the broker did not confirm the device's
+          // The enrollment budget is spent (429), or the broker did not confirm the device's
           // identity in time (502/503): wait and enrol again, like an agent does.
           if (res.status === 429 || res.status === 502 || res.status === 503) {
             await res.arrayBuffer();

@@ -52,8 +52,8 @@ async function startControlPlaneProcess(dataDir: string): Promise<{
       http: { host: '127.0.0.1', port: 0 },
       mqtt: { host: '127.0.0.1', port: 0 },
       rollouts: { tickMs: 100 },
-      // Covers the whole run: with the default 60 s, devices that connected early would redo
-      // their scrypt check on the rollout's first HTTP request (see docs/benchmarks.md).
+      // Covers the whole run: with the default 60 s, devices that connected early would check
+      // their secret again on the rollout's first HTTP request (see docs/benchmarks.md).
       auth: { credentialCacheSeconds: 3_600 },
       logLevel: 'warn',
     }),

@@ -178,6 +178,7 @@ export async function startControlPlane(
     const devices = createDeviceAuthenticator(store, {
       cacheMs: config.auth.credentialCacheSeconds * 1000,
       guard,
+      logger: root.child({ component: 'device-auth' }),
     });
 
     const brokerChoice = resolveBroker(config.mqtt);

@@ -86,8 +86,8 @@ describe.skipIf(NETNS_OPT_OUT)('agents in a network namespace whose link is cut 
       );
       const [command, args] = net.exec(process.execPath, ['--import', 'tsx', AGENT_PROCESS, configPath]);
       // One at a time, and started again when start-up fails, as systemd's Restart= does: the
-      // agent exits on a start-up error by design, and on a busy machine enrollment (scrypt on
-      // the control plane) can outlast its HTTP timeout.
+      // agent exits on a start-up error by design, and on a busy machine enrollment can outlast
+      // its HTTP timeout.
       for (let attempt = 1; ; attempt++) {
         const agent = new JsonLogProcess(command, args);
         agents.set(id, agent);

@@ -179,7 +179,7 @@ export async function startReplicaCluster(options: {
           const agent = await startAgent(config, {
             logger: createLogger({ level: 'silent' }),
             retry: { baseMs: 100, maxMs: 500 },
-            // Enrollment is deliberately slow scrypt: on a busy 2-core machine it takes seconds.
+            // On a busy 2-core machine enrollment (with its broker identity) can take seconds.
             httpTimeoutMs: 10_000,
           });
           agents.push(agent);

@@ -1,9 +1,25 @@
 /**
- * Secrets the control plane hands out and how it keeps them: device secrets as salted scrypt
- * hashes (slow on purpose), enrollment tokens as sha256 (they are long random values that expire,
- * so a fast hash is enough), and constant-time comparison everywhere.
+ * Secrets the control plane hands out and how it keeps them, each hashed as slowly as it needs:
+ * - people's passwords (sign-in users, `edgeloop hash-password`): salted scrypt, slow on purpose,
+ *   because a password can be guessed;
+ * - device secrets: salted HMAC-SHA-256. They are 32 random bytes made by the control plane at
+ *   enrollment or by the agent when it rotates (at least 32 characters): nobody can guess 2^256
+ *   values however fast each try is, so a slow hash buys nothing and cost a fleet dearly — every
+ *   replica checks every device once after it starts, and at 10,000 devices scrypt's 50–100 ms of
+ *   a core each made a rollout's first downloads wait minutes behind the hashing queue (see
+ *   docs/benchmarks.md). Device hashes stored as scrypt by older versions still verify, and are
+ *   replaced by the fast form on their first successful check (device-authenticator.ts);
+ * - enrollment tokens: sha256 (long random values that expire);
+ * and constant-time comparison everywhere.
  */
-import { createHash, randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  randomBytes,
+  type ScryptOptions,
+  scrypt,
+  timingSafeEqual,
+} from 'node:crypto';
 
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 } as const;
 
@@ -33,8 +49,39 @@ export async function hashSecret(secret: string): Promise<string> {
   );
 }
 
+const DEVICE_SCHEME = 'hmac-sha256';
+
+function hmac(secret: string, salt: Buffer): Buffer {
+  return createHmac('sha256', salt).update(secret, 'utf8').digest();
+}
+
+/** `hmac-sha256$salt$hash`: for secrets of 32 random bytes only (device secrets), never passwords. */
+export function hashDeviceSecret(secret: string): string {
+  const salt = randomBytes(16);
+  return [DEVICE_SCHEME, salt.toString('base64url'), hmac(secret, salt).toString('base64url')].join('$');
+}
+
+/** A stored hash this version can verify: scrypt (passwords, older device secrets) or the device form. */
+export function isSecretHash(stored: string): boolean {
+  return stored.startsWith('scrypt$') || stored.startsWith(`${DEVICE_SCHEME}$`);
+}
+
+/** A slow hash: checking it costs a place in the bounded hashing queue. */
+export function isSlowHash(stored: string): boolean {
+  return stored.startsWith('scrypt$');
+}
+
+function verifyDeviceHash(secret: string, [, salt, hash]: string[]): boolean {
+  if (!salt || !hash) return false;
+  const expected = Buffer.from(hash, 'base64url');
+  const key = hmac(secret, Buffer.from(salt, 'base64url'));
+  return key.length === expected.length && timingSafeEqual(key, expected);
+}
+
 export async function verifySecret(secret: string, stored: string): Promise<boolean> {
-  const [scheme, n, r, p, salt, hash] = stored.split('$');
+  const fields = stored.split('$');
+  if (fields[0] === DEVICE_SCHEME) return verifyDeviceHash(secret, fields);
+  const [scheme, n, r, p, salt, hash] = fields;
   if (scheme !== 'scrypt' || !salt || !hash) return false;
   const expected = Buffer.from(hash, 'base64url');
   const key = await scryptAsync(secret, Buffer.from(salt, 'base64url'), expected.length, {

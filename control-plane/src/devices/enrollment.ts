@@ -1,6 +1,6 @@
 /**
  * Enrollment: an admin mints a token (kept only as a sha256), a device trades it for an id and a
- * secret (kept only as a scrypt hash). Spending the token and creating the device are one
+ * secret (kept only as a salted HMAC: auth/secrets.ts). Spending the token and creating the device are one
  * transaction, so a refused enrollment changes nothing.
  *
  * Under TLS a device may send a CSR instead of taking a secret: the control plane's CA issues it a
@@ -21,7 +21,7 @@ import {
   signDeviceCsr,
   UnauthorizedError,
 } from '@edgeloop/shared';
-import { hashSecret, newSecret, sha256Text } from '../auth/secrets.ts';
+import { hashDeviceSecret, newSecret, sha256Text } from '../auth/secrets.ts';
 import { SERVICE_USERNAME } from '../mqtt/service-identity.ts';
 import { normaliseTags } from '../store/device-tags.ts';
 import type { DeviceRecord, Store } from '../store/store.ts';
@@ -56,8 +56,6 @@ export async function enrollDevice(
   request: EnrollRequest,
   mqttUrl: string,
   now = new Date(),
-  /** Runs the slow hash (the control plane's bounded hashing queue). */
-  hashWith: (work: () => Promise<string>) => Promise<string> = (work) => work(),
   tls: EnrollmentTls | null = null,
 ): Promise<{ response: EnrollResponse; device: DeviceRecord }> {
   if (request.deviceId && RESERVED_IDS.has(request.deviceId)) {
@@ -69,12 +67,12 @@ export async function enrollDevice(
   // Checked before the token is spent: a bad CSR must not use up an enrollment.
   if (request.csr) await checkCsr(request.csr);
   const tokenHash = sha256Text(request.token);
-  // A wrong token costs a sha256 and a lookup, never a scrypt (the transaction checks it again).
+  // A wrong token costs a sha256 and a lookup (the transaction checks it again).
   if (!(await store.devices.enrollmentTokenUsable(tokenHash, now))) {
     throw new UnauthorizedError('enrollment token is unknown, expired or used up');
   }
   const secret = request.csr ? '' : newSecret();
-  const secretHash = request.csr ? CERTIFICATE_ONLY_HASH : await hashWith(() => hashSecret(secret));
+  const secretHash = request.csr ? CERTIFICATE_ONLY_HASH : hashDeviceSecret(secret);
   const fields = {
     name: request.name ?? null,
     hardware: request.hardware ?? null,

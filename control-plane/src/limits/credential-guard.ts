@@ -1,8 +1,9 @@
 /**
- * What every credential check passes through before it costs a scrypt: a budget of failed
- * attempts per source address and one per identity (user name, device id, enrollment token), then
- * a place in the bounded hashing queue. Sign-in, enrollment, device Basic auth and MQTT CONNECT all
- * use it, so one address cannot guess more than its budget whichever door it knocks on.
+ * What every credential check passes through before it costs a hash: a budget of failed
+ * attempts per source address and one per identity (user name, device id, enrollment token), then,
+ * for a scrypt (a password, or a device secret an older version stored so), a place in the bounded
+ * hashing queue. Sign-in, enrollment, device Basic auth and MQTT CONNECT all use it, so one address
+ * cannot guess more than its budget whichever door it knocks on.
  *
  * Only failures are charged; a check is refused before hashing when either budget is already
  * empty, whether its credentials would have been right or not (else an empty budget would still

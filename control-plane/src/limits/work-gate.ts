@@ -1,5 +1,5 @@
 /**
- * Bounded concurrency for expensive work (scrypt): at most `concurrency` run at once, at most
+ * Bounded concurrency for expensive work (scrypt: passwords): at most `concurrency` run at once, at most
  * `maxWaiting` wait, and none waits longer than `maxWaitMs`; past either bound a caller is refused
  * (RateLimitedError) instead of joining an endless queue. scrypt runs on libuv's small thread
  * pool, which file reads and DNS also need, so a flood of password checks must not take all of

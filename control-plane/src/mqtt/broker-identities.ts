@@ -7,7 +7,7 @@
  * hooks: both check devices against the store on every connect, so there is nothing to
  * provision) and mosquitto-dynsec.ts (Mosquitto's dynamic-security plugin).
  *
- * Secrets exist only as scrypt hashes in the store, so a device missing on the broker cannot be
+ * Secrets exist only as salted one-way hashes in the store, so a device missing on the broker cannot be
  * provisioned again from the store: it re-enrolls (docs/guides/external-broker.md). Keeping a
  * second, reversible copy of every device secret for the broker's sake would turn the database
  * into a credential store for the whole fleet.

@@ -22,6 +22,11 @@ export interface SecurityStore {
   /** A device's new secret hash (rotation); false when the device is unknown or revoked. */
   replaceSecretHash(deviceId: string, secretHash: string): Promise<boolean>;
   /**
+   * The same secret's hash in a newer form, only while the stored hash is still `from`: a
+   * rotation, revocation or re-enrollment meanwhile (through any replica) wins. False then.
+   */
+  rehashSecret(deviceId: string, from: string, to: string): Promise<boolean>;
+  /**
    * The sequence number and issue time for this content of a device's desired state: the same as
    * last time when the content is unchanged (so every copy is the same message), else one more
    * (starting at 1) issued `now`.
@@ -114,6 +119,13 @@ export class SqlSecurityStore implements SecurityStore {
       (await this.sql.prepare('UPDATE devices SET secret_hash = ? WHERE id = ?').run(secretHash, deviceId))
         .changes > 0
     );
+  }
+
+  async rehashSecret(deviceId: string, from: string, to: string): Promise<boolean> {
+    const { changes } = await this.sql
+      .prepare('UPDATE devices SET secret_hash = ? WHERE id = ? AND secret_hash = ?')
+      .run(to, deviceId, from);
+    return changes > 0;
   }
 
   async desiredSequence(deviceId: string, content: string, now: string): Promise<DesiredNumber> {

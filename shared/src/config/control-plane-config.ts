@@ -465,7 +465,7 @@ export const ControlPlaneConfigSchema = z.object({
     .enum(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
     .default('info')
     .describe('pino log level.'),
-  // Each secret check is a deliberately slow scrypt, hence a cache.
+  // A cached check costs one read shared with the checks beside it, instead of one each.
   auth: z
     .object({
       credentialCacheSeconds: z
@@ -474,7 +474,7 @@ export const ControlPlaneConfigSchema = z.object({
         .max(86_400)
         .default(60)
         .describe(
-          "How long a verified device secret stays cached (s); big fleets that install at once may raise it so a rollout's HTTP requests do not redo the slow scrypt check.",
+          'How long a verified device secret stays cached (s); within it a check costs one read shared with the checks arriving beside it. Secrets still hashed with scrypt by an older version are re-hashed on their first check.',
         ),
     })
     .prefault({})

@@ -28,7 +28,7 @@ export const RateLimitsConfigSchema = z
     hashConcurrency: count(64)
       .default(1)
       .describe(
-        'Password hashes (scrypt, ~50 ms of one core each) computed at once; the rest wait, so a core stays free for health checks and cached credentials.',
+        'Password hashes (scrypt, ~50 ms of one core each: sign-in, and device secrets an older version stored) computed at once; the rest wait, so a core stays free for health checks and everything else.',
       ),
     hashQueue: z
       .number()

@@ -416,6 +416,24 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
     expect(await store.config.getApplied('cam-a')).toEqual(reverted);
   });
 
+  it("replaces a device's secret hash with a newer form only while it is still the one read", async () => {
+    await store.devices.createEnrollmentToken({
+      tokenHash: 'tok-r',
+      group: 'yard',
+      usesLeft: 2,
+      expiresAt: later,
+    });
+    await enroll('cam-ra', 'tok-r');
+    await enroll('cam-rb', 'tok-r');
+    expect(await store.security.rehashSecret('cam-ra', 'h', 'h2')).toBe(true);
+    expect(await store.devices.secretHashes(['cam-ra'])).toEqual(new Map([['cam-ra', 'h2']]));
+    // Rotated meanwhile (another replica): the rotation stands.
+    expect(await store.security.replaceSecretHash('cam-rb', 'rotated')).toBe(true);
+    expect(await store.security.rehashSecret('cam-rb', 'h', 'h2')).toBe(false);
+    expect(await store.devices.secretHashes(['cam-rb'])).toEqual(new Map([['cam-rb', 'rotated']]));
+    expect(await store.security.rehashSecret('ghost', 'h', 'h2')).toBe(false);
+  });
+
   it('lets one holder at a time take a lease, and another once it expires or is released', async () => {
     const t = now.getTime();
     expect(await store.leases.acquire('leader', 'cp-a', 1_000, t)).toBe(true);

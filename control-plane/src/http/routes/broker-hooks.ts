@@ -1,8 +1,8 @@
 /**
  * EMQX-style HTTP authentication and authorization hooks (shared/src/api/routes/broker-hooks.ts):
  * the same rules the embedded broker applies in its aedes hooks, answered as allow/deny/ignore.
- * Secrets are checked by the device authenticator, whose cache keeps a broker's repeated checks of
- * one device from costing a scrypt each. Usernames that are not device ids answer `ignore`, so
+ * Secrets are checked by the device authenticator, whose cache and shared reads keep a broker's
+ * repeated checks of many devices from costing a database read each. Usernames that are not device ids answer `ignore`, so
  * the broker's next authenticator (its own user database) decides about the control plane's
  * service identity and the operator's users.
  */

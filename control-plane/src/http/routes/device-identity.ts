@@ -3,7 +3,7 @@
  * keys' rotation and retirement (admins).
  */
 import { NotFoundError, signManifest, UnauthorizedError } from '@edgeloop/shared';
-import { hashSecret } from '../../auth/secrets.ts';
+import { hashDeviceSecret } from '../../auth/secrets.ts';
 import { actorOf } from '../actor.ts';
 import { deviceIdOf } from '../auth.ts';
 import { handlers } from '../contract-routes.ts';
@@ -46,7 +46,7 @@ export function deviceIdentityHandlers(deps: AppDeps) {
     },
     rotateDeviceSecret: async ({ body }, c) => {
       const deviceId = deviceIdOf(c);
-      const hash = await hashSecret(body.secret);
+      const hash = hashDeviceSecret(body.secret);
       if (!(await store.security.replaceSecretHash(deviceId, hash))) throw new UnauthorizedError();
       deps.devices.forget(deviceId);
       await deps.brokerIdentities?.provisionDevice(deviceId, body.secret);

@@ -27,14 +27,7 @@ export function enrollmentHandlers(deps: AppDeps) {
       const existed = body.deviceId ? await deps.store.devices.exists(body.deviceId) : false;
       const enrolled = async () => {
         if (body.deviceId) await deps.brokerIdentities?.assertAvailable(body.deviceId);
-        return enrollDevice(
-          deps.store,
-          body,
-          deps.mqttPublicUrl,
-          new Date(),
-          (work) => (guard ? guard.hash('enroll', work) : work()),
-          deps.tls ?? null,
-        );
+        return enrollDevice(deps.store, body, deps.mqttPublicUrl, new Date(), deps.tls ?? null);
       };
       // Any refusal is charged, as when every attempt was spent up front; not a busy hashing
       // queue (that attempt was never checked) nor a broker that did not answer (not the caller's).

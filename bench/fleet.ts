@@ -260,8 +260,6 @@ export async function benchMain(argv: string[]): Promise<number> {
           : { host: '127.0.0.1', port: 0 },
         ...(s3 ? { objectStore: s3.info! } : {}),
         ...(replicaCount > 1 ? { cluster: { enabled: true, replicaId: `cp-${r}`, leaseSeconds: 10 } } : {}),
-        // A fleet that installs at once: keep verified device secrets cached (docs/benchmarks.md).
-        auth: { credentialCacheSeconds: 3_600 },
         // The whole fleet enrolls from one address here.
         rateLimits: {
           addressBurst: 1_000_000,

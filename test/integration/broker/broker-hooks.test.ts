@@ -64,6 +64,35 @@ describe('broker authentication hook', () => {
   });
 });
 
+describe('broker authentication hook, failed attempts', () => {
+  it("counts them against the client's own address (peerhost), not every client of the broker", async () => {
+    const limited = await startTestControlPlane({
+      mqtt: { host: '127.0.0.1', port: 0, hooks: { secret: SECRET } },
+      rateLimits: { addressBurst: 3, addressPerMinute: 1, identityBurst: 100, identityPerMinute: 100 },
+    });
+    try {
+      const cam = await enroll(limited, 'cam-c');
+      const call = async (password: string, peerhost: string) => {
+        const res = await fetch(`${limited.cp.httpUrl}/api/v1/broker/authenticate`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', [BROKER_HOOK_SECRET_HEADER]: SECRET },
+          body: JSON.stringify({ username: 'cam-c', password, clientid: deviceClientId('cam-c'), peerhost }),
+        });
+        return res.status === 200 ? ((await res.json()) as { result: string }).result : res.status;
+      };
+      const guesses: unknown[] = [];
+      for (let i = 0; i < 5; i++) guesses.push(await call(`guess-${i}`, '203.0.113.9'));
+      // Three wrong guesses spend that address's budget; the rest are refused before any check.
+      expect(guesses).toEqual(['deny', 'deny', 'deny', 429, 429]);
+      expect(await call(cam.secret, '203.0.113.9')).toBe(429);
+      // The device itself, from its own address, is not held up by them.
+      expect(await call(cam.secret, '198.51.100.7')).toBe('allow');
+    } finally {
+      await limited.stop();
+    }
+  });
+});
+
 describe('broker authorization hook', () => {
   const id = deviceClientId('cam-a');
 

@@ -45,7 +45,7 @@ export function brokerHookHandlers(deps: AppDeps) {
       if (isDeviceName(body.username)) {
         const ok =
           body.clientid === deviceClientId(body.username) &&
-          (await deps.devices.verify(body.username, body.password));
+          (await deps.devices.verify(body.username, body.password, body.peerhost || undefined));
         result = ok ? 'allow' : 'deny';
         if (!ok)
           log.info({ username: body.username, clientid: body.clientid }, 'broker hook refused a connection');

@@ -12,11 +12,17 @@ export const BROKER_HOOK_SECRET_HEADER = 'x-edgeloop-hook-secret';
 
 const Text = z.string().max(1024);
 
-/** EMQX body template: {"username": "${username}", "password": "${password}", "clientid": "${clientid}"}. */
+/**
+ * EMQX body template: {"username": "${username}", "password": "${password}", "clientid":
+ * "${clientid}", "peerhost": "${peerhost}"}. peerhost (the client's address) is what failed
+ * attempts are counted against; without it every client of the broker shares one budget, and a
+ * few wrong secrets from anywhere would hold up every device's connect.
+ */
 export const BrokerAuthnRequestSchema = z.object({
   username: Text,
   password: Text,
   clientid: Text,
+  peerhost: z.string().max(64).optional(),
 });
 export type BrokerAuthnRequest = z.infer<typeof BrokerAuthnRequestSchema>;
 

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { ApiClient } from '@edgeloop/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARM64_SYSROOT, buildTestBundle, type UnpackedBundle } from '../helpers/agent-bundle.ts';
+import { withArmCpuinfo } from '../helpers/arm-cpuinfo.ts';
 import { JsonLogProcess } from '../helpers/json-log-process.ts';
 import { testManifest } from '../helpers/manifest-fixture.ts';
 import {
@@ -36,7 +37,7 @@ describe('the arm64 agent bundle under qemu', () => {
   let agent: JsonLogProcess | null = null;
 
   const start = () =>
-    new JsonLogProcess(join(bundle.dir, 'bin/edgeloop-agent'), ['--config', configPath], {
+    new JsonLogProcess(...withArmCpuinfo(join(bundle.dir, 'bin/edgeloop-agent'), ['--config', configPath]), {
       env: {
         ...process.env,
         QEMU_LD_PREFIX: ARM64_SYSROOT,

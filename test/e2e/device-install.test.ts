@@ -18,6 +18,7 @@ import { ApiClient } from '@edgeloop/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BundleArch } from '../../cli/bundle/build-agent-bundle.ts';
 import { buildTestBundle } from '../helpers/agent-bundle.ts';
+import { bindArmCpuinfo } from '../helpers/arm-cpuinfo.ts';
 import { JsonLogProcess } from '../helpers/json-log-process.ts';
 import { testManifest } from '../helpers/manifest-fixture.ts';
 import {
@@ -77,10 +78,12 @@ describe('install.sh in a clean bookworm root filesystem, offline', () => {
       }),
     );
 
+    // What a device's /proc has; an emulated arm64 one also needs an ARM cpuinfo (arm-cpuinfo.ts).
+    const mountProc = ['mount -t proc proc "$1/proc"', ...(arch === 'arm64' ? [bindArmCpuinfo('$1')] : [])];
     // A new network namespace: only a loopback interface, and it is down. No registry, no mirror.
     const install = [
       'set -e',
-      'mount -t proc proc "$1/proc"',
+      ...mountProc,
       `exec chroot "$1" /usr/bin/env -i PATH=${PATH} /bin/sh -c "`,
       "  echo interfaces: $(grep : /proc/net/dev | cut -d: -f1 | tr -d ' ')",
       '  cd /root && tar -xzf agent-bundle.tar.gz && cd edgeloop-agent-*',
@@ -118,7 +121,7 @@ describe('install.sh in a clean bookworm root filesystem, offline', () => {
     const exec = unit.match(/^ExecStart=(.*)$/m)![1].split(' ');
     const start = [
       'set -e',
-      'mount -t proc proc "$1/proc"',
+      ...mountProc,
       // A device has /sys (onnxruntime reads the CPU list there, the agent the temperature).
       'mount -t sysfs sysfs "$1/sys"',
       `exec chroot --userspec=${uid}:${gid} --groups=${groupIds.join(',')} "$1" env -i PATH=${PATH} EDGELOOP_AGENT_DATA_DIR=/var/lib/edgeloop ${exec.join(' ')}`,

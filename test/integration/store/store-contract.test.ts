@@ -40,16 +40,13 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
     createdAt: at,
     updatedAt: at,
   });
+  const mintToken = (tokenHash: string, group: string, usesLeft: number) =>
+    store.devices.createEnrollmentToken({ tokenHash, group, usesLeft, expiresAt: later });
   const enroll = (deviceId: string, token = 'tok', tags: string[] = []) =>
     store.devices.enroll(token, { deviceId, name: null, hardware: null, secretHash: 'h', tags }, now);
 
   it('spends a token use per enrollment and refuses a used-up or unknown one', async () => {
-    await store.devices.createEnrollmentToken({
-      tokenHash: 'tok',
-      group: 'yard',
-      usesLeft: 3,
-      expiresAt: later,
-    });
+    await mintToken('tok', 'yard', 3);
     expect(await store.devices.enrollmentTokenUsable('tok', now)).toBe(true);
     const a = await enroll('cam-a', 'tok', ['outdoor']);
     expect(a).toMatchObject({ deviceId: 'cam-a', group: 'yard', tags: ['outdoor'], online: false });
@@ -63,12 +60,7 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
   });
 
   it('lets exactly one of two concurrent enrollments spend the last use', async () => {
-    await store.devices.createEnrollmentToken({
-      tokenHash: 'last',
-      group: 'dock',
-      usesLeft: 1,
-      expiresAt: later,
-    });
+    await mintToken('last', 'dock', 1);
     const results = await Promise.allSettled([enroll('race-1', 'last'), enroll('race-2', 'last')]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
@@ -417,12 +409,7 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
   });
 
   it("replaces a device's secret hash with a newer form only while it is still the one read", async () => {
-    await store.devices.createEnrollmentToken({
-      tokenHash: 'tok-r',
-      group: 'yard',
-      usesLeft: 2,
-      expiresAt: later,
-    });
+    await mintToken('tok-r', 'yard', 2);
     await enroll('cam-ra', 'tok-r');
     await enroll('cam-rb', 'tok-r');
     expect(await store.security.rehashSecret('cam-ra', 'h', 'h2')).toBe(true);
@@ -525,12 +512,7 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
 
     it('numbers a batch larger than one statement holds, and batches at once never share a number', async () => {
       const ids = Array.from({ length: 300 }, (_, i) => `seq-${String(i).padStart(3, '0')}`);
-      await store.devices.createEnrollmentToken({
-        tokenHash: 'seq',
-        group: 'seq',
-        usesLeft: ids.length,
-        expiresAt: later,
-      });
+      await mintToken('seq', 'seq', ids.length);
       for (const id of ids) await enroll(id, 'seq');
       expect(new Set(await ask(1, ...ids.map((id) => `${id}=v1`)))).toEqual(new Set(['1@1']));
       // Replicas publishing different content for the same devices at the same moment (each on
@@ -568,12 +550,7 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
       }) as Parameters<Store['devices']['recordReportedState']>[1];
 
     beforeAll(async () => {
-      await store.devices.createEnrollmentToken({
-        tokenHash: 'batch',
-        group: 'b',
-        usesLeft: 3,
-        expiresAt: later,
-      });
+      await mintToken('batch', 'b', 3);
       for (const id of ['batch-1', 'batch-2', 'batch-3']) await enroll(id, 'batch');
     });
 

@@ -32,6 +32,7 @@ import { followDeviceMessages } from './fleet/device-messages.ts';
 import { createIngestBatcher } from './fleet/ingest-batcher.ts';
 import { type App, createApp } from './http/app.ts';
 import { startHttpServer } from './http/server.ts';
+import { runStopStep } from './lifecycle/stop-step.ts';
 import { createCredentialGuard } from './limits/credential-guard.ts';
 import { createDeviceQuotas } from './limits/device-quotas.ts';
 import { createRetention } from './limits/retention.ts';
@@ -87,9 +88,6 @@ export interface ControlPlane {
   close(): Promise<void>;
 }
 
-/** A stop step still running after this long is logged (and again every as long). */
-const STOP_STEP_WARN_MS = 5000;
-
 export interface ControlPlaneDeps {
   logger?: Logger;
   /**
@@ -108,21 +106,7 @@ export async function startControlPlane(
   const stops: { name: string; run: () => Promise<void> | void }[] = [];
   const onStop = (name: string, run: () => Promise<void> | void) => stops.push({ name, run });
   const stopAll = async () => {
-    for (const stop of stops.splice(0).reverse()) {
-      // A stop that hangs says which step it is stuck on, instead of only never returning.
-      const started = Date.now();
-      const slow = setInterval(
-        () => logger.warn({ step: stop.name, ms: Date.now() - started }, 'still stopping'),
-        STOP_STEP_WARN_MS,
-      );
-      try {
-        await stop.run();
-      } catch (err) {
-        logger.error({ err, step: stop.name }, 'error while stopping');
-      } finally {
-        clearInterval(slow);
-      }
-    }
+    for (const stop of stops.splice(0).reverse()) await runStopStep(logger, stop.name, stop.run);
   };
 
   // Default pipeline commands run this installation's edgeloop (never npx).

@@ -16,6 +16,7 @@
  * false as soon as the lease is not held, even while the duties are still being stopped.
  */
 import type { Logger } from '@edgeloop/shared';
+import { runStopStep } from '../lifecycle/stop-step.ts';
 import type { LeaseStore } from '../store/lease-store.ts';
 
 /** Something the leader runs: started on election, stopped on losing the lease or at stop. */
@@ -51,13 +52,8 @@ function dutyRunner(logger: Logger) {
       }
     },
     async stopAll() {
-      for (const duty of [...duties].reverse()) {
-        try {
-          await duty.stop();
-        } catch (err) {
-          logger.error({ err, duty: duty.name }, 'leader duty failed to stop');
-        }
-      }
+      for (const duty of [...duties].reverse())
+        await runStopStep(logger, duty.name, duty.stop, 'stopping a leader duty');
     },
   };
 }

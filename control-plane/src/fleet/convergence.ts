@@ -65,6 +65,24 @@ export function createConvergence(deps: {
     });
   }
 
+  /**
+   * liveRolloutOf for many devices in two reads (the live rollouts, then every listed device's
+   * entries in them), not three per device: a rollout completing to the whole fleet converges
+   * every device of it, and one statement per device held the leader's rollout tick for over 25 s
+   * at 10,000 devices.
+   */
+  async function liveRolloutsOf(deviceIds: readonly string[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    const live = new Set((await store.rollouts.listLive()).map((r) => r.rolloutId));
+    if (live.size === 0 || deviceIds.length === 0) return found;
+    // Every entry of a running or paused rollout is among them, newest rollout first per device.
+    for (const [deviceId, entries] of await store.rollouts.trackedEntriesOf(deviceIds)) {
+      const held = entries.find((e) => HELD.has(e.state) && live.has(e.rolloutId));
+      if (held) found.set(deviceId, held.rolloutId);
+    }
+    return found;
+  }
+
   async function mustGet(deviceId: string): Promise<DeviceRecord> {
     const device = await store.devices.get(deviceId);
     if (!device) throw new NotFoundError(`device '${deviceId}' not found`);
@@ -79,10 +97,11 @@ export function createConvergence(deps: {
       const targets = await store.targets.list();
       const rollbackPaths = new Map<number, string>();
       const changed: string[] = [];
-      for (const id of deviceIds) {
-        const device = await store.devices.get(id);
-        if (!device) continue;
-        const r = await resolve(device, targets);
+      const devices = await store.devices.getMany([...new Set(deviceIds)]);
+      const liveRollouts = await liveRolloutsOf(devices.map((d) => d.deviceId));
+      for (const device of devices) {
+        const id = device.deviceId;
+        const r = resolveDesired({ device, liveRolloutId: liveRollouts.get(id) ?? null, targets });
         if (r.source !== 'pin' && r.source !== 'target') continue;
         if (r.modelVersion === device.desiredVersion) continue;
         // The agent refuses a lower version unless its manifest is signed as a rollback.

@@ -48,28 +48,11 @@ export function createConvergence(deps: {
   const { store, desired, signer } = deps;
   const log = deps.logger;
 
-  async function liveRolloutOf(deviceId: string): Promise<string | null> {
-    for (const entry of await store.rollouts.entriesOf(deviceId)) {
-      if (!HELD.has(entry.state)) continue;
-      const state = (await store.rollouts.get(entry.rolloutId))?.state;
-      if (state === 'running' || state === 'paused') return entry.rolloutId;
-    }
-    return null;
-  }
-
-  async function resolve(device: DeviceRecord, targets?: FleetTargetRecord[]): Promise<Resolution> {
-    return resolveDesired({
-      device,
-      liveRolloutId: await liveRolloutOf(device.deviceId),
-      targets: targets ?? (await store.targets.list()),
-    });
-  }
-
   /**
-   * liveRolloutOf for many devices in two reads (the live rollouts, then every listed device's
-   * entries in them), not three per device: a rollout completing to the whole fleet converges
-   * every device of it, and one statement per device held the leader's rollout tick for over 25 s
-   * at 10,000 devices.
+   * The running or paused rollout that holds each device, in two reads (the live rollouts, then
+   * every listed device's entries in them), not three per device: a rollout completing to the
+   * whole fleet converges every device of it, and one statement per device held the leader's
+   * rollout tick for over 25 s at 10,000 devices.
    */
   async function liveRolloutsOf(deviceIds: readonly string[]): Promise<Map<string, string>> {
     const found = new Map<string, string>();
@@ -81,6 +64,14 @@ export function createConvergence(deps: {
       if (held) found.set(deviceId, held.rolloutId);
     }
     return found;
+  }
+
+  async function resolve(device: DeviceRecord, targets?: FleetTargetRecord[]): Promise<Resolution> {
+    return resolveDesired({
+      device,
+      liveRolloutId: (await liveRolloutsOf([device.deviceId])).get(device.deviceId) ?? null,
+      targets: targets ?? (await store.targets.list()),
+    });
   }
 
   async function mustGet(deviceId: string): Promise<DeviceRecord> {

@@ -17,6 +17,13 @@
  * connects once with Clean Session to delete it. A replica that comes back meanwhile takes its
  * client id back (the broker drops the older connection); the handover then stops and leaves the
  * session to it.
+ *
+ * An expired lease alone does not prove a replica gone: while the database is away nobody renews
+ * anything, so every lease has expired when it returns, and a leader elected then kicked live
+ * replicas off the broker (their reconnect cut its drain short, and its next sweep kicked them
+ * again). So a new leader looks only once it has led for a whole lease — every replica that can
+ * reach the database has renewed by then — and a session whose handover was cut short is left to
+ * its owner for another lease before it is tried again.
  */
 import type { Logger } from '@edgeloop/shared';
 import type { MessageHandler, MqttConnection } from '../mqtt/mqtt-client.ts';
@@ -63,6 +70,8 @@ export function replicaSessions(options: ReplicaSessionsOptions): ReplicaSession
   let handingOver = false;
   let sweep: Promise<void> = Promise.resolve();
   let sweepTimer: NodeJS.Timeout | null = null;
+  /** Sessions whose handover was cut short (their owner came back, most likely): not before then. */
+  const notBefore = new Map<string, number>();
 
   async function renew(): Promise<void> {
     try {
@@ -130,7 +139,7 @@ export function replicaSessions(options: ReplicaSessionsOptions): ReplicaSession
   async function takeOverGone(): Promise<void> {
     for (const { name, holder } of await leases.expired(LEASE_PREFIX, now())) {
       if (!handingOver) return;
-      if (name === ownLease) continue;
+      if (name === ownLease || (notBefore.get(name) ?? 0) > now()) continue;
       // Held by this replica while it drains: no other leader starts on it meanwhile.
       if (!(await leases.acquire(name, replicaId, leaseMs * 4, now()))) continue;
       const clientId = name.slice(LEASE_PREFIX.length);
@@ -146,8 +155,13 @@ export function replicaSessions(options: ReplicaSessionsOptions): ReplicaSession
       }
       // Done: the lease goes with the session. Cut short (the replica came back, the broker went
       // away, this replica stopped leading): expired again, for its owner to renew or a later try.
-      if (done) await leases.release(name, replicaId);
-      else await leases.acquire(name, replicaId, 0, now());
+      if (done) {
+        notBefore.delete(name);
+        await leases.release(name, replicaId);
+      } else {
+        notBefore.set(name, now() + leaseMs);
+        await leases.acquire(name, replicaId, 0, now());
+      }
     }
   }
 
@@ -155,6 +169,7 @@ export function replicaSessions(options: ReplicaSessionsOptions): ReplicaSession
     name: 'mqtt session handover',
     start() {
       handingOver = true;
+      notBefore.clear();
       const tick = () => {
         sweep = takeOverGone()
           .catch((err) => logger.error({ err }, 'mqtt session handover failed'))
@@ -162,7 +177,8 @@ export function replicaSessions(options: ReplicaSessionsOptions): ReplicaSession
             if (handingOver) sweepTimer = setTimeout(tick, every);
           });
       };
-      tick();
+      // Not at once: a replica's lease may have lapsed only because nobody could renew.
+      sweepTimer = setTimeout(tick, leaseMs);
     },
     async stop() {
       handingOver = false;

@@ -20,6 +20,7 @@ import {
 import type { MqttConnection } from '../mqtt/mqtt-client.ts';
 import type { FragmentRecord } from '../store/config-store.ts';
 import type { DeviceRecord, Store } from '../store/store.ts';
+import { retryUnconfirmed } from './unconfirmed-publishes.ts';
 
 const PUBLISH_TIMEOUT_MS = 5_000;
 
@@ -92,6 +93,15 @@ export function createDesiredConfigPublisher(deps: {
   const { connection, store } = deps;
   const log = deps.logger;
 
+  const unconfirmed = retryUnconfirmed(
+    connection,
+    async (ids) => {
+      await publishAll(await store.devices.getMany(ids));
+    },
+    log,
+    'desired config',
+  );
+
   async function publishAll(devices: DeviceRecord[]): Promise<void> {
     const fragments = await store.config.listFragments();
     const at = new Date().toISOString();
@@ -105,7 +115,12 @@ export function createDesiredConfigPublisher(deps: {
       ),
     );
     const failed = devices.filter((_, i) => results[i].status === 'rejected').map((d) => d.deviceId);
-    // The database holds the change and a reconnect republishes everything: log, do not fail.
+    // The database holds the change and this replica's next connect publishes it again: log, do
+    // not fail.
+    unconfirmed.settle(
+      devices.map((d) => d.deviceId),
+      failed,
+    );
     if (failed.length > 0)
       log.warn(
         { count: failed.length, devices: failed.slice(0, 20) },

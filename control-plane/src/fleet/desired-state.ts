@@ -32,6 +32,7 @@ import type { MqttConnection } from '../mqtt/mqtt-client.ts';
 import type { FragmentRecord } from '../store/config-store.ts';
 import type { DeviceRecord, Store } from '../store/store.ts';
 import { type CameraModels, cameraModelsOf } from './camera-models.ts';
+import { retryUnconfirmed } from './unconfirmed-publishes.ts';
 
 const PUBLISH_TIMEOUT_MS = 5_000;
 
@@ -184,8 +185,12 @@ export function createDesiredStatePublisher(deps: {
       }),
     );
     const failed = due.filter((_, i) => results[i].status === 'rejected').map((d) => d.deviceId);
-    // The database already holds the change and a reconnect republishes everything, so a slow
-    // broker is logged rather than failing the caller.
+    // The database already holds the change and this replica's next connect publishes it again
+    // (unconfirmed-publishes.ts), so a slow broker is logged rather than failing the caller.
+    unconfirmed.settle(
+      devices.map((d) => d.deviceId),
+      failed,
+    );
     if (failed.length > 0)
       log.warn(
         { count: failed.length, devices: failed.slice(0, 20) },
@@ -193,6 +198,15 @@ export function createDesiredStatePublisher(deps: {
       );
     return due.length;
   }
+
+  const unconfirmed = retryUnconfirmed(
+    connection,
+    async (ids) => {
+      await publishAll(await store.devices.getMany(ids));
+    },
+    log,
+    'desired state',
+  );
 
   return {
     stateOf: async (device) => {

@@ -146,3 +146,63 @@ it('has the leader take over and drain the session of a replica that is gone', a
   await vi.waitFor(() => expect(b.received.length).toBe(150), { timeout: 10_000 });
   expect([...b.received].sort()).toEqual(range(1, 150).sort());
 });
+
+it('leaves the sessions of live replicas alone after the database was away', async () => {
+  const { broker, logs, replica } = await setUp();
+  const dir = tempDir();
+  cleanups.push(() => dir.remove());
+  const store = await openSqliteStore(join(dir.path, 'db.sqlite'), logs.logger);
+  cleanups.push(() => store.close());
+  // The database as both replicas see it: away while `down`, as during a Postgres restart.
+  let down = false;
+  const unreachable = () => Promise.reject(new Error('the database is unreachable'));
+  const leases: typeof store.leases = {
+    acquire: (...args) => (down ? unreachable() : store.leases.acquire(...args)),
+    release: (...args) => (down ? unreachable() : store.leases.release(...args)),
+    holder: (...args) => (down ? unreachable() : store.leases.holder(...args)),
+    expired: (...args) => (down ? unreachable() : store.leases.expired(...args)),
+  };
+  const sessionsOf = (replicaId: string) =>
+    replicaSessions({
+      leases,
+      replicaId,
+      leaseMs: 600,
+      logger: logs.logger,
+      connect: (clientId, persistent) =>
+        connectMqtt({
+          url: broker.url,
+          ...broker.service,
+          logger: logs.logger,
+          clientId,
+          persistent,
+          reconnect: false,
+        }),
+      handle: () => {},
+      filters: FILTERS,
+      quietMs: 300,
+    });
+  const a = replica('a');
+  const aSessions = sessionsOf('a');
+  await aSessions.start();
+  cleanups.push(() => aSessions.stop());
+  const bSessions = sessionsOf('b');
+  await bSessions.start();
+  cleanups.push(() => bSessions.stop());
+  expect(await a.connection.whenReady(10_000)).toBe(true);
+  const lost = () => logs.entries.filter((e) => e.msg === 'mqtt connection lost; reconnecting').length;
+
+  // Away for three leases: every presence lease lapses, nobody is gone.
+  down = true;
+  await new Promise((resolve) => setTimeout(resolve, 1_800));
+  down = false;
+  // b is elected as soon as it is back, before a has renewed.
+  bSessions.handover.start();
+  cleanups.push(() => bSessions.handover.stop());
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+
+  const gone = logs.entries.filter((e) => e.msg === 'a replica is gone: taking over its MQTT session');
+  expect(gone).toEqual([]);
+  expect(lost()).toBe(0);
+  expect(a.connection.connected()).toBe(true);
+  expect(await store.leases.holder(`mqtt-session/${replicaClientId('a')}`, Date.now())).toBe('a');
+});

@@ -107,7 +107,7 @@ function formBody(route: RouteDef, rng: Rng): FormData {
   return form;
 }
 
-async function send(url: string, init: RequestInit): Promise<Attempt> {
+async function send(url: string, init: RequestInit, onStatus?: (status: number) => void): Promise<Attempt> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), 15_000);
   try {
@@ -115,6 +115,7 @@ async function send(url: string, init: RequestInit): Promise<Attempt> {
     // Streams (the change feed) stay open: the status is the answer.
     if (res.headers.get('content-type')?.includes('event-stream')) controller.abort();
     else await res.arrayBuffer();
+    onStatus?.(res.status);
     return {
       rejected: res.status >= 400,
       unexpected: res.status >= 500 ? `${init.method} ${url.slice(0, 200)} -> ${res.status}` : null,
@@ -123,7 +124,11 @@ async function send(url: string, init: RequestInit): Promise<Attempt> {
     // A URL the client itself cannot send was never an input.
     if (/Failed to parse URL|Invalid URL/.test((err as Error).message))
       return { rejected: true, unexpected: null };
-    const why = controller.signal.aborted ? 'no answer in 15 s' : (err as Error).message;
+    // undici says "fetch failed" and puts what happened (a reset, a closed socket) in `cause`.
+    const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
+    const why = controller.signal.aborted
+      ? 'no answer in 15 s'
+      : `${(err as Error).message}${cause ? ` (${cause.code ?? ''} ${cause.message ?? ''})` : ''}`;
     return { rejected: true, unexpected: `${init.method} ${url.slice(0, 200)}: ${why}` };
   } finally {
     clearTimeout(timer);
@@ -156,11 +161,16 @@ export async function fuzzHttp(
         }
         // Past ~16 KB of request line Node's server answers 431 and closes: keep URLs to 8 KB.
         const url = `${callers.baseUrl}${pathOf(route, rng)}${queryOf(route, rng)}`.slice(0, 8192);
-        return send(url, {
-          method: route.method,
-          headers,
-          body,
-        });
+        // An accepted rotation changed the device's secret: the routes after it go on as the
+        // device, not as a stranger answered 401 before its body is read (a refusal that early
+        // also closes the connection under a client still sending, which is not a defect).
+        const adopt =
+          route === apiRoutes.rotateDeviceSecret && typeof body === 'string'
+            ? (status: number) => {
+                if (status < 300) callers.device.secret = (JSON.parse(body) as { secret: string }).secret;
+              }
+            : undefined;
+        return send(url, { method: route.method, headers, body }, adopt);
       });
       await recorder.batch(`http ${route.id}`, sends);
     }

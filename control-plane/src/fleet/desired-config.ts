@@ -115,17 +115,11 @@ export function createDesiredConfigPublisher(deps: {
       ),
     );
     const failed = devices.filter((_, i) => results[i].status === 'rejected').map((d) => d.deviceId);
-    // The database holds the change and this replica's next connect publishes it again: log, do
-    // not fail.
+    // Not the caller's failure: the database holds the change (unconfirmed-publishes.ts).
     unconfirmed.settle(
       devices.map((d) => d.deviceId),
       failed,
     );
-    if (failed.length > 0)
-      log.warn(
-        { count: failed.length, devices: failed.slice(0, 20) },
-        'desired config not confirmed by the broker yet',
-      );
     await deps.desired?.publish(devices.map((d) => d.deviceId));
   }
 

@@ -185,17 +185,11 @@ export function createDesiredStatePublisher(deps: {
       }),
     );
     const failed = due.filter((_, i) => results[i].status === 'rejected').map((d) => d.deviceId);
-    // The database already holds the change and this replica's next connect publishes it again
-    // (unconfirmed-publishes.ts), so a slow broker is logged rather than failing the caller.
+    // Not the caller's failure: the database holds the change (unconfirmed-publishes.ts).
     unconfirmed.settle(
       devices.map((d) => d.deviceId),
       failed,
     );
-    if (failed.length > 0)
-      log.warn(
-        { count: failed.length, devices: failed.slice(0, 20) },
-        'desired state not confirmed by the broker yet',
-      );
     return due.length;
   }
 

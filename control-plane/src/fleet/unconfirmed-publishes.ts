@@ -9,7 +9,7 @@ import type { Logger } from '@edgeloop/shared';
 import type { MqttConnection } from '../mqtt/mqtt-client.ts';
 
 export interface UnconfirmedPublishes {
-  /** Records the outcome of a publish to these devices. */
+  /** Records the outcome of a publish to these devices (and logs those that failed). */
   settle(deviceIds: readonly string[], failed: readonly string[]): void;
 }
 
@@ -31,6 +31,12 @@ export function retryUnconfirmed(
     settle(deviceIds, failed) {
       for (const id of deviceIds) unconfirmed.delete(id);
       for (const id of failed) unconfirmed.add(id);
+      // The database holds the change and the next connect publishes it: log, do not fail.
+      if (failed.length > 0)
+        logger.warn(
+          { count: failed.length, devices: failed.slice(0, 20) },
+          `${what} not confirmed by the broker yet`,
+        );
     },
   };
 }

@@ -10,6 +10,7 @@ import mqtt from 'mqtt';
 import { afterEach, expect, it, vi } from 'vitest';
 import { replicaClientId, replicaSessions } from '../../../control-plane/src/cluster/replica-sessions.ts';
 import { connectMqtt } from '../../../control-plane/src/mqtt/mqtt-client.ts';
+import type { LeaseStore } from '../../../control-plane/src/store/lease-store.ts';
 import { openSqliteStore } from '../../../control-plane/src/store/sqlite-store.ts';
 import { startCuttableHop } from '../../helpers/cuttable-hop.ts';
 import { startMosquitto } from '../../helpers/mosquitto.ts';
@@ -54,6 +55,33 @@ async function setUp() {
   return { broker, logs, replica, send };
 }
 
+/** Presence leases and handover for `replicaId`, as main.ts wires them, on the test's broker. */
+function sessionsFor(
+  broker: { url: string; service: { username: string; password: string } },
+  logs: LogCapture,
+  leases: LeaseStore,
+) {
+  return (replicaId: string, handle: (payload: Buffer) => void = () => {}) =>
+    replicaSessions({
+      leases,
+      replicaId,
+      leaseMs: 600,
+      logger: logs.logger,
+      connect: (clientId, persistent) =>
+        connectMqtt({
+          url: broker.url,
+          ...broker.service,
+          logger: logs.logger,
+          clientId,
+          persistent,
+          reconnect: false,
+        }),
+      handle: (_topic, payload) => handle(payload),
+      filters: FILTERS,
+      quietMs: 300,
+    });
+}
+
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `m${from + i}`);
 
 it('delivers what the broker queued while a replica was cut off, once it is back', async () => {
@@ -87,31 +115,13 @@ it('has the leader take over and drain the session of a replica that is gone', a
   cleanups.push(() => dir.remove());
   const store = await openSqliteStore(join(dir.path, 'db.sqlite'), logs.logger);
   cleanups.push(() => store.close());
-  const sessionsOf = (replicaId: string, handle: (payload: Buffer) => void) =>
-    replicaSessions({
-      leases: store.leases,
-      replicaId,
-      leaseMs: 600,
-      logger: logs.logger,
-      connect: (clientId, persistent) =>
-        connectMqtt({
-          url: broker.url,
-          ...broker.service,
-          logger: logs.logger,
-          clientId,
-          persistent,
-          reconnect: false,
-        }),
-      handle: (_topic, payload) => handle(payload),
-      filters: FILTERS,
-      quietMs: 300,
-    });
+  const sessionsOf = sessionsFor(broker, logs, store.leases);
 
   // Replica a, reached through a hop that is cut below, as when its process is killed.
   const hop = await startCuttableHop(broker.url);
   cleanups.push(() => hop.close());
   const a = replica('a', hop.url);
-  const aSessions = sessionsOf('a', () => {});
+  const aSessions = sessionsOf('a');
   await aSessions.start();
   const b = replica('b');
   const bSessions = sessionsOf('b', (payload) => b.received.push(payload.toString()));
@@ -162,25 +172,7 @@ it('leaves the sessions of live replicas alone after the database was away', asy
     holder: (...args) => (down ? unreachable() : store.leases.holder(...args)),
     expired: (...args) => (down ? unreachable() : store.leases.expired(...args)),
   };
-  const sessionsOf = (replicaId: string) =>
-    replicaSessions({
-      leases,
-      replicaId,
-      leaseMs: 600,
-      logger: logs.logger,
-      connect: (clientId, persistent) =>
-        connectMqtt({
-          url: broker.url,
-          ...broker.service,
-          logger: logs.logger,
-          clientId,
-          persistent,
-          reconnect: false,
-        }),
-      handle: () => {},
-      filters: FILTERS,
-      quietMs: 300,
-    });
+  const sessionsOf = sessionsFor(broker, logs, leases);
   const a = replica('a');
   const aSessions = sessionsOf('a');
   await aSessions.start();

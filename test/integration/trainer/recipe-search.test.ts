@@ -38,20 +38,33 @@ describe('recipe search', () => {
       { name: 'six-epochs', overrides: { epochs: 6, learningRate: 0.01 } },
       // inputSize was given: this candidate would change nothing else, so it is not run twice.
       { name: 'bigger', overrides: { inputSize: 64, epochs: 6, learningRate: 0.01 } },
+      // Tried on top of the better of the two: its epochs and learning rate stay.
+      { name: 'more-dropout', overrides: { dropout: 0.3 } },
     ]);
     const search = metrics.search!;
-    expect(search.candidates.map((c) => c.name)).toEqual(['one-epoch', 'six-epochs']);
+    expect(search.candidates.map((c) => c.name)).toEqual(['one-epoch', 'six-epochs', 'more-dropout']);
     // The rule: best validation accuracy, then lower validation loss, then the earlier candidate.
     const [a, b] = search.candidates;
     const bWins =
       b.valAccuracy! > a.valAccuracy! || (b.valAccuracy === a.valAccuracy && b.valLoss! < a.valLoss!);
-    const winner = bWins ? 'six-epochs' : 'one-epoch';
+    const better = bWins ? b : a;
+    expect(search.candidates[2].values).toMatchObject({
+      epochs: better.values.epochs,
+      learningRate: better.values.learningRate,
+      dropout: 0.3,
+    });
+    const c = search.candidates[2];
+    const cWins =
+      c.valAccuracy! > better.valAccuracy! ||
+      (c.valAccuracy === better.valAccuracy && c.valLoss! < better.valLoss!);
+    const winner = cWins ? 'more-dropout' : bWins ? 'six-epochs' : 'one-epoch';
     expect(search.winner).toBe(winner);
     const written = JSON.parse(readFileSync(join(outDir, 'metrics.json'), 'utf8'));
     expect(written.search.winner).toBe(winner);
     // The winner's own folder became the output folder.
-    expect(written.epochsRun).toBe(bWins ? 6 : 1);
-    expect(written.onnxValAccuracy).toBe(bWins ? b.valAccuracy : a.valAccuracy);
+    const won = cWins ? c : better;
+    expect(written.epochsRun).toBe(won.values.epochs);
+    expect(written.onnxValAccuracy).toBe(won.valAccuracy);
     expect(written.architecture.inputSize).toBe(32);
     expect(existsSync(join(outDir, 'model.onnx'))).toBe(true);
     expect(existsSync(join(outDir, '.search'))).toBe(false);

@@ -1,7 +1,10 @@
 /**
  * `edgeloop train --budget 10m`: instead of flags, try a few recipes within a time budget and keep
- * the one with the best validation accuracy. Candidates are variations of the default recipe
- * (recipe.ts) in what the user did not set; they share the bottleneck cache, so a candidate with
+ * the one with the best validation accuracy. Candidates are variations of the best recipe so far,
+ * starting from the default (recipe.ts), in what the user did not set: a change that won stays
+ * while the next ones are tried on top of it (greedy coordinate search; tried one at a time on the
+ * default, each later change was measured on a recipe already beaten). They share the bottleneck
+ * cache, so a candidate with
  * the same frozen cut and variants as an earlier one trains on features already computed. The
  * default goes first (every search has at least its result); a later candidate is skipped when
  * its estimate — from the first candidate's measured cost, split into fixed work, features and
@@ -45,6 +48,15 @@ export type SearchReport = NonNullable<TrainMetrics['search']>;
 
 type Trainer = (options: TrainOptions) => Promise<TrainMetrics>;
 
+/** Best validation accuracy; ties go to the lower validation loss, then to the earlier candidate. */
+function better(b: TrainMetrics, a: TrainMetrics): boolean {
+  const lossOf = (m: TrainMetrics) => m.history.find((h) => h.epoch === m.bestEpoch)?.valLoss ?? 0;
+  return (
+    b.onnxValAccuracy > a.onnxValAccuracy ||
+    (b.onnxValAccuracy === a.onnxValAccuracy && lossOf(b) < lossOf(a))
+  );
+}
+
 /** Runs the candidates (see the file comment) and leaves the winner in `options.outDir`. */
 export async function searchRecipes(
   options: TrainOptions,
@@ -62,11 +74,15 @@ export async function searchRecipes(
   const seen = new Set<string>();
   let first: MeasuredRun | null = null;
   const cachedKeys = new Set<string>();
+  // Each candidate changes the best recipe so far, not the default: a change that won (`last:2`)
+  // is kept while the next ones are tried on top of it (greedy coordinate search).
+  let base: { overrides: Partial<Recipe>; stepCost?: number; metrics: TrainMetrics } | null = null;
   for (const c of candidates) {
     // The user's own settings stay; a candidate that changes nothing else is a repeat.
     const overrides = Object.fromEntries(
-      Object.entries(c.overrides).filter(([k]) => given[k] === undefined),
+      Object.entries({ ...base?.overrides, ...c.overrides }).filter(([k]) => given[k] === undefined),
     ) as Partial<Recipe>;
+    const stepCost = Math.max(base?.stepCost ?? 1, c.stepCost ?? 1);
     const key = JSON.stringify(overrides);
     if (seen.has(key)) continue;
     seen.add(key);
@@ -75,7 +91,7 @@ export async function searchRecipes(
     ) as Record<string, number | string>;
     // What this candidate's recipe will be: the first's, with its overrides.
     const planned = { ...(first ? results[0].metrics.recipe?.values : {}), ...values };
-    const estimate = first === null ? null : estimateSeconds(first, planned, cachedKeys, c.stepCost);
+    const estimate = first === null ? null : estimateSeconds(first, planned, cachedKeys, stepCost);
     if (estimate !== null && elapsed() + estimate > budgetSeconds) {
       report.push({
         name: c.name,
@@ -99,6 +115,7 @@ export async function searchRecipes(
     first ??= measureRun(metrics, seconds);
     cachedKeys.add(featureKey(metrics.recipe?.values ?? {}));
     results.push({ name: c.name, dir, metrics });
+    if (base === null || better(metrics, base.metrics)) base = { overrides, stepCost, metrics };
     const best = metrics.history.find((h) => h.epoch === metrics.bestEpoch);
     report.push({
       name: c.name,
@@ -109,16 +126,7 @@ export async function searchRecipes(
       ...(estimate === null ? {} : { estimatedSeconds: estimate }),
     });
   }
-  // Best validation accuracy; ties go to the lower validation loss, then to the earlier candidate.
-  const score = (m: TrainMetrics) => [
-    m.onnxValAccuracy,
-    -(m.history.find((h) => h.epoch === m.bestEpoch)?.valLoss ?? 0),
-  ];
-  const winner = results.reduce((a, b) => {
-    const [sa, la] = score(a.metrics);
-    const [sb, lb] = score(b.metrics);
-    return sb > sa || (sb === sa && lb > la) ? b : a;
-  });
+  const winner = results.reduce((a, b) => (better(b.metrics, a.metrics) ? b : a));
   await cp(winner.dir, options.outDir, { recursive: true });
   await rm(join(options.outDir, '.search'), { recursive: true, force: true });
   const search: SearchReport = { budgetSeconds, seconds: elapsed(), candidates: report, winner: winner.name };

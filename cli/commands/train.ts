@@ -111,7 +111,7 @@ const options = {
     type: 'string',
     value: 'F',
     description: 'what trains: head | last:N (the last N blocks + head) | none',
-    defaultText: 'with --base: last:1, head under 20 images per class; none without',
+    defaultText: 'with --base: last:2 from 200 images per class, last:1 from 20, head under 20; none without',
   },
   augment: {
     type: 'string',

@@ -10,18 +10,24 @@ import { parseBudget } from '../../../trainer/src/train/search.ts';
 const imagenetBase = { inputSize: 224, architecture: 'mobilenet_v1' as const, alpha: 0.25 };
 
 describe('default recipe', () => {
-  it('follows a pretrained base: its input size and width, a fine-tuned last block for a few hundred images a class', () => {
+  it('follows a pretrained base: its input size and width, two fine-tuned blocks for a few hundred images a class', () => {
     const { recipe, rule } = defaultRecipe({ base: imagenetBase, trainImages: 3068, classes: 10 });
     expect(rule).toBe('pretrained-base');
     expect(recipe).toMatchObject({
       inputSize: 224,
       alpha: 0.25,
       architecture: 'mobilenet_v1',
-      freeze: { lastBlocks: 1 },
+      freeze: { lastBlocks: 2 },
       augmentVariants: 3,
       epochs: 8,
       batchSize: 32,
       warmupEpochs: 1,
+    });
+  });
+
+  it('retrains one block for dozens of images per class', () => {
+    expect(defaultRecipe({ base: imagenetBase, trainImages: 1000, classes: 10 }).recipe.freeze).toEqual({
+      lastBlocks: 1,
     });
   });
 

@@ -74,28 +74,38 @@ export async function searchRecipes(
     options.cacheDir === undefined ? join(options.outDir, '..', '.bottleneck-cache') : options.cacheDir;
   const given = options as unknown as Record<string, unknown>;
   const report: SearchReport['candidates'] = [];
-  const results: { name: string; dir: string; metrics: TrainMetrics }[] = [];
   const seen = new Set<string>();
   let first: MeasuredRun | null = null;
+  /** The first candidate's whole recipe: every later one is planned from it. */
+  let firstValues: NonNullable<TrainMetrics['recipe']>['values'] = {};
   const cachedKeys = new Set<string>();
   // Each candidate changes the best recipe so far, not the default: a change that won (`last:2`)
-  // is kept while the next ones are tried on top of it (greedy coordinate search).
-  let base: { overrides: Partial<Recipe>; stepCost?: number; metrics: TrainMetrics } | null = null;
+  // is kept while the next ones are tried on top of it (greedy coordinate search). The best at the
+  // end is the winner.
+  let best: {
+    name: string;
+    dir: string;
+    overrides: Partial<Recipe>;
+    stepCost: number;
+    metrics: TrainMetrics;
+  } | null = null;
   for (const c of candidates) {
     // The user's own settings stay; a candidate that changes nothing else is a repeat.
     const overrides = Object.fromEntries(
-      Object.entries({ ...base?.overrides, ...c.overrides }).filter(([k]) => given[k] === undefined),
+      Object.entries({ ...best?.overrides, ...c.overrides }).filter(([k]) => given[k] === undefined),
     ) as Partial<Recipe>;
-    const stepCost = Math.max(base?.stepCost ?? 1, c.stepCost ?? 1);
+    const stepCost = Math.max(best?.stepCost ?? 1, c.stepCost ?? 1);
     const values = Object.fromEntries(
       Object.entries(overrides).map(([k, v]) => [k, k === 'freeze' ? formatFreeze(v as FreezeSpec) : v]),
     ) as Record<string, number | string>;
     // What this candidate's recipe will be: the first's, with its overrides.
-    const planned = { ...(first ? results[0].metrics.recipe?.values : {}), ...values };
-    // A recipe already trained (the default may be what a candidate changes it to) is a repeat.
-    const key = first ? recipeKey(planned) : JSON.stringify(overrides);
-    if (seen.has(key)) continue;
-    seen.add(key);
+    const planned = { ...firstValues, ...values };
+    // A recipe already tried (the default may be what a candidate changes it to) is a repeat.
+    if (first) {
+      const key = recipeKey(planned);
+      if (seen.has(key)) continue;
+      seen.add(key);
+    }
     const estimate = first === null ? null : estimateSeconds(first, planned, cachedKeys, stepCost);
     if (estimate !== null && elapsed() + estimate > budgetSeconds) {
       report.push({
@@ -117,22 +127,27 @@ export async function searchRecipes(
     });
     const metrics = await trainOne({ ...options, ...overrides, outDir: dir, cacheDir });
     const seconds = (Date.now() - t0) / 1000;
-    first ??= measureRun(metrics, seconds);
-    seen.add(recipeKey(metrics.recipe?.values ?? {}));
-    cachedKeys.add(featureKey(metrics.recipe?.values ?? {}));
-    results.push({ name: c.name, dir, metrics });
-    if (base === null || better(metrics, base.metrics)) base = { overrides, stepCost, metrics };
-    const best = metrics.history.find((h) => h.epoch === metrics.bestEpoch);
+    const trained = metrics.recipe?.values ?? {};
+    if (!first) {
+      first = measureRun(metrics, seconds);
+      firstValues = trained;
+    }
+    seen.add(recipeKey(trained));
+    cachedKeys.add(featureKey(trained));
+    if (best === null || better(metrics, best.metrics))
+      best = { name: c.name, dir, overrides, stepCost, metrics };
+    const bestEpoch = metrics.history.find((h) => h.epoch === metrics.bestEpoch);
     report.push({
       name: c.name,
-      values: { ...(metrics.recipe?.values ?? {}), ...values },
+      values: { ...trained, ...values },
       valAccuracy: metrics.onnxValAccuracy,
-      valLoss: best?.valLoss ?? null,
+      valLoss: bestEpoch?.valLoss ?? null,
       seconds,
       ...(estimate === null ? {} : { estimatedSeconds: estimate }),
     });
   }
-  const winner = results.reduce((a, b) => (better(b.metrics, a.metrics) ? b : a));
+  // The first candidate always runs.
+  const winner = best!;
   await cp(winner.dir, options.outDir, { recursive: true });
   await rm(join(options.outDir, '.search'), { recursive: true, force: true });
   const search: SearchReport = { budgetSeconds, seconds: elapsed(), candidates: report, winner: winner.name };

@@ -93,14 +93,11 @@ export function createDesiredConfigPublisher(deps: {
   const { connection, store } = deps;
   const log = deps.logger;
 
-  const unconfirmed = retryUnconfirmed(
-    connection,
-    async (ids) => {
-      await publishAll(await store.devices.getMany(ids));
-    },
-    log,
-    'desired config',
-  );
+  /** The stored state of these devices, published (what the broker did not confirm, again later). */
+  async function publishDevices(deviceIds: readonly string[]): Promise<void> {
+    await publishAll(await store.devices.getMany(deviceIds));
+  }
+  const unconfirmed = retryUnconfirmed(connection, publishDevices, log, 'desired config');
 
   async function publishAll(devices: DeviceRecord[]): Promise<void> {
     const fragments = await store.config.listFragments();
@@ -124,10 +121,7 @@ export function createDesiredConfigPublisher(deps: {
   }
 
   return {
-    async publish(deviceIds) {
-      const devices = await store.devices.getMany(deviceIds);
-      await publishAll(devices);
-    },
+    publish: publishDevices,
     async publishScope(scope, key) {
       const devices = (await store.devices.list()).filter((d) => fragmentApplies(d, scope, key));
       await publishAll(devices);

@@ -193,23 +193,18 @@ export function createDesiredStatePublisher(deps: {
     return due.length;
   }
 
-  const unconfirmed = retryUnconfirmed(
-    connection,
-    async (ids) => {
-      await publishAll(await store.devices.getMany(ids));
-    },
-    log,
-    'desired state',
-  );
+  /** The stored state of these devices, published (what the broker did not confirm, again later). */
+  async function publishDevices(deviceIds: readonly string[]): Promise<void> {
+    await publishAll(await store.devices.getMany(deviceIds));
+  }
+  const unconfirmed = retryUnconfirmed(connection, publishDevices, log, 'desired state');
 
   return {
     stateOf: async (device) => {
       const [{ state }] = await numberedDesiredStatesOf(store, keyring, [device], log);
       return signDesiredState(state, signers());
     },
-    async publish(deviceIds) {
-      await publishAll(await store.devices.getMany(deviceIds));
-    },
+    publish: publishDevices,
     async republishAll() {
       const devices = await store.devices.list();
       // Devices gone since are forgotten (the map stays the size of the fleet).

@@ -8,6 +8,9 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, Hono } from 'hono';
 import type { SecureServer } from '../tls/tls-reloader.ts';
 
+/** How long a stop waits for requests in flight before it closes their connections. */
+const CLOSE_GRACE_MS = 5_000;
+
 export interface HttpServer {
   url: string;
   port: number;
@@ -46,7 +49,18 @@ export function startHttpServer(
           secure: tls ? (server as unknown as SecureServer) : null,
           close: () =>
             new Promise<void>((done, fail) => {
-              server.close((err) => (err ? fail(err) : done()));
+              // In-flight requests get a grace period, then every socket is closed: one still
+              // open after it (a stream, a client that stopped reading, a socket that went idle
+              // after the first sweep) held close() — and the control plane's stop — for good.
+              const force = setTimeout(() => {
+                if ('closeAllConnections' in server) server.closeAllConnections();
+              }, CLOSE_GRACE_MS);
+              force.unref();
+              server.close((err) => {
+                clearTimeout(force);
+                if (err) fail(err);
+                else done();
+              });
               // Idle keep-alive sockets would hold close() open; in-flight requests still finish.
               if ('closeIdleConnections' in server) server.closeIdleConnections();
             }),

@@ -26,6 +26,7 @@ export function createChangeFeed(options: {
   const closers = new Set<() => void>();
   let last: Record<ChangeTopic, string> | null = null;
   let timer: NodeJS.Timeout | null = null;
+  let closed = false;
 
   const tick = async () => {
     try {
@@ -51,6 +52,8 @@ export function createChangeFeed(options: {
 
   return {
     subscribe(listener) {
+      // A stream opened while the server stops: nothing will change for it any more.
+      if (closed) return () => {};
       listeners.add(listener);
       if (!timer) {
         tick();
@@ -63,10 +66,17 @@ export function createChangeFeed(options: {
       };
     },
     onClose(listener) {
+      // A stream that subscribed after close() would wait for a close that already happened and
+      // hold the HTTP server's stop open; it is told at once (after the caller's own setup).
+      if (closed) {
+        queueMicrotask(listener);
+        return () => {};
+      }
       closers.add(listener);
       return () => closers.delete(listener);
     },
     close() {
+      closed = true;
       for (const closer of [...closers]) closer();
       closers.clear();
       listeners.clear();

@@ -48,3 +48,17 @@ export function seedDropout(model: tfjs.LayersModel, seed: number, step: number)
     (layer as unknown as { seed: number }).seed = (Math.imul(seed + 1, 1_000_003) + step * 7919 + k++) >>> 0;
   }
 }
+
+/**
+ * Zeroes the classifier's kernel (the `predictions` layer; its bias starts at zero already). On a
+ * frozen pretrained base the classifier is a linear model over features that already tell the
+ * classes apart: from zero its first steps follow each class's mean feature, while a random start
+ * adds noise that a few photos a class cannot average out. Big Transfer (Kolesnikov et al. 2020)
+ * starts its head at zero too; the few-photo figures are in docs/benchmarks.md.
+ */
+export function zeroClassifier(tf: Tf, model: tfjs.LayersModel): void {
+  const layer = model.getLayer('predictions');
+  const zeros = layer.getWeights().map((w) => tf.zerosLike(w));
+  layer.setWeights(zeros);
+  tf.dispose(zeros);
+}

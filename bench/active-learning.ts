@@ -3,7 +3,7 @@
  * with labelling random frames?
  *
  *   npx edgeloop bench active-learning --data ../shared/data/clothing-small --json [--cache emb.json]
- *     [--seeds 10] [--seed 1] [--orders margin,margin-diverse-wide,…]
+ *     [--seeds 10] [--seed 1] [--orders margin,margin-diverse-wide,…] [--head gd|trainer]
  *
  * `--seed S` runs seeds S…S+N−1 (and draws which training photos make the stream from S), so
  * `--seed 11` checks a result on seeds nobody tuned against.
@@ -14,7 +14,10 @@
  * the current model (which reports top-3, as the agent does by default), and spends the same
  * labelling budget per round with each queue order (orderLabelQueue itself) and with random frames.
  * After each round the head is retrained on everything labelled so far and measured on the
- * held-out validation photos; curves are averaged over `--seeds` seeds.
+ * held-out validation photos; curves are averaged over `--seeds` seeds. `--head` picks that
+ * classifier (active-learning/heads.ts): `gd`, the regression every figure so far was measured on,
+ * or `trainer`, the head `edgeloop train` itself fits on this few photos. The savings depend on it
+ * (docs/benchmarks.md), so the output names it.
  *
  * Prints {"queueOrder","rounds":[{"labels","accQueue","accRandom"}…],"labelSavings","orders",…}:
  * labelSavings is the share of labels the default order saves to reach random sampling's final
@@ -34,6 +37,10 @@ import {
 import { decodeResized } from '../trainer/src/data/image-decoder.ts';
 import { loadLayersModelFromDisk } from '../trainer/src/output/checkpoint.ts';
 import { loadTf } from '../trainer/src/tf/load-tf.ts';
+import { type FitHead, HEADS, type Head, type HeadKind, headFitter } from './active-learning/heads.ts';
+
+type Curve = { labels: number; acc: number }[];
+type Spread = { meanOfSeeds: number; sd: number; min: number; max: number };
 
 interface Item {
   path: string;
@@ -59,6 +66,9 @@ async function listSplit(dir: string, classes: string[]): Promise<Item[]> {
   return items;
 }
 
+/** Cache file format: the raw pooled features (older caches held them L2-normalised; re-embedded). */
+const CACHE_FORMAT = 'pooled-raw-v1';
+
 /** `--cache FILE` keeps embeddings between runs (the slow part on a CPU without native TensorFlow). */
 async function embedCached(
   items: Item[],
@@ -67,19 +77,25 @@ async function embedCached(
   log: (s: string) => void,
 ): Promise<Float32Array[]> {
   let stored: Record<string, number[]> = {};
-  if (cache) stored = JSON.parse(await readFile(cache, 'utf8').catch(() => '{}')) as Record<string, number[]>;
+  if (cache) {
+    const file = JSON.parse(await readFile(cache, 'utf8').catch(() => '{}')) as {
+      format?: string;
+      features?: Record<string, number[]>;
+    };
+    if (file.format === CACHE_FORMAT && file.features) stored = file.features;
+  }
   const missing = items.filter((it) => !stored[it.path]);
   if (missing.length > 0) {
     const fresh = await embed(missing, weights, log);
     missing.forEach((it, i) => {
       stored[it.path] = Array.from(fresh[i]);
     });
-    if (cache) await writeFile(cache, JSON.stringify(stored));
+    if (cache) await writeFile(cache, JSON.stringify({ format: CACHE_FORMAT, features: stored }));
   }
   return items.map((it) => Float32Array.from(stored[it.path]));
 }
 
-/** Global-average-pooled MobileNet features, L2-normalised, one Float32Array per image. */
+/** Global-average-pooled MobileNet features as the model's `features` output gives them. */
 async function embed(items: Item[], weights: string, log: (s: string) => void): Promise<Float32Array[]> {
   const { tf } = await loadTf();
   const full = await loadLayersModelFromDisk(tf, weights);
@@ -103,12 +119,7 @@ async function embed(items: Item[], weights: string, log: (s: string) => void): 
     const data = (await features.data()) as Float32Array;
     features.dispose();
     const dim = data.length / chunk.length;
-    for (let k = 0; k < chunk.length; k++) {
-      const v = data.slice(k * dim, (k + 1) * dim);
-      const norm = Math.hypot(...v) || 1;
-      for (let d = 0; d < dim; d++) v[d] /= norm;
-      out.push(v);
-    }
+    for (let k = 0; k < chunk.length; k++) out.push(data.slice(k * dim, (k + 1) * dim));
     if ((i / batch) % 20 === 0)
       log(
         `embedded ${Math.min(i + batch, items.length)}/${items.length} (${((Date.now() - started) / 1000).toFixed(0)} s)`,
@@ -117,74 +128,23 @@ async function embed(items: Item[], weights: string, log: (s: string) => void): 
   return out;
 }
 
-/** Softmax regression trained by full-batch gradient descent (deterministic: zero init). */
-function trainHead(x: Float32Array[], y: number[], classes: number, epochs = 300, lr = 2, l2 = 1e-3) {
-  const dim = x[0].length;
-  const w = new Float64Array(classes * dim);
-  const b = new Float64Array(classes);
-  const probs = new Float64Array(classes);
-  for (let e = 0; e < epochs; e++) {
-    const gw = new Float64Array(classes * dim);
-    const gb = new Float64Array(classes);
-    for (let n = 0; n < x.length; n++) {
-      predictInto(w, b, x[n], probs);
-      probs[y[n]] -= 1;
-      for (let c = 0; c < classes; c++) {
-        gb[c] += probs[c];
-        const g = probs[c];
-        const row = c * dim;
-        for (let d = 0; d < dim; d++) gw[row + d] += g * x[n][d];
-      }
-    }
-    for (let i = 0; i < w.length; i++) w[i] -= lr * (gw[i] / x.length + l2 * w[i]);
-    for (let c = 0; c < classes; c++) b[c] -= (lr * gb[c]) / x.length;
-  }
-  return { w, b, classes };
-}
-
-function predictInto(w: Float64Array, b: Float64Array, v: Float32Array, out: Float64Array): void {
-  const classes = b.length;
-  const dim = v.length;
-  let max = -Infinity;
-  for (let c = 0; c < classes; c++) {
-    let s = b[c];
-    const row = c * dim;
-    for (let d = 0; d < dim; d++) s += w[row + d] * v[d];
-    out[c] = s;
-    if (s > max) max = s;
-  }
-  let sum = 0;
-  for (let c = 0; c < classes; c++) {
-    out[c] = Math.exp(out[c] - max);
-    sum += out[c];
-  }
-  for (let c = 0; c < classes; c++) out[c] /= sum;
-}
-
-type Head = ReturnType<typeof trainHead>;
-
-function top1(head: Head, v: Float32Array): { label: number; confidence: number } {
-  const p = new Float64Array(head.classes);
-  predictInto(head.w, head.b, v, p);
-  let best = 0;
-  for (let c = 1; c < p.length; c++) if (p[c] > p[best]) best = c;
-  return { label: best, confidence: p[best] };
-}
-
 /** The top `k` classes as a device reports them (the agent's default topK is 3). */
-function topK(head: Head, v: Float32Array, classes: string[], k: number) {
-  const p = new Float64Array(head.classes);
-  predictInto(head.w, head.b, v, p);
+function topK(p: Float64Array, classes: string[], k: number) {
   return [...p]
     .map((confidence, c) => ({ label: classes[c], confidence }))
     .sort((a, b) => b.confidence - a.confidence)
     .slice(0, k);
 }
 
+function argmax(p: Float64Array): number {
+  let best = 0;
+  for (let c = 1; c < p.length; c++) if (p[c] > p[best]) best = c;
+  return best;
+}
+
 function accuracy(head: Head, x: Float32Array[], y: number[]): number {
-  let right = 0;
-  for (let i = 0; i < x.length; i++) if (top1(head, x[i]).label === y[i]) right++;
-  return right / x.length;
+  const probs = head.probs(x);
+  return probs.filter((p, i) => argmax(p) === y[i]).length / x.length;
 }
 
 /** The labelling queue's pick from the unlabelled stream: its own ordering function. */
@@ -198,8 +158,9 @@ function queuePick(
   budget: number,
   labelled: number[],
 ): number[] {
-  const pool = stream.map((idx) => {
-    const top = topK(head, features[idx], classes, 3);
+  const probs = head.probs(stream.map((idx) => features[idx]));
+  const pool = stream.map((idx, i) => {
+    const top = topK(probs[i], classes, 3);
     return {
       embedding: embeddings[idx],
       sampleId: String(idx),
@@ -215,7 +176,7 @@ function queuePick(
   return orderLabelQueue(pool, budget, order, known).map((s) => Number(s.sampleId));
 }
 
-function simulate(
+async function simulate(
   policy: QueueOrder | 'random',
   seed: number,
   data: {
@@ -227,20 +188,21 @@ function simulate(
     valX: Float32Array[];
     valY: number[];
   },
+  fitHead: FitHead,
   classes: string[],
   budget: number,
   rounds: number,
-): { labels: number; acc: number }[] {
+): Promise<{ labels: number; acc: number }[]> {
   const random = createRng(seed);
   const labelled = [...data.initial];
   let stream = shuffle(data.stream, random);
   const retrain = () =>
-    trainHead(
+    fitHead(
       labelled.map((i) => data.features[i]),
       labelled.map((i) => data.labels[i]),
-      classes.length,
+      seed,
     );
-  let head = retrain();
+  let head = await retrain();
   const out = [{ labels: labelled.length, acc: accuracy(head, data.valX, data.valY) }];
   for (let r = 0; r < rounds; r++) {
     const picked =
@@ -250,9 +212,11 @@ function simulate(
     const chosen = new Set(picked);
     labelled.push(...picked);
     stream = stream.filter((i) => !chosen.has(i));
-    head = retrain();
+    head.dispose();
+    head = await retrain();
     out.push({ labels: labelled.length, acc: accuracy(head, data.valX, data.valY) });
   }
+  head.dispose();
   return out;
 }
 
@@ -282,12 +246,13 @@ export async function benchMain(argv: string[]): Promise<number> {
       orders: { type: 'string' },
       seed: { type: 'string', default: '1' },
       cache: { type: 'string' },
+      head: { type: 'string', default: 'gd' },
       json: { type: 'boolean', default: false },
     },
   });
   if (!values.data) {
     process.stderr.write(
-      'usage: edgeloop bench active-learning --data DIR [--weights model.json] [--json]\n',
+      'usage: edgeloop bench active-learning --data DIR [--weights model.json] [--head gd|trainer] [--json]\n',
     );
     return 2;
   }
@@ -321,8 +286,16 @@ export async function benchMain(argv: string[]): Promise<number> {
   const seeds = Array.from({ length: Number(values.seeds) }, (_, i) => seed + i);
   // Each seed draws its own starting labels (and random's own stream order): the figure is the
   // mean over seeds, not one lucky start.
-  const runsFor = (policy: QueueOrder | 'random') =>
-    seeds.map((s) => {
+  const headKind = values.head as HeadKind;
+  if (!HEADS.includes(headKind)) {
+    process.stderr.write(`--head: one of ${HEADS.join(', ')}\n`);
+    return 2;
+  }
+  const { tf } = await loadTf();
+  const fitHead = headFitter(headKind, tf, classes.length);
+  const runsFor = async (policy: QueueOrder | 'random') => {
+    const runs: Curve[] = [];
+    for (const s of seeds) {
       const order = shuffle(
         train.map((_, i) => i),
         createRng(s * 7919),
@@ -340,51 +313,54 @@ export async function benchMain(argv: string[]): Promise<number> {
         valX,
         valY,
       };
-      return simulate(policy, s + 100, data, classes, budget, rounds);
-    });
-  const mean = (runs: { labels: number; acc: number }[][]) =>
+      runs.push(await simulate(policy, s + 100, data, fitHead, classes, budget, rounds));
+      log(`${policy}: seed ${s} done`);
+    }
+    return runs;
+  };
+  const mean = (runs: Curve[]) =>
     runs[0].map((point, r) => ({
       labels: point.labels,
       acc: runs.reduce((sum, run) => sum + run[r].acc, 0) / runs.length,
     }));
-  const randomRuns = runsFor('random');
+  const randomRuns = await runsFor('random');
   const rnd = mean(randomRuns);
   const finalRandom = rnd[rnd.length - 1];
-  const savings = (curve: { labels: number; acc: number }[], target: { labels: number; acc: number }) => {
+  const savings = (curve: Curve, target: Curve[number]) => {
     const needed = labelsToReach(curve, target.acc);
     return needed === null ? 0 : 1 - needed / target.labels;
   };
   const orders = (values.orders ? values.orders.split(',') : [...QUEUE_ORDERS]) as QueueOrder[];
-  const byOrder = Object.fromEntries(
-    orders.map((order) => {
-      const runs = runsFor(order);
-      const curve = mean(runs);
-      // The spread: each seed's own savings against random's final accuracy on the same seed.
-      const perSeed = runs.map((run, i) => savings(run, randomRuns[i][randomRuns[i].length - 1]));
-      const avg = perSeed.reduce((a, b) => a + b, 0) / perSeed.length;
-      const sd = Math.sqrt(perSeed.reduce((a, b) => a + (b - avg) ** 2, 0) / perSeed.length);
-      const spread = {
-        meanOfSeeds: Number(avg.toFixed(4)),
-        sd: Number(sd.toFixed(4)),
-        min: Number(Math.min(...perSeed).toFixed(4)),
-        max: Number(Math.max(...perSeed).toFixed(4)),
-      };
-      const needed = labelsToReach(curve, finalRandom.acc);
-      log(`${order}: labels to reach random's final accuracy ${needed?.toFixed(0) ?? 'never'}`);
-      return [
-        order,
-        {
-          curve,
-          needed,
-          labelSavings: Number(savings(curve, finalRandom).toFixed(4)),
-          spread,
-        },
-      ];
-    }),
-  );
+  const byOrder: Record<
+    string,
+    { curve: Curve; needed: number | null; labelSavings: number; spread: Spread }
+  > = {};
+  for (const order of orders) {
+    const runs = await runsFor(order);
+    const curve = mean(runs);
+    // The spread: each seed's own savings against random's final accuracy on the same seed.
+    const perSeed = runs.map((run, i) => savings(run, randomRuns[i][randomRuns[i].length - 1]));
+    const avg = perSeed.reduce((a, b) => a + b, 0) / perSeed.length;
+    const sd = Math.sqrt(perSeed.reduce((a, b) => a + (b - avg) ** 2, 0) / perSeed.length);
+    const spread = {
+      meanOfSeeds: Number(avg.toFixed(4)),
+      sd: Number(sd.toFixed(4)),
+      min: Number(Math.min(...perSeed).toFixed(4)),
+      max: Number(Math.max(...perSeed).toFixed(4)),
+    };
+    const needed = labelsToReach(curve, finalRandom.acc);
+    log(`${order}: labels to reach random's final accuracy ${needed?.toFixed(0) ?? 'never'}`);
+    byOrder[order] = {
+      curve,
+      needed,
+      labelSavings: Number(savings(curve, finalRandom).toFixed(4)),
+      spread,
+    };
+  }
   const main = byOrder[DEFAULT_QUEUE_ORDER] ?? byOrder[orders[0]];
   const result = {
     queueOrder: byOrder[DEFAULT_QUEUE_ORDER] ? DEFAULT_QUEUE_ORDER : orders[0],
+    head: headKind,
     rounds: main.curve.map((u, r) => ({
       labels: u.labels,
       accQueue: Number(u.acc.toFixed(4)),

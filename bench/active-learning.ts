@@ -37,6 +37,7 @@ import {
 import { decodeResized } from '../trainer/src/data/image-decoder.ts';
 import { loadLayersModelFromDisk } from '../trainer/src/output/checkpoint.ts';
 import { loadTf } from '../trainer/src/tf/load-tf.ts';
+import { argmax } from '../trainer/src/train/evaluate.ts';
 import { type FitHead, HEADS, type Head, type HeadKind, headFitter } from './active-learning/heads.ts';
 
 type Curve = { labels: number; acc: number }[];
@@ -134,12 +135,6 @@ function topK(p: Float64Array, classes: string[], k: number) {
     .map((confidence, c) => ({ label: classes[c], confidence }))
     .sort((a, b) => b.confidence - a.confidence)
     .slice(0, k);
-}
-
-function argmax(p: Float64Array): number {
-  let best = 0;
-  for (let c = 1; c < p.length; c++) if (p[c] > p[best]) best = c;
-  return best;
 }
 
 function accuracy(head: Head, x: Float32Array[], y: number[]): number {
@@ -292,7 +287,14 @@ export async function benchMain(argv: string[]): Promise<number> {
     return 2;
   }
   const { tf } = await loadTf();
-  const fitHead = headFitter(headKind, tf, classes.length);
+  let fitHead: FitHead;
+  try {
+    fitHead = headFitter(headKind, tf, classes.length, classes.length * initialPerClass + rounds * budget);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return 2;
+  }
   const runsFor = async (policy: QueueOrder | 'random') => {
     const runs: Curve[] = [];
     for (const s of seeds) {

@@ -107,6 +107,16 @@ async function tempDir(): Promise<string> {
 }
 
 /** The agent's fetch, recording where each request went and what came back (no secrets kept). */
+/**
+ * A URL's life in the "expired before it was used" tests, and how late the first request leaves.
+ * SigV4 dates count whole seconds, so a URL signed late in a second lives up to one second less
+ * than its expiry: the first URL must expire for sure (the delay is past its whole life), and the
+ * fresh one must outlive a busy machine's re-ask (with 1 s it could have almost no life left, and
+ * both tests failed in CI with the second URL refused too).
+ */
+const LATE_EXPIRY_S = 3;
+const LATE_DELAY_MS = 4_500;
+
 function recordingFetch(options: { delayFirstToS3Ms?: number } = {}) {
   const seen: { origin: string; path: string; method: string; status: number }[] = [];
   let delayed = false;
@@ -217,10 +227,10 @@ describe('model files through presigned GET URLs', () => {
   });
 
   it('asks the control plane again when a URL expired before it was used', async () => {
-    const t = await start({ expirySeconds: 1 });
+    const t = await start({ expirySeconds: LATE_EXPIRY_S });
     const cam = await enroll(t, 'cam-1');
     const { bytes, manifest } = await publishModel(t);
-    const net = recordingFetch({ delayFirstToS3Ms: 2_500 });
+    const net = recordingFetch({ delayFirstToS3Ms: LATE_DELAY_MS });
     const dir = await tempDir();
     await downloadModelFiles(clientFor(t, cam, net.fetch), manifest, dir, {
       logger: new LogCapture().logger,
@@ -337,9 +347,9 @@ describe('samples through presigned PUT URLs', () => {
   });
 
   it('asks for a fresh slot when the PUT URL expired before it was used', async () => {
-    const t = await start({ expirySeconds: 1 });
+    const t = await start({ expirySeconds: LATE_EXPIRY_S });
     const cam = await enroll(t, 'cam-1');
-    const net = recordingFetch({ delayFirstToS3Ms: 2_500 });
+    const net = recordingFetch({ delayFirstToS3Ms: LATE_DELAY_MS });
     const jpeg = await testImage(3, 'jpeg');
     const sent = await new SampleSender(clientFor(t, cam, net.fetch)).send(metadataFor('late'), jpeg);
     expect(sent.duplicate).toBe(false);

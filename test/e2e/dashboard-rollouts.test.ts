@@ -94,10 +94,21 @@ describe.skipIf(!hasChromium)('Rollouts page in Chromium with real agents', () =
     await page.goto(`${fleet.t.cp.httpUrl}/ui/#/rollouts`);
     await page.waitForSelector('#rollout-form');
     await fillForm(page, 2, 1);
+    // Agents report every 300 ms and each report refreshes the page: wait for a refresh to redraw
+    // the rollouts list under the form, then what the operator typed must still be there (the
+    // form used to be rebuilt with its defaults, and the click started a rollout nobody asked for).
+    await page.$eval('.table-wrap', (el) => el.firstElementChild?.setAttribute('data-drawn-before', ''));
+    await page.waitForSelector('[data-drawn-before]', { state: 'detached', timeout: 10_000 });
+    expect(await page.inputValue('select[aria-label="rollout version"]')).toBe('2');
+    expect(await page.inputValue('input[aria-label="waves"]')).toBe('1, 100%');
+    expect(await page.inputValue('input[aria-label="soak seconds"]')).toBe('1');
     await page.click('#rollout-create');
     await page.waitForSelector('#rollout-waves');
-    // The page is not reloaded: server-sent events bring every wave and device state.
-    await page.locator('#rollout-state', { hasText: 'completed' }).waitFor({ timeout: 40_000 });
+    // First the server's side, which says where a stuck rollout stopped; then the page, which is
+    // not reloaded: server-sent events bring every wave and device state.
+    const [created] = await fleet.t.cp.store.rollouts.list();
+    await fleet.rolloutUntil(created.rolloutId, (r) => r.state === 'completed', 'rollout completed', 40_000);
+    await page.locator('#rollout-state', { hasText: 'completed' }).waitFor({ timeout: 10_000 });
     expect(await onVersion(2)()).toBe(true);
     expect(await page.locator('#rollout-devices tbody tr').count()).toBe(3);
     expect(await page.locator('#rollout-devices td.state', { hasText: 'active' }).count()).toBe(3);

@@ -9,6 +9,9 @@ const BAD = new Set(['failed', 'timed_out', 'rolling_back', 'rolled_back']);
 const DEVICE_ROWS = 200;
 
 export function rolloutsPage(root, [rolloutId]) {
+  // The list page: the form is built once and only the list below it is redrawn on a refresh.
+  let form = null;
+  const list = h('div', { class: 'card table-wrap', id: 'rollouts-list' });
   async function load() {
     if (rolloutId) return renderOne(await api('getRollout', { params: { id: rolloutId } }));
     const [{ rollouts }, { models }, fleet] = await Promise.all([
@@ -16,56 +19,51 @@ export function rolloutsPage(root, [rolloutId]) {
       api('listModels'),
       api('getFleet', { query: { pageSize: 1 } }),
     ]);
+    const choices = { models, groups: fleet.groups, tags: fleet.tags };
+    if (form) form.setChoices(choices);
+    else {
+      form = rolloutForm({ ...choices, onCreated: (r) => (location.hash = `#/rollouts/${r.rolloutId}`) });
+      fill(root, h('h1', {}, 'Rollouts'), form.el, list);
+    }
     fill(
-      root,
-      h('h1', {}, 'Rollouts'),
-      rolloutForm({
-        models,
-        groups: fleet.groups,
-        tags: fleet.tags,
-        onCreated: (r) => (location.hash = `#/rollouts/${r.rolloutId}`),
-      }),
-      h(
-        'div',
-        { class: 'card table-wrap' },
-        rollouts.length === 0
-          ? h('p', { class: 'muted' }, 'No rollouts yet.')
-          : h(
-              'table',
-              { id: 'rollouts-table' },
+      list,
+      rollouts.length === 0
+        ? h('p', { class: 'muted' }, 'No rollouts yet.')
+        : h(
+            'table',
+            { id: 'rollouts-table' },
+            h(
+              'thead',
+              {},
               h(
-                'thead',
+                'tr',
                 {},
-                h(
-                  'tr',
-                  {},
-                  ['Rollout', 'Version', 'Target', 'State', 'Wave', 'Created'].map((x) => h('th', {}, x)),
-                ),
-              ),
-              h(
-                'tbody',
-                {},
-                [...rollouts]
-                  .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
-                  .map((r) =>
-                    h(
-                      'tr',
-                      {},
-                      h(
-                        'td',
-                        {},
-                        h('a', { href: `#/rollouts/${encodeURIComponent(r.rolloutId)}` }, r.rolloutId),
-                      ),
-                      h('td', {}, `v${r.modelVersion}`),
-                      h('td', {}, targetText(r.target)),
-                      h('td', {}, badge(r.state)),
-                      h('td', {}, `${r.currentWave + 1} / ${r.waves.length}`),
-                      h('td', {}, ago(r.createdAt)),
-                    ),
-                  ),
+                ['Rollout', 'Version', 'Target', 'State', 'Wave', 'Created'].map((x) => h('th', {}, x)),
               ),
             ),
-      ),
+            h(
+              'tbody',
+              {},
+              [...rollouts]
+                .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+                .map((r) =>
+                  h(
+                    'tr',
+                    {},
+                    h(
+                      'td',
+                      {},
+                      h('a', { href: `#/rollouts/${encodeURIComponent(r.rolloutId)}` }, r.rolloutId),
+                    ),
+                    h('td', {}, `v${r.modelVersion}`),
+                    h('td', {}, targetText(r.target)),
+                    h('td', {}, badge(r.state)),
+                    h('td', {}, `${r.currentWave + 1} / ${r.waves.length}`),
+                    h('td', {}, ago(r.createdAt)),
+                  ),
+                ),
+            ),
+          ),
     );
   }
 

@@ -1,6 +1,6 @@
 // The "new rollout" form: version, target, waves ("1, 10%, 50%, 100%": a number is a device
 // count, a percentage a cumulative share), notification rate, soak time and health gates.
-import { api, attempt, canChange, h } from './lib.js';
+import { api, attempt, canChange, fill, h } from './lib.js';
 
 export function parseWaves(text) {
   return text
@@ -17,24 +17,38 @@ function field(label, input) {
   return h('label', { class: 'field' }, h('span', { class: 'muted' }, label), input);
 }
 
+/** Refills a select's options, keeping what the operator chose when it is still offered. */
+function setOptions(select, options) {
+  const chosen = select.value;
+  fill(select, options);
+  if (chosen && [...select.options].some((o) => o.value === chosen)) select.value = chosen;
+}
+
+/**
+ * Built once per page and given fresh choices on every refresh: the Rollouts page refreshes on
+ * every fleet change (each heartbeat, every couple of seconds on a live fleet), and rebuilding the
+ * form there wiped what the operator was typing, so "Start rollout" sent the defaults.
+ */
 export function rolloutForm({ models, groups, tags = [], onCreated }) {
-  const version = h(
-    'select',
-    { name: 'modelVersion', 'aria-label': 'rollout version' },
-    [...models]
-      .sort((a, b) => b.modelVersion - a.modelVersion)
-      .map((m) => h('option', { value: m.modelVersion }, `v${m.modelVersion} ${m.name}`)),
-  );
-  const targetKind = h(
-    'select',
-    { name: 'targetKind', 'aria-label': 'target' },
-    h('option', { value: 'all' }, 'all devices'),
-    groups.map((g) => h('option', { value: `group:${g}` }, `group ${g}`)),
-    // A tag target takes devices having every listed tag; the fleet's tags are offered singly.
-    tags.map((t) => h('option', { value: `tags:${t}` }, `tag ${t}`)),
-    h('option', { value: 'tagged' }, 'devices with all these tags…'),
-    h('option', { value: 'devices' }, 'these devices…'),
-  );
+  const version = h('select', { name: 'modelVersion', 'aria-label': 'rollout version' });
+  const targetKind = h('select', { name: 'targetKind', 'aria-label': 'target' });
+  function setChoices(choices) {
+    setOptions(
+      version,
+      [...choices.models]
+        .sort((a, b) => b.modelVersion - a.modelVersion)
+        .map((m) => h('option', { value: m.modelVersion }, `v${m.modelVersion} ${m.name}`)),
+    );
+    setOptions(targetKind, [
+      h('option', { value: 'all' }, 'all devices'),
+      choices.groups.map((g) => h('option', { value: `group:${g}` }, `group ${g}`)),
+      // A tag target takes devices having every listed tag; the fleet's tags are offered singly.
+      (choices.tags ?? []).map((t) => h('option', { value: `tags:${t}` }, `tag ${t}`)),
+      h('option', { value: 'tagged' }, 'devices with all these tags…'),
+      h('option', { value: 'devices' }, 'these devices…'),
+    ]);
+  }
+  setChoices({ models, groups, tags });
   const tagList = h('input', { name: 'tags', placeholder: 'outdoor, site-a', 'aria-label': 'tags' });
   const list = (raw) =>
     raw
@@ -112,7 +126,7 @@ export function rolloutForm({ models, groups, tags = [], onCreated }) {
     if (created) onCreated(created);
   }
 
-  return h(
+  const el = h(
     'form',
     { class: 'card rollout-form', id: 'rollout-form', onsubmit },
     h('h2', {}, 'New rollout'),
@@ -139,4 +153,5 @@ export function rolloutForm({ models, groups, tags = [], onCreated }) {
       canChange() ? null : h('span', { class: 'muted' }, 'Viewers cannot start rollouts.'),
     ),
   );
+  return { el, setChoices };
 }

@@ -53,11 +53,29 @@ describe.skipIf(!hasChromium)('remote configuration on the Device page', () => {
       return status?.status === 'applied' && status.revision ? status : null;
     }, 'agent applied');
     expect(agent?.currentConfig().samples.lowConfidenceThreshold).toBe(0.3);
+    // The desired revision shows first; the applied one follows with the agent's next report.
     await expect
       .poll(() => page.textContent('#device-config-status'), { timeout: 15_000 })
-      .toContain(revision);
-    expect(await page.textContent('#device-config-status')).toMatch(/applied/);
+      .toContain(`Applied${revision} applied`);
     await screenshot(page, 'device-config-applied');
+    await page.context().close();
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('keeps the editor focused and what is typed while the page refreshes', async () => {
+    const page = await signIn(browser, fleet.t.cp.httpUrl, 'olga', 'operator-pass');
+    await page.goto(`${fleet.t.cp.httpUrl}/ui/#/device/cam-00`);
+    await page.click('#config-edit-group');
+    await page.fill('#config-text', '');
+    await page.focus('#config-text');
+    await page.keyboard.type('{"samples": ');
+    // The agent reports every 300 ms and each report redraws the page around the editor: wait for
+    // one redraw, then keep typing as a person would, without clicking back into the editor.
+    await page.$eval('.page-device > h1', (el) => el.setAttribute('data-drawn-before', ''));
+    await page.waitForSelector('[data-drawn-before]', { state: 'detached', timeout: 10_000 });
+    await page.keyboard.type('{"lowConfidenceThreshold": 0.4}}');
+    expect(await page.inputValue('#config-text')).toBe('{"samples": {"lowConfidenceThreshold": 0.4}}');
+    expect(await page.$eval('#config-text', (el) => el === el.ownerDocument.activeElement)).toBe(true);
     await page.context().close();
     expect(pageErrors).toEqual([]);
   });

@@ -29,10 +29,25 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
-/** Replaces an element's children; accepts nested arrays and skips null/false like h(). */
+/**
+ * Replaces an element's children; accepts nested arrays and skips null/false like h().
+ *
+ * Pages redraw on every fleet change (each heartbeat) around inputs they build once, and taking a
+ * focused input out of the document moves focus to the body: a person typing lost the caret every
+ * couple of seconds. When the focused element comes back among the new children, focus and the
+ * caret go back to it.
+ */
 export function fill(el, ...children) {
+  const focused = document.activeElement;
+  const keep = focused && focused !== document.body && el.contains(focused) ? focused : null;
+  const caret =
+    keep && typeof keep.selectionStart === 'number' ? [keep.selectionStart, keep.selectionEnd] : null;
   el.replaceChildren();
   append(el, children);
+  if (keep?.isConnected && document.activeElement !== keep) {
+    keep.focus({ preventScroll: true });
+    if (caret) keep.setSelectionRange(...caret);
+  }
   return el;
 }
 

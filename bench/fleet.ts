@@ -498,6 +498,16 @@ export async function benchMain(argv: string[]): Promise<number> {
       `every device on version ${nextVersion}`,
     );
     const secondsToAllActive = (Date.now() - t0) / 1000;
+    // Every device active is not the rollout's end: the leader still soaks and gates the last
+    // wave. Watched from now on (bounded); a rollout still running then is reported as such.
+    const completion = until(
+      async () => (await api.getRollout(rollout.rolloutId)).state !== 'running',
+      120_000,
+      'the rollout to finish',
+    ).then(
+      () => (Date.now() - t0) / 1000,
+      () => null,
+    );
     await saveFleet(nextVersion);
     const rolloutCpu = cpuOf() - rolloutCpuBefore;
     const rolloutPostgresCpu = postgresCpuOf() - rolloutPostgresCpuBefore;
@@ -514,6 +524,8 @@ export async function benchMain(argv: string[]): Promise<number> {
       30_000,
       'predictions stored',
     ).catch(() => {});
+    // The rollout's end, measured from the same start (the watch began when every device was active).
+    const secondsToRolloutCompleted = await completion;
     const final = await api.getRollout(rollout.rolloutId);
     fleetMs.sort((a, b) => a - b);
     const peak: Record<string, number | null> = {};
@@ -543,6 +555,8 @@ export async function benchMain(argv: string[]): Promise<number> {
       fleetApiP50Ms: round(percentile(fleetMs, 50)),
       fleetApiP99Ms: round(percentile(fleetMs, 99)),
       secondsToAllActive: round(secondsToAllActive, 2),
+      secondsToRolloutCompleted:
+        secondsToRolloutCompleted === null ? null : round(secondsToRolloutCompleted, 2),
       rolloutState: final.state,
       rolloutCounts: final.counts,
       failed: sum((sh) => sh.failed),

@@ -421,6 +421,29 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     expect(await page.textContent('#run-steps')).toContain('register');
     await page.waitForSelector('#run-curves svg.chart');
     await shot(page, 'run');
+
+    // A log opened and scrolled by hand stays so while the page redraws (a running step's growing
+    // log redraws it every few seconds; here a second run being queued changes the pipeline).
+    const train = page
+      .locator('#run-steps .card', { has: page.locator('h2', { hasText: /^train / }) })
+      .locator('details');
+    expect(await train.evaluate((d) => (d as { open: boolean }).open)).toBe(false);
+    await train.locator('summary').click();
+    const pre = train.locator('pre');
+    expect(await pre.evaluate((el) => el.scrollHeight - el.clientHeight)).toBeGreaterThan(40);
+    await pre.evaluate((el) => {
+      el.scrollTop = 40;
+    });
+    await page.$eval('#run-steps', (el) => el.setAttribute('data-drawn-before', ''));
+    const queued = await t.api('/pipeline/runs', {
+      method: 'POST',
+      ...jsonBody({ protocol: 1 }),
+      admin: true,
+    });
+    expect(queued.status).toBe(202);
+    await page.waitForSelector('[data-drawn-before]', { state: 'detached', timeout: 10_000 });
+    expect(await train.evaluate((d) => (d as { open: boolean }).open)).toBe(true);
+    expect(await pre.evaluate((el) => el.scrollTop)).toBe(40);
     await page.context().close();
     expect(pageErrors).toEqual([]);
   }, 60_000);

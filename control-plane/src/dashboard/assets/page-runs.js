@@ -76,6 +76,7 @@ export function runsPage(root, [runId]) {
       history = models.find((m) => m.modelVersion === registered)?.metrics?.history ?? null;
     }
     const active = run.status === 'running' || run.status === 'queued';
+    const seen = logViews(root);
     fill(
       root,
       h('p', {}, h('a', { href: '#/runs' }, '← all runs')),
@@ -153,7 +154,10 @@ export function runsPage(root, [runId]) {
             s.log
               ? h(
                   'details',
-                  { open: s.status === 'running' || s.status === 'failed' },
+                  {
+                    open: seen.get(s.name)?.open ?? (s.status === 'running' || s.status === 'failed'),
+                    dataset: { step: s.name },
+                  },
                   h('summary', {}, 'log'),
                   h('pre', { class: 'log' }, s.log),
                 )
@@ -162,6 +166,7 @@ export function runsPage(root, [runId]) {
         ),
       ),
     );
+    restoreLogViews(root, seen);
   }
 
   load();
@@ -171,4 +176,28 @@ export function runsPage(root, [runId]) {
 function runDuration(r) {
   if (!r.startedAt) return null;
   return Date.parse(r.finishedAt ?? new Date().toISOString()) - Date.parse(r.startedAt);
+}
+
+/**
+ * Where the person left each step's log: open or closed, and scrolled where. A running step's log
+ * grows, and each growth redraws the page (a few seconds apart); without this every redraw closed
+ * the logs they had opened and scrolled each back to its first line.
+ */
+function logViews(root) {
+  const views = new Map();
+  for (const d of root.querySelectorAll('details[data-step]')) {
+    const pre = d.querySelector('pre');
+    const atEnd = !pre || pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+    views.set(d.dataset.step, { open: d.open, scrollTop: pre?.scrollTop ?? 0, atEnd });
+  }
+  return views;
+}
+
+/** Puts each log back where it was; one that was at its end (or is new) follows its newest lines. */
+function restoreLogViews(root, views) {
+  for (const d of root.querySelectorAll('details[data-step]')) {
+    const pre = d.querySelector('pre');
+    const view = views.get(d.dataset.step);
+    if (pre) pre.scrollTop = !view || view.atEnd ? pre.scrollHeight : view.scrollTop;
+  }
 }

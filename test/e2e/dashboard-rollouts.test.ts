@@ -8,7 +8,14 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSecret } from '../../control-plane/src/auth/secrets.ts';
-import { hasChromium, launchChromium, pageErrors, screenshot, signIn } from '../helpers/dashboard-browser.ts';
+import {
+  clickFor,
+  hasChromium,
+  launchChromium,
+  pageErrors,
+  screenshot,
+  signIn,
+} from '../helpers/dashboard-browser.ts';
 import { type Fleet, fleetModel, startFleet, waitUntil } from '../integration/rollouts/fleet.ts';
 
 let fleet: Fleet;
@@ -102,8 +109,7 @@ describe.skipIf(!hasChromium)('Rollouts page in Chromium with real agents', () =
     expect(await page.inputValue('select[aria-label="rollout version"]')).toBe('2');
     expect(await page.inputValue('input[aria-label="waves"]')).toBe('1, 100%');
     expect(await page.inputValue('input[aria-label="soak seconds"]')).toBe('1');
-    await page.click('#rollout-create');
-    await page.waitForSelector('#rollout-waves');
+    await clickFor(page, '#rollout-create', '#rollout-waves');
     // First the server's side, which says where a stuck rollout stopped; then the page, which is
     // not reloaded: server-sent events bring every wave and device state.
     const [created] = await fleet.t.cp.store.rollouts.list();
@@ -123,8 +129,7 @@ describe.skipIf(!hasChromium)('Rollouts page in Chromium with real agents', () =
     await page.goto(`${fleet.t.cp.httpUrl}/ui/#/rollouts`);
     await page.waitForSelector('#rollout-form');
     await fillForm(page, 3, 600);
-    await page.click('#rollout-create');
-    await page.waitForSelector('#rollout-waves');
+    await clickFor(page, '#rollout-create', '#rollout-waves');
     // The canary takes version 3; the long soak holds the second wave back.
     await waitUntil(
       async () => (await Promise.all(fleet.ids.map((id) => fleet.reported(id)))).some((r) => r.version === 3),

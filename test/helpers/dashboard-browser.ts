@@ -52,3 +52,22 @@ export async function screenshot(page: Page, name: string, readme = false): Prom
     await page.screenshot({ path: join(README_SHOTS, `${name}.png`), fullPage: false });
   }
 }
+
+/**
+ * Clicks a button whose action answers with `selector` (e.g. the page it leads to), and fails
+ * with the error the page showed (its red toast) when the action was refused instead, rather
+ * than only timing out.
+ */
+export async function clickFor(
+  page: Page,
+  button: string,
+  selector: string,
+  timeout = 30_000,
+): Promise<void> {
+  await page.click(button);
+  await page.locator(`${selector}, .toast.bad`).first().waitFor({ timeout });
+  const refused = page.locator('.toast.bad');
+  if (!(await page.isVisible(selector)) && (await refused.count()) > 0) {
+    throw new Error(`${button} was refused: ${await refused.first().textContent()}`);
+  }
+}

@@ -13,7 +13,7 @@ import {
   predictionsStored,
   sampleQueueItems,
 } from './fleet-query.ts';
-import type { SqlDatabase } from './sql.ts';
+import type { SqlDatabase, SqlDialect } from './sql.ts';
 
 export interface TelemetryPoint {
   modelVersion: number;
@@ -59,22 +59,67 @@ interface TelemetryRow {
 /** SQLite limits bound parameters per statement; pages are far smaller, but chunk anyway. */
 const IN_CHUNK = 500;
 
-const FINGERPRINTS: Record<ChangeTopic, string> = {
-  fleet: `SELECT COUNT(*), SUM(online), MAX(last_seen_at), MAX(desired_updated_at), MAX(edited_at),
-      SUM(COALESCE(reported_version, 0)), GROUP_CONCAT(DISTINCT status),
-      (SELECT MAX(id) FROM recent_predictions), (SELECT MAX(id) FROM device_events) FROM devices`,
-  labels: `SELECT (SELECT MAX(id) FROM label_events), (SELECT COUNT(*) FROM samples),
-      (SELECT COUNT(*) FROM classes)`,
-  models: `SELECT (SELECT MAX(version) FROM model_versions), (SELECT MAX(set_at) FROM model_aliases),
-      (SELECT MAX(id) FROM promotions)`,
-  pipeline: `SELECT COUNT(*), GROUP_CONCAT(status || COALESCE(finished_at, '')),
-      (SELECT SUM(LENGTH(log)) || GROUP_CONCAT(status) FROM pipeline_steps) FROM pipeline_runs`,
-  rollouts: `SELECT (SELECT COUNT(*) || MAX(updated_at) FROM rollouts),
-      (SELECT COUNT(*) || MAX(updated_at) FROM rollout_devices), (SELECT MAX(id) FROM rollout_transitions)`,
-  alerts: `SELECT COUNT(*), MAX(fired_at), MAX(resolved_at) FROM alerts`,
-};
+/**
+ * What each topic's fingerprint reads, every second per control plane while a dashboard is open,
+ * so each stays bounded however long the system runs: finished pipeline runs and rollouts are
+ * seen through their counts and newest times, never their logs or device rows. Every change of a
+ * rollout device's state adds a rollout_transitions row, whose newest id stands for them all.
+ * `list` is the engine's string aggregate (SQLite has GROUP_CONCAT, Postgres string_agg). Each
+ * value gets its own name: Postgres names unnamed columns by their function, and a row object
+ * keeps one value per name.
+ */
+function fingerprintQueries(dialect: SqlDialect): Record<ChangeTopic, string> {
+  const list = (expr: string) =>
+    dialect === 'postgres' ? `string_agg(${expr}, ',')` : `GROUP_CONCAT(${expr})`;
+  const select = (values: string[], from = '') =>
+    `SELECT ${values.map((v, i) => `${v} AS v${i}`).join(', ')}${from ? ` FROM ${from}` : ''}`;
+  return {
+    fleet: select(
+      [
+        'COUNT(*)',
+        'SUM(online)',
+        'MAX(last_seen_at)',
+        'MAX(desired_updated_at)',
+        'MAX(edited_at)',
+        'SUM(COALESCE(reported_version, 0))',
+        list('DISTINCT status'),
+        '(SELECT MAX(id) FROM recent_predictions)',
+        '(SELECT MAX(id) FROM device_events)',
+      ],
+      'devices',
+    ),
+    labels: select([
+      '(SELECT MAX(id) FROM label_events)',
+      '(SELECT COUNT(*) FROM samples)',
+      '(SELECT COUNT(*) FROM classes)',
+    ]),
+    models: select([
+      '(SELECT MAX(version) FROM model_versions)',
+      '(SELECT MAX(set_at) FROM model_aliases)',
+      '(SELECT MAX(id) FROM promotions)',
+    ]),
+    // A run that finishes sets the newest finished_at; only unfinished runs' steps and logs are read.
+    pipeline: select(
+      [
+        'COUNT(*)',
+        'MAX(created_at)',
+        'MAX(finished_at)',
+        `(SELECT ${list("r.id || ':' || r.status")} FROM pipeline_runs r WHERE r.finished_at IS NULL)`,
+        `(SELECT SUM(LENGTH(s.log)) || ':' || ${list('s.status')} FROM pipeline_steps s
+           JOIN pipeline_runs r ON r.id = s.run_id WHERE r.finished_at IS NULL)`,
+      ],
+      'pipeline_runs',
+    ),
+    rollouts: select([
+      "(SELECT COUNT(*) || ':' || MAX(updated_at) FROM rollouts)",
+      '(SELECT MAX(id) FROM rollout_transitions)',
+    ]),
+    alerts: select(['COUNT(*)', 'MAX(fired_at)', 'MAX(resolved_at)'], 'alerts'),
+  };
+}
 
 export class SqlDashboardStore implements DashboardStore {
+  private fingerprintSql: Record<ChangeTopic, string> | undefined;
   constructor(private readonly db: SqlDatabase) {}
 
   fleet(query: FleetQuery): Promise<FleetResult> {
@@ -135,7 +180,8 @@ export class SqlDashboardStore implements DashboardStore {
 
   async fingerprints(): Promise<Record<ChangeTopic, string>> {
     const out = {} as Record<ChangeTopic, string>;
-    for (const [topic, sql] of Object.entries(FINGERPRINTS) as [ChangeTopic, string][]) {
+    this.fingerprintSql ??= fingerprintQueries(this.db.dialect);
+    for (const [topic, sql] of Object.entries(this.fingerprintSql) as [ChangeTopic, string][]) {
       out[topic] = JSON.stringify(Object.values((await this.db.prepare(sql).get()) as object));
     }
     return out;

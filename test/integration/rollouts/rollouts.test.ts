@@ -8,7 +8,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Rollout } from '@edgeloop/shared';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { rolloutCommand } from '../../../cli/commands/rollout.ts';
 import { runCommand } from '../../../cli/options/run-command.ts';
@@ -105,11 +104,10 @@ describe('rollouts over MQTT with real agents', () => {
       return fleetModel('confident', version);
     },
     'a tampered manifest (bad signature)': async (version: number) => {
-      const db = new Database(join(fleet.t.dataDir, 'control-plane.db'));
-      db.prepare(
-        'UPDATE model_versions SET manifest = json_set(manifest, \'$.labels\', json(\'["blue","red"]\')) WHERE version = ?',
-      ).run(version);
-      db.close();
+      // Through the store, so the same tampering happens on SQLite and on Postgres.
+      const stored = await fleet.t.cp.store.models.get(version);
+      if (!stored) throw new Error(`version ${version} is not stored`);
+      await fleet.t.cp.store.models.updateManifest(version, { ...stored.manifest, labels: ['blue', 'red'] });
       return null;
     },
   } as const;

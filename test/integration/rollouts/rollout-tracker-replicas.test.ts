@@ -20,6 +20,7 @@ import type {
 } from '../../../control-plane/src/store/rollout-store.ts';
 import { openSqliteStore } from '../../../control-plane/src/store/sqlite-store.ts';
 import type { Store } from '../../../control-plane/src/store/store.ts';
+import { queuedDevice, runningRollout } from '../../helpers/rollout-records.ts';
 
 const logger = createLogger({ level: 'silent' });
 const at = '2026-12-06T10:00:00.000Z';
@@ -96,33 +97,9 @@ describe('a device reported by two replicas at once', () => {
       createdAt: at,
       publishedAt: at,
     });
-    const device = {
-      rolloutId: 'r1',
-      deviceId: 'cam-a',
-      wave: 0,
-      state: 'queued' as const,
-      previousVersion: 1,
-      reason: null,
-      notifiedAt: at,
-      updatedAt: at,
-      baseline: null,
-      latest: null,
-    };
-    await store.rollouts.create(
-      {
-        rolloutId: 'r1',
-        modelVersion: 2,
-        target: { all: true },
-        strategy: { waves: [] } as never,
-        state: 'running',
-        currentWave: 0,
-        waves: [],
-        reason: null,
-        createdAt: at,
-        updatedAt: at,
-      },
-      [device],
-    );
+    await store.rollouts.create(runningRollout('r1', at), [
+      queuedDevice('r1', 'cam-a', at, { notifiedAt: at }),
+    ]);
     // Told by the leader, then reported part-way through its install.
     await store.rollouts.transition('r1', 'cam-a', 'notified', null, at, true);
     await store.rollouts.transition('r1', 'cam-a', 'verifying', null, at);

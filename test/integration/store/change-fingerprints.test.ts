@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChangeTopic } from '../../../control-plane/src/store/dashboard-store.ts';
 import type { Store } from '../../../control-plane/src/store/store.ts';
+import { queuedDevice, runningRollout } from '../../helpers/rollout-records.ts';
 import { storeEngines } from '../../helpers/store-engines.ts';
 
 const at = (minute: number) => new Date(Date.UTC(2026, 11, 7, 10, minute)).toISOString();
@@ -71,30 +72,6 @@ describe.each(storeEngines())('change fingerprints on the %s store', (_name, ope
   });
 
   it('moves the rollouts topic when a rollout starts and when a device changes state', async () => {
-    const rollout = {
-      rolloutId: 'r1',
-      modelVersion: 2,
-      target: { group: 'yard' },
-      strategy: { waves: [] } as never,
-      state: 'running' as const,
-      currentWave: 0,
-      waves: [],
-      reason: null,
-      createdAt: at(5),
-      updatedAt: at(5),
-    };
-    const entry = {
-      rolloutId: 'r1',
-      deviceId: 'cam-a',
-      wave: 0,
-      state: 'queued' as const,
-      previousVersion: 1,
-      reason: null,
-      notifiedAt: null,
-      updatedAt: at(5),
-      baseline: null,
-      latest: null,
-    };
     const model = {
       modelVersion: 2,
       name: 'm2',
@@ -104,7 +81,11 @@ describe.each(storeEngines())('change fingerprints on the %s store', (_name, ope
       publishedAt: at(5),
     };
     expect(await moved(() => store.models.insert(model))).toEqual(['models']);
-    expect(await moved(() => store.rollouts.create(rollout, [entry]))).toEqual(['rollouts']);
+    expect(
+      await moved(() =>
+        store.rollouts.create(runningRollout('r1', at(5)), [queuedDevice('r1', 'cam-a', at(5))]),
+      ),
+    ).toEqual(['rollouts']);
     expect(
       await moved(() => store.rollouts.transition('r1', 'cam-a', 'notified', null, at(6), true)),
     ).toEqual(['rollouts']);

@@ -6,6 +6,7 @@ import { ConflictError, UnauthorizedError } from '@edgeloop/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RECENT_PREDICTIONS_PER_DEVICE } from '../../../control-plane/src/store/device-store.ts';
 import type { Store } from '../../../control-plane/src/store/store.ts';
+import { queuedDevice, runningRollout } from '../../helpers/rollout-records.ts';
 import { storeEngines } from '../../helpers/store-engines.ts';
 
 const now = new Date('2026-12-06T10:00:00Z');
@@ -28,18 +29,8 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
   });
 
   /** A running model rollout of version 2 to the yard group (its waves are the test's business). */
-  const rolloutOf = (rolloutId: string, at: string, currentWave = 0) => ({
-    rolloutId,
-    modelVersion: 2,
-    target: { group: 'yard' },
-    strategy: { waves: [] } as never,
-    state: 'running' as const,
-    currentWave,
-    waves: [],
-    reason: null,
-    createdAt: at,
-    updatedAt: at,
-  });
+  const rolloutOf = (rolloutId: string, at: string, currentWave = 0) =>
+    runningRollout(rolloutId, at, { target: { group: 'yard' }, currentWave });
   const mintToken = (tokenHash: string, group: string, usesLeft: number) =>
     store.devices.createEnrollmentToken({ tokenHash, group, usesLeft, expiresAt: later });
   const enroll = (deviceId: string, token = 'tok', tags: string[] = []) =>
@@ -199,20 +190,7 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
 
   it('keeps rollouts with their device transitions', async () => {
     const at = now.toISOString();
-    await store.rollouts.create(rolloutOf('r1', at), [
-      {
-        rolloutId: 'r1',
-        deviceId: 'cam-a',
-        wave: 0,
-        state: 'queued',
-        previousVersion: 1,
-        reason: null,
-        notifiedAt: null,
-        updatedAt: at,
-        baseline: null,
-        latest: null,
-      },
-    ]);
+    await store.rollouts.create(rolloutOf('r1', at), [queuedDevice('r1', 'cam-a', at)]);
     await store.rollouts.transition('r1', 'cam-a', 'notified', null, at, true);
     const [entry] = await store.rollouts.devices('r1');
     expect(entry).toMatchObject({ state: 'notified', notifiedAt: at });
@@ -236,18 +214,7 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
 
   it('answers what a rollout drive reads: counts per state and wave, late and queued devices', async () => {
     const minute = (m: number) => new Date(now.getTime() + m * 60_000).toISOString();
-    const entry = (deviceId: string, wave: number) => ({
-      rolloutId: 'r5',
-      deviceId,
-      wave,
-      state: 'queued' as const,
-      previousVersion: 1,
-      reason: null,
-      notifiedAt: null,
-      updatedAt: minute(0),
-      baseline: null,
-      latest: null,
-    });
+    const entry = (deviceId: string, wave: number) => queuedDevice('r5', deviceId, minute(0), { wave });
     await store.rollouts.create(rolloutOf('r5', minute(0), 1), [
       entry('cam-a', 0),
       entry('cam-b', 1),
@@ -277,18 +244,7 @@ describe.each(storeEngines())('the %s store', (_name, open) => {
   it('reads and applies a batch of rollout tracking in one go', async () => {
     const at = now.toISOString();
     await store.rollouts.create(rolloutOf('r9', at), [
-      {
-        rolloutId: 'r9',
-        deviceId: 'cam-a',
-        wave: 0,
-        state: 'notified',
-        previousVersion: 1,
-        reason: null,
-        notifiedAt: at,
-        updatedAt: at,
-        baseline: null,
-        latest: null,
-      },
+      queuedDevice('r9', 'cam-a', at, { state: 'notified', notifiedAt: at }),
     ]);
     const tracked = await store.rollouts.trackedEntriesOf(['cam-a', 'cam-a', 'nobody']);
     expect([...tracked.keys()]).toEqual(['cam-a']);

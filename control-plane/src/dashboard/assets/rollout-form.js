@@ -17,8 +17,17 @@ function field(label, input) {
   return h('label', { class: 'field' }, h('span', { class: 'muted' }, label), input);
 }
 
-/** Refills a select's options, keeping what the operator chose when it is still offered. */
+/**
+ * Refills a select's options, keeping what the operator chose when it is still offered; the same
+ * options leave it untouched (an open drop-down would close under the person choosing).
+ */
 function setOptions(select, options) {
+  const next = options.flat().filter(Boolean);
+  const current = [...select.options];
+  const same =
+    next.length === current.length &&
+    next.every((o, i) => o.value === current[i].value && o.textContent === current[i].textContent);
+  if (same) return;
   const chosen = select.value;
   fill(select, options);
   if (chosen && [...select.options].some((o) => o.value === chosen)) select.value = chosen;

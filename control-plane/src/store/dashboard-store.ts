@@ -119,8 +119,11 @@ function fingerprintQueries(dialect: SqlDialect): Record<ChangeTopic, string> {
 }
 
 export class SqlDashboardStore implements DashboardStore {
-  private fingerprintSql: Record<ChangeTopic, string> | undefined;
-  constructor(private readonly db: SqlDatabase) {}
+  /** The engine is known from the start: its fingerprint queries are written once. */
+  private readonly fingerprintSql: Record<ChangeTopic, string>;
+  constructor(private readonly db: SqlDatabase) {
+    this.fingerprintSql = fingerprintQueries(db.dialect);
+  }
 
   fleet(query: FleetQuery): Promise<FleetResult> {
     return fleetQuery(this.db, query);
@@ -180,7 +183,6 @@ export class SqlDashboardStore implements DashboardStore {
 
   async fingerprints(): Promise<Record<ChangeTopic, string>> {
     const out = {} as Record<ChangeTopic, string>;
-    this.fingerprintSql ??= fingerprintQueries(this.db.dialect);
     for (const [topic, sql] of Object.entries(this.fingerprintSql) as [ChangeTopic, string][]) {
       out[topic] = JSON.stringify(Object.values((await this.db.prepare(sql).get()) as object));
     }

@@ -76,7 +76,12 @@ export function modelsPage(root) {
     }
   }
 
+  // Each comparison is fetched; only the newest asked for may draw. A refresh (a new version
+  // registered) and the person's own picks each start one, and an older answer arriving last drew
+  // a comparison of versions no longer selected.
+  let comparing = 0;
   async function renderCompare(models) {
+    const asked = ++comparing;
     const select = (i) =>
       h(
         'select',
@@ -108,9 +113,10 @@ export function modelsPage(root) {
     try {
       c = await api('compareModels', { query: { a: pair[0], b: pair[1] } });
     } catch (err) {
-      fill(compare, ...head, h('p', { class: 'error' }, err.message));
+      if (asked === comparing) fill(compare, ...head, h('p', { class: 'error' }, err.message));
       return;
     }
+    if (asked !== comparing) return;
     fill(
       compare,
       ...head,
